@@ -1,0 +1,471 @@
+#!/usr/bin/env bash
+# ess_controller.sh - the Emergency Stop System controller (root side, bash + systemd only).
+#
+# The stop path never waits on a lock, Redis or the exporter: the latch flag is written first (so the
+# systemd drop-ins refuse every start from that instant), stop jobs are queued for all trading units
+# in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
+set -Eeuo pipefail
+export LC_ALL=C
+umask 022
+
+ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+# shellcheck source=deploy/lib/config.sh
+source "$ESS_LIB/config.sh"
+# shellcheck source=deploy/lib/units.sh
+source "$ESS_LIB/units.sh"
+# shellcheck source=deploy/lib/record.sh
+source "$ESS_LIB/record.sh"
+
+readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77
+readonly ST_ACTIVE=3 ST_VIOLATION=4 ST_DISARMED=5
+readonly PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
+readonly TRIGGER_UNITS=(quantum-ess-trigger.service quantum-ess.service)
+readonly DROPIN_NAME=50-quantum-ess-latch.conf
+
+usage() {
+  cat <<'EOF'
+Usage: ess_controller.sh COMMAND [OPTIONS]
+
+Commands:
+  activate [--reason TEXT] [--source NAME]   stop all trading units now and set the latch (root)
+  activate --from-spool                      activate for queued trip requests (used by quantum-ess-trip.service)
+  deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in START_ORDER (root)
+  status [--json]                            show the latch, the switch and every configured unit
+  rearm                                      re-arm the path units after a manual change (root)
+  restore-latch                              re-create the latch after a reboot (used at boot)
+  help                                       this text
+
+Environment: ESS_CONFIG (default /etc/quantum/ess.conf).
+Exit codes: 0 ok; 1 a unit could not be stopped/started; 2 deactivate while not active;
+  status: 0 INACTIVE and armed, 3 ACTIVE, 4 ACTIVE but a trading unit runs (latch violation),
+  5 INACTIVE but the switch is not armed; 64 usage; 75 another operation holds the lock;
+  77 not root; 78 bad configuration.
+EOF
+}
+
+usage_error() {
+  printf 'ess: %s\n\n' "$1" >&2
+  usage >&2
+  exit "$EX_USAGE"
+}
+
+require_root() {
+  if ((EUID != 0)); then
+    printf 'ess: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' "$1" "$EUID" >&2
+    exit "$EX_NOPERM"
+  fi
+}
+
+# ---------------------------------------------------------------- latch flag
+flag_field() { # flag_field KEY -> value of "KEY":"..." or "KEY":number in the flag file
+  local content
+  content=$(head -c 4096 "${CFG[FLAG_FILE]}" 2>/dev/null) || return 0
+  if [[ $content =~ \"$1\":\"([^\"]*)\" ]] || [[ $content =~ \"$1\":([0-9.]+) ]]; then
+    printf '%s' "${BASH_REMATCH[1]}"
+  fi
+}
+
+sec_str_to_us() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]] && sec_to_us "$(printf '%.6f' "$1")"; }
+
+new_activation_id() { printf '%s-%04x%04x' "$(date -u +%Y%m%dT%H%M%SZ)" "$RANDOM" "$RANDOM"; }
+
+write_flag() { # write_flag ID SOURCE ACTOR REASON REQUESTED_US
+  local dir=${CFG[FLAG_FILE]%/*}
+  install -d -m 0755 "$dir"
+  printf '{"id":%s,"requested_at":%s,"source":%s,"actor":%s,"reason":%s}\n' \
+    "$(json_str "$1")" "$(us_to_sec "$5")" "$(json_str "$2")" "$(json_str "$3")" "$(json_str "$4")" |
+    atomic_write "${CFG[FLAG_FILE]}" 0644
+}
+
+persisted_latch() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
+
+# ---------------------------------------------------------------- trip requests
+# Requests come from the unprivileged exporter: move each one into a root-only directory before looking
+# at it (no TOCTOU), read only plain single-link files, and treat the content as untrusted text.
+# Any entry at all counts as a request to stop: an unreadable one still trips, it just says so.
+declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0
+take_trip_requests() {
+  local incoming=${CFG[SPOOL_DIR]}/incoming done=${CFG[SPOOL_DIR]}/processed f dst src reason line
+  install -d -m 0700 "$done"
+  shopt -s nullglob
+  local entries=("$incoming"/*)
+  shopt -u nullglob
+  for f in "${entries[@]}"; do
+    dst=$done/${f##*/}.$(now_us)
+    mv -f -- "$f" "$dst" || continue
+    src="" reason=""
+    if [[ -f $dst && ! -L $dst && $(stat -c %h -- "$dst") == 1 && $(stat -c %s -- "$dst") -le 4096 ]]; then
+      while IFS= read -r line; do
+        case $line in
+          source=*) src=${line#source=} ;;
+          reason=*) reason=${line#reason=} ;;
+        esac
+      done <"$dst"
+    else
+      reason="unreadable trip request ${f##*/} (not a small plain file)"
+    fi
+    [[ $src =~ ^[a-z0-9_-]{1,32}$ ]] || src=trip-request
+    reason=$(clean_text "${reason:-trip request ${f##*/} without a reason}")
+    audit_append trip-request "\"source\":$(json_str "$src"),\"reason\":$(json_str "$reason"),\"request\":$(json_str "${dst##*/}")" ||
+      log_event err "AUDIT WRITE FAILED for trip request ${f##*/}"
+    log_event warning "trip request ${f##*/}: source=$src reason=$reason"
+    SPOOL_COUNT=$((SPOOL_COUNT + 1))
+    if ((SPOOL_COUNT == 1)); then SPOOL_SOURCE=$src SPOOL_REASON=$reason; fi
+  done
+  if ((SPOOL_COUNT > 1)); then SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"; fi
+}
+
+# ---------------------------------------------------------------- lock
+declare -g LOCK_FD=""
+take_lock() { # take_lock -> 0 if held, 1 if it could not be had within LOCK_WAIT_SEC
+  install -d -m 0755 "${CFG[LOCK_FILE]%/*}"
+  exec {LOCK_FD}>>"${CFG[LOCK_FILE]}"
+  flock -w "${CFG[LOCK_WAIT_SEC]}" "$LOCK_FD"
+}
+drop_lock() { [[ -z $LOCK_FD ]] || exec {LOCK_FD}>&-; LOCK_FD=""; }
+
+# ---------------------------------------------------------------- activate
+units_summary() { # "unit=result/state/stop_us ..." for the state file
+  local u out=()
+  for u in "${TRADING[@]}"; do out+=("$u=${RESULT[$u]}/${ACTIVE[$u]}/${STOPPED_US[$u]}"); done
+  printf '%s' "${out[*]}"
+}
+
+units_json() {
+  local u out=()
+  for u in "${TRADING[@]}"; do
+    out+=("{\"unit\":$(json_str "$u"),\"result\":$(json_str "${RESULT[$u]}"),\"state\":$(json_str "${ACTIVE[$u]}")}")
+  done
+  local IFS=,
+  printf '[%s]' "${out[*]}"
+}
+
+cmd_activate() {
+  local reason="" source=cli from_spool=0
+  while (($#)); do
+    case $1 in
+      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
+      --source) (($# >= 2)) || usage_error "--source needs a value"; source=$2; shift 2 ;;
+      --from-spool) from_spool=1; shift ;;
+      *) usage_error "activate: unknown option '$1'" ;;
+    esac
+  done
+  [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
+  require_root activate
+  load_config
+  local t_cmd mode=new id trigger who
+  t_cmd=$(now_us)
+  who=$(actor)
+  reason=$(clean_text "$reason")
+
+  if ((from_spool)); then
+    take_trip_requests
+    if ((SPOOL_COUNT == 0)); then
+      log_event info "trip spool empty; nothing to do"
+      return 0
+    fi
+    source=$SPOOL_SOURCE reason=$SPOOL_REASON
+  fi
+
+  # Whoever wrote the flag owns the activation: when the path unit's run records it before the CLI run
+  # that wrote the flag, the record still names the CLI's source, actor, reason and start time.
+  local act_source=$source act_actor=$who act_reason=$reason
+  if [[ -e ${CFG[FLAG_FILE]} ]]; then
+    id=$(flag_field id)
+    if [[ -n $id ]]; then
+      trigger=$(sec_str_to_us "$(flag_field requested_at)") || trigger=$t_cmd
+      act_source=$(flag_field source) act_actor=$(flag_field actor) act_reason=$(flag_field reason)
+    else # created by hand (touch): the flag's own mtime is when the stop was asked for
+      trigger=$(sec_str_to_us "$(stat -c %.6Y -- "${CFG[FLAG_FILE]}")") || trigger=$t_cmd
+      id="flag-$trigger"
+      [[ -n $act_reason ]] || act_reason="latch flag ${CFG[FLAG_FILE]} created outside the controller"
+    fi
+    log_event notice "latch present (id=$id, requested via $act_source by $act_actor); stopping/verifying every trading unit (this run: source=$source)"
+  else
+    id=$(new_activation_id)
+    trigger=$t_cmd
+    act_reason=${act_reason:-manual activation}
+    write_flag "$id" "$act_source" "$act_actor" "$act_reason" "$trigger" ||
+      log_event crit "could not write latch flag ${CFG[FLAG_FILE]}; stopping units anyway"
+    log_event warning "ACTIVATING id=$id source=$act_source actor=$act_actor reason=\"$act_reason\" units=${TRADING[*]}"
+  fi
+  redis_marker_async set "{\"id\":\"$id\",\"source\":\"$act_source\",\"since\":$(us_to_sec "$trigger")}"
+
+  local rc=0 result=ok u latency=""
+  stop_units "${TRADING[@]}" || rc=$EX_FAIL
+  read_unit_states "${TRADING[@]}" || true
+  for u in "${TRADING[@]}"; do
+    case ${RESULT[$u]} in
+      not-stopped) log_event crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline (now ${ACTIVE[$u]}/${SUB[$u]})"; result=failed ;;
+      killed) log_event warning "unit $u ignored SIGTERM; killed with SIGKILL, now ${ACTIVE[$u]}"; [[ $result == failed ]] || result=degraded ;;
+      not-found) log_event warning "unit $u is not installed (not-found); nothing to stop"; [[ $result == failed ]] || result=degraded ;;
+      *) log_event info "unit $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
+    esac
+  done
+  if ((rc == 0)); then
+    latency=$((ALL_DOWN_US - trigger))
+    ((latency >= 0)) || latency=0 # the trigger time came from a clock that was ahead (e.g. touch -d)
+  fi
+
+  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
+  state_load
+  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    log_event warning "latch was cleared by a concurrent deactivate while activation $id ran; recording it as superseded"
+    result=superseded
+  elif [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$id" ]]; then
+    mode=reverify
+  else
+    ST[ACTIVE]=1 ST[FLAG_ID]=$id
+    head -c 4096 "${CFG[FLAG_FILE]}" 2>/dev/null | atomic_write "$(persisted_latch)" 0600 ||
+      log_event err "could not persist the latch for reboots in ${CFG[STATE_DIR]}"
+  fi
+  if [[ $mode == new ]]; then
+    ST[ACT_ID]=$id ST[ACT_SOURCE]=$act_source ST[ACT_ACTOR]=$act_actor ST[ACT_REASON]=$act_reason ST[ACT_TRIGGER_US]=$trigger
+    ST[ACT_STOPPED_US]="" ST[ACT_LATENCY_US]=$latency
+    if [[ -n $latency ]]; then ST[ACT_STOPPED_US]=$ALL_DOWN_US; fi
+    ST[ACT_RESULT]=$result ST[ACT_UNITS]=$(units_summary)
+    ST[COUNT_$act_source]=$((${ST[COUNT_$act_source]:-0} + 1))
+  fi
+  state_save || log_event err "could not write the state file in ${CFG[STATE_DIR]}"
+  audit_append "$([[ $mode == new ]] && echo activate || echo reverify)" \
+    "\"id\":$(json_str "$id"),\"source\":$(json_str "$act_source"),\"actor\":$(json_str "$act_actor"),\"reason\":$(json_str "$act_reason"),\"run_source\":$(json_str "$source"),\"result\":$(json_str "$result"),\"latency_seconds\":$(num_or_null "$latency"),\"units\":$(units_json)" ||
+    log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]}); the stop itself was not affected"
+  drop_lock
+
+  local what="ESS ACTIVATED"
+  [[ $mode == new ]] || what="ESS ALREADY ACTIVE, re-verified"
+  if [[ -n $latency ]]; then
+    log_event warning "$what id=$id result=$result: all trading units stopped in $(us_to_sec "$latency")s"
+    printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" "$id" "$source" "$(us_to_sec "$latency")" "$result"
+  else
+    log_event crit "$what id=$id result=$result: NOT all trading units stopped"
+    printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$id" "$source" "$result"
+  fi
+  for u in "${TRADING[@]}"; do printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"; done
+  return "$rc"
+}
+
+# ---------------------------------------------------------------- deactivate
+# Makes sure the stop path works again before anything trading is started.
+rearm_switch() {
+  [[ -e ${CFG[FLAG_FILE]} ]] || sctl stop -- "${TRIGGER_UNITS[@]}" 2>/dev/null || true
+  sctl reset-failed -- "${PATH_UNITS[@]}" "${TRIGGER_UNITS[@]}" quantum-ess-trip.service 2>/dev/null || true
+  sctl start -- "${PATH_UNITS[@]}" || return 1
+  read_unit_states "${PATH_UNITS[@]}" || return 1
+  local u
+  for u in "${PATH_UNITS[@]}"; do [[ ${ACTIVE[$u]} == active ]] || return 1; done
+}
+
+record_deactivation() { # record_deactivation RESULT DETAIL EVENT
+  ST[DEA_RESULT]=$1 ST[DEA_DETAIL]=$2
+  state_save || log_event err "could not write the state file in ${CFG[STATE_DIR]}"
+  audit_append "$3" "\"actor\":$(json_str "${ST[DEA_ACTOR]}"),\"reason\":$(json_str "${ST[DEA_REASON]}"),\"result\":$(json_str "$1"),\"detail\":$(json_str "$2")" ||
+    log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+}
+
+cmd_deactivate() {
+  local reason="" no_start=0
+  while (($#)); do
+    case $1 in
+      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
+      --no-start) no_start=1; shift ;;
+      *) usage_error "deactivate: unknown option '$1'" ;;
+    esac
+  done
+  require_root deactivate
+  load_config
+  reason=$(clean_text "${reason:-manual deactivation}")
+  local who id
+  who=$(actor)
+  if ! take_lock; then
+    printf 'ess: another ESS operation holds %s; nothing was changed. Try again.\n' "${CFG[LOCK_FILE]}" >&2
+    exit "$EX_BUSY"
+  fi
+  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    printf 'ess: ESS is not active (no %s); nothing to deactivate.\n' "${CFG[FLAG_FILE]}" >&2
+    exit "$EX_NOT_ACTIVE"
+  fi
+  id=$(flag_field id)
+  log_event warning "DEACTIVATING id=${id:-unknown} actor=$who reason=\"$reason\" start=$((no_start ? 0 : 1))"
+  rm -f -- "${CFG[FLAG_FILE]}" "$(persisted_latch)"
+  state_load
+  ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$(now_us) ST[DEA_ACTOR]=$who ST[DEA_REASON]=$reason
+  redis_marker_async clear
+  if ! rearm_switch; then
+    log_event crit "latch cleared but the switch could not be re-armed (${PATH_UNITS[*]}); NOT starting trading units"
+    record_deactivation failed "switch not re-armed" deactivate
+    printf 'ess: latch cleared, but %s could not be re-armed; trading units were NOT started.\n' "${PATH_UNITS[*]}" >&2
+    exit "$EX_FAIL"
+  fi
+  sctl reset-failed -- "${TRADING[@]}" 2>/dev/null || true
+  if ((no_start)); then
+    record_deactivation latch-cleared "--no-start: trading units left stopped" deactivate
+    log_event notice "latch cleared (--no-start); trading units left stopped and may now be started"
+    printf 'ESS DEACTIVATED: latch cleared, switch re-armed; trading units NOT started (--no-start).\n'
+    return 0
+  fi
+  record_deactivation resuming "starting ${ORDER[*]}" deactivate
+  drop_lock
+
+  local u started=()
+  for u in "${ORDER[@]}"; do
+    if [[ -e ${CFG[FLAG_FILE]} ]]; then
+      START_ERROR="ESS was activated again during the resume"
+    else
+      START_ERROR=""
+      if start_confirmed "$u"; then
+        log_event notice "resume: $u active (main PID ${MAINPID[$u]})"
+        printf '  started %-36s active\n' "$u"
+        started+=("$u")
+        continue
+      fi
+    fi
+    log_event err "resume stopped at $u: $START_ERROR; not started: ${ORDER[*]:${#started[@]}}"
+    take_lock || true
+    state_load
+    record_deactivation failed "resume stopped at $u: $START_ERROR" resume
+    printf 'ess: resume FAILED at %s: %s\n     started: %s\n     not started: %s\n' \
+      "$u" "$START_ERROR" "${started[*]:-none}" "${ORDER[*]:${#started[@]}}" >&2
+    exit "$EX_FAIL"
+  done
+  take_lock || true
+  state_load
+  record_deactivation ok "started ${ORDER[*]}" resume
+  log_event notice "ESS DEACTIVATED: latch cleared, all trading units started in order"
+  printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units started in order: %s\n' "${ORDER[*]}"
+}
+
+# ---------------------------------------------------------------- status
+declare -gA DROPIN=()
+read_dropins() {
+  local u out i=0 line
+  out=$(sctl show --property=DropInPaths -- "${TRADING[@]}") || return 0
+  for u in "${TRADING[@]}"; do DROPIN[$u]=no; done
+  while IFS= read -r line; do
+    if [[ -z $line ]]; then i=$((i + 1)); continue; fi
+    ((i < ${#TRADING[@]})) || break
+    [[ $line == *"/$DROPIN_NAME"* ]] && DROPIN[${TRADING[$i]}]=yes
+  done <<<"$out"
+}
+
+cmd_status() {
+  local json=0
+  while (($#)); do
+    case $1 in
+      --json) json=1; shift ;;
+      *) usage_error "status: unknown option '$1'" ;;
+    esac
+  done
+  load_config
+  state_load
+  local active=0 u violations=0 armed=1 problems=() dropins=0 status code
+  [[ -e ${CFG[FLAG_FILE]} ]] && active=1
+  read_unit_states "${TRADING[@]}" "${MONITOR[@]}" "${PATH_UNITS[@]}" quantum-ess-trigger.service ||
+    problems+=("systemctl show failed or timed out")
+  read_dropins
+  for u in "${TRADING[@]}"; do
+    if ((active)) && ! is_down "$u"; then violations=$((violations + 1)); fi
+    if [[ ${DROPIN[$u]:-no} == yes ]]; then dropins=$((dropins + 1)); fi
+  done
+  for u in "${PATH_UNITS[@]}"; do
+    [[ ${ACTIVE[$u]} == active ]] || { armed=0; problems+=("$u is ${ACTIVE[$u]}"); }
+  done
+  if ((!active)) && [[ ${ACTIVE[quantum-ess-trigger.service]} == active ]]; then
+    armed=0 problems+=("quantum-ess-trigger.service is still active without a latch (run: ess_controller.sh rearm)")
+  fi
+  ((dropins == ${#TRADING[@]})) || { armed=0; problems+=("latch drop-in on $dropins/${#TRADING[@]} trading units"); }
+
+  if ((active)); then
+    status=ACTIVE code=$ST_ACTIVE
+    ((violations == 0)) || code=$ST_VIOLATION
+  else
+    status=INACTIVE code=0
+    ((armed)) || code=$ST_DISARMED
+  fi
+
+  if ((json)); then
+    local entries=() role
+    for u in "${TRADING[@]}" "${MONITOR[@]}"; do
+      role=monitor
+      [[ -v DROPIN[$u] ]] && role=trading
+      entries+=("{\"unit\":$(json_str "$u"),\"role\":\"$role\",\"load\":$(json_str "${LOAD[$u]}"),\"active\":$(json_str "${ACTIVE[$u]}"),\"sub\":$(json_str "${SUB[$u]}")$([[ $role == trading ]] && echo ",\"latch_dropin\":$([[ ${DROPIN[$u]} == yes ]] && echo true || echo false)")}")
+    done
+    local IFS=,
+    local probs=()
+    for u in "${problems[@]}"; do probs+=("$(json_str "$u")"); done
+    printf '{"status":"%s","active":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],"units":[%s],"state":%s}\n' \
+      "$status" "$([[ $active == 1 ]] && echo true || echo false)" "$([[ $armed == 1 ]] && echo true || echo false)" "$violations" \
+      "$(json_str "${CFG[FLAG_FILE]}")" "${probs[*]}" "${entries[*]}" "$(render_state_json)"
+    return "$code"
+  fi
+
+  printf 'ESS STATUS: %s\n' "$status"
+  if ((active)); then
+    printf '  latch:    %s present (id %s)\n' "${CFG[FLAG_FILE]}" "$(flag_field id)"
+  fi
+  if [[ -n ${ST[ACT_ID]:-} ]]; then
+    printf '  last activation:   %s by %s via %s: "%s" -> %s, latency %s s\n' "$(iso_time "${ST[ACT_TRIGGER_US]}")" \
+      "${ST[ACT_ACTOR]}" "${ST[ACT_SOURCE]}" "${ST[ACT_REASON]}" "${ST[ACT_RESULT]}" \
+      "$([[ -n ${ST[ACT_LATENCY_US]} ]] && us_to_sec "${ST[ACT_LATENCY_US]}" || echo n/a)"
+  fi
+  if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
+    printf '  last deactivation: %s by %s: "%s" -> %s %s\n' "$(iso_time "${ST[DEA_TIME_US]}")" "${ST[DEA_ACTOR]}" \
+      "${ST[DEA_REASON]}" "${ST[DEA_RESULT]}" "${ST[DEA_DETAIL]:-}"
+  fi
+  printf '  switch:   %s\n' "$( ((armed)) && echo "armed (${PATH_UNITS[*]} active, latch drop-in on every trading unit)" || echo "NOT ARMED")"
+  for u in "${problems[@]}"; do printf '  PROBLEM:  %s\n' "$u"; done
+  ((violations == 0)) || printf '  LATCH VIOLATION: %d trading unit(s) running while latched\n' "$violations"
+  printf 'TRADING UNITS\n'
+  for u in "${TRADING[@]}"; do
+    printf '  %-36s %-12s %-14s drop-in:%s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}" "${DROPIN[$u]:-no}"
+  done
+  printf 'MONITOR UNITS\n'
+  for u in "${MONITOR[@]}"; do printf '  %-36s %-12s %s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}"; done
+  return "$code"
+}
+
+# ---------------------------------------------------------------- rearm / restore
+cmd_rearm() {
+  (($# == 0)) || usage_error "rearm takes no options"
+  require_root rearm
+  load_config
+  take_lock || { printf 'ess: another ESS operation holds the lock; try again.\n' >&2; exit "$EX_BUSY"; }
+  if rearm_switch; then
+    log_event notice "switch re-armed (${PATH_UNITS[*]} active)"
+    printf 'switch re-armed: %s active\n' "${PATH_UNITS[*]}"
+  else
+    log_event crit "could not re-arm ${PATH_UNITS[*]}"
+    printf 'ess: could not re-arm %s; see journalctl -t %s\n' "${PATH_UNITS[*]}" "$ESS_TAG" >&2
+    exit "$EX_FAIL"
+  fi
+}
+
+# /run is a tmpfs: without this a reboot in the middle of an incident would silently resume trading.
+cmd_restore_latch() {
+  (($# == 0)) || usage_error "restore-latch takes no options"
+  require_root restore-latch
+  load_config
+  local saved
+  saved=$(persisted_latch)
+  [[ -s $saved && ! -e ${CFG[FLAG_FILE]} ]] || return 0
+  install -d -m 0755 "${CFG[FLAG_FILE]%/*}"
+  atomic_write "${CFG[FLAG_FILE]}" 0644 <"$saved"
+  log_event warning "latch restored after reboot from $saved (id $(flag_field id)); trading stays stopped until deactivate"
+}
+
+main() {
+  (($# > 0)) || usage_error "missing command"
+  local cmd=$1
+  shift
+  case $cmd in
+    activate) cmd_activate "$@" ;;
+    deactivate) cmd_deactivate "$@" ;;
+    status) cmd_status "$@" ;;
+    rearm) cmd_rearm "$@" ;;
+    restore-latch) cmd_restore_latch "$@" ;;
+    help | --help | -h) usage ;;
+    *) usage_error "unknown command '$cmd'" ;;
+  esac
+}
+
+main "$@"

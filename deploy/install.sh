@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# install.sh - install, update or remove the Quantum ESS root side (controller, units, latch drop-ins).
+#
+#   install.sh [install]            idempotent: install or update, then arm the switch
+#   install.sh uninstall [--force]  remove units, drop-ins and programs; keep config, state and audit
+#
+# The configuration (/etc/quantum/ess.conf, or ESS_CONFIG) is validated before anything is changed.
+set -Eeuo pipefail
+export LC_ALL=C
+umask 022
+
+SRC=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+readonly SRC
+readonly LIBEXEC=/usr/local/lib/quantum-ess
+readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
+readonly UNIT_DIR=/etc/systemd/system
+readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
+readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
+readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.path
+  quantum-ess-trip.service quantum-ess-restore.service)
+readonly DROPIN_NAME=50-quantum-ess-latch.conf
+
+# shellcheck source=deploy/lib/config.sh
+source "$SRC/lib/config.sh"
+
+say() { printf 'install: %s\n' "$*"; }
+die() { printf 'install: %s\n' "$*" >&2; exit 1; }
+
+render() { # render TEMPLATE: substitute @KEY@ placeholders from the validated config
+  local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
+  sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" -e "s|@LIBEXEC@|$LIBEXEC|g" \
+    -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" -e "s|@AUDIT_DIR@|$audit_dir|g" "$1"
+}
+
+# render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
+# the tests to run systemd-analyze verify on exactly what gets installed).
+render_units() {
+  local dir=$1 unit u
+  for unit in "${UNITS[@]}"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  for u in "${TRADING[@]}"; do
+    mkdir -p "$dir/$u.d"
+    render "$SRC/systemd/latch-dropin.conf" >"$dir/$u.d/$DROPIN_NAME"
+  done
+}
+
+install_programs() {
+  local stage
+  install -d -m 0755 "${LIBEXEC%/*}"
+  stage=$(mktemp -d "$LIBEXEC.new.XXXXXX")
+  install -m 0755 "$SRC/ess_controller.sh" "$stage/ess_controller.sh"
+  install -d -m 0755 "$stage/lib"
+  install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
+  chmod 0755 "$stage"
+  # swap the whole directory so a running controller never sees a half-copied library
+  rm -rf "$LIBEXEC.old"
+  if [[ -d $LIBEXEC ]]; then mv "$LIBEXEC" "$LIBEXEC.old"; fi
+  mv "$stage" "$LIBEXEC"
+  rm -rf "$LIBEXEC.old"
+  install -d -m 0755 "${SBIN_LINK%/*}"
+  ln -sfn "$LIBEXEC/ess_controller.sh" "$SBIN_LINK"
+}
+
+remove_dropins() {
+  local f
+  for f in "$UNIT_DIR"/*.d/"$DROPIN_NAME"; do
+    [[ -e $f ]] || continue
+    rm -f "$f"
+    rmdir "${f%/*}" 2>/dev/null || true
+  done
+}
+
+do_install() {
+  local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} u
+  if [[ ! -e $conf ]]; then
+    install -d -m 0755 "${conf%/*}"
+    install -m 0644 "$SRC/ess.conf" "$conf"
+    say "installed default configuration $conf"
+  fi
+  load_config # exits with a message naming the bad key; nothing has been changed yet
+
+  STAGE=$(mktemp -d)
+  trap 'rm -rf "$STAGE"' EXIT
+  local stage=$STAGE
+  render_units "$stage"
+  for u in "${TRADING[@]}"; do
+    [[ $(systemctl show -P LoadState -- "$u" 2>/dev/null) != not-found ]] ||
+      say "warning: trading unit $u is not installed yet; its latch drop-in is installed anyway"
+  done
+
+  install -d -m 0755 /etc/sysusers.d /etc/tmpfiles.d
+  install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
+  systemd-sysusers "$SYSUSERS"
+  render "$SRC/systemd/quantum-ess.tmpfiles" >"$stage/tmpfiles.conf"
+  install -m 0644 "$stage/tmpfiles.conf" "$TMPFILES"
+  systemd-tmpfiles --create "$TMPFILES"
+
+  install_programs
+  remove_dropins
+  cp -r "$stage"/. "$UNIT_DIR"/
+  rm -f "$UNIT_DIR/tmpfiles.conf"
+  systemctl daemon-reload
+  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service
+  "$SBIN_LINK" rearm >/dev/null
+  say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
+  "$SBIN_LINK" status || true
+}
+
+do_uninstall() {
+  local force=0
+  while (($#)); do
+    case $1 in
+      --force) force=1; shift ;;
+      *) die "uninstall: unknown option '$1'" ;;
+    esac
+  done
+  load_config
+  if [[ -e ${CFG[FLAG_FILE]} ]] && ((!force)); then
+    die "the ESS is ACTIVE (${CFG[FLAG_FILE]} exists); deactivate first or use --force. Nothing was removed."
+  fi
+  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service 2>/dev/null || true
+  systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
+  local unit
+  for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
+  remove_dropins
+  rm -f "$TMPFILES" "$SBIN_LINK"
+  rm -rf "$LIBEXEC"
+  systemctl daemon-reload
+  say "removed the ESS units, latch drop-ins and programs"
+  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS (evidence and config are never deleted)"
+}
+
+main() {
+  local cmd=${1:-install}
+  (($# == 0)) || shift
+  if [[ $cmd == render-units ]]; then # for tests: no root needed
+    (($# == 1)) || die "usage: install.sh render-units DIR"
+    load_config
+    render_units "$1"
+    return 0
+  fi
+  ((EUID == 0)) || die "must run as root"
+  case $cmd in
+    install) (($# == 0)) || die "install takes no options"; do_install ;;
+    uninstall) do_uninstall "$@" ;;
+    *) printf 'usage: install.sh [install] | uninstall [--force]\n' >&2; exit 64 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,166 @@
+# shellcheck shell=bash
+# Evidence of what the ESS did: journal lines (tag quantum-ess), the state file the exporter reads, the
+# hash-chained audit trail and the best-effort Redis marker. Needs config.sh and units.sh loaded first.
+
+readonly ESS_TAG=quantum-ess
+readonly REDIS_KEY=quantum:ess:active
+
+log_event() {
+  local prio=$1; shift
+  logger -t "$ESS_TAG" -p "user.$prio" -- "$*" 2>/dev/null || true
+  # Under systemd stderr also lands in the journal; print it only for a human at a terminal or a script.
+  [[ -n ${INVOCATION_ID:-} ]] || printf 'ess: %s\n' "$*" >&2
+}
+
+# Operator-supplied text ends up in JSON, logs and Redis: printable ASCII only, bounded length.
+clean_text() { local s=${1//[^[:print:]]/ }; printf '%s' "${s:0:${2:-256}}"; }
+
+json_str() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '"%s"' "$s"
+}
+
+iso_time() { date -u -d "@$(($1 / 1000000))" +%Y-%m-%dT%H:%M:%SZ; }
+
+actor() {
+  local me
+  me=$(id -un 2>/dev/null) || me="uid:$EUID"
+  if [[ -n ${SUDO_USER:-} ]]; then me="$SUDO_USER (sudo)"; fi
+  if [[ -n ${INVOCATION_ID:-} ]]; then me="systemd"; fi
+  printf '%s' "$me"
+}
+
+# ---------------------------------------------------------------- state
+# state.env is the controller's own memory (KEY=VALUE, root-owned); state.json is rendered from it
+# for the exporter and for `status --json`. Both are replaced atomically.
+declare -gA ST=()
+
+state_load() {
+  local f=${CFG[STATE_DIR]}/state.env line
+  ST=()
+  [[ -r $f ]] || return 0
+  while IFS= read -r line; do
+    [[ $line =~ ^([A-Z_][A-Za-z0-9_-]*)=(.*)$ ]] && ST[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+  done <"$f"
+}
+
+atomic_write() { # atomic_write FILE MODE: stdin -> FILE via tmp + rename in the same directory
+  local dst=$1 mode=$2 tmp
+  tmp=$(mktemp "${dst%/*}/.${dst##*/}.XXXXXX") || return 1
+  if cat >"$tmp" && chmod "$mode" "$tmp" && mv -f "$tmp" "$dst"; then return 0; fi
+  rm -f "$tmp"
+  return 1
+}
+
+num_or_null() { if [[ -n $1 ]]; then us_to_sec "$1"; else printf null; fi; }
+
+render_state_json() {
+  local k first=1 u item
+  printf '{"schema":1,"active":%s,"flag_id":%s,"updated_at":%s,' \
+    "$([[ ${ST[ACTIVE]:-0} == 1 ]] && echo true || echo false)" "$(json_str "${ST[FLAG_ID]:-}")" "$(num_or_null "${ST[UPDATED_US]:-}")"
+  if [[ -n ${ST[ACT_ID]:-} ]]; then
+    printf '"last_activation":{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,"latency_seconds":%s,"result":%s,"units":[' \
+      "$(json_str "${ST[ACT_ID]}")" "$(json_str "${ST[ACT_SOURCE]}")" "$(json_str "${ST[ACT_ACTOR]}")" "$(json_str "${ST[ACT_REASON]}")" \
+      "$(num_or_null "${ST[ACT_TRIGGER_US]}")" "$(num_or_null "${ST[ACT_STOPPED_US]}")" "$(num_or_null "${ST[ACT_LATENCY_US]}")" \
+      "$(json_str "${ST[ACT_RESULT]}")"
+    for item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
+      u=${item%%=*} item=${item#*=}
+      ((first)) || printf ','
+      first=0
+      printf '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' "$(json_str "$u")" "$(json_str "${item%%/*}")" \
+        "$(json_str "$(cut -d/ -f2 <<<"$item")")" "$(t=${item##*/}; if ((t >= 0)); then us_to_sec "$t"; else echo null; fi)"
+    done
+    printf ']},'
+  else
+    printf '"last_activation":null,'
+  fi
+  if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
+    printf '"last_deactivation":{"time":%s,"actor":%s,"reason":%s,"result":%s,"detail":%s},' \
+      "$(us_to_sec "${ST[DEA_TIME_US]}")" "$(json_str "${ST[DEA_ACTOR]}")" "$(json_str "${ST[DEA_REASON]}")" \
+      "$(json_str "${ST[DEA_RESULT]}")" "$(json_str "${ST[DEA_DETAIL]:-}")"
+  else
+    printf '"last_deactivation":null,'
+  fi
+  printf '"activations_total":{'
+  first=1
+  for k in "${!ST[@]}"; do
+    [[ $k == COUNT_* ]] || continue
+    ((first)) || printf ','
+    first=0
+    printf '%s:%d' "$(json_str "${k#COUNT_}")" "${ST[$k]}"
+  done
+  printf '}}\n'
+}
+
+state_save() {
+  local dir=${CFG[STATE_DIR]} k
+  ST[UPDATED_US]=$(now_us)
+  install -d -m 0755 "$dir" || return 1
+  for k in "${!ST[@]}"; do printf '%s=%s\n' "$k" "${ST[$k]}"; done | sort | atomic_write "$dir/state.env" 0644 || return 1
+  render_state_json | atomic_write "$dir/state.json" 0644
+}
+
+# ---------------------------------------------------------------- audit
+# One JSON object per line; "prev" is the sha256 of the previous line, so an edit or a deleted line
+# breaks the chain where it happened. Its own lock keeps the chain intact even if the main lock timed out.
+audit_append() { # audit_append EVENT 'already-json-encoded "k":v,...'
+  local event=$1 fields=$2 f=${CFG[AUDIT_FILE]} fd last prev seq=1 now host
+  now=$(now_us)
+  host=$(hostname 2>/dev/null || echo unknown)
+  install -d -m 0750 "${f%/*}" || return 1
+  exec {fd}>>"$f" || return 1
+  flock -w 2 "$fd" || true
+  last=$(tail -n 1 "$f" 2>/dev/null || true)
+  if [[ -n $last ]]; then
+    prev=$(printf '%s\n' "$last" | sha256sum | cut -d' ' -f1)
+    [[ $last =~ \"seq\":([0-9]+) ]] && seq=$((BASH_REMATCH[1] + 1))
+  else
+    prev=$(printf '%064d' 0)
+  fi
+  if ! printf '{"seq":%d,"time":"%s","ts":%s,"host":%s,"event":%s,%s,"prev":"%s"}\n' \
+    "$seq" "$(iso_time "$now")" "$(us_to_sec "$now")" "$(json_str "$host")" "$(json_str "$event")" "$fields" "$prev" >&"$fd"; then
+    exec {fd}>&-
+    return 1
+  fi
+  exec {fd}>&-
+}
+
+# ---------------------------------------------------------------- redis marker
+# Best effort, in the background, bounded by REDIS_TIMEOUT_SEC: Redis being down or hung must never
+# delay or fail a stop. Plain RESP over bash's /dev/tcp keeps redis-cli off the stop path.
+redis_send() {
+  local payload a
+  payload="*$#"$'\r\n'
+  for a in "$@"; do payload+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  timeout "${CFG[REDIS_TIMEOUT_SEC]}" bash -c '
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "%s" "$3" >&3
+    IFS= read -r reply <&3 || exit 1
+    printf "%s\n" "${reply%$'"'\r'"'}"' _ "${CFG[REDIS_HOST]}" "${CFG[REDIS_PORT]}" "$payload"
+}
+
+redis_marker_async() { # redis_marker_async set VALUE | clear
+  [[ ${CFG[REDIS_ENABLED]} == yes ]] || return 0
+  local op=$1 value=${2:-}
+  (
+    # the latch may have changed while we were queued; never write a marker that contradicts it
+    latched=no
+    [[ -e ${CFG[FLAG_FILE]} ]] && latched=yes
+    if [[ ($op == set && $latched == no) || ($op == clear && $latched == yes) ]]; then exit 0; fi
+    if [[ $op == set ]]; then
+      reply=$(redis_send SET "$REDIS_KEY" "$value" 2>/dev/null) || reply=""
+    else
+      reply=$(redis_send DEL "$REDIS_KEY" 2>/dev/null) || reply=""
+    fi
+    if [[ $reply == +OK || $reply == :[0-9]* ]]; then
+      log_event info "redis marker $REDIS_KEY ${op}: done"
+    elif [[ -n $reply ]]; then
+      log_event warning "redis marker $REDIS_KEY ${op}: redis answered '${reply:0:80}'"
+    else
+      log_event warning "redis marker $REDIS_KEY ${op}: no answer from ${CFG[REDIS_HOST]}:${CFG[REDIS_PORT]} within ${CFG[REDIS_TIMEOUT_SEC]}s (skipped; the latch does not depend on it)"
+    fi
+  ) </dev/null >/dev/null 2>&1 &
+}
