@@ -72,9 +72,29 @@ new_activation_id() { printf '%s-%04x%04x' "$(date -u +%Y%m%dT%H%M%SZ)" "$RANDOM
 write_flag() { # write_flag ID SOURCE ACTOR REASON REQUESTED_US
   local dir=${CFG[FLAG_FILE]%/*}
   install -d -m 0755 "$dir"
-  printf '{"id":%s,"requested_at":%s,"source":%s,"actor":%s,"reason":%s}\n' \
-    "$(json_str "$1")" "$(us_to_sec "$5")" "$(json_str "$2")" "$(json_str "$3")" "$(json_str "$4")" |
+  printf '{"id":%s,"requested_at":%s,"source":%s,"actor":%s,"reason":%s,"pid":%d}\n' \
+    "$(json_str "$1")" "$(us_to_sec "$5")" "$(json_str "$2")" "$(json_str "$3")" "$(json_str "$4")" "$$" |
     atomic_write "${CFG[FLAG_FILE]}" 0644
+}
+
+# await_writer ID (lock held on entry and on return): another controller wrote the flag and has not
+# recorded the activation yet. Let it record its own activation (it knows its units' results); record it
+# ourselves only if it died (killed mid-activate). Returns 0 when the writer recorded it.
+await_writer() {
+  local id=$1 pid deadline
+  pid=$(flag_field pid)
+  deadline=$(($(now_us) + $(sec_to_us "${CFG[STOP_DEADLINE_SEC]}") + $(sec_to_us "${CFG[LOCK_WAIT_SEC]}")))
+  drop_lock
+  while [[ $pid =~ ^[0-9]+$ ]] && grep -qs ess_controller "/proc/$pid/cmdline" && (($(now_us) < deadline)); do
+    state_load
+    [[ ${ST[FLAG_ID]:-} == "$id" ]] && break
+    sleep 0.05
+  done
+  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; recording without it"
+  state_load
+  if [[ ${ST[FLAG_ID]:-} == "$id" ]]; then return 0; fi
+  log_event warning "activation $id: its controller (pid ${pid:-?}) exited before recording it; recording it now"
+  return 1
 }
 
 persisted_latch() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
@@ -153,7 +173,7 @@ cmd_activate() {
   [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
   require_root activate
   load_config
-  local t_cmd mode=new id trigger who
+  local t_cmd mode=new id trigger who wrote_flag=0
   t_cmd=$(now_us)
   who=$(actor)
   reason=$(clean_text "$reason")
@@ -185,8 +205,11 @@ cmd_activate() {
     id=$(new_activation_id)
     trigger=$t_cmd
     act_reason=${act_reason:-manual activation}
-    write_flag "$id" "$act_source" "$act_actor" "$act_reason" "$trigger" ||
+    if write_flag "$id" "$act_source" "$act_actor" "$act_reason" "$trigger"; then
+      wrote_flag=1
+    else
       log_event crit "could not write latch flag ${CFG[FLAG_FILE]}; stopping units anyway"
+    fi
     log_event warning "ACTIVATING id=$id source=$act_source actor=$act_actor reason=\"$act_reason\" units=${TRADING[*]}"
   fi
   redis_marker_async set "{\"id\":\"$id\",\"source\":\"$act_source\",\"since\":$(us_to_sec "$trigger")}"
@@ -213,6 +236,8 @@ cmd_activate() {
     log_event warning "latch was cleared by a concurrent deactivate while activation $id ran; recording it as superseded"
     result=superseded
   elif [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$id" ]]; then
+    mode=reverify
+  elif ((!wrote_flag)) && [[ $id != flag-* ]] && await_writer "$id"; then
     mode=reverify
   else
     ST[ACTIVE]=1 ST[FLAG_ID]=$id
@@ -384,11 +409,14 @@ cmd_status() {
   fi
 
   if ((json)); then
-    local entries=() role
+    local entries=() extra
     for u in "${TRADING[@]}" "${MONITOR[@]}"; do
-      role=monitor
-      [[ -v DROPIN[$u] ]] && role=trading
-      entries+=("{\"unit\":$(json_str "$u"),\"role\":\"$role\",\"load\":$(json_str "${LOAD[$u]}"),\"active\":$(json_str "${ACTIVE[$u]}"),\"sub\":$(json_str "${SUB[$u]}")$([[ $role == trading ]] && echo ",\"latch_dropin\":$([[ ${DROPIN[$u]} == yes ]] && echo true || echo false)")}")
+      extra=',"role":"monitor"'
+      if [[ -v DROPIN[$u] ]]; then
+        extra=',"role":"trading","latch_dropin":false'
+        [[ ${DROPIN[$u]} == no ]] || extra=',"role":"trading","latch_dropin":true'
+      fi
+      entries+=("{\"unit\":$(json_str "$u")$extra,\"load\":$(json_str "${LOAD[$u]}"),\"active\":$(json_str "${ACTIVE[$u]}"),\"sub\":$(json_str "${SUB[$u]}")}")
     done
     local IFS=,
     local probs=()

@@ -1,0 +1,157 @@
+// Drives test/sandbox/sandbox.sh: a real systemd 252 booted in a throwaway systemd-nspawn container,
+// provisioned with stand-in trading/monitor units and the ESS installed by deploy/install.sh.
+import { execa, type Result } from 'execa';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const sandboxScript = path.join(repoRoot, 'test/sandbox/sandbox.sh');
+
+export const TRADING = [
+  'quantum-ai-engine.service',
+  'quantum-execution.service',
+  'quantum-apply-layer.service',
+  'quantum-governor.service',
+] as const;
+export const MONITOR = [
+  'grafana-server.service',
+  'quantum-rl-monitor.service',
+  'redis-server.service',
+  'prometheus.service',
+] as const;
+export const START_ORDER = [
+  'quantum-governor.service',
+  'quantum-ai-engine.service',
+  'quantum-apply-layer.service',
+  'quantum-execution.service',
+] as const;
+export const FLAG = '/run/quantum/ESS_ON';
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Sandbox {
+  private constructor(readonly name: string) {}
+
+  /** Boots a fresh container and provisions it; `--no-ess` leaves the ESS uninstalled. */
+  static async boot(name: string, options: { withEss?: boolean } = {}): Promise<Sandbox> {
+    const box = new Sandbox(name);
+    await execa('bash', [sandboxScript, 'down', name]);
+    await execa('bash', [sandboxScript, 'up', name]);
+    const args = options.withEss === false ? ['--no-ess'] : [];
+    await box.mustRun('bash', '/opt/quantum-ess-src/test/sandbox/provision.sh', ...args);
+    return box;
+  }
+
+  async shutdown(): Promise<void> {
+    await execa('bash', [sandboxScript, 'down', this.name], { reject: false });
+  }
+
+  /** Runs a command inside the container as root; never throws on a non-zero exit. */
+  async run(...argv: string[]): Promise<RunResult> {
+    const result: Result = await execa('bash', [sandboxScript, 'exec', this.name, ...argv], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    return {
+      exitCode: result.exitCode ?? -1,
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+    };
+  }
+
+  async sh(script: string): Promise<RunResult> {
+    return this.run('bash', '-c', script);
+  }
+
+  async mustRun(...argv: string[]): Promise<string> {
+    const r = await this.run(...argv);
+    if (r.exitCode !== 0) {
+      throw new Error(`in sandbox ${this.name}: '${argv.join(' ')}' exited ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
+    }
+    return r.stdout;
+  }
+
+  async ess(...args: string[]): Promise<RunResult> {
+    return this.run('/usr/local/sbin/ess_controller.sh', ...args);
+  }
+
+  async activeStates(units: readonly string[]): Promise<Record<string, string>> {
+    const out = await this.mustRun('systemctl', 'show', '--property=ActiveState', '--', ...units);
+    const states = out
+      .split('\n')
+      .filter((l) => l.startsWith('ActiveState='))
+      .map((l) => l.slice('ActiveState='.length));
+    return Object.fromEntries(units.map((u, i) => [u, states[i] ?? 'unknown']));
+  }
+
+  async show(unit: string, property: string): Promise<string> {
+    return (await this.mustRun('systemctl', 'show', '-P', property, '--', unit)).trim();
+  }
+
+  async exists(file: string): Promise<boolean> {
+    return (await this.run('test', '-e', file)).exitCode === 0;
+  }
+
+  async readFile(file: string): Promise<string> {
+    return this.mustRun('cat', '--', file);
+  }
+
+  async stateJson(): Promise<StateFile> {
+    return JSON.parse(await this.readFile('/var/lib/quantum-ess/state.json')) as StateFile;
+  }
+
+  /** Polls until every unit is in one of the wanted states; returns the states seen last. */
+  async waitFor(units: readonly string[], wanted: readonly string[], timeoutMs = 5000): Promise<Record<string, string>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await this.activeStates(units);
+      if (Object.values(states).every((s) => wanted.includes(s))) return states;
+      if (Date.now() > deadline) return states;
+      await sleep(50);
+    }
+  }
+
+  /** Puts the box back to "ESS inactive, every unit running" between tests. */
+  async reset(): Promise<void> {
+    if (await this.exists(FLAG)) await this.ess('deactivate', '--no-start', '--reason', 'test reset');
+    await this.mustRun('/usr/local/sbin/ess_controller.sh', 'rearm');
+    await this.mustRun('systemctl', 'reset-failed');
+    await this.mustRun('systemctl', 'start', '--', ...TRADING, ...MONITOR);
+    const states = await this.waitFor([...TRADING, ...MONITOR], ['active']);
+    if (Object.values(states).some((s) => s !== 'active')) {
+      throw new Error(`reset: not every unit is active: ${JSON.stringify(states)}`);
+    }
+  }
+}
+
+export interface UnitResult {
+  unit: string;
+  result: string;
+  state: string;
+  stop_seconds: number | null;
+}
+
+export interface StateFile {
+  schema: number;
+  active: boolean;
+  flag_id: string;
+  last_activation: {
+    id: string;
+    source: string;
+    actor: string;
+    reason: string;
+    trigger_time: number;
+    all_stopped_time: number | null;
+    latency_seconds: number | null;
+    result: string;
+    units: UnitResult[];
+  } | null;
+  last_deactivation: { time: number; actor: string; reason: string; result: string; detail: string } | null;
+  activations_total: Record<string, number>;
+}
