@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# Controller and installer behaviour that needs no systemd: argument handling, permissions, config
+# validation and the evidence helpers. The systemd behaviour is tested for real in test/integration.
+
+setup() {
+  REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+  CTL=$REPO/deploy/ess_controller.sh
+  TMP=$(mktemp -d)
+  export ESS_CONFIG=$TMP/ess.conf
+  cp "$REPO/deploy/ess.conf" "$ESS_CONFIG"
+  cat >>"$ESS_CONFIG" <<CONF
+FLAG_FILE=$TMP/run/ESS_ON
+LOCK_FILE=$TMP/run/ess.lock
+STATE_DIR=$TMP/state
+AUDIT_FILE=$TMP/log/audit.jsonl
+SPOOL_DIR=$TMP/spool
+CONF
+}
+
+teardown() { rm -rf "$TMP"; }
+
+load_libs() {
+  export LC_ALL=C
+  # shellcheck source=/dev/null
+  source "$REPO/deploy/lib/config.sh"
+  # shellcheck source=/dev/null
+  source "$REPO/deploy/lib/units.sh"
+  # shellcheck source=/dev/null
+  source "$REPO/deploy/lib/record.sh"
+}
+
+@test "no command prints usage and exits 64" {
+  run "$CTL"
+  [ "$status" -eq 64 ]
+  [[ $output == *"missing command"* ]]
+  [[ $output == *"Usage: ess_controller.sh"* ]]
+}
+
+@test "unknown command exits 64 and names it" {
+  run "$CTL" explode
+  [ "$status" -eq 64 ]
+  [[ $output == *"unknown command 'explode'"* ]]
+}
+
+@test "unknown flags exit 64 and name the flag" {
+  run "$CTL" activate --force
+  [ "$status" -eq 64 ]
+  [[ $output == *"unknown option '--force'"* ]]
+  run "$CTL" deactivate --now
+  [ "$status" -eq 64 ]
+  run "$CTL" status --yaml
+  [ "$status" -eq 64 ]
+  run "$CTL" activate --reason
+  [ "$status" -eq 64 ]
+  [[ $output == *"--reason needs a value"* ]]
+}
+
+@test "a --source that is not a plain name is refused" {
+  run "$CTL" activate --source 'x;rm -rf /'
+  [ "$status" -eq 64 ]
+}
+
+@test "help exits 0 and documents the exit codes" {
+  run "$CTL" help
+  [ "$status" -eq 0 ]
+  [[ $output == *"Exit codes"* ]]
+}
+
+@test "non-root activate, deactivate and rearm are refused with 77 and change nothing" {
+  chmod -R a+rX "$TMP"
+  for cmd in activate deactivate rearm; do
+    run setpriv --reuid=65534 --regid=65534 --clear-groups env ESS_CONFIG="$ESS_CONFIG" "$CTL" "$cmd"
+    [ "$status" -eq 77 ]
+    [[ $output == *"must run as root"* ]]
+  done
+  [ ! -e "$TMP/run/ESS_ON" ]
+  [ ! -e "$TMP/state" ]
+}
+
+@test "an unknown config key is refused with 78, naming key and line" {
+  echo "STOP_DEADLNE_SEC=2" >>"$ESS_CONFIG"
+  run "$CTL" status
+  [ "$status" -eq 78 ]
+  [[ $output == *"unknown key 'STOP_DEADLNE_SEC'"* ]]
+  [[ $output == *"line "* ]]
+}
+
+@test "bad values are refused, naming the key" {
+  local bad
+  for bad in "STOP_DEADLINE_SEC=fast" "KILL_AFTER_SEC=5" "REDIS_PORT=70000" "FLAG_FILE=relative/ESS_ON" \
+    "REDIS_ENABLED=maybe" 'TRADING_UNITS="-rf"' "not a key value line"; do
+    cp "$REPO/deploy/ess.conf" "$ESS_CONFIG"
+    echo "$bad" >>"$ESS_CONFIG"
+    run "$CTL" status
+    [ "$status" -eq 78 ]
+    [[ $output == *"config error"* ]]
+  done
+}
+
+@test "START_ORDER must name every trading unit exactly once" {
+  echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-execution"' >>"$ESS_CONFIG"
+  run "$CTL" status
+  [ "$status" -eq 78 ]
+  [[ $output == *"START_ORDER: trading unit quantum-apply-layer.service is missing"* ]]
+  echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution redis-server"' >>"$ESS_CONFIG"
+  run "$CTL" status
+  [[ $output == *"START_ORDER: redis-server.service is not in TRADING_UNITS"* ]]
+}
+
+@test "a unit cannot be both trading and monitor" {
+  echo 'MONITOR_UNITS="redis-server quantum-governor"' >>"$ESS_CONFIG"
+  run "$CTL" status
+  [ "$status" -eq 78 ]
+  [[ $output == *"quantum-governor.service is also a trading unit"* ]]
+}
+
+@test "a config file named in ESS_CONFIG must exist" {
+  ESS_CONFIG=$TMP/missing.conf run "$CTL" status
+  [ "$status" -eq 78 ]
+  [[ $output == *"file not found"* ]]
+}
+
+@test "/var/run paths are normalised to /run" {
+  load_libs
+  echo "FLAG_FILE=/var/run/quantum/ESS_ON" >>"$ESS_CONFIG"
+  load_config
+  [ "${CFG[FLAG_FILE]}" = /run/quantum/ESS_ON ]
+  [ "${TRADING[0]}" = quantum-ai-engine.service ]
+}
+
+@test "seconds convert to microseconds exactly" {
+  load_libs
+  [ "$(sec_to_us 2)" = 2000000 ]
+  [ "$(sec_to_us 0.5)" = 500000 ]
+  [ "$(sec_to_us 1.000001)" = 1000001 ]
+  [ "$(us_to_sec 1500)" = 0.001500 ]
+}
+
+@test "operator text is made safe for JSON and logs" {
+  load_libs
+  [ "$(clean_text $'a\nb\tc\x1b[31m')" = "a b c [31m" ]
+  [ "$(json_str 'say "hi" \ bye')" = '"say \"hi\" \\ bye"' ]
+  [ "$(clean_text "$(printf 'x%.0s' {1..300})" | wc -c)" -eq 256 ]
+}
+
+@test "the audit trail is hash-chained" {
+  load_libs
+  load_config
+  audit_append activate '"reason":"one"'
+  audit_append deactivate '"reason":"two"'
+  local first second
+  first=$(sed -n 1p "$TMP/log/audit.jsonl")
+  second=$(sed -n 2p "$TMP/log/audit.jsonl")
+  [[ $first == *'"seq":1,'* && $first == *'"prev":"0000000000000000000000000000000000000000000000000000000000000000"'* ]]
+  [[ $second == *'"seq":2,'* && $second == *"\"prev\":\"$(printf '%s\n' "$first" | sha256sum | cut -d' ' -f1)\""* ]]
+}
+
+@test "the state file renders as valid JSON from what the controller remembers" {
+  load_libs
+  load_config
+  ST=([ACTIVE]=1 [FLAG_ID]=x [ACT_ID]=x [ACT_SOURCE]=cli [ACT_ACTOR]=root [ACT_REASON]='say "why"'
+    [ACT_TRIGGER_US]=1000000 [ACT_STOPPED_US]=1040000 [ACT_LATENCY_US]=40000 [ACT_RESULT]=ok
+    [ACT_UNITS]="a.service=stopped/inactive/30000 b.service=not-found/inactive/0" [COUNT_cli]=3)
+  state_save
+  run node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+    if (s.active!==true||s.last_activation.latency_seconds!==0.04||s.last_activation.units.length!==2||
+        s.activations_total.cli!==3||s.last_activation.reason!=="say \"why\"") process.exit(1)' "$TMP/state/state.json"
+  [ "$status" -eq 0 ]
+}
+
+@test "install.sh renders a latch drop-in for every configured trading unit and only those" {
+  local out=$TMP/units
+  mkdir -p "$out"
+  run "$REPO/deploy/install.sh" render-units "$out"
+  [ "$status" -eq 0 ]
+  [ "$(find "$out" -name 50-quantum-ess-latch.conf | wc -l)" -eq 4 ]
+  grep -qx "AssertPathExists=!$TMP/run/ESS_ON" "$out/quantum-governor.service.d/50-quantum-ess-latch.conf"
+  grep -qx "PathExists=$TMP/run/ESS_ON" "$out/quantum-ess.path"
+  ! grep -rq '@[A-Z_]*@' "$out"
+}
+
+@test "install.sh refuses to run as non-root" {
+  run setpriv --reuid=65534 --regid=65534 --clear-groups "$REPO/deploy/install.sh"
+  [ "$status" -ne 0 ]
+  [[ $output == *"must run as root"* ]]
+}

@@ -1,0 +1,115 @@
+// deploy/install.sh on real systemd: a clean install arms the switch, a re-install changes nothing,
+// bad configuration is refused before anything is touched, uninstall keeps the evidence, and every
+// unit it installs passes `systemd-analyze verify` with no output at all.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLAG, Sandbox, TRADING } from './helpers/sandbox.js';
+
+const INSTALL = '/opt/quantum-ess-src/deploy/install.sh';
+const ESS_UNITS = [
+  'quantum-ess.path',
+  'quantum-ess-trigger.service',
+  'quantum-ess.service',
+  'quantum-ess-trip.path',
+  'quantum-ess-trip.service',
+  'quantum-ess-restore.service',
+];
+let box: Sandbox;
+
+beforeAll(async () => {
+  box = await Sandbox.boot('ess-installer', { withEss: false });
+});
+afterAll(async () => {
+  await box?.shutdown();
+});
+
+async function snapshot(): Promise<string> {
+  return box.mustRun(
+    'bash',
+    '-c',
+    'find /etc/systemd/system /usr/local/lib/quantum-ess /etc/tmpfiles.d /etc/quantum -type f -print0 | sort -z | xargs -0 sha256sum',
+  );
+}
+
+describe('install.sh', () => {
+  it('refuses a configuration with an unknown key, naming it, and installs nothing', async () => {
+    await box.sh('mkdir -p /etc/quantum && printf "TRADING_UNITS=quantum-governor\\nSTOP_DEADLNE_SEC=2\\n" > /etc/quantum/ess.conf');
+    const r = await box.run('bash', INSTALL);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toContain("unknown key 'STOP_DEADLNE_SEC'");
+    expect((await box.run('test', '-e', '/etc/systemd/system/quantum-ess.path')).exitCode).not.toBe(0);
+    await box.mustRun('rm', '/etc/quantum/ess.conf');
+  });
+
+  it('installs the default configuration, arms the switch and puts a latch drop-in on every trading unit', async () => {
+    await box.mustRun('mount', '-t', 'tmpfs', 'tmpfs', '/usr/local'); // the host's /usr is read-only here
+    const r = await box.run('bash', INSTALL);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ESS STATUS: INACTIVE');
+    expect(await box.show('quantum-ess.path', 'ActiveState')).toBe('active');
+    expect(await box.show('quantum-ess-trip.path', 'ActiveState')).toBe('active');
+    expect(await box.show('quantum-ess.path', 'UnitFileState')).toBe('enabled');
+    for (const unit of TRADING) {
+      expect(await box.show(unit, 'DropInPaths')).toContain('50-quantum-ess-latch.conf');
+    }
+    expect(await box.readFile('/etc/quantum/ess.conf')).toContain('TRADING_UNITS=');
+    const status = await box.run('/usr/local/sbin/ess_controller.sh', 'status');
+    expect(status.exitCode).toBe(0);
+  });
+
+  it('is idempotent: a second run leaves every installed file identical', async () => {
+    const before = await snapshot();
+    const r = await box.run('bash', INSTALL);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('installs units that pass systemd-analyze verify with no output', async () => {
+    const files = ESS_UNITS.map((u) => `/etc/systemd/system/${u}`);
+    const r = await box.run('systemd-analyze', 'verify', '--man=no', ...files, ...TRADING);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('follows a changed trading unit list: drop-ins added and removed', async () => {
+    await box.sh(
+      "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer\"/' " +
+        "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf",
+    );
+    expect((await box.run('bash', INSTALL)).exitCode).toBe(0);
+    expect(await box.show('quantum-governor.service', 'DropInPaths')).not.toContain('quantum-ess-latch');
+    expect(await box.show('quantum-ai-engine.service', 'DropInPaths')).toContain('quantum-ess-latch');
+    await box.sh("sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor\"/' " +
+      "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf");
+    expect((await box.run('bash', INSTALL)).exitCode).toBe(0);
+    expect(await box.show('quantum-governor.service', 'DropInPaths')).toContain('quantum-ess-latch');
+  });
+
+  it('keeps the latch across a reboot: the restore unit re-creates the flag from the persisted copy', async () => {
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'before reboot');
+    await box.mustRun('rm', FLAG); // what a reboot does to /run
+    await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
+    expect(await box.exists(FLAG)).toBe(true);
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
+    expect(journal).toContain('latch restored after reboot');
+    expect((await box.run('systemctl', 'start', 'quantum-governor.service')).exitCode).not.toBe(0);
+  });
+
+  it('refuses to uninstall while the ESS is active', async () => {
+    const r = await box.run('bash', INSTALL, 'uninstall');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('ACTIVE');
+    expect(await box.show('quantum-ess.path', 'ActiveState')).toBe('active');
+  });
+
+  it('uninstalls cleanly after deactivate and keeps config, state and audit', async () => {
+    expect((await box.run('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start')).exitCode).toBe(0);
+    const r = await box.run('bash', INSTALL, 'uninstall');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await box.show('quantum-ess.path', 'LoadState')).toBe('not-found');
+    for (const unit of TRADING) expect(await box.show(unit, 'DropInPaths')).not.toContain('quantum-ess-latch');
+    expect(await box.exists('/usr/local/sbin/ess_controller.sh')).toBe(false);
+    expect(await box.exists('/etc/quantum/ess.conf')).toBe(true);
+    expect(await box.exists('/var/log/quantum-ess/audit.jsonl')).toBe(true);
+    expect(await box.exists('/var/lib/quantum-ess/state.json')).toBe(true);
+  });
+});

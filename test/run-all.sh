@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# run-all.sh - the whole test suite on a fresh Debian 12 machine, as root: installs what it needs
+# (Debian packages pinned where it matters, npm packages from the lock file), then runs static checks,
+# bats, the TypeScript unit tests and the integration tests against real systemd in a sandbox.
+# Ends with one line "N passed, M failed".
+set -Eeuo pipefail
+export LC_ALL=C.UTF-8
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly REPO
+readonly APT_PACKAGES=(shellcheck bats redis-server jq)
+REPORT_DIR=$(mktemp -d)
+readonly REPORT_DIR
+PASSED=0 FAILED=0
+
+step() { printf '\n=== %s\n' "$*"; }
+record() { # record NAME RC PASSED FAILED
+  PASSED=$((PASSED + $3)) FAILED=$((FAILED + $4))
+  if (($2 != 0 && $4 == 0)); then FAILED=$((FAILED + 1)); fi # a check that failed without test results
+  printf -- '--- %s: rc=%d, %d passed, %d failed\n' "$1" "$2" "$3" "$4"
+}
+
+install_debian_packages() {
+  local missing=() p systemd_version
+  for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  systemd_version=$(dpkg-query -W -f='${Version}' systemd)
+  # systemd-nspawn must match the installed systemd exactly, or apt upgrades systemd itself
+  dpkg-query -W -f='${Status}' systemd-container 2>/dev/null | grep -q 'ok installed' || missing+=("systemd-container=$systemd_version")
+  ((${#missing[@]} == 0)) && return 0
+  echo "installing Debian packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_npm_packages() {
+  (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+run_shellcheck() {
+  local files
+  mapfile -t files < <(cd "$REPO" && git ls-files '*.sh' '*.bats' .ci/run)
+  local rc=0
+  (cd "$REPO" && shellcheck "${files[@]}") || rc=$?
+  record shellcheck "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
+}
+
+run_typecheck() {
+  local rc=0
+  (cd "$REPO" && npx tsc -p tsconfig.json --noEmit) || rc=$?
+  record "tsc --noEmit" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
+}
+
+run_bats() {
+  local rc=0 out=$REPORT_DIR/bats.tap
+  (cd "$REPO" && bats --tap test/bats) | tee "$out" || rc=$?
+  record bats "$rc" "$(grep -c '^ok ' "$out" || true)" "$(grep -c '^not ok ' "$out" || true)"
+}
+
+run_vitest() { # run_vitest PROJECT
+  local rc=0 json=$REPORT_DIR/vitest-$1.json counts
+  (cd "$REPO" && npx vitest run --project "$1" --reporter=default --reporter=json --outputFile="$json") || rc=$?
+  counts=$(node -e 'try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests) } catch { console.log("0 0") }' "$json")
+  record "vitest $1" "$rc" "${counts% *}" "${counts#* }"
+}
+
+main() {
+  if ((EUID != 0)); then
+    echo "run-all.sh: the tests boot a systemd container and install packages: run as root" >&2
+    exit 1
+  fi
+  step "dependencies"
+  install_debian_packages
+  install_npm_packages
+  step "shellcheck";      run_shellcheck
+  step "typescript";      run_typecheck
+  step "bats";            run_bats
+  step "unit tests";      run_vitest unit
+  step "integration tests on real systemd (systemd-nspawn sandboxes)"; run_vitest integration
+  rm -rf "$REPORT_DIR"
+  printf '\n%d passed, %d failed\n' "$PASSED" "$FAILED"
+  ((FAILED == 0))
+}
+
+main "$@"
