@@ -1,6 +1,6 @@
 // Drives test/sandbox/sandbox.sh: a real systemd 252 booted in a throwaway systemd-nspawn container,
 // provisioned with stand-in trading/monitor units and the ESS installed by deploy/install.sh.
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -54,7 +54,7 @@ export class Sandbox {
 
   /** Runs a command inside the container as root; never throws on a non-zero exit. */
   async run(...argv: string[]): Promise<RunResult> {
-    const result: Result = await execa('bash', [sandboxScript, 'exec', this.name, ...argv], {
+    const result = await execa('bash', [sandboxScript, 'exec', this.name, ...argv], {
       reject: false,
       stdin: 'ignore',
     });
