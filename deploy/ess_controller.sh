@@ -32,6 +32,7 @@ Commands:
   deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in START_ORDER (root)
   status [--json]                            show the latch, the switch and every configured unit
   rearm                                      re-arm the path units after a manual change (root)
+  verify-audit                               check the audit trail's hash chain; names the first bad line
   restore-latch                              re-create the latch after a reboot (used at boot)
   help                                       this text
 
@@ -452,6 +453,31 @@ cmd_status() {
   return "$code"
 }
 
+# ---------------------------------------------------------------- audit verification
+cmd_verify_audit() {
+  (($# == 0)) || usage_error "verify-audit takes no options"
+  load_config
+  local f=${CFG[AUDIT_FILE]} n=0 line expect
+  if [[ ! -r $f ]]; then
+    printf 'ess: audit trail %s is missing or not readable\n' "$f" >&2
+    exit "$EX_FAIL"
+  fi
+  expect=$(printf '%064d' 0)
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    if [[ ! $line =~ \"prev\":\"([0-9a-f]{64})\"\}$ ]]; then
+      printf 'audit chain BROKEN at %s line %d: not a complete audit entry (truncated or foreign line)\n' "$f" "$n"
+      exit "$EX_FAIL"
+    fi
+    if [[ ${BASH_REMATCH[1]} != "$expect" ]]; then
+      printf 'audit chain BROKEN at %s line %d: "prev" does not match line %d (a line was edited, inserted or removed)\n' "$f" "$n" "$((n - 1))"
+      exit "$EX_FAIL"
+    fi
+    expect=$(printf '%s\n' "$line" | sha256sum | cut -d' ' -f1)
+  done <"$f"
+  printf 'audit chain OK: %d entries in %s\n' "$n" "$f"
+}
+
 # ---------------------------------------------------------------- rearm / restore
 cmd_rearm() {
   (($# == 0)) || usage_error "rearm takes no options"
@@ -490,6 +516,7 @@ main() {
     deactivate) cmd_deactivate "$@" ;;
     status) cmd_status "$@" ;;
     rearm) cmd_rearm "$@" ;;
+    verify-audit) cmd_verify_audit "$@" ;;
     restore-latch) cmd_restore_latch "$@" ;;
     help | --help | -h) usage ;;
     *) usage_error "unknown command '$cmd'" ;;

@@ -13,6 +13,7 @@ SRC=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 readonly SRC
 readonly LIBEXEC=/usr/local/lib/quantum-ess
 readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
+readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
 readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
@@ -47,7 +48,7 @@ install_programs() {
   local stage
   install -d -m 0755 "${LIBEXEC%/*}"
   stage=$(mktemp -d "$LIBEXEC.new.XXXXXX")
-  install -m 0755 "$SRC/ess_controller.sh" "$stage/ess_controller.sh"
+  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$stage/"
   install -d -m 0755 "$stage/lib"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
   chmod 0755 "$stage"
@@ -58,6 +59,7 @@ install_programs() {
   rm -rf "$LIBEXEC.old"
   install -d -m 0755 "${SBIN_LINK%/*}"
   ln -sfn "$LIBEXEC/ess_controller.sh" "$SBIN_LINK"
+  ln -sfn "$LIBEXEC/proof_ess.sh" "$PROOF_LINK"
 }
 
 remove_dropins() {
@@ -122,7 +124,7 @@ do_uninstall() {
   local unit
   for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
   remove_dropins
-  rm -f "$TMPFILES" "$SBIN_LINK"
+  rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"
   rm -rf "$LIBEXEC"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"

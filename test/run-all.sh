@@ -8,7 +8,7 @@ export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
-readonly APT_PACKAGES=(shellcheck bats redis-server jq)
+readonly APT_PACKAGES=(shellcheck bats redis-server curl)
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR
 PASSED=0 FAILED=0
