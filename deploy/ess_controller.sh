@@ -233,13 +233,13 @@ cmd_activate() {
 
   take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
   state_load
-  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+  if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$id" ]]; then
+    mode=reverify
+  elif [[ -e ${CFG[FLAG_FILE]} ]] && ((!wrote_flag)) && [[ $id != flag-* ]] && await_writer "$id"; then
+    mode=reverify
+  elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then # checked after await_writer: the lock was dropped meanwhile
     log_event warning "latch was cleared by a concurrent deactivate while activation $id ran; recording it as superseded"
     result=superseded
-  elif [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$id" ]]; then
-    mode=reverify
-  elif ((!wrote_flag)) && [[ $id != flag-* ]] && await_writer "$id"; then
-    mode=reverify
   else
     ST[ACTIVE]=1 ST[FLAG_ID]=$id
     head -c 4096 "${CFG[FLAG_FILE]}" 2>/dev/null | atomic_write "$(persisted_latch)" 0600 ||

@@ -1,0 +1,134 @@
+// Fault suite on real systemd: the controller killed mid-activate, races, a full audit disk and a flood of
+// start attempts under the latch. Prints a table of the faults tried and how the ESS survived them.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FLAG, Sandbox, TRADING } from './helpers/sandbox.js';
+
+const DOWN = ['inactive', 'failed'];
+const summary: { fault: string; outcome: string }[] = [];
+let box: Sandbox;
+
+beforeAll(async () => {
+  box = await Sandbox.boot('ess-faults');
+});
+afterAll(async () => {
+  await box?.shutdown();
+  const width = Math.max(...summary.map((s) => s.fault.length), 5);
+  console.log(`\n${'fault'.padEnd(width)} | survived with`);
+  console.log(`${'-'.repeat(width)}-+-${'-'.repeat(40)}`);
+  for (const s of summary) console.log(`${s.fault.padEnd(width)} | ${s.outcome}`);
+});
+beforeEach(async () => {
+  await box.reset();
+});
+
+async function allDown(): Promise<boolean> {
+  const states = await box.waitFor(TRADING, DOWN, 4000);
+  return Object.values(states).every((s) => DOWN.includes(s));
+}
+
+describe('faults', () => {
+  it('controller SIGKILLed right after writing the latch: the latch still ends up effective', async () => {
+    // The flag is the first thing activate writes; kill the controller as soon as it exists.
+    await box.sh(`
+      /usr/local/sbin/ess_controller.sh activate --reason "killed mid-activate" >/dev/null 2>&1 &
+      pid=$!
+      while [ ! -e ${FLAG} ]; do sleep 0.001; done
+      kill -KILL $pid
+      wait $pid || true`);
+    expect(await box.exists(FLAG)).toBe(true);
+    expect(await allDown()).toBe(true);
+    // the path unit's run finds the writer dead and records the activation itself
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !(await box.stateJson().catch(() => ({ active: false }))).active) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const state = await box.stateJson();
+    expect(state.active).toBe(true);
+    expect(state.last_activation?.reason).toBe('killed mid-activate');
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
+    expect(journal).toMatch(/exited before recording it; recording it now/);
+    summary.push({ fault: 'controller SIGKILLed mid-activate', outcome: 'flag first; path unit stopped all units and recorded it' });
+  });
+
+  it('100 concurrent activate/deactivate calls leave a consistent state', async () => {
+    await box.sh(`
+      seq 100 | xargs -P 8 -I{} sh -c '
+        if [ $(({} % 2)) -eq 0 ]; then /usr/local/sbin/ess_controller.sh activate --reason "race {}"
+        else /usr/local/sbin/ess_controller.sh deactivate --no-start --reason "race {}"; fi' >/dev/null 2>&1 || true`);
+    await box.sh('sleep 1; while systemctl is-active -q quantum-ess-trip.service; do sleep 0.05; done');
+    const latched = await box.exists(FLAG);
+    const state = await box.stateJson();
+    expect(state.active).toBe(latched);
+    const status = JSON.parse((await box.ess('status', '--json')).stdout) as { armed: boolean; latch_violations: number };
+    expect(status.latch_violations).toBe(0);
+    expect(status.armed).toBe(true);
+    if (latched) expect(await allDown()).toBe(true);
+    expect((await box.ess('verify-audit')).exitCode).toBe(0);
+    summary.push({ fault: '100 concurrent activate/deactivate', outcome: `consistent (latched=${latched}), armed, audit chain intact` });
+  });
+
+  it('a full audit disk does not stop the stop; the failure is reported', async () => {
+    await box.sh(`
+      mkdir -p /var/log/quantum-ess && mount -t tmpfs -o size=8k ess-full /var/log/quantum-ess &&
+      dd if=/dev/zero of=/var/log/quantum-ess/filler bs=1k count=64 2>/dev/null || true`);
+    try {
+      const r = await box.ess('activate', '--reason', 'disk full');
+      expect(r.exitCode).toBe(0);
+      expect(await allDown()).toBe(true);
+      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
+      expect(journal).toContain('AUDIT WRITE FAILED');
+      summary.push({ fault: 'audit disk full', outcome: 'all units stopped; "AUDIT WRITE FAILED" in the journal' });
+    } finally {
+      await box.sh('umount /var/log/quantum-ess');
+    }
+  });
+
+  it('1000 adversarial start attempts while latched: 0 escapes', async () => {
+    await box.ess('activate', '--reason', 'flood');
+    await box.sh(
+      "printf '[Unit]\\nWants=%s\\n[Service]\\nType=oneshot\\nExecStart=/bin/true\\n' '" +
+        TRADING.join(' ') +
+        "' > /etc/systemd/system/puller.service && systemctl daemon-reload",
+    );
+    const before = await Promise.all(TRADING.map((u) => box.show(u, 'ExecMainStartTimestampMonotonic')));
+    const out = await box.sh(`
+      units="${TRADING.join(' ')}"
+      refused=0
+      for i in $(seq 50); do
+        for u in $units; do
+          systemctl start "$u" 2>/dev/null || refused=$((refused+1))
+          systemctl restart "$u" 2>/dev/null || refused=$((refused+1))
+          systemctl reload-or-restart "$u" 2>/dev/null || refused=$((refused+1))
+        done
+        systemctl start puller.service 2>/dev/null || true
+        systemctl start --no-block $units 2>/dev/null || true
+      done
+      echo "refused=$refused"`);
+    // 50 x (4 units x 3 verbs + 1 Wants= pull-in of 4 + 4 non-blocking starts) = 1000 start attempts
+    expect(out.stdout).toContain('refused=600');
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await Promise.all(TRADING.map((u) => box.show(u, 'ExecMainStartTimestampMonotonic')));
+    expect(after).toEqual(before); // no trading process was started at all
+    expect(await allDown()).toBe(true);
+    summary.push({ fault: '1000 start/restart/Wants= attempts while latched', outcome: '0 escapes (no trading process started)' });
+  });
+
+  it('a Restart=always crash loop is held down by the latch', async () => {
+    // Disarmed switch so only the latch drop-in holds: the unit crashes on its own every 200 ms.
+    await box.mustRun('systemctl', 'stop', 'quantum-ess.path');
+    await box.sh(
+      "mkdir -p /etc/systemd/system/quantum-governor.service.d && printf '[Service]\\nExecStart=\\nExecStart=/bin/sh -c \"sleep 0.2; exit 1\"\\n' > /etc/systemd/system/quantum-governor.service.d/90-crash.conf && systemctl daemon-reload && systemctl restart quantum-governor.service",
+    );
+    try {
+      await box.mustRun('touch', FLAG);
+      await new Promise((r) => setTimeout(r, 2000));
+      const restartsWhileLatched = Number(await box.show('quantum-governor.service', 'NRestarts'));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(Number(await box.show('quantum-governor.service', 'NRestarts'))).toBe(restartsWhileLatched);
+      expect(DOWN).toContain(await box.show('quantum-governor.service', 'ActiveState'));
+      summary.push({ fault: 'Restart=always crash loop under the latch', outcome: 'loop ended at the latch; no further restarts' });
+    } finally {
+      await box.sh('rm -f /etc/systemd/system/quantum-governor.service.d/90-crash.conf && systemctl daemon-reload');
+    }
+  });
+});
