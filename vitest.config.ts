@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // promtool/amtool runs take a few seconds on a loaded 2-core machine
+          testTimeout: 30_000,
         },
       },
       {

@@ -19,6 +19,9 @@ readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.path
   quantum-ess-trip.service quantum-ess-restore.service)
+readonly EXPORTER_UNIT=quantum-ess-exporter.service
+readonly EXPORTER_DIR=$LIBEXEC-exporter
+readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
 readonly DROPIN_NAME=50-quantum-ess-latch.conf
 
 # shellcheck source=deploy/lib/config.sh
@@ -30,14 +33,14 @@ die() { printf 'install: %s\n' "$*" >&2; exit 1; }
 render() { # render TEMPLATE: substitute @KEY@ placeholders from the validated config
   local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
   sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" -e "s|@LIBEXEC@|$LIBEXEC|g" \
-    -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" -e "s|@AUDIT_DIR@|$audit_dir|g" "$1"
+    -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" -e "s|@AUDIT_DIR@|$audit_dir|g" "$1"
 }
 
 # render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
 # the tests to run systemd-analyze verify on exactly what gets installed).
 render_units() {
   local dir=$1 unit u
-  for unit in "${UNITS[@]}"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
   for u in "${TRADING[@]}"; do
     mkdir -p "$dir/$u.d"
     render "$SRC/systemd/latch-dropin.conf" >"$dir/$u.d/$DROPIN_NAME"
@@ -60,6 +63,43 @@ install_programs() {
   install -d -m 0755 "${SBIN_LINK%/*}"
   ln -sfn "$LIBEXEC/ess_controller.sh" "$SBIN_LINK"
   ln -sfn "$LIBEXEC/proof_ess.sh" "$PROOF_LINK"
+}
+
+# The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci && npm
+# run build), with just the production packages; the stop path never depends on it.
+exporter_built() { [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]]; }
+
+install_exporter() {
+  local repo stage dir rel
+  repo=$(cd "$SRC/.." && pwd)
+  stage=$(mktemp -d "$EXPORTER_DIR.new.XXXXXX")
+  cp -r "$repo/dist" "$repo/package.json" "$stage/"
+  while IFS= read -r dir; do
+    rel=${dir#"$repo"/}
+    [[ $rel == node_modules/* ]] || continue
+    mkdir -p "$stage/${rel%/*}"
+    cp -r "$dir" "$stage/$rel"
+  done < <(cd "$repo" && npm ls --omit=dev --all --parseable 2>/dev/null)
+  chmod -R a+rX,go-w "$stage"
+  rm -rf "$EXPORTER_DIR.old"
+  if [[ -d $EXPORTER_DIR ]]; then mv "$EXPORTER_DIR" "$EXPORTER_DIR.old"; fi
+  mv "$stage" "$EXPORTER_DIR"
+  rm -rf "$EXPORTER_DIR.old"
+  if [[ ! -e $EXPORTER_CONFIG ]]; then install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"; fi
+  node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config >/dev/null
+}
+
+# "active" only means node was started; wait until it actually serves, so the installer never reports a
+# working exporter that is not.
+wait_for_exporter() {
+  local listen i
+  listen=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config |
+    sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p')
+  for ((i = 0; i < 100; i++)); do
+    curl -fs -o /dev/null --max-time 1 "http://$listen/metrics" && return 0
+    sleep 0.1
+  done
+  die "$EXPORTER_UNIT does not serve http://$listen/metrics; see journalctl -u $EXPORTER_UNIT"
 }
 
 remove_dropins() {
@@ -98,12 +138,26 @@ do_install() {
 
   install_programs
   remove_dropins
+  rm -f "$stage/tmpfiles.conf"
+  local with_exporter=0
+  if exporter_built; then
+    install_exporter
+    with_exporter=1
+  else
+    rm -f "$stage/$EXPORTER_UNIT"
+    say "exporter not built (run: npm ci && npm run build); installing the root side only"
+  fi
   cp -r "$stage"/. "$UNIT_DIR"/
-  rm -f "$UNIT_DIR/tmpfiles.conf"
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service
   "$SBIN_LINK" rearm >/dev/null
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
+  if ((with_exporter)); then
+    systemctl enable --quiet "$EXPORTER_UNIT"
+    systemctl restart "$EXPORTER_UNIT"
+    wait_for_exporter
+    say "exporter: $EXPORTER_UNIT running as user quantum-ess ($EXPORTER_CONFIG)"
+  fi
   "$SBIN_LINK" status || true
 }
 
@@ -120,15 +174,16 @@ do_uninstall() {
     die "the ESS is ACTIVE (${CFG[FLAG_FILE]} exists); deactivate first or use --force. Nothing was removed."
   fi
   systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service 2>/dev/null || true
+  systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
   local unit
-  for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
+  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do rm -f "$UNIT_DIR/$unit"; done
   remove_dropins
   rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"
-  rm -rf "$LIBEXEC"
+  rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"
-  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS (evidence and config are never deleted)"
+  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS (evidence and config are never deleted)"
 }
 
 main() {

@@ -41,9 +41,15 @@ pass_if() { # pass_if NAME DETAIL_OK DETAIL_FAIL CMD...
 exporter_installed() { [[ $(systemctl show -P LoadState -- "$EXPORTER_UNIT" 2>/dev/null) == loaded ]]; }
 
 exporter_value() { # exporter_value METRIC -> the sample value of an unlabelled metric
-  local body
+  local body line
   body=$(curl -fsS --max-time 2 "$EXPORTER_URL" 2>/dev/null) || return 1
-  awk -v m="$1" '$1 == m { print $2; found=1 } END { exit !found }' <<<"$body"
+  while IFS= read -r line; do
+    if [[ $line == "$1 "* ]]; then
+      printf '%s' "${line#"$1 "}"
+      return 0
+    fi
+  done <<<"$body"
+  return 1
 }
 
 check_wiring() {

@@ -8,7 +8,7 @@ export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
-readonly APT_PACKAGES=(shellcheck bats redis-server curl)
+readonly APT_PACKAGES=(shellcheck bats redis-server curl prometheus prometheus-alertmanager)
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR
 PASSED=0 FAILED=0
@@ -50,6 +50,13 @@ run_typecheck() {
   record "tsc --noEmit" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
 }
 
+# The integration tests install the exporter from dist/, as an operator would after `npm run build`.
+run_build() {
+  local rc=0
+  (cd "$REPO" && rm -rf dist && npm run --silent build) || rc=$?
+  record "npm run build" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
+}
+
 run_bats() {
   local rc=0 out=$REPORT_DIR/bats.tap
   (cd "$REPO" && bats --tap test/bats) | tee "$out" || rc=$?
@@ -75,6 +82,7 @@ main() {
   step "shellcheck";      run_shellcheck
   step "typescript";      run_typecheck
   step "bats";            run_bats
+  step "build";           run_build
   step "unit tests";      run_vitest unit
   step "integration tests on real systemd (systemd-nspawn sandboxes)"; run_vitest integration
   rm -rf "$REPORT_DIR"

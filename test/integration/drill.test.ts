@@ -38,6 +38,7 @@ async function withDropIn(unit: string, name: string, body: string, fn: () => Pr
 describe('proof_ess.sh', () => {
   it('passes on a healthy install, with figures, and restores every unit', async () => {
     const r = await drill();
+    expect(r.out).toMatch(/PASS exporter ess_active\s+ess_active=1/);
     expect(r.out).toMatch(/PASS all trading units stopped\s+in [0-9.]+ s \(deadline 2 s\)/);
     expect(r.out).toMatch(/PASS resume order/);
     expect(r.out).toContain('SUMMARY: PASS');
@@ -90,16 +91,14 @@ describe('proof_ess.sh', () => {
   });
 
   it('fails when the exporter is installed but down', async () => {
-    await box.sh(
-      "printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/quantum-ess-exporter.service && systemctl daemon-reload",
-    );
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service');
     try {
       const r = await drill();
       expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer/);
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
     } finally {
-      await box.sh('rm -f /etc/systemd/system/quantum-ess-exporter.service && systemctl daemon-reload');
+      await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.service');
     }
   });
 

@@ -48,7 +48,7 @@ EOF
   ((with_ess)) || return 0
 
   # /usr is the host's, read-only; the installer writes its production paths under /usr/local
-  mountpoint -q /usr/local || mount -t tmpfs -o mode=0755,size=16m ess-usr-local /usr/local
+  mountpoint -q /usr/local || mount -t tmpfs -o mode=0755,size=128m ess-usr-local /usr/local
   install -d -m 0755 /etc/quantum
   sed -e 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0.3/' "$SRC/deploy/ess.conf" >/etc/quantum/ess.conf
   bash "$SRC/deploy/install.sh" >/dev/null

@@ -1,0 +1,331 @@
+/**
+ * The Grafana dashboard of the Quantum Trader ESS, as code. `generate.ts` writes it to
+ * dashboards/generated/ess.json; test/unit/dashboards checks the committed file is current.
+ *
+ * The classic (v1) dashboard builders are used although the SDK marks them deprecated in favour of
+ * dashboardv2: file provisioning and every Grafana version the desk runs read the v1 JSON model.
+ */
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DatasourceVariableBuilder,
+  type Dashboard,
+  type DataSourceRef,
+  MappingType,
+  QueryVariableBuilder,
+  RowBuilder,
+  SpecialValueMatch,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  type ValueMapping,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as StateTimelinePanelBuilder } from '@grafana/grafana-foundation-sdk/statetimeline';
+import { PanelBuilder as TimeSeriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { INSTANCE_VARIABLE_QUERY, QUERIES, type QueryName, UNIT_STATE_CODES } from './queries.js';
+
+export const DASHBOARD_UID = 'quantum-ess';
+export const DATASOURCE_VARIABLE = 'datasource';
+export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: `\${${DATASOURCE_VARIABLE}}` };
+
+const GREEN = 'green';
+const RED = 'red';
+const ORANGE = 'orange';
+const GREY = 'text';
+
+/** Seconds; the same numbers as alerting/ess.rules.yml. */
+const LATENCY_TARGET_SECONDS = 0.25;
+const LATENCY_LIMIT_SECONDS = 2;
+
+function target(name: QueryName, legend: string, refId = 'A'): DataqueryBuilder {
+  return new DataqueryBuilder().datasource(DATASOURCE).expr(QUERIES[name]).legendFormat(legend).refId(refId);
+}
+
+function valueText(entries: ReadonlyArray<readonly [number, string, string]>): ValueMapping[] {
+  return [
+    {
+      type: MappingType.ValueToText,
+      options: Object.fromEntries(
+        entries.map(([value, text, color], index) => [String(value), { text, color, index }]),
+      ),
+    },
+  ];
+}
+
+/** Thresholds whose base colour is `base` and which switch to `color` from `value` on. */
+function thresholds(base: string, ...steps: Array<readonly [number, string]>): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder()
+    .mode(ThresholdsMode.Absolute)
+    .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
+}
+
+function stat(title: string, description: string): StatPanelBuilder {
+  return new StatPanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(DATASOURCE)
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+}
+
+function timeseries(title: string, description: string): TimeSeriesPanelBuilder {
+  return new TimeSeriesPanelBuilder().title(title).description(description).datasource(DATASOURCE);
+}
+
+function statusRow(): RowBuilder {
+  return new RowBuilder('Status')
+    .withPanel(
+      stat('ESS', 'ACTIVE: the latch flag exists, every trading unit is stopped and cannot start. Runbook: README.md#runbook.')
+        .withTarget(target('essActive', '{{instance}}'))
+        // Unknown (flag unreadable) is not INACTIVE: showing green there would be a lie.
+        .mappings([
+          ...valueText([
+            [0, 'INACTIVE', GREEN],
+            [1, 'ACTIVE', RED],
+          ]),
+          { type: MappingType.SpecialValue, options: { match: SpecialValueMatch.Null, result: { text: 'UNKNOWN', color: ORANGE, index: 2 } } },
+        ])
+        .noValue('UNKNOWN')
+        .thresholds(thresholds(GREEN, [1, RED]))
+        .height(6)
+        .span(8),
+    )
+    .withPanel(
+      stat('Kill switch', 'ARMED: quantum-ess.path and quantum-ess-trip.path are active, so a touch of the flag or an alert stops trading.')
+        .withTarget(target('switchArmed', '{{instance}}'))
+        .mappings(
+          valueText([
+            [0, 'NOT ARMED', RED],
+            [1, 'ARMED', GREEN],
+          ]),
+        )
+        .noValue('UNKNOWN')
+        .thresholds(thresholds(RED, [1, GREEN]))
+        .height(6)
+        .span(4),
+    )
+    .withPanel(
+      stat('Latch violations', 'Trading units running, starting or stopping while the latch is set. Must be 0.')
+        .withTarget(target('latchViolation', '{{instance}}'))
+        .thresholds(thresholds(GREEN, [1, RED]))
+        .decimals(0)
+        .noValue('UNKNOWN')
+        .height(6)
+        .span(4),
+    )
+    .withPanel(
+      stat('Exporter', 'Whether Prometheus can scrape the ESS exporter (and so reach its webhook receiver).')
+        .withTarget(target('exporterUp', '{{instance}}'))
+        .mappings(
+          valueText([
+            [0, 'DOWN', RED],
+            [1, 'UP', GREEN],
+          ]),
+        )
+        .noValue('NO TARGET')
+        .thresholds(thresholds(RED, [1, GREEN]))
+        .height(6)
+        .span(4),
+    )
+    .withPanel(
+      stat('Last activation / deactivation', 'When the ESS was last activated (A) and deactivated (D).')
+        .withTarget(target('lastActivationTime', 'A {{instance}}'))
+        .withTarget(target('lastDeactivationTime', 'D {{instance}}', 'B'))
+        .unit('dateTimeFromNow')
+        .colorMode(common.BigValueColorMode.None)
+        .noValue('never')
+        .height(6)
+        .span(4),
+    );
+}
+
+function unitsRow(): RowBuilder {
+  const stateColors: Readonly<Record<string, string>> = {
+    active: GREEN,
+    activating: 'yellow',
+    deactivating: ORANGE,
+    inactive: 'blue',
+    failed: RED,
+    'not-found': 'purple',
+    masked: 'purple',
+  };
+  return new RowBuilder('Units').withPanel(
+    new StateTimelinePanelBuilder()
+      .title('Unit states')
+      .description('State of every configured unit (role trading or monitor). While the ESS is active, trading units must be inactive or failed.')
+      .datasource(DATASOURCE)
+      .withTarget(target('unitState', '{{instance}} {{role}} {{unit}}'))
+      .mappings(
+        valueText([
+          [0, 'unknown', GREY],
+          ...UNIT_STATE_CODES.map(([state, code]) => [code, state, stateColors[state] ?? GREY] as const),
+        ]),
+      )
+      .showValue(common.VisibilityMode.Auto)
+      .mergeValues(true)
+      .rowHeight(0.8)
+      .height(10)
+      .span(24),
+  );
+}
+
+function stopPerformanceRow(): RowBuilder {
+  return new RowBuilder('Stop performance')
+    .withPanel(
+      timeseries(
+        'Last activation latency',
+        `Trigger to all trading units stopped. Target ${LATENCY_TARGET_SECONDS} s (orange line), hard limit ${LATENCY_LIMIT_SECONDS} s (red line).`,
+      )
+        .withTarget(target('activationLatency', '{{instance}}'))
+        .unit('s')
+        .min(0)
+        .axisSoftMax(LATENCY_LIMIT_SECONDS * 1.25)
+        .thresholds(thresholds(GREEN, [LATENCY_TARGET_SECONDS, ORANGE], [LATENCY_LIMIT_SECONDS, RED]))
+        .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+        .lineInterpolation(common.LineInterpolation.StepAfter)
+        .height(8)
+        .span(12),
+    )
+    .withPanel(
+      timeseries('Activations by source', 'Activations recorded by the controller, per source (cli, systemd, path, alertmanager, ...).')
+        .withTarget(target('activationsBySource', '{{source}}'))
+        .drawStyle(common.GraphDrawStyle.Bars)
+        .fillOpacity(80)
+        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
+        .decimals(0)
+        .min(0)
+        .height(8)
+        .span(12),
+    );
+}
+
+function webhookRow(): RowBuilder {
+  return new RowBuilder('Automatic trips (Alertmanager webhook)')
+    .withPanel(
+      timeseries('Webhook trips', 'Alerts that matched a trip rule, trip requests written, and trip requests that could not be written (must be 0).')
+        .withTarget(target('webhookAlertsMatched', 'alerts matched'))
+        .withTarget(target('webhookTripsWritten', 'trips written', 'B'))
+        .withTarget(target('webhookTripFailures', 'trip failures', 'C'))
+        .overrideByName('trip failures', [{ id: 'color', value: { mode: 'fixed', fixedColor: RED } }])
+        .drawStyle(common.GraphDrawStyle.Bars)
+        .fillOpacity(80)
+        .decimals(0)
+        .min(0)
+        .height(8)
+        .span(8),
+    )
+    .withPanel(
+      timeseries('Webhook requests by status', 'Requests to /alertmanager per HTTP status; 401/403 usually means Alertmanager has the wrong token.')
+        .withTarget(target('webhookRequestsByCode', '{{code}}'))
+        .drawStyle(common.GraphDrawStyle.Bars)
+        .fillOpacity(80)
+        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
+        .decimals(0)
+        .min(0)
+        .height(8)
+        .span(8),
+    )
+    .withPanel(
+      timeseries('Webhook request duration (p99)', 'Time the receiver takes to answer Alertmanager, including writing the trip request.')
+        .withTarget(target('webhookDurationP99', 'p99'))
+        .unit('s')
+        .min(0)
+        .height(8)
+        .span(8),
+    );
+}
+
+function exporterRow(): RowBuilder {
+  return new RowBuilder('Exporter read health')
+    .withPanel(
+      new StateTimelinePanelBuilder()
+        .title('Exporter reads')
+        .description('Whether the last read of each source (flag, state file, systemd) worked. FAILING means the exporter serves last known values.')
+        .datasource(DATASOURCE)
+        .withTarget(target('exporterReadOk', '{{instance}} {{source}}'))
+        .mappings(
+          valueText([
+            [0, 'FAILING', RED],
+            [1, 'OK', GREEN],
+          ]),
+        )
+        .showValue(common.VisibilityMode.Never)
+        .mergeValues(true)
+        .height(8)
+        .span(12),
+    )
+    .withPanel(
+      timeseries('Exporter read errors', 'Failed reads per source.')
+        .withTarget(target('exporterReadErrors', '{{instance}} {{source}}'))
+        .drawStyle(common.GraphDrawStyle.Bars)
+        .fillOpacity(80)
+        .decimals(0)
+        .min(0)
+        .height(8)
+        .span(12),
+    );
+}
+
+export function buildEssDashboard(): Dashboard {
+  const dashboard = new DashboardBuilder('Quantum ESS — Emergency Stop System')
+    .uid(DASHBOARD_UID)
+    .description('State, stop latency, automatic trips and exporter health of the ESS on each trading host.')
+    .tags(['quantum', 'ess'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh('10s')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('browser')
+    .withVariable(
+      new DatasourceVariableBuilder(DATASOURCE_VARIABLE).label('Data source').type('prometheus'),
+    )
+    .withVariable(
+      new QueryVariableBuilder('instance')
+        .label('Host')
+        .datasource(DATASOURCE)
+        .query(INSTANCE_VARIABLE_QUERY)
+        .definition(INSTANCE_VARIABLE_QUERY)
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc)
+        .multi(true)
+        .includeAll(true)
+        // A regex instead of Grafana's (a|b|...) list keeps queries short with many hosts.
+        .allValue('.+')
+        .current({ selected: true, text: ['All'], value: ['$__all'] }),
+    )
+    .withRow(statusRow())
+    .withRow(unitsRow())
+    .withRow(stopPerformanceRow())
+    .withRow(webhookRow())
+    .withRow(exporterRow())
+    .build();
+  return expandRows(dashboard);
+}
+
+/**
+ * The builder nests every panel inside its row, which is Grafana's model of a *collapsed* row: the
+ * ESS ACTIVE stat would be hidden behind a click. An expanded row has no panels of its own and is
+ * followed by them at the top level (the builder already set their absolute positions). Panels also
+ * get stable ids here, which the builder leaves out and Grafana would otherwise pick at load time.
+ */
+function expandRows(dashboard: Dashboard): Dashboard {
+  const panels: NonNullable<Dashboard['panels']> = [];
+  for (const panel of dashboard.panels ?? []) {
+    if (panel.type === 'row' && 'panels' in panel) {
+      const nested = panel.panels;
+      panels.push({ ...panel, collapsed: false, panels: [] }, ...nested);
+    } else {
+      panels.push(panel);
+    }
+  }
+  panels.forEach((panel, index) => {
+    panel.id = index + 1;
+  });
+  return { ...dashboard, panels };
+}

@@ -1,0 +1,65 @@
+/**
+ * Every PromQL expression the ESS dashboard runs. Kept apart from the panel layout so that an
+ * integration test can run each one against a real Prometheus (see `toRunnableQuery`).
+ */
+
+export const ESS_JOB = 'quantum-ess';
+
+/** Grafana's own variables in these expressions; `toRunnableQuery` substitutes them. */
+const ESS = `job="${ESS_JOB}", instance=~"$instance"`;
+
+/**
+ * ess_unit_state has one series per state; the state timeline needs one series per unit whose
+ * value names the state. Each state gets a code, and exactly one term is 1 for a read unit, so the
+ * sum is that code (0 = never read).
+ */
+export const UNIT_STATE_CODES = [
+  ['active', 1],
+  ['activating', 2],
+  ['deactivating', 3],
+  ['inactive', 4],
+  ['failed', 5],
+  ['not-found', 6],
+  ['masked', 7],
+] as const;
+
+const unitStateCode = UNIT_STATE_CODES.map(
+  ([state, code]) => `sum by (instance, role, unit) (ess_unit_state{${ESS}, state="${state}"}) * ${code}`,
+).join('\n+ ');
+
+export const QUERIES = {
+  essActive: `ess_active{${ESS}}`,
+  switchArmed: `ess_switch_armed{${ESS}}`,
+  latchViolation: `ess_latch_violation{${ESS}}`,
+  exporterUp: `up{${ESS}}`,
+  lastActivationTime: `ess_last_activation_timestamp_seconds{${ESS}} * 1000`,
+  lastDeactivationTime: `ess_last_deactivation_timestamp_seconds{${ESS}} * 1000`,
+  unitState: unitStateCode,
+  activationLatency: `ess_last_activation_latency_seconds{${ESS}}`,
+  activationsBySource: `sum by (source) (increase(ess_activations_total{${ESS}}[$__rate_interval]))`,
+  webhookRequestsByCode: `sum by (code) (increase(ess_webhook_requests_total{${ESS}}[$__rate_interval]))`,
+  webhookAlertsMatched: `sum(increase(ess_webhook_alerts_matched_total{${ESS}}[$__rate_interval]))`,
+  webhookTripsWritten: `sum(increase(ess_webhook_trips_written_total{${ESS}}[$__rate_interval]))`,
+  webhookTripFailures: `sum(increase(ess_webhook_trip_failures_total{${ESS}}[$__rate_interval]))`,
+  webhookDurationP99: `histogram_quantile(0.99, sum by (le) (rate(ess_webhook_request_duration_seconds_bucket{${ESS}}[$__rate_interval])))`,
+  exporterReadOk: `ess_exporter_read_ok{${ESS}}`,
+  exporterReadErrors: `sum by (instance, source) (increase(ess_exporter_read_errors_total{${ESS}}[$__rate_interval]))`,
+} as const;
+
+export type QueryName = keyof typeof QUERIES;
+
+/** All panel expressions, in a stable order. */
+export const PANEL_QUERIES: readonly string[] = Object.values(QUERIES);
+
+/** The instance variable's query; it lists down targets too, so a dead exporter stays selectable. */
+export const INSTANCE_VARIABLE_QUERY = `label_values(up{job="${ESS_JOB}"}, instance)`;
+
+/**
+ * The expression with Grafana's variables replaced, for Prometheus' HTTP API: every instance and
+ * a fixed range (Grafana derives $__rate_interval from the scrape interval, at least 4 of them).
+ */
+export function toRunnableQuery(expr: string, options: { instanceRegex?: string; rateInterval?: string } = {}): string {
+  return expr
+    .replaceAll('$instance', options.instanceRegex ?? '.+')
+    .replaceAll('$__rate_interval', options.rateInterval ?? '1m');
+}

@@ -1,0 +1,64 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_EXPORTER_CONFIG_FILE, DEFAULT_LISTEN } from './config/exporter-config.js';
+
+export const USAGE = `Usage: ess-exporter [OPTIONS]
+
+Prometheus exporter of the Quantum Emergency Stop System (read-only: it never changes the latch).
+
+Options:
+  --config FILE       exporter config (JSON; default ${DEFAULT_EXPORTER_CONFIG_FILE}, optional
+                      only at that default location)
+  --listen HOST:PORT  address to serve on (default ${DEFAULT_LISTEN}; IPv6 as [ADDR]:PORT)
+  --ess-config FILE   the controller's ess.conf (default /etc/quantum/ess.conf)
+  --check-config      validate the configuration, print it and exit
+  --version           print the version and exit
+  --help              this text
+
+Endpoints: GET / (landing page), GET /metrics, GET /healthz (503 while a read is failing).
+Exit codes: 0 ok; 1 runtime failure (e.g. the address is in use); 64 usage; 78 bad configuration.
+`;
+
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | {
+      readonly kind: 'run' | 'check-config';
+      readonly configFile: string;
+      readonly configFileGiven: boolean;
+      readonly listen?: string;
+      readonly essConfigFile?: string;
+    };
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseCli(argv: readonly string[]): CliCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        'ess-config': { type: 'string' },
+        'check-config': { type: 'boolean' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  return {
+    kind: values['check-config'] ? 'check-config' : 'run',
+    configFile: values.config ?? DEFAULT_EXPORTER_CONFIG_FILE,
+    configFileGiven: values.config !== undefined,
+    ...(values.listen !== undefined && { listen: values.listen }),
+    ...(values['ess-config'] !== undefined && { essConfigFile: values['ess-config'] }),
+  };
+}

@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { ConfigError } from './config-error.js';
+import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
+import { type ListenAddress, parseListenAddress } from './listen-address.js';
+
+export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
+
+/**
+ * 10170: the Prometheus default-port wiki has no free port left in 9100-9999, and new exporters are
+ * allocated above 10000. Loopback only by default: the exporter is meant to be scraped locally.
+ */
+export const DEFAULT_LISTEN = '127.0.0.1:10170';
+
+export interface ExporterConfig {
+  readonly listen: ListenAddress;
+  readonly systemctlPath: string;
+  readonly systemctlTimeoutMs: number;
+  readonly unitStateCacheMs: number;
+  readonly ess: EssConf;
+}
+
+/** Values given on the command line win over the file. */
+export interface ConfigOverrides {
+  readonly listen?: string;
+  readonly essConfigFile?: string;
+}
+
+interface FileSettings {
+  listen: string;
+  ess_config_file: string;
+  systemctl_path: string;
+  systemctl_timeout_seconds: number;
+  unit_state_cache_seconds: number;
+}
+
+const DEFAULT_SETTINGS: Readonly<FileSettings> = {
+  listen: DEFAULT_LISTEN,
+  ess_config_file: DEFAULT_ESS_CONFIG_FILE,
+  systemctl_path: '/usr/bin/systemctl',
+  // Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
+  systemctl_timeout_seconds: 2,
+  unit_state_cache_seconds: 1,
+};
+
+type Validator = (value: unknown) => string | undefined;
+
+const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
+  listen: (value) => {
+    if (typeof value !== 'string') return 'must be a string HOST:PORT';
+    const parsed = parseListenAddress(value);
+    return typeof parsed === 'string' ? parsed : undefined;
+  },
+  ess_config_file: (value) => absolutePathProblem(value),
+  systemctl_path: (value) => absolutePathProblem(value),
+  systemctl_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
+  unit_state_cache_seconds: (value) => numberProblem(value, 0, 60),
+};
+
+function absolutePathProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && isAbsolute(value) ? undefined : `${JSON.stringify(value)} is not an absolute path`;
+}
+
+function numberProblem(value: unknown, min: number, max: number): string | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max
+    ? undefined
+    : `${JSON.stringify(value)} is not a number of seconds between ${min} and ${max}`;
+}
+
+/** Validates the parsed JSON of the exporter's own config file; unknown keys are refused. */
+export function parseExporterSettings(json: unknown, file: string): FileSettings {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(file, '(top level)', 'must be a JSON object');
+  }
+  const settings: FileSettings = { ...DEFAULT_SETTINGS };
+  for (const [key, value] of Object.entries(json)) {
+    if (!Object.hasOwn(VALIDATORS, key)) {
+      throw new ConfigError(file, key, `unknown key (known: ${Object.keys(VALIDATORS).join(', ')})`);
+    }
+    const name = key as keyof FileSettings;
+    const problem = VALIDATORS[name](value);
+    if (problem !== undefined) throw new ConfigError(file, key, problem);
+    (settings as unknown as Record<string, unknown>)[name] = value;
+  }
+  return settings;
+}
+
+/**
+ * Loads the exporter config and the ess.conf it points to. A missing file is only accepted at its
+ * default location (a development box); a file named explicitly must exist.
+ */
+export async function loadExporterConfig(
+  file: string,
+  fileRequired: boolean,
+  overrides: ConfigOverrides = {},
+): Promise<ExporterConfig> {
+  let settings: FileSettings = { ...DEFAULT_SETTINGS };
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (fileRequired || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(file, 'file', `cannot be read (${(error as Error).message})`, { cause: error });
+    }
+  }
+  if (text !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(file, '(syntax)', `not valid JSON (${(error as Error).message})`, { cause: error });
+    }
+    settings = parseExporterSettings(json, file);
+  }
+
+  const essFileFromUser = overrides.essConfigFile !== undefined || settings.ess_config_file !== DEFAULT_ESS_CONFIG_FILE;
+  if (overrides.essConfigFile !== undefined) {
+    const problem = absolutePathProblem(overrides.essConfigFile);
+    if (problem !== undefined) throw new ConfigError('command line', '--ess-config', problem);
+  }
+  const listenText = overrides.listen ?? settings.listen;
+  const listen = parseListenAddress(listenText);
+  if (typeof listen === 'string') {
+    throw new ConfigError(overrides.listen === undefined ? file : 'command line', overrides.listen === undefined ? 'listen' : '--listen', listen);
+  }
+  return {
+    listen,
+    systemctlPath: settings.systemctl_path,
+    systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
+    unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
+    ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
+  };
+}

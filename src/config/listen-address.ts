@@ -1,0 +1,21 @@
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Parses HOST:PORT, with IPv6 hosts in brackets ([::1]:10170). Port 0 asks the kernel for a free port
+ * (tests and the benchmark use it). Returns an explanation instead of throwing so that callers can name
+ * their own key or option in the message.
+ */
+export function parseListenAddress(value: string): ListenAddress | string {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(value);
+  if (!match) return `'${value}' is not HOST:PORT (IPv6 as [ADDR]:PORT)`;
+  const port = Number(match[3]);
+  if (port > 65535) return `'${value}': port ${port} is not a TCP port`;
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+export function formatListenAddress({ host, port }: ListenAddress): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,75 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
+import type { Exporter } from '../exporter.js';
+import { READ_SOURCES } from '../readers/read-health.js';
+import { landingPage } from './landing-page.js';
+
+export function createApp(exporter: Exporter, version: string): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(version));
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    await exporter.refresh();
+    const body = await exporter.registry.metrics();
+    res.type(exporter.registry.contentType).set('Cache-Control', 'no-store').send(body);
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    await exporter.refresh();
+    const ok = exporter.health.allOk();
+    const reads = Object.fromEntries(
+      READ_SOURCES.map((source) => {
+        const health = exporter.health.get(source);
+        return [source, { ok: health.ok, errors: health.errors, last_error: health.lastError, last_success_timestamp_seconds: health.lastSuccessSeconds }];
+      }),
+    );
+    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'failing', reads });
+  });
+
+  app.use((_req, res) => {
+    res.status(404).type('text').send('not found; see / for the endpoints\n');
+  });
+
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    console.error(`ess-exporter: request failed: ${String(error)}`);
+    res.status(500).type('text').send('internal error\n');
+  };
+  app.use(onError);
+  return app;
+}
+
+export interface RunningServer {
+  readonly address: ListenAddress;
+  /** Stops accepting, lets requests in progress finish for up to graceMs, then drops what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(exporter: Exporter, listen: ListenAddress, version: string): Promise<RunningServer> {
+  const server: Server = createApp(exporter, version).listen({ host: listen.host, port: listen.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error) =>
+      reject(new Error(`cannot listen on ${formatListenAddress(listen)}`, { cause: error })),
+    );
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    address: { host: address, port },
+    close: (graceMs = 5_000) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

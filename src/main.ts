@@ -1,0 +1,74 @@
+import { readBuildInfo } from './build-info.js';
+import { parseCli, USAGE, UsageError } from './cli.js';
+import { ConfigError } from './config/config-error.js';
+import { loadExporterConfig } from './config/exporter-config.js';
+import { formatListenAddress } from './config/listen-address.js';
+import { Exporter } from './exporter.js';
+import { startServer } from './http/server.js';
+import { describe } from './readers/read-health.js';
+
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+// Under systemd stdout/stderr go to the journal, which adds time and unit; one line per event.
+const log = (message: string): void => console.error(`ess-exporter: ${message}`);
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = parseCli(argv);
+  const buildInfo = readBuildInfo();
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`ess-exporter ${buildInfo.version} (Node.js ${buildInfo.nodejsVersion})\n`);
+    return 0;
+  }
+
+  const config = await loadExporterConfig(command.configFile, command.configFileGiven, {
+    ...(command.listen !== undefined && { listen: command.listen }),
+    ...(command.essConfigFile !== undefined && { essConfigFile: command.essConfigFile }),
+  });
+  if (command.kind === 'check-config') {
+    process.stdout.write(`${JSON.stringify({ ...config, listen: formatListenAddress(config.listen) }, null, 2)}\n`);
+    return 0;
+  }
+
+  const exporter = new Exporter(config, buildInfo, log);
+  await exporter.start();
+  const server = await startServer(exporter, config.listen, buildInfo.version);
+  log(
+    `${buildInfo.version} serving http://${formatListenAddress(server.address)}/metrics; flag ${config.ess.flagFile}, ` +
+      `state ${exporter.stateFile.path}, ${exporter.units.length} units`,
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      log(`${signal}: shutting down`);
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
+  await exporter.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`ess-exporter: ${error.message}\n\n${USAGE}`);
+      process.exitCode = EX_USAGE;
+    } else if (error instanceof ConfigError) {
+      log(error.message);
+      process.exitCode = EX_CONFIG;
+    } else {
+      log(`fatal: ${describe(error)}`);
+      process.exitCode = 1;
+    }
+  },
+);

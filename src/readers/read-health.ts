@@ -1,0 +1,70 @@
+export const READ_SOURCES = ['flag', 'state', 'systemd'] as const;
+export type ReadSource = (typeof READ_SOURCES)[number];
+
+export interface SourceHealth {
+  ok: boolean;
+  errors: number;
+  lastError: string | null;
+  lastSuccessSeconds: number | null;
+}
+
+export type Log = (message: string) => void;
+
+/**
+ * Outcome of the latest read per source. Logs only on a change between working and failing, so that a
+ * broken source does not flood the journal at scrape rate.
+ */
+export class ReadHealth {
+  private readonly sources: Record<ReadSource, SourceHealth>;
+
+  constructor(
+    private readonly log: Log,
+    private readonly now: () => number = Date.now,
+  ) {
+    const initial = (): SourceHealth => ({ ok: false, errors: 0, lastError: 'not read yet', lastSuccessSeconds: null });
+    this.sources = { flag: initial(), state: initial(), systemd: initial() };
+  }
+
+  succeeded(source: ReadSource): void {
+    const health = this.sources[source];
+    if (!health.ok && health.errors > 0) this.log(`${source}: reading works again`);
+    health.ok = true;
+    health.lastError = null;
+    health.lastSuccessSeconds = this.now() / 1000;
+  }
+
+  failed(source: ReadSource, error: unknown): void {
+    const health = this.sources[source];
+    const message = describe(error);
+    if (health.ok || health.lastError !== message) this.log(`${source}: read failed, serving last known values: ${message}`);
+    health.ok = false;
+    health.errors += 1;
+    health.lastError = message;
+  }
+
+  get(source: ReadSource): Readonly<SourceHealth> {
+    return this.sources[source];
+  }
+
+  allOk(): boolean {
+    return READ_SOURCES.every((source) => this.sources[source].ok);
+  }
+}
+
+/**
+ * The message with its causes on one bounded line, which is what an operator needs. A cause whose first
+ * line its parent already quotes (execa's long message, say) is not repeated.
+ */
+export function describe(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  while (current !== undefined && parts.length < 3) {
+    const message = current instanceof Error ? current.message : String(current);
+    const firstLine = message.split('\n', 1)[0] ?? '';
+    if (!parts.some((part) => part.includes(firstLine.slice(0, 100)))) {
+      parts.push(message.replace(/\s+/g, ' ').slice(0, 300));
+    }
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
+}

@@ -1,0 +1,143 @@
+// The exporter as installed (hardened unit, user quantum-ess) next to real systemd: metrics follow the
+// latch and the units, match the controller's state file, survive a hung systemctl, pass promtool.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLAG, MONITOR, Sandbox, TRADING } from './helpers/sandbox.js';
+
+const METRICS = 'http://127.0.0.1:10170/metrics';
+let box: Sandbox;
+
+beforeAll(async () => {
+  box = await Sandbox.boot('ess-exporter');
+  if ((await box.show('quantum-ess-exporter.service', 'ActiveState')) !== 'active') {
+    throw new Error('quantum-ess-exporter is not running in the sandbox: build it first (npm ci && npm run build)');
+  }
+});
+afterAll(async () => {
+  await box?.shutdown();
+});
+
+async function scrape(): Promise<string> {
+  return box.mustRun('curl', '-fsS', '--max-time', '5', METRICS);
+}
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+function currentState(text: string, unit: string): string[] {
+  const re = new RegExp(`^ess_unit_state\\{unit="${unit.replace(/\./g, '\\.')}",role="[a-z]+",state="([a-z-]+)"\\} 1$`, 'gm');
+  return [...text.matchAll(re)].map((m) => m[1] ?? '');
+}
+
+async function restartExporter(): Promise<void> {
+  await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter.service');
+  await box.sh(`for i in $(seq 100); do curl -fs --max-time 1 ${METRICS} >/dev/null && exit 0; sleep 0.05; done; exit 1`);
+}
+
+describe('exporter on real systemd', () => {
+  it('runs as the unprivileged quantum-ess user with a low systemd-analyze security exposure', async () => {
+    const pid = await box.show('quantum-ess-exporter.service', 'MainPID');
+    expect((await box.mustRun('ps', '-o', 'user=', '-p', pid)).trim()).toBe('quantum-ess');
+    const security = await box.mustRun('systemd-analyze', 'security', '--no-pager', 'quantum-ess-exporter.service');
+    const exposure = Number(/Overall exposure level for quantum-ess-exporter.service: ([0-9.]+)/.exec(security)?.[1]);
+    console.log(`systemd-analyze security exposure: ${exposure}`);
+    expect(exposure).toBeLessThan(2.5);
+  });
+
+  it('cannot write the latch flag nor start or stop a unit', async () => {
+    const as = ['systemd-run', '--wait', '--pipe', '--quiet', '-p', 'User=quantum-ess', '-p', 'Group=quantum-ess'];
+    expect((await box.run(...as, 'touch', FLAG)).exitCode).not.toBe(0);
+    expect((await box.run(...as, 'systemctl', 'stop', TRADING[0])).exitCode).not.toBe(0);
+    expect(await box.exists(FLAG)).toBe(false);
+    expect(await box.show(TRADING[0], 'ActiveState')).toBe('active');
+  });
+
+  it('passes promtool check metrics', async () => {
+    const r = await box.sh(`curl -fsS ${METRICS} | promtool check metrics`);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('shows ess_active 0 -> 1 and the unit states flip on activation; latency equals the state file', async () => {
+    const before = await scrape();
+    expect(sample(before, 'ess_active')).toBe(0);
+    expect(sample(before, 'ess_switch_armed')).toBe(1);
+    for (const unit of [...TRADING, ...MONITOR]) expect(currentState(before, unit)).toEqual(['active']);
+
+    expect((await box.ess('activate', '--reason', 'exporter test')).exitCode).toBe(0);
+    const after = await scrape();
+    expect(sample(after, 'ess_active')).toBe(1);
+    expect(sample(after, 'ess_latch_violation')).toBe(0);
+    for (const unit of TRADING) expect(['inactive', 'failed']).toContain(currentState(after, unit)[0]);
+    for (const unit of MONITOR) expect(currentState(after, unit)).toEqual(['active']);
+    const state = await box.stateJson();
+    expect(sample(after, 'ess_last_activation_latency_seconds')).toBe(state.last_activation?.latency_seconds);
+    expect(sample(after, 'ess_last_activation_timestamp_seconds')).toBe(state.last_activation?.trigger_time);
+    expect(sample(after, 'ess_activations_total{source="cli"}')).toBe(state.activations_total.cli);
+
+    expect((await box.ess('deactivate', '--no-start')).exitCode).toBe(0);
+    const resumed = await scrape();
+    expect(sample(resumed, 'ess_active')).toBe(0);
+    expect(sample(resumed, 'ess_last_deactivation_timestamp_seconds')).toBeGreaterThan(0);
+    await box.mustRun('systemctl', 'start', ...TRADING);
+  });
+
+  it('shows a touched flag on the next scrape', async () => {
+    // Time from touching the flag to the first scrape that shows it, scraping back to back.
+    const r = await box.sh(`
+      t0=$(date +%s%N); touch ${FLAG}
+      until curl -fs ${METRICS} | grep -qx 'ess_active 1'; do :; done
+      echo $(( ($(date +%s%N) - t0) / 1000000 ))`);
+    expect(Number(r.stdout.trim())).toBeLessThan(1000);
+    await box.sh('until [ "$(systemctl is-active quantum-ess-trigger.service)" = active ]; do sleep 0.05; done');
+    await box.ess('deactivate', '--no-start');
+    await box.mustRun('systemctl', 'start', ...TRADING);
+  });
+
+  it('still reports masked and not-found units', async () => {
+    await box.sh(
+      "ln -sf /dev/null /etc/systemd/system/quantum-masked.service && systemctl daemon-reload && " +
+        "sed -i 's/^MONITOR_UNITS=.*/MONITOR_UNITS=\"grafana-server quantum-rl-monitor redis-server prometheus quantum-masked quantum-ghost\"/' /etc/quantum/ess.conf",
+    );
+    try {
+      await restartExporter();
+      const text = await scrape();
+      expect(currentState(text, 'quantum-masked.service')).toEqual(['masked']);
+      expect(currentState(text, 'quantum-ghost.service')).toEqual(['not-found']);
+    } finally {
+      await box.sh(
+        "sed -i 's/^MONITOR_UNITS=.*/MONITOR_UNITS=\"grafana-server quantum-rl-monitor redis-server prometheus\"/' /etc/quantum/ess.conf && " +
+          'rm -f /etc/systemd/system/quantum-masked.service && systemctl daemon-reload',
+      );
+      await restartExporter();
+    }
+  });
+
+  it('keeps serving /metrics quickly with last-known values when systemctl hangs', async () => {
+    await box.sh(
+      "mkdir -p /usr/local/bin && printf '#!/bin/sh\\nsleep 60\\n' > /usr/local/bin/hung-systemctl && chmod 755 /usr/local/bin/hung-systemctl && " +
+        "sed -i 's#\"systemctl_path\": .*#\"systemctl_path\": \"/usr/local/bin/hung-systemctl\",#' /etc/quantum/ess-exporter.json",
+    );
+    try {
+      await restartExporter();
+      const r = await box.sh(`
+        for i in 1 2 3; do
+          s=$(date +%s%N); curl -fsS --max-time 10 ${METRICS} > /tmp/m || exit 1; e=$(date +%s%N)
+          echo $(( (e - s) / 1000000 ))
+        done`);
+      expect(r.exitCode).toBe(0);
+      const worst = Math.max(...r.stdout.trim().split('\n').map(Number));
+      expect(worst).toBeLessThan(3000); // systemctl_timeout_seconds is 2
+      const text = await box.readFile('/tmp/m');
+      expect(sample(text, 'ess_exporter_read_ok{source="systemd"}')).toBe(0);
+      expect(sample(text, 'ess_exporter_read_errors_total{source="systemd"}')).toBeGreaterThan(0);
+      expect(sample(text, 'ess_active')).toBe(0);
+      const health = await box.run('curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:10170/healthz');
+      expect(health.stdout).toBe('503');
+    } finally {
+      await box.sh("sed -i 's#\"systemctl_path\": .*#\"systemctl_path\": \"/usr/bin/systemctl\",#' /etc/quantum/ess-exporter.json");
+      await restartExporter();
+    }
+  });
+});

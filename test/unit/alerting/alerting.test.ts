@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const run = promisify(execFile);
+const ALERTING = fileURLToPath(new URL('../../../alerting/', import.meta.url));
+const RULES = `${ALERTING}ess.rules.yml`;
+const AM_CONFIG = `${ALERTING}alertmanager.example.yml`;
+const TESTS = `${ALERTING}tests/`;
+const RUNBOOK_COMMANDS = ['ess_controller.sh status', 'journalctl -t quantum-ess'];
+
+interface Rule {
+  readonly alert?: string;
+  readonly expr: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+interface RuleFile {
+  readonly groups: ReadonlyArray<{ readonly name: string; readonly rules: readonly Rule[] }>;
+}
+interface PromtoolTests {
+  readonly tests: ReadonlyArray<{
+    readonly alert_rule_test?: ReadonlyArray<{ readonly alertname: string; readonly exp_alerts?: readonly unknown[] }>;
+  }>;
+}
+
+/** Runs a tool and returns its output; a non-zero exit fails with everything the tool printed. */
+async function check(file: string, args: readonly string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd: ALERTING, timeout: 60_000 });
+    return stdout + stderr;
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${file} ${args.join(' ')} failed:\n${failure.stdout ?? ''}${failure.stderr ?? failure.message}`);
+  }
+}
+
+async function requireTool(tool: string, debianPackage: string): Promise<void> {
+  try {
+    await run(tool, ['--version'], { timeout: 10_000 });
+  } catch {
+    throw new Error(`${tool} is not installed: run \`apt-get install -y ${debianPackage}\` (Debian packages prometheus and prometheus-alertmanager)`);
+  }
+}
+
+async function ruleFile(): Promise<RuleFile> {
+  return parse(await readFile(RULES, 'utf8')) as RuleFile;
+}
+
+async function promtoolTestFiles(): Promise<string[]> {
+  return (await readdir(TESTS)).filter((name) => name.endsWith('.yml')).sort().map((name) => `${TESTS}${name}`);
+}
+
+function alerts(rules: RuleFile, group?: string): Rule[] {
+  return rules.groups.filter((g) => group === undefined || g.name === group).flatMap((g) => g.rules.filter((r) => r.alert !== undefined));
+}
+
+async function receiversFor(labels: Readonly<Record<string, string>>): Promise<string> {
+  const args = Object.entries(labels).map(([name, value]) => `${name}=${value}`);
+  const { stdout } = await run('amtool', ['config', 'routes', 'test', `--config.file=${AM_CONFIG}`, ...args]);
+  return stdout.trim();
+}
+
+describe('alerting', () => {
+  beforeAll(async () => {
+    // Missing tools fail the suite instead of skipping it: an untested rule file must not look green.
+    await requireTool('promtool', 'prometheus');
+    await requireTool('amtool', 'prometheus-alertmanager');
+  });
+
+  it('promtool check rules accepts ess.rules.yml', async () => {
+    expect(await check('promtool', ['check', 'rules', RULES])).toContain('SUCCESS');
+  });
+
+  it('promtool test rules passes every test file in alerting/tests', async () => {
+    const files = await promtoolTestFiles();
+    expect(files.length).toBeGreaterThan(0);
+    expect(await check('promtool', ['test', 'rules', ...files])).toContain('SUCCESS');
+  }, 60_000);
+
+  it('amtool check-config accepts alertmanager.example.yml', async () => {
+    expect(await check('amtool', ['check-config', AM_CONFIG])).toContain('SUCCESS');
+  });
+
+  it('alerting/tests/routes.sh resolves every case to its expected receivers', async () => {
+    expect(await check('bash', [`${TESTS}routes.sh`])).toMatch(/\d+ passed, 0 failed/);
+  }, 60_000);
+
+  it('has a firing and a not-firing promtool case for every alert', async () => {
+    const cases = new Map<string, { fire: number; silent: number }>();
+    for (const file of await promtoolTestFiles()) {
+      const parsed = parse(await readFile(file, 'utf8')) as PromtoolTests;
+      for (const test of parsed.tests.flatMap((t) => t.alert_rule_test ?? [])) {
+        const counts = cases.get(test.alertname) ?? { fire: 0, silent: 0 };
+        if ((test.exp_alerts ?? []).length > 0) counts.fire += 1;
+        else counts.silent += 1;
+        cases.set(test.alertname, counts);
+      }
+    }
+    for (const rule of alerts(await ruleFile())) {
+      const counts = cases.get(rule.alert ?? '');
+      expect(counts?.fire ?? 0, `${rule.alert} firing cases`).toBeGreaterThan(0);
+      expect(counts?.silent ?? 0, `${rule.alert} not-firing cases`).toBeGreaterThan(0);
+    }
+  });
+
+  it('gives every alert a severity, a summary, a description and a runbook with the README commands', async () => {
+    for (const rule of alerts(await ruleFile())) {
+      expect(['critical', 'warning'], `${rule.alert} severity`).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary, `${rule.alert} summary`).toBeTruthy();
+      expect(rule.annotations?.description, `${rule.alert} description`).toBeTruthy();
+      for (const command of RUNBOOK_COMMANDS) expect(rule.annotations?.runbook ?? '', `${rule.alert} runbook`).toContain(command);
+    }
+  });
+
+  it('never lets an ESS health alert trip the ESS, and labels every example trip alert ess_trip="true"', async () => {
+    const rules = await ruleFile();
+    const own = alerts(rules, 'ess');
+    const examples = alerts(rules, 'ess-trip-examples');
+    expect(own.map((r) => r.alert)).toEqual(
+      expect.arrayContaining(['ESSActive', 'ESSLatchViolation', 'ESSSlowActivation', 'ESSExporterDown', 'ESSExporterReadErrors', 'ESSSwitchDisarmed']),
+    );
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const rule of own) {
+      expect(rule.labels?.ess_trip, rule.alert).toBeUndefined();
+      expect(rule.labels?.service, rule.alert).toBe('quantum-ess');
+    }
+    for (const rule of examples) expect(rule.labels?.ess_trip, rule.alert).toBe('true');
+  });
+
+  it('routes each rule of ess.rules.yml: trip alerts to the ESS and a pager, ESS alerts only to humans', async () => {
+    const rules = await ruleFile();
+    for (const rule of alerts(rules, 'ess-trip-examples')) {
+      expect(await receiversFor({ alertname: rule.alert ?? '', ...rule.labels }), rule.alert).toBe('quantum-ess,oncall-pager');
+    }
+    for (const rule of alerts(rules, 'ess')) {
+      const expected = rule.labels?.severity === 'critical' ? 'oncall-pager' : 'oncall-chat';
+      expect(await receiversFor({ alertname: rule.alert ?? '', ...rule.labels }), rule.alert).toBe(expected);
+    }
+  }, 60_000);
+
+  it('sends trips to the loopback receiver with a bearer token file and without resolved notifications', async () => {
+    const config = parse(await readFile(AM_CONFIG, 'utf8')) as {
+      receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }>;
+    };
+    const ess = config.receivers.find((receiver) => receiver.name === 'quantum-ess')?.webhook_configs?.[0];
+    expect(ess).toMatchObject({
+      url: 'http://127.0.0.1:10170/alertmanager',
+      send_resolved: false,
+      http_config: { authorization: { type: 'Bearer', credentials_file: '/etc/quantum/ess-webhook.token' } },
+    });
+  });
+});

@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { buildEssDashboard, DATASOURCE_VARIABLE } from '../../../dashboards/src/ess-dashboard.js';
+import { GENERATED_DASHBOARD, renderEssDashboard } from '../../../dashboards/src/generate.js';
+import { PANEL_QUERIES, toRunnableQuery } from '../../../dashboards/src/queries.js';
+import { stableStringify } from '../../../dashboards/src/stable-json.js';
+
+interface Target {
+  readonly expr?: string;
+  readonly datasource?: { readonly type?: string; readonly uid?: string };
+}
+interface Panel {
+  readonly id?: number;
+  readonly type?: string;
+  readonly title?: string;
+  readonly datasource?: { readonly type?: string; readonly uid?: string };
+  readonly targets?: readonly Target[];
+  readonly panels?: readonly Panel[];
+  readonly collapsed?: boolean;
+}
+
+const DATASOURCE_UID = `\${${DATASOURCE_VARIABLE}}`;
+
+function compact(value: unknown): string {
+  return JSON.stringify(JSON.parse(stableStringify(value)));
+}
+
+function panelsOf(): Panel[] {
+  return (buildEssDashboard().panels ?? []) as unknown as Panel[];
+}
+
+describe('ESS dashboard', () => {
+  it('matches the committed dashboards/generated/ess.json (run: npx tsx dashboards/src/generate.ts)', async () => {
+    const committed = await readFile(GENERATED_DASHBOARD, 'utf8');
+    expect(renderEssDashboard()).toBe(committed);
+  });
+
+  it('renders the same bytes every time', () => {
+    expect(renderEssDashboard()).toBe(renderEssDashboard());
+  });
+
+  it('gives every non-row panel a PromQL target and the datasource variable, on the panel and each target', () => {
+    const panels = panelsOf().filter((panel) => panel.type !== 'row');
+    expect(panels.length).toBeGreaterThanOrEqual(10);
+    for (const panel of panels) {
+      expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: DATASOURCE_UID });
+      expect(panel.targets?.length ?? 0, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        expect(target.expr?.trim(), panel.title).toBeTruthy();
+        expect(target.datasource, panel.title).toEqual({ type: 'prometheus', uid: DATASOURCE_UID });
+      }
+    }
+  });
+
+  it('keeps rows expanded, so the ESS state is visible without a click', () => {
+    for (const row of panelsOf().filter((panel) => panel.type === 'row')) {
+      expect(row.collapsed, row.title).toBe(false);
+      expect(row.panels ?? [], row.title).toEqual([]);
+    }
+  });
+
+  it('gives panels unique ids', () => {
+    const ids = panelsOf().map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => typeof id === 'number' && id > 0)).toBe(true);
+  });
+
+  it('exports exactly the expressions its panels run, each filtered by job and $instance', () => {
+    const used = panelsOf().flatMap((panel) => (panel.targets ?? []).map((target) => target.expr ?? ''));
+    expect([...new Set(used)].sort()).toEqual([...new Set(PANEL_QUERIES)].sort());
+    for (const expr of PANEL_QUERIES) {
+      expect(expr).toContain('job="quantum-ess", instance=~"$instance"');
+      expect(toRunnableQuery(expr)).not.toMatch(/\$/);
+    }
+  });
+
+  it('shows ESS ACTIVE red and INACTIVE green, and has the datasource and multi-host instance variables', () => {
+    const dashboard = buildEssDashboard();
+    // Sorted keys and no indentation, so the assertion does not depend on the builder's key order.
+    const ess = compact(panelsOf().find((panel) => panel.title === 'ESS'));
+    expect(ess).toContain('"0":{"color":"green","index":0,"text":"INACTIVE"}');
+    expect(ess).toContain('"1":{"color":"red","index":1,"text":"ACTIVE"}');
+    const variables = dashboard.templating?.list ?? [];
+    expect(variables.find((v) => v.name === DATASOURCE_VARIABLE)).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    expect(variables.find((v) => v.name === 'instance')).toMatchObject({ type: 'query', multi: true, includeAll: true });
+  });
+
+  it('draws the 0.25 s target and the 2 s limit on the latency panel', () => {
+    const latency = compact(panelsOf().find((panel) => panel.title === 'Last activation latency'));
+    expect(latency).toContain('{"color":"orange","value":0.25}');
+    expect(latency).toContain('{"color":"red","value":2}');
+    expect(latency).toContain('"thresholdsStyle":{"mode":"dashed"}');
+  });
+
+  it('provisions a file provider pointing at a directory, and a Prometheus datasource example', async () => {
+    const provider = parse(await readFile(new URL('../../../dashboards/provisioning/dashboards/quantum-ess.yml', import.meta.url), 'utf8')) as {
+      providers: Array<{ type: string; options: { path: string } }>;
+    };
+    expect(provider.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards/quantum-ess' } });
+    const datasources = parse(await readFile(new URL('../../../dashboards/provisioning/datasources/prometheus.example.yml', import.meta.url), 'utf8')) as {
+      datasources: Array<{ type: string }>;
+    };
+    expect(datasources.datasources[0]?.type).toBe('prometheus');
+  });
+});

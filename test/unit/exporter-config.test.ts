@@ -1,0 +1,85 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/config-error.js';
+import { DEFAULT_LISTEN, loadExporterConfig, parseExporterSettings } from '../../src/config/exporter-config.js';
+import { parseListenAddress } from '../../src/config/listen-address.js';
+import { createSandbox, type Sandbox } from './helpers.js';
+
+describe('exporter config', () => {
+  let sandbox: Sandbox;
+  beforeEach(async () => {
+    sandbox = await createSandbox();
+  });
+  afterEach(() => sandbox.cleanup());
+
+  it('loads the file, the ess.conf it names and converts seconds', async () => {
+    const config = await sandbox.config({ systemctl_timeout_seconds: 1.5, unit_state_cache_seconds: 0.25 });
+    expect(config.systemctlTimeoutMs).toBe(1500);
+    expect(config.unitStateCacheMs).toBe(250);
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(config.ess.tradingUnits).toEqual(['quantum-ai-engine.service', 'quantum-execution.service']);
+    expect(config.ess.flagFile).toBe(sandbox.flagFile);
+  });
+
+  it('defaults to loopback on the documented port', () => {
+    expect(DEFAULT_LISTEN).toBe('127.0.0.1:10170');
+    expect(parseExporterSettings({}, 'f').listen).toBe(DEFAULT_LISTEN);
+  });
+
+  it.each([
+    [{ lsiten: '127.0.0.1:1' }, 'lsiten: unknown key'],
+    [{ listen: '127.0.0.1' }, "listen: '127.0.0.1' is not HOST:PORT"],
+    [{ listen: '127.0.0.1:70000' }, 'listen:'],
+    [{ listen: 10170 }, 'listen: must be a string'],
+    [{ systemctl_path: 'systemctl' }, 'systemctl_path: "systemctl" is not an absolute path'],
+    [{ systemctl_timeout_seconds: 0 }, 'systemctl_timeout_seconds:'],
+    [{ systemctl_timeout_seconds: '2' }, 'systemctl_timeout_seconds:'],
+    [{ unit_state_cache_seconds: -1 }, 'unit_state_cache_seconds:'],
+    [{ ess_config_file: 'ess.conf' }, 'ess_config_file:'],
+  ])('refuses %j naming the key', (settings, message) => {
+    expect(() => parseExporterSettings(settings, '/etc/quantum/ess-exporter.json')).toThrow(
+      `config error in /etc/quantum/ess-exporter.json: ${message}`,
+    );
+  });
+
+  it('refuses a file that is not a JSON object', async () => {
+    await writeFile(sandbox.configFile, '{"listen": ');
+    await expect(loadExporterConfig(sandbox.configFile, true)).rejects.toThrow(/\(syntax\): not valid JSON/);
+    await writeFile(sandbox.configFile, '[]');
+    await expect(loadExporterConfig(sandbox.configFile, true)).rejects.toThrow(/\(top level\): must be a JSON object/);
+  });
+
+  it('requires a file named explicitly but not one at the default location', async () => {
+    const missing = join(sandbox.dir, 'missing.json');
+    await expect(loadExporterConfig(missing, true)).rejects.toBeInstanceOf(ConfigError);
+    const config = await loadExporterConfig(missing, false, { essConfigFile: sandbox.essConfFile });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 10170 });
+  });
+
+  it('lets command-line values win and names the option when they are bad', async () => {
+    await sandbox.config();
+    const config = await loadExporterConfig(sandbox.configFile, true, { listen: '[::1]:9999' });
+    expect(config.listen).toEqual({ host: '::1', port: 9999 });
+    await expect(loadExporterConfig(sandbox.configFile, true, { listen: 'nope' })).rejects.toThrow(
+      /command line: --listen: 'nope' is not HOST:PORT/,
+    );
+    await expect(loadExporterConfig(sandbox.configFile, true, { essConfigFile: join(sandbox.dir, 'none') })).rejects.toThrow(
+      /none: file: cannot be read/,
+    );
+  });
+
+  it('reports a bad ess.conf key through the exporter config', async () => {
+    await writeFile(sandbox.essConfFile, 'TRADING_UNITS="ok --force"\n');
+    await expect(sandbox.config()).rejects.toThrow(`config error in ${sandbox.essConfFile}: TRADING_UNITS: invalid unit name '--force'`);
+  });
+});
+
+describe('parseListenAddress', () => {
+  it('parses IPv4, host names and bracketed IPv6', () => {
+    expect(parseListenAddress('0.0.0.0:10170')).toEqual({ host: '0.0.0.0', port: 10170 });
+    expect(parseListenAddress('localhost:1')).toEqual({ host: 'localhost', port: 1 });
+    expect(parseListenAddress('[::]:10170')).toEqual({ host: '::', port: 10170 });
+    expect(parseListenAddress('::1:10170')).toMatch(/not HOST:PORT/);
+  });
+});

@@ -1,0 +1,107 @@
+import { request } from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Exporter } from '../../src/exporter.js';
+import { type RunningServer, startServer } from '../../src/http/server.js';
+import { createSandbox, type Sandbox, sample, STATE_EXAMPLE, silentLog } from './helpers.js';
+
+interface Response {
+  status: number;
+  type: string;
+  body: string;
+}
+
+function get(server: RunningServer, path: string, method = 'GET'): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: server.address.host, port: server.address.port, path, method, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HTTP server', () => {
+  let sandbox: Sandbox;
+  let exporter: Exporter;
+  let server: RunningServer;
+  beforeEach(async () => {
+    sandbox = await createSandbox();
+    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+    const config = await sandbox.config({ systemctl_timeout_seconds: 0.3 });
+    exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog);
+    await exporter.start();
+    server = await startServer(exporter, config.listen, '1.2.3');
+  });
+  afterEach(async () => {
+    await server.close(100);
+    await exporter.close();
+    await sandbox.cleanup();
+  });
+
+  it('listens on an ephemeral loopback port', () => {
+    expect(server.address.host).toBe('127.0.0.1');
+    expect(server.address.port).toBeGreaterThan(0);
+  });
+
+  it('serves the landing page with links', async () => {
+    const res = await get(server, '/');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/html/);
+    expect(res.body).toContain('href="metrics"');
+    expect(res.body).toContain('href="healthz"');
+    expect(res.body).toContain('1.2.3');
+  });
+
+  it('serves /metrics in the Prometheus text format, fresh at every scrape', async () => {
+    const res = await get(server, '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(sample(res.body, 'ess_active')).toBe(0);
+    expect(sample(res.body, 'ess_activations_total{source="cli"}')).toBe(4);
+    await writeFile(sandbox.flagFile, '');
+    expect(sample((await get(server, '/metrics')).body, 'ess_active')).toBe(1);
+  });
+
+  it('answers /healthz 200 while reads work and 503 with the failing source while they do not', async () => {
+    const healthy = await get(server, '/healthz');
+    expect(healthy.status).toBe(200);
+    expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', reads: { flag: { ok: true }, state: { ok: true }, systemd: { ok: true } } });
+
+    await sandbox.setSystemctlBehaviour('hang');
+    const started = Date.now();
+    const failing = await get(server, '/healthz');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(failing.status).toBe(503);
+    const body = JSON.parse(failing.body) as { status: string; reads: Record<string, { ok: boolean; errors: number; last_error: string }> };
+    expect(body.status).toBe('failing');
+    expect(body.reads.systemd).toMatchObject({ ok: false, errors: 1 });
+    expect(body.reads.systemd?.last_error).toMatch(/timed out/);
+
+    // the scrape itself still answers, with the last known unit states
+    const metrics = await get(server, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(sample(metrics.body, 'ess_exporter_read_ok{source="systemd"}')).toBe(0);
+    expect(sample(metrics.body, 'ess_unit_state{unit="redis-server.service",role="monitor",state="active"}')).toBe(1);
+  });
+
+  it('answers 404 for unknown paths and methods', async () => {
+    expect((await get(server, '/nope')).status).toBe(404);
+    expect((await get(server, '/metrics', 'POST')).status).toBe(404);
+  });
+
+  it('lets scrapes in flight finish when it closes', async () => {
+    // a hung systemctl keeps each scrape busy for the 0.3 s timeout
+    await sandbox.setSystemctlBehaviour('hang');
+    const inFlight = Array.from({ length: 10 }, () => get(server, '/metrics'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await server.close(2000);
+    const results = await Promise.allSettled(inFlight);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.status : r.reason))).toEqual(Array(10).fill(200));
+    server = { address: server.address, close: () => Promise.resolve() };
+  });
+});

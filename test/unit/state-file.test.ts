@@ -1,0 +1,81 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ReadHealth } from '../../src/readers/read-health.js';
+import { NEVER_ACTIVATED, parseStateJson, StateFileReader } from '../../src/readers/state-file.js';
+import { createSandbox, type Sandbox, STATE_EXAMPLE, silentLog } from './helpers.js';
+
+describe('parseStateJson', () => {
+  it('takes the fields the metrics need from the controller example', () => {
+    expect(parseStateJson(JSON.stringify(STATE_EXAMPLE))).toEqual({
+      lastActivation: { triggerTime: 1795543337.41, latencySeconds: 0.018969 },
+      lastDeactivationTime: 1795543333.18,
+      activationsTotal: { cli: 4, path: 4 },
+    });
+  });
+
+  it('accepts a partial file: nulls and missing sections mean "not happened"', () => {
+    expect(parseStateJson('{"schema":1,"active":false}')).toEqual(NEVER_ACTIVATED);
+    const failedStop = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, latency_seconds: null, all_stopped_time: null } };
+    expect(parseStateJson(JSON.stringify(failedStop)).lastActivation).toEqual({ triggerTime: 1795543337.41, latencySeconds: null });
+  });
+
+  it.each([
+    ['{"schema":1,', /not valid JSON/],
+    ['[]', /expected an object/],
+    ['{"schema":2}', /schema: expected 1, got 2/],
+    ['{"schema":1,"activations_total":{"cli":-1}}', /activations_total.cli: -1 is not a count/],
+    ['{"schema":1,"last_activation":{"latency_seconds":"fast"}}', /last_activation.latency_seconds/],
+    ['{"schema":1,"last_deactivation":"yesterday"}', /last_deactivation: expected an object/],
+  ])('refuses %s', (text, message) => {
+    expect(() => parseStateJson(text)).toThrow(message);
+  });
+});
+
+describe('StateFileReader', () => {
+  let sandbox: Sandbox;
+  let health: ReadHealth;
+  let reader: StateFileReader;
+  beforeEach(async () => {
+    sandbox = await createSandbox();
+    health = new ReadHealth(silentLog);
+    reader = new StateFileReader(join(sandbox.dir, 'state'), health);
+  });
+  afterEach(() => sandbox.cleanup());
+
+  it('treats a missing file as never activated, without an error', async () => {
+    expect(await reader.read()).toEqual(NEVER_ACTIVATED);
+    expect(health.get('state')).toMatchObject({ ok: true, errors: 0 });
+  });
+
+  it('keeps the last good state and counts the error when the file turns corrupt', async () => {
+    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+    const good = await reader.read();
+    expect(good?.activationsTotal).toEqual({ cli: 4, path: 4 });
+
+    await writeFile(sandbox.stateFile, '{"schema":1,"last_activ');
+    expect(await reader.read()).toBe(good);
+    expect(await reader.read()).toBe(good);
+    expect(health.get('state')).toMatchObject({ ok: false, errors: 2 });
+    expect(health.get('state').lastError).toMatch(/cannot use .*state.json: not valid JSON/);
+
+    await writeFile(sandbox.stateFile, JSON.stringify({ ...STATE_EXAMPLE, activations_total: { cli: 5 } }));
+    expect((await reader.read())?.activationsTotal).toEqual({ cli: 5 });
+    expect(health.get('state')).toMatchObject({ ok: true, errors: 2, lastError: null });
+  });
+
+  it('refuses a file far larger than the controller ever writes', async () => {
+    await writeFile(sandbox.stateFile, `{"schema":1,"pad":"${'x'.repeat(70_000)}"}`);
+    expect(await reader.read()).toBeNull();
+    expect(health.get('state').lastError).toMatch(/larger than/);
+  });
+
+  it('counts an unreadable path (a directory) as an error', async () => {
+    const dirReader = new StateFileReader(sandbox.dir, health);
+    await writeFile(join(sandbox.dir, 'placeholder'), '');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(sandbox.dir, 'state.json'));
+    expect(await dirReader.read()).toBeNull();
+    expect(health.get('state')).toMatchObject({ ok: false, errors: 1 });
+  });
+});
