@@ -74,6 +74,21 @@ function stat(title: string, description: string): StatPanelBuilder {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
 }
 
+/** A 0/1 health stat: 0 shows `bad` in red, 1 shows `good` in green. */
+function healthStat(title: string, description: string, query: QueryName, bad: string, good: string): StatPanelBuilder {
+  return stat(title, description)
+    .withTarget(target(query, '{{instance}}'))
+    .mappings(
+      valueText([
+        [0, bad, RED],
+        [1, good, GREEN],
+      ]),
+    )
+    .thresholds(thresholds(RED, [1, GREEN]))
+    .height(6)
+    .span(4);
+}
+
 function timeseries(title: string, description: string): TimeSeriesPanelBuilder {
   return new TimeSeriesPanelBuilder().title(title).description(description).datasource(DATASOURCE);
 }
@@ -97,18 +112,13 @@ function statusRow(): RowBuilder {
         .span(8),
     )
     .withPanel(
-      stat('Kill switch', 'ARMED: quantum-ess.path and quantum-ess-trip.path are active, so a touch of the flag or an alert stops trading.')
-        .withTarget(target('switchArmed', '{{instance}}'))
-        .mappings(
-          valueText([
-            [0, 'NOT ARMED', RED],
-            [1, 'ARMED', GREEN],
-          ]),
-        )
-        .noValue('UNKNOWN')
-        .thresholds(thresholds(RED, [1, GREEN]))
-        .height(6)
-        .span(4),
+      healthStat(
+        'Kill switch',
+        'ARMED: quantum-ess.path and quantum-ess-trip.path are active, so a touch of the flag or an alert stops trading.',
+        'switchArmed',
+        'NOT ARMED',
+        'ARMED',
+      ).noValue('UNKNOWN'),
     )
     .withPanel(
       stat('Latch violations', 'Trading units running, starting or stopping while the latch is set. Must be 0.')
@@ -120,18 +130,13 @@ function statusRow(): RowBuilder {
         .span(4),
     )
     .withPanel(
-      stat('Exporter', 'Whether Prometheus can scrape the ESS exporter (and so reach its webhook receiver).')
-        .withTarget(target('exporterUp', '{{instance}}'))
-        .mappings(
-          valueText([
-            [0, 'DOWN', RED],
-            [1, 'UP', GREEN],
-          ]),
-        )
-        .noValue('NO TARGET')
-        .thresholds(thresholds(RED, [1, GREEN]))
-        .height(6)
-        .span(4),
+      healthStat(
+        'Exporter',
+        'Whether Prometheus can scrape the ESS exporter (and so reach its webhook receiver).',
+        'exporterUp',
+        'DOWN',
+        'UP',
+      ).noValue('NO TARGET'),
     )
     .withPanel(
       stat('Last activation / deactivation', 'When the ESS was last activated (A) and deactivated (D).')
