@@ -19,10 +19,21 @@ ensure_packages() {
   if ! command -v systemd-nspawn >/dev/null; then
     missing+=("systemd-container=$(dpkg-query -W -f='${Version}' systemd)")
   fi
-  ((${#missing[@]} == 0)) && return 0
-  echo "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  command -v curl >/dev/null || missing+=(curl)
+  if ((${#missing[@]} > 0)); then
+    echo "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [[ ! -f $REPO/dist/src/main.js ]]; then
+    echo "building the exporter (npm ci && npm run build)"
+    (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+  fi
+}
+
+metrics() { # the ESS series a dashboard would show
+  printf '$ curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|trading.*} 1$"\n'
+  in_box bash -c 'curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|role=\"trading\".*} 1$"' || true
 }
 
 main() {
@@ -30,13 +41,14 @@ main() {
   ensure_packages
   trap 'bash "$SANDBOX" down "$BOX" >/dev/null 2>&1 || true' EXIT
 
-  banner "Boot a real systemd sandbox, start stand-in services, install the ESS (deploy/install.sh)"
+  banner "Boot a real systemd sandbox, start stand-in services, install the ESS and its exporter (deploy/install.sh)"
   bash "$SANDBOX" down "$BOX" >/dev/null
   bash "$SANDBOX" up "$BOX"
   in_box bash /opt/quantum-ess-src/test/sandbox/provision.sh
 
   banner "Before: trading as usual"
   show ess_controller.sh status
+  metrics
 
   banner "Trip it: ess_controller.sh activate"
   show ess_controller.sh activate --reason "demo: runaway strategy"
@@ -44,6 +56,7 @@ main() {
 
   banner "After: every trading unit stopped, monitors untouched"
   show ess_controller.sh status
+  metrics
 
   banner "The latch holds: a restart attempt is refused"
   show systemctl start quantum-execution.service
@@ -56,6 +69,9 @@ main() {
   banner "Controlled resume: ess_controller.sh deactivate (units start in START_ORDER)"
   show ess_controller.sh deactivate --reason "demo: incident closed"
   show ess_controller.sh status
+
+  banner "The weekly drill: proof_ess.sh"
+  show proof_ess.sh
 }
 
 main "$@"

@@ -22,6 +22,7 @@ readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
+readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
 readonly DROPIN_NAME=50-quantum-ess-latch.conf
 
 # shellcheck source=deploy/lib/config.sh
@@ -86,7 +87,20 @@ install_exporter() {
   mv "$stage" "$EXPORTER_DIR"
   rm -rf "$EXPORTER_DIR.old"
   if [[ ! -e $EXPORTER_CONFIG ]]; then install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"; fi
+  create_webhook_token
   node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config >/dev/null
+}
+
+# The bearer token Alertmanager must present; readable by root and the exporter's group only.
+create_webhook_token() {
+  [[ -s $WEBHOOK_TOKEN ]] && return 0
+  (
+    umask 027
+    head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$WEBHOOK_TOKEN.new"
+  )
+  chgrp quantum-ess "$WEBHOOK_TOKEN.new"
+  mv "$WEBHOOK_TOKEN.new" "$WEBHOOK_TOKEN"
+  say "created the webhook token $WEBHOOK_TOKEN (give it to Alertmanager as credentials_file)"
 }
 
 # "active" only means node was started; wait until it actually serves, so the installer never reports a
@@ -183,7 +197,7 @@ do_uninstall() {
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"
-  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS (evidence and config are never deleted)"
+  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, $WEBHOOK_TOKEN, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS (evidence and config are never deleted)"
 }
 
 main() {
