@@ -370,7 +370,7 @@ read_dropins() {
   while IFS= read -r line; do
     if [[ -z $line ]]; then i=$((i + 1)); continue; fi
     ((i < ${#TRADING[@]})) || break
-    [[ $line == *"/$DROPIN_NAME"* ]] && DROPIN[${TRADING[$i]}]=yes
+    if [[ $line == *"/$DROPIN_NAME"* ]]; then DROPIN[${TRADING[$i]}]=yes; fi
   done <<<"$out"
 }
 

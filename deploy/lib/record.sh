@@ -42,7 +42,7 @@ state_load() {
   ST=()
   [[ -r $f ]] || return 0
   while IFS= read -r line; do
-    [[ $line =~ ^([A-Z_][A-Za-z0-9_-]*)=(.*)$ ]] && ST[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+    if [[ $line =~ ^([A-Z_][A-Za-z0-9_-]*)=(.*)$ ]]; then ST[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}; fi
   done <"$f"
 }
 

@@ -188,3 +188,13 @@ load_libs() {
   [ "$status" -ne 0 ]
   [[ $output == *"must run as root"* ]]
 }
+
+@test "a corrupt state.env line is skipped, not fatal" {
+  load_libs
+  load_config
+  mkdir -p "$TMP/state"
+  printf 'ACTIVE=1\nFLAG_ID=x\n%s\n' '{garbage' >"$TMP/state/state.env"
+  state_load
+  [ "${ST[ACTIVE]}" = 1 ]
+  [ "${ST[FLAG_ID]}" = x ]
+}

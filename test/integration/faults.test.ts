@@ -113,6 +113,32 @@ describe('faults', () => {
     summary.push({ fault: '1000 start/restart/Wants= attempts while latched', outcome: '0 escapes (no trading process started)' });
   });
 
+  it('a configured trading unit that is not installed is reported, and the others still stop', async () => {
+    await box.sh(
+      "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor quantum-ghost\"/' " +
+        "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution quantum-ghost\"/' /etc/quantum/ess.conf",
+    );
+    try {
+      const r = await box.ess('activate', '--reason', 'ghost');
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toMatch(/quantum-ghost.service\s+not-found/);
+      expect(await allDown()).toBe(true);
+      const state = await box.stateJson();
+      expect(state.last_activation?.result).toBe('degraded');
+      const status = await box.ess('status');
+      expect(status.stdout).toMatch(/latch drop-in on 4\/5 trading units/);
+      const resume = await box.ess('deactivate');
+      expect(resume.exitCode).toBe(1);
+      expect(resume.stderr).toContain('resume FAILED at quantum-ghost.service');
+      summary.push({ fault: 'configured trading unit not installed', outcome: 'reported not-found, others stopped, resume names it' });
+    } finally {
+      await box.sh(
+        "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor\"/' " +
+          "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf",
+      );
+    }
+  });
+
   it('a Restart=always crash loop is held down by the latch', async () => {
     // Disarmed switch so only the latch drop-in holds: the unit crashes on its own every 200 ms.
     await box.mustRun('systemctl', 'stop', 'quantum-ess.path');
