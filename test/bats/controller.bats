@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # every @test runs in its own subshell by design
 # Controller and installer behaviour that needs no systemd: argument handling, permissions, config
 # validation and the evidence helpers. The systemd behaviour is tested for real in test/integration.
 
