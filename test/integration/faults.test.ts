@@ -113,6 +113,100 @@ describe('faults', () => {
     summary.push({ fault: '1000 start/restart/Wants= attempts while latched', outcome: '0 escapes (no trading process started)' });
   });
 
+  it('kills a unit that ignores SIGTERM within the deadline and reports it', async () => {
+    await box.sh(
+      "mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '[Service]\\nEnvironment=IGNORE_SIGTERM=1\\n' > /etc/systemd/system/quantum-execution.service.d/90-stubborn.conf && systemctl daemon-reload && systemctl restart quantum-execution.service",
+    );
+    try {
+      const r = await box.ess('activate', '--reason', 'stubborn');
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const state = await box.stateJson();
+      const exec = state.last_activation?.units.find((u) => u.unit === 'quantum-execution.service');
+      expect(exec?.result).toBe('killed');
+      expect(state.last_activation?.result).toBe('degraded');
+      expect(state.last_activation?.latency_seconds).toBeGreaterThanOrEqual(1); // KILL_AFTER_SEC
+      expect(state.last_activation?.latency_seconds).toBeLessThan(2); // STOP_DEADLINE_SEC
+      expect(await allDown()).toBe(true);
+      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
+      expect(journal).toContain('quantum-execution.service ignored SIGTERM; killed with SIGKILL');
+      summary.push({ fault: 'unit ignoring SIGTERM', outcome: `SIGKILL at 1 s, all down in ${state.last_activation?.latency_seconds} s` });
+    } finally {
+      await box.sh('rm -f /etc/systemd/system/quantum-execution.service.d/90-stubborn.conf && systemctl daemon-reload');
+    }
+  });
+
+  it('sets the Redis marker, and clears it on deactivate', async () => {
+    await box.ess('activate', '--reason', 'redis marker');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await box.mustRun('redis-cli', 'GET', 'quantum:ess:active')).trim()).toContain('"source":"cli"');
+    await box.ess('deactivate', '--no-start');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await box.mustRun('redis-cli', 'EXISTS', 'quantum:ess:active')).trim()).toBe('0');
+  });
+
+  it('stops within the deadline with Redis down', async () => {
+    await box.mustRun('systemctl', 'stop', 'redis-server.service');
+    try {
+      const r = await box.ess('activate', '--reason', 'redis down');
+      expect(r.exitCode).toBe(0);
+      expect((await box.stateJson()).last_activation?.latency_seconds).toBeLessThan(2);
+      await new Promise((r) => setTimeout(r, 800));
+      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
+      expect(journal).toMatch(/redis marker quantum:ess:active set: no answer/);
+      summary.push({ fault: 'Redis down', outcome: `stopped in ${(await box.stateJson()).last_activation?.latency_seconds} s; marker skipped, logged` });
+    } finally {
+      await box.mustRun('systemctl', 'start', 'redis-server.service');
+    }
+  });
+
+  it('stops within the deadline with Redis hung (accepts, never answers)', async () => {
+    await box.mustRun(
+      'systemd-run', '--unit=redis-blackhole', '--quiet', '/usr/bin/node', '-e',
+      "require('net').createServer(() => {}).listen(6390, '127.0.0.1')",
+    );
+    await box.sh("sed -i 's/^REDIS_PORT=.*/REDIS_PORT=6390/' /etc/quantum/ess.conf");
+    try {
+      await box.sh('for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6390) 2>/dev/null && break; sleep 0.05; done');
+      const r = await box.ess('activate', '--reason', 'redis hung');
+      expect(r.exitCode).toBe(0);
+      expect((await box.stateJson()).last_activation?.latency_seconds).toBeLessThan(2);
+      await new Promise((r) => setTimeout(r, 800));
+      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
+      expect(journal).toMatch(/no answer from 127\.0\.0\.1:6390 within 0\.5s/);
+      summary.push({ fault: 'Redis hung (accepts, never answers)', outcome: `stopped in ${(await box.stateJson()).last_activation?.latency_seconds} s; marker timed out at 0.5 s` });
+    } finally {
+      await box.sh("sed -i 's/^REDIS_PORT=.*/REDIS_PORT=6379/' /etc/quantum/ess.conf");
+      await box.run('systemctl', 'stop', 'redis-blackhole');
+    }
+  });
+
+  it('leaves a consistent state after concurrent activate/deactivate from two shells', async () => {
+    const script = `
+      for i in $(seq 10); do ess_controller.sh activate --reason "race $i" >/dev/null 2>&1; done &
+      for i in $(seq 10); do ess_controller.sh deactivate --reason "race $i" >/dev/null 2>&1; sleep 0.05; done &
+      wait`;
+    await box.sh(script);
+    await new Promise((r) => setTimeout(r, 500)); // let a path-triggered re-verify finish
+    await box.sh('while systemctl is-active -q quantum-ess-trip.service; do sleep 0.05; done');
+    const latched = await box.exists(FLAG);
+    const state = await box.stateJson();
+    expect(state.active).toBe(latched);
+    const status = await box.ess('status', '--json');
+    const parsed = JSON.parse(status.stdout) as { active: boolean; armed: boolean; latch_violations: number };
+    expect(parsed.active).toBe(latched);
+    expect(parsed.latch_violations).toBe(0);
+    expect(parsed.armed).toBe(true);
+    if (latched) {
+      const states = await box.activeStates(TRADING);
+      for (const unit of TRADING) expect(DOWN).toContain(states[unit]);
+    }
+    // whatever won, the audit chain is intact
+    const verify = await box.sh(
+      "prev=$(printf '%064d' 0); while IFS= read -r l; do [[ $l == *\"\\\"prev\\\":\\\"$prev\\\"\"* ]] || { echo BROKEN; exit 1; }; prev=$(printf '%s\\n' \"$l\" | sha256sum | cut -d' ' -f1); done < /var/log/quantum-ess/audit.jsonl; echo OK",
+    );
+    expect(verify.stdout.trim()).toBe('OK');
+  });
+
   it('a configured trading unit that is not installed is reported, and the others still stop', async () => {
     await box.sh(
       "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor quantum-ghost\"/' " +
