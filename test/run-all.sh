@@ -63,6 +63,19 @@ run_bats() {
   record bats "$rc" "$(grep -c '^ok ' "$out" || true)" "$(grep -c '^not ok ' "$out" || true)"
 }
 
+# The README runbook, command by command, as bats inside a sandbox booted for it.
+run_runbook() {
+  local rc=0 out=$REPORT_DIR/runbook.tap sandbox=$REPO/test/sandbox/sandbox.sh box=ess-runbook
+  bash "$sandbox" down "$box" >/dev/null
+  if bash "$sandbox" up "$box" >/dev/null && bash "$sandbox" exec "$box" bash /opt/quantum-ess-src/test/sandbox/provision.sh >/dev/null; then
+    bash "$sandbox" exec "$box" bats --tap /opt/quantum-ess-src/test/sandbox/runbook.bats | tee "$out" || rc=$?
+  else
+    rc=1
+  fi
+  bash "$sandbox" down "$box" >/dev/null
+  record "runbook (bats on real systemd)" "$rc" "$(grep -c '^ok ' "$out" 2>/dev/null || true)" "$(grep -c '^not ok ' "$out" 2>/dev/null || true)"
+}
+
 run_vitest() { # run_vitest PROJECT
   local rc=0 json=$REPORT_DIR/vitest-$1.json counts
   (cd "$REPO" && npx vitest run --project "$1" --reporter=default --reporter=json --outputFile="$json") || rc=$?
@@ -84,6 +97,7 @@ main() {
   step "bats";            run_bats
   step "build";           run_build
   step "unit tests";      run_vitest unit
+  step "runbook on real systemd"; run_runbook
   step "integration tests on real systemd (systemd-nspawn sandboxes)"; run_vitest integration
   rm -rf "$REPORT_DIR"
   printf '\n%d passed, %d failed\n' "$PASSED" "$FAILED"

@@ -92,7 +92,7 @@ up() {
   done
   case $state in
     running) ;;
-    degraded) inner "$name" systemctl --failed --no-pager --no-legend >&2 || true ;;
+    degraded) ;; # units of host packages that cannot run in a container (e.g. ipmievd); ours are checked by the tests
     *) die "$name did not finish booting (state '${state:-none}')" ;;
   esac
   printf 'sandbox %s up (systemd %s, state %s)\n' "$name" "$(inner "$name" systemctl --version | awk 'NR==1{print $2}')" "$state"
