@@ -101,39 +101,79 @@ await_writer() {
 persisted_latch() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
 
 # ---------------------------------------------------------------- trip requests
-# Requests come from the unprivileged exporter: move each one into a root-only directory before looking
-# at it (no TOCTOU), read only plain single-link files, and treat the content as untrusted text.
-# Any entry at all counts as a request to stop: an unreadable one still trips, it just says so.
-declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0
-take_trip_requests() {
-  local incoming=${CFG[SPOOL_DIR]}/incoming done=${CFG[SPOOL_DIR]}/processed f dst src reason line
-  install -d -m 0700 "$done"
+# Requests come from the unprivileged exporter. They are claimed with one `mv` into a root-only batch
+# directory before anything looks at them (no TOCTOU, and an alert storm costs one process, not one per
+# request); only the first is read before the stop, the rest are audited after it. Content is untrusted
+# text, read only from plain single-link files. Any entry at all counts as a request to stop.
+declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH=""
+declare -ga SPOOL_ENTRIES=()
+
+claim_trip_requests() {
+  local incoming=${CFG[SPOOL_DIR]}/incoming
   shopt -s nullglob
   local entries=("$incoming"/*)
   shopt -u nullglob
-  for f in "${entries[@]}"; do
-    dst=$done/${f##*/}.$(now_us)
-    mv -f -- "$f" "$dst" || continue
-    src="" reason=""
-    if [[ -f $dst && ! -L $dst && $(stat -c %h -- "$dst") == 1 && $(stat -c %s -- "$dst") -le 4096 ]]; then
-      while IFS= read -r line; do
-        case $line in
-          source=*) src=${line#source=} ;;
-          reason=*) reason=${line#reason=} ;;
-        esac
-      done <"$dst"
-    else
-      reason="unreadable trip request ${f##*/} (not a small plain file)"
-    fi
-    [[ $src =~ ^[a-z0-9_-]{1,32}$ ]] || src=trip-request
-    reason=$(clean_text "${reason:-trip request ${f##*/} without a reason}")
-    audit_append trip-request "\"source\":$(json_str "$src"),\"reason\":$(json_str "$reason"),\"request\":$(json_str "${dst##*/}")" ||
-      log_event err "AUDIT WRITE FAILED for trip request ${f##*/}"
-    log_event warning "trip request ${f##*/}: source=$src reason=$reason"
-    SPOOL_COUNT=$((SPOOL_COUNT + 1))
-    if ((SPOOL_COUNT == 1)); then SPOOL_SOURCE=$src SPOOL_REASON=$reason; fi
+  ((${#entries[@]} > 0)) || return 0
+  install -d -m 0700 "${CFG[SPOOL_DIR]}/processed"
+  SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$(now_us)-$$
+  install -d -m 0700 "$SPOOL_BATCH"
+  mv -f -t "$SPOOL_BATCH" -- "${entries[@]}" || log_event err "could not claim every trip request from $incoming"
+  # "TYPE LINKS SIZE NAME": only a plain file (f) with one link and at most 4 KiB is read
+  mapfile -t SPOOL_ENTRIES < <(find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -printf '%y %n %s %f\n' | sort -k4)
+  SPOOL_COUNT=${#SPOOL_ENTRIES[@]}
+  ((SPOOL_COUNT > 0)) || return 0
+  local entry first=${SPOOL_ENTRIES[0]}
+  for entry in "${SPOOL_ENTRIES[@]}"; do # a readable request names the activation, if there is one
+    if readable_request "$entry"; then first=$entry && break; fi
   done
+  read_trip_request "$first"
+  SPOOL_SOURCE=$REQ_SOURCE SPOOL_REASON=$REQ_REASON
   if ((SPOOL_COUNT > 1)); then SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"; fi
+}
+
+readable_request() { # readable_request "TYPE LINKS SIZE NAME"
+  local -a field
+  read -r -a field <<<"$1"
+  [[ ${field[0]} == f && ${field[1]} == 1 && ${field[2]} -le 4096 ]]
+}
+
+declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""
+read_trip_request() { # read_trip_request "TYPE LINKS SIZE NAME" (a line of SPOOL_ENTRIES)
+  local content="" line
+  REQ_NAME=${1#* * * } REQ_SOURCE="" REQ_REASON=""
+  if readable_request "$1"; then
+    IFS= read -r -d '' -N 4096 content <"$SPOOL_BATCH/$REQ_NAME" || true # short read = EOF, expected
+    while IFS= read -r line; do
+      case $line in
+        source=*) REQ_SOURCE=${line#source=} ;;
+        reason=*) REQ_REASON=${line#reason=} ;;
+      esac
+    done <<<"$content"
+  else
+    REQ_REASON="unreadable trip request $REQ_NAME (not a plain single-link file of at most 4 KiB)"
+  fi
+  [[ $REQ_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || REQ_SOURCE=trip-request
+  REQ_REASON=$(clean_text "${REQ_REASON:-trip request $REQ_NAME without a reason}")
+}
+
+# After the stop: one audit line for the whole batch, one journal line per request (the first 20).
+record_trip_requests() {
+  local entry i=0 items=() logged=0
+  for entry in "${SPOOL_ENTRIES[@]}"; do
+    read_trip_request "$entry"
+    if ((i < 100)); then
+      items+=("{\"request\":$(json_str "$REQ_NAME"),\"source\":$(json_str "$REQ_SOURCE"),\"reason\":$(json_str "$REQ_REASON")}")
+    fi
+    if ((logged < 20)); then
+      log_event warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
+      logged=$((logged + 1))
+    fi
+    i=$((i + 1))
+  done
+  ((SPOOL_COUNT <= 20)) || log_event warning "... and $((SPOOL_COUNT - 20)) more trip requests (all kept in $SPOOL_BATCH)"
+  local IFS=,
+  audit_append trip-requests "\"count\":$SPOOL_COUNT,\"kept_in\":$(json_str "$SPOOL_BATCH"),\"requests\":[${items[*]}]" ||
+    log_event err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests"
 }
 
 # ---------------------------------------------------------------- lock
@@ -180,7 +220,7 @@ cmd_activate() {
   reason=$(clean_text "$reason")
 
   if ((from_spool)); then
-    take_trip_requests
+    claim_trip_requests
     if ((SPOOL_COUNT == 0)); then
       log_event info "trip spool empty; nothing to do"
       return 0
@@ -257,6 +297,7 @@ cmd_activate() {
     "\"id\":$(json_str "$id"),\"source\":$(json_str "$act_source"),\"actor\":$(json_str "$act_actor"),\"reason\":$(json_str "$act_reason"),\"run_source\":$(json_str "$source"),\"result\":$(json_str "$result"),\"latency_seconds\":$(num_or_null "$latency"),\"units\":$(units_json)" ||
     log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]}); the stop itself was not affected"
   drop_lock
+  ((SPOOL_COUNT == 0)) || record_trip_requests
 
   local what="ESS ACTIVATED"
   [[ $mode == new ]] || what="ESS ALREADY ACTIVE, re-verified"

@@ -21,6 +21,18 @@ beforeEach(async () => {
   await box.reset();
 });
 
+/** Waits until no controller run started by a path unit is still in progress ("activating"). */
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await box.sh(
+    'for i in $(seq 400); do ' +
+      '[ "$(systemctl show -P ActiveState quantum-ess-trip.service)" != activating ] && ' +
+      '[ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" != activating ] && ' +
+      '[ -z "$(ls -A /var/spool/quantum-ess/incoming)" ] && exit 0; sleep 0.05; done; exit 1',
+  );
+  if (r.exitCode !== 0) throw new Error('ESS path-unit runs did not settle within 20 s');
+}
+
 async function allDown(): Promise<boolean> {
   const states = await box.waitFor(TRADING, DOWN, 4000);
   return Object.values(states).every((s) => DOWN.includes(s));
@@ -55,7 +67,7 @@ describe('faults', () => {
       seq 100 | xargs -P 8 -I{} sh -c '
         if [ $(({} % 2)) -eq 0 ]; then /usr/local/sbin/ess_controller.sh activate --reason "race {}"
         else /usr/local/sbin/ess_controller.sh deactivate --no-start --reason "race {}"; fi' >/dev/null 2>&1 || true`);
-    await box.sh('sleep 1; while systemctl is-active -q quantum-ess-trip.service; do sleep 0.05; done');
+    await settle();
     const latched = await box.exists(FLAG);
     const state = await box.stateJson();
     expect(state.active).toBe(latched);
@@ -186,8 +198,7 @@ describe('faults', () => {
       for i in $(seq 10); do ess_controller.sh deactivate --reason "race $i" >/dev/null 2>&1; sleep 0.05; done &
       wait`;
     await box.sh(script);
-    await new Promise((r) => setTimeout(r, 500)); // let a path-triggered re-verify finish
-    await box.sh('while systemctl is-active -q quantum-ess-trip.service; do sleep 0.05; done');
+    await settle();
     const latched = await box.exists(FLAG);
     const state = await box.stateJson();
     expect(state.active).toBe(latched);
@@ -231,6 +242,34 @@ describe('faults', () => {
           "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf",
       );
     }
+  });
+
+  it('a storm of 200 trip requests, some hostile, trips once, leaks nothing and drains the spool', async () => {
+    const before = await box.stateJson().then((s) => Object.values(s.activations_total).reduce((a, b) => a + b, 0), () => 0);
+    await box.sh(`
+      cd /var/spool/quantum-ess
+      for i in $(seq 200); do printf 'source=alertmanager\\nreason=storm %s\\n' "$i" > tmp/r$i; done
+      ln -s /etc/shadow tmp/0-symlink
+      head -c 10000 /dev/zero | tr '\\0' x > tmp/0-oversized
+      mkdir tmp/0-dir
+      mv tmp/r* incoming/ && mv tmp/0-* incoming/`);
+    expect(await allDown()).toBe(true);
+    await settle();
+    expect((await box.run('ls', '-A', '/var/spool/quantum-ess/incoming')).stdout.trim()).toBe('');
+    const state = await box.stateJson();
+    expect(Object.values(state.activations_total).reduce((a, b) => a + b, 0)).toBe(before + 1);
+    expect(state.last_activation?.source).toBe('alertmanager');
+    expect(state.last_activation?.reason).toMatch(/^storm \d+ \(\+\d+ more requests\)$/);
+    const audit = await box.readFile('/var/log/quantum-ess/audit.jsonl');
+    const batches = audit.trim().split('\n').map((l) => JSON.parse(l) as { event: string; count?: number; requests?: { reason: string }[] })
+      .filter((e) => e.event === 'trip-requests');
+    expect(batches.reduce((n, b) => n + (b.count ?? 0), 0)).toBe(203);
+    const reasons = batches.flatMap((b) => b.requests ?? []).map((r) => r.reason).join('\n');
+    expect(reasons).toContain('unreadable trip request 0-symlink');
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
+    expect(journal + audit).not.toMatch(/root:[^:]*:\d+:/); // nothing of /etc/shadow
+    expect((await box.ess('verify-audit')).exitCode).toBe(0);
+    summary.push({ fault: '200 trip requests + symlink/oversized/dir entries', outcome: `one activation, ${batches.length} audit batch(es), spool drained, nothing leaked` });
   });
 
   it('a Restart=always crash loop is held down by the latch', async () => {
