@@ -3,7 +3,8 @@ import { DEFAULT_EXPORTER_CONFIG_FILE, DEFAULT_LISTEN } from './config/exporter-
 
 export const USAGE = `Usage: ess-exporter [OPTIONS]
 
-Prometheus exporter of the Quantum Emergency Stop System (read-only: it never changes the latch).
+Prometheus exporter of the Quantum Emergency Stop System, and its Alertmanager webhook receiver. It
+never changes the latch: a trip only drops a request into the spool for the root side.
 
 Options:
   --config FILE       exporter config (JSON; default ${DEFAULT_EXPORTER_CONFIG_FILE}, optional
@@ -14,7 +15,8 @@ Options:
   --version           print the version and exit
   --help              this text
 
-Endpoints: GET / (landing page), GET /metrics, GET /healthz (503 while a read is failing).
+Endpoints: GET / (landing page), GET /metrics, GET /healthz (503 while a read is failing),
+POST /alertmanager (webhook receiver; Authorization: Bearer <token of webhook_token_file>).
 Exit codes: 0 ok; 1 runtime failure (e.g. the address is in use); 64 usage; 78 bad configuration.
 `;
 

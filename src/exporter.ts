@@ -2,17 +2,20 @@ import type { Registry } from 'prom-client';
 import type { BuildInfo } from './build-info.js';
 import type { ExporterConfig } from './config/exporter-config.js';
 import { type ConfiguredUnit, createMetricsRegistry } from './metrics/registry.js';
+import { WebhookMetrics } from './metrics/webhook-metrics.js';
 import { FlagReader } from './readers/flag.js';
 import { type Log, ReadHealth } from './readers/read-health.js';
 import { StateFileReader } from './readers/state-file.js';
 import { SystemdReader } from './readers/systemd.js';
+import { WebhookReceiver } from './webhook/receiver.js';
 
 /** Installed by deploy/install.sh under these fixed names. */
 const SWITCH_UNITS = ['quantum-ess.path', 'quantum-ess-trip.path'] as const;
 
-/** One exporter instance: its readers, their health and the registry rendered from them. */
+/** One exporter instance: its readers, their health, the registry rendered from them and its webhook receiver. */
 export class Exporter {
   readonly registry: Registry;
+  readonly webhook: WebhookReceiver;
   readonly health: ReadHealth;
   readonly units: readonly ConfiguredUnit[];
   readonly flag: FlagReader;
@@ -22,7 +25,7 @@ export class Exporter {
   constructor(
     readonly config: ExporterConfig,
     buildInfo: BuildInfo,
-    log: Log,
+    readonly log: Log,
   ) {
     const { ess } = config;
     this.health = new ReadHealth(log);
@@ -51,6 +54,7 @@ export class Exporter {
       state: () => this.stateFile.current(),
       unitStatuses: () => this.systemd.current(),
     });
+    this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log);
   }
 
   /** Watches the flag and reads everything once, so the first scrape already has values. */

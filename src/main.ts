@@ -41,6 +41,12 @@ async function main(argv: readonly string[]): Promise<number> {
     `${buildInfo.version} serving http://${formatListenAddress(server.address)}/metrics; flag ${config.ess.flagFile}, ` +
       `state ${exporter.stateFile.path}, ${exporter.units.length} units`,
   );
+  const { webhook } = config;
+  log(
+    `webhook POST /alertmanager: ${webhook.tripRules.length} trip rule(s) ${webhook.tripRules.map((rule) => `{${rule.join(', ')}}`).join(' ')}; ` +
+      `${webhook.tokenFile === null ? 'no token file: requests without credentials accepted (loopback only)' : `token from ${webhook.tokenFile}`}; ` +
+      `trip requests into ${config.ess.spoolDir}/incoming${webhook.dryRun ? '; DRY RUN: nothing will be written' : ''}`,
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
+import type { WebhookSettings } from '../webhook/receiver.js';
+import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from '../webhook/trip-rules.js';
+import { WebhookToken } from '../webhook/webhook-token.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
-import { type ListenAddress, parseListenAddress } from './listen-address.js';
+import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
 
 export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
 
@@ -18,6 +21,7 @@ export interface ExporterConfig {
   readonly systemctlTimeoutMs: number;
   readonly unitStateCacheMs: number;
   readonly ess: EssConf;
+  readonly webhook: WebhookSettings;
 }
 
 /** Values given on the command line win over the file. */
@@ -32,6 +36,10 @@ interface FileSettings {
   systemctl_path: string;
   systemctl_timeout_seconds: number;
   unit_state_cache_seconds: number;
+  webhook_token_file: string | null;
+  webhook_body_limit_bytes: number;
+  webhook_dry_run: boolean;
+  trip_rules: readonly (readonly string[])[];
 }
 
 const DEFAULT_SETTINGS: Readonly<FileSettings> = {
@@ -41,9 +49,16 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   // Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
   systemctl_timeout_seconds: 2,
   unit_state_cache_seconds: 1,
+  // Without a token file only a loopback listen address is accepted (loadExporterConfig).
+  webhook_token_file: null,
+  // Alertmanager's payloads are a few kB per alert; 1 MiB is hundreds of alerts.
+  webhook_body_limit_bytes: 1024 * 1024,
+  webhook_dry_run: false,
+  trip_rules: DEFAULT_TRIP_RULES,
 };
 
-type Validator = (value: unknown) => string | undefined;
+/** A problem with a value; `key` names an element inside it (trip_rules[1][0]) instead of the key itself. */
+type Validator = (value: unknown) => string | { readonly key: string; readonly problem: string } | undefined;
 
 const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
   listen: (value) => {
@@ -55,6 +70,21 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
   systemctl_path: (value) => absolutePathProblem(value),
   systemctl_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
   unit_state_cache_seconds: (value) => numberProblem(value, 0, 60),
+  webhook_token_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
+  webhook_body_limit_bytes: (value) =>
+    Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= 64 * 1024 * 1024
+      ? undefined
+      : `${JSON.stringify(value)} is not a whole number of bytes between 1024 and ${64 * 1024 * 1024}`,
+  webhook_dry_run: (value) => (typeof value === 'boolean' ? undefined : `${JSON.stringify(value)} is not true or false`),
+  trip_rules: (value) => {
+    try {
+      parseTripRules(value);
+      return undefined;
+    } catch (error) {
+      if (error instanceof TripRuleError) return { key: `trip_rules${error.at}`, problem: error.message };
+      throw error;
+    }
+  },
 };
 
 function absolutePathProblem(value: unknown): string | undefined {
@@ -79,7 +109,8 @@ export function parseExporterSettings(json: unknown, file: string): FileSettings
     }
     const name = key as keyof FileSettings;
     const problem = VALIDATORS[name](value);
-    if (problem !== undefined) throw new ConfigError(file, key, problem);
+    if (typeof problem === 'string') throw new ConfigError(file, key, problem);
+    if (problem !== undefined) throw new ConfigError(file, problem.key, problem.problem);
     (settings as unknown as Record<string, unknown>)[name] = value;
   }
   return settings;
@@ -123,11 +154,46 @@ export async function loadExporterConfig(
   if (typeof listen === 'string') {
     throw new ConfigError(overrides.listen === undefined ? file : 'command line', overrides.listen === undefined ? 'listen' : '--listen', listen);
   }
+  const tokenFile = settings.webhook_token_file;
+  if (tokenFile === null && !isLoopbackHost(listen.host)) {
+    throw new ConfigError(
+      file,
+      'webhook_token_file',
+      `required: listen ${formatListenAddress(listen)} is not a loopback address, and anyone who can reach it could trip the ESS`,
+    );
+  }
   return {
     listen,
     systemctlPath: settings.systemctl_path,
     systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
+    webhook: {
+      token: tokenFile === null ? null : await loadWebhookToken(tokenFile, file),
+      tokenFile,
+      bodyLimitBytes: settings.webhook_body_limit_bytes,
+      dryRun: settings.webhook_dry_run,
+      // Validated by parseExporterSettings already; parsed again here to get the compiled matchers.
+      tripRules: parseTripRules(settings.trip_rules),
+    },
   };
+}
+
+/**
+ * Read once at start-up; surrounding whitespace is dropped as Alertmanager does for its
+ * credentials_file, so both sides use the same secret whatever newline the file ends with.
+ */
+async function loadWebhookToken(tokenFile: string, configFile: string): Promise<WebhookToken> {
+  let text: string;
+  try {
+    text = await readFile(tokenFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError(configFile, 'webhook_token_file', `${tokenFile} cannot be read (${(error as Error).message})`, { cause: error });
+  }
+  const secret = text.trim();
+  if (secret === '') throw new ConfigError(configFile, 'webhook_token_file', `${tokenFile} is empty`);
+  if (!/^[\x21-\x7e]+$/.test(secret)) {
+    throw new ConfigError(configFile, 'webhook_token_file', `${tokenFile} must hold one token of printable ASCII without blanks`);
+  }
+  return new WebhookToken(secret);
 }

@@ -1,3 +1,5 @@
+import { BlockList, isIP } from 'node:net';
+
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
@@ -18,4 +20,19 @@ export function parseListenAddress(value: string): ListenAddress | string {
 
 export function formatListenAddress({ host, port }: ListenAddress): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether only this host can reach the address. Other host names are not loopback: what they resolve
+ * to can change under us.
+ */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  // BlockList also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) and non-canonical spellings of ::1.
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }

@@ -14,6 +14,7 @@ export function landingPage(version: string): string {
 <ul>
 <li><a href="metrics">/metrics</a> &ndash; Prometheus metrics</li>
 <li><a href="healthz">/healthz</a> &ndash; health of the exporter's own reads (503 while failing)</li>
+<li>POST /alertmanager &ndash; Alertmanager webhook receiver: trips the ESS on configured alerts</li>
 </ul>
 </body>
 </html>

@@ -4,6 +4,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
 import type { Exporter } from '../exporter.js';
 import { READ_SOURCES } from '../readers/read-health.js';
+import { webhookRouter } from '../webhook/webhook-router.js';
 import { landingPage } from './landing-page.js';
 
 export function createApp(exporter: Exporter, version: string): Express {
@@ -32,6 +33,8 @@ export function createApp(exporter: Exporter, version: string): Express {
     );
     res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'failing', reads });
   });
+
+  app.use(webhookRouter(exporter.webhook, exporter.log));
 
   app.use((_req, res) => {
     res.status(404).type('text').send('not found; see / for the endpoints\n');

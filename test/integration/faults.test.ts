@@ -272,6 +272,32 @@ describe('faults', () => {
     summary.push({ fault: '200 trip requests + symlink/oversized/dir entries', outcome: `one activation, ${batches.length} audit batch(es), spool drained, nothing leaked` });
   });
 
+  it('the exporter SIGKILLed right after accepting a trip: the trip still happens; with it dead, stops still work', async () => {
+    const payload = JSON.stringify({
+      version: '4', groupKey: 'kill', truncatedAlerts: 0, status: 'firing', receiver: 'quantum-ess', groupLabels: {},
+      commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am',
+      alerts: [{ status: 'firing', labels: { alertname: 'KillMidTrip', ess_trip: 'true' }, annotations: {},
+        startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prom', fingerprint: 'killmidtrip' }],
+    });
+    const r = await box.sh(`
+      code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" \\
+        -H 'Content-Type: application/json' --data '${payload}' http://127.0.0.1:10170/alertmanager)
+      systemctl kill --signal=SIGKILL quantum-ess-exporter.service
+      echo "$code"`);
+    expect(r.stdout.trim()).toBe('200');
+    expect(await allDown()).toBe(true);
+    await settle();
+    expect((await box.stateJson()).last_activation?.reason).toContain('KillMidTrip');
+    // and with the exporter gone for good, every other way to stop still works
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service');
+    await box.ess('deactivate', '--no-start');
+    await box.mustRun('systemctl', 'start', ...TRADING);
+    await box.mustRun('touch', FLAG);
+    expect(await allDown()).toBe(true);
+    await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.service');
+    summary.push({ fault: 'exporter SIGKILLed mid-trip', outcome: 'request was durable at 200: units stopped; flag path works without it' });
+  });
+
   it('a Restart=always crash loop is held down by the latch', async () => {
     // Disarmed switch so only the latch drop-in holds: the unit crashes on its own every 200 ms.
     await box.mustRun('systemctl', 'stop', 'quantum-ess.path');

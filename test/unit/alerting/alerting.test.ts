@@ -150,7 +150,7 @@ describe('alerting', () => {
     expect(ess).toMatchObject({
       url: 'http://127.0.0.1:10170/alertmanager',
       send_resolved: false,
-      http_config: { authorization: { type: 'Bearer', credentials_file: '/etc/quantum/ess-webhook.token' } },
+      http_config: { authorization: { type: 'Bearer', credentials_file: '/etc/prometheus/ess-webhook.token' } },
     });
   });
 });

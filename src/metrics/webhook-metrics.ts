@@ -1,0 +1,60 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/**
+ * Every status the receiver answers with. Their series exist at 0 from the start: a counter series born
+ * at 1 is invisible to increase(), so ESSWebhookRejectingRequests would miss the first 401.
+ */
+export const WEBHOOK_STATUS_CODES = [200, 400, 401, 405, 413, 415, 500] as const;
+
+/** The receiver's metrics, names as used by alerting/ess.rules.yml and dashboards/src/queries.ts. */
+export class WebhookMetrics {
+  readonly requests: Counter<'code'>;
+  readonly alertsMatched: Counter;
+  readonly tripsWritten: Counter;
+  readonly tripFailures: Counter;
+  readonly deduplicated: Counter;
+  readonly dryRunTrips: Counter;
+  readonly requestDuration: Histogram;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'ess_webhook_requests_total',
+      help: 'Requests to the Alertmanager webhook receiver (POST /alertmanager), by HTTP status.',
+      labelNames: ['code'] as const,
+      registers,
+    });
+    for (const code of WEBHOOK_STATUS_CODES) this.requests.inc({ code: String(code) }, 0);
+    this.alertsMatched = new Counter({
+      name: 'ess_webhook_alerts_matched_total',
+      help: 'Firing alerts that matched a trip rule, duplicates included.',
+      registers,
+    });
+    this.tripsWritten = new Counter({
+      name: 'ess_webhook_trips_written_total',
+      help: 'Trip requests written durably into the spool for the ESS controller.',
+      registers,
+    });
+    this.tripFailures = new Counter({
+      name: 'ess_webhook_trip_failures_total',
+      help: 'Trip requests that could not be written (answered 500 so that Alertmanager retries).',
+      registers,
+    });
+    this.deduplicated = new Counter({
+      name: 'ess_webhook_deduplicated_total',
+      help: 'Matching alerts not written again: same fingerprint and start already tripped (retry or HA peer).',
+      registers,
+    });
+    this.dryRunTrips = new Counter({
+      name: 'ess_webhook_dry_run_trips_total',
+      help: 'Trip requests that webhook_dry_run kept from being written.',
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'ess_webhook_request_duration_seconds',
+      help: 'Time to answer a webhook request, trip request writes and fsyncs included.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
+import { describe, type Log } from '../readers/read-health.js';
+import type { WebhookAlert, WebhookPayload } from './payload.js';
+import { printableAscii } from './printable.js';
+import { TripLedger } from './trip-ledger.js';
+import { writeTripRequest } from './trip-request.js';
+import { anyRuleMatches, type TripRule } from './trip-rules.js';
+import type { WebhookToken } from './webhook-token.js';
+
+/** The webhook part of the exporter config. */
+export interface WebhookSettings {
+  /** null: no token file, accepted on a loopback listen address only. */
+  readonly token: WebhookToken | null;
+  readonly tokenFile: string | null;
+  readonly bodyLimitBytes: number;
+  readonly dryRun: boolean;
+  readonly tripRules: readonly TripRule[];
+}
+
+/** Enough to tell retries apart from new alerts for an hour, at a few MB at worst. */
+const LEDGER_MAX_ENTRIES = 10_000;
+const LEDGER_TTL_MS = 60 * 60 * 1000;
+
+export interface AlertRef {
+  readonly alertname: string;
+  readonly fingerprint: string;
+  readonly starts_at: string;
+}
+
+/** What happened to each alert of one delivery; the JSON body of the answer. */
+export interface Delivery {
+  /** request: the spool path written, or null in dry-run mode. */
+  readonly tripped: (AlertRef & { readonly request: string | null })[];
+  readonly deduplicated: AlertRef[];
+  readonly failed: (AlertRef & { readonly error: string })[];
+  /** Resolved alerts and firing ones no trip rule matched. */
+  ignored: number;
+  readonly dry_run: boolean;
+}
+
+/**
+ * Turns Alertmanager notifications into trip requests for the root side. It can only ever add requests
+ * to the spool: nothing here removes the latch or starts a unit.
+ */
+export class WebhookReceiver {
+  readonly #ledger = new TripLedger({ maxEntries: LEDGER_MAX_ENTRIES, ttlMs: LEDGER_TTL_MS });
+  #warnedDirectorySync = false;
+
+  constructor(
+    readonly settings: WebhookSettings,
+    private readonly spoolDir: string,
+    readonly metrics: WebhookMetrics,
+    private readonly log: Log,
+  ) {}
+
+  /**
+   * Trips on every FIRING alert a rule matches, one request per alert, in order (the first request
+   * starts the stop). Resolved alerts are ignored: they never trip and never release anything.
+   */
+  async receive(payload: WebhookPayload): Promise<Delivery> {
+    const delivery: Delivery = { tripped: [], deduplicated: [], failed: [], ignored: 0, dry_run: this.settings.dryRun };
+    for (const alert of payload.alerts) {
+      if (alert.status !== 'firing' || !anyRuleMatches(this.settings.tripRules, alert.labels)) {
+        delivery.ignored += 1;
+        continue;
+      }
+      this.metrics.alertsMatched.inc();
+      const ref = alertRef(alert);
+      try {
+        const outcome = await this.#ledger.once(`${alert.fingerprint}@${alert.startsAt}`, () => this.trip(alert, payload.groupKey));
+        if (outcome.duplicate) {
+          this.metrics.deduplicated.inc();
+          this.log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);
+          delivery.deduplicated.push(ref);
+        } else {
+          delivery.tripped.push({ ...ref, request: outcome.value });
+        }
+      } catch (error) {
+        this.metrics.tripFailures.inc();
+        this.log(`webhook: TRIP FAILED for alert ${describeAlert(ref)}: ${describe(error)}`);
+        delivery.failed.push({ ...ref, error: describe(error) });
+      }
+    }
+    return delivery;
+  }
+
+  /** Resolves to the spool path written (null in dry-run mode). */
+  private async trip(alert: WebhookAlert, groupKey: string): Promise<string | null> {
+    const ref = alertRef(alert);
+    if (this.settings.dryRun) {
+      this.metrics.dryRunTrips.inc();
+      this.log(`webhook: DRY RUN, would trip for alert ${describeAlert(ref)}`);
+      return null;
+    }
+    const written = await writeTripRequest(this.spoolDir, {
+      fingerprint: alert.fingerprint,
+      reason: `alert ${ref.alertname} fingerprint=${alert.fingerprint} groupKey=${groupKey}`,
+    });
+    this.metrics.tripsWritten.inc();
+    this.log(`webhook: TRIP written ${written.path} for alert ${describeAlert(ref)}`);
+    if (!written.directorySynced && !this.#warnedDirectorySync) {
+      this.#warnedDirectorySync = true;
+      this.log(
+        `webhook: note: ${this.spoolDir}/incoming cannot be opened for fsync (write+search only, as intended); ` +
+          'each request is fsynced again after its rename instead',
+      );
+    }
+    return written.path;
+  }
+}
+
+function alertRef(alert: WebhookAlert): AlertRef {
+  return { alertname: alert.labels.alertname ?? '', fingerprint: alert.fingerprint, starts_at: alert.startsAt };
+}
+
+/** For log lines: alert text is untrusted and must not forge journal lines. */
+export function describeAlert(ref: AlertRef): string {
+  return `${printableAscii(ref.alertname || '(no alertname)', 100)} fingerprint ${printableAscii(ref.fingerprint, 40)}`;
+}

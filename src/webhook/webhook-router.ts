@@ -1,0 +1,107 @@
+import express, { type ErrorRequestHandler, type RequestHandler, type Response, Router } from 'express';
+import { checkAuthorization } from './authorization.js';
+import { parsePayload } from './payload.js';
+import { printableAscii } from './printable.js';
+import type { WebhookReceiver } from './receiver.js';
+import type { Log } from '../readers/read-health.js';
+
+export const WEBHOOK_PATH = '/alertmanager';
+
+/**
+ * POST /alertmanager. Checks in this order, the cheap and secret-guarding ones before the body is read:
+ * method (405), credentials (401), content type (415), body size (413), JSON and schema (400). Then
+ * 200 once every matching alert's trip request is durably written (or deduplicated, or nothing
+ * matched), 500 if one could not be written, so that Alertmanager retries.
+ */
+export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
+  const { metrics, settings } = receiver;
+  const router = Router();
+
+  const measure: RequestHandler = (_req, res, next) => {
+    const stopTimer = metrics.requestDuration.startTimer();
+    res.on('finish', () => {
+      stopTimer();
+      metrics.requests.inc({ code: String(res.statusCode) });
+    });
+    next();
+  };
+
+  const authorize: RequestHandler = (req, res, next) => {
+    const result = checkAuthorization(settings.token, req.get('authorization'));
+    if (result === 'ok') {
+      next();
+      return;
+    }
+    log(`webhook: 401 ${result} credentials from ${req.socket.remoteAddress ?? '?'}`);
+    res.set('WWW-Authenticate', 'Bearer realm="quantum-ess"');
+    refuse(res, 401, 'unauthorized', [`${result} credentials (Authorization: Bearer <token>)`]);
+  };
+
+  const requireJson: RequestHandler = (req, res, next) => {
+    if (req.is('application/json')) {
+      next();
+      return;
+    }
+    const type = printableAscii(req.get('content-type') ?? '(none)', 100);
+    log(`webhook: 415 content type ${type}`);
+    refuse(res, 415, 'unsupported content type', [`expected application/json, got ${type}`]);
+  };
+
+  // Content type already checked; inflate off: Alertmanager does not compress, and a compressed body
+  // is only a way around the size limit.
+  const readJson = express.json({ limit: settings.bodyLimitBytes, type: () => true, strict: true, inflate: false });
+
+  const bodyErrors: ErrorRequestHandler = (error: { status?: unknown; type?: unknown; message?: unknown }, _req, res, _next) => {
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400;
+    const message = printableAscii(String(error.message), 200);
+    log(`webhook: ${status} unreadable body: ${message}`);
+    if (status === 413) {
+      refuse(res, 413, 'body too large', [`limit is ${settings.bodyLimitBytes} bytes (webhook_body_limit_bytes)`]);
+    } else if (status === 415) {
+      refuse(res, 415, 'unsupported content encoding or charset', [message]);
+    } else {
+      res.status(400).json({ error: 'malformed JSON', details: [message] });
+    }
+  };
+
+  const receive: RequestHandler = async (req, res) => {
+    const parsed = parsePayload(req.body);
+    if (!parsed.ok) {
+      log(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
+      res.status(400).json({ error: 'invalid payload', details: parsed.details });
+      return;
+    }
+    const delivery = await receiver.receive(parsed.payload);
+    const summary =
+      `receiver ${printableAscii(parsed.payload.receiver, 60)}: ${delivery.tripped.length} tripped, ` +
+      `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ${delivery.ignored} ignored` +
+      (delivery.dry_run ? ' (dry run)' : '');
+    if (delivery.failed.length > 0) {
+      log(`webhook: 500 ${summary}`);
+      res.status(500).json({
+        error: 'trip request could not be written',
+        details: delivery.failed.map((failure) => `${failure.alertname} fingerprint ${failure.fingerprint}: ${failure.error}`),
+        ...delivery,
+      });
+      return;
+    }
+    log(`webhook: 200 ${summary}`);
+    res.status(200).json(delivery);
+  };
+
+  router.post(WEBHOOK_PATH, measure, authorize, requireJson, readJson, bodyErrors, receive);
+  router.all(WEBHOOK_PATH, measure, (req, res) => {
+    log(`webhook: 405 method ${printableAscii(req.method, 20)}`);
+    res.set('Allow', 'POST');
+    refuse(res, 405, 'method not allowed', ['use POST']);
+  });
+  return router;
+}
+
+/**
+ * Answers without reading the body, and closes the connection: an unread body would otherwise be
+ * drained to keep the connection alive, whatever its size.
+ */
+function refuse(res: Response, status: number, error: string, details: readonly string[]): void {
+  res.set('Connection', 'close').status(status).json({ error, details });
+}

@@ -1,0 +1,119 @@
+import { watch } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TripRequestError, tripRequestContent, tripRequestName, writeTripRequest } from '../../../src/webhook/trip-request.js';
+
+describe('trip request content and name', () => {
+  it('has exactly the two lines the controller reads', () => {
+    expect(tripRequestContent('alert X fingerprint=1a groupKey={}:{alertname="X"}')).toBe(
+      'source=alertmanager\nreason=alert X fingerprint=1a groupKey={}:{alertname="X"}\n',
+    );
+  });
+
+  it('replaces anything outside printable ASCII with ? and cuts the reason to 200 characters', () => {
+    expect(tripRequestContent('a\nsource=forged\tb\u00e9\u{1f600}\u0000')).toBe('source=alertmanager\nreason=a?source=forged?b???\n');
+    expect(tripRequestContent('x'.repeat(500))).toBe(`source=alertmanager\nreason=${'x'.repeat(200)}\n`);
+  });
+
+  it('names files uniquely from the time and the fingerprint, in the allowed characters only', () => {
+    const names = new Set(Array.from({ length: 200 }, () => tripRequestName('1a2b/../.x', 1732470000000)));
+    expect(names.size).toBe(200);
+    for (const name of names) expect(name).toMatch(/^1732470000000-1a2bx-[0-9a-f]{12}$/);
+    expect(tripRequestName('', 5)).toMatch(/^5-nofingerprint-[0-9a-f]{12}$/);
+    expect(tripRequestName('.hidden', 5)).not.toMatch(/^\./);
+  });
+});
+
+describe('writeTripRequest', () => {
+  let spool: string;
+  beforeEach(async () => {
+    spool = await mkdtemp(join(tmpdir(), 'ess-spool-test-'));
+    await mkdir(join(spool, 'tmp'), { mode: 0o1730 });
+    await mkdir(join(spool, 'incoming'), { mode: 0o1730 });
+  });
+  afterEach(() => rm(spool, { recursive: true, force: true }));
+
+  it('delivers a complete 0640 file into incoming/ through tmp/ and leaves tmp/ empty', async () => {
+    const seenInTmp: string[] = [];
+    const watcher = watch(join(spool, 'tmp'), (_event, name) => {
+      if (name !== null) seenInTmp.push(name);
+    });
+    const written = await writeTripRequest(spool, { fingerprint: 'abc123', reason: 'alert A' });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // inotify events arrive asynchronously
+    watcher.close();
+
+    const name = written.path.replace(/^incoming\//, '');
+    expect(written.path).toMatch(/^incoming\/\d+-abc123-[0-9a-f]{12}$/);
+    expect(await readdir(join(spool, 'incoming'))).toEqual([name]);
+    expect(await readdir(join(spool, 'tmp'))).toEqual([]);
+    expect(seenInTmp).toContain(name);
+    expect(await readFile(join(spool, written.path), 'utf8')).toBe('source=alertmanager\nreason=alert A\n');
+    const info = await stat(join(spool, written.path));
+    expect(info.mode & 0o7777).toBe(0o640);
+    expect(info.nlink).toBe(1);
+    expect(info.isFile()).toBe(true);
+  });
+
+  it('fails naming the step and leaves nothing behind when incoming/ is missing', async () => {
+    await rmdir(join(spool, 'incoming'));
+    const failure = writeTripRequest(spool, { fingerprint: 'f', reason: 'r' });
+    await expect(failure).rejects.toBeInstanceOf(TripRequestError);
+    await expect(failure).rejects.toThrow(/moving it into incoming\/ failed: ENOENT/);
+    expect(await readdir(join(spool, 'tmp'))).toEqual([]);
+  });
+
+  it('fails naming tmp/ when it cannot create the file there, keeping the cause', async () => {
+    await rmdir(join(spool, 'tmp'));
+    const error = await writeTripRequest(spool, { fingerprint: 'f', reason: 'r' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TripRequestError);
+    expect(String(error)).toMatch(/cannot create tmp\//);
+    expect((error as Error).cause).toMatchObject({ code: 'ENOENT' });
+  });
+
+  // Production: user quantum-ess in group quantum-ess, both dirs 1730 root:quantum-ess. Only root can
+  // switch users, so only then is this checked as it really runs.
+  it.runIf(process.getuid?.() === 0)('works as an unprivileged group member that cannot list or open incoming/', async () => {
+    const NOBODY = 65534;
+    await chmod(spool, 0o755);
+    for (const dir of ['tmp', 'incoming']) {
+      await chown(join(spool, dir), 0, NOBODY);
+      await chmod(join(spool, dir), 0o1730);
+    }
+    const script = `import { writeTripRequest } from ${JSON.stringify(join(import.meta.dirname, '../../../src/webhook/trip-request.ts'))};
+      const written = await writeTripRequest(process.argv[1], { fingerprint: 'ff00', reason: 'as nobody' });
+      console.log(JSON.stringify(written));`;
+    const parentModes = await allowTraversal(spool);
+    try {
+      const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', '--import', 'tsx', '--input-type=module', '-e', script, spool], {
+        reject: false,
+        cwd: join(import.meta.dirname, '../../..'),
+        env: { TSX_TSCONFIG_PATH: join(import.meta.dirname, '../../../tsconfig.json') },
+        timeout: 20_000,
+      });
+      expect(result.stderr).toBe('');
+      const written = JSON.parse(result.stdout) as { path: string; directorySynced: boolean };
+      expect(written.directorySynced).toBe(false);
+      const info = await stat(join(spool, written.path));
+      expect([info.uid, info.gid, info.mode & 0o7777]).toEqual([NOBODY, NOBODY, 0o640]);
+      expect(await readdir(join(spool, 'tmp'))).toEqual([]);
+    } finally {
+      for (const [dir, mode] of parentModes) await chmod(dir, mode);
+    }
+  });
+});
+
+/** mkdtemp makes 0700 directories; nobody needs search permission on the way to the spool. */
+async function allowTraversal(spool: string): Promise<[string, number][]> {
+  const changed: [string, number][] = [];
+  for (let dir = join(spool, '..'); dir !== '/'; dir = join(dir, '..')) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      changed.push([dir, mode]);
+      await chmod(dir, mode | 0o001);
+    }
+  }
+  return changed;
+}

@@ -1,0 +1,104 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/config/config-error.js';
+import { loadExporterConfig, parseExporterSettings } from '../../../src/config/exporter-config.js';
+import { isLoopbackHost } from '../../../src/config/listen-address.js';
+import { createSandbox, type Sandbox } from '../helpers.js';
+
+const FILE = '/etc/quantum/ess-exporter.json';
+
+describe('webhook settings', () => {
+  let sandbox: Sandbox;
+  beforeEach(async () => {
+    sandbox = await createSandbox();
+  });
+  afterEach(() => sandbox.cleanup());
+
+  it('defaults: no token file, 1 MiB, not dry run, trip on ess_trip="true"', async () => {
+    const { webhook } = await sandbox.config();
+    expect(webhook.token).toBeNull();
+    expect(webhook.tokenFile).toBeNull();
+    expect(webhook.bodyLimitBytes).toBe(1024 * 1024);
+    expect(webhook.dryRun).toBe(false);
+    expect(JSON.stringify(webhook.tripRules)).toBe('[["ess_trip=\\"true\\""]]');
+  });
+
+  it('reads the token once, trimmed like Alertmanager does, and never shows it', async () => {
+    const tokenFile = join(sandbox.dir, 'token');
+    await writeFile(tokenFile, '  s3cr3t-token\n\n');
+    const config = await sandbox.config({ webhook_token_file: tokenFile });
+    expect(config.webhook.token?.matches('s3cr3t-token')).toBe(true);
+    expect(config.webhook.token?.matches('s3cr3t-token\n')).toBe(false);
+    expect(JSON.stringify(config)).not.toContain('s3cr3t');
+    expect(JSON.stringify(config.webhook)).toContain('"token":"(secret)"');
+  });
+
+  it.each([
+    ['empty', '\n', 'is empty'],
+    ['blank inside', 'two words\n', 'must hold one token of printable ASCII without blanks'],
+  ])('refuses a token file that is %s', async (_what, content, message) => {
+    const tokenFile = join(sandbox.dir, 'token');
+    await writeFile(tokenFile, content);
+    await expect(sandbox.config({ webhook_token_file: tokenFile })).rejects.toThrow(
+      `config error in ${sandbox.configFile}: webhook_token_file: ${tokenFile} ${message}`,
+    );
+  });
+
+  it('refuses a token file it cannot read, keeping the cause', async () => {
+    const error = await sandbox.config({ webhook_token_file: join(sandbox.dir, 'missing') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toMatch(/webhook_token_file: .*missing cannot be read/);
+    expect((error as Error).cause).toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('requires a token file unless it listens on loopback', async () => {
+    await expect(sandbox.config({ listen: '0.0.0.0:0' })).rejects.toThrow(
+      /webhook_token_file: required: listen 0\.0\.0\.0:0 is not a loopback address/,
+    );
+    await expect(sandbox.config({ listen: '[::]:0' })).rejects.toThrow(/webhook_token_file: required/);
+    await sandbox.config();
+    await expect(loadExporterConfig(sandbox.configFile, true, { listen: '192.0.2.1:10170' })).rejects.toThrow(/webhook_token_file: required/);
+    const tokenFile = join(sandbox.dir, 'token');
+    await writeFile(tokenFile, 'abc\n');
+    expect((await sandbox.config({ listen: '0.0.0.0:0', webhook_token_file: tokenFile })).webhook.token).not.toBeNull();
+    expect((await sandbox.config({ listen: 'localhost:0' })).webhook.token).toBeNull();
+  });
+
+  it.each([
+    [{ trip_rules: [['ess_trip="true"'], ['alertname=~"("']] }, 'trip_rules[1][0]: invalid regex "("'],
+    [{ trip_rules: [['a="b"', 'nonsense']] }, 'trip_rules[0][1]: "nonsense" is not a matcher'],
+    [{ trip_rules: [[]] }, 'trip_rules[0]: must be a non-empty list of matchers'],
+    [{ trip_rules: [] }, 'trip_rules: must be a non-empty list of rules'],
+    [{ webhook_body_limit_bytes: 10 }, 'webhook_body_limit_bytes: 10 is not a whole number of bytes'],
+    [{ webhook_body_limit_bytes: 4096.5 }, 'webhook_body_limit_bytes:'],
+    [{ webhook_dry_run: 'yes' }, 'webhook_dry_run: "yes" is not true or false'],
+    [{ webhook_token_file: 'token' }, 'webhook_token_file: "token" is not an absolute path'],
+  ])('refuses %j naming the key', (settings, message) => {
+    expect(() => parseExporterSettings(settings, FILE)).toThrow(`config error in ${FILE}: ${message}`);
+  });
+
+  it('accepts the example config shipped in deploy/', async () => {
+    const example = JSON.parse(await readFile(join(import.meta.dirname, '../../../deploy/ess-exporter.json'), 'utf8')) as unknown;
+    const settings = parseExporterSettings(example, FILE);
+    expect(settings.webhook_token_file).toBe('/etc/quantum/ess-webhook.token');
+    expect(settings.trip_rules).toEqual([['ess_trip="true"']]);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['::1', true],
+    ['0:0:0:0:0:0:0:1', true],
+    ['::ffff:127.0.0.1', true],
+    ['localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['10.0.0.1', false],
+    ['trading-01', false],
+  ])('%s -> %s', (host, expected) => {
+    expect(isLoopbackHost(host)).toBe(expected);
+  });
+});

@@ -1,0 +1,107 @@
+import { request } from 'node:http';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Exporter } from '../../../src/exporter.js';
+import { type RunningServer, startServer } from '../../../src/http/server.js';
+import { createSandbox, type Sandbox } from '../helpers.js';
+
+export const TOKEN = 'tEsT-t0ken-4f1d9c2e';
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+  json(): unknown;
+}
+
+export interface PostOptions {
+  readonly method?: string;
+  readonly path?: string;
+  /** Replaces the default headers (JSON content type, the bearer token when the harness has one). */
+  readonly headers?: Record<string, string>;
+}
+
+/** An exporter with its HTTP server on an ephemeral loopback port and a spool of its own. */
+export interface WebhookHarness {
+  readonly sandbox: Sandbox;
+  readonly exporter: Exporter;
+  readonly server: RunningServer;
+  readonly spoolDir: string;
+  readonly logs: string[];
+  post(body: unknown, options?: PostOptions): Promise<HttpResponse>;
+  get(path: string): Promise<HttpResponse>;
+  /** Names of the files in incoming/ (or tmp/). */
+  spoolEntries(dir: 'incoming' | 'tmp'): Promise<string[]>;
+  readRequest(name: string): Promise<string>;
+  metrics(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Writes this token file and configures it; null: no token file (loopback without auth). */
+  readonly token?: string | null;
+  readonly config?: Record<string, unknown>;
+}
+
+export async function startWebhookHarness(options: HarnessOptions = {}): Promise<WebhookHarness> {
+  const sandbox = await createSandbox();
+  const spoolDir = join(sandbox.dir, 'spool');
+  for (const dir of ['tmp', 'incoming']) {
+    await mkdir(join(spoolDir, dir), { recursive: true });
+    await chmod(join(spoolDir, dir), 0o1730); // as installed (tests run as root, which may still list them)
+  }
+  const token = options.token === undefined ? TOKEN : options.token;
+  const tokenSettings: Record<string, unknown> = {};
+  if (token !== null) {
+    const tokenFile = join(sandbox.dir, 'ess-webhook.token');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o640 });
+    tokenSettings.webhook_token_file = tokenFile;
+  }
+  const config = await sandbox.config({ ...tokenSettings, ...options.config });
+  const logs: string[] = [];
+  const exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line));
+  await exporter.start();
+  const server = await startServer(exporter, config.listen, '1.2.3');
+
+  const send = (method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: server.address.host, port: server.address.port, path, method, headers, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) as unknown });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  return {
+    sandbox,
+    exporter,
+    server,
+    spoolDir,
+    logs,
+    post(body, { method = 'POST', path = '/alertmanager', headers } = {}) {
+      const payload = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      const defaults: Record<string, string> = { 'content-type': 'application/json' };
+      if (token !== null) defaults.authorization = `Bearer ${token}`;
+      return send(method, path, { ...(headers ?? defaults), 'content-length': String(payload.length) }, payload);
+    },
+    get: (path) => send('GET', path, {}),
+    async spoolEntries(dir) {
+      return (await readdir(join(spoolDir, dir))).sort();
+    },
+    readRequest: (name) => readFile(join(spoolDir, 'incoming', name), 'utf8'),
+    async metrics() {
+      return (await send('GET', '/metrics', {})).body;
+    },
+    async close() {
+      await server.close(100);
+      await exporter.close();
+      await sandbox.cleanup();
+    },
+  };
+}
