@@ -57,6 +57,21 @@ require_root() {
   fi
 }
 
+# A stop must not be refused because someone broke ess.conf after installing: fall back, loudly, to the
+# configuration the installer validated (the drop-ins on the units were made from it).
+load_config_to_stop() {
+  local problem fallback=$ESS_LIB/../ess.conf.installed
+  if problem=$( (load_config) 2>&1 >/dev/null); then
+    load_config
+  elif [[ -r $fallback ]]; then
+    log_event crit "${problem#ess: } -- STOPPING WITH THE LAST INSTALLED CONFIGURATION $fallback; fix the file and re-run the installer"
+    ESS_CONFIG=$fallback load_config
+  else
+    printf '%s\n' "$problem" >&2
+    exit "$EX_CONFIG"
+  fi
+}
+
 # ---------------------------------------------------------------- latch flag
 flag_field() { # flag_field KEY -> value of "KEY":"..." or "KEY":number in the flag file
   local content
@@ -213,7 +228,7 @@ cmd_activate() {
   done
   [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
   require_root activate
-  load_config
+  load_config_to_stop
   local t_cmd mode=new id trigger who wrote_flag=0
   t_cmd=$(now_us)
   who=$(actor)

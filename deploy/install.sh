@@ -55,6 +55,8 @@ install_programs() {
   install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$stage/"
   install -d -m 0755 "$stage/lib"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
+  # the configuration validated by this install: what activate stops with if ess.conf is later broken
+  install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/ess.conf.installed"
   chmod 0755 "$stage"
   # swap the whole directory so a running controller never sees a half-copied library
   rm -rf "$LIBEXEC.old"

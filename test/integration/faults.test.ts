@@ -298,6 +298,20 @@ describe('faults', () => {
     summary.push({ fault: 'exporter SIGKILLed mid-trip', outcome: 'request was durable at 200: units stopped; flag path works without it' });
   });
 
+  it('ess.conf broken after install: activate still stops, with the last installed configuration, and says so', async () => {
+    await box.sh("cp /etc/quantum/ess.conf /run/ess.conf.good && echo 'STOP_DEADLNE_SEC=2' >> /etc/quantum/ess.conf");
+    try {
+      expect((await box.ess('status')).exitCode).toBe(78); // everything else refuses a broken file
+      const r = await box.ess('activate', '--reason', 'broken config');
+      expect(r.exitCode).toBe(0);
+      expect(await allDown()).toBe(true);
+      expect(r.stderr).toMatch(/unknown key 'STOP_DEADLNE_SEC' -- STOPPING WITH THE LAST INSTALLED CONFIGURATION/);
+      summary.push({ fault: 'ess.conf broken after install', outcome: 'activate stopped all units with the installed copy; logged crit' });
+    } finally {
+      await box.sh('cp /run/ess.conf.good /etc/quantum/ess.conf');
+    }
+  });
+
   it('a Restart=always crash loop is held down by the latch', async () => {
     // Disarmed switch so only the latch drop-in holds: the unit crashes on its own every 200 ms.
     await box.mustRun('systemctl', 'stop', 'quantum-ess.path');
