@@ -19,7 +19,7 @@ source "$ESS_LIB/record.sh"
 readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77
 readonly ST_ACTIVE=3 ST_VIOLATION=4 ST_DISARMED=5
 readonly PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
-readonly TRIGGER_UNITS=(quantum-ess-trigger.service quantum-ess.service)
+readonly TRIGGER_UNIT=quantum-ess-trigger.service
 readonly DROPIN_NAME=50-quantum-ess-latch.conf
 
 usage() {
@@ -37,9 +37,11 @@ Commands:
   help                                       this text
 
 Environment: ESS_CONFIG (default /etc/quantum/ess.conf).
-Exit codes: 0 ok; 1 a unit could not be stopped/started; 2 deactivate while not active;
-  status: 0 INACTIVE and armed, 3 ACTIVE, 4 ACTIVE but a trading unit runs (latch violation),
-  5 INACTIVE but the switch is not armed; 64 usage; 75 another operation holds the lock;
+Exit codes: 0 ok; 1 a unit could not be stopped/started, or the latch could not be set or was
+  cleared meanwhile; 2 deactivate while not active;
+  status: 0 INACTIVE and armed, 3 ACTIVE, 4 ACTIVE but a trading unit runs or lacks its latch drop-in,
+  5 INACTIVE but the switch is not armed, 1 unit states unknown (systemctl failed);
+  64 usage; 75 another operation holds the lock;
   77 not root; 78 bad configuration.
 EOF
 }
@@ -85,12 +87,20 @@ sec_str_to_us() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]] && sec_to_us "$(printf '%.6f' 
 
 new_activation_id() { printf '%s-%04x%04x' "$(date -u +%Y%m%dT%H%M%SZ)" "$RANDOM" "$RANDOM"; }
 
-write_flag() { # write_flag ID SOURCE ACTOR REASON REQUESTED_US
-  local dir=${CFG[FLAG_FILE]%/*}
-  install -d -m 0755 "$dir"
+flag_json() { # flag_json ID SOURCE ACTOR REASON REQUESTED_US
   printf '{"id":%s,"requested_at":%s,"source":%s,"actor":%s,"reason":%s,"pid":%d}\n' \
-    "$(json_str "$1")" "$(us_to_sec "$5")" "$(json_str "$2")" "$(json_str "$3")" "$(json_str "$4")" "$$" |
-    atomic_write "${CFG[FLAG_FILE]}" 0644
+    "$(json_str "$1")" "$(us_to_sec "$5")" "$(json_str "$2")" "$(json_str "$3")" "$(json_str "$4")" "$$"
+}
+
+write_flag() { # write_flag ID SOURCE ACTOR REASON REQUESTED_US
+  install -d -m 0755 "${CFG[FLAG_FILE]%/*}" || return 1
+  flag_json "$@" | atomic_write "${CFG[FLAG_FILE]}" 0644
+}
+
+# The copy restored at boot is written from the activation record, not from the flag's bytes: a flag
+# made with `touch` is empty, and must survive a reboot all the same.
+persist_latch() { # persist_latch ID SOURCE ACTOR REASON REQUESTED_US
+  install -d -m 0755 "${CFG[STATE_DIR]}" && flag_json "$@" | atomic_write "$(persisted_latch)" 0600
 }
 
 # await_writer ID (lock held on entry and on return): another controller wrote the flag and has not
@@ -116,48 +126,42 @@ await_writer() {
 persisted_latch() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
 
 # ---------------------------------------------------------------- trip requests
-# Requests come from the unprivileged exporter. They are claimed with one `mv` into a root-only batch
-# directory before anything looks at them (no TOCTOU, and an alert storm costs one process, not one per
-# request); only the first is read before the stop, the rest are audited after it. Content is untrusted
-# text, read only from plain single-link files. Any entry at all counts as a request to stop.
+# Requests come from the unprivileged exporter, so every name and byte in them is hostile. They are
+# claimed (moved into a root-only batch directory) before anything looks at them: no TOCTOU, and an
+# alert storm costs a few processes, not one per request. Names are never parsed as text (they may hold
+# newlines): entries come from a glob, readability from `find -print0`. Any entry at all is a request
+# to stop, even one that cannot be claimed or read. Only one request is read before the stop.
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH=""
 declare -ga SPOOL_ENTRIES=()
+declare -gA SPOOL_READABLE=()
 
-claim_trip_requests() {
-  local incoming=${CFG[SPOOL_DIR]}/incoming
+spool_has_requests() {
+  local entries
   shopt -s nullglob
-  local entries=("$incoming"/*)
+  entries=("${CFG[SPOOL_DIR]}"/incoming/*)
   shopt -u nullglob
-  ((${#entries[@]} > 0)) || return 0
-  install -d -m 0700 "${CFG[SPOOL_DIR]}/processed"
-  SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$(now_us)-$$
-  install -d -m 0700 "$SPOOL_BATCH"
-  mv -f -t "$SPOOL_BATCH" -- "${entries[@]}" || log_event err "could not claim every trip request from $incoming"
-  # "TYPE LINKS SIZE NAME": only a plain file (f) with one link and at most 4 KiB is read
-  mapfile -t SPOOL_ENTRIES < <(find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -printf '%y %n %s %f\n' | sort -k4)
-  SPOOL_COUNT=${#SPOOL_ENTRIES[@]}
-  ((SPOOL_COUNT > 0)) || return 0
-  local entry first=${SPOOL_ENTRIES[0]}
-  for entry in "${SPOOL_ENTRIES[@]}"; do # a readable request names the activation, if there is one
-    if readable_request "$entry"; then first=$entry && break; fi
-  done
-  read_trip_request "$first"
-  SPOOL_SOURCE=$REQ_SOURCE SPOOL_REASON=$REQ_REASON
-  if ((SPOOL_COUNT > 1)); then SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"; fi
+  ((${#entries[@]} > 0))
 }
 
-readable_request() { # readable_request "TYPE LINKS SIZE NAME"
-  local -a field
-  read -r -a field <<<"$1"
-  [[ ${field[0]} == f && ${field[1]} == 1 && ${field[2]} -le 4096 ]]
+claim_trip_requests() {
+  local path
+  SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$(now_us)-$$
+  install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
+  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 ! -name '.*' -exec mv -f -t "$SPOOL_BATCH" -- {} + || return 1
+  shopt -s nullglob
+  SPOOL_ENTRIES=("$SPOOL_BATCH"/*)
+  shopt -u nullglob
+  SPOOL_COUNT=${#SPOOL_ENTRIES[@]}
+  while IFS= read -r -d '' path; do SPOOL_READABLE[$path]=1; done < <(
+    find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -type f -links 1 -size -4097c -print0)
 }
 
 declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""
-read_trip_request() { # read_trip_request "TYPE LINKS SIZE NAME" (a line of SPOOL_ENTRIES)
+read_trip_request() { # read_trip_request PATH (an element of SPOOL_ENTRIES)
   local content="" line
-  REQ_NAME=${1#* * * } REQ_SOURCE="" REQ_REASON=""
-  if readable_request "$1"; then
-    IFS= read -r -d '' -N 4096 content <"$SPOOL_BATCH/$REQ_NAME" || true # short read = EOF, expected
+  REQ_NAME=$(clean_text "${1##*/}" 64) REQ_SOURCE="" REQ_REASON=""
+  if [[ -n ${SPOOL_READABLE[$1]:-} ]]; then
+    IFS= read -r -d '' -N 4096 content <"$1" || true # short read = EOF, expected
     while IFS= read -r line; do
       case $line in
         source=*) REQ_SOURCE=${line#source=} ;;
@@ -171,31 +175,47 @@ read_trip_request() { # read_trip_request "TYPE LINKS SIZE NAME" (a line of SPOO
   REQ_REASON=$(clean_text "${REQ_REASON:-trip request $REQ_NAME without a reason}")
 }
 
-# After the stop: one audit line for the whole batch, one journal line per request (the first 20).
+# Names the activation: the first readable request if there is one.
+describe_trip_requests() {
+  local path first=""
+  SPOOL_SOURCE=trip-request SPOOL_REASON="trip request(s) in ${CFG[SPOOL_DIR]}/incoming that could not be claimed"
+  ((SPOOL_COUNT > 0)) || return 0
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    if [[ -n ${SPOOL_READABLE[$path]:-} ]]; then first=$path && break; fi
+  done
+  read_trip_request "${first:-${SPOOL_ENTRIES[0]}}"
+  SPOOL_SOURCE=$REQ_SOURCE SPOOL_REASON=$REQ_REASON
+  if ((SPOOL_COUNT > 1)); then SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"; fi
+}
+
+# After the stop: one audit line for the whole batch, one journal line per request (the first 20), and
+# batches older than 30 days are dropped so a storm a week cannot fill the disk.
 record_trip_requests() {
-  local entry i=0 items=() logged=0
-  for entry in "${SPOOL_ENTRIES[@]}"; do
-    read_trip_request "$entry"
+  local path i=0 items=()
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    read_trip_request "$path"
     if ((i < 100)); then
       items+=("{\"request\":$(json_str "$REQ_NAME"),\"source\":$(json_str "$REQ_SOURCE"),\"reason\":$(json_str "$REQ_REASON")}")
     fi
-    if ((logged < 20)); then
-      log_event warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
-      logged=$((logged + 1))
-    fi
+    if ((i < 20)); then log_event warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"; fi
     i=$((i + 1))
   done
   ((SPOOL_COUNT <= 20)) || log_event warning "... and $((SPOOL_COUNT - 20)) more trip requests (all kept in $SPOOL_BATCH)"
   local IFS=,
   audit_append trip-requests "\"count\":$SPOOL_COUNT,\"kept_in\":$(json_str "$SPOOL_BATCH"),\"requests\":[${items[*]}]" ||
     log_event err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests"
+  find "${CFG[SPOOL_DIR]}/processed" -mindepth 1 -maxdepth 1 -mtime +30 -exec rm -rf -- {} + 2>/dev/null || true
+  find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -mtime +1 -delete 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- lock
 declare -g LOCK_FD=""
+# The lock file is 0600: flock works on any descriptor, so a world-readable lock would let any local
+# user hold it and block deactivate and rearm forever.
 take_lock() { # take_lock -> 0 if held, 1 if it could not be had within LOCK_WAIT_SEC
-  install -d -m 0755 "${CFG[LOCK_FILE]%/*}"
-  exec {LOCK_FD}>>"${CFG[LOCK_FILE]}"
+  install -d -m 0755 "${CFG[LOCK_FILE]%/*}" || return 1
+  exec {LOCK_FD}>>"${CFG[LOCK_FILE]}" || return 1
+  chmod 0600 "${CFG[LOCK_FILE]}" || return 1
   flock -w "${CFG[LOCK_WAIT_SEC]}" "$LOCK_FD"
 }
 drop_lock() { [[ -z $LOCK_FD ]] || exec {LOCK_FD}>&-; LOCK_FD=""; }
@@ -235,18 +255,20 @@ cmd_activate() {
   reason=$(clean_text "$reason")
 
   if ((from_spool)); then
-    claim_trip_requests
-    if ((SPOOL_COUNT == 0)); then
+    if ! spool_has_requests; then
       log_event info "trip spool empty; nothing to do"
       return 0
     fi
+    claim_trip_requests || log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
+    describe_trip_requests
     source=$SPOOL_SOURCE reason=$SPOOL_REASON
   fi
 
   # Whoever wrote the flag owns the activation: when the path unit's run records it before the CLI run
   # that wrote the flag, the record still names the CLI's source, actor, reason and start time.
-  local act_source=$source act_actor=$who act_reason=$reason
+  local act_source=$source act_actor=$who act_reason=$reason had_flag=0
   if [[ -e ${CFG[FLAG_FILE]} ]]; then
+    had_flag=1
     id=$(flag_field id)
     if [[ -n $id ]]; then
       trigger=$(sec_str_to_us "$(flag_field requested_at)") || trigger=$t_cmd
@@ -256,7 +278,7 @@ cmd_activate() {
       id="flag-$trigger"
       [[ -n $act_reason ]] || act_reason="latch flag ${CFG[FLAG_FILE]} created outside the controller"
     fi
-    log_event notice "latch present (id=$id, requested via $act_source by $act_actor); stopping/verifying every trading unit (this run: source=$source)"
+    log_event_early notice "latch present (id=$id, requested via $act_source by $act_actor); stopping/verifying every trading unit (this run: source=$source)"
   else
     id=$(new_activation_id)
     trigger=$t_cmd
@@ -264,9 +286,9 @@ cmd_activate() {
     if write_flag "$id" "$act_source" "$act_actor" "$act_reason" "$trigger"; then
       wrote_flag=1
     else
-      log_event crit "could not write latch flag ${CFG[FLAG_FILE]}; stopping units anyway"
+      log_event_early crit "could not write latch flag ${CFG[FLAG_FILE]}; stopping units anyway"
     fi
-    log_event warning "ACTIVATING id=$id source=$act_source actor=$act_actor reason=\"$act_reason\" units=${TRADING[*]}"
+    log_event_early warning "ACTIVATING id=$id source=$act_source actor=$act_actor reason=\"$act_reason\" units=${TRADING[*]}"
   fi
   redis_marker_async set "{\"id\":\"$id\",\"source\":\"$act_source\",\"since\":$(us_to_sec "$trigger")}"
 
@@ -292,12 +314,15 @@ cmd_activate() {
     mode=reverify
   elif [[ -e ${CFG[FLAG_FILE]} ]] && ((!wrote_flag)) && [[ $id != flag-* ]] && await_writer "$id"; then
     mode=reverify
+  elif [[ ! -e ${CFG[FLAG_FILE]} ]] && ((!had_flag && !wrote_flag)); then
+    log_event crit "LATCH NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped but nothing prevents a restart"
+    result=failed rc=$EX_FAIL
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then # checked after await_writer: the lock was dropped meanwhile
     log_event warning "latch was cleared by a concurrent deactivate while activation $id ran; recording it as superseded"
-    result=superseded
+    result=superseded rc=$EX_FAIL
   else
     ST[ACTIVE]=1 ST[FLAG_ID]=$id
-    head -c 4096 "${CFG[FLAG_FILE]}" 2>/dev/null | atomic_write "$(persisted_latch)" 0600 ||
+    persist_latch "$id" "$act_source" "$act_actor" "$act_reason" "$trigger" ||
       log_event err "could not persist the latch for reboots in ${CFG[STATE_DIR]}"
   fi
   if [[ $mode == new ]]; then
@@ -316,7 +341,12 @@ cmd_activate() {
 
   local what="ESS ACTIVATED"
   [[ $mode == new ]] || what="ESS ALREADY ACTIVE, re-verified"
-  if [[ -n $latency ]]; then
+  if [[ $result == superseded ]]; then
+    printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; trading may be resuming. Activate again if needed.\n' "$id"
+  elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    printf 'ESS LATCH NOT SET (id %s): %s could not be written; units were stopped but may be restarted. See journalctl -t %s\n' \
+      "$id" "${CFG[FLAG_FILE]}" "$ESS_TAG"
+  elif [[ -n $latency ]]; then
     log_event warning "$what id=$id result=$result: all trading units stopped in $(us_to_sec "$latency")s"
     printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" "$id" "$source" "$(us_to_sec "$latency")" "$result"
   else
@@ -329,13 +359,16 @@ cmd_activate() {
 
 # ---------------------------------------------------------------- deactivate
 # Makes sure the stop path works again before anything trading is started.
+# The trigger (RemainAfterExit=yes) must be stopped while there is no flag, or the path unit never fires
+# again; quantum-ess.service is a plain action and is left alone (stopping it would kill an activation).
 rearm_switch() {
-  [[ -e ${CFG[FLAG_FILE]} ]] || sctl stop -- "${TRIGGER_UNITS[@]}" 2>/dev/null || true
-  sctl reset-failed -- "${PATH_UNITS[@]}" "${TRIGGER_UNITS[@]}" quantum-ess-trip.service 2>/dev/null || true
+  [[ -e ${CFG[FLAG_FILE]} ]] || sctl stop -- "$TRIGGER_UNIT" 2>/dev/null || true
+  sctl reset-failed -- "${PATH_UNITS[@]}" "$TRIGGER_UNIT" quantum-ess-trip.service 2>/dev/null || true
   sctl start -- "${PATH_UNITS[@]}" || return 1
-  read_unit_states "${PATH_UNITS[@]}" || return 1
+  read_unit_states "${PATH_UNITS[@]}" "$TRIGGER_UNIT" || return 1
   local u
   for u in "${PATH_UNITS[@]}"; do [[ ${ACTIVE[$u]} == active ]] || return 1; done
+  [[ -e ${CFG[FLAG_FILE]} || ${ACTIVE[$TRIGGER_UNIT]} != active ]]
 }
 
 record_deactivation() { # record_deactivation RESULT DETAIL EVENT
@@ -419,14 +452,20 @@ cmd_deactivate() {
 
 # ---------------------------------------------------------------- status
 declare -gA DROPIN=()
+# A drop-in counts only if systemd has loaded it AND it asserts the configured flag: a FLAG_FILE changed
+# without re-running the installer leaves drop-ins that guard a path nobody writes.
 read_dropins() {
-  local u out i=0 line
-  out=$(sctl show --property=DropInPaths -- "${TRADING[@]}") || return 0
+  local u out i=0 line path
   for u in "${TRADING[@]}"; do DROPIN[$u]=no; done
+  out=$(sctl show --property=DropInPaths -- "${TRADING[@]}") || return 0
   while IFS= read -r line; do
     if [[ -z $line ]]; then i=$((i + 1)); continue; fi
     ((i < ${#TRADING[@]})) || break
-    if [[ $line == *"/$DROPIN_NAME"* ]]; then DROPIN[${TRADING[$i]}]=yes; fi
+    for path in ${line#DropInPaths=}; do
+      if [[ $path == */"$DROPIN_NAME" ]] && grep -qxF "AssertPathExists=!${CFG[FLAG_FILE]}" "$path" 2>/dev/null; then
+        DROPIN[${TRADING[$i]}]=yes
+      fi
+    done
   done <<<"$out"
 }
 
@@ -440,30 +479,33 @@ cmd_status() {
   done
   load_config
   state_load
-  local active=0 u violations=0 armed=1 problems=() dropins=0 status code
+  local active=0 u violations=0 armed=1 problems=() dropins=0 status code known=1
   [[ -e ${CFG[FLAG_FILE]} ]] && active=1
-  read_unit_states "${TRADING[@]}" "${MONITOR[@]}" "${PATH_UNITS[@]}" quantum-ess-trigger.service ||
-    problems+=("systemctl show failed or timed out")
+  if ! read_unit_states "${TRADING[@]}" "${MONITOR[@]}" "${PATH_UNITS[@]}" "$TRIGGER_UNIT"; then
+    known=0 problems+=("systemctl show failed or timed out: unit states UNKNOWN")
+  fi
   read_dropins
   for u in "${TRADING[@]}"; do
-    if ((active)) && ! is_down "$u"; then violations=$((violations + 1)); fi
-    if [[ ${DROPIN[$u]:-no} == yes ]]; then dropins=$((dropins + 1)); fi
+    if ((active && known)) && ! is_down "$u"; then violations=$((violations + 1)); fi
+    if [[ ${DROPIN[$u]} == yes ]]; then dropins=$((dropins + 1)); fi
   done
   for u in "${PATH_UNITS[@]}"; do
     [[ ${ACTIVE[$u]} == active ]] || { armed=0; problems+=("$u is ${ACTIVE[$u]}"); }
   done
-  if ((!active)) && [[ ${ACTIVE[quantum-ess-trigger.service]} == active ]]; then
+  if ((!active)) && [[ ${ACTIVE[$TRIGGER_UNIT]} == active ]]; then
     armed=0 problems+=("quantum-ess-trigger.service is still active without a latch (run: ess_controller.sh rearm)")
   fi
   ((dropins == ${#TRADING[@]})) || { armed=0; problems+=("latch drop-in on $dropins/${#TRADING[@]} trading units"); }
 
   if ((active)); then
     status=ACTIVE code=$ST_ACTIVE
-    ((violations == 0)) || code=$ST_VIOLATION
+    # a missing drop-in means the latch is not enforced on that unit: as bad as a running one
+    ((violations == 0 && dropins == ${#TRADING[@]})) || code=$ST_VIOLATION
   else
     status=INACTIVE code=0
     ((armed)) || code=$ST_DISARMED
   fi
+  ((known)) || code=$EX_FAIL
 
   if ((json)); then
     local entries=() extra
@@ -554,10 +596,10 @@ cmd_rearm() {
 cmd_restore_latch() {
   (($# == 0)) || usage_error "restore-latch takes no options"
   require_root restore-latch
-  load_config
+  load_config_to_stop
   local saved
   saved=$(persisted_latch)
-  [[ -s $saved && ! -e ${CFG[FLAG_FILE]} ]] || return 0
+  [[ -e $saved && ! -e ${CFG[FLAG_FILE]} ]] || return 0
   install -d -m 0755 "${CFG[FLAG_FILE]%/*}"
   atomic_write "${CFG[FLAG_FILE]}" 0644 <"$saved"
   log_event warning "latch restored after reboot from $saved (id $(flag_field id)); trading stays stopped until deactivate"

@@ -75,6 +75,7 @@ exporter_built() { [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]];
 install_exporter() {
   local repo stage dir rel
   repo=$(cd "$SRC/.." && pwd)
+  install -d -m 0755 "${EXPORTER_DIR%/*}"
   stage=$(mktemp -d "$EXPORTER_DIR.new.XXXXXX")
   cp -r "$repo/dist" "$repo/package.json" "$stage/"
   while IFS= read -r dir; do
@@ -118,13 +119,29 @@ wait_for_exporter() {
   die "$EXPORTER_UNIT does not serve http://$listen/metrics; see journalctl -u $EXPORTER_UNIT"
 }
 
+# remove_dropins [KEEP_UNIT...]: every latch drop-in except those of the units named
 remove_dropins() {
-  local f
+  local f unit keep
   for f in "$UNIT_DIR"/*.d/"$DROPIN_NAME"; do
     [[ -e $f ]] || continue
+    unit=${f%.d/*}
+    unit=${unit##*/}
+    for keep in "$@"; do [[ $unit != "$keep" ]] || continue 2; done
     rm -f "$f"
     rmdir "${f%/*}" 2>/dev/null || true
   done
+}
+
+# Each unit file and drop-in is replaced by rename, never deleted first: a daemon-reload at any moment
+# (or an installer that dies half-way) still finds a latch drop-in on every trading unit.
+place_units() { # place_units STAGE_DIR
+  local f rel
+  while IFS= read -r -d '' f; do
+    rel=${f#"$1"/}
+    [[ $rel != */* ]] || install -d -m 0755 "$UNIT_DIR/${rel%/*}"
+    install -m 0644 "$f" "$UNIT_DIR/$rel.new"
+    mv -f "$UNIT_DIR/$rel.new" "$UNIT_DIR/$rel"
+  done < <(find "$1" -type f -print0)
 }
 
 do_install() {
@@ -152,18 +169,18 @@ do_install() {
   install -m 0644 "$stage/tmpfiles.conf" "$TMPFILES"
   systemd-tmpfiles --create "$TMPFILES"
 
-  install_programs
-  remove_dropins
   rm -f "$stage/tmpfiles.conf"
   local with_exporter=0
   if exporter_built; then
-    install_exporter
+    install_exporter # validates its configuration: a failure stops here, before any unit is touched
     with_exporter=1
   else
     rm -f "$stage/$EXPORTER_UNIT"
     say "exporter not built (run: npm ci && npm run build); installing the root side only"
   fi
-  cp -r "$stage"/. "$UNIT_DIR"/
+  install_programs
+  place_units "$stage"
+  remove_dropins "${TRADING[@]}"
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service
   "$SBIN_LINK" rearm >/dev/null

@@ -62,6 +62,7 @@ validate_config() {
     is_decimal "${CFG[$key]}" || config_error "$src" "$key: '${CFG[$key]}' is not a number of seconds"
   done
   (($(sec_to_us "${CFG[STOP_DEADLINE_SEC]}") > 0)) || config_error "$src" "STOP_DEADLINE_SEC: must be > 0"
+  (($(sec_to_us "${CFG[REDIS_TIMEOUT_SEC]}") > 0)) || config_error "$src" "REDIS_TIMEOUT_SEC: must be > 0 (0 would let a hung Redis keep a process forever)"
   (($(sec_to_us "${CFG[KILL_AFTER_SEC]}") < $(sec_to_us "${CFG[STOP_DEADLINE_SEC]}"))) ||
     config_error "$src" "KILL_AFTER_SEC: must be below STOP_DEADLINE_SEC (SIGKILL has to land before the deadline)"
   for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do

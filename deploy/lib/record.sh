@@ -8,8 +8,20 @@ readonly REDIS_KEY=quantum:ess:active
 log_event() {
   local prio=$1; shift
   logger -t "$ESS_TAG" -p "user.$prio" -- "$*" 2>/dev/null || true
-  # Under systemd stderr also lands in the journal; print it only for a human at a terminal or a script.
-  [[ -n ${INVOCATION_ID:-} ]] || printf 'ess: %s\n' "$*" >&2
+  print_event "$*"
+}
+
+# Before the stop jobs are queued nothing may wait on journald (a stalled journal blocks /dev/log).
+log_event_early() {
+  local prio=$1; shift
+  logger -t "$ESS_TAG" -p "user.$prio" -- "$*" </dev/null >/dev/null 2>&1 &
+  print_event "$*"
+}
+
+# Under systemd stderr also lands in the journal; print it only for a human at a terminal or a script.
+# A closed stderr must not abort a stop.
+print_event() {
+  if [[ -z ${INVOCATION_ID:-} ]]; then printf 'ess: %s\n' "$1" >&2 || true; fi
 }
 
 # Operator-supplied text ends up in JSON, logs and Redis: printable ASCII only, bounded length.
@@ -146,6 +158,7 @@ redis_marker_async() { # redis_marker_async set VALUE | clear
   [[ ${CFG[REDIS_ENABLED]} == yes ]] || return 0
   local op=$1 value=${2:-}
   (
+    if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi # never keep the controller's lock alive
     # the latch may have changed while we were queued; never write a marker that contradicts it
     latched=no
     [[ -e ${CFG[FLAG_FILE]} ]] && latched=yes

@@ -8,7 +8,18 @@ readonly SYSTEMCTL_TIMEOUT_SEC=5
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 us_to_sec() { printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)); }
 
-sctl() { timeout "$SYSTEMCTL_TIMEOUT_SEC" systemctl "$@"; }
+sctl() {
+  if [[ -n ${SCTL_DEADLINE_US:-} ]]; then sctl_until "$SCTL_DEADLINE_US" "$@"; else timeout "$SYSTEMCTL_TIMEOUT_SEC" systemctl "$@"; fi
+}
+
+# Inside the stop loop a slow PID 1 may not push SIGKILL or the deadline back: bound each call by the
+# time left (at least 50 ms, so a call can still complete right at the deadline).
+sctl_until() { # sctl_until DEADLINE_US ARGS...
+  local left=$(($1 - $(now_us)))
+  shift
+  ((left >= 50000)) || left=50000
+  timeout "$(us_to_sec "$left")" systemctl "$@"
+}
 
 # read_unit_states UNIT...: fills LOAD[u] ACTIVE[u] SUB[u] and MAINPID[u]. `systemctl show` prints one block
 # per argument in argument order; we map blocks by position because Id= is the canonical name, which
@@ -64,7 +75,7 @@ stop_units() {
   if ((${#to_stop[@]} == 0)); then return 0; fi
   sctl stop --no-block -- "${to_stop[@]}" || log_event err "systemctl stop returned an error for: ${to_stop[*]}"
   while ((${#pending[@]} > 0)); do
-    read_unit_states "${pending[@]}" || true
+    SCTL_DEADLINE_US=$deadline read_unit_states "${pending[@]}" || true
     now=$(now_us)
     still=()
     for u in "${pending[@]}"; do
@@ -78,8 +89,8 @@ stop_units() {
     pending=("${still[@]}")
     if ((${#pending[@]} == 0)); then break; fi
     if ((killed == 0 && now >= kill_at)); then
-      log_event warning "SIGKILL to units still running after ${CFG[KILL_AFTER_SEC]}s: ${pending[*]}"
-      sctl kill --signal=SIGKILL -- "${pending[@]}" || log_event err "systemctl kill failed for: ${pending[*]}"
+      sctl_until "$deadline" kill --signal=SIGKILL -- "${pending[@]}" || log_event err "systemctl kill failed for: ${pending[*]}"
+      log_event warning "SIGKILL sent to units still running after ${CFG[KILL_AFTER_SEC]}s: ${pending[*]}"
       for u in "${pending[@]}"; do RESULT[$u]=killed; done
       killed=1
     fi

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { printableAscii } from './printable.js';
 
-/** Keeps a request far below the 4096 bytes the root side (take_trip_requests) accepts. */
+/** Keeps a request far below the 4096 bytes the root side (claim_trip_requests) accepts. */
 export const MAX_REASON_LENGTH = 200;
 
 /** What the controller records as the activation's source and reason. */

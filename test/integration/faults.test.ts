@@ -312,6 +312,26 @@ describe('faults', () => {
     }
   });
 
+  it('a trip request named to inject shell code runs nothing as root, and still trips', async () => {
+    // a newline in the name forges a second listing line; EUID[$(...)] would run in an arithmetic context
+    await box.sh(
+      "cd /var/spool/quantum-ess && setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups " +
+        "mkdir \"incoming/$(printf 'a\\nf 1 1 EUID[$(id>${SPOOL_BATCH:0:1}tmp${SPOOL_BATCH:0:1}PWNED)] b')\"",
+    );
+    expect(await allDown()).toBe(true);
+    await settle();
+    expect(await box.exists('/tmp/PWNED')).toBe(false);
+    expect((await box.stateJson()).active).toBe(true);
+    summary.push({ fault: 'trip request name with newline + $(...) payload', outcome: 'treated as an unreadable request: tripped, nothing executed' });
+  });
+
+  it('a lock held by an unprivileged user cannot block deactivate', async () => {
+    await box.ess('activate', '--reason', 'lock test');
+    const held = await box.sh('setpriv --reuid=65534 --regid=65534 --clear-groups flock /run/quantum/ess.lock true');
+    expect(held.exitCode).not.toBe(0); // the lock file is 0600 root
+    expect((await box.ess('deactivate', '--no-start')).exitCode).toBe(0);
+  });
+
   it('a Restart=always crash loop is held down by the latch', async () => {
     // Disarmed switch so only the latch drop-in holds: the unit crashes on its own every 200 ms.
     await box.mustRun('systemctl', 'stop', 'quantum-ess.path');

@@ -94,6 +94,16 @@ describe('install.sh', () => {
     expect((await box.run('systemctl', 'start', 'quantum-governor.service')).exitCode).not.toBe(0);
   });
 
+  it('keeps a latch set by a bare touch across a reboot too', async () => {
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start');
+    await box.mustRun('touch', FLAG);
+    await box.sh('for i in $(seq 100); do grep -q "^ACT_ID=flag-" /var/lib/quantum-ess/state.env && exit 0; sleep 0.05; done; exit 1');
+    await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.05; done');
+    await box.mustRun('rm', FLAG);
+    await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
+    expect(await box.exists(FLAG)).toBe(true);
+  });
+
   it('refuses to uninstall while the ESS is active', async () => {
     const r = await box.run('bash', INSTALL, 'uninstall');
     expect(r.exitCode).toBe(1);
