@@ -62,8 +62,13 @@ require_root() {
 # A stop must not be refused because someone broke ess.conf after installing: fall back, loudly, to the
 # configuration the installer validated (the drop-ins on the units were made from it).
 load_config_to_stop() {
-  local problem fallback=$ESS_LIB/../ess.conf.installed
-  if problem=$( (load_config) 2>&1 >/dev/null); then
+  local problem fallback=$ESS_LIB/../ess.conf.installed current="" installed=""
+  # the usual case, unchanged since the install, needs no trial parse in a subshell (a fork on the stop path)
+  IFS= read -r -d '' current <"${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" 2>/dev/null || true
+  IFS= read -r -d '' installed <"$fallback" 2>/dev/null || true
+  if [[ -n $current && $current == "$installed" ]]; then
+    load_config
+  elif problem=$( (load_config) 2>&1 >/dev/null); then
     load_config
   elif [[ -r $fallback ]]; then
     log_event crit "${problem#ess: } -- STOPPING WITH THE LAST INSTALLED CONFIGURATION $fallback; fix the file and re-run the installer"
