@@ -74,6 +74,12 @@ function stat(title: string, description: string): StatPanelBuilder {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
 }
 
+/** Counts per interval, as bars; `stacked` adds up the series (e.g. sources, status codes). */
+function countBars(title: string, description: string, stacked = false): TimeSeriesPanelBuilder {
+  const panel = timeseries(title, description).drawStyle(common.GraphDrawStyle.Bars).fillOpacity(80).decimals(0).min(0).height(8);
+  return stacked ? panel.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal)) : panel;
+}
+
 /** A 0/1 health stat: 0 shows `bad` in red, 1 shows `good` in green. */
 function healthStat(title: string, description: string, query: QueryName, bad: string, good: string): StatPanelBuilder {
   return stat(title, description)
@@ -198,14 +204,8 @@ function stopPerformanceRow(): RowBuilder {
         .span(12),
     )
     .withPanel(
-      timeseries('Activations by source', 'Activations recorded by the controller, per source (cli, systemd, path, alertmanager, ...).')
+      countBars('Activations by source', 'Activations recorded by the controller, per source (cli, systemd, path, alertmanager, ...).', true)
         .withTarget(target('activationsBySource', '{{source}}'))
-        .drawStyle(common.GraphDrawStyle.Bars)
-        .fillOpacity(80)
-        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
-        .decimals(0)
-        .min(0)
-        .height(8)
         .span(12),
     );
 }
@@ -213,27 +213,16 @@ function stopPerformanceRow(): RowBuilder {
 function webhookRow(): RowBuilder {
   return new RowBuilder('Automatic trips (Alertmanager webhook)')
     .withPanel(
-      timeseries('Webhook trips', 'Alerts that matched a trip rule, trip requests written, and trip requests that could not be written (must be 0).')
+      countBars('Webhook trips', 'Alerts that matched a trip rule, trip requests written, and trip requests that could not be written (must be 0).')
         .withTarget(target('webhookAlertsMatched', 'alerts matched'))
         .withTarget(target('webhookTripsWritten', 'trips written', 'B'))
         .withTarget(target('webhookTripFailures', 'trip failures', 'C'))
         .overrideByName('trip failures', [{ id: 'color', value: { mode: 'fixed', fixedColor: RED } }])
-        .drawStyle(common.GraphDrawStyle.Bars)
-        .fillOpacity(80)
-        .decimals(0)
-        .min(0)
-        .height(8)
         .span(8),
     )
     .withPanel(
-      timeseries('Webhook requests by status', 'Requests to /alertmanager per HTTP status; 401/403 usually means Alertmanager has the wrong token.')
+      countBars('Webhook requests by status', 'Requests to /alertmanager per HTTP status; 401 usually means Alertmanager has the wrong token.', true)
         .withTarget(target('webhookRequestsByCode', '{{code}}'))
-        .drawStyle(common.GraphDrawStyle.Bars)
-        .fillOpacity(80)
-        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
-        .decimals(0)
-        .min(0)
-        .height(8)
         .span(8),
     )
     .withPanel(
