@@ -264,7 +264,11 @@ cmd_activate() {
       log_event info "trip spool empty; nothing to do"
       return 0
     fi
-    claim_trip_requests || log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
+    if ! claim_trip_requests; then
+      log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
+      # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop, after the stop
+      trap 'sleep 1' EXIT
+    fi
     describe_trip_requests
     source=$SPOOL_SOURCE reason=$SPOOL_REASON
   fi

@@ -12,6 +12,7 @@ const ESS_UNITS = [
   'quantum-ess-trip.path',
   'quantum-ess-trip.service',
   'quantum-ess-restore.service',
+  'quantum-ess-exporter.service',
 ];
 let box: Sandbox;
 
