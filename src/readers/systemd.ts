@@ -19,6 +19,9 @@ export class SystemdReader {
   private statuses: ReadonlyMap<string, UnitStatus> | null = null;
   private lastAttemptMs = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<void> | undefined;
+  /** Bumped by invalidate(): a run that started before it must not be cached as fresh. */
+  private generation = 0;
+  private inFlightGeneration = 0;
 
   constructor(
     private readonly options: SystemdReaderOptions,
@@ -33,13 +36,18 @@ export class SystemdReader {
 
   /** The next refresh runs systemctl even if the cached result is recent. */
   invalidate(): void {
+    this.generation += 1;
     this.lastAttemptMs = Number.NEGATIVE_INFINITY;
   }
 
   async refresh(): Promise<ReadonlyMap<string, UnitStatus> | null> {
+    if (this.inFlight !== undefined && this.inFlightGeneration !== this.generation) await this.inFlight;
     if (this.inFlight === undefined && this.now() - this.lastAttemptMs >= this.options.cacheMs) {
+      const generation = this.generation;
+      this.inFlightGeneration = generation;
       this.inFlight = this.run().finally(() => {
-        this.lastAttemptMs = this.now();
+        // started before a latch change: its states may predate the change, so do not cache them
+        if (generation === this.generation) this.lastAttemptMs = this.now();
         this.inFlight = undefined;
       });
     }

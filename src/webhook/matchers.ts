@@ -19,6 +19,10 @@ export class Matcher {
   ) {
     if (operator === '=~' || operator === '!~') {
       try {
+        // Alertmanager's regexes are Go RE2; RE2-only syntax would compile here and silently never match.
+        if (/\[\[:|\\Q|\(\?[imsU]/.test(value)) {
+          throw new Error('uses Go RE2-only syntax ([[:class:]], \\Q..\\E or (?flags)); write it in the common subset');
+        }
         // Alertmanager anchors every regex at both ends; the group keeps `a|b` from escaping the anchors.
         this.#regex = new RegExp(`^(?:${value})$`);
       } catch (error) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
 import { describe, type Log } from '../readers/read-health.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
@@ -17,9 +18,13 @@ export interface WebhookSettings {
   readonly tripRules: readonly TripRule[];
 }
 
-/** Enough to tell retries apart from new alerts for an hour, at a few MB at worst. */
+/** Bounds the dedupe memory: keys are fixed-size hashes, so 10,000 of them take about a megabyte. */
 const LEDGER_MAX_ENTRIES = 10_000;
-const LEDGER_TTL_MS = 60 * 60 * 1000;
+// Long enough for Alertmanager's own retries and an HA peer's copy, far shorter than repeat_interval:
+// a trip alert still firing after its request was consumed without a latch (a concurrent deactivate,
+// a flag that could not be written) must trip again on the next repeat. To resume while one still
+// fires, silence it in Alertmanager.
+const LEDGER_TTL_MS = 60 * 1000;
 
 export interface AlertRef {
   readonly alertname: string;
@@ -67,7 +72,7 @@ export class WebhookReceiver {
       this.metrics.alertsMatched.inc();
       const ref = alertRef(alert);
       try {
-        const outcome = await this.#ledger.once(`${alert.fingerprint}@${alert.startsAt}`, () => this.trip(alert, payload.groupKey));
+        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.trip(alert, payload.groupKey));
         if (outcome.duplicate) {
           this.metrics.deduplicated.inc();
           this.log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);
@@ -116,4 +121,9 @@ function alertRef(alert: WebhookAlert): AlertRef {
 /** For log lines: alert text is untrusted and must not forge journal lines. */
 export function describeAlert(ref: AlertRef): string {
   return `${printableAscii(ref.alertname || '(no alertname)', 100)} fingerprint ${printableAscii(ref.fingerprint, 40)}`;
+}
+
+/** Fixed-size key: a hostile fingerprint can be megabytes long, and the ledger holds 10,000 keys. */
+function ledgerKey(alert: { readonly fingerprint: string; readonly startsAt: string }): string {
+  return createHash('sha256').update(alert.fingerprint).update('\0').update(alert.startsAt).digest('hex');
 }

@@ -28,7 +28,7 @@ export function parseTripRules(value: unknown): TripRule[] {
     if (!Array.isArray(rule) || rule.length === 0) {
       throw new TripRuleError(`[${ruleIndex}]`, 'must be a non-empty list of matchers (an empty rule would trip on every alert)');
     }
-    return rule.map((text: unknown, matcherIndex) => {
+    const matchers = rule.map((text: unknown, matcherIndex) => {
       const at = `[${ruleIndex}][${matcherIndex}]`;
       if (typeof text !== 'string') throw new TripRuleError(at, `${JSON.stringify(text)} is not a string`);
       try {
@@ -38,6 +38,11 @@ export function parseTripRules(value: unknown): TripRule[] {
         throw error;
       }
     });
+    // e.g. [severity!="info"] or [x=~".*"]: would trip on Watchdog and every other alert
+    if (matchers.every((matcher) => matcher.matches({}))) {
+      throw new TripRuleError(`[${ruleIndex}]`, 'matches an alert without any labels, so it would trip on every alert; add a positive matcher');
+    }
+    return matchers;
   });
 }
 

@@ -45,12 +45,21 @@ describe('exporter on real systemd', () => {
     expect(exposure).toBeLessThan(2.5);
   });
 
-  it('cannot write the latch flag nor start or stop a unit', async () => {
+  it('cannot write or remove the latch flag, start or stop a unit, or touch the state', async () => {
     const as = ['systemd-run', '--wait', '--pipe', '--quiet', '-p', 'User=quantum-ess', '-p', 'Group=quantum-ess'];
     expect((await box.run(...as, 'touch', FLAG)).exitCode).not.toBe(0);
     expect((await box.run(...as, 'systemctl', 'stop', TRADING[0])).exitCode).not.toBe(0);
     expect(await box.exists(FLAG)).toBe(false);
     expect(await box.show(TRADING[0], 'ActiveState')).toBe('active');
+    expect((await box.ess('activate', '--reason', 'privilege test')).exitCode).toBe(0);
+    expect((await box.run(...as, 'rm', '-f', FLAG)).exitCode).not.toBe(0);
+    expect((await box.run(...as, 'systemctl', 'start', TRADING[0])).exitCode).not.toBe(0);
+    expect((await box.run(...as, 'touch', '/var/lib/quantum-ess/state.json')).exitCode).not.toBe(0);
+    expect((await box.run(...as, 'ls', '/var/spool/quantum-ess/processed')).exitCode).not.toBe(0);
+    expect(await box.exists(FLAG)).toBe(true);
+    expect(await box.show(TRADING[0], 'ActiveState')).not.toBe('active');
+    expect((await box.ess('deactivate', '--no-start')).exitCode).toBe(0);
+    await box.mustRun('systemctl', 'start', ...TRADING);
   });
 
   it('passes promtool check metrics', async () => {

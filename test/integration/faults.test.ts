@@ -295,7 +295,7 @@ describe('faults', () => {
     await box.mustRun('touch', FLAG);
     expect(await allDown()).toBe(true);
     await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.service');
-    summary.push({ fault: 'exporter SIGKILLed mid-trip', outcome: 'request was durable at 200: units stopped; flag path works without it' });
+    summary.push({ fault: 'exporter SIGKILLed mid-trip', outcome: 'the request accepted with 200 outlived the exporter: units stopped; the flag path works without it' });
   });
 
   it('ess.conf broken after install: activate still stops, with the last installed configuration, and says so', async () => {

@@ -37,8 +37,8 @@ export interface Sandbox {
   readonly essConfFile: string;
   /** Sets what the fake systemctl prints next time. */
   setShowOutput(text: string): Promise<void>;
-  /** Makes the fake systemctl hang (sleep in a child, the hard case) or fail. */
-  setSystemctlBehaviour(mode: 'print' | 'hang' | 'fail'): Promise<void>;
+  /** Makes the fake systemctl slow (prints what it read at its start, 0.5 s later), hang (sleep in a child, the hard case) or fail. */
+  setSystemctlBehaviour(mode: 'print' | 'slow' | 'hang' | 'fail'): Promise<void>;
   systemctlCalls(): Promise<number>;
   config(overrides?: Record<string, unknown>): Promise<ExporterConfig>;
   cleanup(): Promise<void>;
@@ -79,6 +79,7 @@ export async function createSandbox(): Promise<Sandbox> {
 echo "$*" >> '${paths.calls}'
 case $(cat '${paths.mode}') in
   hang) sleep 30; echo never ;;
+  slow) out=$(cat '${paths.output}'); sleep 0.5; printf '%s\n' "$out" ;;
   fail) echo 'Failed to connect to bus: No such file or directory' >&2; exit 1 ;;
   *) cat '${paths.output}' ;;
 esac

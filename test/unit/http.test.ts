@@ -97,8 +97,11 @@ describe('HTTP server', () => {
   it('lets scrapes in flight finish when it closes', async () => {
     // a hung systemctl keeps each scrape busy for the 0.3 s timeout
     await sandbox.setSystemctlBehaviour('hang');
+    const before = await sandbox.systemctlCalls();
     const inFlight = Array.from({ length: 10 }, () => get(server, '/metrics'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // in the handler for sure once systemctl runs; the rest were sent on loopback at the same time
+    while ((await sandbox.systemctlCalls()) === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await server.close(2000);
     const results = await Promise.allSettled(inFlight);
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value.status : r.reason))).toEqual(Array(10).fill(200));

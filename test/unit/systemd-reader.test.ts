@@ -63,4 +63,17 @@ describe('SystemdReader', () => {
     expect(await reader(1000, 0).refresh()).toBeNull();
     expect(health.get('systemd').lastError).toMatch(/expected 6 property blocks, got 1/);
   });
+
+  it('does not cache a run that was in flight when the states were invalidated (latch change)', async () => {
+    const systemd = reader(5000, 60_000);
+    await sandbox.setSystemctlBehaviour('slow');
+    const stale = systemd.refresh(); // starts a run that reads the old states
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sandbox.setShowOutput(showOutput(UNITS.map((name) => ({ name, active: 'failed' }))));
+    systemd.invalidate();
+    await sandbox.setSystemctlBehaviour('print');
+    await stale;
+    const fresh = await systemd.refresh();
+    expect(fresh?.get('quantum-ai-engine.service')?.state).toBe('failed');
+  });
 });

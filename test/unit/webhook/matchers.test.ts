@@ -96,6 +96,13 @@ describe('trip rules', () => {
     [[['a="b"'], ['c="d"', 7]], '[1][1]'],
     [[['a="b"'], ['c="d"', 'e~"x"']], '[1][1]'],
     [[['a=~"[unclosed"']], '[0][0]'],
+    // Go RE2-only syntax would compile in JavaScript and then never match
+    [[['instance=~"trading-[[:digit:]]+"']], '[0][0]'],
+    [[['x=~"\\Qa.b\\E"']], '[0][0]'],
+    // rules that match an alert without labels would trip on every alert (Watchdog included)
+    [[['severity!="info"']], '[0]'],
+    [[['ess_trip=""']], '[0]'],
+    [[['a="b"'], ['x=~".*"', 'y!~"z"']], '[1]'],
   ])('refuse %j naming %s', (value, at) => {
     let caught: unknown;
     try {
