@@ -3,6 +3,7 @@ import { checkAuthorization } from './authorization.js';
 import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import type { WebhookReceiver } from './receiver.js';
+import { RejectionLog } from './rejection-log.js';
 import type { Log } from '../readers/read-health.js';
 
 export const WEBHOOK_PATH = '/alertmanager';
@@ -16,6 +17,7 @@ export const WEBHOOK_PATH = '/alertmanager';
 export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
   const { metrics, settings } = receiver;
   const router = Router();
+  const rejections = new RejectionLog(log);
 
   const measure: RequestHandler = (_req, res, next) => {
     const stopTimer = metrics.requestDuration.startTimer();
@@ -32,7 +34,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       next();
       return;
     }
-    log(`webhook: 401 ${result} credentials from ${req.socket.remoteAddress ?? '?'}`);
+    rejections.reject(`webhook: 401 ${result} credentials from ${req.socket.remoteAddress ?? '?'}`);
     res.set('WWW-Authenticate', 'Bearer realm="quantum-ess"');
     refuse(res, 401, 'unauthorized', [`${result} credentials (Authorization: Bearer <token>)`]);
   };
@@ -43,7 +45,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       return;
     }
     const type = printableAscii(req.get('content-type') ?? '(none)', 100);
-    log(`webhook: 415 content type ${type}`);
+    rejections.reject(`webhook: 415 content type ${type}`);
     refuse(res, 415, 'unsupported content type', [`expected application/json, got ${type}`]);
   };
 
@@ -54,7 +56,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
   const bodyErrors: ErrorRequestHandler = (error: { status?: unknown; type?: unknown; message?: unknown }, _req, res, _next) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400;
     const message = printableAscii(String(error.message), 200);
-    log(`webhook: ${status} unreadable body: ${message}`);
+    rejections.reject(`webhook: ${status} unreadable body: ${message}`);
     if (status === 413) {
       refuse(res, 413, 'body too large', [`limit is ${settings.bodyLimitBytes} bytes (webhook_body_limit_bytes)`]);
     } else if (status === 415) {
@@ -67,7 +69,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
   const receive: RequestHandler = async (req, res) => {
     const parsed = parsePayload(req.body);
     if (!parsed.ok) {
-      log(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
+      rejections.reject(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
       res.status(400).json({ error: 'invalid payload', details: parsed.details });
       return;
     }
@@ -91,7 +93,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
 
   router.post(WEBHOOK_PATH, measure, authorize, requireJson, readJson, bodyErrors, receive);
   router.all(WEBHOOK_PATH, measure, (req, res) => {
-    log(`webhook: 405 method ${printableAscii(req.method, 20)}`);
+    rejections.reject(`webhook: 405 method ${printableAscii(req.method, 20)}`);
     res.set('Allow', 'POST');
     refuse(res, 405, 'method not allowed', ['use POST']);
   });

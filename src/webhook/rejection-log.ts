@@ -1,0 +1,38 @@
+import type { Log } from '../readers/read-health.js';
+
+/**
+ * Logs rejected requests (401, 405, 413, 415, 400) at most `limit` times per window, then one line saying
+ * how many were left out. Without it anyone who can reach the port could flood the journal until
+ * journald's rate limit drops the exporter's TRIP lines, the evidence that matters. The counters in
+ * ess_webhook_requests_total still count every request.
+ */
+export class RejectionLog {
+  #windowStart = Number.NEGATIVE_INFINITY;
+  #logged = 0;
+  #suppressed = 0;
+
+  constructor(
+    private readonly log: Log,
+    private readonly limit = 20,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  reject(message: string): void {
+    const now = this.now();
+    if (now - this.#windowStart >= this.windowMs) {
+      if (this.#suppressed > 0) {
+        this.log(`webhook: ${this.#suppressed} more rejected requests were not logged (see ess_webhook_requests_total)`);
+      }
+      this.#windowStart = now;
+      this.#logged = 0;
+      this.#suppressed = 0;
+    }
+    if (this.#logged < this.limit) {
+      this.#logged += 1;
+      this.log(message);
+    } else {
+      this.#suppressed += 1;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { RejectionLog } from '../../../src/webhook/rejection-log.js';
+
+describe('RejectionLog', () => {
+  it('logs at most `limit` rejections per window, then says how many it left out', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const rejections = new RejectionLog((line) => lines.push(line), 3, 1000, () => now);
+    for (let i = 0; i < 10; i += 1) rejections.reject(`webhook: 401 #${i}`);
+    expect(lines).toEqual(['webhook: 401 #0', 'webhook: 401 #1', 'webhook: 401 #2']);
+    now = 1000;
+    rejections.reject('webhook: 401 next window');
+    expect(lines.slice(3)).toEqual([
+      'webhook: 7 more rejected requests were not logged (see ess_webhook_requests_total)',
+      'webhook: 401 next window',
+    ]);
+  });
+});
