@@ -26,7 +26,7 @@ wait_trading_down() {
 @test "status --json is machine-readable" {
   run --separate-stderr ess_controller.sh status --json
   [ "$status" -eq 0 ]
-  echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["status"]=="INACTIVE" and d["armed"] is True'
+  echo "$output" | node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); process.exit(d.status === "INACTIVE" && d.armed === true ? 0 : 1)'
 }
 
 @test "sudo ess_controller.sh activate --reason ... stops trading, status exit 3" {
