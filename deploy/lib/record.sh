@@ -118,7 +118,7 @@ state_save() {
 # One JSON object per line; "prev" is the sha256 of the previous line, so an edit or a deleted line
 # breaks the chain where it happened. Its own lock keeps the chain intact even if the main lock timed out.
 audit_append() { # audit_append EVENT 'already-json-encoded "k":v,...'
-  local event=$1 fields=$2 f=${CFG[AUDIT_FILE]} fd last prev seq=1 now host
+  local event=$1 fields=$2 f=${CFG[AUDIT_FILE]} fd last prev seq=1 now host size
   now=$(now_us)
   host=$(hostname 2>/dev/null || echo unknown)
   install -d -m 0750 "${f%/*}" || return 1
@@ -131,8 +131,11 @@ audit_append() { # audit_append EVENT 'already-json-encoded "k":v,...'
   else
     prev=$(printf '%064d' 0)
   fi
+  size=$(stat -c %s -- "$f" 2>/dev/null) || size=""
   if ! printf '{"seq":%d,"time":"%s","ts":%s,"host":%s,"event":%s,%s,"prev":"%s"}\n' \
     "$seq" "$(iso_time "$now")" "$(us_to_sec "$now")" "$(json_str "$host")" "$(json_str "$event")" "$fields" "$prev" >&"$fd"; then
+    # a full disk can leave half a line; cut it off so the next entry does not build on it
+    if [[ -n $size ]]; then truncate -s "$size" -- "$f" 2>/dev/null || true; fi
     exec {fd}>&-
     return 1
   fi
