@@ -18,7 +18,7 @@ readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.path
-  quantum-ess-trip.service quantum-ess-restore.service)
+  quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path quantum-ess-guard.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
@@ -27,6 +27,7 @@ readonly DROPIN_NAME=50-quantum-ess-latch.conf
 
 # shellcheck source=deploy/lib/config.sh
 source "$SRC/lib/config.sh"
+readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
 say() { printf 'install: %s\n' "$*"; }
 die() { printf 'install: %s\n' "$*" >&2; exit 1; }
@@ -39,9 +40,12 @@ render() { # render TEMPLATE: substitute @KEY@ placeholders from the validated c
 
 # render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
 # the tests to run systemd-analyze verify on exactly what gets installed).
+spool_mount_unit() { systemd-escape -p --suffix=mount -- "${CFG[SPOOL_DIR]}"; }
+
 render_units() {
   local dir=$1 unit u
   for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  render "$SRC/systemd/quantum-ess-spool.mount.in" >"$dir/$(spool_mount_unit)"
   for u in "${TRADING[@]}"; do
     mkdir -p "$dir/$u.d"
     render "$SRC/systemd/latch-dropin.conf" >"$dir/$u.d/$DROPIN_NAME"
@@ -56,7 +60,7 @@ install_programs() {
   install -d -m 0755 "$stage/lib"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
   # the configuration validated by this install: what activate stops with if ess.conf is later broken
-  install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/ess.conf.installed"
+  install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/${INSTALLED_CONFIG##*/}"
   chmod 0755 "$stage"
   # swap the whole directory so a running controller never sees a half-copied library
   rm -rf "$LIBEXEC.old"
@@ -119,6 +123,20 @@ wait_for_exporter() {
   die "$EXPORTER_UNIT does not serve http://$listen/metrics; see journalctl -u $EXPORTER_UNIT"
 }
 
+# The spool's own tmpfs, mounted before tmpfiles creates the directories in it. A spool that is already
+# a mount point (this mount, or one the host provides) is left as it is.
+place_spool_mount() { # place_spool_mount STAGE_DIR
+  local unit
+  unit=$(spool_mount_unit)
+  install -m 0644 "$1/$unit" "$UNIT_DIR/$unit.new"
+  mv -f "$UNIT_DIR/$unit.new" "$UNIT_DIR/$unit"
+  rm -f "$1/$unit"
+  install -d -m 0750 "${CFG[SPOOL_DIR]}"
+  systemctl daemon-reload
+  systemctl enable --quiet "$unit"
+  mountpoint -q "${CFG[SPOOL_DIR]}" || systemctl start "$unit"
+}
+
 # remove_dropins [KEEP_UNIT...]: every latch drop-in except those of the units named
 remove_dropins() {
   local f unit keep
@@ -144,14 +162,46 @@ place_units() { # place_units STAGE_DIR
   done < <(find "$1" -type f -print0)
 }
 
+# latched_anywhere: the latch of the installed configuration or of the new one is set. Installing then
+# could move the flag, drop a unit's drop-in or restart the switch under a live incident: refused.
+latched_anywhere() {
+  local conf flag state
+  for conf in "$INSTALLED_CONFIG" "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}"; do
+    [[ -r $conf ]] || continue
+    read -r flag state < <(ESS_CONFIG=$conf bash -c 'source "$1"; load_config; printf "%s %s\n" "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}"' _ "$SRC/lib/config.sh" 2>/dev/null) || continue
+    if [[ -e $flag || -e $state/latched ]]; then LATCHED_BY="$flag or $state/latched (from $conf)"; return 0; fi
+  done
+  for flag in "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}/latched"; do
+    if [[ -e $flag ]]; then LATCHED_BY=$flag; return 0; fi
+  done
+  return 1
+}
+
+# check_exporter_config: the exporter's own verdict on its configuration, before anything is written.
+check_exporter_config() {
+  local conf=$EXPORTER_CONFIG ess=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
+  [[ -e $conf ]] || conf=$SRC/ess-exporter.json
+  [[ -e $ess ]] || ess=$SRC/ess.conf
+  node "$SRC/../dist/src/main.js" --config "$conf" --ess-config "$ess" --check-config >/dev/null ||
+    die "the exporter refuses its configuration ($conf, see above); nothing was changed"
+}
+
 do_install() {
   local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} u
+  if [[ -e $conf ]]; then
+    load_config # exits with a message naming the bad key; nothing has been changed yet
+  else
+    ESS_CONFIG=$SRC/ess.conf load_config
+  fi
+  if latched_anywhere; then
+    die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units. Deactivate first (ess_controller.sh deactivate). Nothing was changed."
+  fi
+  if exporter_built; then check_exporter_config; fi
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
     install -m 0644 "$SRC/ess.conf" "$conf"
     say "installed default configuration $conf"
   fi
-  load_config # exits with a message naming the bad key; nothing has been changed yet
 
   STAGE=$(mktemp -d)
   trap 'rm -rf "$STAGE"' EXIT
@@ -165,6 +215,7 @@ do_install() {
   install -d -m 0755 /etc/sysusers.d /etc/tmpfiles.d
   install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
   systemd-sysusers "$SYSUSERS"
+  place_spool_mount "$stage"
   render "$SRC/systemd/quantum-ess.tmpfiles" >"$stage/tmpfiles.conf"
   install -m 0644 "$stage/tmpfiles.conf" "$TMPFILES"
   systemd-tmpfiles --create "$TMPFILES"
@@ -182,7 +233,7 @@ do_install() {
   place_units "$stage"
   remove_dropins "${TRADING[@]}"
   systemctl daemon-reload
-  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service
+  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service
   "$SBIN_LINK" rearm >/dev/null
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
   if ((with_exporter)); then
@@ -203,13 +254,16 @@ do_uninstall() {
     esac
   done
   load_config
-  if [[ -e ${CFG[FLAG_FILE]} ]] && ((!force)); then
-    die "the ESS is ACTIVE (${CFG[FLAG_FILE]} exists); deactivate first or use --force. Nothing was removed."
+  if latched_anywhere && ((!force)); then
+    die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force (which releases the latch). Nothing was removed."
   fi
-  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-restore.service 2>/dev/null || true
+  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service 2>/dev/null || true
   systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
   local unit
+  unit=$(spool_mount_unit)
+  systemctl disable --now --quiet "$unit" 2>/dev/null || true
+  rm -f "$UNIT_DIR/$unit"
   for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do rm -f "$UNIT_DIR/$unit"; done
   remove_dropins
   rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"

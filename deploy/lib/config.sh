@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # ESS configuration: one KEY=VALUE file, parsed (never sourced) so that a typo cannot run code and an
-# unknown key is refused instead of silently ignored. Sourced by ess_controller.sh and proof_ess.sh.
+# unknown key is refused instead of silently ignored. The rules are contract/README.md section 2; the
+# exporter applies the same ones (test/contract checks both sides on the same fixtures).
+# Needs nothing. Writes CFG, TRADING, MONITOR, ORDER.
 
 readonly ESS_DEFAULT_CONFIG=/etc/quantum/ess.conf
 readonly EX_CONFIG=78
@@ -20,11 +22,24 @@ declare -gA ESS_DEFAULTS=(
   [START_TIMEOUT_SEC]=30
   [START_SETTLE_SEC]=1
   [LOCK_WAIT_SEC]=10
+  [LATCH_ACROSS_REBOOT]=keep
   [REDIS_ENABLED]=yes
   [REDIS_HOST]=127.0.0.1
   [REDIS_PORT]=6379
   [REDIS_TIMEOUT_SEC]=0.5
 )
+
+# Seconds keys and their inclusive range in microseconds.
+declare -gA ESS_SECONDS_RANGE=(
+  [STOP_DEADLINE_SEC]="100000 60000000"
+  [KILL_AFTER_SEC]="50000 59000000"
+  [START_TIMEOUT_SEC]="1000000 600000000"
+  [START_SETTLE_SEC]="0 60000000"
+  [LOCK_WAIT_SEC]="100000 300000000"
+  [REDIS_TIMEOUT_SEC]="10000 10000000"
+)
+
+readonly ESS_MONITOR_SUFFIXES="service socket timer target mount path slice scope"
 
 declare -gA CFG=()
 declare -ga TRADING=() MONITOR=() ORDER=()
@@ -34,66 +49,101 @@ config_error() {
   exit "$EX_CONFIG"
 }
 
-# Unit names are passed to systemctl unquoted by design (arrays), but must never look like options.
-normalize_units() {
-  local src=$1 key=$2 name
+# Seconds (decimal, at most 6 fraction digits) to integer microseconds: pure bash, no fork.
+sec_to_us() { local us; sec_to_us_v us "$1"; printf '%s' "$us"; }
+# The same into a variable, for paths where a subshell would cost a fork.
+sec_to_us_v() { # sec_to_us_v VAR SECONDS
+  local _si=${2%%.*} _sf=000000
+  [[ $2 == *.* ]] && _sf=${2#*.}000000
+  printf -v "$1" '%d' $((10#$_si * 1000000 + 10#${_sf:0:6}))
+}
+
+# config_unit_list SRC KEY OUTVAR ROLE: names from CFG[KEY], ".service" added when no suffix is given.
+config_unit_list() {
+  local src=$1 key=$2 role=$4 name base suffix
   local -n out=$3
+  local -A seen=()
   out=()
   for name in ${CFG[$key]}; do
-    [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9@._:-]*$ ]] || config_error "$src" "$key: invalid unit name '$name'"
-    [[ $name == *.* ]] || name+=.service
+    base=$name suffix=service
+    if [[ $name =~ ^(.+)\.([a-z]+)$ && " $ESS_MONITOR_SUFFIXES " == *" ${BASH_REMATCH[2]} "* ]]; then
+      base=${BASH_REMATCH[1]} suffix=${BASH_REMATCH[2]}
+    fi
+    [[ $base =~ ^[A-Za-z0-9_.:-]+(@[A-Za-z0-9_.:-]+)?$ ]] ||
+      config_error "$src" "$key: invalid unit name '$name' (templates such as name@ are not units; use an instance name@instance)"
+    [[ $role == monitor || $suffix == service ]] ||
+      config_error "$src" "$key: '$name' is not a service; only .service units can be trading units"
+    name=$base.$suffix
+    ((${#name} <= 255)) || config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"
+    [[ -z ${seen[$name]:-} ]] || config_error "$src" "$key: $name listed twice"
+    seen[$name]=1
     out+=("$name")
   done
   ((${#out[@]} > 0)) || config_error "$src" "$key: must list at least one unit"
 }
 
-is_decimal() { [[ $1 =~ ^[0-9]+(\.[0-9]{1,6})?$ ]]; }
-
-# Seconds (decimal) to integer microseconds, so deadlines compare with $EPOCHREALTIME in pure bash.
-sec_to_us() {
-  local int=${1%%.*} frac=000000
-  [[ $1 == *.* ]] && frac=${1#*.}000000
-  echo $((10#$int * 1000000 + 10#${frac:0:6}))
+config_check_seconds() { # config_check_seconds SRC KEY
+  local src=$1 key=$2 us range
+  [[ ${CFG[$key]} =~ ^[0-9]{1,6}(\.[0-9]{1,6})?$ ]] ||
+    config_error "$src" "$key: '${CFG[$key]}' is not a number of seconds (digits, optional .fraction of up to 6 digits)"
+  sec_to_us_v us "${CFG[$key]}"
+  read -r -a range <<<"${ESS_SECONDS_RANGE[$key]}"
+  ((us >= range[0] && us <= range[1])) ||
+    config_error "$src" "$key: ${CFG[$key]} is out of range $(us_to_sec_short "${range[0]}") to $(us_to_sec_short "${range[1]}") seconds"
 }
 
-validate_config() {
+us_to_sec_short() { # 100000 -> 0.1, 60000000 -> 60
+  local s
+  printf -v s '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
+  while [[ $s == *.*0 ]]; do s=${s%0}; done
+  printf '%s' "${s%.}"
+}
+
+# Paths go into unit files, tmpfiles.d and sed: a whitelist keeps %, &, \, spaces and quotes out.
+config_check_path() { # config_check_path SRC KEY
+  local src=$1 key=$2 p=${CFG[$2]} comp
+  p=${p/#\/var\/run\//\/run\/}
+  [[ $p =~ ^(/[A-Za-z0-9._-]+){2,}$ ]] ||
+    config_error "$src" "$key: '${CFG[$key]}' must be an absolute path of at least two components made of A-Z a-z 0-9 . _ - (no trailing /)"
+  local IFS=/
+  for comp in ${p#/}; do
+    [[ $comp != . && $comp != .. ]] || config_error "$src" "$key: '${CFG[$key]}' must not contain . or .. components"
+  done
+  CFG[$key]=$p
+}
+
+config_validate() {
   local src=$1 key u
-  for key in STOP_DEADLINE_SEC KILL_AFTER_SEC START_TIMEOUT_SEC START_SETTLE_SEC LOCK_WAIT_SEC REDIS_TIMEOUT_SEC; do
-    is_decimal "${CFG[$key]}" || config_error "$src" "$key: '${CFG[$key]}' is not a number of seconds"
-  done
-  (($(sec_to_us "${CFG[STOP_DEADLINE_SEC]}") > 0)) || config_error "$src" "STOP_DEADLINE_SEC: must be > 0"
-  (($(sec_to_us "${CFG[REDIS_TIMEOUT_SEC]}") > 0)) || config_error "$src" "REDIS_TIMEOUT_SEC: must be > 0 (0 would let a hung Redis keep a process forever)"
-  (($(sec_to_us "${CFG[KILL_AFTER_SEC]}") < $(sec_to_us "${CFG[STOP_DEADLINE_SEC]}"))) ||
+  for key in "${!ESS_SECONDS_RANGE[@]}"; do config_check_seconds "$src" "$key"; done
+  local deadline kill_after
+  sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
+  sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
+  ((kill_after < deadline)) ||
     config_error "$src" "KILL_AFTER_SEC: must be below STOP_DEADLINE_SEC (SIGKILL has to land before the deadline)"
-  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do
-    [[ ${CFG[$key]} == /* && ${CFG[$key]} != *[[:space:]]* ]] ||
-      config_error "$src" "$key: '${CFG[$key]}' must be an absolute path without spaces"
+  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do config_check_path "$src" "$key"; done
+  # the unprivileged side writes into the spool: nothing of the root side may live there
+  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE; do
+    [[ ${CFG[$key]} != "${CFG[SPOOL_DIR]}" && ${CFG[$key]} != "${CFG[SPOOL_DIR]}"/* ]] ||
+      config_error "$src" "SPOOL_DIR: ${CFG[SPOOL_DIR]} contains $key (${CFG[$key]}); the spool is writable by the exporter"
   done
-  # /var/run is a link to /run; systemd wants the canonical spelling in unit files.
-  CFG[FLAG_FILE]=${CFG[FLAG_FILE]/#\/var\/run\//\/run\/}
-  CFG[LOCK_FILE]=${CFG[LOCK_FILE]/#\/var\/run\//\/run\/}
-  [[ ${CFG[REDIS_ENABLED]} == @(yes|no) ]] || config_error "$src" "REDIS_ENABLED: must be yes or no"
-  if [[ ! ${CFG[REDIS_PORT]} =~ ^[0-9]{1,5}$ ]] || ((CFG[REDIS_PORT] < 1 || CFG[REDIS_PORT] > 65535)); then
-    config_error "$src" "REDIS_PORT: '${CFG[REDIS_PORT]}' is not a TCP port"
+  [[ ${CFG[LATCH_ACROSS_REBOOT]} == @(keep|clear) ]] || config_error "$src" "LATCH_ACROSS_REBOOT: '${CFG[LATCH_ACROSS_REBOOT]}' must be keep or clear"
+  [[ ${CFG[REDIS_ENABLED]} == @(yes|no) ]] || config_error "$src" "REDIS_ENABLED: '${CFG[REDIS_ENABLED]}' must be yes or no"
+  if [[ ! ${CFG[REDIS_PORT]} =~ ^[0-9]{1,5}$ ]] || ((10#${CFG[REDIS_PORT]} < 1 || 10#${CFG[REDIS_PORT]} > 65535)); then
+    config_error "$src" "REDIS_PORT: '${CFG[REDIS_PORT]}' is not a TCP port (1 to 65535)"
   fi
   [[ ${CFG[REDIS_HOST]} =~ ^[A-Za-z0-9.:-]+$ ]] || config_error "$src" "REDIS_HOST: '${CFG[REDIS_HOST]}' is not a host name or address"
 
-  normalize_units "$src" TRADING_UNITS TRADING
-  normalize_units "$src" MONITOR_UNITS MONITOR
-  normalize_units "$src" START_ORDER ORDER
+  config_unit_list "$src" TRADING_UNITS TRADING trading
+  config_unit_list "$src" MONITOR_UNITS MONITOR monitor
+  config_unit_list "$src" START_ORDER ORDER trading
 
-  local -A seen=()
-  for u in "${TRADING[@]}"; do
-    [[ -z ${seen[$u]:-} ]] || config_error "$src" "TRADING_UNITS: $u listed twice"
-    seen[$u]=trading
-  done
+  local -A trading=() ordered=()
+  for u in "${TRADING[@]}"; do trading[$u]=1; done
   for u in "${MONITOR[@]}"; do
-    [[ ${seen[$u]:-} != trading ]] || config_error "$src" "MONITOR_UNITS: $u is also a trading unit"
+    [[ -z ${trading[$u]:-} ]] || config_error "$src" "MONITOR_UNITS: $u is also a trading unit"
   done
-  local -A ordered=()
   for u in "${ORDER[@]}"; do
-    [[ ${seen[$u]:-} == trading ]] || config_error "$src" "START_ORDER: $u is not in TRADING_UNITS"
-    [[ -z ${ordered[$u]:-} ]] || config_error "$src" "START_ORDER: $u listed twice"
+    [[ -n ${trading[$u]:-} ]] || config_error "$src" "START_ORDER: $u is not in TRADING_UNITS"
     ordered[$u]=1
   done
   for u in "${TRADING[@]}"; do
@@ -107,21 +157,39 @@ validate_config() {
 load_config() {
   local src=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} explicit=${ESS_CONFIG:-}
   local key line n=0 value
+  local -A set_at=()
   for key in "${!ESS_DEFAULTS[@]}"; do CFG[$key]=${ESS_DEFAULTS[$key]}; done
   if [[ -e $src ]]; then
-    [[ -r $src ]] || config_error "$src" "file is not readable"
+    [[ -f $src && -r $src ]] || config_error "$src" "file is not a readable regular file"
     while IFS= read -r line || [[ -n $line ]]; do
       n=$((n + 1))
+      [[ $line != *$'\r'* ]] || config_error "$src" "line $n: carriage return (CRLF line ends); save the file with LF line ends"
       [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
       [[ $line =~ ^[[:space:]]*([A-Z_][A-Z0-9_]*)=(.*)$ ]] ||
-        config_error "$src" "line $n: expected KEY=VALUE, got '$line'"
+        config_error "$src" "line $n: expected KEY=VALUE, got '${line:0:80}'"
       key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
-      [[ -v ESS_DEFAULTS[$key] ]] || config_error "$src" "line $n: unknown key '$key'"
+      [[ -v ESS_DEFAULTS[$key] ]] || config_error "$src" "$key: unknown key (line $n)"
+      [[ -z ${set_at[$key]:-} ]] || config_error "$src" "$key: set twice (lines ${set_at[$key]} and $n)"
+      set_at[$key]=$n
       if [[ $value =~ ^\"(.*)\"$ ]]; then value=${BASH_REMATCH[1]}; fi
       CFG[$key]=$value
     done <"$src"
   elif [[ -n $explicit ]]; then
     config_error "$src" "file not found"
   fi
-  validate_config "$src"
+  config_validate "$src"
+}
+
+# The normalised configuration, as check-config prints it (the exporter prints the same).
+config_print() {
+  local key lines=()
+  for key in "${!ESS_DEFAULTS[@]}"; do
+    case $key in
+      TRADING_UNITS) lines+=("$key=${TRADING[*]}") ;;
+      MONITOR_UNITS) lines+=("$key=${MONITOR[*]}") ;;
+      START_ORDER) lines+=("$key=${ORDER[*]}") ;;
+      *) lines+=("$key=${CFG[$key]}") ;;
+    esac
+  done
+  printf '%s\n' "${lines[@]}" | sort
 }

@@ -25,28 +25,44 @@ print_event() {
 }
 
 # Operator-supplied text ends up in JSON, logs and Redis: printable ASCII only, bounded length.
-clean_text() { local s=${1//[^[:print:]]/ }; printf '%s' "${s:0:${2:-256}}"; }
+clean_text() { local s=${1//[^ -~]/ }; printf '%s' "${s:0:${2:-256}}"; }
+clean_text_v() { # clean_text_v VAR TEXT [MAX]
+  local _ct=${2//[^ -~]/ }
+  printf -v "$1" '%s' "${_ct:0:${3:-256}}"
+}
 
-json_str() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  printf '"%s"' "$s"
+# Every byte outside printable ASCII becomes \u00XX (its byte value), so any input, invalid UTF-8
+# included, gives valid JSON that round-trips through a strict parser. Needs LC_ALL=C (bytes).
+json_str() { local out; json_str_v out "$1"; printf '%s' "$out"; }
+json_str_v() { # json_str_v VAR TEXT
+  local _js=$2 _jo="" _jc _jcode _ji
+  _js=${_js//\\/\\\\}
+  _js=${_js//\"/\\\"}
+  if [[ $_js == *[^\ -~]* ]]; then
+    for ((_ji = 0; _ji < ${#_js}; _ji++)); do
+      _jc=${_js:_ji:1}
+      if [[ $_jc == [\ -~] ]]; then _jo+=$_jc; else printf -v _jcode '\\u%04x' "'$_jc"; _jo+=$_jcode; fi
+    done
+    _js=$_jo
+  fi
+  printf -v "$1" '"%s"' "$_js"
 }
 
 iso_time() { date -u -d "@$(($1 / 1000000))" +%Y-%m-%dT%H:%M:%SZ; }
 
-actor() {
-  local me
-  me=$(id -un 2>/dev/null) || me="uid:$EUID"
-  if [[ -n ${SUDO_USER:-} ]]; then me="$SUDO_USER (sudo)"; fi
-  if [[ -n ${INVOCATION_ID:-} ]]; then me="systemd"; fi
-  printf '%s' "$me"
+# Who asked: root runs every state change; sudo names the person, systemd the unit. No fork.
+actor_v() {
+  local _who=root
+  [[ -z ${SUDO_USER:-} ]] || clean_text_v _who "${SUDO_USER} (sudo)" 64
+  [[ -z ${INVOCATION_ID:-} ]] || _who=systemd
+  ((EUID == 0)) || _who="uid:$EUID"
+  printf -v "$1" '%s' "$_who"
 }
 
 # ---------------------------------------------------------------- state
-# state.env is the controller's own memory (KEY=VALUE, root-owned); state.json is rendered from it
-# for the exporter and for `status --json`. Both are replaced atomically.
+# state.env is the controller's own memory (KEY=VALUE, root-owned, values printable ASCII only so a
+# value can never forge a line); state.json (contract/README.md section 3) is rendered from it for the
+# exporter, the drill and `status --json`. Both are replaced atomically.
 declare -gA ST=()
 
 state_load() {
@@ -58,60 +74,85 @@ state_load() {
   done <"$f"
 }
 
-atomic_write() { # atomic_write FILE MODE: stdin -> FILE via tmp + rename in the same directory
+atomic_write() { # atomic_write FILE MODE: stdin -> FILE via tmp + fsync + rename in the same directory
   local dst=$1 mode=$2 tmp
   tmp=$(mktemp "${dst%/*}/.${dst##*/}.XXXXXX") || return 1
-  if cat >"$tmp" && chmod "$mode" "$tmp" && mv -f "$tmp" "$dst"; then return 0; fi
+  if cat >"$tmp" && chmod "$mode" "$tmp" && sync -- "$tmp" && mv -f "$tmp" "$dst"; then return 0; fi
   rm -f "$tmp"
   return 1
 }
 
 num_or_null() { if [[ -n $1 ]]; then us_to_sec "$1"; else printf null; fi; }
+bool_json() { if [[ $1 == 1 ]]; then printf true; else printf false; fi; }
+
+render_activation_json() {
+  local item u rest first=1 state stop
+  printf '{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,"latency_seconds":%s,"result":%s,"units":[' \
+    "$(json_str "${ST[ACT_ID]}")" "$(json_str "${ST[ACT_SOURCE]}")" "$(json_str "${ST[ACT_ACTOR]}")" "$(json_str "${ST[ACT_REASON]}")" \
+    "$(num_or_null "${ST[ACT_TRIGGER_US]}")" "$(num_or_null "${ST[ACT_STOPPED_US]}")" "$(num_or_null "${ST[ACT_LATENCY_US]}")" \
+    "$(json_str "${ST[ACT_RESULT]}")"
+  for item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
+    u=${item%%=*} rest=${item#*=}
+    IFS=/ read -r _ state stop <<<"$rest"
+    ((first)) || printf ','
+    first=0
+    printf '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' "$(json_str "$u")" "$(json_str "${rest%%/*}")" \
+      "$(json_str "$state")" "$(if [[ $stop =~ ^[0-9]+$ ]]; then us_to_sec "$stop"; else echo null; fi)"
+  done
+  printf ']}'
+}
 
 render_state_json() {
-  local k first=1 u item
-  printf '{"schema":1,"active":%s,"flag_id":%s,"updated_at":%s,' \
-    "$([[ ${ST[ACTIVE]:-0} == 1 ]] && echo true || echo false)" "$(json_str "${ST[FLAG_ID]:-}")" "$(num_or_null "${ST[UPDATED_US]:-}")"
-  if [[ -n ${ST[ACT_ID]:-} ]]; then
-    printf '"last_activation":{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,"latency_seconds":%s,"result":%s,"units":[' \
-      "$(json_str "${ST[ACT_ID]}")" "$(json_str "${ST[ACT_SOURCE]}")" "$(json_str "${ST[ACT_ACTOR]}")" "$(json_str "${ST[ACT_REASON]}")" \
-      "$(num_or_null "${ST[ACT_TRIGGER_US]}")" "$(num_or_null "${ST[ACT_STOPPED_US]}")" "$(num_or_null "${ST[ACT_LATENCY_US]}")" \
-      "$(json_str "${ST[ACT_RESULT]}")"
-    for item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
-      u=${item%%=*} item=${item#*=}
-      ((first)) || printf ','
-      first=0
-      printf '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' "$(json_str "$u")" "$(json_str "${item%%/*}")" \
-        "$(json_str "$(cut -d/ -f2 <<<"$item")")" "$(t=${item##*/}; if ((t >= 0)); then us_to_sec "$t"; else echo null; fi)"
-    done
-    printf ']},'
-  else
-    printf '"last_activation":null,'
-  fi
+  local k first=1
+  printf '{"schema":2,"active":%s,"flag_id":%s,"updated_at":%s,"last_activation":' \
+    "$(bool_json "${ST[ACTIVE]:-0}")" "$(json_str "${ST[FLAG_ID]:-}")" "$(num_or_null "${ST[UPDATED_US]:-}")"
+  if [[ -n ${ST[ACT_ID]:-} ]]; then render_activation_json; else printf null; fi
+  printf ',"last_deactivation":'
   if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
-    printf '"last_deactivation":{"time":%s,"actor":%s,"reason":%s,"result":%s,"detail":%s},' \
+    printf '{"time":%s,"actor":%s,"reason":%s,"result":%s,"detail":%s}' \
       "$(us_to_sec "${ST[DEA_TIME_US]}")" "$(json_str "${ST[DEA_ACTOR]}")" "$(json_str "${ST[DEA_REASON]}")" \
       "$(json_str "${ST[DEA_RESULT]}")" "$(json_str "${ST[DEA_DETAIL]:-}")"
   else
-    printf '"last_deactivation":null,'
+    printf null
   fi
-  printf '"activations_total":{'
-  first=1
+  printf ',"last_tamper":'
+  if [[ -n ${ST[TAMPER_TIME_US]:-} ]]; then
+    printf '{"time":%s,"detail":%s}' "$(us_to_sec "${ST[TAMPER_TIME_US]}")" "$(json_str "${ST[TAMPER_DETAIL]:-}")"
+  else
+    printf null
+  fi
+  printf ',"activations_total":{'
   for k in "${!ST[@]}"; do
     [[ $k == COUNT_* ]] || continue
     ((first)) || printf ','
     first=0
     printf '%s:%d' "$(json_str "${k#COUNT_}")" "${ST[$k]}"
   done
-  printf '}}\n'
+  printf '},"tamper_total":%d,"leftover_kills_total":%d}\n' "${ST[TAMPER_TOTAL]:-0}" "${ST[LEFTOVER_KILLS_TOTAL]:-0}"
 }
 
 state_save() {
-  local dir=${CFG[STATE_DIR]} k
-  ST[UPDATED_US]=$(now_us)
-  install -d -m 0755 "$dir" || return 1
-  for k in "${!ST[@]}"; do printf '%s=%s\n' "$k" "${ST[$k]}"; done | sort | atomic_write "$dir/state.env" 0644 || return 1
+  local dir=${CFG[STATE_DIR]} k v
+  now_us_v v
+  ST[UPDATED_US]=$v
+  [[ -d $dir ]] || install -d -m 0755 "$dir" || return 1
+  for k in "${!ST[@]}"; do clean_text_v v "${ST[$k]}" 4096; printf '%s=%s\n' "$k" "$v"; done | sort | atomic_write "$dir/state.env" 0644 || return 1
   render_state_json | atomic_write "$dir/state.json" 0644
+}
+
+# ---------------------------------------------------------------- runtime markers
+# /run/quantum-ess (tmpfs, root-owned, world-readable): what status and the exporter must know even when
+# /var could not be written. Gone after a reboot, like what they describe.
+readonly ESS_RUNTIME_DIR=/run/quantum-ess
+marker_set() { # marker_set NAME TEXT
+  [[ -d $ESS_RUNTIME_DIR ]] || install -d -m 0755 "$ESS_RUNTIME_DIR" || return 1
+  printf '%s\n' "$2" | atomic_write "$ESS_RUNTIME_DIR/$1" 0644
+}
+marker_clear() { rm -f -- "$ESS_RUNTIME_DIR/$1"; }
+marker_read_v() { # marker_read_v VAR NAME: the marker's first line, empty when absent
+  local _m=""
+  [[ ! -r $ESS_RUNTIME_DIR/$2 ]] || IFS= read -r _m <"$ESS_RUNTIME_DIR/$2" || true
+  printf -v "$1" '%s' "$_m"
 }
 
 # ---------------------------------------------------------------- audit

@@ -1,61 +1,173 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
+import {
+  canonicalRun,
+  hostName,
+  isWithin,
+  microseconds,
+  MONITOR_UNIT_TYPES,
+  oneOf,
+  path,
+  port,
+  seconds,
+  TRADING_UNIT_TYPES,
+  unitList,
+  ValueProblem,
+} from './ess-conf-values.js';
 
 export const DEFAULT_ESS_CONFIG_FILE = '/etc/quantum/ess.conf';
 
-/** The part of the controller's ess.conf the exporter needs. */
+/** Every key of ess.conf with its default (contract/README.md section 2); the keys are the only ones accepted. */
+export const ESS_CONF_DEFAULTS = {
+  TRADING_UNITS: 'quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor',
+  MONITOR_UNITS: 'grafana-server quantum-rl-monitor redis-server prometheus',
+  START_ORDER: 'quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution',
+  FLAG_FILE: '/run/quantum/ESS_ON',
+  LOCK_FILE: '/run/quantum/ess.lock',
+  STATE_DIR: '/var/lib/quantum-ess',
+  AUDIT_FILE: '/var/log/quantum-ess/audit.jsonl',
+  SPOOL_DIR: '/var/spool/quantum-ess',
+  STOP_DEADLINE_SEC: '2',
+  KILL_AFTER_SEC: '1',
+  START_TIMEOUT_SEC: '30',
+  START_SETTLE_SEC: '1',
+  LOCK_WAIT_SEC: '10',
+  LATCH_ACROSS_REBOOT: 'keep',
+  REDIS_ENABLED: 'yes',
+  REDIS_HOST: '127.0.0.1',
+  REDIS_PORT: '6379',
+  REDIS_TIMEOUT_SEC: '0.5',
+} as const;
+
+export type EssConfKey = keyof typeof ESS_CONF_DEFAULTS;
+export type EssConfValues = Readonly<Record<EssConfKey, string>>;
+
+/** The whole ess.conf, validated; `values` holds every key normalised, as `check-config` prints them. */
 export interface EssConf {
+  readonly values: EssConfValues;
   readonly tradingUnits: readonly string[];
   readonly monitorUnits: readonly string[];
+  readonly startOrder: readonly string[];
   readonly flagFile: string;
   readonly stateDir: string;
   readonly spoolDir: string;
 }
 
-// Same defaults as deploy/lib/config.sh, so a host without ess.conf is described exactly as the
-// controller sees it.
-const DEFAULTS: Readonly<Record<string, string>> = {
-  TRADING_UNITS: 'quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor',
-  MONITOR_UNITS: 'grafana-server quantum-rl-monitor redis-server prometheus',
-  FLAG_FILE: '/run/quantum/ESS_ON',
-  STATE_DIR: '/var/lib/quantum-ess',
-  SPOOL_DIR: '/var/spool/quantum-ess',
+const list = (units: readonly string[]): string => units.join(' ');
+
+/** Per-key rules, in the order of the contract's table; each returns the normalised value. */
+const RULES: Readonly<Record<EssConfKey, (value: string) => string>> = {
+  TRADING_UNITS: (value) => {
+    const units = unitList(value, TRADING_UNIT_TYPES);
+    if (units.length === 0) throw new ValueProblem('must list at least one unit');
+    return list(units);
+  },
+  MONITOR_UNITS: (value) => list(unitList(value, MONITOR_UNIT_TYPES)),
+  START_ORDER: (value) => list(unitList(value, TRADING_UNIT_TYPES)),
+  FLAG_FILE: (value) => canonicalRun(path(value)),
+  LOCK_FILE: (value) => canonicalRun(path(value)),
+  STATE_DIR: path,
+  AUDIT_FILE: path,
+  SPOOL_DIR: path,
+  STOP_DEADLINE_SEC: (value) => seconds(value, '0.1', '60'),
+  KILL_AFTER_SEC: (value) => seconds(value, '0.05', '59'),
+  START_TIMEOUT_SEC: (value) => seconds(value, '1', '600'),
+  START_SETTLE_SEC: (value) => seconds(value, '0', '60'),
+  LOCK_WAIT_SEC: (value) => seconds(value, '0.1', '300'),
+  LATCH_ACROSS_REBOOT: (value) => oneOf(value, ['keep', 'clear']),
+  REDIS_ENABLED: (value) => oneOf(value, ['yes', 'no']),
+  REDIS_HOST: hostName,
+  REDIS_PORT: port,
+  REDIS_TIMEOUT_SEC: (value) => seconds(value, '0.01', '10'),
 };
 
-// Unit names end up as systemctl arguments: they must never look like an option.
-const UNIT_NAME = /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/;
+const KEYS = Object.keys(ESS_CONF_DEFAULTS) as EssConfKey[];
 
-/** Parses KEY=VALUE text like the controller does; keys the exporter does not use are ignored. */
+function isKey(key: string): key is EssConfKey {
+  return Object.hasOwn(ESS_CONF_DEFAULTS, key);
+}
+
+/**
+ * Parses KEY=VALUE text (never sourced): blank lines and `#` comments (both may be indented), settings
+ * optionally indented, no blanks around `=`, the value taken as is unless wholly wrapped in double
+ * quotes. Every key is validated, defaults included; the first problem is thrown as a ConfigError
+ * naming the key, or `line N` for a line that is not a setting at all.
+ */
 export function parseEssConf(text: string, file: string): EssConf {
-  const values: Record<string, string> = { ...DEFAULTS };
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.replace(/\r$/, '');
-    if (/^\s*(#|$)/.test(line)) return;
-    const match = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (!match) throw new ConfigError(file, `line ${index + 1}`, `expected KEY=VALUE, got '${line}'`);
-    const [, key = '', value = ''] = match;
-    const quoted = /^"(.*)"$/.exec(value);
-    values[key] = quoted ? (quoted[1] ?? '') : value;
-  });
-
-  const tradingUnits = unitList(values, 'TRADING_UNITS', file);
-  const monitorUnits = unitList(values, 'MONITOR_UNITS', file);
-  const seen = new Set<string>();
-  for (const unit of tradingUnits) {
-    if (seen.has(unit)) throw new ConfigError(file, 'TRADING_UNITS', `${unit} listed twice`);
-    seen.add(unit);
+  const written = readSettings(text, file);
+  const values = {} as Record<EssConfKey, string>;
+  for (const key of KEYS) {
+    try {
+      values[key] = RULES[key](written.get(key) ?? ESS_CONF_DEFAULTS[key]);
+    } catch (error) {
+      throw asConfigError(error, file, key);
+    }
   }
-  for (const unit of monitorUnits) {
-    if (seen.has(unit)) throw new ConfigError(file, 'MONITOR_UNITS', `${unit} is also a trading unit or listed twice`);
-    seen.add(unit);
-  }
+  checkRelations(values, file);
+  const units = (key: EssConfKey): string[] => values[key].split(' ').filter((unit) => unit !== '');
   return {
-    tradingUnits,
-    monitorUnits,
-    flagFile: canonicalRun(absolutePath(values, 'FLAG_FILE', file)),
-    stateDir: absolutePath(values, 'STATE_DIR', file),
-    spoolDir: absolutePath(values, 'SPOOL_DIR', file),
+    values,
+    tradingUnits: units('TRADING_UNITS'),
+    monitorUnits: units('MONITOR_UNITS'),
+    startOrder: units('START_ORDER'),
+    flagFile: values.FLAG_FILE,
+    stateDir: values.STATE_DIR,
+    spoolDir: values.SPOOL_DIR,
   };
+}
+
+function readSettings(text: string, file: string): Map<EssConfKey, string> {
+  const written = new Map<EssConfKey, string>();
+  text.split('\n').forEach((line, index) => {
+    const where = `line ${index + 1}`;
+    // A CRLF file would otherwise carry an invisible \r into every value.
+    if (line.includes('\r')) throw new ConfigError(file, where, 'carriage return (CRLF line ends?): save the file with LF line ends');
+    if (/^[ \t]*(#|$)/.test(line)) return;
+    const match = /^[ \t]*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (!match) throw new ConfigError(file, where, `expected KEY=VALUE, got '${line}'`);
+    const [, key = '', raw = ''] = match;
+    if (!isKey(key)) throw new ConfigError(file, key, `unknown key (${where}; known: ${KEYS.join(' ')})`);
+    if (written.has(key)) throw new ConfigError(file, key, `set twice (again on ${where})`);
+    const quoted = /^"(.*)"$/.exec(raw);
+    written.set(key, quoted ? (quoted[1] ?? '') : raw);
+  });
+  return written;
+}
+
+/** Rules that relate keys to each other; they run once every key is valid on its own. */
+function checkRelations(values: EssConfValues, file: string): void {
+  if (microseconds(values.KILL_AFTER_SEC) >= microseconds(values.STOP_DEADLINE_SEC)) {
+    throw new ConfigError(
+      file,
+      'KILL_AFTER_SEC',
+      `${values.KILL_AFTER_SEC} must be below STOP_DEADLINE_SEC ${values.STOP_DEADLINE_SEC} (SIGKILL has to land before the deadline)`,
+    );
+  }
+  const trading = values.TRADING_UNITS.split(' ');
+  const alsoTrading = values.MONITOR_UNITS.split(' ').find((unit) => trading.includes(unit));
+  if (alsoTrading !== undefined) throw new ConfigError(file, 'MONITOR_UNITS', `${alsoTrading} is also a trading unit`);
+
+  const order = values.START_ORDER.split(' ').filter((unit) => unit !== '');
+  const stranger = order.find((unit) => !trading.includes(unit));
+  if (stranger !== undefined) throw new ConfigError(file, 'START_ORDER', `${stranger} is not in TRADING_UNITS`);
+  const missing = trading.find((unit) => !order.includes(unit));
+  if (missing !== undefined) throw new ConfigError(file, 'START_ORDER', `trading unit ${missing} is missing`);
+
+  // The exporter (unprivileged) writes into the spool: nothing the root side trusts may lie in it.
+  for (const key of ['FLAG_FILE', 'LOCK_FILE', 'STATE_DIR', 'AUDIT_FILE'] as const) {
+    if (isWithin(values[key], values.SPOOL_DIR)) {
+      throw new ConfigError(file, 'SPOOL_DIR', `${key} ${values[key]} lies inside SPOOL_DIR ${values.SPOOL_DIR}`);
+    }
+  }
+}
+
+function asConfigError(error: unknown, file: string, key: string): unknown {
+  return error instanceof ValueProblem ? new ConfigError(file, key, error.message, { cause: error }) : error;
+}
+
+/** The normalised values as sorted KEY=VALUE lines: what `ess_controller.sh check-config` prints. */
+export function essConfLines(conf: EssConf): string[] {
+  return KEYS.map((key) => `${key}=${conf.values[key]}`).sort();
 }
 
 export async function loadEssConf(file: string, required: boolean): Promise<EssConf> {
@@ -68,26 +180,4 @@ export async function loadEssConf(file: string, required: boolean): Promise<EssC
     throw new ConfigError(file, 'file', `cannot be read (${(error as Error).message})`, { cause: error });
   }
   return parseEssConf(text, file);
-}
-
-function unitList(values: Record<string, string>, key: string, file: string): string[] {
-  const names = (values[key] ?? '').split(/\s+/).filter((name) => name !== '');
-  if (names.length === 0) throw new ConfigError(file, key, 'must list at least one unit');
-  return names.map((name) => {
-    if (!UNIT_NAME.test(name)) throw new ConfigError(file, key, `invalid unit name '${name}'`);
-    return name.includes('.') ? name : `${name}.service`;
-  });
-}
-
-function absolutePath(values: Record<string, string>, key: string, file: string): string {
-  const value = values[key] ?? '';
-  if (!value.startsWith('/') || /\s/.test(value)) {
-    throw new ConfigError(file, key, `'${value}' must be an absolute path without spaces`);
-  }
-  return value;
-}
-
-/** /var/run is a link to /run; the controller writes the canonical spelling. */
-export function canonicalRun(path: string): string {
-  return path.startsWith('/var/run/') ? path.slice('/var'.length) : path;
 }

@@ -1,0 +1,249 @@
+# shellcheck shell=bash disable=SC2153 # FLAG_PID comes from latch.sh
+# activate: the stop path. The flag is created first (from that instant systemd refuses every start of a
+# trading unit), the units are stopped, and only then is the activation recorded under the lock: the
+# stop never waits for a lock, journald, Redis or the exporter.
+# Needs config.sh units.sh record.sh verdict.sh latch.sh spool.sh. Writes ACT_*.
+
+declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_MONO_US=0 ACT_OWNER=0
+declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
+
+# activation_trigger_from_wall WALL_US: the monotonic instant of a wall-clock time in the past (a
+# flag's or request's mtime), clamped to now.
+activation_trigger_from_wall() {
+  local now_mono now_wall
+  mono_us_v now_mono
+  now_us_v now_wall
+  ACT_WALL_US=$1
+  ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
+  ACT_MONO_US=$((now_mono - (now_wall - ACT_WALL_US)))
+}
+
+# activation_claim: who owns this activation. The run that creates the flag does; every other run
+# (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
+activation_claim() {
+  local rc=0 f=${CFG[FLAG_FILE]} boot mtime
+  flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" "$ACT_MONO_US" || rc=$?
+  case $rc in
+    0) ACT_OWNER=1
+       log_event_early warning "=== ESS ACTIVATION INITIATED === id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}" ;;
+    1) ACT_FLAG_FAILED=1
+       log_event_early crit "could not write latch flag $f; stopping units anyway" ;;
+    2) flag_read "$f"
+       boot_id_v boot
+       if [[ -n $FLAG_ID ]]; then
+         ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
+         if [[ $FLAG_BOOT == "$boot" && -n $FLAG_MONO_US && -n $FLAG_WALL_US ]]; then
+           ACT_MONO_US=$FLAG_MONO_US ACT_WALL_US=$FLAG_WALL_US
+         elif [[ -n $FLAG_WALL_US ]]; then
+           activation_trigger_from_wall "$FLAG_WALL_US"
+         fi
+       else # created by hand (touch): the flag's own mtime is when the stop was asked for
+         if mtime=$(stat -c %.6Y -- "$f" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
+           activation_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
+         fi
+         ACT_ID=flag-$ACT_WALL_US
+         [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
+         [[ $ACT_REASON != "manual activation" ]] || ACT_REASON="latch flag $f created outside the controller"
+       fi
+       log_event_early notice "latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR); stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)" ;;
+  esac
+}
+
+# activation_classify: the overall result word from the units' results (contract section 3).
+activation_classify() {
+  local u
+  ACT_RESULT=ok ACT_LEFTOVERS=0
+  for u in "${TRADING[@]}"; do
+    case ${RESULT[$u]} in
+      not-stopped) ACT_RESULT=failed
+        log_event crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline (now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
+      killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
+        log_event warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL, now ${ACTIVE[$u]}" ;;
+      leftovers-killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
+        ACT_LEFTOVERS=$((ACT_LEFTOVERS + 1))
+        log_event warning "unit $u stopped but left processes in its cgroup; they were killed with SIGKILL" ;;
+      not-found) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
+        log_event warning "unit $u is not installed (not-found); nothing to stop" ;;
+      *) log_event info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
+    esac
+  done
+  ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
+  if [[ $ACT_RESULT != failed ]]; then
+    ACT_LATENCY_US=$((ALL_DOWN_MONO - ACT_MONO_US))
+    ((ACT_LATENCY_US >= 0)) || ACT_LATENCY_US=0
+  fi
+}
+
+activation_units_summary() { # "unit=result/state/stop_us ..." for the state file
+  local u out=()
+  for u in "${TRADING[@]}"; do out+=("$u=${RESULT[$u]}/${ACTIVE[$u]}/${STOPPED_US[$u]}"); done
+  printf '%s' "${out[*]}"
+}
+
+activation_units_json() {
+  local u out=() n r s
+  for u in "${TRADING[@]}"; do
+    json_str_v n "$u"; json_str_v r "${RESULT[$u]}"; json_str_v s "${ACTIVE[$u]}"
+    out+=("{\"unit\":$n,\"result\":$r,\"state\":$s}")
+  done
+  local IFS=,
+  printf '[%s]' "${out[*]}"
+}
+
+# await_writer (lock held on entry and on return): the owner of the flag is another controller that has
+# not recorded its activation yet. Let it record its own (it knows its units' results); record it here
+# only if it died mid-activation. Returns 0 when the owner recorded it.
+await_writer() {
+  local pid=$FLAG_PID deadline now wait_us
+  mono_us_v now
+  sec_to_us_v wait_us "${CFG[STOP_DEADLINE_SEC]}"
+  deadline=$((now + wait_us))
+  sec_to_us_v wait_us "${CFG[LOCK_WAIT_SEC]}"
+  deadline=$((deadline + wait_us))
+  drop_lock
+  while [[ -n $pid ]] && grep -qs ess_controller "/proc/$pid/cmdline"; do
+    state_load
+    [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || break
+    mono_us_v now
+    ((now < deadline)) || break
+    nap 0.05
+  done
+  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; recording without it"
+  state_load
+  [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || return 0
+  log_event warning "activation $ACT_ID: its controller (pid ${pid:-?}) exited before recording it; recording it now"
+  return 1
+}
+
+# activation_decide_mode (lock held): new, or reverify an activation already recorded.
+activation_decide_mode() {
+  ACT_MODE=new
+  state_load
+  if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$ACT_ID" ]]; then
+    ACT_MODE=reverify
+  elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] && await_writer; then
+    ACT_MODE=reverify
+  fi
+  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    if ((!ACT_FLAG_FAILED)); then
+      log_event warning "latch was cleared by a concurrent deactivate while activation $ACT_ID ran; recording it as superseded"
+      ACT_RESULT=superseded
+    else
+      log_event crit "LATCH NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped but nothing prevents a restart"
+    fi
+  fi
+}
+
+# activation_record (lock held): persisted latch, state and audit; any failure is "not persisted".
+activation_record() {
+  local failed=() now_mono now_wall
+  if [[ $ACT_RESULT != superseded && -e ${CFG[FLAG_FILE]} ]]; then
+    ST[ACTIVE]=1 ST[FLAG_ID]=$ACT_ID
+    latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" "$ACT_MONO_US" ||
+      failed+=("the persisted latch $(persisted_latch_path)")
+  fi
+  ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
+  ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
+  if [[ $ACT_MODE == new ]]; then
+    mono_us_v now_mono
+    now_us_v now_wall
+    ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
+    ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
+    [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$((now_wall - (now_mono - ALL_DOWN_MONO)))
+    ST[ACT_UNITS]=$(activation_units_summary)
+    ST[ACT_RESULT]=$ACT_RESULT
+    ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))
+  fi
+  state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
+  activation_audit || {
+    failed+=("the audit trail ${CFG[AUDIT_FILE]}")
+    if [[ $ACT_MODE == new && $ACT_RESULT == @(ok|degraded) ]]; then
+      ACT_RESULT=not-persisted ST[ACT_RESULT]=not-persisted
+      state_save || true
+    fi
+  }
+  ((${#failed[@]} == 0)) || [[ $ACT_RESULT == @(failed|superseded) ]] || ACT_RESULT=not-persisted
+  if ((${#failed[@]} > 0)); then
+    marker_set persist-failed "activation $ACT_ID at $(iso_time "$(now_us)"): could not write ${failed[*]}" || true
+    log_event crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write ${failed[*]}; the latch holds until a reboot, trading units stay stopped"
+  elif [[ -e ${CFG[FLAG_FILE]} ]]; then
+    marker_clear persist-failed
+  fi
+  marker_clear resume-pending
+}
+
+activation_audit() {
+  local a_id a_src a_act a_why a_run a_res event=activate
+  [[ $ACT_MODE == new ]] || event=reverify
+  json_str_v a_id "$ACT_ID"; json_str_v a_src "$ACT_SOURCE"; json_str_v a_act "$ACT_ACTOR"
+  json_str_v a_why "$ACT_REASON"; json_str_v a_run "$ACT_RUN_SOURCE"; json_str_v a_res "$ACT_RESULT"
+  audit_append "$event" \
+    "\"id\":$a_id,\"source\":$a_src,\"actor\":$a_act,\"reason\":$a_why,\"run_source\":$a_run,\"result\":$a_res,\"latency_seconds\":$(num_or_null "$ACT_LATENCY_US"),\"units\":$(activation_units_json)"
+}
+
+activation_report() {
+  local what="ESS ACTIVATED" lat u
+  [[ $ACT_MODE == new ]] || what="ESS ALREADY ACTIVE, re-verified"
+  if [[ $ACT_RESULT == superseded ]]; then
+    printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; trading may be resuming. Activate again if needed.\n' "$ACT_ID"
+  elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    printf 'ESS LATCH NOT SET (id %s): %s could not be written; units were stopped but may be restarted. See journalctl -t %s\n' \
+      "$ACT_ID" "${CFG[FLAG_FILE]}" "$ESS_TAG"
+  elif [[ -n $ACT_LATENCY_US ]]; then
+    us_to_sec_v lat "$ACT_LATENCY_US"
+    log_event warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID result=$ACT_RESULT: all trading units stopped in ${lat}s"
+    printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
+  else
+    log_event crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
+    printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
+  fi
+  if [[ $ACT_RESULT == not-persisted ]]; then
+    marker_read_v lat persist-failed
+    printf 'LATCH NOT PERSISTED: %s\n  the latch holds now, but a reboot would resume trading; free the disk, then run activate again\n' "$lat"
+  fi
+  for u in "${TRADING[@]}"; do printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"; done
+}
+
+# activate [--reason TEXT] [--source NAME] [--from-spool]
+cmd_activate() {
+  local reason="" source=cli from_spool=0
+  while (($#)); do
+    case $1 in
+      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
+      --source) (($# >= 2)) || usage_error "--source needs a value"; source=$2; shift 2 ;;
+      --from-spool) from_spool=1; shift ;;
+      *) usage_error "activate: unknown option '$1'" ;;
+    esac
+  done
+  [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
+  require_root activate
+  load_config_to_stop
+  ACT_RUN_SOURCE=$source ACT_SOURCE=$source
+  actor_v ACT_ACTOR
+  clean_text_v ACT_REASON "${reason:-manual activation}"
+  activation_trigger_from_wall "${ESS_START_WALL/./}"
+  if ((from_spool)); then
+    spool_has_requests || { log_event info "trip spool empty; nothing to do"; return 0; }
+    if ! spool_claim; then
+      log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
+      trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
+    fi
+    spool_describe
+    ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
+    [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+  fi
+  printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
+  activation_claim
+  redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
+
+  stop_units "${TRADING[@]}" || true
+  flag_tmp_cleanup
+  activation_classify
+  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
+  activation_decide_mode
+  activation_record
+  drop_lock
+  ((SPOOL_COUNT == 0)) || spool_record
+  activation_report
+  [[ $ACT_RESULT == @(ok|degraded) ]]
+}

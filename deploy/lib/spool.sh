@@ -1,0 +1,104 @@
+# shellcheck shell=bash disable=SC2034 # SPOOL_* are read by callers
+# Trip requests from the unprivileged exporter: every name and byte in them is hostile. They are claimed
+# (moved into a root-only batch directory) before anything looks at them: no TOCTOU, and an alert storm
+# costs a few processes, not one per request. Names are never parsed as text (they may hold newlines):
+# entries come from a glob, readability from `find -print0`. Any entry at all is a request to stop,
+# even one that cannot be claimed or read. Only one request is read before the stop, and a run claims
+# at most SPOOL_BATCH_MAX requests: the path unit runs again while more are waiting, so every batch
+# gets its audit line within the service's timeout.
+# Needs config.sh, units.sh, record.sh. Writes SPOOL_* REQ_*.
+
+readonly SPOOL_BATCH_MAX=500
+declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""
+declare -ga SPOOL_ENTRIES=()
+declare -gA SPOOL_READABLE=()
+
+spool_has_requests() {
+  local entries
+  shopt -s nullglob
+  entries=("${CFG[SPOOL_DIR]}"/incoming/*)
+  shopt -u nullglob
+  ((${#entries[@]} > 0))
+}
+
+spool_claim() {
+  local path now
+  now_us_v now
+  SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
+  install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
+  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 ! -name '.*' -print0 | head -z -n "$SPOOL_BATCH_MAX" |
+    xargs -0 -r mv -f -t "$SPOOL_BATCH" -- || return 1
+  shopt -s nullglob
+  SPOOL_ENTRIES=("$SPOOL_BATCH"/*)
+  shopt -u nullglob
+  SPOOL_COUNT=${#SPOOL_ENTRIES[@]}
+  while IFS= read -r -d '' path; do SPOOL_READABLE[$path]=1; done < <(
+    find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -type f -links 1 -size -4097c -print0)
+}
+
+declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""
+spool_read_request() { # spool_read_request PATH (an element of SPOOL_ENTRIES)
+  local content="" line
+  clean_text_v REQ_NAME "${1##*/}" 64
+  REQ_SOURCE="" REQ_REASON=""
+  if [[ -n ${SPOOL_READABLE[$1]:-} ]]; then
+    IFS= read -r -d '' -N 4096 content <"$1" || true # short read = EOF, expected
+    while IFS= read -r line; do
+      case $line in
+        source=*) REQ_SOURCE=${line#source=} ;;
+        reason=*) REQ_REASON=${line#reason=} ;;
+      esac
+    done <<<"$content"
+  else
+    REQ_REASON="unreadable trip request $REQ_NAME (not a plain single-link file of at most 4 KiB)"
+  fi
+  [[ $REQ_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || REQ_SOURCE=trip-request
+  clean_text_v REQ_REASON "${REQ_REASON:-trip request $REQ_NAME without a reason}"
+}
+
+# Names the activation after the first readable request, and dates it by that file's mtime (when the
+# exporter wrote it: the trigger instant of a webhook trip).
+spool_describe() {
+  local path first="" mtime
+  SPOOL_SOURCE=trip-request SPOOL_REASON="trip request(s) in ${CFG[SPOOL_DIR]}/incoming that could not be claimed"
+  SPOOL_FIRST_MTIME_US=""
+  ((SPOOL_COUNT > 0)) || return 0
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    if [[ -n ${SPOOL_READABLE[$path]:-} ]]; then first=$path && break; fi
+  done
+  spool_read_request "${first:-${SPOOL_ENTRIES[0]}}"
+  SPOOL_SOURCE=$REQ_SOURCE SPOOL_REASON=$REQ_REASON
+  if ((SPOOL_COUNT > 1)); then SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"; fi
+  if [[ -n $first ]] && mtime=$(stat -c %.6Y -- "$first" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
+    SPOOL_FIRST_MTIME_US=$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
+  fi
+}
+
+# After the stop: the batch's audit line first, then one journal line per request (the first 20);
+# batches older than 10 minutes are dropped so storms cannot fill the small spool (the audit line keeps them).
+spool_record() {
+  local path i=0 items=() item src why name
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    ((i < 100)) || break
+    spool_read_request "$path"
+    json_str_v name "$REQ_NAME"; json_str_v src "$REQ_SOURCE"; json_str_v why "$REQ_REASON"
+    printf -v item '{"request":%s,"source":%s,"reason":%s}' "$name" "$src" "$why"
+    items+=("$item")
+    i=$((i + 1))
+  done
+  local IFS=, batch
+  json_str_v batch "$SPOOL_BATCH"
+  audit_append trip-requests "\"count\":$SPOOL_COUNT,\"kept_in\":$batch,\"requests\":[${items[*]}]" ||
+    log_event err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests (kept in $SPOOL_BATCH)"
+  IFS=' '
+  i=0
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    ((i < 20)) || break
+    spool_read_request "$path"
+    log_event warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
+    i=$((i + 1))
+  done
+  ((SPOOL_COUNT <= 20)) || log_event warning "... and $((SPOOL_COUNT - 20)) more trip requests (all kept in $SPOOL_BATCH)"
+  find "${CFG[SPOOL_DIR]}/processed" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf -- {} + 2>/dev/null || true
+  find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -mmin +10 -delete 2>/dev/null || true
+}

@@ -1,0 +1,83 @@
+# shellcheck shell=bash disable=SC2034 # the VERDICT_* results are read by callers
+# The one definition of armed / active / violation / tampered / ... (contract/README.md section 1). The
+# exporter computes the same from the same inputs; test/contract holds both to the same fixtures.
+# Needs config.sh (CFG, TRADING) and the inputs: V_FLAG V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING
+# V_SYSTEMD_OK, LOAD ACTIVE POPULATED ASSERTS for every trading unit and ACTIVE for the switch units.
+# Writes GUARD VERDICT VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS.
+
+readonly SWITCH_PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
+readonly TRIGGER_UNIT=quantum-ess-trigger.service
+readonly -A VERDICT_EXIT=([armed]=0 [unknown]=1 [active]=3 [violation]=4 [not-armed]=5 [tampered]=6
+  [not-persisted]=7 [resume-interrupted]=8)
+
+persisted_latch_path() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
+
+# verdict_guard UNIT: GUARD[u] = yes | no | absent | unknown from LOAD[u] and ASSERTS[u].
+declare -gA GUARD=()
+verdict_guard() {
+  local u=$1 text=${ASSERTS[$1]:-} n i type trig neg param state has_flag=0 has_latched=0
+  case ${LOAD[$u]:-} in not-found | masked) GUARD[$u]=absent; return 0 ;; esac
+  GUARD[$u]=unknown
+  [[ $text =~ ^a\(sbbsi\)\ ([0-9]+)(.*)$ ]] || return 0
+  n=${BASH_REMATCH[1]} text=${BASH_REMATCH[2]}
+  local str='"(([^"\\]|\\.)*)"'
+  for ((i = 0; i < n; i++)); do
+    [[ $text =~ ^\ $str\ (true|false)\ (true|false)\ $str\ (-?[0-9]+)(.*)$ ]] || return 0
+    type=${BASH_REMATCH[1]} trig=${BASH_REMATCH[3]} neg=${BASH_REMATCH[4]} param=${BASH_REMATCH[5]}
+    state=${BASH_REMATCH[7]} text=${BASH_REMATCH[8]}
+    [[ $type == AssertPathExists && $trig == false && $neg == true ]] || continue
+    [[ $param != "${CFG[FLAG_FILE]}" ]] || has_flag=1
+    [[ $param != "$(persisted_latch_path)" ]] || has_latched=1
+  done
+  [[ -z ${text// /} ]] || return 0
+  if ((has_flag && has_latched)); then GUARD[$u]=yes; else GUARD[$u]=no; fi
+}
+
+is_running_state() { [[ $1 == @(active|activating|deactivating|reloading|refreshing) ]]; }
+
+verdict_compute() {
+  local u unknown=0 unguarded=0 switch_ok=1
+  VERDICT_PROBLEMS=() VERDICT_VIOLATIONS=0 VERDICT_LATCHED=0
+  ((V_FLAG || V_LATCHED_FILE)) && VERDICT_LATCHED=1
+  ((V_SYSTEMD_OK)) || { unknown=1; VERDICT_PROBLEMS+=("systemctl show failed or timed out: unit states UNKNOWN"); }
+  for u in "${TRADING[@]}"; do
+    verdict_guard "$u"
+    case ${GUARD[$u]} in
+      unknown) unknown=1 VERDICT_PROBLEMS+=("$u: its latch assertions could not be read (busctl)") ;;
+      no) unguarded=$((unguarded + 1)) VERDICT_PROBLEMS+=("$u: systemd does not apply the latch (AssertPathExists=! on the flag and the persisted latch); re-run the installer, check for drop-ins overriding it") ;;
+      absent) VERDICT_PROBLEMS+=("$u: ${LOAD[$u]} (cannot be started at all)") ;;
+    esac
+    [[ ${POPULATED[$u]:-unknown} != unknown ]] || { unknown=1; VERDICT_PROBLEMS+=("$u: its cgroup could not be read"); }
+    if ((VERDICT_LATCHED)); then
+      if is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]] || [[ ${GUARD[$u]} == no ]]; then
+        VERDICT_VIOLATIONS=$((VERDICT_VIOLATIONS + 1))
+        if is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]]; then
+          VERDICT_PROBLEMS+=("$u: RUNNING WHILE LATCHED (${ACTIVE[$u]:-unknown}, processes in its cgroup: ${POPULATED[$u]:-unknown})")
+        fi
+      fi
+    fi
+  done
+  for u in "${SWITCH_PATH_UNITS[@]}"; do
+    [[ ${ACTIVE[$u]:-unknown} == active ]] || { switch_ok=0; VERDICT_PROBLEMS+=("$u is ${ACTIVE[$u]:-unknown}"); }
+  done
+  if ((!V_FLAG)) && [[ ${ACTIVE[$TRIGGER_UNIT]:-unknown} == active ]]; then
+    switch_ok=0 VERDICT_PROBLEMS+=("$TRIGGER_UNIT is still active without a latch flag: a touch would not fire (run: ess_controller.sh rearm)")
+  fi
+  VERDICT_ARMED=0
+  ((switch_ok && unguarded == 0)) && VERDICT_ARMED=1
+
+  if ((VERDICT_LATCHED && VERDICT_VIOLATIONS > 0)); then VERDICT=violation
+  elif ((unknown)); then VERDICT=unknown
+  elif ((VERDICT_LATCHED && !V_FLAG)); then
+    VERDICT=tampered VERDICT_PROBLEMS+=("${CFG[FLAG_FILE]} was removed outside the controller while $(persisted_latch_path) says latched")
+  elif ((VERDICT_LATCHED)) && { ((!V_LATCHED_FILE)) || [[ -n $V_PERSIST_PROBLEM ]]; }; then
+    VERDICT=not-persisted
+    ((V_LATCHED_FILE)) || VERDICT_PROBLEMS+=("LATCH NOT PERSISTED: $(persisted_latch_path) is missing; a reboot would resume trading")
+    [[ -z $V_PERSIST_PROBLEM ]] || VERDICT_PROBLEMS+=("LATCH NOT PERSISTED: $V_PERSIST_PROBLEM")
+  elif ((VERDICT_LATCHED)); then VERDICT=active
+  elif [[ -n $V_RESUME_PENDING ]]; then
+    VERDICT=resume-interrupted VERDICT_PROBLEMS+=("RESUME INTERRUPTED: not started: $V_RESUME_PENDING (run: ess_controller.sh deactivate to finish)")
+  elif ((!VERDICT_ARMED)); then VERDICT=not-armed
+  else VERDICT=armed; fi
+  VERDICT_CODE=${VERDICT_EXIT[$VERDICT]}
+}
