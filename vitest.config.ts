@@ -13,6 +13,14 @@ export default defineConfig({
       },
       {
         test: {
+          // The same contract/fixtures through the TypeScript side and the bash side (no sandbox needed).
+          name: 'contract',
+          include: ['test/contract/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           // one real systemd sandbox per file; the machine has 2 cores

@@ -98,7 +98,7 @@ read_populated() { # read_populated UNIT...: POPULATED[u] = yes | no | unknown (
     f=$CGROUP_ROOT${CGROUP[$u]}/cgroup.events
     [[ -e $f ]] || continue
     got=""
-    while IFS= read -r line; do [[ $line == "populated "* ]] && got=${line#populated }; done 2>/dev/null <"$f" || got=""
+    { while IFS= read -r line; do if [[ $line == "populated "* ]]; then got=${line#populated }; fi; done <"$f"; } 2>/dev/null || got=""
     case $got in
       1) POPULATED[$u]=yes ;;
       0) ;;

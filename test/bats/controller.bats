@@ -10,7 +10,7 @@ setup() {
   CTL=$REPO/deploy/ess_controller.sh
   TMP=$(mktemp -d)
   export ESS_CONFIG=$TMP/ess.conf
-  cp "$REPO/deploy/ess.conf" "$ESS_CONFIG"
+  base_config >"$ESS_CONFIG"
   cat >>"$ESS_CONFIG" <<CONF
 FLAG_FILE=$TMP/run/ESS_ON
 LOCK_FILE=$TMP/run/ess.lock
@@ -21,6 +21,9 @@ CONF
 }
 
 teardown() { rm -rf "$TMP"; }
+
+# The documented configuration without the keys a test sets itself (a key set twice is refused).
+base_config() { grep -Ev '^(FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR|START_ORDER|MONITOR_UNITS)=' "$REPO/deploy/ess.conf"; }
 
 load_libs() {
   export LC_ALL=C
@@ -84,15 +87,14 @@ load_libs() {
   echo "STOP_DEADLNE_SEC=2" >>"$ESS_CONFIG"
   run "$CTL" status
   [ "$status" -eq 78 ]
-  [[ $output == *"unknown key 'STOP_DEADLNE_SEC'"* ]]
-  [[ $output == *"line "* ]]
+  [[ $output == *"STOP_DEADLNE_SEC: unknown key (line "* ]]
 }
 
 @test "bad values are refused, naming the key" {
   local bad
   for bad in "STOP_DEADLINE_SEC=fast" "KILL_AFTER_SEC=5" "REDIS_PORT=70000" "FLAG_FILE=relative/ESS_ON" \
     "REDIS_ENABLED=maybe" 'TRADING_UNITS="-rf"' "not a key value line"; do
-    cp "$REPO/deploy/ess.conf" "$ESS_CONFIG"
+    base_config >"$ESS_CONFIG"
     echo "$bad" >>"$ESS_CONFIG"
     run "$CTL" status
     [ "$status" -eq 78 ]
@@ -101,11 +103,12 @@ load_libs() {
 }
 
 @test "START_ORDER must name every trading unit exactly once" {
-  echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-execution"' >>"$ESS_CONFIG"
+  base_config >"$TMP/base.conf"
+  { cat "$TMP/base.conf"; echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-execution"'; } >"$ESS_CONFIG"
   run "$CTL" status
   [ "$status" -eq 78 ]
   [[ $output == *"START_ORDER: trading unit quantum-apply-layer.service is missing"* ]]
-  echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution redis-server"' >>"$ESS_CONFIG"
+  { cat "$TMP/base.conf"; echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution redis-server"'; } >"$ESS_CONFIG"
   run "$CTL" status
   [[ $output == *"START_ORDER: redis-server.service is not in TRADING_UNITS"* ]]
 }
@@ -125,6 +128,7 @@ load_libs() {
 
 @test "/var/run paths are normalised to /run" {
   load_libs
+  base_config >"$ESS_CONFIG"
   echo "FLAG_FILE=/var/run/quantum/ESS_ON" >>"$ESS_CONFIG"
   load_config
   [ "${CFG[FLAG_FILE]}" = /run/quantum/ESS_ON ]
@@ -143,6 +147,7 @@ load_libs() {
   load_libs
   [ "$(clean_text $'a\nb\tc\x1b[31m')" = "a b c [31m" ]
   [ "$(json_str 'say "hi" \ bye')" = '"say \"hi\" \\ bye"' ]
+  [ "$(json_str $'two\nlines\x7f\xff')" = '"two\u000alines\u007f\u00ff"' ]
   [ "$(clean_text "$(printf 'x%.0s' {1..300})" | wc -c)" -eq 256 ]
 }
 
@@ -179,6 +184,8 @@ load_libs() {
   [ "$status" -eq 0 ]
   [ "$(find "$out" -name 50-quantum-ess-latch.conf | wc -l)" -eq 4 ]
   grep -qx "AssertPathExists=!$TMP/run/ESS_ON" "$out/quantum-governor.service.d/50-quantum-ess-latch.conf"
+  grep -qx "AssertPathExists=!$TMP/state/latched" "$out/quantum-governor.service.d/50-quantum-ess-latch.conf"
+  grep -qx "PathChanged=$TMP/run/ESS_ON" "$out/quantum-ess-guard.path"
   grep -qx "PathExists=$TMP/run/ESS_ON" "$out/quantum-ess.path"
   run ! grep -rq "@[A-Z_]*@" "$out"
   [ "$status" -ne 0 ]
@@ -198,4 +205,70 @@ load_libs() {
   state_load
   [ "${ST[ACTIVE]}" = 1 ]
   [ "${ST[FLAG_ID]}" = x ]
+}
+
+@test "check-config prints the normalised configuration, or exits 78 naming the key" {
+  run "$CTL" check-config "$ESS_CONFIG"
+  [ "$status" -eq 0 ]
+  [[ $output == *"TRADING_UNITS=quantum-ai-engine.service quantum-execution.service"* ]]
+  [[ $output == *"LATCH_ACROSS_REBOOT=keep"* ]]
+  local bad key
+  for bad in "KILL_AFTER_SEC=18446744073709.551:KILL_AFTER_SEC" "START_TIMEOUT_SEC=0:START_TIMEOUT_SEC" \
+    "LOCK_WAIT_SEC=1e20:LOCK_WAIT_SEC" "TRADING_UNITS=a@:TRADING_UNITS" "TRADING_UNITS=a@.service:TRADING_UNITS" \
+    "TRADING_UNITS=a.socket:TRADING_UNITS" "FLAG_FILE=/run/q%n/ESS_ON:FLAG_FILE" "FLAG_FILE=/run/q/ESS&ON:FLAG_FILE" \
+    'FLAG_FILE=/run/q\x/ESS_ON:FLAG_FILE' "FLAG_FILE=/run/quantum/ESS_ON/:FLAG_FILE" "FLAG_FILE=/run/../etc/x:FLAG_FILE" \
+    "STATE_DIR=/var/spool/quantum-ess/state:SPOOL_DIR" "LATCH_ACROSS_REBOOT=sometimes:LATCH_ACROSS_REBOOT" \
+    'MONITOR_UNITS="redis-server redis-server":MONITOR_UNITS' "STOP_DEADLINE_SEC=61:STOP_DEADLINE_SEC"; do
+    key=${bad##*:}
+    { base_config | grep -v "^${bad%%=*}="; echo "${bad%:*}"; } >"$TMP/bad.conf"
+    run "$CTL" check-config "$TMP/bad.conf"
+    [ "$status" -eq 78 ] || { echo "accepted: ${bad%:*}"; return 1; }
+    [[ $output == *"config error in $TMP/bad.conf: $key:"* ]] || { echo "$bad -> $output"; return 1; }
+  done
+}
+
+@test "check-config refuses CRLF line ends and a key set twice" {
+  printf 'STOP_DEADLINE_SEC=2\r\n' >"$TMP/crlf.conf"
+  run "$CTL" check-config "$TMP/crlf.conf"
+  [ "$status" -eq 78 ]
+  [[ $output == *"line 1: carriage return"* ]]
+  printf 'REDIS_PORT=1\nREDIS_PORT=2\n' >"$TMP/twice.conf"
+  run "$CTL" check-config "$TMP/twice.conf"
+  [ "$status" -eq 78 ]
+  [[ $output == *"REDIS_PORT: set twice (lines 1 and 2)"* ]]
+}
+
+@test "the lock file is created 0600 with no window" {
+  load_libs
+  load_config
+  # shellcheck source=/dev/null
+  source "$REPO/deploy/lib/verdict.sh"
+  # shellcheck source=/dev/null
+  source "$REPO/deploy/lib/latch.sh"
+  take_lock
+  [ "$(stat -c %a "$TMP/run/ess.lock")" = 600 ]
+  drop_lock
+  chmod 0644 "$TMP/run/ess.lock"
+  take_lock 2>/dev/null
+  [ "$(stat -c %a "$TMP/run/ess.lock")" = 600 ]
+}
+
+@test "random bytes in every text field give valid JSON in state.json and the audit trail" {
+  load_libs
+  load_config
+  local i s
+  for i in $(seq 1 40); do
+    s=$(head -c 64 /dev/urandom | tr -d '\000')
+    # shellcheck disable=SC2034 # read by state_save
+    ST=([ACTIVE]=1 [FLAG_ID]="$s" [ACT_ID]="$s" [ACT_SOURCE]="$s" [ACT_ACTOR]="$s" [ACT_REASON]="$s"
+      [ACT_TRIGGER_US]=1 [ACT_LATENCY_US]=2 [ACT_RESULT]="$s" [ACT_UNITS]="a.service=stopped/inactive/1"
+      [DEA_TIME_US]=3 [DEA_ACTOR]="$s" [DEA_REASON]="$s" [DEA_RESULT]="$s" [DEA_DETAIL]="$s" [TAMPER_TIME_US]=4 [TAMPER_DETAIL]="$s")
+    state_save
+    node -e 'JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))' "$TMP/state/state.json"
+    audit_append test "\"detail\":$(json_str "$s")"
+  done
+  node -e 'for (const l of require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n")) JSON.parse(l)' "$TMP/log/audit.jsonl"
+  run "$CTL" verify-audit
+  [ "$status" -eq 0 ]
+  [[ $output == *"audit chain OK: 40 entries"* ]]
 }

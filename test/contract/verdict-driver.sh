@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# verdict-driver.sh FIXTURE.json: the bash side's verdict (deploy/lib/verdict.sh) on a contract fixture
+# (contract/README.md section 1), printed as "VERDICT EXIT_CODE ARMED VIOLATIONS". The TypeScript side is
+# held to the same fixtures by verdict.contract.test.ts.
+set -Eeuo pipefail
+export LC_ALL=C
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/lib/config.sh
+source "$REPO/deploy/lib/config.sh"
+# shellcheck source=deploy/lib/verdict.sh
+source "$REPO/deploy/lib/verdict.sh"
+
+main() {
+  (($# == 1)) || { echo "usage: verdict-driver.sh FIXTURE.json" >&2; exit 64; }
+  load_config # the defaults (no ESS_CONFIG): the fixtures are written for them
+  declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=()
+  TRADING=()
+  local kind unit key value
+  # one "kind US unit US key US value" line per input (US = \x1f: empty fields survive read)
+  while IFS=$'\x1f' read -r kind unit key value; do
+    case $kind in
+      input) printf -v "$key" '%s' "$value" ;;
+      trading) [[ $key != LoadState ]] || TRADING+=("$unit")
+        case $key in
+          LoadState) LOAD[$unit]=$value ;;
+          ActiveState) ACTIVE[$unit]=$value ;;
+          populated) POPULATED[$unit]=$value ;;
+          asserts) ASSERTS[$unit]=$value ;;
+        esac ;;
+      switch) ACTIVE[$unit]=$value ;;
+    esac
+  done < <(node -e '
+    const f = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).inputs;
+    const b = (v) => (v ? "1" : "0");
+    const out = [
+      ["input", "", "V_FLAG", b(f.flag)], ["input", "", "V_LATCHED_FILE", b(f.latched_file)],
+      ["input", "", "V_PERSIST_PROBLEM", f.persist_problem ?? ""], ["input", "", "V_RESUME_PENDING", f.resume_pending ?? ""],
+      ["input", "", "V_SYSTEMD_OK", b(f.systemd_ok)],
+    ];
+    for (const [unit, u] of Object.entries(f.trading ?? {}))
+      for (const key of ["LoadState", "ActiveState", "populated", "asserts"]) out.push(["trading", unit, key, u[key] ?? ""]);
+    for (const [unit, state] of Object.entries(f.switch ?? {})) out.push(["switch", unit, "ActiveState", state]);
+    for (const row of out) console.log(row.join("\x1f"));' "$1")
+  verdict_compute
+  printf '%s %s %s %s\n' "$VERDICT" "$VERDICT_CODE" "$( ((VERDICT_ARMED)) && echo true || echo false)" "$VERDICT_VIOLATIONS"
+}
+
+main "$@"
