@@ -94,7 +94,6 @@ install_exporter() {
   mv "$stage" "$EXPORTER_DIR"
   rm -rf "$EXPORTER_DIR.old"
   if [[ ! -e $EXPORTER_CONFIG ]]; then install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"; fi
-  create_webhook_token
   node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config >/dev/null
 }
 
@@ -196,7 +195,6 @@ do_install() {
   if latched_anywhere; then
     die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units. Deactivate first (ess_controller.sh deactivate). Nothing was changed."
   fi
-  if exporter_built; then check_exporter_config; fi
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
     install -m 0644 "$SRC/ess.conf" "$conf"
@@ -215,6 +213,11 @@ do_install() {
   install -d -m 0755 /etc/sysusers.d /etc/tmpfiles.d
   install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
   systemd-sysusers "$SYSUSERS"
+  # the group and the token are harmless to create; the exporter's configuration names the token file
+  if exporter_built; then
+    create_webhook_token
+    check_exporter_config
+  fi
   place_spool_mount "$stage"
   render "$SRC/systemd/quantum-ess.tmpfiles" >"$stage/tmpfiles.conf"
   install -m 0644 "$stage/tmpfiles.conf" "$TMPFILES"

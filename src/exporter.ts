@@ -3,14 +3,27 @@ import type { BuildInfo } from './build-info.js';
 import type { ExporterConfig } from './config/exporter-config.js';
 import { type ConfiguredUnit, createMetricsRegistry } from './metrics/registry.js';
 import { WebhookMetrics } from './metrics/webhook-metrics.js';
+import { AssertsReader } from './readers/asserts.js';
+import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
 import { FlagReader } from './readers/flag.js';
+import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
 import { type Log, ReadHealth } from './readers/read-health.js';
 import { StateFileReader } from './readers/state-file.js';
+import type { UnitStatus } from './readers/systemctl-show.js';
 import { SystemdReader } from './readers/systemd.js';
+import { SWITCH_UNITS } from './verdict/latch-verdict.js';
+import { type LatchView, observeLatch } from './verdict/observed-verdict.js';
 import { WebhookReceiver } from './webhook/receiver.js';
 
-/** Installed by deploy/install.sh under these fixed names. */
-const SWITCH_UNITS = ['quantum-ess.path', 'quantum-ess-trip.path'] as const;
+/** Fixed host locations the exporter reads; tests point them into a sandbox. */
+export interface HostPaths {
+  /** The root side's runtime markers (persist-failed, resume-pending). */
+  readonly runtimeDir: string;
+  /** Where the cgroup hierarchies are mounted. */
+  readonly cgroupRoot: string;
+}
+
+export const DEFAULT_HOST_PATHS: HostPaths = { runtimeDir: DEFAULT_RUNTIME_DIR, cgroupRoot: DEFAULT_CGROUP_ROOT };
 
 /** One exporter instance: its readers, their health, the registry rendered from them and its webhook receiver. */
 export class Exporter {
@@ -20,12 +33,16 @@ export class Exporter {
   readonly units: readonly ConfiguredUnit[];
   readonly flag: FlagReader;
   readonly stateFile: StateFileReader;
+  readonly markers: LatchMarkersReader;
   readonly systemd: SystemdReader;
+  readonly asserts: AssertsReader;
+  readonly cgroup: CgroupReader;
 
   constructor(
     readonly config: ExporterConfig,
     buildInfo: BuildInfo,
     readonly log: Log,
+    hostPaths: HostPaths = DEFAULT_HOST_PATHS,
   ) {
     const { ess } = config;
     this.health = new ReadHealth(log);
@@ -37,20 +54,19 @@ export class Exporter {
     // Unit states cached from before a latch change would show every trading unit as a violation.
     this.flag = new FlagReader(ess.flagFile, this.health, () => this.systemd.invalidate());
     this.stateFile = new StateFileReader(ess.stateDir, this.health);
+    this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, this.health);
+    const bounded = { timeoutMs: config.systemctlTimeoutMs, cacheMs: config.unitStateCacheMs };
     this.systemd = new SystemdReader(
-      {
-        systemctlPath: config.systemctlPath,
-        timeoutMs: config.systemctlTimeoutMs,
-        cacheMs: config.unitStateCacheMs,
-        units: this.units.map(({ unit }) => unit),
-      },
+      { ...bounded, systemctlPath: config.systemctlPath, units: this.units.map(({ unit }) => unit) },
       this.health,
     );
+    this.asserts = new AssertsReader({ ...bounded, busctlPath: config.busctlPath, units: ess.tradingUnits }, this.health);
+    this.cgroup = new CgroupReader(hostPaths.cgroupRoot, this.health);
     this.registry = createMetricsRegistry({
       units: this.units,
       buildInfo,
       health: this.health,
-      flagPresent: () => this.flag.isPresent(),
+      latch: () => this.latch(),
       state: () => this.stateFile.current(),
       unitStatuses: () => this.systemd.current(),
     });
@@ -66,10 +82,36 @@ export class Exporter {
   /** Brings every source up to date; never rejects (failures land in health and the error counters). */
   async refresh(): Promise<void> {
     await this.flag.check(); // first: a change it finds must invalidate the cached unit states
-    await Promise.all([this.stateFile.read(), this.systemd.refresh()]);
+    await Promise.all([
+      this.stateFile.read(),
+      this.markers.read(),
+      this.asserts.refresh(),
+      // the cgroups to look at come from the unit states just read
+      this.systemd.refresh().then((statuses) => statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits))),
+    ]);
+  }
+
+  /** The contract's verdict on the last known readings. */
+  latch(): LatchView {
+    return observeLatch(
+      {
+        flag: this.flag.isPresent(),
+        markers: this.markers.current(),
+        statuses: this.systemd.current(),
+        systemdOk: this.health.get('systemd').ok,
+        asserts: this.asserts.current(),
+        populated: this.cgroup.current(),
+      },
+      this.config.ess.tradingUnits,
+      this.config.ess,
+    );
   }
 
   async close(): Promise<void> {
     await this.flag.close();
   }
+}
+
+function tradingControlGroups(statuses: ReadonlyMap<string, UnitStatus>, tradingUnits: readonly string[]): Map<string, string> {
+  return new Map(tradingUnits.map((unit) => [unit, statuses.get(unit)?.controlGroup ?? ''] as const));
 }

@@ -25,7 +25,7 @@ activation_claim() {
   flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" "$ACT_MONO_US" || rc=$?
   case $rc in
     0) ACT_OWNER=1
-       log_event_early warning "=== ESS ACTIVATION INITIATED === id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}" ;;
+       log_event_early warning "=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}" ;;
     1) ACT_FLAG_FAILED=1
        log_event_early crit "could not write latch flag $f; stopping units anyway" ;;
     2) flag_read "$f"
@@ -189,6 +189,9 @@ activation_report() {
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     printf 'ESS LATCH NOT SET (id %s): %s could not be written; units were stopped but may be restarted. See journalctl -t %s\n' \
       "$ACT_ID" "${CFG[FLAG_FILE]}" "$ESS_TAG"
+  elif [[ -n $ACT_LATENCY_US && $ACT_MODE != new ]]; then
+    log_event notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
+    printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
   elif [[ -n $ACT_LATENCY_US ]]; then
     us_to_sec_v lat "$ACT_LATENCY_US"
     log_event warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID result=$ACT_RESULT: all trading units stopped in ${lat}s"

@@ -138,7 +138,7 @@ cmd_deactivate() {
   flag_read "${CFG[FLAG_FILE]}"
   [[ -n $FLAG_ID ]] || flag_read "$(persisted_latch_path)"
   id=${FLAG_ID:-unknown}
-  log_event warning "=== ESS DEACTIVATION INITIATED === id=$id actor=$who reason=\"$reason\" start=$((no_start ? 0 : 1))"
+  log_event warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who reason=\"$reason\" start=$((no_start ? 0 : 1))"
   if ! deactivation_clear "$id" "$who" "$reason" "$no_start"; then
     log_event crit "deactivate refused, latch kept: $DEA_ERROR"
     state_load

@@ -18,6 +18,8 @@ export const DEFAULT_LISTEN = '127.0.0.1:10170';
 export interface ExporterConfig {
   readonly listen: ListenAddress;
   readonly systemctlPath: string;
+  readonly busctlPath: string;
+  /** Bounds every systemctl and busctl run. */
   readonly systemctlTimeoutMs: number;
   readonly unitStateCacheMs: number;
   readonly ess: EssConf;
@@ -34,6 +36,7 @@ interface FileSettings {
   listen: string;
   ess_config_file: string;
   systemctl_path: string;
+  busctl_path: string;
   systemctl_timeout_seconds: number;
   unit_state_cache_seconds: number;
   webhook_token_file: string | null;
@@ -46,7 +49,8 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   listen: DEFAULT_LISTEN,
   ess_config_file: DEFAULT_ESS_CONFIG_FILE,
   systemctl_path: '/usr/bin/systemctl',
-  // Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
+  busctl_path: '/usr/bin/busctl',
+  // Bounds busctl too. Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
   systemctl_timeout_seconds: 2,
   unit_state_cache_seconds: 1,
   // Without a token file only a loopback listen address is accepted (loadExporterConfig).
@@ -68,6 +72,7 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
   },
   ess_config_file: (value) => absolutePathProblem(value),
   systemctl_path: (value) => absolutePathProblem(value),
+  busctl_path: (value) => absolutePathProblem(value),
   systemctl_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
   unit_state_cache_seconds: (value) => numberProblem(value, 0, 60),
   webhook_token_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
@@ -165,6 +170,7 @@ export async function loadExporterConfig(
   return {
     listen,
     systemctlPath: settings.systemctl_path,
+    busctlPath: settings.busctl_path,
     systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
+import { pathExists } from './path-exists.js';
 import type { ReadHealth } from './read-health.js';
 
 const DIRECTORY_POLL_MS = 1000;
@@ -36,16 +37,10 @@ export class FlagReader {
   async check(): Promise<boolean | null> {
     const before = this.present;
     try {
-      await stat(this.flagFile);
-      this.present = true;
+      this.present = await pathExists(this.flagFile);
       this.health.succeeded('flag');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.present = false;
-        this.health.succeeded('flag');
-      } else {
-        this.health.failed('flag', new Error(`cannot stat ${this.flagFile}`, { cause: error }));
-      }
+      this.health.failed('flag', error);
     }
     if (before !== null && before !== this.present) this.onChange();
     return this.present;

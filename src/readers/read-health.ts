@@ -1,4 +1,9 @@
-export const READ_SOURCES = ['flag', 'state', 'systemd'] as const;
+/**
+ * flag: FLAG_FILE; state: state.json; systemd: systemctl show; asserts: busctl (the latch drop-in as
+ * systemd applies it); cgroup: cgroup.events of the trading units; markers: STATE_DIR/latched and the
+ * runtime markers in /run/quantum-ess.
+ */
+export const READ_SOURCES = ['flag', 'state', 'systemd', 'asserts', 'cgroup', 'markers'] as const;
 export type ReadSource = (typeof READ_SOURCES)[number];
 
 export interface SourceHealth {
@@ -22,7 +27,7 @@ export class ReadHealth {
     private readonly now: () => number = Date.now,
   ) {
     const initial = (): SourceHealth => ({ ok: false, errors: 0, lastError: 'not read yet', lastSuccessSeconds: null });
-    this.sources = { flag: initial(), state: initial(), systemd: initial() };
+    this.sources = Object.fromEntries(READ_SOURCES.map((source) => [source, initial()])) as Record<ReadSource, SourceHealth>;
   }
 
   succeeded(source: ReadSource): void {

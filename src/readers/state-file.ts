@@ -1,19 +1,41 @@
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
+import { readBounded } from './read-bounded.js';
 
-/** What the exporter uses from the controller's state.json (schema 1). */
+/** What activate did to each trading unit (contract/README.md section 3). */
+export const UNIT_RESULTS = ['stopped', 'killed', 'leftovers-killed', 'already-inactive', 'not-found', 'not-stopped'] as const;
+export type UnitResult = (typeof UNIT_RESULTS)[number];
+
+export interface UnitOutcome {
+  readonly unit: string;
+  readonly result: UnitResult;
+}
+
+/** What the exporter uses from the controller's state.json (schema 2). */
 export interface EssState {
   readonly lastActivation: {
     readonly triggerTime: number | null;
     /** null when not every trading unit stopped. */
     readonly latencySeconds: number | null;
+    readonly units: readonly UnitOutcome[];
   } | null;
   readonly lastDeactivationTime: number | null;
+  readonly lastTamperTime: number | null;
   readonly activationsTotal: Readonly<Record<string, number>>;
+  readonly tamperTotal: number;
+  readonly leftoverKillsTotal: number;
 }
 
-export const NEVER_ACTIVATED: EssState = { lastActivation: null, lastDeactivationTime: null, activationsTotal: {} };
+export const NEVER_ACTIVATED: EssState = {
+  lastActivation: null,
+  lastDeactivationTime: null,
+  lastTamperTime: null,
+  activationsTotal: {},
+  tamperTotal: 0,
+  leftoverKillsTotal: 0,
+};
+
+export const STATE_SCHEMA = 2;
 
 // The controller writes a few hundred bytes; anything far larger is not its file.
 const MAX_BYTES = 64 * 1024;
@@ -22,6 +44,7 @@ export class StateFormatError extends Error {
   override name = 'StateFormatError';
 }
 
+/** Parses state.json; missing or null sections mean "has not happened", anything malformed is refused. */
 export function parseStateJson(text: string): EssState {
   let json: unknown;
   try {
@@ -30,26 +53,41 @@ export function parseStateJson(text: string): EssState {
     throw new StateFormatError('not valid JSON', { cause: error });
   }
   const root = object(json, '(top level)');
-  if (root.schema !== 1) throw new StateFormatError(`schema: expected 1, got ${JSON.stringify(root.schema)}`);
-
+  if (root.schema !== STATE_SCHEMA) {
+    throw new StateFormatError(`schema: expected ${STATE_SCHEMA}, got ${JSON.stringify(root.schema)} (exporter and controller from different releases?)`);
+  }
   const activation = root.last_activation == null ? null : object(root.last_activation, 'last_activation');
   const deactivation = root.last_deactivation == null ? null : object(root.last_deactivation, 'last_deactivation');
+  const tamper = root.last_tamper == null ? null : object(root.last_tamper, 'last_tamper');
   const totals = root.activations_total == null ? {} : object(root.activations_total, 'activations_total');
   const activationsTotal: Record<string, number> = {};
-  for (const [source, count] of Object.entries(totals)) {
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      throw new StateFormatError(`activations_total.${source}: ${JSON.stringify(count)} is not a count`);
-    }
-    activationsTotal[source] = count;
-  }
+  for (const [source, value] of Object.entries(totals)) activationsTotal[source] = count(value, `activations_total.${source}`);
   return {
     lastActivation: activation && {
       triggerTime: optionalNumber(activation.trigger_time, 'last_activation.trigger_time'),
       latencySeconds: optionalNumber(activation.latency_seconds, 'last_activation.latency_seconds'),
+      units: unitResults(activation.units),
     },
     lastDeactivationTime: deactivation && optionalNumber(deactivation.time, 'last_deactivation.time'),
+    lastTamperTime: tamper && optionalNumber(tamper.time, 'last_tamper.time'),
     activationsTotal,
+    tamperTotal: count(root.tamper_total ?? 0, 'tamper_total'),
+    leftoverKillsTotal: count(root.leftover_kills_total ?? 0, 'leftover_kills_total'),
   };
+}
+
+function unitResults(value: unknown): UnitOutcome[] {
+  if (value == null) return [];
+  if (!Array.isArray(value)) throw new StateFormatError('last_activation.units: expected an array');
+  return value.map((item: unknown, index) => {
+    const where = `last_activation.units[${index}]`;
+    const { unit, result } = object(item, where);
+    if (typeof unit !== 'string' || unit === '') throw new StateFormatError(`${where}.unit: ${JSON.stringify(unit)} is not a unit name`);
+    if (!UNIT_RESULTS.includes(result as UnitResult)) {
+      throw new StateFormatError(`${where}.result: ${JSON.stringify(result)} is not one of ${UNIT_RESULTS.join(', ')}`);
+    }
+    return { unit, result: result as UnitResult };
+  });
 }
 
 function object(value: unknown, where: string): Record<string, unknown> {
@@ -57,6 +95,13 @@ function object(value: unknown, where: string): Record<string, unknown> {
     throw new StateFormatError(`${where}: expected an object`);
   }
   return value as Record<string, unknown>;
+}
+
+function count(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new StateFormatError(`${where}: ${JSON.stringify(value)} is not a count`);
+  }
+  return value;
 }
 
 function optionalNumber(value: unknown, where: string): number | null {
@@ -89,7 +134,7 @@ export class StateFileReader {
 
   async read(): Promise<EssState | null> {
     try {
-      this.state = parseStateJson(await readBounded(this.path));
+      this.state = parseStateJson(await readBounded(this.path, MAX_BYTES));
       this.health.succeeded('state');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -100,16 +145,5 @@ export class StateFileReader {
       }
     }
     return this.state;
-  }
-}
-
-async function readBounded(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const { size } = await handle.stat();
-    if (size > MAX_BYTES) throw new StateFormatError(`${size} bytes, larger than ${MAX_BYTES}`);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
   }
 }

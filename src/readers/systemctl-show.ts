@@ -8,10 +8,12 @@ export interface UnitStatus {
   readonly loadState: string;
   readonly activeState: string;
   readonly subState: string;
+  /** The unit's cgroup below the hierarchy root (`/system.slice/x.service`); empty when it has none. */
+  readonly controlGroup: string;
   readonly state: UnitState;
 }
 
-export const SHOW_PROPERTIES = 'Id,LoadState,ActiveState,SubState';
+export const SHOW_PROPERTIES = 'Id,LoadState,ActiveState,SubState,ControlGroup';
 
 export class SystemctlOutputError extends Error {
   override name = 'SystemctlOutputError';
@@ -49,6 +51,7 @@ export function parseSystemctlShow(output: string, units: readonly string[]): Ma
       loadState,
       activeState,
       subState: properties.get('SubState') ?? '',
+      controlGroup: properties.get('ControlGroup') ?? '',
       state: unitState(loadState, activeState),
     });
   });
@@ -82,7 +85,7 @@ function activityOf(activeState: string): UnitState {
   }
 }
 
-/** Running or on its way up or down: a trading unit in one of these states breaks the latch. */
-export function isRunning(state: UnitState): boolean {
+/** Running or on its way up or down. */
+function isRunning(state: UnitState): boolean {
   return state === 'active' || state === 'activating' || state === 'deactivating';
 }

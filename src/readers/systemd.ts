@@ -1,3 +1,4 @@
+import { CachedRun } from './cached-run.js';
 import type { ReadHealth } from './read-health.js';
 import { runBounded } from './run-bounded.js';
 import { parseSystemctlShow, SHOW_PROPERTIES, type UnitStatus } from './systemctl-show.js';
@@ -10,48 +11,31 @@ export interface SystemdReaderOptions {
   readonly units: readonly string[];
 }
 
-/**
- * Unit states from one batched `systemctl show` per refresh. Concurrent scrapes share the run in flight
- * and results are reused for cacheMs, so scrape load never multiplies systemctl processes. A failed or
- * timed-out run keeps the last known states.
- */
+/** Unit states from one batched, bounded `systemctl show` per refresh. A failed run keeps the last known states. */
 export class SystemdReader {
   private statuses: ReadonlyMap<string, UnitStatus> | null = null;
-  private lastAttemptMs = Number.NEGATIVE_INFINITY;
-  private inFlight: Promise<void> | undefined;
-  /** Bumped by invalidate(): a run that started before it must not be cached as fresh. */
-  private generation = 0;
-  private inFlightGeneration = 0;
+  private readonly cache: CachedRun;
 
   constructor(
     private readonly options: SystemdReaderOptions,
     private readonly health: ReadHealth,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.cache = new CachedRun(() => this.run(), options.cacheMs, now);
+  }
 
   /** null while systemctl has never answered. */
   current(): ReadonlyMap<string, UnitStatus> | null {
     return this.statuses;
   }
 
-  /** The next refresh runs systemctl even if the cached result is recent. */
+  /** The next refresh runs systemctl even if the cached result is recent (a latch change). */
   invalidate(): void {
-    this.generation += 1;
-    this.lastAttemptMs = Number.NEGATIVE_INFINITY;
+    this.cache.invalidate();
   }
 
   async refresh(): Promise<ReadonlyMap<string, UnitStatus> | null> {
-    if (this.inFlight !== undefined && this.inFlightGeneration !== this.generation) await this.inFlight;
-    if (this.inFlight === undefined && this.now() - this.lastAttemptMs >= this.options.cacheMs) {
-      const generation = this.generation;
-      this.inFlightGeneration = generation;
-      this.inFlight = this.run().finally(() => {
-        // started before a latch change: its states may predate the change, so do not cache them
-        if (generation === this.generation) this.lastAttemptMs = this.now();
-        this.inFlight = undefined;
-      });
-    }
-    await this.inFlight;
+    await this.cache.refresh();
     return this.statuses;
   }
 

@@ -12,7 +12,10 @@ const ESS_UNITS = [
   'quantum-ess-trip.path',
   'quantum-ess-trip.service',
   'quantum-ess-restore.service',
+  'quantum-ess-guard.path',
+  'quantum-ess-guard.service',
   'quantum-ess-exporter.service',
+  'var-spool-quantum\\x2dess.mount',
 ];
 let box: Sandbox;
 
@@ -36,7 +39,7 @@ describe('install.sh', () => {
     await box.sh('mkdir -p /etc/quantum && printf "TRADING_UNITS=quantum-governor\\nSTOP_DEADLNE_SEC=2\\n" > /etc/quantum/ess.conf');
     const r = await box.run('bash', INSTALL);
     expect(r.exitCode).toBe(78);
-    expect(r.stderr).toContain("unknown key 'STOP_DEADLNE_SEC'");
+    expect(r.stderr).toContain('STOP_DEADLNE_SEC: unknown key (line 2)');
     expect((await box.run('test', '-e', '/etc/systemd/system/quantum-ess.path')).exitCode).not.toBe(0);
     await box.mustRun('rm', '/etc/quantum/ess.conf');
   });
@@ -85,10 +88,20 @@ describe('install.sh', () => {
     expect(await box.show('quantum-governor.service', 'DropInPaths')).toContain('quantum-ess-latch');
   });
 
+  // A reboot empties /run and gives a new boot id; the persisted latch carries the boot id it was
+  // written in. Simulated here: the guard (which would put a removed flag back at once) is stopped
+  // and the persisted latch is dated to another boot.
+  async function simulateReboot(): Promise<void> {
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path');
+    await box.mustRun('rm', FLAG);
+    await box.mustRun('sed', '-i', 's/"boot_id":"[^"]*"/"boot_id":"an-earlier-boot"/', '/var/lib/quantum-ess/latched');
+    await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
+    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path');
+  }
+
   it('keeps the latch across a reboot: the restore unit re-creates the flag from the persisted copy', async () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'before reboot');
-    await box.mustRun('rm', FLAG); // what a reboot does to /run
-    await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
+    await simulateReboot();
     expect(await box.exists(FLAG)).toBe(true);
     const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
     expect(journal).toContain('latch restored after reboot');
@@ -100,9 +113,56 @@ describe('install.sh', () => {
     await box.mustRun('touch', FLAG);
     await box.sh('for i in $(seq 100); do grep -q "^ACT_ID=flag-" /var/lib/quantum-ess/state.env && exit 0; sleep 0.05; done; exit 1');
     await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.05; done');
-    await box.mustRun('rm', FLAG);
-    await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
+    await simulateReboot();
     expect(await box.exists(FLAG)).toBe(true);
+  });
+
+  it('fails closed at boot: with the restore failed the persisted latch still refuses every start', async () => {
+    expect(await box.show('quantum-governor.service', 'After')).toContain('quantum-ess-restore.service');
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path');
+    await box.mustRun('rm', FLAG);
+    await box.mustRun('chmod', '000', '/usr/local/lib/quantum-ess/ess_controller.sh'); // the restore cannot run
+    expect((await box.run('systemctl', 'restart', 'quantum-ess-restore.service')).exitCode).not.toBe(0);
+    for (const unit of TRADING) {
+      const r = await box.run('systemctl', 'start', unit);
+      expect(r.exitCode, unit).not.toBe(0);
+      expect(r.stderr).toContain('Assertion failed');
+    }
+    await box.mustRun('chmod', '755', '/usr/local/lib/quantum-ess/ess_controller.sh');
+    const status = await box.run('/usr/local/sbin/ess_controller.sh', 'status');
+    expect(status.exitCode, status.stdout).toBe(6);
+    expect(status.stdout).toContain('TAMPERED');
+    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path');
+    await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service'); // same boot: puts the flag back
+    expect(await box.exists(FLAG)).toBe(true);
+  });
+
+  it('LATCH_ACROSS_REBOOT=clear ends the latch with the reboot, audited', async () => {
+    await box.mustRun('sed', '-i', '$a LATCH_ACROSS_REBOOT=clear', '/etc/quantum/ess.conf');
+    await simulateReboot();
+    expect(await box.exists(FLAG)).toBe(false);
+    expect(await box.exists('/var/lib/quantum-ess/latched')).toBe(false);
+    expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toContain('"event":"reboot-clear"');
+    await box.mustRun('systemctl', 'start', 'quantum-governor.service');
+    await box.mustRun('sed', '-i', '/^LATCH_ACROSS_REBOOT=/d', '/etc/quantum/ess.conf');
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'for the next tests');
+  });
+
+  it('refuses to run while latched, changing nothing, even with a changed flag path or unit list', async () => {
+    const before = await snapshot();
+    await box.sh(
+      "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer\"/' " +
+        "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-ai-engine quantum-apply-layer quantum-execution\"/' " +
+        "-e 's|^FLAG_FILE=.*|FLAG_FILE=/run/quantum/OTHER_FLAG|' /etc/quantum/ess.conf",
+    );
+    const r = await box.run('bash', INSTALL);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('Deactivate first');
+    await box.sh("sed -i -e 's|^FLAG_FILE=.*|FLAG_FILE=/run/quantum/ESS_ON|' " +
+      "-e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor\"/' " +
+      "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf");
+    expect(await snapshot()).toBe(before);
+    expect((await box.run('systemctl', 'start', 'quantum-governor.service')).exitCode).not.toBe(0);
   });
 
   it('refuses to uninstall while the ESS is active', async () => {

@@ -1,49 +1,111 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
-import { loadEssConf, parseEssConf } from '../../src/config/ess-conf.js';
+import { essConfLines, loadEssConf, parseEssConf } from '../../src/config/ess-conf.js';
+
+const FILE = '/etc/quantum/ess.conf';
+
+function refusal(text: string): ConfigError {
+  try {
+    parseEssConf(text, FILE);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`accepted: ${JSON.stringify(text)}`);
+}
 
 describe('parseEssConf', () => {
-  it('reads unit lists and paths, implies .service, accepts quotes and ignores other keys', () => {
+  it('prints every key with its default, sorted, as check-config does', () => {
+    expect(essConfLines(parseEssConf('', FILE))).toEqual([
+      'AUDIT_FILE=/var/log/quantum-ess/audit.jsonl',
+      'FLAG_FILE=/run/quantum/ESS_ON',
+      'KILL_AFTER_SEC=1',
+      'LATCH_ACROSS_REBOOT=keep',
+      'LOCK_FILE=/run/quantum/ess.lock',
+      'LOCK_WAIT_SEC=10',
+      'MONITOR_UNITS=grafana-server.service quantum-rl-monitor.service redis-server.service prometheus.service',
+      'REDIS_ENABLED=yes',
+      'REDIS_HOST=127.0.0.1',
+      'REDIS_PORT=6379',
+      'REDIS_TIMEOUT_SEC=0.5',
+      'SPOOL_DIR=/var/spool/quantum-ess',
+      'START_ORDER=quantum-governor.service quantum-ai-engine.service quantum-apply-layer.service quantum-execution.service',
+      'START_SETTLE_SEC=1',
+      'START_TIMEOUT_SEC=30',
+      'STATE_DIR=/var/lib/quantum-ess',
+      'STOP_DEADLINE_SEC=2',
+      'TRADING_UNITS=quantum-ai-engine.service quantum-execution.service quantum-apply-layer.service quantum-governor.service',
+    ]);
+  });
+
+  it('normalises units and the /run paths, and keeps numbers exactly as written', () => {
     const conf = parseEssConf(
       [
         '# comment',
         '',
-        'TRADING_UNITS="quantum-ai-engine quantum-execution.service  trader@1"',
+        '  TRADING_UNITS="quantum-ai-engine quantum-execution.service  trader@1"',
         'MONITOR_UNITS=redis-server prometheus.socket',
+        'START_ORDER="trader@1 quantum-execution quantum-ai-engine.service"',
         'FLAG_FILE=/var/run/quantum/ESS_ON',
-        'STATE_DIR="/var/lib/quantum-ess"',
-        'SPOOL_DIR=/var/spool/quantum-ess',
-        'REDIS_PORT=6379',
+        'LOCK_FILE=/var/run/quantum/ess.lock',
+        'STATE_DIR="/var/run/quantum-ess"',
+        'STOP_DEADLINE_SEC=2.50',
+        'REDIS_PORT=06379',
       ].join('\n'),
-      'ess.conf',
+      FILE,
     );
-    expect(conf).toEqual({
+    expect(conf).toMatchObject({
       tradingUnits: ['quantum-ai-engine.service', 'quantum-execution.service', 'trader@1.service'],
       monitorUnits: ['redis-server.service', 'prometheus.socket'],
+      startOrder: ['trader@1.service', 'quantum-execution.service', 'quantum-ai-engine.service'],
       flagFile: '/run/quantum/ESS_ON',
-      stateDir: '/var/lib/quantum-ess',
-      spoolDir: '/var/spool/quantum-ess',
+      stateDir: '/var/run/quantum-ess',
     });
+    expect(essConfLines(conf)).toEqual(
+      expect.arrayContaining(['LOCK_FILE=/run/quantum/ess.lock', 'STOP_DEADLINE_SEC=2.50', 'REDIS_PORT=06379', 'STATE_DIR=/var/run/quantum-ess']),
+    );
   });
 
-  it('uses the controller defaults for keys that are not set', () => {
-    const conf = parseEssConf('', 'ess.conf');
-    expect(conf.tradingUnits).toContain('quantum-governor.service');
-    expect(conf.monitorUnits).toContain('redis-server.service');
-    expect(conf.flagFile).toBe('/run/quantum/ESS_ON');
+  it('accepts an empty MONITOR_UNITS (only trading units must be listed)', () => {
+    expect(parseEssConf('MONITOR_UNITS=""', FILE).monitorUnits).toEqual([]);
+    expect(essConfLines(parseEssConf('MONITOR_UNITS=', FILE))).toContain('MONITOR_UNITS=');
   });
 
   it.each([
-    ['TRADING_UNITS=""', 'TRADING_UNITS: must list at least one unit'],
-    ['TRADING_UNITS="-evil"', "TRADING_UNITS: invalid unit name '-evil'"],
-    ['TRADING_UNITS="a a.service"', 'TRADING_UNITS: a.service listed twice'],
-    ['MONITOR_UNITS="quantum-governor"', 'MONITOR_UNITS: quantum-governor.service is also a trading unit'],
-    ['FLAG_FILE=run/ESS_ON', "FLAG_FILE: 'run/ESS_ON' must be an absolute path"],
-    ['STATE_DIR="/var/lib/with space"', 'STATE_DIR:'],
-    ['this is not a setting', 'line 1: expected KEY=VALUE'],
-  ])('refuses %s naming the key', (line, message) => {
-    expect(() => parseEssConf(line, '/etc/quantum/ess.conf')).toThrow(ConfigError);
-    expect(() => parseEssConf(line, '/etc/quantum/ess.conf')).toThrow(`config error in /etc/quantum/ess.conf: ${message}`);
+    ['this is not a setting', 'line 1', "expected KEY=VALUE, got 'this is not a setting'"],
+    ['# ok\nFLAG_FILE=/run/quantum/ESS_ON\r', 'line 2', 'carriage return'],
+    ['FLAG_FIEL=/run/x/y', 'FLAG_FIEL', 'unknown key (line 1; known: TRADING_UNITS'],
+    ['REDIS_PORT=1\n\nREDIS_PORT=1', 'REDIS_PORT', 'set twice (again on line 3)'],
+    ['TRADING_UNITS=""', 'TRADING_UNITS', 'must list at least one unit'],
+    ['TRADING_UNITS="a a.service"', 'TRADING_UNITS', 'a.service is listed twice'],
+    ['TRADING_UNITS="trader@"', 'TRADING_UNITS', "'trader@' is a template, not a unit"],
+    ['TRADING_UNITS="feed.socket"', 'TRADING_UNITS', "'feed.socket': only .service units are allowed here"],
+    ['MONITOR_UNITS="sda.device"', 'MONITOR_UNITS', "'sda.device': only .service .socket .timer .target .mount .path .slice .scope units"],
+    [`TRADING_UNITS=${'x'.repeat(248)}`, 'TRADING_UNITS', 'is longer than 255 characters'],
+    ['MONITOR_UNITS="quantum-governor"', 'MONITOR_UNITS', 'quantum-governor.service is also a trading unit'],
+    ['START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer"', 'START_ORDER', 'trading unit quantum-execution.service is missing'],
+    ['START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution x"', 'START_ORDER', 'x.service is not in TRADING_UNITS'],
+    ['FLAG_FILE=run/ESS_ON', 'FLAG_FILE', "'run/ESS_ON' is not an absolute path"],
+    ['STATE_DIR=/var/lib/../etc', 'STATE_DIR', 'has a . or .. component'],
+    ['AUDIT_FILE=/audit.jsonl', 'AUDIT_FILE', 'at least two components'],
+    ['STATE_DIR=/var/spool/quantum-ess/state', 'SPOOL_DIR', 'STATE_DIR /var/spool/quantum-ess/state lies inside SPOOL_DIR /var/spool/quantum-ess'],
+    ['STOP_DEADLINE_SEC=61', 'STOP_DEADLINE_SEC', "'61' is out of range: 0.1 to 60 seconds"],
+    ['KILL_AFTER_SEC=0.01', 'KILL_AFTER_SEC', 'out of range: 0.05 to 59 seconds'],
+    ['KILL_AFTER_SEC=2.0', 'KILL_AFTER_SEC', '2.0 must be below STOP_DEADLINE_SEC 2'],
+    ['START_TIMEOUT_SEC=0', 'START_TIMEOUT_SEC', 'out of range: 1 to 600 seconds'],
+    ['START_SETTLE_SEC=60.5', 'START_SETTLE_SEC', 'out of range: 0 to 60 seconds'],
+    ['LOCK_WAIT_SEC=301', 'LOCK_WAIT_SEC', 'out of range: 0.1 to 300 seconds'],
+    ['REDIS_TIMEOUT_SEC=0', 'REDIS_TIMEOUT_SEC', 'out of range: 0.01 to 10 seconds'],
+    ['REDIS_TIMEOUT_SEC=1e1', 'REDIS_TIMEOUT_SEC', "'1e1' is not a number of seconds"],
+    ['REDIS_PORT=65536', 'REDIS_PORT', "'65536' is not an integer 1 to 65535"],
+    ['REDIS_HOST=a_b', 'REDIS_HOST', "'a_b' is not a host name or address"],
+    ['REDIS_ENABLED=true', 'REDIS_ENABLED', "'true' must be yes or no"],
+    ['LATCH_ACROSS_REBOOT=forget', 'LATCH_ACROSS_REBOOT', "'forget' must be keep or clear"],
+  ])('refuses %j naming %s', (text, key, message) => {
+    const error = refusal(text);
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(`config error in ${FILE}: ${key}: `);
+    expect(error.message).toContain(message);
   });
 
   it('accepts a missing file only when it was not asked for explicitly', async () => {

@@ -70,8 +70,8 @@ describe('exporter config', () => {
   });
 
   it('reports a bad ess.conf key through the exporter config', async () => {
-    await writeFile(sandbox.essConfFile, 'TRADING_UNITS="ok --force"\n');
-    await expect(sandbox.config()).rejects.toThrow(`config error in ${sandbox.essConfFile}: TRADING_UNITS: invalid unit name '--force'`);
+    await writeFile(sandbox.essConfFile, 'TRADING_UNITS="ok bad/name"\n');
+    await expect(sandbox.config()).rejects.toThrow(`config error in ${sandbox.essConfFile}: TRADING_UNITS: 'bad/name' is not a valid unit name`);
   });
 });
 

@@ -1,32 +1,46 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type ExporterConfig, loadExporterConfig } from '../../src/config/exporter-config.js';
+import type { HostPaths } from '../../src/exporter.js';
+import { unitObjectPath } from '../../src/readers/asserts.js';
 
 export interface UnitFixture {
   readonly id?: string;
   readonly load?: string;
   readonly active: string;
   readonly sub?: string;
+  /** Default: /system.slice/NAME while running, empty otherwise (systemd drops the cgroup of a stopped unit). */
+  readonly cgroup?: string;
 }
 
-/** What `systemctl show --property=Id,LoadState,ActiveState,SubState` prints (systemd's property order). */
+const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
+
+/** What `systemctl show --property=Id,LoadState,ActiveState,SubState,ControlGroup` prints (systemd's property order). */
 export function showOutput(units: readonly (UnitFixture & { name: string })[]): string {
   return units
-    .map(({ name, id, load = 'loaded', active, sub = active === 'active' ? 'running' : 'dead' }) =>
-      `Id=${id ?? name}\nLoadState=${load}\nActiveState=${active}\nSubState=${sub}\n`,
-    )
+    .map(({ name, id, load = 'loaded', active, sub = active === 'active' ? 'running' : 'dead', cgroup }) => {
+      const controlGroup = cgroup ?? (RUNNING.has(active) ? `/system.slice/${name}` : '');
+      return `Id=${id ?? name}\nLoadState=${load}\nActiveState=${active}\nSubState=${sub}\nControlGroup=${controlGroup}\n`;
+    })
     .join('\n');
 }
 
-/** The ESS's own path units, which the exporter always asks about after the configured units. */
-export const SWITCH = ['quantum-ess.path', 'quantum-ess-trip.path'] as const;
+/** The ESS's own switch units, which the exporter always asks about after the configured units. */
+export const SWITCH = ['quantum-ess.path', 'quantum-ess-trip.path', 'quantum-ess-trigger.service'] as const;
 
 /** showOutput for a whole exporter: the switch units follow the configured ones, armed unless listed. */
 export function exporterShowOutput(units: readonly (UnitFixture & { name: string })[]): string {
   const listed = new Set(units.map((u) => u.name));
-  const armed = SWITCH.filter((name) => !listed.has(name)).map((name) => ({ name, active: 'active', sub: 'waiting' }));
+  const armed = SWITCH.filter((name) => !listed.has(name)).map((name) =>
+    name.endsWith('.path') ? { name, active: 'active', sub: 'waiting' } : { name, active: 'inactive', sub: 'dead' },
+  );
   return showOutput([...units, ...armed]);
+}
+
+/** busctl's text for a unit whose latch drop-in asserts on `paths` (default: none). */
+export function assertsText(...paths: readonly string[]): string {
+  return `a(sbbsi) ${paths.length}${paths.map((path) => ` "AssertPathExists" false true "${path}" 0`).join('')}`;
 }
 
 export interface Sandbox {
@@ -35,8 +49,17 @@ export interface Sandbox {
   readonly stateFile: string;
   readonly configFile: string;
   readonly essConfFile: string;
+  readonly stateDir: string;
+  /** Runtime markers and cgroup hierarchy inside the sandbox, for `new Exporter(..., hostPaths)`. */
+  readonly hostPaths: HostPaths;
   /** Sets what the fake systemctl prints next time. */
   setShowOutput(text: string): Promise<void>;
+  /** Sets what the fake busctl prints for one unit's Asserts (default: both latch assertions); null: busctl fails for it. */
+  setAsserts(unit: string, text: string | null): Promise<void>;
+  /** Writes `populated 0|1` into the unit's cgroup.events under /system.slice in the fake hierarchy. */
+  setPopulated(unit: string, populated: boolean): Promise<void>;
+  /** Writes (or with null removes) /run/quantum-ess/NAME in the sandbox. */
+  setMarker(name: 'persist-failed' | 'resume-pending', content: string | null): Promise<void>;
   /** Makes the fake systemctl slow (prints what it read at its start, 0.5 s later), hang (sleep in a child, the hard case) or fail. */
   setSystemctlBehaviour(mode: 'print' | 'slow' | 'hang' | 'fail'): Promise<void>;
   systemctlCalls(): Promise<number>;
@@ -56,9 +79,17 @@ export async function createSandbox(): Promise<Sandbox> {
     output: join(dir, 'show-output'),
     mode: join(dir, 'mode'),
     calls: join(dir, 'calls'),
+    fakeBusctl: join(dir, 'busctl'),
+    asserts: join(dir, 'asserts'),
+    runtimeDir: join(dir, 'run-ess'),
+    cgroupRoot: join(dir, 'cgroup'),
   };
   await mkdir(paths.flagDir);
   await mkdir(paths.stateDir);
+  await mkdir(paths.asserts);
+  await mkdir(paths.runtimeDir);
+  await mkdir(join(paths.cgroupRoot, 'system.slice'), { recursive: true });
+  await writeFile(join(paths.cgroupRoot, 'cgroup.controllers'), 'cpu memory pids\n');
   const essConfFile = join(dir, 'ess.conf');
   await writeFile(
     essConfFile,
@@ -66,6 +97,7 @@ export async function createSandbox(): Promise<Sandbox> {
       '# test config',
       'TRADING_UNITS="quantum-ai-engine quantum-execution"',
       'MONITOR_UNITS="redis-server prometheus"',
+      'START_ORDER="quantum-execution quantum-ai-engine"',
       `FLAG_FILE=${paths.flagDir}/ESS_ON`,
       `STATE_DIR=${paths.stateDir}`,
       `SPOOL_DIR=${dir}/spool`,
@@ -86,6 +118,18 @@ esac
 `,
   );
   await chmod(paths.fakeSystemctl, 0o755);
+  // busctl get-property org.freedesktop.systemd1 OBJECT_PATH org.freedesktop.systemd1.Unit Asserts
+  await writeFile(
+    paths.fakeBusctl,
+    `#!/bin/sh
+f='${paths.asserts}'/$(basename "$3")
+[ -e "$f" ] || f='${paths.asserts}/default'
+[ -s "$f" ] || { echo 'Failed to get property Asserts: Connection timed out' >&2; exit 1; }
+cat "$f"
+`,
+  );
+  await chmod(paths.fakeBusctl, 0o755);
+  await writeFile(join(paths.asserts, 'default'), assertsText(`${paths.flagDir}/ESS_ON`, `${paths.stateDir}/latched`));
   await writeFile(paths.mode, 'print');
   await writeFile(
     paths.output,
@@ -99,7 +143,16 @@ esac
     stateFile: join(paths.stateDir, 'state.json'),
     configFile,
     essConfFile,
+    stateDir: paths.stateDir,
+    hostPaths: { runtimeDir: paths.runtimeDir, cgroupRoot: paths.cgroupRoot },
     setShowOutput: (text) => writeFile(paths.output, text),
+    setAsserts: (unit, text) => writeFile(join(paths.asserts, basename(unitObjectPath(unit))), text ?? ''),
+    async setPopulated(unit, populated) {
+      await mkdir(join(paths.cgroupRoot, 'system.slice', unit), { recursive: true });
+      await writeFile(join(paths.cgroupRoot, 'system.slice', unit, 'cgroup.events'), `populated ${populated ? 1 : 0}\nfrozen 0\n`);
+    },
+    setMarker: (name, content) =>
+      content === null ? rm(join(paths.runtimeDir, name), { force: true }) : writeFile(join(paths.runtimeDir, name), content),
     setSystemctlBehaviour: (mode) => writeFile(paths.mode, mode),
     systemctlCalls: async () => {
       const text = await readFile(paths.calls, 'utf8').catch(() => '');
@@ -112,6 +165,7 @@ esac
           listen: '127.0.0.1:0',
           ess_config_file: essConfFile,
           systemctl_path: paths.fakeSystemctl,
+          busctl_path: paths.fakeBusctl,
           systemctl_timeout_seconds: 0.5,
           unit_state_cache_seconds: 0,
           ...overrides,
@@ -123,8 +177,9 @@ esac
   };
 }
 
+/** state.json as the controller writes it (contract/README.md section 3). */
 export const STATE_EXAMPLE = {
-  schema: 1,
+  schema: 2,
   active: true,
   flag_id: '20261124T180217Z-18b2521c',
   updated_at: 1795543337.49,
@@ -137,10 +192,16 @@ export const STATE_EXAMPLE = {
     all_stopped_time: 1795543337.43,
     latency_seconds: 0.018969,
     result: 'ok',
-    units: [{ unit: 'quantum-ai-engine.service', result: 'stopped', state: 'inactive', stop_seconds: 0.012 }],
+    units: [
+      { unit: 'quantum-ai-engine.service', result: 'stopped', state: 'inactive', stop_seconds: 0.012 },
+      { unit: 'quantum-execution.service', result: 'leftovers-killed', state: 'inactive', stop_seconds: 0.018 },
+    ],
   },
   last_deactivation: { time: 1795543333.18, actor: 'root', reason: 'drill over', result: 'ok', detail: '' },
+  last_tamper: { time: 1795543300.5, detail: '/run/quantum/ESS_ON removed outside the controller' },
   activations_total: { cli: 4, path: 4 },
+  tamper_total: 1,
+  leftover_kills_total: 2,
 };
 
 export const silentLog = (): void => {};

@@ -8,25 +8,43 @@ import { createSandbox, type Sandbox, STATE_EXAMPLE, silentLog } from './helpers
 describe('parseStateJson', () => {
   it('takes the fields the metrics need from the controller example', () => {
     expect(parseStateJson(JSON.stringify(STATE_EXAMPLE))).toEqual({
-      lastActivation: { triggerTime: 1795543337.41, latencySeconds: 0.018969 },
+      lastActivation: {
+        triggerTime: 1795543337.41,
+        latencySeconds: 0.018969,
+        units: [
+          { unit: 'quantum-ai-engine.service', result: 'stopped' },
+          { unit: 'quantum-execution.service', result: 'leftovers-killed' },
+        ],
+      },
       lastDeactivationTime: 1795543333.18,
+      lastTamperTime: 1795543300.5,
       activationsTotal: { cli: 4, path: 4 },
+      tamperTotal: 1,
+      leftoverKillsTotal: 2,
     });
   });
 
   it('accepts a partial file: nulls and missing sections mean "not happened"', () => {
-    expect(parseStateJson('{"schema":1,"active":false}')).toEqual(NEVER_ACTIVATED);
-    const failedStop = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, latency_seconds: null, all_stopped_time: null } };
-    expect(parseStateJson(JSON.stringify(failedStop)).lastActivation).toEqual({ triggerTime: 1795543337.41, latencySeconds: null });
+    expect(parseStateJson('{"schema":2,"active":false}')).toEqual(NEVER_ACTIVATED);
+    expect(parseStateJson('{"schema":2,"last_activation":null,"last_deactivation":null,"last_tamper":null}')).toEqual(NEVER_ACTIVATED);
+    const failedStop = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, latency_seconds: null, all_stopped_time: null, units: [] } };
+    expect(parseStateJson(JSON.stringify(failedStop)).lastActivation).toEqual({ triggerTime: 1795543337.41, latencySeconds: null, units: [] });
   });
 
   it.each([
-    ['{"schema":1,', /not valid JSON/],
+    ['{"schema":2,', /not valid JSON/],
     ['[]', /expected an object/],
-    ['{"schema":2}', /schema: expected 1, got 2/],
-    ['{"schema":1,"activations_total":{"cli":-1}}', /activations_total.cli: -1 is not a count/],
-    ['{"schema":1,"last_activation":{"latency_seconds":"fast"}}', /last_activation.latency_seconds/],
-    ['{"schema":1,"last_deactivation":"yesterday"}', /last_deactivation: expected an object/],
+    ['{"schema":1}', /schema: expected 2, got 1 \(exporter and controller from different releases\?\)/],
+    ['{"active":true}', /schema: expected 2, got undefined/],
+    ['{"schema":2,"activations_total":{"cli":-1}}', /activations_total.cli: -1 is not a count/],
+    ['{"schema":2,"tamper_total":1.5}', /tamper_total: 1.5 is not a count/],
+    ['{"schema":2,"leftover_kills_total":"2"}', /leftover_kills_total: "2" is not a count/],
+    ['{"schema":2,"last_activation":{"latency_seconds":"fast"}}', /last_activation.latency_seconds/],
+    ['{"schema":2,"last_activation":{"units":{}}}', /last_activation.units: expected an array/],
+    ['{"schema":2,"last_activation":{"units":[{"unit":"a.service","result":"vanished"}]}}', /last_activation.units\[0\].result: "vanished" is not one of stopped, killed/],
+    ['{"schema":2,"last_activation":{"units":[{"result":"stopped"}]}}', /last_activation.units\[0\].unit: undefined is not a unit name/],
+    ['{"schema":2,"last_deactivation":"yesterday"}', /last_deactivation: expected an object/],
+    ['{"schema":2,"last_tamper":{"time":-1}}', /last_tamper.time: -1 is not a non-negative number/],
   ])('refuses %s', (text, message) => {
     expect(() => parseStateJson(text)).toThrow(message);
   });
@@ -53,7 +71,7 @@ describe('StateFileReader', () => {
     const good = await reader.read();
     expect(good?.activationsTotal).toEqual({ cli: 4, path: 4 });
 
-    await writeFile(sandbox.stateFile, '{"schema":1,"last_activ');
+    await writeFile(sandbox.stateFile, '{"schema":2,"last_activ');
     expect(await reader.read()).toBe(good);
     expect(await reader.read()).toBe(good);
     expect(health.get('state')).toMatchObject({ ok: false, errors: 2 });
@@ -65,7 +83,7 @@ describe('StateFileReader', () => {
   });
 
   it('refuses a file far larger than the controller ever writes', async () => {
-    await writeFile(sandbox.stateFile, `{"schema":1,"pad":"${'x'.repeat(70_000)}"}`);
+    await writeFile(sandbox.stateFile, `{"schema":2,"pad":"${'x'.repeat(70_000)}"}`);
     expect(await reader.read()).toBeNull();
     expect(health.get('state').lastError).toMatch(/larger than/);
   });

@@ -14,6 +14,7 @@ describe('parseSystemctlShow', () => {
       loadState: 'loaded',
       activeState: 'active',
       subState: 'running',
+      controlGroup: '/system.slice/trader.service',
       state: 'active',
     });
     expect(statuses.get('alias.service')).toMatchObject({ id: 'real-name.service', state: 'activating' });

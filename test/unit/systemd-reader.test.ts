@@ -61,7 +61,7 @@ describe('SystemdReader', () => {
   it('counts output that does not match the units as a read error', async () => {
     await sandbox.setShowOutput(showOutput([{ name: 'only-one.service', active: 'active' }]));
     expect(await reader(1000, 0).refresh()).toBeNull();
-    expect(health.get('systemd').lastError).toMatch(/expected 6 property blocks, got 1/);
+    expect(health.get('systemd').lastError).toMatch(/expected 7 property blocks, got 1/);
   });
 
   it('does not cache a run that was in flight when the states were invalidated (latch change)', async () => {

@@ -26,6 +26,7 @@ export const START_ORDER = [
   'quantum-execution.service',
 ] as const;
 export const FLAG = '/run/quantum/ESS_ON';
+export const LATCHED = '/var/lib/quantum-ess/latched';
 
 export interface RunResult {
   exitCode: number;
@@ -119,7 +120,10 @@ export class Sandbox {
 
   /** Puts the box back to "ESS inactive, every unit running" between tests. */
   async reset(): Promise<void> {
-    if (await this.exists(FLAG)) await this.ess('deactivate', '--no-start', '--reason', 'test reset');
+    if ((await this.exists(FLAG)) || (await this.exists(LATCHED))) {
+      await this.ess('deactivate', '--no-start', '--reason', 'test reset');
+    }
+    await this.mustRun('rm', '-f', '/run/quantum-ess/resume-pending', '/run/quantum-ess/persist-failed');
     await this.mustRun('/usr/local/sbin/ess_controller.sh', 'rearm');
     await this.mustRun('systemctl', 'reset-failed');
     await this.mustRun('systemctl', 'start', '--', ...TRADING, ...MONITOR);
@@ -153,5 +157,8 @@ export interface StateFile {
     units: UnitResult[];
   } | null;
   last_deactivation: { time: number; actor: string; reason: string; result: string; detail: string } | null;
+  last_tamper: { time: number; detail: string } | null;
   activations_total: Record<string, number>;
+  tamper_total: number;
+  leftover_kills_total: number;
 }

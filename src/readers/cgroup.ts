@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Populated } from '../verdict/latch-verdict.js';
+import { pathExists } from './path-exists.js';
+import type { ReadHealth } from './read-health.js';
+
+export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * Whether each unit's cgroup holds processes, from `cgroup.events` of the unified (cgroup2) hierarchy:
+ * `populated` covers the whole subtree, so it also sees what ActiveState misses (processes left behind
+ * by KillMode=process, double forks, delegated sub-cgroups). Read at every refresh: a few small files.
+ */
+export class CgroupReader {
+  private populated: ReadonlyMap<string, Populated> = new Map();
+
+  constructor(
+    private readonly root: string,
+    private readonly health: ReadHealth,
+  ) {}
+
+  /** Units not read yet are missing (the verdict takes them as unknown). */
+  current(): ReadonlyMap<string, Populated> {
+    return this.populated;
+  }
+
+  /** controlGroups: unit -> its ControlGroup property (empty when systemd gave it none). Never rejects. */
+  async read(controlGroups: ReadonlyMap<string, string>): Promise<ReadonlyMap<string, Populated>> {
+    const problems: Error[] = [];
+    let hierarchy: string | null = null;
+    try {
+      hierarchy = await unifiedHierarchy(this.root);
+      if (hierarchy === null) problems.push(new Error(`no unified (cgroup2) hierarchy at ${this.root} or ${this.root}/unified`));
+    } catch (error) {
+      problems.push(error as Error);
+    }
+    const populated = new Map<string, Populated>();
+    await Promise.all(
+      [...controlGroups].map(async ([unit, controlGroup]) => {
+        const result = hierarchy === null ? 'unknown' : await populatedOf(hierarchy, controlGroup);
+        if (result instanceof Error) problems.push(new Error(`${unit}: ${result.message}`, { cause: result.cause }));
+        populated.set(unit, result instanceof Error ? 'unknown' : result);
+      }),
+    );
+    this.populated = populated;
+    const [first] = problems;
+    if (first === undefined) this.health.succeeded('cgroup');
+    else this.health.failed('cgroup', new Error(`trading unit cgroups unknown: ${problems.map((p) => p.message).join('; ')}`, { cause: first }));
+    return populated;
+  }
+}
+
+/** The cgroup2 mount: the root itself on a unified host, `unified/` on a hybrid one, else null. */
+async function unifiedHierarchy(root: string): Promise<string | null> {
+  for (const candidate of [root, join(root, 'unified')]) {
+    if (await pathExists(join(candidate, 'cgroup.controllers'))) return candidate;
+  }
+  return null;
+}
+
+/** An Error (not thrown: the other units are still read) when the file exists but cannot be used. */
+async function populatedOf(hierarchy: string, controlGroup: string): Promise<Populated | Error> {
+  if (controlGroup === '') return 'no';
+  const events = join(hierarchy, controlGroup, 'cgroup.events');
+  let text: string;
+  try {
+    text = await readFile(events, 'utf8');
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    // systemd removes the cgroup of a unit that went down: nothing of it can run.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'no';
+    return new Error(`cannot read ${events}`, { cause: error });
+  }
+  const match = /^populated ([01])$/m.exec(text);
+  if (!match) return new Error(`${events} has no "populated 0|1" line`);
+  return match[1] === '1' ? 'yes' : 'no';
+}
+

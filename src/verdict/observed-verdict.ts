@@ -1,0 +1,65 @@
+import type { LatchMarkers } from '../readers/latch-markers.js';
+import type { UnitStatus } from '../readers/systemctl-show.js';
+import { computeVerdict, type LatchPaths, type LatchVerdict, type Populated, SWITCH_UNITS } from './latch-verdict.js';
+
+/** The exporter's last known readings, in the shape its readers keep them. */
+export interface Observations {
+  /** null while never read. */
+  readonly flag: boolean | null;
+  readonly markers: LatchMarkers | null;
+  readonly statuses: ReadonlyMap<string, UnitStatus> | null;
+  /** Whether the latest systemctl show worked (statuses may be older). */
+  readonly systemdOk: boolean;
+  /** Missing units count as empty text (guard unknown). */
+  readonly asserts: ReadonlyMap<string, string>;
+  /** Missing units count as unknown. */
+  readonly populated: ReadonlyMap<string, Populated>;
+}
+
+/** The latch as the exporter sees it; either part is null while it cannot be told. */
+export interface LatchView {
+  readonly latched: boolean | null;
+  readonly verdict: LatchVerdict | null;
+}
+
+/**
+ * The contract's verdict on the readings. Without a flag, marker or unit state ever read there is
+ * nothing to judge, but `latched` may still be known: a flag that exists is a latch whatever else is.
+ */
+export function observeLatch(observations: Observations, tradingUnits: readonly string[], paths: LatchPaths): LatchView {
+  const { flag, markers, statuses } = observations;
+  const latched = latchedOf(flag, markers?.latchedFile ?? null);
+  if (flag === null || markers === null || statuses === null) return { latched, verdict: null };
+  const trading = new Map(
+    tradingUnits.map((unit) => {
+      const status = statuses.get(unit);
+      const inputs = {
+        loadState: status?.loadState ?? '',
+        activeState: status?.activeState ?? '',
+        populated: observations.populated.get(unit) ?? 'unknown',
+        asserts: observations.asserts.get(unit) ?? '',
+      };
+      return [unit, inputs] as const;
+    }),
+  );
+  const switchStates = new Map(SWITCH_UNITS.map((unit) => [unit, statuses.get(unit)?.activeState ?? ''] as const));
+  const verdict = computeVerdict(
+    {
+      flag,
+      latchedFile: markers.latchedFile,
+      persistProblem: markers.persistProblem !== '',
+      resumePending: markers.resumePending !== '',
+      systemdOk: observations.systemdOk,
+      trading,
+      switchStates,
+    },
+    paths,
+  );
+  return { latched: verdict.latched, verdict };
+}
+
+/** flag or latched_file in three-valued logic: one true is enough, false needs both known. */
+function latchedOf(flag: boolean | null, latchedFile: boolean | null): boolean | null {
+  if (flag === true || latchedFile === true) return true;
+  return flag === false && latchedFile === false ? false : null;
+}

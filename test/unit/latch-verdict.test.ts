@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  computeVerdict,
+  guardOf,
+  isRunningState,
+  type TradingUnitInputs,
+  VERDICT_EXIT_CODES,
+  VERDICT_WORDS,
+  type VerdictInputs,
+} from '../../src/verdict/latch-verdict.js';
+
+const PATHS = { flagFile: '/run/q/ESS_ON', stateDir: '/var/lib/q' };
+const entry = (path: string, trigger = false, negate = true): string => ` "AssertPathExists" ${String(trigger)} ${String(negate)} "${path}" 0`;
+const GUARDED = `a(sbbsi) 2${entry(PATHS.flagFile)}${entry('/var/lib/q/latched')}`;
+
+function unit(overrides: Partial<TradingUnitInputs> = {}): TradingUnitInputs {
+  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', asserts: GUARDED, ...overrides };
+}
+
+function inputs(overrides: Partial<VerdictInputs> = {}, units: Record<string, Partial<TradingUnitInputs>> = {}): VerdictInputs {
+  return {
+    flag: false,
+    latchedFile: false,
+    persistProblem: false,
+    resumePending: false,
+    systemdOk: true,
+    trading: new Map(['a.service', 'b.service'].map((name) => [name, unit(units[name])])),
+    switchStates: new Map([
+      ['quantum-ess.path', 'active'],
+      ['quantum-ess-trip.path', 'active'],
+      ['quantum-ess-trigger.service', 'inactive'],
+    ]),
+    ...overrides,
+  };
+}
+
+const LATCHED = { flag: true, latchedFile: true };
+
+describe('guardOf', () => {
+  it.each([
+    ['both negated, non-triggering assertions', unit(), 'yes'],
+    ['not installed', unit({ loadState: 'not-found', asserts: '' }), 'absent'],
+    ['masked', unit({ loadState: 'masked', asserts: 'garbage' }), 'absent'],
+    ['unreadable asserts', unit({ asserts: '' }), 'unknown'],
+    ['asserts that do not parse', unit({ asserts: 'a(sbbsi) 3' }), 'unknown'],
+    ['no assertions', unit({ asserts: 'a(sbbsi) 0' }), 'no'],
+    ['only the flag', unit({ asserts: `a(sbbsi) 1${entry(PATHS.flagFile)}` }), 'no'],
+    ['a triggering flag assertion', unit({ asserts: `a(sbbsi) 2${entry(PATHS.flagFile, true)}${entry('/var/lib/q/latched')}` }), 'no'],
+    ['a flag assertion without !', unit({ asserts: `a(sbbsi) 2${entry(PATHS.flagFile, false, false)}${entry('/var/lib/q/latched')}` }), 'no'],
+  ] as const)('%s: %s', (_what, observed, guard) => {
+    expect(guardOf(observed, PATHS)).toBe(guard);
+  });
+});
+
+describe('isRunningState', () => {
+  it('counts units up, on the way up or down and reloading as running; maintenance, inactive and failed not', () => {
+    expect(['active', 'activating', 'deactivating', 'reloading', 'refreshing'].every(isRunningState)).toBe(true);
+    expect(['inactive', 'failed', 'maintenance', ''].some(isRunningState)).toBe(false);
+  });
+});
+
+describe('computeVerdict', () => {
+  it('maps every word to the exit code of ess_controller.sh status, in the order they are decided', () => {
+    expect(VERDICT_WORDS).toEqual(['violation', 'unknown', 'tampered', 'not-persisted', 'active', 'resume-interrupted', 'not-armed', 'armed']);
+    expect(VERDICT_EXIT_CODES).toEqual({
+      violation: 4,
+      unknown: 1,
+      tampered: 6,
+      'not-persisted': 7,
+      active: 3,
+      'resume-interrupted': 8,
+      'not-armed': 5,
+      armed: 0,
+    });
+  });
+
+  it.each([
+    ['a healthy idle host', inputs(), 'armed'],
+    ['a latch that holds', inputs(LATCHED), 'active'],
+    ['a running unit while latched', inputs(LATCHED, { 'a.service': { activeState: 'active' } }), 'violation'],
+    ['processes left in a stopped unit while latched', inputs(LATCHED, { 'b.service': { populated: 'yes' } }), 'violation'],
+    ['a violation although systemctl failed', inputs({ ...LATCHED, systemdOk: false }, { 'a.service': { activeState: 'active' } }), 'violation'],
+    ['a failed systemctl', inputs({ systemdOk: false }), 'unknown'],
+    ['an unreadable cgroup', inputs(LATCHED, { 'a.service': { populated: 'unknown' } }), 'unknown'],
+    ['the flag removed by hand', inputs({ latchedFile: true }), 'tampered'],
+    ['a latch not written to disk', inputs({ flag: true }), 'not-persisted'],
+    ['a persist problem', inputs({ ...LATCHED, persistProblem: true }), 'not-persisted'],
+    ['a resume left half done', inputs({ resumePending: true }), 'resume-interrupted'],
+    ['a failed path unit', inputs({ switchStates: new Map([['quantum-ess-trip.path', 'active']]) }), 'not-armed'],
+    ['an unguarded unit', inputs({}, { 'b.service': { asserts: 'a(sbbsi) 0' } }), 'not-armed'],
+  ] as const)('%s: %s', (_what, given, verdict) => {
+    const result = computeVerdict(given, PATHS);
+    expect(result.verdict).toBe(verdict);
+    expect(result.exitCode).toBe(VERDICT_EXIT_CODES[verdict]);
+  });
+
+  it('disarms on a trigger service left active without the flag, not while the flag is set', () => {
+    const stuck = new Map([...inputs().switchStates, ['quantum-ess-trigger.service', 'active']]);
+    expect(computeVerdict(inputs({ switchStates: stuck }), PATHS)).toMatchObject({ verdict: 'not-armed', armed: false });
+    expect(computeVerdict(inputs({ ...LATCHED, switchStates: stuck }), PATHS)).toMatchObject({ verdict: 'active', armed: true });
+  });
+
+  it('counts each violating unit once and reports the facts per unit', () => {
+    const result = computeVerdict(
+      inputs(LATCHED, { 'a.service': { activeState: 'active', populated: 'yes', asserts: 'a(sbbsi) 0' }, 'b.service': { loadState: 'not-found', asserts: '' } }),
+      PATHS,
+    );
+    expect(result).toMatchObject({ verdict: 'violation', latched: true, armed: false, violations: 1 });
+    expect(result.units.get('a.service')).toEqual({ guard: 'no', running: true, populated: 'yes' });
+    expect(result.units.get('b.service')).toEqual({ guard: 'absent', running: false, populated: 'no' });
+  });
+
+  it('never counts violations while not latched', () => {
+    expect(computeVerdict(inputs({}, { 'a.service': { activeState: 'active', populated: 'yes' } }), PATHS)).toMatchObject({ violations: 0, latched: false });
+  });
+});
