@@ -1,4 +1,4 @@
-// Scrape benchmark: the exporter in-process against fixture files and a fake systemctl, driven at a
+// Scrape benchmark: the exporter in-process against fixture files and a fake systemctl and busctl, driven at a
 // fixed rate of 100 scrapes/s for 5 s over loopback (open loop, at most 100 requests in flight).
 //   npx tsx bench/exporter.bench.ts [--rate N] [--seconds N]
 import { Agent, request } from 'node:http';
@@ -17,7 +17,7 @@ const sandbox = await createSandbox();
 await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
 // production-like: systemctl at most once a second, whatever the scrape rate
 const config = await sandbox.config({ unit_state_cache_seconds: 1, systemctl_timeout_seconds: 2 });
-const exporter = new Exporter(config, { version: 'bench', nodejsVersion: process.version }, () => {});
+const exporter = new Exporter(config, { version: 'bench', nodejsVersion: process.version }, () => {}, sandbox.hostPaths);
 await exporter.start();
 const server = await startServer(exporter, config.listen, 'bench');
 const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });

@@ -15,6 +15,12 @@ ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 source "$ESS_LIB/config.sh"
 # shellcheck source=deploy/lib/units.sh
 source "$ESS_LIB/units.sh"
+# shellcheck source=deploy/lib/record.sh
+source "$ESS_LIB/record.sh"
+# shellcheck source=deploy/lib/verdict.sh
+source "$ESS_LIB/verdict.sh"
+# shellcheck source=deploy/lib/latch.sh
+source "$ESS_LIB/latch.sh"
 
 CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER
@@ -23,7 +29,7 @@ declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=
 declare -gA BEFORE_ACTIVE=() BEFORE_PID=()
 declare -ga WAS_RUNNING=()
 
-log_event() { logger -t quantum-ess -p user.notice -- "drill: $*" 2>/dev/null || true; }
+drill_log() { logger -t quantum-ess -p user.notice -- "drill: $*" 2>/dev/null || true; }
 
 check() { # check NAME PASS|FAIL|SKIP DETAIL
   CHECKS=$((CHECKS + 1))
@@ -40,7 +46,7 @@ pass_if() { # pass_if NAME DETAIL_OK DETAIL_FAIL CMD...
 # ---------------------------------------------------------------- checks before any change
 exporter_installed() { [[ $(systemctl show -P LoadState -- "$EXPORTER_UNIT" 2>/dev/null) == loaded ]]; }
 
-exporter_value() { # exporter_value METRIC -> the sample value of an unlabelled metric
+exporter_value() { # exporter_value METRIC -> the sample value of a metric (labels included in METRIC)
   local body line
   body=$(curl -fsS --max-time 2 "$EXPORTER_URL" 2>/dev/null) || return 1
   while IFS= read -r line; do
@@ -52,19 +58,30 @@ exporter_value() { # exporter_value METRIC -> the sample value of an unlabelled 
   return 1
 }
 
+# check_verdict WANTED NAME: the shared verdict (status and the exporter compute the same) is WANTED.
+check_verdict() {
+  local wanted=$1 name=$2 v=""
+  latch_observe
+  if [[ $VERDICT == "$wanted" ]]; then check "$name" PASS "verdict $VERDICT (status exit $VERDICT_CODE)"
+  else check "$name" FAIL "verdict $VERDICT, expected $wanted: ${VERDICT_PROBLEMS[*]:-}"; fi
+  if exporter_installed; then
+    for _ in 1 2 3 4 5 6 7 8 9 10; do v=$(exporter_value "ess_verdict{verdict=\"$VERDICT\"}") && [[ $v == 1 ]] && break; nap 0.2; done
+    pass_if "$name (exporter)" "ess_verdict{verdict=\"$VERDICT\"} 1, as status says" \
+      "ess_verdict{verdict=\"$VERDICT\"} is ${v:-absent} on $EXPORTER_URL while status says $VERDICT" test "$v" == 1
+  fi
+}
+
 check_wiring() {
-  local u missing=() armed=()
+  local u unguarded=()
   pass_if "controller" "$CONTROLLER" "controller not found at $CONTROLLER" test -x "$CONTROLLER"
   check "configuration" PASS "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}: ${#TRADING[@]} trading, ${#MONITOR[@]} monitor units"
-  read_unit_states quantum-ess.path quantum-ess-trip.path || true
-  for u in quantum-ess.path quantum-ess-trip.path; do [[ ${ACTIVE[$u]} == active ]] || armed+=("$u is ${ACTIVE[$u]}"); done
-  if ((${#armed[@]} == 0)); then check "switch armed" PASS "quantum-ess.path and quantum-ess-trip.path active"
-  else check "switch armed" FAIL "${armed[*]} (run: ess_controller.sh rearm)"; fi
-  for u in "${TRADING[@]}"; do
-    [[ $(systemctl show -P DropInPaths -- "$u" 2>/dev/null) == *50-quantum-ess-latch.conf* ]] || missing+=("$u")
-  done
-  if ((${#missing[@]} == 0)); then check "latch drop-ins" PASS "on all ${#TRADING[@]} trading units"
-  else check "latch drop-ins" FAIL "missing on ${missing[*]} (re-run the installer)"; fi
+  latch_observe
+  if ((VERDICT_ARMED)); then check "switch armed" PASS "${SWITCH_PATH_UNITS[*]} active, trigger ready"
+  else check "switch armed" FAIL "${VERDICT_PROBLEMS[*]} (run: ess_controller.sh rearm)"; fi
+  for u in "${TRADING[@]}"; do [[ ${GUARD[$u]} == @(yes|absent) ]] || unguarded+=("$u=${GUARD[$u]}"); done
+  if ((${#unguarded[@]} == 0)); then check "latch applied by systemd" PASS "AssertPathExists=! on the flag and the persisted latch, on all ${#TRADING[@]} trading units (their Asserts property)"
+  else check "latch applied by systemd" FAIL "not applied on ${unguarded[*]} (re-run the installer; look for drop-ins overriding it)"; fi
+  check_verdict armed "verdict before the drill"
   if exporter_installed; then
     local v
     if v=$(exporter_value ess_active); then check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v"
@@ -86,10 +103,10 @@ record_before() {
   return 0
 }
 
-state_value() { # state_value KEY: the controller's own record (state.env), e.g. ACT_RESULT
-  local line
-  line=$(grep -s "^$1=" "${CFG[STATE_DIR]}/state.env") || return 1
-  printf '%s' "${line#*=}"
+state_value() { # state_value KEY: the controller's record of the last activation, e.g. ACT_RESULT
+  state_load
+  [[ -n ${ST[$1]:-} ]] || return 1
+  printf '%s' "${ST[$1]}"
 }
 
 # Put every trading unit back as it was: the latch off, the units that ran before running again.
@@ -105,7 +122,7 @@ restore() {
 }
 
 run_drill() {
-  local u out rc=0 t0 latency result bad=() killed=() touched=()
+  local u out rc=0 t0 latency result bad=() killed=() leftovers=() touched=() started=()
   record_before
   if [[ -e ${CFG[FLAG_FILE]} ]]; then
     check "ESS inactive before the drill" FAIL "the ESS is already ACTIVE; a drill needs normal trading state"
@@ -113,7 +130,7 @@ run_drill() {
   fi
   check "recorded state" PASS "running before: ${WAS_RUNNING[*]:-none}"
   DRILL_ID=drill-$(date -u +%Y%m%dT%H%M%SZ)
-  log_event "$DRILL_ID starting"
+  drill_log "$DRILL_ID starting"
   t0=$(now_us)
   out=$("$CONTROLLER" activate --source drill --reason "$DRILL_ID" 2>&1) || rc=$?
   pass_if "activate" "exit 0 in $(us_to_sec $(($(now_us) - t0))) s" "exit $rc: ${out##*$'\n'}" test "$rc" -eq 0
@@ -129,9 +146,12 @@ run_drill() {
   result=$(state_value ACT_RESULT) || result=unknown
   for u in "${TRADING[@]}"; do
     [[ " $(state_value ACT_UNITS) " == *" $u=killed/"* ]] && killed+=("$u")
+    [[ " $(state_value ACT_UNITS) " == *" $u=leftovers-killed/"* ]] && leftovers+=("$u")
   done
   if ((${#killed[@]} == 0)); then check "graceful stop (SIGTERM)" PASS "no unit needed SIGKILL (result $result)"
   else check "graceful stop (SIGTERM)" FAIL "ignored SIGTERM, needed SIGKILL: ${killed[*]}"; fi
+  if ((${#leftovers[@]} == 0)); then check "no leftover processes" PASS "every trading unit's cgroup emptied by its own stop"
+  else check "no leftover processes" FAIL "processes outlived the stop and were SIGKILLed (KillMode=process/none/mixed or detached children): ${leftovers[*]}"; fi
 
   for u in "${MONITOR[@]}"; do
     [[ ${ACTIVE[$u]} == "${BEFORE_ACTIVE[$u]}" && ${MAINPID[$u]} == "${BEFORE_PID[$u]}" ]] || touched+=("$u")
@@ -139,14 +159,14 @@ run_drill() {
   if ((${#touched[@]} == 0)); then check "monitor units untouched" PASS "${#MONITOR[@]} units, same state and main PID"
   else check "monitor units untouched" FAIL "changed: ${touched[*]}"; fi
 
-  u=${TRADING[0]}
-  if systemctl start -- "$u" >/dev/null 2>&1; then
-    check "start refused while latched" FAIL "systemctl start $u succeeded"
-  else
-    sleep 0.2
-    pass_if "start refused while latched" "systemctl start $u refused, still $(systemctl is-active -- "$u" 2>/dev/null || true)" \
-      "$u is running after a refused start" test "$(systemctl is-active -- "$u" 2>/dev/null || true)" != active
-  fi
+  for u in "${TRADING[@]}"; do
+    if systemctl start -- "$u" >/dev/null 2>&1 || [[ $(systemctl is-active -- "$u" 2>/dev/null || true) == active ]]; then
+      started+=("$u")
+    fi
+  done
+  if ((${#started[@]} == 0)); then check "start refused while latched" PASS "systemctl start refused on all ${#TRADING[@]} trading units"
+  else check "start refused while latched" FAIL "started while latched: ${started[*]}"; fi
+  check_verdict active "verdict while latched"
 
   if exporter_installed; then
     local v=""
@@ -207,7 +227,7 @@ main() {
     if ((FAILS == 0)); then run_drill; else check "drill" SKIP "not started: the wiring checks failed"; fi
   fi
   restore
-  log_event "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
+  drill_log "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
   if ((FAILS == 0)); then echo "SUMMARY: PASS ($CHECKS checks)"; else echo "SUMMARY: FAIL ($FAILS of $CHECKS checks failed)"; fi
   ((FAILS == 0))
 }

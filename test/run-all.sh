@@ -97,6 +97,7 @@ main() {
   step "bats";            run_bats
   step "build";           run_build
   step "unit tests";      run_vitest unit
+  step "contract tests (bash and TypeScript on the same fixtures)"; run_vitest contract
   step "runbook on real systemd"; run_runbook
   step "integration tests on real systemd (systemd-nspawn sandboxes)"; run_vitest integration
   rm -rf "$REPORT_DIR"

@@ -39,7 +39,10 @@ declare -gA ESS_SECONDS_RANGE=(
   [REDIS_TIMEOUT_SEC]="10000 10000000"
 )
 
-readonly ESS_MONITOR_SUFFIXES="service socket timer target mount path slice scope"
+# systemd's unit types: a name ending in one has that type, any other name is a service. Trading units
+# must be services; monitor units may be any type that can run or be watched.
+readonly ESS_UNIT_TYPES="service socket device mount automount swap target path timer slice scope"
+readonly ESS_MONITOR_TYPES="service socket timer target mount path slice scope"
 
 declare -gA CFG=()
 declare -ga TRADING=() MONITOR=() ORDER=()
@@ -58,28 +61,29 @@ sec_to_us_v() { # sec_to_us_v VAR SECONDS
   printf -v "$1" '%d' $((10#$_si * 1000000 + 10#${_sf:0:6}))
 }
 
-# config_unit_list SRC KEY OUTVAR ROLE: names from CFG[KEY], ".service" added when no suffix is given.
+# config_unit_list SRC KEY OUTVAR ROLE: names from CFG[KEY], ".service" added when no type is given.
 config_unit_list() {
-  local src=$1 key=$2 role=$4 name base suffix
+  local src=$1 key=$2 role=$4 name base suffix allowed=service
   local -n out=$3
   local -A seen=()
+  [[ $role == trading ]] || allowed=$ESS_MONITOR_TYPES
   out=()
   for name in ${CFG[$key]}; do
     base=$name suffix=service
-    if [[ $name =~ ^(.+)\.([a-z]+)$ && " $ESS_MONITOR_SUFFIXES " == *" ${BASH_REMATCH[2]} "* ]]; then
+    if [[ $name =~ ^(.*)\.([a-z]+)$ && " $ESS_UNIT_TYPES " == *" ${BASH_REMATCH[2]} "* ]]; then
       base=${BASH_REMATCH[1]} suffix=${BASH_REMATCH[2]}
+      [[ " $allowed " == *" $suffix "* ]] ||
+        config_error "$src" "$key: '$name': only .${allowed// / .} units are allowed here"
     fi
     [[ $base =~ ^[A-Za-z0-9_.:-]+(@[A-Za-z0-9_.:-]+)?$ ]] ||
       config_error "$src" "$key: invalid unit name '$name' (templates such as name@ are not units; use an instance name@instance)"
-    [[ $role == monitor || $suffix == service ]] ||
-      config_error "$src" "$key: '$name' is not a service; only .service units can be trading units"
     name=$base.$suffix
     ((${#name} <= 255)) || config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"
     [[ -z ${seen[$name]:-} ]] || config_error "$src" "$key: $name listed twice"
     seen[$name]=1
     out+=("$name")
   done
-  ((${#out[@]} > 0)) || config_error "$src" "$key: must list at least one unit"
+  [[ $role != trading || ${#out[@]} -gt 0 ]] || config_error "$src" "$key: must list at least one unit"
 }
 
 config_check_seconds() { # config_check_seconds SRC KEY
@@ -102,7 +106,8 @@ us_to_sec_short() { # 100000 -> 0.1, 60000000 -> 60
 # Paths go into unit files, tmpfiles.d and sed: a whitelist keeps %, &, \, spaces and quotes out.
 config_check_path() { # config_check_path SRC KEY
   local src=$1 key=$2 p=${CFG[$2]} comp
-  p=${p/#\/var\/run\//\/run\/}
+  # /var/run is a link to /run; systemd wants the canonical spelling of what it watches
+  [[ $key != @(FLAG_FILE|LOCK_FILE) ]] || p=${p/#\/var\/run\//\/run\/}
   [[ $p =~ ^(/[A-Za-z0-9._-]+){2,}$ ]] ||
     config_error "$src" "$key: '${CFG[$key]}' must be an absolute path of at least two components made of A-Z a-z 0-9 . _ - (no trailing /)"
   local IFS=/

@@ -33,7 +33,7 @@ describe('HTTP server', () => {
     sandbox = await createSandbox();
     await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
     const config = await sandbox.config({ systemctl_timeout_seconds: 0.3 });
-    exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog);
+    exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, sandbox.hostPaths);
     await exporter.start();
     server = await startServer(exporter, config.listen, '1.2.3');
   });
@@ -70,7 +70,8 @@ describe('HTTP server', () => {
   it('answers /healthz 200 while reads work and 503 with the failing source while they do not', async () => {
     const healthy = await get(server, '/healthz');
     expect(healthy.status).toBe(200);
-    expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', reads: { flag: { ok: true }, state: { ok: true }, systemd: { ok: true } } });
+    const allOk = { flag: { ok: true }, state: { ok: true }, systemd: { ok: true }, asserts: { ok: true }, cgroup: { ok: true }, markers: { ok: true } };
+    expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', reads: allOk });
 
     await sandbox.setSystemctlBehaviour('hang');
     const started = Date.now();

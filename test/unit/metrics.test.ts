@@ -1,8 +1,21 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Exporter } from '../../src/exporter.js';
+import { UNIT_RESULTS } from '../../src/readers/state-file.js';
 import { UNIT_STATES } from '../../src/readers/systemctl-show.js';
-import { createSandbox, exporterShowOutput, MONITOR, type Sandbox, sample, STATE_EXAMPLE, silentLog, TRADING } from './helpers.js';
+import { VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
+import {
+  assertsText,
+  createSandbox,
+  exporterShowOutput,
+  MONITOR,
+  type Sandbox,
+  sample,
+  STATE_EXAMPLE,
+  silentLog,
+  TRADING,
+} from './helpers.js';
 
 const BUILD = { version: '9.9.9-test', nodejsVersion: 'v20.0.0' };
 
@@ -19,10 +32,26 @@ describe('metrics', () => {
   });
 
   async function scrape(config?: Record<string, unknown>): Promise<string> {
-    exporter ??= new Exporter(await sandbox.config(config), BUILD, silentLog);
+    exporter ??= new Exporter(await sandbox.config(config), BUILD, silentLog, sandbox.hostPaths);
     await exporter.refresh();
     return exporter.registry.metrics();
   }
+
+  /** The words whose ess_verdict series is 1; exactly one on every scrape. */
+  function verdict(text: string): string {
+    const current = VERDICT_WORDS.filter((word) => {
+      const value = sample(text, `ess_verdict{verdict="${word}"}`);
+      expect(value, word).toBeDefined();
+      return value === 1;
+    });
+    expect(current).toHaveLength(1);
+    return current[0] ?? '';
+  }
+
+  const latch = async (): Promise<void> => {
+    await writeFile(sandbox.flagFile, '');
+    await writeFile(join(sandbox.stateDir, 'latched'), '');
+  };
 
   it('exposes one series per state for every configured unit, with its role', async () => {
     await sandbox.setShowOutput(
@@ -34,44 +63,68 @@ describe('metrics', () => {
       ]),
     );
     const text = await scrape();
-    const current = (unit: string): string[] =>
+    const current = (unit: string, role: string): string[] =>
       UNIT_STATES.filter((state) => {
-        const role = unit.startsWith('quantum') ? 'trading' : 'monitor';
         const value = sample(text, `ess_unit_state{unit="${unit}",role="${role}",state="${state}"}`);
         expect(value, `${unit} ${state}`).toBeDefined();
         return value === 1;
       });
-    expect(current(TRADING[0])).toEqual(['not-found']);
-    expect(current(TRADING[1])).toEqual(['masked']);
-    expect(current(MONITOR[0])).toEqual(['active']);
-    expect(current(MONITOR[1])).toEqual(['failed']);
+    expect(current(TRADING[0], 'trading')).toEqual(['not-found']);
+    expect(current(TRADING[1], 'trading')).toEqual(['masked']);
+    expect(current(MONITOR[0], 'monitor')).toEqual(['active']);
+    expect(current(MONITOR[1], 'monitor')).toEqual(['failed']);
+    expect(current('quantum-ess.path', 'switch')).toEqual(['active']);
+    expect(current('quantum-ess-trigger.service', 'switch')).toEqual(['inactive']);
   });
 
-  it('renders the state file: latency, timestamps and per-source activation counters', async () => {
+  it('renders the state file: latency, timestamps, per-unit results and the controller totals', async () => {
     await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
     const text = await scrape();
     expect(sample(text, 'ess_last_activation_latency_seconds')).toBe(0.018969);
     expect(sample(text, 'ess_last_activation_timestamp_seconds')).toBe(1795543337.41);
     expect(sample(text, 'ess_last_activation_all_stopped')).toBe(1);
     expect(sample(text, 'ess_last_deactivation_timestamp_seconds')).toBe(1795543333.18);
+    expect(sample(text, 'ess_last_tamper_timestamp_seconds')).toBe(1795543300.5);
     expect(text).toContain('# TYPE ess_activations_total counter');
     expect(sample(text, 'ess_activations_total{source="cli"}')).toBe(4);
     expect(sample(text, 'ess_activations_total{source="path"}')).toBe(4);
+    expect(text).toContain('# TYPE ess_tamper_events_total counter');
+    expect(sample(text, 'ess_tamper_events_total')).toBe(1);
+    expect(sample(text, 'ess_leftover_kills_total')).toBe(2);
+    for (const result of UNIT_RESULTS) {
+      expect(sample(text, `ess_last_activation_unit_result{unit="${TRADING[0]}",result="${result}"}`), result).toBe(result === 'stopped' ? 1 : 0);
+      expect(sample(text, `ess_last_activation_unit_result{unit="${TRADING[1]}",result="${result}"}`), result).toBe(
+        result === 'leftovers-killed' ? 1 : 0,
+      );
+    }
     expect(sample(text, 'ess_build_info{version="9.9.9-test",nodejs_version="v20.0.0"}')).toBe(1);
   });
 
-  it('leaves out what never happened instead of reporting 0 (1970, 0 s)', async () => {
+  it('leaves out what never happened instead of reporting 0 (1970, 0 s); totals of a host that never activated are 0', async () => {
     const text = await scrape();
     for (const name of [
       'ess_last_activation_latency_seconds',
       'ess_last_activation_timestamp_seconds',
       'ess_last_activation_all_stopped',
       'ess_last_deactivation_timestamp_seconds',
+      'ess_last_tamper_timestamp_seconds',
     ]) {
       expect(sample(text, name), name).toBeUndefined();
       expect(text).toContain(`# TYPE ${name} gauge`);
     }
     expect(text).not.toMatch(/^ess_activations_total\{/m);
+    expect(text).not.toMatch(/^ess_last_activation_unit_result\{/m);
+    expect(sample(text, 'ess_tamper_events_total')).toBe(0);
+    expect(sample(text, 'ess_leftover_kills_total')).toBe(0);
+  });
+
+  it('leaves the controller totals out while state.json was never read, so increase() sees no jump from 0', async () => {
+    await mkdir(sandbox.stateFile);
+    const text = await scrape();
+    expect(sample(text, 'ess_exporter_read_ok{source="state"}')).toBe(0);
+    expect(sample(text, 'ess_tamper_events_total')).toBeUndefined();
+    expect(sample(text, 'ess_leftover_kills_total')).toBeUndefined();
+    expect(text).toContain('# TYPE ess_tamper_events_total counter');
   });
 
   it('reports a failed stop as all_stopped 0 with no latency', async () => {
@@ -82,28 +135,95 @@ describe('metrics', () => {
     expect(sample(text, 'ess_last_activation_latency_seconds')).toBeUndefined();
   });
 
-  it('counts trading units running while latched as latch violations; monitor units never count', async () => {
+  it('judges the latch as the contract says: armed, active, tampered, not-persisted, resume-interrupted', async () => {
+    let text = await scrape();
+    expect(verdict(text)).toBe('armed');
+    expect(sample(text, 'ess_active')).toBe(0);
+    expect(sample(text, 'ess_switch_armed')).toBe(1);
+    expect(sample(text, 'ess_latch_violation')).toBe(0);
+
+    await latch();
+    text = await scrape();
+    expect(verdict(text)).toBe('active');
+    expect(sample(text, 'ess_active')).toBe(1);
+
+    await rm(sandbox.flagFile);
+    text = await scrape();
+    expect(verdict(text)).toBe('tampered');
+    expect(sample(text, 'ess_active')).toBe(1);
+
+    await writeFile(sandbox.flagFile, '');
+    await sandbox.setMarker('persist-failed', 'audit: No space left on device\n');
+    expect(verdict(await scrape())).toBe('not-persisted');
+
+    await rm(sandbox.flagFile);
+    await rm(join(sandbox.stateDir, 'latched'));
+    await sandbox.setMarker('persist-failed', null);
+    await sandbox.setMarker('resume-pending', `${TRADING[1]}\n`);
+    text = await scrape();
+    expect(verdict(text)).toBe('resume-interrupted');
+    expect(sample(text, 'ess_active')).toBe(0);
+  });
+
+  it('counts trading units running, holding processes or unguarded while latched; monitor units never count', async () => {
     await sandbox.setShowOutput(
       exporterShowOutput([
         { name: TRADING[0], active: 'active' },
-        { name: TRADING[1], active: 'deactivating' },
+        { name: TRADING[1], active: 'inactive' },
         { name: MONITOR[0], active: 'active' },
         { name: MONITOR[1], active: 'active' },
       ]),
     );
+    await sandbox.setPopulated(TRADING[0], true);
     expect(sample(await scrape(), 'ess_latch_violation')).toBe(0);
-    expect(sample(await scrape(), 'ess_active')).toBe(0);
-    await writeFile(sandbox.flagFile, '');
-    const latched = await scrape();
-    expect(sample(latched, 'ess_active')).toBe(1);
-    expect(sample(latched, 'ess_latch_violation')).toBe(2);
-    await sandbox.setShowOutput(exporterShowOutput([...TRADING, ...MONITOR].map((name) => ({ name, active: name.startsWith('quantum') ? 'failed' : 'active' }))));
-    expect(sample(await scrape(), 'ess_latch_violation')).toBe(0);
-    await rm(sandbox.flagFile);
-    expect(sample(await scrape(), 'ess_active')).toBe(0);
+
+    await latch();
+    let text = await scrape();
+    expect(verdict(text)).toBe('violation');
+    expect(sample(text, 'ess_latch_violation')).toBe(1);
+    expect(sample(text, `ess_unit_cgroup_populated{unit="${TRADING[0]}"}`)).toBe(1);
+    expect(sample(text, `ess_unit_cgroup_populated{unit="${TRADING[1]}"}`)).toBe(0);
+
+    // inactive, but processes stayed in its cgroup (KillMode=process): still a violation
+    await sandbox.setShowOutput(
+      exporterShowOutput([
+        { name: TRADING[0], active: 'inactive', cgroup: `/system.slice/${TRADING[0]}` },
+        { name: TRADING[1], active: 'failed' },
+        ...MONITOR.map((name) => ({ name, active: 'active' })),
+      ]),
+    );
+    await sandbox.setAsserts(TRADING[1], assertsText(sandbox.flagFile));
+    text = await scrape();
+    expect(sample(text, 'ess_latch_violation')).toBe(2);
+    expect(sample(text, `ess_unit_guarded{unit="${TRADING[1]}"}`)).toBe(0);
+    expect(sample(text, 'ess_switch_armed')).toBe(0);
+
+    await sandbox.setPopulated(TRADING[0], false);
+    await sandbox.setAsserts(TRADING[1], assertsText(sandbox.flagFile, `${sandbox.stateDir}/latched`));
+    text = await scrape();
+    expect(verdict(text)).toBe('active');
+    expect(sample(text, 'ess_latch_violation')).toBe(0);
   });
 
-  it('serves last known unit states from a hung systemctl, sets read_ok 0 and counts the error', async () => {
+  it('shows a guard it cannot read as absent and the verdict unknown; a unit that is not installed counts as guarded', async () => {
+    await sandbox.setShowOutput(
+      exporterShowOutput([
+        { name: TRADING[0], active: 'inactive' },
+        { name: TRADING[1], load: 'not-found', active: 'inactive' },
+        ...MONITOR.map((name) => ({ name, active: 'active' })),
+      ]),
+    );
+    await sandbox.setAsserts(TRADING[0], null);
+    await sandbox.setAsserts(TRADING[1], null);
+    const text = await scrape();
+    expect(verdict(text)).toBe('unknown');
+    expect(sample(text, `ess_unit_guarded{unit="${TRADING[0]}"}`)).toBeUndefined();
+    expect(sample(text, `ess_unit_guarded{unit="${TRADING[1]}"}`)).toBe(1);
+    expect(sample(text, 'ess_exporter_read_ok{source="asserts"}')).toBe(0);
+    expect(sample(text, 'ess_switch_armed')).toBe(1);
+  });
+
+  it('serves last known unit states from a hung systemctl, sets read_ok 0, counts the error and says unknown', async () => {
     const first = await scrape({ systemctl_timeout_seconds: 0.2 });
     expect(sample(first, 'ess_exporter_read_ok{source="systemd"}')).toBe(1);
     await sandbox.setSystemctlBehaviour('hang');
@@ -115,15 +235,20 @@ describe('metrics', () => {
     expect(sample(text, 'ess_exporter_read_errors_total{source="systemd"}')).toBe(1);
     expect(sample(text, 'ess_exporter_read_errors_total{source="flag"}')).toBe(0);
     expect(sample(text, 'ess_exporter_read_ok{source="state"}')).toBe(1);
+    expect(verdict(text)).toBe('unknown');
   });
 
-  it('knows nothing about units or violations before systemctl ever answered', async () => {
+  it('knows nothing about units or violations before systemctl ever answered, but a flag is a latch', async () => {
     await sandbox.setSystemctlBehaviour('fail');
     await writeFile(sandbox.flagFile, '');
     const text = await scrape();
     expect(sample(text, `ess_unit_state{unit="${TRADING[0]}",role="trading",state="inactive"}`)).toBe(0);
     expect(sample(text, 'ess_latch_violation')).toBeUndefined();
+    expect(sample(text, 'ess_switch_armed')).toBeUndefined();
+    expect(sample(text, `ess_unit_guarded{unit="${TRADING[0]}"}`)).toBeUndefined();
     expect(sample(text, 'ess_active')).toBe(1);
+    expect(verdict(text)).toBe('unknown');
+    expect(sample(text, 'ess_exporter_read_ok{source="cgroup"}')).toBe(0);
   });
 
   it('keeps the last good state file when it turns corrupt and counts the error', async () => {
@@ -132,25 +257,34 @@ describe('metrics', () => {
     await writeFile(sandbox.stateFile, '{not json');
     const text = await scrape();
     expect(sample(text, 'ess_activations_total{source="cli"}')).toBe(4);
+    expect(sample(text, 'ess_tamper_events_total')).toBe(1);
     expect(sample(text, 'ess_exporter_read_ok{source="state"}')).toBe(0);
     expect(sample(text, 'ess_exporter_read_errors_total{source="state"}')).toBe(1);
   });
 
-  it('reports the switch armed only while both ESS path units are active', async () => {
-    const units = [...TRADING, ...MONITOR].map((name) => ({ name, active: 'active' }));
+  it('disarms when a path unit is down or the trigger is stuck active without a flag', async () => {
+    const units = [...TRADING, ...MONITOR].map((name) => ({ name, active: name.startsWith('quantum') ? 'inactive' : 'active' }));
     await sandbox.setShowOutput(exporterShowOutput(units));
-    expect(sample(await scrape({ unit_state_cache_seconds: 0 }), 'ess_switch_armed')).toBe(1);
+    expect(sample(await scrape(), 'ess_switch_armed')).toBe(1);
+
     await sandbox.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess.path', active: 'failed' }]));
-    const text = await scrape();
+    let text = await scrape();
     expect(sample(text, 'ess_switch_armed')).toBe(0);
+    expect(verdict(text)).toBe('not-armed');
     expect(sample(text, 'ess_unit_state{unit="quantum-ess.path",role="switch",state="failed"}')).toBe(1);
+
+    await sandbox.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess-trigger.service', active: 'active', sub: 'exited' }]));
+    text = await scrape();
+    expect(sample(text, 'ess_switch_armed')).toBe(0);
+    await latch();
+    expect(sample(await scrape(), 'ess_switch_armed')).toBe(1);
   });
 
   it('re-reads unit states when the latch changes instead of serving cached ones as violations', async () => {
     const running = [...TRADING, ...MONITOR].map((name) => ({ name, active: 'active' }));
     await sandbox.setShowOutput(exporterShowOutput(running));
     expect(sample(await scrape({ unit_state_cache_seconds: 60 }), 'ess_latch_violation')).toBe(0);
-    await writeFile(sandbox.flagFile, '');
+    await latch();
     await sandbox.setShowOutput(
       exporterShowOutput(running.map((u) => (u.name.startsWith('quantum') ? { ...u, active: 'inactive' } : u))),
     );
@@ -162,8 +296,8 @@ describe('metrics', () => {
 
   it('gives every instance its own registry', async () => {
     const config = await sandbox.config();
-    const a = new Exporter(config, BUILD, silentLog);
-    const b = new Exporter(config, BUILD, silentLog);
+    const a = new Exporter(config, BUILD, silentLog, sandbox.hostPaths);
+    const b = new Exporter(config, BUILD, silentLog, sandbox.hostPaths);
     expect(a.registry).not.toBe(b.registry);
     await a.refresh();
     await b.refresh();

@@ -48,8 +48,12 @@ describe('parseSystemctlShow', () => {
   });
 
   it('accepts properties in any order and CRLF line ends', () => {
-    const output = 'ActiveState=failed\r\nSubState=failed\r\nLoadState=loaded\r\nId=x.service\r\n';
-    expect(parseSystemctlShow(output, ['x.service']).get('x.service')?.state).toBe('failed');
+    const output = 'ActiveState=failed\r\nControlGroup=/system.slice/x.service\r\nSubState=failed\r\nLoadState=loaded\r\nId=x.service\r\n';
+    expect(parseSystemctlShow(output, ['x.service']).get('x.service')).toMatchObject({ state: 'failed', controlGroup: '/system.slice/x.service' });
+  });
+
+  it('takes a missing ControlGroup line as no cgroup', () => {
+    expect(parseSystemctlShow('LoadState=loaded\nActiveState=inactive\n', ['a.service']).get('a.service')?.controlGroup).toBe('');
   });
 
   it('refuses output whose block count does not match the units asked for', () => {

@@ -59,7 +59,7 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
   }
   const config = await sandbox.config({ ...tokenSettings, ...options.config });
   const logs: string[] = [];
-  const exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line));
+  const exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), sandbox.hostPaths);
   await exporter.start();
   const server = await startServer(exporter, config.listen, '1.2.3');
 
