@@ -256,8 +256,8 @@ load_libs() {
 @test "random bytes in every text field give valid JSON in state.json and the audit trail" {
   load_libs
   load_config
-  local i s
-  for i in $(seq 1 40); do
+  local s
+  for _ in $(seq 1 40); do
     s=$(head -c 64 /dev/urandom | tr -d '\000')
     # shellcheck disable=SC2034 # read by state_save
     ST=([ACTIVE]=1 [FLAG_ID]="$s" [ACT_ID]="$s" [ACT_SOURCE]="$s" [ACT_ACTOR]="$s" [ACT_REASON]="$s"

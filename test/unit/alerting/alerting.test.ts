@@ -121,7 +121,19 @@ describe('alerting', () => {
     const own = alerts(rules, 'ess');
     const examples = alerts(rules, 'ess-trip-examples');
     expect(own.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['ESSActive', 'ESSLatchViolation', 'ESSSlowActivation', 'ESSExporterDown', 'ESSExporterReadErrors', 'ESSSwitchDisarmed']),
+      expect.arrayContaining([
+        'ESSActive',
+        'ESSLatchViolation',
+        'ESSLatchTampered',
+        'ESSLatchNotPersisted',
+        'ESSResumeInterrupted',
+        'ESSStatusUnknown',
+        'ESSLeftoverProcessesKilled',
+        'ESSSlowActivation',
+        'ESSExporterDown',
+        'ESSExporterReadErrors',
+        'ESSSwitchDisarmed',
+      ]),
     );
     expect(examples.length).toBeGreaterThanOrEqual(3);
     for (const rule of own) {

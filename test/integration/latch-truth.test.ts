@@ -1,0 +1,209 @@
+// The latch never lies, on real systemd: processes that outlive `systemctl stop`, a drop-in that
+// overrides the latch, the flag removed by hand, racing activations, an interrupted resume, the
+// installer and hostile text. Each case is a row in the table printed at the end.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FLAG, LATCHED, Sandbox, TRADING } from './helpers/sandbox.js';
+
+const DOWN = ['inactive', 'failed'];
+const summary: { fault: string; outcome: string }[] = [];
+let box: Sandbox;
+
+interface StatusJson {
+  verdict: string;
+  exit_code: number;
+  latched: boolean;
+  armed: boolean;
+  latch_violations: number;
+  problems: string[];
+  units: { unit: string; guard?: string; processes?: string }[];
+}
+
+async function status(): Promise<StatusJson> {
+  return JSON.parse((await box.ess('status', '--json')).stdout) as StatusJson;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  box = await Sandbox.boot('ess-truth');
+});
+afterAll(async () => {
+  await box?.shutdown();
+  const width = Math.max(...summary.map((s) => s.fault.length), 5);
+  console.log(`\n${'fault'.padEnd(width)} | outcome`);
+  console.log(`${'-'.repeat(width)}-+-${'-'.repeat(40)}`);
+  for (const s of summary) console.log(`${s.fault.padEnd(width)} | ${s.outcome}`);
+});
+beforeEach(async () => {
+  await box.reset();
+});
+
+describe('the latch never lies', () => {
+  for (const [mode, exec] of [
+    ['KillMode=process + setsid + double fork', 'setsid sleep 1000 & (sleep 1000 &); exec sleep 1000'],
+    ['KillMode=none + nohup child', 'nohup sleep 1000 >/dev/null 2>&1 & exec sleep 1000'],
+  ] as const) {
+    it(`empties the cgroup of a unit with ${mode}`, async () => {
+      const killMode = mode.startsWith('KillMode=none') ? 'none' : 'process';
+      await box.sh(
+        `mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '[Service]\\nKillMode=${killMode}\\nExecStart=\\nExecStart=/bin/bash -c "${exec}"\\n' > /etc/systemd/system/quantum-execution.service.d/90-leaky.conf && systemctl daemon-reload && systemctl restart quantum-execution.service && sleep 0.3`,
+      );
+      try {
+        const before = (await box.stateJson().catch(() => null))?.leftover_kills_total ?? 0;
+        const r = await box.ess('activate', '--reason', 'leaky');
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/quantum-execution.service\s+leftovers-killed/);
+        const cg = await box.show('quantum-execution.service', 'ControlGroup');
+        const populated = cg === '' ? 'gone' : (await box.sh(`cat /sys/fs/cgroup/unified${cg}/cgroup.events 2>/dev/null || echo gone`)).stdout;
+        expect(populated).not.toContain('populated 1');
+        const s = await status();
+        expect(s.verdict).toBe('active');
+        expect(s.units.find((u) => u.unit === 'quantum-execution.service')?.processes).toBe('no');
+        const state = await box.stateJson();
+        expect(state.last_activation?.result).toBe('degraded');
+        expect(state.leftover_kills_total).toBe(before + 1);
+        expect((await box.sh('pgrep -c -x sleep || true')).stdout.trim()).toBe('0');
+        summary.push({ fault: `unit with ${mode}`, outcome: 'leftovers SIGKILLed, cgroup empty, result leftovers-killed, counted' });
+      } finally {
+        await box.sh('rm -f /etc/systemd/system/quantum-execution.service.d/90-leaky.conf && systemctl daemon-reload');
+      }
+    });
+  }
+
+  it('a process left in a latched unit cgroup is a violation in status (exit 4)', async () => {
+    await box.ess('activate', '--reason', 'cgroup violation');
+    // a process put into the stopped unit's cgroup by hand, as a stray leftover would be
+    const cg = '/sys/fs/cgroup/unified/system.slice/quantum-governor.service';
+    await box.sh(`mkdir -p ${cg} && (sleep 30 & echo $! > ${cg}/cgroup.procs; wait) >/dev/null 2>&1 &`);
+    await sleep(300);
+    const r = await box.ess('status');
+    try {
+      expect(r.exitCode, r.stdout).toBe(4);
+      expect(r.stdout).toContain('RUNNING WHILE LATCHED');
+      summary.push({ fault: 'stray process in a latched cgroup', outcome: 'status exit 4 (violation), named' });
+    } finally {
+      await box.sh(`kill $(cat ${cg}/cgroup.procs) 2>/dev/null; true`);
+    }
+  });
+
+  for (const [how, script] of [
+    ['a later drop-in with an empty AssertPathExists=', "mkdir -p /etc/systemd/system/quantum-apply-layer.service.d && printf '[Unit]\\nAssertPathExists=\\n' > /etc/systemd/system/quantum-apply-layer.service.d/99-override.conf && systemctl daemon-reload"],
+    ['the drop-in removed (as by systemctl revert)', 'mv /etc/systemd/system/quantum-apply-layer.service.d/50-quantum-ess-latch.conf /run/latch.saved && systemctl daemon-reload'],
+  ] as const) {
+    it(`sees ${how}: not armed, a violation while latched, and the drill fails`, async () => {
+      await box.sh(script);
+      try {
+        let s = await status();
+        expect(s.verdict).toBe('not-armed');
+        expect(s.exit_code).toBe(5);
+        expect(s.units.find((u) => u.unit === 'quantum-apply-layer.service')?.guard).toBe('no');
+        const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+        expect(drill.exitCode).toBe(1);
+        expect(drill.stdout).toContain('SUMMARY: FAIL');
+        await box.ess('activate', '--reason', 'override');
+        s = await status();
+        expect(s.verdict).toBe('violation');
+        expect(s.exit_code).toBe(4);
+        summary.push({ fault: how, outcome: 'status not-armed (5) / violation (4) from the Asserts property; drill FAIL' });
+      } finally {
+        await box.sh('rm -f /etc/systemd/system/quantum-apply-layer.service.d/99-override.conf; [ -e /run/latch.saved ] && mv /run/latch.saved /etc/systemd/system/quantum-apply-layer.service.d/50-quantum-ess-latch.conf; systemctl daemon-reload');
+      }
+    });
+  }
+
+  it('the flag removed by hand while latched: put back, stopped again, audited, counted; starts refused meanwhile', async () => {
+    await box.ess('activate', '--reason', 'tamper');
+    const before = (await box.stateJson()).tamper_total;
+    await box.mustRun('rm', FLAG);
+    const start = await box.run('systemctl', 'start', 'quantum-governor.service'); // races the guard
+    expect(start.exitCode).not.toBe(0);
+    let back = false;
+    for (let i = 0; i < 40 && !back; i += 1) {
+      back = await box.exists(FLAG);
+      if (!back) await sleep(50);
+    }
+    expect(back).toBe(true);
+    await sleep(500);
+    const state = await box.stateJson();
+    expect(state.tamper_total).toBe(before + 1);
+    expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toContain('"event":"tamper"');
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-p', 'crit', '-o', 'cat', '--no-pager');
+    expect(journal).toContain('LATCH TAMPERED');
+    expect((await status()).verdict).toBe('active');
+    expect(Object.values(await box.activeStates(TRADING)).every((s) => DOWN.includes(s))).toBe(true);
+    summary.push({ fault: 'flag removed by hand while latched', outcome: 'start refused by the persisted latch; flag put back, re-stopped, crit + audit + tamper_total' });
+  });
+
+  it('with the guard off, a removed flag is "tampered" (exit 6) and starts stay refused', async () => {
+    await box.ess('activate', '--reason', 'tamper, no guard');
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path');
+    try {
+      await box.mustRun('rm', FLAG);
+      const r = await box.ess('status');
+      expect(r.exitCode, r.stdout).toBe(6);
+      expect(r.stdout).toContain('ESS STATUS: ACTIVE');
+      expect(r.stdout).toContain('TAMPERED');
+      for (const unit of TRADING) expect((await box.run('systemctl', 'start', unit)).exitCode).not.toBe(0);
+      summary.push({ fault: 'flag removed with the guard stopped', outcome: 'status exit 6 tampered; every start still refused' });
+    } finally {
+      await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path');
+      await box.ess('deactivate', '--no-start', '--reason', 'end of tamper test');
+    }
+  });
+
+  it('10 racing activations record exactly one activation', async () => {
+    const before = (await box.stateJson().catch(() => null))?.activations_total.cli ?? 0;
+    await box.sh('for i in $(seq 10); do ess_controller.sh activate --reason "racer $i" >/dev/null 2>&1 & done; wait');
+    await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.05; done');
+    const state = await box.stateJson();
+    expect(state.activations_total.cli).toBe(before + 1);
+    const audit = (await box.readFile('/var/log/quantum-ess/audit.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as { event: string; id?: string });
+    const ids = new Set(audit.filter((e) => e.event === 'activate').map((e) => e.id));
+    expect(ids.has(state.flag_id)).toBe(true);
+    expect(audit.filter((e) => e.event === 'activate' && e.id === state.flag_id)).toHaveLength(1);
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager', '-n', '300');
+    expect(journal).not.toContain('exited before recording it');
+    summary.push({ fault: '10 racing activations', outcome: 'one flag owner, one activation recorded, 9 re-verified' });
+  });
+
+  it('a resume killed half-way shows in status (exit 8) and deactivate finishes it', async () => {
+    await box.ess('activate', '--reason', 'interrupted resume');
+    await box.sh('ess_controller.sh deactivate --reason resume >/dev/null 2>&1 & pid=$!; ' +
+      'while [ "$(systemctl show -P ActiveState quantum-ai-engine.service)" != active ]; do sleep 0.02; done; kill -9 $pid');
+    const r = await box.ess('status');
+    expect(r.exitCode, r.stdout).toBe(8);
+    expect(r.stdout).toContain('RESUME INTERRUPTED');
+    expect(await box.exists(FLAG)).toBe(false);
+    const finish = await box.ess('deactivate');
+    expect(finish.exitCode, finish.stderr).toBe(0);
+    expect((await box.ess('status')).exitCode).toBe(0);
+    summary.push({ fault: 'deactivate killed mid-resume', outcome: 'status exit 8 naming the units not started; deactivate finished it' });
+  });
+
+  it('deactivate with /var/lib read-only changes nothing and keeps the latch', async () => {
+    await box.ess('activate', '--reason', 'read-only state');
+    await box.sh('mount --bind -o ro /var/lib/quantum-ess /var/lib/quantum-ess');
+    try {
+      const r = await box.ess('deactivate');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('the ESS stays ACTIVE');
+      expect(await box.exists(FLAG)).toBe(true);
+      expect(await box.exists(LATCHED)).toBe(true);
+      expect(await box.show('quantum-ess-trigger.service', 'ActiveState')).toBe('active');
+      summary.push({ fault: 'deactivate with /var/lib read-only', outcome: 'refused, exit 1; flag, persisted latch and trigger untouched' });
+    } finally {
+      await box.sh('umount /var/lib/quantum-ess');
+    }
+  });
+
+  it('a huge trip batch is worked off in bounded runs, every batch audited', async () => {
+    await box.sh('cd /var/spool/quantum-ess/tmp && for i in $(seq 1200); do printf "source=alertmanager\\nreason=storm $i\\n" > r$i; done && mv r* ../incoming/');
+    await box.sh('for i in $(seq 600); do [ -z "$(ls -A /var/spool/quantum-ess/incoming)" ] && ' +
+      '[ "$(systemctl show -P ActiveState quantum-ess-trip.service)" != activating ] && exit 0; sleep 0.1; done; exit 1');
+    const audit = (await box.readFile('/var/log/quantum-ess/audit.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as { event: string; count?: number });
+    const batches = audit.filter((e) => e.event === 'trip-requests').slice(-3);
+    expect(batches.map((b) => b.count).reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(1200);
+    expect(Math.max(...batches.map((b) => b.count ?? 0))).toBeLessThanOrEqual(500);
+    summary.push({ fault: '1200 trip requests at once', outcome: `claimed in ${batches.length} runs of at most 500, each audited` });
+  });
+});
