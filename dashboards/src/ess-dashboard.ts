@@ -26,6 +26,7 @@ import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as StateTimelinePanelBuilder } from '@grafana/grafana-foundation-sdk/statetimeline';
 import { PanelBuilder as TimeSeriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { VERDICT_EXIT_CODES, type VerdictWord } from '../../src/verdict/latch-verdict.js';
 import { INSTANCE_VARIABLE_QUERY, QUERIES, type QueryName, UNIT_STATE_CODES } from './queries.js';
 
 export const DASHBOARD_UID = 'quantum-ess';
@@ -36,6 +37,19 @@ const GREEN = 'green';
 const RED = 'red';
 const ORANGE = 'orange';
 const GREY = 'text';
+const DARK_RED = 'dark-red';
+
+/** How the verdict stat shows each word (its value is the word's exit code, see queries.ts). */
+const VERDICT_DISPLAY: Readonly<Record<VerdictWord, readonly [string, string]>> = {
+  armed: ['ARMED', GREEN],
+  active: ['ACTIVE', RED],
+  violation: ['VIOLATION', DARK_RED],
+  tampered: ['TAMPERED', DARK_RED],
+  'not-persisted': ['NOT PERSISTED', RED],
+  'resume-interrupted': ['RESUME INTERRUPTED', ORANGE],
+  'not-armed': ['NOT ARMED', RED],
+  unknown: ['UNKNOWN', ORANGE],
+};
 
 /** Seconds; the same numbers as alerting/ess.rules.yml. */
 const LATENCY_TARGET_SECONDS = 0.25;
@@ -102,9 +116,12 @@ function timeseries(title: string, description: string): TimeSeriesPanelBuilder 
 function statusRow(): RowBuilder {
   return new RowBuilder('Status')
     .withPanel(
-      stat('ESS', 'ACTIVE: the latch flag exists, every trading unit is stopped and cannot start. Runbook: README.md#runbook.')
+      stat(
+        'ESS',
+        'ACTIVE: latched (the flag or the persisted latch exists), every trading unit is stopped and cannot start. Runbook: README.md#runbook.',
+      )
         .withTarget(target('essActive', '{{instance}}'))
-        // Unknown (flag unreadable) is not INACTIVE: showing green there would be a lie.
+        // Unknown (latch unreadable) is not INACTIVE: showing green there would be a lie.
         .mappings([
           ...valueText([
             [0, 'INACTIVE', GREEN],
@@ -115,25 +132,37 @@ function statusRow(): RowBuilder {
         .noValue('UNKNOWN')
         .thresholds(thresholds(GREEN, [1, RED]))
         .height(6)
-        .span(8),
+        .span(5),
+    )
+    .withPanel(
+      stat(
+        'Verdict',
+        'The verdict of `ess_controller.sh status`: ARMED, ACTIVE, VIOLATION, TAMPERED, NOT PERSISTED, RESUME INTERRUPTED, NOT ARMED or UNKNOWN. Anything but ARMED or ACTIVE needs a human.',
+      )
+        .withTarget(target('verdict', '{{instance}}'))
+        .mappings(valueText(Object.entries(VERDICT_EXIT_CODES).map(([word, code]) => [code, ...VERDICT_DISPLAY[word as VerdictWord]] as const)))
+        .noValue('UNKNOWN')
+        .thresholds(thresholds(ORANGE))
+        .height(6)
+        .span(5),
     )
     .withPanel(
       healthStat(
         'Kill switch',
-        'ARMED: quantum-ess.path and quantum-ess-trip.path are active, so a touch of the flag or an alert stops trading.',
+        'ARMED: quantum-ess.path and quantum-ess-trip.path are active, no trigger is stuck and systemd guards every trading unit, so a touch of the flag or an alert stops trading and the latch holds.',
         'switchArmed',
         'NOT ARMED',
         'ARMED',
       ).noValue('UNKNOWN'),
     )
     .withPanel(
-      stat('Latch violations', 'Trading units running, starting or stopping while the latch is set. Must be 0.')
+      stat('Latch violations', 'Trading units running, holding processes or not guarded by systemd while the ESS is latched. Must be 0.')
         .withTarget(target('latchViolation', '{{instance}}'))
         .thresholds(thresholds(GREEN, [1, RED]))
         .decimals(0)
         .noValue('UNKNOWN')
         .height(6)
-        .span(4),
+        .span(3),
     )
     .withPanel(
       healthStat(
@@ -142,7 +171,9 @@ function statusRow(): RowBuilder {
         'exporterUp',
         'DOWN',
         'UP',
-      ).noValue('NO TARGET'),
+      )
+        .noValue('NO TARGET')
+        .span(3),
     )
     .withPanel(
       stat('Last activation / deactivation', 'When the ESS was last activated (A) and deactivated (D).')
@@ -156,6 +187,10 @@ function statusRow(): RowBuilder {
     );
 }
 
+function stateTimeline(title: string, description: string): StateTimelinePanelBuilder {
+  return new StateTimelinePanelBuilder().title(title).description(description).datasource(DATASOURCE);
+}
+
 function unitsRow(): RowBuilder {
   const stateColors: Readonly<Record<string, string>> = {
     active: GREEN,
@@ -166,24 +201,59 @@ function unitsRow(): RowBuilder {
     'not-found': 'purple',
     masked: 'purple',
   };
-  return new RowBuilder('Units').withPanel(
-    new StateTimelinePanelBuilder()
-      .title('Unit states')
-      .description('State of every configured unit (role trading or monitor). While the ESS is active, trading units must be inactive or failed.')
-      .datasource(DATASOURCE)
-      .withTarget(target('unitState', '{{instance}} {{role}} {{unit}}'))
-      .mappings(
-        valueText([
-          [0, 'unknown', GREY],
-          ...UNIT_STATE_CODES.map(([state, code]) => [code, state, stateColors[state] ?? GREY] as const),
-        ]),
+  return new RowBuilder('Units')
+    .withPanel(
+      stateTimeline(
+        'Unit states',
+        'State of every configured unit (role trading, monitor or switch). While the ESS is latched, trading units must be inactive or failed.',
       )
-      .showValue(common.VisibilityMode.Auto)
-      .mergeValues(true)
-      .rowHeight(0.8)
-      .height(10)
-      .span(24),
-  );
+        .withTarget(target('unitState', '{{instance}} {{role}} {{unit}}'))
+        .mappings(
+          valueText([
+            [0, 'unknown', GREY],
+            ...UNIT_STATE_CODES.map(([state, code]) => [code, state, stateColors[state] ?? GREY] as const),
+          ]),
+        )
+        .showValue(common.VisibilityMode.Auto)
+        .mergeValues(true)
+        .rowHeight(0.8)
+        .height(10)
+        .span(24),
+    )
+    .withPanel(
+      stateTimeline(
+        'Latch guard',
+        'Whether systemd refuses to start each trading unit while latched (its latch drop-in asserts on the flag and the persisted latch). NOT GUARDED disarms the switch; no value: the assertions could not be read.',
+      )
+        .withTarget(target('unitGuarded', '{{instance}} {{unit}}'))
+        .mappings(
+          valueText([
+            [0, 'NOT GUARDED', RED],
+            [1, 'guarded', GREEN],
+          ]),
+        )
+        .showValue(common.VisibilityMode.Auto)
+        .mergeValues(true)
+        .height(8)
+        .span(12),
+    )
+    .withPanel(
+      stateTimeline(
+        'Processes in trading unit cgroups',
+        'Whether processes live in each trading unit\'s cgroup, whatever its state says (leftovers of KillMode=process, detached children). Any while latched is a violation.',
+      )
+        .withTarget(target('unitCgroupPopulated', '{{instance}} {{unit}}'))
+        .mappings(
+          valueText([
+            [0, 'empty', 'blue'],
+            [1, 'processes', ORANGE],
+          ]),
+        )
+        .showValue(common.VisibilityMode.Auto)
+        .mergeValues(true)
+        .height(8)
+        .span(12),
+    );
 }
 
 function stopPerformanceRow(): RowBuilder {
@@ -201,12 +271,22 @@ function stopPerformanceRow(): RowBuilder {
         .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
         .lineInterpolation(common.LineInterpolation.StepAfter)
         .height(8)
-        .span(12),
+        .span(8),
     )
     .withPanel(
       countBars('Activations by source', 'Activations recorded by the controller, per source (cli, systemd, path, alertmanager, ...).', true)
         .withTarget(target('activationsBySource', '{{source}}'))
-        .span(12),
+        .span(8),
+    )
+    .withPanel(
+      countBars(
+        'Tamper events and leftover kills',
+        'Latch tampering the controller found (flag removed outside it: must be 0), and activations that had to SIGKILL processes left in stopped trading units.',
+      )
+        .withTarget(target('tamperEvents', 'tamper events'))
+        .withTarget(target('leftoverKills', 'leftover kills', 'B'))
+        .overrideByName('tamper events', [{ id: 'color', value: { mode: 'fixed', fixedColor: RED } }])
+        .span(8),
     );
 }
 
@@ -238,10 +318,10 @@ function webhookRow(): RowBuilder {
 function exporterRow(): RowBuilder {
   return new RowBuilder('Exporter read health')
     .withPanel(
-      new StateTimelinePanelBuilder()
-        .title('Exporter reads')
-        .description('Whether the last read of each source (flag, state file, systemd) worked. FAILING means the exporter serves last known values.')
-        .datasource(DATASOURCE)
+      stateTimeline(
+        'Exporter reads',
+        'Whether the last read of each source (flag, state file, systemctl, busctl, cgroups, latch markers) worked. FAILING means the exporter serves last known values or an unknown verdict.',
+      )
         .withTarget(target('exporterReadOk', '{{instance}} {{source}}'))
         .mappings(
           valueText([

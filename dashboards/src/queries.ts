@@ -3,6 +3,8 @@
  * integration test can run each one against a real Prometheus (see `toRunnableQuery`).
  */
 
+import { VERDICT_EXIT_CODES } from '../../src/verdict/latch-verdict.js';
+
 export const ESS_JOB = 'quantum-ess';
 
 /** Grafana's own variables in these expressions; `toRunnableQuery` substitutes them. */
@@ -27,14 +29,27 @@ const unitStateCode = UNIT_STATE_CODES.map(
   ([state, code]) => `sum by (instance, role, unit) (ess_unit_state{${ESS}, state="${state}"}) * ${code}`,
 ).join('\n+ ');
 
+/**
+ * ess_verdict has one series per word; the verdict stat needs one value per host. Each word counts
+ * as its exit code of `ess_controller.sh status` (armed 0), so the sum is the current one's code.
+ */
+const verdictCode = Object.entries(VERDICT_EXIT_CODES)
+  .map(([verdict, code]) => `sum by (instance) (ess_verdict{${ESS}, verdict="${verdict}"}) * ${code}`)
+  .join('\n+ ');
+
 export const QUERIES = {
   essActive: `ess_active{${ESS}}`,
+  verdict: verdictCode,
   switchArmed: `ess_switch_armed{${ESS}}`,
   latchViolation: `ess_latch_violation{${ESS}}`,
   exporterUp: `up{${ESS}}`,
   lastActivationTime: `ess_last_activation_timestamp_seconds{${ESS}} * 1000`,
   lastDeactivationTime: `ess_last_deactivation_timestamp_seconds{${ESS}} * 1000`,
   unitState: unitStateCode,
+  unitGuarded: `ess_unit_guarded{${ESS}}`,
+  unitCgroupPopulated: `ess_unit_cgroup_populated{${ESS}}`,
+  tamperEvents: `sum(increase(ess_tamper_events_total{${ESS}}[$__rate_interval]))`,
+  leftoverKills: `sum(increase(ess_leftover_kills_total{${ESS}}[$__rate_interval]))`,
   activationLatency: `ess_last_activation_latency_seconds{${ESS}}`,
   activationsBySource: `sum by (source) (increase(ess_activations_total{${ESS}}[$__rate_interval]))`,
   webhookRequestsByCode: `sum by (code) (increase(ess_webhook_requests_total{${ESS}}[$__rate_interval]))`,

@@ -143,8 +143,9 @@ activation_record() {
       failed+=("the persisted latch $(persisted_latch_path)")
   fi
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
-  ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
   if [[ $ACT_MODE == new ]]; then
+    # counted once per activation: the path unit's re-verify races the owner for the same leftovers
+    ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
     mono_us_v now_mono
     now_us_v now_wall
     ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON

@@ -65,7 +65,8 @@ export class AssertsReader {
     this.asserts = new Map(texts);
     const [first] = failures;
     if (first === undefined) this.health.succeeded('asserts');
-    else this.health.failed('asserts', failures.length === 1 ? first : new Error(`${failures.length} units failed, first`, { cause: first }));
+    else if (failures.length === 1) this.health.failed('asserts', first);
+    else this.health.failed('asserts', new Error(`${failures.length} of ${texts.length} busctl reads failed`, { cause: first }));
   }
 
   private readOne(unit: string): Promise<string> {

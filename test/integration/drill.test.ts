@@ -60,7 +60,7 @@ describe('proof_ess.sh', () => {
     await box.sh(`rm ${dropIn} && systemctl daemon-reload`);
     try {
       const r = await drill();
-      expect(r.out).toMatch(/FAIL latch drop-ins\s+missing on quantum-governor.service/);
+      expect(r.out).toMatch(/FAIL latch applied by systemd\s+not applied on quantum-governor.service=no/);
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
       await expectRestored();

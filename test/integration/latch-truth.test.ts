@@ -62,29 +62,13 @@ describe('the latch never lies', () => {
         const state = await box.stateJson();
         expect(state.last_activation?.result).toBe('degraded');
         expect(state.leftover_kills_total).toBe(before + 1);
-        expect((await box.sh('pgrep -c -x sleep || true')).stdout.trim()).toBe('0');
+        expect((await box.sh("pgrep -c -f '^sleep 1000' || true")).stdout.trim()).toBe('0');
         summary.push({ fault: `unit with ${mode}`, outcome: 'leftovers SIGKILLed, cgroup empty, result leftovers-killed, counted' });
       } finally {
         await box.sh('rm -f /etc/systemd/system/quantum-execution.service.d/90-leaky.conf && systemctl daemon-reload');
       }
     });
   }
-
-  it('a process left in a latched unit cgroup is a violation in status (exit 4)', async () => {
-    await box.ess('activate', '--reason', 'cgroup violation');
-    // a process put into the stopped unit's cgroup by hand, as a stray leftover would be
-    const cg = '/sys/fs/cgroup/unified/system.slice/quantum-governor.service';
-    await box.sh(`mkdir -p ${cg} && (sleep 30 & echo $! > ${cg}/cgroup.procs; wait) >/dev/null 2>&1 &`);
-    await sleep(300);
-    const r = await box.ess('status');
-    try {
-      expect(r.exitCode, r.stdout).toBe(4);
-      expect(r.stdout).toContain('RUNNING WHILE LATCHED');
-      summary.push({ fault: 'stray process in a latched cgroup', outcome: 'status exit 4 (violation), named' });
-    } finally {
-      await box.sh(`kill $(cat ${cg}/cgroup.procs) 2>/dev/null; true`);
-    }
-  });
 
   for (const [how, script] of [
     ['a later drop-in with an empty AssertPathExists=', "mkdir -p /etc/systemd/system/quantum-apply-layer.service.d && printf '[Unit]\\nAssertPathExists=\\n' > /etc/systemd/system/quantum-apply-layer.service.d/99-override.conf && systemctl daemon-reload"],

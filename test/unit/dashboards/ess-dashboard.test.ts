@@ -5,6 +5,7 @@ import { buildEssDashboard, DATASOURCE_VARIABLE } from '../../../dashboards/src/
 import { GENERATED_DASHBOARD, renderEssDashboard } from '../../../dashboards/src/generate.js';
 import { PANEL_QUERIES, toRunnableQuery } from '../../../dashboards/src/queries.js';
 import { stableStringify } from '../../../dashboards/src/stable-json.js';
+import { VERDICT_EXIT_CODES } from '../../../src/verdict/latch-verdict.js';
 
 interface Target {
   readonly expr?: string;
@@ -84,6 +85,16 @@ describe('ESS dashboard', () => {
     const variables = dashboard.templating?.list ?? [];
     expect(variables.find((v) => v.name === DATASOURCE_VARIABLE)).toMatchObject({ type: 'datasource', query: 'prometheus' });
     expect(variables.find((v) => v.name === 'instance')).toMatchObject({ type: 'query', multi: true, includeAll: true });
+  });
+
+  it('names every verdict word in the Verdict stat, keyed by its exit code as the query computes it', () => {
+    const verdict = compact(panelsOf().find((panel) => panel.title === 'Verdict'));
+    for (const [word, code] of Object.entries(VERDICT_EXIT_CODES)) {
+      expect(verdict).toContain(`"${code}":{"color":`);
+      expect(verdict).toContain(`"text":"${word.toUpperCase().replace('-', ' ')}"`);
+      expect(verdict).toContain(`verdict=\\"${word}\\"}) * ${code}`);
+    }
+    expect(verdict).toContain('"0":{"color":"green","index":');
   });
 
   it('draws the 0.25 s target and the 2 s limit on the latency panel', () => {
