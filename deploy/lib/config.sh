@@ -67,15 +67,17 @@ config_unit_list() {
   local -n out=$3
   local -A seen=()
   [[ $role == trading ]] || allowed=$ESS_MONITOR_TYPES
+  local names=()
+  read -r -a names <<<"${CFG[$key]}" # no glob expansion: a name like quantum-* stays a (refused) name
   out=()
-  for name in ${CFG[$key]}; do
+  for name in "${names[@]}"; do
     base=$name suffix=service
     if [[ $name =~ ^(.*)\.([a-z]+)$ && " $ESS_UNIT_TYPES " == *" ${BASH_REMATCH[2]} "* ]]; then
       base=${BASH_REMATCH[1]} suffix=${BASH_REMATCH[2]}
       [[ " $allowed " == *" $suffix "* ]] ||
         config_error "$src" "$key: '$name': only .${allowed// / .} units are allowed here"
     fi
-    [[ $base =~ ^[A-Za-z0-9_.:-]+(@[A-Za-z0-9_.:-]+)?$ ]] ||
+    [[ $base =~ ^[A-Za-z0-9_:][A-Za-z0-9_.:-]*(@[A-Za-z0-9_.:-]+)?$ ]] ||
       config_error "$src" "$key: invalid unit name '$name' (templates such as name@ are not units; use an instance name@instance)"
     name=$base.$suffix
     ((${#name} <= 255)) || config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"

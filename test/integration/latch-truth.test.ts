@@ -190,4 +190,37 @@ describe('the latch never lies', () => {
     expect(Math.max(...batches.map((b) => b.count ?? 0))).toBeLessThanOrEqual(500);
     summary.push({ fault: '1200 trip requests at once', outcome: `claimed in ${batches.length} runs of at most 500, each audited` });
   });
+
+  it('hostile bytes in every text field still give valid JSON and an intact audit chain', async () => {
+    // a reason, a sudo user name and a trip request of random bytes; a unit whose failed start puts
+    // systemctl's two-line message into the deactivation record
+    await box.sh(
+      "mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '[Service]\\nType=oneshot\\nExecStart=\\nExecStart=/bin/false\\n' > /etc/systemd/system/quantum-execution.service.d/90-broken.conf && systemctl daemon-reload",
+    );
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        await box.sh(
+          'r=$(head -c 200 /dev/urandom | tr -d "\\000"); u=$(head -c 40 /dev/urandom | tr -d "\\000"); ' +
+            'SUDO_USER="$u" ess_controller.sh activate --reason "$r" >/dev/null 2>&1; ' +
+            'head -c 300 /dev/urandom > /var/spool/quantum-ess/tmp/rq && mv /var/spool/quantum-ess/tmp/rq /var/spool/quantum-ess/incoming/rq',
+        );
+        await box.sh('for i in $(seq 100); do [ -z "$(ls -A /var/spool/quantum-ess/incoming)" ] && exit 0; sleep 0.05; done');
+        const resume = await box.ess('deactivate', '--reason', 'resume into a broken unit');
+        expect(resume.exitCode).toBe(1);
+        expect(resume.stderr).toContain('resume FAILED at quantum-execution.service');
+        await box.ess('deactivate', '--no-start', '--reason', 'clear'); // may say "not active": fine
+      }
+      for (const line of (await box.readFile('/var/log/quantum-ess/audit.jsonl')).trim().split('\n')) {
+        expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+      }
+      await box.stateJson(); // throws if state.json is not JSON
+      const status = await box.ess('status', '--json');
+      expect(() => JSON.parse(status.stdout) as unknown, status.stdout).not.toThrow();
+      const verify = await box.ess('verify-audit');
+      expect(verify.exitCode, verify.stdout).toBe(0);
+      summary.push({ fault: 'random bytes in reason, user, trip request; 2-line systemctl error', outcome: 'audit, state.json, status --json all parse; chain intact' });
+    } finally {
+      await box.sh('rm -f /etc/systemd/system/quantum-execution.service.d/90-broken.conf && systemctl daemon-reload');
+    }
+  });
 });
