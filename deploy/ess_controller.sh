@@ -30,6 +30,8 @@ source "$ESS_LIB/deactivate.sh"
 source "$ESS_LIB/status.sh"
 # shellcheck source=deploy/lib/guard.sh
 source "$ESS_LIB/guard.sh"
+# shellcheck source=deploy/lib/exempt.sh
+source "$ESS_LIB/exempt.sh"
 
 readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77
 
@@ -42,6 +44,9 @@ Commands:
   activate --from-spool                      activate for queued trip requests (used by quantum-ess-trip.service)
   deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in START_ORDER (root)
   status [--json]                            the verdict, the latch, the switch and every configured unit
+  exempt UNIT --for DURATION --reason TEXT   maintenance: let one trading unit start while the ESS stays
+                                             active, for at most MAX_EXEMPTION_SEC (root)
+  unexempt UNIT                              end an exemption early: the unit is stopped and latched (root)
   rearm                                      re-arm the path units after a manual change (root)
   check-config [FILE]                        validate ess.conf (default ESS_CONFIG); print it normalised
   verify-audit                               check the audit trail's hash chain; names the first bad line
@@ -149,6 +154,8 @@ main() {
     deactivate) cmd_deactivate "$@" ;;
     status) cmd_status "$@" ;;
     rearm) cmd_rearm "$@" ;;
+    exempt) cmd_exempt "$@" ;;
+    unexempt) cmd_unexempt "$@" ;;
     check-config) cmd_check_config "$@" ;;
     verify-audit) cmd_verify_audit "$@" ;;
     restore-latch) cmd_restore_latch "$@" ;;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install.sh - install, update or remove the Quantum ESS root side (controller, units, latch drop-ins).
 #
-#   install.sh [install]            idempotent: install or update, then arm the switch
+#   install.sh [install] [--runbook-root DIR]
+#                                   idempotent: install or update, then arm the switch; with
+#                                   --runbook-root also DIR/ops/ess_controller.sh and
+#                                   DIR/scripts/proof_ess.sh, where the operator's runbook calls them
 #   install.sh uninstall [--force]  remove units, drop-ins and programs; keep config, state and audit
 #
 # The configuration (/etc/quantum/ess.conf, or ESS_CONFIG) is validated before anything is changed.
@@ -18,12 +21,15 @@ readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.path
-  quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path quantum-ess-guard.service)
+  quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path quantum-ess-guard.service
+  quantum-ess-drill.timer quantum-ess-drill.service)
+readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
 readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
 readonly DROPIN_NAME=50-quantum-ess-latch.conf
+RUNBOOK_ROOT=""
 
 # shellcheck source=deploy/lib/config.sh
 source "$SRC/lib/config.sh"
@@ -35,7 +41,8 @@ die() { printf 'install: %s\n' "$*" >&2; exit 1; }
 render() { # render TEMPLATE: substitute @KEY@ placeholders from the validated config
   local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
   sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" -e "s|@LIBEXEC@|$LIBEXEC|g" \
-    -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" -e "s|@AUDIT_DIR@|$audit_dir|g" "$1"
+    -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
+    -e "s|@AUDIT_DIR@|$audit_dir|g" -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" "$1"
 }
 
 # render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
@@ -45,6 +52,9 @@ spool_mount_unit() { systemd-escape -p --suffix=mount -- "${CFG[SPOOL_DIR]}"; }
 render_units() {
   local dir=$1 unit u
   for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]]; then
+    for unit in "${FULL_DRILL_UNITS[@]}"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  fi
   render "$SRC/systemd/quantum-ess-spool.mount.in" >"$dir/$(spool_mount_unit)"
   for u in "${TRADING[@]}"; do
     mkdir -p "$dir/$u.d"
@@ -136,6 +146,26 @@ place_spool_mount() { # place_spool_mount STAGE_DIR
   mountpoint -q "${CFG[SPOOL_DIR]}" || systemctl start "$unit"
 }
 
+# The full drill stops trading briefly: scheduled only when DRILL_FULL_ONCALENDAR names a window.
+place_full_drill() {
+  if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]]; then
+    systemctl enable --quiet --now quantum-ess-drill-full.timer
+    say "full drill scheduled: OnCalendar=${CFG[DRILL_FULL_ONCALENDAR]}"
+  else
+    systemctl disable --quiet --now quantum-ess-drill-full.timer 2>/dev/null || true
+    rm -f "$UNIT_DIR/quantum-ess-drill-full.timer" "$UNIT_DIR/quantum-ess-drill-full.service"
+  fi
+}
+
+# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout).
+place_runbook_links() {
+  [[ -n $RUNBOOK_ROOT ]] || return 0
+  install -d -m 0755 "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"
+  ln -sfn "$LIBEXEC/ess_controller.sh" "$RUNBOOK_ROOT/ops/ess_controller.sh"
+  ln -sfn "$LIBEXEC/proof_ess.sh" "$RUNBOOK_ROOT/scripts/proof_ess.sh"
+  say "runbook paths: $RUNBOOK_ROOT/ops/ess_controller.sh, $RUNBOOK_ROOT/scripts/proof_ess.sh"
+}
+
 # remove_dropins [KEEP_UNIT...]: every latch drop-in except those of the units named
 remove_dropins() {
   local f unit keep
@@ -195,6 +225,10 @@ do_install() {
   if latched_anywhere; then
     die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units. Deactivate first (ess_controller.sh deactivate). Nothing was changed."
   fi
+  if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]] && ! systemd-analyze calendar "${CFG[DRILL_FULL_ONCALENDAR]}" >/dev/null 2>&1; then
+    die "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not a calendar expression systemd accepts (systemd-analyze calendar). Nothing was changed."
+  fi
+  if [[ -n $RUNBOOK_ROOT && ! -d $RUNBOOK_ROOT ]]; then die "--runbook-root $RUNBOOK_ROOT is not a directory. Nothing was changed."; fi
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
     install -m 0644 "$SRC/ess.conf" "$conf"
@@ -236,7 +270,11 @@ do_install() {
   place_units "$stage"
   remove_dropins "${TRADING[@]}"
   systemctl daemon-reload
-  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service
+  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service \
+    quantum-ess-drill.timer
+  systemctl start quantum-ess-drill.timer
+  place_full_drill
+  place_runbook_links
   "$SBIN_LINK" rearm >/dev/null
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
   if ((with_exporter)); then
@@ -260,14 +298,15 @@ do_uninstall() {
   if latched_anywhere && ((!force)); then
     die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force (which releases the latch). Nothing was removed."
   fi
-  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service 2>/dev/null || true
+  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service \
+    quantum-ess-drill.timer "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
   systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
   local unit
   unit=$(spool_mount_unit)
   systemctl disable --now --quiet "$unit" 2>/dev/null || true
   rm -f "$UNIT_DIR/$unit"
-  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do rm -f "$UNIT_DIR/$unit"; done
+  for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT"; do rm -f "$UNIT_DIR/$unit"; done
   remove_dropins
   rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
@@ -277,8 +316,8 @@ do_uninstall() {
 }
 
 main() {
-  local cmd=${1:-install}
-  (($# == 0)) || shift
+  local cmd=install
+  if (($#)) && [[ $1 != -* ]]; then cmd=$1; shift; fi
   if [[ $cmd == render-units ]]; then # for tests: no root needed
     (($# == 1)) || die "usage: install.sh render-units DIR"
     load_config
@@ -287,9 +326,16 @@ main() {
   fi
   ((EUID == 0)) || die "must run as root"
   case $cmd in
-    install) (($# == 0)) || die "install takes no options"; do_install ;;
+    install)
+      while (($#)); do
+        case $1 in
+          --runbook-root) (($# >= 2)) || die "--runbook-root needs a directory"; RUNBOOK_ROOT=$2; shift 2 ;;
+          *) die "install: unknown option '$1'" ;;
+        esac
+      done
+      do_install ;;
     uninstall) do_uninstall "$@" ;;
-    *) printf 'usage: install.sh [install] | uninstall [--force]\n' >&2; exit 64 ;;
+    *) printf 'usage: install.sh [install] [--runbook-root DIR] | uninstall [--force]\n' >&2; exit 64 ;;
   esac
 }
 

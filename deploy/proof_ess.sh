@@ -4,7 +4,7 @@
 # refuses a start, that the exporter, the journal and the audit trail saw it; deactivates, checks the
 # resume order; and puts every unit back as it found it, whatever fails. Ends with SUMMARY: PASS|FAIL.
 #
-#   proof_ess.sh [--dry-run] [--exporter-url URL]
+#   proof_ess.sh [--dry-run] [--exporter-url URL]   (the result is recorded in STATE_DIR/drill.json)
 #     --dry-run        check the wiring only (installed, armed, drop-ins, exporter, journal); stops nothing
 #     --exporter-url   default http://127.0.0.1:10170/metrics; checked when quantum-ess-exporter is installed
 set -Eeuo pipefail
@@ -27,13 +27,13 @@ readonly CONTROLLER
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=0 DRILL_ID="" DRILL_ID_DONE=""
 declare -gA BEFORE_ACTIVE=() BEFORE_PID=()
-declare -ga WAS_RUNNING=()
+declare -ga WAS_RUNNING=() FAILED_CHECKS=()
 
 drill_log() { logger -t quantum-ess -p user.notice -- "drill: $*" 2>/dev/null || true; }
 
 check() { # check NAME PASS|FAIL|SKIP DETAIL
   CHECKS=$((CHECKS + 1))
-  [[ $2 == FAIL ]] && FAILS=$((FAILS + 1))
+  if [[ $2 == FAIL ]]; then FAILS=$((FAILS + 1)) FAILED_CHECKS+=("$1: $3"); fi
   printf '%-4s %-34s %s\n' "$2" "$1" "$3"
 }
 
@@ -228,8 +228,32 @@ main() {
   fi
   restore
   drill_log "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
-  if ((FAILS == 0)); then echo "SUMMARY: PASS ($CHECKS checks)"; else echo "SUMMARY: FAIL ($FAILS of $CHECKS checks failed)"; fi
+  record_drill || printf 'WARN could not record the drill in %s/drill.json\n' "${CFG[STATE_DIR]}" >&2
+  local f
+  if ((FAILS == 0)); then
+    echo "SUMMARY: PASS ($CHECKS checks)"
+    echo "ESS is production-ready for emergency stop scenarios"
+  else
+    echo "SUMMARY: FAIL ($FAILS of $CHECKS checks failed)"
+    echo "Fix before relying on the ESS:"
+    for f in "${FAILED_CHECKS[@]}"; do printf '  - %s\n' "$f"; done
+  fi
   ((FAILS == 0))
+}
+
+# record_drill: STATE_DIR/drill.json (contract section 5), where the exporter reads the last drill.
+record_drill() {
+  local f=${CFG[STATE_DIR]}/drill.json mode=full result=fail now content="" dry="null" full="null"
+  ((!DRY_RUN)) || mode="dry-run"
+  ((FAILS != 0)) || result=pass
+  [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
+  IFS= read -r -d '' -N 4096 content <"$f" 2>/dev/null || true
+  [[ $content =~ \"dry-run\":([0-9.]+) ]] && dry=${BASH_REMATCH[1]}
+  [[ $content =~ \"full\":([0-9.]+) ]] && full=${BASH_REMATCH[1]}
+  now=$EPOCHREALTIME
+  if [[ $result == pass && $mode == dry-run ]]; then dry=$now; elif [[ $result == pass ]]; then full=$now; fi
+  printf '{"schema":1,"last":{"time":%s,"mode":"%s","result":"%s","checks":%d,"failed":%d},"last_pass":{"dry-run":%s,"full":%s}}\n' \
+    "$now" "$mode" "$result" "$CHECKS" "$FAILS" "$dry" "$full" | atomic_write "$f" 0644
 }
 
 main "$@"

@@ -64,6 +64,7 @@ activation_classify() {
         log_event warning "unit $u stopped but left processes in its cgroup; they were killed with SIGKILL" ;;
       not-found) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
         log_event warning "unit $u is not installed (not-found); nothing to stop" ;;
+      exempt) log_event notice "unit $u is under a maintenance exemption; left as it is (${ACTIVE[$u]})" ;;
       *) log_event info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
     esac
   done
@@ -208,6 +209,19 @@ activation_report() {
   for u in "${TRADING[@]}"; do printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"; done
 }
 
+# activation_stop: every trading unit, except one under a maintenance exemption while a re-verifying
+# run finds the latch already set (a new activation never has exemptions: deactivate ends them).
+activation_stop() {
+  local u units=()
+  exempt_read
+  for u in "${TRADING[@]}"; do
+    # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
+    if ((!ACT_OWNER)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
+  done
+  if ((${#units[@]} > 0)); then stop_units "${units[@]}" || true; fi
+  read_unit_states "${TRADING[@]}" || true
+}
+
 # activate [--reason TEXT] [--source NAME] [--from-spool]
 cmd_activate() {
   local reason="" source=cli from_spool=0
@@ -240,7 +254,7 @@ cmd_activate() {
   activation_claim
   redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
 
-  stop_units "${TRADING[@]}" || true
+  activation_stop
   flag_tmp_cleanup
   activation_classify
   take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"

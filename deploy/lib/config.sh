@@ -23,6 +23,8 @@ declare -gA ESS_DEFAULTS=(
   [START_SETTLE_SEC]=1
   [LOCK_WAIT_SEC]=10
   [LATCH_ACROSS_REBOOT]=keep
+  [MAX_EXEMPTION_SEC]=3600
+  [DRILL_FULL_ONCALENDAR]=""
   [REDIS_ENABLED]=yes
   [REDIS_HOST]=127.0.0.1
   [REDIS_PORT]=6379
@@ -133,6 +135,12 @@ config_validate() {
     [[ ${CFG[$key]} != "${CFG[SPOOL_DIR]}" && ${CFG[$key]} != "${CFG[SPOOL_DIR]}"/* ]] ||
       config_error "$src" "SPOOL_DIR: ${CFG[SPOOL_DIR]} contains $key (${CFG[$key]}); the spool is writable by the exporter"
   done
+  if [[ ! ${CFG[MAX_EXEMPTION_SEC]} =~ ^[0-9]{1,6}$ ]] || ((10#${CFG[MAX_EXEMPTION_SEC]} < 60 || 10#${CFG[MAX_EXEMPTION_SEC]} > 86400)); then
+    config_error "$src" "MAX_EXEMPTION_SEC: '${CFG[MAX_EXEMPTION_SEC]}' is not a whole number of seconds from 60 to 86400"
+  fi
+  CFG[MAX_EXEMPTION_SEC]=$((10#${CFG[MAX_EXEMPTION_SEC]}))
+  [[ ${CFG[DRILL_FULL_ONCALENDAR]} =~ ^[A-Za-z0-9\ *:,./~-]{0,64}$ ]] ||
+    config_error "$src" "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not an OnCalendar expression (letters, digits, space and * : , . / ~ - only; empty = off)"
   [[ ${CFG[LATCH_ACROSS_REBOOT]} == @(keep|clear) ]] || config_error "$src" "LATCH_ACROSS_REBOOT: '${CFG[LATCH_ACROSS_REBOOT]}' must be keep or clear"
   [[ ${CFG[REDIS_ENABLED]} == @(yes|no) ]] || config_error "$src" "REDIS_ENABLED: '${CFG[REDIS_ENABLED]}' must be yes or no"
   if [[ ! ${CFG[REDIS_PORT]} =~ ^[0-9]{1,5}$ ]] || ((10#${CFG[REDIS_PORT]} < 1 || 10#${CFG[REDIS_PORT]} > 65535)); then

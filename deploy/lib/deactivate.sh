@@ -3,7 +3,7 @@
 # safe: nothing is cleared before the intent is recorded, the persisted latch goes before the flag, the
 # switch is re-armed before anything starts, and a switch that cannot be re-armed puts the latch back.
 # A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the units not started.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh.
+# Needs config.sh units.sh record.sh verdict.sh latch.sh exempt.sh.
 
 # rearm_switch: the path units active and the trigger stopped (while there is no flag), so the next flag
 # fires again. quantum-ess.service is a plain action and is left alone (stopping it would kill an
@@ -65,6 +65,7 @@ deactivation_clear() {
     DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back"
     return 1
   fi
+  exempt_clear_all
   ST[ACTIVE]=0 ST[FLAG_ID]=""
 }
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # status: the verdict (verdict.sh) with what it rests on, for a person or (--json) for a script.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh.
+# Needs config.sh units.sh record.sh verdict.sh latch.sh exempt.sh.
 
 readonly -A VERDICT_TEXT=(
   [armed]="armed: not latched; the switch and the latch on every trading unit are in place"
@@ -18,7 +18,8 @@ status_json() {
   for u in "${TRADING[@]}" "${MONITOR[@]}"; do
     extra=',"role":"monitor"'
     if [[ -v GUARD[$u] ]]; then
-      printf -v extra ',"role":"trading","guard":"%s","processes":"%s"' "${GUARD[$u]}" "${POPULATED[$u]:-unknown}"
+      printf -v extra ',"role":"trading","guard":"%s","processes":"%s","exempt_until":%s' "${GUARD[$u]}" \
+        "${POPULATED[$u]:-unknown}" "$(if [[ ${EXEMPT[$u]} == 1 ]]; then printf '%s' "${EXEMPT_UNTIL[$u]}"; else printf null; fi)"
     fi
     json_str_v n "$u"; json_str_v l "${LOAD[$u]}"; json_str_v a "${ACTIVE[$u]}"; json_str_v s "${SUB[$u]}"
     entries+=("{\"unit\":$n$extra,\"load\":$l,\"active\":$a,\"sub\":$s}")
@@ -60,6 +61,13 @@ status_text() {
   done
   [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
     printf '  WARNING:  quantum-ess-guard.path is %s: a flag removed by hand is not put back at once\n' "${ACTIVE[quantum-ess-guard.path]:-unknown}"
+  local until
+  for u in "${TRADING[@]}"; do
+    [[ ${EXEMPT[$u]} == 1 ]] || continue
+    until=${EXEMPT_UNTIL[$u]}
+    printf '  EXEMPT:   %s may run until %s (maintenance: "%s"); end it early: ess_controller.sh unexempt %s\n' \
+      "$u" "$(iso_time $((until * 1000000)))" "${EXEMPT_REASON[$u]}" "${u%.service}"
+  done
   ((VERDICT_VIOLATIONS == 0)) || printf '  LATCH VIOLATION: %d trading unit(s) running or unguarded while latched\n' "$VERDICT_VIOLATIONS"
   printf 'TRADING UNITS\n'
   for u in "${TRADING[@]}"; do

@@ -2,7 +2,7 @@
 # The one definition of armed / active / violation / tampered / ... (contract/README.md section 1). The
 # exporter computes the same from the same inputs; test/contract holds both to the same fixtures.
 # Needs config.sh (CFG, TRADING) and the inputs: V_FLAG V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING
-# V_SYSTEMD_OK, LOAD ACTIVE POPULATED ASSERTS for every trading unit and ACTIVE for the switch units.
+# V_SYSTEMD_OK, LOAD ACTIVE POPULATED ASSERTS EXEMPT for every trading unit and ACTIVE for the switch units.
 # Writes GUARD VERDICT VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS.
 
 readonly SWITCH_PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
@@ -35,20 +35,22 @@ verdict_guard() {
 
 is_running_state() { [[ $1 == @(active|activating|deactivating|reloading|refreshing) ]]; }
 
+declare -gA EXEMPT=()
 verdict_compute() {
-  local u unknown=0 unguarded=0 switch_ok=1
+  local u unknown=0 unguarded=0 switch_ok=1 exempt
   VERDICT_PROBLEMS=() VERDICT_VIOLATIONS=0 VERDICT_LATCHED=0
   ((V_FLAG || V_LATCHED_FILE)) && VERDICT_LATCHED=1
   ((V_SYSTEMD_OK)) || { unknown=1; VERDICT_PROBLEMS+=("systemctl show failed or timed out: unit states UNKNOWN"); }
   for u in "${TRADING[@]}"; do
     verdict_guard "$u"
+    exempt=${EXEMPT[$u]:-0}
     case ${GUARD[$u]} in
       unknown) unknown=1 VERDICT_PROBLEMS+=("$u: its latch assertions could not be read (busctl)") ;;
-      no) unguarded=$((unguarded + 1)) VERDICT_PROBLEMS+=("$u: systemd does not apply the latch (AssertPathExists=! on the flag and the persisted latch); re-run the installer, check for drop-ins overriding it") ;;
+      no) ((exempt)) || unguarded=$((unguarded + 1)) VERDICT_PROBLEMS+=("$u: systemd does not apply the latch (AssertPathExists=! on the flag and the persisted latch); re-run the installer, check for drop-ins overriding it") ;;
       absent) VERDICT_PROBLEMS+=("$u: ${LOAD[$u]} (cannot be started at all)") ;;
     esac
     [[ ${POPULATED[$u]:-unknown} != unknown ]] || { unknown=1; VERDICT_PROBLEMS+=("$u: its cgroup could not be read"); }
-    if ((VERDICT_LATCHED)); then
+    if ((VERDICT_LATCHED && !exempt)); then
       if is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]] || [[ ${GUARD[$u]} == no ]]; then
         VERDICT_VIOLATIONS=$((VERDICT_VIOLATIONS + 1))
         if is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]]; then

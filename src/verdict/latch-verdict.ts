@@ -36,6 +36,11 @@ export interface TradingUnitInputs {
   readonly populated: Populated;
   /** busctl's text of the unit's Asserts property; empty when it could not be read. */
   readonly asserts: string;
+  /**
+   * A current maintenance exemption (contract section 5): the controller has lifted this one unit's
+   * latch on purpose, so neither its running nor its reset assertions are a violation or disarm.
+   */
+  readonly exempt: boolean;
 }
 
 export interface VerdictInputs {
@@ -59,6 +64,7 @@ export interface TradingUnitVerdict {
   readonly guard: Guard;
   readonly running: boolean;
   readonly populated: Populated;
+  readonly exempt: boolean;
 }
 
 export interface LatchVerdict {
@@ -98,12 +104,20 @@ export function isRunningState(activeState: string): boolean {
 export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchVerdict {
   const units = new Map<string, TradingUnitVerdict>();
   for (const [unit, observed] of inputs.trading) {
-    units.set(unit, { guard: guardOf(observed, paths), running: isRunningState(observed.activeState), populated: observed.populated });
+    units.set(unit, {
+      guard: guardOf(observed, paths),
+      running: isRunningState(observed.activeState),
+      populated: observed.populated,
+      exempt: observed.exempt,
+    });
   }
   const all = [...units.values()];
+  // An exempt unit is left out of violations and unguarded only: a guard or cgroup of it that cannot be
+  // read still makes the verdict unknown, as the exemption ends at its `until` and the unit is judged again.
+  const judged = all.filter((u) => !u.exempt);
   const latched = inputs.flag || inputs.latchedFile;
-  const violations = latched ? all.filter((u) => u.running || u.populated === 'yes' || u.guard === 'no').length : 0;
-  const unguarded = all.filter((u) => u.guard === 'no').length;
+  const violations = latched ? judged.filter((u) => u.running || u.populated === 'yes' || u.guard === 'no').length : 0;
+  const unguarded = judged.filter((u) => u.guard === 'no').length;
   const isActive = (unit: string): boolean => inputs.switchStates.get(unit) === 'active';
   // A trigger service left active without the flag would swallow the next touch of the flag.
   const switchOk = isActive(FLAG_WATCHER_UNIT) && isActive(TRIP_WATCHER_UNIT) && !(isActive(TRIGGER_UNIT) && !inputs.flag);

@@ -13,7 +13,7 @@ source "$REPO/deploy/lib/verdict.sh"
 main() {
   (($# == 1)) || { echo "usage: verdict-driver.sh FIXTURE.json" >&2; exit 64; }
   load_config # the defaults (no ESS_CONFIG): the fixtures are written for them
-  declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=()
+  declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=() EXEMPT=()
   TRADING=()
   local kind unit key value
   # one "kind US unit US key US value" line per input (US = \x1f: empty fields survive read)
@@ -26,6 +26,7 @@ main() {
           ActiveState) ACTIVE[$unit]=$value ;;
           populated) POPULATED[$unit]=$value ;;
           asserts) ASSERTS[$unit]=$value ;;
+          exempt) EXEMPT[$unit]=$value ;;
         esac ;;
       switch) ACTIVE[$unit]=$value ;;
     esac
@@ -39,6 +40,7 @@ main() {
     ];
     for (const [unit, u] of Object.entries(f.trading ?? {}))
       for (const key of ["LoadState", "ActiveState", "populated", "asserts"]) out.push(["trading", unit, key, u[key] ?? ""]);
+    for (const [unit, u] of Object.entries(f.trading ?? {})) out.push(["trading", unit, "exempt", b(u.exempt)]);
     for (const [unit, state] of Object.entries(f.switch ?? {})) out.push(["switch", unit, "ActiveState", state]);
     for (const row of out) console.log(row.join("\x1f"));' "$1")
   verdict_compute

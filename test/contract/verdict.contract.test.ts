@@ -17,7 +17,8 @@ interface Fixture {
     readonly persist_problem: string;
     readonly resume_pending: string;
     readonly systemd_ok: boolean;
-    readonly trading: Readonly<Record<string, { LoadState: string; ActiveState: string; populated: Populated; asserts: string }>>;
+    /** `exempt`: a current maintenance exemption (contract section 5); optional, default false. */
+    readonly trading: Readonly<Record<string, { LoadState: string; ActiveState: string; populated: Populated; asserts: string; exempt?: boolean }>>;
     readonly switch: Readonly<Record<string, string>>;
   };
   readonly expect: { readonly verdict: string; readonly exit_code: number; readonly armed: boolean; readonly latch_violations: number };
@@ -33,7 +34,7 @@ function inputsOf({ inputs }: Fixture): VerdictInputs {
     trading: new Map(
       Object.entries(inputs.trading).map(([unit, u]) => [
         unit,
-        { loadState: u.LoadState, activeState: u.ActiveState, populated: u.populated, asserts: u.asserts },
+        { loadState: u.LoadState, activeState: u.ActiveState, populated: u.populated, asserts: u.asserts, exempt: u.exempt ?? false },
       ]),
     ),
     switchStates: new Map(Object.entries(inputs.switch)),

@@ -1,0 +1,179 @@
+# shellcheck shell=bash disable=SC2034,SC2004 # EXEMPT* (associative, from verdict.sh) are read by callers
+# Maintenance exemptions (contract/README.md section 5): the runbook's maintenance window under the latch.
+# One trading unit may start while the ESS stays active, for a bounded time; every other trading unit
+# stays refused. Everything an exemption consists of lives in /run, so a reboot ends it:
+#   /run/quantum-ess/exempt/<unit>                       the record (JSON line) status and the exporter read
+#   /run/systemd/system/<unit>.d/60-quantum-ess-exempt.conf   resets that unit's latch assertions
+#   quantum-ess-unexempt-<unit>.timer (transient)         ends it at its deadline
+# Ending it (unexempt, expiry, deactivate) puts the assertions back first, then stops the unit and
+# empties its cgroup while the ESS is still latched, then drops the record.
+# Needs config.sh units.sh record.sh verdict.sh latch.sh. Writes EXEMPT EXEMPT_UNTIL EXEMPT_REASON.
+
+readonly EXEMPT_DIR=$ESS_RUNTIME_DIR/exempt
+readonly EXEMPT_DROPIN=60-quantum-ess-exempt.conf
+
+exempt_dropin_path() { printf '/run/systemd/system/%s.d/%s' "$1" "$EXEMPT_DROPIN"; }
+exempt_timer_name() { printf 'quantum-ess-unexempt-%s' "${1%.service}"; }
+
+# exempt_read: EXEMPT[u]=1 for every trading unit with a current exemption; EXEMPT_UNTIL[u], EXEMPT_REASON[u].
+declare -gA EXEMPT_UNTIL=() EXEMPT_REASON=()
+exempt_read() {
+  local u content="" until now
+  now_us_v now
+  now=$((now / 1000000))
+  for u in "${TRADING[@]}"; do
+    EXEMPT[$u]=0 EXEMPT_UNTIL[$u]=0 EXEMPT_REASON[$u]=""
+    [[ -r $EXEMPT_DIR/$u ]] || continue
+    IFS= read -r -N 4096 content <"$EXEMPT_DIR/$u" || true
+    [[ $content =~ \"until\":([0-9]{1,12}) ]] || continue
+    until=${BASH_REMATCH[1]}
+    ((until > now)) || continue
+    EXEMPT[$u]=1 EXEMPT_UNTIL[$u]=$until
+    flag_field "$content" reason "EXEMPT_REASON[$u]"
+  done
+}
+
+# exempt_duration_v VAR TEXT: 90, 90s, 15m, 1h -> seconds; empty when not a duration.
+exempt_duration_v() {
+  local _d=""
+  if [[ $2 =~ ^([0-9]{1,6})(s|m|h)?$ ]]; then
+    case ${BASH_REMATCH[2]} in
+      h) _d=$((10#${BASH_REMATCH[1]} * 3600)) ;;
+      m) _d=$((10#${BASH_REMATCH[1]} * 60)) ;;
+      *) _d=$((10#${BASH_REMATCH[1]})) ;;
+    esac
+  fi
+  printf -v "$1" '%s' "$_d"
+}
+
+# exempt_unit_arg_v VAR NAME: the configured trading unit NAME means (".service" implied), or exit 64.
+exempt_unit_arg_v() {
+  local _n=$2 _u
+  [[ $_n == *.service ]] || _n+=.service
+  for _u in "${TRADING[@]}"; do
+    if [[ $_u == "$_n" ]]; then printf -v "$1" '%s' "$_u"; return 0; fi
+  done
+  usage_error "'$2' is not one of the trading units (${TRADING[*]})"
+}
+
+# exempt UNIT --for DURATION --reason TEXT
+cmd_exempt() {
+  local unit="" duration="" reason="" secs u now until who json r a
+  (($# >= 1)) || usage_error "exempt needs a trading unit"
+  unit=$1
+  shift
+  while (($#)); do
+    case $1 in
+      --for) (($# >= 2)) || usage_error "--for needs a duration"; duration=$2; shift 2 ;;
+      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
+      *) usage_error "exempt: unknown option '$1'" ;;
+    esac
+  done
+  require_root exempt
+  load_config
+  exempt_unit_arg_v u "$unit"
+  exempt_duration_v secs "$duration"
+  [[ -n $secs && $secs != 0 ]] || usage_error "--for needs a duration such as 900, 15m or 1h (got '${duration}')"
+  ((secs <= CFG[MAX_EXEMPTION_SEC])) || usage_error "--for $duration is longer than MAX_EXEMPTION_SEC (${CFG[MAX_EXEMPTION_SEC]} s)"
+  clean_text_v reason "$reason"
+  [[ -n ${reason// /} ]] || usage_error "exempt needs --reason: say why this unit may run while trading is stopped"
+  actor_v who
+  take_lock || { printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2; exit "$EX_BUSY"; }
+  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    printf 'ess: the ESS is not active: there is no latch to exempt %s from. Nothing was changed.\n' "$u" >&2
+    exit "$EX_NOT_ACTIVE"
+  fi
+  now_us_v now
+  now=$((now / 1000000)) until=$((now + secs))
+  json_str_v json "$u"; json_str_v a "$who"; json_str_v r "$reason"
+  [[ -d $EXEMPT_DIR ]] || install -d -m 0755 "$EXEMPT_DIR"
+  printf '{"unit":%s,"since":%d,"until":%d,"actor":%s,"reason":%s}\n' "$json" "$now" "$until" "$a" "$r" |
+    atomic_write "$EXEMPT_DIR/$u" 0644 || { printf 'ess: cannot write %s; nothing was changed.\n' "$EXEMPT_DIR/$u" >&2; exit "$EX_FAIL"; }
+  if ! exempt_apply "$u" "$secs"; then
+    exempt_end "$u" >/dev/null 2>&1 || true
+    printf 'ess: could not exempt %s (drop-in or timer failed); the latch still applies to it.\n' "$u" >&2
+    exit "$EX_FAIL"
+  fi
+  log_event warning "EXEMPTED $u from the latch until $(iso_time $((until * 1000000))) by $who: \"$reason\"; every other trading unit stays latched"
+  audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" || log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  drop_lock
+  printf 'EXEMPTED %s until %s (%d s): it may be started now (systemctl start %s); the ESS stays ACTIVE for every other trading unit.\n' \
+    "$u" "$(iso_time $((until * 1000000)))" "$secs" "$u"
+}
+
+# exempt_apply UNIT SECONDS: the runtime drop-in that lifts the latch for UNIT, and the timer that ends it.
+exempt_apply() {
+  local u=$1 secs=$2 d timer
+  d=$(exempt_dropin_path "$u")
+  timer=$(exempt_timer_name "$u")
+  install -d -m 0755 "${d%/*}" || return 1
+  printf '%s\n' "# Quantum ESS maintenance exemption (ess_controller.sh exempt); gone at reboot, unexempt or expiry." \
+    "[Unit]" "AssertPathExists=" | atomic_write "$d" 0644 || return 1
+  sctl daemon-reload || return 1
+  sctl stop -- "$timer.timer" "$timer.service" 2>/dev/null || true
+  sctl reset-failed -- "$timer.timer" "$timer.service" 2>/dev/null || true
+  timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" --on-active="${secs}s" \
+    --timer-property=AccuracySec=100ms --description="Quantum ESS: end the maintenance exemption of $u" \
+    "$ESS_LIB/../ess_controller.sh" unexempt "$u" --expired
+}
+
+# exempt_end UNIT (lock held): the latch back on UNIT, the unit stopped (while latched), the record gone.
+exempt_end() {
+  local u=$1 d timer
+  d=$(exempt_dropin_path "$u")
+  timer=$(exempt_timer_name "$u")
+  rm -f -- "$d"
+  rmdir -- "${d%/*}" 2>/dev/null || true
+  sctl daemon-reload || log_event err "daemon-reload failed while ending the exemption of $u"
+  if [[ -e ${CFG[FLAG_FILE]} || -e $(persisted_latch_path) ]]; then
+    stop_units "$u" || log_event crit "exemption of $u ended but the unit did NOT stop: ${RESULT[$u]}"
+  fi
+  rm -f -- "$EXEMPT_DIR/$u"
+  # stopping the timer does not touch its service, which may be this very run (expiry)
+  sctl stop -- "$timer.timer" 2>/dev/null || true
+}
+
+# unexempt UNIT [--expired]
+cmd_unexempt() {
+  local unit="" expired=0 u json event=unexempt why
+  (($# >= 1)) || usage_error "unexempt needs a trading unit"
+  unit=$1
+  shift
+  while (($#)); do
+    case $1 in
+      --expired) expired=1; shift ;;
+      *) usage_error "unexempt: unknown option '$1'" ;;
+    esac
+  done
+  require_root unexempt
+  load_config
+  exempt_unit_arg_v u "$unit"
+  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
+  if [[ ! -e $EXEMPT_DIR/$u && ! -e $(exempt_dropin_path "$u") ]]; then
+    drop_lock
+    printf 'ess: %s has no maintenance exemption; nothing to do.\n' "$u" >&2
+    exit "$EX_NOT_ACTIVE"
+  fi
+  exempt_end "$u"
+  actor_v why
+  why="ended by $why"
+  if ((expired)); then event=exemption-expired why=expired; fi
+  json_str_v json "$u"
+  log_event warning "EXEMPTION of $u $why; the latch applies to it again (now ${ACTIVE[$u]:-stopped})"
+  audit_append "$event" "\"unit\":$json,\"result\":$(json_str "${RESULT[$u]:-not-latched}")" || log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  drop_lock
+  printf 'EXEMPTION ENDED for %s (%s): latched again, %s\n' "$u" "$why" "${RESULT[$u]:-the ESS is not active}"
+}
+
+# exempt_clear_all (lock held): deactivate ends every exemption before anything starts.
+exempt_clear_all() {
+  local u ended=0
+  for u in "${TRADING[@]}"; do
+    [[ -e $EXEMPT_DIR/$u || -e $(exempt_dropin_path "$u") ]] || continue
+    rm -f -- "$(exempt_dropin_path "$u")" "$EXEMPT_DIR/$u"
+    sctl stop -- "$(exempt_timer_name "$u").timer" 2>/dev/null || true
+    log_event notice "exemption of $u ended by deactivate"
+    ended=1
+  done
+  ((!ended)) || sctl daemon-reload || log_event err "daemon-reload failed after ending exemptions"
+}
