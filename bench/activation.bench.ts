@@ -1,46 +1,95 @@
-// Activation latency on REAL systemd (a sandbox, needs root): for each way of tripping the ESS, N cycles
-// of trip -> all trading units stopped -> deactivate -> units back up. Two figures per cycle:
-//   end to end: from just before the trigger (command start, touch, HTTP POST) to the moment the
-//               controller saw the last trading unit inactive (state.env ACT_STOPPED_US)
-//   controller: the latency the ESS itself reports (ess_last_activation_latency_seconds)
-//   npx tsx bench/activation.bench.ts [--cycles N] [--methods command,path,webhook]
+// Activation latency on REAL systemd (a sandbox, needs root), each ESS method interleaved with its floor:
+// the same stop done by bare systemd in the same run, cycle by cycle.
+//   start: CLOCK_MONOTONIC read in the sandbox just before the trigger
+//   end:   systemd's own InactiveEnterTimestampMonotonic of the last trading unit to go down
+// Also compares the latency the ESS records (state.json) with the one measured here.
+//   npx tsx bench/activation.bench.ts [--cycles N]
 import { parseArgs } from 'node:util';
 import { Sandbox, TRADING } from '../test/integration/helpers/sandbox.js';
 
-const { values } = parseArgs({
-  options: { cycles: { type: 'string', default: '50' }, methods: { type: 'string', default: 'command,path,webhook' } },
-});
+const { values } = parseArgs({ options: { cycles: { type: 'string', default: '50' } } });
 const cycles = Number(values.cycles);
-const TARGET_MS = 250;
-const LIMIT_MS = 2000;
+const UNITS = TRADING.join(' ');
 
-// Runs inside the sandbox: one bash loop per method, so nsenter overhead is not measured.
-const TRIGGERS: Record<string, string> = {
-  command: 'ess_controller.sh activate --source bench --reason "bench $i" >/dev/null 2>&1',
-  path: 'touch /run/quantum/ESS_ON',
-  webhook:
-    'curl -fsS -o /dev/null -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" -H "Content-Type: application/json" ' +
-    `--data "{\\"version\\":\\"4\\",\\"groupKey\\":\\"bench\\",\\"truncatedAlerts\\":0,\\"status\\":\\"firing\\",\\"receiver\\":\\"quantum-ess\\",\\"groupLabels\\":{},\\"commonLabels\\":{},\\"commonAnnotations\\":{},\\"externalURL\\":\\"http://am\\",\\"alerts\\":[{\\"status\\":\\"firing\\",\\"labels\\":{\\"alertname\\":\\"Bench\\",\\"ess_trip\\":\\"true\\"},\\"annotations\\":{},\\"startsAt\\":\\"2026-01-01T00:00:00Z\\",\\"endsAt\\":\\"0001-01-01T00:00:00Z\\",\\"generatorURL\\":\\"http://prom\\",\\"fingerprint\\":\\"bench$i\\"}]}" ` +
-    'http://127.0.0.1:10170/alertmanager',
-};
+// Floors: the least systemd needs for the same stop.
+const FLOOR_UNITS = `
+[Unit]
+Description=bench floor: a oneshot that stops the trading units
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/systemctl stop ${UNITS}
+`;
+const FLOOR_PATH = `
+[Path]
+PathExists=/run/bench-floor/FLAG
+Unit=bench-floor-trigger.service
+`;
+const FLOOR_TRIGGER = `
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/systemctl stop ${UNITS}
+`;
 
-function cycleScript(trigger: string): string {
+interface Method {
+  readonly name: string;
+  readonly floorOf?: string;
+  readonly trigger: string;
+  /** Waits until the method is done with its own bookkeeping (not part of the measurement). */
+  readonly settle: string;
+  readonly reset: string;
+  readonly ess: boolean;
+}
+
+const ESS_SETTLE =
+  'until [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" != activating ] && ' +
+  '[ "$(systemctl show -P ActiveState quantum-ess-trip.service)" != activating ] && ' +
+  '[ "$(systemctl show -P ActiveState quantum-ess.service)" != activating ] && ' +
+  'grep -q "\\"active\\":true" /var/lib/quantum-ess/state.json; do sleep 0.005; done';
+const ESS_RESET = 'ess_controller.sh deactivate --no-start >/dev/null 2>&1';
+const POST =
+  'curl -fsS -o /dev/null -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" -H "Content-Type: application/json" ' +
+  `--data "{\\"version\\":\\"4\\",\\"groupKey\\":\\"bench\\",\\"truncatedAlerts\\":0,\\"status\\":\\"firing\\",\\"receiver\\":\\"quantum-ess\\",\\"groupLabels\\":{},\\"commonLabels\\":{},\\"commonAnnotations\\":{},\\"externalURL\\":\\"http://am\\",\\"alerts\\":[{\\"status\\":\\"firing\\",\\"labels\\":{\\"alertname\\":\\"Bench\\",\\"ess_trip\\":\\"true\\"},\\"annotations\\":{},\\"startsAt\\":\\"2026-01-01T00:00:00Z\\",\\"endsAt\\":\\"0001-01-01T00:00:00Z\\",\\"generatorURL\\":\\"http://prom\\",\\"fingerprint\\":\\"bench$i\\"}]}" ` +
+  'http://127.0.0.1:10170/alertmanager';
+
+const METHODS: readonly Method[] = [
+  { name: 'floor: systemctl stop', trigger: `systemctl stop ${UNITS}`, settle: ':', reset: ':', ess: false },
+  { name: 'ess_controller.sh activate', floorOf: 'floor: systemctl stop', trigger: 'ess_controller.sh activate --source bench --reason "bench $i" >/dev/null 2>&1', settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
+  { name: 'floor: oneshot', trigger: 'systemctl start bench-floor.service', settle: ':', reset: ':', ess: false },
+  { name: 'systemctl start quantum-ess', floorOf: 'floor: oneshot', trigger: 'systemctl start quantum-ess.service', settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
+  { name: 'floor: path unit', trigger: 'touch /run/bench-floor/FLAG', settle: 'until [ "$(systemctl show -P ActiveState bench-floor-trigger.service)" = active ]; do sleep 0.005; done', reset: 'rm -f /run/bench-floor/FLAG; systemctl stop bench-floor-trigger.service', ess: false },
+  { name: 'touch the flag', floorOf: 'floor: path unit', trigger: 'touch /run/quantum/ESS_ON', settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
+  { name: 'webhook POST', floorOf: 'floor: path unit', trigger: POST, settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
+];
+
+// One bash loop in the sandbox, methods interleaved cycle by cycle; one line per sample:
+// METHOD_INDEX START_MONO_US END_MONO_US RECORDED_LATENCY_US|-
+function benchScript(): string {
+  const cases = METHODS.map(
+    (m, index) => `
+      ${index})
+        mono t0; ${m.trigger}
+        ${m.settle}
+        end=0
+        for u in ${UNITS}; do t=$(systemctl show -P InactiveEnterTimestampMonotonic "$u"); ((t > end)) && end=$t; done
+        rec=-
+        ${m.ess ? 'rec=$(grep -o "\\"latency_seconds\\":[0-9.]*" /var/lib/quantum-ess/state.json | head -1 | cut -d: -f2 | tr -d .); rec=$((10#$rec))' : ':'}
+        echo "${index} $t0 $end $rec"
+        ${m.reset}
+        ;;`,
+  ).join('');
   return `
     set -u
-    value() { sed -n "s/^$1=//p" /var/lib/quantum-ess/state.env; }
+    mono() { local a b ns; { read -r a; read -r a; read -r a b ns a; } </proc/timer_list; printf -v "$1" '%d' $((ns / 1000)); }
+    mkdir -p /run/bench-floor
     for i in $(seq ${cycles}); do
-      before=$(value ACT_ID)
-      t0=$(date +%s%6N)
-      ${trigger}
-      for _ in $(seq 2000); do
-        id=$(value ACT_ID); stopped=$(value ACT_STOPPED_US)
-        [ -n "$id" ] && [ "$id" != "$before" ] && [ -n "$stopped" ] && break
-        sleep 0.002
+      for m in $(seq 0 ${METHODS.length - 1}); do
+        systemctl start ${UNITS}
+        until [ "$(systemctl is-active ${UNITS} | sort -u)" = active ]; do sleep 0.01; done
+        sleep 0.05
+        case $m in ${cases}
+        esac
       done
-      echo "$t0 $stopped $(value ACT_LATENCY_US)"
-      until [ "$(systemctl is-active quantum-ess-trigger.service quantum-ess-trip.service | sort -u | tr '\\n' ' ')" != "active " ] &&
-            ess_controller.sh deactivate --no-start >/dev/null 2>&1; do sleep 0.01; done
-      systemctl start ${TRADING.join(' ')}
     done`;
 }
 
@@ -49,32 +98,51 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const box = await Sandbox.boot('ess-bench');
-const rows: Record<string, Record<string, string | number>> = {};
+const samples = new Map<string, { e2e: number[]; diff: number[] }>(METHODS.map((m) => [m.name, { e2e: [], diff: [] }]));
 try {
   await box.mustRun('sed', '-i', 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0/', '/etc/quantum/ess.conf');
-  for (const method of values.methods.split(',')) {
-    const trigger = TRIGGERS[method];
-    if (trigger === undefined) throw new Error(`unknown method ${method}`);
-    const out = await box.mustRun('bash', '-c', cycleScript(trigger));
-    const samples = out
-      .trim()
-      .split('\n')
-      .map((line) => line.split(' ').map(Number))
-      .filter((f): f is [number, number, number] => f.length === 3 && f.every(Number.isFinite));
-    const e2e = samples.map(([t0, stopped]) => (stopped - t0) / 1000).sort((a, b) => a - b);
-    const ctl = samples.map(([, , latency]) => latency / 1000).sort((a, b) => a - b);
-    rows[method] = {
-      cycles: samples.length,
-      'e2e p50 ms': percentile(e2e, 50).toFixed(1),
-      'e2e p99 ms': percentile(e2e, 99).toFixed(1),
-      'e2e max ms': (e2e.at(-1) ?? Number.NaN).toFixed(1),
-      'controller p50 ms': percentile(ctl, 50).toFixed(1),
-      'controller p99 ms': percentile(ctl, 99).toFixed(1),
-      'target / limit ms': `${TARGET_MS} / ${LIMIT_MS}`,
-    };
+  await box.sh(
+    `printf '%s' '${FLOOR_UNITS}' > /etc/systemd/system/bench-floor.service && ` +
+      `printf '%s' '${FLOOR_PATH}' > /etc/systemd/system/bench-floor.path && ` +
+      `printf '%s' '${FLOOR_TRIGGER}' > /etc/systemd/system/bench-floor-trigger.service && ` +
+      'systemctl daemon-reload && mkdir -p /run/bench-floor && systemctl start bench-floor.path',
+  );
+  const out = await box.mustRun('bash', '-c', benchScript());
+  for (const line of out.trim().split('\n')) {
+    const [index, start, end, recorded] = line.split(' ');
+    const method = METHODS[Number(index)];
+    const e2eUs = Number(end) - Number(start);
+    if (method === undefined || !Number.isFinite(e2eUs)) continue;
+    const s = samples.get(method.name);
+    s?.e2e.push(e2eUs / 1000);
+    if (recorded !== '-' && recorded !== undefined) s?.diff.push(Math.abs(Number(recorded) - e2eUs) / 1000);
   }
 } finally {
   await box.shutdown();
 }
-console.log(`\nESS activation latency on real systemd 252 (sandbox), ${cycles} cycles per method`);
+
+const GOALS: Record<string, string> = {
+  'ess_controller.sh activate': 'p50 <= 1.5x, p99 <= 2x',
+  'systemctl start quantum-ess': 'p50 <= 1.3x',
+  'touch the flag': 'p50 <= 1.3x',
+  'webhook POST': 'p50 <= floor + 15 ms',
+};
+const rows: Record<string, Record<string, string | number>> = {};
+for (const method of METHODS) {
+  const s = samples.get(method.name);
+  if (s === undefined) continue;
+  const e2e = [...s.e2e].sort((a, b) => a - b);
+  const floor = method.floorOf === undefined ? undefined : [...(samples.get(method.floorOf)?.e2e ?? [])].sort((a, b) => a - b);
+  const diff = [...s.diff].sort((a, b) => a - b);
+  rows[method.name] = {
+    n: e2e.length,
+    'p50 ms': percentile(e2e, 50).toFixed(1),
+    'p99 ms': percentile(e2e, 99).toFixed(1),
+    'ratio p50': floor ? (percentile(e2e, 50) / percentile(floor, 50)).toFixed(2) : '',
+    'ratio p99': floor ? (percentile(e2e, 99) / percentile(floor, 99)).toFixed(2) : '',
+    goal: GOALS[method.name] ?? '(floor)',
+    'recorded-measured p50/p99 ms': diff.length > 0 ? `${percentile(diff, 50).toFixed(1)} / ${percentile(diff, 99).toFixed(1)}` : '',
+  };
+}
+console.log(`\nTrigger -> all ${TRADING.length} trading units inactive (systemd's timestamps), real systemd 252, ${cycles} interleaved cycles`);
 console.table(rows);

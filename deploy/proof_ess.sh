@@ -21,6 +21,8 @@ source "$ESS_LIB/record.sh"
 source "$ESS_LIB/verdict.sh"
 # shellcheck source=deploy/lib/latch.sh
 source "$ESS_LIB/latch.sh"
+# shellcheck source=deploy/lib/exempt.sh
+source "$ESS_LIB/exempt.sh"
 
 CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER

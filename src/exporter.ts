@@ -5,6 +5,8 @@ import { type ConfiguredUnit, createMetricsRegistry } from './metrics/registry.j
 import { WebhookMetrics } from './metrics/webhook-metrics.js';
 import { AssertsReader } from './readers/asserts.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
+import { DrillFileReader } from './readers/drill-file.js';
+import { currentExemptions, type Exemption } from './readers/exemptions.js';
 import { FlagReader } from './readers/flag.js';
 import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
 import { type Log, ReadHealth } from './readers/read-health.js';
@@ -17,7 +19,7 @@ import { WebhookReceiver } from './webhook/receiver.js';
 
 /** Fixed host locations the exporter reads; tests point them into a sandbox. */
 export interface HostPaths {
-  /** The root side's runtime markers (persist-failed, resume-pending). */
+  /** The root side's runtime markers (persist-failed, resume-pending, exempt/). */
   readonly runtimeDir: string;
   /** Where the cgroup hierarchies are mounted. */
   readonly cgroupRoot: string;
@@ -33,6 +35,7 @@ export class Exporter {
   readonly units: readonly ConfiguredUnit[];
   readonly flag: FlagReader;
   readonly stateFile: StateFileReader;
+  readonly drillFile: DrillFileReader;
   readonly markers: LatchMarkersReader;
   readonly systemd: SystemdReader;
   readonly asserts: AssertsReader;
@@ -43,9 +46,11 @@ export class Exporter {
     buildInfo: BuildInfo,
     readonly log: Log,
     hostPaths: HostPaths = DEFAULT_HOST_PATHS,
+    /** Milliseconds since the epoch; tests move it to see an exemption end. */
+    private readonly now: () => number = Date.now,
   ) {
     const { ess } = config;
-    this.health = new ReadHealth(log);
+    this.health = new ReadHealth(log, now);
     this.units = [
       ...ess.tradingUnits.map((unit): ConfiguredUnit => ({ unit, role: 'trading' })),
       ...ess.monitorUnits.map((unit): ConfiguredUnit => ({ unit, role: 'monitor' })),
@@ -54,7 +59,8 @@ export class Exporter {
     // Unit states cached from before a latch change would show every trading unit as a violation.
     this.flag = new FlagReader(ess.flagFile, this.health, () => this.systemd.invalidate());
     this.stateFile = new StateFileReader(ess.stateDir, this.health);
-    this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, this.health);
+    this.drillFile = new DrillFileReader(ess.stateDir, this.health);
+    this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, ess.tradingUnits, this.health);
     const bounded = { timeoutMs: config.systemctlTimeoutMs, cacheMs: config.unitStateCacheMs };
     this.systemd = new SystemdReader(
       { ...bounded, systemctlPath: config.systemctlPath, units: this.units.map(({ unit }) => unit) },
@@ -69,6 +75,8 @@ export class Exporter {
       latch: () => this.latch(),
       state: () => this.stateFile.current(),
       unitStatuses: () => this.systemd.current(),
+      exemptions: () => this.exemptions(),
+      drill: () => this.drillFile.current(),
     });
     this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log);
   }
@@ -84,6 +92,7 @@ export class Exporter {
     await this.flag.check(); // first: a change it finds must invalidate the cached unit states
     await Promise.all([
       this.stateFile.read(),
+      this.drillFile.read(),
       this.markers.read(),
       this.asserts.refresh(),
       // the cgroups to look at come from the unit states just read
@@ -101,10 +110,20 @@ export class Exporter {
         systemdOk: this.health.get('systemd').ok,
         asserts: this.asserts.current(),
         populated: this.cgroup.current(),
+        exempt: new Set(this.exemptions()?.keys()),
       },
       this.config.ess.tradingUnits,
       this.config.ess,
     );
+  }
+
+  /**
+   * The maintenance exemptions in force now, by trading unit; null before the first read. Judged at
+   * every call rather than at read time, so an exemption ends at its `until` even between refreshes.
+   */
+  exemptions(): ReadonlyMap<string, Exemption> | null {
+    const files = this.markers.exemptions();
+    return files && currentExemptions(files, this.now() / 1000);
   }
 
   async close(): Promise<void> {

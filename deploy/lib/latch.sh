@@ -2,7 +2,7 @@
 # The latch: the flag in /run (what the drop-ins and the path unit watch), its persisted copy in
 # STATE_DIR (which the drop-ins also refuse on, so a flag removed by hand or lost at boot cannot
 # release anything), and the lock that serialises the bookkeeping.
-# Needs config.sh, units.sh, record.sh, verdict.sh. Writes FLAG_* LOCK_FD.
+# Needs config.sh, units.sh, record.sh, verdict.sh, and exempt.sh for latch_observe. Writes FLAG_* LOCK_FD V_*.
 
 readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
 

@@ -1,9 +1,13 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { BuildInfo } from '../build-info.js';
+import type { DrillRecord } from '../readers/drill-file.js';
+import type { Exemption } from '../readers/exemptions.js';
 import { READ_SOURCES, type ReadHealth } from '../readers/read-health.js';
 import type { EssState } from '../readers/state-file.js';
 import { UNIT_STATES, type UnitStatus } from '../readers/systemctl-show.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
+import { registerDrillMetrics } from './drill-metrics.js';
+import { registerExemptionMetrics } from './exemption-metrics.js';
 import { registerLatchMetrics } from './latch-metrics.js';
 import { registerStateMetrics } from './state-metrics.js';
 
@@ -23,6 +27,9 @@ export interface MetricSources {
   latch(): LatchView;
   state(): EssState | null;
   unitStatuses(): ReadonlyMap<string, UnitStatus> | null;
+  /** Maintenance exemptions in force now, by trading unit; null before the first read. */
+  exemptions(): ReadonlyMap<string, Exemption> | null;
+  drill(): DrillRecord | null;
 }
 
 /** A Registry of its own per exporter instance, so that instances (and tests) never share values. */
@@ -47,6 +54,12 @@ export function createMetricsRegistry(sources: MetricSources): Registry {
   });
 
   registerStateMetrics(registry, () => sources.state());
+  registerExemptionMetrics(
+    registry,
+    sources.units.filter(({ role }) => role === 'trading').map(({ unit }) => unit),
+    () => sources.exemptions(),
+  );
+  registerDrillMetrics(registry, () => sources.drill());
 
   const info = new Gauge({
     name: 'ess_build_info',
@@ -68,7 +81,7 @@ export function createMetricsRegistry(sources: MetricSources): Registry {
 
   new Counter({
     name: 'ess_exporter_read_errors_total',
-    help: 'Failed reads of each source (flag, state file, systemctl, busctl, cgroups, latch markers) since the exporter started.',
+    help: 'Failed reads of each source (flag, state file, systemctl, busctl, cgroups, latch markers and exemptions, drill record) since the exporter started.',
     labelNames: ['source'] as const,
     registers,
     collect() {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { type Exemption, readExemptionFiles } from './exemptions.js';
 import { pathExists } from './path-exists.js';
 import type { ReadHealth } from './read-health.js';
 import { readBounded } from './read-bounded.js';
@@ -20,17 +21,20 @@ export interface LatchMarkers {
 const MAX_MARKER_BYTES = 16 * 1024;
 
 /**
- * Reads the markers at every refresh (a stat and two small reads). STATE_DIR/latched is 0600 root,
- * but its directory is 0755, so stat works for the unprivileged exporter. A failed read keeps the
- * last known markers.
+ * Reads the markers at every refresh (a stat and two small reads), and the exemption file of each
+ * trading unit. STATE_DIR/latched is 0600 root, but its directory is 0755, so stat works for the
+ * unprivileged exporter. A failed read keeps the last known markers; an exemption file that cannot be
+ * used counts as no exemption (never keep an old one alive). Either fails the `markers` source.
  */
 export class LatchMarkersReader {
   private markers: LatchMarkers | null = null;
+  private exemptionFiles: ReadonlyMap<string, Exemption> | null = null;
   private readonly latchedFile: string;
 
   constructor(
     stateDir: string,
     private readonly runtimeDir: string,
+    private readonly tradingUnits: readonly string[],
     private readonly health: ReadHealth,
   ) {
     this.latchedFile = join(stateDir, 'latched');
@@ -41,19 +45,36 @@ export class LatchMarkersReader {
     return this.markers;
   }
 
+  /**
+   * The exemption files of the latest read, expired ones included (whether one is in force depends on
+   * the time it is asked at: see currentExemptions); null before the first read.
+   */
+  exemptions(): ReadonlyMap<string, Exemption> | null {
+    return this.exemptionFiles;
+  }
+
   async read(): Promise<LatchMarkers | null> {
+    const [markers, exemptions] = await Promise.all([this.readMarkers(), readExemptionFiles(this.runtimeDir, this.tradingUnits)]);
+    this.exemptionFiles = exemptions.exemptions;
+    if (!(markers instanceof Error)) this.markers = markers;
+    // One outcome per read, the markers' own failure first: two reports would leave whichever came last.
+    const failure = markers instanceof Error ? markers : exemptions.errors[0];
+    if (failure === undefined) this.health.succeeded('markers');
+    else this.health.failed('markers', failure);
+    return this.markers;
+  }
+
+  private async readMarkers(): Promise<LatchMarkers | Error> {
     try {
       const [latchedFile, persistProblem, resumePending] = await Promise.all([
         pathExists(this.latchedFile),
         contentOrEmpty(join(this.runtimeDir, 'persist-failed')),
         contentOrEmpty(join(this.runtimeDir, 'resume-pending')),
       ]);
-      this.markers = { latchedFile, persistProblem, resumePending };
-      this.health.succeeded('markers');
+      return { latchedFile, persistProblem, resumePending };
     } catch (error) {
-      this.health.failed('markers', error);
+      return error instanceof Error ? error : new Error(String(error));
     }
-    return this.markers;
   }
 }
 

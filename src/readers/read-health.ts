@@ -1,9 +1,9 @@
 /**
  * flag: FLAG_FILE; state: state.json; systemd: systemctl show; asserts: busctl (the latch drop-in as
  * systemd applies it); cgroup: cgroup.events of the trading units; markers: STATE_DIR/latched and the
- * runtime markers in /run/quantum-ess.
+ * runtime markers in /run/quantum-ess, maintenance exemptions included; drill: STATE_DIR/drill.json.
  */
-export const READ_SOURCES = ['flag', 'state', 'systemd', 'asserts', 'cgroup', 'markers'] as const;
+export const READ_SOURCES = ['flag', 'state', 'systemd', 'asserts', 'cgroup', 'markers', 'drill'] as const;
 export type ReadSource = (typeof READ_SOURCES)[number];
 
 export interface SourceHealth {

@@ -14,6 +14,8 @@ export interface Observations {
   readonly asserts: ReadonlyMap<string, string>;
   /** Missing units count as unknown. */
   readonly populated: ReadonlyMap<string, Populated>;
+  /** Trading units whose maintenance exemption is in force now (contract section 5). */
+  readonly exempt: ReadonlySet<string>;
 }
 
 /** The latch as the exporter sees it; either part is null while it cannot be told. */
@@ -38,6 +40,7 @@ export function observeLatch(observations: Observations, tradingUnits: readonly 
         activeState: status?.activeState ?? '',
         populated: observations.populated.get(unit) ?? 'unknown',
         asserts: observations.asserts.get(unit) ?? '',
+        exempt: observations.exempt.has(unit),
       };
       return [unit, inputs] as const;
     }),

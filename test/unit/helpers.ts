@@ -60,6 +60,8 @@ export interface Sandbox {
   setPopulated(unit: string, populated: boolean): Promise<void>;
   /** Writes (or with null removes) /run/quantum-ess/NAME in the sandbox. */
   setMarker(name: 'persist-failed' | 'resume-pending', content: string | null): Promise<void>;
+  /** Writes /run/quantum-ess/exempt/UNIT in the sandbox: the record as JSON, text as it is, or with null removes it. */
+  setExemption(unit: string, content: ExemptionRecord | string | null): Promise<void>;
   /** Makes the fake systemctl slow (prints what it read at its start, 0.5 s later), hang (sleep in a child, the hard case) or fail. */
   setSystemctlBehaviour(mode: 'print' | 'slow' | 'hang' | 'fail'): Promise<void>;
   systemctlCalls(): Promise<number>;
@@ -153,6 +155,12 @@ cat "$f"
     },
     setMarker: (name, content) =>
       content === null ? rm(join(paths.runtimeDir, name), { force: true }) : writeFile(join(paths.runtimeDir, name), content),
+    async setExemption(unit, content) {
+      const file = join(paths.runtimeDir, 'exempt', unit);
+      if (content === null) return rm(file, { force: true });
+      await mkdir(join(paths.runtimeDir, 'exempt'), { recursive: true });
+      return writeFile(file, typeof content === 'string' ? content : `${JSON.stringify(content)}\n`);
+    },
     setSystemctlBehaviour: (mode) => writeFile(paths.mode, mode),
     systemctlCalls: async () => {
       const text = await readFile(paths.calls, 'utf8').catch(() => '');
@@ -202,6 +210,26 @@ export const STATE_EXAMPLE = {
   activations_total: { cli: 4, path: 4 },
   tamper_total: 1,
   leftover_kills_total: 2,
+};
+
+/** An exemption file's record as the controller writes it (contract/README.md section 5). */
+export interface ExemptionRecord {
+  readonly unit: string;
+  readonly since: number;
+  readonly until: number;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+export function exemptionRecord(unit: string, until: number, since = until - 3600): ExemptionRecord {
+  return { unit, since, until, actor: 'root', reason: 'deploy v2' };
+}
+
+/** drill.json as proof_ess.sh writes it (contract/README.md section 5). */
+export const DRILL_EXAMPLE = {
+  schema: 1,
+  last: { time: 1795656000.5, mode: 'dry-run', result: 'pass', checks: 9, failed: 0 },
+  last_pass: { 'dry-run': 1795656000.5, full: null },
 };
 
 export const silentLog = (): void => {};

@@ -70,7 +70,7 @@ describe('HTTP server', () => {
   it('answers /healthz 200 while reads work and 503 with the failing source while they do not', async () => {
     const healthy = await get(server, '/healthz');
     expect(healthy.status).toBe(200);
-    const allOk = { flag: { ok: true }, state: { ok: true }, systemd: { ok: true }, asserts: { ok: true }, cgroup: { ok: true }, markers: { ok: true } };
+    const allOk = { flag: { ok: true }, state: { ok: true }, systemd: { ok: true }, asserts: { ok: true }, cgroup: { ok: true }, markers: { ok: true }, drill: { ok: true } };
     expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', reads: allOk });
 
     await sandbox.setSystemctlBehaviour('hang');

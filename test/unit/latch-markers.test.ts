@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LatchMarkersReader } from '../../src/readers/latch-markers.js';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { createSandbox, type Sandbox, silentLog } from './helpers.js';
+import { createSandbox, exemptionRecord, type Sandbox, silentLog, TRADING } from './helpers.js';
 
 describe('LatchMarkersReader', () => {
   let sandbox: Sandbox;
@@ -12,12 +12,14 @@ describe('LatchMarkersReader', () => {
   beforeEach(async () => {
     sandbox = await createSandbox();
     health = new ReadHealth(silentLog);
-    reader = new LatchMarkersReader(sandbox.stateDir, sandbox.hostPaths.runtimeDir, health);
+    reader = new LatchMarkersReader(sandbox.stateDir, sandbox.hostPaths.runtimeDir, TRADING, health);
   });
   afterEach(() => sandbox.cleanup());
 
-  it('reads missing markers as no latch and empty content', async () => {
+  it('reads missing markers as no latch and empty content, and no exemption file as none', async () => {
+    expect(reader.exemptions()).toBeNull();
     expect(await reader.read()).toEqual({ latchedFile: false, persistProblem: '', resumePending: '' });
+    expect(reader.exemptions()).toEqual(new Map());
     expect(health.get('markers')).toMatchObject({ ok: true });
   });
 
@@ -41,5 +43,48 @@ describe('LatchMarkersReader', () => {
     await rm(join(sandbox.hostPaths.runtimeDir, 'resume-pending'), { recursive: true });
     expect(await reader.read()).toEqual(known);
     expect(health.get('markers').ok).toBe(true);
+  });
+
+  it('reads the exemption files of the trading units with the markers, expired ones included', async () => {
+    await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
+    await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795600000));
+    await reader.read();
+    expect(reader.exemptions()).toEqual(
+      new Map([
+        [TRADING[0], exemptionRecord(TRADING[0], 1795600000)],
+        [TRADING[1], exemptionRecord(TRADING[1], 1795659600)],
+      ]),
+    );
+    expect(health.get('markers').ok).toBe(true);
+    await sandbox.setExemption(TRADING[0], null);
+    await reader.read();
+    expect([...(reader.exemptions()?.keys() ?? [])]).toEqual([TRADING[1]]);
+  });
+
+  it('fails the markers source on a malformed exemption file, drops that exemption at once and keeps reading the markers', async () => {
+    await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795659600));
+    await reader.read();
+    expect(reader.exemptions()?.has(TRADING[0])).toBe(true);
+
+    await sandbox.setExemption(TRADING[0], '{"unit":"quantum-ai-engine.service","until":"later"}\n');
+    await sandbox.setMarker('persist-failed', 'state: Read-only file system\n');
+    expect(await reader.read()).toMatchObject({ persistProblem: 'state: Read-only file system\n' });
+    expect(reader.exemptions()).toEqual(new Map());
+    expect(health.get('markers')).toMatchObject({ ok: false, errors: 1 });
+    expect(health.get('markers').lastError).toMatch(/cannot use .*exempt\/quantum-ai-engine.service: since: undefined is not a Unix time/);
+
+    await sandbox.setExemption(TRADING[0], null);
+    await reader.read();
+    expect(health.get('markers').ok).toBe(true);
+  });
+
+  it('reports a marker failure over an exemption one, and still updates the exemptions', async () => {
+    const known = await reader.read();
+    await mkdir(join(sandbox.hostPaths.runtimeDir, 'resume-pending'));
+    await sandbox.setExemption(TRADING[0], 'garbage');
+    await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
+    expect(await reader.read()).toBe(known);
+    expect(health.get('markers').lastError).toMatch(/resume-pending.*EISDIR/);
+    expect([...(reader.exemptions()?.keys() ?? [])]).toEqual([TRADING[1]]);
   });
 });

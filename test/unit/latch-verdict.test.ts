@@ -14,7 +14,7 @@ const entry = (path: string, trigger = false, negate = true): string => ` "Asser
 const GUARDED = `a(sbbsi) 2${entry(PATHS.flagFile)}${entry('/var/lib/q/latched')}`;
 
 function unit(overrides: Partial<TradingUnitInputs> = {}): TradingUnitInputs {
-  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', asserts: GUARDED, ...overrides };
+  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', asserts: GUARDED, exempt: false, ...overrides };
 }
 
 function inputs(overrides: Partial<VerdictInputs> = {}, units: Record<string, Partial<TradingUnitInputs>> = {}): VerdictInputs {
@@ -106,11 +106,43 @@ describe('computeVerdict', () => {
       PATHS,
     );
     expect(result).toMatchObject({ verdict: 'violation', latched: true, armed: false, violations: 1 });
-    expect(result.units.get('a.service')).toEqual({ guard: 'no', running: true, populated: 'yes' });
-    expect(result.units.get('b.service')).toEqual({ guard: 'absent', running: false, populated: 'no' });
+    expect(result.units.get('a.service')).toEqual({ guard: 'no', running: true, populated: 'yes', exempt: false });
+    expect(result.units.get('b.service')).toEqual({ guard: 'absent', running: false, populated: 'no', exempt: false });
   });
 
   it('never counts violations while not latched', () => {
     expect(computeVerdict(inputs({}, { 'a.service': { activeState: 'active', populated: 'yes' } }), PATHS)).toMatchObject({ violations: 0, latched: false });
+  });
+
+  describe('maintenance exemptions', () => {
+    // What an exempt unit looks like while it runs: its exemption drop-in resets the latch assertions.
+    const exemptRunning = { activeState: 'active', populated: 'yes', asserts: 'a(sbbsi) 0', exempt: true } as const;
+
+    it('leaves an exempt unit out of violations and unguarded, and reports it per unit', () => {
+      const result = computeVerdict(inputs(LATCHED, { 'a.service': exemptRunning }), PATHS);
+      expect(result).toMatchObject({ verdict: 'active', armed: true, violations: 0 });
+      expect(result.units.get('a.service')).toEqual({ guard: 'no', running: true, populated: 'yes', exempt: true });
+      expect(computeVerdict(inputs(LATCHED, { 'a.service': { ...exemptRunning, exempt: false } }), PATHS)).toMatchObject({
+        verdict: 'violation',
+        armed: false,
+        violations: 1,
+      });
+    });
+
+    it('counts the units that are not exempt as before', () => {
+      const result = computeVerdict(inputs(LATCHED, { 'a.service': exemptRunning, 'b.service': { activeState: 'active' } }), PATHS);
+      expect(result).toMatchObject({ verdict: 'violation', armed: true, violations: 1 });
+    });
+
+    it('keeps an exempt unit in the unknown check, and hides neither tamper nor a missing persisted latch', () => {
+      expect(computeVerdict(inputs(LATCHED, { 'a.service': { ...exemptRunning, asserts: '' } }), PATHS).verdict).toBe('unknown');
+      expect(computeVerdict(inputs(LATCHED, { 'a.service': { ...exemptRunning, populated: 'unknown' } }), PATHS).verdict).toBe('unknown');
+      expect(computeVerdict(inputs({ latchedFile: true }, { 'a.service': exemptRunning }), PATHS).verdict).toBe('tampered');
+      expect(computeVerdict(inputs({ flag: true }, { 'a.service': exemptRunning }), PATHS).verdict).toBe('not-persisted');
+    });
+
+    it('follows the formula while not latched too: an exempt unguarded unit does not disarm', () => {
+      expect(computeVerdict(inputs({}, { 'a.service': exemptRunning }), PATHS)).toMatchObject({ verdict: 'armed', armed: true });
+    });
   });
 });

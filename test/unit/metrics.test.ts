@@ -8,6 +8,8 @@ import { VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
 import {
   assertsText,
   createSandbox,
+  DRILL_EXAMPLE,
+  exemptionRecord,
   exporterShowOutput,
   MONITOR,
   type Sandbox,
@@ -22,8 +24,11 @@ const BUILD = { version: '9.9.9-test', nodejsVersion: 'v20.0.0' };
 describe('metrics', () => {
   let sandbox: Sandbox;
   let exporter: Exporter | undefined;
+  /** The exporter's clock in ms; undefined: the real one. */
+  let clock: number | undefined;
   beforeEach(async () => {
     sandbox = await createSandbox();
+    clock = undefined;
   });
   afterEach(async () => {
     await exporter?.close();
@@ -32,7 +37,7 @@ describe('metrics', () => {
   });
 
   async function scrape(config?: Record<string, unknown>): Promise<string> {
-    exporter ??= new Exporter(await sandbox.config(config), BUILD, silentLog, sandbox.hostPaths);
+    exporter ??= new Exporter(await sandbox.config(config), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
     await exporter.refresh();
     return exporter.registry.metrics();
   }
@@ -292,6 +297,145 @@ describe('metrics', () => {
     expect(sample(text, 'ess_active')).toBe(1);
     expect(sample(text, 'ess_latch_violation')).toBe(0);
     expect(await sandbox.systemctlCalls()).toBe(2);
+  });
+
+  describe('maintenance exemptions', () => {
+    const NOW = 1795656000;
+    const UNTIL = 1795659600;
+    /** TRADING[1] as it runs under an exemption: up, with processes, its latch assertions reset by the exemption drop-in. */
+    async function runExempted(): Promise<void> {
+      await sandbox.setShowOutput(
+        exporterShowOutput([
+          { name: TRADING[0], active: 'inactive' },
+          { name: TRADING[1], active: 'active' },
+          ...MONITOR.map((name) => ({ name, active: 'active' })),
+        ]),
+      );
+      await sandbox.setPopulated(TRADING[1], true);
+      await sandbox.setAsserts(TRADING[1], 'a(sbbsi) 0');
+    }
+
+    it('lets an exempt unit run while latched (active, armed) until its until, then judges it again', async () => {
+      clock = NOW * 1000;
+      await latch();
+      await runExempted();
+      await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
+      let text = await scrape();
+      expect(verdict(text)).toBe('active');
+      expect(sample(text, 'ess_latch_violation')).toBe(0);
+      expect(sample(text, 'ess_switch_armed')).toBe(1);
+      expect(sample(text, `ess_unit_guarded{unit="${TRADING[1]}"}`)).toBe(0);
+      expect(sample(text, `ess_unit_exempt_until_seconds{unit="${TRADING[1]}"}`)).toBe(UNTIL);
+      expect(sample(text, `ess_unit_exempt_until_seconds{unit="${TRADING[0]}"}`)).toBe(0);
+      expect(sample(text, 'ess_exemptions_active')).toBe(1);
+      expect(sample(text, 'ess_exporter_read_ok{source="markers"}')).toBe(1);
+
+      // the file stays until the root side's timer removes it, but from `until` on it is no exemption
+      clock = UNTIL * 1000;
+      text = await scrape();
+      expect(verdict(text)).toBe('violation');
+      expect(sample(text, 'ess_latch_violation')).toBe(1);
+      expect(sample(text, 'ess_switch_armed')).toBe(0);
+      expect(sample(text, `ess_unit_exempt_until_seconds{unit="${TRADING[1]}"}`)).toBe(0);
+      expect(sample(text, 'ess_exemptions_active')).toBe(0);
+    });
+
+    it('judges the exemption at the time of the scrape, not of the read', async () => {
+      clock = (UNTIL - 1) * 1000;
+      await latch();
+      await runExempted();
+      await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
+      await scrape();
+      clock = UNTIL * 1000;
+      const text = await exporter?.registry.metrics() ?? '';
+      expect(sample(text, 'ess_exemptions_active')).toBe(0);
+      expect(verdict(text)).toBe('violation');
+    });
+
+    it('treats a malformed exemption file as no exemption and fails the markers source', async () => {
+      clock = NOW * 1000;
+      await latch();
+      await runExempted();
+      await sandbox.setExemption(TRADING[1], { ...exemptionRecord(TRADING[1], UNTIL, NOW), unit: TRADING[0] });
+      const text = await scrape();
+      expect(verdict(text)).toBe('violation');
+      expect(sample(text, 'ess_exemptions_active')).toBe(0);
+      expect(sample(text, `ess_unit_exempt_until_seconds{unit="${TRADING[1]}"}`)).toBe(0);
+      expect(sample(text, 'ess_exporter_read_ok{source="markers"}')).toBe(0);
+      expect(sample(text, 'ess_exporter_read_errors_total{source="markers"}')).toBe(1);
+    });
+
+    it('counts the exemptions of several units, shows 0 for every trading unit without one, and nothing before the first read', async () => {
+      clock = NOW * 1000;
+      await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], UNTIL + 60, NOW));
+      await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
+      await sandbox.setExemption(MONITOR[0], exemptionRecord(MONITOR[0], UNTIL, NOW));
+      exporter = new Exporter(await sandbox.config(), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
+      const unread = await exporter.registry.metrics();
+      expect(unread).toContain('# TYPE ess_unit_exempt_until_seconds gauge');
+      expect(unread).not.toMatch(/^ess_unit_exempt_until_seconds\{/m);
+      expect(sample(unread, 'ess_exemptions_active')).toBeUndefined();
+
+      let text = await scrape();
+      expect(sample(text, 'ess_exemptions_active')).toBe(2);
+      expect(sample(text, `ess_unit_exempt_until_seconds{unit="${TRADING[0]}"}`)).toBe(UNTIL + 60);
+      expect(sample(text, `ess_unit_exempt_until_seconds{unit="${TRADING[1]}"}`)).toBe(UNTIL);
+      expect(text).not.toContain(`ess_unit_exempt_until_seconds{unit="${MONITOR[0]}"}`);
+      expect(verdict(text)).toBe('armed');
+
+      await sandbox.setExemption(TRADING[0], null);
+      await sandbox.setExemption(TRADING[1], null);
+      text = await scrape();
+      expect(sample(text, 'ess_exemptions_active')).toBe(0);
+      for (const unit of TRADING) expect(sample(text, `ess_unit_exempt_until_seconds{unit="${unit}"}`), unit).toBe(0);
+    });
+  });
+
+  describe('drill record', () => {
+    const drillFile = (): string => join(sandbox.stateDir, 'drill.json');
+
+    it('shows the last drill with its mode and result, and the last pass of each mode', async () => {
+      await writeFile(drillFile(), JSON.stringify(DRILL_EXAMPLE));
+      let text = await scrape();
+      expect(sample(text, 'ess_last_drill_timestamp_seconds{mode="dry-run"}')).toBe(1795656000.5);
+      expect(sample(text, 'ess_last_drill_success{mode="dry-run"}')).toBe(1);
+      expect(sample(text, 'ess_last_drill_pass_timestamp_seconds{mode="dry-run"}')).toBe(1795656000.5);
+      expect(sample(text, 'ess_last_drill_pass_timestamp_seconds{mode="full"}')).toBeUndefined();
+      expect(sample(text, 'ess_exporter_read_ok{source="drill"}')).toBe(1);
+
+      await writeFile(
+        drillFile(),
+        JSON.stringify({ schema: 1, last: { time: 1795700000, mode: 'full', result: 'fail', checks: 9, failed: 1 }, last_pass: { 'dry-run': 1795656000.5, full: 1795000000 } }),
+      );
+      text = await scrape();
+      expect(sample(text, 'ess_last_drill_timestamp_seconds{mode="full"}')).toBe(1795700000);
+      expect(sample(text, 'ess_last_drill_timestamp_seconds{mode="dry-run"}')).toBeUndefined();
+      expect(sample(text, 'ess_last_drill_success{mode="full"}')).toBe(0);
+      expect(sample(text, 'ess_last_drill_success{mode="dry-run"}')).toBeUndefined();
+      expect(sample(text, 'ess_last_drill_pass_timestamp_seconds{mode="dry-run"}')).toBe(1795656000.5);
+      expect(sample(text, 'ess_last_drill_pass_timestamp_seconds{mode="full"}')).toBe(1795000000);
+    });
+
+    it('leaves every drill series out on a host never drilled', async () => {
+      const text = await scrape();
+      for (const name of ['ess_last_drill_timestamp_seconds', 'ess_last_drill_success', 'ess_last_drill_pass_timestamp_seconds']) {
+        expect(text).toContain(`# TYPE ${name} gauge`);
+        expect(text).not.toMatch(new RegExp(`^${name}\\{`, 'm'));
+      }
+      expect(sample(text, 'ess_exporter_read_ok{source="drill"}')).toBe(1);
+    });
+
+    it('keeps the last good record when drill.json turns corrupt and counts a drill read error', async () => {
+      await writeFile(drillFile(), JSON.stringify(DRILL_EXAMPLE));
+      await scrape();
+      await writeFile(drillFile(), '{"schema":1,"last":{"time":');
+      const text = await scrape();
+      expect(sample(text, 'ess_last_drill_success{mode="dry-run"}')).toBe(1);
+      expect(sample(text, 'ess_exporter_read_ok{source="drill"}')).toBe(0);
+      expect(sample(text, 'ess_exporter_read_errors_total{source="drill"}')).toBe(1);
+      expect(sample(text, 'ess_exporter_read_ok{source="state"}')).toBe(1);
+      expect(verdict(text)).toBe('armed');
+    });
   });
 
   it('gives every instance its own registry', async () => {
