@@ -6,6 +6,8 @@
 # in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
 set -Eeuo pipefail
 ESS_START_WALL=$EPOCHREALTIME # the trigger instant of a command-line activation
+read -r ESS_START_UPTIME _ </proc/uptime # against the wall clock: was the clock stepped during the run?
+ESS_START_UPTIME=$((10#${ESS_START_UPTIME%.*} * 1000000 + 10#${ESS_START_UPTIME#*.} * 10000))
 export LC_ALL=C TZ=UTC
 umask 022
 

@@ -4,25 +4,23 @@
 # stop never waits for a lock, journald, Redis or the exporter.
 # Needs config.sh units.sh record.sh verdict.sh latch.sh spool.sh. Writes ACT_*.
 
-declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_MONO_US=0 ACT_OWNER=0
+declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_OWNER=0
 declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
 
-# activation_trigger_from_wall WALL_US: the monotonic instant of a wall-clock time in the past (a
-# flag's or request's mtime), clamped to now.
+# activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
+# request's mtime), clamped to now.
 activation_trigger_from_wall() {
-  local now_mono now_wall
-  mono_us_v now_mono
+  local now_wall
   now_us_v now_wall
   ACT_WALL_US=$1
   ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
-  ACT_MONO_US=$((now_mono - (now_wall - ACT_WALL_US)))
 }
 
 # activation_claim: who owns this activation. The run that creates the flag does; every other run
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
 activation_claim() {
   local rc=0 f=${CFG[FLAG_FILE]} boot mtime
-  flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" "$ACT_MONO_US" || rc=$?
+  flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
   case $rc in
     0) ACT_OWNER=1
        log_event_early warning "=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}" ;;
@@ -32,11 +30,7 @@ activation_claim() {
        boot_id_v boot
        if [[ -n $FLAG_ID ]]; then
          ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
-         if [[ $FLAG_BOOT == "$boot" && -n $FLAG_MONO_US && -n $FLAG_WALL_US ]]; then
-           ACT_MONO_US=$FLAG_MONO_US ACT_WALL_US=$FLAG_WALL_US
-         elif [[ -n $FLAG_WALL_US ]]; then
-           activation_trigger_from_wall "$FLAG_WALL_US"
-         fi
+         [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || activation_trigger_from_wall "$FLAG_WALL_US"
        else # created by hand (touch): the flag's own mtime is when the stop was asked for
          if mtime=$(stat -c %.6Y -- "$f" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
            activation_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
@@ -69,10 +63,21 @@ activation_classify() {
     esac
   done
   ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
-  if [[ $ACT_RESULT != failed ]]; then
-    ACT_LATENCY_US=$((ALL_DOWN_MONO - ACT_MONO_US))
-    ((ACT_LATENCY_US >= 0)) || ACT_LATENCY_US=0
+  [[ $ACT_RESULT == failed ]] || activation_latency
+}
+
+# activation_latency: trigger to the last unit down, both on the wall clock (systemd's own stamp for
+# the end). If the clock was stepped during this run, the uptime clock gives it instead, at 10 ms.
+activation_latency() {
+  local drift now
+  ACT_LATENCY_US=$((ALL_DOWN_US - ACT_WALL_US))
+  clock_drift_us_v drift "${ESS_START_WALL/./}" "$ESS_START_UPTIME"
+  if ((drift > 50000 || drift < -50000)); then
+    uptime_us_v now
+    ACT_LATENCY_US=$((now - ESS_START_UPTIME + ${ESS_START_WALL/./} - ACT_WALL_US))
+    log_event warning "the wall clock moved $((drift / 1000)) ms against the uptime clock during this activation; latency taken from the uptime clock (10 ms resolution, an upper bound)"
   fi
+  ((ACT_LATENCY_US >= 0)) || ACT_LATENCY_US=0
 }
 
 activation_units_summary() { # "unit=result/state/stop_us ..." for the state file
@@ -96,7 +101,7 @@ activation_units_json() {
 # only if it died mid-activation. Returns 0 when the owner recorded it.
 await_writer() {
   local pid=$FLAG_PID deadline now wait_us
-  mono_us_v now
+  uptime_us_v now
   sec_to_us_v wait_us "${CFG[STOP_DEADLINE_SEC]}"
   deadline=$((now + wait_us))
   sec_to_us_v wait_us "${CFG[LOCK_WAIT_SEC]}"
@@ -105,7 +110,7 @@ await_writer() {
   while [[ -n $pid ]] && grep -qs ess_controller "/proc/$pid/cmdline"; do
     state_load
     [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || break
-    mono_us_v now
+    uptime_us_v now
     ((now < deadline)) || break
     nap 0.05
   done
@@ -137,21 +142,19 @@ activation_decide_mode() {
 
 # activation_record (lock held): persisted latch, state and audit; any failure is "not persisted".
 activation_record() {
-  local failed=() now_mono now_wall
+  local failed=()
   if [[ $ACT_RESULT != superseded && -e ${CFG[FLAG_FILE]} ]]; then
     ST[ACTIVE]=1 ST[FLAG_ID]=$ACT_ID
-    latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" "$ACT_MONO_US" ||
+    latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
       failed+=("the persisted latch $(persisted_latch_path)")
   fi
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
   if [[ $ACT_MODE == new ]]; then
     # counted once per activation: the path unit's re-verify races the owner for the same leftovers
     ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
-    mono_us_v now_mono
-    now_us_v now_wall
     ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
     ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
-    [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$((now_wall - (now_mono - ALL_DOWN_MONO)))
+    [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$ALL_DOWN_US
     ST[ACT_UNITS]=$(activation_units_summary)
     ST[ACT_RESULT]=$ACT_RESULT
     ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))

@@ -8,19 +8,19 @@ readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
 
 boot_id_v() { local _b=""; IFS= read -r _b <"$BOOT_ID_FILE" 2>/dev/null || true; printf -v "$1" '%s' "$_b"; }
 
-# latch_json ID SOURCE ACTOR REASON REQUESTED_WALL_US REQUESTED_MONO_US -> stdout
+# latch_json ID SOURCE ACTOR REASON REQUESTED_WALL_US -> stdout
 latch_json() {
   local id src act why wall boot
   json_str_v id "$1"; json_str_v src "$2"; json_str_v act "$3"; json_str_v why "$4"
   us_to_sec_v wall "$5"
   boot_id_v boot
-  printf '{"id":%s,"requested_at":%s,"requested_mono_us":%d,"boot_id":"%s","source":%s,"actor":%s,"reason":%s,"pid":%d}\n' \
-    "$id" "$wall" "$6" "$boot" "$src" "$act" "$why" "$$"
+  printf '{"id":%s,"requested_at":%s,"boot_id":"%s","source":%s,"actor":%s,"reason":%s,"pid":%d}\n' \
+    "$id" "$wall" "$boot" "$src" "$act" "$why" "$$"
 }
 
-# flag_read FILE: FLAG_ID FLAG_SOURCE FLAG_ACTOR FLAG_REASON FLAG_WALL_US FLAG_MONO_US FLAG_BOOT FLAG_PID from a
+# flag_read FILE: FLAG_ID FLAG_SOURCE FLAG_ACTOR FLAG_REASON FLAG_WALL_US FLAG_BOOT FLAG_PID from a
 # latch file; all empty for a flag made by `touch`. Values are never trusted beyond their pattern.
-declare -g FLAG_ID="" FLAG_SOURCE="" FLAG_ACTOR="" FLAG_REASON="" FLAG_WALL_US="" FLAG_MONO_US="" FLAG_BOOT="" FLAG_PID=""
+declare -g FLAG_ID="" FLAG_SOURCE="" FLAG_ACTOR="" FLAG_REASON="" FLAG_WALL_US="" FLAG_BOOT="" FLAG_PID=""
 flag_field() { # flag_field CONTENT KEY VAR
   local _re="\"$2\":(\"(([^\"\\\\]|\\\\.)*)\"|[0-9.]+)"
   if [[ $1 =~ $_re ]]; then
@@ -38,12 +38,10 @@ flag_read() {
   flag_field "$content" actor FLAG_ACTOR
   flag_field "$content" reason FLAG_REASON
   flag_field "$content" requested_at wall
-  flag_field "$content" requested_mono_us FLAG_MONO_US
   flag_field "$content" boot_id FLAG_BOOT
   flag_field "$content" pid FLAG_PID
   [[ $FLAG_ID =~ ^[A-Za-z0-9T:._-]{1,64}$ ]] || FLAG_ID=""
   [[ $FLAG_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || FLAG_SOURCE=""
-  [[ $FLAG_MONO_US =~ ^[0-9]{1,18}$ ]] || FLAG_MONO_US=""
   [[ $FLAG_PID =~ ^[0-9]{1,9}$ ]] || FLAG_PID=""
   FLAG_WALL_US=""
   if [[ $wall =~ ^([0-9]{1,12})\.([0-9]{6})$ ]]; then FLAG_WALL_US=$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]})); fi
@@ -51,7 +49,7 @@ flag_read() {
   clean_text_v FLAG_REASON "$FLAG_REASON"
 }
 
-# flag_create_exclusive ID SOURCE ACTOR REASON WALL_US MONO_US: 0 this run created the flag (and owns
+# flag_create_exclusive ID SOURCE ACTOR REASON WALL_US: 0 this run created the flag (and owns
 # the activation), 2 a flag already existed, 1 it could not be written. The content is complete before
 # the name appears (hard link of a finished file), and only one of many racers can win the link.
 declare -g FLAG_TMP=""
@@ -70,7 +68,7 @@ flag_tmp_cleanup() { [[ -z $FLAG_TMP ]] || rm -f -- "$FLAG_TMP"; FLAG_TMP=""; }
 
 # The persisted latch, written from the activation record (a flag made by `touch` is empty and must
 # survive a reboot all the same). The drop-ins refuse every start while it exists.
-latch_persist() { # latch_persist ID SOURCE ACTOR REASON WALL_US MONO_US
+latch_persist() { # latch_persist ID SOURCE ACTOR REASON WALL_US
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
   latch_json "$@" | atomic_write "$(persisted_latch_path)" 0600
 }

@@ -99,6 +99,25 @@ export function seconds(value: string, min: string, max: string): string {
   return value;
 }
 
+/** Whole seconds within [min, max]; leading zeros are decimal, not octal. Returns the value without them. */
+export function wholeSeconds(value: string, min: number, max: number): string {
+  if (!/^[0-9]{1,6}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ValueProblem(`'${value}' is not a whole number of seconds from ${min} to ${max}`);
+  }
+  return String(Number(value));
+}
+
+/**
+ * A systemd OnCalendar= expression, or empty for "off". Only its characters are checked here (the
+ * installer asks systemd-analyze calendar): they keep it a single, inert value in a timer drop-in.
+ */
+export function onCalendar(value: string): string {
+  if (!/^[A-Za-z0-9 *:,./~-]{0,64}$/.test(value)) {
+    throw new ValueProblem(`'${value}' is not an OnCalendar expression (letters, digits, space and * : , . / ~ - only, at most 64; empty = off)`);
+  }
+  return value;
+}
+
 /** A TCP port; leading zeros are decimal, not octal. Returns the value as written. */
 export function port(value: string): string {
   if (!/^[0-9]{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {

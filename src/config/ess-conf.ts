@@ -6,6 +6,7 @@ import {
   isWithin,
   microseconds,
   MONITOR_UNIT_TYPES,
+  onCalendar,
   oneOf,
   path,
   port,
@@ -13,6 +14,7 @@ import {
   TRADING_UNIT_TYPES,
   unitList,
   ValueProblem,
+  wholeSeconds,
 } from './ess-conf-values.js';
 
 export const DEFAULT_ESS_CONFIG_FILE = '/etc/quantum/ess.conf';
@@ -33,6 +35,8 @@ export const ESS_CONF_DEFAULTS = {
   START_SETTLE_SEC: '1',
   LOCK_WAIT_SEC: '10',
   LATCH_ACROSS_REBOOT: 'keep',
+  MAX_EXEMPTION_SEC: '3600',
+  DRILL_FULL_ONCALENDAR: '',
   REDIS_ENABLED: 'yes',
   REDIS_HOST: '127.0.0.1',
   REDIS_PORT: '6379',
@@ -75,6 +79,8 @@ const RULES: Readonly<Record<EssConfKey, (value: string) => string>> = {
   START_SETTLE_SEC: (value) => seconds(value, '0', '60'),
   LOCK_WAIT_SEC: (value) => seconds(value, '0.1', '300'),
   LATCH_ACROSS_REBOOT: (value) => oneOf(value, ['keep', 'clear']),
+  MAX_EXEMPTION_SEC: (value) => wholeSeconds(value, 60, 86400),
+  DRILL_FULL_ONCALENDAR: onCalendar,
   REDIS_ENABLED: (value) => oneOf(value, ['yes', 'no']),
   REDIS_HOST: hostName,
   REDIS_PORT: port,

@@ -27,7 +27,7 @@ export function registerStateMetrics(registry: Registry, state: () => EssState |
   );
   new Gauge({
     name: 'ess_last_activation_unit_result',
-    help: 'What the last activation did to each trading unit: 1 on its result (stopped, killed, leftovers-killed, already-inactive, not-found, not-stopped), 0 on the others.',
+    help: 'What the last activation did to each trading unit: 1 on its result (stopped, killed, leftovers-killed, already-inactive, not-found, not-stopped, exempt), 0 on the others.',
     labelNames: ['unit', 'result'] as const,
     registers,
     collect() {

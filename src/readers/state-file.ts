@@ -2,8 +2,11 @@ import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
 import { readBounded } from './read-bounded.js';
 
-/** What activate did to each trading unit (contract/README.md section 3). */
-export const UNIT_RESULTS = ['stopped', 'killed', 'leftovers-killed', 'already-inactive', 'not-found', 'not-stopped'] as const;
+/**
+ * What activate did to each trading unit (contract/README.md section 3); `exempt`: left running by a
+ * re-verifying activation because of a maintenance exemption (section 5).
+ */
+export const UNIT_RESULTS = ['stopped', 'killed', 'leftovers-killed', 'already-inactive', 'not-found', 'not-stopped', 'exempt'] as const;
 export type UnitResult = (typeof UNIT_RESULTS)[number];
 
 export interface UnitOutcome {

@@ -272,3 +272,15 @@ load_libs() {
   [ "$status" -eq 0 ]
   [[ $output == *"audit chain OK: 40 entries"* ]]
 }
+
+@test "systemd's us+utc timestamps convert to Unix microseconds without a fork, as date(1) does" {
+  load_libs
+  local ts got want
+  for ts in "2026-11-26 02:09:41.446772" "2024-02-29 23:59:59.999999" "2000-03-01 00:00:00.000001" "1970-01-01 00:00:00.000000"; do
+    utc_us_v got "Thu $ts UTC"
+    want=$(date -u -d "$ts UTC" +%s%6N)
+    [ "$got" = "$((10#$want))" ] || { echo "$ts: $got != $want"; return 1; }
+  done
+  utc_us_v got "n/a"
+  [ -z "$got" ]
+}

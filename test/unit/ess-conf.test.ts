@@ -18,11 +18,13 @@ describe('parseEssConf', () => {
   it('prints every key with its default, sorted, as check-config does', () => {
     expect(essConfLines(parseEssConf('', FILE))).toEqual([
       'AUDIT_FILE=/var/log/quantum-ess/audit.jsonl',
+      'DRILL_FULL_ONCALENDAR=',
       'FLAG_FILE=/run/quantum/ESS_ON',
       'KILL_AFTER_SEC=1',
       'LATCH_ACROSS_REBOOT=keep',
       'LOCK_FILE=/run/quantum/ess.lock',
       'LOCK_WAIT_SEC=10',
+      'MAX_EXEMPTION_SEC=3600',
       'MONITOR_UNITS=grafana-server.service quantum-rl-monitor.service redis-server.service prometheus.service',
       'REDIS_ENABLED=yes',
       'REDIS_HOST=127.0.0.1',
@@ -66,6 +68,12 @@ describe('parseEssConf', () => {
     );
   });
 
+  it('takes MAX_EXEMPTION_SEC without leading zeros and DRILL_FULL_ONCALENDAR as written', () => {
+    const lines = essConfLines(parseEssConf('MAX_EXEMPTION_SEC=007200\nDRILL_FULL_ONCALENDAR="Sun *-*-* 03:00:00"\n', FILE));
+    expect(lines).toContain('MAX_EXEMPTION_SEC=7200');
+    expect(lines).toContain('DRILL_FULL_ONCALENDAR=Sun *-*-* 03:00:00');
+  });
+
   it('accepts an empty MONITOR_UNITS (only trading units must be listed)', () => {
     expect(parseEssConf('MONITOR_UNITS=""', FILE).monitorUnits).toEqual([]);
     expect(essConfLines(parseEssConf('MONITOR_UNITS=', FILE))).toContain('MONITOR_UNITS=');
@@ -101,6 +109,12 @@ describe('parseEssConf', () => {
     ['REDIS_HOST=a_b', 'REDIS_HOST', "'a_b' is not a host name or address"],
     ['REDIS_ENABLED=true', 'REDIS_ENABLED', "'true' must be yes or no"],
     ['LATCH_ACROSS_REBOOT=forget', 'LATCH_ACROSS_REBOOT', "'forget' must be keep or clear"],
+    ['MAX_EXEMPTION_SEC=59', 'MAX_EXEMPTION_SEC', "'59' is not a whole number of seconds from 60 to 86400"],
+    ['MAX_EXEMPTION_SEC=86401', 'MAX_EXEMPTION_SEC', 'from 60 to 86400'],
+    ['MAX_EXEMPTION_SEC=600.5', 'MAX_EXEMPTION_SEC', 'from 60 to 86400'],
+    ['MAX_EXEMPTION_SEC=1h', 'MAX_EXEMPTION_SEC', 'from 60 to 86400'],
+    ['DRILL_FULL_ONCALENDAR="Sun; rm -rf /"', 'DRILL_FULL_ONCALENDAR', 'is not an OnCalendar expression'],
+    [`DRILL_FULL_ONCALENDAR=${'1'.repeat(65)}`, 'DRILL_FULL_ONCALENDAR', 'at most 64'],
   ])('refuses %j naming %s', (text, key, message) => {
     const error = refusal(text);
     expect(error.key).toBe(key);

@@ -24,6 +24,11 @@ describe('parseStateJson', () => {
     });
   });
 
+  it('accepts a unit an activation left running under a maintenance exemption', () => {
+    const reverified = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, units: [{ unit: 'quantum-execution.service', result: 'exempt', state: 'active', stop_seconds: null }] } };
+    expect(parseStateJson(JSON.stringify(reverified)).lastActivation?.units).toEqual([{ unit: 'quantum-execution.service', result: 'exempt' }]);
+  });
+
   it('accepts a partial file: nulls and missing sections mean "not happened"', () => {
     expect(parseStateJson('{"schema":2,"active":false}')).toEqual(NEVER_ACTIVATED);
     expect(parseStateJson('{"schema":2,"last_activation":null,"last_deactivation":null,"last_tamper":null}')).toEqual(NEVER_ACTIVATED);
