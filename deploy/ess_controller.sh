@@ -11,6 +11,26 @@ ESS_START_UPTIME=$((10#${ESS_START_UPTIME%.*} * 1000000 + 10#${ESS_START_UPTIME#
 export LC_ALL=C TZ=UTC
 umask 022
 
+# await_flag_writer: a run of quantum-ess-trigger.service is woken by the flag that a live controller
+# has just created and is stopping the units for. Before loading anything (bash and the libraries would
+# compete with that stop for the CPU), wait for it, asleep; then re-verify as usual. If the writer dies,
+# this run stops everything itself. ESS_FLAG_HINT is set by the trigger unit only.
+await_flag_writer() {
+  local content="" pid argv=() i nap_fd=""
+  [[ -n ${ESS_FLAG_HINT:-} && -r $ESS_FLAG_HINT ]] || return 0
+  IFS= read -r -d '' -N 4096 content <"$ESS_FLAG_HINT" || true
+  [[ $content =~ \"pid\":([0-9]{1,9}) ]] || return 0
+  pid=${BASH_REMATCH[1]}
+  for ((i = 0; i < 750; i++)); do # 15 s at most, beyond any STOP_DEADLINE_SEC + LOCK_WAIT_SEC default
+    mapfile -d '' -t argv 2>/dev/null </proc/"$pid"/cmdline || break
+    [[ " ${argv[*]} " == *"ess_controller.sh activate"* ]] || break
+    [[ -n ${nap_fd:-} ]] || exec {nap_fd}<> <(:)
+    read -r -t 0.02 -u "$nap_fd" _ || true
+  done
+  [[ -z ${nap_fd:-} ]] || exec {nap_fd}>&-
+}
+await_flag_writer
+
 ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 # shellcheck source=deploy/lib/config.sh
 source "$ESS_LIB/config.sh"

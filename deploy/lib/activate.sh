@@ -6,6 +6,8 @@
 
 declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_OWNER=0
 declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
+# The claim's journal line is written after the stop: nothing forks before the stop jobs are queued.
+declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG=""
 
 # activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
 # request's mtime), clamped to now.
@@ -22,10 +24,10 @@ activation_claim() {
   local rc=0 f=${CFG[FLAG_FILE]} boot mtime
   flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
   case $rc in
-    0) ACT_OWNER=1
-       log_event_early warning "=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}" ;;
-    1) ACT_FLAG_FAILED=1
-       log_event_early crit "could not write latch flag $f; stopping units anyway" ;;
+    0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning
+       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]} at $EPOCHREALTIME" ;;
+    1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
+       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag $f; stopping units anyway" ;;
     2) flag_read "$f"
        boot_id_v boot
        if [[ -n $FLAG_ID ]]; then
@@ -39,7 +41,8 @@ activation_claim() {
          [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
          [[ $ACT_REASON != "manual activation" ]] || ACT_REASON="latch flag $f created outside the controller"
        fi
-       log_event_early notice "latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR); stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)" ;;
+       ACT_CLAIM_PRIO=notice
+       ACT_CLAIM_MSG="latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR); stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)" ;;
   esac
 }
 
@@ -222,7 +225,7 @@ activation_stop() {
     if ((!ACT_OWNER)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
   done
   if ((${#units[@]} > 0)); then stop_units "${units[@]}" || true; fi
-  read_unit_states "${TRADING[@]}" || true
+  if ((${#units[@]} < ${#TRADING[@]})); then read_unit_states "${TRADING[@]}" || true; fi
 }
 
 # activate [--reason TEXT] [--source NAME] [--from-spool]
@@ -255,9 +258,9 @@ cmd_activate() {
   fi
   printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
   activation_claim
-  redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
-
   activation_stop
+  log_event "$ACT_CLAIM_PRIO" "$ACT_CLAIM_MSG"
+  redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
   flag_tmp_cleanup
   activation_classify
   take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"

@@ -11,13 +11,6 @@ log_event() {
   print_event "$*"
 }
 
-# Before the stop jobs are queued nothing may wait on journald (a stalled journal blocks /dev/log).
-log_event_early() {
-  local prio=$1; shift
-  logger -t "$ESS_TAG" -p "user.$prio" -- "$*" </dev/null >/dev/null 2>&1 &
-  print_event "$*"
-}
-
 # Under systemd stderr also lands in the journal; print it only for a human at a terminal or a script.
 # A closed stderr must not abort a stop.
 print_event() {
