@@ -28,6 +28,9 @@ readonly CASES=(
   'oncall-pager|alertname=ESSExporterDown service=quantum-ess severity=critical job=quantum-ess'
   'oncall-chat|alertname=ESSExporterReadErrors service=quantum-ess severity=warning instance=h1 source=state'
   'oncall-chat|alertname=ESSActivationAboveTarget service=quantum-ess severity=warning instance=h1'
+  'oncall-chat|alertname=ESSExemptionActive service=quantum-ess severity=warning instance=h1 job=quantum-ess'
+  'oncall-chat|alertname=ESSDrillOverdue service=quantum-ess severity=warning drill_pass=none instance=h1 job=quantum-ess'
+  'oncall-chat|alertname=ESSDrillFailed service=quantum-ess severity=warning mode=full instance=h1 job=quantum-ess'
   # Everything else: critical pages, the rest goes to chat.
   'oncall-pager|alertname=NodeDown severity=critical instance=h1'
   'oncall-chat|alertname=DiskFilling severity=warning instance=h1'

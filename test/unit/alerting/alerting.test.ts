@@ -133,6 +133,9 @@ describe('alerting', () => {
         'ESSExporterDown',
         'ESSExporterReadErrors',
         'ESSSwitchDisarmed',
+        'ESSExemptionActive',
+        'ESSDrillOverdue',
+        'ESSDrillFailed',
       ]),
     );
     expect(examples.length).toBeGreaterThanOrEqual(3);
