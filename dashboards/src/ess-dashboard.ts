@@ -22,9 +22,10 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
+import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as StateTimelinePanelBuilder } from '@grafana/grafana-foundation-sdk/statetimeline';
+import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeSeriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { VERDICT_EXIT_CODES, type VerdictWord } from '../../src/verdict/latch-verdict.js';
 import { INSTANCE_VARIABLE_QUERY, QUERIES, type QueryName, UNIT_STATE_CODES } from './queries.js';
@@ -54,9 +55,34 @@ const VERDICT_DISPLAY: Readonly<Record<VerdictWord, readonly [string, string]>> 
 /** Seconds; the same numbers as alerting/ess.rules.yml. */
 const LATENCY_TARGET_SECONDS = 0.25;
 const LATENCY_LIMIT_SECONDS = 2;
+const DRILL_OVERDUE_SECONDS = 8 * 86400;
 
 function target(name: QueryName, legend: string, refId = 'A'): DataqueryBuilder {
   return new DataqueryBuilder().datasource(DATASOURCE).expr(QUERIES[name]).legendFormat(legend).refId(refId);
+}
+
+/** The current value of each series as one table row (labels as columns), not a time series. */
+function tableTarget(name: QueryName, refId = 'A'): DataqueryBuilder {
+  return target(name, '', refId).instant().format(PromQueryFormat.Table);
+}
+
+/**
+ * Orders and titles the named columns and hides Prometheus' query time and job (excludeByName rather
+ * than includeByName, which older Grafana versions do not know).
+ */
+function columns(titles: Readonly<Record<string, string>>): { id: string; options: unknown } {
+  return {
+    id: 'organize',
+    options: {
+      excludeByName: { Time: true, job: true },
+      indexByName: Object.fromEntries(Object.keys(titles).map((name, index) => [name, index])),
+      renameByName: titles,
+    },
+  };
+}
+
+function table(title: string, description: string): TablePanelBuilder {
+  return new TablePanelBuilder().title(title).description(description).datasource(DATASOURCE);
 }
 
 function valueText(entries: ReadonlyArray<readonly [number, string, string]>): ValueMapping[] {
@@ -256,6 +282,58 @@ function unitsRow(): RowBuilder {
     );
 }
 
+function maintenanceRow(): RowBuilder {
+  return new RowBuilder('Maintenance: exemptions and drills')
+    .withPanel(
+      table(
+        'Maintenance exemptions',
+        'Trading units a maintenance exemption (`ess_controller.sh exempt`) lets run while the ESS is active, and when it ends; such a unit is left out of the latch violations. Empty: none.',
+      )
+        .withTarget(tableTarget('exemptUntil'))
+        .withTransformation(columns({ instance: 'Host', unit: 'Unit', Value: 'Until' }))
+        .overrideByName('Until', [{ id: 'unit', value: 'dateTimeAsIso' }])
+        .noValue('No exemption')
+        .height(6)
+        .span(12),
+    )
+    .withPanel(
+      table('Last drill', 'The last ESS drill (proof_ess.sh) on each host: when, its mode (dry-run or full) and whether every check passed.')
+        .withTarget(tableTarget('lastDrillTime'))
+        .withTarget(tableTarget('lastDrillSuccess', 'B'))
+        // One row per host: the time (A) and the result (B) share instance and mode.
+        .withTransformation({ id: 'merge', options: {} })
+        .withTransformation(columns({ instance: 'Host', mode: 'Mode', 'Value #A': 'When', 'Value #B': 'Result' }))
+        .overrideByName('When', [{ id: 'unit', value: 'dateTimeFromNow' }])
+        .overrideByName('Result', [
+          {
+            id: 'mappings',
+            value: valueText([
+              [0, 'FAIL', RED],
+              [1, 'PASS', GREEN],
+            ]),
+          },
+          { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground } },
+        ])
+        .noValue('Never drilled')
+        .height(6)
+        .span(8),
+    )
+    .withPanel(
+      stat(
+        'Since the last passed drill',
+        `Time since a drill (dry-run or full) last passed; ESSDrillOverdue warns after ${DRILL_OVERDUE_SECONDS / 86400} days.`,
+      )
+        .withTarget(target('sinceLastDrillPass', '{{instance}}'))
+        .unit('dtdurations')
+        .thresholds(thresholds(GREEN, [DRILL_OVERDUE_SECONDS, ORANGE]))
+        // Never passed is worse than overdue, not green.
+        .mappings([{ type: MappingType.SpecialValue, options: { match: SpecialValueMatch.Null, result: { text: 'NEVER', color: ORANGE, index: 0 } } }])
+        .noValue('NEVER')
+        .height(6)
+        .span(4),
+    );
+}
+
 function stopPerformanceRow(): RowBuilder {
   return new RowBuilder('Stop performance')
     .withPanel(
@@ -320,7 +398,7 @@ function exporterRow(): RowBuilder {
     .withPanel(
       stateTimeline(
         'Exporter reads',
-        'Whether the last read of each source (flag, state file, systemctl, busctl, cgroups, latch markers) worked. FAILING means the exporter serves last known values or an unknown verdict.',
+        'Whether the last read of each source (flag, state file, systemctl, busctl, cgroups, latch markers and exemptions, drill record) worked. FAILING means the exporter serves last known values or an unknown verdict.',
       )
         .withTarget(target('exporterReadOk', '{{instance}} {{source}}'))
         .mappings(
@@ -375,6 +453,7 @@ export function buildEssDashboard(): Dashboard {
     )
     .withRow(statusRow())
     .withRow(unitsRow())
+    .withRow(maintenanceRow())
     .withRow(stopPerformanceRow())
     .withRow(webhookRow())
     .withRow(exporterRow())

@@ -48,6 +48,12 @@ export const QUERIES = {
   unitState: unitStateCode,
   unitGuarded: `ess_unit_guarded{${ESS}}`,
   unitCgroupPopulated: `ess_unit_cgroup_populated{${ESS}}`,
+  // Only units with an exemption in force (0 means none), in ms for Grafana's date units.
+  exemptUntil: `ess_unit_exempt_until_seconds{${ESS}} * 1000 > 0`,
+  // `max by` drops __name__ and job, so the two tables of the last drill merge on instance and mode.
+  lastDrillTime: `max by (instance, mode) (ess_last_drill_timestamp_seconds{${ESS}}) * 1000`,
+  lastDrillSuccess: `max by (instance, mode) (ess_last_drill_success{${ESS}})`,
+  sinceLastDrillPass: `time() - max by (instance) (ess_last_drill_pass_timestamp_seconds{${ESS}})`,
   tamperEvents: `sum(increase(ess_tamper_events_total{${ESS}}[$__rate_interval]))`,
   leftoverKills: `sum(increase(ess_leftover_kills_total{${ESS}}[$__rate_interval]))`,
   activationLatency: `ess_last_activation_latency_seconds{${ESS}}`,

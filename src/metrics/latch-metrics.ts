@@ -31,13 +31,13 @@ export function registerLatchMetrics(registry: Registry, latch: () => LatchView)
   new OptionalGauge(
     registry,
     'ess_switch_armed',
-    'Whether a touch of the flag or a trip request would stop trading (1): both ESS path units active, no trigger stuck, every trading unit guarded.',
+    'Whether a touch of the flag or a trip request would stop trading (1): both ESS path units active, no trigger stuck, every trading unit guarded (except one under a maintenance exemption).',
     () => flagValue(latch().verdict?.armed),
   );
   new OptionalGauge(
     registry,
     'ess_latch_violation',
-    'Trading units running, holding processes or not guarded by systemd while the ESS is latched (must be 0).',
+    'Trading units running, holding processes or not guarded by systemd while the ESS is latched (must be 0); units under a maintenance exemption are left out.',
     () => latch().verdict?.violations,
   );
 

@@ -104,6 +104,25 @@ describe('ESS dashboard', () => {
     expect(latency).toContain('"thresholdsStyle":{"mode":"dashed"}');
   });
 
+  it('lists the exemptions in force with their unit and end, and the last drill with its time, mode and result', () => {
+    const exemptions = compact(panelsOf().find((panel) => panel.title === 'Maintenance exemptions'));
+    expect(exemptions).toContain('"type":"table"');
+    expect(exemptions).toContain('ess_unit_exempt_until_seconds{job=\\"quantum-ess\\", instance=~\\"$instance\\"} * 1000 > 0');
+    expect(exemptions).toContain('"renameByName":{"Value":"Until","instance":"Host","unit":"Unit"}');
+    expect(exemptions).toContain('"options":"Until"},"properties":[{"id":"unit","value":"dateTimeAsIso"}]');
+
+    const drill = compact(panelsOf().find((panel) => panel.title === 'Last drill'));
+    expect(drill).toContain('ess_last_drill_timestamp_seconds');
+    expect(drill).toContain('ess_last_drill_success');
+    expect(drill).toContain('{"id":"merge","options":{}}');
+    expect(drill).toContain('"renameByName":{"Value #A":"When","Value #B":"Result","instance":"Host","mode":"Mode"}');
+    expect(drill).toContain('"0":{"color":"red","index":0,"text":"FAIL"}');
+    expect(drill).toContain('"1":{"color":"green","index":1,"text":"PASS"}');
+
+    const since = compact(panelsOf().find((panel) => panel.title === 'Since the last passed drill'));
+    expect(since).toContain('{"color":"orange","value":691200}');
+  });
+
   it('provisions a file provider pointing at a directory, and a Prometheus datasource example', async () => {
     const provider = parse(await readFile(new URL('../../../dashboards/provisioning/dashboards/quantum-ess.yml', import.meta.url), 'utf8')) as {
       providers: Array<{ type: string; options: { path: string } }>;
