@@ -106,6 +106,7 @@ describe('Prometheus -> Alertmanager -> webhook -> latch, with the real binaries
 
   it('stops every trading unit when a trip alert fires, and says how long it took', async () => {
     expect(await box.exists(FLAG)).toBe(false);
+    await box.mustRun('/usr/local/sbin/proof_ess.sh', '--dry-run'); // a drill record for the dashboard's drill panels
     const flipped = Date.now() / 1000;
     await box.sh('echo 0.5 > /run/e2e/drawdown');
     await waitUntil('the ESS to be tripped by the alert', () => box.exists(FLAG), 30_000);
@@ -136,6 +137,8 @@ describe('Prometheus -> Alertmanager -> webhook -> latch, with the real binaries
   });
 
   it('runs every Grafana panel query against that Prometheus: each parses and returns data', async () => {
+    // a maintenance exemption and a drill record, so that their panels have something to show
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '10m', '--reason', 'e2e panels');
     // give counters and increase() windows a few scrapes after the trip
     await new Promise((r) => setTimeout(r, 3000));
     for (const panelQuery of PANEL_QUERIES) {

@@ -166,6 +166,7 @@ describe('the latch never lies', () => {
 
   it('deactivate with /var/lib read-only changes nothing and keeps the latch', async () => {
     await box.ess('activate', '--reason', 'read-only state');
+    await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.02; done');
     await box.sh('mount --bind -o ro /var/lib/quantum-ess /var/lib/quantum-ess');
     try {
       const r = await box.ess('deactivate');
