@@ -5,12 +5,13 @@ import { type ConfiguredUnit, createMetricsRegistry } from './metrics/registry.j
 import { WebhookMetrics } from './metrics/webhook-metrics.js';
 import { AssertsReader } from './readers/asserts.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
-import { DrillFileReader } from './readers/drill-file.js';
+import { type DrillRecord, drillFileReader } from './readers/drill-file.js';
 import { currentExemptions, type Exemption } from './readers/exemptions.js';
 import { FlagReader } from './readers/flag.js';
 import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
 import { type Log, ReadHealth } from './readers/read-health.js';
-import { StateFileReader } from './readers/state-file.js';
+import type { JsonFileReader } from './readers/json-file.js';
+import { type EssState, stateFileReader } from './readers/state-file.js';
 import type { UnitStatus } from './readers/systemctl-show.js';
 import { SystemdReader } from './readers/systemd.js';
 import { SWITCH_UNITS } from './verdict/latch-verdict.js';
@@ -34,8 +35,8 @@ export class Exporter {
   readonly health: ReadHealth;
   readonly units: readonly ConfiguredUnit[];
   readonly flag: FlagReader;
-  readonly stateFile: StateFileReader;
-  readonly drillFile: DrillFileReader;
+  readonly stateFile: JsonFileReader<EssState>;
+  readonly drillFile: JsonFileReader<DrillRecord>;
   readonly markers: LatchMarkersReader;
   readonly systemd: SystemdReader;
   readonly asserts: AssertsReader;
@@ -58,8 +59,8 @@ export class Exporter {
     ];
     // Unit states cached from before a latch change would show every trading unit as a violation.
     this.flag = new FlagReader(ess.flagFile, this.health, () => this.systemd.invalidate());
-    this.stateFile = new StateFileReader(ess.stateDir, this.health);
-    this.drillFile = new DrillFileReader(ess.stateDir, this.health);
+    this.stateFile = stateFileReader(ess.stateDir, this.health);
+    this.drillFile = drillFileReader(ess.stateDir, this.health);
     this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, ess.tradingUnits, this.health);
     const bounded = { timeoutMs: config.systemctlTimeoutMs, cacheMs: config.unitStateCacheMs };
     this.systemd = new SystemdReader(

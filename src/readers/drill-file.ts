@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
-import { readBounded } from './read-bounded.js';
+import { JsonFileReader } from './json-file.js';
 
 /** How `proof_ess.sh` drills (contract/README.md section 5). */
 export const DRILL_MODES = ['dry-run', 'full'] as const;
@@ -73,38 +73,10 @@ function oneOf<T extends string>(value: unknown, words: readonly T[], where: str
   return value as T;
 }
 
-/**
- * Reads drill.json at every scrape (it is tiny). A missing file means "never drilled"; an unreadable
- * or malformed one counts as a read error of the `drill` source and the last good content stays in use.
- */
-export class DrillFileReader {
-  readonly path: string;
-  private record: DrillRecord | null = null;
-
-  constructor(
-    stateDir: string,
-    private readonly health: ReadHealth,
-  ) {
-    this.path = join(stateDir, 'drill.json');
-  }
-
-  /** null while the file has never been read successfully. */
-  current(): DrillRecord | null {
-    return this.record;
-  }
-
-  async read(): Promise<DrillRecord | null> {
-    try {
-      this.record = parseDrillJson(await readBounded(this.path, MAX_BYTES));
-      this.health.succeeded('drill');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.record = NEVER_DRILLED;
-        this.health.succeeded('drill');
-      } else {
-        this.health.failed('drill', new Error(`cannot use ${this.path}`, { cause: error }));
-      }
-    }
-    return this.record;
-  }
+/** drill.json in STATE_DIR, as a reader the exporter polls at every scrape. */
+export function drillFileReader(stateDir: string, health: ReadHealth): JsonFileReader<DrillRecord> {
+  return new JsonFileReader(
+    { path: join(stateDir, 'drill.json'), source: 'drill', maxBytes: MAX_BYTES, parse: parseDrillJson, whenMissing: NEVER_DRILLED },
+    health,
+  );
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
-import { readBounded } from './read-bounded.js';
+import { JsonFileReader } from './json-file.js';
 
 /**
  * What activate did to each trading unit (contract/README.md section 3); `exempt`: left running by a
@@ -115,38 +115,10 @@ function optionalNumber(value: unknown, where: string): number | null {
   return value;
 }
 
-/**
- * Reads state.json at every scrape (it is tiny). A missing file means "never activated"; an unreadable
- * or malformed one counts as a read error and the last good content stays in use.
- */
-export class StateFileReader {
-  readonly path: string;
-  private state: EssState | null = null;
-
-  constructor(
-    stateDir: string,
-    private readonly health: ReadHealth,
-  ) {
-    this.path = join(stateDir, 'state.json');
-  }
-
-  /** null while the file has never been read successfully. */
-  current(): EssState | null {
-    return this.state;
-  }
-
-  async read(): Promise<EssState | null> {
-    try {
-      this.state = parseStateJson(await readBounded(this.path, MAX_BYTES));
-      this.health.succeeded('state');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.state = NEVER_ACTIVATED;
-        this.health.succeeded('state');
-      } else {
-        this.health.failed('state', new Error(`cannot use ${this.path}`, { cause: error }));
-      }
-    }
-    return this.state;
-  }
+/** state.json in STATE_DIR, as a reader the exporter polls at every scrape. */
+export function stateFileReader(stateDir: string, health: ReadHealth): JsonFileReader<EssState> {
+  return new JsonFileReader(
+    { path: join(stateDir, 'state.json'), source: 'state', maxBytes: MAX_BYTES, parse: parseStateJson, whenMissing: NEVER_ACTIVATED },
+    health,
+  );
 }

@@ -111,7 +111,7 @@ describe('install.sh', () => {
   it('keeps a latch set by a bare touch across a reboot too', async () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start');
     await box.mustRun('touch', FLAG);
-    await box.sh('for i in $(seq 100); do grep -q "^ACT_ID=flag-" /var/lib/quantum-ess/state.env && exit 0; sleep 0.05; done; exit 1');
+    await box.sh('for i in $(seq 100); do grep -q "\\"last_activation\\":{\\"id\\":\\"flag-" /var/lib/quantum-ess/state.json && exit 0; sleep 0.05; done; exit 1');
     await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.05; done');
     await simulateReboot();
     expect(await box.exists(FLAG)).toBe(true);

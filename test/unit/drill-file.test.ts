@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DrillFileReader, NEVER_DRILLED, parseDrillJson } from '../../src/readers/drill-file.js';
+import { type DrillRecord, drillFileReader, NEVER_DRILLED, parseDrillJson } from '../../src/readers/drill-file.js';
+import type { JsonFileReader } from '../../src/readers/json-file.js';
 import { ReadHealth } from '../../src/readers/read-health.js';
 import { createSandbox, DRILL_EXAMPLE, type Sandbox, silentLog } from './helpers.js';
 
@@ -44,15 +45,15 @@ describe('parseDrillJson', () => {
   });
 });
 
-describe('DrillFileReader', () => {
+describe('drillFileReader', () => {
   let sandbox: Sandbox;
   let health: ReadHealth;
-  let reader: DrillFileReader;
+  let reader: JsonFileReader<DrillRecord>;
   let drillFile: string;
   beforeEach(async () => {
     sandbox = await createSandbox();
     health = new ReadHealth(silentLog);
-    reader = new DrillFileReader(sandbox.stateDir, health);
+    reader = drillFileReader(sandbox.stateDir, health);
     drillFile = join(sandbox.stateDir, 'drill.json');
   });
   afterEach(() => sandbox.cleanup());
@@ -85,7 +86,7 @@ describe('DrillFileReader', () => {
     await writeFile(drillFile, '');
     await mkdir(join(sandbox.dir, 'other'));
     await mkdir(join(sandbox.dir, 'other', 'drill.json'));
-    expect(await new DrillFileReader(join(sandbox.dir, 'other'), health).read()).toBeNull();
+    expect(await drillFileReader(join(sandbox.dir, 'other'), health).read()).toBeNull();
     expect(health.get('drill')).toMatchObject({ ok: false, errors: 2 });
   });
 });

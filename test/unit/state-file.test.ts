@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { NEVER_ACTIVATED, parseStateJson, StateFileReader } from '../../src/readers/state-file.js';
+import type { JsonFileReader } from '../../src/readers/json-file.js';
+import { type EssState, NEVER_ACTIVATED, parseStateJson, stateFileReader } from '../../src/readers/state-file.js';
 import { createSandbox, type Sandbox, STATE_EXAMPLE, silentLog } from './helpers.js';
 
 describe('parseStateJson', () => {
@@ -55,14 +56,14 @@ describe('parseStateJson', () => {
   });
 });
 
-describe('StateFileReader', () => {
+describe('stateFileReader', () => {
   let sandbox: Sandbox;
   let health: ReadHealth;
-  let reader: StateFileReader;
+  let reader: JsonFileReader<EssState>;
   beforeEach(async () => {
     sandbox = await createSandbox();
     health = new ReadHealth(silentLog);
-    reader = new StateFileReader(join(sandbox.dir, 'state'), health);
+    reader = stateFileReader(join(sandbox.dir, 'state'), health);
   });
   afterEach(() => sandbox.cleanup());
 
@@ -94,7 +95,7 @@ describe('StateFileReader', () => {
   });
 
   it('counts an unreadable path (a directory) as an error', async () => {
-    const dirReader = new StateFileReader(sandbox.dir, health);
+    const dirReader = stateFileReader(sandbox.dir, health);
     await writeFile(join(sandbox.dir, 'placeholder'), '');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(sandbox.dir, 'state.json'));
