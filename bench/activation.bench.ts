@@ -101,6 +101,7 @@ const box = await Sandbox.boot('ess-bench');
 const samples = new Map<string, { e2e: number[]; diff: number[] }>(METHODS.map((m) => [m.name, { e2e: [], diff: [] }]));
 try {
   await box.mustRun('sed', '-i', 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0/', '/etc/quantum/ess.conf');
+  await box.reinstall();
   await box.sh(
     `printf '%s' '${FLOOR_UNITS}' > /etc/systemd/system/bench-floor.service && ` +
       `printf '%s' '${FLOOR_PATH}' > /etc/systemd/system/bench-floor.path && ` +

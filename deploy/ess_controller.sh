@@ -98,30 +98,11 @@ require_root() {
   fi
 }
 
-# A stop must not be refused because someone broke ess.conf after installing: fall back, loudly, to the
-# configuration the installer validated (the drop-ins on the units were made from it).
-load_config_to_stop() {
-  local problem fallback=$ESS_LIB/../ess.conf.installed current="" installed=""
-  # the usual case, unchanged since the install, needs no trial parse in a subshell (a fork on the stop path)
-  IFS= read -r -d '' current <"${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" 2>/dev/null || true
-  IFS= read -r -d '' installed <"$fallback" 2>/dev/null || true
-  if [[ -n $current && $current == "$installed" ]]; then
-    load_config
-  elif problem=$( (load_config) 2>&1 >/dev/null); then
-    load_config
-  elif [[ -r $fallback ]]; then
-    log_event crit "${problem#ess: } -- STOPPING WITH THE LAST INSTALLED CONFIGURATION $fallback; fix the file and re-run the installer"
-    ESS_CONFIG=$fallback load_config
-  else
-    printf '%s\n' "$problem" >&2
-    exit "$EX_CONFIG"
-  fi
-}
 
 # ---------------------------------------------------------------- audit verification
 cmd_verify_audit() {
   (($# == 0)) || usage_error "verify-audit takes no options"
-  load_config
+  load_config_in_force
   local f=${CFG[AUDIT_FILE]} n=0 line expect
   if [[ ! -r $f ]]; then
     printf 'ess: audit trail %s is missing or not readable\n' "$f" >&2
@@ -147,7 +128,7 @@ cmd_verify_audit() {
 cmd_rearm() {
   (($# == 0)) || usage_error "rearm takes no options"
   require_root rearm
-  load_config
+  load_config_in_force
   take_lock || { printf 'ess: another ESS operation holds the lock; try again.\n' >&2; exit "$EX_BUSY"; }
   if rearm_switch; then
     log_event notice "switch re-armed (${SWITCH_PATH_UNITS[*]} active)"

@@ -119,17 +119,22 @@ create_webhook_token() {
   say "created the webhook token $WEBHOOK_TOKEN (give it to Alertmanager as credentials_file)"
 }
 
-# "active" only means node was started; wait until it actually serves, so the installer never reports a
-# working exporter that is not.
+# "active" only means node was started; wait until it actually serves, and until the process that
+# listens on the port is the unit's own: any local user may bind a loopback port first and answer
+# with made-up metrics.
 wait_for_exporter() {
-  local listen i
+  local listen i pid
   listen=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config |
     sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p')
   for ((i = 0; i < 100; i++)); do
-    curl -fs -o /dev/null --max-time 1 "http://$listen/metrics" && return 0
+    pid=$(systemctl show -P MainPID "$EXPORTER_UNIT")
+    if [[ $pid != 0 ]] && ss -Hltnp "sport = :${listen##*:}" 2>/dev/null | grep -q "pid=$pid," &&
+      curl -fs -o /dev/null --max-time 1 "http://$listen/metrics"; then
+      return 0
+    fi
     sleep 0.1
   done
-  die "$EXPORTER_UNIT does not serve http://$listen/metrics; see journalctl -u $EXPORTER_UNIT"
+  die "$EXPORTER_UNIT does not serve http://$listen/metrics itself (another process may hold the port: ss -ltnp); see journalctl -u $EXPORTER_UNIT"
 }
 
 # The spool's own tmpfs, mounted before tmpfiles creates the directories in it. A spool that is already

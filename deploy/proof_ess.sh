@@ -221,7 +221,7 @@ main() {
     esac
   done
   ((EUID == 0)) || { echo "proof_ess.sh: the drill activates the ESS: run as root" >&2; exit 77; }
-  load_config
+  load_config_in_force
   printf 'ESS drill on %s at %s%s\n' "$(hostname)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$( ((DRY_RUN)) && echo ' (dry run: nothing is stopped)')"
   trap restore EXIT
   check_wiring

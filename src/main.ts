@@ -76,5 +76,8 @@ main(process.argv.slice(2)).then(
       log(`fatal: ${describe(error)}`);
       process.exitCode = 1;
     }
+    // The flag watch and timers would keep a half-started exporter alive, "active (running)" and
+    // serving nothing (or leaving the port to whoever took it): exit, so systemd sees the failure.
+    process.exit();
   },
 );

@@ -138,7 +138,7 @@ activation_decide_mode() {
       log_event warning "latch was cleared by a concurrent deactivate while activation $ACT_ID ran; recording it as superseded"
       ACT_RESULT=superseded
     else
-      log_event crit "LATCH NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped but nothing prevents a restart"
+      log_event crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped; only the persisted latch $(persisted_latch_path) refuses their starts"
     fi
   fi
 }
@@ -146,15 +146,16 @@ activation_decide_mode() {
 # activation_record (lock held): persisted latch, state and audit; any failure is "not persisted".
 activation_record() {
   local failed=()
-  if [[ $ACT_RESULT != superseded && -e ${CFG[FLAG_FILE]} ]]; then
+  # the persisted latch also when the flag could not be written (/run full): the drop-ins refuse on it
+  if [[ $ACT_RESULT != superseded ]]; then
     ST[ACTIVE]=1 ST[FLAG_ID]=$ACT_ID
     latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
       failed+=("the persisted latch $(persisted_latch_path)")
   fi
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
+  # every run that had to kill leftovers counts them (the path unit's run sleeps while the owner stops)
+  ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
   if [[ $ACT_MODE == new ]]; then
-    # counted once per activation: the path unit's re-verify races the owner for the same leftovers
-    ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
     ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
     ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
     [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$ALL_DOWN_US
@@ -195,8 +196,8 @@ activation_report() {
   if [[ $ACT_RESULT == superseded ]]; then
     printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; trading may be resuming. Activate again if needed.\n' "$ACT_ID"
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
-    printf 'ESS LATCH NOT SET (id %s): %s could not be written; units were stopped but may be restarted. See journalctl -t %s\n' \
-      "$ACT_ID" "${CFG[FLAG_FILE]}" "$ESS_TAG"
+    printf 'ESS LATCH FLAG NOT SET (id %s): %s could not be written; units were stopped, starts are refused only by the persisted latch %s. See journalctl -t %s\n' \
+      "$ACT_ID" "${CFG[FLAG_FILE]}" "$(persisted_latch_path)" "$ESS_TAG"
   elif [[ -n $ACT_LATENCY_US && $ACT_MODE != new ]]; then
     log_event notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
     printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
@@ -241,7 +242,7 @@ cmd_activate() {
   done
   [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
   require_root activate
-  load_config_to_stop
+  load_config_in_force
   ACT_RUN_SOURCE=$source ACT_SOURCE=$source
   actor_v ACT_ACTOR
   clean_text_v ACT_REASON "${reason:-manual activation}"

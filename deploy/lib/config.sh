@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # CFG, TRADING, MONITOR, ORDER, CONFIG_PENDING are read by callers
 # ESS configuration: one KEY=VALUE file, parsed (never sourced) so that a typo cannot run code and an
 # unknown key is refused instead of silently ignored. The rules are contract/README.md section 2; the
 # exporter applies the same ones (test/contract checks both sides on the same fixtures).
@@ -13,7 +13,7 @@ declare -gA ESS_DEFAULTS=(
   [MONITOR_UNITS]="grafana-server quantum-rl-monitor redis-server prometheus"
   [START_ORDER]="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution"
   [FLAG_FILE]=/run/quantum/ESS_ON
-  [LOCK_FILE]=/run/quantum/ess.lock
+  [LOCK_FILE]=/run/quantum-ess/ess.lock
   [STATE_DIR]=/var/lib/quantum-ess
   [AUDIT_FILE]=/var/log/quantum-ess/audit.jsonl
   [SPOOL_DIR]=/var/spool/quantum-ess
@@ -193,6 +193,24 @@ load_config() {
     config_error "$src" "file not found"
   fi
   config_validate "$src"
+}
+
+# load_config_in_force: the configuration the installer validated and built the drop-ins and units
+# from (ess.conf.installed beside the programs). Editing /etc/quantum/ess.conf changes nothing until
+# the installer runs again: a controller that followed the edited file would stop and judge other units
+# than the ones systemd latches. ESS_CONFIG (tests, a checkout without an install) wins. Sets
+# CONFIG_PENDING when /etc/quantum/ess.conf differs from the configuration in force.
+declare -g CONFIG_PENDING=0
+load_config_in_force() {
+  local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force=""
+  if [[ -n ${ESS_CONFIG:-} || ! -r $installed ]]; then
+    load_config
+    return
+  fi
+  ESS_CONFIG=$installed load_config
+  IFS= read -r -d '' current <"$ESS_DEFAULT_CONFIG" 2>/dev/null || true
+  IFS= read -r -d '' in_force <"$installed" 2>/dev/null || true
+  [[ $current == "$in_force" ]] || CONFIG_PENDING=1
 }
 
 # The normalised configuration, as check-config prints it (the exporter prints the same).

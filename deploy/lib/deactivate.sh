@@ -41,6 +41,13 @@ deactivation_clear() {
     DEA_ERROR="cannot write the state in ${CFG[STATE_DIR]} (read-only or full?)"
     return 1
   fi
+  # a reset without its evidence is refused: the audit line of the intent comes before any change
+  local a r i
+  json_str_v a "$who"; json_str_v r "$reason"; json_str_v i "$id"
+  if ! audit_append deactivate-begin "\"id\":$i,\"actor\":$a,\"reason\":$r"; then
+    DEA_ERROR="cannot write the audit trail ${CFG[AUDIT_FILE]} (read-only or full?)"
+    return 1
+  fi
   if ((!no_start)) && ! marker_set resume-pending "${ORDER[*]}"; then
     DEA_ERROR="cannot write $ESS_RUNTIME_DIR/resume-pending"
     return 1
@@ -115,7 +122,7 @@ cmd_deactivate() {
     esac
   done
   require_root deactivate
-  load_config
+  load_config_in_force
   clean_text_v reason "${reason:-manual deactivation}"
   actor_v who
   if ! take_lock; then

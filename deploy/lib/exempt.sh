@@ -70,7 +70,7 @@ cmd_exempt() {
     esac
   done
   require_root exempt
-  load_config
+  load_config_in_force
   exempt_unit_arg_v u "$unit"
   exempt_duration_v secs "$duration"
   [[ -n $secs && $secs != 0 ]] || usage_error "--for needs a duration such as 900, 15m or 1h (got '${duration}')"
@@ -146,7 +146,7 @@ cmd_unexempt() {
     esac
   done
   require_root unexempt
-  load_config
+  load_config_in_force
   exempt_unit_arg_v u "$unit"
   take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
   if [[ ! -e $EXEMPT_DIR/$u && ! -e $(exempt_dropin_path "$u") ]]; then

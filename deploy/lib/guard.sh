@@ -30,7 +30,7 @@ guard_restore_flag() {
 cmd_guard() {
   (($# == 0)) || usage_error "guard takes no options"
   require_root guard
-  load_config_to_stop
+  load_config_in_force
   guard_run
 }
 
@@ -54,7 +54,7 @@ guard_run() {
 cmd_restore_latch() {
   (($# == 0)) || usage_error "restore-latch takes no options"
   require_root restore-latch
-  load_config_to_stop
+  load_config_in_force
   local latched boot
   latched=$(persisted_latch_path)
   [[ -e $latched && ! -e ${CFG[FLAG_FILE]} ]] || return 0

@@ -58,13 +58,31 @@ flag_create_exclusive() {
   [[ ! -e $f ]] || return 2
   [[ -d ${f%/*} ]] || install -d -m 0755 "${f%/*}" || return 1
   FLAG_TMP=${f%/*}/.${f##*/}.$$.$RANDOM
-  latch_json "$@" >"$FLAG_TMP" 2>/dev/null || { rm -f -- "$FLAG_TMP"; FLAG_TMP=""; return 1; }
-  if ln -T -- "$FLAG_TMP" "$f" 2>/dev/null; then return 0; fi
+  if latch_json "$@" 2>/dev/null >"$FLAG_TMP"; then
+    if ln -T -- "$FLAG_TMP" "$f" 2>/dev/null; then return 0; fi
+    [[ ! -e $f ]] || return 2
+  fi
+  # no room for the content (a full /run keeps free inodes): an empty flag latches all the same, and
+  # noclobber still lets only one racer create it
+  rm -f -- "$FLAG_TMP"
+  FLAG_TMP=""
+  if (set -C && : >"$f") 2>/dev/null; then return 0; fi
   [[ -e $f ]] && return 2
   return 1
 }
 
-flag_tmp_cleanup() { [[ -z $FLAG_TMP ]] || rm -f -- "$FLAG_TMP"; FLAG_TMP=""; }
+# flag_tmp_cleanup: our own temporary link, and those of controllers killed before they removed theirs
+# (named .FLAG.<pid>.<random>; a live controller's is left alone).
+flag_tmp_cleanup() {
+  local f=${CFG[FLAG_FILE]} tmp pid
+  [[ -z $FLAG_TMP ]] || rm -f -- "$FLAG_TMP"
+  FLAG_TMP=""
+  for tmp in "${f%/*}/.${f##*/}".*; do
+    [[ $tmp =~ \.([0-9]+)\.[0-9]+$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    [[ -e /proc/$pid ]] || rm -f -- "$tmp"
+  done
+}
 
 # The persisted latch, written from the activation record (a flag made by `touch` is empty and must
 # survive a reboot all the same). The drop-ins refuse every start while it exists.

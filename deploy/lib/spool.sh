@@ -15,9 +15,9 @@ declare -gA SPOOL_READABLE=()
 
 spool_has_requests() {
   local entries
-  shopt -s nullglob
+  shopt -s nullglob dotglob
   entries=("${CFG[SPOOL_DIR]}"/incoming/*)
-  shopt -u nullglob
+  shopt -u nullglob dotglob
   ((${#entries[@]} > 0))
 }
 
@@ -26,11 +26,11 @@ spool_claim() {
   now_us_v now
   SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
   install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
-  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 ! -name '.*' -print0 | head -z -n "$SPOOL_BATCH_MAX" |
+  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 -print0 | head -z -n "$SPOOL_BATCH_MAX" |
     xargs -0 -r mv -f -t "$SPOOL_BATCH" -- || return 1
-  shopt -s nullglob
+  shopt -s nullglob dotglob
   SPOOL_ENTRIES=("$SPOOL_BATCH"/*)
-  shopt -u nullglob
+  shopt -u nullglob dotglob
   SPOOL_COUNT=${#SPOOL_ENTRIES[@]}
   while IFS= read -r -d '' path; do SPOOL_READABLE[$path]=1; done < <(
     find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -type f -links 1 -size -4097c -print0)

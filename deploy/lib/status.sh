@@ -27,8 +27,9 @@ status_json() {
   for p in "${VERDICT_PROBLEMS[@]}"; do json_str_v n "$p"; probs+=("$n"); done
   json_str_v n "${CFG[FLAG_FILE]}"
   local IFS=,
-  printf '{"status":"%s","verdict":"%s","exit_code":%d,"latched":%s,"flag":%s,"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],"units":[%s],"state":%s}\n' \
-    "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" "$(bool_json "$VERDICT_LATCHED")" \
+  printf '{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],"units":[%s],"state":%s}\n' \
+    "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" "$(bool_json "$CONFIG_PENDING")" \
+    "$(bool_json "$VERDICT_LATCHED")" \
     "$(bool_json "$V_FLAG")" "$(bool_json "$V_LATCHED_FILE")" "$(bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
     "$n" "${probs[*]}" "${entries[*]}" "$(render_state_json)"
 }
@@ -59,6 +60,8 @@ status_text() {
     [[ ${NEED_RELOAD[$u]:-no} != yes ]] ||
       printf '  WARNING:  %s changed on disk without daemon-reload: the latch shown is the loaded one\n' "$u"
   done
+  ((!CONFIG_PENDING)) ||
+    printf '  WARNING:  %s differs from the installed configuration, which stays in force until the installer runs again\n' "$ESS_DEFAULT_CONFIG"
   [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
     printf '  WARNING:  quantum-ess-guard.path is %s: a flag removed by hand is not put back at once\n' "${ACTIVE[quantum-ess-guard.path]:-unknown}"
   local until
@@ -86,7 +89,7 @@ cmd_status() {
       *) usage_error "status: unknown option '$1'" ;;
     esac
   done
-  load_config
+  load_config_in_force
   state_load
   latch_observe
   if ((json)); then status_json; else status_text; fi

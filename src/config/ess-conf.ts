@@ -25,7 +25,7 @@ export const ESS_CONF_DEFAULTS = {
   MONITOR_UNITS: 'grafana-server quantum-rl-monitor redis-server prometheus',
   START_ORDER: 'quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution',
   FLAG_FILE: '/run/quantum/ESS_ON',
-  LOCK_FILE: '/run/quantum/ess.lock',
+  LOCK_FILE: '/run/quantum-ess/ess.lock',
   STATE_DIR: '/var/lib/quantum-ess',
   AUDIT_FILE: '/var/log/quantum-ess/audit.jsonl',
   SPOOL_DIR: '/var/spool/quantum-ess',

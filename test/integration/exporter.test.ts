@@ -110,6 +110,7 @@ describe('exporter on real systemd', () => {
         "sed -i 's/^MONITOR_UNITS=.*/MONITOR_UNITS=\"grafana-server quantum-rl-monitor redis-server prometheus quantum-masked quantum-ghost\"/' /etc/quantum/ess.conf",
     );
     try {
+      await box.reinstall();
       await restartExporter();
       const text = await scrape();
       expect(currentState(text, 'quantum-masked.service')).toEqual(['masked']);
@@ -119,6 +120,7 @@ describe('exporter on real systemd', () => {
         "sed -i 's/^MONITOR_UNITS=.*/MONITOR_UNITS=\"grafana-server quantum-rl-monitor redis-server prometheus\"/' /etc/quantum/ess.conf && " +
           'rm -f /etc/systemd/system/quantum-masked.service && systemctl daemon-reload',
       );
+      await box.reinstall();
       await restartExporter();
     }
   });

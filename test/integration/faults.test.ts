@@ -182,6 +182,7 @@ describe('faults', () => {
       "require('net').createServer(() => {}).listen(6390, '127.0.0.1')",
     );
     await box.sh("sed -i 's/^REDIS_PORT=.*/REDIS_PORT=6390/' /etc/quantum/ess.conf");
+    await box.reinstall();
     try {
       await box.sh('for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6390) 2>/dev/null && break; sleep 0.05; done');
       const r = await box.ess('activate', '--reason', 'redis hung');
@@ -193,6 +194,8 @@ describe('faults', () => {
       summary.push({ fault: 'Redis hung (accepts, never answers)', outcome: `stopped in ${(await box.stateJson()).last_activation?.latency_seconds} s; marker timed out at 0.5 s` });
     } finally {
       await box.sh("sed -i 's/^REDIS_PORT=.*/REDIS_PORT=6379/' /etc/quantum/ess.conf");
+      await box.ess('deactivate', '--no-start');
+      await box.reinstall();
       await box.run('systemctl', 'stop', 'redis-blackhole');
     }
   });
@@ -228,6 +231,7 @@ describe('faults', () => {
       "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor quantum-ghost\"/' " +
         "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution quantum-ghost\"/' /etc/quantum/ess.conf",
     );
+    await box.reinstall();
     try {
       const r = await box.ess('activate', '--reason', 'ghost');
       expect(r.exitCode).toBe(0);
@@ -246,6 +250,8 @@ describe('faults', () => {
         "sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor\"/' " +
           "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf",
       );
+      await box.ess('deactivate', '--no-start');
+      await box.reinstall();
     }
   });
 
@@ -303,15 +309,23 @@ describe('faults', () => {
     summary.push({ fault: 'exporter SIGKILLed mid-trip', outcome: 'the request accepted with 200 outlived the exporter: units stopped; the flag path works without it' });
   });
 
-  it('ess.conf broken after install: activate still stops, with the last installed configuration, and says so', async () => {
-    await box.sh("cp /etc/quantum/ess.conf /run/ess.conf.good && echo 'STOP_DEADLNE_SEC=2' >> /etc/quantum/ess.conf");
+  it('ess.conf edited or broken after install: the installed configuration stays in force, everywhere', async () => {
+    // a shorter unit list that was never installed, and a typo: neither may change what is stopped or judged
+    await box.sh(
+      "cp /etc/quantum/ess.conf /run/ess.conf.good && sed -i -e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine\"/' " +
+        "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-ai-engine\"/' /etc/quantum/ess.conf && echo 'STOP_DEADLNE_SEC=2' >> /etc/quantum/ess.conf",
+    );
     try {
-      expect((await box.ess('status')).exitCode).toBe(78); // everything else refuses a broken file
-      const r = await box.ess('activate', '--reason', 'broken config');
-      expect(r.exitCode).toBe(0);
-      expect(await allDown()).toBe(true);
-      expect(r.stderr).toMatch(/STOP_DEADLNE_SEC: unknown key \(line [0-9]+\) -- STOPPING WITH THE LAST INSTALLED CONFIGURATION/);
-      summary.push({ fault: 'ess.conf broken after install', outcome: 'activate stopped all units with the installed copy; logged crit' });
+      const r = await box.ess('activate', '--reason', 'edited config');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await allDown()).toBe(true); // all four, as installed
+      const status = await box.ess('status');
+      expect(status.exitCode, status.stdout).toBe(3);
+      expect(status.stdout).toContain('differs from the installed configuration');
+      const metrics = await box.mustRun('curl', '-s', 'http://127.0.0.1:10170/metrics');
+      expect(metrics).toMatch(/^ess_verdict\{verdict="active"\} 1$/m);
+      expect((await box.ess('check-config')).exitCode).toBe(78); // the edited file itself is refused
+      summary.push({ fault: 'ess.conf edited/broken after install', outcome: 'installed copy in force for activate, status and exporter; status warns' });
     } finally {
       await box.sh('cp /run/ess.conf.good /etc/quantum/ess.conf');
     }
@@ -332,7 +346,7 @@ describe('faults', () => {
 
   it('a lock held by an unprivileged user cannot block deactivate', async () => {
     await box.ess('activate', '--reason', 'lock test');
-    const held = await box.sh('setpriv --reuid=65534 --regid=65534 --clear-groups flock /run/quantum/ess.lock true');
+    const held = await box.sh('setpriv --reuid=65534 --regid=65534 --clear-groups flock /run/quantum-ess/ess.lock true');
     expect(held.exitCode).not.toBe(0); // the lock file is 0600 root
     expect((await box.ess('deactivate', '--no-start')).exitCode).toBe(0);
   });

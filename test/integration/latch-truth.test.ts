@@ -225,4 +225,65 @@ describe('the latch never lies', () => {
       await box.sh('rm -f /etc/systemd/system/quantum-execution.service.d/90-broken.conf && systemctl daemon-reload');
     }
   });
+
+  it('with /run full the flag is still set (empty) and the persisted latch refuses every start', async () => {
+    await box.sh('mount -t tmpfs -o size=8k,nr_inodes=64 ess-full-run /run/quantum && systemctl restart quantum-ess.path quantum-ess-guard.path && ' +
+      'dd if=/dev/zero of=/run/quantum/fill bs=1k count=64 2>/dev/null; true');
+    try {
+      const r = await box.ess('activate', '--reason', 'run full');
+      expect(await box.exists(FLAG)).toBe(true);
+      expect(await box.exists(LATCHED)).toBe(true);
+      expect(Object.values(await box.activeStates(TRADING)).every((s) => DOWN.includes(s)), r.stdout).toBe(true);
+      for (const unit of TRADING) expect((await box.run('systemctl', 'start', unit)).exitCode, unit).not.toBe(0);
+      expect((await status()).latched).toBe(true);
+      summary.push({ fault: '/run full at activation', outcome: 'an empty flag still created; persisted latch written; every start refused' });
+    } finally {
+      await box.ess('deactivate', '--no-start');
+      await box.sh('umount /run/quantum; systemctl restart quantum-ess.path quantum-ess-guard.path');
+    }
+  });
+
+  it('a trip request with a name systemd calls hidden or backup still trips', async () => {
+    await box.sh("setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups sh -c 'printf \"reason=backup name\\n\" > /var/spool/quantum-ess/incoming/req.bak'");
+    const states = await box.waitFor(TRADING, DOWN, 4000);
+    expect(Object.values(states).every((s) => DOWN.includes(s))).toBe(true);
+    expect(await box.exists(FLAG)).toBe(true);
+    summary.push({ fault: 'trip request named req.bak', outcome: 'tripped (PathChanged beside DirectoryNotEmpty)' });
+  });
+
+  it('deactivate refuses, changing nothing, when its audit line cannot be written', async () => {
+    await box.ess('activate', '--reason', 'audit full');
+    await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.02; done');
+    await box.sh('mount -t tmpfs -o size=8k ess-full-log /var/log/quantum-ess && dd if=/dev/zero of=/var/log/quantum-ess/fill bs=1k count=64 2>/dev/null; true');
+    try {
+      const r = await box.ess('deactivate');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('cannot write the audit trail');
+      expect(await box.exists(FLAG)).toBe(true);
+      expect((await box.run('systemctl', 'start', 'quantum-governor.service')).exitCode).not.toBe(0);
+      summary.push({ fault: 'deactivate with the audit disk full', outcome: 'refused, exit 1; the latch kept (no reset without evidence)' });
+    } finally {
+      await box.sh('umount /var/log/quantum-ess');
+    }
+  });
+
+  it('an exporter whose port was taken by a local user fails visibly instead of running mute', async () => {
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service');
+    await box.mustRun('systemd-run', '--unit=port-squatter', '--uid=65534', '--quiet', '/usr/bin/node', '-e',
+      "require('net').createServer((c) => c.end('HTTP/1.1 200 OK\\r\\n\\r\\ness_verdict{verdict=\"armed\"} 1\\n')).listen(10170, '127.0.0.1')");
+    try {
+      await box.sh('for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/10170) 2>/dev/null && break; sleep 0.05; done');
+      await box.run('systemctl', 'start', 'quantum-ess-exporter.service');
+      await sleep(1500);
+      const state = await box.show('quantum-ess-exporter.service', 'ActiveState');
+      const restarts = Number(await box.show('quantum-ess-exporter.service', 'NRestarts'));
+      expect(state !== 'active' || restarts > 0, `${state}, ${restarts} restarts`).toBe(true);
+      const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+      expect(drill.stdout).toContain('SUMMARY: FAIL');
+      summary.push({ fault: 'exporter port taken by a local user', outcome: `exporter exits and restarts (${state}); the drill fails` });
+    } finally {
+      await box.run('systemctl', 'stop', 'port-squatter');
+      await box.sh('for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:10170/metrics && exit 0; sleep 0.1; done; exit 1');
+    }
+  });
 });

@@ -118,6 +118,11 @@ export class Sandbox {
     }
   }
 
+  /** Applies an edited /etc/quantum/ess.conf: the installed copy is the configuration in force. */
+  async reinstall(): Promise<void> {
+    await this.mustRun('bash', '/opt/quantum-ess-src/deploy/install.sh');
+  }
+
   /** Puts the box back to "ESS inactive, every unit running" between tests. */
   async reset(): Promise<void> {
     if ((await this.exists(FLAG)) || (await this.exists(LATCHED))) {
