@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sandbox.sh - a throwaway REAL systemd (PID 1 of a systemd-nspawn container) for tests, the demo and
 # drills. The container shares the host's /usr read-only and keeps everything else on a tmpfs
-# (--volatile=yes), so it boots in well under a second and leaves nothing behind.
+# (--volatile=yes), so it boots in well under a second and leaves nothing behind. It cannot set the
+# clock (CAP_SYS_TIME dropped): the clock is the host's.
 #
 #   sandbox.sh up NAME          boot NAME with this checkout bind-mounted read-only at /opt/quantum-ess-src
 #   sandbox.sh exec NAME CMD..  run CMD inside NAME as root (clean environment, all namespaces)
@@ -48,7 +49,9 @@ ensure_tools() {
 inner() { # inner NAME CMD...
   local name=$1
   shift
-  env -i PATH="$INNER_PATH" LANG=C.UTF-8 TERM=dumb nsenter -t "$(leader_of "$name")" -a "$@"
+  # the container shares the host's clock: nothing run in it may set it
+  env -i PATH="$INNER_PATH" LANG=C.UTF-8 TERM=dumb nsenter -t "$(leader_of "$name")" -a \
+    setpriv --bounding-set -sys_time -- "$@"
 }
 
 up() {
@@ -66,7 +69,7 @@ up() {
     exec unshare --mount --propagation private -- sh -c '
       mount -t tmpfs -o mode=0755,size=4m quantum-ess-sandbox /run/systemd || exit 1
       exec systemd-nspawn --quiet -D / --volatile=yes --boot --register=no --keep-unit \
-        --private-network --machine="$1" --console=passive \
+        --private-network --machine="$1" --console=passive --drop-capability=CAP_SYS_TIME \
         --bind-ro="$2:/opt/quantum-ess-src" systemd.firstboot=off' sh "$name" "$SRC_DIR"
   ) >"$sd/console.log" 2>&1 </dev/null &
   pid=$!
