@@ -89,7 +89,7 @@ cmd_exempt() {
   [[ -d $EXEMPT_DIR ]] || install -d -m 0755 "$EXEMPT_DIR"
   printf '{"unit":%s,"since":%d,"until":%d,"actor":%s,"reason":%s}\n' "$json" "$now" "$until" "$a" "$r" |
     atomic_write "$EXEMPT_DIR/$u" 0644 || { printf 'ess: cannot write %s; nothing was changed.\n' "$EXEMPT_DIR/$u" >&2; exit "$EX_FAIL"; }
-  if ! exempt_apply "$u" "$secs"; then
+  if ! exempt_apply "$u" "$until"; then
     exempt_end "$u" >/dev/null 2>&1 || true
     printf 'ess: could not exempt %s (drop-in or timer failed); the latch still applies to it.\n' "$u" >&2
     exit "$EX_FAIL"
@@ -101,9 +101,10 @@ cmd_exempt() {
     "$u" "$(iso_time $((until * 1000000)))" "$secs" "$u"
 }
 
-# exempt_apply UNIT SECONDS: the runtime drop-in that lifts the latch for UNIT, and the timer that ends it.
+# exempt_apply UNIT UNTIL: the runtime drop-in that lifts the latch for UNIT, and the timer that ends it
+# at UNTIL (Unix seconds), to the microsecond.
 exempt_apply() {
-  local u=$1 secs=$2 d timer
+  local u=$1 until=$2 d timer now
   d=$(exempt_dropin_path "$u")
   timer=$(exempt_timer_name "$u")
   install -d -m 0755 "${d%/*}" || return 1
@@ -112,7 +113,8 @@ exempt_apply() {
   sctl daemon-reload || return 1
   sctl stop -- "$timer.timer" "$timer.service" 2>/dev/null || true
   sctl reset-failed -- "$timer.timer" "$timer.service" 2>/dev/null || true
-  timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" --on-active="${secs}s" \
+  now_us_v now
+  timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" --on-active="$((until * 1000000 - now))us" \
     --timer-property=AccuracySec=100ms --description="Quantum ESS: end the maintenance exemption of $u" \
     "$ESS_LIB/../ess_controller.sh" unexempt "$u" --expired
 }

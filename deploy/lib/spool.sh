@@ -22,18 +22,21 @@ spool_has_requests() {
 }
 
 spool_claim() {
-  local path now
+  local path now rc=0
   now_us_v now
   SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
   install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
+  # head closing the pipe early makes find die of SIGPIPE: only mv's status says whether the claim worked
   find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 -print0 | head -z -n "$SPOOL_BATCH_MAX" |
-    xargs -0 -r mv -f -t "$SPOOL_BATCH" -- || return 1
+    xargs -0 -r mv -f -t "$SPOOL_BATCH" -- || rc=${PIPESTATUS[2]}
+  # whatever was moved is audited, even when part of the claim failed
   shopt -s nullglob dotglob
   SPOOL_ENTRIES=("$SPOOL_BATCH"/*)
   shopt -u nullglob dotglob
   SPOOL_COUNT=${#SPOOL_ENTRIES[@]}
   while IFS= read -r -d '' path; do SPOOL_READABLE[$path]=1; done < <(
     find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -type f -links 1 -size -4097c -print0)
+  return "$rc"
 }
 
 declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""

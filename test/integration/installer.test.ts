@@ -138,13 +138,17 @@ describe('install.sh', () => {
   });
 
   it('LATCH_ACROSS_REBOOT=clear ends the latch with the reboot, audited', async () => {
-    await box.mustRun('sed', '-i', '$a LATCH_ACROSS_REBOOT=clear', '/etc/quantum/ess.conf');
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start');
+    await box.mustRun('sed', '-i', 's/^LATCH_ACROSS_REBOOT=.*/LATCH_ACROSS_REBOOT=clear/', '/etc/quantum/ess.conf');
+    expect((await box.run('bash', INSTALL)).exitCode).toBe(0); // the installed configuration is the one in force
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'before a clearing reboot');
     await simulateReboot();
     expect(await box.exists(FLAG)).toBe(false);
     expect(await box.exists('/var/lib/quantum-ess/latched')).toBe(false);
     expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toContain('"event":"reboot-clear"');
     await box.mustRun('systemctl', 'start', 'quantum-governor.service');
-    await box.mustRun('sed', '-i', '/^LATCH_ACROSS_REBOOT=/d', '/etc/quantum/ess.conf');
+    await box.mustRun('sed', '-i', 's/^LATCH_ACROSS_REBOOT=.*/LATCH_ACROSS_REBOOT=keep/', '/etc/quantum/ess.conf');
+    expect((await box.run('bash', INSTALL)).exitCode).toBe(0);
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'for the next tests');
   });
 
