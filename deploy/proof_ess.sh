@@ -249,7 +249,7 @@ record_drill() {
   ((!DRY_RUN)) || mode="dry-run"
   ((FAILS != 0)) || result=pass
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
-  IFS= read -r -d '' -N 4096 content <"$f" 2>/dev/null || true
+  IFS= read -r -d '' -N 4096 content 2>/dev/null <"$f" || true
   [[ $content =~ \"dry-run\":([0-9.]+) ]] && dry=${BASH_REMATCH[1]}
   [[ $content =~ \"full\":([0-9.]+) ]] && full=${BASH_REMATCH[1]}
   now=$EPOCHREALTIME

@@ -208,8 +208,8 @@ load_config_in_force() {
     return
   fi
   ESS_CONFIG=$installed load_config
-  IFS= read -r -d '' current <"$ESS_DEFAULT_CONFIG" 2>/dev/null || true
-  IFS= read -r -d '' in_force <"$installed" 2>/dev/null || true
+  IFS= read -r -d '' current 2>/dev/null <"$ESS_DEFAULT_CONFIG" || true
+  IFS= read -r -d '' in_force 2>/dev/null <"$installed" || true
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1
 }
 

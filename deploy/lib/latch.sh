@@ -6,7 +6,7 @@
 
 readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
 
-boot_id_v() { local _b=""; IFS= read -r _b <"$BOOT_ID_FILE" 2>/dev/null || true; printf -v "$1" '%s' "$_b"; }
+boot_id_v() { local _b=""; IFS= read -r _b 2>/dev/null <"$BOOT_ID_FILE" || true; printf -v "$1" '%s' "$_b"; }
 
 # latch_json ID SOURCE ACTOR REASON REQUESTED_WALL_US -> stdout
 latch_json() {
@@ -32,7 +32,7 @@ flag_field() { # flag_field CONTENT KEY VAR
 }
 flag_read() {
   local content="" wall=""
-  IFS= read -r -d '' -N 4096 content <"$1" 2>/dev/null || true
+  IFS= read -r -d '' -N 4096 content 2>/dev/null <"$1" || true
   flag_field "$content" id FLAG_ID
   flag_field "$content" source FLAG_SOURCE
   flag_field "$content" actor FLAG_ACTOR
