@@ -32,8 +32,8 @@ ensure_packages() {
 }
 
 metrics() { # the ESS series a dashboard would show
-  printf '$ curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|trading.*} 1$"\n'
-  in_box bash -c 'curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|role=\"trading\".*} 1$"' || true
+  printf '$ curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|^ess_verdict.*} 1$|trading.*} 1$"\n'
+  in_box bash -c 'curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|^ess_verdict.*} 1$|role=\"trading\".*} 1$"' || true
 }
 
 main() {
