@@ -17,11 +17,13 @@ umask 022
 # this run stops everything itself. ESS_FLAG_HINT is set by the trigger unit only.
 await_flag_writer() {
   local content="" pid argv=() i nap_fd=""
-  [[ -n ${ESS_FLAG_HINT:-} && -r $ESS_FLAG_HINT ]] || return 0
+  [[ -n ${ESS_FLAG_HINT:-} && -f $ESS_FLAG_HINT ]] || return 0 # a regular file: a FIFO would block
   IFS= read -r -d '' -N 4096 content <"$ESS_FLAG_HINT" || true
   [[ $content =~ \"pid\":([0-9]{1,9}) ]] || return 0
   pid=${BASH_REMATCH[1]}
   for ((i = 0; i < 750; i++)); do # 15 s at most, beyond any STOP_DEADLINE_SEC + LOCK_WAIT_SEC default
+    # a root process running the controller: any user can name a process after it
+    [[ -O /proc/$pid ]] || break
     mapfile -d '' -t argv 2>/dev/null </proc/"$pid"/cmdline || break
     [[ " ${argv[*]} " == *"ess_controller.sh activate"* ]] || break
     [[ -n ${nap_fd:-} ]] || exec {nap_fd}<> <(:)

@@ -162,13 +162,21 @@ place_full_drill() {
   fi
 }
 
-# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout).
+# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout). The
+# runbook runs them as root: a directory someone else can write lets them replace the commands, so the
+# installer says so, and the drill checks the links (runbook-root records where they are).
 place_runbook_links() {
   [[ -n $RUNBOOK_ROOT ]] || return 0
   install -d -m 0755 "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"
   ln -sfn "$LIBEXEC/ess_controller.sh" "$RUNBOOK_ROOT/ops/ess_controller.sh"
   ln -sfn "$LIBEXEC/proof_ess.sh" "$RUNBOOK_ROOT/scripts/proof_ess.sh"
+  printf '%s\n' "$RUNBOOK_ROOT" >"$LIBEXEC/runbook-root"
   say "runbook paths: $RUNBOOK_ROOT/ops/ess_controller.sh, $RUNBOOK_ROOT/scripts/proof_ess.sh"
+  local d
+  for d in "$RUNBOOK_ROOT" "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"; do
+    [[ $(stat -c '%u %A' -- "$d") =~ ^0\ d....-..-. ]] ||
+      say "WARNING: $d is not root-owned or is writable by others: whoever can write there can replace the commands the runbook runs as root; prefer /usr/local/sbin/ess_controller.sh"
+  done
 }
 
 # remove_dropins [KEEP_UNIT...]: every latch drop-in except those of the units named

@@ -27,7 +27,7 @@ source "$ESS_LIB/exempt.sh"
 CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
-declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=0 DRILL_ID="" DRILL_ID_DONE=""
+declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=0 DRILL_ID="" DRILL_ID_DONE="" DRILL_ACT_ID=""
 declare -gA BEFORE_ACTIVE=() BEFORE_PID=()
 declare -ga WAS_RUNNING=() FAILED_CHECKS=()
 
@@ -92,6 +92,24 @@ check_wiring() {
     check "exporter" SKIP "$EXPORTER_UNIT not installed"
   fi
   pass_if "journal readable" "journalctl -t quantum-ess works" "journalctl cannot be read" journal_readable
+  check_runbook_links
+}
+
+# The runbook's paths (install.sh --runbook-root) are run as root: they must still be the installed
+# programs, in directories only root can write.
+check_runbook_links() {
+  local root="" f bad=() d
+  [[ -r $ESS_LIB/../runbook-root ]] || return 0
+  IFS= read -r root <"$ESS_LIB/../runbook-root" || true
+  [[ -n $root ]] || return 0
+  for f in ops/ess_controller.sh scripts/proof_ess.sh; do
+    [[ $(readlink -f -- "$root/$f") == "$(readlink -f -- "$ESS_LIB/../${f#*/}")" ]] || bad+=("$root/$f is not the installed ${f#*/}")
+  done
+  for d in "$root" "$root/ops" "$root/scripts"; do
+    [[ $(stat -c '%u %A' -- "$d" 2>/dev/null) =~ ^0\ d....-..-. ]] || bad+=("$d is not root-owned or is writable by others")
+  done
+  if ((${#bad[@]} == 0)); then check "runbook paths" PASS "$root/ops/ess_controller.sh and scripts/proof_ess.sh are the installed programs"
+  else check "runbook paths" FAIL "${bad[*]} (re-run install.sh --runbook-root, or use /usr/local/sbin)"; fi
 }
 
 journal_readable() { journalctl -q -t quantum-ess -n 1 --no-pager -o cat >/dev/null 2>&1; }
@@ -111,10 +129,24 @@ state_value() { # state_value KEY: the controller's record of the last activatio
   printf '%s' "${ST[$1]}"
 }
 
-# Put every trading unit back as it was: the latch off, the units that ran before running again.
+# latch_is_drills: the latch is still the one this drill set; a real activation that arrived meanwhile
+# rewrote the flag with its own id, and then the drill must leave the latch (and trading) alone.
+latch_is_drills() {
+  [[ -e ${CFG[FLAG_FILE]} ]] || return 0
+  flag_read "${CFG[FLAG_FILE]}"
+  [[ -n $DRILL_ACT_ID && $FLAG_ID == "$DRILL_ACT_ID" ]]
+}
+
+# Put every trading unit back as it was: the latch off, the units that ran before running again;
+# unless a real activation took over the latch during the drill.
 restore() {
   local u
   [[ -n $DRILL_ID ]] || return 0
+  if ! latch_is_drills; then
+    printf 'WARN a real activation (id %s) took over the latch during the drill: trading stays stopped\n' "${FLAG_ID:-unknown}" >&2
+    DRILL_ID=""
+    return 0
+  fi
   if [[ -e ${CFG[FLAG_FILE]} ]]; then "$CONTROLLER" deactivate --no-start --reason "drill $DRILL_ID: restore" >/dev/null 2>&1 || true; fi
   for u in "${WAS_RUNNING[@]}"; do
     [[ $(systemctl is-active -- "$u" 2>/dev/null) == active ]] || systemctl start -- "$u" 2>/dev/null ||
@@ -135,6 +167,7 @@ run_drill() {
   drill_log "$DRILL_ID starting"
   t0=$(now_us)
   out=$("$CONTROLLER" activate --source drill --reason "$DRILL_ID" 2>&1) || rc=$?
+  [[ $out =~ ESS\ ACTIVATED\ \(id\ ([^,]+), ]] && DRILL_ACT_ID=${BASH_REMATCH[1]}
   pass_if "activate" "exit 0 in $(us_to_sec $(($(now_us) - t0))) s" "exit $rc: ${out##*$'\n'}" test "$rc" -eq 0
 
   read_unit_states "${TRADING[@]}" "${MONITOR[@]}" || true
@@ -185,6 +218,11 @@ run_drill() {
   if chain=$("$CONTROLLER" verify-audit 2>&1); then check "audit chain" PASS "${chain##*$'\n'}"
   else check "audit chain" FAIL "${chain##*$'\n'}"; fi
 
+  if ! latch_is_drills; then
+    check "latch still the drill's" FAIL "a real activation (id ${FLAG_ID:-unknown}, via ${FLAG_SOURCE:-?}) took over the latch during the drill: NOT deactivating; trading stays stopped"
+    DRILL_ID_DONE=$DRILL_ID DRILL_ID=""
+    return
+  fi
   rc=0
   if ((${#WAS_RUNNING[@]} == ${#ORDER[@]})); then
     out=$("$CONTROLLER" deactivate --reason "$DRILL_ID: resume" 2>&1) || rc=$?

@@ -57,8 +57,12 @@ export class Exporter {
       ...ess.monitorUnits.map((unit): ConfiguredUnit => ({ unit, role: 'monitor' })),
       ...SWITCH_UNITS.map((unit): ConfiguredUnit => ({ unit, role: 'switch' })),
     ];
-    // Unit states cached from before a latch change would show every trading unit as a violation.
-    this.flag = new FlagReader(ess.flagFile, this.health, () => this.systemd.invalidate());
+    // Unit states and assertions cached from before a latch change (an activation, a deactivate that
+    // ended exemptions) would show every trading unit as a violation, or the switch as not armed.
+    this.flag = new FlagReader(ess.flagFile, this.health, () => {
+      this.systemd.invalidate();
+      this.asserts.invalidate();
+    });
     this.stateFile = stateFileReader(ess.stateDir, this.health);
     this.drillFile = drillFileReader(ess.stateDir, this.health);
     this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, ess.tradingUnits, this.health);

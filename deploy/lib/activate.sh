@@ -30,6 +30,10 @@ activation_claim() {
        ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag $f; stopping units anyway" ;;
     2) flag_read "$f"
        boot_id_v boot
+       if [[ $FLAG_SOURCE == drill && $ACT_RUN_SOURCE != @(drill|path|tamper) ]]; then
+         activation_take_over_drill
+         return 0
+       fi
        if [[ -n $FLAG_ID ]]; then
          ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
          [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || activation_trigger_from_wall "$FLAG_WALL_US"
@@ -44,6 +48,20 @@ activation_claim() {
        ACT_CLAIM_PRIO=notice
        ACT_CLAIM_MSG="latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR); stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)" ;;
   esac
+}
+
+# activation_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
+# latch. It must not be folded into the drill, which would clear it at its end: the flag is rewritten
+# with this activation's id, this run owns it, and the drill sees the latch is no longer its own.
+activation_take_over_drill() {
+  local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
+  if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null | atomic_write "$f" 0644; then
+    ACT_OWNER=1 ACT_CLAIM_PRIO=warning
+    ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" during drill $drill_id: this activation takes over the latch, the drill will not clear it"
+  else
+    ACT_CLAIM_PRIO=crit
+    ACT_CLAIM_MSG="a real activation during drill $drill_id could not take over the flag $f; the drill's latch holds, check that the drill does not clear it"
+  fi
 }
 
 # activation_classify: the overall result word from the units' results (contract section 3).
@@ -110,7 +128,7 @@ await_writer() {
   sec_to_us_v wait_us "${CFG[LOCK_WAIT_SEC]}"
   deadline=$((deadline + wait_us))
   drop_lock
-  while [[ -n $pid ]] && grep -qs ess_controller "/proc/$pid/cmdline"; do
+  while [[ -n $pid && -O /proc/$pid ]] && grep -qs ess_controller "/proc/$pid/cmdline"; do
     state_load
     [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || break
     uptime_us_v now
@@ -216,16 +234,20 @@ activation_report() {
   for u in "${TRADING[@]}"; do printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"; done
 }
 
-# activation_stop: every trading unit, except one under a maintenance exemption while a re-verifying
-# run finds the latch already set (a new activation never has exemptions: deactivate ends them).
+# activation_stop: every trading unit. Only the automatic re-verifications (the path unit, the tamper
+# guard) leave a unit under a maintenance exemption running; a stop somebody asked for (an operator, an
+# alert) stops it too and ends every exemption, after the stop.
 activation_stop() {
-  local u units=()
+  local u units=() honour=0 ended=0
   exempt_read
+  [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
   for u in "${TRADING[@]}"; do
     # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
-    if ((!ACT_OWNER)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
+    if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
+    [[ ${EXEMPT[$u]} != 1 ]] || ended=1
   done
   if ((${#units[@]} > 0)); then stop_units "${units[@]}" || true; fi
+  if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
   if ((${#units[@]} < ${#TRADING[@]})); then read_unit_states "${TRADING[@]}" || true; fi
 }
 

@@ -79,8 +79,9 @@ config_unit_list() {
       [[ " $allowed " == *" $suffix "* ]] ||
         config_error "$src" "$key: '$name': only .${allowed// / .} units are allowed here"
     fi
-    [[ $base =~ ^[A-Za-z0-9_:][A-Za-z0-9_.:-]*(@[A-Za-z0-9_.:-]+)?$ ]] ||
-      config_error "$src" "$key: invalid unit name '$name' (templates such as name@ are not units; use an instance name@instance)"
+    # never ending in "-" either: systemd applies a "name-.service.d" drop-in to every unit named name-*
+    [[ $base =~ ^[A-Za-z0-9_:]([A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?(@[A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?$ ]] ||
+      config_error "$src" "$key: invalid unit name '$name' (no leading - or ., no trailing -; templates such as name@ are not units: use an instance name@instance)"
     name=$base.$suffix
     ((${#name} <= 255)) || config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"
     [[ -z ${seen[$name]:-} ]] || config_error "$src" "$key: $name listed twice"

@@ -52,7 +52,7 @@ deactivation_clear() {
     DEA_ERROR="cannot write $ESS_RUNTIME_DIR/resume-pending"
     return 1
   fi
-  [[ ! -e $latched ]] || IFS= read -r -d '' saved <"$latched" || true
+  [[ ! -f $latched ]] || IFS= read -r -d '' saved <"$latched" || true
   if ! rm -f -- "$latched"; then
     marker_clear resume-pending
     DEA_ERROR="cannot remove the persisted latch $latched"
@@ -72,7 +72,7 @@ deactivation_clear() {
     DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back"
     return 1
   fi
-  exempt_clear_all
+  exempt_clear_all deactivate
   ST[ACTIVE]=0 ST[FLAG_ID]=""
 }
 

@@ -120,6 +120,7 @@ exempt_apply() {
 }
 
 # exempt_end UNIT (lock held): the latch back on UNIT, the unit stopped (while latched), the record gone.
+declare -g EXEMPT_END_PROBLEM=""
 exempt_end() {
   local u=$1 d timer
   d=$(exempt_dropin_path "$u")
@@ -127,6 +128,14 @@ exempt_end() {
   rm -f -- "$d"
   rmdir -- "${d%/*}" 2>/dev/null || true
   sctl daemon-reload || log_event err "daemon-reload failed while ending the exemption of $u"
+  # say "latched again" only if systemd applies the latch again (a revert during the window removes it)
+  read_unit_states "$u" || true
+  read_asserts "$u"
+  verdict_guard "$u"
+  if [[ ${GUARD[$u]} != yes ]]; then
+    log_event crit "after the exemption of $u, systemd does NOT apply its latch (guard ${GUARD[$u]}); re-run the installer"
+    EXEMPT_END_PROBLEM="systemd does NOT apply the latch to $u any more (its drop-in was removed or overridden during the exemption): re-run the installer"
+  fi
   if [[ -e ${CFG[FLAG_FILE]} || -e $(persisted_latch_path) ]]; then
     stop_units "$u" || log_event crit "exemption of $u ended but the unit did NOT stop: ${RESULT[$u]}"
   fi
@@ -161,20 +170,27 @@ cmd_unexempt() {
   why="ended by $why"
   if ((expired)); then event=exemption-expired why=expired; fi
   json_str_v json "$u"
-  log_event warning "EXEMPTION of $u $why; the latch applies to it again (now ${ACTIVE[$u]:-stopped})"
+  if [[ -n $EXEMPT_END_PROBLEM ]]; then
+    printf 'ess: %s\n' "$EXEMPT_END_PROBLEM" >&2
+  else
+    log_event warning "EXEMPTION of $u $why; the latch applies to it again (now ${ACTIVE[$u]:-stopped})"
+  fi
   audit_append "$event" "\"unit\":$json,\"result\":$(json_str "${RESULT[$u]:-not-latched}")" || log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
   drop_lock
-  printf 'EXEMPTION ENDED for %s (%s): latched again, %s\n' "$u" "$why" "${RESULT[$u]:-the ESS is not active}"
+  printf 'EXEMPTION ENDED for %s (%s): %s, %s\n' "$u" "$why" "$([[ -n $EXEMPT_END_PROBLEM ]] && echo "LATCH NOT APPLIED" || echo "latched again")" \
+    "${RESULT[$u]:-the ESS is not active}"
+  [[ -z $EXEMPT_END_PROBLEM ]] || exit "$EX_FAIL"
 }
 
-# exempt_clear_all (lock held): deactivate ends every exemption before anything starts.
+# exempt_clear_all WHY: deactivate (before anything starts) and an activation somebody asked for end
+# every exemption.
 exempt_clear_all() {
   local u ended=0
   for u in "${TRADING[@]}"; do
     [[ -e $EXEMPT_DIR/$u || -e $(exempt_dropin_path "$u") ]] || continue
     rm -f -- "$(exempt_dropin_path "$u")" "$EXEMPT_DIR/$u"
     sctl stop -- "$(exempt_timer_name "$u").timer" 2>/dev/null || true
-    log_event notice "exemption of $u ended by deactivate"
+    log_event notice "exemption of $u ended by $1"
     ended=1
   done
   ((!ended)) || sctl daemon-reload || log_event err "daemon-reload failed after ending exemptions"

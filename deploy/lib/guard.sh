@@ -11,7 +11,7 @@ guard_restore_flag() {
   local detail=$1 latched f=${CFG[FLAG_FILE]} d now
   latched=$(persisted_latch_path)
   [[ -d ${f%/*} ]] || install -d -m 0755 "${f%/*}"
-  if [[ -r $latched ]]; then
+  if [[ -f $latched && -r $latched ]]; then
     atomic_write "$f" 0644 <"$latched" || return 1
   else
     printf '{"id":"%s"}\n' "${ST[FLAG_ID]:-tamper}" | atomic_write "$f" 0644 || return 1
@@ -45,7 +45,12 @@ guard_run() {
   guard_restore_flag "${CFG[FLAG_FILE]} removed outside the controller while latched (activation ${ST[FLAG_ID]:-unknown})" ||
     log_event crit "could not put the flag ${CFG[FLAG_FILE]} back; starts stay refused by $(persisted_latch_path)"
   drop_lock
-  cmd_activate --source tamper --reason "latch flag removed outside the controller"
+  cmd_activate --source tamper --reason "latch flag removed outside the controller" || true
+  # a removal while this run was busy did not start another one (the path unit was already running)
+  if [[ ! -e ${CFG[FLAG_FILE]} ]] && ((${GUARD_ROUNDS:=0} < 5)); then
+    GUARD_ROUNDS=$((GUARD_ROUNDS + 1))
+    guard_run
+  fi
 }
 
 # restore-latch: at boot (quantum-ess-restore.service, before any trading unit can start). The persisted
@@ -57,7 +62,7 @@ cmd_restore_latch() {
   load_config_in_force
   local latched boot
   latched=$(persisted_latch_path)
-  [[ -e $latched && ! -e ${CFG[FLAG_FILE]} ]] || return 0
+  [[ -f $latched && ! -e ${CFG[FLAG_FILE]} ]] || return 0
   flag_read "$latched"
   boot_id_v boot
   take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; restoring without it"

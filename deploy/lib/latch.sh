@@ -32,7 +32,8 @@ flag_field() { # flag_field CONTENT KEY VAR
 }
 flag_read() {
   local content="" wall=""
-  IFS= read -r -d '' -N 4096 content 2>/dev/null <"$1" || true
+  # only a regular file is read: a FIFO (or a device) at the flag's path would block the stop path
+  [[ ! -f $1 ]] || IFS= read -r -d '' -N 4096 content 2>/dev/null <"$1" || true
   flag_field "$content" id FLAG_ID
   flag_field "$content" source FLAG_SOURCE
   flag_field "$content" actor FLAG_ACTOR

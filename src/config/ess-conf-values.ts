@@ -18,8 +18,9 @@ export const TRADING_UNIT_TYPES: readonly string[] = ['service'];
 export const MONITOR_UNIT_TYPES: readonly string[] = ['service', 'socket', 'timer', 'target', 'mount', 'path', 'slice', 'scope'];
 
 // An instance (`name@instance`) is fine; a template (`name@`) is not a unit that can run.
-// The first character is never '-' or '.': a name must not look like an option to systemctl.
-const UNIT_STEM = /^[A-Za-z0-9_:][A-Za-z0-9_.:-]*(@[A-Za-z0-9_.:-]+)?$/;
+// The first character is never '-' or '.': a name must not look like an option to systemctl. The last
+// is never '-': systemd applies a "name-.service.d" drop-in to every unit whose name starts with name-.
+const UNIT_STEM = /^[A-Za-z0-9_:]([A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?(@[A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?$/;
 /** systemd's UNIT_NAME_MAX is 256 bytes with the terminating NUL. */
 const UNIT_NAME_MAX = 255;
 

@@ -45,6 +45,11 @@ export class AssertsReader {
     return this.asserts;
   }
 
+  /** The next refresh runs busctl even if the cached result is recent. */
+  invalidate(): void {
+    this.cache.invalidate();
+  }
+
   async refresh(): Promise<ReadonlyMap<string, string>> {
     await this.cache.refresh();
     return this.asserts;

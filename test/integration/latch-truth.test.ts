@@ -286,4 +286,48 @@ describe('the latch never lies', () => {
       await box.sh('for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:10170/metrics && exit 0; sleep 0.1; done; exit 1');
     }
   });
+
+  it('a real trip during a full drill takes over the latch: the drill does not clear it', async () => {
+    await box.sh('(/usr/local/sbin/proof_ess.sh > /run/drill.out 2>&1; echo $? > /run/drill.rc) & ' +
+      `until [ -e ${FLAG} ]; do sleep 0.01; done; ` +
+      "setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups sh -c 'printf \"source=alertmanager\\nreason=REAL breach\\n\" > /var/spool/quantum-ess/incoming/real'; " +
+      'for i in $(seq 300); do [ -e /run/drill.rc ] && break; sleep 0.1; done');
+    const out = await box.readFile('/run/drill.out');
+    expect(await box.exists(FLAG), out).toBe(true);
+    expect(Object.values(await box.activeStates(TRADING)).every((s) => DOWN.includes(s)), out).toBe(true);
+    expect(out).toContain('SUMMARY: FAIL');
+    expect(out).toMatch(/took over the latch during the drill/);
+    expect((await box.stateJson()).last_activation?.source).toBe('alertmanager');
+    summary.push({ fault: 'real trip while a full drill holds the latch', outcome: 'the trip takes over the flag; the drill FAILs and leaves trading stopped' });
+  });
+
+  it('a FIFO at the flag path blocks nothing: the stop goes through and activate returns', async () => {
+    await box.mustRun('mkfifo', '-m', '600', FLAG);
+    const states = await box.waitFor(TRADING, DOWN, 4000);
+    expect(Object.values(states).every((s) => DOWN.includes(s))).toBe(true);
+    const r = await box.run('timeout', '10', '/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'fifo');
+    expect(r.exitCode).not.toBe(124);
+    expect((await box.run('timeout', '10', '/usr/local/sbin/ess_controller.sh', 'status')).exitCode).not.toBe(124);
+    summary.push({ fault: 'FIFO at the flag path', outcome: 'never read: trigger and activate stop all units, no hang' });
+  });
+
+  it('the flag removed twice in quick succession is put back both times', async () => {
+    await box.ess('activate', '--reason', 'double removal');
+    await box.sh(`rm -f ${FLAG}; until [ -e ${FLAG} ]; do sleep 0.01; done; sleep 0.1; rm -f ${FLAG}`);
+    let back = false;
+    for (let i = 0; i < 100 && !back; i += 1) {
+      back = await box.exists(FLAG);
+      if (!back) await sleep(100);
+    }
+    expect(back).toBe(true);
+    expect((await status()).verdict).toBe('active');
+    summary.push({ fault: 'flag removed again while the guard ran', outcome: 'the guard goes round again: flag back, verdict active' });
+  });
+
+  it('a trailing-dash unit name (a prefix drop-in for every quantum-* unit) is refused', async () => {
+    await box.sh("printf 'TRADING_UNITS=\"quantum- quantum-governor\"\\nSTART_ORDER=\"quantum- quantum-governor\"\\n' > /run/bad.conf");
+    const r = await box.ess('check-config', '/run/bad.conf');
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toContain('TRADING_UNITS');
+  });
 });

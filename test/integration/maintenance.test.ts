@@ -76,6 +76,28 @@ describe('maintenance window under the latch', () => {
     expect(status.units.find((u) => u.unit === EXEC)?.processes).toBe('no');
   });
 
+  it('a stop somebody asks for during the window stops the exempt unit too and ends every exemption', async () => {
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '10m', '--reason', 'x');
+    await box.mustRun('systemctl', 'start', EXEC);
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'real incident during maintenance');
+    expect(DOWN).toContain(await box.show(EXEC, 'ActiveState'));
+    expect(await box.exists(`/run/quantum-ess/exempt/${EXEC}`)).toBe(false);
+    expect((await box.run('systemctl', 'start', EXEC)).exitCode).not.toBe(0);
+  });
+
+  it('a drop-in removed during the window (systemctl revert): unexempt says the latch is NOT applied', async () => {
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '10m', '--reason', 'x');
+    await box.sh(`cp /etc/systemd/system/${EXEC}.d/50-quantum-ess-latch.conf /run/latch.saved && systemctl revert ${EXEC} >/dev/null 2>&1; systemctl daemon-reload`);
+    try {
+      const r = await box.ess('unexempt', 'quantum-execution');
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout + r.stderr).toContain('LATCH NOT APPLIED');
+      expect((await box.ess('status')).exitCode).toBe(4);
+    } finally {
+      await box.sh(`mkdir -p /etc/systemd/system/${EXEC}.d && cp /run/latch.saved /etc/systemd/system/${EXEC}.d/50-quantum-ess-latch.conf && systemctl daemon-reload`);
+    }
+  });
+
   it('deactivate clears every exemption', async () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '10m', '--reason', 'x');
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--reason', 'window closed');
