@@ -279,6 +279,12 @@ cmd_activate() {
     ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
     [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
   fi
+  # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate or
+  # removed by hand (the guard puts it back and counts that); a new flag from here would hide either
+  if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
+    log_event info "the latch flag that started this run is gone (deactivate, or a removal the guard handles); nothing to do"
+    return 0
+  fi
   printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
   activation_claim
   activation_stop
