@@ -22,7 +22,7 @@ readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.path
   quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path quantum-ess-guard.service
-  quantum-ess-drill.timer quantum-ess-drill.service)
+  quantum-ess-drill.timer quantum-ess-drill.service quantum-ess-trip-sweep.timer)
 readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_DIR=$LIBEXEC-exporter
@@ -284,8 +284,8 @@ do_install() {
   remove_dropins "${TRADING[@]}"
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service \
-    quantum-ess-drill.timer
-  systemctl start quantum-ess-drill.timer
+    quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   place_full_drill
   place_runbook_links
   "$SBIN_LINK" rearm >/dev/null
@@ -312,7 +312,7 @@ do_uninstall() {
     die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force (which releases the latch). Nothing was removed."
   fi
   systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service \
-    quantum-ess-drill.timer "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
+    quantum-ess-drill.timer quantum-ess-trip-sweep.timer "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
   systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
   local unit

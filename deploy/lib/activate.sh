@@ -270,7 +270,7 @@ cmd_activate() {
   clean_text_v ACT_REASON "${reason:-manual activation}"
   activation_trigger_from_wall "${ESS_START_WALL/./}"
   if ((from_spool)); then
-    spool_has_requests || { log_event info "trip spool empty; nothing to do"; return 0; }
+    spool_has_requests || return 0 # the sweep timer's usual run: nothing to log
     if ! spool_claim; then
       log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
       trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop

@@ -15,6 +15,9 @@ const ESS_UNITS = [
   'quantum-ess-guard.path',
   'quantum-ess-guard.service',
   'quantum-ess-exporter.service',
+  'quantum-ess-drill.timer',
+  'quantum-ess-drill.service',
+  'quantum-ess-trip-sweep.timer',
   'var-spool-quantum\\x2dess.mount',
 ];
 let box: Sandbox;

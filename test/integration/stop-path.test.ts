@@ -95,6 +95,8 @@ describe('activation methods', () => {
 describe('the latch', () => {
   it('refuses systemctl start of a trading unit while latched, loudly', async () => {
     await box.ess('activate', '--reason', 'latch test');
+    // the path unit's re-verification (a stop) would cancel a start job instead of the assertion refusing it
+    await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.02; done');
     for (const unit of TRADING) {
       const r = await box.run('systemctl', 'start', unit);
       expect(r.exitCode, unit).not.toBe(0);
