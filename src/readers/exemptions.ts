@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { FileFormatError, parseJsonObject, text, wholeNumber } from './json-fields.js';
 import { readBounded } from './read-bounded.js';
 
 /**
@@ -21,44 +22,21 @@ export const EXEMPT_SUBDIR = 'exempt';
 // The controller writes one line of a few hundred bytes; anything far larger is not its file.
 const MAX_EXEMPTION_BYTES = 16 * 1024;
 
-export class ExemptionFormatError extends Error {
-  override name = 'ExemptionFormatError';
-}
-
 /**
  * Parses the one JSON line of an exemption file named after `unit`. Anything that is not exactly the
  * controller's record is refused: a half-written or foreign file must never lift a unit's latch.
  */
-export function parseExemption(text: string, unit: string): Exemption {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ExemptionFormatError('not valid JSON', { cause: error });
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ExemptionFormatError('expected an object');
-  const record = json as Record<string, unknown>;
+export function parseExemption(content: string, unit: string): Exemption {
+  const record = parseJsonObject(content);
   // A record of another unit under this name is not this unit's exemption (a copy, a rename).
-  if (record.unit !== unit) throw new ExemptionFormatError(`unit: ${JSON.stringify(record.unit)} is not ${JSON.stringify(unit)}`);
+  if (record.unit !== unit) throw new FileFormatError(`unit: ${JSON.stringify(record.unit)} is not ${JSON.stringify(unit)}`);
   return {
     unit,
-    since: unixSeconds(record.since, 'since'),
-    until: unixSeconds(record.until, 'until'),
-    actor: textField(record.actor, 'actor'),
-    reason: textField(record.reason, 'reason'),
+    since: wholeNumber(record.since, 'since', 'a Unix time in whole seconds'),
+    until: wholeNumber(record.until, 'until', 'a Unix time in whole seconds'),
+    actor: text(record.actor, 'actor'),
+    reason: text(record.reason, 'reason'),
   };
-}
-
-function unixSeconds(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ExemptionFormatError(`${where}: ${JSON.stringify(value)} is not a Unix time in whole seconds`);
-  }
-  return value;
-}
-
-function textField(value: unknown, where: string): string {
-  if (typeof value !== 'string') throw new ExemptionFormatError(`${where}: ${JSON.stringify(value)} is not a string`);
-  return value;
 }
 
 /** What the exemption files of the trading units said, and why the ones that could not be used failed. */

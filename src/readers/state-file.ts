@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
+import { FileFormatError, object, oneOf, optionalNonNegativeNumber, parseJsonObject, requireSchema, wholeNumber } from './json-fields.js';
 import { JsonFileReader } from './json-file.js';
 
 /**
@@ -43,22 +44,10 @@ export const STATE_SCHEMA = 2;
 // The controller writes a few hundred bytes; anything far larger is not its file.
 const MAX_BYTES = 64 * 1024;
 
-export class StateFormatError extends Error {
-  override name = 'StateFormatError';
-}
-
 /** Parses state.json; missing or null sections mean "has not happened", anything malformed is refused. */
 export function parseStateJson(text: string): EssState {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new StateFormatError('not valid JSON', { cause: error });
-  }
-  const root = object(json, '(top level)');
-  if (root.schema !== STATE_SCHEMA) {
-    throw new StateFormatError(`schema: expected ${STATE_SCHEMA}, got ${JSON.stringify(root.schema)} (exporter and controller from different releases?)`);
-  }
+  const root = parseJsonObject(text);
+  requireSchema(root, STATE_SCHEMA, 'controller');
   const activation = root.last_activation == null ? null : object(root.last_activation, 'last_activation');
   const deactivation = root.last_deactivation == null ? null : object(root.last_deactivation, 'last_deactivation');
   const tamper = root.last_tamper == null ? null : object(root.last_tamper, 'last_tamper');
@@ -67,12 +56,12 @@ export function parseStateJson(text: string): EssState {
   for (const [source, value] of Object.entries(totals)) activationsTotal[source] = count(value, `activations_total.${source}`);
   return {
     lastActivation: activation && {
-      triggerTime: optionalNumber(activation.trigger_time, 'last_activation.trigger_time'),
-      latencySeconds: optionalNumber(activation.latency_seconds, 'last_activation.latency_seconds'),
+      triggerTime: optionalNonNegativeNumber(activation.trigger_time, 'last_activation.trigger_time'),
+      latencySeconds: optionalNonNegativeNumber(activation.latency_seconds, 'last_activation.latency_seconds'),
       units: unitResults(activation.units),
     },
-    lastDeactivationTime: deactivation && optionalNumber(deactivation.time, 'last_deactivation.time'),
-    lastTamperTime: tamper && optionalNumber(tamper.time, 'last_tamper.time'),
+    lastDeactivationTime: deactivation && optionalNonNegativeNumber(deactivation.time, 'last_deactivation.time'),
+    lastTamperTime: tamper && optionalNonNegativeNumber(tamper.time, 'last_tamper.time'),
     activationsTotal,
     tamperTotal: count(root.tamper_total ?? 0, 'tamper_total'),
     leftoverKillsTotal: count(root.leftover_kills_total ?? 0, 'leftover_kills_total'),
@@ -81,38 +70,17 @@ export function parseStateJson(text: string): EssState {
 
 function unitResults(value: unknown): UnitOutcome[] {
   if (value == null) return [];
-  if (!Array.isArray(value)) throw new StateFormatError('last_activation.units: expected an array');
+  if (!Array.isArray(value)) throw new FileFormatError('last_activation.units: expected an array');
   return value.map((item: unknown, index) => {
     const where = `last_activation.units[${index}]`;
     const { unit, result } = object(item, where);
-    if (typeof unit !== 'string' || unit === '') throw new StateFormatError(`${where}.unit: ${JSON.stringify(unit)} is not a unit name`);
-    if (!UNIT_RESULTS.includes(result as UnitResult)) {
-      throw new StateFormatError(`${where}.result: ${JSON.stringify(result)} is not one of ${UNIT_RESULTS.join(', ')}`);
-    }
-    return { unit, result: result as UnitResult };
+    if (typeof unit !== 'string' || unit === '') throw new FileFormatError(`${where}.unit: ${JSON.stringify(unit)} is not a unit name`);
+    return { unit, result: oneOf(result, UNIT_RESULTS, `${where}.result`) };
   });
 }
 
-function object(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new StateFormatError(`${where}: expected an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
 function count(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new StateFormatError(`${where}: ${JSON.stringify(value)} is not a count`);
-  }
-  return value;
-}
-
-function optionalNumber(value: unknown, where: string): number | null {
-  if (value == null) return null;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new StateFormatError(`${where}: ${JSON.stringify(value)} is not a non-negative number`);
-  }
-  return value;
+  return wholeNumber(value, where, 'a count');
 }
 
 /** state.json in STATE_DIR, as a reader the exporter polls at every scrape. */
