@@ -16,6 +16,7 @@ persisted_latch_path() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
 declare -gA GUARD=()
 verdict_guard() {
   local u=$1 text=${ASSERTS[$1]:-} n i type trig neg param state has_flag=0 has_latched=0
+  local latched=${CFG[STATE_DIR]}/latched # persisted_latch_path, without a subshell per entry
   case ${LOAD[$u]:-} in not-found | masked) GUARD[$u]=absent; return 0 ;; esac
   GUARD[$u]=unknown
   [[ $text =~ ^a\(sbbsi\)\ ([0-9]+)(.*)$ ]] || return 0
@@ -27,7 +28,7 @@ verdict_guard() {
     state=${BASH_REMATCH[7]} text=${BASH_REMATCH[8]}
     [[ $type == AssertPathExists && $trig == false && $neg == true ]] || continue
     [[ $param != "${CFG[FLAG_FILE]}" ]] || has_flag=1
-    [[ $param != "$(persisted_latch_path)" ]] || has_latched=1
+    [[ $param != "$latched" ]] || has_latched=1
   done
   [[ -z ${text// /} ]] || return 0
   if ((has_flag && has_latched)); then GUARD[$u]=yes; else GUARD[$u]=no; fi
