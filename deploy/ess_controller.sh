@@ -104,7 +104,7 @@ require_root() {
 # ---------------------------------------------------------------- audit verification
 cmd_verify_audit() {
   (($# == 0)) || usage_error "verify-audit takes no options"
-  load_config_in_force
+  config_load_in_force
   local f=${CFG[AUDIT_FILE]} n=0 line expect
   if [[ ! -r $f ]]; then
     printf 'ess: audit trail %s is missing or not readable\n' "$f" >&2
@@ -130,13 +130,13 @@ cmd_verify_audit() {
 cmd_rearm() {
   (($# == 0)) || usage_error "rearm takes no options"
   require_root rearm
-  load_config_in_force
-  take_lock || { printf 'ess: another ESS operation holds the lock; try again.\n' >&2; exit "$EX_BUSY"; }
-  if rearm_switch; then
-    log_event notice "switch re-armed (${SWITCH_PATH_UNITS[*]} active)"
+  config_load_in_force
+  latch_take_lock || { printf 'ess: another ESS operation holds the lock; try again.\n' >&2; exit "$EX_BUSY"; }
+  if deactivation_rearm_switch; then
+    record_log notice "switch re-armed (${SWITCH_PATH_UNITS[*]} active)"
     printf 'switch re-armed: %s active\n' "${SWITCH_PATH_UNITS[*]}"
   else
-    log_event crit "could not re-arm ${SWITCH_PATH_UNITS[*]}"
+    record_log crit "could not re-arm ${SWITCH_PATH_UNITS[*]}"
     printf 'ess: could not re-arm %s; see journalctl -t %s\n' "${SWITCH_PATH_UNITS[*]}" "$ESS_TAG" >&2
     exit "$EX_FAIL"
   fi
@@ -146,7 +146,7 @@ cmd_rearm() {
 cmd_check_config() {
   (($# <= 1)) || usage_error "check-config takes at most one file"
   [[ $# == 0 ]] || ESS_CONFIG=$1
-  load_config
+  config_load
   config_print
 }
 

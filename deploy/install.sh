@@ -38,27 +38,27 @@ readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 say() { printf 'install: %s\n' "$*"; }
 die() { printf 'install: %s\n' "$*" >&2; exit 1; }
 
-render() { # render TEMPLATE: substitute @KEY@ placeholders from the validated config
+install_render() { # install_render TEMPLATE: substitute @KEY@ placeholders from the validated config
   local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
   sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" -e "s|@LIBEXEC@|$LIBEXEC|g" \
     -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
     -e "s|@AUDIT_DIR@|$audit_dir|g" -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" "$1"
 }
 
-# render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
+# install_render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
 # the tests to run systemd-analyze verify on exactly what gets installed).
-spool_mount_unit() { systemd-escape -p --suffix=mount -- "${CFG[SPOOL_DIR]}"; }
+install_spool_mount_unit() { systemd-escape -p --suffix=mount -- "${CFG[SPOOL_DIR]}"; }
 
-render_units() {
+install_render_units() {
   local dir=$1 unit u
-  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do install_render "$SRC/systemd/$unit" >"$dir/$unit"; done
   if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]]; then
-    for unit in "${FULL_DRILL_UNITS[@]}"; do render "$SRC/systemd/$unit" >"$dir/$unit"; done
+    for unit in "${FULL_DRILL_UNITS[@]}"; do install_render "$SRC/systemd/$unit" >"$dir/$unit"; done
   fi
-  render "$SRC/systemd/quantum-ess-spool.mount.in" >"$dir/$(spool_mount_unit)"
+  install_render "$SRC/systemd/quantum-ess-spool.mount.in" >"$dir/$(install_spool_mount_unit)"
   for u in "${TRADING[@]}"; do
     mkdir -p "$dir/$u.d"
-    render "$SRC/systemd/latch-dropin.conf" >"$dir/$u.d/$DROPIN_NAME"
+    install_render "$SRC/systemd/latch-dropin.conf" >"$dir/$u.d/$DROPIN_NAME"
   done
 }
 
@@ -141,7 +141,7 @@ wait_for_exporter() {
 # a mount point (this mount, or one the host provides) is left as it is.
 place_spool_mount() { # place_spool_mount STAGE_DIR
   local unit
-  unit=$(spool_mount_unit)
+  unit=$(install_spool_mount_unit)
   install -m 0644 "$1/$unit" "$UNIT_DIR/$unit.new"
   mv -f "$UNIT_DIR/$unit.new" "$UNIT_DIR/$unit"
   rm -f "$1/$unit"
@@ -210,7 +210,7 @@ latched_anywhere() {
   local conf flag state
   for conf in "$INSTALLED_CONFIG" "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}"; do
     [[ -r $conf ]] || continue
-    read -r flag state < <(ESS_CONFIG=$conf bash -c 'source "$1"; load_config; printf "%s %s\n" "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}"' _ "$SRC/lib/config.sh" 2>/dev/null) || continue
+    read -r flag state < <(ESS_CONFIG=$conf bash -c 'source "$1"; config_load; printf "%s %s\n" "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}"' _ "$SRC/lib/config.sh" 2>/dev/null) || continue
     if [[ -e $flag || -e $state/latched ]]; then LATCHED_BY="$flag or $state/latched (from $conf)"; return 0; fi
   done
   for flag in "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}/latched"; do
@@ -231,9 +231,9 @@ check_exporter_config() {
 do_install() {
   local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} u
   if [[ -e $conf ]]; then
-    load_config # exits with a message naming the bad key; nothing has been changed yet
+    config_load # exits with a message naming the bad key; nothing has been changed yet
   else
-    ESS_CONFIG=$SRC/ess.conf load_config
+    ESS_CONFIG=$SRC/ess.conf config_load
   fi
   if latched_anywhere; then
     die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units. Deactivate first (ess_controller.sh deactivate). Nothing was changed."
@@ -251,7 +251,7 @@ do_install() {
   STAGE=$(mktemp -d)
   trap 'rm -rf "$STAGE"' EXIT
   local stage=$STAGE
-  render_units "$stage"
+  install_render_units "$stage"
   for u in "${TRADING[@]}"; do
     [[ $(systemctl show -P LoadState -- "$u" 2>/dev/null) != not-found ]] ||
       say "warning: trading unit $u is not installed yet; its latch drop-in is installed anyway"
@@ -266,7 +266,7 @@ do_install() {
     check_exporter_config
   fi
   place_spool_mount "$stage"
-  render "$SRC/systemd/quantum-ess.tmpfiles" >"$stage/tmpfiles.conf"
+  install_render "$SRC/systemd/quantum-ess.tmpfiles" >"$stage/tmpfiles.conf"
   install -m 0644 "$stage/tmpfiles.conf" "$TMPFILES"
   systemd-tmpfiles --create "$TMPFILES"
 
@@ -307,7 +307,7 @@ do_uninstall() {
       *) die "uninstall: unknown option '$1'" ;;
     esac
   done
-  load_config
+  config_load
   if latched_anywhere && ((!force)); then
     die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force (which releases the latch). Nothing was removed."
   fi
@@ -316,7 +316,7 @@ do_uninstall() {
   systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
   local unit
-  unit=$(spool_mount_unit)
+  unit=$(install_spool_mount_unit)
   systemctl disable --now --quiet "$unit" 2>/dev/null || true
   rm -f "$UNIT_DIR/$unit"
   for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT"; do rm -f "$UNIT_DIR/$unit"; done
@@ -333,8 +333,8 @@ main() {
   if (($#)) && [[ $1 != -* ]]; then cmd=$1; shift; fi
   if [[ $cmd == render-units ]]; then # for tests: no root needed
     (($# == 1)) || die "usage: install.sh render-units DIR"
-    load_config
-    render_units "$1"
+    config_load
+    install_render_units "$1"
     return 0
   fi
   ((EUID == 0)) || die "must run as root"

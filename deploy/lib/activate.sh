@@ -13,7 +13,7 @@ declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG=""
 # request's mtime), clamped to now.
 activation_trigger_from_wall() {
   local now_wall
-  now_us_v now_wall
+  time_now_us_v now_wall
   ACT_WALL_US=$1
   ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
 }
@@ -22,14 +22,14 @@ activation_trigger_from_wall() {
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
 activation_claim() {
   local rc=0 f=${CFG[FLAG_FILE]} boot mtime
-  flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
+  latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
   case $rc in
     0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning
        ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]} at $EPOCHREALTIME" ;;
     1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
        ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag $f; stopping units anyway" ;;
-    2) flag_read "$f"
-       boot_id_v boot
+    2) latch_flag_read "$f"
+       latch_boot_id_v boot
        if [[ $FLAG_SOURCE == drill && $ACT_RUN_SOURCE != @(drill|path|tamper) ]]; then
          activation_take_over_drill
          return 0
@@ -55,7 +55,7 @@ activation_claim() {
 # with this activation's id, this run owns it, and the drill sees the latch is no longer its own.
 activation_take_over_drill() {
   local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
-  if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null | atomic_write "$f" 0644; then
+  if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null | record_atomic_write "$f" 0644; then
     ACT_OWNER=1 ACT_CLAIM_PRIO=warning
     ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" during drill $drill_id: this activation takes over the latch, the drill will not clear it"
   else
@@ -71,16 +71,16 @@ activation_classify() {
   for u in "${TRADING[@]}"; do
     case ${RESULT[$u]} in
       not-stopped) ACT_RESULT=failed
-        log_event crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline (now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
+        record_log crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline (now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
       killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
-        log_event warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL, now ${ACTIVE[$u]}" ;;
+        record_log warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL, now ${ACTIVE[$u]}" ;;
       leftovers-killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
         ACT_LEFTOVERS=$((ACT_LEFTOVERS + 1))
-        log_event warning "unit $u stopped but left processes in its cgroup; they were killed with SIGKILL" ;;
+        record_log warning "unit $u stopped but left processes in its cgroup; they were killed with SIGKILL" ;;
       not-found) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
-        log_event warning "unit $u is not installed (not-found); nothing to stop" ;;
-      exempt) log_event notice "unit $u is under a maintenance exemption; left as it is (${ACTIVE[$u]})" ;;
-      *) log_event info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
+        record_log warning "unit $u is not installed (not-found); nothing to stop" ;;
+      exempt) record_log notice "unit $u is under a maintenance exemption; left as it is (${ACTIVE[$u]})" ;;
+      *) record_log info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
     esac
   done
   ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
@@ -92,11 +92,11 @@ activation_classify() {
 activation_latency() {
   local drift now
   ACT_LATENCY_US=$((ALL_DOWN_US - ACT_WALL_US))
-  clock_drift_us_v drift "${ESS_START_WALL/./}" "$ESS_START_UPTIME"
+  time_clock_drift_us_v drift "${ESS_START_WALL/./}" "$ESS_START_UPTIME"
   if ((drift > 50000 || drift < -50000)); then
-    uptime_us_v now
+    time_uptime_us_v now
     ACT_LATENCY_US=$((now - ESS_START_UPTIME + ${ESS_START_WALL/./} - ACT_WALL_US))
-    log_event warning "the wall clock moved $((drift / 1000)) ms against the uptime clock during this activation; latency taken from the uptime clock (10 ms resolution, an upper bound)"
+    record_log warning "the wall clock moved $((drift / 1000)) ms against the uptime clock during this activation; latency taken from the uptime clock (10 ms resolution, an upper bound)"
   fi
   ((ACT_LATENCY_US >= 0)) || ACT_LATENCY_US=0
 }
@@ -110,53 +110,53 @@ activation_units_summary() { # "unit=result/state/stop_us ..." for the state fil
 activation_units_json() {
   local u out=() n r s
   for u in "${TRADING[@]}"; do
-    json_str_v n "$u"; json_str_v r "${RESULT[$u]}"; json_str_v s "${ACTIVE[$u]}"
+    record_json_str_v n "$u"; record_json_str_v r "${RESULT[$u]}"; record_json_str_v s "${ACTIVE[$u]}"
     out+=("{\"unit\":$n,\"result\":$r,\"state\":$s}")
   done
   local IFS=,
   printf '[%s]' "${out[*]}"
 }
 
-# await_writer (lock held on entry and on return): the owner of the flag is another controller that has
+# activation_await_writer (lock held on entry and on return): the owner of the flag is another controller that has
 # not recorded its activation yet. Let it record its own (it knows its units' results); record it here
 # only if it died mid-activation. Returns 0 when the owner recorded it.
-await_writer() {
+activation_await_writer() {
   local pid=$FLAG_PID deadline now wait_us
-  uptime_us_v now
-  sec_to_us_v wait_us "${CFG[STOP_DEADLINE_SEC]}"
+  time_uptime_us_v now
+  time_sec_to_us_v wait_us "${CFG[STOP_DEADLINE_SEC]}"
   deadline=$((now + wait_us))
-  sec_to_us_v wait_us "${CFG[LOCK_WAIT_SEC]}"
+  time_sec_to_us_v wait_us "${CFG[LOCK_WAIT_SEC]}"
   deadline=$((deadline + wait_us))
-  drop_lock
+  latch_drop_lock
   while [[ -n $pid && -O /proc/$pid ]] && grep -qs ess_controller "/proc/$pid/cmdline"; do
-    state_load
+    record_state_load
     [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || break
-    uptime_us_v now
+    time_uptime_us_v now
     ((now < deadline)) || break
-    nap 0.05
+    time_nap 0.05
   done
-  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; recording without it"
-  state_load
+  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy; recording without it"
+  record_state_load
   [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || return 0
-  log_event warning "activation $ACT_ID: its controller (pid ${pid:-?}) exited before recording it; recording it now"
+  record_log warning "activation $ACT_ID: its controller (pid ${pid:-?}) exited before recording it; recording it now"
   return 1
 }
 
 # activation_decide_mode (lock held): new, or reverify an activation already recorded.
 activation_decide_mode() {
   ACT_MODE=new
-  state_load
+  record_state_load
   if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$ACT_ID" ]]; then
     ACT_MODE=reverify
-  elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] && await_writer; then
+  elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] && activation_await_writer; then
     ACT_MODE=reverify
   fi
   if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     if ((!ACT_FLAG_FAILED)); then
-      log_event warning "latch was cleared by a concurrent deactivate while activation $ACT_ID ran; recording it as superseded"
+      record_log warning "latch was cleared by a concurrent deactivate while activation $ACT_ID ran; recording it as superseded"
       ACT_RESULT=superseded
     else
-      log_event crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped; only the persisted latch $(persisted_latch_path) refuses their starts"
+      record_log crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped; only the persisted latch $(verdict_persisted_latch_path) refuses their starts"
     fi
   fi
 }
@@ -168,7 +168,7 @@ activation_record() {
   if [[ $ACT_RESULT != superseded ]]; then
     ST[ACTIVE]=1 ST[FLAG_ID]=$ACT_ID
     latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
-      failed+=("the persisted latch $(persisted_latch_path)")
+      failed+=("the persisted latch $(verdict_persisted_latch_path)")
   fi
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
   # every run that had to kill leftovers counts them (the path unit's run sleeps while the owner stops)
@@ -181,31 +181,31 @@ activation_record() {
     ST[ACT_RESULT]=$ACT_RESULT
     ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))
   fi
-  state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
+  record_state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
   activation_audit || {
     failed+=("the audit trail ${CFG[AUDIT_FILE]}")
     if [[ $ACT_MODE == new && $ACT_RESULT == @(ok|degraded) ]]; then
       ACT_RESULT=not-persisted ST[ACT_RESULT]=not-persisted
-      state_save || true
+      record_state_save || true
     fi
   }
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == @(failed|superseded) ]] || ACT_RESULT=not-persisted
   if ((${#failed[@]} > 0)); then
-    marker_set persist-failed "activation $ACT_ID at $(iso_time "$(now_us)"): could not write ${failed[*]}" || true
-    log_event crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write ${failed[*]}; the latch holds until a reboot, trading units stay stopped"
+    record_marker_set persist-failed "activation $ACT_ID at $(time_iso "$(time_now_us)"): could not write ${failed[*]}" || true
+    record_log crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write ${failed[*]}; the latch holds until a reboot, trading units stay stopped"
   elif [[ -e ${CFG[FLAG_FILE]} ]]; then
-    marker_clear persist-failed
+    record_marker_clear persist-failed
   fi
-  marker_clear resume-pending
+  record_marker_clear resume-pending
 }
 
 activation_audit() {
   local a_id a_src a_act a_why a_run a_res event=activate
   [[ $ACT_MODE == new ]] || event=reverify
-  json_str_v a_id "$ACT_ID"; json_str_v a_src "$ACT_SOURCE"; json_str_v a_act "$ACT_ACTOR"
-  json_str_v a_why "$ACT_REASON"; json_str_v a_run "$ACT_RUN_SOURCE"; json_str_v a_res "$ACT_RESULT"
-  audit_append "$event" \
-    "\"id\":$a_id,\"source\":$a_src,\"actor\":$a_act,\"reason\":$a_why,\"run_source\":$a_run,\"result\":$a_res,\"latency_seconds\":$(num_or_null "$ACT_LATENCY_US"),\"units\":$(activation_units_json)"
+  record_json_str_v a_id "$ACT_ID"; record_json_str_v a_src "$ACT_SOURCE"; record_json_str_v a_act "$ACT_ACTOR"
+  record_json_str_v a_why "$ACT_REASON"; record_json_str_v a_run "$ACT_RUN_SOURCE"; record_json_str_v a_res "$ACT_RESULT"
+  record_audit_append "$event" \
+    "\"id\":$a_id,\"source\":$a_src,\"actor\":$a_act,\"reason\":$a_why,\"run_source\":$a_run,\"result\":$a_res,\"latency_seconds\":$(record_num_or_null "$ACT_LATENCY_US"),\"units\":$(activation_units_json)"
 }
 
 activation_report() {
@@ -215,20 +215,20 @@ activation_report() {
     printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; trading may be resuming. Activate again if needed.\n' "$ACT_ID"
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     printf 'ESS LATCH FLAG NOT SET (id %s): %s could not be written; units were stopped, starts are refused only by the persisted latch %s. See journalctl -t %s\n' \
-      "$ACT_ID" "${CFG[FLAG_FILE]}" "$(persisted_latch_path)" "$ESS_TAG"
+      "$ACT_ID" "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)" "$ESS_TAG"
   elif [[ -n $ACT_LATENCY_US && $ACT_MODE != new ]]; then
-    log_event notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
+    record_log notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
     printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
   elif [[ -n $ACT_LATENCY_US ]]; then
-    us_to_sec_v lat "$ACT_LATENCY_US"
-    log_event warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID result=$ACT_RESULT: all trading units stopped in ${lat}s"
+    time_us_to_sec_v lat "$ACT_LATENCY_US"
+    record_log warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID result=$ACT_RESULT: all trading units stopped in ${lat}s"
     printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
   else
-    log_event crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
+    record_log crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
     printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
   fi
   if [[ $ACT_RESULT == not-persisted ]]; then
-    marker_read_v lat persist-failed
+    record_marker_read_v lat persist-failed
     printf 'LATCH NOT PERSISTED: %s\n  the latch holds now, but a reboot would resume trading; free the disk, then run activate again\n' "$lat"
   fi
   for u in "${TRADING[@]}"; do printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"; done
@@ -246,9 +246,9 @@ activation_stop() {
     if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
     [[ ${EXEMPT[$u]} != 1 ]] || ended=1
   done
-  if ((${#units[@]} > 0)); then stop_units "${units[@]}" || true; fi
+  if ((${#units[@]} > 0)); then units_stop "${units[@]}" || true; fi
   if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
-  if ((${#units[@]} < ${#TRADING[@]})); then read_unit_states "${TRADING[@]}" || true; fi
+  if ((${#units[@]} < ${#TRADING[@]})); then units_read_states "${TRADING[@]}" || true; fi
 }
 
 # activate [--reason TEXT] [--source NAME] [--from-spool]
@@ -264,15 +264,15 @@ cmd_activate() {
   done
   [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
   require_root activate
-  load_config_in_force
+  config_load_in_force
   ACT_RUN_SOURCE=$source ACT_SOURCE=$source
-  actor_v ACT_ACTOR
-  clean_text_v ACT_REASON "${reason:-manual activation}"
+  record_actor_v ACT_ACTOR
+  record_clean_text_v ACT_REASON "${reason:-manual activation}"
   activation_trigger_from_wall "${ESS_START_WALL/./}"
   if ((from_spool)); then
     spool_has_requests || return 0 # the sweep timer's usual run: nothing to log
     if ! spool_claim; then
-      log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
+      record_log crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
       trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
     fi
     spool_describe
@@ -282,20 +282,20 @@ cmd_activate() {
   # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate or
   # removed by hand (the guard puts it back and counts that); a new flag from here would hide either
   if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
-    log_event info "the latch flag that started this run is gone (deactivate, or a removal the guard handles); nothing to do"
+    record_log info "the latch flag that started this run is gone (deactivate, or a removal the guard handles); nothing to do"
     return 0
   fi
   printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
   activation_claim
   activation_stop
-  log_event "$ACT_CLAIM_PRIO" "$ACT_CLAIM_MSG"
-  redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
-  flag_tmp_cleanup
+  record_log "$ACT_CLAIM_PRIO" "$ACT_CLAIM_MSG"
+  record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(time_us_to_sec "$ACT_WALL_US")}"
+  latch_flag_tmp_cleanup
   activation_classify
-  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
+  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
   activation_decide_mode
   activation_record
-  drop_lock
+  latch_drop_lock
   ((SPOOL_COUNT == 0)) || spool_record
   activation_report
   [[ $ACT_RESULT == @(ok|degraded) ]]

@@ -55,9 +55,9 @@ config_error() {
 }
 
 # Seconds (decimal, at most 6 fraction digits) to integer microseconds: pure bash, no fork.
-sec_to_us() { local us; sec_to_us_v us "$1"; printf '%s' "$us"; }
+time_sec_to_us() { local us; time_sec_to_us_v us "$1"; printf '%s' "$us"; }
 # The same into a variable, for paths where a subshell would cost a fork.
-sec_to_us_v() { # sec_to_us_v VAR SECONDS
+time_sec_to_us_v() { # time_sec_to_us_v VAR SECONDS
   local _si=${2%%.*} _sf=000000
   [[ $2 == *.* ]] && _sf=${2#*.}000000
   printf -v "$1" '%d' $((10#$_si * 1000000 + 10#${_sf:0:6}))
@@ -95,13 +95,13 @@ config_check_seconds() { # config_check_seconds SRC KEY
   local src=$1 key=$2 us range
   [[ ${CFG[$key]} =~ ^[0-9]{1,6}(\.[0-9]{1,6})?$ ]] ||
     config_error "$src" "$key: '${CFG[$key]}' is not a number of seconds (digits, optional .fraction of up to 6 digits)"
-  sec_to_us_v us "${CFG[$key]}"
+  time_sec_to_us_v us "${CFG[$key]}"
   read -r -a range <<<"${ESS_SECONDS_RANGE[$key]}"
   ((us >= range[0] && us <= range[1])) ||
-    config_error "$src" "$key: ${CFG[$key]} is out of range $(us_to_sec_short "${range[0]}") to $(us_to_sec_short "${range[1]}") seconds"
+    config_error "$src" "$key: ${CFG[$key]} is out of range $(time_us_to_sec_short "${range[0]}") to $(time_us_to_sec_short "${range[1]}") seconds"
 }
 
-us_to_sec_short() { # 100000 -> 0.1, 60000000 -> 60
+time_us_to_sec_short() { # 100000 -> 0.1, 60000000 -> 60
   local s
   printf -v s '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
   while [[ $s == *.*0 ]]; do s=${s%0}; done
@@ -126,8 +126,8 @@ config_validate() {
   local src=$1 key u
   for key in "${!ESS_SECONDS_RANGE[@]}"; do config_check_seconds "$src" "$key"; done
   local deadline kill_after
-  sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
-  sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
+  time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
+  time_sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
   ((kill_after < deadline)) ||
     config_error "$src" "KILL_AFTER_SEC: must be below STOP_DEADLINE_SEC (SIGKILL has to land before the deadline)"
   for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do config_check_path "$src" "$key"; done
@@ -167,10 +167,10 @@ config_validate() {
   done
 }
 
-# load_config: ESS_CONFIG or the default file. A missing default file means "all defaults"; a missing
+# config_load: ESS_CONFIG or the default file. A missing default file means "all defaults"; a missing
 # file named in ESS_CONFIG is an error.
 # shellcheck disable=SC2094 # config_error only prints the file name
-load_config() {
+config_load() {
   local src=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} explicit=${ESS_CONFIG:-}
   local key line n=0 value
   local -A set_at=()
@@ -196,19 +196,19 @@ load_config() {
   config_validate "$src"
 }
 
-# load_config_in_force: the configuration the installer validated and built the drop-ins and units
+# config_load_in_force: the configuration the installer validated and built the drop-ins and units
 # from (ess.conf.installed beside the programs). Editing /etc/quantum/ess.conf changes nothing until
 # the installer runs again: a controller that followed the edited file would stop and judge other units
 # than the ones systemd latches. ESS_CONFIG (tests, a checkout without an install) wins. Sets
 # CONFIG_PENDING when /etc/quantum/ess.conf differs from the configuration in force.
 declare -g CONFIG_PENDING=0
-load_config_in_force() {
+config_load_in_force() {
   local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force=""
   if [[ -n ${ESS_CONFIG:-} || ! -r $installed ]]; then
-    load_config
+    config_load
     return
   fi
-  ESS_CONFIG=$installed load_config
+  ESS_CONFIG=$installed config_load
   IFS= read -r -d '' current 2>/dev/null <"$ESS_DEFAULT_CONFIG" || true
   IFS= read -r -d '' in_force 2>/dev/null <"$installed" || true
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1

@@ -19,7 +19,7 @@ exempt_timer_name() { printf 'quantum-ess-unexempt-%s' "${1%.service}"; }
 declare -gA EXEMPT_UNTIL=() EXEMPT_REASON=()
 exempt_read() {
   local u content="" until now
-  now_us_v now
+  time_now_us_v now
   now=$((now / 1000000))
   for u in "${TRADING[@]}"; do
     EXEMPT[$u]=0 EXEMPT_UNTIL[$u]=0 EXEMPT_REASON[$u]=""
@@ -29,7 +29,7 @@ exempt_read() {
     until=${BASH_REMATCH[1]}
     ((until > now)) || continue
     EXEMPT[$u]=1 EXEMPT_UNTIL[$u]=$until
-    flag_field "$content" reason "EXEMPT_REASON[$u]"
+    latch_flag_field "$content" reason "EXEMPT_REASON[$u]"
   done
 }
 
@@ -70,35 +70,35 @@ cmd_exempt() {
     esac
   done
   require_root exempt
-  load_config_in_force
+  config_load_in_force
   exempt_unit_arg_v u "$unit"
   exempt_duration_v secs "$duration"
   [[ -n $secs && $secs != 0 ]] || usage_error "--for needs a duration such as 900, 15m or 1h (got '${duration}')"
   ((secs <= CFG[MAX_EXEMPTION_SEC])) || usage_error "--for $duration is longer than MAX_EXEMPTION_SEC (${CFG[MAX_EXEMPTION_SEC]} s)"
-  clean_text_v reason "$reason"
+  record_clean_text_v reason "$reason"
   [[ -n ${reason// /} ]] || usage_error "exempt needs --reason: say why this unit may run while trading is stopped"
-  actor_v who
-  take_lock || { printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2; exit "$EX_BUSY"; }
+  record_actor_v who
+  latch_take_lock || { printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2; exit "$EX_BUSY"; }
   if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     printf 'ess: the ESS is not active: there is no latch to exempt %s from. Nothing was changed.\n' "$u" >&2
     exit "$EX_NOT_ACTIVE"
   fi
-  now_us_v now
+  time_now_us_v now
   now=$((now / 1000000)) until=$((now + secs))
-  json_str_v json "$u"; json_str_v a "$who"; json_str_v r "$reason"
+  record_json_str_v json "$u"; record_json_str_v a "$who"; record_json_str_v r "$reason"
   [[ -d $EXEMPT_DIR ]] || install -d -m 0755 "$EXEMPT_DIR"
   printf '{"unit":%s,"since":%d,"until":%d,"actor":%s,"reason":%s}\n' "$json" "$now" "$until" "$a" "$r" |
-    atomic_write "$EXEMPT_DIR/$u" 0644 || { printf 'ess: cannot write %s; nothing was changed.\n' "$EXEMPT_DIR/$u" >&2; exit "$EX_FAIL"; }
+    record_atomic_write "$EXEMPT_DIR/$u" 0644 || { printf 'ess: cannot write %s; nothing was changed.\n' "$EXEMPT_DIR/$u" >&2; exit "$EX_FAIL"; }
   if ! exempt_apply "$u" "$until"; then
     exempt_end "$u" >/dev/null 2>&1 || true
     printf 'ess: could not exempt %s (drop-in or timer failed); the latch still applies to it.\n' "$u" >&2
     exit "$EX_FAIL"
   fi
-  log_event warning "EXEMPTED $u from the latch until $(iso_time $((until * 1000000))) by $who: \"$reason\"; every other trading unit stays latched"
-  audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" || log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-  drop_lock
+  record_log warning "EXEMPTED $u from the latch until $(time_iso $((until * 1000000))) by $who: \"$reason\"; every other trading unit stays latched"
+  record_audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" || record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  latch_drop_lock
   printf 'EXEMPTED %s until %s (%d s): it may be started now (systemctl start %s); the ESS stays ACTIVE for every other trading unit.\n' \
-    "$u" "$(iso_time $((until * 1000000)))" "$secs" "$u"
+    "$u" "$(time_iso $((until * 1000000)))" "$secs" "$u"
 }
 
 # exempt_apply UNIT UNTIL: the runtime drop-in that lifts the latch for UNIT, and the timer that ends it
@@ -109,11 +109,11 @@ exempt_apply() {
   timer=$(exempt_timer_name "$u")
   install -d -m 0755 "${d%/*}" || return 1
   printf '%s\n' "# Quantum ESS maintenance exemption (ess_controller.sh exempt); gone at reboot, unexempt or expiry." \
-    "[Unit]" "AssertPathExists=" | atomic_write "$d" 0644 || return 1
-  sctl daemon-reload || return 1
-  sctl stop -- "$timer.timer" "$timer.service" 2>/dev/null || true
-  sctl reset-failed -- "$timer.timer" "$timer.service" 2>/dev/null || true
-  now_us_v now
+    "[Unit]" "AssertPathExists=" | record_atomic_write "$d" 0644 || return 1
+  units_sctl daemon-reload || return 1
+  units_sctl stop -- "$timer.timer" "$timer.service" 2>/dev/null || true
+  units_sctl reset-failed -- "$timer.timer" "$timer.service" 2>/dev/null || true
+  time_now_us_v now
   timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" --on-active="$((until * 1000000 - now))us" \
     --timer-property=AccuracySec=100ms --description="Quantum ESS: end the maintenance exemption of $u" \
     "$ESS_LIB/../ess_controller.sh" unexempt "$u" --expired
@@ -127,21 +127,21 @@ exempt_end() {
   timer=$(exempt_timer_name "$u")
   rm -f -- "$d"
   rmdir -- "${d%/*}" 2>/dev/null || true
-  sctl daemon-reload || log_event err "daemon-reload failed while ending the exemption of $u"
+  units_sctl daemon-reload || record_log err "daemon-reload failed while ending the exemption of $u"
   # say "latched again" only if systemd applies the latch again (a revert during the window removes it)
-  read_unit_states "$u" || true
-  read_asserts "$u"
+  units_read_states "$u" || true
+  units_read_asserts "$u"
   verdict_guard "$u"
   if [[ ${GUARD[$u]} != yes ]]; then
-    log_event crit "after the exemption of $u, systemd does NOT apply its latch (guard ${GUARD[$u]}); re-run the installer"
+    record_log crit "after the exemption of $u, systemd does NOT apply its latch (guard ${GUARD[$u]}); re-run the installer"
     EXEMPT_END_PROBLEM="systemd does NOT apply the latch to $u any more (its drop-in was removed or overridden during the exemption): re-run the installer"
   fi
-  if [[ -e ${CFG[FLAG_FILE]} || -e $(persisted_latch_path) ]]; then
-    stop_units "$u" || log_event crit "exemption of $u ended but the unit did NOT stop: ${RESULT[$u]}"
+  if [[ -e ${CFG[FLAG_FILE]} || -e $(verdict_persisted_latch_path) ]]; then
+    units_stop "$u" || record_log crit "exemption of $u ended but the unit did NOT stop: ${RESULT[$u]}"
   fi
   rm -f -- "$EXEMPT_DIR/$u"
   # stopping the timer does not touch its service, which may be this very run (expiry)
-  sctl stop -- "$timer.timer" 2>/dev/null || true
+  units_sctl stop -- "$timer.timer" 2>/dev/null || true
 }
 
 # unexempt UNIT [--expired]
@@ -157,26 +157,26 @@ cmd_unexempt() {
     esac
   done
   require_root unexempt
-  load_config_in_force
+  config_load_in_force
   exempt_unit_arg_v u "$unit"
-  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
+  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
   if [[ ! -e $EXEMPT_DIR/$u && ! -e $(exempt_dropin_path "$u") ]]; then
-    drop_lock
+    latch_drop_lock
     printf 'ess: %s has no maintenance exemption; nothing to do.\n' "$u" >&2
     exit "$EX_NOT_ACTIVE"
   fi
   exempt_end "$u"
-  actor_v why
+  record_actor_v why
   why="ended by $why"
   if ((expired)); then event=exemption-expired why=expired; fi
-  json_str_v json "$u"
+  record_json_str_v json "$u"
   if [[ -n $EXEMPT_END_PROBLEM ]]; then
     printf 'ess: %s\n' "$EXEMPT_END_PROBLEM" >&2
   else
-    log_event warning "EXEMPTION of $u $why; the latch applies to it again (now ${ACTIVE[$u]:-stopped})"
+    record_log warning "EXEMPTION of $u $why; the latch applies to it again (now ${ACTIVE[$u]:-stopped})"
   fi
-  audit_append "$event" "\"unit\":$json,\"result\":$(json_str "${RESULT[$u]:-not-latched}")" || log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-  drop_lock
+  record_audit_append "$event" "\"unit\":$json,\"result\":$(record_json_str "${RESULT[$u]:-not-latched}")" || record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  latch_drop_lock
   printf 'EXEMPTION ENDED for %s (%s): %s, %s\n' "$u" "$why" "$([[ -n $EXEMPT_END_PROBLEM ]] && echo "LATCH NOT APPLIED" || echo "latched again")" \
     "${RESULT[$u]:-the ESS is not active}"
   [[ -z $EXEMPT_END_PROBLEM ]] || exit "$EX_FAIL"
@@ -189,9 +189,9 @@ exempt_clear_all() {
   for u in "${TRADING[@]}"; do
     [[ -e $EXEMPT_DIR/$u || -e $(exempt_dropin_path "$u") ]] || continue
     rm -f -- "$(exempt_dropin_path "$u")" "$EXEMPT_DIR/$u"
-    sctl stop -- "$(exempt_timer_name "$u").timer" 2>/dev/null || true
-    log_event notice "exemption of $u ended by $1"
+    units_sctl stop -- "$(exempt_timer_name "$u").timer" 2>/dev/null || true
+    record_log notice "exemption of $u ended by $1"
     ended=1
   done
-  ((!ended)) || sctl daemon-reload || log_event err "daemon-reload failed after ending exemptions"
+  ((!ended)) || units_sctl daemon-reload || record_log err "daemon-reload failed after ending exemptions"
 }

@@ -9,20 +9,20 @@
 # guard_restore_flag DETAIL (lock held): put the flag back from the persisted latch (or the state's id).
 guard_restore_flag() {
   local detail=$1 latched f=${CFG[FLAG_FILE]} d now
-  latched=$(persisted_latch_path)
+  latched=$(verdict_persisted_latch_path)
   [[ -d ${f%/*} ]] || install -d -m 0755 "${f%/*}"
   if [[ -f $latched && -r $latched ]]; then
-    atomic_write "$f" 0644 <"$latched" || return 1
+    record_atomic_write "$f" 0644 <"$latched" || return 1
   else
-    printf '{"id":"%s"}\n' "${ST[FLAG_ID]:-tamper}" | atomic_write "$f" 0644 || return 1
+    printf '{"id":"%s"}\n' "${ST[FLAG_ID]:-tamper}" | record_atomic_write "$f" 0644 || return 1
   fi
-  log_event crit "LATCH TAMPERED: $detail; flag $f put back, stopping every trading unit again (only deactivate clears the latch)"
-  now_us_v now
+  record_log crit "LATCH TAMPERED: $detail; flag $f put back, stopping every trading unit again (only deactivate clears the latch)"
+  time_now_us_v now
   ST[TAMPER_TOTAL]=$((${ST[TAMPER_TOTAL]:-0} + 1)) ST[TAMPER_TIME_US]=$now ST[TAMPER_DETAIL]=$detail
-  state_save || log_event err "could not write the state file in ${CFG[STATE_DIR]}"
-  json_str_v d "$detail"
-  audit_append tamper "\"id\":$(json_str "${ST[FLAG_ID]:-}"),\"detail\":$d,\"action\":\"flag restored, units stopped again\"" ||
-    log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
+  record_json_str_v d "$detail"
+  record_audit_append tamper "\"id\":$(record_json_str "${ST[FLAG_ID]:-}"),\"detail\":$d,\"action\":\"flag restored, units stopped again\"" ||
+    record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
 }
 
 # guard: run by quantum-ess-guard.service when the flag changes (ConditionPathExists=! skips it, without a
@@ -30,21 +30,21 @@ guard_restore_flag() {
 cmd_guard() {
   (($# == 0)) || usage_error "guard takes no options"
   require_root guard
-  load_config_in_force
+  config_load_in_force
   guard_run
 }
 
 guard_run() {
   [[ ! -e ${CFG[FLAG_FILE]} ]] || return 0
-  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; guarding without it"
-  state_load
-  if [[ -e ${CFG[FLAG_FILE]} ]] || { [[ ! -e $(persisted_latch_path) ]] && [[ ${ST[ACTIVE]:-0} != 1 ]]; }; then
-    drop_lock
+  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; guarding without it"
+  record_state_load
+  if [[ -e ${CFG[FLAG_FILE]} ]] || { [[ ! -e $(verdict_persisted_latch_path) ]] && [[ ${ST[ACTIVE]:-0} != 1 ]]; }; then
+    latch_drop_lock
     return 0
   fi
   guard_restore_flag "${CFG[FLAG_FILE]} removed outside the controller while latched (activation ${ST[FLAG_ID]:-unknown})" ||
-    log_event crit "could not put the flag ${CFG[FLAG_FILE]} back; starts stay refused by $(persisted_latch_path)"
-  drop_lock
+    record_log crit "could not put the flag ${CFG[FLAG_FILE]} back; starts stay refused by $(verdict_persisted_latch_path)"
+  latch_drop_lock
   cmd_activate --source tamper --reason "latch flag removed outside the controller" || true
   # a removal while this run was busy did not start another one (the path unit was already running)
   if [[ ! -e ${CFG[FLAG_FILE]} ]] && ((${GUARD_ROUNDS:=0} < 5)); then
@@ -59,34 +59,34 @@ guard_run() {
 cmd_restore_latch() {
   (($# == 0)) || usage_error "restore-latch takes no options"
   require_root restore-latch
-  load_config_in_force
+  config_load_in_force
   local latched boot
-  latched=$(persisted_latch_path)
+  latched=$(verdict_persisted_latch_path)
   [[ -f $latched && ! -e ${CFG[FLAG_FILE]} ]] || return 0
-  flag_read "$latched"
-  boot_id_v boot
-  take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy; restoring without it"
-  state_load
+  latch_flag_read "$latched"
+  latch_boot_id_v boot
+  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy; restoring without it"
+  record_state_load
   if [[ $FLAG_BOOT == "$boot" ]]; then
-    drop_lock
+    latch_drop_lock
     guard_run
     return
   fi
   if [[ ${CFG[LATCH_ACROSS_REBOOT]} == clear ]]; then
-    rm -f -- "$latched" || { log_event crit "could not clear $latched; trading units stay refused"; return 1; }
-    ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$(now_us) ST[DEA_ACTOR]=reboot ST[DEA_REASON]="LATCH_ACROSS_REBOOT=clear"
+    rm -f -- "$latched" || { record_log crit "could not clear $latched; trading units stay refused"; return 1; }
+    ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$(time_now_us) ST[DEA_ACTOR]=reboot ST[DEA_REASON]="LATCH_ACROSS_REBOOT=clear"
     ST[DEA_RESULT]=latch-cleared ST[DEA_DETAIL]="activation ${FLAG_ID:-unknown} ended by a reboot"
-    state_save || log_event err "could not write the state file in ${CFG[STATE_DIR]}"
-    audit_append reboot-clear "\"id\":$(json_str "${FLAG_ID:-}"),\"detail\":\"LATCH_ACROSS_REBOOT=clear: the latch ended with the reboot\"" ||
-      log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-    log_event warning "latch of activation ${FLAG_ID:-unknown} cleared by the reboot (LATCH_ACROSS_REBOOT=clear); trading units may start"
-    drop_lock
+    record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
+    record_audit_append reboot-clear "\"id\":$(record_json_str "${FLAG_ID:-}"),\"detail\":\"LATCH_ACROSS_REBOOT=clear: the latch ended with the reboot\"" ||
+      record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+    record_log warning "latch of activation ${FLAG_ID:-unknown} cleared by the reboot (LATCH_ACROSS_REBOOT=clear); trading units may start"
+    latch_drop_lock
     return 0
   fi
   install -d -m 0755 "${CFG[FLAG_FILE]%/*}"
-  atomic_write "${CFG[FLAG_FILE]}" 0644 <"$latched"
-  audit_append reboot-keep "\"id\":$(json_str "${FLAG_ID:-}"),\"detail\":\"latch restored after a reboot\"" ||
-    log_event err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-  log_event warning "latch restored after reboot from $latched (id ${FLAG_ID:-unknown}); trading stays stopped until deactivate"
-  drop_lock
+  record_atomic_write "${CFG[FLAG_FILE]}" 0644 <"$latched"
+  record_audit_append reboot-keep "\"id\":$(record_json_str "${FLAG_ID:-}"),\"detail\":\"latch restored after a reboot\"" ||
+    record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  record_log warning "latch restored after reboot from $latched (id ${FLAG_ID:-unknown}); trading stays stopped until deactivate"
+  latch_drop_lock
 }

@@ -23,7 +23,7 @@ spool_has_requests() {
 
 spool_claim() {
   local path now rc=0
-  now_us_v now
+  time_now_us_v now
   SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
   install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
   # head closing the pipe early makes find die of SIGPIPE: only mv's status says whether the claim worked
@@ -42,7 +42,7 @@ spool_claim() {
 declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""
 spool_read_request() { # spool_read_request PATH (an element of SPOOL_ENTRIES)
   local content="" line
-  clean_text_v REQ_NAME "${1##*/}" 64
+  record_clean_text_v REQ_NAME "${1##*/}" 64
   REQ_SOURCE="" REQ_REASON=""
   if [[ -n ${SPOOL_READABLE[$1]:-} ]]; then
     IFS= read -r -d '' -N 4096 content <"$1" || true # short read = EOF, expected
@@ -56,7 +56,7 @@ spool_read_request() { # spool_read_request PATH (an element of SPOOL_ENTRIES)
     REQ_REASON="unreadable trip request $REQ_NAME (not a plain single-link file of at most 4 KiB)"
   fi
   [[ $REQ_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || REQ_SOURCE=trip-request
-  clean_text_v REQ_REASON "${REQ_REASON:-trip request $REQ_NAME without a reason}"
+  record_clean_text_v REQ_REASON "${REQ_REASON:-trip request $REQ_NAME without a reason}"
 }
 
 # Names the activation after the first readable request, and dates it by that file's mtime (when the
@@ -84,24 +84,24 @@ spool_record() {
   for path in "${SPOOL_ENTRIES[@]}"; do
     ((i < 100)) || break
     spool_read_request "$path"
-    json_str_v name "$REQ_NAME"; json_str_v src "$REQ_SOURCE"; json_str_v why "$REQ_REASON"
+    record_json_str_v name "$REQ_NAME"; record_json_str_v src "$REQ_SOURCE"; record_json_str_v why "$REQ_REASON"
     printf -v item '{"request":%s,"source":%s,"reason":%s}' "$name" "$src" "$why"
     items+=("$item")
     i=$((i + 1))
   done
   local IFS=, batch
-  json_str_v batch "$SPOOL_BATCH"
-  audit_append trip-requests "\"count\":$SPOOL_COUNT,\"kept_in\":$batch,\"requests\":[${items[*]}]" ||
-    log_event err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests (kept in $SPOOL_BATCH)"
+  record_json_str_v batch "$SPOOL_BATCH"
+  record_audit_append trip-requests "\"count\":$SPOOL_COUNT,\"kept_in\":$batch,\"requests\":[${items[*]}]" ||
+    record_log err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests (kept in $SPOOL_BATCH)"
   IFS=' '
   i=0
   for path in "${SPOOL_ENTRIES[@]}"; do
     ((i < 20)) || break
     spool_read_request "$path"
-    log_event warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
+    record_log warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
     i=$((i + 1))
   done
-  ((SPOOL_COUNT <= 20)) || log_event warning "... and $((SPOOL_COUNT - 20)) more trip requests (all kept in $SPOOL_BATCH)"
+  ((SPOOL_COUNT <= 20)) || record_log warning "... and $((SPOOL_COUNT - 20)) more trip requests (all kept in $SPOOL_BATCH)"
   find "${CFG[SPOOL_DIR]}/processed" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf -- {} + 2>/dev/null || true
   find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -mmin +10 -delete 2>/dev/null || true
 }

@@ -21,17 +21,17 @@ status_json() {
       printf -v extra ',"role":"trading","guard":"%s","processes":"%s","exempt_until":%s' "${GUARD[$u]}" \
         "${POPULATED[$u]:-unknown}" "$(if [[ ${EXEMPT[$u]} == 1 ]]; then printf '%s' "${EXEMPT_UNTIL[$u]}"; else printf null; fi)"
     fi
-    json_str_v n "$u"; json_str_v l "${LOAD[$u]}"; json_str_v a "${ACTIVE[$u]}"; json_str_v s "${SUB[$u]}"
+    record_json_str_v n "$u"; record_json_str_v l "${LOAD[$u]}"; record_json_str_v a "${ACTIVE[$u]}"; record_json_str_v s "${SUB[$u]}"
     entries+=("{\"unit\":$n$extra,\"load\":$l,\"active\":$a,\"sub\":$s}")
   done
-  for p in "${VERDICT_PROBLEMS[@]}"; do json_str_v n "$p"; probs+=("$n"); done
-  json_str_v n "${CFG[FLAG_FILE]}"
+  for p in "${VERDICT_PROBLEMS[@]}"; do record_json_str_v n "$p"; probs+=("$n"); done
+  record_json_str_v n "${CFG[FLAG_FILE]}"
   local IFS=,
   printf '{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],"units":[%s],"state":%s}\n' \
-    "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" "$(bool_json "$CONFIG_PENDING")" \
-    "$(bool_json "$VERDICT_LATCHED")" \
-    "$(bool_json "$V_FLAG")" "$(bool_json "$V_LATCHED_FILE")" "$(bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
-    "$n" "${probs[*]}" "${entries[*]}" "$(render_state_json)"
+    "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" "$(record_bool_json "$CONFIG_PENDING")" \
+    "$(record_bool_json "$VERDICT_LATCHED")" \
+    "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
+    "$n" "${probs[*]}" "${entries[*]}" "$(record_render_state_json)"
 }
 
 status_text() {
@@ -39,21 +39,21 @@ status_text() {
   printf 'ESS STATUS: %s\n' "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)"
   printf '  verdict:  %s (exit %d)\n' "${VERDICT_TEXT[$VERDICT]}" "$VERDICT_CODE"
   if ((V_FLAG)); then
-    flag_read "${CFG[FLAG_FILE]}"
+    latch_flag_read "${CFG[FLAG_FILE]}"
     printf '  latch:    %s present (id %s)\n' "${CFG[FLAG_FILE]}" "${FLAG_ID:-none: created by hand}"
   fi
   if [[ -n ${ST[ACT_ID]:-} ]]; then
     lat=n/a
-    [[ -z ${ST[ACT_LATENCY_US]} ]] || us_to_sec_v lat "${ST[ACT_LATENCY_US]}"
-    printf '  last activation:   %s by %s via %s: "%s" -> %s, latency %s s\n' "$(iso_time "${ST[ACT_TRIGGER_US]}")" \
+    [[ -z ${ST[ACT_LATENCY_US]} ]] || time_us_to_sec_v lat "${ST[ACT_LATENCY_US]}"
+    printf '  last activation:   %s by %s via %s: "%s" -> %s, latency %s s\n' "$(time_iso "${ST[ACT_TRIGGER_US]}")" \
       "${ST[ACT_ACTOR]}" "${ST[ACT_SOURCE]}" "${ST[ACT_REASON]}" "${ST[ACT_RESULT]}" "$lat"
   fi
   if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
-    printf '  last deactivation: %s by %s: "%s" -> %s %s\n' "$(iso_time "${ST[DEA_TIME_US]}")" "${ST[DEA_ACTOR]}" \
+    printf '  last deactivation: %s by %s: "%s" -> %s %s\n' "$(time_iso "${ST[DEA_TIME_US]}")" "${ST[DEA_ACTOR]}" \
       "${ST[DEA_REASON]}" "${ST[DEA_RESULT]}" "${ST[DEA_DETAIL]:-}"
   fi
   [[ -z ${ST[TAMPER_TIME_US]:-} ]] ||
-    printf '  last tampering:    %s: %s\n' "$(iso_time "${ST[TAMPER_TIME_US]}")" "${ST[TAMPER_DETAIL]:-}"
+    printf '  last tampering:    %s: %s\n' "$(time_iso "${ST[TAMPER_TIME_US]}")" "${ST[TAMPER_DETAIL]:-}"
   printf '  switch:   %s\n' "$( ((VERDICT_ARMED)) && echo "armed (${SWITCH_PATH_UNITS[*]} active, latch applied by systemd on every trading unit)" || echo "NOT ARMED")"
   for u in "${VERDICT_PROBLEMS[@]}"; do printf '  PROBLEM:  %s\n' "$u"; done
   for u in "${TRADING[@]}"; do
@@ -69,7 +69,7 @@ status_text() {
     [[ ${EXEMPT[$u]} == 1 ]] || continue
     until=${EXEMPT_UNTIL[$u]}
     printf '  EXEMPT:   %s may run until %s (maintenance: "%s"); end it early: ess_controller.sh unexempt %s\n' \
-      "$u" "$(iso_time $((until * 1000000)))" "${EXEMPT_REASON[$u]}" "${u%.service}"
+      "$u" "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" "${u%.service}"
   done
   ((VERDICT_VIOLATIONS == 0)) || printf '  LATCH VIOLATION: %d trading unit(s) running or unguarded while latched\n' "$VERDICT_VIOLATIONS"
   printf 'TRADING UNITS\n'
@@ -89,8 +89,8 @@ cmd_status() {
       *) usage_error "status: unknown option '$1'" ;;
     esac
   done
-  load_config_in_force
-  state_load
+  config_load_in_force
+  record_state_load
   latch_observe
   if ((json)); then status_json; else status_text; fi
   return "$VERDICT_CODE"

@@ -10,13 +10,13 @@ readonly TRIGGER_UNIT=quantum-ess-trigger.service
 readonly -A VERDICT_EXIT=([armed]=0 [unknown]=1 [active]=3 [violation]=4 [not-armed]=5 [tampered]=6
   [not-persisted]=7 [resume-interrupted]=8)
 
-persisted_latch_path() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
+verdict_persisted_latch_path() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
 
 # verdict_guard UNIT: GUARD[u] = yes | no | absent | unknown from LOAD[u] and ASSERTS[u].
 declare -gA GUARD=()
 verdict_guard() {
   local u=$1 text=${ASSERTS[$1]:-} n i type trig neg param state has_flag=0 has_latched=0
-  local latched=${CFG[STATE_DIR]}/latched # persisted_latch_path, without a subshell per entry
+  local latched=${CFG[STATE_DIR]}/latched # verdict_persisted_latch_path, without a subshell per entry
   case ${LOAD[$u]:-} in not-found | masked) GUARD[$u]=absent; return 0 ;; esac
   GUARD[$u]=unknown
   [[ $text =~ ^a\(sbbsi\)\ ([0-9]+)(.*)$ ]] || return 0
@@ -34,7 +34,7 @@ verdict_guard() {
   if ((has_flag && has_latched)); then GUARD[$u]=yes; else GUARD[$u]=no; fi
 }
 
-is_running_state() { [[ $1 == @(active|activating|deactivating|reloading|refreshing) ]]; }
+verdict_is_running_state() { [[ $1 == @(active|activating|deactivating|reloading|refreshing) ]]; }
 
 declare -gA EXEMPT=()
 verdict_compute() {
@@ -52,9 +52,9 @@ verdict_compute() {
     esac
     [[ ${POPULATED[$u]:-unknown} != unknown ]] || { unknown=1; VERDICT_PROBLEMS+=("$u: its cgroup could not be read"); }
     if ((VERDICT_LATCHED && !exempt)); then
-      if is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]] || [[ ${GUARD[$u]} == no ]]; then
+      if verdict_is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]] || [[ ${GUARD[$u]} == no ]]; then
         VERDICT_VIOLATIONS=$((VERDICT_VIOLATIONS + 1))
-        if is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]]; then
+        if verdict_is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]]; then
           VERDICT_PROBLEMS+=("$u: RUNNING WHILE LATCHED (${ACTIVE[$u]:-unknown}, processes in its cgroup: ${POPULATED[$u]:-unknown})")
         fi
       fi
@@ -72,10 +72,10 @@ verdict_compute() {
   if ((VERDICT_LATCHED && VERDICT_VIOLATIONS > 0)); then VERDICT=violation
   elif ((unknown)); then VERDICT=unknown
   elif ((VERDICT_LATCHED && !V_FLAG)); then
-    VERDICT=tampered VERDICT_PROBLEMS+=("${CFG[FLAG_FILE]} was removed outside the controller while $(persisted_latch_path) says latched")
+    VERDICT=tampered VERDICT_PROBLEMS+=("${CFG[FLAG_FILE]} was removed outside the controller while $(verdict_persisted_latch_path) says latched")
   elif ((VERDICT_LATCHED)) && { ((!V_LATCHED_FILE)) || [[ -n $V_PERSIST_PROBLEM ]]; }; then
     VERDICT=not-persisted
-    ((V_LATCHED_FILE)) || VERDICT_PROBLEMS+=("LATCH NOT PERSISTED: $(persisted_latch_path) is missing; a reboot would resume trading")
+    ((V_LATCHED_FILE)) || VERDICT_PROBLEMS+=("LATCH NOT PERSISTED: $(verdict_persisted_latch_path) is missing; a reboot would resume trading")
     [[ -z $V_PERSIST_PROBLEM ]] || VERDICT_PROBLEMS+=("LATCH NOT PERSISTED: $V_PERSIST_PROBLEM")
   elif ((VERDICT_LATCHED)); then VERDICT=active
   elif [[ -n $V_RESUME_PENDING ]]; then

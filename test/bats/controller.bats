@@ -130,32 +130,32 @@ load_libs() {
   load_libs
   base_config >"$ESS_CONFIG"
   echo "FLAG_FILE=/var/run/quantum/ESS_ON" >>"$ESS_CONFIG"
-  load_config
+  config_load
   [ "${CFG[FLAG_FILE]}" = /run/quantum/ESS_ON ]
   [ "${TRADING[0]}" = quantum-ai-engine.service ]
 }
 
 @test "seconds convert to microseconds exactly" {
   load_libs
-  [ "$(sec_to_us 2)" = 2000000 ]
-  [ "$(sec_to_us 0.5)" = 500000 ]
-  [ "$(sec_to_us 1.000001)" = 1000001 ]
-  [ "$(us_to_sec 1500)" = 0.001500 ]
+  [ "$(time_sec_to_us 2)" = 2000000 ]
+  [ "$(time_sec_to_us 0.5)" = 500000 ]
+  [ "$(time_sec_to_us 1.000001)" = 1000001 ]
+  [ "$(time_us_to_sec 1500)" = 0.001500 ]
 }
 
 @test "operator text is made safe for JSON and logs" {
   load_libs
-  [ "$(clean_text $'a\nb\tc\x1b[31m')" = "a b c [31m" ]
-  [ "$(json_str 'say "hi" \ bye')" = '"say \"hi\" \\ bye"' ]
-  [ "$(json_str $'two\nlines\x7f\xff')" = '"two\u000alines\u007f\u00ff"' ]
-  [ "$(clean_text "$(printf 'x%.0s' {1..300})" | wc -c)" -eq 256 ]
+  [ "$(record_clean_text $'a\nb\tc\x1b[31m')" = "a b c [31m" ]
+  [ "$(record_json_str 'say "hi" \ bye')" = '"say \"hi\" \\ bye"' ]
+  [ "$(record_json_str $'two\nlines\x7f\xff')" = '"two\u000alines\u007f\u00ff"' ]
+  [ "$(record_clean_text "$(printf 'x%.0s' {1..300})" | wc -c)" -eq 256 ]
 }
 
 @test "the audit trail is hash-chained" {
   load_libs
-  load_config
-  audit_append activate '"reason":"one"'
-  audit_append deactivate '"reason":"two"'
+  config_load
+  record_audit_append activate '"reason":"one"'
+  record_audit_append deactivate '"reason":"two"'
   local first second
   first=$(sed -n 1p "$TMP/log/audit.jsonl")
   second=$(sed -n 2p "$TMP/log/audit.jsonl")
@@ -165,12 +165,12 @@ load_libs() {
 
 @test "the state file renders as valid JSON from what the controller remembers" {
   load_libs
-  load_config
-  # shellcheck disable=SC2034 # read by state_save
+  config_load
+  # shellcheck disable=SC2034 # read by record_state_save
   ST=([ACTIVE]=1 [FLAG_ID]=x [ACT_ID]=x [ACT_SOURCE]=cli [ACT_ACTOR]=root [ACT_REASON]='say "why"'
     [ACT_TRIGGER_US]=1000000 [ACT_STOPPED_US]=1040000 [ACT_LATENCY_US]=40000 [ACT_RESULT]=ok
     [ACT_UNITS]="a.service=stopped/inactive/30000 b.service=not-found/inactive/0" [COUNT_cli]=3)
-  state_save
+  record_state_save
   run node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
     if (s.active!==true||s.last_activation.latency_seconds!==0.04||s.last_activation.units.length!==2||
         s.activations_total.cli!==3||s.last_activation.reason!=="say \"why\"") process.exit(1)' "$TMP/state/state.json"
@@ -199,10 +199,10 @@ load_libs() {
 
 @test "a corrupt state.env line is skipped, not fatal" {
   load_libs
-  load_config
+  config_load
   mkdir -p "$TMP/state"
   printf 'ACTIVE=1\nFLAG_ID=x\n%s\n' '{garbage' >"$TMP/state/state.env"
-  state_load
+  record_state_load
   [ "${ST[ACTIVE]}" = 1 ]
   [ "${ST[FLAG_ID]}" = x ]
 }
@@ -240,32 +240,32 @@ load_libs() {
 
 @test "the lock file is created 0600 with no window" {
   load_libs
-  load_config
+  config_load
   # shellcheck source=/dev/null
   source "$REPO/deploy/lib/verdict.sh"
   # shellcheck source=/dev/null
   source "$REPO/deploy/lib/latch.sh"
-  take_lock
+  latch_take_lock
   [ "$(stat -c %a "$TMP/run/ess.lock")" = 600 ]
-  drop_lock
+  latch_drop_lock
   chmod 0644 "$TMP/run/ess.lock"
-  take_lock 2>/dev/null
+  latch_take_lock 2>/dev/null
   [ "$(stat -c %a "$TMP/run/ess.lock")" = 600 ]
 }
 
 @test "random bytes in every text field give valid JSON in state.json and the audit trail" {
   load_libs
-  load_config
+  config_load
   local s
   for _ in $(seq 1 40); do
     s=$(head -c 64 /dev/urandom | tr -d '\000')
-    # shellcheck disable=SC2034 # read by state_save
+    # shellcheck disable=SC2034 # read by record_state_save
     ST=([ACTIVE]=1 [FLAG_ID]="$s" [ACT_ID]="$s" [ACT_SOURCE]="$s" [ACT_ACTOR]="$s" [ACT_REASON]="$s"
       [ACT_TRIGGER_US]=1 [ACT_LATENCY_US]=2 [ACT_RESULT]="$s" [ACT_UNITS]="a.service=stopped/inactive/1"
       [DEA_TIME_US]=3 [DEA_ACTOR]="$s" [DEA_REASON]="$s" [DEA_RESULT]="$s" [DEA_DETAIL]="$s" [TAMPER_TIME_US]=4 [TAMPER_DETAIL]="$s")
-    state_save
+    record_state_save
     node -e 'JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))' "$TMP/state/state.json"
-    audit_append test "\"detail\":$(json_str "$s")"
+    record_audit_append test "\"detail\":$(record_json_str "$s")"
   done
   node -e 'for (const l of require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n")) JSON.parse(l)' "$TMP/log/audit.jsonl"
   run "$CTL" verify-audit
@@ -277,10 +277,10 @@ load_libs() {
   load_libs
   local ts got want
   for ts in "2026-11-26 02:09:41.446772" "2024-02-29 23:59:59.999999" "2000-03-01 00:00:00.000001" "1970-01-01 00:00:00.000000"; do
-    utc_us_v got "Thu $ts UTC"
+    time_utc_us_v got "Thu $ts UTC"
     want=$(date -u -d "$ts UTC" +%s%6N)
     [ "$got" = "$((10#$want))" ] || { echo "$ts: $got != $want"; return 1; }
   done
-  utc_us_v got "n/a"
+  time_utc_us_v got "n/a"
   [ -z "$got" ]
 }

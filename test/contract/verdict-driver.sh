@@ -12,7 +12,7 @@ source "$REPO/deploy/lib/verdict.sh"
 
 main() {
   (($# == 1)) || { echo "usage: verdict-driver.sh FIXTURE.json" >&2; exit 64; }
-  load_config # the defaults (no ESS_CONFIG): the fixtures are written for them
+  config_load # the defaults (no ESS_CONFIG): the fixtures are written for them
   declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=() EXEMPT=()
   TRADING=()
   local kind unit key value
