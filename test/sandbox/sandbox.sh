@@ -10,6 +10,9 @@
 #   sandbox.sh down NAME        orderly poweroff, SIGKILL fallback, cgroup cleanup
 #   sandbox.sh ensure-tools     install systemd-nspawn (pinned to the installed systemd) if missing
 #
+# ESS_SANDBOX_PREFIX (default empty) is put before every NAME, so that two checkouts can run the same
+# tests on one machine at once (their cgroups and state directories are named after the sandbox).
+#
 # The host's PID 1 need not be systemd. nspawn runs in its own mount namespace with a tmpfs over
 # /run/systemd (so it cannot touch a host manager) and in a dedicated sub-cgroup of every host hierarchy.
 set -Eeuo pipefail
@@ -128,13 +131,14 @@ down() {
 main() {
   local cmd=${1:-}
   shift || true
+  (($# == 0)) || set -- "${ESS_SANDBOX_PREFIX:-}$1" "${@:2}" # NAME is always the first argument
   case $cmd in
     up) (($# == 1)) || die "usage: sandbox.sh up NAME"; up "$1" ;;
     exec) (($# >= 2)) || die "usage: sandbox.sh exec NAME CMD..."; inner "$@" ;;
     root) (($# == 1)) || die "usage: sandbox.sh root NAME"; printf '/proc/%s/root\n' "$(leader_of "$1")" ;;
     down) (($# == 1)) || die "usage: sandbox.sh down NAME"; down "$1" ;;
     ensure-tools) ensure_tools ;;
-    *) sed -n '2,12p' "$0" >&2; exit 64 ;;
+    *) sed -n '2,15p' "$0" >&2; exit 64 ;;
   esac
 }
 
