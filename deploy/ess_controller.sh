@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # ess_controller.sh - the Emergency Stop System controller (root side, bash + systemd only).
 #
-# The stop path never waits on a lock, Redis or the exporter: the latch flag is written first (so the
-# systemd drop-ins refuse every start from that instant), stop jobs are queued for all trading units
-# in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
+# The stop path never waits on a lock, Redis or the exporter: the latch flag is written first (so
+# the systemd drop-ins refuse every start from that instant), stop jobs are queued for all trading
+# units in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
 set -Eeuo pipefail
 ESS_START_WALL=$EPOCHREALTIME # the trigger instant of a command-line activation
-read -r ESS_START_UPTIME _ </proc/uptime # against the wall clock: was the clock stepped during the run?
+# against the wall clock: was the clock stepped during the run?
+read -r ESS_START_UPTIME _ </proc/uptime
 ESS_START_UPTIME=$((10#${ESS_START_UPTIME%.*} * 1000000 + 10#${ESS_START_UPTIME#*.} * 10000))
 export LC_ALL=C TZ=UTC
 umask 022
 
-# await_flag_writer: a run of quantum-ess-trigger.service is woken by the flag that a live controller
-# has just created and is stopping the units for. Before loading anything (bash and the libraries would
-# compete with that stop for the CPU), wait for it, asleep; then re-verify as usual. If the writer dies,
-# this run stops everything itself. ESS_FLAG_HINT is set by the trigger unit only.
+# await_flag_writer: a run of quantum-ess-trigger.service is woken by the flag that a live
+# controller has just created and is stopping the units for. Before loading anything (bash and the
+# libraries would compete with that stop for the CPU), wait for it, asleep; then re-verify as usual.
+# If the writer dies, this run stops everything itself. ESS_FLAG_HINT is set by the trigger unit
+# only.
 await_flag_writer() {
   local content="" pid argv=() i nap_fd=""
-  [[ -n ${ESS_FLAG_HINT:-} && -f $ESS_FLAG_HINT ]] || return 0 # a regular file: a FIFO would block
+  # a regular file: a FIFO would block
+  [[ -n ${ESS_FLAG_HINT:-} && -f $ESS_FLAG_HINT ]] || return 0
   IFS= read -r -d '' -N 4096 content <"$ESS_FLAG_HINT" || true
   [[ $content =~ \"pid\":([0-9]{1,9}) ]] || return 0
   pid=${BASH_REMATCH[1]}
-  for ((i = 0; i < 750; i++)); do # 15 s at most, beyond any STOP_DEADLINE_SEC + LOCK_WAIT_SEC default
+  # 15 s at most, beyond any STOP_DEADLINE_SEC + LOCK_WAIT_SEC default
+  for ((i = 0; i < 750; i++)); do
     # a root process running the controller: any user can name a process after it
     [[ -O /proc/$pid ]] || break
     mapfile -d '' -t argv 2>/dev/null </proc/"$pid"/cmdline || break
@@ -33,7 +37,11 @@ await_flag_writer() {
 }
 await_flag_writer
 
+# Each library sources the ones it needs itself (once: a guard makes a second source a no-op); the
+# list here is what the commands below use.
 ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+# shellcheck source=deploy/lib/time.sh
+source "$ESS_LIB/time.sh"
 # shellcheck source=deploy/lib/config.sh
 source "$ESS_LIB/config.sh"
 # shellcheck source=deploy/lib/units.sh
@@ -60,29 +68,40 @@ source "$ESS_LIB/exempt.sh"
 readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77
 
 usage() {
-  cat <<'EOF'
+  # unquoted so that a backslash at a line's end continues it (the text has no $, ` or \)
+  cat <<EOF
 Usage: ess_controller.sh COMMAND [OPTIONS]
 
 Commands:
   activate [--reason TEXT] [--source NAME]   stop all trading units now and set the latch (root)
-  activate --from-spool                      activate for queued trip requests (used by quantum-ess-trip.service)
-  deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in START_ORDER (root)
-  status [--json]                            the verdict, the latch, the switch and every configured unit
-  exempt UNIT --for DURATION --reason TEXT   maintenance: let one trading unit start while the ESS stays
+  activate --from-spool                      activate for queued trip requests (used by \
+quantum-ess-trip.service)
+  deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in \
+START_ORDER (root)
+  status [--json]                            the verdict, the latch, the switch and every \
+configured unit
+  exempt UNIT --for DURATION --reason TEXT   maintenance: let one trading unit start while the ESS \
+stays
                                              active, for at most MAX_EXEMPTION_SEC (root)
-  unexempt UNIT                              end an exemption early: the unit is stopped and latched (root)
+  unexempt UNIT                              end an exemption early: the unit is stopped and \
+latched (root)
   rearm                                      re-arm the path units after a manual change (root)
-  check-config [FILE]                        validate ess.conf (default ESS_CONFIG); print it normalised
-  verify-audit                               check the audit trail's hash chain; names the first bad line
+  check-config [FILE]                        validate ess.conf (default ESS_CONFIG); print it \
+normalised
+  verify-audit                               check the audit trail's hash chain; names the first \
+bad line
   restore-latch                              keep or clear the latch after a reboot (used at boot)
-  guard                                      put back a flag removed by hand (used by quantum-ess-guard)
+  guard                                      put back a flag removed by hand (used by \
+quantum-ess-guard)
   help                                       this text
 
 Environment: ESS_CONFIG (default /etc/quantum/ess.conf).
 Exit codes: 0 ok; 1 a unit could not be stopped/started, the latch could not be set, persisted or
   was cleared meanwhile, or deactivate kept the latch; 2 deactivate while not active;
-  status: 0 armed, 1 unknown, 3 active, 4 violation (latched but a trading unit runs or systemd would
-  let it start), 5 not armed, 6 tampered (flag removed by hand), 7 not persisted, 8 resume interrupted;
+  status: 0 armed, 1 unknown, 3 active, 4 violation (latched but a trading unit runs or systemd \
+would
+  let it start), 5 not armed, 6 tampered (flag removed by hand), 7 not persisted, 8 resume \
+interrupted;
   64 usage; 75 another operation holds the lock; 77 not root; 78 bad configuration.
 EOF
 }
@@ -95,7 +114,8 @@ usage_error() {
 
 require_root() {
   if ((EUID != 0)); then
-    printf 'ess: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' "$1" "$EUID" >&2
+    printf 'ess: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' "$1" "$EUID" \
+      >&2
     exit "$EX_NOPERM"
   fi
 }
@@ -114,11 +134,13 @@ cmd_verify_audit() {
   while IFS= read -r line || [[ -n $line ]]; do
     n=$((n + 1))
     if [[ ! $line =~ \"prev\":\"([0-9a-f]{64})\"\}$ ]]; then
-      printf 'audit chain BROKEN at %s line %d: not a complete audit entry (truncated or foreign line)\n' "$f" "$n"
+      printf 'audit chain BROKEN at %s line %d: %s\n' "$f" "$n" \
+        "not a complete audit entry (truncated or foreign line)"
       exit "$EX_FAIL"
     fi
     if [[ ${BASH_REMATCH[1]} != "$expect" ]]; then
-      printf 'audit chain BROKEN at %s line %d: "prev" does not match line %d (a line was edited, inserted or removed)\n' "$f" "$n" "$((n - 1))"
+      printf 'audit chain BROKEN at %s line %d: "prev" does not match line %d %s\n' "$f" "$n" \
+        "$((n - 1))" "(a line was edited, inserted or removed)"
       exit "$EX_FAIL"
     fi
     expect=$(printf '%s\n' "$line" | sha256sum | cut -d' ' -f1)
@@ -131,13 +153,17 @@ cmd_rearm() {
   (($# == 0)) || usage_error "rearm takes no options"
   require_root rearm
   config_load_in_force
-  latch_take_lock || { printf 'ess: another ESS operation holds the lock; try again.\n' >&2; exit "$EX_BUSY"; }
+  latch_take_lock || {
+    printf 'ess: another ESS operation holds the lock; try again.\n' >&2
+    exit "$EX_BUSY"
+  }
   if deactivation_rearm_switch; then
     record_log notice "switch re-armed (${SWITCH_PATH_UNITS[*]} active)"
     printf 'switch re-armed: %s active\n' "${SWITCH_PATH_UNITS[*]}"
   else
     record_log crit "could not re-arm ${SWITCH_PATH_UNITS[*]}"
-    printf 'ess: could not re-arm %s; see journalctl -t %s\n' "${SWITCH_PATH_UNITS[*]}" "$ESS_TAG" >&2
+    printf 'ess: could not re-arm %s; see journalctl -t %s\n' "${SWITCH_PATH_UNITS[*]}" "$ESS_TAG" \
+      >&2
     exit "$EX_FAIL"
   fi
 }

@@ -1,16 +1,37 @@
 # shellcheck shell=bash disable=SC2153 # FLAG_PID comes from latch.sh
-# activate: the stop path. The flag is created first (from that instant systemd refuses every start of a
-# trading unit), the units are stopped, and only then is the activation recorded under the lock: the
-# stop never waits for a lock, journald, Redis or the exporter.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh spool.sh. Writes ACT_*.
+# activate: the stop path. The flag is created first (from that instant systemd refuses every start
+# of a trading unit), the units are stopped, and only then is the activation recorded under the
+# lock: the stop never waits for a lock, journald, Redis or the exporter. Needs config.sh time.sh
+# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh; sources them. From ess_controller.sh:
+# usage_error, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*, each function the ones
+# its comment names.
+[[ -z ${_ESS_LIB_ACTIVATE:-} ]] || return 0
+_ESS_LIB_ACTIVATE=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
+# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
+# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
+# shellcheck source=/dev/null # deploy/lib/spool.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_SPOOL:-} ]] || source "${BASH_SOURCE[0]%/*}/spool.sh"
+# shellcheck source=/dev/null # deploy/lib/exempt.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_EXEMPT:-} ]] || source "${BASH_SOURCE[0]%/*}/exempt.sh"
 
 declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_OWNER=0
-declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
+declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
+declare -g ACT_FLAG_FAILED=0
 # The claim's journal line is written after the stop: nothing forks before the stop jobs are queued.
 declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG=""
 
 # activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
-# request's mtime), clamped to now.
+# request's mtime), clamped to now. Writes ACT_WALL_US.
 activation_trigger_from_wall() {
   local now_wall
   time_now_us_v now_wall
@@ -20,66 +41,100 @@ activation_trigger_from_wall() {
 
 # activation_claim: who owns this activation. The run that creates the flag does; every other run
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
+#   this run created the flag                 -> owner, "ACTIVATING"               (warning)
+#   the flag could not be written             -> stop anyway, ACT_FLAG_FAILED      (crit)
+#   a flag exists, set by a drill, and this
+#   run is a real stop (not drill/path/tamper) -> take the latch over from the drill
+#   a flag exists otherwise                   -> re-verify under the flag's id     (notice)
+# Writes ACT_OWNER ACT_FLAG_FAILED ACT_CLAIM_PRIO ACT_CLAIM_MSG, and ACT_ID ACT_SOURCE ACT_ACTOR
+# ACT_REASON ACT_WALL_US when the flag is another run's.
 activation_claim() {
-  local rc=0 f=${CFG[FLAG_FILE]} boot mtime
-  latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
+  local rc=0
+  latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
+    rc=$?
   case $rc in
     0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning
-       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]} at $EPOCHREALTIME" ;;
+       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
+       ACT_CLAIM_MSG+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}"
+       ACT_CLAIM_MSG+=" at $EPOCHREALTIME" ;;
     1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
-       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag $f; stopping units anyway" ;;
-    2) latch_flag_read "$f"
-       latch_boot_id_v boot
-       if [[ $FLAG_SOURCE == drill && $ACT_RUN_SOURCE != @(drill|path|tamper) ]]; then
-         activation_take_over_drill
-         return 0
-       fi
-       if [[ -n $FLAG_ID ]]; then
-         ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
-         [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || activation_trigger_from_wall "$FLAG_WALL_US"
-       else # created by hand (touch): the flag's own mtime is when the stop was asked for
-         if mtime=$(stat -c %.6Y -- "$f" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
-           activation_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
-         fi
-         ACT_ID=flag-$ACT_WALL_US
-         [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
-         [[ $ACT_REASON != "manual activation" ]] || ACT_REASON="latch flag $f created outside the controller"
-       fi
-       ACT_CLAIM_PRIO=notice
-       ACT_CLAIM_MSG="latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR); stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)" ;;
+       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag"
+       ACT_CLAIM_MSG+=" ${CFG[FLAG_FILE]}; stopping units anyway" ;;
+    2) activation_claim_existing ;;
   esac
 }
 
+# activation_claim_existing: a flag exists: this run re-verifies the activation it names (or takes
+# it over from a drill). Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON ACT_WALL_US ACT_CLAIM_PRIO
+# ACT_CLAIM_MSG (and ACT_OWNER via activation_take_over_drill), FLAG_*.
+activation_claim_existing() {
+  local f=${CFG[FLAG_FILE]} boot mtime
+  latch_flag_read "$f"
+  latch_boot_id_v boot
+  if [[ $FLAG_SOURCE == drill && $ACT_RUN_SOURCE != @(drill|path|tamper) ]]; then
+    activation_take_over_drill
+    return 0
+  fi
+  if [[ -n $FLAG_ID ]]; then
+    ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
+    [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || activation_trigger_from_wall "$FLAG_WALL_US"
+  else # created by hand (touch): the flag's own mtime is when the stop was asked for
+    if mtime=$(stat -c %.6Y -- "$f" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
+      activation_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
+    fi
+    ACT_ID=flag-$ACT_WALL_US
+    [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
+    [[ $ACT_REASON != "manual activation" ]] ||
+      ACT_REASON="latch flag $f created outside the controller"
+  fi
+  ACT_CLAIM_PRIO=notice
+  ACT_CLAIM_MSG="latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR);"
+  ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)"
+}
+
 # activation_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
-# latch. It must not be folded into the drill, which would clear it at its end: the flag is rewritten
-# with this activation's id, this run owns it, and the drill sees the latch is no longer its own.
+# latch. It must not be folded into the drill, which would clear it at its end: the flag is
+# rewritten with this activation's id, this run owns it, and the drill sees the latch is no longer
+# its own. Writes ACT_OWNER ACT_CLAIM_PRIO ACT_CLAIM_MSG.
 activation_take_over_drill() {
   local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
-  if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null | record_atomic_write "$f" 0644; then
+  if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null |
+    record_atomic_write "$f" 0644; then
     ACT_OWNER=1 ACT_CLAIM_PRIO=warning
-    ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" during drill $drill_id: this activation takes over the latch, the drill will not clear it"
+    ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
+    ACT_CLAIM_MSG+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\" during drill $drill_id:"
+    ACT_CLAIM_MSG+=" this activation takes over the latch, the drill will not clear it"
   else
     ACT_CLAIM_PRIO=crit
-    ACT_CLAIM_MSG="a real activation during drill $drill_id could not take over the flag $f; the drill's latch holds, check that the drill does not clear it"
+    ACT_CLAIM_MSG="a real activation during drill $drill_id could not take over the flag $f;"
+    ACT_CLAIM_MSG+=" the drill's latch holds, check that the drill does not clear it"
   fi
 }
 
-# activation_classify: the overall result word from the units' results (contract section 3).
+# activation_classify: the overall result word from the units' results (contract section 3):
+#   any not-stopped, or the flag could not be written       -> failed
+#   else any killed, leftovers-killed or not-found          -> degraded
+#   else (stopped, already-inactive, exempt)                 -> ok
+# Writes ACT_RESULT ACT_LEFTOVERS, and ACT_LATENCY_US unless failed.
 activation_classify() {
   local u
   ACT_RESULT=ok ACT_LEFTOVERS=0
   for u in "${TRADING[@]}"; do
     case ${RESULT[$u]} in
       not-stopped) ACT_RESULT=failed
-        record_log crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline (now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
+        record_log crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline" \
+          "(now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
       killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
-        record_log warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL, now ${ACTIVE[$u]}" ;;
+        record_log warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL," \
+          "now ${ACTIVE[$u]}" ;;
       leftovers-killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
         ACT_LEFTOVERS=$((ACT_LEFTOVERS + 1))
-        record_log warning "unit $u stopped but left processes in its cgroup; they were killed with SIGKILL" ;;
+        record_log warning "unit $u stopped but left processes in its cgroup;" \
+          "they were killed with SIGKILL" ;;
       not-found) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
         record_log warning "unit $u is not installed (not-found); nothing to stop" ;;
-      exempt) record_log notice "unit $u is under a maintenance exemption; left as it is (${ACTIVE[$u]})" ;;
+      exempt) record_log notice "unit $u is under a maintenance exemption;" \
+        "left as it is (${ACTIVE[$u]})" ;;
       *) record_log info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
     esac
   done
@@ -89,6 +144,7 @@ activation_classify() {
 
 # activation_latency: trigger to the last unit down, both on the wall clock (systemd's own stamp for
 # the end). If the clock was stepped during this run, the uptime clock gives it instead, at 10 ms.
+# Writes ACT_LATENCY_US.
 activation_latency() {
   local drift now
   ACT_LATENCY_US=$((ALL_DOWN_US - ACT_WALL_US))
@@ -96,30 +152,35 @@ activation_latency() {
   if ((drift > 50000 || drift < -50000)); then
     time_uptime_us_v now
     ACT_LATENCY_US=$((now - ESS_START_UPTIME + ${ESS_START_WALL/./} - ACT_WALL_US))
-    record_log warning "the wall clock moved $((drift / 1000)) ms against the uptime clock during this activation; latency taken from the uptime clock (10 ms resolution, an upper bound)"
+    record_log warning "the wall clock moved $((drift / 1000)) ms against the uptime clock during" \
+      "this activation; latency taken from the uptime clock (10 ms resolution, an upper bound)"
   fi
   ((ACT_LATENCY_US >= 0)) || ACT_LATENCY_US=0
 }
 
-activation_units_summary() { # "unit=result/state/stop_us ..." for the state file
+# activation_units_summary: "unit=result/state/stop_us ..." for the state file.
+activation_units_summary() {
   local u out=()
   for u in "${TRADING[@]}"; do out+=("$u=${RESULT[$u]}/${ACTIVE[$u]}/${STOPPED_US[$u]}"); done
   printf '%s' "${out[*]}"
 }
 
+# activation_units_json: the units' results as a JSON array, for the audit line.
 activation_units_json() {
   local u out=() n r s
   for u in "${TRADING[@]}"; do
-    record_json_str_v n "$u"; record_json_str_v r "${RESULT[$u]}"; record_json_str_v s "${ACTIVE[$u]}"
+    record_json_str_v n "$u"; record_json_str_v r "${RESULT[$u]}"
+    record_json_str_v s "${ACTIVE[$u]}"
     out+=("{\"unit\":$n,\"result\":$r,\"state\":$s}")
   done
   local IFS=,
   printf '[%s]' "${out[*]}"
 }
 
-# activation_await_writer (lock held on entry and on return): the owner of the flag is another controller that has
-# not recorded its activation yet. Let it record its own (it knows its units' results); record it here
-# only if it died mid-activation. Returns 0 when the owner recorded it.
+# activation_await_writer (lock held on entry and on return): the owner of the flag is another
+# controller that has not recorded its activation yet. Let it record its own (it knows its units'
+# results); record it here only if it died mid-activation. Returns 0 when the owner recorded it.
+# Writes ST LOCK_FD.
 activation_await_writer() {
   local pid=$FLAG_PID deadline now wait_us
   time_uptime_us_v now
@@ -138,49 +199,54 @@ activation_await_writer() {
   latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy; recording without it"
   record_state_load
   [[ ${ST[FLAG_ID]:-} != "$ACT_ID" ]] || return 0
-  record_log warning "activation $ACT_ID: its controller (pid ${pid:-?}) exited before recording it; recording it now"
+  record_log warning "activation $ACT_ID: its controller (pid ${pid:-?}) exited before recording" \
+    "it; recording it now"
   return 1
 }
 
 # activation_decide_mode (lock held): new, or reverify an activation already recorded.
+#   the state already records this activation as active            -> reverify
+#   another live controller owns the flag and records it meanwhile -> reverify
+#   otherwise                                                      -> new
+# and, the flag gone meanwhile: superseded (a deactivate cleared it) unless it was never written.
+# Writes ACT_MODE ACT_RESULT ST (and LOCK_FD via activation_await_writer).
 activation_decide_mode() {
   ACT_MODE=new
   record_state_load
   if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$ACT_ID" ]]; then
     ACT_MODE=reverify
-  elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] && activation_await_writer; then
+  elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] &&
+    activation_await_writer; then
     ACT_MODE=reverify
   fi
   if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     if ((!ACT_FLAG_FAILED)); then
-      record_log warning "latch was cleared by a concurrent deactivate while activation $ACT_ID ran; recording it as superseded"
+      record_log warning "latch was cleared by a concurrent deactivate while activation $ACT_ID" \
+        "ran; recording it as superseded"
       ACT_RESULT=superseded
     else
-      record_log crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were stopped; only the persisted latch $(verdict_persisted_latch_path) refuses their starts"
+      record_log crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were" \
+        "stopped; only the persisted latch $(verdict_persisted_latch_path) refuses their starts"
     fi
   fi
 }
 
 # activation_record (lock held): persisted latch, state and audit; any failure is "not persisted".
+# Writes ST ACT_RESULT.
 activation_record() {
   local failed=()
-  # the persisted latch also when the flag could not be written (/run full): the drop-ins refuse on it
+  # the persisted latch also when the flag could not be written (/run full): the drop-ins refuse on
+  # it
   if [[ $ACT_RESULT != superseded ]]; then
     ST[ACTIVE]=1 ST[FLAG_ID]=$ACT_ID
     latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
       failed+=("the persisted latch $(verdict_persisted_latch_path)")
   fi
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
-  # every run that had to kill leftovers counts them (the path unit's run sleeps while the owner stops)
+  # every run that had to kill leftovers counts them (the path unit's run sleeps while the owner
+  # stops)
   ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
-  if [[ $ACT_MODE == new ]]; then
-    ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
-    ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
-    [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$ALL_DOWN_US
-    ST[ACT_UNITS]=$(activation_units_summary)
-    ST[ACT_RESULT]=$ACT_RESULT
-    ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))
-  fi
+  [[ $ACT_MODE != new ]] || activation_record_new
   record_state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
   activation_audit || {
     failed+=("the audit trail ${CFG[AUDIT_FILE]}")
@@ -191,59 +257,98 @@ activation_record() {
   }
   ((${#failed[@]} == 0)) || [[ $ACT_RESULT == @(failed|superseded) ]] || ACT_RESULT=not-persisted
   if ((${#failed[@]} > 0)); then
-    record_marker_set persist-failed "activation $ACT_ID at $(time_iso "$(time_now_us)"): could not write ${failed[*]}" || true
-    record_log crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write ${failed[*]}; the latch holds until a reboot, trading units stay stopped"
+    record_marker_set persist-failed \
+      "activation $ACT_ID at $(time_iso "$(time_now_us)"): could not write ${failed[*]}" || true
+    record_log crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write ${failed[*]};" \
+      "the latch holds until a reboot, trading units stay stopped"
   elif [[ -e ${CFG[FLAG_FILE]} ]]; then
     record_marker_clear persist-failed
   fi
   record_marker_clear resume-pending
 }
 
-activation_audit() {
-  local a_id a_src a_act a_why a_run a_res event=activate
-  [[ $ACT_MODE == new ]] || event=reverify
-  record_json_str_v a_id "$ACT_ID"; record_json_str_v a_src "$ACT_SOURCE"; record_json_str_v a_act "$ACT_ACTOR"
-  record_json_str_v a_why "$ACT_REASON"; record_json_str_v a_run "$ACT_RUN_SOURCE"; record_json_str_v a_res "$ACT_RESULT"
-  record_audit_append "$event" \
-    "\"id\":$a_id,\"source\":$a_src,\"actor\":$a_act,\"reason\":$a_why,\"run_source\":$a_run,\"result\":$a_res,\"latency_seconds\":$(record_num_or_null "$ACT_LATENCY_US"),\"units\":$(activation_units_json)"
+# activation_record_new: a new activation's record in ST (last_activation, the per-source count).
+# Writes ST.
+activation_record_new() {
+  ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
+  ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
+  [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$ALL_DOWN_US
+  ST[ACT_UNITS]=$(activation_units_summary)
+  ST[ACT_RESULT]=$ACT_RESULT
+  ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))
 }
 
+# activation_audit: the activate (or reverify) audit line.
+activation_audit() {
+  local a_id a_src a_act a_why a_run a_res event=activate fields
+  [[ $ACT_MODE == new ]] || event=reverify
+  record_json_str_v a_id "$ACT_ID"; record_json_str_v a_src "$ACT_SOURCE"
+  record_json_str_v a_act "$ACT_ACTOR"; record_json_str_v a_why "$ACT_REASON"
+  record_json_str_v a_run "$ACT_RUN_SOURCE"; record_json_str_v a_res "$ACT_RESULT"
+  fields="\"id\":$a_id,\"source\":$a_src,\"actor\":$a_act,\"reason\":$a_why,\"run_source\":$a_run"
+  fields+=",\"result\":$a_res,\"latency_seconds\":$(record_num_or_null "$ACT_LATENCY_US")"
+  fields+=",\"units\":$(activation_units_json)"
+  record_audit_append "$event" "$fields"
+}
+
+# activation_report: the operator's answer, and its journal line.
+#   superseded                         -> ESS NOT ACTIVE
+#   the flag could not be written      -> ESS LATCH FLAG NOT SET
+#   every unit down, a re-verification -> ESS ALREADY ACTIVE, re-verified
+#   every unit down                    -> ESS ACTIVATED ... stopped in N s
+#   otherwise                          -> NOT ALL TRADING UNITS STOPPED
+# then LATCH NOT PERSISTED when not-persisted, and one line per trading unit.
 activation_report() {
-  local what="ESS ACTIVATED" lat u
+  local what="ESS ACTIVATED" lat u fmt
   [[ $ACT_MODE == new ]] || what="ESS ALREADY ACTIVE, re-verified"
   if [[ $ACT_RESULT == superseded ]]; then
-    printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; trading may be resuming. Activate again if needed.\n' "$ACT_ID"
+    printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; %s\n' "$ACT_ID" \
+      "trading may be resuming. Activate again if needed."
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
-    printf 'ESS LATCH FLAG NOT SET (id %s): %s could not be written; units were stopped, starts are refused only by the persisted latch %s. See journalctl -t %s\n' \
-      "$ACT_ID" "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)" "$ESS_TAG"
+    fmt='ESS LATCH FLAG NOT SET (id %s): %s could not be written; units were stopped,'
+    fmt+=' starts are refused only by the persisted latch %s. See journalctl -t %s\n'
+    # shellcheck disable=SC2059 # the format is the constant above
+    printf "$fmt" "$ACT_ID" "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)" "$ESS_TAG"
   elif [[ -n $ACT_LATENCY_US && $ACT_MODE != new ]]; then
     record_log notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
-    printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
+    printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" \
+      "$ACT_RUN_SOURCE" "$ACT_RESULT"
   elif [[ -n $ACT_LATENCY_US ]]; then
     time_us_to_sec_v lat "$ACT_LATENCY_US"
-    record_log warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID result=$ACT_RESULT: all trading units stopped in ${lat}s"
-    printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
+    record_log warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID" \
+      "result=$ACT_RESULT: all trading units stopped in ${lat}s"
+    printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" \
+      "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
   else
     record_log crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
-    printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$ACT_ID" "$ACT_RUN_SOURCE" "$ACT_RESULT"
+    printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$ACT_ID" \
+      "$ACT_RUN_SOURCE" "$ACT_RESULT"
   fi
   if [[ $ACT_RESULT == not-persisted ]]; then
     record_marker_read_v lat persist-failed
-    printf 'LATCH NOT PERSISTED: %s\n  the latch holds now, but a reboot would resume trading; free the disk, then run activate again\n' "$lat"
+    printf 'LATCH NOT PERSISTED: %s\n  %s%s\n' "$lat" "the latch holds now, but a reboot would" \
+      " resume trading; free the disk, then run activate again"
   fi
-  for u in "${TRADING[@]}"; do printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"; done
+  for u in "${TRADING[@]}"; do
+    printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"
+  done
 }
 
-# activation_stop: every trading unit. Only the automatic re-verifications (the path unit, the tamper
-# guard) leave a unit under a maintenance exemption running; a stop somebody asked for (an operator, an
-# alert) stops it too and ends every exemption, after the stop.
+# activation_stop: every trading unit. Only the automatic re-verifications (the path unit, the
+# tamper guard) leave a unit under a maintenance exemption running; a stop somebody asked for (an
+# operator, an alert) stops it too and ends every exemption, after the stop.
+# Writes RESULT STOPPED_US EXEMPT*, and the unit states (units_stop).
 activation_stop() {
   local u units=() honour=0 ended=0
   exempt_read
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
   for u in "${TRADING[@]}"; do
-    # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
-    if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
+    if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then
+      # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
+      RESULT[$u]=exempt STOPPED_US[$u]=-1
+    else
+      units+=("$u")
+    fi
     [[ ${EXEMPT[$u]} != 1 ]] || ended=1
   done
   if ((${#units[@]} > 0)); then units_stop "${units[@]}" || true; fi
@@ -251,7 +356,23 @@ activation_stop() {
   if ((${#units[@]} < ${#TRADING[@]})); then units_read_states "${TRADING[@]}" || true; fi
 }
 
+# activation_from_spool: an activation for the queued trip requests; returns 1 when there are none
+# (the sweep timer's usual run: nothing to log). Writes SPOOL_* ACT_SOURCE ACT_REASON ACT_WALL_US.
+activation_from_spool() {
+  spool_has_requests || return 1
+  if ! spool_claim; then
+    record_log crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming;" \
+      "stopping anyway"
+    # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
+    trap 'sleep 1' EXIT
+  fi
+  spool_describe
+  ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
+  [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+}
+
 # activate [--reason TEXT] [--source NAME] [--from-spool]
+# Writes ACT_* and everything the steps below write.
 cmd_activate() {
   local reason="" source=cli from_spool=0
   while (($#)); do
@@ -269,30 +390,34 @@ cmd_activate() {
   record_actor_v ACT_ACTOR
   record_clean_text_v ACT_REASON "${reason:-manual activation}"
   activation_trigger_from_wall "${ESS_START_WALL/./}"
-  if ((from_spool)); then
-    spool_has_requests || return 0 # the sweep timer's usual run: nothing to log
-    if ! spool_claim; then
-      record_log crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
-      trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
-    fi
-    spool_describe
-    ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
-    [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
-  fi
-  # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate or
-  # removed by hand (the guard puts it back and counts that); a new flag from here would hide either
+  if ((from_spool)); then activation_from_spool || return 0; fi
+  # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate
+  # or removed by hand (the guard puts it back and counts that); a new flag from here would hide
+  # either
   if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
-    record_log info "the latch flag that started this run is gone (deactivate, or a removal the guard handles); nothing to do"
+    record_log info "the latch flag that started this run is gone" \
+      "(deactivate, or a removal the guard handles); nothing to do"
     return 0
   fi
   printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
   activation_claim
   activation_stop
+  activation_finish
+}
+
+# activation_finish: everything after the stop: the claim's journal line, the Redis marker, the
+# result, the record under the lock, the trip requests' audit, the report. Returns 0 for ok and
+# degraded. Writes ACT_* ST LOCK_FD FLAG_TMP REQ_*.
+activation_finish() {
+  local since
   record_log "$ACT_CLAIM_PRIO" "$ACT_CLAIM_MSG"
-  record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(time_us_to_sec "$ACT_WALL_US")}"
+  time_us_to_sec_v since "$ACT_WALL_US"
+  record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
   latch_flag_tmp_cleanup
   activation_classify
-  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
+  latch_take_lock ||
+    record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
+      "recording without it"
   activation_decide_mode
   activation_record
   latch_drop_lock

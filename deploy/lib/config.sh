@@ -1,8 +1,13 @@
-# shellcheck shell=bash disable=SC2034 # CFG, TRADING, MONITOR, ORDER, CONFIG_PENDING are read by callers
-# ESS configuration: one KEY=VALUE file, parsed (never sourced) so that a typo cannot run code and an
-# unknown key is refused instead of silently ignored. The rules are contract/README.md section 2; the
-# exporter applies the same ones (test/contract checks both sides on the same fixtures).
-# Needs nothing. Writes CFG, TRADING, MONITOR, ORDER.
+# shellcheck shell=bash disable=SC2034 # CFG TRADING MONITOR ORDER CONFIG_PENDING: read by callers
+# ESS configuration: one KEY=VALUE file, parsed (never sourced) so that a typo cannot run code and
+# an unknown key is refused instead of silently ignored. The rules are contract/README.md section 2;
+# the exporter applies the same ones (test/contract checks both sides on the same fixtures). Needs
+# time.sh; sources it. Writes CFG TRADING MONITOR ORDER CONFIG_PENDING, each function the ones its
+# comment names. config_error exits (78).
+[[ -z ${_ESS_LIB_CONFIG:-} ]] || return 0
+_ESS_LIB_CONFIG=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
 
 readonly ESS_DEFAULT_CONFIG=/etc/quantum/ess.conf
 readonly EX_CONFIG=78
@@ -41,36 +46,32 @@ declare -gA ESS_SECONDS_RANGE=(
   [REDIS_TIMEOUT_SEC]="10000 10000000"
 )
 
-# systemd's unit types: a name ending in one has that type, any other name is a service. Trading units
-# must be services; monitor units may be any type that can run or be watched.
+# systemd's unit types: a name ending in one has that type, any other name is a service. Trading
+# units must be services; monitor units may be any type that can run or be watched.
 readonly ESS_UNIT_TYPES="service socket device mount automount swap target path timer slice scope"
 readonly ESS_MONITOR_TYPES="service socket timer target mount path slice scope"
 
 declare -gA CFG=()
 declare -ga TRADING=() MONITOR=() ORDER=()
 
+# config_error SRC TEXT: the message naming the file, then exit 78.
 config_error() {
   printf 'ess: config error in %s: %s\n' "$1" "$2" >&2
   exit "$EX_CONFIG"
 }
 
-# Seconds (decimal, at most 6 fraction digits) to integer microseconds: pure bash, no fork.
-time_sec_to_us() { local us; time_sec_to_us_v us "$1"; printf '%s' "$us"; }
-# The same into a variable, for paths where a subshell would cost a fork.
-time_sec_to_us_v() { # time_sec_to_us_v VAR SECONDS
-  local _si=${2%%.*} _sf=000000
-  [[ $2 == *.* ]] && _sf=${2#*.}000000
-  printf -v "$1" '%d' $((10#$_si * 1000000 + 10#${_sf:0:6}))
-}
-
-# config_unit_list SRC KEY OUTVAR ROLE: names from CFG[KEY], ".service" added when no type is given.
+# config_unit_list SRC KEY OUTVAR ROLE: names from CFG[KEY], ".service" added when no type is
+# given. Writes the array OUTVAR.
+readonly CONFIG_UNIT_RE='^[A-Za-z0-9_:]([A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?'\
+'(@[A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?$'
 config_unit_list() {
   local src=$1 key=$2 role=$4 name base suffix allowed=service
   local -n out=$3
   local -A seen=()
   [[ $role == trading ]] || allowed=$ESS_MONITOR_TYPES
   local names=()
-  read -r -a names <<<"${CFG[$key]}" # no glob expansion: a name like quantum-* stays a (refused) name
+  # no glob expansion: a name like quantum-* stays a (refused) name
+  read -r -a names <<<"${CFG[$key]}"
   out=()
   for name in "${names[@]}"; do
     base=$name suffix=service
@@ -79,76 +80,101 @@ config_unit_list() {
       [[ " $allowed " == *" $suffix "* ]] ||
         config_error "$src" "$key: '$name': only .${allowed// / .} units are allowed here"
     fi
-    # never ending in "-" either: systemd applies a "name-.service.d" drop-in to every unit named name-*
-    [[ $base =~ ^[A-Za-z0-9_:]([A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?(@[A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?$ ]] ||
-      config_error "$src" "$key: invalid unit name '$name' (no leading - or ., no trailing -; templates such as name@ are not units: use an instance name@instance)"
+    # never ending in "-" either: systemd applies a "name-.service.d" drop-in to every unit named
+    # name-*
+    [[ $base =~ $CONFIG_UNIT_RE ]] ||
+      config_error "$src" "$key: invalid unit name '$name' (no leading - or ., no trailing -;\
+ templates such as name@ are not units: use an instance name@instance)"
     name=$base.$suffix
-    ((${#name} <= 255)) || config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"
+    ((${#name} <= 255)) ||
+      config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"
     [[ -z ${seen[$name]:-} ]] || config_error "$src" "$key: $name listed twice"
     seen[$name]=1
     out+=("$name")
   done
-  [[ $role != trading || ${#out[@]} -gt 0 ]] || config_error "$src" "$key: must list at least one unit"
+  [[ $role != trading || ${#out[@]} -gt 0 ]] ||
+    config_error "$src" "$key: must list at least one unit"
 }
 
-config_check_seconds() { # config_check_seconds SRC KEY
+# config_check_seconds SRC KEY: CFG[KEY] is a number of seconds within its range, or exit 78.
+config_check_seconds() {
   local src=$1 key=$2 us range
   [[ ${CFG[$key]} =~ ^[0-9]{1,6}(\.[0-9]{1,6})?$ ]] ||
-    config_error "$src" "$key: '${CFG[$key]}' is not a number of seconds (digits, optional .fraction of up to 6 digits)"
+    config_error "$src" "$key: '${CFG[$key]}' is not a number of seconds\
+ (digits, optional .fraction of up to 6 digits)"
   time_sec_to_us_v us "${CFG[$key]}"
   read -r -a range <<<"${ESS_SECONDS_RANGE[$key]}"
   ((us >= range[0] && us <= range[1])) ||
-    config_error "$src" "$key: ${CFG[$key]} is out of range $(time_us_to_sec_short "${range[0]}") to $(time_us_to_sec_short "${range[1]}") seconds"
+    config_error "$src" "$key: ${CFG[$key]} is out of range $(time_us_to_sec_short "${range[0]}")\
+ to $(time_us_to_sec_short "${range[1]}") seconds"
 }
 
-time_us_to_sec_short() { # 100000 -> 0.1, 60000000 -> 60
-  local s
-  printf -v s '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
-  while [[ $s == *.*0 ]]; do s=${s%0}; done
-  printf '%s' "${s%.}"
-}
-
-# Paths go into unit files, tmpfiles.d and sed: a whitelist keeps %, &, \, spaces and quotes out.
-config_check_path() { # config_check_path SRC KEY
+# config_check_path SRC KEY: paths go into unit files, tmpfiles.d and sed: a whitelist keeps %, &,
+# \, spaces and quotes out. Writes CFG[KEY] (normalised), or exits 78.
+config_check_path() {
   local src=$1 key=$2 p=${CFG[$2]} comp
   # /var/run is a link to /run; systemd wants the canonical spelling of what it watches
   [[ $key != @(FLAG_FILE|LOCK_FILE) ]] || p=${p/#\/var\/run\//\/run\/}
   [[ $p =~ ^(/[A-Za-z0-9._-]+){2,}$ ]] ||
-    config_error "$src" "$key: '${CFG[$key]}' must be an absolute path of at least two components made of A-Z a-z 0-9 . _ - (no trailing /)"
+    config_error "$src" "$key: '${CFG[$key]}' must be an absolute path of at least two components\
+ made of A-Z a-z 0-9 . _ - (no trailing /)"
   local IFS=/
   for comp in ${p#/}; do
-    [[ $comp != . && $comp != .. ]] || config_error "$src" "$key: '${CFG[$key]}' must not contain . or .. components"
+    [[ $comp != . && $comp != .. ]] ||
+      config_error "$src" "$key: '${CFG[$key]}' must not contain . or .. components"
   done
   CFG[$key]=$p
 }
 
+# config_validate SRC: every rule of contract/README.md section 2, the first broken one exits 78.
+# Writes CFG (normalised values), TRADING MONITOR ORDER.
 config_validate() {
-  local src=$1 key u
+  config_check_values "$1"
+  config_check_units "$1"
+}
+
+# config_check_values SRC: the seconds, paths and words. Writes CFG (normalised values).
+config_check_values() {
+  local src=$1 key deadline kill_after
   for key in "${!ESS_SECONDS_RANGE[@]}"; do config_check_seconds "$src" "$key"; done
-  local deadline kill_after
   time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
   time_sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
   ((kill_after < deadline)) ||
-    config_error "$src" "KILL_AFTER_SEC: must be below STOP_DEADLINE_SEC (SIGKILL has to land before the deadline)"
-  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do config_check_path "$src" "$key"; done
+    config_error "$src" "KILL_AFTER_SEC: must be below STOP_DEADLINE_SEC\
+ (SIGKILL has to land before the deadline)"
+  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do
+    config_check_path "$src" "$key"
+  done
   # the unprivileged side writes into the spool: nothing of the root side may live there
   for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE; do
     [[ ${CFG[$key]} != "${CFG[SPOOL_DIR]}" && ${CFG[$key]} != "${CFG[SPOOL_DIR]}"/* ]] ||
-      config_error "$src" "SPOOL_DIR: ${CFG[SPOOL_DIR]} contains $key (${CFG[$key]}); the spool is writable by the exporter"
+      config_error "$src" "SPOOL_DIR: ${CFG[SPOOL_DIR]} contains $key (${CFG[$key]});\
+ the spool is writable by the exporter"
   done
-  if [[ ! ${CFG[MAX_EXEMPTION_SEC]} =~ ^[0-9]{1,6}$ ]] || ((10#${CFG[MAX_EXEMPTION_SEC]} < 60 || 10#${CFG[MAX_EXEMPTION_SEC]} > 86400)); then
-    config_error "$src" "MAX_EXEMPTION_SEC: '${CFG[MAX_EXEMPTION_SEC]}' is not a whole number of seconds from 60 to 86400"
+  if [[ ! ${CFG[MAX_EXEMPTION_SEC]} =~ ^[0-9]{1,6}$ ]] ||
+    ((10#${CFG[MAX_EXEMPTION_SEC]} < 60 || 10#${CFG[MAX_EXEMPTION_SEC]} > 86400)); then
+    config_error "$src" "MAX_EXEMPTION_SEC: '${CFG[MAX_EXEMPTION_SEC]}' is not a whole number of\
+ seconds from 60 to 86400"
   fi
   CFG[MAX_EXEMPTION_SEC]=$((10#${CFG[MAX_EXEMPTION_SEC]}))
   [[ ${CFG[DRILL_FULL_ONCALENDAR]} =~ ^[A-Za-z0-9\ *:,./~-]{0,64}$ ]] ||
-    config_error "$src" "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not an OnCalendar expression (letters, digits, space and * : , . / ~ - only; empty = off)"
-  [[ ${CFG[LATCH_ACROSS_REBOOT]} == @(keep|clear) ]] || config_error "$src" "LATCH_ACROSS_REBOOT: '${CFG[LATCH_ACROSS_REBOOT]}' must be keep or clear"
-  [[ ${CFG[REDIS_ENABLED]} == @(yes|no) ]] || config_error "$src" "REDIS_ENABLED: '${CFG[REDIS_ENABLED]}' must be yes or no"
-  if [[ ! ${CFG[REDIS_PORT]} =~ ^[0-9]{1,5}$ ]] || ((10#${CFG[REDIS_PORT]} < 1 || 10#${CFG[REDIS_PORT]} > 65535)); then
+    config_error "$src" "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not an\
+ OnCalendar expression (letters, digits, space and * : , . / ~ - only; empty = off)"
+  [[ ${CFG[LATCH_ACROSS_REBOOT]} == @(keep|clear) ]] ||
+    config_error "$src" "LATCH_ACROSS_REBOOT: '${CFG[LATCH_ACROSS_REBOOT]}' must be keep or clear"
+  [[ ${CFG[REDIS_ENABLED]} == @(yes|no) ]] ||
+    config_error "$src" "REDIS_ENABLED: '${CFG[REDIS_ENABLED]}' must be yes or no"
+  if [[ ! ${CFG[REDIS_PORT]} =~ ^[0-9]{1,5}$ ]] ||
+    ((10#${CFG[REDIS_PORT]} < 1 || 10#${CFG[REDIS_PORT]} > 65535)); then
     config_error "$src" "REDIS_PORT: '${CFG[REDIS_PORT]}' is not a TCP port (1 to 65535)"
   fi
-  [[ ${CFG[REDIS_HOST]} =~ ^[A-Za-z0-9.:-]+$ ]] || config_error "$src" "REDIS_HOST: '${CFG[REDIS_HOST]}' is not a host name or address"
+  [[ ${CFG[REDIS_HOST]} =~ ^[A-Za-z0-9.:-]+$ ]] ||
+    config_error "$src" "REDIS_HOST: '${CFG[REDIS_HOST]}' is not a host name or address"
+}
 
+# config_check_units SRC: the three unit lists, and how they relate. Writes TRADING MONITOR ORDER.
+config_check_units() {
+  local src=$1 u
   config_unit_list "$src" TRADING_UNITS TRADING trading
   config_unit_list "$src" MONITOR_UNITS MONITOR monitor
   config_unit_list "$src" START_ORDER ORDER trading
@@ -167,8 +193,8 @@ config_validate() {
   done
 }
 
-# config_load: ESS_CONFIG or the default file. A missing default file means "all defaults"; a missing
-# file named in ESS_CONFIG is an error.
+# config_load: ESS_CONFIG or the default file. A missing default file means "all defaults"; a
+# missing file named in ESS_CONFIG is an error. Writes CFG TRADING MONITOR ORDER.
 # shellcheck disable=SC2094 # config_error only prints the file name
 config_load() {
   local src=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} explicit=${ESS_CONFIG:-}
@@ -179,13 +205,16 @@ config_load() {
     [[ -f $src && -r $src ]] || config_error "$src" "file is not a readable regular file"
     while IFS= read -r line || [[ -n $line ]]; do
       n=$((n + 1))
-      [[ $line != *$'\r'* ]] || config_error "$src" "line $n: carriage return (CRLF line ends); save the file with LF line ends"
+      [[ $line != *$'\r'* ]] ||
+        config_error "$src" "line $n: carriage return (CRLF line ends);\
+ save the file with LF line ends"
       [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
       [[ $line =~ ^[[:space:]]*([A-Z_][A-Z0-9_]*)=(.*)$ ]] ||
         config_error "$src" "line $n: expected KEY=VALUE, got '${line:0:80}'"
       key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
       [[ -v ESS_DEFAULTS[$key] ]] || config_error "$src" "$key: unknown key (line $n)"
-      [[ -z ${set_at[$key]:-} ]] || config_error "$src" "$key: set twice (lines ${set_at[$key]} and $n)"
+      [[ -z ${set_at[$key]:-} ]] ||
+        config_error "$src" "$key: set twice (lines ${set_at[$key]} and $n)"
       set_at[$key]=$n
       if [[ $value =~ ^\"(.*)\"$ ]]; then value=${BASH_REMATCH[1]}; fi
       CFG[$key]=$value
@@ -198,9 +227,10 @@ config_load() {
 
 # config_load_in_force: the configuration the installer validated and built the drop-ins and units
 # from (ess.conf.installed beside the programs). Editing /etc/quantum/ess.conf changes nothing until
-# the installer runs again: a controller that followed the edited file would stop and judge other units
-# than the ones systemd latches. ESS_CONFIG (tests, a checkout without an install) wins. Sets
-# CONFIG_PENDING when /etc/quantum/ess.conf differs from the configuration in force.
+# the installer runs again: a controller that followed the edited file would stop and judge other
+# units than the ones systemd latches. ESS_CONFIG (tests, a checkout without an install) wins.
+# Writes CFG TRADING MONITOR ORDER, and CONFIG_PENDING (1 when /etc/quantum/ess.conf differs from
+# the configuration in force).
 declare -g CONFIG_PENDING=0
 config_load_in_force() {
   local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force=""
@@ -214,7 +244,8 @@ config_load_in_force() {
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1
 }
 
-# The normalised configuration, as check-config prints it (the exporter prints the same).
+# config_print: the normalised configuration, as check-config prints it (the exporter prints the
+# same).
 config_print() {
   local key lines=()
   for key in "${!ESS_DEFAULTS[@]}"; do

@@ -1,53 +1,71 @@
 # shellcheck shell=bash
-# deactivate: the deliberate reset (ISO 13850: only a reset clears a stop). The order makes every failure
-# safe: nothing is cleared before the intent is recorded, the persisted latch goes before the flag, the
-# switch is re-armed before anything starts, and a switch that cannot be re-armed puts the latch back.
-# A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the units not started.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh exempt.sh.
+# deactivate: the deliberate reset (ISO 13850: only a reset clears a stop). The order makes every
+# failure safe: nothing is cleared before the intent is recorded, the persisted latch goes before
+# the flag, the switch is re-armed before anything starts, and a switch that cannot be re-armed puts
+# the latch back. A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the
+# units not started. Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh;
+# sources them. From ess_controller.sh: usage_error, require_root, EX_BUSY, EX_FAIL, EX_NOT_ACTIVE.
+# Writes DEA_ERROR START_ERROR ST LOCK_FD, each function the ones its comment names.
+[[ -z ${_ESS_LIB_DEACTIVATE:-} ]] || return 0
+_ESS_LIB_DEACTIVATE=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
+# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
+# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
+# shellcheck source=/dev/null # deploy/lib/exempt.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_EXEMPT:-} ]] || source "${BASH_SOURCE[0]%/*}/exempt.sh"
 
-# deactivation_rearm_switch: the path units active and the trigger stopped (while there is no flag), so the next flag
-# fires again. quantum-ess.service is a plain action and is left alone (stopping it would kill an
-# activation).
+# deactivation_rearm_switch: the path units active and the trigger stopped (while there is no flag),
+# so the next flag fires again. quantum-ess.service is a plain action and is left alone (stopping it
+# would kill an activation). Writes the unit states (units_read_states).
 deactivation_rearm_switch() {
   local u
   [[ -e ${CFG[FLAG_FILE]} ]] || units_sctl stop -- "$TRIGGER_UNIT" 2>/dev/null || true
-  units_sctl reset-failed -- "${SWITCH_PATH_UNITS[@]}" quantum-ess-guard.path "$TRIGGER_UNIT" quantum-ess-trip.service \
-    quantum-ess-guard.service 2>/dev/null || true
+  units_sctl reset-failed -- "${SWITCH_PATH_UNITS[@]}" quantum-ess-guard.path "$TRIGGER_UNIT" \
+    quantum-ess-trip.service quantum-ess-guard.service 2>/dev/null || true
   units_sctl start -- "${SWITCH_PATH_UNITS[@]}" || return 1
-  units_sctl start -- quantum-ess-guard.path 2>/dev/null || record_log warning "quantum-ess-guard.path could not be started"
+  units_sctl start -- quantum-ess-guard.path 2>/dev/null ||
+    record_log warning "quantum-ess-guard.path could not be started"
   units_read_states "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" || return 1
   for u in "${SWITCH_PATH_UNITS[@]}"; do [[ ${ACTIVE[$u]} == active ]] || return 1; done
   [[ -e ${CFG[FLAG_FILE]} || ${ACTIVE[$TRIGGER_UNIT]} != active ]]
 }
 
-deactivation_record() { # deactivation_record RESULT DETAIL EVENT
+# deactivation_record RESULT DETAIL EVENT: the deactivation's outcome in the state and the audit.
+# Writes ST.
+deactivation_record() {
   local a r res d
   ST[DEA_RESULT]=$1 ST[DEA_DETAIL]=$2
   record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
-  record_json_str_v a "${ST[DEA_ACTOR]}"; record_json_str_v r "${ST[DEA_REASON]}"; record_json_str_v res "$1"; record_json_str_v d "$2"
+  record_json_str_v a "${ST[DEA_ACTOR]}"; record_json_str_v r "${ST[DEA_REASON]}"
+  record_json_str_v res "$1"; record_json_str_v d "$2"
   record_audit_append "$3" "\"actor\":$a,\"reason\":$r,\"result\":$res,\"detail\":$d" ||
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
 }
 
-# deactivation_clear ID WHO REASON NO_START (lock held): clear the latch in the safe order, or change
-# nothing and return 1 with the reason in DEA_ERROR.
+# deactivation_clear ID WHO REASON NO_START (lock held): clear the latch in the safe order, or
+# change nothing and return 1 with the reason in DEA_ERROR. Each step that fails undoes the ones
+# before:
+#   state (the intent) not written        -> nothing changed
+#   audit line of the intent not written  -> nothing changed
+#   resume-pending marker not written     -> nothing changed
+#   persisted latch not removed           -> marker cleared
+#   flag not removed                      -> persisted latch put back, marker cleared
+#   switch not re-armed                   -> persisted latch and flag put back, marker cleared
+# Writes DEA_ERROR ST, and the unit states (deactivation_rearm_switch).
 declare -g DEA_ERROR=""
 deactivation_clear() {
   local id=$1 who=$2 reason=$3 no_start=$4 saved="" latched
   latched=$(verdict_persisted_latch_path)
-  record_state_load
-  ST[DEA_TIME_US]=$(time_now_us) ST[DEA_ACTOR]=$who ST[DEA_REASON]=$reason ST[DEA_RESULT]=clearing ST[DEA_DETAIL]="id $id"
-  if ! record_state_save; then
-    DEA_ERROR="cannot write the state in ${CFG[STATE_DIR]} (read-only or full?)"
-    return 1
-  fi
-  # a reset without its evidence is refused: the audit line of the intent comes before any change
-  local a r i
-  record_json_str_v a "$who"; record_json_str_v r "$reason"; record_json_str_v i "$id"
-  if ! record_audit_append deactivate-begin "\"id\":$i,\"actor\":$a,\"reason\":$r"; then
-    DEA_ERROR="cannot write the audit trail ${CFG[AUDIT_FILE]} (read-only or full?)"
-    return 1
-  fi
+  deactivation_record_intent "$id" "$who" "$reason" || return 1
   if ((!no_start)) && ! record_marker_set resume-pending "${ORDER[*]}"; then
     DEA_ERROR="cannot write $ESS_RUNTIME_DIR/resume-pending"
     return 1
@@ -76,8 +94,29 @@ deactivation_clear() {
   ST[ACTIVE]=0 ST[FLAG_ID]=""
 }
 
+# deactivation_record_intent ID WHO REASON: the intent in the state and the audit trail before any
+# change (a reset without its evidence is refused); returns 1 with DEA_ERROR otherwise.
+# Writes ST DEA_ERROR.
+deactivation_record_intent() {
+  local id=$1 who=$2 reason=$3 now a r i
+  record_state_load
+  time_now_us_v now
+  ST[DEA_TIME_US]=$now ST[DEA_ACTOR]=$who ST[DEA_REASON]=$reason ST[DEA_RESULT]=clearing
+  ST[DEA_DETAIL]="id $id"
+  if ! record_state_save; then
+    DEA_ERROR="cannot write the state in ${CFG[STATE_DIR]} (read-only or full?)"
+    return 1
+  fi
+  record_json_str_v a "$who"; record_json_str_v r "$reason"; record_json_str_v i "$id"
+  if ! record_audit_append deactivate-begin "\"id\":$i,\"actor\":$a,\"reason\":$r"; then
+    DEA_ERROR="cannot write the audit trail ${CFG[AUDIT_FILE]} (read-only or full?)"
+    return 1
+  fi
+}
+
 # deactivation_resume UNIT... (no lock held): start in order, each confirmed; the marker shrinks as
-# units come up. Returns 1 and names the unit on the first failure.
+# units come up. Returns 1 and names the unit on the first failure. Writes START_ERROR ST LOCK_FD,
+# and the unit states (units_start_confirmed).
 deactivation_resume() {
   local u started=() rest
   for u in "$@"; do
@@ -85,7 +124,8 @@ deactivation_resume() {
       START_ERROR="ESS was activated again during the resume"
     else
       START_ERROR=""
-      if [[ $(units_sctl show -P ActiveState -- "$u" 2>/dev/null) == active ]] || units_start_confirmed "$u"; then
+      if [[ $(units_sctl show -P ActiveState -- "$u" 2>/dev/null) == active ]] ||
+        units_start_confirmed "$u"; then
         started+=("$u")
         rest=("${@:${#started[@]}+1}")
         if ((${#rest[@]} > 0)); then record_marker_set resume-pending "${rest[*]}" || true; fi
@@ -94,14 +134,7 @@ deactivation_resume() {
         continue
       fi
     fi
-    record_log err "resume stopped at $u: $START_ERROR; not started: ${*:${#started[@]}+1}"
-    latch_take_lock || true
-    record_state_load
-    [[ ! -e ${CFG[FLAG_FILE]} ]] || record_marker_clear resume-pending
-    deactivation_record failed "resume stopped at $u: $START_ERROR" resume
-    latch_drop_lock
-    printf 'ess: resume FAILED at %s: %s\n     started: %s\n     not started: %s\n' \
-      "$u" "$START_ERROR" "${started[*]:-none}" "${*:${#started[@]}+1}" >&2
+    deactivation_resume_failed "$u" "${started[*]:-none}" "${*:${#started[@]}+1}"
     return 1
   done
   latch_take_lock || true
@@ -111,9 +144,65 @@ deactivation_resume() {
   latch_drop_lock
 }
 
+# deactivation_resume_failed UNIT STARTED NOT_STARTED: the resume stopped at UNIT (START_ERROR says
+# why): recorded, and told. Writes ST LOCK_FD.
+deactivation_resume_failed() {
+  local u=$1 done_list=$2 todo_list=$3
+  record_log err "resume stopped at $u: $START_ERROR; not started: $todo_list"
+  latch_take_lock || true
+  record_state_load
+  [[ ! -e ${CFG[FLAG_FILE]} ]] || record_marker_clear resume-pending
+  deactivation_record failed "resume stopped at $u: $START_ERROR" resume
+  latch_drop_lock
+  printf 'ess: resume FAILED at %s: %s\n     started: %s\n     not started: %s\n' \
+    "$u" "$START_ERROR" "$done_list" "$todo_list" >&2
+}
+
+# deactivation_not_latched NO_START (lock held, neither the flag nor the persisted latch exists):
+# finish an interrupted resume (unless --no-start), or exit 2: the ESS is not active. Writes ST
+# LOCK_FD START_ERROR.
+deactivation_not_latched() {
+  local no_start=$1 pending
+  record_marker_read_v pending resume-pending
+  if [[ -n $pending ]] && ((!no_start)); then
+    record_log warning "finishing an interrupted resume: $pending"
+    latch_drop_lock
+    read -r -a pending <<<"$pending"
+    deactivation_resume "${pending[@]}" || exit "$EX_FAIL"
+    printf 'ESS DEACTIVATED: interrupted resume finished: %s\n' "${pending[*]}"
+    return 0
+  fi
+  record_marker_clear resume-pending
+  printf 'ess: ESS is not active (no %s); nothing to deactivate.\n' "${CFG[FLAG_FILE]}" >&2
+  exit "$EX_NOT_ACTIVE"
+}
+
+# deactivation_start NO_START (lock held, the latch cleared): the trading units started in
+# START_ORDER, or (--no-start) left stopped. Writes ST LOCK_FD START_ERROR.
+deactivation_start() {
+  record_redis_marker_async clear
+  units_sctl reset-failed -- "${TRADING[@]}" 2>/dev/null || true
+  if (($1)); then
+    deactivation_record latch-cleared "--no-start: trading units left stopped" deactivate
+    record_log notice "=== ESS DEACTIVATED - LATCH CLEARED === (--no-start);" \
+      "trading units left stopped and may now be started"
+    printf 'ESS DEACTIVATED: latch cleared, switch re-armed; %s\n' \
+      "trading units NOT started (--no-start)."
+    return 0
+  fi
+  deactivation_record resuming "starting ${ORDER[*]}" deactivate
+  latch_drop_lock
+  deactivation_resume "${ORDER[@]}" || exit "$EX_FAIL"
+  record_log notice "=== ESS DEACTIVATED - TRADING RESUMED ===" \
+    "latch cleared, all trading units started in order"
+  printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units started in order: %s\n' \
+    "${ORDER[*]}"
+}
+
 # deactivate [--reason TEXT] [--no-start]
+# Writes DEA_ERROR FLAG_* ST LOCK_FD START_ERROR.
 cmd_deactivate() {
-  local reason="" no_start=0 who id pending
+  local reason="" no_start=0 who id
   while (($#)); do
     case $1 in
       --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
@@ -126,27 +215,19 @@ cmd_deactivate() {
   record_clean_text_v reason "${reason:-manual deactivation}"
   record_actor_v who
   if ! latch_take_lock; then
-    printf 'ess: another ESS operation holds %s; nothing was changed. Try again.\n' "${CFG[LOCK_FILE]}" >&2
+    printf 'ess: another ESS operation holds %s; nothing was changed. Try again.\n' \
+      "${CFG[LOCK_FILE]}" >&2
     exit "$EX_BUSY"
   fi
-  record_marker_read_v pending resume-pending
   if [[ ! -e ${CFG[FLAG_FILE]} && ! -e $(verdict_persisted_latch_path) ]]; then
-    if [[ -n $pending ]] && ((!no_start)); then
-      record_log warning "finishing an interrupted resume: $pending"
-      latch_drop_lock
-      read -r -a pending <<<"$pending"
-      deactivation_resume "${pending[@]}" || exit "$EX_FAIL"
-      printf 'ESS DEACTIVATED: interrupted resume finished: %s\n' "${pending[*]}"
-      return 0
-    fi
-    record_marker_clear resume-pending
-    printf 'ess: ESS is not active (no %s); nothing to deactivate.\n' "${CFG[FLAG_FILE]}" >&2
-    exit "$EX_NOT_ACTIVE"
+    deactivation_not_latched "$no_start"
+    return 0
   fi
   latch_flag_read "${CFG[FLAG_FILE]}"
   [[ -n $FLAG_ID ]] || latch_flag_read "$(verdict_persisted_latch_path)"
   id=${FLAG_ID:-unknown}
-  record_log warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who reason=\"$reason\" start=$((no_start ? 0 : 1))"
+  record_log warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who" \
+    "reason=\"$reason\" start=$((no_start ? 0 : 1))"
   if ! deactivation_clear "$id" "$who" "$reason" "$no_start"; then
     record_log crit "deactivate refused, latch kept: $DEA_ERROR"
     record_state_load
@@ -154,17 +235,5 @@ cmd_deactivate() {
     printf 'ess: deactivate FAILED, the ESS stays ACTIVE: %s\n' "$DEA_ERROR" >&2
     exit "$EX_FAIL"
   fi
-  record_redis_marker_async clear
-  units_sctl reset-failed -- "${TRADING[@]}" 2>/dev/null || true
-  if ((no_start)); then
-    deactivation_record latch-cleared "--no-start: trading units left stopped" deactivate
-    record_log notice "=== ESS DEACTIVATED - LATCH CLEARED === (--no-start); trading units left stopped and may now be started"
-    printf 'ESS DEACTIVATED: latch cleared, switch re-armed; trading units NOT started (--no-start).\n'
-    return 0
-  fi
-  deactivation_record resuming "starting ${ORDER[*]}" deactivate
-  latch_drop_lock
-  deactivation_resume "${ORDER[@]}" || exit "$EX_FAIL"
-  record_log notice "=== ESS DEACTIVATED - TRADING RESUMED === latch cleared, all trading units started in order"
-  printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units started in order: %s\n' "${ORDER[*]}"
+  deactivation_start "$no_start"
 }

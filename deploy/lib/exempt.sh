@@ -1,21 +1,40 @@
-# shellcheck shell=bash disable=SC2034,SC2004 # EXEMPT* (associative, from verdict.sh) are read by callers
-# Maintenance exemptions (contract/README.md section 5): the runbook's maintenance window under the latch.
-# One trading unit may start while the ESS stays active, for a bounded time; every other trading unit
-# stays refused. Everything an exemption consists of lives in /run, so a reboot ends it:
-#   /run/quantum-ess/exempt/<unit>                       the record (JSON line) status and the exporter read
+# shellcheck shell=bash disable=SC2034,SC2004 # EXEMPT* (associative) are read by callers
+# Maintenance exemptions (contract/README.md section 5): the runbook's maintenance window under the
+# latch. One trading unit may start while the ESS stays active, for a bounded time; every other
+# trading unit stays refused. Everything an exemption consists of lives in /run, so a reboot ends
+# it:
+#   /run/quantum-ess/exempt/<unit>              the record (JSON line) status and the exporter read
 #   /run/systemd/system/<unit>.d/60-quantum-ess-exempt.conf   resets that unit's latch assertions
 #   quantum-ess-unexempt-<unit>.timer (transient)         ends it at its deadline
 # Ending it (unexempt, expiry, deactivate) puts the assertions back first, then stops the unit and
 # empties its cgroup while the ESS is still latched, then drops the record.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh. Writes EXEMPT EXEMPT_UNTIL EXEMPT_REASON.
+# Needs config.sh time.sh units.sh record.sh verdict.sh (EXEMPT, GUARD) latch.sh; sources them. From
+# ess_controller.sh: usage_error, require_root, EX_*, ESS_LIB. Writes EXEMPT EXEMPT_UNTIL
+# EXEMPT_REASON EXEMPT_END_PROBLEM LOCK_FD, each function the ones its comment names.
+[[ -z ${_ESS_LIB_EXEMPT:-} ]] || return 0
+_ESS_LIB_EXEMPT=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
+# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
+# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
 
 readonly EXEMPT_DIR=$ESS_RUNTIME_DIR/exempt
 readonly EXEMPT_DROPIN=60-quantum-ess-exempt.conf
 
+# exempt_dropin_path UNIT, exempt_timer_name UNIT: where an exemption of UNIT lives.
 exempt_dropin_path() { printf '/run/systemd/system/%s.d/%s' "$1" "$EXEMPT_DROPIN"; }
 exempt_timer_name() { printf 'quantum-ess-unexempt-%s' "${1%.service}"; }
 
-# exempt_read: EXEMPT[u]=1 for every trading unit with a current exemption; EXEMPT_UNTIL[u], EXEMPT_REASON[u].
+# exempt_read: EXEMPT[u]=1 for every trading unit with a current exemption; EXEMPT_UNTIL[u],
+# EXEMPT_REASON[u]. Writes EXEMPT EXEMPT_UNTIL EXEMPT_REASON.
 declare -gA EXEMPT_UNTIL=() EXEMPT_REASON=()
 exempt_read() {
   local u content="" until now
@@ -46,7 +65,8 @@ exempt_duration_v() {
   printf -v "$1" '%s' "$_d"
 }
 
-# exempt_unit_arg_v VAR NAME: the configured trading unit NAME means (".service" implied), or exit 64.
+# exempt_unit_arg_v VAR NAME: the configured trading unit NAME means (".service" implied), or exit
+# 64.
 exempt_unit_arg_v() {
   local _n=$2 _u
   [[ $_n == *.service ]] || _n+=.service
@@ -56,9 +76,9 @@ exempt_unit_arg_v() {
   usage_error "'$2' is not one of the trading units (${TRADING[*]})"
 }
 
-# exempt UNIT --for DURATION --reason TEXT
+# exempt UNIT --for DURATION --reason TEXT. Writes LOCK_FD EXEMPT_END_PROBLEM (on a failure).
 cmd_exempt() {
-  local unit="" duration="" reason="" secs u now until who json r a
+  local unit="" duration="" reason="" secs u who
   (($# >= 1)) || usage_error "exempt needs a trading unit"
   unit=$1
   shift
@@ -73,53 +93,79 @@ cmd_exempt() {
   config_load_in_force
   exempt_unit_arg_v u "$unit"
   exempt_duration_v secs "$duration"
-  [[ -n $secs && $secs != 0 ]] || usage_error "--for needs a duration such as 900, 15m or 1h (got '${duration}')"
-  ((secs <= CFG[MAX_EXEMPTION_SEC])) || usage_error "--for $duration is longer than MAX_EXEMPTION_SEC (${CFG[MAX_EXEMPTION_SEC]} s)"
+  [[ -n $secs && $secs != 0 ]] ||
+    usage_error "--for needs a duration such as 900, 15m or 1h (got '${duration}')"
+  ((secs <= CFG[MAX_EXEMPTION_SEC])) ||
+    usage_error "--for $duration is longer than MAX_EXEMPTION_SEC (${CFG[MAX_EXEMPTION_SEC]} s)"
   record_clean_text_v reason "$reason"
-  [[ -n ${reason// /} ]] || usage_error "exempt needs --reason: say why this unit may run while trading is stopped"
+  [[ -n ${reason// /} ]] ||
+    usage_error "exempt needs --reason: say why this unit may run while trading is stopped"
   record_actor_v who
-  latch_take_lock || { printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2; exit "$EX_BUSY"; }
+  latch_take_lock || {
+    printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2
+    exit "$EX_BUSY"
+  }
   if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
-    printf 'ess: the ESS is not active: there is no latch to exempt %s from. Nothing was changed.\n' "$u" >&2
+    printf 'ess: the ESS is not active: there is no latch to exempt %s from. %s\n' "$u" \
+      "Nothing was changed." >&2
     exit "$EX_NOT_ACTIVE"
   fi
+  exempt_grant "$u" "$secs" "$who" "$reason"
+}
+
+# exempt_grant UNIT SECONDS WHO REASON (lock held, latched): the record, the drop-in and the timer;
+# the journal, the audit, the answer. Exits 1 when it could not be applied (the latch still holds).
+# Writes LOCK_FD EXEMPT_END_PROBLEM (on a failure).
+exempt_grant() {
+  local u=$1 secs=$2 who=$3 reason=$4 now until json a r
   time_now_us_v now
   now=$((now / 1000000)) until=$((now + secs))
   record_json_str_v json "$u"; record_json_str_v a "$who"; record_json_str_v r "$reason"
   [[ -d $EXEMPT_DIR ]] || install -d -m 0755 "$EXEMPT_DIR"
-  printf '{"unit":%s,"since":%d,"until":%d,"actor":%s,"reason":%s}\n' "$json" "$now" "$until" "$a" "$r" |
-    record_atomic_write "$EXEMPT_DIR/$u" 0644 || { printf 'ess: cannot write %s; nothing was changed.\n' "$EXEMPT_DIR/$u" >&2; exit "$EX_FAIL"; }
+  printf '{"unit":%s,"since":%d,"until":%d,"actor":%s,"reason":%s}\n' "$json" "$now" "$until" \
+    "$a" "$r" | record_atomic_write "$EXEMPT_DIR/$u" 0644 || {
+    printf 'ess: cannot write %s; nothing was changed.\n' "$EXEMPT_DIR/$u" >&2
+    exit "$EX_FAIL"
+  }
   if ! exempt_apply "$u" "$until"; then
     exempt_end "$u" >/dev/null 2>&1 || true
-    printf 'ess: could not exempt %s (drop-in or timer failed); the latch still applies to it.\n' "$u" >&2
+    printf 'ess: could not exempt %s (drop-in or timer failed); %s\n' "$u" \
+      "the latch still applies to it." >&2
     exit "$EX_FAIL"
   fi
-  record_log warning "EXEMPTED $u from the latch until $(time_iso $((until * 1000000))) by $who: \"$reason\"; every other trading unit stays latched"
-  record_audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" || record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  record_log warning "EXEMPTED $u from the latch until $(time_iso $((until * 1000000))) by $who:" \
+    "\"$reason\"; every other trading unit stays latched"
+  record_audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" ||
+    record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
   latch_drop_lock
-  printf 'EXEMPTED %s until %s (%d s): it may be started now (systemctl start %s); the ESS stays ACTIVE for every other trading unit.\n' \
-    "$u" "$(time_iso $((until * 1000000)))" "$secs" "$u"
+  printf 'EXEMPTED %s until %s (%d s): it may be started now (systemctl start %s); %s\n' \
+    "$u" "$(time_iso $((until * 1000000)))" "$secs" "$u" \
+    "the ESS stays ACTIVE for every other trading unit."
 }
 
-# exempt_apply UNIT UNTIL: the runtime drop-in that lifts the latch for UNIT, and the timer that ends it
-# at UNTIL (Unix seconds), to the microsecond.
+# exempt_apply UNIT UNTIL: the runtime drop-in that lifts the latch for UNIT, and the timer that
+# ends it at UNTIL (Unix seconds), to the microsecond.
 exempt_apply() {
   local u=$1 until=$2 d timer now
   d=$(exempt_dropin_path "$u")
   timer=$(exempt_timer_name "$u")
   install -d -m 0755 "${d%/*}" || return 1
-  printf '%s\n' "# Quantum ESS maintenance exemption (ess_controller.sh exempt); gone at reboot, unexempt or expiry." \
+  printf '%s\n' "# Quantum ESS maintenance exemption (ess_controller.sh exempt);\
+ gone at reboot, unexempt or expiry." \
     "[Unit]" "AssertPathExists=" | record_atomic_write "$d" 0644 || return 1
   units_sctl daemon-reload || return 1
   units_sctl stop -- "$timer.timer" "$timer.service" 2>/dev/null || true
   units_sctl reset-failed -- "$timer.timer" "$timer.service" 2>/dev/null || true
   time_now_us_v now
-  timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" --on-active="$((until * 1000000 - now))us" \
-    --timer-property=AccuracySec=100ms --description="Quantum ESS: end the maintenance exemption of $u" \
+  timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" \
+    --on-active="$((until * 1000000 - now))us" --timer-property=AccuracySec=100ms \
+    --description="Quantum ESS: end the maintenance exemption of $u" \
     "$ESS_LIB/../ess_controller.sh" unexempt "$u" --expired
 }
 
-# exempt_end UNIT (lock held): the latch back on UNIT, the unit stopped (while latched), the record gone.
+# exempt_end UNIT (lock held): the latch back on UNIT, the unit stopped (while latched), the record
+# gone. Writes EXEMPT_END_PROBLEM (when systemd does not apply the latch again), GUARD, the unit
+# states (units_stop).
 declare -g EXEMPT_END_PROBLEM=""
 exempt_end() {
   local u=$1 d timer
@@ -127,24 +173,29 @@ exempt_end() {
   timer=$(exempt_timer_name "$u")
   rm -f -- "$d"
   rmdir -- "${d%/*}" 2>/dev/null || true
-  units_sctl daemon-reload || record_log err "daemon-reload failed while ending the exemption of $u"
-  # say "latched again" only if systemd applies the latch again (a revert during the window removes it)
+  units_sctl daemon-reload ||
+    record_log err "daemon-reload failed while ending the exemption of $u"
+  # say "latched again" only if systemd applies the latch again (a revert during the window removes
+  # it)
   units_read_states "$u" || true
   units_read_asserts "$u"
   verdict_guard "$u"
   if [[ ${GUARD[$u]} != yes ]]; then
-    record_log crit "after the exemption of $u, systemd does NOT apply its latch (guard ${GUARD[$u]}); re-run the installer"
-    EXEMPT_END_PROBLEM="systemd does NOT apply the latch to $u any more (its drop-in was removed or overridden during the exemption): re-run the installer"
+    record_log crit "after the exemption of $u, systemd does NOT apply its latch" \
+      "(guard ${GUARD[$u]}); re-run the installer"
+    EXEMPT_END_PROBLEM="systemd does NOT apply the latch to $u any more (its drop-in was removed or"
+    EXEMPT_END_PROBLEM+=" overridden during the exemption): re-run the installer"
   fi
   if [[ -e ${CFG[FLAG_FILE]} || -e $(verdict_persisted_latch_path) ]]; then
-    units_stop "$u" || record_log crit "exemption of $u ended but the unit did NOT stop: ${RESULT[$u]}"
+    units_stop "$u" ||
+      record_log crit "exemption of $u ended but the unit did NOT stop: ${RESULT[$u]}"
   fi
   rm -f -- "$EXEMPT_DIR/$u"
   # stopping the timer does not touch its service, which may be this very run (expiry)
   units_sctl stop -- "$timer.timer" 2>/dev/null || true
 }
 
-# unexempt UNIT [--expired]
+# unexempt UNIT [--expired]. Writes LOCK_FD EXEMPT_END_PROBLEM, and what exempt_end writes.
 cmd_unexempt() {
   local unit="" expired=0 u json event=unexempt why
   (($# >= 1)) || usage_error "unexempt needs a trading unit"
@@ -159,31 +210,43 @@ cmd_unexempt() {
   require_root unexempt
   config_load_in_force
   exempt_unit_arg_v u "$unit"
-  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
+  latch_take_lock ||
+    record_log warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
   if [[ ! -e $EXEMPT_DIR/$u && ! -e $(exempt_dropin_path "$u") ]]; then
     latch_drop_lock
     printf 'ess: %s has no maintenance exemption; nothing to do.\n' "$u" >&2
     exit "$EX_NOT_ACTIVE"
   fi
   exempt_end "$u"
+  exempt_report_end "$u" "$expired"
+}
+
+# exempt_report_end UNIT EXPIRED (lock held): the end of an exemption in the journal and the audit,
+# and the answer; exits 1 when systemd does not apply the latch again. Writes LOCK_FD.
+exempt_report_end() {
+  local u=$1 expired=$2 json event=unexempt why res_json latch="latched again"
   record_actor_v why
   why="ended by $why"
   if ((expired)); then event=exemption-expired why=expired; fi
   record_json_str_v json "$u"
   if [[ -n $EXEMPT_END_PROBLEM ]]; then
     printf 'ess: %s\n' "$EXEMPT_END_PROBLEM" >&2
+    latch="LATCH NOT APPLIED"
   else
-    record_log warning "EXEMPTION of $u $why; the latch applies to it again (now ${ACTIVE[$u]:-stopped})"
+    record_log warning "EXEMPTION of $u $why; the latch applies to it again" \
+      "(now ${ACTIVE[$u]:-stopped})"
   fi
-  record_audit_append "$event" "\"unit\":$json,\"result\":$(record_json_str "${RESULT[$u]:-not-latched}")" || record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  record_json_str_v res_json "${RESULT[$u]:-not-latched}"
+  record_audit_append "$event" "\"unit\":$json,\"result\":$res_json" ||
+    record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
   latch_drop_lock
-  printf 'EXEMPTION ENDED for %s (%s): %s, %s\n' "$u" "$why" "$([[ -n $EXEMPT_END_PROBLEM ]] && echo "LATCH NOT APPLIED" || echo "latched again")" \
+  printf 'EXEMPTION ENDED for %s (%s): %s, %s\n' "$u" "$why" "$latch" \
     "${RESULT[$u]:-the ESS is not active}"
   [[ -z $EXEMPT_END_PROBLEM ]] || exit "$EX_FAIL"
 }
 
 # exempt_clear_all WHY: deactivate (before anything starts) and an activation somebody asked for end
-# every exemption.
+# every exemption. Writes nothing global.
 exempt_clear_all() {
   local u ended=0
   for u in "${TRADING[@]}"; do
@@ -193,5 +256,6 @@ exempt_clear_all() {
     record_log notice "exemption of $u ended by $1"
     ended=1
   done
-  ((!ended)) || units_sctl daemon-reload || record_log err "daemon-reload failed after ending exemptions"
+  ((!ended)) || units_sctl daemon-reload ||
+    record_log err "daemon-reload failed after ending exemptions"
 }

@@ -1,12 +1,29 @@
 # shellcheck shell=bash
 # Keeping the latch when the flag goes away without a deactivate: removed by hand or by a script
-# (tampering), or lost with /run at a reboot. After ISO 13850 only a deliberate reset clears a stop, so
-# the flag is put back, every trading unit is stopped again, and the event is logged at crit, audited
-# and counted (tamper_total, ess_tamper_events_total). Until then the drop-ins still refuse every
-# start, because they also assert on the persisted latch.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh activate.sh.
+# (tampering), or lost with /run at a reboot. After ISO 13850 only a deliberate reset clears a stop,
+# so the flag is put back, every trading unit is stopped again, and the event is logged at crit,
+# audited and counted (tamper_total, ess_tamper_events_total). Until then the drop-ins still refuse
+# every start, because they also assert on the persisted latch.
+# Needs config.sh time.sh record.sh verdict.sh latch.sh activate.sh; sources them. From
+# ess_controller.sh: usage_error, require_root. Writes ST LOCK_FD FLAG_* GUARD_ROUNDS, and what
+# cmd_activate writes.
+[[ -z ${_ESS_LIB_GUARD:-} ]] || return 0
+_ESS_LIB_GUARD=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
+# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
+# shellcheck source=/dev/null # deploy/lib/activate.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_ACTIVATE:-} ]] || source "${BASH_SOURCE[0]%/*}/activate.sh"
 
-# guard_restore_flag DETAIL (lock held): put the flag back from the persisted latch (or the state's id).
+# guard_restore_flag DETAIL (lock held): put the flag back from the persisted latch (or the state's
+# id). Writes ST (the tamper count, time and detail).
 guard_restore_flag() {
   local detail=$1 latched f=${CFG[FLAG_FILE]} d now
   latched=$(verdict_persisted_latch_path)
@@ -16,17 +33,19 @@ guard_restore_flag() {
   else
     printf '{"id":"%s"}\n' "${ST[FLAG_ID]:-tamper}" | record_atomic_write "$f" 0644 || return 1
   fi
-  record_log crit "LATCH TAMPERED: $detail; flag $f put back, stopping every trading unit again (only deactivate clears the latch)"
+  record_log crit "LATCH TAMPERED: $detail; flag $f put back, stopping every trading unit again" \
+    "(only deactivate clears the latch)"
   time_now_us_v now
   ST[TAMPER_TOTAL]=$((${ST[TAMPER_TOTAL]:-0} + 1)) ST[TAMPER_TIME_US]=$now ST[TAMPER_DETAIL]=$detail
   record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
   record_json_str_v d "$detail"
-  record_audit_append tamper "\"id\":$(record_json_str "${ST[FLAG_ID]:-}"),\"detail\":$d,\"action\":\"flag restored, units stopped again\"" ||
+  record_audit_append tamper "\"id\":$(record_json_str "${ST[FLAG_ID]:-}"),\"detail\":$d,\
+\"action\":\"flag restored, units stopped again\"" ||
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
 }
 
-# guard: run by quantum-ess-guard.service when the flag changes (ConditionPathExists=! skips it, without a
-# fork, while the flag exists). Waits for any deactivate in progress, then judges.
+# guard: run by quantum-ess-guard.service when the flag changes (ConditionPathExists=! skips it,
+# without a fork, while the flag exists). Waits for any deactivate in progress, then judges.
 cmd_guard() {
   (($# == 0)) || usage_error "guard takes no options"
   require_root guard
@@ -34,16 +53,26 @@ cmd_guard() {
   guard_run
 }
 
+# guard_run: the flag is gone; if nothing says the ESS is no longer latched (no deactivate cleared
+# the persisted latch and the state), put it back and stop every trading unit again:
+#   the flag exists (again)                               -> nothing to do
+#   no persisted latch and the state says not active      -> nothing to do (a deactivate)
+#   otherwise                                             -> tampering: restore, re-activate
+# Writes ST LOCK_FD GUARD_ROUNDS, and what cmd_activate writes.
 guard_run() {
   [[ ! -e ${CFG[FLAG_FILE]} ]] || return 0
-  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; guarding without it"
+  latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
+    "guarding without it"
   record_state_load
-  if [[ -e ${CFG[FLAG_FILE]} ]] || { [[ ! -e $(verdict_persisted_latch_path) ]] && [[ ${ST[ACTIVE]:-0} != 1 ]]; }; then
+  if [[ -e ${CFG[FLAG_FILE]} ]] ||
+    { [[ ! -e $(verdict_persisted_latch_path) ]] && [[ ${ST[ACTIVE]:-0} != 1 ]]; }; then
     latch_drop_lock
     return 0
   fi
-  guard_restore_flag "${CFG[FLAG_FILE]} removed outside the controller while latched (activation ${ST[FLAG_ID]:-unknown})" ||
-    record_log crit "could not put the flag ${CFG[FLAG_FILE]} back; starts stay refused by $(verdict_persisted_latch_path)"
+  guard_restore_flag "${CFG[FLAG_FILE]} removed outside the controller while latched\
+ (activation ${ST[FLAG_ID]:-unknown})" ||
+    record_log crit "could not put the flag ${CFG[FLAG_FILE]} back; starts stay refused by" \
+      "$(verdict_persisted_latch_path)"
   latch_drop_lock
   cmd_activate --source tamper --reason "latch flag removed outside the controller" || true
   # a removal while this run was busy did not start another one (the path unit was already running)
@@ -53,9 +82,13 @@ guard_run() {
   fi
 }
 
-# restore-latch: at boot (quantum-ess-restore.service, before any trading unit can start). The persisted
-# latch carries the boot id it was written in: a different one means this is a reboot, where
-# LATCH_ACROSS_REBOOT decides; the same one means the flag was removed in this boot: tampering.
+# restore-latch: at boot (quantum-ess-restore.service, before any trading unit can start). The
+# persisted latch carries the boot id it was written in:
+#   no persisted latch, or the flag is there      -> nothing to do
+#   the same boot id: the flag was removed in this boot -> tampering (guard_run)
+#   another boot id, LATCH_ACROSS_REBOOT=clear    -> the latch ends with the reboot
+#   another boot id, LATCH_ACROSS_REBOOT=keep     -> the flag is put back
+# Writes ST LOCK_FD FLAG_*, and what guard_run writes.
 cmd_restore_latch() {
   (($# == 0)) || usage_error "restore-latch takes no options"
   require_root restore-latch
@@ -73,20 +106,37 @@ cmd_restore_latch() {
     return
   fi
   if [[ ${CFG[LATCH_ACROSS_REBOOT]} == clear ]]; then
-    rm -f -- "$latched" || { record_log crit "could not clear $latched; trading units stay refused"; return 1; }
-    ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$(time_now_us) ST[DEA_ACTOR]=reboot ST[DEA_REASON]="LATCH_ACROSS_REBOOT=clear"
-    ST[DEA_RESULT]=latch-cleared ST[DEA_DETAIL]="activation ${FLAG_ID:-unknown} ended by a reboot"
-    record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
-    record_audit_append reboot-clear "\"id\":$(record_json_str "${FLAG_ID:-}"),\"detail\":\"LATCH_ACROSS_REBOOT=clear: the latch ended with the reboot\"" ||
-      record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-    record_log warning "latch of activation ${FLAG_ID:-unknown} cleared by the reboot (LATCH_ACROSS_REBOOT=clear); trading units may start"
-    latch_drop_lock
-    return 0
+    guard_clear_after_reboot "$latched"
+    return
   fi
   install -d -m 0755 "${CFG[FLAG_FILE]%/*}"
   record_atomic_write "${CFG[FLAG_FILE]}" 0644 <"$latched"
-  record_audit_append reboot-keep "\"id\":$(record_json_str "${FLAG_ID:-}"),\"detail\":\"latch restored after a reboot\"" ||
+  record_audit_append reboot-keep "\"id\":$(record_json_str "${FLAG_ID:-}"),\
+\"detail\":\"latch restored after a reboot\"" ||
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-  record_log warning "latch restored after reboot from $latched (id ${FLAG_ID:-unknown}); trading stays stopped until deactivate"
+  record_log warning "latch restored after reboot from $latched (id ${FLAG_ID:-unknown});" \
+    "trading stays stopped until deactivate"
   latch_drop_lock
+}
+
+# guard_clear_after_reboot LATCHED (lock held): LATCH_ACROSS_REBOOT=clear: the persisted latch
+# removed, the deactivation recorded. Writes ST LOCK_FD.
+guard_clear_after_reboot() {
+  local latched=$1 now
+  rm -f -- "$latched" || {
+    record_log crit "could not clear $latched; trading units stay refused"
+    return 1
+  }
+  time_now_us_v now
+  ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$now ST[DEA_ACTOR]=reboot
+  ST[DEA_REASON]="LATCH_ACROSS_REBOOT=clear"
+  ST[DEA_RESULT]=latch-cleared ST[DEA_DETAIL]="activation ${FLAG_ID:-unknown} ended by a reboot"
+  record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
+  record_audit_append reboot-clear "\"id\":$(record_json_str "${FLAG_ID:-}"),\
+\"detail\":\"LATCH_ACROSS_REBOOT=clear: the latch ended with the reboot\"" ||
+    record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  record_log warning "latch of activation ${FLAG_ID:-unknown} cleared by the reboot" \
+    "(LATCH_ACROSS_REBOOT=clear); trading units may start"
+  latch_drop_lock
+  return 0
 }

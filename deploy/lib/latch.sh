@@ -2,34 +2,64 @@
 # The latch: the flag in /run (what the drop-ins and the path unit watch), its persisted copy in
 # STATE_DIR (which the drop-ins also refuse on, so a flag removed by hand or lost at boot cannot
 # release anything), and the lock that serialises the bookkeeping.
-# Needs config.sh, units.sh, record.sh, verdict.sh, and exempt.sh for latch_observe. Writes FLAG_* LOCK_FD V_*.
+# Needs config.sh, time.sh, units.sh, record.sh, verdict.sh, and exempt.sh for latch_observe;
+# sources them. Writes FLAG_* FLAG_TMP LOCK_FD V_*, each function the ones its comment names.
+[[ -z ${_ESS_LIB_LATCH:-} ]] || return 0
+_ESS_LIB_LATCH=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
+# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
+# shellcheck source=/dev/null # deploy/lib/exempt.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_EXEMPT:-} ]] || source "${BASH_SOURCE[0]%/*}/exempt.sh"
 
 readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
 
-latch_boot_id_v() { local _b=""; IFS= read -r _b 2>/dev/null <"$BOOT_ID_FILE" || true; printf -v "$1" '%s' "$_b"; }
-
-# latch_json ID SOURCE ACTOR REASON REQUESTED_WALL_US -> stdout
-latch_json() {
-  local id src act why wall boot
-  record_json_str_v id "$1"; record_json_str_v src "$2"; record_json_str_v act "$3"; record_json_str_v why "$4"
-  time_us_to_sec_v wall "$5"
-  latch_boot_id_v boot
-  printf '{"id":%s,"requested_at":%s,"boot_id":"%s","source":%s,"actor":%s,"reason":%s,"pid":%d}\n' \
-    "$id" "$wall" "$boot" "$src" "$act" "$why" "$$"
+# latch_boot_id_v VAR: this boot's id (empty when unreadable).
+latch_boot_id_v() {
+  local _b=""
+  IFS= read -r _b 2>/dev/null <"$BOOT_ID_FILE" || true
+  printf -v "$1" '%s' "$_b"
 }
 
-# latch_flag_read FILE: FLAG_ID FLAG_SOURCE FLAG_ACTOR FLAG_REASON FLAG_WALL_US FLAG_BOOT FLAG_PID from a
-# latch file; all empty for a flag made by `touch`. Values are never trusted beyond their pattern.
-declare -g FLAG_ID="" FLAG_SOURCE="" FLAG_ACTOR="" FLAG_REASON="" FLAG_WALL_US="" FLAG_BOOT="" FLAG_PID=""
-latch_flag_field() { # latch_flag_field CONTENT KEY VAR
+# latch_json ID SOURCE ACTOR REASON REQUESTED_WALL_US -> stdout: the latch file's content.
+latch_json() {
+  local id src act why wall boot fmt
+  record_json_str_v id "$1"; record_json_str_v src "$2"
+  record_json_str_v act "$3"; record_json_str_v why "$4"
+  time_us_to_sec_v wall "$5"
+  latch_boot_id_v boot
+  fmt='{"id":%s,"requested_at":%s,"boot_id":"%s","source":%s,"actor":%s,"reason":%s,"pid":%d}\n'
+  # shellcheck disable=SC2059 # the format is the constant above
+  printf "$fmt" "$id" "$wall" "$boot" "$src" "$act" "$why" "$$"
+}
+
+declare -g FLAG_ID="" FLAG_SOURCE="" FLAG_ACTOR="" FLAG_REASON="" FLAG_WALL_US="" FLAG_BOOT=""
+declare -g FLAG_PID=""
+# latch_flag_field CONTENT KEY VAR: the value of "KEY" in a latch file's JSON (a string or a
+# number), empty when absent. Writes VAR.
+latch_flag_field() {
   local _re="\"$2\":(\"(([^\"\\\\]|\\\\.)*)\"|[0-9.]+)"
   if [[ $1 =~ $_re ]]; then
-    if [[ -n ${BASH_REMATCH[2]} || ${BASH_REMATCH[1]} == '""' ]]; then printf -v "$3" '%s' "${BASH_REMATCH[2]}"
-    else printf -v "$3" '%s' "${BASH_REMATCH[1]}"; fi
+    if [[ -n ${BASH_REMATCH[2]} || ${BASH_REMATCH[1]} == '""' ]]; then
+      printf -v "$3" '%s' "${BASH_REMATCH[2]}"
+    else
+      printf -v "$3" '%s' "${BASH_REMATCH[1]}"
+    fi
   else
     printf -v "$3" '%s' ""
   fi
 }
+
+# latch_flag_read FILE: the fields of a latch file; all empty for a flag made by `touch`. Values are
+# never trusted beyond their pattern. Writes FLAG_ID FLAG_SOURCE FLAG_ACTOR FLAG_REASON FLAG_WALL_US
+# FLAG_BOOT FLAG_PID.
 latch_flag_read() {
   local content="" wall=""
   # only a regular file is read: a FIFO (or a device) at the flag's path would block the stop path
@@ -45,14 +75,17 @@ latch_flag_read() {
   [[ $FLAG_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || FLAG_SOURCE=""
   [[ $FLAG_PID =~ ^[0-9]{1,9}$ ]] || FLAG_PID=""
   FLAG_WALL_US=""
-  if [[ $wall =~ ^([0-9]{1,12})\.([0-9]{6})$ ]]; then FLAG_WALL_US=$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]})); fi
+  if [[ $wall =~ ^([0-9]{1,12})\.([0-9]{6})$ ]]; then
+    FLAG_WALL_US=$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
+  fi
   record_clean_text_v FLAG_ACTOR "$FLAG_ACTOR" 64
   record_clean_text_v FLAG_REASON "$FLAG_REASON"
 }
 
 # latch_flag_create_exclusive ID SOURCE ACTOR REASON WALL_US: 0 this run created the flag (and owns
-# the activation), 2 a flag already existed, 1 it could not be written. The content is complete before
-# the name appears (hard link of a finished file), and only one of many racers can win the link.
+# the activation), 2 a flag already existed, 1 it could not be written. The content is complete
+# before the name appears (hard link of a finished file), and only one of many racers can win the
+# link. Writes FLAG_TMP.
 declare -g FLAG_TMP=""
 latch_flag_create_exclusive() {
   local f=${CFG[FLAG_FILE]}
@@ -72,8 +105,8 @@ latch_flag_create_exclusive() {
   return 1
 }
 
-# latch_flag_tmp_cleanup: our own temporary link, and those of controllers killed before they removed theirs
-# (named .FLAG.<pid>.<random>; a live controller's is left alone).
+# latch_flag_tmp_cleanup: our own temporary link, and those of controllers killed before they
+# removed theirs (named .FLAG.<pid>.<random>; a live controller's is left alone). Writes FLAG_TMP.
 latch_flag_tmp_cleanup() {
   local f=${CFG[FLAG_FILE]} tmp pid
   [[ -z $FLAG_TMP ]] || rm -f -- "$FLAG_TMP"
@@ -85,18 +118,20 @@ latch_flag_tmp_cleanup() {
   done
 }
 
-# The persisted latch, written from the activation record (a flag made by `touch` is empty and must
-# survive a reboot all the same). The drop-ins refuse every start while it exists.
-latch_persist() { # latch_persist ID SOURCE ACTOR REASON WALL_US
+# latch_persist ID SOURCE ACTOR REASON WALL_US: the persisted latch, written from the activation
+# record (a flag made by `touch` is empty and must survive a reboot all the same). The drop-ins
+# refuse every start while it exists.
+latch_persist() {
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
   latch_json "$@" | record_atomic_write "$(verdict_persisted_latch_path)" 0600
 }
 
 # ---------------------------------------------------------------- lock
 declare -g LOCK_FD=""
-# The lock file is created 0600 in one step (umask, no chmod window): flock works on any descriptor,
-# so a lock file any user can open lets any user block deactivate and rearm.
-latch_take_lock() { # latch_take_lock -> 0 if held, 1 if it could not be had within LOCK_WAIT_SEC
+# latch_take_lock: 0 if held, 1 if it could not be had within LOCK_WAIT_SEC. The lock file is
+# created 0600 in one step (umask, no chmod window): flock works on any descriptor, so a lock file
+# any user can open lets any user block deactivate and rearm. Writes LOCK_FD.
+latch_take_lock() {
   local f=${CFG[LOCK_FILE]} old
   [[ -d ${f%/*} ]] || install -d -m 0755 "${f%/*}" || return 1
   if [[ -e $f && $(stat -c '%u %a' -- "$f" 2>/dev/null) != "0 600" ]]; then
@@ -109,10 +144,13 @@ latch_take_lock() { # latch_take_lock -> 0 if held, 1 if it could not be had wit
   umask "$old"
   flock -w "${CFG[LOCK_WAIT_SEC]}" "$LOCK_FD"
 }
+# latch_drop_lock: the lock released (if held). Writes LOCK_FD.
 latch_drop_lock() { [[ -z $LOCK_FD ]] || exec {LOCK_FD}>&-; LOCK_FD=""; }
 
 # ---------------------------------------------------------------- verdict inputs
-# latch_observe: every input of verdict_compute, read from the files and systemd now.
+# latch_observe: every input of verdict_compute, read from the files and systemd now, and the
+# verdict. Writes V_* EXEMPT*, the unit states (units_read_states, units_read_populated,
+# units_read_asserts) and verdict_compute's results.
 declare -g V_FLAG=0 V_LATCHED_FILE=0 V_PERSIST_PROBLEM="" V_RESUME_PENDING="" V_SYSTEMD_OK=1
 latch_observe() {
   V_FLAG=0 V_LATCHED_FILE=0 V_SYSTEMD_OK=1
@@ -120,8 +158,8 @@ latch_observe() {
   [[ -e $(verdict_persisted_latch_path) ]] && V_LATCHED_FILE=1
   record_marker_read_v V_PERSIST_PROBLEM persist-failed
   record_marker_read_v V_RESUME_PENDING resume-pending
-  units_read_states "${TRADING[@]}" "${MONITOR[@]}" "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" quantum-ess-guard.path ||
-    V_SYSTEMD_OK=0
+  units_read_states "${TRADING[@]}" "${MONITOR[@]}" "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" \
+    quantum-ess-guard.path || V_SYSTEMD_OK=0
   units_read_populated "${TRADING[@]}"
   units_read_asserts "${TRADING[@]}"
   exempt_read

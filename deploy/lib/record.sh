@@ -1,49 +1,65 @@
 # shellcheck shell=bash
-# Evidence of what the ESS did: journal lines (tag quantum-ess), the state file the exporter reads, the
-# hash-chained audit trail and the best-effort Redis marker. Needs config.sh and units.sh loaded first.
+# Evidence of what the ESS did: journal lines (tag quantum-ess), the state file the exporter reads,
+# the hash-chained audit trail and the best-effort Redis marker.
+# Needs config.sh (CFG), time.sh; sources them. Writes ST (record_state_load, record_state_save);
+# every other function writes no global (a *_v function only the variable named by its first
+# argument).
+[[ -z ${_ESS_LIB_RECORD:-} ]] || return 0
+_ESS_LIB_RECORD=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
 
 readonly ESS_TAG=quantum-ess
 readonly REDIS_KEY=quantum:ess:active
 
+# record_log PRIORITY TEXT...: one journal line (the words joined by a space, as "$*" does).
 record_log() {
   local prio=$1; shift
   logger -t "$ESS_TAG" -p "user.$prio" -- "$*" 2>/dev/null || true
   record_print "$*"
 }
 
-# Under systemd stderr also lands in the journal; print it only for a human at a terminal or a script.
-# A closed stderr must not abort a stop.
+# record_print TEXT: under systemd stderr also lands in the journal; print it only for a human at a
+# terminal or a script. A closed stderr must not abort a stop.
 record_print() {
   if [[ -z ${INVOCATION_ID:-} ]]; then printf 'ess: %s\n' "$1" >&2 || true; fi
 }
 
-# Operator-supplied text ends up in JSON, logs and Redis: printable ASCII only, bounded length.
+# record_clean_text TEXT [MAX], record_clean_text_v VAR TEXT [MAX]: operator-supplied text ends up
+# in JSON, logs and Redis: printable ASCII only, bounded length.
 record_clean_text() { local s=${1//[^ -~]/ }; printf '%s' "${s:0:${2:-256}}"; }
-record_clean_text_v() { # record_clean_text_v VAR TEXT [MAX]
+record_clean_text_v() {
   local _ct=${2//[^ -~]/ }
   printf -v "$1" '%s' "${_ct:0:${3:-256}}"
 }
 
-# Every byte outside printable ASCII becomes \u00XX (its byte value), so any input, invalid UTF-8
-# included, gives valid JSON that round-trips through a strict parser. Needs LC_ALL=C (bytes).
+# record_json_str TEXT, record_json_str_v VAR TEXT: a JSON string. Every byte outside printable
+# ASCII becomes \u00XX (its byte value), so any input, invalid UTF-8 included, gives valid JSON that
+# round-trips through a strict parser. Needs LC_ALL=C (bytes).
 record_json_str() { local out; record_json_str_v out "$1"; printf '%s' "$out"; }
-record_json_str_v() { # record_json_str_v VAR TEXT
+record_json_str_v() {
   local _js=$2 _jo="" _jc _jcode _ji
   _js=${_js//\\/\\\\}
   _js=${_js//\"/\\\"}
   if [[ $_js == *[^\ -~]* ]]; then
     for ((_ji = 0; _ji < ${#_js}; _ji++)); do
       _jc=${_js:_ji:1}
-      if [[ $_jc == [\ -~] ]]; then _jo+=$_jc; else printf -v _jcode '\\u%04x' "'$_jc"; _jo+=$_jcode; fi
+      if [[ $_jc == [\ -~] ]]; then
+        _jo+=$_jc
+      else
+        printf -v _jcode '\\u%04x' "'$_jc"
+        _jo+=$_jcode
+      fi
     done
     _js=$_jo
   fi
   printf -v "$1" '"%s"' "$_js"
 }
 
-time_iso() { date -u -d "@$(($1 / 1000000))" +%Y-%m-%dT%H:%M:%SZ; }
-
-# Who asked: root runs every state change; sudo names the person, systemd the unit. No fork.
+# record_actor_v VAR: who asked. Root runs every state change; sudo names the person, systemd the
+# unit. No fork.
 record_actor_v() {
   local _who=root
   [[ -z ${SUDO_USER:-} ]] || record_clean_text_v _who "${SUDO_USER} (sudo)" 64
@@ -54,20 +70,24 @@ record_actor_v() {
 
 # ---------------------------------------------------------------- state
 # state.env is the controller's own memory (KEY=VALUE, root-owned, values printable ASCII only so a
-# value can never forge a line); state.json (contract/README.md section 3) is rendered from it for the
-# exporter, the drill and `status --json`. Both are replaced atomically.
+# value can never forge a line); state.json (contract/README.md section 3) is rendered from it for
+# the exporter, the drill and `status --json`. Both are replaced atomically.
 declare -gA ST=()
 
+# record_state_load: ST from STATE_DIR/state.env (empty when there is none). Writes ST.
 record_state_load() {
   local f=${CFG[STATE_DIR]}/state.env line
   ST=()
   [[ -r $f ]] || return 0
   while IFS= read -r line; do
-    if [[ $line =~ ^([A-Z_][A-Za-z0-9_-]*)=(.*)$ ]]; then ST[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}; fi
+    if [[ $line =~ ^([A-Z_][A-Za-z0-9_-]*)=(.*)$ ]]; then
+      ST[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+    fi
   done <"$f"
 }
 
-record_atomic_write() { # record_atomic_write FILE MODE: stdin -> FILE via tmp + fsync + rename in the same directory
+# record_atomic_write FILE MODE: stdin -> FILE via tmp + fsync + rename in the same directory.
+record_atomic_write() {
   local dst=$1 mode=$2 tmp
   tmp=$(mktemp "${dst%/*}/.${dst##*/}.XXXXXX") || return 1
   if cat >"$tmp" && chmod "$mode" "$tmp" && sync -- "$tmp" && mv -f "$tmp" "$dst"; then return 0; fi
@@ -75,42 +95,55 @@ record_atomic_write() { # record_atomic_write FILE MODE: stdin -> FILE via tmp +
   return 1
 }
 
+# record_num_or_null US: seconds, or null for an empty value. record_bool_json 1|0: true or false.
 record_num_or_null() { if [[ -n $1 ]]; then time_us_to_sec "$1"; else printf null; fi; }
 record_bool_json() { if [[ $1 == 1 ]]; then printf true; else printf false; fi; }
 
+# record_render_activation_json: state.json's "last_activation" from ST.
 record_render_activation_json() {
-  local item u rest first=1 state stop
-  printf '{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,"latency_seconds":%s,"result":%s,"units":[' \
-    "$(record_json_str "${ST[ACT_ID]}")" "$(record_json_str "${ST[ACT_SOURCE]}")" "$(record_json_str "${ST[ACT_ACTOR]}")" "$(record_json_str "${ST[ACT_REASON]}")" \
-    "$(record_num_or_null "${ST[ACT_TRIGGER_US]}")" "$(record_num_or_null "${ST[ACT_STOPPED_US]}")" "$(record_num_or_null "${ST[ACT_LATENCY_US]}")" \
+  local item u rest first=1 state stop fmt
+  fmt='{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,'
+  fmt+='"latency_seconds":%s,"result":%s,"units":['
+  # shellcheck disable=SC2059 # the format is the constant above
+  printf "$fmt" \
+    "$(record_json_str "${ST[ACT_ID]}")" "$(record_json_str "${ST[ACT_SOURCE]}")" \
+    "$(record_json_str "${ST[ACT_ACTOR]}")" "$(record_json_str "${ST[ACT_REASON]}")" \
+    "$(record_num_or_null "${ST[ACT_TRIGGER_US]}")" \
+    "$(record_num_or_null "${ST[ACT_STOPPED_US]}")" \
+    "$(record_num_or_null "${ST[ACT_LATENCY_US]}")" \
     "$(record_json_str "${ST[ACT_RESULT]}")"
   for item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
     u=${item%%=*} rest=${item#*=}
     IFS=/ read -r _ state stop <<<"$rest"
     ((first)) || printf ','
     first=0
-    printf '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' "$(record_json_str "$u")" "$(record_json_str "${rest%%/*}")" \
-      "$(record_json_str "$state")" "$(if [[ $stop =~ ^[0-9]+$ ]]; then time_us_to_sec "$stop"; else echo null; fi)"
+    printf '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' "$(record_json_str "$u")" \
+      "$(record_json_str "${rest%%/*}")" "$(record_json_str "$state")" \
+      "$(if [[ $stop =~ ^[0-9]+$ ]]; then time_us_to_sec "$stop"; else echo null; fi)"
   done
   printf ']}'
 }
 
+# record_render_state_json: state.json (contract/README.md section 3) from ST.
 record_render_state_json() {
   local k first=1
   printf '{"schema":2,"active":%s,"flag_id":%s,"updated_at":%s,"last_activation":' \
-    "$(record_bool_json "${ST[ACTIVE]:-0}")" "$(record_json_str "${ST[FLAG_ID]:-}")" "$(record_num_or_null "${ST[UPDATED_US]:-}")"
+    "$(record_bool_json "${ST[ACTIVE]:-0}")" "$(record_json_str "${ST[FLAG_ID]:-}")" \
+    "$(record_num_or_null "${ST[UPDATED_US]:-}")"
   if [[ -n ${ST[ACT_ID]:-} ]]; then record_render_activation_json; else printf null; fi
   printf ',"last_deactivation":'
   if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
     printf '{"time":%s,"actor":%s,"reason":%s,"result":%s,"detail":%s}' \
-      "$(time_us_to_sec "${ST[DEA_TIME_US]}")" "$(record_json_str "${ST[DEA_ACTOR]}")" "$(record_json_str "${ST[DEA_REASON]}")" \
+      "$(time_us_to_sec "${ST[DEA_TIME_US]}")" "$(record_json_str "${ST[DEA_ACTOR]}")" \
+      "$(record_json_str "${ST[DEA_REASON]}")" \
       "$(record_json_str "${ST[DEA_RESULT]}")" "$(record_json_str "${ST[DEA_DETAIL]:-}")"
   else
     printf null
   fi
   printf ',"last_tamper":'
   if [[ -n ${ST[TAMPER_TIME_US]:-} ]]; then
-    printf '{"time":%s,"detail":%s}' "$(time_us_to_sec "${ST[TAMPER_TIME_US]}")" "$(record_json_str "${ST[TAMPER_DETAIL]:-}")"
+    printf '{"time":%s,"detail":%s}' "$(time_us_to_sec "${ST[TAMPER_TIME_US]}")" \
+      "$(record_json_str "${ST[TAMPER_DETAIL]:-}")"
   else
     printf null
   fi
@@ -121,28 +154,38 @@ record_render_state_json() {
     first=0
     printf '%s:%d' "$(record_json_str "${k#COUNT_}")" "${ST[$k]}"
   done
-  printf '},"tamper_total":%d,"leftover_kills_total":%d}\n' "${ST[TAMPER_TOTAL]:-0}" "${ST[LEFTOVER_KILLS_TOTAL]:-0}"
+  printf '},"tamper_total":%d,"leftover_kills_total":%d}\n' "${ST[TAMPER_TOTAL]:-0}" \
+    "${ST[LEFTOVER_KILLS_TOTAL]:-0}"
 }
 
+# record_state_save: ST into state.env and state.json, each replaced atomically. Writes
+# ST[UPDATED_US].
 record_state_save() {
   local dir=${CFG[STATE_DIR]} k v
   time_now_us_v v
   ST[UPDATED_US]=$v
   [[ -d $dir ]] || install -d -m 0755 "$dir" || return 1
-  for k in "${!ST[@]}"; do record_clean_text_v v "${ST[$k]}" 4096; printf '%s=%s\n' "$k" "$v"; done | sort | record_atomic_write "$dir/state.env" 0644 || return 1
+  for k in "${!ST[@]}"; do
+    record_clean_text_v v "${ST[$k]}" 4096
+    printf '%s=%s\n' "$k" "$v"
+  done | sort | record_atomic_write "$dir/state.env" 0644 || return 1
   record_render_state_json | record_atomic_write "$dir/state.json" 0644
 }
 
 # ---------------------------------------------------------------- runtime markers
-# /run/quantum-ess (tmpfs, root-owned, world-readable): what status and the exporter must know even when
-# /var could not be written. Gone after a reboot, like what they describe.
+# /run/quantum-ess (tmpfs, root-owned, world-readable): what status and the exporter must know even
+# when /var could not be written. Gone after a reboot, like what they describe.
 readonly ESS_RUNTIME_DIR=/run/quantum-ess
-record_marker_set() { # record_marker_set NAME TEXT
+
+# record_marker_set NAME TEXT, record_marker_clear NAME: a marker file in ESS_RUNTIME_DIR.
+record_marker_set() {
   [[ -d $ESS_RUNTIME_DIR ]] || install -d -m 0755 "$ESS_RUNTIME_DIR" || return 1
   printf '%s\n' "$2" | record_atomic_write "$ESS_RUNTIME_DIR/$1" 0644
 }
 record_marker_clear() { rm -f -- "$ESS_RUNTIME_DIR/$1"; }
-record_marker_read_v() { # record_marker_read_v VAR NAME: the marker's first line, empty when absent
+
+# record_marker_read_v VAR NAME: the marker's first line, empty when absent.
+record_marker_read_v() {
   local _m=""
   [[ ! -r $ESS_RUNTIME_DIR/$2 ]] || IFS= read -r _m <"$ESS_RUNTIME_DIR/$2" || true
   printf -v "$1" '%s' "$_m"
@@ -150,8 +193,10 @@ record_marker_read_v() { # record_marker_read_v VAR NAME: the marker's first lin
 
 # ---------------------------------------------------------------- audit
 # One JSON object per line; "prev" is the sha256 of the previous line, so an edit or a deleted line
-# breaks the chain where it happened. Its own lock keeps the chain intact even if the main lock timed out.
-record_audit_append() { # record_audit_append EVENT 'already-json-encoded "k":v,...'
+# breaks the chain where it happened. Its own lock keeps the chain intact even if the main lock
+# timed out.
+# record_audit_append EVENT 'already-json-encoded "k":v,...': one line at the end of AUDIT_FILE.
+record_audit_append() {
   local event=$1 fields=$2 f=${CFG[AUDIT_FILE]} fd last prev seq=1 now host size
   now=$(time_now_us)
   host=$(hostname 2>/dev/null || echo unknown)
@@ -167,7 +212,8 @@ record_audit_append() { # record_audit_append EVENT 'already-json-encoded "k":v,
   fi
   size=$(stat -c %s -- "$f" 2>/dev/null) || size=""
   if ! printf '{"seq":%d,"time":"%s","ts":%s,"host":%s,"event":%s,%s,"prev":"%s"}\n' \
-    "$seq" "$(time_iso "$now")" "$(time_us_to_sec "$now")" "$(record_json_str "$host")" "$(record_json_str "$event")" "$fields" "$prev" >&"$fd"; then
+    "$seq" "$(time_iso "$now")" "$(time_us_to_sec "$now")" "$(record_json_str "$host")" \
+    "$(record_json_str "$event")" "$fields" "$prev" >&"$fd"; then
     # a full disk can leave half a line; cut it off so the next entry does not build on it
     if [[ -n $size ]]; then truncate -s "$size" -- "$f" 2>/dev/null || true; fi
     exec {fd}>&-
@@ -179,6 +225,7 @@ record_audit_append() { # record_audit_append EVENT 'already-json-encoded "k":v,
 # ---------------------------------------------------------------- redis marker
 # Best effort, in the background, bounded by REDIS_TIMEOUT_SEC: Redis being down or hung must never
 # delay or fail a stop. Plain RESP over bash's /dev/tcp keeps redis-cli off the stop path.
+# record_redis_send WORD...: one command; prints Redis's first reply line.
 record_redis_send() {
   local payload a
   payload="*$#"$'\r\n'
@@ -191,7 +238,8 @@ record_redis_send() {
     printf "%s\n" "${reply%$'"'\r'"'}"' _ "${CFG[REDIS_HOST]}" "${CFG[REDIS_PORT]}" "$payload"
 }
 
-record_redis_marker_async() { # record_redis_marker_async set VALUE | clear
+# record_redis_marker_async set VALUE | clear: in a background subshell (it writes no global here).
+record_redis_marker_async() {
   [[ ${CFG[REDIS_ENABLED]} == yes ]] || return 0
   local op=$1 value=${2:-}
   (
@@ -210,7 +258,9 @@ record_redis_marker_async() { # record_redis_marker_async set VALUE | clear
     elif [[ -n $reply ]]; then
       record_log warning "redis marker $REDIS_KEY ${op}: redis answered '${reply:0:80}'"
     else
-      record_log warning "redis marker $REDIS_KEY ${op}: no answer from ${CFG[REDIS_HOST]}:${CFG[REDIS_PORT]} within ${CFG[REDIS_TIMEOUT_SEC]}s (skipped; the latch does not depend on it)"
+      record_log warning "redis marker $REDIS_KEY ${op}: no answer from" \
+        "${CFG[REDIS_HOST]}:${CFG[REDIS_PORT]} within ${CFG[REDIS_TIMEOUT_SEC]}s" \
+        "(skipped; the latch does not depend on it)"
     fi
   ) </dev/null >/dev/null 2>&1 &
 }

@@ -1,18 +1,27 @@
 # shellcheck shell=bash disable=SC2034 # SPOOL_* are read by callers
-# Trip requests from the unprivileged exporter: every name and byte in them is hostile. They are claimed
-# (moved into a root-only batch directory) before anything looks at them: no TOCTOU, and an alert storm
-# costs a few processes, not one per request. Names are never parsed as text (they may hold newlines):
-# entries come from a glob, readability from `find -print0`. Any entry at all is a request to stop,
-# even one that cannot be claimed or read. Only one request is read before the stop, and a run claims
-# at most SPOOL_BATCH_MAX requests: the path unit runs again while more are waiting, so every batch
-# gets its audit line within the service's timeout.
-# Needs config.sh, units.sh, record.sh. Writes SPOOL_* REQ_*.
+# Trip requests from the unprivileged exporter: every name and byte in them is hostile. They are
+# claimed (moved into a root-only batch directory) before anything looks at them: no TOCTOU, and an
+# alert storm costs a few processes, not one per request. Names are never parsed as text (they may
+# hold newlines): entries come from a glob, readability from `find -print0`. Any entry at all is a
+# request to stop, even one that cannot be claimed or read. Only one request is read before the
+# stop, and a run claims at most SPOOL_BATCH_MAX requests: the path unit runs again while more are
+# waiting, so every batch gets its audit line within the service's timeout. Needs config.sh,
+# time.sh, record.sh; sources them. Writes SPOOL_* REQ_*, each function the ones its comment names.
+[[ -z ${_ESS_LIB_SPOOL:-} ]] || return 0
+_ESS_LIB_SPOOL=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
 
 readonly SPOOL_BATCH_MAX=500
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""
 declare -ga SPOOL_ENTRIES=()
 declare -gA SPOOL_READABLE=()
 
+# spool_has_requests: anything at all in SPOOL_DIR/incoming.
 spool_has_requests() {
   local entries
   shopt -s nullglob dotglob
@@ -21,13 +30,17 @@ spool_has_requests() {
   ((${#entries[@]} > 0))
 }
 
+# spool_claim: up to SPOOL_BATCH_MAX requests moved into a new root-only batch directory.
+# Writes SPOOL_BATCH SPOOL_ENTRIES SPOOL_COUNT SPOOL_READABLE.
 spool_claim() {
   local path now rc=0
   time_now_us_v now
   SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
   install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
-  # head closing the pipe early makes find die of SIGPIPE: only mv's status says whether the claim worked
-  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 -print0 | head -z -n "$SPOOL_BATCH_MAX" |
+  # head closing the pipe early makes find die of SIGPIPE: only mv's status says whether the claim
+  # worked
+  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 -print0 |
+    head -z -n "$SPOOL_BATCH_MAX" |
     xargs -0 -r mv -f -t "$SPOOL_BATCH" -- || rc=${PIPESTATUS[2]}
   # whatever was moved is audited, even when part of the claim failed
   shopt -s nullglob dotglob
@@ -39,8 +52,10 @@ spool_claim() {
   return "$rc"
 }
 
+# spool_read_request PATH (an element of SPOOL_ENTRIES): one request, its fields cleaned.
+# Writes REQ_SOURCE REQ_REASON REQ_NAME.
 declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""
-spool_read_request() { # spool_read_request PATH (an element of SPOOL_ENTRIES)
+spool_read_request() {
   local content="" line
   record_clean_text_v REQ_NAME "${1##*/}" 64
   REQ_SOURCE="" REQ_REASON=""
@@ -53,17 +68,20 @@ spool_read_request() { # spool_read_request PATH (an element of SPOOL_ENTRIES)
       esac
     done <<<"$content"
   else
-    REQ_REASON="unreadable trip request $REQ_NAME (not a plain single-link file of at most 4 KiB)"
+    REQ_REASON="unreadable trip request $REQ_NAME"
+    REQ_REASON+=" (not a plain single-link file of at most 4 KiB)"
   fi
   [[ $REQ_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || REQ_SOURCE=trip-request
   record_clean_text_v REQ_REASON "${REQ_REASON:-trip request $REQ_NAME without a reason}"
 }
 
-# Names the activation after the first readable request, and dates it by that file's mtime (when the
-# exporter wrote it: the trigger instant of a webhook trip).
+# spool_describe: names the activation after the first readable request, and dates it by that
+# file's mtime (when the exporter wrote it: the trigger instant of a webhook trip).
+# Writes SPOOL_SOURCE SPOOL_REASON SPOOL_FIRST_MTIME_US REQ_*.
 spool_describe() {
   local path first="" mtime
-  SPOOL_SOURCE=trip-request SPOOL_REASON="trip request(s) in ${CFG[SPOOL_DIR]}/incoming that could not be claimed"
+  SPOOL_SOURCE=trip-request
+  SPOOL_REASON="trip request(s) in ${CFG[SPOOL_DIR]}/incoming that could not be claimed"
   SPOOL_FIRST_MTIME_US=""
   ((SPOOL_COUNT > 0)) || return 0
   for path in "${SPOOL_ENTRIES[@]}"; do
@@ -71,27 +89,33 @@ spool_describe() {
   done
   spool_read_request "${first:-${SPOOL_ENTRIES[0]}}"
   SPOOL_SOURCE=$REQ_SOURCE SPOOL_REASON=$REQ_REASON
-  if ((SPOOL_COUNT > 1)); then SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"; fi
-  if [[ -n $first ]] && mtime=$(stat -c %.6Y -- "$first" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
+  if ((SPOOL_COUNT > 1)); then
+    SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"
+  fi
+  if [[ -n $first ]] && mtime=$(stat -c %.6Y -- "$first" 2>/dev/null) &&
+    [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
     SPOOL_FIRST_MTIME_US=$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
   fi
 }
 
-# After the stop: the batch's audit line first, then one journal line per request (the first 20);
-# batches older than 10 minutes are dropped so storms cannot fill the small spool (the audit line keeps them).
+# spool_record: after the stop, the batch's audit line first, then one journal line per request
+# (the first 20); batches older than 10 minutes are dropped so storms cannot fill the small spool
+# (the audit line keeps them). Writes REQ_*.
 spool_record() {
   local path i=0 items=() item src why name
   for path in "${SPOOL_ENTRIES[@]}"; do
     ((i < 100)) || break
     spool_read_request "$path"
-    record_json_str_v name "$REQ_NAME"; record_json_str_v src "$REQ_SOURCE"; record_json_str_v why "$REQ_REASON"
+    record_json_str_v name "$REQ_NAME"; record_json_str_v src "$REQ_SOURCE"
+    record_json_str_v why "$REQ_REASON"
     printf -v item '{"request":%s,"source":%s,"reason":%s}' "$name" "$src" "$why"
     items+=("$item")
     i=$((i + 1))
   done
   local IFS=, batch
   record_json_str_v batch "$SPOOL_BATCH"
-  record_audit_append trip-requests "\"count\":$SPOOL_COUNT,\"kept_in\":$batch,\"requests\":[${items[*]}]" ||
+  record_audit_append trip-requests \
+    "\"count\":$SPOOL_COUNT,\"kept_in\":$batch,\"requests\":[${items[*]}]" ||
     record_log err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests (kept in $SPOOL_BATCH)"
   IFS=' '
   i=0
@@ -101,7 +125,9 @@ spool_record() {
     record_log warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
     i=$((i + 1))
   done
-  ((SPOOL_COUNT <= 20)) || record_log warning "... and $((SPOOL_COUNT - 20)) more trip requests (all kept in $SPOOL_BATCH)"
-  find "${CFG[SPOOL_DIR]}/processed" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf -- {} + 2>/dev/null || true
+  ((SPOOL_COUNT <= 20)) || record_log warning "... and $((SPOOL_COUNT - 20)) more trip requests" \
+    "(all kept in $SPOOL_BATCH)"
+  find "${CFG[SPOOL_DIR]}/processed" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf -- {} + \
+    2>/dev/null || true
   find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -mmin +10 -delete 2>/dev/null || true
 }

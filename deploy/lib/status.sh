@@ -1,86 +1,146 @@
 # shellcheck shell=bash
 # status: the verdict (verdict.sh) with what it rests on, for a person or (--json) for a script.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh exempt.sh.
+# Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh; sources them. From
+# ess_controller.sh: usage_error. Writes what latch_observe writes (the verdict and its inputs), ST,
+# FLAG_*.
+[[ -z ${_ESS_LIB_STATUS:-} ]] || return 0
+_ESS_LIB_STATUS=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
+# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
+# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
+# shellcheck source=/dev/null # deploy/lib/exempt.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_EXEMPT:-} ]] || source "${BASH_SOURCE[0]%/*}/exempt.sh"
 
 readonly -A VERDICT_TEXT=(
   [armed]="armed: not latched; the switch and the latch on every trading unit are in place"
   [not-armed]="NOT ARMED: not latched, and a trigger or a unit's latch is missing"
   [active]="active: latched; no process of any trading unit runs and systemd refuses their starts"
   [violation]="VIOLATION: latched, but a trading unit runs or systemd would let it start"
-  [tampered]="TAMPERED: the flag was removed outside the controller; starts are still refused (persisted latch)"
-  [not-persisted]="NOT PERSISTED: latched now, but the persisted latch, state or audit could not be written"
-  [resume-interrupted]="RESUME INTERRUPTED: the latch is cleared but not every trading unit was started"
+  [tampered]="TAMPERED: the flag was removed outside the controller;\
+ starts are still refused (persisted latch)"
+  [not-persisted]="NOT PERSISTED: latched now, but the persisted latch, state or audit could not be\
+ written"
+  [resume-interrupted]="RESUME INTERRUPTED: the latch is cleared but not every trading unit was\
+ started"
   [unknown]="UNKNOWN: systemd's view of the units could not be read"
 )
 
+# status_json: `status --json`, one line.
 status_json() {
-  local u entries=() extra probs=() p n l a s
+  local u entries=() extra probs=() p n l a s until fmt
   for u in "${TRADING[@]}" "${MONITOR[@]}"; do
     extra=',"role":"monitor"'
     if [[ -v GUARD[$u] ]]; then
-      printf -v extra ',"role":"trading","guard":"%s","processes":"%s","exempt_until":%s' "${GUARD[$u]}" \
-        "${POPULATED[$u]:-unknown}" "$(if [[ ${EXEMPT[$u]} == 1 ]]; then printf '%s' "${EXEMPT_UNTIL[$u]}"; else printf null; fi)"
+      until=null
+      [[ ${EXEMPT[$u]} != 1 ]] || until=${EXEMPT_UNTIL[$u]}
+      printf -v extra ',"role":"trading","guard":"%s","processes":"%s","exempt_until":%s' \
+        "${GUARD[$u]}" "${POPULATED[$u]:-unknown}" "$until"
     fi
-    record_json_str_v n "$u"; record_json_str_v l "${LOAD[$u]}"; record_json_str_v a "${ACTIVE[$u]}"; record_json_str_v s "${SUB[$u]}"
+    record_json_str_v n "$u"; record_json_str_v l "${LOAD[$u]}"
+    record_json_str_v a "${ACTIVE[$u]}"; record_json_str_v s "${SUB[$u]}"
     entries+=("{\"unit\":$n$extra,\"load\":$l,\"active\":$a,\"sub\":$s}")
   done
   for p in "${VERDICT_PROBLEMS[@]}"; do record_json_str_v n "$p"; probs+=("$n"); done
   record_json_str_v n "${CFG[FLAG_FILE]}"
+  fmt='{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,'
+  fmt+='"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],'
+  fmt+='"units":[%s],"state":%s}\n'
   local IFS=,
-  printf '{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],"units":[%s],"state":%s}\n' \
-    "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" "$(record_bool_json "$CONFIG_PENDING")" \
+  # shellcheck disable=SC2059 # the format is the constant above
+  printf "$fmt" \
+    "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" \
+    "$(record_bool_json "$CONFIG_PENDING")" \
     "$(record_bool_json "$VERDICT_LATCHED")" \
-    "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
+    "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" \
+    "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
     "$n" "${probs[*]}" "${entries[*]}" "$(record_render_state_json)"
 }
 
+# status_text: `status` for a person: the verdict and the latch, the last events, the problems and
+# warnings, then every unit. Writes FLAG_*.
 status_text() {
-  local u lat
+  local u
   printf 'ESS STATUS: %s\n' "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)"
   printf '  verdict:  %s (exit %d)\n' "${VERDICT_TEXT[$VERDICT]}" "$VERDICT_CODE"
   if ((V_FLAG)); then
     latch_flag_read "${CFG[FLAG_FILE]}"
-    printf '  latch:    %s present (id %s)\n' "${CFG[FLAG_FILE]}" "${FLAG_ID:-none: created by hand}"
+    printf '  latch:    %s present (id %s)\n' "${CFG[FLAG_FILE]}" \
+      "${FLAG_ID:-none: created by hand}"
   fi
-  if [[ -n ${ST[ACT_ID]:-} ]]; then
-    lat=n/a
-    [[ -z ${ST[ACT_LATENCY_US]} ]] || time_us_to_sec_v lat "${ST[ACT_LATENCY_US]}"
-    printf '  last activation:   %s by %s via %s: "%s" -> %s, latency %s s\n' "$(time_iso "${ST[ACT_TRIGGER_US]}")" \
-      "${ST[ACT_ACTOR]}" "${ST[ACT_SOURCE]}" "${ST[ACT_REASON]}" "${ST[ACT_RESULT]}" "$lat"
+  status_text_history
+  if ((VERDICT_ARMED)); then
+    printf '  switch:   %s\n' "armed (${SWITCH_PATH_UNITS[*]} active, latch applied by systemd on\
+ every trading unit)"
+  else
+    printf '  switch:   %s\n' "NOT ARMED"
   fi
-  if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
-    printf '  last deactivation: %s by %s: "%s" -> %s %s\n' "$(time_iso "${ST[DEA_TIME_US]}")" "${ST[DEA_ACTOR]}" \
-      "${ST[DEA_REASON]}" "${ST[DEA_RESULT]}" "${ST[DEA_DETAIL]:-}"
-  fi
-  [[ -z ${ST[TAMPER_TIME_US]:-} ]] ||
-    printf '  last tampering:    %s: %s\n' "$(time_iso "${ST[TAMPER_TIME_US]}")" "${ST[TAMPER_DETAIL]:-}"
-  printf '  switch:   %s\n' "$( ((VERDICT_ARMED)) && echo "armed (${SWITCH_PATH_UNITS[*]} active, latch applied by systemd on every trading unit)" || echo "NOT ARMED")"
   for u in "${VERDICT_PROBLEMS[@]}"; do printf '  PROBLEM:  %s\n' "$u"; done
-  for u in "${TRADING[@]}"; do
-    [[ ${NEED_RELOAD[$u]:-no} != yes ]] ||
-      printf '  WARNING:  %s changed on disk without daemon-reload: the latch shown is the loaded one\n' "$u"
-  done
-  ((!CONFIG_PENDING)) ||
-    printf '  WARNING:  %s differs from the installed configuration, which stays in force until the installer runs again\n' "$ESS_DEFAULT_CONFIG"
-  [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
-    printf '  WARNING:  quantum-ess-guard.path is %s: a flag removed by hand is not put back at once\n' "${ACTIVE[quantum-ess-guard.path]:-unknown}"
-  local until
-  for u in "${TRADING[@]}"; do
-    [[ ${EXEMPT[$u]} == 1 ]] || continue
-    until=${EXEMPT_UNTIL[$u]}
-    printf '  EXEMPT:   %s may run until %s (maintenance: "%s"); end it early: ess_controller.sh unexempt %s\n' \
-      "$u" "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" "${u%.service}"
-  done
-  ((VERDICT_VIOLATIONS == 0)) || printf '  LATCH VIOLATION: %d trading unit(s) running or unguarded while latched\n' "$VERDICT_VIOLATIONS"
+  status_text_warnings
+  ((VERDICT_VIOLATIONS == 0)) ||
+    printf '  LATCH VIOLATION: %d trading unit(s) running or unguarded while latched\n' \
+      "$VERDICT_VIOLATIONS"
   printf 'TRADING UNITS\n'
   for u in "${TRADING[@]}"; do
-    printf '  %-36s %-12s %-14s latch:%-8s processes:%s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}" "${GUARD[$u]}" "${POPULATED[$u]:-unknown}"
+    printf '  %-36s %-12s %-14s latch:%-8s processes:%s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}" \
+      "${GUARD[$u]}" "${POPULATED[$u]:-unknown}"
   done
   printf 'MONITOR UNITS\n'
   for u in "${MONITOR[@]}"; do printf '  %-36s %-12s %s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}"; done
 }
 
-# status [--json]
+# status_text_history: the last activation, deactivation and tampering, from ST.
+status_text_history() {
+  local lat
+  if [[ -n ${ST[ACT_ID]:-} ]]; then
+    lat=n/a
+    [[ -z ${ST[ACT_LATENCY_US]} ]] || time_us_to_sec_v lat "${ST[ACT_LATENCY_US]}"
+    printf '  last activation:   %s by %s via %s: "%s" -> %s, latency %s s\n' \
+      "$(time_iso "${ST[ACT_TRIGGER_US]}")" "${ST[ACT_ACTOR]}" "${ST[ACT_SOURCE]}" \
+      "${ST[ACT_REASON]}" "${ST[ACT_RESULT]}" "$lat"
+  fi
+  if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
+    printf '  last deactivation: %s by %s: "%s" -> %s %s\n' "$(time_iso "${ST[DEA_TIME_US]}")" \
+      "${ST[DEA_ACTOR]}" "${ST[DEA_REASON]}" "${ST[DEA_RESULT]}" "${ST[DEA_DETAIL]:-}"
+  fi
+  [[ -z ${ST[TAMPER_TIME_US]:-} ]] ||
+    printf '  last tampering:    %s: %s\n' "$(time_iso "${ST[TAMPER_TIME_US]}")" \
+      "${ST[TAMPER_DETAIL]:-}"
+}
+
+# status_text_warnings: what status cannot judge by itself: a unit file changed without a reload, a
+# configuration not installed, the guard path unit down; and the exemptions in force.
+status_text_warnings() {
+  local u until
+  for u in "${TRADING[@]}"; do
+    [[ ${NEED_RELOAD[$u]:-no} != yes ]] ||
+      printf '  WARNING:  %s changed on disk without daemon-reload: %s\n' "$u" \
+        "the latch shown is the loaded one"
+  done
+  ((!CONFIG_PENDING)) ||
+    printf '  WARNING:  %s differs from the installed configuration, %s\n' "$ESS_DEFAULT_CONFIG" \
+      "which stays in force until the installer runs again"
+  [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
+    printf '  WARNING:  quantum-ess-guard.path is %s: %s\n' \
+      "${ACTIVE[quantum-ess-guard.path]:-unknown}" "a flag removed by hand is not put back at once"
+  for u in "${TRADING[@]}"; do
+    [[ ${EXEMPT[$u]} == 1 ]] || continue
+    until=${EXEMPT_UNTIL[$u]}
+    printf '  EXEMPT:   %s may run until %s (maintenance: "%s"); %s %s\n' "$u" \
+      "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" \
+      "end it early: ess_controller.sh unexempt" "${u%.service}"
+  done
+}
+
+# status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*.
 cmd_status() {
   local json=0
   while (($#)); do

@@ -1,66 +1,27 @@
-# shellcheck shell=bash disable=SC2034 # RESULT, STOPPED_US, ALL_DOWN_US, START_ERROR are read by callers
-# systemd side of the ESS: a monotonic clock, unit states in one batched call, cgroup occupancy, the
-# latch assertions systemd actually applies, the stop with SIGKILL escalation, and a confirmed start.
-# Needs config.sh (CFG). Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US NEED_RELOAD POPULATED ASSERTS
-# RESULT STOPPED_US ALL_DOWN_US STOP_T0_US STOP_T0_UPTIME START_ERROR.
+# shellcheck shell=bash disable=SC2034 # RESULT STOPPED_US ALL_DOWN_US START_ERROR: read by callers
+# systemd side of the ESS: unit states in one batched call, cgroup occupancy, the latch assertions
+# systemd actually applies, the stop with SIGKILL escalation, and a confirmed start.
+# Needs config.sh (CFG), time.sh, record.sh (record_log); sources them. Writes LOAD ACTIVE SUB
+# MAINPID CGROUP INACTIVE_US NEED_RELOAD POPULATED ASSERTS RESULT STOPPED_US ALL_DOWN_US STOP_T0_US
+# STOP_T0_UPTIME START_ERROR, each function the ones its comment names.
+[[ -z ${_ESS_LIB_UNITS:-} ]] || return 0
+_ESS_LIB_UNITS=1
+# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
+# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
+[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
 
 # A hung PID 1 must not hang the controller: every systemctl call is bounded.
 readonly SYSTEMCTL_TIMEOUT_SEC=5
 
-# ---------------------------------------------------------------- clocks
-# Deadlines never use the wall clock: waits are relative timers (timeout(1), read -t), and loops count
-# elapsed time on /proc/uptime (CLOCK_BOOTTIME, 10 ms resolution, a builtin read: no fork; reading
-# /proc/timer_list for CLOCK_MONOTONIC costs about 50 ms). The instants of a stop are systemd's own
-# (InactiveEnterTimestamp, µs); a clock step during a run is detected by comparing the wall clock with
-# the uptime clock over the run (clock_drift_us).
-time_uptime_us_v() { # time_uptime_us_v VAR
-  local _uu _ur
-  read -r _uu _ur </proc/uptime
-  printf -v "$1" '%d' $((10#${_uu%.*} * 1000000 + 10#${_uu#*.} * 10000))
-}
-time_now_us() { local t=$EPOCHREALTIME; printf '%s' "${t/./}"; } # wall clock, for timestamps people read
-time_now_us_v() { local _nt=$EPOCHREALTIME; printf -v "$1" '%s' "${_nt/./}"; }
-time_us_to_sec() { printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)); }
-time_us_to_sec_v() { printf -v "$1" '%d.%06d' $(($2 / 1000000)) $(($2 % 1000000)); }
-
-# time_nap SECONDS: sleep without a fork per call (read on a pipe nobody writes times out).
-# time_clock_drift_us_v VAR WALL0_US UPTIME0_US: how far the wall clock moved against the uptime clock since
-# (WALL0, UPTIME0); more than a few tens of ms means the clock was stepped.
-time_clock_drift_us_v() {
-  local _cw _cu
-  time_now_us_v _cw
-  time_uptime_us_v _cu
-  printf -v "$1" '%d' $(((_cw - $2) - (_cu - $3)))
-}
-
-# time_utc_us_v VAR "Thu 2026-11-26 02:09:41.446772 UTC": systemd's --timestamp=us+utc form to Unix µs,
-# without a fork (days from the civil date); empty when the text is not in that form.
-time_utc_us_v() {
-  local _y _m _d _era _yoe _doy _doe _days
-  if [[ $2 =~ ([0-9]{4})-([0-9]{2})-([0-9]{2})\ ([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})\ UTC$ ]]; then
-    _y=$((10#${BASH_REMATCH[1]})) _m=$((10#${BASH_REMATCH[2]})) _d=$((10#${BASH_REMATCH[3]}))
-    ((_m > 2)) || _y=$((_y - 1))
-    _era=$((_y / 400)) _yoe=$((_y - _y / 400 * 400))
-    _doy=$(((153 * (_m > 2 ? _m - 3 : _m + 9) + 2) / 5 + _d - 1))
-    _doe=$((_yoe * 365 + _yoe / 4 - _yoe / 100 + _doy))
-    _days=$((_era * 146097 + _doe - 719468))
-    printf -v "$1" '%d' $(((_days * 86400 + 10#${BASH_REMATCH[4]} * 3600 + 10#${BASH_REMATCH[5]} * 60 + 10#${BASH_REMATCH[6]}) * 1000000 + 10#${BASH_REMATCH[7]}))
-  else
-    printf -v "$1" '%s' ""
-  fi
-}
-
-declare -g NAP_FD=""
-time_nap() {
-  [[ -n $NAP_FD ]] || exec {NAP_FD}<> <(:)
-  read -r -t "$1" -u "$NAP_FD" _ || true
-}
-
+# units_sctl ARGS...: systemctl bounded by SYSTEMCTL_TIMEOUT_SEC.
 units_sctl() { timeout "$SYSTEMCTL_TIMEOUT_SEC" systemctl "$@"; }
 
-# units_sctl_within US ARGS...: systemctl bounded by the time left before a deadline (at least 50 ms, so a
-# call can still complete right at the deadline). timeout(1) uses a relative timer: clock steps do not
-# move it.
+# units_sctl_within US ARGS...: systemctl bounded by the time left before a deadline (at least 50
+# ms, so a call can still complete right at the deadline). timeout(1) uses a relative timer: clock
+# steps do not move it.
 units_sctl_within() {
   local left=$1 s
   shift
@@ -70,16 +31,19 @@ units_sctl_within() {
 }
 
 # ---------------------------------------------------------------- unit states
-# units_read_states UNIT...: one batched `systemctl show`. It prints one block per argument in argument
-# order; blocks are mapped by position because Id= is the canonical name, which differs for aliases.
+# units_read_states UNIT...: one batched `systemctl show`. It prints one block per argument in
+# argument order; blocks are mapped by position because Id= is the canonical name, which differs for
+# aliases. Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US NEED_RELOAD for every UNIT.
 declare -gA LOAD=() ACTIVE=() SUB=() MAINPID=() CGROUP=() INACTIVE_US=() NEED_RELOAD=()
+readonly UNITS_SHOW_PROPERTIES=LoadState,ActiveState,SubState,MainPID,ControlGroup,\
+InactiveEnterTimestamp,NeedDaemonReload
 units_read_states() {
   local units=("$@") i=0 line key out
   for key in "${units[@]}"; do
-    LOAD[$key]=unknown ACTIVE[$key]=unknown SUB[$key]=unknown MAINPID[$key]=0 CGROUP[$key]="" INACTIVE_US[$key]=""
-    NEED_RELOAD[$key]=no
+    LOAD[$key]=unknown ACTIVE[$key]=unknown SUB[$key]=unknown MAINPID[$key]=0 CGROUP[$key]=""
+    INACTIVE_US[$key]="" NEED_RELOAD[$key]=no
   done
-  out=$(units_sctl show --timestamp=us+utc --property=LoadState,ActiveState,SubState,MainPID,ControlGroup,InactiveEnterTimestamp,NeedDaemonReload \
+  out=$(units_sctl show --timestamp=us+utc --property="$UNITS_SHOW_PROPERTIES" \
     -- "${units[@]}") || return 1
   while IFS= read -r line; do
     if [[ -z $line ]]; then i=$((i + 1)); continue; fi
@@ -97,22 +61,31 @@ units_read_states() {
   done <<<"$out"
 }
 
-units_is_down() { [[ ${ACTIVE[$1]} == inactive || ${ACTIVE[$1]} == failed || ${ACTIVE[$1]} == maintenance ]]; }
+# units_is_down UNIT: ACTIVE[UNIT] is inactive, failed or maintenance.
+units_is_down() {
+  [[ ${ACTIVE[$1]} == inactive || ${ACTIVE[$1]} == failed || ${ACTIVE[$1]} == maintenance ]]
+}
 
 # ---------------------------------------------------------------- cgroups
 # "Stopped" means no process of the unit is left: systemctl stop leaves KillMode=process/none/mixed
 # leftovers and detached children in the unit's cgroup. cgroup.events of the unified hierarchy says
 # whether the whole subtree holds a process.
+# units_cgroup_root: finds the unified hierarchy once. Writes CGROUP_ROOT (empty: none mounted).
 declare -g CGROUP_ROOT=unset
 units_cgroup_root() {
   [[ $CGROUP_ROOT == unset ]] || return 0
   CGROUP_ROOT=""
-  if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then CGROUP_ROOT=/sys/fs/cgroup
-  elif [[ -e /sys/fs/cgroup/unified/cgroup.controllers ]]; then CGROUP_ROOT=/sys/fs/cgroup/unified; fi
+  if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then
+    CGROUP_ROOT=/sys/fs/cgroup
+  elif [[ -e /sys/fs/cgroup/unified/cgroup.controllers ]]; then
+    CGROUP_ROOT=/sys/fs/cgroup/unified
+  fi
 }
 
+# units_read_populated UNIT...: POPULATED[u] = yes | no | unknown (CGROUP[u] read before).
+# Writes POPULATED (and CGROUP_ROOT, once).
 declare -gA POPULATED=()
-units_read_populated() { # units_read_populated UNIT...: POPULATED[u] = yes | no | unknown (CGROUP[u] read before)
+units_read_populated() {
   local u f line got
   units_cgroup_root
   for u in "$@"; do
@@ -122,7 +95,11 @@ units_read_populated() { # units_read_populated UNIT...: POPULATED[u] = yes | no
     f=$CGROUP_ROOT${CGROUP[$u]}/cgroup.events
     [[ -e $f ]] || continue
     got=""
-    { while IFS= read -r line; do if [[ $line == "populated "* ]]; then got=${line#populated }; fi; done <"$f"; } 2>/dev/null || got=""
+    {
+      while IFS= read -r line; do
+        if [[ $line == "populated "* ]]; then got=${line#populated }; fi
+      done <"$f"
+    } 2>/dev/null || got=""
     case $got in
       1) POPULATED[$u]=yes ;;
       0) ;;
@@ -134,8 +111,8 @@ units_read_populated() { # units_read_populated UNIT...: POPULATED[u] = yes | no
 # ---------------------------------------------------------------- the latch as systemd applies it
 # The Asserts property (not printable by systemctl show) as busctl prints it:
 #   a(sbbsi) N "AssertPathExists" false true "/run/quantum/ESS_ON" 0 ...
-declare -gA ASSERTS=()
-units_bus_path_v() { # units_bus_path_v VAR UNIT: systemd's object path for a unit name
+# units_bus_path_v VAR UNIT: systemd's object path for a unit name.
+units_bus_path_v() {
   local _bn=$2 _bo=/org/freedesktop/systemd1/unit/ _bc _bi _bx
   for ((_bi = 0; _bi < ${#_bn}; _bi++)); do
     _bc=${_bn:_bi:1}
@@ -144,23 +121,28 @@ units_bus_path_v() { # units_bus_path_v VAR UNIT: systemd's object path for a un
   printf -v "$1" '%s' "$_bo"
 }
 
-units_read_asserts() { # units_read_asserts UNIT...: ASSERTS[u] = busctl's text, empty when it could not be read
+# units_read_asserts UNIT...: ASSERTS[u] = busctl's text, empty when it could not be read.
+# Writes ASSERTS.
+declare -gA ASSERTS=()
+units_read_asserts() {
   local u path
   for u in "$@"; do
     units_bus_path_v path "$u"
-    ASSERTS[$u]=$(timeout "$SYSTEMCTL_TIMEOUT_SEC" busctl get-property org.freedesktop.systemd1 "$path" \
-      org.freedesktop.systemd1.Unit Asserts 2>/dev/null) || ASSERTS[$u]=""
+    ASSERTS[$u]=$(timeout "$SYSTEMCTL_TIMEOUT_SEC" busctl get-property org.freedesktop.systemd1 \
+      "$path" org.freedesktop.systemd1.Unit Asserts 2>/dev/null) || ASSERTS[$u]=""
   done
 }
 
 # ---------------------------------------------------------------- stop
-# units_stop UNIT...: one blocking `systemctl stop` of all units (systemd queues the jobs in parallel and
-# systemctl waits for them, no polling) bounded by KILL_AFTER_SEC; SIGKILL to every process of the units
-# still up, then wait for their jobs for the rest of STOP_DEADLINE_SEC; then SIGKILL whatever is left in
-# a stopped unit's cgroup. Every bound is a relative timer. Fills RESULT[u] (contract/README.md section
-# 3) and STOPPED_US[u] (µs after the start by systemd's timestamps, -1 if never); ALL_DOWN_US is the wall
-# time the last unit went down, as systemd recorded it. Returns 0 when every unit is down with an empty
-# cgroup.
+# units_stop UNIT...: one blocking `systemctl stop` of all units (systemd queues the jobs in
+# parallel and systemctl waits for them, no polling) bounded by KILL_AFTER_SEC; SIGKILL to every
+# process of the units still up, then wait for their jobs for the rest of STOP_DEADLINE_SEC; then
+# SIGKILL whatever is left in a stopped unit's cgroup. Every bound is a relative timer. Fills
+# RESULT[u] (contract/README.md section 3) and STOPPED_US[u] (µs after the start by systemd's
+# timestamps, -1 if never); ALL_DOWN_US is the wall time the last unit went down, as systemd
+# recorded it. Returns 0 when every unit is down with an empty cgroup. Writes RESULT STOPPED_US
+# ALL_DOWN_US STOP_T0_US STOP_T0_UPTIME UNITS_STOP_ELAPSED_US, and the unit states
+# (units_read_states, units_read_populated).
 declare -gA RESULT=() STOPPED_US=()
 declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0
 units_stop() {
@@ -176,12 +158,14 @@ units_stop() {
   for u in "$@"; do units_is_down "$u" || [[ ${LOAD[$u]} == not-found ]] || pending+=("$u"); done
   if ((${#pending[@]} > 0)); then
     # timed out (rc 124) or an error: either way these are still up after KILL_AFTER_SEC
-    units_sctl_within $((deadline - kill_after)) kill --kill-whom=all --signal=SIGKILL -- "${pending[@]}" ||
-      record_log err "systemctl kill failed for: ${pending[*]}"
-    record_log warning "SIGKILL sent to every process of units still running after ${CFG[KILL_AFTER_SEC]}s (stop rc $rc): ${pending[*]}"
+    units_sctl_within $((deadline - kill_after)) kill --kill-whom=all --signal=SIGKILL \
+      -- "${pending[@]}" || record_log err "systemctl kill failed for: ${pending[*]}"
+    record_log warning "SIGKILL sent to every process of units still running after" \
+      "${CFG[KILL_AFTER_SEC]}s (stop rc $rc): ${pending[*]}"
     for u in "${pending[@]}"; do RESULT[$u]=killed; done
     units_stop_elapsed
-    units_sctl_within $((deadline - stop_elapsed_us)) stop -- "${pending[@]}" 2>/dev/null || true
+    units_sctl_within $((deadline - UNITS_STOP_ELAPSED_US)) stop -- "${pending[@]}" 2>/dev/null ||
+      true
     units_read_states "$@" || true
   fi
   units_read_populated "$@"
@@ -192,20 +176,28 @@ units_stop() {
   units_classify_stopped "$@"
 }
 
-# stop_elapsed_us: µs since units_stop began, on the uptime clock (immune to clock steps).
-declare -g stop_elapsed_us=0
-units_stop_elapsed() { local now; time_uptime_us_v now; stop_elapsed_us=$((now - STOP_T0_UPTIME)); }
+# units_stop_elapsed: µs since units_stop began, on the uptime clock (immune to clock steps).
+# Writes UNITS_STOP_ELAPSED_US.
+declare -g UNITS_STOP_ELAPSED_US=0
+units_stop_elapsed() {
+  local now
+  time_uptime_us_v now
+  UNITS_STOP_ELAPSED_US=$((now - STOP_T0_UPTIME))
+}
 
-# units_kill_leftovers DEADLINE_US UNIT...: the units are down but their cgroups still hold processes. systemd
-# will never stop those; SIGKILL them all and wait for the cgroups to empty, up to the deadline.
+# units_kill_leftovers DEADLINE_US UNIT...: the units are down but their cgroups still hold
+# processes. systemd will never stop those; SIGKILL them all and wait for the cgroups to empty, up
+# to the deadline. Writes RESULT STOPPED_US POPULATED UNITS_STOP_ELAPSED_US.
 units_kill_leftovers() {
   local deadline=$1 u left now
   shift
   local units=("$@")
   units_stop_elapsed
-  units_sctl_within $((deadline - stop_elapsed_us)) kill --kill-whom=all --signal=SIGKILL -- "${units[@]}" ||
+  units_sctl_within $((deadline - UNITS_STOP_ELAPSED_US)) kill --kill-whom=all --signal=SIGKILL \
+    -- "${units[@]}" ||
     record_log err "systemctl kill of leftover processes failed for: ${units[*]}"
-  record_log warning "units stopped but processes were left in their cgroups; SIGKILL sent: ${units[*]}"
+  record_log warning "units stopped but processes were left in their cgroups;" \
+    "SIGKILL sent: ${units[*]}"
   for u in "${units[@]}"; do RESULT[$u]="leftovers-killed"; done
   while :; do
     units_read_populated "${units[@]}"
@@ -219,12 +211,17 @@ units_kill_leftovers() {
         left+=("$u")
       fi
     done
-    ((${#left[@]} > 0 && stop_elapsed_us < deadline)) || break
+    ((${#left[@]} > 0 && UNITS_STOP_ELAPSED_US < deadline)) || break
     time_nap 0.005
   done
 }
 
-# units_classify_stopped UNIT...: final result words and stop instants from systemd's own timestamps.
+# units_classify_stopped UNIT...: final result words and stop instants from systemd's own
+# timestamps. Writes RESULT STOPPED_US ALL_DOWN_US.
+#   not installed, cgroup empty                  -> not-found         (stop instant 0)
+#   not down, or processes left in its cgroup    -> not-stopped       (never: -1; returns 1)
+#   untouched by this stop, down before it began -> already-inactive  (stop instant 0)
+#   otherwise (stopped, killed, leftovers-killed) keeps its word; the instant is systemd's own
 units_classify_stopped() {
   local u t rc=0
   ALL_DOWN_US=$STOP_T0_US
@@ -245,7 +242,8 @@ units_classify_stopped() {
     fi
     # systemd's instant of the transition; a unit garbage-collected after its stop has none
     if ((STOPPED_US[$u] < 0)); then
-      if ((t >= STOP_T0_US)); then STOPPED_US[$u]=$((t - STOP_T0_US)); else time_now_us_v t; STOPPED_US[$u]=$((t - STOP_T0_US)); fi
+      ((t >= STOP_T0_US)) || time_now_us_v t
+      STOPPED_US[$u]=$((t - STOP_T0_US))
     fi
     ((STOP_T0_US + STOPPED_US[$u] <= ALL_DOWN_US)) || ALL_DOWN_US=$((STOP_T0_US + STOPPED_US[$u]))
   done
@@ -253,8 +251,9 @@ units_classify_stopped() {
 }
 
 # ---------------------------------------------------------------- start
-# units_start_confirmed UNIT: start, wait until active, then confirm it is still active after the settle
-# time (a Type=simple unit is "active" the moment it forks, even if it crashes 50 ms later).
+# units_start_confirmed UNIT: start, wait until active, then confirm it is still active after the
+# settle time (a Type=simple unit is "active" the moment it forks, even if it crashes 50 ms later).
+# Writes START_ERROR (on failure), and the unit states (units_read_states).
 units_start_confirmed() {
   local u=$1 deadline now out pid
   time_uptime_us_v now
@@ -278,7 +277,8 @@ units_start_confirmed() {
   time_nap "${CFG[START_SETTLE_SEC]}"
   units_read_states "$u" || true
   if [[ ${ACTIVE[$u]} != active || ${MAINPID[$u]} != "$pid" ]]; then
-    START_ERROR="unit did not stay up for ${CFG[START_SETTLE_SEC]}s (now ${ACTIVE[$u]}/${SUB[$u]}, main PID $pid -> ${MAINPID[$u]})"
+    START_ERROR="unit did not stay up for ${CFG[START_SETTLE_SEC]}s (now ${ACTIVE[$u]}/${SUB[$u]},"
+    START_ERROR+=" main PID $pid -> ${MAINPID[$u]})"
     return 1
   fi
 }
