@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# install.sh - install, update or remove the Quantum ESS root side (controller, units, latch drop-ins).
+# install.sh - install, update or remove the Quantum ESS root side (controller, units, latch
+# drop-ins).
 #
 #   install.sh [install] [--runbook-root DIR]
 #                                   idempotent: install or update, then arm the switch; with
 #                                   --runbook-root also DIR/ops/ess_controller.sh and
-#                                   DIR/scripts/proof_ess.sh, where the operator's runbook calls them
-#   install.sh uninstall [--force]  remove units, drop-ins and programs; keep config, state and audit
+#                                   DIR/scripts/proof_ess.sh, where the operator's runbook calls
+#                                   them
+#   install.sh uninstall [--force]  remove units, drop-ins and programs; keep config, state and
+#                                   audit
 #
-# The configuration (/etc/quantum/ess.conf, or ESS_CONFIG) is validated before anything is changed.
+# The configuration (/etc/quantum/ess.conf, or ESS_CONFIG) is validated before anything is
+# changed.
 set -Eeuo pipefail
 export LC_ALL=C
 umask 022
@@ -20,9 +24,10 @@ readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
 readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
-readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.path
-  quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path quantum-ess-guard.service
-  quantum-ess-drill.timer quantum-ess-drill.service quantum-ess-trip-sweep.timer)
+readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
+  quantum-ess-trip.path quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path
+  quantum-ess-guard.service quantum-ess-drill.timer quantum-ess-drill.service
+  quantum-ess-trip-sweep.timer)
 readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_DIR=$LIBEXEC-exporter
@@ -31,6 +36,8 @@ readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
 readonly DROPIN_NAME=50-quantum-ess-latch.conf
 RUNBOOK_ROOT=""
 
+# shellcheck source=deploy/lib/time.sh
+source "$SRC/lib/time.sh"
 # shellcheck source=deploy/lib/config.sh
 source "$SRC/lib/config.sh"
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
@@ -38,20 +45,26 @@ readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 say() { printf 'install: %s\n' "$*"; }
 die() { printf 'install: %s\n' "$*" >&2; exit 1; }
 
-install_render() { # install_render TEMPLATE: substitute @KEY@ placeholders from the validated config
+# install_render TEMPLATE: substitute @KEY@ placeholders from the validated config
+install_render() {
   local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
-  sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" -e "s|@LIBEXEC@|$LIBEXEC|g" \
-    -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
-    -e "s|@AUDIT_DIR@|$audit_dir|g" -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" "$1"
+  sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" \
+    -e "s|@LIBEXEC@|$LIBEXEC|g" -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" \
+    -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
+    -e "s|@AUDIT_DIR@|$audit_dir|g" \
+    -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" "$1"
 }
 
-# install_render_units DIR: every unit file and latch drop-in as it will be installed, into DIR (also used by
-# the tests to run systemd-analyze verify on exactly what gets installed).
+# install_spool_mount_unit: the name of the spool's mount unit.
 install_spool_mount_unit() { systemd-escape -p --suffix=mount -- "${CFG[SPOOL_DIR]}"; }
 
+# install_render_units DIR: every unit file and latch drop-in as it will be installed, into DIR
+# (also used by the tests to run systemd-analyze verify on exactly what gets installed).
 install_render_units() {
   local dir=$1 unit u
-  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do install_render "$SRC/systemd/$unit" >"$dir/$unit"; done
+  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do
+    install_render "$SRC/systemd/$unit" >"$dir/$unit"
+  done
   if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]]; then
     for unit in "${FULL_DRILL_UNITS[@]}"; do install_render "$SRC/systemd/$unit" >"$dir/$unit"; done
   fi
@@ -69,7 +82,8 @@ install_programs() {
   install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$stage/"
   install -d -m 0755 "$stage/lib"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
-  # the configuration validated by this install: what activate stops with if ess.conf is later broken
+  # the configuration validated by this install: what activate stops with if ess.conf is later
+  # broken
   install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/${INSTALLED_CONFIG##*/}"
   chmod 0755 "$stage"
   # swap the whole directory so a running controller never sees a half-copied library
@@ -82,8 +96,8 @@ install_programs() {
   ln -sfn "$LIBEXEC/proof_ess.sh" "$PROOF_LINK"
 }
 
-# The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci && npm
-# run build), with just the production packages; the stop path never depends on it.
+# The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci &&
+# npm run build), with just the production packages; the stop path never depends on it.
 exporter_built() { [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]]; }
 
 install_exporter() {
@@ -103,7 +117,9 @@ install_exporter() {
   if [[ -d $EXPORTER_DIR ]]; then mv "$EXPORTER_DIR" "$EXPORTER_DIR.old"; fi
   mv "$stage" "$EXPORTER_DIR"
   rm -rf "$EXPORTER_DIR.old"
-  if [[ ! -e $EXPORTER_CONFIG ]]; then install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"; fi
+  if [[ ! -e $EXPORTER_CONFIG ]]; then
+    install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"
+  fi
   node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config >/dev/null
 }
 
@@ -134,11 +150,12 @@ wait_for_exporter() {
     fi
     sleep 0.1
   done
-  die "$EXPORTER_UNIT does not serve http://$listen/metrics itself (another process may hold the port: ss -ltnp); see journalctl -u $EXPORTER_UNIT"
+  die "$EXPORTER_UNIT does not serve http://$listen/metrics itself" \
+    "(another process may hold the port: ss -ltnp); see journalctl -u $EXPORTER_UNIT"
 }
 
-# The spool's own tmpfs, mounted before tmpfiles creates the directories in it. A spool that is already
-# a mount point (this mount, or one the host provides) is left as it is.
+# The spool's own tmpfs, mounted before tmpfiles creates the directories in it. A spool that is
+# already a mount point (this mount, or one the host provides) is left as it is.
 place_spool_mount() { # place_spool_mount STAGE_DIR
   local unit
   unit=$(install_spool_mount_unit)
@@ -162,20 +179,22 @@ place_full_drill() {
   fi
 }
 
-# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout). The
-# runbook runs them as root: a directory someone else can write lets them replace the commands, so the
-# installer says so, and the drill checks the links (runbook-root records where they are).
+# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout).
+# The runbook runs them as root: a directory someone else can write lets them replace the commands,
+# so the installer says so, and the drill checks the links (runbook-root records where they are).
 place_runbook_links() {
   [[ -n $RUNBOOK_ROOT ]] || return 0
   install -d -m 0755 "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"
   ln -sfn "$LIBEXEC/ess_controller.sh" "$RUNBOOK_ROOT/ops/ess_controller.sh"
   ln -sfn "$LIBEXEC/proof_ess.sh" "$RUNBOOK_ROOT/scripts/proof_ess.sh"
   printf '%s\n' "$RUNBOOK_ROOT" >"$LIBEXEC/runbook-root"
-  say "runbook paths: $RUNBOOK_ROOT/ops/ess_controller.sh, $RUNBOOK_ROOT/scripts/proof_ess.sh"
+  say "runbook paths: $RUNBOOK_ROOT/ops/ess_controller.sh," \
+    "$RUNBOOK_ROOT/scripts/proof_ess.sh"
   local d
   for d in "$RUNBOOK_ROOT" "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"; do
     [[ $(stat -c '%u %A' -- "$d") =~ ^0\ d....-..-. ]] ||
-      say "WARNING: $d is not root-owned or is writable by others: whoever can write there can replace the commands the runbook runs as root; prefer /usr/local/sbin/ess_controller.sh"
+      say "WARNING: $d is not root-owned or is writable by others: whoever can write there can" \
+        "replace the commands the runbook runs as root; prefer /usr/local/sbin/ess_controller.sh"
   done
 }
 
@@ -192,8 +211,8 @@ remove_dropins() {
   done
 }
 
-# Each unit file and drop-in is replaced by rename, never deleted first: a daemon-reload at any moment
-# (or an installer that dies half-way) still finds a latch drop-in on every trading unit.
+# Each unit file and drop-in is replaced by rename, never deleted first: a daemon-reload at any
+# moment (or an installer that dies half-way) still finds a latch drop-in on every trading unit.
 place_units() { # place_units STAGE_DIR
   local f rel
   while IFS= read -r -d '' f; do
@@ -204,14 +223,22 @@ place_units() { # place_units STAGE_DIR
   done < <(find "$1" -type f -print0)
 }
 
-# latched_anywhere: the latch of the installed configuration or of the new one is set. Installing then
-# could move the flag, drop a unit's drop-in or restart the switch under a live incident: refused.
+# latched_anywhere: the latch of the installed configuration or of the new one is set. Installing
+# then could move the flag, drop a unit's drop-in or restart the switch under a live incident:
+# refused. Writes LATCHED_BY.
+# shellcheck disable=SC2016 # print_latch is expanded by the inner bash
 latched_anywhere() {
   local conf flag state
+  local print_latch='source "$1"; config_load;'
+  print_latch+=' printf "%s %s\n" "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}"'
   for conf in "$INSTALLED_CONFIG" "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}"; do
     [[ -r $conf ]] || continue
-    read -r flag state < <(ESS_CONFIG=$conf bash -c 'source "$1"; config_load; printf "%s %s\n" "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}"' _ "$SRC/lib/config.sh" 2>/dev/null) || continue
-    if [[ -e $flag || -e $state/latched ]]; then LATCHED_BY="$flag or $state/latched (from $conf)"; return 0; fi
+    read -r flag state < <(ESS_CONFIG=$conf bash -c "$print_latch" _ "$SRC/lib/config.sh" \
+      2>/dev/null) || continue
+    if [[ -e $flag || -e $state/latched ]]; then
+      LATCHED_BY="$flag or $state/latched (from $conf)"
+      return 0
+    fi
   done
   for flag in "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}/latched"; do
     if [[ -e $flag ]]; then LATCHED_BY=$flag; return 0; fi
@@ -219,38 +246,76 @@ latched_anywhere() {
   return 1
 }
 
-# check_exporter_config: the exporter's own verdict on its configuration, before anything is written.
+# check_exporter_config: the exporter's own verdict on its configuration, before anything is
+# written.
 check_exporter_config() {
   local conf=$EXPORTER_CONFIG ess=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
   [[ -e $conf ]] || conf=$SRC/ess-exporter.json
   [[ -e $ess ]] || ess=$SRC/ess.conf
-  node "$SRC/../dist/src/main.js" --config "$conf" --ess-config "$ess" --check-config >/dev/null ||
+  node "$SRC/../dist/src/main.js" --config "$conf" --ess-config "$ess" --check-config \
+    >/dev/null ||
     die "the exporter refuses its configuration ($conf, see above); nothing was changed"
 }
 
+# do_install: install or update. Every check comes before the first change; units and drop-ins are
+# replaced by rename, so a failure half-way leaves every trading unit latched as before.
+#   install_check         configuration, latch, calendar, --runbook-root (refused: nothing changed)
+#   install_stage         units rendered into STAGE; group, token, spool mount, tmpfiles
+#   install_exporter      the exporter's files (when built; validates its configuration)
+#   install_place         programs, units, drop-ins, timers; the switch re-armed
+#   install_start_exporter  the exporter serving (when built)
+# Writes STAGE (removed at exit).
 do_install() {
-  local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} u
+  local with_exporter=0
+  install_check
+  STAGE=$(mktemp -d)
+  trap 'rm -rf "$STAGE"' EXIT
+  install_stage "$STAGE"
+  if exporter_built; then
+    install_exporter # validates its configuration: a failure stops here, before any unit is touched
+    with_exporter=1
+  else
+    rm -f "$STAGE/$EXPORTER_UNIT"
+    say "exporter not built (run: npm ci && npm run build); installing the root side only"
+  fi
+  install_place "$STAGE"
+  ((!with_exporter)) || install_start_exporter
+  "$SBIN_LINK" status || true
+}
+
+# install_check: the configuration (ESS_CONFIG, /etc/quantum/ess.conf, or the shipped default, which
+# is then installed), and everything that refuses the install before any change. Writes CFG TRADING
+# MONITOR ORDER LATCHED_BY.
+install_check() {
+  local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
   if [[ -e $conf ]]; then
     config_load # exits with a message naming the bad key; nothing has been changed yet
   else
     ESS_CONFIG=$SRC/ess.conf config_load
   fi
   if latched_anywhere; then
-    die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units. Deactivate first (ess_controller.sh deactivate). Nothing was changed."
+    die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units." \
+      "Deactivate first (ess_controller.sh deactivate). Nothing was changed."
   fi
-  if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]] && ! systemd-analyze calendar "${CFG[DRILL_FULL_ONCALENDAR]}" >/dev/null 2>&1; then
-    die "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not a calendar expression systemd accepts (systemd-analyze calendar). Nothing was changed."
+  if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]] &&
+    ! systemd-analyze calendar "${CFG[DRILL_FULL_ONCALENDAR]}" >/dev/null 2>&1; then
+    die "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not a calendar expression" \
+      "systemd accepts (systemd-analyze calendar). Nothing was changed."
   fi
-  if [[ -n $RUNBOOK_ROOT && ! -d $RUNBOOK_ROOT ]]; then die "--runbook-root $RUNBOOK_ROOT is not a directory. Nothing was changed."; fi
+  if [[ -n $RUNBOOK_ROOT && ! -d $RUNBOOK_ROOT ]]; then
+    die "--runbook-root $RUNBOOK_ROOT is not a directory. Nothing was changed."
+  fi
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
     install -m 0644 "$SRC/ess.conf" "$conf"
     say "installed default configuration $conf"
   fi
+}
 
-  STAGE=$(mktemp -d)
-  trap 'rm -rf "$STAGE"' EXIT
-  local stage=$STAGE
+# install_stage STAGE_DIR: the units rendered; the system user and group, the webhook token, the
+# spool's mount and the tmpfiles directories in place.
+install_stage() {
+  local stage=$1 u
   install_render_units "$stage"
   for u in "${TRADING[@]}"; do
     [[ $(systemctl show -P LoadState -- "$u" 2>/dev/null) != not-found ]] ||
@@ -260,7 +325,8 @@ do_install() {
   install -d -m 0755 /etc/sysusers.d /etc/tmpfiles.d
   install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
   systemd-sysusers "$SYSUSERS"
-  # the group and the token are harmless to create; the exporter's configuration names the token file
+  # the group and the token are harmless to create; the exporter's configuration names the token
+  # file
   if exporter_built; then
     create_webhook_token
     check_exporter_config
@@ -271,32 +337,30 @@ do_install() {
   systemd-tmpfiles --create "$TMPFILES"
 
   rm -f "$stage/tmpfiles.conf"
-  local with_exporter=0
-  if exporter_built; then
-    install_exporter # validates its configuration: a failure stops here, before any unit is touched
-    with_exporter=1
-  else
-    rm -f "$stage/$EXPORTER_UNIT"
-    say "exporter not built (run: npm ci && npm run build); installing the root side only"
-  fi
+}
+
+# install_place STAGE_DIR: the programs and the units in place, the timers started, the switch
+# re-armed.
+install_place() {
   install_programs
-  place_units "$stage"
+  place_units "$1"
   remove_dropins "${TRADING[@]}"
   systemctl daemon-reload
-  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service \
-    quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+  systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
+    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   place_full_drill
   place_runbook_links
   "$SBIN_LINK" rearm >/dev/null
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
-  if ((with_exporter)); then
-    systemctl enable --quiet "$EXPORTER_UNIT"
-    systemctl restart "$EXPORTER_UNIT"
-    wait_for_exporter
-    say "exporter: $EXPORTER_UNIT running as user quantum-ess ($EXPORTER_CONFIG)"
-  fi
-  "$SBIN_LINK" status || true
+}
+
+# install_start_exporter: the exporter (re)started and serving.
+install_start_exporter() {
+  systemctl enable --quiet "$EXPORTER_UNIT"
+  systemctl restart "$EXPORTER_UNIT"
+  wait_for_exporter
+  say "exporter: $EXPORTER_UNIT running as user quantum-ess ($EXPORTER_CONFIG)"
 }
 
 do_uninstall() {
@@ -309,23 +373,30 @@ do_uninstall() {
   done
   config_load
   if latched_anywhere && ((!force)); then
-    die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force (which releases the latch). Nothing was removed."
+    die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force" \
+      "(which releases the latch). Nothing was removed."
   fi
-  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path quantum-ess-restore.service \
-    quantum-ess-drill.timer quantum-ess-trip-sweep.timer "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
+  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
+    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
+    "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
   systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
-  systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service 2>/dev/null || true
+  systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service \
+    2>/dev/null || true
   local unit
   unit=$(install_spool_mount_unit)
   systemctl disable --now --quiet "$unit" 2>/dev/null || true
   rm -f "$UNIT_DIR/$unit"
-  for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT"; do rm -f "$UNIT_DIR/$unit"; done
+  for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT"; do
+    rm -f "$UNIT_DIR/$unit"
+  done
   remove_dropins
   rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"
-  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, $WEBHOOK_TOKEN, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS (evidence and config are never deleted)"
+  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, $WEBHOOK_TOKEN," \
+    "${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS" \
+    "(evidence and config are never deleted)"
 }
 
 main() {
@@ -342,13 +413,17 @@ main() {
     install)
       while (($#)); do
         case $1 in
-          --runbook-root) (($# >= 2)) || die "--runbook-root needs a directory"; RUNBOOK_ROOT=$2; shift 2 ;;
+          --runbook-root)
+            (($# >= 2)) || die "--runbook-root needs a directory"
+            RUNBOOK_ROOT=$2; shift 2 ;;
           *) die "install: unknown option '$1'" ;;
         esac
       done
       do_install ;;
     uninstall) do_uninstall "$@" ;;
-    *) printf 'usage: install.sh [install] [--runbook-root DIR] | uninstall [--force]\n' >&2; exit 64 ;;
+    *)
+      printf 'usage: install.sh [install] [--runbook-root DIR] | uninstall [--force]\n' >&2
+      exit 64 ;;
   esac
 }
 
