@@ -1,8 +1,12 @@
 # shellcheck shell=bash
-# status: the verdict (verdict.sh) with what it rests on, for a person or (--json) for a script.
-# Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh; sources them. From
-# ess_controller.sh: usage_error. Writes what latch_observe writes (the verdict and its inputs), ST,
-# FLAG_*.
+# status: the verdict (verdict.sh) with what it rests on, for a person or (--json) for a script. One
+# word per meaning in the text: "ESS STATUS: ACTIVE|INACTIVE" says whether the ESS is latched (the
+# runbook's two words), "verdict:" is the verdict's word (contract/README.md section 1), "flag:" the
+# latch flag, "switch:" armed or not, and per unit "state=" and "sub=" are systemd's ActiveState and
+# SubState, "guard=" whether systemd applies the latch to it (yes|no|absent|unknown, as in --json),
+# "processes=" whether its cgroup holds a process. Needs config.sh time.sh units.sh record.sh
+# verdict.sh latch.sh exempt.sh; sources them. From ess_controller.sh: usage_error. Writes what
+# latch_observe writes (the verdict and its inputs), ST, FLAG_*.
 [[ -z ${_ESS_LIB_STATUS:-} ]] || return 0
 _ESS_LIB_STATUS=1
 # shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
@@ -65,7 +69,7 @@ status_json() {
     "$n" "${probs[*]}" "${entries[*]}" "$(record_render_state_json)"
 }
 
-# status_text: `status` for a person: the verdict and the latch, the last events, the problems and
+# status_text: `status` for a person: the verdict and the flag, the last events, the problems and
 # warnings, then every unit. Writes FLAG_*.
 status_text() {
   local u
@@ -73,13 +77,13 @@ status_text() {
   printf '  verdict:  %s (exit %d)\n' "${VERDICT_TEXT[$VERDICT]}" "$VERDICT_CODE"
   if ((V_FLAG)); then
     latch_flag_read "${CFG[FLAG_FILE]}"
-    printf '  latch:    %s present (id %s)\n' "${CFG[FLAG_FILE]}" \
+    printf '  flag:     %s present (id %s)\n' "${CFG[FLAG_FILE]}" \
       "${FLAG_ID:-none: created by hand}"
   fi
   status_text_history
   if ((VERDICT_ARMED)); then
-    printf '  switch:   %s\n' "armed (${SWITCH_PATH_UNITS[*]} active, latch applied by systemd on\
- every trading unit)"
+    printf '  switch:   %s\n' "armed (${SWITCH_PATH_UNITS[*]} state=active, guard=yes on every\
+ trading unit)"
   else
     printf '  switch:   %s\n' "NOT ARMED"
   fi
@@ -90,11 +94,13 @@ status_text() {
       "$VERDICT_VIOLATIONS"
   printf 'TRADING UNITS\n'
   for u in "${TRADING[@]}"; do
-    printf '  %-36s %-12s %-14s latch:%-8s processes:%s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}" \
-      "${GUARD[$u]}" "${POPULATED[$u]:-unknown}"
+    printf '  %-36s state=%-12s sub=%-14s guard=%-8s processes=%s\n' "$u" "${ACTIVE[$u]}" \
+      "${SUB[$u]}" "${GUARD[$u]}" "${POPULATED[$u]:-unknown}"
   done
   printf 'MONITOR UNITS\n'
-  for u in "${MONITOR[@]}"; do printf '  %-36s %-12s %s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}"; done
+  for u in "${MONITOR[@]}"; do
+    printf '  %-36s state=%-12s sub=%s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}"
+  done
 }
 
 # status_text_history: the last activation, deactivation and tampering, from ST.
@@ -129,7 +135,7 @@ status_text_warnings() {
     printf '  WARNING:  %s differs from the installed configuration, %s\n' "$ESS_DEFAULT_CONFIG" \
       "which stays in force until the installer runs again"
   [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
-    printf '  WARNING:  quantum-ess-guard.path is %s: %s\n' \
+    printf '  WARNING:  quantum-ess-guard.path state=%s: %s\n' \
       "${ACTIVE[quantum-ess-guard.path]:-unknown}" "a flag removed by hand is not put back at once"
   for u in "${TRADING[@]}"; do
     [[ ${EXEMPT[$u]} == 1 ]] || continue

@@ -21,6 +21,8 @@ wait_trading_down() {
   [ "$status" -eq 0 ]
   [[ $output == "ESS STATUS: INACTIVE"* ]]
   [[ $output == *"switch:   armed"* ]]
+  # one word per meaning: state= is systemd's ActiveState, guard= whether systemd applies the latch
+  [[ $output == *"quantum-execution.service"*"state=active"*"guard=yes"*"processes=yes"* ]]
 }
 
 @test "status --json is machine-readable" {
