@@ -37,20 +37,23 @@ main() {
 Description=Redis (sandbox)
 
 [Service]
-ExecStart=/usr/bin/redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no --daemonize no
+ExecStart=/usr/bin/redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no \
+  --daemonize no
 Restart=always
 
 [Install]
 WantedBy=multi-user.target
 EOF
   systemctl daemon-reload
-  systemctl enable --quiet --now "${TRADING[@]/%/.service}" "${STAND_IN_MONITORS[@]/%/.service}" redis-server.service
+  systemctl enable --quiet --now "${TRADING[@]/%/.service}" "${STAND_IN_MONITORS[@]/%/.service}" \
+    redis-server.service
   ((with_ess)) || return 0
 
   # /usr is the host's, read-only; the installer writes its production paths under /usr/local
   mountpoint -q /usr/local || mount -t tmpfs -o mode=0755,size=128m ess-usr-local /usr/local
   install -d -m 0755 /etc/quantum
-  sed -e 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0.3/' "$SRC/deploy/ess.conf" >/etc/quantum/ess.conf
+  sed -e 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0.3/' "$SRC/deploy/ess.conf" \
+    >/etc/quantum/ess.conf
   bash "$SRC/deploy/install.sh" >/dev/null
 }
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
-# The operator's runbook (README.md), command by command, inside a provisioned sandbox with real systemd.
+# The operator's runbook (README.md), command by command, inside a provisioned sandbox with real
+# systemd.
 # Run by test/run-all.sh through test/sandbox/sandbox.sh; the tests build on each other, in order.
 
 bats_require_minimum_version 1.5.0
 
 trading_down() {
   local s
-  for s in $(systemctl is-active quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor); do
+  for s in $(systemctl is-active quantum-ai-engine quantum-execution quantum-apply-layer \
+    quantum-governor); do
     [[ $s == inactive || $s == failed ]] || return 1
   done
 }
@@ -28,7 +30,8 @@ wait_trading_down() {
 @test "status --json is machine-readable" {
   run --separate-stderr ess_controller.sh status --json
   [ "$status" -eq 0 ]
-  echo "$output" | node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); process.exit(d.status === "INACTIVE" && d.armed === true ? 0 : 1)'
+  echo "$output" | node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    process.exit(d.status === "INACTIVE" && d.armed === true ? 0 : 1)'
 }
 
 @test "sudo ess_controller.sh activate --reason ... stops trading, status exit 3" {

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# sandbox.sh - a throwaway REAL systemd (PID 1 of a systemd-nspawn container) for tests, the demo and
-# drills. The container shares the host's /usr read-only and keeps everything else on a tmpfs
+# sandbox.sh - a throwaway REAL systemd (PID 1 of a systemd-nspawn container) for tests, the demo
+# and drills. The container shares the host's /usr read-only and keeps everything else on a tmpfs
 # (--volatile=yes), so it boots in well under a second and leaves nothing behind. It cannot set the
 # clock (CAP_SYS_TIME dropped): the clock is the host's.
 #
-#   sandbox.sh up NAME          boot NAME with this checkout bind-mounted read-only at /opt/quantum-ess-src
+#   sandbox.sh up NAME          boot NAME with this checkout bind-mounted read-only at
+#                               /opt/quantum-ess-src
 #   sandbox.sh exec NAME CMD..  run CMD inside NAME as root (clean environment, all namespaces)
 #   sandbox.sh root NAME        print the host path of NAME's root directory
 #   sandbox.sh down NAME        orderly poweroff, SIGKILL fallback, cgroup cleanup
 #   sandbox.sh ensure-tools     install systemd-nspawn (pinned to the installed systemd) if missing
 #
-# ESS_SANDBOX_PREFIX (default empty) is put before every NAME, so that two checkouts can run the same
-# tests on one machine at once (their cgroups and state directories are named after the sandbox).
+# ESS_SANDBOX_PREFIX (default empty) is put before every NAME, so that two checkouts can run the
+# same tests on one machine at once (their cgroups and state directories are named after the
+# sandbox).
 #
 # The host's PID 1 need not be systemd. nspawn runs in its own mount namespace with a tmpfs over
-# /run/systemd (so it cannot touch a host manager) and in a dedicated sub-cgroup of every host hierarchy.
+# /run/systemd (so it cannot touch a host manager) and in a dedicated sub-cgroup of every host
+# hierarchy.
 set -Eeuo pipefail
 
 readonly SANDBOX_BASE=${ESS_SANDBOX_BASE:-/tmp/quantum-ess-sandbox}
@@ -37,7 +40,9 @@ is_our_nspawn() {
 cgroup_roots() {
   if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then echo /sys/fs/cgroup; return; fi
   local d
-  for d in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do [[ -e $d/cgroup.procs ]] && echo "$d"; done
+  for d in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+    [[ -e $d/cgroup.procs ]] && echo "$d"
+  done
   return 0
 }
 
@@ -46,7 +51,8 @@ ensure_tools() {
   local v
   v=$(dpkg-query -W -f='${Version}' systemd)
   # pinned: an unpinned install may upgrade systemd and libsystemd-shared on the host
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "systemd-container=$v" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "systemd-container=$v" >/dev/null
 }
 
 inner() { # inner NAME CMD...
@@ -62,7 +68,9 @@ up() {
   [[ $name =~ ^[a-z0-9-]{1,40}$ ]] || die "name must match [a-z0-9-]{1,40}"
   ensure_tools
   sd=$(state_dir "$name") cg=$(cgroup_name "$name")
-  if [[ -f $sd/nspawn.pid ]] && is_our_nspawn "$(cat "$sd/nspawn.pid")" "$name"; then die "$name is already up"; fi
+  if [[ -f $sd/nspawn.pid ]] && is_our_nspawn "$(cat "$sd/nspawn.pid")" "$name"; then
+    die "$name is already up"
+  fi
   rm -rf "$sd"
   mkdir -p "$sd"
   for root in $(cgroup_roots); do mkdir -p "$root/$cg"; done
@@ -98,10 +106,13 @@ up() {
   done
   case $state in
     running) ;;
-    degraded) ;; # units of host packages that cannot run in a container (e.g. ipmievd); ours are checked by the tests
+    # units of host packages that cannot run in a container (e.g. ipmievd); ours are checked by the
+    # tests
+    degraded) ;;
     *) die "$name did not finish booting (state '${state:-none}')" ;;
   esac
-  printf 'sandbox %s up (systemd %s, state %s)\n' "$name" "$(inner "$name" systemctl --version | awk 'NR==1{print $2}')" "$state"
+  printf 'sandbox %s up (systemd %s, state %s)\n' "$name" \
+    "$(inner "$name" systemctl --version | awk 'NR==1{print $2}')" "$state"
 }
 
 down() {
@@ -122,7 +133,8 @@ down() {
   fi
   if [[ -n $pid ]] && is_our_nspawn "$pid" "$name"; then kill -KILL "$pid" || true; fi
   for root in $(cgroup_roots); do
-    [[ -d $root/$(cgroup_name "$name") ]] && find "$root/$(cgroup_name "$name")" -depth -type d -exec rmdir {} + 2>/dev/null
+    [[ -d $root/$(cgroup_name "$name") ]] &&
+      find "$root/$(cgroup_name "$name")" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   rm -rf "$sd"
   printf 'sandbox %s down\n' "$name"
@@ -135,10 +147,12 @@ main() {
   case $cmd in
     up) (($# == 1)) || die "usage: sandbox.sh up NAME"; up "$1" ;;
     exec) (($# >= 2)) || die "usage: sandbox.sh exec NAME CMD..."; inner "$@" ;;
-    root) (($# == 1)) || die "usage: sandbox.sh root NAME"; printf '/proc/%s/root\n' "$(leader_of "$1")" ;;
+    root)
+      (($# == 1)) || die "usage: sandbox.sh root NAME"
+      printf '/proc/%s/root\n' "$(leader_of "$1")" ;;
     down) (($# == 1)) || die "usage: sandbox.sh down NAME"; down "$1" ;;
     ensure-tools) ensure_tools ;;
-    *) sed -n '2,15p' "$0" >&2; exit 64 ;;
+    *) sed -n '2,17p' "$0" >&2; exit 64 ;;
   esac
 }
 
