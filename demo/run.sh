@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# run.sh - the ESS in one minute: boot a real systemd in a throwaway container, start stand-in trading
-# and monitor services, install the ESS with its own installer, trip it, show what happened, try to
-# restart a trading unit under the latch, then resume in order. Needs root (systemd-nspawn).
+# run.sh - the ESS in one minute: boot a real systemd in a throwaway container, start stand-in
+# trading and monitor services, install the ESS with its own installer, trip it, show what happened,
+# try to restart a trading unit under the latch, then resume in order. Needs root (systemd-nspawn).
 set -Eeuo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +23,8 @@ ensure_packages() {
   if ((${#missing[@]} > 0)); then
     echo "installing Debian packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+      >/dev/null
   fi
   if [[ ! -f $REPO/dist/src/main.js ]]; then
     echo "building the exporter (npm ci && npm run build)"
@@ -32,8 +33,12 @@ ensure_packages() {
 }
 
 metrics() { # the ESS series a dashboard would show
-  printf '$ curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|^ess_verdict.*} 1$|trading.*} 1$"\n'
-  in_box bash -c 'curl -s http://127.0.0.1:10170/metrics | grep -E "^ess_(active|switch_armed|latch_violation|last_activation_latency)|^ess_verdict.*} 1$|role=\"trading\".*} 1$"' || true
+  local series='^ess_(active|switch_armed|latch_violation|last_activation_latency)'
+  series+='|^ess_verdict.*} 1$'
+  printf '$ curl -s http://127.0.0.1:10170/metrics | grep -E "%s|trading.*} 1$"\n' "$series"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  in_box bash -c 'curl -s http://127.0.0.1:10170/metrics | grep -E "$1|role=\"trading\".*} 1$"' _ \
+    "$series" || true
 }
 
 main() {
@@ -41,7 +46,8 @@ main() {
   ensure_packages
   trap 'bash "$SANDBOX" down "$BOX" >/dev/null 2>&1 || true' EXIT
 
-  banner "Boot a real systemd sandbox, start stand-in services, install the ESS and its exporter (deploy/install.sh)"
+  banner "Boot a real systemd sandbox, start stand-in services, install the ESS and its exporter" \
+    "(deploy/install.sh)"
   bash "$SANDBOX" down "$BOX" >/dev/null
   bash "$SANDBOX" up "$BOX"
   in_box bash /opt/quantum-ess-src/test/sandbox/provision.sh

@@ -23,7 +23,10 @@ CONF
 teardown() { rm -rf "$TMP"; }
 
 # The documented configuration without the keys a test sets itself (a key set twice is refused).
-base_config() { grep -Ev '^(FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR|START_ORDER|MONITOR_UNITS)=' "$REPO/deploy/ess.conf"; }
+base_config() {
+  grep -Ev '^(FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR|START_ORDER|MONITOR_UNITS)=' \
+    "$REPO/deploy/ess.conf"
+}
 
 load_libs() {
   export LC_ALL=C
@@ -75,7 +78,8 @@ load_libs() {
 @test "non-root activate, deactivate and rearm are refused with 77 and change nothing" {
   chmod -R a+rX "$TMP"
   for cmd in activate deactivate rearm; do
-    run setpriv --reuid=65534 --regid=65534 --clear-groups env ESS_CONFIG="$ESS_CONFIG" "$CTL" "$cmd"
+    run setpriv --reuid=65534 --regid=65534 --clear-groups env ESS_CONFIG="$ESS_CONFIG" \
+      "$CTL" "$cmd"
     [ "$status" -eq 77 ]
     [[ $output == *"must run as root"* ]]
   done
@@ -92,7 +96,8 @@ load_libs() {
 
 @test "bad values are refused, naming the key" {
   local bad
-  for bad in "STOP_DEADLINE_SEC=fast" "KILL_AFTER_SEC=5" "REDIS_PORT=70000" "FLAG_FILE=relative/ESS_ON" \
+  for bad in "STOP_DEADLINE_SEC=fast" "KILL_AFTER_SEC=5" "REDIS_PORT=70000" \
+    "FLAG_FILE=relative/ESS_ON" \
     "REDIS_ENABLED=maybe" 'TRADING_UNITS="-rf"' "not a key value line"; do
     base_config >"$ESS_CONFIG"
     echo "$bad" >>"$ESS_CONFIG"
@@ -104,11 +109,18 @@ load_libs() {
 
 @test "START_ORDER must name every trading unit exactly once" {
   base_config >"$TMP/base.conf"
-  { cat "$TMP/base.conf"; echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-execution"'; } >"$ESS_CONFIG"
+  {
+    cat "$TMP/base.conf"
+    echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-execution"'
+  } >"$ESS_CONFIG"
   run "$CTL" status
   [ "$status" -eq 78 ]
   [[ $output == *"START_ORDER: trading unit quantum-apply-layer.service is missing"* ]]
-  { cat "$TMP/base.conf"; echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution redis-server"'; } >"$ESS_CONFIG"
+  {
+    cat "$TMP/base.conf"
+    echo 'START_ORDER="quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution'\
+' redis-server"'
+  } >"$ESS_CONFIG"
   run "$CTL" status
   [[ $output == *"START_ORDER: redis-server.service is not in TRADING_UNITS"* ]]
 }
@@ -159,8 +171,11 @@ load_libs() {
   local first second
   first=$(sed -n 1p "$TMP/log/audit.jsonl")
   second=$(sed -n 2p "$TMP/log/audit.jsonl")
-  [[ $first == *'"seq":1,'* && $first == *'"prev":"0000000000000000000000000000000000000000000000000000000000000000"'* ]]
-  [[ $second == *'"seq":2,'* && $second == *"\"prev\":\"$(printf '%s\n' "$first" | sha256sum | cut -d' ' -f1)\""* ]]
+  local zeros hash
+  zeros=$(printf '%064d' 0)
+  hash=$(printf '%s\n' "$first" | sha256sum | cut -d' ' -f1)
+  [[ $first == *'"seq":1,'* && $first == *"\"prev\":\"$zeros\""* ]]
+  [[ $second == *'"seq":2,'* && $second == *"\"prev\":\"$hash\""* ]]
 }
 
 @test "the state file renders as valid JSON from what the controller remembers" {
@@ -172,8 +187,10 @@ load_libs() {
     [ACT_UNITS]="a.service=stopped/inactive/30000 b.service=not-found/inactive/0" [COUNT_cli]=3)
   record_state_save
   run node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
-    if (s.active!==true||s.last_activation.latency_seconds!==0.04||s.last_activation.units.length!==2||
-        s.activations_total.cli!==3||s.last_activation.reason!=="say \"why\"") process.exit(1)' "$TMP/state/state.json"
+    const a=s.last_activation;
+    if (s.active!==true||a.latency_seconds!==0.04||a.units.length!==2||
+        s.activations_total.cli!==3||a.reason!=="say \"why\"") process.exit(1)' \
+    "$TMP/state/state.json"
   [ "$status" -eq 0 ]
 }
 
@@ -183,8 +200,9 @@ load_libs() {
   run "$REPO/deploy/install.sh" render-units "$out"
   [ "$status" -eq 0 ]
   [ "$(find "$out" -name 50-quantum-ess-latch.conf | wc -l)" -eq 4 ]
-  grep -qx "AssertPathExists=!$TMP/run/ESS_ON" "$out/quantum-governor.service.d/50-quantum-ess-latch.conf"
-  grep -qx "AssertPathExists=!$TMP/state/latched" "$out/quantum-governor.service.d/50-quantum-ess-latch.conf"
+  local dropin=$out/quantum-governor.service.d/50-quantum-ess-latch.conf
+  grep -qx "AssertPathExists=!$TMP/run/ESS_ON" "$dropin"
+  grep -qx "AssertPathExists=!$TMP/state/latched" "$dropin"
   grep -qx "PathChanged=$TMP/run/ESS_ON" "$out/quantum-ess-guard.path"
   grep -qx "PathExists=$TMP/run/ESS_ON" "$out/quantum-ess.path"
   run ! grep -rq "@[A-Z_]*@" "$out"
@@ -213,17 +231,22 @@ load_libs() {
   [[ $output == *"TRADING_UNITS=quantum-ai-engine.service quantum-execution.service"* ]]
   [[ $output == *"LATCH_ACROSS_REBOOT=keep"* ]]
   local bad key
-  for bad in "KILL_AFTER_SEC=18446744073709.551:KILL_AFTER_SEC" "START_TIMEOUT_SEC=0:START_TIMEOUT_SEC" \
-    "LOCK_WAIT_SEC=1e20:LOCK_WAIT_SEC" "TRADING_UNITS=a@:TRADING_UNITS" "TRADING_UNITS=a@.service:TRADING_UNITS" \
-    "TRADING_UNITS=a.socket:TRADING_UNITS" "FLAG_FILE=/run/q%n/ESS_ON:FLAG_FILE" "FLAG_FILE=/run/q/ESS&ON:FLAG_FILE" \
-    'FLAG_FILE=/run/q\x/ESS_ON:FLAG_FILE' "FLAG_FILE=/run/quantum/ESS_ON/:FLAG_FILE" "FLAG_FILE=/run/../etc/x:FLAG_FILE" \
-    "STATE_DIR=/var/spool/quantum-ess/state:SPOOL_DIR" "LATCH_ACROSS_REBOOT=sometimes:LATCH_ACROSS_REBOOT" \
-    'MONITOR_UNITS="redis-server redis-server":MONITOR_UNITS' "STOP_DEADLINE_SEC=61:STOP_DEADLINE_SEC"; do
+  for bad in "KILL_AFTER_SEC=18446744073709.551:KILL_AFTER_SEC" \
+    "START_TIMEOUT_SEC=0:START_TIMEOUT_SEC" "LOCK_WAIT_SEC=1e20:LOCK_WAIT_SEC" \
+    "TRADING_UNITS=a@:TRADING_UNITS" "TRADING_UNITS=a@.service:TRADING_UNITS" \
+    "TRADING_UNITS=a.socket:TRADING_UNITS" "FLAG_FILE=/run/q%n/ESS_ON:FLAG_FILE" \
+    "FLAG_FILE=/run/q/ESS&ON:FLAG_FILE" 'FLAG_FILE=/run/q\x/ESS_ON:FLAG_FILE' \
+    "FLAG_FILE=/run/quantum/ESS_ON/:FLAG_FILE" "FLAG_FILE=/run/../etc/x:FLAG_FILE" \
+    "STATE_DIR=/var/spool/quantum-ess/state:SPOOL_DIR" \
+    "LATCH_ACROSS_REBOOT=sometimes:LATCH_ACROSS_REBOOT" \
+    'MONITOR_UNITS="redis-server redis-server":MONITOR_UNITS' \
+    "STOP_DEADLINE_SEC=61:STOP_DEADLINE_SEC"; do
     key=${bad##*:}
     { base_config | grep -v "^${bad%%=*}="; echo "${bad%:*}"; } >"$TMP/bad.conf"
     run "$CTL" check-config "$TMP/bad.conf"
     [ "$status" -eq 78 ] || { echo "accepted: ${bad%:*}"; return 1; }
-    [[ $output == *"config error in $TMP/bad.conf: $key:"* ]] || { echo "$bad -> $output"; return 1; }
+    [[ $output == *"config error in $TMP/bad.conf: $key:"* ]] ||
+      { echo "$bad -> $output"; return 1; }
   done
 }
 
@@ -261,13 +284,16 @@ load_libs() {
     s=$(head -c 64 /dev/urandom | tr -d '\000')
     # shellcheck disable=SC2034 # read by record_state_save
     ST=([ACTIVE]=1 [FLAG_ID]="$s" [ACT_ID]="$s" [ACT_SOURCE]="$s" [ACT_ACTOR]="$s" [ACT_REASON]="$s"
-      [ACT_TRIGGER_US]=1 [ACT_LATENCY_US]=2 [ACT_RESULT]="$s" [ACT_UNITS]="a.service=stopped/inactive/1"
-      [DEA_TIME_US]=3 [DEA_ACTOR]="$s" [DEA_REASON]="$s" [DEA_RESULT]="$s" [DEA_DETAIL]="$s" [TAMPER_TIME_US]=4 [TAMPER_DETAIL]="$s")
+      [ACT_TRIGGER_US]=1 [ACT_LATENCY_US]=2 [ACT_RESULT]="$s"
+      [ACT_UNITS]="a.service=stopped/inactive/1"
+      [DEA_TIME_US]=3 [DEA_ACTOR]="$s" [DEA_REASON]="$s" [DEA_RESULT]="$s" [DEA_DETAIL]="$s"
+      [TAMPER_TIME_US]=4 [TAMPER_DETAIL]="$s")
     record_state_save
     node -e 'JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))' "$TMP/state/state.json"
     record_audit_append test "\"detail\":$(record_json_str "$s")"
   done
-  node -e 'for (const l of require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n")) JSON.parse(l)' "$TMP/log/audit.jsonl"
+  node -e 'const lines = require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n");
+    for (const l of lines) JSON.parse(l)' "$TMP/log/audit.jsonl"
   run "$CTL" verify-audit
   [ "$status" -eq 0 ]
   [[ $output == *"audit chain OK: 40 entries"* ]]
@@ -276,7 +302,8 @@ load_libs() {
 @test "systemd's us+utc timestamps convert to Unix microseconds without a fork, as date(1) does" {
   load_libs
   local ts got want
-  for ts in "2026-11-26 02:09:41.446772" "2024-02-29 23:59:59.999999" "2000-03-01 00:00:00.000001" "1970-01-01 00:00:00.000000"; do
+  for ts in "2026-11-26 02:09:41.446772" "2024-02-29 23:59:59.999999" \
+    "2000-03-01 00:00:00.000001" "1970-01-01 00:00:00.000000"; do
     time_utc_us_v got "Thu $ts UTC"
     want=$(date -u -d "$ts UTC" +%s%6N)
     [ "$got" = "$((10#$want))" ] || { echo "$ts: $got != $want"; return 1; }

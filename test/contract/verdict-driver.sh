@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# verdict-driver.sh FIXTURE.json: the bash side's verdict (deploy/lib/verdict.sh) on a contract fixture
-# (contract/README.md section 1), printed as "VERDICT EXIT_CODE ARMED VIOLATIONS". The TypeScript side is
-# held to the same fixtures by verdict.contract.test.ts.
+# verdict-driver.sh FIXTURE.json: the bash side's verdict (deploy/lib/verdict.sh) on a contract
+# fixture (contract/README.md section 1), printed as "VERDICT EXIT_CODE ARMED VIOLATIONS". The
+# TypeScript side is held to the same fixtures by verdict.contract.test.ts.
 set -Eeuo pipefail
 export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,16 +35,21 @@ main() {
     const b = (v) => (v ? "1" : "0");
     const out = [
       ["input", "", "V_FLAG", b(f.flag)], ["input", "", "V_LATCHED_FILE", b(f.latched_file)],
-      ["input", "", "V_PERSIST_PROBLEM", f.persist_problem ?? ""], ["input", "", "V_RESUME_PENDING", f.resume_pending ?? ""],
+      ["input", "", "V_PERSIST_PROBLEM", f.persist_problem ?? ""],
+      ["input", "", "V_RESUME_PENDING", f.resume_pending ?? ""],
       ["input", "", "V_SYSTEMD_OK", b(f.systemd_ok)],
     ];
     for (const [unit, u] of Object.entries(f.trading ?? {}))
-      for (const key of ["LoadState", "ActiveState", "populated", "asserts"]) out.push(["trading", unit, key, u[key] ?? ""]);
-    for (const [unit, u] of Object.entries(f.trading ?? {})) out.push(["trading", unit, "exempt", b(u.exempt)]);
-    for (const [unit, state] of Object.entries(f.switch ?? {})) out.push(["switch", unit, "ActiveState", state]);
+      for (const key of ["LoadState", "ActiveState", "populated", "asserts"])
+        out.push(["trading", unit, key, u[key] ?? ""]);
+    for (const [unit, u] of Object.entries(f.trading ?? {}))
+      out.push(["trading", unit, "exempt", b(u.exempt)]);
+    for (const [unit, state] of Object.entries(f.switch ?? {}))
+      out.push(["switch", unit, "ActiveState", state]);
     for (const row of out) console.log(row.join("\x1f"));' "$1")
   verdict_compute
-  printf '%s %s %s %s\n' "$VERDICT" "$VERDICT_CODE" "$( ((VERDICT_ARMED)) && echo true || echo false)" "$VERDICT_VIOLATIONS"
+  printf '%s %s %s %s\n' "$VERDICT" "$VERDICT_CODE" \
+    "$( ((VERDICT_ARMED)) && echo true || echo false)" "$VERDICT_VIOLATIONS"
 }
 
 main "$@"
