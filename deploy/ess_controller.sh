@@ -33,7 +33,13 @@ await_flag_writer() {
 }
 await_flag_writer
 
-ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+# Where install.sh puts the controller: found without a fork when run through its /usr/local/sbin link.
+readonly ESS_LIBEXEC=/usr/local/lib/quantum-ess
+if [[ ${BASH_SOURCE[0]} -ef $ESS_LIBEXEC/ess_controller.sh ]]; then
+  ESS_LIB=$ESS_LIBEXEC/lib
+else
+  ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+fi
 # shellcheck source=deploy/lib/config.sh
 source "$ESS_LIB/config.sh"
 # shellcheck source=deploy/lib/units.sh

@@ -7,7 +7,8 @@
 declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_OWNER=0
 declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
 # The claim's journal line is written after the stop: nothing forks before the stop jobs are queued.
-declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG=""
+# ACT_CLAIM_WHO=1: the line names this activation (id, source, actor, reason) as known when it is logged.
+declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG="" ACT_CLAIM_WHO=0
 
 # activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
 # request's mtime), clamped to now.
@@ -24,8 +25,8 @@ activation_claim() {
   local rc=0 f=${CFG[FLAG_FILE]} boot mtime
   flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
   case $rc in
-    0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning
-       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]} at $EPOCHREALTIME" ;;
+    0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
+       ACT_CLAIM_MSG=" units=${TRADING[*]} at $EPOCHREALTIME" ;;
     1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
        ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag $f; stopping units anyway" ;;
     2) flag_read "$f"
@@ -50,14 +51,41 @@ activation_claim() {
   esac
 }
 
+# activation_log_claim: the claim's journal line, written after the stop.
+activation_log_claim() {
+  local msg=$ACT_CLAIM_MSG
+  ((!ACT_CLAIM_WHO)) || msg="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE \
+actor=$ACT_ACTOR reason=\"$ACT_REASON\"$msg"
+  log_event "$ACT_CLAIM_PRIO" "$msg"
+}
+
+# activation_claim_spool (after the stop): the trip requests that started this run. Until they are
+# claimed, their mere presence in incoming/ makes systemd refuse every start (the latch drop-in's
+# AssertDirectoryNotEmpty=!), so the flag is in place before they go. The owner takes the source,
+# reason and trigger instant from them. Writes SPOOL_* and, for the owner, ACT_SOURCE ACT_REASON
+# ACT_WALL_US.
+activation_claim_spool() {
+  if ((ACT_FLAG_FAILED)); then # no flag: the persisted latch must hold before the requests go
+    latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || true
+  fi
+  if ! spool_claim; then
+    log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; units stopped anyway"
+    trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
+  fi
+  spool_describe
+  ((ACT_OWNER)) || return 0
+  ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
+  [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+}
+
 # activation_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
 # latch. It must not be folded into the drill, which would clear it at its end: the flag is rewritten
 # with this activation's id, this run owns it, and the drill sees the latch is no longer its own.
 activation_take_over_drill() {
   local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
   if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null | atomic_write "$f" 0644; then
-    ACT_OWNER=1 ACT_CLAIM_PRIO=warning
-    ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE actor=$ACT_ACTOR reason=\"$ACT_REASON\" during drill $drill_id: this activation takes over the latch, the drill will not clear it"
+    ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
+    ACT_CLAIM_MSG=" during drill $drill_id: this activation takes over the latch, the drill will not clear it"
   else
     ACT_CLAIM_PRIO=crit
     ACT_CLAIM_MSG="a real activation during drill $drill_id could not take over the flag $f; the drill's latch holds, check that the drill does not clear it"
@@ -85,6 +113,17 @@ activation_classify() {
   done
   ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
   [[ $ACT_RESULT == failed ]] || activation_latency
+}
+
+# activation_trigger_from_job: `systemctl start quantum-ess` asked for the stop when systemd started
+# the job, well before this script ran: its InactiveExitTimestamp is the trigger instant.
+activation_trigger_from_job() {
+  local out us
+  [[ $ACT_RUN_SOURCE == systemd && $ACT_OWNER == 1 && -n ${INVOCATION_ID:-} ]] || return 0
+  out=$(sctl show --timestamp=us+utc -P InactiveExitTimestamp quantum-ess.service 2>/dev/null) ||
+    return 0
+  utc_us_v us "$out"
+  [[ -z $us ]] || ((us > ACT_WALL_US || us < ACT_WALL_US - 60000000)) || ACT_WALL_US=$us
 }
 
 # activation_latency: trigger to the last unit down, both on the wall clock (systemd's own stamp for
@@ -241,12 +280,34 @@ activation_stop() {
   local u units=() honour=0 ended=0
   exempt_read
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
+  # a run that does not own the flag re-verifies: it stops only what is still up (its owner died, or
+  # something started a unit), never repeating the owner's stop
+  if ((!ACT_OWNER)); then
+    read_unit_states "${TRADING[@]}" || true
+    read_populated "${TRADING[@]}"
+  fi
   for u in "${TRADING[@]}"; do
     # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
-    if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then RESULT[$u]=exempt STOPPED_US[$u]=-1; else units+=("$u"); fi
+    if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then
+      RESULT[$u]=exempt STOPPED_US[$u]=-1
+    elif ((!ACT_OWNER)) && is_down "$u" && [[ ${POPULATED[$u]} == no ]]; then
+      RESULT[$u]=already-inactive STOPPED_US[$u]=0
+      [[ ${LOAD[$u]} != not-found ]] || RESULT[$u]=not-found
+    else
+      units+=("$u")
+    fi
     [[ ${EXEMPT[$u]} != 1 ]] || ended=1
   done
-  if ((${#units[@]} > 0)); then stop_units "${units[@]}" || true; fi
+  if ((${#units[@]} > 0)); then
+    stop_units "${units[@]}" || true
+  else # everything was down already: when, by systemd's own record
+    ALL_DOWN_US=0
+    for u in "${TRADING[@]}"; do
+      [[ ${RESULT[$u]} != already-inactive || ${INACTIVE_US[$u]:-0} -le $ALL_DOWN_US ]] ||
+        ALL_DOWN_US=${INACTIVE_US[$u]}
+    done
+    ((ALL_DOWN_US > 0)) || now_us_v ALL_DOWN_US
+  fi
   if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
   if ((${#units[@]} < ${#TRADING[@]})); then read_unit_states "${TRADING[@]}" || true; fi
 }
@@ -271,13 +332,8 @@ cmd_activate() {
   activation_trigger_from_wall "${ESS_START_WALL/./}"
   if ((from_spool)); then
     spool_has_requests || return 0 # the sweep timer's usual run: nothing to log
-    if ! spool_claim; then
-      log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; stopping anyway"
-      trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
-    fi
-    spool_describe
-    ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
-    [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+    # the requests themselves are read after the stop (activation_claim_spool)
+    ACT_SOURCE=trip-request ACT_REASON="trip request in ${CFG[SPOOL_DIR]}/incoming"
   fi
   # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate or
   # removed by hand (the guard puts it back and counts that); a new flag from here would hide either
@@ -288,9 +344,11 @@ cmd_activate() {
   printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
   activation_claim
   activation_stop
-  log_event "$ACT_CLAIM_PRIO" "$ACT_CLAIM_MSG"
-  redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
+  ((!from_spool)) || activation_claim_spool
+  activation_log_claim
+  ((!ACT_OWNER)) || redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
   flag_tmp_cleanup
+  activation_trigger_from_job
   activation_classify
   take_lock || log_event warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s; recording without it"
   activation_decide_mode
