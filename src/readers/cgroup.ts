@@ -12,16 +12,18 @@ export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
  * by KillMode=process, double forks, delegated sub-cgroups). Read at every refresh: a few small files.
  */
 export class CgroupReader {
-  private populated: ReadonlyMap<string, Populated> = new Map();
+  readonly #root: string;
+  readonly #health: ReadHealth;
+  #populated: ReadonlyMap<string, Populated> = new Map();
 
-  constructor(
-    private readonly root: string,
-    private readonly health: ReadHealth,
-  ) {}
+  constructor(root: string, health: ReadHealth) {
+    this.#root = root;
+    this.#health = health;
+  }
 
   /** Units not read yet are missing (the verdict takes them as unknown). */
   current(): ReadonlyMap<string, Populated> {
-    return this.populated;
+    return this.#populated;
   }
 
   /** controlGroups: unit -> its ControlGroup property (empty when systemd gave it none). Never rejects. */
@@ -29,8 +31,8 @@ export class CgroupReader {
     const problems: Error[] = [];
     let hierarchy: string | null = null;
     try {
-      hierarchy = await unifiedHierarchy(this.root);
-      if (hierarchy === null) problems.push(new Error(`no unified (cgroup2) hierarchy at ${this.root} or ${this.root}/unified`));
+      hierarchy = await unifiedHierarchy(this.#root);
+      if (hierarchy === null) problems.push(new Error(`no unified (cgroup2) hierarchy at ${this.#root} or ${this.#root}/unified`));
     } catch (error) {
       problems.push(error as Error);
     }
@@ -42,10 +44,10 @@ export class CgroupReader {
         populated.set(unit, result instanceof Error ? 'unknown' : result);
       }),
     );
-    this.populated = populated;
+    this.#populated = populated;
     const [first] = problems;
-    if (first === undefined) this.health.succeeded('cgroup');
-    else this.health.failed('cgroup', new Error(`trading unit cgroups unknown: ${problems.map((p) => p.message).join('; ')}`, { cause: first }));
+    if (first === undefined) this.#health.succeeded('cgroup');
+    else this.#health.failed('cgroup', new Error(`trading unit cgroups unknown: ${problems.map((p) => p.message).join('; ')}`, { cause: first }));
     return populated;
   }
 }
