@@ -40,7 +40,7 @@ export class CgroupReader {
     await Promise.all(
       [...controlGroups].map(async ([unit, controlGroup]) => {
         const result = hierarchy === null ? 'unknown' : await populatedOf(hierarchy, controlGroup);
-        if (result instanceof Error) problems.push(new Error(`${unit}: ${result.message}`, { cause: result.cause }));
+        if (result instanceof Error) problems.push(new Error(`${unit}: ${result.message}`, { cause: result }));
         populated.set(unit, result instanceof Error ? 'unknown' : result);
       }),
     );

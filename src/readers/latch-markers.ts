@@ -74,7 +74,7 @@ export class LatchMarkersReader {
       ]);
       return { latchedFile, persistProblem, resumePending };
     } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+      return error instanceof Error ? error : new Error(String(error), { cause: error });
     }
   }
 }

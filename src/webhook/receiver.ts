@@ -114,7 +114,7 @@ function alertRef(alert: WebhookAlert): AlertRef {
 }
 
 /** For log lines: alert text is untrusted and must not forge journal lines. */
-export function describeAlert(ref: AlertRef): string {
+function describeAlert(ref: AlertRef): string {
   return `${printableAscii(ref.alertname || '(no alertname)', 100)} fingerprint ${printableAscii(ref.fingerprint, 40)}`;
 }
 
