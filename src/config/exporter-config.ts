@@ -57,7 +57,7 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
 };
 
 /** A problem with a value; `key` names an element inside it (trip_rules[1][0]) instead of the key itself. */
-type Validator = (value: unknown) => string | { readonly key: string; readonly problem: string } | undefined;
+type Validator = (value: unknown) => string | { readonly key: string; readonly problem: string; readonly cause: unknown } | undefined;
 
 const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
   listen: (value) => {
@@ -81,7 +81,7 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
       parseTripRules(value);
       return undefined;
     } catch (error) {
-      if (error instanceof TripRuleError) return { key: `trip_rules${error.at}`, problem: error.message };
+      if (error instanceof TripRuleError) return { key: `trip_rules${error.at}`, problem: error.message, cause: error };
       throw error;
     }
   },
@@ -110,7 +110,7 @@ export function parseExporterSettings(json: unknown, file: string): FileSettings
     const name = key as keyof FileSettings;
     const problem = VALIDATORS[name](value);
     if (typeof problem === 'string') throw new ConfigError(file, key, problem);
-    if (problem !== undefined) throw new ConfigError(file, problem.key, problem.problem);
+    if (problem !== undefined) throw new ConfigError(file, problem.key, problem.problem, { cause: problem.cause });
     (settings as unknown as Record<string, unknown>)[name] = value;
   }
   return settings;
