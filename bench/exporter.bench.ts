@@ -4,8 +4,8 @@
 import { Agent, request } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Exporter } from '../src/exporter.js';
 import { startServer } from '../src/http/server.js';
+import { UnprivilegedSide } from '../src/unprivileged-side.js';
 import { createSandbox, STATE_EXAMPLE } from '../test/unit/helpers.js';
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '100' }, seconds: { type: 'string', default: '5' } } });
@@ -17,7 +17,7 @@ const sandbox = await createSandbox();
 await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
 // production-like: systemctl at most once a second, whatever the scrape rate
 const config = await sandbox.config({ unit_state_cache_seconds: 1, systemctl_timeout_seconds: 2 });
-const exporter = new Exporter(config, { version: 'bench', nodejsVersion: process.version }, () => {}, sandbox.hostPaths);
+const exporter = new UnprivilegedSide(config, { version: 'bench', nodejsVersion: process.version }, () => {}, sandbox.hostPaths);
 await exporter.start();
 const server = await startServer(exporter, config.listen, 'bench');
 const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });

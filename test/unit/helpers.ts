@@ -2,8 +2,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type ExporterConfig, loadExporterConfig } from '../../src/config/exporter-config.js';
-import type { HostPaths } from '../../src/exporter.js';
 import { unitObjectPath } from '../../src/readers/asserts.js';
+import type { HostPaths } from '../../src/unprivileged-side.js';
 
 export interface UnitFixture {
   readonly id?: string;
@@ -50,7 +50,7 @@ export interface Sandbox {
   readonly configFile: string;
   readonly essConfFile: string;
   readonly stateDir: string;
-  /** Runtime markers and cgroup hierarchy inside the sandbox, for `new Exporter(..., hostPaths)`. */
+  /** Runtime markers and cgroup hierarchy inside the sandbox, for `new UnprivilegedSide(..., hostPaths)`. */
   readonly hostPaths: HostPaths;
   /** Sets what the fake systemctl prints next time. */
   setShowOutput(text: string): Promise<void>;

@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Exporter } from '../../src/exporter.js';
 import { type RunningServer, startServer } from '../../src/http/server.js';
+import { UnprivilegedSide } from '../../src/unprivileged-side.js';
 import { createSandbox, type Sandbox, sample, STATE_EXAMPLE, silentLog } from './helpers.js';
 
 interface Response {
@@ -27,13 +27,13 @@ function get(server: RunningServer, path: string, method = 'GET'): Promise<Respo
 
 describe('HTTP server', () => {
   let sandbox: Sandbox;
-  let exporter: Exporter;
+  let exporter: UnprivilegedSide;
   let server: RunningServer;
   beforeEach(async () => {
     sandbox = await createSandbox();
     await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
     const config = await sandbox.config({ systemctl_timeout_seconds: 0.3 });
-    exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, sandbox.hostPaths);
+    exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, sandbox.hostPaths);
     await exporter.start();
     server = await startServer(exporter, config.listen, '1.2.3');
   });

@@ -1,9 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Exporter } from '../../src/exporter.js';
 import { UNIT_RESULTS } from '../../src/readers/state-file.js';
 import { UNIT_STATES } from '../../src/readers/systemctl-show.js';
+import { UnprivilegedSide } from '../../src/unprivileged-side.js';
 import { VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
 import {
   assertsText,
@@ -23,7 +23,7 @@ const BUILD = { version: '9.9.9-test', nodejsVersion: 'v20.0.0' };
 
 describe('metrics', () => {
   let sandbox: Sandbox;
-  let exporter: Exporter | undefined;
+  let exporter: UnprivilegedSide | undefined;
   /** The exporter's clock in ms; undefined: the real one. */
   let clock: number | undefined;
   beforeEach(async () => {
@@ -37,7 +37,7 @@ describe('metrics', () => {
   });
 
   async function scrape(config?: Record<string, unknown>): Promise<string> {
-    exporter ??= new Exporter(await sandbox.config(config), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
+    exporter ??= new UnprivilegedSide(await sandbox.config(config), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
     await exporter.refresh();
     return exporter.registry.metrics();
   }
@@ -370,7 +370,7 @@ describe('metrics', () => {
       await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], UNTIL + 60, NOW));
       await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
       await sandbox.setExemption(MONITOR[0], exemptionRecord(MONITOR[0], UNTIL, NOW));
-      exporter = new Exporter(await sandbox.config(), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
+      exporter = new UnprivilegedSide(await sandbox.config(), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
       const unread = await exporter.registry.metrics();
       expect(unread).toContain('# TYPE ess_unit_exempt_until_seconds gauge');
       expect(unread).not.toMatch(/^ess_unit_exempt_until_seconds\{/m);
@@ -440,8 +440,8 @@ describe('metrics', () => {
 
   it('gives every instance its own registry', async () => {
     const config = await sandbox.config();
-    const a = new Exporter(config, BUILD, silentLog, sandbox.hostPaths);
-    const b = new Exporter(config, BUILD, silentLog, sandbox.hostPaths);
+    const a = new UnprivilegedSide(config, BUILD, silentLog, sandbox.hostPaths);
+    const b = new UnprivilegedSide(config, BUILD, silentLog, sandbox.hostPaths);
     expect(a.registry).not.toBe(b.registry);
     await a.refresh();
     await b.refresh();

@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Exporter } from '../../../src/exporter.js';
 import { type RunningServer, startServer } from '../../../src/http/server.js';
+import { UnprivilegedSide } from '../../../src/unprivileged-side.js';
 import { createSandbox, type Sandbox } from '../helpers.js';
 
 export const TOKEN = 'tEsT-t0ken-4f1d9c2e';
@@ -24,7 +24,7 @@ export interface PostOptions {
 /** An exporter with its HTTP server on an ephemeral loopback port and a spool of its own. */
 export interface WebhookHarness {
   readonly sandbox: Sandbox;
-  readonly exporter: Exporter;
+  readonly exporter: UnprivilegedSide;
   readonly server: RunningServer;
   readonly spoolDir: string;
   readonly logs: string[];
@@ -59,7 +59,7 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
   }
   const config = await sandbox.config({ ...tokenSettings, ...options.config });
   const logs: string[] = [];
-  const exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), sandbox.hostPaths);
+  const exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), sandbox.hostPaths);
   await exporter.start();
   const server = await startServer(exporter, config.listen, '1.2.3');
 
