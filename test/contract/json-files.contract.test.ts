@@ -1,0 +1,242 @@
+// The root side's JSON files against contract/state.schema.json and contract/status.schema.json:
+// (a) what the bash side really prints (`ess_controller.sh status --json`, with the state.json its
+// renderer makes from the controller's memory) is valid; (b) the exporter's reader
+// (src/readers/state-file.ts) accepts every valid state.json fixture and refuses every invalid one,
+// which the schema refuses too.
+import { readdirSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileFormatError } from '../../src/readers/json-fields.js';
+import { parseStateJson, STATE_SCHEMA } from '../../src/readers/state-file.js';
+import { TRADING } from '../../sandbox/units.js';
+import { REPO } from './fixtures.js';
+import { schemaErrors } from './schemas.js';
+
+const STATE_FIXTURES = `${REPO}contract/fixtures/state/`;
+const stateFixtures = (prefix: 'valid-' | 'invalid-'): [string, string][] =>
+  readdirSync(STATE_FIXTURES)
+    .filter((name) => name.startsWith(prefix) && name.endsWith('.json'))
+    .sort()
+    .map((name) => [basename(name, '.json'), `${STATE_FIXTURES}${name}`]);
+
+describe('state.schema.json', () => {
+  it('is the version the exporter reads', async () => {
+    const schema = JSON.parse(await readFile(`${REPO}contract/state.schema.json`, 'utf8')) as { properties: { schema: { const: number } } };
+    expect(schema.properties.schema.const).toBe(STATE_SCHEMA);
+  });
+
+  describe.each(stateFixtures('valid-'))('%s', (_name, file) => {
+    it('is valid, and the exporter reads it', async () => {
+      const text = await readFile(file, 'utf8');
+      expect(schemaErrors('state.schema.json', JSON.parse(text))).toEqual([]);
+      expect(() => parseStateJson(text)).not.toThrow();
+    });
+  });
+
+  describe.each(stateFixtures('invalid-'))('%s', (_name, file) => {
+    it('is invalid, and the exporter refuses it with the reason', async () => {
+      const text = await readFile(file, 'utf8');
+      expect(schemaErrors('state.schema.json', JSON.parse(text))).not.toEqual([]);
+      expect(() => parseStateJson(text)).toThrow(FileFormatError);
+    });
+  });
+
+  it('has fixtures of both kinds', async () => {
+    expect((stateFixtures('valid-')).length).toBeGreaterThanOrEqual(4);
+    expect((stateFixtures('invalid-')).length).toBeGreaterThanOrEqual(12);
+  });
+});
+
+// ---------------------------------------------------------------- the bash side, for real
+// `ess_controller.sh status --json` as any user, against a fake systemctl and busctl (first on PATH) and
+// a configuration whose paths lie in a temporary directory. status only reads: nothing is started or
+// stopped, nothing outside the directory is written.
+
+const MONITOR_UNIT = 'redis-server.service';
+const SWITCH = ['quantum-ess.path', 'quantum-ess-trip.path', 'quantum-ess-trigger.service', 'quantum-ess-guard.path'];
+
+interface Scenario {
+  /** LoadState ActiveState SubState per unit; a unit not listed is not-found. */
+  readonly units: Readonly<Record<string, string>>;
+  readonly flag?: boolean;
+  readonly latched?: boolean;
+  readonly systemctlFails?: boolean;
+  /** state.env, the controller's memory that state.json is rendered from; none: never activated. */
+  readonly stateEnv?: string;
+  readonly verdict: string;
+}
+
+const up = 'loaded active running';
+const down = 'loaded inactive dead';
+const armedUnits = (trading: string): Record<string, string> => ({
+  ...Object.fromEntries(TRADING.map((u) => [u, trading])),
+  [MONITOR_UNIT]: up,
+  'quantum-ess.path': 'loaded active waiting',
+  'quantum-ess-trip.path': 'loaded active waiting',
+  'quantum-ess-guard.path': 'loaded active waiting',
+  'quantum-ess-trigger.service': down,
+});
+
+// Times in microseconds, units as unit=result/state/stop_us (deploy/lib/record.sh).
+const ACTIVATED = [
+  'ACTIVE=1',
+  'FLAG_ID=20261126T012708Z-1a2b3c4d',
+  'UPDATED_US=1795656428180000',
+  'ACT_ID=20261126T012708Z-1a2b3c4d',
+  'ACT_SOURCE=cli',
+  'ACT_ACTOR=alice (sudo)',
+  'ACT_REASON=flash crash "BTC" \\ 50% in 1 min',
+  'ACT_TRIGGER_US=1795656428000000',
+  'ACT_STOPPED_US=1795656428080000',
+  'ACT_LATENCY_US=80000',
+  'ACT_RESULT=degraded',
+  `ACT_UNITS=${TRADING[0]}=stopped/inactive/50000 ${TRADING[1]}=killed/inactive/1004000 ${TRADING[2]}=leftovers-killed/inactive/60000 ${TRADING[3]}=already-inactive/inactive/0`,
+  'COUNT_cli=3',
+  'COUNT_path=1',
+  'COUNT_alertmanager=2',
+  'TAMPER_TOTAL=1',
+  'TAMPER_TIME_US=1795656450000000',
+  'TAMPER_DETAIL=/run/quantum/ESS_ON removed outside the controller',
+  'LEFTOVER_KILLS_TOTAL=2',
+];
+const NOT_ALL_STOPPED = [
+  'ACTIVE=1',
+  'FLAG_ID=20261126T012708Z-1a2b3c4d',
+  'UPDATED_US=1795656428180000',
+  'ACT_ID=20261126T012708Z-1a2b3c4d',
+  'ACT_SOURCE=alertmanager',
+  'ACT_ACTOR=systemd',
+  'ACT_REASON=',
+  'ACT_TRIGGER_US=1795656428000000',
+  'ACT_STOPPED_US=',
+  'ACT_LATENCY_US=',
+  'ACT_RESULT=failed',
+  `ACT_UNITS=${TRADING[0]}=not-stopped/deactivating/- ${TRADING[1]}=not-found/inactive/- ${TRADING[2]}=exempt/active/-`,
+  'COUNT_alertmanager=1',
+];
+const DEACTIVATED = [
+  ...ACTIVATED.filter((line) => !/^(ACTIVE|FLAG_ID)=/.test(line)),
+  'ACTIVE=0',
+  'DEA_TIME_US=1795656500000000',
+  'DEA_ACTOR=root',
+  'DEA_REASON=incident closed',
+  'DEA_RESULT=ok',
+  'DEA_DETAIL=',
+];
+
+const SCENARIOS: Record<string, Scenario> = {
+  'armed, never activated': { units: armedUnits(up), verdict: 'armed' },
+  'armed after a deactivation': { units: armedUnits(up), stateEnv: DEACTIVATED.join('\n'), verdict: 'armed' },
+  'active': { units: armedUnits(down), flag: true, latched: true, stateEnv: ACTIVATED.join('\n'), verdict: 'active' },
+  'violation, not every unit stopped': {
+    units: { ...armedUnits(down), [TRADING[0]]: 'loaded deactivating stop-sigterm', [TRADING[1]]: 'not-found inactive dead' },
+    flag: true,
+    latched: true,
+    stateEnv: NOT_ALL_STOPPED.join('\n'),
+    verdict: 'violation',
+  },
+  'not armed': { units: { ...armedUnits(up), 'quantum-ess-trip.path': down }, verdict: 'not-armed' },
+  'tampered': { units: armedUnits(down), latched: true, stateEnv: ACTIVATED.join('\n'), verdict: 'tampered' },
+  'unknown: systemctl fails': { units: {}, systemctlFails: true, stateEnv: ACTIVATED.join('\n'), verdict: 'unknown' },
+  'odd bytes in the recorded texts': {
+    units: armedUnits(up),
+    stateEnv: [...DEACTIVATED.filter((l) => !l.startsWith('DEA_REASON=')), 'DEA_REASON=\x01tab\there \xff\xfe {"x":1}'].join('\n'),
+    verdict: 'armed',
+  },
+};
+
+const FAKE_SYSTEMCTL = `#!/bin/bash
+# systemctl show [OPTIONS] -- UNIT...: one block per unit, in argument order, from $ESS_FAKE/units
+[[ -e $ESS_FAKE/systemctl-fails ]] && { echo 'Failed to connect to bus: No such file or directory' >&2; exit 1; }
+[[ $1 == show ]] || { echo "fake systemctl: only show: $*" >&2; exit 1; }
+while (($#)) && [[ $1 != -- ]]; do shift; done
+shift
+first=1
+for u in "$@"; do
+  ((first)) || echo
+  first=0
+  line=$(grep -m1 -F "$u " "$ESS_FAKE/units") || line="$u not-found inactive dead"
+  read -r _ load active sub <<<"$line"
+  printf 'LoadState=%s\\nActiveState=%s\\nSubState=%s\\nMainPID=0\\nControlGroup=\\nInactiveEnterTimestamp=\\nNeedDaemonReload=no\\n' "$load" "$active" "$sub"
+done
+`;
+const FAKE_BUSCTL = `#!/bin/bash
+# busctl get-property ... Asserts: both latch assertions, as the drop-in applies them
+printf 'a(sbbsi) 2 "AssertPathExists" false true "%s" 0 "AssertPathExists" false true "%s" 0\\n' "$ESS_FAKE/run/ESS_ON" "$ESS_FAKE/state/latched"
+`;
+
+describe('ess_controller.sh status --json (the bash side) against status.schema.json', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ess-contract-status-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function status(name: string, scenario: Scenario): Promise<{ exitCode: number | undefined; json: Record<string, unknown> }> {
+    const fake = join(dir, name.replace(/[^a-z]+/g, '-'));
+    await mkdir(join(fake, 'bin'), { recursive: true });
+    await mkdir(join(fake, 'run'));
+    await mkdir(join(fake, 'state'));
+    await writeFile(join(fake, 'bin/systemctl'), FAKE_SYSTEMCTL);
+    await writeFile(join(fake, 'bin/busctl'), FAKE_BUSCTL);
+    await chmod(join(fake, 'bin/systemctl'), 0o755);
+    await chmod(join(fake, 'bin/busctl'), 0o755);
+    await writeFile(join(fake, 'units'), Object.entries(scenario.units).map(([unit, states]) => `${unit} ${states}\n`).join(''));
+    if (scenario.systemctlFails === true) await writeFile(join(fake, 'systemctl-fails'), '');
+    if (scenario.flag === true) await writeFile(join(fake, 'run/ESS_ON'), '{"id":"20261126T012708Z-1a2b3c4d"}\n');
+    if (scenario.latched === true) await writeFile(join(fake, 'state/latched'), '20261126T012708Z-1a2b3c4d\n');
+    if (scenario.stateEnv !== undefined) await writeFile(join(fake, 'state/state.env'), Buffer.from(`${scenario.stateEnv}\n`, 'latin1'));
+    const conf = (await readFile(`${REPO}deploy/ess.conf`, 'utf8'))
+      .split('\n')
+      .filter((line) => !/^(MONITOR_UNITS|FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR)=/.test(line));
+    conf.push(
+      `MONITOR_UNITS=${MONITOR_UNIT}`,
+      `FLAG_FILE=${fake}/run/ESS_ON`,
+      `LOCK_FILE=${fake}/lock/ess.lock`,
+      `STATE_DIR=${fake}/state`,
+      `AUDIT_FILE=${fake}/log/audit.jsonl`,
+      `SPOOL_DIR=${fake}/spool`,
+    );
+    await writeFile(join(fake, 'ess.conf'), `${conf.join('\n')}\n`);
+    const result = await execa('bash', [`${REPO}deploy/ess_controller.sh`, 'status', '--json'], {
+      reject: false,
+      timeout: 20_000,
+      stdin: 'ignore',
+      env: { LC_ALL: 'C', ESS_CONFIG: join(fake, 'ess.conf'), ESS_FAKE: fake, PATH: `${fake}/bin:${process.env.PATH ?? ''}` },
+    });
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(result.stdout) as Record<string, unknown>;
+    } catch {
+      throw new Error(`status --json printed no JSON (exit ${String(result.exitCode)}):\n${result.stdout}\n${result.stderr}`);
+    }
+    return { exitCode: result.exitCode, json };
+  }
+
+  it.each(Object.entries(SCENARIOS))('%s', async (name, scenario) => {
+    const { exitCode, json } = await status(name, scenario);
+    expect(schemaErrors('status.schema.json', json), JSON.stringify(json)).toEqual([]);
+    expect(json.verdict).toBe(scenario.verdict);
+    expect(exitCode).toBe(json.exit_code);
+    // the embedded state.json, as the renderer wrote it, is one the exporter reads
+    expect(schemaErrors('state.schema.json', json.state)).toEqual([]);
+    expect(() => parseStateJson(JSON.stringify(json.state))).not.toThrow();
+    expect((json.state as { last_activation: unknown }).last_activation === null).toBe(scenario.stateEnv === undefined);
+    // and the schema is not a formality: the same output with a wrong exit code, status word or unit entry is refused
+    const units = json.units as Record<string, unknown>[];
+    const wrongUnit = units.map((u, i) => (i === 0 ? { ...u, role: u.role === 'trading' ? 'monitor' : 'trading' } : u));
+    for (const wrong of [
+      { ...json, exit_code: json.exit_code === 0 ? 3 : 0 },
+      { ...json, status: json.status === 'ACTIVE' ? 'INACTIVE' : 'ACTIVE' },
+      { ...json, units: wrongUnit },
+      { ...json, state: { ...(json.state as object), schema: 1 } },
+    ]) {
+      expect(schemaErrors('status.schema.json', wrong)).not.toEqual([]);
+    }
+  });
+});
