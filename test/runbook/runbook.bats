@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The operator's runbook (README.md), command by command, inside a provisioned sandbox with real systemd.
-# Run by test/run-all.sh through test/sandbox/sandbox.sh; the tests build on each other, in order.
+# Run by test/run-all.sh through sandbox/sandbox.sh; the tests build on each other, in order.
 
 bats_require_minimum_version 1.5.0
 
