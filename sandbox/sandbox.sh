@@ -134,6 +134,8 @@ down() {
   printf 'sandbox %s down\n' "$name"
 }
 
+root_of() { local leader; leader=$(leader_of "$1"); printf '/proc/%s/root\n' "$leader"; }
+
 main() {
   local cmd=${1:-}
   shift || true
@@ -142,7 +144,7 @@ main() {
   case $cmd in
     up) (($# == 1)) || die "usage: sandbox.sh up NAME"; up "$1" ;;
     exec) (($# >= 2)) || die "usage: sandbox.sh exec NAME CMD..."; inner "$@" ;;
-    root) (($# == 1)) || die "usage: sandbox.sh root NAME"; printf '/proc/%s/root\n' "$(leader_of "$1")" ;;
+    root) (($# == 1)) || die "usage: sandbox.sh root NAME"; root_of "$1" ;;
     down) (($# == 1)) || die "usage: sandbox.sh down NAME"; down "$1" ;;
     ensure-tools) ensure_tools ;;
     *) sed -n '2,17p' "$0" >&2; exit 64 ;;
