@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { StateFile } from '../../sandbox/sandbox.js';
 import {
   type ExemptionRecord,
   HOST_MONITOR,
@@ -19,32 +21,10 @@ export {
 export const TRADING = HOST_TRADING;
 export const MONITOR = HOST_MONITOR;
 
-/** state.json as the controller writes it (contract/README.md section 3). */
-export const STATE_EXAMPLE = {
-  schema: 2,
-  active: true,
-  flag_id: '20261124T180217Z-18b2521c',
-  updated_at: 1795543337.49,
-  last_activation: {
-    id: '20261124T180217Z-18b2521c',
-    source: 'cli',
-    actor: 'root',
-    reason: 'r1',
-    trigger_time: 1795543337.41,
-    all_stopped_time: 1795543337.43,
-    latency_seconds: 0.018969,
-    result: 'ok',
-    units: [
-      { unit: 'quantum-ai-engine.service', result: 'stopped', state: 'inactive', stop_seconds: 0.012 },
-      { unit: 'quantum-execution.service', result: 'leftovers-killed', state: 'inactive', stop_seconds: 0.018 },
-    ],
-  },
-  last_deactivation: { time: 1795543333.18, actor: 'root', reason: 'drill over', result: 'ok', detail: '' },
-  last_tamper: { time: 1795543300.5, detail: '/run/quantum/ESS_ON removed outside the controller' },
-  activations_total: { cli: 4, path: 4 },
-  tamper_total: 1,
-  leftover_kills_total: 2,
-};
+/** state.json as the controller writes it (contract/README.md section 3): the contract's own example. */
+export const STATE_EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../contract/fixtures/state/valid-full.json', import.meta.url), 'utf8'),
+) as { readonly [K in keyof StateFile]: NonNullable<StateFile[K]> } & { readonly updated_at: number };
 
 export function exemptionRecord(unit: string, until: number, since = until - 3600): ExemptionRecord {
   return { unit, since, until, actor: 'root', reason: 'deploy v2' };
