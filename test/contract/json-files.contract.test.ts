@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '../../src/readers/json-fields.js';
 import { parseStateJson, STATE_SCHEMA } from '../../src/readers/state-file.js';
+import { writeTripRequest } from '../../src/webhook/trip-request.js';
 import { TRADING } from '../../sandbox/units.js';
 import { REPO } from './fixtures.js';
 import { schemaErrors } from './schemas.js';
@@ -149,24 +150,72 @@ const SCENARIOS: Record<string, Scenario> = {
 };
 
 const FAKE_SYSTEMCTL = `#!/bin/bash
-# systemctl show [OPTIONS] -- UNIT...: one block per unit, in argument order, from $ESS_FAKE/units
+# A systemd that does what it is told at once: show prints one block per unit, in argument order, from
+# $ESS_FAKE/units ("UNIT LoadState ActiveState SubState" lines; a unit not listed is not-found); stop makes
+# units inactive; every other verb (kill, daemon-reload, reset-failed) succeeds and changes nothing.
 [[ -e $ESS_FAKE/systemctl-fails ]] && { echo 'Failed to connect to bus: No such file or directory' >&2; exit 1; }
-[[ $1 == show ]] || { echo "fake systemctl: only show: $*" >&2; exit 1; }
+verb=$1
 while (($#)) && [[ $1 != -- ]]; do shift; done
 shift
-first=1
-for u in "$@"; do
-  ((first)) || echo
-  first=0
-  line=$(grep -m1 -F "$u " "$ESS_FAKE/units") || line="$u not-found inactive dead"
-  read -r _ load active sub <<<"$line"
-  printf 'LoadState=%s\\nActiveState=%s\\nSubState=%s\\nMainPID=0\\nControlGroup=\\nInactiveEnterTimestamp=\\nNeedDaemonReload=no\\n' "$load" "$active" "$sub"
-done
+case $verb in
+  show)
+    first=1
+    for u in "$@"; do
+      ((first)) || echo
+      first=0
+      line=$(grep -m1 -F "$u " "$ESS_FAKE/units") || line="$u not-found inactive dead"
+      read -r _ load active sub since <<<"$line"
+      printf 'LoadState=%s\\nActiveState=%s\\nSubState=%s\\nMainPID=0\\nControlGroup=\\nInactiveEnterTimestamp=%s\\nNeedDaemonReload=no\\n' \\
+        "$load" "$active" "$sub" "\${since//_/ }"
+    done ;;
+  stop) # inactive from now on: InactiveEnterTimestamp as --timestamp=us+utc prints it
+    now=$(date -u '+%a_%Y-%m-%d_%H:%M:%S.%6N_UTC')
+    for u in "$@"; do
+      grep -v -F "$u " "$ESS_FAKE/units" >"$ESS_FAKE/units.new" || true
+      echo "$u loaded inactive dead $now" >>"$ESS_FAKE/units.new"
+      mv -f "$ESS_FAKE/units.new" "$ESS_FAKE/units"
+    done ;;
+esac
+exit 0
 `;
 const FAKE_BUSCTL = `#!/bin/bash
 # busctl get-property ... Asserts: both latch assertions, as the drop-in applies them
 printf 'a(sbbsi) 2 "AssertPathExists" false true "%s" 0 "AssertPathExists" false true "%s" 0\\n' "$ESS_FAKE/run/ESS_ON" "$ESS_FAKE/state/latched"
 `;
+
+/**
+ * A root side without systemd in a temporary directory: the fake systemctl and busctl first on PATH, the
+ * scenario's units, flag, persisted latch and controller memory, and an ess.conf whose paths lie inside.
+ */
+async function fakeRoot(parent: string, name: string, scenario: Scenario): Promise<{ fake: string; env: Record<string, string> }> {
+  const fake = join(parent, name.replace(/[^a-z]+/g, '-'));
+  await mkdir(join(fake, 'bin'), { recursive: true });
+  await mkdir(join(fake, 'run'));
+  await mkdir(join(fake, 'state'));
+  await writeFile(join(fake, 'bin/systemctl'), FAKE_SYSTEMCTL);
+  await writeFile(join(fake, 'bin/busctl'), FAKE_BUSCTL);
+  await chmod(join(fake, 'bin/systemctl'), 0o755);
+  await chmod(join(fake, 'bin/busctl'), 0o755);
+  await writeFile(join(fake, 'units'), Object.entries(scenario.units).map(([unit, states]) => `${unit} ${states}\n`).join(''));
+  if (scenario.systemctlFails === true) await writeFile(join(fake, 'systemctl-fails'), '');
+  if (scenario.flag === true) await writeFile(join(fake, 'run/ESS_ON'), '{"id":"20261126T012708Z-1a2b3c4d"}\n');
+  if (scenario.latched === true) await writeFile(join(fake, 'state/latched'), '20261126T012708Z-1a2b3c4d\n');
+  if (scenario.stateEnv !== undefined) await writeFile(join(fake, 'state/state.env'), Buffer.from(`${scenario.stateEnv}\n`, 'latin1'));
+  const conf = (await readFile(`${REPO}deploy/ess.conf`, 'utf8'))
+    .split('\n')
+    .filter((line) => !/^(MONITOR_UNITS|FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR|REDIS_ENABLED)=/.test(line));
+  conf.push(
+    `MONITOR_UNITS=${MONITOR_UNIT}`,
+    `FLAG_FILE=${fake}/run/ESS_ON`,
+    `LOCK_FILE=${fake}/lock/ess.lock`,
+    `STATE_DIR=${fake}/state`,
+    `AUDIT_FILE=${fake}/log/audit.jsonl`,
+    `SPOOL_DIR=${fake}/spool`,
+    'REDIS_ENABLED=no',
+  );
+  await writeFile(join(fake, 'ess.conf'), `${conf.join('\n')}\n`);
+  return { fake, env: { LC_ALL: 'C', ESS_CONFIG: join(fake, 'ess.conf'), ESS_FAKE: fake, PATH: `${fake}/bin:${process.env.PATH ?? ''}` } };
+}
 
 describe('ess_controller.sh status --json (the bash side) against status.schema.json', () => {
   let dir: string;
@@ -178,36 +227,12 @@ describe('ess_controller.sh status --json (the bash side) against status.schema.
   });
 
   async function status(name: string, scenario: Scenario): Promise<{ exitCode: number | undefined; json: Record<string, unknown> }> {
-    const fake = join(dir, name.replace(/[^a-z]+/g, '-'));
-    await mkdir(join(fake, 'bin'), { recursive: true });
-    await mkdir(join(fake, 'run'));
-    await mkdir(join(fake, 'state'));
-    await writeFile(join(fake, 'bin/systemctl'), FAKE_SYSTEMCTL);
-    await writeFile(join(fake, 'bin/busctl'), FAKE_BUSCTL);
-    await chmod(join(fake, 'bin/systemctl'), 0o755);
-    await chmod(join(fake, 'bin/busctl'), 0o755);
-    await writeFile(join(fake, 'units'), Object.entries(scenario.units).map(([unit, states]) => `${unit} ${states}\n`).join(''));
-    if (scenario.systemctlFails === true) await writeFile(join(fake, 'systemctl-fails'), '');
-    if (scenario.flag === true) await writeFile(join(fake, 'run/ESS_ON'), '{"id":"20261126T012708Z-1a2b3c4d"}\n');
-    if (scenario.latched === true) await writeFile(join(fake, 'state/latched'), '20261126T012708Z-1a2b3c4d\n');
-    if (scenario.stateEnv !== undefined) await writeFile(join(fake, 'state/state.env'), Buffer.from(`${scenario.stateEnv}\n`, 'latin1'));
-    const conf = (await readFile(`${REPO}deploy/ess.conf`, 'utf8'))
-      .split('\n')
-      .filter((line) => !/^(MONITOR_UNITS|FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR)=/.test(line));
-    conf.push(
-      `MONITOR_UNITS=${MONITOR_UNIT}`,
-      `FLAG_FILE=${fake}/run/ESS_ON`,
-      `LOCK_FILE=${fake}/lock/ess.lock`,
-      `STATE_DIR=${fake}/state`,
-      `AUDIT_FILE=${fake}/log/audit.jsonl`,
-      `SPOOL_DIR=${fake}/spool`,
-    );
-    await writeFile(join(fake, 'ess.conf'), `${conf.join('\n')}\n`);
+    const root = await fakeRoot(dir, name, scenario);
     const result = await execa('bash', [`${REPO}deploy/ess_controller.sh`, 'status', '--json'], {
       reject: false,
       timeout: 20_000,
       stdin: 'ignore',
-      env: { LC_ALL: 'C', ESS_CONFIG: join(fake, 'ess.conf'), ESS_FAKE: fake, PATH: `${fake}/bin:${process.env.PATH ?? ''}` },
+      env: root.env,
     });
     let json: Record<string, unknown>;
     try {
@@ -227,6 +252,16 @@ describe('ess_controller.sh status --json (the bash side) against status.schema.
     expect(schemaErrors('state.schema.json', json.state)).toEqual([]);
     expect(() => parseStateJson(JSON.stringify(json.state))).not.toThrow();
     expect((json.state as { last_activation: unknown }).last_activation === null).toBe(scenario.stateEnv === undefined);
+    // every unit the controller remembers, with its stop time (unit=result/state/stop_us, "-" when it did not stop)
+    const remembered = /^ACT_UNITS=(.*)$/m.exec(scenario.stateEnv ?? '')?.[1]?.split(' ') ?? [];
+    const rendered = (json.state as { last_activation: { units: { unit: string; stop_seconds: number | null }[] } | null }).last_activation?.units ?? [];
+    expect(rendered.map(({ unit, stop_seconds }) => `${unit} ${String(stop_seconds)}`)).toEqual(
+      remembered.map((item) => {
+        const [unit, rest = ''] = item.split('=');
+        const stop = rest.split('/')[2] ?? '';
+        return `${unit} ${/^[0-9]+$/.test(stop) ? String(Number(stop) / 1e6) : 'null'}`;
+      }),
+    );
     // and the schema is not a formality: the same output with a wrong exit code, status word or unit entry is refused
     const units = json.units as Record<string, unknown>[];
     const wrongUnit = units.map((u, i) => (i === 0 ? { ...u, role: u.role === 'trading' ? 'monitor' : 'trading' } : u));
@@ -238,5 +273,60 @@ describe('ess_controller.sh status --json (the bash side) against status.schema.
     ]) {
       expect(schemaErrors('status.schema.json', wrong)).not.toEqual([]);
     }
+  });
+});
+
+// A real activation, from a trip request the exporter's writer put into the spool: the controller claims
+// and reads it (contract/README.md section 6), stops the units (the fake systemd obeys at once) and writes
+// state.json (section 3) and the audit trail. Root only (activate refuses anyone else), in a private
+// mount namespace with its own /run, so that nothing on this host's /run is touched.
+const canActivate = process.getuid?.() === 0;
+
+describe.skipIf(!canActivate)('ess_controller.sh activate --from-spool (the bash side, as root)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ess-contract-activate-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the request the exporter wrote, stops everything and writes a state.json the schema and the exporter accept', async () => {
+    const { fake, env } = await fakeRoot(dir, 'trip', { units: armedUnits(up), verdict: 'active' });
+    for (const sub of ['tmp', 'incoming']) await mkdir(join(fake, 'spool', sub), { recursive: true });
+    const written = await writeTripRequest(join(fake, 'spool'), { reason: 'QuantumDrawdownBreach: drawdown 7% on h1', fingerprint: 'a1b2c3d4e5f6' });
+
+    const result = await execa(
+      'unshare',
+      ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=1m ess-contract /run && exec "$@"', 'sh',
+        'bash', `${REPO}deploy/ess_controller.sh`, 'activate', '--from-spool'],
+      { reject: false, timeout: 30_000, stdin: 'ignore', env },
+    );
+    const transcript = `exit ${String(result.exitCode)}\n${result.stdout}\n${result.stderr}`;
+    expect(result.exitCode, transcript).toBe(0);
+
+    const text = await readFile(join(fake, 'state/state.json'), 'utf8');
+    const state = JSON.parse(text) as { active: boolean; last_activation: { source: string; reason: string; result: string; units: { unit: string; result: string }[] } };
+    expect(schemaErrors('state.schema.json', state), text).toEqual([]);
+    expect(state.active).toBe(true);
+    expect(state.last_activation.source).toBe('alertmanager');
+    expect(state.last_activation.reason).toBe('QuantumDrawdownBreach: drawdown 7% on h1');
+    expect(state.last_activation.result).toBe('ok');
+    expect(state.last_activation.units.map(({ unit }) => unit)).toEqual([...TRADING]);
+    const read = parseStateJson(text);
+    expect(read.activationsTotal).toEqual({ alertmanager: 1 });
+    expect(read.lastActivation?.units.map(({ result }) => result), text).toEqual(TRADING.map(() => "stopped"));
+
+    // the request was claimed (incoming/ is empty) and audited under its own name
+    expect(readdirSync(join(fake, 'spool/incoming'))).toEqual([]);
+    const audit = await readFile(join(fake, 'log/audit.jsonl'), 'utf8');
+    expect(audit).toContain(`"request":"${basename(written.path)}","source":"alertmanager"`);
+
+    // and status --json now says active, with this state.json
+    const after = await execa('bash', [`${REPO}deploy/ess_controller.sh`, 'status', '--json'], { reject: false, stdin: 'ignore', env });
+    const json = JSON.parse(after.stdout) as { verdict: string; state: unknown };
+    expect(schemaErrors('status.schema.json', json)).toEqual([]);
+    expect(json.verdict).toBe('active');
+    expect(json.state).toEqual(JSON.parse(text));
   });
 });
