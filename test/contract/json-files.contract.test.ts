@@ -1,8 +1,7 @@
-// The root side's JSON files against contract/state.schema.json and contract/status.schema.json:
-// (a) what the bash side really prints (`ess_controller.sh status --json`, with the state.json its
-// renderer makes from the controller's memory) is valid; (b) the exporter's reader
-// (src/readers/state-file.ts) accepts every valid state.json fixture and refuses every invalid one,
-// which the schema refuses too.
+// The root side's JSON files against the contract's schemas (state.json, status --json, drill.json, the
+// exemption records): (a) what the bash side really prints or writes is valid (`status --json` in each
+// verdict; as root, the state.json of a real activation); (b) the exporter's readers accept every valid
+// fixture and refuse every invalid one, which the schema refuses too.
 import { readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,44 +9,81 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '../../src/readers/json-fields.js';
+import { DRILL_SCHEMA, parseDrillJson } from '../../src/readers/drill-file.js';
+import { parseExemption } from '../../src/readers/exemptions.js';
 import { parseStateJson, STATE_SCHEMA } from '../../src/readers/state-file.js';
 import { writeTripRequest } from '../../src/webhook/trip-request.js';
 import { TRADING } from '../../sandbox/units.js';
 import { REPO } from './fixtures.js';
-import { schemaErrors } from './schemas.js';
+import { type SchemaName, schemaErrors } from './schemas.js';
 
-const STATE_FIXTURES = `${REPO}contract/fixtures/state/`;
-const stateFixtures = (prefix: 'valid-' | 'invalid-'): [string, string][] =>
-  readdirSync(STATE_FIXTURES)
+/** Each JSON file of the root side: its schema, its fixtures and the exporter's reader of it. */
+const FILES = [
+  { area: 'state', schema: 'state.schema.json', read: (text: string) => parseStateJson(text) },
+  { area: 'drill', schema: 'drill.schema.json', read: (text: string) => parseDrillJson(text) },
+  {
+    area: 'exemption',
+    schema: 'exemption.schema.json',
+    // the file is named after the unit: read it under the name its record gives (or a valid one)
+    read: (text: string) => parseExemption(text, recordUnit(text) ?? 'quantum-execution.service'),
+  },
+] as const;
+
+function recordUnit(text: string): string | undefined {
+  try {
+    const unit = (JSON.parse(text) as { unit?: unknown }).unit;
+    return typeof unit === 'string' ? unit : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const fixtures = (area: string, prefix: 'valid-' | 'invalid-'): [string, string][] =>
+  readdirSync(`${REPO}contract/fixtures/${area}/`)
     .filter((name) => name.startsWith(prefix) && name.endsWith('.json'))
     .sort()
-    .map((name) => [basename(name, '.json'), `${STATE_FIXTURES}${name}`]);
+    .map((name) => [basename(name, '.json'), `${REPO}contract/fixtures/${area}/${name}`]);
 
-describe('state.schema.json', () => {
-  it('is the version the exporter reads', async () => {
-    const schema = JSON.parse(await readFile(`${REPO}contract/state.schema.json`, 'utf8')) as { properties: { schema: { const: number } } };
-    expect(schema.properties.schema.const).toBe(STATE_SCHEMA);
-  });
+/** The schema's complaints about a file's text; not JSON at all is a complaint too. */
+function textErrors(schema: SchemaName, text: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return [`not JSON: ${(error as Error).message}`];
+  }
+  return schemaErrors(schema, value);
+}
 
-  describe.each(stateFixtures('valid-'))('%s', (_name, file) => {
+describe.each(FILES)('contract/$schema and contract/fixtures/$area', ({ area, schema, read }) => {
+  describe.each(fixtures(area, 'valid-'))('%s', (_name, file) => {
     it('is valid, and the exporter reads it', async () => {
       const text = await readFile(file, 'utf8');
-      expect(schemaErrors('state.schema.json', JSON.parse(text))).toEqual([]);
-      expect(() => parseStateJson(text)).not.toThrow();
+      expect(textErrors(schema, text)).toEqual([]);
+      expect(() => read(text)).not.toThrow();
     });
   });
 
-  describe.each(stateFixtures('invalid-'))('%s', (_name, file) => {
+  describe.each(fixtures(area, 'invalid-'))('%s', (_name, file) => {
     it('is invalid, and the exporter refuses it with the reason', async () => {
       const text = await readFile(file, 'utf8');
-      expect(schemaErrors('state.schema.json', JSON.parse(text))).not.toEqual([]);
-      expect(() => parseStateJson(text)).toThrow(FileFormatError);
+      expect(textErrors(schema, text)).not.toEqual([]);
+      expect(() => read(text)).toThrow(FileFormatError);
     });
   });
 
-  it('has fixtures of both kinds', async () => {
-    expect((stateFixtures('valid-')).length).toBeGreaterThanOrEqual(4);
-    expect((stateFixtures('invalid-')).length).toBeGreaterThanOrEqual(12);
+  it('has fixtures of both kinds', () => {
+    expect(fixtures(area, 'valid-').length).toBeGreaterThanOrEqual(2);
+    expect(fixtures(area, 'invalid-').length).toBeGreaterThanOrEqual(7);
+  });
+});
+
+describe('versions', () => {
+  it('the schemas are the versions the exporter reads', async () => {
+    const version = async (name: string): Promise<unknown> =>
+      (JSON.parse(await readFile(`${REPO}contract/${name}`, 'utf8')) as { properties: { schema: { const: unknown } } }).properties.schema.const;
+    expect(await version('state.schema.json')).toBe(STATE_SCHEMA);
+    expect(await version('drill.schema.json')).toBe(DRILL_SCHEMA);
   });
 });
 

@@ -8,10 +8,10 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, str
 const load = (name: string): object => JSON.parse(readFileSync(`${REPO}contract/${name}`, 'utf8')) as object;
 // each schema's $id lies in one (reserved, never resolved) base, so status's "$ref": "state.schema.json" finds state's
 const BASE = 'https://quantum-ess.invalid/contract/';
-ajv.addSchema(load('state.schema.json'));
-ajv.addSchema(load('status.schema.json'));
+const SCHEMAS = ['state.schema.json', 'status.schema.json', 'drill.schema.json', 'exemption.schema.json'] as const;
+for (const name of SCHEMAS) ajv.addSchema(load(name));
 
-export type SchemaName = 'state.schema.json' | 'status.schema.json';
+export type SchemaName = (typeof SCHEMAS)[number];
 
 /** The schema's complaints about `value`; empty when it is valid. */
 export function schemaErrors(schema: SchemaName, value: unknown): string[] {

@@ -30,11 +30,13 @@ export function exemptionRecord(unit: string, until: number, since = until - 360
   return { unit, since, until, actor: 'root', reason: 'deploy v2' };
 }
 
-/** drill.json as proof_ess.sh writes it (contract/README.md section 5). */
-export const DRILL_EXAMPLE = {
-  schema: 1,
-  last: { time: 1795656000.5, mode: 'dry-run', result: 'pass', checks: 9, failed: 0 },
-  last_pass: { 'dry-run': 1795656000.5, full: null },
+/** drill.json as proof_ess.sh writes it (contract/README.md section 5): the contract's own example. */
+export const DRILL_EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../contract/fixtures/drill/valid-dry-run-pass.json', import.meta.url), 'utf8'),
+) as {
+  readonly schema: number;
+  readonly last: { readonly time: number; readonly mode: string; readonly result: string; readonly checks: number; readonly failed: number };
+  readonly last_pass: { readonly 'dry-run': number | null; readonly full: number | null };
 };
 
 export const silentLog = (): void => {};
