@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { type ExporterConfig, loadExporterConfig } from '../src/config/exporter-config.js';
 import type { HostPaths } from '../src/exporter.js';
 import { unitObjectPath } from '../src/readers/asserts.js';
+import { SWITCH_UNITS } from '../src/verdict/latch-verdict.js';
 import { MONITOR, TRADING } from './units.js';
 
 export interface UnitFixture {
@@ -31,7 +32,7 @@ export function showOutput(units: readonly (UnitFixture & { name: string })[]): 
 }
 
 /** The ESS's own switch units, which the exporter always asks about after the configured units. */
-export const SWITCH = ['quantum-ess.path', 'quantum-ess-trip.path', 'quantum-ess-trigger.service'] as const;
+export const SWITCH = SWITCH_UNITS;
 
 /** showOutput for a whole exporter: the switch units follow the configured ones, armed unless listed. */
 export function exporterShowOutput(units: readonly (UnitFixture & { name: string })[]): string {
