@@ -5,7 +5,7 @@
 // Also compares the latency the ESS records (state.json) with the one measured here.
 //   npx tsx bench/activation.bench.ts [--cycles N]
 import { parseArgs } from 'node:util';
-import { Sandbox, TRADING } from '../test/integration/helpers/sandbox.js';
+import { Sandbox, TRADING } from '../sandbox/sandbox.js';
 
 const { values } = parseArgs({ options: { cycles: { type: 'string', default: '50' } } });
 const cycles = Number(values.cycles);

@@ -9,6 +9,7 @@ export LC_ALL=C.UTF-8
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 readonly APT_PACKAGES=(shellcheck bats redis-server curl prometheus prometheus-alertmanager)
+readonly SANDBOX=$REPO/sandbox/sandbox.sh
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR
 PASSED=0 FAILED=0
@@ -21,15 +22,14 @@ record() { # record NAME RC PASSED FAILED
 }
 
 install_debian_packages() {
-  local missing=() p systemd_version
+  local missing=() p
   for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
-  systemd_version=$(dpkg-query -W -f='${Version}' systemd)
-  # systemd-nspawn must match the installed systemd exactly, or apt upgrades systemd itself
-  dpkg-query -W -f='${Status}' systemd-container 2>/dev/null | grep -q 'ok installed' || missing+=("systemd-container=$systemd_version")
-  ((${#missing[@]} == 0)) && return 0
-  echo "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if ((${#missing[@]} > 0)); then
+    echo "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  bash "$SANDBOX" ensure-tools # systemd-nspawn, pinned to the installed systemd
 }
 
 install_npm_packages() {
@@ -65,14 +65,14 @@ run_bats() {
 
 # The README runbook, command by command, as bats inside a sandbox booted for it.
 run_runbook() {
-  local rc=0 out=$REPORT_DIR/runbook.tap sandbox=$REPO/test/sandbox/sandbox.sh box=ess-runbook
-  bash "$sandbox" down "$box" >/dev/null
-  if bash "$sandbox" up "$box" >/dev/null && bash "$sandbox" exec "$box" bash /opt/quantum-ess-src/test/sandbox/provision.sh >/dev/null; then
-    bash "$sandbox" exec "$box" bats --tap /opt/quantum-ess-src/test/sandbox/runbook.bats | tee "$out" || rc=$?
+  local rc=0 out=$REPORT_DIR/runbook.tap box=ess-runbook
+  bash "$SANDBOX" down "$box" >/dev/null
+  if bash "$SANDBOX" up "$box" >/dev/null && bash "$SANDBOX" exec "$box" bash /opt/quantum-ess-src/sandbox/provision.sh >/dev/null; then
+    bash "$SANDBOX" exec "$box" bats --tap /opt/quantum-ess-src/test/runbook/runbook.bats | tee "$out" || rc=$?
   else
     rc=1
   fi
-  bash "$sandbox" down "$box" >/dev/null
+  bash "$SANDBOX" down "$box" >/dev/null
   record "runbook (bats on real systemd)" "$rc" "$(grep -c '^ok ' "$out" 2>/dev/null || true)" "$(grep -c '^not ok ' "$out" 2>/dev/null || true)"
 }
 

@@ -79,7 +79,8 @@ num_or_null() { if [[ -n $1 ]]; then us_to_sec "$1"; else printf null; fi; }
 bool_json() { if [[ $1 == 1 ]]; then printf true; else printf false; fi; }
 
 render_activation_json() {
-  local item u rest first=1 state stop
+  # ACT_UNITS is blank-separated whatever IFS the caller has (status_json renders under IFS=,)
+  local item u rest first=1 state stop IFS=$' \t\n'
   printf '{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,"latency_seconds":%s,"result":%s,"units":[' \
     "$(json_str "${ST[ACT_ID]}")" "$(json_str "${ST[ACT_SOURCE]}")" "$(json_str "${ST[ACT_ACTOR]}")" "$(json_str "${ST[ACT_REASON]}")" \
     "$(num_or_null "${ST[ACT_TRIGGER_US]}")" "$(num_or_null "${ST[ACT_STOPPED_US]}")" "$(num_or_null "${ST[ACT_LATENCY_US]}")" \
