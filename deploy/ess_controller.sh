@@ -40,6 +40,14 @@ if [[ ${BASH_SOURCE[0]} -ef $ESS_LIBEXEC/ess_controller.sh ]]; then
 else
   ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 fi
+if [[ ${1:-} == activate ]]; then
+  # shellcheck source=deploy/lib/first-stop.sh
+  source "$ESS_LIB/first-stop.sh"
+  first_stop "$@"
+fi
+
+# shellcheck source=deploy/lib/first-stop.sh
+source "$ESS_LIB/first-stop.sh"
 # shellcheck source=deploy/lib/config.sh
 source "$ESS_LIB/config.sh"
 # shellcheck source=deploy/lib/units.sh
@@ -176,4 +184,5 @@ main() {
   esac
 }
 
+trap log_flush EXIT # every journal line of the run is written when the command returns
 main "$@"

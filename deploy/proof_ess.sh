@@ -8,6 +8,7 @@
 #     --dry-run        check the wiring only (installed, armed, drop-ins, exporter, journal); stops nothing
 #     --exporter-url   default http://127.0.0.1:10170/metrics; checked when quantum-ess-exporter is installed
 set -Eeuo pipefail
+umask 022 # the files it writes (atomic_write) are 0644
 export LC_ALL=C
 
 ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib

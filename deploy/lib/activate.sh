@@ -2,28 +2,22 @@
 # activate: the stop path. The flag is created first (from that instant systemd refuses every start of a
 # trading unit), the units are stopped, and only then is the activation recorded under the lock: the
 # stop never waits for a lock, journald, Redis or the exporter.
-# Needs config.sh units.sh record.sh verdict.sh latch.sh spool.sh. Writes ACT_*.
+# Needs first-stop.sh (and the libraries it loads), verdict.sh, exempt.sh. Writes ACT_*.
 
-declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_OWNER=0
-declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
+declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0 ACT_FLAG_FAILED=0
 # The claim's journal line is written after the stop: nothing forks before the stop jobs are queued.
 # ACT_CLAIM_WHO=1: the line names this activation (id, source, actor, reason) as known when it is logged.
 declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG="" ACT_CLAIM_WHO=0
-
-# activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
-# request's mtime), clamped to now.
-activation_trigger_from_wall() {
-  local now_wall
-  now_us_v now_wall
-  ACT_WALL_US=$1
-  ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
-}
 
 # activation_claim: who owns this activation. The run that creates the flag does; every other run
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
 activation_claim() {
   local rc=0 f=${CFG[FLAG_FILE]} boot mtime
-  flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
+  if ((FIRST_DONE)); then
+    rc=$FIRST_CLAIM_RC
+  else
+    flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || rc=$?
+  fi
   case $rc in
     0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
        ACT_CLAIM_MSG=" units=${TRADING[*]} at $EPOCHREALTIME" ;;
@@ -70,7 +64,8 @@ activation_claim_spool() {
   fi
   if ! spool_claim; then
     log_event crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming; units stopped anyway"
-    trap 'sleep 1' EXIT # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
+    # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
+    trap 'log_flush; sleep 1' EXIT
   fi
   spool_describe
   ((ACT_OWNER)) || return 0
@@ -282,7 +277,9 @@ activation_stop() {
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
   # a run that does not own the flag re-verifies: it stops only what is still up (its owner died, or
   # something started a unit), never repeating the owner's stop
-  if ((!ACT_OWNER)); then
+  local reverify=0
+  ((ACT_OWNER || ACT_FLAG_FAILED)) || reverify=1
+  if ((reverify)); then
     read_unit_states "${TRADING[@]}" || true
     read_populated "${TRADING[@]}"
   fi
@@ -290,7 +287,7 @@ activation_stop() {
     # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
     if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then
       RESULT[$u]=exempt STOPPED_US[$u]=-1
-    elif ((!ACT_OWNER)) && is_down "$u" && [[ ${POPULATED[$u]} == no ]]; then
+    elif ((reverify)) && is_down "$u" && [[ ${POPULATED[$u]} == no ]]; then
       RESULT[$u]=already-inactive STOPPED_US[$u]=0
       [[ ${LOAD[$u]} != not-found ]] || RESULT[$u]=not-found
     else
@@ -312,39 +309,15 @@ activation_stop() {
   if ((${#units[@]} < ${#TRADING[@]})); then read_unit_states "${TRADING[@]}" || true; fi
 }
 
-# activate [--reason TEXT] [--source NAME] [--from-spool]
+# activate [--reason TEXT] [--source NAME] [--from-spool] (first-stop.sh may have stopped already)
 cmd_activate() {
-  local reason="" source=cli from_spool=0
-  while (($#)); do
-    case $1 in
-      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
-      --source) (($# >= 2)) || usage_error "--source needs a value"; source=$2; shift 2 ;;
-      --from-spool) from_spool=1; shift ;;
-      *) usage_error "activate: unknown option '$1'" ;;
-    esac
-  done
-  [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
+  activation_options "$@" || usage_error "$ACT_OPT_ERROR"
   require_root activate
   load_config_in_force
-  ACT_RUN_SOURCE=$source ACT_SOURCE=$source
-  actor_v ACT_ACTOR
-  clean_text_v ACT_REASON "${reason:-manual activation}"
-  activation_trigger_from_wall "${ESS_START_WALL/./}"
-  if ((from_spool)); then
-    spool_has_requests || return 0 # the sweep timer's usual run: nothing to log
-    # the requests themselves are read after the stop (activation_claim_spool)
-    ACT_SOURCE=trip-request ACT_REASON="trip request in ${CFG[SPOOL_DIR]}/incoming"
-  fi
-  # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate or
-  # removed by hand (the guard puts it back and counts that); a new flag from here would hide either
-  if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
-    log_event info "the latch flag that started this run is gone (deactivate, or a removal the guard handles); nothing to do"
-    return 0
-  fi
-  printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
+  activation_init || return 0
   activation_claim
   activation_stop
-  ((!from_spool)) || activation_claim_spool
+  ((!ACT_OPT_FROM_SPOOL)) || activation_claim_spool
   activation_log_claim
   ((!ACT_OWNER)) || redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$(us_to_sec "$ACT_WALL_US")}"
   flag_tmp_cleanup

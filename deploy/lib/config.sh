@@ -3,6 +3,8 @@
 # unknown key is refused instead of silently ignored. The rules are contract/README.md section 2; the
 # exporter applies the same ones (test/contract checks both sides on the same fixtures).
 # Needs nothing. Writes CFG, TRADING, MONITOR, ORDER.
+[[ -z ${ESS_LIB_CONFIG:-} ]] || return 0 # loaded already (first-stop.sh loads it before the rest)
+ESS_LIB_CONFIG=1
 
 readonly ESS_DEFAULT_CONFIG=/etc/quantum/ess.conf
 readonly EX_CONFIG=78

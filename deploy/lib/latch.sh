@@ -3,6 +3,8 @@
 # STATE_DIR (which the drop-ins also refuse on, so a flag removed by hand or lost at boot cannot
 # release anything), and the lock that serialises the bookkeeping.
 # Needs config.sh, units.sh, record.sh, verdict.sh, and exempt.sh for latch_observe. Writes FLAG_* LOCK_FD V_*.
+[[ -z ${ESS_LIB_LATCH:-} ]] || return 0 # loaded already (first-stop.sh loads it before the rest)
+ESS_LIB_LATCH=1
 
 readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
 
@@ -89,7 +91,9 @@ flag_tmp_cleanup() {
 # survive a reboot all the same). The drop-ins refuse every start while it exists.
 latch_persist() { # latch_persist ID SOURCE ACTOR REASON WALL_US
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
-  latch_json "$@" | atomic_write "$(persisted_latch_path)" 0600
+  local json
+  json=$(latch_json "$@") || return 1
+  atomic_write "${CFG[STATE_DIR]}/latched" 0600 "$json"$'\n'
 }
 
 # ---------------------------------------------------------------- lock

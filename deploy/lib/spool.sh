@@ -7,6 +7,8 @@
 # at most SPOOL_BATCH_MAX requests: the path unit runs again while more are waiting, so every batch
 # gets its audit line within the service's timeout.
 # Needs config.sh, units.sh, record.sh. Writes SPOOL_* REQ_*.
+[[ -z ${ESS_LIB_SPOOL:-} ]] || return 0 # loaded already (first-stop.sh loads it before the rest)
+ESS_LIB_SPOOL=1
 
 readonly SPOOL_BATCH_MAX=500
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""

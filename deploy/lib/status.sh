@@ -26,12 +26,14 @@ status_json() {
   done
   for p in "${VERDICT_PROBLEMS[@]}"; do json_str_v n "$p"; probs+=("$n"); done
   json_str_v n "${CFG[FLAG_FILE]}"
+  local state
+  render_state_json_v state
   local IFS=,
   printf '{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],"units":[%s],"state":%s}\n' \
     "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" "$(bool_json "$CONFIG_PENDING")" \
     "$(bool_json "$VERDICT_LATCHED")" \
     "$(bool_json "$V_FLAG")" "$(bool_json "$V_LATCHED_FILE")" "$(bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
-    "$n" "${probs[*]}" "${entries[*]}" "$(render_state_json)"
+    "$n" "${probs[*]}" "${entries[*]}" "${state%$'\n'}"
 }
 
 status_text() {

@@ -3,6 +3,8 @@
 # latch assertions systemd actually applies, the stop with SIGKILL escalation, and a confirmed start.
 # Needs config.sh (CFG). Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US NEED_RELOAD POPULATED ASSERTS
 # RESULT STOPPED_US ALL_DOWN_US STOP_T0_US STOP_T0_UPTIME START_ERROR.
+[[ -z ${ESS_LIB_UNITS:-} ]] || return 0 # loaded already (first-stop.sh loads it before the rest)
+ESS_LIB_UNITS=1
 
 # A hung PID 1 must not hang the controller: every systemctl call is bounded.
 readonly SYSTEMCTL_TIMEOUT_SEC=5
@@ -162,16 +164,26 @@ read_asserts() { # read_asserts UNIT...: ASSERTS[u] = busctl's text, empty when 
 # time the last unit went down, as systemd recorded it. Returns 0 when every unit is down with an empty
 # cgroup.
 declare -gA RESULT=() STOPPED_US=()
-declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0
-stop_units() {
-  local deadline kill_after u rc=0 pending=() leftovers=()
+declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0 STOP_FIRST_RC="" STOP_FIRST_UNITS=""
+# stop_units_begin UNIT...: the first, blocking stop alone (first-stop.sh runs it before the rest of
+# the controller is loaded); stop_units then goes on from its result. Writes STOP_T0_* STOP_FIRST_*.
+stop_units_begin() {
+  local kill_after
   now_us_v STOP_T0_US
   uptime_us_v STOP_T0_UPTIME
+  sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
+  STOP_FIRST_RC=0 STOP_FIRST_UNITS="$*"
+  sctl_within "$kill_after" stop -- "$@" 2>/dev/null || STOP_FIRST_RC=$?
+}
+
+stop_units() {
+  local deadline kill_after u rc pending=() leftovers=()
+  [[ $STOP_FIRST_UNITS == "$*" ]] || stop_units_begin "$@"
+  STOP_FIRST_UNITS="" rc=$STOP_FIRST_RC
   sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
   sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
   for u in "$@"; do RESULT[$u]=stopped STOPPED_US[$u]=-1; done
 
-  sctl_within "$kill_after" stop -- "$@" 2>/dev/null || rc=$?
   read_unit_states "$@" || log_event err "systemctl show failed after the stop"
   for u in "$@"; do is_down "$u" || [[ ${LOAD[$u]} == not-found ]] || pending+=("$u"); done
   if ((${#pending[@]} > 0)); then

@@ -1,0 +1,93 @@
+# shellcheck shell=bash disable=SC2034 # ACT_* and FIRST_* are read by activate.sh
+# first-stop: `activate` stops the trading units before the rest of the controller is even loaded.
+# ess_controller.sh sources this first for the activate command: only the libraries the flag and the
+# stop need are parsed, the configuration is the installer's snapshot (no parse, no validation run),
+# and nothing forks before the stop jobs are queued but ln (the flag) and the stop itself. activate.sh
+# then classifies and records the run as usual, taking the claim and the first stop from here.
+# Runs only for an installed controller run by root with valid options; anything else (a checkout, a
+# bad option, a latch already present, a re-verifying run) takes the ordinary path in activate.sh.
+# Needs ESS_LIB, ESS_START_WALL. Writes ACT_* (the activation's identity), FIRST_DONE FIRST_CLAIM_RC.
+
+[[ -z ${ESS_LIB_FIRST_STOP:-} ]] || return 0
+ESS_LIB_FIRST_STOP=1
+# shellcheck source=deploy/lib/config.sh
+source "$ESS_LIB/config.sh"
+# shellcheck source=deploy/lib/units.sh
+source "$ESS_LIB/units.sh"
+# shellcheck source=deploy/lib/record.sh
+source "$ESS_LIB/record.sh"
+# shellcheck source=deploy/lib/latch.sh
+source "$ESS_LIB/latch.sh"
+# shellcheck source=deploy/lib/spool.sh
+source "$ESS_LIB/spool.sh"
+
+declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_RUN_SOURCE=""
+declare -g ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""
+declare -g FIRST_DONE=0 FIRST_CLAIM_RC=""
+
+# activation_options ARGS...: activate [--reason TEXT] [--source NAME] [--from-spool] into ACT_OPT_*;
+# 1 with ACT_OPT_ERROR set on a bad option.
+activation_options() {
+  ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""
+  while (($#)); do
+    case $1 in
+      --reason | --source)
+        if (($# < 2)); then ACT_OPT_ERROR="$1 needs a value"; return 1; fi
+        if [[ $1 == --reason ]]; then ACT_OPT_REASON=$2; else ACT_OPT_SOURCE=$2; fi
+        shift 2 ;;
+      --from-spool) ACT_OPT_FROM_SPOOL=1; shift ;;
+      *) ACT_OPT_ERROR="activate: unknown option '$1'"; return 1 ;;
+    esac
+  done
+  [[ $ACT_OPT_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] && return 0
+  ACT_OPT_ERROR="--source must match [a-z0-9_-]{1,32}"
+  return 1
+}
+
+# activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
+# request's mtime), clamped to now.
+activation_trigger_from_wall() {
+  local now_wall
+  now_us_v now_wall
+  ACT_WALL_US=$1
+  ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
+}
+
+# activation_init (configuration loaded, options parsed): who asks, why and since when; 1 when there
+# is nothing to do (no trip request waiting; the flag that woke a path run is gone).
+activation_init() {
+  [[ -z $ACT_ID ]] || return 0 # done by first_stop already
+  ACT_RUN_SOURCE=$ACT_OPT_SOURCE ACT_SOURCE=$ACT_OPT_SOURCE
+  actor_v ACT_ACTOR
+  clean_text_v ACT_REASON "${ACT_OPT_REASON:-manual activation}"
+  activation_trigger_from_wall "${ESS_START_WALL/./}"
+  if ((ACT_OPT_FROM_SPOOL)); then
+    spool_has_requests || return 1 # the sweep timer's usual run: nothing to log
+    # the requests themselves are read after the stop (activation_claim_spool)
+    ACT_SOURCE=trip-request ACT_REASON="trip request in ${CFG[SPOOL_DIR]}/incoming"
+  fi
+  # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate or
+  # removed by hand (the guard puts it back and counts that); a new flag from here would hide either
+  if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
+    log_event info "the latch flag that started this run is gone (deactivate, or a removal the guard handles); nothing to do"
+    return 1
+  fi
+  printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
+}
+
+# first_stop activate ARGS...: the flag, then one blocking stop of every trading unit (stop_units_begin).
+# Re-verifying runs (path, tamper) may leave a unit under a maintenance exemption running: they take
+# the ordinary path.
+first_stop() {
+  ((EUID == 0)) && [[ -z ${ESS_CONFIG:-} && -r $ESS_LIB/../ess.conf.installed.bash ]] || return 0
+  activation_options "${@:2}" || return 0
+  [[ $ACT_OPT_SOURCE != @(path|tamper) ]] || return 0
+  load_config_in_force
+  activation_init || return 0
+  FIRST_CLAIM_RC=0
+  flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
+    FIRST_CLAIM_RC=$?
+  ((FIRST_CLAIM_RC != 2)) || return 0 # latched already: activate.sh decides (re-verify, drill takeover)
+  stop_units_begin "${TRADING[@]}"
+  FIRST_DONE=1
+}
