@@ -17,7 +17,12 @@ log_event() {
   shift
   msg=$*
   if [[ -z $LOG_FD ]]; then
-    exec {LOG_FD}> >(logger -t "$ESS_TAG" --prio-prefix 2>/dev/null; exec cat >/dev/null)
+    # the logger must not inherit the lock: it would hold it until this run ends
+    exec {LOG_FD}> >(
+      if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi
+      logger -t "$ESS_TAG" --prio-prefix 2>/dev/null
+      exec cat >/dev/null
+    )
     LOG_PID=$!
   fi
   { printf '<%d>%s\n' $((8 + ${LOG_PRIO[$prio]:-6})) "${msg//$'\n'/ }" >&"$LOG_FD"; } 2>/dev/null || true
