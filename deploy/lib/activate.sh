@@ -184,6 +184,12 @@ activation_decide_mode() {
     ACT_MODE=reverify
   elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] && await_writer; then
     ACT_MODE=reverify
+  elif ((ACT_OWNER)) && [[ -f ${CFG[FLAG_FILE]} ]] && { flag_read "${CFG[FLAG_FILE]}" || true; } &&
+    [[ -n $FLAG_ID && $FLAG_ID != "$ACT_ID" ]]; then
+    # another activation owns the latch now (a real stop that took over a drill's): its record stands
+    ACT_MODE=taken-over ACT_RESULT=superseded
+    log_event warning "activation $ACT_ID was taken over by activation $FLAG_ID, which holds the latch now"
+    return 0
   fi
   if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     if ((!ACT_FLAG_FAILED)); then
@@ -235,7 +241,7 @@ activation_record() {
 
 activation_audit() {
   local a_id a_src a_act a_why a_run a_res event=activate
-  [[ $ACT_MODE == new ]] || event=reverify
+  [[ $ACT_MODE != reverify ]] || event=reverify
   json_str_v a_id "$ACT_ID"; json_str_v a_src "$ACT_SOURCE"; json_str_v a_act "$ACT_ACTOR"
   json_str_v a_why "$ACT_REASON"; json_str_v a_run "$ACT_RUN_SOURCE"; json_str_v a_res "$ACT_RESULT"
   audit_append "$event" \
@@ -245,7 +251,9 @@ activation_audit() {
 activation_report() {
   local what="ESS ACTIVATED" lat u
   [[ $ACT_MODE == new ]] || what="ESS ALREADY ACTIVE, re-verified"
-  if [[ $ACT_RESULT == superseded ]]; then
+  if [[ $ACT_MODE == taken-over ]]; then
+    printf 'ESS ACTIVE under activation %s, which took over this one (id %s)\n' "$FLAG_ID" "$ACT_ID"
+  elif [[ $ACT_RESULT == superseded ]]; then
     printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; trading may be resuming. Activate again if needed.\n' "$ACT_ID"
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     printf 'ESS LATCH FLAG NOT SET (id %s): %s could not be written; units were stopped, starts are refused only by the persisted latch %s. See journalctl -t %s\n' \
