@@ -5,7 +5,7 @@
 // Also compares the latency the ESS records (state.json) with the one measured here.
 //   npx tsx bench/activation.bench.ts [--cycles N]
 import { parseArgs } from 'node:util';
-import { Sandbox, TRADING } from '../test/integration/helpers/sandbox.js';
+import { Sandbox, TRADING } from '../sandbox/sandbox.js';
 
 const { values } = parseArgs({ options: { cycles: { type: 'string', default: '50' } } });
 const cycles = Number(values.cycles);
@@ -39,6 +39,8 @@ interface Method {
   readonly settle: string;
   readonly reset: string;
   readonly ess: boolean;
+  /** The trigger sets t0 and end itself (POST -> latched); otherwise end is the last unit down. */
+  readonly ownClock?: boolean;
 }
 
 const ESS_SETTLE =
@@ -47,10 +49,21 @@ const ESS_SETTLE =
   '[ "$(systemctl show -P ActiveState quantum-ess.service)" != activating ] && ' +
   'grep -q "\\"active\\":true" /var/lib/quantum-ess/state.json; do sleep 0.005; done';
 const ESS_RESET = 'ess_controller.sh deactivate --no-start >/dev/null 2>&1';
+// An Alertmanager notification for one alert; FP is its fingerprint (unique per cycle: the receiver
+// drops a repeat of the same alert).
+const alertBody = (fp: string): string =>
+  `{\\"version\\":\\"4\\",\\"groupKey\\":\\"bench\\",\\"truncatedAlerts\\":0,\\"status\\":\\"firing\\",\\"receiver\\":\\"quantum-ess\\",\\"groupLabels\\":{},\\"commonLabels\\":{},\\"commonAnnotations\\":{},\\"externalURL\\":\\"http://am\\",\\"alerts\\":[{\\"status\\":\\"firing\\",\\"labels\\":{\\"alertname\\":\\"Bench\\",\\"ess_trip\\":\\"true\\"},\\"annotations\\":{},\\"startsAt\\":\\"2026-01-01T00:00:00Z\\",\\"endsAt\\":\\"0001-01-01T00:00:00Z\\",\\"generatorURL\\":\\"http://prom\\",\\"fingerprint\\":\\"${fp}\\"}]}`;
 const POST =
   'curl -fsS -o /dev/null -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" -H "Content-Type: application/json" ' +
-  `--data "{\\"version\\":\\"4\\",\\"groupKey\\":\\"bench\\",\\"truncatedAlerts\\":0,\\"status\\":\\"firing\\",\\"receiver\\":\\"quantum-ess\\",\\"groupLabels\\":{},\\"commonLabels\\":{},\\"commonAnnotations\\":{},\\"externalURL\\":\\"http://am\\",\\"alerts\\":[{\\"status\\":\\"firing\\",\\"labels\\":{\\"alertname\\":\\"Bench\\",\\"ess_trip\\":\\"true\\"},\\"annotations\\":{},\\"startsAt\\":\\"2026-01-01T00:00:00Z\\",\\"endsAt\\":\\"0001-01-01T00:00:00Z\\",\\"generatorURL\\":\\"http://prom\\",\\"fingerprint\\":\\"bench$i\\"}]}" ` +
-  'http://127.0.0.1:10170/alertmanager';
+  `--data "${alertBody('bench$i')}" http://127.0.0.1:10170/alertmanager`;
+// POST -> latched: the request goes out on an open socket (no client to start), and the end is the
+// first instant systemd refuses a start: a request in the spool (the drop-in's AssertDirectoryNotEmpty=!)
+// or the flag. A busy loop in bash watches for either.
+const POST_LATCH =
+  `body="${alertBody('latch$i')}"; tok=$(cat /etc/quantum/ess-webhook.token); exec 3<>/dev/tcp/127.0.0.1/10170; ` +
+  'printf -v req "POST /alertmanager HTTP/1.1\\r\\nHost: bench\\r\\nAuthorization: Bearer %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n%s" "$tok" "${#body}" "$body"; ' +
+  'mono t0; printf "%s" "$req" >&3; shopt -s nullglob; ' +
+  'until q=(/var/spool/quantum-ess/incoming/*); ((${#q[@]} > 0)) || [ -e /run/quantum/ESS_ON ]; do :; done; mono end; shopt -u nullglob; exec 3<&-';
 
 const METHODS: readonly Method[] = [
   { name: 'floor: systemctl stop', trigger: `systemctl stop ${UNITS}`, settle: ':', reset: ':', ess: false },
@@ -60,21 +73,22 @@ const METHODS: readonly Method[] = [
   { name: 'floor: path unit', trigger: 'touch /run/bench-floor/FLAG', settle: 'until [ "$(systemctl show -P ActiveState bench-floor-trigger.service)" = active ]; do sleep 0.005; done', reset: 'rm -f /run/bench-floor/FLAG; systemctl stop bench-floor-trigger.service', ess: false },
   { name: 'touch the flag', floorOf: 'floor: path unit', trigger: 'touch /run/quantum/ESS_ON', settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
   { name: 'webhook POST', floorOf: 'floor: path unit', trigger: POST, settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
+  { name: 'webhook POST -> latched', trigger: POST_LATCH, settle: ESS_SETTLE, reset: ESS_RESET, ess: false, ownClock: true },
 ];
 
 // One bash loop in the sandbox, methods interleaved cycle by cycle; one line per sample:
-// METHOD_INDEX START_MONO_US END_MONO_US RECORDED_LATENCY_US|-
+// METHOD_INDEX START_MONO_US END_MONO_US RECORDED_LATENCY_US|- RETURNED_MONO_US
 function benchScript(): string {
   const cases = METHODS.map(
     (m, index) => `
       ${index})
-        mono t0; ${m.trigger}
+        ${m.ownClock ? m.trigger : `mono t0; ${m.trigger}`}
+        mono ret
         ${m.settle}
-        end=0
-        for u in ${UNITS}; do t=$(systemctl show -P InactiveEnterTimestampMonotonic "$u"); ((t > end)) && end=$t; done
+        ${m.ownClock ? ':' : `end=0; for u in ${UNITS}; do t=$(systemctl show -P InactiveEnterTimestampMonotonic "$u"); ((t > end)) && end=$t; done`}
         rec=-
         ${m.ess ? 'rec=$(grep -o "\\"latency_seconds\\":[0-9.]*" /var/lib/quantum-ess/state.json | head -1 | cut -d: -f2 | tr -d .); rec=$((10#$rec))' : ':'}
-        echo "${index} $t0 $end $rec"
+        echo "${index} $t0 $end $rec $ret"
         ${m.reset}
         ;;`,
   ).join('');
@@ -98,7 +112,9 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const box = await Sandbox.boot('ess-bench');
-const samples = new Map<string, { e2e: number[]; diff: number[] }>(METHODS.map((m) => [m.name, { e2e: [], diff: [] }]));
+const samples = new Map<string, { e2e: number[]; diff: number[]; returned: number[] }>(
+  METHODS.map((m) => [m.name, { e2e: [], diff: [], returned: [] }]),
+);
 try {
   await box.mustRun('sed', '-i', 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0/', '/etc/quantum/ess.conf');
   await box.reinstall();
@@ -110,13 +126,15 @@ try {
   );
   const out = await box.mustRun('bash', '-c', benchScript());
   for (const line of out.trim().split('\n')) {
-    const [index, start, end, recorded] = line.split(' ');
+    const [index, start, end, recorded, returned] = line.split(' ');
     const method = METHODS[Number(index)];
     const e2eUs = Number(end) - Number(start);
     if (method === undefined || !Number.isFinite(e2eUs)) continue;
     const s = samples.get(method.name);
     s?.e2e.push(e2eUs / 1000);
     if (recorded !== '-' && recorded !== undefined) s?.diff.push(Math.abs(Number(recorded) - e2eUs) / 1000);
+    // how long the trigger command kept its caller waiting after the last unit went down
+    if (method.name === 'ess_controller.sh activate') s?.returned.push((Number(returned) - Number(end)) / 1000);
   }
 } finally {
   await box.shutdown();
@@ -127,6 +145,7 @@ const GOALS: Record<string, string> = {
   'systemctl start quantum-ess': 'p50 <= 1.3x',
   'touch the flag': 'p50 <= 1.3x',
   'webhook POST': 'p50 <= floor + 15 ms',
+  'webhook POST -> latched': 'p99 <= 10 ms',
 };
 const rows: Record<string, Record<string, string | number>> = {};
 for (const method of METHODS) {
@@ -135,6 +154,7 @@ for (const method of METHODS) {
   const e2e = [...s.e2e].sort((a, b) => a - b);
   const floor = method.floorOf === undefined ? undefined : [...(samples.get(method.floorOf)?.e2e ?? [])].sort((a, b) => a - b);
   const diff = [...s.diff].sort((a, b) => a - b);
+  const returned = [...s.returned].sort((a, b) => a - b);
   rows[method.name] = {
     n: e2e.length,
     'p50 ms': percentile(e2e, 50).toFixed(1),
@@ -143,6 +163,7 @@ for (const method of METHODS) {
     'ratio p99': floor ? (percentile(e2e, 99) / percentile(floor, 99)).toFixed(2) : '',
     goal: GOALS[method.name] ?? '(floor)',
     'recorded-measured p50/p99 ms': diff.length > 0 ? `${percentile(diff, 50).toFixed(1)} / ${percentile(diff, 99).toFixed(1)}` : '',
+    'returns after last down p50/p99 ms (goal p99 <= 30)': returned.length > 0 ? `${percentile(returned, 50).toFixed(1)} / ${percentile(returned, 99).toFixed(1)}` : '',
   };
 }
 console.log(`\nTrigger -> all ${TRADING.length} trading units inactive (systemd's timestamps), real systemd 252, ${cycles} interleaved cycles`);

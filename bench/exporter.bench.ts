@@ -2,22 +2,23 @@
 // fixed rate of 100 scrapes/s for 5 s over loopback (open loop, at most 100 requests in flight).
 //   npx tsx bench/exporter.bench.ts [--rate N] [--seconds N]
 import { Agent, request } from 'node:http';
-import { writeFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Exporter } from '../src/exporter.js';
+import { UnprivilegedSide } from '../src/unprivileged-side.js';
 import { startServer } from '../src/http/server.js';
-import { createSandbox, STATE_EXAMPLE } from '../test/unit/helpers.js';
+import { createFakeHost } from '../sandbox/fake-host.js';
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '100' }, seconds: { type: 'string', default: '5' } } });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const MAX_IN_FLIGHT = 100;
 
-const sandbox = await createSandbox();
-await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+const host = await createFakeHost();
+// a state.json of the contract's examples: a recorded activation, deactivation and tamper
+await copyFile(new URL('../contract/fixtures/state/valid-full.json', import.meta.url), host.stateFile);
 // production-like: systemctl at most once a second, whatever the scrape rate
-const config = await sandbox.config({ unit_state_cache_seconds: 1, systemctl_timeout_seconds: 2 });
-const exporter = new Exporter(config, { version: 'bench', nodejsVersion: process.version }, () => {}, sandbox.hostPaths);
+const config = await host.config({ unit_state_cache_seconds: 1, systemctl_timeout_seconds: 2 });
+const exporter = new UnprivilegedSide(config, { version: 'bench', nodejsVersion: process.version }, () => {}, host.hostPaths);
 await exporter.start();
 const server = await startServer(exporter, config.listen, 'bench');
 const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
@@ -71,7 +72,7 @@ peakRss = Math.max(peakRss, process.memoryUsage().rss);
 const sorted = [...latencies].sort((a, b) => a - b);
 const pct = (p: number): string => (sorted.length === 0 ? 'n/a' : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0).toFixed(2));
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-const systemctlRuns = await sandbox.systemctlCalls();
+const systemctlRuns = await host.systemctlCalls();
 
 console.table({
   'target rate (scrapes/s)': rate,
@@ -90,5 +91,5 @@ console.table({
 agent.destroy();
 await server.close(1000);
 await exporter.close();
-await sandbox.cleanup();
+await host.cleanup();
 process.exitCode = errors === 0 ? 0 : 1;

@@ -3,7 +3,7 @@
 // the root side. The flood itself runs inside the sandbox (bench/webhook-flood.mjs): private network.
 //   npx tsx bench/webhook.bench.ts [--rate N] [--seconds N]
 import { parseArgs } from 'node:util';
-import { Sandbox } from '../test/integration/helpers/sandbox.js';
+import { Sandbox } from '../sandbox/sandbox.js';
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '5' } } });
 

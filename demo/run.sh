@@ -7,7 +7,7 @@ set -Eeuo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 readonly BOX=ess-demo
-readonly SANDBOX=$REPO/test/sandbox/sandbox.sh
+readonly SANDBOX=$REPO/sandbox/sandbox.sh
 
 in_box() { bash "$SANDBOX" exec "$BOX" "$@"; }
 banner() { printf '\n\033[1m## %s\033[0m\n' "$*"; }
@@ -16,9 +16,6 @@ show() { printf '$ %s\n' "$*"; in_box "$@" || true; }
 ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
-  if ! command -v systemd-nspawn >/dev/null; then
-    missing+=("systemd-container=$(dpkg-query -W -f='${Version}' systemd)")
-  fi
   command -v curl >/dev/null || missing+=(curl)
   if ((${#missing[@]} > 0)); then
     echo "installing Debian packages: ${missing[*]}"
@@ -26,6 +23,7 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
       >/dev/null
   fi
+  bash "$SANDBOX" ensure-tools # systemd-nspawn, pinned to the installed systemd
   if [[ ! -f $REPO/dist/src/main.js ]]; then
     echo "building the exporter (npm ci && npm run build)"
     (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
@@ -50,7 +48,7 @@ main() {
     "(deploy/install.sh)"
   bash "$SANDBOX" down "$BOX" >/dev/null
   bash "$SANDBOX" up "$BOX"
-  in_box bash /opt/quantum-ess-src/test/sandbox/provision.sh
+  in_box bash /opt/quantum-ess-src/sandbox/provision.sh
 
   banner "Before: trading as usual"
   show ess_controller.sh status

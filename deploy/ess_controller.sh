@@ -38,8 +38,18 @@ await_flag_writer() {
 await_flag_writer
 
 # Each library sources the ones it needs itself (once: a guard makes a second source a no-op); the
-# list here is what the commands below use.
-ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+# list here is what the commands below use. Where install.sh puts the controller is found without a
+# fork when it runs through its /usr/local/sbin link.
+readonly ESS_LIBEXEC=/usr/local/lib/quantum-ess
+if [[ ${BASH_SOURCE[0]} -ef $ESS_LIBEXEC/ess_controller.sh ]]; then
+  ESS_LIB=$ESS_LIBEXEC/lib
+else
+  ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+fi
+# shellcheck source=deploy/lib/first-stop.sh
+source "$ESS_LIB/first-stop.sh"
+# activate stops before the rest is loaded
+[[ ${1:-} != activate ]] || first_stop "$@"
 # shellcheck source=deploy/lib/time.sh
 source "$ESS_LIB/time.sh"
 # shellcheck source=deploy/lib/config.sh
@@ -196,4 +206,5 @@ main() {
   esac
 }
 
+trap record_log_flush EXIT # every journal line of the run is written when the command returns
 main "$@"

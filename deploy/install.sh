@@ -85,6 +85,8 @@ install_programs() {
   # the configuration validated by this install: what activate stops with if ess.conf is later
   # broken
   install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/${INSTALLED_CONFIG##*/}"
+  # ... and the values it validated, which the controller loads without parsing them again
+  (umask 022 && config_snapshot >"$stage/${INSTALLED_CONFIG##*/}.bash")
   chmod 0755 "$stage"
   # swap the whole directory so a running controller never sees a half-copied library
   rm -rf "$LIBEXEC.old"

@@ -5,6 +5,7 @@
 # checks the resume order; and puts every unit back as it found it, whatever fails. Ends with
 # SUMMARY: PASS|FAIL. Usage: drill_usage below (proof_ess.sh --help).
 set -Eeuo pipefail
+umask 022 # the files it writes (record_atomic_write) are 0644
 export LC_ALL=C
 
 ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib

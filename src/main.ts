@@ -3,15 +3,12 @@ import { parseCli, USAGE, UsageError } from './cli.js';
 import { ConfigError } from './config/config-error.js';
 import { loadExporterConfig } from './config/exporter-config.js';
 import { formatListenAddress } from './config/listen-address.js';
-import { Exporter } from './exporter.js';
 import { startServer } from './http/server.js';
-import { describe } from './readers/read-health.js';
+import { describe, journalLog as log } from './log.js';
+import { UnprivilegedSide } from './unprivileged-side.js';
 
 const EX_USAGE = 64;
 const EX_CONFIG = 78;
-
-// Under systemd stdout/stderr go to the journal, which adds time and unit; one line per event.
-const log = (message: string): void => console.error(`ess-exporter: ${message}`);
 
 async function main(argv: readonly string[]): Promise<number> {
   const command = parseCli(argv);
@@ -34,12 +31,12 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const exporter = new Exporter(config, buildInfo, log);
-  await exporter.start();
-  const server = await startServer(exporter, config.listen, buildInfo.version);
+  const side = new UnprivilegedSide(config, buildInfo, log);
+  await side.start();
+  const server = await startServer(side, config.listen, buildInfo.version);
   log(
     `${buildInfo.version} serving http://${formatListenAddress(server.address)}/metrics; flag ${config.ess.flagFile}, ` +
-      `state ${exporter.stateFile.path}, ${exporter.units.length} units`,
+      `state ${side.stateFile.path}, ${side.units.length} units`,
   );
   const { webhook } = config;
   log(
@@ -57,7 +54,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', stop);
   });
   await server.close();
-  await exporter.close();
+  await side.close();
   return 0;
 }
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # run-all.sh - the whole test suite on a fresh Debian 12 machine, as root: installs what it needs
 # (Debian packages pinned where it matters, npm packages from the lock file), then runs static
-# checks, bats, the TypeScript unit tests and the integration tests against real systemd in a
-# sandbox. Ends with one line "N passed, M failed".
+# checks,
+# bats, the TypeScript unit tests and the integration tests against real systemd in a sandbox.
+# Ends with one line "N passed, M failed".
 set -Eeuo pipefail
 export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 readonly APT_PACKAGES=(shellcheck bats redis-server curl prometheus prometheus-alertmanager)
+readonly SANDBOX=$REPO/sandbox/sandbox.sh
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR
 PASSED=0 FAILED=0
@@ -22,19 +24,17 @@ record() { # record NAME RC PASSED FAILED
 }
 
 install_debian_packages() {
-  local missing=() p systemd_version
+  local missing=() p
   for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
-  systemd_version=$(dpkg-query -W -f='${Version}' systemd)
-  # systemd-nspawn must match the installed systemd exactly, or apt upgrades systemd itself
-  dpkg-query -W -f='${Status}' systemd-container 2>/dev/null | grep -q 'ok installed' ||
-    missing+=("systemd-container=$systemd_version")
-  ((${#missing[@]} == 0)) && return 0
-  echo "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
-    >/dev/null
+  if ((${#missing[@]} > 0)); then
+    echo "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+      >/dev/null
+  fi
+  bash "$SANDBOX" ensure-tools # systemd-nspawn, pinned to the installed systemd
 }
 
 install_npm_packages() {
@@ -70,24 +70,24 @@ run_bats() {
 
 # The README runbook, command by command, as bats inside a sandbox booted for it.
 run_runbook() {
-  local rc=0 out=$REPORT_DIR/runbook.tap sandbox=$REPO/test/sandbox/sandbox.sh box=ess-runbook
-  bash "$sandbox" down "$box" >/dev/null
-  local inside=/opt/quantum-ess-src/test/sandbox
-  if bash "$sandbox" up "$box" >/dev/null &&
-    bash "$sandbox" exec "$box" bash "$inside/provision.sh" >/dev/null; then
-    bash "$sandbox" exec "$box" bats --tap "$inside/runbook.bats" | tee "$out" || rc=$?
+  local rc=0 out=$REPORT_DIR/runbook.tap box=ess-runbook
+  bash "$SANDBOX" down "$box" >/dev/null
+  local inside=/opt/quantum-ess-src
+  if bash "$SANDBOX" up "$box" >/dev/null &&
+    bash "$SANDBOX" exec "$box" bash "$inside/sandbox/provision.sh" >/dev/null; then
+    bash "$SANDBOX" exec "$box" bats --tap "$inside/test/runbook/runbook.bats" | tee "$out" || rc=$?
   else
     rc=1
   fi
-  bash "$sandbox" down "$box" >/dev/null
+  bash "$SANDBOX" down "$box" >/dev/null
   record "runbook (bats on real systemd)" "$rc" "$(grep -c '^ok ' "$out" 2>/dev/null || true)" \
     "$(grep -c '^not ok ' "$out" 2>/dev/null || true)"
 }
 
 run_vitest() { # run_vitest PROJECT
   local rc=0 json=$REPORT_DIR/vitest-$1.json counts
-  (cd "$REPO" &&
-    npx vitest run --project "$1" --reporter=default --reporter=json --outputFile="$json") || rc=$?
+  (cd "$REPO" && npx vitest run --project "$1" --reporter=default --reporter=json \
+    --outputFile="$json") || rc=$?
   counts=$(node -e 'try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests)
     } catch { console.log("0 0") }' "$json")

@@ -1,10 +1,11 @@
 # shellcheck shell=bash disable=SC2153 # FLAG_PID comes from latch.sh
 # activate: the stop path. The flag is created first (from that instant systemd refuses every start
 # of a trading unit), the units are stopped, and only then is the activation recorded under the
-# lock: the stop never waits for a lock, journald, Redis or the exporter. Needs config.sh time.sh
-# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh; sources them. From ess_controller.sh:
-# usage_error, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*, each function the ones
-# its comment names.
+# lock: the stop never waits for a lock, journald, Redis or the exporter. first-stop.sh (loaded
+# before this) may have created the flag and run the first stop already. Needs config.sh time.sh
+# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh; sources them. From
+# ess_controller.sh: usage_error, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*, each
+# function the ones its comment names.
 [[ -z ${_ESS_LIB_ACTIVATE:-} ]] || return 0
 _ESS_LIB_ACTIVATE=1
 # shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
@@ -23,21 +24,15 @@ _ESS_LIB_ACTIVATE=1
 [[ -n ${_ESS_LIB_SPOOL:-} ]] || source "${BASH_SOURCE[0]%/*}/spool.sh"
 # shellcheck source=/dev/null # deploy/lib/exempt.sh: the entry scripts have shellcheck follow it
 [[ -n ${_ESS_LIB_EXEMPT:-} ]] || source "${BASH_SOURCE[0]%/*}/exempt.sh"
+# shellcheck source=/dev/null # deploy/lib/first-stop.sh: the entry scripts have shellcheck see it
+[[ -n ${_ESS_LIB_FIRST_STOP:-} ]] || source "${BASH_SOURCE[0]%/*}/first-stop.sh"
 
-declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_OWNER=0
-declare -g ACT_RUN_SOURCE="" ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
+declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
 declare -g ACT_FLAG_FAILED=0
 # The claim's journal line is written after the stop: nothing forks before the stop jobs are queued.
-declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG=""
-
-# activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
-# request's mtime), clamped to now. Writes ACT_WALL_US.
-activation_trigger_from_wall() {
-  local now_wall
-  time_now_us_v now_wall
-  ACT_WALL_US=$1
-  ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
-}
+# ACT_CLAIM_WHO=1: the line names this activation (id, source, actor, reason) as known when it is
+# logged (a spool run learns them from the requests only after the stop).
+declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG="" ACT_CLAIM_WHO=0
 
 # activation_claim: who owns this activation. The run that creates the flag does; every other run
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
@@ -50,13 +45,15 @@ activation_trigger_from_wall() {
 # ACT_REASON ACT_WALL_US when the flag is another run's.
 activation_claim() {
   local rc=0
-  latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
-    rc=$?
+  if ((FIRST_DONE)); then
+    rc=$FIRST_CLAIM_RC
+  else
+    latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" \
+      "$ACT_WALL_US" || rc=$?
+  fi
   case $rc in
-    0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning
-       ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
-       ACT_CLAIM_MSG+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\" units=${TRADING[*]}"
-       ACT_CLAIM_MSG+=" at $EPOCHREALTIME" ;;
+    0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
+       ACT_CLAIM_MSG=" units=${TRADING[*]} at $EPOCHREALTIME" ;;
     1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
        ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag"
        ACT_CLAIM_MSG+=" ${CFG[FLAG_FILE]}; stopping units anyway" ;;
@@ -92,6 +89,37 @@ activation_claim_existing() {
   ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)"
 }
 
+# activation_log_claim: the claim's journal line, written after the stop.
+activation_log_claim() {
+  local msg=$ACT_CLAIM_MSG
+  if ((ACT_CLAIM_WHO)); then
+    msg="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
+    msg+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\"$ACT_CLAIM_MSG"
+  fi
+  record_log "$ACT_CLAIM_PRIO" "$msg"
+}
+
+# activation_claim_spool (after the stop): the trip requests that started this run. Until they are
+# claimed, their mere presence in incoming/ makes systemd refuse every start (the latch drop-in's
+# AssertDirectoryNotEmpty=!), so the flag is in place before they go. The owner takes the source,
+# reason and trigger instant from them. Writes SPOOL_* and, for the owner, ACT_SOURCE ACT_REASON
+# ACT_WALL_US.
+activation_claim_spool() {
+  if ((ACT_FLAG_FAILED)); then # no flag: the persisted latch must hold before the requests go
+    latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || true
+  fi
+  if ! spool_claim; then
+    record_log crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming;" \
+      "units stopped anyway"
+    # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
+    trap 'record_log_flush; sleep 1' EXIT
+  fi
+  spool_describe
+  ((ACT_OWNER)) || return 0
+  ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
+  [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+}
+
 # activation_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
 # latch. It must not be folded into the drill, which would clear it at its end: the flag is
 # rewritten with this activation's id, this run owns it, and the drill sees the latch is no longer
@@ -100,9 +128,8 @@ activation_take_over_drill() {
   local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
   if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null |
     record_atomic_write "$f" 0644; then
-    ACT_OWNER=1 ACT_CLAIM_PRIO=warning
-    ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
-    ACT_CLAIM_MSG+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\" during drill $drill_id:"
+    ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
+    ACT_CLAIM_MSG=" during drill $drill_id:"
     ACT_CLAIM_MSG+=" this activation takes over the latch, the drill will not clear it"
   else
     ACT_CLAIM_PRIO=crit
@@ -140,6 +167,18 @@ activation_classify() {
   done
   ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
   [[ $ACT_RESULT == failed ]] || activation_latency
+}
+
+# activation_trigger_from_job: `systemctl start quantum-ess` asked for the stop when systemd started
+# the job, well before this script ran: its InactiveExitTimestamp is the trigger instant.
+activation_trigger_from_job() {
+  local out us
+  [[ $ACT_RUN_SOURCE == systemd && $ACT_OWNER == 1 && -n ${INVOCATION_ID:-} ]] || return 0
+  out=$(units_sctl show --timestamp=us+utc -P InactiveExitTimestamp quantum-ess.service \
+    2>/dev/null) ||
+    return 0
+  time_utc_us_v us "$out"
+  [[ -z $us ]] || ((us > ACT_WALL_US || us < ACT_WALL_US - 60000000)) || ACT_WALL_US=$us
 }
 
 # activation_latency: trigger to the last unit down, both on the wall clock (systemd's own stamp for
@@ -207,6 +246,7 @@ activation_await_writer() {
 # activation_decide_mode (lock held): new, or reverify an activation already recorded.
 #   the state already records this activation as active            -> reverify
 #   another live controller owns the flag and records it meanwhile -> reverify
+#   this run owned the flag, another activation holds it now       -> taken-over (superseded)
 #   otherwise                                                      -> new
 # and, the flag gone meanwhile: superseded (a deactivate cleared it) unless it was never written.
 # Writes ACT_MODE ACT_RESULT ST (and LOCK_FD via activation_await_writer).
@@ -218,6 +258,14 @@ activation_decide_mode() {
   elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] &&
     activation_await_writer; then
     ACT_MODE=reverify
+  elif ((ACT_OWNER)) && [[ -f ${CFG[FLAG_FILE]} ]] &&
+    { latch_flag_read "${CFG[FLAG_FILE]}" || true; } && [[ -n $FLAG_ID && $FLAG_ID != "$ACT_ID" ]]
+  then
+    # another activation owns the latch now (a real stop took over a drill's): its record stands
+    ACT_MODE=taken-over ACT_RESULT=superseded
+    record_log warning "activation $ACT_ID was taken over by activation $FLAG_ID, which holds the" \
+      "latch now"
+    return 0
   fi
   if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     if ((!ACT_FLAG_FAILED)); then
@@ -281,7 +329,7 @@ activation_record_new() {
 # activation_audit: the activate (or reverify) audit line.
 activation_audit() {
   local a_id a_src a_act a_why a_run a_res event=activate fields
-  [[ $ACT_MODE == new ]] || event=reverify
+  [[ $ACT_MODE != reverify ]] || event=reverify
   record_json_str_v a_id "$ACT_ID"; record_json_str_v a_src "$ACT_SOURCE"
   record_json_str_v a_act "$ACT_ACTOR"; record_json_str_v a_why "$ACT_REASON"
   record_json_str_v a_run "$ACT_RUN_SOURCE"; record_json_str_v a_res "$ACT_RESULT"
@@ -301,7 +349,9 @@ activation_audit() {
 activation_report() {
   local what="ESS ACTIVATED" lat u fmt
   [[ $ACT_MODE == new ]] || what="ESS ALREADY ACTIVE, re-verified"
-  if [[ $ACT_RESULT == superseded ]]; then
+  if [[ $ACT_MODE == taken-over ]]; then
+    printf 'ESS ACTIVE under activation %s, which took over this one (id %s)\n' "$FLAG_ID" "$ACT_ID"
+  elif [[ $ACT_RESULT == superseded ]]; then
     printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; %s\n' "$ACT_ID" \
       "trading may be resuming. Activate again if needed."
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
@@ -342,78 +392,64 @@ activation_stop() {
   local u units=() honour=0 ended=0
   exempt_read
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
+  # a run that does not own the flag re-verifies: it stops only what is still up (its owner died, or
+  # something started a unit), never repeating the owner's stop
+  local reverify=0
+  ((ACT_OWNER || ACT_FLAG_FAILED)) || reverify=1
+  if ((reverify)); then
+    units_read_states "${TRADING[@]}" || true
+    units_read_populated "${TRADING[@]}"
+  fi
   for u in "${TRADING[@]}"; do
+    # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
     if ((honour)) && [[ ${EXEMPT[$u]} == 1 ]]; then
-      # shellcheck disable=SC2004 # RESULT and STOPPED_US are associative (units.sh)
       RESULT[$u]=exempt STOPPED_US[$u]=-1
+    elif ((reverify)) && units_is_down "$u" && [[ ${POPULATED[$u]} == no ]]; then
+      RESULT[$u]=already-inactive STOPPED_US[$u]=0
+      [[ ${LOAD[$u]} != not-found ]] || RESULT[$u]=not-found
     else
       units+=("$u")
     fi
     [[ ${EXEMPT[$u]} != 1 ]] || ended=1
   done
-  if ((${#units[@]} > 0)); then units_stop "${units[@]}" || true; fi
+  if ((${#units[@]} > 0)); then
+    units_stop "${units[@]}" || true
+  else # everything was down already: when, by systemd's own record
+    ALL_DOWN_US=0
+    for u in "${TRADING[@]}"; do
+      [[ ${RESULT[$u]} != already-inactive || ${INACTIVE_US[$u]:-0} -le $ALL_DOWN_US ]] ||
+        ALL_DOWN_US=${INACTIVE_US[$u]}
+    done
+    ((ALL_DOWN_US > 0)) || time_now_us_v ALL_DOWN_US
+  fi
   if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
   if ((${#units[@]} < ${#TRADING[@]})); then units_read_states "${TRADING[@]}" || true; fi
 }
 
-# activation_from_spool: an activation for the queued trip requests; returns 1 when there are none
-# (the sweep timer's usual run: nothing to log). Writes SPOOL_* ACT_SOURCE ACT_REASON ACT_WALL_US.
-activation_from_spool() {
-  spool_has_requests || return 1
-  if ! spool_claim; then
-    record_log crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming;" \
-      "stopping anyway"
-    # incoming/ stays non-empty and the path unit re-runs us at once: pace that loop
-    trap 'sleep 1' EXIT
-  fi
-  spool_describe
-  ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
-  [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
-}
-
-# activate [--reason TEXT] [--source NAME] [--from-spool]
-# Writes ACT_* and everything the steps below write.
+# activate [--reason TEXT] [--source NAME] [--from-spool]. first-stop.sh may have claimed the flag
+# and run the first stop already. Writes ACT_* and everything the steps below write.
 cmd_activate() {
-  local reason="" source=cli from_spool=0
-  while (($#)); do
-    case $1 in
-      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
-      --source) (($# >= 2)) || usage_error "--source needs a value"; source=$2; shift 2 ;;
-      --from-spool) from_spool=1; shift ;;
-      *) usage_error "activate: unknown option '$1'" ;;
-    esac
-  done
-  [[ $source =~ ^[a-z0-9_-]{1,32}$ ]] || usage_error "--source must match [a-z0-9_-]{1,32}"
+  activation_options "$@" || usage_error "$ACT_OPT_ERROR"
   require_root activate
   config_load_in_force
-  ACT_RUN_SOURCE=$source ACT_SOURCE=$source
-  record_actor_v ACT_ACTOR
-  record_clean_text_v ACT_REASON "${reason:-manual activation}"
-  activation_trigger_from_wall "${ESS_START_WALL/./}"
-  if ((from_spool)); then activation_from_spool || return 0; fi
-  # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate
-  # or removed by hand (the guard puts it back and counts that); a new flag from here would hide
-  # either
-  if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
-    record_log info "the latch flag that started this run is gone" \
-      "(deactivate, or a removal the guard handles); nothing to do"
-    return 0
-  fi
-  printf -v ACT_ID '%(%Y%m%dT%H%M%SZ)T-%04x%04x' "${ESS_START_WALL%.*}" "$RANDOM" "$RANDOM"
+  activation_init || return 0
   activation_claim
   activation_stop
   activation_finish
 }
 
-# activation_finish: everything after the stop: the claim's journal line, the Redis marker, the
-# result, the record under the lock, the trip requests' audit, the report. Returns 0 for ok and
-# degraded. Writes ACT_* ST LOCK_FD FLAG_TMP REQ_*.
+# activation_finish: everything after the stop: the trip requests (claimed only now), the claim's
+# journal line, the Redis marker, the result, the record under the lock, the trip requests' audit,
+# the report. Returns 0 for ok and degraded. Writes ACT_* ST LOCK_FD FLAG_TMP SPOOL_* REQ_*.
 activation_finish() {
   local since
-  record_log "$ACT_CLAIM_PRIO" "$ACT_CLAIM_MSG"
+  ((!ACT_OPT_FROM_SPOOL)) || activation_claim_spool
+  activation_log_claim
   time_us_to_sec_v since "$ACT_WALL_US"
-  record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
+  ((!ACT_OWNER)) ||
+    record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
   latch_flag_tmp_cleanup
+  activation_trigger_from_job
   activation_classify
   latch_take_lock ||
     record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \

@@ -238,10 +238,26 @@ config_load_in_force() {
     config_load
     return
   fi
-  ESS_CONFIG=$installed config_load
+  # the installer's snapshot of the values it validated: no parse on the stop path (root-owned,
+  # the libraries, so it is trusted as they are)
+  # shellcheck source=/dev/null
+  if [[ -r $installed.bash ]]; then
+    source "$installed.bash"
+  else
+    ESS_CONFIG=$installed config_load
+  fi
   IFS= read -r -d '' current 2>/dev/null <"$ESS_DEFAULT_CONFIG" || true
   IFS= read -r -d '' in_force 2>/dev/null <"$installed" || true
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1
+}
+
+# config_snapshot: the loaded configuration as bash that restores it (global arrays) when sourced.
+config_snapshot() {
+  local name text
+  for name in CFG TRADING MONITOR ORDER; do
+    text=$(declare -p "$name")
+    printf 'declare -g%s\n' "${text#declare -}"
+  done
 }
 
 # config_print: the normalised configuration, as check-config prints it (the exporter prints the

@@ -123,7 +123,9 @@ latch_flag_tmp_cleanup() {
 # refuse every start while it exists.
 latch_persist() {
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
-  latch_json "$@" | record_atomic_write "$(verdict_persisted_latch_path)" 0600
+  local json
+  json=$(latch_json "$@") || return 1
+  record_atomic_write "${CFG[STATE_DIR]}/latched" 0600 "$json"$'\n'
 }
 
 # ---------------------------------------------------------------- lock

@@ -14,11 +14,38 @@ _ESS_LIB_RECORD=1
 readonly ESS_TAG=quantum-ess
 readonly REDIS_KEY=quantum:ess:active
 
-# record_log PRIORITY TEXT...: one journal line (the words joined by a space, as "$*" does).
+# record_log PRIORITY TEXT...: one journal line (the words joined by a space, as "$*" does). One
+# logger for the whole run, fed line by line with the priority as a syslog prefix: a journal line
+# costs a write, not a fork. If logger cannot run, cat drains the pipe, so a write never blocks or
+# raises SIGPIPE. A subshell that outlives the run opens its own (record_redis_marker_async).
+# Writes LOG_FD LOG_PID (the first time).
+readonly -A LOG_PRIO=([crit]=2 [err]=3 [warning]=4 [notice]=5 [info]=6)
+declare -g LOG_FD="" LOG_PID=""
 record_log() {
-  local prio=$1; shift
-  logger -t "$ESS_TAG" -p "user.$prio" -- "$*" 2>/dev/null || true
+  local prio=$1 msg
+  shift
+  msg=$*
+  if [[ -z $LOG_FD ]]; then
+    # the logger must not inherit the lock: it would hold it until this run ends
+    exec {LOG_FD}> >(
+      if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi
+      logger -t "$ESS_TAG" --prio-prefix 2>/dev/null
+      exec cat >/dev/null
+    )
+    LOG_PID=$!
+  fi
+  { printf '<%d>%s\n' $((8 + ${LOG_PRIO[$prio]:-6})) "${msg//$'\n'/ }" >&"$LOG_FD"; } 2>/dev/null ||
+    true
   record_print "$*"
+}
+
+# record_log_flush: every line of this run is in the journal when it returns (the end of a
+# command). Writes LOG_FD.
+record_log_flush() {
+  [[ -n $LOG_FD ]] || return 0
+  exec {LOG_FD}>&-
+  LOG_FD=""
+  wait "$LOG_PID" 2>/dev/null || true
 }
 
 # record_print TEXT: under systemd stderr also lands in the journal; print it only for a human at a
@@ -86,90 +113,124 @@ record_state_load() {
   done <"$f"
 }
 
-# record_atomic_write FILE MODE: stdin -> FILE via tmp + fsync + rename in the same directory.
+# record_atomic_write FILE MODE [CONTENT]: CONTENT (else stdin) into FILE through a new file in the
+# same directory (created exclusively, MODE 0600 or 0644 set by the umask at creation: no chmod
+# window), fsync and rename. Entry points run with umask 022. Forks only sync and mv.
 record_atomic_write() {
-  local dst=$1 mode=$2 tmp
-  tmp=$(mktemp "${dst%/*}/.${dst##*/}.XXXXXX") || return 1
-  if cat >"$tmp" && chmod "$mode" "$tmp" && sync -- "$tmp" && mv -f "$tmp" "$dst"; then return 0; fi
-  rm -f "$tmp"
+  local dst=$1 tmp=${1%/*}/.${1##*/}.$$.$RANDOM rc=0
+  case $2 in 0600) umask 077 ;; 0644) ;; *) return 1 ;; esac
+  set -C
+  if (($# > 2)); then
+    printf '%s' "$3" 2>/dev/null >"$tmp" || rc=1
+  else
+    cat 2>/dev/null >"$tmp" || rc=1
+  fi
+  set +C
+  umask 022
+  if ((rc == 0)) && sync -- "$tmp" && mv -f -- "$tmp" "$dst"; then return 0; fi
+  [[ ! -f $tmp ]] || rm -f -- "$tmp"
   return 1
 }
 
 # record_num_or_null US: seconds, or null for an empty value. record_bool_json 1|0: true or false.
 record_num_or_null() { if [[ -n $1 ]]; then time_us_to_sec "$1"; else printf null; fi; }
+record_num_or_null_v() { # record_num_or_null_v VAR US
+  if [[ -n $2 ]]; then time_us_to_sec_v "$1" "$2"; else printf -v "$1" null; fi
+}
 record_bool_json() { if [[ $1 == 1 ]]; then printf true; else printf false; fi; }
 
-# record_render_activation_json: state.json's "last_activation" from ST.
-record_render_activation_json() {
-  local item u rest first=1 state stop fmt
-  fmt='{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,'
-  fmt+='"latency_seconds":%s,"result":%s,"units":['
+# record_render_activation_json_v VAR: state.json's "last_activation" from ST, without a fork.
+record_render_activation_json_v() {
+  # ACT_UNITS is blank-separated whatever IFS the caller has (status_json renders under IFS=,)
+  local -A _ra_j=()
+  local _ra_out _ra_items=() _ra_item _ra_u _ra_rest _ra_state _ra_stop _ra_i IFS=$' \t\n'
+  local _ra_trig _ra_stopped _ra_lat _ra_fmt
+  for _ra_i in ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON ACT_RESULT; do
+    record_json_str_v "_ra_j[$_ra_i]" "${ST[$_ra_i]}"
+  done
+  record_num_or_null_v _ra_trig "${ST[ACT_TRIGGER_US]}"
+  record_num_or_null_v _ra_stopped "${ST[ACT_STOPPED_US]}"
+  record_num_or_null_v _ra_lat "${ST[ACT_LATENCY_US]}"
+  for _ra_item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
+    _ra_u=${_ra_item%%=*} _ra_rest=${_ra_item#*=}
+    IFS=/ read -r _ _ra_state _ra_stop <<<"$_ra_rest"
+    record_json_str_v _ra_u "$_ra_u"
+    record_json_str_v _ra_i "${_ra_rest%%/*}"
+    record_json_str_v _ra_state "$_ra_state"
+    if [[ $_ra_stop =~ ^[0-9]+$ ]]; then
+      time_us_to_sec_v _ra_stop "$_ra_stop"
+    else
+      _ra_stop=null
+    fi
+    printf -v _ra_item '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' \
+      "$_ra_u" "$_ra_i" "$_ra_state" "$_ra_stop"
+    _ra_items+=("$_ra_item")
+  done
+  IFS=,
+  _ra_fmt='{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,'
+  _ra_fmt+='"latency_seconds":%s,"result":%s,"units":[%s]}'
   # shellcheck disable=SC2059 # the format is the constant above
-  printf "$fmt" \
-    "$(record_json_str "${ST[ACT_ID]}")" "$(record_json_str "${ST[ACT_SOURCE]}")" \
-    "$(record_json_str "${ST[ACT_ACTOR]}")" "$(record_json_str "${ST[ACT_REASON]}")" \
-    "$(record_num_or_null "${ST[ACT_TRIGGER_US]}")" \
-    "$(record_num_or_null "${ST[ACT_STOPPED_US]}")" \
-    "$(record_num_or_null "${ST[ACT_LATENCY_US]}")" \
-    "$(record_json_str "${ST[ACT_RESULT]}")"
-  for item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
-    u=${item%%=*} rest=${item#*=}
-    IFS=/ read -r _ state stop <<<"$rest"
-    ((first)) || printf ','
-    first=0
-    printf '{"unit":%s,"result":%s,"state":%s,"stop_seconds":%s}' "$(record_json_str "$u")" \
-      "$(record_json_str "${rest%%/*}")" "$(record_json_str "$state")" \
-      "$(if [[ $stop =~ ^[0-9]+$ ]]; then time_us_to_sec "$stop"; else echo null; fi)"
-  done
-  printf ']}'
+  printf -v _ra_out "$_ra_fmt" \
+    "${_ra_j[ACT_ID]}" "${_ra_j[ACT_SOURCE]}" "${_ra_j[ACT_ACTOR]}" "${_ra_j[ACT_REASON]}" \
+    "$_ra_trig" "$_ra_stopped" "$_ra_lat" "${_ra_j[ACT_RESULT]}" "${_ra_items[*]}"
+  printf -v "$1" '%s' "$_ra_out"
 }
 
-# record_render_state_json: state.json (contract/README.md section 3) from ST.
-record_render_state_json() {
-  local k first=1
-  printf '{"schema":2,"active":%s,"flag_id":%s,"updated_at":%s,"last_activation":' \
-    "$(record_bool_json "${ST[ACTIVE]:-0}")" "$(record_json_str "${ST[FLAG_ID]:-}")" \
-    "$(record_num_or_null "${ST[UPDATED_US]:-}")"
-  if [[ -n ${ST[ACT_ID]:-} ]]; then record_render_activation_json; else printf null; fi
-  printf ',"last_deactivation":'
+# record_render_state_json_v VAR: state.json (contract/README.md section 3) from ST, without a fork.
+record_render_state_json_v() {
+  local _rs_out _rs_a _rs_b _rs_c _rs_d _rs_e _rs_k _rs_counts=()
+  record_json_str_v _rs_a "${ST[FLAG_ID]:-}"
+  record_num_or_null_v _rs_b "${ST[UPDATED_US]:-}"
+  _rs_c=false
+  [[ ${ST[ACTIVE]:-0} != 1 ]] || _rs_c=true
+  printf -v _rs_out '{"schema":2,"active":%s,"flag_id":%s,"updated_at":%s,"last_activation":' \
+    "$_rs_c" "$_rs_a" "$_rs_b"
+  if [[ -n ${ST[ACT_ID]:-} ]]; then
+    record_render_activation_json_v _rs_a
+    _rs_out+=$_rs_a
+  else
+    _rs_out+=null
+  fi
+  _rs_out+=',"last_deactivation":'
   if [[ -n ${ST[DEA_TIME_US]:-} ]]; then
-    printf '{"time":%s,"actor":%s,"reason":%s,"result":%s,"detail":%s}' \
-      "$(time_us_to_sec "${ST[DEA_TIME_US]}")" "$(record_json_str "${ST[DEA_ACTOR]}")" \
-      "$(record_json_str "${ST[DEA_REASON]}")" \
-      "$(record_json_str "${ST[DEA_RESULT]}")" "$(record_json_str "${ST[DEA_DETAIL]:-}")"
+    time_us_to_sec_v _rs_a "${ST[DEA_TIME_US]}"
+    record_json_str_v _rs_b "${ST[DEA_ACTOR]}"; record_json_str_v _rs_c "${ST[DEA_REASON]}"
+    record_json_str_v _rs_d "${ST[DEA_RESULT]}"; record_json_str_v _rs_e "${ST[DEA_DETAIL]:-}"
+    printf -v _rs_a '{"time":%s,"actor":%s,"reason":%s,"result":%s,"detail":%s}' \
+      "$_rs_a" "$_rs_b" "$_rs_c" "$_rs_d" "$_rs_e"
+    _rs_out+=$_rs_a
   else
-    printf null
+    _rs_out+=null
   fi
-  printf ',"last_tamper":'
+  _rs_out+=',"last_tamper":'
   if [[ -n ${ST[TAMPER_TIME_US]:-} ]]; then
-    printf '{"time":%s,"detail":%s}' "$(time_us_to_sec "${ST[TAMPER_TIME_US]}")" \
-      "$(record_json_str "${ST[TAMPER_DETAIL]:-}")"
+    time_us_to_sec_v _rs_a "${ST[TAMPER_TIME_US]}"
+    record_json_str_v _rs_b "${ST[TAMPER_DETAIL]:-}"
+    _rs_out+="{\"time\":$_rs_a,\"detail\":$_rs_b}"
   else
-    printf null
+    _rs_out+=null
   fi
-  printf ',"activations_total":{'
-  for k in "${!ST[@]}"; do
-    [[ $k == COUNT_* ]] || continue
-    ((first)) || printf ','
-    first=0
-    printf '%s:%d' "$(record_json_str "${k#COUNT_}")" "${ST[$k]}"
+  for _rs_k in "${!ST[@]}"; do
+    [[ $_rs_k == COUNT_* ]] || continue
+    record_json_str_v _rs_a "${_rs_k#COUNT_}"
+    _rs_counts+=("$_rs_a:$((10#${ST[$_rs_k]}))")
   done
-  printf '},"tamper_total":%d,"leftover_kills_total":%d}\n' "${ST[TAMPER_TOTAL]:-0}" \
-    "${ST[LEFTOVER_KILLS_TOTAL]:-0}"
+  local IFS=,
+  printf -v "$1" '%s,"activations_total":{%s},"tamper_total":%d,"leftover_kills_total":%d}\n' \
+    "$_rs_out" "${_rs_counts[*]}" "${ST[TAMPER_TOTAL]:-0}" "${ST[LEFTOVER_KILLS_TOTAL]:-0}"
 }
 
-# record_state_save: ST into state.env and state.json, each replaced atomically. Writes
-# ST[UPDATED_US].
+# record_state_save: ST into state.env (the controller's memory, any key order) and state.json,
+# each replaced atomically. Writes ST[UPDATED_US].
 record_state_save() {
-  local dir=${CFG[STATE_DIR]} k v
+  local dir=${CFG[STATE_DIR]} k v env="" json
   time_now_us_v v
   ST[UPDATED_US]=$v
   [[ -d $dir ]] || install -d -m 0755 "$dir" || return 1
-  for k in "${!ST[@]}"; do
-    record_clean_text_v v "${ST[$k]}" 4096
-    printf '%s=%s\n' "$k" "$v"
-  done | sort | record_atomic_write "$dir/state.env" 0644 || return 1
-  record_render_state_json | record_atomic_write "$dir/state.json" 0644
+  for k in "${!ST[@]}"; do record_clean_text_v v "${ST[$k]}" 4096; env+="$k=$v"$'\n'; done
+  record_atomic_write "$dir/state.env" 0644 "$env" || return 1
+  record_render_state_json_v json
+  record_atomic_write "$dir/state.json" 0644 "$json"
 }
 
 # ---------------------------------------------------------------- runtime markers
@@ -180,7 +241,7 @@ readonly ESS_RUNTIME_DIR=/run/quantum-ess
 # record_marker_set NAME TEXT, record_marker_clear NAME: a marker file in ESS_RUNTIME_DIR.
 record_marker_set() {
   [[ -d $ESS_RUNTIME_DIR ]] || install -d -m 0755 "$ESS_RUNTIME_DIR" || return 1
-  printf '%s\n' "$2" | record_atomic_write "$ESS_RUNTIME_DIR/$1" 0644
+  record_atomic_write "$ESS_RUNTIME_DIR/$1" 0644 "$2"$'\n'
 }
 record_marker_clear() { rm -f -- "$ESS_RUNTIME_DIR/$1"; }
 
@@ -197,23 +258,26 @@ record_marker_read_v() {
 # timed out.
 # record_audit_append EVENT 'already-json-encoded "k":v,...': one line at the end of AUDIT_FILE.
 record_audit_append() {
-  local event=$1 fields=$2 f=${CFG[AUDIT_FILE]} fd last prev seq=1 now host size
-  now=$(time_now_us)
-  host=$(hostname 2>/dev/null || echo unknown)
-  install -d -m 0750 "${f%/*}" || return 1
+  local event=$1 fields=$2 f=${CFG[AUDIT_FILE]} fd last prev seq=1 now host size iso ts ev
+  time_now_us_v now
+  record_json_str_v host "${HOSTNAME:-unknown}"
+  record_json_str_v ev "$event"
+  time_iso_v iso "$now"
+  time_us_to_sec_v ts "$now"
+  [[ -d ${f%/*} ]] || install -d -m 0750 "${f%/*}" || return 1
   exec {fd}>>"$f" || return 1
   flock -w 2 "$fd" || true
   last=$(tail -n 1 "$f" 2>/dev/null || true)
   if [[ -n $last ]]; then
-    prev=$(printf '%s\n' "$last" | sha256sum | cut -d' ' -f1)
+    prev=$(sha256sum <<<"$last")
+    prev=${prev%% *}
     [[ $last =~ \"seq\":([0-9]+) ]] && seq=$((BASH_REMATCH[1] + 1))
   else
     prev=$(printf '%064d' 0)
   fi
   size=$(stat -c %s -- "$f" 2>/dev/null) || size=""
   if ! printf '{"seq":%d,"time":"%s","ts":%s,"host":%s,"event":%s,%s,"prev":"%s"}\n' \
-    "$seq" "$(time_iso "$now")" "$(time_us_to_sec "$now")" "$(record_json_str "$host")" \
-    "$(record_json_str "$event")" "$fields" "$prev" >&"$fd"; then
+    "$seq" "$iso" "$ts" "$host" "$ev" "$fields" "$prev" >&"$fd"; then
     # a full disk can leave half a line; cut it off so the next entry does not build on it
     if [[ -n $size ]]; then truncate -s "$size" -- "$f" 2>/dev/null || true; fi
     exec {fd}>&-
@@ -244,6 +308,8 @@ record_redis_marker_async() {
   local op=$1 value=${2:-}
   (
     if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi # never keep the controller's lock alive
+    # nor its logger: record_log_flush waits for it
+    if [[ -n $LOG_FD ]]; then exec {LOG_FD}>&-; LOG_FD=""; fi
     # the latch may have changed while we were queued; never write a marker that contradicts it
     latched=no
     [[ -e ${CFG[FLAG_FILE]} ]] && latched=yes

@@ -58,6 +58,8 @@ status_json() {
   fmt='{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,'
   fmt+='"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],'
   fmt+='"units":[%s],"state":%s}\n'
+  local state
+  record_render_state_json_v state
   local IFS=,
   # shellcheck disable=SC2059 # the format is the constant above
   printf "$fmt" \
@@ -66,7 +68,7 @@ status_json() {
     "$(record_bool_json "$VERDICT_LATCHED")" \
     "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" \
     "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
-    "$n" "${probs[*]}" "${entries[*]}" "$(record_render_state_json)"
+    "$n" "${probs[*]}" "${entries[*]}" "${state%$'\n'}"
 }
 
 # status_text: `status` for a person: the verdict and the flag, the last events, the problems and

@@ -47,8 +47,10 @@ time_sec_to_us_v() {
   printf -v "$1" '%d' $((10#$_si * 1000000 + 10#${_sf:0:6}))
 }
 
-# time_iso US: Unix µs as 2026-11-26T02:09:41Z (forks date).
-time_iso() { date -u -d "@$(($1 / 1000000))" +%Y-%m-%dT%H:%M:%SZ; }
+# time_iso US, time_iso_v VAR US: Unix µs as 2026-11-26T02:09:41Z (bash's own strftime; the entry
+# points run with TZ=UTC).
+time_iso() { printf '%(%Y-%m-%dT%H:%M:%SZ)T' $(($1 / 1000000)); }
+time_iso_v() { printf -v "$1" '%(%Y-%m-%dT%H:%M:%SZ)T' $(($2 / 1000000)); }
 
 # time_clock_drift_us_v VAR WALL0_US UPTIME0_US: how far the wall clock moved against the uptime
 # clock since (WALL0, UPTIME0); more than a few tens of ms means the clock was stepped.

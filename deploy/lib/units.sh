@@ -144,16 +144,26 @@ units_read_asserts() {
 # ALL_DOWN_US STOP_T0_US STOP_T0_UPTIME UNITS_STOP_ELAPSED_US, and the unit states
 # (units_read_states, units_read_populated).
 declare -gA RESULT=() STOPPED_US=()
-declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0
-units_stop() {
-  local deadline kill_after u rc=0 pending=() leftovers=()
+declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0 STOP_FIRST_RC="" STOP_FIRST_UNITS=""
+# units_stop_begin UNIT...: the first, blocking stop alone (first-stop.sh runs it before the rest of
+# the controller is loaded); units_stop then goes on from its result. Writes STOP_T0_* STOP_FIRST_*.
+units_stop_begin() {
+  local kill_after
   time_now_us_v STOP_T0_US
   time_uptime_us_v STOP_T0_UPTIME
+  time_sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
+  STOP_FIRST_RC=0 STOP_FIRST_UNITS="$*"
+  units_sctl_within "$kill_after" stop -- "$@" 2>/dev/null || STOP_FIRST_RC=$?
+}
+
+units_stop() {
+  local deadline kill_after u rc pending=() leftovers=()
+  [[ $STOP_FIRST_UNITS == "$*" ]] || units_stop_begin "$@"
+  STOP_FIRST_UNITS="" rc=$STOP_FIRST_RC
   time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
   time_sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
   for u in "$@"; do RESULT[$u]=stopped STOPPED_US[$u]=-1; done
 
-  units_sctl_within "$kill_after" stop -- "$@" 2>/dev/null || rc=$?
   units_read_states "$@" || record_log err "systemctl show failed after the stop"
   for u in "$@"; do units_is_down "$u" || [[ ${LOAD[$u]} == not-found ]] || pending+=("$u"); done
   if ((${#pending[@]} > 0)); then

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import type { WebhookSettings } from '../webhook/receiver.js';
 import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from '../webhook/trip-rules.js';
-import { WebhookToken } from '../webhook/webhook-token.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
+import { loadWebhookSettings, type WebhookFileSettings, type WebhookSettings } from './webhook-settings.js';
 
 export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
 
@@ -32,17 +31,13 @@ export interface ConfigOverrides {
   readonly essConfigFile?: string;
 }
 
-interface FileSettings {
-  listen: string;
-  ess_config_file: string;
-  systemctl_path: string;
-  busctl_path: string;
-  systemctl_timeout_seconds: number;
-  unit_state_cache_seconds: number;
-  webhook_token_file: string | null;
-  webhook_body_limit_bytes: number;
-  webhook_dry_run: boolean;
-  trip_rules: readonly (readonly string[])[];
+interface FileSettings extends WebhookFileSettings {
+  readonly listen: string;
+  readonly ess_config_file: string;
+  readonly systemctl_path: string;
+  readonly busctl_path: string;
+  readonly systemctl_timeout_seconds: number;
+  readonly unit_state_cache_seconds: number;
 }
 
 const DEFAULT_SETTINGS: Readonly<FileSettings> = {
@@ -62,7 +57,7 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
 };
 
 /** A problem with a value; `key` names an element inside it (trip_rules[1][0]) instead of the key itself. */
-type Validator = (value: unknown) => string | { readonly key: string; readonly problem: string } | undefined;
+type Validator = (value: unknown) => string | { readonly key: string; readonly problem: string; readonly cause: unknown } | undefined;
 
 const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
   listen: (value) => {
@@ -86,7 +81,7 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
       parseTripRules(value);
       return undefined;
     } catch (error) {
-      if (error instanceof TripRuleError) return { key: `trip_rules${error.at}`, problem: error.message };
+      if (error instanceof TripRuleError) return { key: `trip_rules${error.at}`, problem: error.message, cause: error };
       throw error;
     }
   },
@@ -115,7 +110,7 @@ export function parseExporterSettings(json: unknown, file: string): FileSettings
     const name = key as keyof FileSettings;
     const problem = VALIDATORS[name](value);
     if (typeof problem === 'string') throw new ConfigError(file, key, problem);
-    if (problem !== undefined) throw new ConfigError(file, problem.key, problem.problem);
+    if (problem !== undefined) throw new ConfigError(file, problem.key, problem.problem, { cause: problem.cause });
     (settings as unknown as Record<string, unknown>)[name] = value;
   }
   return settings;
@@ -159,8 +154,7 @@ export async function loadExporterConfig(
   if (typeof listen === 'string') {
     throw new ConfigError(overrides.listen === undefined ? file : 'command line', overrides.listen === undefined ? 'listen' : '--listen', listen);
   }
-  const tokenFile = settings.webhook_token_file;
-  if (tokenFile === null && !isLoopbackHost(listen.host)) {
+  if (settings.webhook_token_file === null && !isLoopbackHost(listen.host)) {
     throw new ConfigError(
       file,
       'webhook_token_file',
@@ -174,32 +168,6 @@ export async function loadExporterConfig(
     systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
-    webhook: {
-      token: tokenFile === null ? null : await loadWebhookToken(tokenFile, file),
-      tokenFile,
-      bodyLimitBytes: settings.webhook_body_limit_bytes,
-      dryRun: settings.webhook_dry_run,
-      // Validated by parseExporterSettings already; parsed again here to get the compiled matchers.
-      tripRules: parseTripRules(settings.trip_rules),
-    },
+    webhook: await loadWebhookSettings(settings, file),
   };
-}
-
-/**
- * Read once at start-up; surrounding whitespace is dropped as Alertmanager does for its
- * credentials_file, so both sides use the same secret whatever newline the file ends with.
- */
-async function loadWebhookToken(tokenFile: string, configFile: string): Promise<WebhookToken> {
-  let text: string;
-  try {
-    text = await readFile(tokenFile, 'utf8');
-  } catch (error) {
-    throw new ConfigError(configFile, 'webhook_token_file', `${tokenFile} cannot be read (${(error as Error).message})`, { cause: error });
-  }
-  const secret = text.trim();
-  if (secret === '') throw new ConfigError(configFile, 'webhook_token_file', `${tokenFile} is empty`);
-  if (!/^[\x21-\x7e]+$/.test(secret)) {
-    throw new ConfigError(configFile, 'webhook_token_file', `${tokenFile} must hold one token of printable ASCII without blanks`);
-  }
-  return new WebhookToken(secret);
 }

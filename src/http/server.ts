@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
-import type { Exporter } from '../exporter.js';
+import type { UnprivilegedSide as Exporter } from '../unprivileged-side.js';
 import { READ_SOURCES } from '../readers/read-health.js';
 import { webhookRouter } from '../webhook/webhook-router.js';
 import { landingPage } from './landing-page.js';

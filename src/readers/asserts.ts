@@ -29,53 +29,53 @@ export function unitObjectPath(unit: string): string {
  * asserts as "guard unknown", and stale asserts could hide a drop-in that just disabled the latch.
  */
 export class AssertsReader {
-  private asserts: ReadonlyMap<string, string> = new Map();
-  private readonly cache: CachedRun;
+  readonly #options: AssertsReaderOptions;
+  readonly #health: ReadHealth;
+  readonly #cache: CachedRun;
+  #asserts: ReadonlyMap<string, string> = new Map();
 
-  constructor(
-    private readonly options: AssertsReaderOptions,
-    private readonly health: ReadHealth,
-    now: () => number = Date.now,
-  ) {
-    this.cache = new CachedRun(() => this.run(), options.cacheMs, now);
+  constructor(options: AssertsReaderOptions, health: ReadHealth, now: () => number = Date.now) {
+    this.#options = options;
+    this.#health = health;
+    this.#cache = new CachedRun(() => this.#run(), options.cacheMs, now);
   }
 
   /** Units never read are missing, which counts as empty text. */
   current(): ReadonlyMap<string, string> {
-    return this.asserts;
+    return this.#asserts;
   }
 
   /** The next refresh runs busctl even if the cached result is recent. */
   invalidate(): void {
-    this.cache.invalidate();
+    this.#cache.invalidate();
   }
 
   async refresh(): Promise<ReadonlyMap<string, string>> {
-    await this.cache.refresh();
-    return this.asserts;
+    await this.#cache.refresh();
+    return this.#asserts;
   }
 
-  private async run(): Promise<void> {
+  async #run(): Promise<void> {
     const failures: Error[] = [];
     const texts = await Promise.all(
-      this.options.units.map(async (unit) => {
+      this.#options.units.map(async (unit) => {
         try {
-          return [unit, await this.readOne(unit)] as const;
+          return [unit, await this.#readOne(unit)] as const;
         } catch (error) {
           failures.push(new Error(`cannot read the Asserts of ${unit}`, { cause: error }));
           return [unit, ''] as const;
         }
       }),
     );
-    this.asserts = new Map(texts);
+    this.#asserts = new Map(texts);
     const [first] = failures;
-    if (first === undefined) this.health.succeeded('asserts');
-    else if (failures.length === 1) this.health.failed('asserts', first);
-    else this.health.failed('asserts', new Error(`${failures.length} of ${texts.length} busctl reads failed`, { cause: first }));
+    if (first === undefined) this.#health.succeeded('asserts');
+    else if (failures.length === 1) this.#health.failed('asserts', first);
+    else this.#health.failed('asserts', new Error(`${failures.length} of ${texts.length} busctl reads failed`, { cause: first }));
   }
 
-  private readOne(unit: string): Promise<string> {
-    const { busctlPath, timeoutMs } = this.options;
+  #readOne(unit: string): Promise<string> {
+    const { busctlPath, timeoutMs } = this.#options;
     return runBounded(
       busctlPath,
       ['get-property', 'org.freedesktop.systemd1', unitObjectPath(unit), 'org.freedesktop.systemd1.Unit', 'Asserts'],

@@ -12,16 +12,18 @@ export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
  * by KillMode=process, double forks, delegated sub-cgroups). Read at every refresh: a few small files.
  */
 export class CgroupReader {
-  private populated: ReadonlyMap<string, Populated> = new Map();
+  readonly #root: string;
+  readonly #health: ReadHealth;
+  #populated: ReadonlyMap<string, Populated> = new Map();
 
-  constructor(
-    private readonly root: string,
-    private readonly health: ReadHealth,
-  ) {}
+  constructor(root: string, health: ReadHealth) {
+    this.#root = root;
+    this.#health = health;
+  }
 
   /** Units not read yet are missing (the verdict takes them as unknown). */
   current(): ReadonlyMap<string, Populated> {
-    return this.populated;
+    return this.#populated;
   }
 
   /** controlGroups: unit -> its ControlGroup property (empty when systemd gave it none). Never rejects. */
@@ -29,8 +31,8 @@ export class CgroupReader {
     const problems: Error[] = [];
     let hierarchy: string | null = null;
     try {
-      hierarchy = await unifiedHierarchy(this.root);
-      if (hierarchy === null) problems.push(new Error(`no unified (cgroup2) hierarchy at ${this.root} or ${this.root}/unified`));
+      hierarchy = await unifiedHierarchy(this.#root);
+      if (hierarchy === null) problems.push(new Error(`no unified (cgroup2) hierarchy at ${this.#root} or ${this.#root}/unified`));
     } catch (error) {
       problems.push(error as Error);
     }
@@ -38,14 +40,14 @@ export class CgroupReader {
     await Promise.all(
       [...controlGroups].map(async ([unit, controlGroup]) => {
         const result = hierarchy === null ? 'unknown' : await populatedOf(hierarchy, controlGroup);
-        if (result instanceof Error) problems.push(new Error(`${unit}: ${result.message}`, { cause: result.cause }));
+        if (result instanceof Error) problems.push(new Error(`${unit}: ${result.message}`, { cause: result }));
         populated.set(unit, result instanceof Error ? 'unknown' : result);
       }),
     );
-    this.populated = populated;
+    this.#populated = populated;
     const [first] = problems;
-    if (first === undefined) this.health.succeeded('cgroup');
-    else this.health.failed('cgroup', new Error(`trading unit cgroups unknown: ${problems.map((p) => p.message).join('; ')}`, { cause: first }));
+    if (first === undefined) this.#health.succeeded('cgroup');
+    else this.#health.failed('cgroup', new Error(`trading unit cgroups unknown: ${problems.map((p) => p.message).join('; ')}`, { cause: first }));
     return populated;
   }
 }

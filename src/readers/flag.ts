@@ -12,77 +12,79 @@ const DIRECTORY_POLL_MS = 1000;
  * overflow, a directory that did not exist yet, a read-only bind mount being replaced).
  */
 export class FlagReader {
-  private present: boolean | null = null;
-  private watcher: FSWatcher | undefined;
-  private closed = false;
-  private retry: NodeJS.Timeout | undefined;
-  private readonly dir: string;
-  private readonly name: string;
+  readonly #flagFile: string;
+  readonly #dir: string;
+  readonly #name: string;
+  readonly #health: ReadHealth;
+  readonly #onChange: () => void;
+  #present: boolean | null = null;
+  #watcher: FSWatcher | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
 
   /** onChange runs whenever the flag appears or disappears (not on the first read). */
-  constructor(
-    private readonly flagFile: string,
-    private readonly health: ReadHealth,
-    private readonly onChange: () => void = () => {},
-  ) {
-    this.dir = dirname(flagFile);
-    this.name = basename(flagFile);
+  constructor(flagFile: string, health: ReadHealth, onChange: () => void = () => {}) {
+    this.#flagFile = flagFile;
+    this.#dir = dirname(flagFile);
+    this.#name = basename(flagFile);
+    this.#health = health;
+    this.#onChange = onChange;
   }
 
   /** null while the flag has never been read successfully. */
   isPresent(): boolean | null {
-    return this.present;
+    return this.#present;
   }
 
   async check(): Promise<boolean | null> {
-    const before = this.present;
+    const before = this.#present;
     try {
-      this.present = await pathExists(this.flagFile);
-      this.health.succeeded('flag');
+      this.#present = await pathExists(this.#flagFile);
+      this.#health.succeeded('flag');
     } catch (error) {
-      this.health.failed('flag', error);
+      this.#health.failed('flag', error);
     }
-    if (before !== null && before !== this.present) this.onChange();
-    return this.present;
+    if (before !== null && before !== this.#present) this.#onChange();
+    return this.#present;
   }
 
   /** Starts the watch; resolves once events will be delivered. */
   async watch(): Promise<void> {
-    await this.startWatcher();
+    await this.#startWatcher();
     await this.check();
   }
 
-  private async startWatcher(): Promise<void> {
-    if (this.closed) return;
-    if (!(await isDirectory(this.dir))) {
+  async #startWatcher(): Promise<void> {
+    if (this.#closed) return;
+    if (!(await isDirectory(this.#dir))) {
       // Normally tmpfiles creates the directory at boot, before the exporter starts. Until it exists
       // there is nothing to watch (chokidar's own wait for it is unreliable): look once a second.
-      this.retry = setTimeout(() => void this.restartWatcher(), DIRECTORY_POLL_MS);
+      this.#retry = setTimeout(() => void this.#restartWatcher(), DIRECTORY_POLL_MS);
       return;
     }
     // atomic:false: chokidar would otherwise hold back an unlink for 100 ms to merge editor-style saves.
-    const watcher = watch(this.dir, { ignoreInitial: true, depth: 0, atomic: false });
-    this.watcher = watcher;
+    const watcher = watch(this.#dir, { ignoreInitial: true, depth: 0, atomic: false });
+    this.#watcher = watcher;
     watcher.on('all', (event, path) => {
-      if (path === this.dir || basename(path) === this.name) void this.check();
-      if (path === this.dir && event === 'unlinkDir') void this.restartWatcher();
+      if (path === this.#dir || basename(path) === this.#name) void this.check();
+      if (path === this.#dir && event === 'unlinkDir') void this.#restartWatcher();
     });
-    watcher.on('error', (error) => this.health.failed('flag', new Error(`watch on ${this.dir} failed`, { cause: error })));
+    watcher.on('error', (error) => this.#health.failed('flag', new Error(`watch on ${this.#dir} failed`, { cause: error })));
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
   }
 
   /** A flag created while no watch was set up is caught by the check() after it. */
-  private async restartWatcher(): Promise<void> {
-    await this.watcher?.close();
-    this.watcher = undefined;
-    await this.startWatcher();
+  async #restartWatcher(): Promise<void> {
+    await this.#watcher?.close();
+    this.#watcher = undefined;
+    await this.#startWatcher();
     await this.check();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.retry);
-    await this.watcher?.close();
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    await this.#watcher?.close();
   }
 }
 

@@ -17,35 +17,37 @@ export interface JsonFileSpec<T> {
  * in use.
  */
 export class JsonFileReader<T> {
-  private value: T | null = null;
+  readonly #spec: JsonFileSpec<T>;
+  readonly #health: ReadHealth;
+  #value: T | null = null;
 
-  constructor(
-    private readonly spec: JsonFileSpec<T>,
-    private readonly health: ReadHealth,
-  ) {}
+  constructor(spec: JsonFileSpec<T>, health: ReadHealth) {
+    this.#spec = spec;
+    this.#health = health;
+  }
 
   get path(): string {
-    return this.spec.path;
+    return this.#spec.path;
   }
 
   /** null while the file has never been read successfully. */
   current(): T | null {
-    return this.value;
+    return this.#value;
   }
 
   async read(): Promise<T | null> {
-    const { path, source, maxBytes, parse, whenMissing } = this.spec;
+    const { path, source, maxBytes, parse, whenMissing } = this.#spec;
     try {
-      this.value = parse(await readBounded(path, maxBytes));
-      this.health.succeeded(source);
+      this.#value = parse(await readBounded(path, maxBytes));
+      this.#health.succeeded(source);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.value = whenMissing;
-        this.health.succeeded(source);
+        this.#value = whenMissing;
+        this.#health.succeeded(source);
       } else {
-        this.health.failed(source, new Error(`cannot use ${path}`, { cause: error }));
+        this.#health.failed(source, new Error(`cannot use ${path}`, { cause: error }));
       }
     }
-    return this.value;
+    return this.#value;
   }
 }

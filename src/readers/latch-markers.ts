@@ -27,22 +27,23 @@ const MAX_MARKER_BYTES = 16 * 1024;
  * used counts as no exemption (never keep an old one alive). Either fails the `markers` source.
  */
 export class LatchMarkersReader {
-  private markers: LatchMarkers | null = null;
-  private exemptionFiles: ReadonlyMap<string, Exemption> | null = null;
-  private readonly latchedFile: string;
+  readonly #latchedFile: string;
+  readonly #runtimeDir: string;
+  readonly #tradingUnits: readonly string[];
+  readonly #health: ReadHealth;
+  #markers: LatchMarkers | null = null;
+  #exemptionFiles: ReadonlyMap<string, Exemption> | null = null;
 
-  constructor(
-    stateDir: string,
-    private readonly runtimeDir: string,
-    private readonly tradingUnits: readonly string[],
-    private readonly health: ReadHealth,
-  ) {
-    this.latchedFile = join(stateDir, 'latched');
+  constructor(stateDir: string, runtimeDir: string, tradingUnits: readonly string[], health: ReadHealth) {
+    this.#latchedFile = join(stateDir, 'latched');
+    this.#runtimeDir = runtimeDir;
+    this.#tradingUnits = tradingUnits;
+    this.#health = health;
   }
 
   /** null while the markers have never been read successfully. */
   current(): LatchMarkers | null {
-    return this.markers;
+    return this.#markers;
   }
 
   /**
@@ -50,30 +51,30 @@ export class LatchMarkersReader {
    * the time it is asked at: see currentExemptions); null before the first read.
    */
   exemptions(): ReadonlyMap<string, Exemption> | null {
-    return this.exemptionFiles;
+    return this.#exemptionFiles;
   }
 
   async read(): Promise<LatchMarkers | null> {
-    const [markers, exemptions] = await Promise.all([this.readMarkers(), readExemptionFiles(this.runtimeDir, this.tradingUnits)]);
-    this.exemptionFiles = exemptions.exemptions;
-    if (!(markers instanceof Error)) this.markers = markers;
+    const [markers, exemptions] = await Promise.all([this.#readMarkers(), readExemptionFiles(this.#runtimeDir, this.#tradingUnits)]);
+    this.#exemptionFiles = exemptions.exemptions;
+    if (!(markers instanceof Error)) this.#markers = markers;
     // One outcome per read, the markers' own failure first: two reports would leave whichever came last.
     const failure = markers instanceof Error ? markers : exemptions.errors[0];
-    if (failure === undefined) this.health.succeeded('markers');
-    else this.health.failed('markers', failure);
-    return this.markers;
+    if (failure === undefined) this.#health.succeeded('markers');
+    else this.#health.failed('markers', failure);
+    return this.#markers;
   }
 
-  private async readMarkers(): Promise<LatchMarkers | Error> {
+  async #readMarkers(): Promise<LatchMarkers | Error> {
     try {
       const [latchedFile, persistProblem, resumePending] = await Promise.all([
-        pathExists(this.latchedFile),
-        contentOrEmpty(join(this.runtimeDir, 'persist-failed')),
-        contentOrEmpty(join(this.runtimeDir, 'resume-pending')),
+        pathExists(this.#latchedFile),
+        contentOrEmpty(join(this.#runtimeDir, 'persist-failed')),
+        contentOrEmpty(join(this.#runtimeDir, 'resume-pending')),
       ]);
       return { latchedFile, persistProblem, resumePending };
     } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+      return error instanceof Error ? error : new Error(String(error), { cause: error });
     }
   }
 }

@@ -1,3 +1,5 @@
+import { describe, type Log } from '../log.js';
+
 /**
  * flag: FLAG_FILE; state: state.json; systemd: systemctl show; asserts: busctl (the latch drop-in as
  * systemd applies it); cgroup: cgroup.events of the trading units; markers: STATE_DIR/latched and the
@@ -13,63 +15,44 @@ export interface SourceHealth {
   lastSuccessSeconds: number | null;
 }
 
-export type Log = (message: string) => void;
-
 /**
  * Outcome of the latest read per source. Logs only on a change between working and failing, so that a
  * broken source does not flood the journal at scrape rate.
  */
 export class ReadHealth {
-  private readonly sources: Record<ReadSource, SourceHealth>;
+  readonly #sources: Record<ReadSource, SourceHealth>;
+  readonly #log: Log;
+  readonly #now: () => number;
 
-  constructor(
-    private readonly log: Log,
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(log: Log, now: () => number = Date.now) {
+    this.#log = log;
+    this.#now = now;
     const initial = (): SourceHealth => ({ ok: false, errors: 0, lastError: 'not read yet', lastSuccessSeconds: null });
-    this.sources = Object.fromEntries(READ_SOURCES.map((source) => [source, initial()])) as Record<ReadSource, SourceHealth>;
+    this.#sources = Object.fromEntries(READ_SOURCES.map((source) => [source, initial()])) as Record<ReadSource, SourceHealth>;
   }
 
   succeeded(source: ReadSource): void {
-    const health = this.sources[source];
-    if (!health.ok && health.errors > 0) this.log(`${source}: reading works again`);
+    const health = this.#sources[source];
+    if (!health.ok && health.errors > 0) this.#log(`${source}: reading works again`);
     health.ok = true;
     health.lastError = null;
-    health.lastSuccessSeconds = this.now() / 1000;
+    health.lastSuccessSeconds = this.#now() / 1000;
   }
 
   failed(source: ReadSource, error: unknown): void {
-    const health = this.sources[source];
+    const health = this.#sources[source];
     const message = describe(error);
-    if (health.ok || health.lastError !== message) this.log(`${source}: read failed, serving last known values: ${message}`);
+    if (health.ok || health.lastError !== message) this.#log(`${source}: read failed, serving last known values: ${message}`);
     health.ok = false;
     health.errors += 1;
     health.lastError = message;
   }
 
   get(source: ReadSource): Readonly<SourceHealth> {
-    return this.sources[source];
+    return this.#sources[source];
   }
 
   allOk(): boolean {
-    return READ_SOURCES.every((source) => this.sources[source].ok);
+    return READ_SOURCES.every((source) => this.#sources[source].ok);
   }
-}
-
-/**
- * The message with its causes on one bounded line, which is what an operator needs. A cause whose first
- * line its parent already quotes (execa's long message, say) is not repeated.
- */
-export function describe(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  while (current !== undefined && parts.length < 3) {
-    const message = current instanceof Error ? current.message : String(current);
-    const firstLine = message.split('\n', 1)[0] ?? '';
-    if (!parts.some((part) => part.includes(firstLine.slice(0, 100)))) {
-      parts.push(message.replace(/\s+/g, ' ').slice(0, 300));
-    }
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(': ');
 }

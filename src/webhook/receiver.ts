@@ -1,22 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
-import { describe, type Log } from '../readers/read-health.js';
+import type { WebhookSettings } from '../config/webhook-settings.js';
+import { describe, type Log } from '../log.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { TripLedger } from './trip-ledger.js';
 import { writeTripRequest } from './trip-request.js';
-import { anyRuleMatches, type TripRule } from './trip-rules.js';
-import type { WebhookToken } from './webhook-token.js';
-
-/** The webhook part of the exporter config. */
-export interface WebhookSettings {
-  /** null: no token file, accepted on a loopback listen address only. */
-  readonly token: WebhookToken | null;
-  readonly tokenFile: string | null;
-  readonly bodyLimitBytes: number;
-  readonly dryRun: boolean;
-  readonly tripRules: readonly TripRule[];
-}
+import { anyRuleMatches } from './trip-rules.js';
+import type { WebhookMetrics } from './webhook-metrics.js';
 
 /** Bounds the dedupe memory: keys are fixed-size hashes, so 10,000 of them take about a megabyte. */
 const LEDGER_MAX_ENTRIES = 10_000;
@@ -49,14 +39,19 @@ export interface Delivery {
  */
 export class WebhookReceiver {
   readonly #ledger = new TripLedger({ maxEntries: LEDGER_MAX_ENTRIES, ttlMs: LEDGER_TTL_MS });
+  readonly #spoolDir: string;
+  readonly #log: Log;
   #warnedDirectorySync = false;
 
   constructor(
     readonly settings: WebhookSettings,
-    private readonly spoolDir: string,
+    spoolDir: string,
     readonly metrics: WebhookMetrics,
-    private readonly log: Log,
-  ) {}
+    log: Log,
+  ) {
+    this.#spoolDir = spoolDir;
+    this.#log = log;
+  }
 
   /**
    * Trips on every FIRING alert a rule matches, one request per alert, in order (the first request
@@ -72,17 +67,17 @@ export class WebhookReceiver {
       this.metrics.alertsMatched.inc();
       const ref = alertRef(alert);
       try {
-        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.trip(alert, payload.groupKey));
+        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, payload.groupKey));
         if (outcome.duplicate) {
           this.metrics.deduplicated.inc();
-          this.log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);
+          this.#log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);
           delivery.deduplicated.push(ref);
         } else {
           delivery.tripped.push({ ...ref, request: outcome.value });
         }
       } catch (error) {
         this.metrics.tripFailures.inc();
-        this.log(`webhook: TRIP FAILED for alert ${describeAlert(ref)}: ${describe(error)}`);
+        this.#log(`webhook: TRIP FAILED for alert ${describeAlert(ref)}: ${describe(error)}`);
         delivery.failed.push({ ...ref, error: describe(error) });
       }
     }
@@ -90,23 +85,23 @@ export class WebhookReceiver {
   }
 
   /** Resolves to the spool path written (null in dry-run mode). */
-  private async trip(alert: WebhookAlert, groupKey: string): Promise<string | null> {
+  async #trip(alert: WebhookAlert, groupKey: string): Promise<string | null> {
     const ref = alertRef(alert);
     if (this.settings.dryRun) {
       this.metrics.dryRunTrips.inc();
-      this.log(`webhook: DRY RUN, would trip for alert ${describeAlert(ref)}`);
+      this.#log(`webhook: DRY RUN, would trip for alert ${describeAlert(ref)}`);
       return null;
     }
-    const written = await writeTripRequest(this.spoolDir, {
+    const written = await writeTripRequest(this.#spoolDir, {
       fingerprint: alert.fingerprint,
       reason: `alert ${ref.alertname} fingerprint=${alert.fingerprint} groupKey=${groupKey}`,
     });
     this.metrics.tripsWritten.inc();
-    this.log(`webhook: TRIP written ${written.path} for alert ${describeAlert(ref)}`);
+    this.#log(`webhook: TRIP written ${written.path} for alert ${describeAlert(ref)}`);
     if (!written.directorySynced && !this.#warnedDirectorySync) {
       this.#warnedDirectorySync = true;
-      this.log(
-        `webhook: note: ${this.spoolDir}/incoming cannot be opened for fsync (write+search only, as intended); ` +
+      this.#log(
+        `webhook: note: ${this.#spoolDir}/incoming cannot be opened for fsync (write+search only, as intended); ` +
           'each request is fsynced again after its rename instead',
       );
     }
@@ -119,7 +114,7 @@ function alertRef(alert: WebhookAlert): AlertRef {
 }
 
 /** For log lines: alert text is untrusted and must not forge journal lines. */
-export function describeAlert(ref: AlertRef): string {
+function describeAlert(ref: AlertRef): string {
   return `${printableAscii(ref.alertname || '(no alertname)', 100)} fingerprint ${printableAscii(ref.fingerprint, 40)}`;
 }
 

@@ -1,4 +1,4 @@
-import type { Log } from '../readers/read-health.js';
+import type { Log } from '../log.js';
 
 /**
  * Logs rejected requests (401, 405, 413, 415, 400) at most `limit` times per window, then one line saying
@@ -7,30 +7,34 @@ import type { Log } from '../readers/read-health.js';
  * ess_webhook_requests_total still count every request.
  */
 export class RejectionLog {
+  readonly #log: Log;
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
   #windowStart = Number.NEGATIVE_INFINITY;
   #logged = 0;
   #suppressed = 0;
 
-  constructor(
-    private readonly log: Log,
-    private readonly limit = 20,
-    private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(log: Log, limit = 20, windowMs = 60_000, now: () => number = Date.now) {
+    this.#log = log;
+    this.#limit = limit;
+    this.#windowMs = windowMs;
+    this.#now = now;
+  }
 
   reject(message: string): void {
-    const now = this.now();
-    if (now - this.#windowStart >= this.windowMs) {
+    const now = this.#now();
+    if (now - this.#windowStart >= this.#windowMs) {
       if (this.#suppressed > 0) {
-        this.log(`webhook: ${this.#suppressed} more rejected requests were not logged (see ess_webhook_requests_total)`);
+        this.#log(`webhook: ${this.#suppressed} more rejected requests were not logged (see ess_webhook_requests_total)`);
       }
       this.#windowStart = now;
       this.#logged = 0;
       this.#suppressed = 0;
     }
-    if (this.#logged < this.limit) {
+    if (this.#logged < this.#limit) {
       this.#logged += 1;
-      this.log(message);
+      this.#log(message);
     } else {
       this.#suppressed += 1;
     }

@@ -18,9 +18,13 @@ export class TripLedger {
   /** Writes in progress: a concurrent delivery of the same alert waits for the outcome instead of writing too. */
   readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #now: () => number;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
 
-  constructor(private readonly options: TripLedgerOptions) {
+  constructor(options: TripLedgerOptions) {
     this.#now = options.now ?? Date.now;
+    this.#ttlMs = options.ttlMs;
+    this.#maxEntries = options.maxEntries;
   }
 
   /** Runs write unless key was written recently or is being written; rejects with write's error. */
@@ -37,7 +41,7 @@ export class TripLedger {
     this.#inFlight.set(key, attempt);
     try {
       const value = await attempt;
-      this.record(key);
+      this.#record(key);
       return { duplicate: false, value };
     } finally {
       this.#inFlight.delete(key);
@@ -51,17 +55,17 @@ export class TripLedger {
   has(key: string): boolean {
     const writtenAt = this.#written.get(key);
     if (writtenAt === undefined) return false;
-    if (this.#now() - writtenAt < this.options.ttlMs) return true;
+    if (this.#now() - writtenAt < this.#ttlMs) return true;
     this.#written.delete(key);
     return false;
   }
 
-  private record(key: string): void {
+  #record(key: string): void {
     const now = this.#now();
     this.#written.delete(key);
     this.#written.set(key, now);
     for (const [oldest, writtenAt] of this.#written) {
-      if (this.#written.size <= this.options.maxEntries && now - writtenAt < this.options.ttlMs) break;
+      if (this.#written.size <= this.#maxEntries && now - writtenAt < this.#ttlMs) break;
       this.#written.delete(oldest);
     }
   }

@@ -4,7 +4,7 @@ import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import type { WebhookReceiver } from './receiver.js';
 import { RejectionLog } from './rejection-log.js';
-import type { Log } from '../readers/read-health.js';
+import type { Log } from '../log.js';
 
 export const WEBHOOK_PATH = '/alertmanager';
 

@@ -5,7 +5,7 @@
 // query of the Grafana dashboard is run against that Prometheus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERIES, toRunnableQuery } from '../../dashboards/src/queries.js';
-import { FLAG, MONITOR, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, MONITOR, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const SRC = '/opt/quantum-ess-src';
 const PROMETHEUS = 'http://127.0.0.1:9090';

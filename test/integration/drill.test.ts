@@ -1,7 +1,7 @@
 // deploy/proof_ess.sh on real systemd: PASS on a healthy install, FAIL with the right reason for each
 // seeded fault, and every unit back as it was afterwards, whatever failed.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FLAG, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 let box: Sandbox;
 

@@ -1,7 +1,7 @@
 // The exporter as installed (hardened unit, user quantum-ess) next to real systemd: metrics follow the
 // latch and the units, match the controller's state file, survive a hung systemctl, pass promtool.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLAG, MONITOR, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, MONITOR, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const METRICS = 'http://127.0.0.1:10170/metrics';
 let box: Sandbox;

@@ -1,7 +1,7 @@
 // Fault suite on real systemd: the controller killed mid-activate, races, a full audit disk and a flood of
 // start attempts under the latch. Prints a table of the faults tried and how the ESS survived them.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FLAG, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const DOWN = ['inactive', 'failed'];
 const summary: { fault: string; outcome: string }[] = [];

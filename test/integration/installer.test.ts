@@ -2,7 +2,7 @@
 // bad configuration is refused before anything is touched, uninstall keeps the evidence, and every
 // unit it installs passes `systemd-analyze verify` with no output at all.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLAG, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const INSTALL = '/opt/quantum-ess-src/deploy/install.sh';
 const ESS_UNITS = [

@@ -2,7 +2,7 @@
 // overrides the latch, the flag removed by hand, racing activations, an interrupted resume, the
 // installer and hostile text. Each case is a row in the table printed at the end.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FLAG, LATCHED, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, LATCHED, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const DOWN = ['inactive', 'failed'];
 const summary: { fault: string; outcome: string }[] = [];

@@ -1,7 +1,7 @@
 // The runbook's scenarios on real systemd: the maintenance window under the latch (exemptions), the
 // runbook's log lines and paths, and scheduled drills.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FLAG, Sandbox, TRADING } from './helpers/sandbox.js';
+import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const DOWN = ['inactive', 'failed'];
 const EXEC = 'quantum-execution.service';

@@ -1,7 +1,7 @@
 // The stop path on REAL systemd: every activation method, the latch, the resume order, stubborn units,
 // Redis faults, races and permissions. One container for the file, reset between tests.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FLAG, MONITOR, Sandbox, START_ORDER, TRADING } from './helpers/sandbox.js';
+import { FLAG, MONITOR, Sandbox, START_ORDER, TRADING } from '../../sandbox/sandbox.js';
 
 const DOWN = ['inactive', 'failed'];
 let box: Sandbox;

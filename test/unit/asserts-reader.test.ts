@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssertsReader, unitObjectPath } from '../../src/readers/asserts.js';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { assertsText, createSandbox, type Sandbox, silentLog, TRADING } from './helpers.js';
+import { assertsText, createFakeHost, type FakeHost, silentLog, TRADING } from './helpers.js';
 
 describe('unitObjectPath', () => {
   it('escapes every byte outside [A-Za-z0-9] as _xx, as systemd does', () => {
@@ -14,21 +14,21 @@ describe('unitObjectPath', () => {
 });
 
 describe('AssertsReader', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   let health: ReadHealth;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
     health = new ReadHealth(silentLog);
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   const reader = (cacheMs = 0): AssertsReader =>
-    new AssertsReader({ busctlPath: join(sandbox.dir, 'busctl'), timeoutMs: 2000, cacheMs, units: TRADING }, health);
+    new AssertsReader({ busctlPath: join(fakeHost.dir, 'busctl'), timeoutMs: 2000, cacheMs, units: TRADING }, health);
 
   it('reads each unit with one busctl get-property of its object', async () => {
-    await sandbox.setAsserts(TRADING[1], assertsText('/x/y'));
+    await fakeHost.setAsserts(TRADING[1], assertsText('/x/y'));
     const asserts = await reader().refresh();
-    expect(asserts.get(TRADING[0])).toBe(assertsText(sandbox.flagFile, `${sandbox.stateDir}/latched`));
+    expect(asserts.get(TRADING[0])).toBe(assertsText(fakeHost.flagFile, `${fakeHost.stateDir}/latched`));
     expect(asserts.get(TRADING[1])).toBe(assertsText('/x/y'));
     expect(health.get('asserts')).toMatchObject({ ok: true, errors: 0 });
   });
@@ -36,7 +36,7 @@ describe('AssertsReader', () => {
   it('gives a unit whose busctl failed empty text (guard unknown), not its last known text, and names it', async () => {
     const asserts = reader();
     await asserts.refresh();
-    await sandbox.setAsserts(TRADING[0], null);
+    await fakeHost.setAsserts(TRADING[0], null);
     const after = await asserts.refresh();
     expect(after.get(TRADING[0])).toBe('');
     expect(after.get(TRADING[1])).not.toBe('');
@@ -46,11 +46,11 @@ describe('AssertsReader', () => {
 
   it('runs busctl again only once the cache has expired', async () => {
     // a busctl that counts its runs
-    const calls = join(sandbox.dir, 'busctl-calls');
-    const real = join(sandbox.dir, 'busctl');
-    await writeFile(join(sandbox.dir, 'counting-busctl'), `#!/bin/sh\necho x >> '${calls}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const calls = join(fakeHost.dir, 'busctl-calls');
+    const real = join(fakeHost.dir, 'busctl');
+    await writeFile(join(fakeHost.dir, 'counting-busctl'), `#!/bin/sh\necho x >> '${calls}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
     const asserts = new AssertsReader(
-      { busctlPath: join(sandbox.dir, 'counting-busctl'), timeoutMs: 2000, cacheMs: 60_000, units: TRADING },
+      { busctlPath: join(fakeHost.dir, 'counting-busctl'), timeoutMs: 2000, cacheMs: 60_000, units: TRADING },
       health,
     );
     await Promise.all([asserts.refresh(), asserts.refresh()]);

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DrillRecord, drillFileReader, NEVER_DRILLED, parseDrillJson } from '../../src/readers/drill-file.js';
 import type { JsonFileReader } from '../../src/readers/json-file.js';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { createSandbox, DRILL_EXAMPLE, type Sandbox, silentLog } from './helpers.js';
+import { createFakeHost, DRILL_EXAMPLE, type FakeHost, silentLog } from './helpers.js';
 
 describe('parseDrillJson', () => {
   it('takes the last drill and the last pass per mode from the contract example', () => {
@@ -46,17 +46,17 @@ describe('parseDrillJson', () => {
 });
 
 describe('drillFileReader', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   let health: ReadHealth;
   let reader: JsonFileReader<DrillRecord>;
   let drillFile: string;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
     health = new ReadHealth(silentLog);
-    reader = drillFileReader(sandbox.stateDir, health);
-    drillFile = join(sandbox.stateDir, 'drill.json');
+    reader = drillFileReader(fakeHost.stateDir, health);
+    drillFile = join(fakeHost.stateDir, 'drill.json');
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('treats a missing file as never drilled, without an error', async () => {
     expect(await reader.read()).toEqual(NEVER_DRILLED);
@@ -84,9 +84,9 @@ describe('drillFileReader', () => {
     expect(await reader.read()).toBeNull();
     expect(health.get('drill').lastError).toMatch(/larger than/);
     await writeFile(drillFile, '');
-    await mkdir(join(sandbox.dir, 'other'));
-    await mkdir(join(sandbox.dir, 'other', 'drill.json'));
-    expect(await drillFileReader(join(sandbox.dir, 'other'), health).read()).toBeNull();
+    await mkdir(join(fakeHost.dir, 'other'));
+    await mkdir(join(fakeHost.dir, 'other', 'drill.json'));
+    expect(await drillFileReader(join(fakeHost.dir, 'other'), health).read()).toBeNull();
     expect(health.get('drill')).toMatchObject({ ok: false, errors: 2 });
   });
 });

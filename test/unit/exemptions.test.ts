@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentExemptions, parseExemption, readExemptionFiles } from '../../src/readers/exemptions.js';
-import { createSandbox, exemptionRecord, type Sandbox, TRADING } from './helpers.js';
+import { createFakeHost, exemptionRecord, type FakeHost, TRADING } from './helpers.js';
 
 const UNIT = 'quantum-execution.service';
 /** contract/README.md section 5, verbatim. */
@@ -55,22 +55,22 @@ describe('currentExemptions', () => {
 });
 
 describe('readExemptionFiles', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   let runtimeDir: string;
   beforeEach(async () => {
-    sandbox = await createSandbox();
-    runtimeDir = sandbox.hostPaths.runtimeDir;
+    fakeHost = await createFakeHost();
+    runtimeDir = fakeHost.hostPaths.runtimeDir;
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('finds nothing, without an error, when the exempt directory does not exist', async () => {
     expect(await readExemptionFiles(runtimeDir, TRADING)).toEqual({ exemptions: new Map(), errors: [] });
   });
 
   it('reads the file of each trading unit, expired ones included, and nothing else in the directory', async () => {
-    await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
-    await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795600000));
-    await sandbox.setExemption('redis-server.service', exemptionRecord('redis-server.service', 1795659600));
+    await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
+    await fakeHost.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795600000));
+    await fakeHost.setExemption('redis-server.service', exemptionRecord('redis-server.service', 1795659600));
     const { exemptions, errors } = await readExemptionFiles(runtimeDir, TRADING);
     expect(errors).toEqual([]);
     expect([...exemptions.keys()]).toEqual([...TRADING]);
@@ -78,18 +78,18 @@ describe('readExemptionFiles', () => {
   });
 
   it('reports a malformed, oversized or unreadable file, naming it, and leaves that unit without an exemption', async () => {
-    await sandbox.setExemption(TRADING[0], '{"unit":');
-    await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
+    await fakeHost.setExemption(TRADING[0], '{"unit":');
+    await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
     let result = await readExemptionFiles(runtimeDir, TRADING);
     expect([...result.exemptions.keys()]).toEqual([TRADING[1]]);
     expect(result.errors.map((error) => error.message)).toEqual([`cannot use ${join(runtimeDir, 'exempt', TRADING[0])}`]);
 
-    await sandbox.setExemption(TRADING[0], `${JSON.stringify({ ...exemptionRecord(TRADING[0], 1795659600), reason: 'x'.repeat(20_000) })}\n`);
+    await fakeHost.setExemption(TRADING[0], `${JSON.stringify({ ...exemptionRecord(TRADING[0], 1795659600), reason: 'x'.repeat(20_000) })}\n`);
     result = await readExemptionFiles(runtimeDir, TRADING);
     expect(result.exemptions.has(TRADING[0])).toBe(false);
     expect(String((result.errors[0]?.cause as Error | undefined)?.message)).toMatch(/larger than/);
 
-    await sandbox.setExemption(TRADING[0], null);
+    await fakeHost.setExemption(TRADING[0], null);
     await mkdir(join(runtimeDir, 'exempt', TRADING[0]));
     result = await readExemptionFiles(runtimeDir, TRADING);
     expect(result.exemptions.has(TRADING[0])).toBe(false);

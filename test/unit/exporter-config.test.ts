@@ -4,22 +4,22 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { DEFAULT_LISTEN, loadExporterConfig, parseExporterSettings } from '../../src/config/exporter-config.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
-import { createSandbox, type Sandbox } from './helpers.js';
+import { createFakeHost, type FakeHost } from './helpers.js';
 
 describe('exporter config', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('loads the file, the ess.conf it names and converts seconds', async () => {
-    const config = await sandbox.config({ systemctl_timeout_seconds: 1.5, unit_state_cache_seconds: 0.25 });
+    const config = await fakeHost.config({ systemctl_timeout_seconds: 1.5, unit_state_cache_seconds: 0.25 });
     expect(config.systemctlTimeoutMs).toBe(1500);
     expect(config.unitStateCacheMs).toBe(250);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config.ess.tradingUnits).toEqual(['quantum-ai-engine.service', 'quantum-execution.service']);
-    expect(config.ess.flagFile).toBe(sandbox.flagFile);
+    expect(config.ess.flagFile).toBe(fakeHost.flagFile);
   });
 
   it('defaults to loopback on the documented port', () => {
@@ -44,34 +44,34 @@ describe('exporter config', () => {
   });
 
   it('refuses a file that is not a JSON object', async () => {
-    await writeFile(sandbox.configFile, '{"listen": ');
-    await expect(loadExporterConfig(sandbox.configFile, true)).rejects.toThrow(/\(syntax\): not valid JSON/);
-    await writeFile(sandbox.configFile, '[]');
-    await expect(loadExporterConfig(sandbox.configFile, true)).rejects.toThrow(/\(top level\): must be a JSON object/);
+    await writeFile(fakeHost.configFile, '{"listen": ');
+    await expect(loadExporterConfig(fakeHost.configFile, true)).rejects.toThrow(/\(syntax\): not valid JSON/);
+    await writeFile(fakeHost.configFile, '[]');
+    await expect(loadExporterConfig(fakeHost.configFile, true)).rejects.toThrow(/\(top level\): must be a JSON object/);
   });
 
   it('requires a file named explicitly but not one at the default location', async () => {
-    const missing = join(sandbox.dir, 'missing.json');
+    const missing = join(fakeHost.dir, 'missing.json');
     await expect(loadExporterConfig(missing, true)).rejects.toBeInstanceOf(ConfigError);
-    const config = await loadExporterConfig(missing, false, { essConfigFile: sandbox.essConfFile });
+    const config = await loadExporterConfig(missing, false, { essConfigFile: fakeHost.essConfFile });
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 10170 });
   });
 
   it('lets command-line values win and names the option when they are bad', async () => {
-    await sandbox.config();
-    const config = await loadExporterConfig(sandbox.configFile, true, { listen: '[::1]:9999' });
+    await fakeHost.config();
+    const config = await loadExporterConfig(fakeHost.configFile, true, { listen: '[::1]:9999' });
     expect(config.listen).toEqual({ host: '::1', port: 9999 });
-    await expect(loadExporterConfig(sandbox.configFile, true, { listen: 'nope' })).rejects.toThrow(
+    await expect(loadExporterConfig(fakeHost.configFile, true, { listen: 'nope' })).rejects.toThrow(
       /command line: --listen: 'nope' is not HOST:PORT/,
     );
-    await expect(loadExporterConfig(sandbox.configFile, true, { essConfigFile: join(sandbox.dir, 'none') })).rejects.toThrow(
+    await expect(loadExporterConfig(fakeHost.configFile, true, { essConfigFile: join(fakeHost.dir, 'none') })).rejects.toThrow(
       /none: file: cannot be read/,
     );
   });
 
   it('reports a bad ess.conf key through the exporter config', async () => {
-    await writeFile(sandbox.essConfFile, 'TRADING_UNITS="ok bad/name"\n');
-    await expect(sandbox.config()).rejects.toThrow(`config error in ${sandbox.essConfFile}: TRADING_UNITS: 'bad/name' is not a valid unit name`);
+    await writeFile(fakeHost.essConfFile, 'TRADING_UNITS="ok bad/name"\n');
+    await expect(fakeHost.config()).rejects.toThrow(`config error in ${fakeHost.essConfFile}: TRADING_UNITS: 'bad/name' is not a valid unit name`);
   });
 });
 

@@ -1,235 +1,42 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { type ExporterConfig, loadExporterConfig } from '../../src/config/exporter-config.js';
-import type { HostPaths } from '../../src/exporter.js';
-import { unitObjectPath } from '../../src/readers/asserts.js';
+import { readFileSync } from 'node:fs';
+import type { StateFile } from '../../sandbox/sandbox.js';
+import {
+  type ExemptionRecord,
+  HOST_MONITOR,
+  HOST_TRADING,
+} from '../../sandbox/fake-host.js';
 
-export interface UnitFixture {
-  readonly id?: string;
-  readonly load?: string;
-  readonly active: string;
-  readonly sub?: string;
-  /** Default: /system.slice/NAME while running, empty otherwise (systemd drops the cgroup of a stopped unit). */
-  readonly cgroup?: string;
-}
+export {
+  assertsText,
+  createFakeHost,
+  type ExemptionRecord,
+  exporterShowOutput,
+  type FakeHost,
+  showOutput,
+  SWITCH,
+  type UnitFixture,
+} from '../../sandbox/fake-host.js';
 
-const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
+/** The units of the fake host (sandbox/fake-host.ts): two trading and two monitor units. */
+export const TRADING = HOST_TRADING;
+export const MONITOR = HOST_MONITOR;
 
-/** What `systemctl show --property=Id,LoadState,ActiveState,SubState,ControlGroup` prints (systemd's property order). */
-export function showOutput(units: readonly (UnitFixture & { name: string })[]): string {
-  return units
-    .map(({ name, id, load = 'loaded', active, sub = active === 'active' ? 'running' : 'dead', cgroup }) => {
-      const controlGroup = cgroup ?? (RUNNING.has(active) ? `/system.slice/${name}` : '');
-      return `Id=${id ?? name}\nLoadState=${load}\nActiveState=${active}\nSubState=${sub}\nControlGroup=${controlGroup}\n`;
-    })
-    .join('\n');
-}
-
-/** The ESS's own switch units, which the exporter always asks about after the configured units. */
-export const SWITCH = ['quantum-ess.path', 'quantum-ess-trip.path', 'quantum-ess-trigger.service'] as const;
-
-/** showOutput for a whole exporter: the switch units follow the configured ones, armed unless listed. */
-export function exporterShowOutput(units: readonly (UnitFixture & { name: string })[]): string {
-  const listed = new Set(units.map((u) => u.name));
-  const armed = SWITCH.filter((name) => !listed.has(name)).map((name) =>
-    name.endsWith('.path') ? { name, active: 'active', sub: 'waiting' } : { name, active: 'inactive', sub: 'dead' },
-  );
-  return showOutput([...units, ...armed]);
-}
-
-/** busctl's text for a unit whose latch drop-in asserts on `paths` (default: none). */
-export function assertsText(...paths: readonly string[]): string {
-  return `a(sbbsi) ${paths.length}${paths.map((path) => ` "AssertPathExists" false true "${path}" 0`).join('')}`;
-}
-
-export interface Sandbox {
-  readonly dir: string;
-  readonly flagFile: string;
-  readonly stateFile: string;
-  readonly configFile: string;
-  readonly essConfFile: string;
-  readonly stateDir: string;
-  /** Runtime markers and cgroup hierarchy inside the sandbox, for `new Exporter(..., hostPaths)`. */
-  readonly hostPaths: HostPaths;
-  /** Sets what the fake systemctl prints next time. */
-  setShowOutput(text: string): Promise<void>;
-  /** Sets what the fake busctl prints for one unit's Asserts (default: both latch assertions); null: busctl fails for it. */
-  setAsserts(unit: string, text: string | null): Promise<void>;
-  /** Writes `populated 0|1` into the unit's cgroup.events under /system.slice in the fake hierarchy. */
-  setPopulated(unit: string, populated: boolean): Promise<void>;
-  /** Writes (or with null removes) /run/quantum-ess/NAME in the sandbox. */
-  setMarker(name: 'persist-failed' | 'resume-pending', content: string | null): Promise<void>;
-  /** Writes /run/quantum-ess/exempt/UNIT in the sandbox: the record as JSON, text as it is, or with null removes it. */
-  setExemption(unit: string, content: ExemptionRecord | string | null): Promise<void>;
-  /** Makes the fake systemctl slow (prints what it read at its start, 0.5 s later), hang (sleep in a child, the hard case) or fail. */
-  setSystemctlBehaviour(mode: 'print' | 'slow' | 'hang' | 'fail'): Promise<void>;
-  systemctlCalls(): Promise<number>;
-  config(overrides?: Record<string, unknown>): Promise<ExporterConfig>;
-  cleanup(): Promise<void>;
-}
-
-export const TRADING = ['quantum-ai-engine.service', 'quantum-execution.service'] as const;
-export const MONITOR = ['redis-server.service', 'prometheus.service'] as const;
-
-export async function createSandbox(): Promise<Sandbox> {
-  const dir = await mkdtemp(join(tmpdir(), 'ess-exporter-test-'));
-  const paths = {
-    flagDir: join(dir, 'run'),
-    stateDir: join(dir, 'state'),
-    fakeSystemctl: join(dir, 'systemctl'),
-    output: join(dir, 'show-output'),
-    mode: join(dir, 'mode'),
-    calls: join(dir, 'calls'),
-    fakeBusctl: join(dir, 'busctl'),
-    asserts: join(dir, 'asserts'),
-    runtimeDir: join(dir, 'run-ess'),
-    cgroupRoot: join(dir, 'cgroup'),
-  };
-  await mkdir(paths.flagDir);
-  await mkdir(paths.stateDir);
-  await mkdir(paths.asserts);
-  await mkdir(paths.runtimeDir);
-  await mkdir(join(paths.cgroupRoot, 'system.slice'), { recursive: true });
-  await writeFile(join(paths.cgroupRoot, 'cgroup.controllers'), 'cpu memory pids\n');
-  const essConfFile = join(dir, 'ess.conf');
-  await writeFile(
-    essConfFile,
-    [
-      '# test config',
-      'TRADING_UNITS="quantum-ai-engine quantum-execution"',
-      'MONITOR_UNITS="redis-server prometheus"',
-      'START_ORDER="quantum-execution quantum-ai-engine"',
-      `FLAG_FILE=${paths.flagDir}/ESS_ON`,
-      `STATE_DIR=${paths.stateDir}`,
-      `SPOOL_DIR=${dir}/spool`,
-      'STOP_DEADLINE_SEC=2',
-      '',
-    ].join('\n'),
-  );
-  await writeFile(
-    paths.fakeSystemctl,
-    `#!/bin/sh
-echo "$*" >> '${paths.calls}'
-case $(cat '${paths.mode}') in
-  hang) sleep 30; echo never ;;
-  slow) out=$(cat '${paths.output}'); sleep 0.5; printf '%s\n' "$out" ;;
-  fail) echo 'Failed to connect to bus: No such file or directory' >&2; exit 1 ;;
-  *) cat '${paths.output}' ;;
-esac
-`,
-  );
-  await chmod(paths.fakeSystemctl, 0o755);
-  // busctl get-property org.freedesktop.systemd1 OBJECT_PATH org.freedesktop.systemd1.Unit Asserts
-  await writeFile(
-    paths.fakeBusctl,
-    `#!/bin/sh
-f='${paths.asserts}'/$(basename "$3")
-[ -e "$f" ] || f='${paths.asserts}/default'
-[ -s "$f" ] || { echo 'Failed to get property Asserts: Connection timed out' >&2; exit 1; }
-cat "$f"
-`,
-  );
-  await chmod(paths.fakeBusctl, 0o755);
-  await writeFile(join(paths.asserts, 'default'), assertsText(`${paths.flagDir}/ESS_ON`, `${paths.stateDir}/latched`));
-  await writeFile(paths.mode, 'print');
-  await writeFile(
-    paths.output,
-    exporterShowOutput([...TRADING, ...MONITOR].map((name) => ({ name, active: name.startsWith('quantum') ? 'inactive' : 'active' }))),
-  );
-  const configFile = join(dir, 'ess-exporter.json');
-
-  return {
-    dir,
-    flagFile: join(paths.flagDir, 'ESS_ON'),
-    stateFile: join(paths.stateDir, 'state.json'),
-    configFile,
-    essConfFile,
-    stateDir: paths.stateDir,
-    hostPaths: { runtimeDir: paths.runtimeDir, cgroupRoot: paths.cgroupRoot },
-    setShowOutput: (text) => writeFile(paths.output, text),
-    setAsserts: (unit, text) => writeFile(join(paths.asserts, basename(unitObjectPath(unit))), text ?? ''),
-    async setPopulated(unit, populated) {
-      await mkdir(join(paths.cgroupRoot, 'system.slice', unit), { recursive: true });
-      await writeFile(join(paths.cgroupRoot, 'system.slice', unit, 'cgroup.events'), `populated ${populated ? 1 : 0}\nfrozen 0\n`);
-    },
-    setMarker: (name, content) =>
-      content === null ? rm(join(paths.runtimeDir, name), { force: true }) : writeFile(join(paths.runtimeDir, name), content),
-    async setExemption(unit, content) {
-      const file = join(paths.runtimeDir, 'exempt', unit);
-      if (content === null) return rm(file, { force: true });
-      await mkdir(join(paths.runtimeDir, 'exempt'), { recursive: true });
-      return writeFile(file, typeof content === 'string' ? content : `${JSON.stringify(content)}\n`);
-    },
-    setSystemctlBehaviour: (mode) => writeFile(paths.mode, mode),
-    systemctlCalls: async () => {
-      const text = await readFile(paths.calls, 'utf8').catch(() => '');
-      return text.split('\n').filter((line) => line !== '').length;
-    },
-    async config(overrides = {}) {
-      await writeFile(
-        configFile,
-        JSON.stringify({
-          listen: '127.0.0.1:0',
-          ess_config_file: essConfFile,
-          systemctl_path: paths.fakeSystemctl,
-          busctl_path: paths.fakeBusctl,
-          systemctl_timeout_seconds: 0.5,
-          unit_state_cache_seconds: 0,
-          ...overrides,
-        }),
-      );
-      return loadExporterConfig(configFile, true);
-    },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
-}
-
-/** state.json as the controller writes it (contract/README.md section 3). */
-export const STATE_EXAMPLE = {
-  schema: 2,
-  active: true,
-  flag_id: '20261124T180217Z-18b2521c',
-  updated_at: 1795543337.49,
-  last_activation: {
-    id: '20261124T180217Z-18b2521c',
-    source: 'cli',
-    actor: 'root',
-    reason: 'r1',
-    trigger_time: 1795543337.41,
-    all_stopped_time: 1795543337.43,
-    latency_seconds: 0.018969,
-    result: 'ok',
-    units: [
-      { unit: 'quantum-ai-engine.service', result: 'stopped', state: 'inactive', stop_seconds: 0.012 },
-      { unit: 'quantum-execution.service', result: 'leftovers-killed', state: 'inactive', stop_seconds: 0.018 },
-    ],
-  },
-  last_deactivation: { time: 1795543333.18, actor: 'root', reason: 'drill over', result: 'ok', detail: '' },
-  last_tamper: { time: 1795543300.5, detail: '/run/quantum/ESS_ON removed outside the controller' },
-  activations_total: { cli: 4, path: 4 },
-  tamper_total: 1,
-  leftover_kills_total: 2,
-};
-
-/** An exemption file's record as the controller writes it (contract/README.md section 5). */
-export interface ExemptionRecord {
-  readonly unit: string;
-  readonly since: number;
-  readonly until: number;
-  readonly actor: string;
-  readonly reason: string;
-}
+/** state.json as the controller writes it (contract/README.md section 3): the contract's own example. */
+export const STATE_EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../contract/fixtures/state/valid-full.json', import.meta.url), 'utf8'),
+) as { readonly [K in keyof StateFile]: NonNullable<StateFile[K]> } & { readonly updated_at: number };
 
 export function exemptionRecord(unit: string, until: number, since = until - 3600): ExemptionRecord {
   return { unit, since, until, actor: 'root', reason: 'deploy v2' };
 }
 
-/** drill.json as proof_ess.sh writes it (contract/README.md section 5). */
-export const DRILL_EXAMPLE = {
-  schema: 1,
-  last: { time: 1795656000.5, mode: 'dry-run', result: 'pass', checks: 9, failed: 0 },
-  last_pass: { 'dry-run': 1795656000.5, full: null },
+/** drill.json as proof_ess.sh writes it (contract/README.md section 5): the contract's own example. */
+export const DRILL_EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../contract/fixtures/drill/valid-dry-run-pass.json', import.meta.url), 'utf8'),
+) as {
+  readonly schema: number;
+  readonly last: { readonly time: number; readonly mode: string; readonly result: string; readonly checks: number; readonly failed: number };
+  readonly last_pass: { readonly 'dry-run': number | null; readonly full: number | null };
 };
 
 export const silentLog = (): void => {};

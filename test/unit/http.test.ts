@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Exporter } from '../../src/exporter.js';
+import { UnprivilegedSide } from '../../src/unprivileged-side.js';
 import { type RunningServer, startServer } from '../../src/http/server.js';
-import { createSandbox, type Sandbox, sample, STATE_EXAMPLE, silentLog } from './helpers.js';
+import { createFakeHost, type FakeHost, sample, STATE_EXAMPLE, silentLog } from './helpers.js';
 
 interface Response {
   status: number;
@@ -26,21 +26,21 @@ function get(server: RunningServer, path: string, method = 'GET'): Promise<Respo
 }
 
 describe('HTTP server', () => {
-  let sandbox: Sandbox;
-  let exporter: Exporter;
+  let fakeHost: FakeHost;
+  let exporter: UnprivilegedSide;
   let server: RunningServer;
   beforeEach(async () => {
-    sandbox = await createSandbox();
-    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
-    const config = await sandbox.config({ systemctl_timeout_seconds: 0.3 });
-    exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, sandbox.hostPaths);
+    fakeHost = await createFakeHost();
+    await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
+    const config = await fakeHost.config({ systemctl_timeout_seconds: 0.3 });
+    exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, fakeHost.hostPaths);
     await exporter.start();
     server = await startServer(exporter, config.listen, '1.2.3');
   });
   afterEach(async () => {
     await server.close(100);
     await exporter.close();
-    await sandbox.cleanup();
+    await fakeHost.cleanup();
   });
 
   it('listens on an ephemeral loopback port', () => {
@@ -63,7 +63,7 @@ describe('HTTP server', () => {
     expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(sample(res.body, 'ess_active')).toBe(0);
     expect(sample(res.body, 'ess_activations_total{source="cli"}')).toBe(4);
-    await writeFile(sandbox.flagFile, '');
+    await writeFile(fakeHost.flagFile, '');
     expect(sample((await get(server, '/metrics')).body, 'ess_active')).toBe(1);
   });
 
@@ -73,7 +73,7 @@ describe('HTTP server', () => {
     const allOk = { flag: { ok: true }, state: { ok: true }, systemd: { ok: true }, asserts: { ok: true }, cgroup: { ok: true }, markers: { ok: true }, drill: { ok: true } };
     expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', reads: allOk });
 
-    await sandbox.setSystemctlBehaviour('hang');
+    await fakeHost.setSystemctlBehaviour('hang');
     const started = Date.now();
     const failing = await get(server, '/healthz');
     expect(Date.now() - started).toBeLessThan(1500);
@@ -97,11 +97,11 @@ describe('HTTP server', () => {
 
   it('lets scrapes in flight finish when it closes', async () => {
     // a hung systemctl keeps each scrape busy for the 0.3 s timeout
-    await sandbox.setSystemctlBehaviour('hang');
-    const before = await sandbox.systemctlCalls();
+    await fakeHost.setSystemctlBehaviour('hang');
+    const before = await fakeHost.systemctlCalls();
     const inFlight = Array.from({ length: 10 }, () => get(server, '/metrics'));
     // in the handler for sure once systemctl runs; the rest were sent on loopback at the same time
-    while ((await sandbox.systemctlCalls()) === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    while ((await fakeHost.systemctlCalls()) === before) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 50));
     await server.close(2000);
     const results = await Promise.allSettled(inFlight);

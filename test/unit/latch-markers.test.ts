@@ -3,18 +3,18 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LatchMarkersReader } from '../../src/readers/latch-markers.js';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { createSandbox, exemptionRecord, type Sandbox, silentLog, TRADING } from './helpers.js';
+import { createFakeHost, exemptionRecord, type FakeHost, silentLog, TRADING } from './helpers.js';
 
 describe('LatchMarkersReader', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   let health: ReadHealth;
   let reader: LatchMarkersReader;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
     health = new ReadHealth(silentLog);
-    reader = new LatchMarkersReader(sandbox.stateDir, sandbox.hostPaths.runtimeDir, TRADING, health);
+    reader = new LatchMarkersReader(fakeHost.stateDir, fakeHost.hostPaths.runtimeDir, TRADING, health);
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('reads missing markers as no latch and empty content, and no exemption file as none', async () => {
     expect(reader.exemptions()).toBeNull();
@@ -24,9 +24,9 @@ describe('LatchMarkersReader', () => {
   });
 
   it('sees the persisted latch (a stat: the file is 0600 root) and the content of the markers', async () => {
-    await writeFile(join(sandbox.stateDir, 'latched'), 'id\n', { mode: 0o600 });
-    await sandbox.setMarker('persist-failed', 'audit: No space left on device\n');
-    await sandbox.setMarker('resume-pending', 'quantum-execution.service\n');
+    await writeFile(join(fakeHost.stateDir, 'latched'), 'id\n', { mode: 0o600 });
+    await fakeHost.setMarker('persist-failed', 'audit: No space left on device\n');
+    await fakeHost.setMarker('resume-pending', 'quantum-execution.service\n');
     expect(await reader.read()).toEqual({
       latchedFile: true,
       persistProblem: 'audit: No space left on device\n',
@@ -36,18 +36,18 @@ describe('LatchMarkersReader', () => {
 
   it('keeps the last known markers and fails the source when one cannot be read', async () => {
     const known = await reader.read();
-    await mkdir(join(sandbox.hostPaths.runtimeDir, 'resume-pending'));
+    await mkdir(join(fakeHost.hostPaths.runtimeDir, 'resume-pending'));
     expect(await reader.read()).toBe(known);
     expect(health.get('markers')).toMatchObject({ ok: false, errors: 1 });
     expect(health.get('markers').lastError).toMatch(/cannot read .*resume-pending.*EISDIR/);
-    await rm(join(sandbox.hostPaths.runtimeDir, 'resume-pending'), { recursive: true });
+    await rm(join(fakeHost.hostPaths.runtimeDir, 'resume-pending'), { recursive: true });
     expect(await reader.read()).toEqual(known);
     expect(health.get('markers').ok).toBe(true);
   });
 
   it('reads the exemption files of the trading units with the markers, expired ones included', async () => {
-    await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
-    await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795600000));
+    await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
+    await fakeHost.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795600000));
     await reader.read();
     expect(reader.exemptions()).toEqual(
       new Map([
@@ -56,33 +56,33 @@ describe('LatchMarkersReader', () => {
       ]),
     );
     expect(health.get('markers').ok).toBe(true);
-    await sandbox.setExemption(TRADING[0], null);
+    await fakeHost.setExemption(TRADING[0], null);
     await reader.read();
     expect([...(reader.exemptions()?.keys() ?? [])]).toEqual([TRADING[1]]);
   });
 
   it('fails the markers source on a malformed exemption file, drops that exemption at once and keeps reading the markers', async () => {
-    await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795659600));
+    await fakeHost.setExemption(TRADING[0], exemptionRecord(TRADING[0], 1795659600));
     await reader.read();
     expect(reader.exemptions()?.has(TRADING[0])).toBe(true);
 
-    await sandbox.setExemption(TRADING[0], '{"unit":"quantum-ai-engine.service","until":"later"}\n');
-    await sandbox.setMarker('persist-failed', 'state: Read-only file system\n');
+    await fakeHost.setExemption(TRADING[0], '{"unit":"quantum-ai-engine.service","until":"later"}\n');
+    await fakeHost.setMarker('persist-failed', 'state: Read-only file system\n');
     expect(await reader.read()).toMatchObject({ persistProblem: 'state: Read-only file system\n' });
     expect(reader.exemptions()).toEqual(new Map());
     expect(health.get('markers')).toMatchObject({ ok: false, errors: 1 });
     expect(health.get('markers').lastError).toMatch(/cannot use .*exempt\/quantum-ai-engine.service: since: undefined is not a Unix time/);
 
-    await sandbox.setExemption(TRADING[0], null);
+    await fakeHost.setExemption(TRADING[0], null);
     await reader.read();
     expect(health.get('markers').ok).toBe(true);
   });
 
   it('reports a marker failure over an exemption one, and still updates the exemptions', async () => {
     const known = await reader.read();
-    await mkdir(join(sandbox.hostPaths.runtimeDir, 'resume-pending'));
-    await sandbox.setExemption(TRADING[0], 'garbage');
-    await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
+    await mkdir(join(fakeHost.hostPaths.runtimeDir, 'resume-pending'));
+    await fakeHost.setExemption(TRADING[0], 'garbage');
+    await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], 1795659600));
     expect(await reader.read()).toBe(known);
     expect(health.get('markers').lastError).toMatch(/resume-pending.*EISDIR/);
     expect([...(reader.exemptions()?.keys() ?? [])]).toEqual([TRADING[1]]);

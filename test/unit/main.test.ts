@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../src/cli.js';
-import { createSandbox, type Sandbox } from './helpers.js';
+import { createFakeHost, type FakeHost } from './helpers.js';
 
 const MAIN = join(import.meta.dirname, '../../src/main.ts');
 const run = (args: string[]) => execa('node', ['--import', 'tsx', MAIN, ...args], { reject: false, timeout: 20_000 });
@@ -25,11 +25,11 @@ describe('command line', () => {
 });
 
 describe('main', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('prints usage for --help', async () => {
     const result = await run(['--help']);
@@ -44,23 +44,23 @@ describe('main', () => {
   });
 
   it('exits 78 naming the key on a bad config value', async () => {
-    await sandbox.config();
-    await writeFile(sandbox.configFile, JSON.stringify({ ess_config_file: sandbox.essConfFile, systemctl_timeout_seconds: 'soon' }));
-    const result = await run(['--config', sandbox.configFile, '--check-config']);
+    await fakeHost.config();
+    await writeFile(fakeHost.configFile, JSON.stringify({ ess_config_file: fakeHost.essConfFile, systemctl_timeout_seconds: 'soon' }));
+    const result = await run(['--config', fakeHost.configFile, '--check-config']);
     expect(result.exitCode).toBe(78);
-    expect(result.stderr).toContain(`config error in ${sandbox.configFile}: systemctl_timeout_seconds:`);
+    expect(result.stderr).toContain(`config error in ${fakeHost.configFile}: systemctl_timeout_seconds:`);
   });
 
   it('validates a good config with --check-config', async () => {
-    await sandbox.config();
-    const result = await run(['--config', sandbox.configFile, '--check-config']);
+    await fakeHost.config();
+    const result = await run(['--config', fakeHost.configFile, '--check-config']);
     expect(result.exitCode).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ listen: '127.0.0.1:0', ess: { flagFile: sandbox.flagFile } });
+    expect(JSON.parse(result.stdout)).toMatchObject({ listen: '127.0.0.1:0', ess: { flagFile: fakeHost.flagFile } });
   });
 
   it('serves and shuts down cleanly on SIGTERM', async () => {
-    await sandbox.config();
-    const child = execa('node', ['--import', 'tsx', MAIN, '--config', sandbox.configFile], { reject: false, timeout: 20_000 });
+    await fakeHost.config();
+    const child = execa('node', ['--import', 'tsx', MAIN, '--config', fakeHost.configFile], { reject: false, timeout: 20_000 });
     let stderr = '';
     await new Promise<void>((resolve, reject) => {
       child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,18 +1,18 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Exporter } from '../../src/exporter.js';
+import { UnprivilegedSide } from '../../src/unprivileged-side.js';
 import { UNIT_RESULTS } from '../../src/readers/state-file.js';
 import { UNIT_STATES } from '../../src/readers/systemctl-show.js';
 import { VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
 import {
   assertsText,
-  createSandbox,
+  createFakeHost,
   DRILL_EXAMPLE,
   exemptionRecord,
   exporterShowOutput,
   MONITOR,
-  type Sandbox,
+  type FakeHost,
   sample,
   STATE_EXAMPLE,
   silentLog,
@@ -22,22 +22,22 @@ import {
 const BUILD = { version: '9.9.9-test', nodejsVersion: 'v20.0.0' };
 
 describe('metrics', () => {
-  let sandbox: Sandbox;
-  let exporter: Exporter | undefined;
+  let fakeHost: FakeHost;
+  let exporter: UnprivilegedSide | undefined;
   /** The exporter's clock in ms; undefined: the real one. */
   let clock: number | undefined;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
     clock = undefined;
   });
   afterEach(async () => {
     await exporter?.close();
     exporter = undefined;
-    await sandbox.cleanup();
+    await fakeHost.cleanup();
   });
 
   async function scrape(config?: Record<string, unknown>): Promise<string> {
-    exporter ??= new Exporter(await sandbox.config(config), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
+    exporter ??= new UnprivilegedSide(await fakeHost.config(config), BUILD, silentLog, fakeHost.hostPaths, () => clock ?? Date.now());
     await exporter.refresh();
     return exporter.registry.metrics();
   }
@@ -54,12 +54,12 @@ describe('metrics', () => {
   }
 
   const latch = async (): Promise<void> => {
-    await writeFile(sandbox.flagFile, '');
-    await writeFile(join(sandbox.stateDir, 'latched'), '');
+    await writeFile(fakeHost.flagFile, '');
+    await writeFile(join(fakeHost.stateDir, 'latched'), '');
   };
 
   it('exposes one series per state for every configured unit, with its role', async () => {
-    await sandbox.setShowOutput(
+    await fakeHost.setShowOutput(
       exporterShowOutput([
         { name: TRADING[0], load: 'not-found', active: 'inactive' },
         { name: TRADING[1], load: 'masked', active: 'inactive' },
@@ -83,7 +83,7 @@ describe('metrics', () => {
   });
 
   it('renders the state file: latency, timestamps, per-unit results and the controller totals', async () => {
-    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+    await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
     const text = await scrape();
     expect(sample(text, 'ess_last_activation_latency_seconds')).toBe(0.018969);
     expect(sample(text, 'ess_last_activation_timestamp_seconds')).toBe(1795543337.41);
@@ -124,7 +124,7 @@ describe('metrics', () => {
   });
 
   it('leaves the controller totals out while state.json was never read, so increase() sees no jump from 0', async () => {
-    await mkdir(sandbox.stateFile);
+    await mkdir(fakeHost.stateFile);
     const text = await scrape();
     expect(sample(text, 'ess_exporter_read_ok{source="state"}')).toBe(0);
     expect(sample(text, 'ess_tamper_events_total')).toBeUndefined();
@@ -134,7 +134,7 @@ describe('metrics', () => {
 
   it('reports a failed stop as all_stopped 0 with no latency', async () => {
     const failed = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, latency_seconds: null, all_stopped_time: null, result: 'failed' } };
-    await writeFile(sandbox.stateFile, JSON.stringify(failed));
+    await writeFile(fakeHost.stateFile, JSON.stringify(failed));
     const text = await scrape();
     expect(sample(text, 'ess_last_activation_all_stopped')).toBe(0);
     expect(sample(text, 'ess_last_activation_latency_seconds')).toBeUndefined();
@@ -152,26 +152,26 @@ describe('metrics', () => {
     expect(verdict(text)).toBe('active');
     expect(sample(text, 'ess_active')).toBe(1);
 
-    await rm(sandbox.flagFile);
+    await rm(fakeHost.flagFile);
     text = await scrape();
     expect(verdict(text)).toBe('tampered');
     expect(sample(text, 'ess_active')).toBe(1);
 
-    await writeFile(sandbox.flagFile, '');
-    await sandbox.setMarker('persist-failed', 'audit: No space left on device\n');
+    await writeFile(fakeHost.flagFile, '');
+    await fakeHost.setMarker('persist-failed', 'audit: No space left on device\n');
     expect(verdict(await scrape())).toBe('not-persisted');
 
-    await rm(sandbox.flagFile);
-    await rm(join(sandbox.stateDir, 'latched'));
-    await sandbox.setMarker('persist-failed', null);
-    await sandbox.setMarker('resume-pending', `${TRADING[1]}\n`);
+    await rm(fakeHost.flagFile);
+    await rm(join(fakeHost.stateDir, 'latched'));
+    await fakeHost.setMarker('persist-failed', null);
+    await fakeHost.setMarker('resume-pending', `${TRADING[1]}\n`);
     text = await scrape();
     expect(verdict(text)).toBe('resume-interrupted');
     expect(sample(text, 'ess_active')).toBe(0);
   });
 
   it('counts trading units running, holding processes or unguarded while latched; monitor units never count', async () => {
-    await sandbox.setShowOutput(
+    await fakeHost.setShowOutput(
       exporterShowOutput([
         { name: TRADING[0], active: 'active' },
         { name: TRADING[1], active: 'inactive' },
@@ -179,7 +179,7 @@ describe('metrics', () => {
         { name: MONITOR[1], active: 'active' },
       ]),
     );
-    await sandbox.setPopulated(TRADING[0], true);
+    await fakeHost.setPopulated(TRADING[0], true);
     expect(sample(await scrape(), 'ess_latch_violation')).toBe(0);
 
     await latch();
@@ -190,36 +190,36 @@ describe('metrics', () => {
     expect(sample(text, `ess_unit_cgroup_populated{unit="${TRADING[1]}"}`)).toBe(0);
 
     // inactive, but processes stayed in its cgroup (KillMode=process): still a violation
-    await sandbox.setShowOutput(
+    await fakeHost.setShowOutput(
       exporterShowOutput([
         { name: TRADING[0], active: 'inactive', cgroup: `/system.slice/${TRADING[0]}` },
         { name: TRADING[1], active: 'failed' },
         ...MONITOR.map((name) => ({ name, active: 'active' })),
       ]),
     );
-    await sandbox.setAsserts(TRADING[1], assertsText(sandbox.flagFile));
+    await fakeHost.setAsserts(TRADING[1], assertsText(fakeHost.flagFile));
     text = await scrape();
     expect(sample(text, 'ess_latch_violation')).toBe(2);
     expect(sample(text, `ess_unit_guarded{unit="${TRADING[1]}"}`)).toBe(0);
     expect(sample(text, 'ess_switch_armed')).toBe(0);
 
-    await sandbox.setPopulated(TRADING[0], false);
-    await sandbox.setAsserts(TRADING[1], assertsText(sandbox.flagFile, `${sandbox.stateDir}/latched`));
+    await fakeHost.setPopulated(TRADING[0], false);
+    await fakeHost.setAsserts(TRADING[1], assertsText(fakeHost.flagFile, `${fakeHost.stateDir}/latched`));
     text = await scrape();
     expect(verdict(text)).toBe('active');
     expect(sample(text, 'ess_latch_violation')).toBe(0);
   });
 
   it('shows a guard it cannot read as absent and the verdict unknown; a unit that is not installed counts as guarded', async () => {
-    await sandbox.setShowOutput(
+    await fakeHost.setShowOutput(
       exporterShowOutput([
         { name: TRADING[0], active: 'inactive' },
         { name: TRADING[1], load: 'not-found', active: 'inactive' },
         ...MONITOR.map((name) => ({ name, active: 'active' })),
       ]),
     );
-    await sandbox.setAsserts(TRADING[0], null);
-    await sandbox.setAsserts(TRADING[1], null);
+    await fakeHost.setAsserts(TRADING[0], null);
+    await fakeHost.setAsserts(TRADING[1], null);
     const text = await scrape();
     expect(verdict(text)).toBe('unknown');
     expect(sample(text, `ess_unit_guarded{unit="${TRADING[0]}"}`)).toBeUndefined();
@@ -231,7 +231,7 @@ describe('metrics', () => {
   it('serves last known unit states from a hung systemctl, sets read_ok 0, counts the error and says unknown', async () => {
     const first = await scrape({ systemctl_timeout_seconds: 0.2 });
     expect(sample(first, 'ess_exporter_read_ok{source="systemd"}')).toBe(1);
-    await sandbox.setSystemctlBehaviour('hang');
+    await fakeHost.setSystemctlBehaviour('hang');
     const started = Date.now();
     const text = await scrape();
     expect(Date.now() - started).toBeLessThan(1500);
@@ -244,8 +244,8 @@ describe('metrics', () => {
   });
 
   it('knows nothing about units or violations before systemctl ever answered, but a flag is a latch', async () => {
-    await sandbox.setSystemctlBehaviour('fail');
-    await writeFile(sandbox.flagFile, '');
+    await fakeHost.setSystemctlBehaviour('fail');
+    await writeFile(fakeHost.flagFile, '');
     const text = await scrape();
     expect(sample(text, `ess_unit_state{unit="${TRADING[0]}",role="trading",state="inactive"}`)).toBe(0);
     expect(sample(text, 'ess_latch_violation')).toBeUndefined();
@@ -257,9 +257,9 @@ describe('metrics', () => {
   });
 
   it('keeps the last good state file when it turns corrupt and counts the error', async () => {
-    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+    await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
     await scrape();
-    await writeFile(sandbox.stateFile, '{not json');
+    await writeFile(fakeHost.stateFile, '{not json');
     const text = await scrape();
     expect(sample(text, 'ess_activations_total{source="cli"}')).toBe(4);
     expect(sample(text, 'ess_tamper_events_total')).toBe(1);
@@ -269,16 +269,16 @@ describe('metrics', () => {
 
   it('disarms when a path unit is down or the trigger is stuck active without a flag', async () => {
     const units = [...TRADING, ...MONITOR].map((name) => ({ name, active: name.startsWith('quantum') ? 'inactive' : 'active' }));
-    await sandbox.setShowOutput(exporterShowOutput(units));
+    await fakeHost.setShowOutput(exporterShowOutput(units));
     expect(sample(await scrape(), 'ess_switch_armed')).toBe(1);
 
-    await sandbox.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess.path', active: 'failed' }]));
+    await fakeHost.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess.path', active: 'failed' }]));
     let text = await scrape();
     expect(sample(text, 'ess_switch_armed')).toBe(0);
     expect(verdict(text)).toBe('not-armed');
     expect(sample(text, 'ess_unit_state{unit="quantum-ess.path",role="switch",state="failed"}')).toBe(1);
 
-    await sandbox.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess-trigger.service', active: 'active', sub: 'exited' }]));
+    await fakeHost.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess-trigger.service', active: 'active', sub: 'exited' }]));
     text = await scrape();
     expect(sample(text, 'ess_switch_armed')).toBe(0);
     await latch();
@@ -287,16 +287,16 @@ describe('metrics', () => {
 
   it('re-reads unit states when the latch changes instead of serving cached ones as violations', async () => {
     const running = [...TRADING, ...MONITOR].map((name) => ({ name, active: 'active' }));
-    await sandbox.setShowOutput(exporterShowOutput(running));
+    await fakeHost.setShowOutput(exporterShowOutput(running));
     expect(sample(await scrape({ unit_state_cache_seconds: 60 }), 'ess_latch_violation')).toBe(0);
     await latch();
-    await sandbox.setShowOutput(
+    await fakeHost.setShowOutput(
       exporterShowOutput(running.map((u) => (u.name.startsWith('quantum') ? { ...u, active: 'inactive' } : u))),
     );
     const text = await scrape();
     expect(sample(text, 'ess_active')).toBe(1);
     expect(sample(text, 'ess_latch_violation')).toBe(0);
-    expect(await sandbox.systemctlCalls()).toBe(2);
+    expect(await fakeHost.systemctlCalls()).toBe(2);
   });
 
   describe('maintenance exemptions', () => {
@@ -304,22 +304,22 @@ describe('metrics', () => {
     const UNTIL = 1795659600;
     /** TRADING[1] as it runs under an exemption: up, with processes, its latch assertions reset by the exemption drop-in. */
     async function runExempted(): Promise<void> {
-      await sandbox.setShowOutput(
+      await fakeHost.setShowOutput(
         exporterShowOutput([
           { name: TRADING[0], active: 'inactive' },
           { name: TRADING[1], active: 'active' },
           ...MONITOR.map((name) => ({ name, active: 'active' })),
         ]),
       );
-      await sandbox.setPopulated(TRADING[1], true);
-      await sandbox.setAsserts(TRADING[1], 'a(sbbsi) 0');
+      await fakeHost.setPopulated(TRADING[1], true);
+      await fakeHost.setAsserts(TRADING[1], 'a(sbbsi) 0');
     }
 
     it('lets an exempt unit run while latched (active, armed) until its until, then judges it again', async () => {
       clock = NOW * 1000;
       await latch();
       await runExempted();
-      await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
+      await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
       let text = await scrape();
       expect(verdict(text)).toBe('active');
       expect(sample(text, 'ess_latch_violation')).toBe(0);
@@ -344,7 +344,7 @@ describe('metrics', () => {
       clock = (UNTIL - 1) * 1000;
       await latch();
       await runExempted();
-      await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
+      await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
       await scrape();
       clock = UNTIL * 1000;
       const text = await exporter?.registry.metrics() ?? '';
@@ -356,7 +356,7 @@ describe('metrics', () => {
       clock = NOW * 1000;
       await latch();
       await runExempted();
-      await sandbox.setExemption(TRADING[1], { ...exemptionRecord(TRADING[1], UNTIL, NOW), unit: TRADING[0] });
+      await fakeHost.setExemption(TRADING[1], { ...exemptionRecord(TRADING[1], UNTIL, NOW), unit: TRADING[0] });
       const text = await scrape();
       expect(verdict(text)).toBe('violation');
       expect(sample(text, 'ess_exemptions_active')).toBe(0);
@@ -367,10 +367,10 @@ describe('metrics', () => {
 
     it('counts the exemptions of several units, shows 0 for every trading unit without one, and nothing before the first read', async () => {
       clock = NOW * 1000;
-      await sandbox.setExemption(TRADING[0], exemptionRecord(TRADING[0], UNTIL + 60, NOW));
-      await sandbox.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
-      await sandbox.setExemption(MONITOR[0], exemptionRecord(MONITOR[0], UNTIL, NOW));
-      exporter = new Exporter(await sandbox.config(), BUILD, silentLog, sandbox.hostPaths, () => clock ?? Date.now());
+      await fakeHost.setExemption(TRADING[0], exemptionRecord(TRADING[0], UNTIL + 60, NOW));
+      await fakeHost.setExemption(TRADING[1], exemptionRecord(TRADING[1], UNTIL, NOW));
+      await fakeHost.setExemption(MONITOR[0], exemptionRecord(MONITOR[0], UNTIL, NOW));
+      exporter = new UnprivilegedSide(await fakeHost.config(), BUILD, silentLog, fakeHost.hostPaths, () => clock ?? Date.now());
       const unread = await exporter.registry.metrics();
       expect(unread).toContain('# TYPE ess_unit_exempt_until_seconds gauge');
       expect(unread).not.toMatch(/^ess_unit_exempt_until_seconds\{/m);
@@ -383,8 +383,8 @@ describe('metrics', () => {
       expect(text).not.toContain(`ess_unit_exempt_until_seconds{unit="${MONITOR[0]}"}`);
       expect(verdict(text)).toBe('armed');
 
-      await sandbox.setExemption(TRADING[0], null);
-      await sandbox.setExemption(TRADING[1], null);
+      await fakeHost.setExemption(TRADING[0], null);
+      await fakeHost.setExemption(TRADING[1], null);
       text = await scrape();
       expect(sample(text, 'ess_exemptions_active')).toBe(0);
       for (const unit of TRADING) expect(sample(text, `ess_unit_exempt_until_seconds{unit="${unit}"}`), unit).toBe(0);
@@ -392,7 +392,7 @@ describe('metrics', () => {
   });
 
   describe('drill record', () => {
-    const drillFile = (): string => join(sandbox.stateDir, 'drill.json');
+    const drillFile = (): string => join(fakeHost.stateDir, 'drill.json');
 
     it('shows the last drill with its mode and result, and the last pass of each mode', async () => {
       await writeFile(drillFile(), JSON.stringify(DRILL_EXAMPLE));
@@ -439,9 +439,9 @@ describe('metrics', () => {
   });
 
   it('gives every instance its own registry', async () => {
-    const config = await sandbox.config();
-    const a = new Exporter(config, BUILD, silentLog, sandbox.hostPaths);
-    const b = new Exporter(config, BUILD, silentLog, sandbox.hostPaths);
+    const config = await fakeHost.config();
+    const a = new UnprivilegedSide(config, BUILD, silentLog, fakeHost.hostPaths);
+    const b = new UnprivilegedSide(config, BUILD, silentLog, fakeHost.hostPaths);
     expect(a.registry).not.toBe(b.registry);
     await a.refresh();
     await b.refresh();
@@ -450,7 +450,7 @@ describe('metrics', () => {
   });
 
   it('follows Prometheus naming: ess_ prefix, _total only on counters, HELP and TYPE on every family', async () => {
-    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+    await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
     const text = await scrape();
     const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name = '', type = '']) => ({ name, type }));
     expect(types.length).toBeGreaterThan(10);

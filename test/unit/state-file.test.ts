@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadHealth } from '../../src/readers/read-health.js';
 import type { JsonFileReader } from '../../src/readers/json-file.js';
 import { type EssState, NEVER_ACTIVATED, parseStateJson, stateFileReader } from '../../src/readers/state-file.js';
-import { createSandbox, type Sandbox, STATE_EXAMPLE, silentLog } from './helpers.js';
+import { createFakeHost, type FakeHost, STATE_EXAMPLE, silentLog } from './helpers.js';
 
 describe('parseStateJson', () => {
   it('takes the fields the metrics need from the controller example', () => {
@@ -57,15 +57,15 @@ describe('parseStateJson', () => {
 });
 
 describe('stateFileReader', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   let health: ReadHealth;
   let reader: JsonFileReader<EssState>;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
     health = new ReadHealth(silentLog);
-    reader = stateFileReader(join(sandbox.dir, 'state'), health);
+    reader = stateFileReader(join(fakeHost.dir, 'state'), health);
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('treats a missing file as never activated, without an error', async () => {
     expect(await reader.read()).toEqual(NEVER_ACTIVATED);
@@ -73,32 +73,32 @@ describe('stateFileReader', () => {
   });
 
   it('keeps the last good state and counts the error when the file turns corrupt', async () => {
-    await writeFile(sandbox.stateFile, JSON.stringify(STATE_EXAMPLE));
+    await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
     const good = await reader.read();
     expect(good?.activationsTotal).toEqual({ cli: 4, path: 4 });
 
-    await writeFile(sandbox.stateFile, '{"schema":2,"last_activ');
+    await writeFile(fakeHost.stateFile, '{"schema":2,"last_activ');
     expect(await reader.read()).toBe(good);
     expect(await reader.read()).toBe(good);
     expect(health.get('state')).toMatchObject({ ok: false, errors: 2 });
     expect(health.get('state').lastError).toMatch(/cannot use .*state.json: not valid JSON/);
 
-    await writeFile(sandbox.stateFile, JSON.stringify({ ...STATE_EXAMPLE, activations_total: { cli: 5 } }));
+    await writeFile(fakeHost.stateFile, JSON.stringify({ ...STATE_EXAMPLE, activations_total: { cli: 5 } }));
     expect((await reader.read())?.activationsTotal).toEqual({ cli: 5 });
     expect(health.get('state')).toMatchObject({ ok: true, errors: 2, lastError: null });
   });
 
   it('refuses a file far larger than the controller ever writes', async () => {
-    await writeFile(sandbox.stateFile, `{"schema":2,"pad":"${'x'.repeat(70_000)}"}`);
+    await writeFile(fakeHost.stateFile, `{"schema":2,"pad":"${'x'.repeat(70_000)}"}`);
     expect(await reader.read()).toBeNull();
     expect(health.get('state').lastError).toMatch(/larger than/);
   });
 
   it('counts an unreadable path (a directory) as an error', async () => {
-    const dirReader = stateFileReader(sandbox.dir, health);
-    await writeFile(join(sandbox.dir, 'placeholder'), '');
+    const dirReader = stateFileReader(fakeHost.dir, health);
+    await writeFile(join(fakeHost.dir, 'placeholder'), '');
     const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(sandbox.dir, 'state.json'));
+    await mkdir(join(fakeHost.dir, 'state.json'));
     expect(await dirReader.read()).toBeNull();
     expect(health.get('state')).toMatchObject({ ok: false, errors: 1 });
   });

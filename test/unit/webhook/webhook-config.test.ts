@@ -4,19 +4,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { loadExporterConfig, parseExporterSettings } from '../../../src/config/exporter-config.js';
 import { isLoopbackHost } from '../../../src/config/listen-address.js';
-import { createSandbox, type Sandbox } from '../helpers.js';
+import { createFakeHost, type FakeHost } from '../helpers.js';
 
 const FILE = '/etc/quantum/ess-exporter.json';
 
 describe('webhook settings', () => {
-  let sandbox: Sandbox;
+  let fakeHost: FakeHost;
   beforeEach(async () => {
-    sandbox = await createSandbox();
+    fakeHost = await createFakeHost();
   });
-  afterEach(() => sandbox.cleanup());
+  afterEach(() => fakeHost.cleanup());
 
   it('defaults: no token file, 1 MiB, not dry run, trip on ess_trip="true"', async () => {
-    const { webhook } = await sandbox.config();
+    const { webhook } = await fakeHost.config();
     expect(webhook.token).toBeNull();
     expect(webhook.tokenFile).toBeNull();
     expect(webhook.bodyLimitBytes).toBe(1024 * 1024);
@@ -25,9 +25,9 @@ describe('webhook settings', () => {
   });
 
   it('reads the token once, trimmed like Alertmanager does, and never shows it', async () => {
-    const tokenFile = join(sandbox.dir, 'token');
+    const tokenFile = join(fakeHost.dir, 'token');
     await writeFile(tokenFile, '  s3cr3t-token\n\n');
-    const config = await sandbox.config({ webhook_token_file: tokenFile });
+    const config = await fakeHost.config({ webhook_token_file: tokenFile });
     expect(config.webhook.token?.matches('s3cr3t-token')).toBe(true);
     expect(config.webhook.token?.matches('s3cr3t-token\n')).toBe(false);
     expect(JSON.stringify(config)).not.toContain('s3cr3t');
@@ -38,31 +38,31 @@ describe('webhook settings', () => {
     ['empty', '\n', 'is empty'],
     ['blank inside', 'two words\n', 'must hold one token of printable ASCII without blanks'],
   ])('refuses a token file that is %s', async (_what, content, message) => {
-    const tokenFile = join(sandbox.dir, 'token');
+    const tokenFile = join(fakeHost.dir, 'token');
     await writeFile(tokenFile, content);
-    await expect(sandbox.config({ webhook_token_file: tokenFile })).rejects.toThrow(
-      `config error in ${sandbox.configFile}: webhook_token_file: ${tokenFile} ${message}`,
+    await expect(fakeHost.config({ webhook_token_file: tokenFile })).rejects.toThrow(
+      `config error in ${fakeHost.configFile}: webhook_token_file: ${tokenFile} ${message}`,
     );
   });
 
   it('refuses a token file it cannot read, keeping the cause', async () => {
-    const error = await sandbox.config({ webhook_token_file: join(sandbox.dir, 'missing') }).catch((e: unknown) => e);
+    const error = await fakeHost.config({ webhook_token_file: join(fakeHost.dir, 'missing') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(String(error)).toMatch(/webhook_token_file: .*missing cannot be read/);
     expect((error as Error).cause).toMatchObject({ code: 'ENOENT' });
   });
 
   it('requires a token file unless it listens on loopback', async () => {
-    await expect(sandbox.config({ listen: '0.0.0.0:0' })).rejects.toThrow(
+    await expect(fakeHost.config({ listen: '0.0.0.0:0' })).rejects.toThrow(
       /webhook_token_file: required: listen 0\.0\.0\.0:0 is not a loopback address/,
     );
-    await expect(sandbox.config({ listen: '[::]:0' })).rejects.toThrow(/webhook_token_file: required/);
-    await sandbox.config();
-    await expect(loadExporterConfig(sandbox.configFile, true, { listen: '192.0.2.1:10170' })).rejects.toThrow(/webhook_token_file: required/);
-    const tokenFile = join(sandbox.dir, 'token');
+    await expect(fakeHost.config({ listen: '[::]:0' })).rejects.toThrow(/webhook_token_file: required/);
+    await fakeHost.config();
+    await expect(loadExporterConfig(fakeHost.configFile, true, { listen: '192.0.2.1:10170' })).rejects.toThrow(/webhook_token_file: required/);
+    const tokenFile = join(fakeHost.dir, 'token');
     await writeFile(tokenFile, 'abc\n');
-    expect((await sandbox.config({ listen: '0.0.0.0:0', webhook_token_file: tokenFile })).webhook.token).not.toBeNull();
-    expect((await sandbox.config({ listen: 'localhost:0' })).webhook.token).toBeNull();
+    expect((await fakeHost.config({ listen: '0.0.0.0:0', webhook_token_file: tokenFile })).webhook.token).not.toBeNull();
+    expect((await fakeHost.config({ listen: 'localhost:0' })).webhook.token).toBeNull();
   });
 
   it.each([

@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Exporter } from '../../../src/exporter.js';
+import { UnprivilegedSide } from '../../../src/unprivileged-side.js';
 import { type RunningServer, startServer } from '../../../src/http/server.js';
-import { createSandbox, type Sandbox } from '../helpers.js';
+import { createFakeHost, type FakeHost } from '../helpers.js';
 
 export const TOKEN = 'tEsT-t0ken-4f1d9c2e';
 
@@ -23,8 +23,8 @@ export interface PostOptions {
 
 /** An exporter with its HTTP server on an ephemeral loopback port and a spool of its own. */
 export interface WebhookHarness {
-  readonly sandbox: Sandbox;
-  readonly exporter: Exporter;
+  readonly fakeHost: FakeHost;
+  readonly exporter: UnprivilegedSide;
   readonly server: RunningServer;
   readonly spoolDir: string;
   readonly logs: string[];
@@ -44,8 +44,8 @@ export interface HarnessOptions {
 }
 
 export async function startWebhookHarness(options: HarnessOptions = {}): Promise<WebhookHarness> {
-  const sandbox = await createSandbox();
-  const spoolDir = join(sandbox.dir, 'spool');
+  const fakeHost = await createFakeHost();
+  const spoolDir = join(fakeHost.dir, 'spool');
   for (const dir of ['tmp', 'incoming']) {
     await mkdir(join(spoolDir, dir), { recursive: true });
     await chmod(join(spoolDir, dir), 0o1730); // as installed (tests run as root, which may still list them)
@@ -53,13 +53,13 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
   const token = options.token === undefined ? TOKEN : options.token;
   const tokenSettings: Record<string, unknown> = {};
   if (token !== null) {
-    const tokenFile = join(sandbox.dir, 'ess-webhook.token');
+    const tokenFile = join(fakeHost.dir, 'ess-webhook.token');
     await writeFile(tokenFile, `${token}\n`, { mode: 0o640 });
     tokenSettings.webhook_token_file = tokenFile;
   }
-  const config = await sandbox.config({ ...tokenSettings, ...options.config });
+  const config = await fakeHost.config({ ...tokenSettings, ...options.config });
   const logs: string[] = [];
-  const exporter = new Exporter(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), sandbox.hostPaths);
+  const exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), fakeHost.hostPaths);
   await exporter.start();
   const server = await startServer(exporter, config.listen, '1.2.3');
 
@@ -79,7 +79,7 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
     });
 
   return {
-    sandbox,
+    fakeHost,
     exporter,
     server,
     spoolDir,
@@ -101,7 +101,7 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
     async close() {
       await server.close(100);
       await exporter.close();
-      await sandbox.cleanup();
+      await fakeHost.cleanup();
     },
   };
 }

@@ -1,22 +1,24 @@
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { BuildInfo } from './build-info.js';
+import { registerCollectors } from './collectors/registry.js';
+import type { ConfiguredUnit } from './collectors/systemd.js';
 import type { ExporterConfig } from './config/exporter-config.js';
-import { type ConfiguredUnit, createMetricsRegistry } from './metrics/registry.js';
-import { WebhookMetrics } from './metrics/webhook-metrics.js';
+import type { Log } from './log.js';
 import { AssertsReader } from './readers/asserts.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
 import { type DrillRecord, drillFileReader } from './readers/drill-file.js';
 import { currentExemptions, type Exemption } from './readers/exemptions.js';
 import { FlagReader } from './readers/flag.js';
-import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
-import { type Log, ReadHealth } from './readers/read-health.js';
 import type { JsonFileReader } from './readers/json-file.js';
+import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
+import { ReadHealth } from './readers/read-health.js';
 import { type EssState, stateFileReader } from './readers/state-file.js';
 import type { UnitStatus } from './readers/systemctl-show.js';
 import { SystemdReader } from './readers/systemd.js';
 import { SWITCH_UNITS } from './verdict/latch-verdict.js';
 import { type LatchView, observeLatch } from './verdict/observed-verdict.js';
 import { WebhookReceiver } from './webhook/receiver.js';
+import { WebhookMetrics } from './webhook/webhook-metrics.js';
 
 /** Fixed host locations the exporter reads; tests point them into a sandbox. */
 export interface HostPaths {
@@ -28,9 +30,13 @@ export interface HostPaths {
 
 export const DEFAULT_HOST_PATHS: HostPaths = { runtimeDir: DEFAULT_RUNTIME_DIR, cgroupRoot: DEFAULT_CGROUP_ROOT };
 
-/** One exporter instance: its readers, their health, the registry rendered from them and its webhook receiver. */
-export class Exporter {
-  readonly registry: Registry;
+/**
+ * Everything on the unprivileged side of the privilege boundary (contract/README.md), in one process:
+ * the observer (readers -> verdict -> collectors) and the trigger (the webhook receiver, which can only
+ * add trip requests to the spool). They share one Registry, one log and one lifecycle.
+ */
+export class UnprivilegedSide {
+  readonly registry = new Registry();
   readonly webhook: WebhookReceiver;
   readonly health: ReadHealth;
   readonly units: readonly ConfiguredUnit[];
@@ -41,15 +47,17 @@ export class Exporter {
   readonly systemd: SystemdReader;
   readonly asserts: AssertsReader;
   readonly cgroup: CgroupReader;
+  /** Milliseconds since the epoch; tests move it to see an exemption end. */
+  readonly #now: () => number;
 
   constructor(
     readonly config: ExporterConfig,
     buildInfo: BuildInfo,
     readonly log: Log,
     hostPaths: HostPaths = DEFAULT_HOST_PATHS,
-    /** Milliseconds since the epoch; tests move it to see an exemption end. */
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    this.#now = now;
     const { ess } = config;
     this.health = new ReadHealth(log, now);
     this.units = [
@@ -73,7 +81,7 @@ export class Exporter {
     );
     this.asserts = new AssertsReader({ ...bounded, busctlPath: config.busctlPath, units: ess.tradingUnits }, this.health);
     this.cgroup = new CgroupReader(hostPaths.cgroupRoot, this.health);
-    this.registry = createMetricsRegistry({
+    registerCollectors(this.registry, {
       units: this.units,
       buildInfo,
       health: this.health,
@@ -128,7 +136,7 @@ export class Exporter {
    */
   exemptions(): ReadonlyMap<string, Exemption> | null {
     const files = this.markers.exemptions();
-    return files && currentExemptions(files, this.now() / 1000);
+    return files && currentExemptions(files, this.#now() / 1000);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
  * Every status the receiver answers with. Their series exist at 0 from the start: a counter series born
  * at 1 is invisible to increase(), so ESSWebhookRejectingRequests would miss the first 401.
  */
-export const WEBHOOK_STATUS_CODES = [200, 400, 401, 405, 413, 415, 500] as const;
+const WEBHOOK_STATUS_CODES = [200, 400, 401, 405, 413, 415, 500] as const;
 
 /** The receiver's metrics, names as used by alerting/ess.rules.yml and dashboards/src/queries.ts. */
 export class WebhookMetrics {

@@ -6,7 +6,7 @@ import { OptionalCounter, OptionalGauge } from './optional-metric.js';
  * What the controller recorded in state.json (contract/README.md section 3). The controller keeps the
  * totals; the counters only mirror the last state file read successfully.
  */
-export function registerStateMetrics(registry: Registry, state: () => EssState | null): void {
+export function registerStateFileMetrics(registry: Registry, state: () => EssState | null): void {
   const registers = [registry];
 
   new OptionalGauge(

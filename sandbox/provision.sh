@@ -7,9 +7,16 @@ set -Eeuo pipefail
 export LC_ALL=C
 
 readonly SRC=/opt/quantum-ess-src
-readonly WORKER=$SRC/test/sandbox/fixtures/stand-in-worker.sh
-readonly TRADING=(quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor)
-readonly STAND_IN_MONITORS=(grafana-server quantum-rl-monitor prometheus)
+readonly WORKER=$SRC/sandbox/fixtures/stand-in-worker.sh
+
+# The units of the documented configuration (the one list; sandbox/units.ts is its TypeScript copy):
+# stand-ins for all but redis-server, which is a real Redis.
+conf_list() { sed -n "s/^$1=\"\\(.*\\)\"\$/\\1/p" "$SRC/deploy/ess.conf"; }
+read -ra TRADING <<<"$(conf_list TRADING_UNITS)"
+read -ra MONITORS <<<"$(conf_list MONITOR_UNITS)"
+STAND_IN_MONITORS=()
+for u in "${MONITORS[@]}"; do [[ $u == redis-server ]] || STAND_IN_MONITORS+=("$u"); done
+readonly TRADING STAND_IN_MONITORS
 
 stand_in_unit() { # stand_in_unit NAME ROLE
   cat >"/etc/systemd/system/$1.service" <<EOF

@@ -15,17 +15,15 @@ function withValue(snapshot: Snapshot, value: number | null | undefined): Snapsh
  * activated, or "all stopped" when the reads are failing.
  */
 export class OptionalGauge extends Gauge {
-  constructor(
-    registry: Registry,
-    name: string,
-    help: string,
-    private readonly read: OptionalValue,
-  ) {
+  readonly #read: OptionalValue;
+
+  constructor(registry: Registry, name: string, help: string, read: OptionalValue) {
     super({ name, help, registers: [registry] });
+    this.#read = read;
   }
 
   override async get(): Promise<Snapshot> {
-    return withValue(await super.get(), this.read());
+    return withValue(await super.get(), this.#read());
   }
 }
 
@@ -35,16 +33,14 @@ export class OptionalGauge extends Gauge {
  * increase(); a series that starts at the real total does not.
  */
 export class OptionalCounter extends Counter {
-  constructor(
-    registry: Registry,
-    name: string,
-    help: string,
-    private readonly read: OptionalValue,
-  ) {
+  readonly #read: OptionalValue;
+
+  constructor(registry: Registry, name: string, help: string, read: OptionalValue) {
     super({ name, help, registers: [registry] });
+    this.#read = read;
   }
 
   override async get(): Promise<Snapshot> {
-    return withValue(await super.get(), this.read());
+    return withValue(await super.get(), this.#read());
   }
 }

@@ -8,7 +8,7 @@ const GUARDED: Readonly<Record<Guard, number | undefined>> = { yes: 1, absent: 1
 const POPULATED: Readonly<Record<Populated, number | undefined>> = { yes: 1, no: 0, unknown: undefined };
 
 /** The verdict of contract/README.md section 1 and the per-unit facts behind it. */
-export function registerLatchMetrics(registry: Registry, latch: () => LatchView): void {
+export function registerVerdictMetrics(registry: Registry, latch: () => LatchView): void {
   const registers = [registry];
 
   new Gauge({

@@ -9,11 +9,12 @@
 #   sandbox.sh exec NAME CMD..  run CMD inside NAME as root (clean environment, all namespaces)
 #   sandbox.sh root NAME        print the host path of NAME's root directory
 #   sandbox.sh down NAME        orderly poweroff, SIGKILL fallback, cgroup cleanup
-#   sandbox.sh ensure-tools     install systemd-nspawn (pinned to the installed systemd) if missing
+#   sandbox.sh ensure-tools     install systemd-nspawn (pinned to the installed systemd) if missing:
+#                               the one place that installs it (test/run-all.sh and demo/run.sh
+#                               call it)
 #
-# ESS_SANDBOX_PREFIX (default empty) is put before every NAME, so that two checkouts can run the
-# same tests on one machine at once (their cgroups and state directories are named after the
-# sandbox).
+# ESS_SANDBOX_PREFIX (default empty) is put before every NAME, so that two test runs on one machine
+# (say, two checkouts) never boot, enter or power off each other's sandboxes.
 #
 # The host's PID 1 need not be systemd. nspawn runs in its own mount namespace with a tmpfs over
 # /run/systemd (so it cannot touch a host manager) and in a dedicated sub-cgroup of every host
@@ -21,7 +22,7 @@
 set -Eeuo pipefail
 
 readonly SANDBOX_BASE=${ESS_SANDBOX_BASE:-/tmp/quantum-ess-sandbox}
-SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly SRC_DIR
 readonly INNER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -50,9 +51,14 @@ ensure_tools() {
   command -v systemd-nspawn >/dev/null && return 0
   local v
   v=$(dpkg-query -W -f='${Version}' systemd)
-  # pinned: an unpinned install may upgrade systemd and libsystemd-shared on the host
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "systemd-container=$v" >/dev/null
+  echo "installing Debian package systemd-container=$v"
+  # pinned: systemd-nspawn must match the installed systemd exactly, or apt upgrades systemd and
+  # libsystemd-shared on the host
+  local install=(apt-get install -y -q --no-install-recommends "systemd-container=$v")
+  if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null
+  fi
 }
 
 inner() { # inner NAME CMD...
@@ -106,8 +112,8 @@ up() {
   done
   case $state in
     running) ;;
-    # units of host packages that cannot run in a container (e.g. ipmievd); ours are checked by the
-    # tests
+    # units of host packages that cannot run in a container (e.g. ipmievd); ours are checked by
+    # the tests
     degraded) ;;
     *) die "$name did not finish booting (state '${state:-none}')" ;;
   esac
@@ -140,19 +146,22 @@ down() {
   printf 'sandbox %s down\n' "$name"
 }
 
+root_of() { local leader; leader=$(leader_of "$1"); printf '/proc/%s/root\n' "$leader"; }
+
 main() {
   local cmd=${1:-}
   shift || true
-  (($# == 0)) || set -- "${ESS_SANDBOX_PREFIX:-}$1" "${@:2}" # NAME is always the first argument
+  # every NAME gets the prefix here, once; the commands below only ever see the full name
+  if [[ $cmd == @(up|exec|root|down) && $# -ge 1 ]]; then
+    set -- "${ESS_SANDBOX_PREFIX:-}$1" "${@:2}"
+  fi
   case $cmd in
     up) (($# == 1)) || die "usage: sandbox.sh up NAME"; up "$1" ;;
     exec) (($# >= 2)) || die "usage: sandbox.sh exec NAME CMD..."; inner "$@" ;;
-    root)
-      (($# == 1)) || die "usage: sandbox.sh root NAME"
-      printf '/proc/%s/root\n' "$(leader_of "$1")" ;;
+    root) (($# == 1)) || die "usage: sandbox.sh root NAME"; root_of "$1" ;;
     down) (($# == 1)) || die "usage: sandbox.sh down NAME"; down "$1" ;;
     ensure-tools) ensure_tools ;;
-    *) sed -n '2,17p' "$0" >&2; exit 64 ;;
+    *) sed -n '2,21p' "$0" >&2; exit 64 ;;
   esac
 }
 

@@ -1,32 +1,16 @@
-// Drives test/sandbox/sandbox.sh: a real systemd 252 booted in a throwaway systemd-nspawn container,
-// provisioned with stand-in trading/monitor units and the ESS installed by deploy/install.sh.
+// The driver of sandbox/sandbox.sh, for the integration tests and the benchmarks: a real systemd booted
+// in a throwaway systemd-nspawn container, provisioned by sandbox/provision.sh with stand-ins for the
+// trading and monitor units (sandbox/units.ts) and the ESS installed by deploy/install.sh.
+// ESS_SANDBOX_PREFIX (default empty) prefixes every container name, so that two runs on one machine
+// never share a sandbox (sandbox.sh applies it).
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { FLAG, LATCHED, MONITOR, TRADING } from './units.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const sandboxScript = path.join(repoRoot, 'test/sandbox/sandbox.sh');
+export { FLAG, LATCHED, MONITOR, START_ORDER, TRADING } from './units.js';
 
-export const TRADING = [
-  'quantum-ai-engine.service',
-  'quantum-execution.service',
-  'quantum-apply-layer.service',
-  'quantum-governor.service',
-] as const;
-export const MONITOR = [
-  'grafana-server.service',
-  'quantum-rl-monitor.service',
-  'redis-server.service',
-  'prometheus.service',
-] as const;
-export const START_ORDER = [
-  'quantum-governor.service',
-  'quantum-ai-engine.service',
-  'quantum-apply-layer.service',
-  'quantum-execution.service',
-] as const;
-export const FLAG = '/run/quantum/ESS_ON';
-export const LATCHED = '/var/lib/quantum-ess/latched';
+const sandboxScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sandbox.sh');
 
 export interface RunResult {
   exitCode: number;
@@ -36,6 +20,7 @@ export interface RunResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One booted container; `name` as given to boot (sandbox.sh adds ESS_SANDBOX_PREFIX). */
 export class Sandbox {
   private constructor(readonly name: string) {}
 
@@ -45,7 +30,7 @@ export class Sandbox {
     await execa('bash', [sandboxScript, 'down', name]);
     await execa('bash', [sandboxScript, 'up', name]);
     const args = options.withEss === false ? ['--no-ess'] : [];
-    await box.mustRun('bash', '/opt/quantum-ess-src/test/sandbox/provision.sh', ...args);
+    await box.mustRun('bash', '/opt/quantum-ess-src/sandbox/provision.sh', ...args);
     return box;
   }
 

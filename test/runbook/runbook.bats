@@ -1,14 +1,18 @@
 #!/usr/bin/env bats
 # The operator's runbook (README.md), command by command, inside a provisioned sandbox with real
 # systemd.
-# Run by test/run-all.sh through test/sandbox/sandbox.sh; the tests build on each other, in order.
+# Run by test/run-all.sh through sandbox/sandbox.sh; the tests build on each other, in order.
 
 bats_require_minimum_version 1.5.0
 
+# The trading units the sandbox was provisioned with: deploy/ess.conf's, the one list
+# (sandbox/units.ts).
+trading_units() { sed -n 's/^TRADING_UNITS="\(.*\)"$/\1/p' /etc/quantum/ess.conf; }
+
 trading_down() {
   local s
-  for s in $(systemctl is-active quantum-ai-engine quantum-execution quantum-apply-layer \
-    quantum-governor); do
+  # shellcheck disable=SC2046 # one word per unit
+  for s in $(systemctl is-active $(trading_units)); do
     [[ $s == inactive || $s == failed ]] || return 1
   done
 }
@@ -78,7 +82,8 @@ wait_trading_down() {
   [ "$status" -eq 0 ]
   [[ $output == *"NOT started (--no-start)"* ]]
   trading_down
-  systemctl start quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor
+  # shellcheck disable=SC2046 # one word per unit
+  systemctl start $(trading_units)
 }
 
 @test "sudo touch /run/quantum/ESS_ON stops trading" {
@@ -99,7 +104,8 @@ wait_trading_down() {
 }
 
 @test "proof_ess.sh --dry-run passes and proof_ess.sh passes" {
-  systemctl start quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor
+  # shellcheck disable=SC2046 # one word per unit
+  systemctl start $(trading_units)
   run proof_ess.sh --dry-run
   [ "$status" -eq 0 ]
   [[ $output == *"SUMMARY: PASS"* ]]

@@ -1,0 +1,47 @@
+// One collector per file, named after its source (readers/X.ts -> collectors/X.ts, as in node_exporter), so a metric changes beside the reading it renders.
+import type { Registry } from 'prom-client';
+import type { BuildInfo } from '../build-info.js';
+import type { DrillRecord } from '../readers/drill-file.js';
+import type { Exemption } from '../readers/exemptions.js';
+import type { ReadHealth } from '../readers/read-health.js';
+import type { EssState } from '../readers/state-file.js';
+import type { UnitStatus } from '../readers/systemctl-show.js';
+import type { LatchView } from '../verdict/observed-verdict.js';
+import { registerBuildInfoMetric } from './build-info.js';
+import { registerDrillMetrics } from './drill-file.js';
+import { registerExemptionMetrics } from './exemptions.js';
+import { registerReadHealthMetrics } from './read-health.js';
+import { registerStateFileMetrics } from './state-file.js';
+import { type ConfiguredUnit, registerUnitStateMetrics } from './systemd.js';
+import { registerVerdictMetrics } from './verdict.js';
+
+/** Last known values; every metric is rendered from these at scrape time. */
+export interface MetricSources {
+  readonly units: readonly ConfiguredUnit[];
+  readonly buildInfo: BuildInfo;
+  readonly health: ReadHealth;
+  latch(): LatchView;
+  state(): EssState | null;
+  unitStatuses(): ReadonlyMap<string, UnitStatus> | null;
+  /** Maintenance exemptions in force now, by trading unit; null before the first read. */
+  exemptions(): ReadonlyMap<string, Exemption> | null;
+  drill(): DrillRecord | null;
+}
+
+/**
+ * The observer's collectors, into the app's own Registry (never prom-client's global one, so that
+ * instances and tests never share values). The order is the order of the /metrics output.
+ */
+export function registerCollectors(registry: Registry, sources: MetricSources): void {
+  registerVerdictMetrics(registry, () => sources.latch());
+  registerUnitStateMetrics(registry, sources.units, () => sources.unitStatuses());
+  registerStateFileMetrics(registry, () => sources.state());
+  registerExemptionMetrics(
+    registry,
+    sources.units.filter(({ role }) => role === 'trading').map(({ unit }) => unit),
+    () => sources.exemptions(),
+  );
+  registerDrillMetrics(registry, () => sources.drill());
+  registerBuildInfoMetric(registry, sources.buildInfo);
+  registerReadHealthMetrics(registry, sources.health);
+}
