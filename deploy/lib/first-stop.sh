@@ -14,18 +14,12 @@
 # names.
 [[ -z ${_ESS_LIB_FIRST_STOP:-} ]] || return 0
 _ESS_LIB_FIRST_STOP=1
-# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
-# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
-# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
-# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
-# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
-# shellcheck source=/dev/null # deploy/lib/spool.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_SPOOL:-} ]] || source "${BASH_SOURCE[0]%/*}/spool.sh"
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in time config record units latch spool; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
 
 declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_RUN_SOURCE=""
 declare -g ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""

@@ -9,18 +9,12 @@
 # cmd_activate writes.
 [[ -z ${_ESS_LIB_GUARD:-} ]] || return 0
 _ESS_LIB_GUARD=1
-# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
-# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
-# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
-# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
-# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
-# shellcheck source=/dev/null # deploy/lib/activate.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_ACTIVATE:-} ]] || source "${BASH_SOURCE[0]%/*}/activate.sh"
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in time config record verdict latch activate; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
 
 # guard_restore_flag DETAIL (lock held): put the flag back from the persisted latch (or the state's
 # id). Writes ST (the tamper count, time and detail).

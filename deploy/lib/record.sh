@@ -6,10 +6,12 @@
 # argument).
 [[ -z ${_ESS_LIB_RECORD:-} ]] || return 0
 _ESS_LIB_RECORD=1
-# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
-# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in time config; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
 
 readonly ESS_TAG=quantum-ess
 readonly REDIS_KEY=quantum:ess:active

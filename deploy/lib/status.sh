@@ -9,20 +9,12 @@
 # latch_observe writes (the verdict and its inputs), ST, FLAG_*.
 [[ -z ${_ESS_LIB_STATUS:-} ]] || return 0
 _ESS_LIB_STATUS=1
-# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
-# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
-# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
-# shellcheck source=/dev/null # deploy/lib/units.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_UNITS:-} ]] || source "${BASH_SOURCE[0]%/*}/units.sh"
-# shellcheck source=/dev/null # deploy/lib/verdict.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_VERDICT:-} ]] || source "${BASH_SOURCE[0]%/*}/verdict.sh"
-# shellcheck source=/dev/null # deploy/lib/latch.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_LATCH:-} ]] || source "${BASH_SOURCE[0]%/*}/latch.sh"
-# shellcheck source=/dev/null # deploy/lib/exempt.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_EXEMPT:-} ]] || source "${BASH_SOURCE[0]%/*}/exempt.sh"
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in time config record units verdict latch exempt; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
 
 readonly -A VERDICT_TEXT=(
   [armed]="armed: not latched; the switch and the latch on every trading unit are in place"

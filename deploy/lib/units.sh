@@ -6,12 +6,12 @@
 # STOP_T0_UPTIME START_ERROR, each function the ones its comment names.
 [[ -z ${_ESS_LIB_UNITS:-} ]] || return 0
 _ESS_LIB_UNITS=1
-# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
-# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
-# shellcheck source=/dev/null # deploy/lib/record.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_RECORD:-} ]] || source "${BASH_SOURCE[0]%/*}/record.sh"
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in time config record; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
 
 # A hung PID 1 must not hang the controller: every systemctl call is bounded.
 readonly SYSTEMCTL_TIMEOUT_SEC=5
