@@ -1,40 +1,43 @@
 #!/usr/bin/env bash
 # Routing tests for alerting/alertmanager.example.yml: each case is a label set and the receivers
-# Alertmanager must resolve for it, in order. Usage: routes.sh [CONFIG_FILE]; exits 1 on any mismatch.
+# Alertmanager must resolve for it, in order. Usage: routes.sh [CONFIG_FILE]; exits 1 on any
+# mismatch.
 set -Eeuo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 
 # expected receivers | labels (space-separated name=value)
+readonly ESS=quantum-ess,oncall-pager PAGER=oncall-pager CHAT=oncall-chat
+readonly TRIP='ess_trip=true' OWN='service=quantum-ess' AT='instance=h1 job=quantum-ess'
 readonly CASES=(
   # Trip alerts reach the ESS and always page a human, whatever their severity.
-  'quantum-ess,oncall-pager|alertname=QuantumDrawdownBreach ess_trip=true severity=critical instance=h1 strategy=momentum'
-  'quantum-ess,oncall-pager|alertname=QuantumOrderRejectRateHigh ess_trip=true severity=critical instance=h1'
-  'quantum-ess,oncall-pager|alertname=QuantumTradingEngineDown ess_trip=true severity=critical instance=h1 job=quantum-ai-engine'
-  'quantum-ess,oncall-pager|alertname=CustomTrip ess_trip=true severity=warning'
-  'quantum-ess,oncall-pager|alertname=CustomTrip ess_trip=true'
+  "$ESS|alertname=QuantumDrawdownBreach $TRIP severity=critical instance=h1 strategy=momentum"
+  "$ESS|alertname=QuantumOrderRejectRateHigh $TRIP severity=critical instance=h1"
+  "$ESS|alertname=QuantumTradingEngineDown $TRIP severity=critical instance=h1 job=quantum-ai-engine"
+  "$ESS|alertname=CustomTrip $TRIP severity=warning"
+  "$ESS|alertname=CustomTrip $TRIP"
   # The receiver's default rule is the exact value "true"; anything else must not trip.
-  'oncall-pager|alertname=NotATrip ess_trip=false severity=critical'
-  'oncall-chat|alertname=NotATrip ess_trip=TRUE severity=warning'
-  'oncall-chat|alertname=NotATrip ess_trip=yes'
+  "$PAGER|alertname=NotATrip ess_trip=false severity=critical"
+  "$CHAT|alertname=NotATrip ess_trip=TRUE severity=warning"
+  "$CHAT|alertname=NotATrip ess_trip=yes"
   # The ESS's own alerts never reach the ESS receiver: critical pages, warning goes to chat.
-  'oncall-pager|alertname=ESSActive service=quantum-ess severity=critical instance=h1 job=quantum-ess'
-  'oncall-pager|alertname=ESSLatchViolation service=quantum-ess severity=critical instance=h1 job=quantum-ess'
-  'oncall-pager|alertname=ESSSwitchDisarmed service=quantum-ess severity=critical instance=h1 job=quantum-ess'
-  'oncall-pager|alertname=ESSLatchTampered service=quantum-ess severity=critical instance=h1 job=quantum-ess'
-  'oncall-pager|alertname=ESSStatusUnknown service=quantum-ess severity=critical instance=h1 job=quantum-ess'
-  'oncall-chat|alertname=ESSLeftoverProcessesKilled service=quantum-ess severity=warning instance=h1 job=quantum-ess'
-  'oncall-pager|alertname=ESSExporterDown service=quantum-ess severity=critical job=quantum-ess'
-  'oncall-chat|alertname=ESSExporterReadErrors service=quantum-ess severity=warning instance=h1 source=state'
-  'oncall-chat|alertname=ESSActivationAboveTarget service=quantum-ess severity=warning instance=h1'
-  'oncall-chat|alertname=ESSExemptionActive service=quantum-ess severity=warning instance=h1 job=quantum-ess'
-  'oncall-chat|alertname=ESSDrillOverdue service=quantum-ess severity=warning drill_pass=none instance=h1 job=quantum-ess'
-  'oncall-chat|alertname=ESSDrillFailed service=quantum-ess severity=warning mode=full instance=h1 job=quantum-ess'
+  "$PAGER|alertname=ESSActive $OWN severity=critical $AT"
+  "$PAGER|alertname=ESSLatchViolation $OWN severity=critical $AT"
+  "$PAGER|alertname=ESSSwitchDisarmed $OWN severity=critical $AT"
+  "$PAGER|alertname=ESSLatchTampered $OWN severity=critical $AT"
+  "$PAGER|alertname=ESSStatusUnknown $OWN severity=critical $AT"
+  "$CHAT|alertname=ESSLeftoverProcessesKilled $OWN severity=warning $AT"
+  "$PAGER|alertname=ESSExporterDown $OWN severity=critical job=quantum-ess"
+  "$CHAT|alertname=ESSExporterReadErrors $OWN severity=warning instance=h1 source=state"
+  "$CHAT|alertname=ESSActivationAboveTarget $OWN severity=warning instance=h1"
+  "$CHAT|alertname=ESSExemptionActive $OWN severity=warning $AT"
+  "$CHAT|alertname=ESSDrillOverdue $OWN severity=warning drill_pass=none $AT"
+  "$CHAT|alertname=ESSDrillFailed $OWN severity=warning mode=full $AT"
   # Everything else: critical pages, the rest goes to chat.
-  'oncall-pager|alertname=NodeDown severity=critical instance=h1'
-  'oncall-chat|alertname=DiskFilling severity=warning instance=h1'
-  'oncall-chat|alertname=NoLabelsAtAll'
+  "$PAGER|alertname=NodeDown severity=critical instance=h1"
+  "$CHAT|alertname=DiskFilling severity=warning instance=h1"
+  "$CHAT|alertname=NoLabelsAtAll"
 )
 
 die() {
@@ -54,7 +57,8 @@ main() {
     labels=${case#*|}
     read -r -a label_args <<<"$labels"
     # amtool warns on stderr that --config.file overrides --alertmanager.url; only stdout matters.
-    if ! got=$(amtool config routes test --config.file="$config" "${label_args[@]}" 2>/dev/null); then
+    if ! got=$(amtool config routes test --config.file="$config" "${label_args[@]}" 2>/dev/null)
+    then
       got="(amtool failed)"
     fi
     if [[ $got == "$expected" ]]; then

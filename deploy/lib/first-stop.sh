@@ -68,7 +68,8 @@ activation_init() {
     ACT_SOURCE=trip-request ACT_REASON="trip request in ${CFG[SPOOL_DIR]}/incoming"
   fi
   # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate
-  # or removed by hand (the guard puts it back and counts that); a new flag from here would hide either
+  # or removed by hand (the guard puts it back and counts that); a new flag from here would hide
+  # either
   if [[ $ACT_RUN_SOURCE == path && ! -e ${CFG[FLAG_FILE]} ]]; then
     record_log info "the latch flag that started this run is gone" \
       "(deactivate, or a removal the guard handles); nothing to do"
@@ -79,8 +80,8 @@ activation_init() {
 
 # first_stop activate ARGS...: the flag, then one blocking stop of every trading unit
 # (units_stop_begin). Re-verifying runs (path, tamper) may leave a unit under a maintenance
-# exemption running: they take the ordinary path. Writes what activation_init and units_stop_begin write,
-# FIRST_DONE FIRST_CLAIM_RC.
+# exemption running: they take the ordinary path. Writes what activation_init and units_stop_begin
+# write, FIRST_DONE FIRST_CLAIM_RC.
 first_stop() {
   ((EUID == 0)) && [[ -z ${ESS_CONFIG:-} && -r $ESS_LIB/../ess.conf.installed.bash ]] || return 0
   activation_options "${@:2}" || return 0
