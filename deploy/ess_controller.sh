@@ -5,6 +5,8 @@
 # the systemd drop-ins refuse every start from that instant), stop jobs are queued for all trading
 # units in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
 set -Eeuo pipefail
+# the libraries' load-once marks, never from the environment (they would skip loading a library)
+unset "${!_ESS_LIB_@}"
 ESS_START_WALL=$EPOCHREALTIME # the trigger instant of a command-line activation
 # against the wall clock: was the clock stepped during the run?
 read -r ESS_START_UPTIME _ </proc/uptime

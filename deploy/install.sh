@@ -13,6 +13,8 @@
 # The configuration (/etc/quantum/ess.conf, or ESS_CONFIG) is validated before anything is
 # changed.
 set -Eeuo pipefail
+# the libraries' load-once marks, never from the environment (they would skip loading a library)
+unset "${!_ESS_LIB_@}"
 export LC_ALL=C
 umask 022
 
@@ -87,6 +89,7 @@ install_programs() {
   install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/${INSTALLED_CONFIG##*/}"
   # ... and the values it validated, which the controller loads without parsing them again
   (umask 022 && config_snapshot >"$stage/${INSTALLED_CONFIG##*/}.bash")
+  sync -- "$stage/${INSTALLED_CONFIG##*/}" "$stage/${INSTALLED_CONFIG##*/}.bash"
   chmod 0755 "$stage"
   # swap the whole directory so a running controller never sees a half-copied library
   rm -rf "$LIBEXEC.old"

@@ -5,6 +5,8 @@
 # checks the resume order; and puts every unit back as it found it, whatever fails. Ends with
 # SUMMARY: PASS|FAIL. Usage: drill_usage below (proof_ess.sh --help).
 set -Eeuo pipefail
+# the libraries' load-once marks, never from the environment (they would skip loading a library)
+unset "${!_ESS_LIB_@}"
 umask 022 # the files it writes (record_atomic_write) are 0644
 export LC_ALL=C
 

@@ -87,14 +87,21 @@ activation_log_claim() {
   record_log "$ACT_CLAIM_PRIO" "$msg"
 }
 
-# activation_claim_spool (after the stop): the trip requests that started this run. Until they are
-# claimed, their mere presence in incoming/ makes systemd refuse every start (the latch drop-in's
-# AssertDirectoryNotEmpty=!), so the flag is in place before they go. The owner takes the source,
-# reason and trigger instant from them. Writes SPOOL_* and, for the owner, ACT_SOURCE ACT_REASON
-# ACT_WALL_US.
+# activation_claim_spool (after the stop, lock held): the trip requests that started this run.
+# Until they are claimed, their mere presence in incoming/ makes systemd refuse every start (the
+# latch drop-in's AssertDirectoryNotEmpty=!), so they are claimed only while the latch holds: if a
+# deactivate cleared it meanwhile, they may be newer than that deactivate, and they stay for the next
+# run (the path unit starts it as soon as this one ends), which latches again. The owner takes the
+# source, reason and trigger instant from them. Writes SPOOL_* and, for the owner, ACT_SOURCE
+# ACT_REASON ACT_WALL_US.
 activation_claim_spool() {
   if ((ACT_FLAG_FAILED)); then # no flag: the persisted latch must hold before the requests go
     latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || true
+  fi
+  if [[ ! -e ${CFG[FLAG_FILE]} && ! -e ${CFG[STATE_DIR]}/latched ]]; then
+    record_log warning "the latch was cleared before the trip requests were claimed; they stay in" \
+      "${CFG[SPOOL_DIR]}/incoming for the next run, which latches again"
+    return 0
   fi
   if ! spool_claim; then
     record_log crit "could not claim the trip requests in ${CFG[SPOOL_DIR]}/incoming;" \
@@ -382,8 +389,9 @@ activation_stop() {
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
   # a run that does not own the flag re-verifies: it stops only what is still up (its owner died, or
   # something started a unit), never repeating the owner's stop
+  # (a flag made by hand has no owner that stops: this run is the stop)
   local reverify=0
-  ((ACT_OWNER || ACT_FLAG_FAILED)) || reverify=1
+  ((ACT_OWNER || ACT_FLAG_FAILED)) || [[ $ACT_ID == flag-* ]] || reverify=1
   if ((reverify)); then
     units_read_states "${TRADING[@]}" || true
     units_read_populated "${TRADING[@]}"
@@ -431,17 +439,18 @@ cmd_activate() {
 # the report. Returns 0 for ok and degraded. Writes ACT_* ST LOCK_FD FLAG_TMP SPOOL_* REQ_*.
 activation_finish() {
   local since
+  latch_flag_tmp_cleanup
+  activation_trigger_from_job
+  # under the lock, so that a deactivate cannot clear the latch between the check and the claim
+  latch_take_lock ||
+    record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
+      "recording without it"
   ((!ACT_OPT_FROM_SPOOL)) || activation_claim_spool
   activation_log_claim
   time_us_to_sec_v since "$ACT_WALL_US"
   ((!ACT_OWNER)) ||
     record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
-  latch_flag_tmp_cleanup
-  activation_trigger_from_job
   activation_classify
-  latch_take_lock ||
-    record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
-      "recording without it"
   activation_decide_mode
   activation_record
   latch_drop_lock

@@ -238,11 +238,14 @@ config_load_in_force() {
     config_load
     return
   fi
-  # the installer's snapshot of the values it validated: no parse on the stop path (root-owned,
-  # the libraries, so it is trusted as they are)
-  # shellcheck source=/dev/null
-  if [[ -r $installed.bash ]]; then
-    source "$installed.bash"
+  # the installer's snapshot of the values it validated: no parse on the stop path. It is root-owned
+  # beside the libraries and trusted as they are; it ends with its own completion mark, so a
+  # truncated or empty one (a crash while the installer wrote it) is never run: the file it was made
+  # from is parsed instead
+  local snapshot=""
+  { IFS= read -r -d '' snapshot <"$installed.bash"; } 2>/dev/null || true
+  if [[ $snapshot == *$'\ndeclare -g ESS_CONFIG_SNAPSHOT=complete\n' ]]; then
+    eval "$snapshot"
   else
     ESS_CONFIG=$installed config_load
   fi
@@ -258,6 +261,7 @@ config_snapshot() {
     text=$(declare -p "$name")
     printf 'declare -g%s\n' "${text#declare -}"
   done
+  printf 'declare -g ESS_CONFIG_SNAPSHOT=complete\n'
 }
 
 # config_print: the normalised configuration, as check-config prints it (the exporter prints the

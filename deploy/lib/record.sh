@@ -29,7 +29,9 @@ record_log() {
   msg=$*
   if [[ -z $LOG_FD ]]; then
     # the logger must not inherit the lock: it would hold it until this run ends
+    # and a failing logger must not end it early (set -e is inherited): cat drains what is left
     exec {LOG_FD}> >(
+      set +eE
       if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi
       logger -t "$ESS_TAG" --prio-prefix 2>/dev/null
       exec cat >/dev/null
@@ -42,12 +44,19 @@ record_log() {
 }
 
 # record_log_flush: every line of this run is in the journal when it returns (the end of a
-# command). Writes LOG_FD.
+# command), or after 2 s at most: a stalled journald must not keep a trip run (and with it the next
+# trip) from ending. Writes LOG_FD.
 record_log_flush() {
+  local i st
   [[ -n $LOG_FD ]] || return 0
   exec {LOG_FD}>&-
   LOG_FD=""
-  wait "$LOG_PID" 2>/dev/null || true
+  for ((i = 0; i < 400; i++)); do # until it exits (gone, or a zombie not reaped yet)
+    st=""
+    { read -r st <"/proc/$LOG_PID/stat"; } 2>/dev/null || return 0
+    [[ $st != *") Z "* ]] || return 0
+    time_nap 0.005
+  done
 }
 
 # record_print TEXT: under systemd stderr also lands in the journal; print it only for a human at a

@@ -369,4 +369,65 @@ describe('faults', () => {
       await box.sh('rm -f /etc/systemd/system/quantum-governor.service.d/90-crash.conf && systemctl daemon-reload');
     }
   });
+
+  it('a trip request that arrives after a deactivate cleared the latch is never dropped: it latches again', async () => {
+    const as = 'setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups';
+    // a unit that ignores SIGTERM keeps the first trip's stop busy for KILL_AFTER_SEC
+    await box.sh(
+      "mkdir -p /run/systemd/system/quantum-governor.service.d && printf '[Service]\\nEnvironment=IGNORE_SIGTERM=1\\n' > /run/systemd/system/quantum-governor.service.d/70-slow.conf && systemctl daemon-reload && systemctl restart quantum-governor.service",
+    );
+    try {
+      await box.sh(
+        `${as} sh -c 'echo reason=first > /var/spool/quantum-ess/incoming/first'; sleep 0.3; ` +
+          '/usr/local/sbin/ess_controller.sh deactivate --reason race >/dev/null 2>&1 & ' +
+          `until [ ! -e ${FLAG} ]; do sleep 0.01; done; ` +
+          `${as} sh -c 'echo reason=after-the-deactivate > /var/spool/quantum-ess/incoming/second'; wait`,
+      );
+      await settle();
+      expect(await box.exists(FLAG)).toBe(true);
+      expect(await allDown()).toBe(true);
+      expect((await box.stateJson()).last_activation?.reason).toContain('more requests');
+      summary.push({ fault: 'trip request right after a concurrent deactivate', outcome: 'left for the next run, which latched again' });
+    } finally {
+      await box.sh('rm -f /run/systemd/system/quantum-governor.service.d/70-slow.conf && systemctl daemon-reload');
+    }
+  });
+
+  it('no journal socket: activate and deactivate still complete from a shell (no SIGPIPE)', async () => {
+    await box.mustRun('mv', '/run/systemd/journal/dev-log', '/run/systemd/journal/dev-log.away');
+    try {
+      expect((await box.ess('activate', '--reason', 'no journal')).exitCode).toBe(0);
+      expect((await box.ess('status')).exitCode).toBe(3);
+      expect((await box.ess('deactivate', '--reason', 'no journal')).exitCode).toBe(0);
+      expect((await box.ess('status')).exitCode).toBe(0);
+      summary.push({ fault: 'journal socket missing', outcome: 'activate and deactivate complete; the journal lines are lost' });
+    } finally {
+      await box.mustRun('mv', '/run/systemd/journal/dev-log.away', '/run/systemd/journal/dev-log');
+    }
+  });
+
+  it('a truncated or empty configuration snapshot is never used: the installed ess.conf is parsed instead', async () => {
+    const snapshot = '/usr/local/lib/quantum-ess/ess.conf.installed.bash';
+    await box.mustRun('cp', snapshot, '/run/snapshot.good');
+    try {
+      await box.sh(`head -c 300 /run/snapshot.good > ${snapshot}`);
+      expect((await box.ess('activate', '--reason', 'truncated snapshot')).exitCode).toBe(0);
+      expect(await allDown()).toBe(true);
+      const status = await box.ess('status');
+      expect(status.exitCode).toBe(3);
+      expect(status.stdout).toContain('ESS STATUS: ACTIVE');
+      await box.sh(`: > ${snapshot}`);
+      expect((await box.ess('deactivate', '--reason', 'empty snapshot')).exitCode).toBe(0);
+      summary.push({ fault: 'configuration snapshot truncated / empty', outcome: 'not used; ess.conf.installed parsed, every command works' });
+    } finally {
+      await box.mustRun('cp', '/run/snapshot.good', snapshot);
+    }
+  });
+
+  it("library load marks in root's environment change nothing", async () => {
+    const r = await box.run('env', '_ESS_LIB_CONFIG=1', '_ESS_LIB_UNITS=1', '/usr/local/sbin/ess_controller.sh', 'activate');
+    expect(r.exitCode).toBe(0);
+    expect(await allDown()).toBe(true);
+    expect((await box.ess('status')).exitCode).toBe(3);
+  });
 });
