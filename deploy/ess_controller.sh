@@ -52,30 +52,37 @@ fi
 source "$ESS_LIB/first-stop.sh"
 # activate stops before the rest is loaded
 [[ ${1:-} != activate ]] || first_stop "$@"
-# shellcheck source=deploy/lib/time.sh
-source "$ESS_LIB/time.sh"
-# shellcheck source=deploy/lib/config.sh
-source "$ESS_LIB/config.sh"
-# shellcheck source=deploy/lib/units.sh
-source "$ESS_LIB/units.sh"
-# shellcheck source=deploy/lib/record.sh
-source "$ESS_LIB/record.sh"
-# shellcheck source=deploy/lib/verdict.sh
-source "$ESS_LIB/verdict.sh"
-# shellcheck source=deploy/lib/latch.sh
-source "$ESS_LIB/latch.sh"
-# shellcheck source=deploy/lib/spool.sh
-source "$ESS_LIB/spool.sh"
-# shellcheck source=deploy/lib/activate.sh
-source "$ESS_LIB/activate.sh"
-# shellcheck source=deploy/lib/deactivate.sh
-source "$ESS_LIB/deactivate.sh"
-# shellcheck source=deploy/lib/status.sh
-source "$ESS_LIB/status.sh"
-# shellcheck source=deploy/lib/guard.sh
-source "$ESS_LIB/guard.sh"
-# shellcheck source=deploy/lib/exempt.sh
-source "$ESS_LIB/exempt.sh"
+# activate loads its own library only (which loads what it uses): after the stop, every library
+# parsed is time before it returns; every other command loads them all
+if [[ ${1:-} == activate ]]; then
+  # shellcheck source=deploy/lib/activate.sh
+  source "$ESS_LIB/activate.sh"
+else
+  # shellcheck source=deploy/lib/time.sh
+  source "$ESS_LIB/time.sh"
+  # shellcheck source=deploy/lib/config.sh
+  source "$ESS_LIB/config.sh"
+  # shellcheck source=deploy/lib/units.sh
+  source "$ESS_LIB/units.sh"
+  # shellcheck source=deploy/lib/record.sh
+  source "$ESS_LIB/record.sh"
+  # shellcheck source=deploy/lib/verdict.sh
+  source "$ESS_LIB/verdict.sh"
+  # shellcheck source=deploy/lib/latch.sh
+  source "$ESS_LIB/latch.sh"
+  # shellcheck source=deploy/lib/spool.sh
+  source "$ESS_LIB/spool.sh"
+  # shellcheck source=deploy/lib/activate.sh
+  source "$ESS_LIB/activate.sh"
+  # shellcheck source=deploy/lib/deactivate.sh
+  source "$ESS_LIB/deactivate.sh"
+  # shellcheck source=deploy/lib/status.sh
+  source "$ESS_LIB/status.sh"
+  # shellcheck source=deploy/lib/guard.sh
+  source "$ESS_LIB/guard.sh"
+  # shellcheck source=deploy/lib/exempt.sh
+  source "$ESS_LIB/exempt.sh"
+fi
 
 readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77
 

@@ -23,15 +23,16 @@ latch_boot_id_v() {
 }
 
 # latch_json ID SOURCE ACTOR REASON REQUESTED_WALL_US -> stdout: the latch file's content.
-latch_json() {
-  local id src act why wall boot fmt
-  record_json_str_v id "$1"; record_json_str_v src "$2"
-  record_json_str_v act "$3"; record_json_str_v why "$4"
-  time_us_to_sec_v wall "$5"
-  latch_boot_id_v boot
-  fmt='{"id":%s,"requested_at":%s,"boot_id":"%s","source":%s,"actor":%s,"reason":%s,"pid":%d}\n'
+latch_json() { local _lj_out; latch_json_v _lj_out "$@"; printf '%s' "$_lj_out"; }
+latch_json_v() { # latch_json_v VAR ID SOURCE ACTOR REASON REQUESTED_WALL_US
+  local _lj_id _lj_src _lj_act _lj_why _lj_wall _lj_boot _lj_fmt
+  record_json_str_v _lj_id "$2"; record_json_str_v _lj_src "$3"
+  record_json_str_v _lj_act "$4"; record_json_str_v _lj_why "$5"
+  time_us_to_sec_v _lj_wall "$6"
+  latch_boot_id_v _lj_boot
+  _lj_fmt='{"id":%s,"requested_at":%s,"boot_id":"%s","source":%s,"actor":%s,"reason":%s,"pid":%d}\n'
   # shellcheck disable=SC2059 # the format is the constant above
-  printf "$fmt" "$id" "$wall" "$boot" "$src" "$act" "$why" "$$"
+  printf -v "$1" "$_lj_fmt" "$_lj_id" "$_lj_wall" "$_lj_boot" "$_lj_src" "$_lj_act" "$_lj_why" "$$"
 }
 
 declare -g FLAG_ID="" FLAG_SOURCE="" FLAG_ACTOR="" FLAG_REASON="" FLAG_WALL_US="" FLAG_BOOT=""
@@ -118,8 +119,8 @@ latch_flag_tmp_cleanup() {
 latch_persist() {
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
   local json
-  json=$(latch_json "$@") || return 1
-  record_atomic_write "${CFG[STATE_DIR]}/latched" 0600 "$json"$'\n'
+  latch_json_v json "$@"
+  record_atomic_write "${CFG[STATE_DIR]}/latched" 0600 "$json"
 }
 
 # ---------------------------------------------------------------- lock

@@ -278,9 +278,15 @@ describe('the latch never lies', () => {
     try {
       await box.sh('for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/10170) 2>/dev/null && break; sleep 0.05; done');
       await box.run('systemctl', 'start', 'quantum-ess-exporter.service');
-      await sleep(1500);
-      const state = await box.show('quantum-ess-exporter.service', 'ActiveState');
-      const restarts = Number(await box.show('quantum-ess-exporter.service', 'NRestarts'));
+      // node needs a moment to start and find the port taken: wait for the failure, up to 15 s
+      let state = '';
+      let restarts = 0;
+      for (let i = 0; i < 150; i += 1) {
+        state = await box.show('quantum-ess-exporter.service', 'ActiveState');
+        restarts = Number(await box.show('quantum-ess-exporter.service', 'NRestarts'));
+        if (state !== 'active' || restarts > 0) break;
+        await sleep(100);
+      }
       expect(state !== 'active' || restarts > 0, `${state}, ${restarts} restarts`).toBe(true);
       const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
       expect(drill.stdout).toContain('SUMMARY: FAIL');
