@@ -41,7 +41,8 @@ export class Sandbox {
 
   /** Boots a fresh container and provisions it; `--no-ess` leaves the ESS uninstalled. */
   static async boot(name: string, options: { withEss?: boolean } = {}): Promise<Sandbox> {
-    const box = new Sandbox(name);
+    // ESS_SANDBOX_PREFIX: lets several checkouts run the same tests at once without sharing a sandbox
+    const box = new Sandbox(`${process.env.ESS_SANDBOX_PREFIX ?? ''}${name}`);
     await execa('bash', [sandboxScript, 'down', name]);
     await execa('bash', [sandboxScript, 'up', name]);
     const args = options.withEss === false ? ['--no-ess'] : [];

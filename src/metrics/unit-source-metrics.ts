@@ -1,0 +1,46 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { UNIT_STATES } from '../readers/systemctl-show.js';
+import { UNIT_SOURCES, type UnitStates } from '../readers/unit-states.js';
+import type { ConfiguredUnit } from './registry.js';
+
+/** Where the unit states come from, how old they are, and every change of state seen. */
+export function registerUnitSourceMetrics(registry: Registry, units: readonly ConfiguredUnit[], unitStates: UnitStates): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'ess_exporter_unit_source',
+    help: 'Where the unit states come from: dbus (pushed by systemd over a subscription) or poll (systemctl, the fallback while the system bus is unavailable); 1 on the current one.',
+    labelNames: ['source'] as const,
+    registers,
+    collect() {
+      const current = unitStates.source();
+      for (const source of UNIT_SOURCES) this.set({ source }, source === current ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'ess_exporter_unit_states_age_seconds',
+    help: 'Seconds since the unit states were last known to be current: 0 while the D-Bus subscription is up and systemd answers, the age of the last systemctl answer while polling; absent while never read.',
+    registers,
+    collect() {
+      this.reset();
+      const age = unitStates.ageSeconds();
+      if (age !== null) this.set(age);
+    },
+  });
+
+  // Every series exists at 0 from the start: a counter series born at 1 is invisible to increase().
+  new Counter({
+    name: 'ess_unit_state_transitions_total',
+    help: 'Changes of ess_unit_state seen since the exporter started, by the state entered (the first reading is not a change).',
+    labelNames: ['unit', 'role', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const transitions = unitStates.transitions();
+      for (const { unit, role } of units) {
+        const counts = transitions.get(unit);
+        for (const state of UNIT_STATES) this.inc({ unit, role, state }, counts?.get(state) ?? 0);
+      }
+    },
+  });
+}
