@@ -43,8 +43,8 @@ export class Sandbox {
   static async boot(name: string, options: { withEss?: boolean } = {}): Promise<Sandbox> {
     // ESS_SANDBOX_PREFIX: lets several checkouts run the same tests at once without sharing a sandbox
     const box = new Sandbox(`${process.env.ESS_SANDBOX_PREFIX ?? ''}${name}`);
-    await execa('bash', [sandboxScript, 'down', name]);
-    await execa('bash', [sandboxScript, 'up', name]);
+    await execa('bash', [sandboxScript, 'down', box.name]);
+    await execa('bash', [sandboxScript, 'up', box.name]);
     const args = options.withEss === false ? ['--no-ess'] : [];
     await box.mustRun('bash', '/opt/quantum-ess-src/test/sandbox/provision.sh', ...args);
     return box;
