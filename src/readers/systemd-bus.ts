@@ -16,6 +16,8 @@ const MANAGER_PATH = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 const UNIT = 'org.freedesktop.systemd1.Unit';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
+/** ActiveStates whose unit has processes (see systemctl-show.ts): such a unit is loaded for real. */
+const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
 
 /** The unit types whose D-Bus interface has a ControlGroup property (systemctl show prints none for the others). */
 const CGROUP_INTERFACES: Readonly<Record<string, string>> = {
@@ -62,10 +64,12 @@ interface UnitRecord {
 /**
  * Unit states pushed by systemd: a connection to the system bus, systemd's Subscribe() (without which it
  * sends no unit change signals), match rules for the PropertiesChanged of the configured units' objects
- * and for the manager's UnitNew / Reloading signals and systemd's bus name changing hands (a restart or a
- * re-exec). Each unit is read in full at start, after every daemon-reload, when it is loaded again, and
- * when systemd comes back; in between, PropertiesChanged carries ActiveState/SubState/LoadState as they
- * change, and the unit's ControlGroup and Asserts (which systemd does not signal) are read again after it.
+ * and for the manager's Reloading signal and systemd's bus name changing hands (a restart or a re-exec).
+ * Each unit is read in full at start, after every daemon-reload and when systemd comes back; in between,
+ * PropertiesChanged carries ActiveState/SubState/LoadState as they change, and the unit's ControlGroup
+ * and Asserts (which systemd does not signal) are read again after it. (UnitNew is not followed: reading
+ * a unit that is not loaded loads it, and systemd unloads it again, so a read on each UnitNew would
+ * loop; a unit loaded again signals its state changes on the same object path anyway.)
  *
  * Replies and signals are applied in the order they arrive on the one connection, synchronously in the
  * message handler: a reply resolved through a promise could otherwise be applied after a signal that
@@ -80,6 +84,9 @@ export class SystemdBusWatch {
   private readonly matched = new Set<string>();
   /** Replies applied in arrival order (see the class comment), by the serial of the call. */
   private readonly onReply = new Map<number, (reply: Message) => void>();
+  /** Units with a follow-up read in flight; true: another one is wanted after it. */
+  private readonly followUps = new Map<string, boolean>();
+  private readonly rereads = new Set<string>();
 
   constructor(
     private readonly options: SystemdBusOptions,
@@ -112,9 +119,7 @@ export class SystemdBusWatch {
         `no answer from the system bus at ${address}`,
       );
       await this.addMatch(`type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='${SYSTEMD}'`);
-      for (const member of ['UnitNew', 'Reloading']) {
-        await this.addMatch(`type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER}',member='${member}'`);
-      }
+      await this.addMatch(`type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER}',member='Reloading'`);
       await Promise.all([...this.byPath.keys()].map((path) => this.matchPath(path)));
       await this.subscribe();
       await this.readAll();
@@ -220,8 +225,24 @@ export class SystemdBusWatch {
     this.publish(unit);
   }
 
-  /** Re-reads a unit's ControlGroup and Asserts after a change signal, reporting failures. */
-  private async followUp(unit: string): Promise<void> {
+  /**
+   * Re-reads a unit's ControlGroup and Asserts after a change signal, reporting failures. One at a time
+   * per unit: the signals of a burst of changes coalesce into one more read after the one in flight.
+   */
+  private followUp(unit: string): void {
+    if (this.followUps.has(unit)) {
+      this.followUps.set(unit, true);
+      return;
+    }
+    this.followUps.set(unit, false);
+    void this.readFollowUp(unit).finally(() => {
+      const again = this.followUps.get(unit) === true;
+      this.followUps.delete(unit);
+      if (again && !this.dead) this.followUp(unit);
+    });
+  }
+
+  private async readFollowUp(unit: string): Promise<void> {
     try {
       await this.readControlGroup(unit);
       if (this.options.assertsUnits.includes(unit)) {
@@ -235,6 +256,15 @@ export class SystemdBusWatch {
       if (this.options.assertsUnits.includes(unit)) this.events.asserts(unit, '');
       this.events.readFailed('asserts', new Error(`cannot re-read ${unit} after a change`, { cause: error }));
     }
+  }
+
+  /** Reads one unit in full again, at most one read in flight per unit. */
+  private reread(unit: string): void {
+    if (this.rereads.has(unit)) return;
+    this.rereads.add(unit);
+    this.readUnit(unit)
+      .catch((error: unknown) => !this.dead && this.events.readFailed('systemd', error))
+      .finally(() => this.rereads.delete(unit));
   }
 
   private rereadAll(why: string): void {
@@ -294,20 +324,20 @@ export class SystemdBusWatch {
           record.activeState = stringOf(changed.ActiveState, record.activeState);
           record.subState = stringOf(changed.SubState, record.subState);
           this.publish(unit);
-          if (['ActiveState', 'SubState', 'LoadState'].some((name) => invalidated.includes(name))) {
-            this.readUnit(unit).catch((error: unknown) => !this.dead && this.events.readFailed('systemd', error));
-          }
+          if (['ActiveState', 'SubState', 'LoadState'].some((name) => invalidated.includes(name))) this.reread(unit);
         }
-        void this.followUp(unit);
+        if (record.loadState !== 'loaded') {
+          // Every read of a unit that is not loaded (not found, masked) loads it, and systemd unloads
+          // it again at once: reading it after each of its signals would never end. Only a unit that
+          // now runs was loaded for real (installed and started without a daemon-reload).
+          if (RUNNING.has(record.activeState)) this.reread(unit);
+          continue;
+        }
+        this.followUp(unit);
       }
     } else if (iface === MANAGER && member === 'Reloading') {
       // Drop-ins, masks and aliases may all have changed; nothing is signalled for them by the reload.
       if (body[0] === false) this.rereadAll('a daemon-reload');
-    } else if (iface === MANAGER && member === 'UnitNew') {
-      const units = this.byPath.get(String(body[1]));
-      for (const unit of units ?? []) {
-        this.readUnit(unit).catch((error: unknown) => !this.dead && this.events.readFailed('systemd', error));
-      }
     } else if (iface === 'org.freedesktop.DBus' && member === 'NameOwnerChanged' && body[0] === SYSTEMD) {
       if (body[2] === '') {
         this.events.readFailed('systemd', new Error('systemd left the system bus'));
