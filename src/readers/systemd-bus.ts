@@ -250,6 +250,7 @@ export class SystemdBusWatch {
           { destination: SYSTEMD, path: unitObjectPath(unit), interface: PROPERTIES, member: 'Get', signature: 'ss', body: [UNIT, 'Asserts'] },
           (reply) => this.events.asserts(unit, formatAsserts(reply.body[0] as Variant | undefined)),
         );
+        this.events.readSucceeded('asserts');
       }
     } catch (error) {
       if (this.dead) return;
