@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { ReadHealth, ReadSource } from './read-health.js';
 import { readBounded } from './read-bounded.js';
 
@@ -41,7 +41,14 @@ export class JsonFileReader<T> {
   async read(): Promise<T | null> {
     const { path, source, maxBytes, parse, whenMissing } = this.spec;
     try {
-      const info = await stat(path, { bigint: true });
+      // synchronous and without an exception when missing (see path-exists.ts)
+      const info = statSync(path, { bigint: true, throwIfNoEntry: false });
+      if (info === undefined) {
+        this.parsedFrom = null;
+        this.value = whenMissing;
+        this.health.succeeded(source);
+        return this.value;
+      }
       const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
       if (identity !== this.parsedFrom) {
         this.parsedFrom = null;
