@@ -29,18 +29,28 @@ export function registerUnitSourceMetrics(registry: Registry, units: readonly Co
   });
 
   // Every series exists at 0 from the start: a counter series born at 1 is invisible to increase().
-  new Counter({
+  // Only what changed since the last scrape is added: resetting and re-adding every series at every
+  // scrape would cost more than the rest of the unit metrics together.
+  const transitions = new Counter({
     name: 'ess_unit_state_transitions_total',
     help: 'Changes of ess_unit_state seen since the exporter started, by the state entered (the first reading is not a change).',
     labelNames: ['unit', 'role', 'state'] as const,
     registers,
     collect() {
-      this.reset();
-      const transitions = unitStates.transitions();
       for (const { unit, role } of units) {
-        const counts = transitions.get(unit);
-        for (const state of UNIT_STATES) this.inc({ unit, role, state }, counts?.get(state) ?? 0);
+        const counts = unitStates.transitions().get(unit);
+        if (counts === undefined) continue;
+        for (const [state, count] of counts) {
+          const key = `${unit}\0${state}`;
+          const added = reported.get(key) ?? 0;
+          if (count > added) {
+            this.inc({ unit, role, state }, count - added);
+            reported.set(key, count);
+          }
+        }
       }
     },
   });
+  const reported = new Map<string, number>();
+  for (const { unit, role } of units) for (const state of UNIT_STATES) transitions.inc({ unit, role, state }, 0);
 }
