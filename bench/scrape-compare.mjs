@@ -4,6 +4,8 @@
 // - scrape latency at a 1 s and at a 15 s interval, both targets at every tick (order alternating), over
 //   a keep-alive agent as Prometheus uses (reconnecting when the server closed the idle connection);
 // - CPU per 1000 scrapes: user+system time of each process across 1000 back-to-back scrapes.
+// Every request carries the headers Prometheus (2.x, default settings) sends with a scrape, compression
+// included, as the real scrapes would; --plain sends none.
 //   node scrape-compare.mjs --ess-pid N --node-pid N [--scrapes-1s 120] [--scrapes-15s 20] [--burst 1000]
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -19,18 +21,27 @@ const { values } = parseArgs({
     'scrapes-15s': { type: 'string', default: '20' },
     burst: { type: 'string', default: '1000' },
     'clk-tck': { type: 'string', default: '100' },
+    plain: { type: 'boolean', default: false },
   },
 });
 const targets = {
   ess: { url: new URL(values['ess-url']), pid: Number(values['ess-pid']), agent: new Agent({ keepAlive: true, maxSockets: 1 }) },
   node: { url: new URL(values['node-url']), pid: Number(values['node-pid']), agent: new Agent({ keepAlive: true, maxSockets: 1 }) },
 };
+const headers = values.plain
+  ? {}
+  : {
+      Accept: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      'Accept-Encoding': 'gzip',
+      'User-Agent': 'Prometheus/2.45.0',
+      'X-Prometheus-Scrape-Timeout-Seconds': '10',
+    };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function scrape(target) {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const req = request({ host: target.url.hostname, port: target.url.port, path: target.url.pathname, agent: target.agent, timeout: 10_000 }, (res) => {
+    const req = request({ host: target.url.hostname, port: target.url.port, path: target.url.pathname, agent: target.agent, headers, timeout: 10_000 }, (res) => {
       res.resume();
       res.on('end', () =>
         res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`HTTP ${res.statusCode}`)),
