@@ -73,7 +73,8 @@ try {
     rss=$(sed -n 's/^VmRSS:[[:space:]]*\\([0-9]*\\).*/\\1/p' /proc/${pid}/status)
     pkill -KILL -u nobody -f idle-flood.mjs || true
     echo "$opened $trip $scrape $rss"`);
-  const [connections, tripCode, tripS, scrapeCode, scrapeS, rssKb] = idleOut.stdout.trim().split(/\s+/);
+  if (idleOut.exitCode !== 0) throw new Error(`idle connection phase failed: ${idleOut.stdout}\n${idleOut.stderr}`);
+  const [connections, tripCode, tripS, scrapeCode, scrapeS, rssKb] = (idleOut.stdout.trim().split('\n').pop() ?? '').split(/\s+/);
   idle = {
     connections: Number(connections),
     tripCode: tripCode ?? '?',
@@ -96,5 +97,25 @@ console.table({
     'max ms': fmt(result.max),
     'first POST -> latch flag on disk ms': fmt(result.flagMs),
     'spool drained after last POST ms': fmt(result.drainedMs),
+  },
+});
+
+const met = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
+console.log('\nThe exporter under hostile clients (real systemd sandbox)');
+console.table({
+  [`RSS peak MiB, 16 concurrent hostile bodies of ${Math.max(...hostile.bodyBytes)} bytes at most for ${values['hostile-seconds']} s (${hostile.sent} sent, codes ${JSON.stringify(hostile.codes)})`]: {
+    value: `${hostile.rssPeakMiB.toFixed(1)} (from ${hostile.rssBeforeMiB.toFixed(1)})`,
+    goal: '<= 160 MiB',
+    result: met(hostile.rssPeakMiB <= 160),
+  },
+  'scrapes during the hostile bodies: longest ms (event loop not blocked)': {
+    value: `${fmt(hostile.scrapeMax)} (p50 ${fmt(hostile.scrapeP50)}, ${hostile.scrapes} scrapes, ${hostile.scrapeFailures} failed)`,
+    goal: 'none fails',
+    result: met(hostile.scrapeFailures === 0 && hostile.scrapes > 0),
+  },
+  [`trip POST / scrape with ${idle.connections} idle connections of a local user`]: {
+    value: `${idle.tripCode} in ${idle.tripMs.toFixed(1)} ms / ${idle.scrapeCode} in ${idle.scrapeMs.toFixed(1)} ms (RSS ${idle.rssMiB.toFixed(1)} MiB)`,
+    goal: 'both 200 within 1 s',
+    result: met(idle.tripCode === '200' && idle.scrapeCode === '200' && idle.tripMs < 1000 && idle.scrapeMs < 1000),
   },
 });
