@@ -1,95 +1,137 @@
-// Scrape benchmark: the exporter in-process against fixture files and a fake systemctl and busctl, driven at a
-// fixed rate of 100 scrapes/s for 5 s over loopback (open loop, at most 100 requests in flight).
-//   npx tsx bench/exporter.bench.ts [--rate N] [--seconds N]
-import { Agent, request } from 'node:http';
-import { copyFile } from 'node:fs/promises';
+// The exporter against node_exporter's systemd collector for the same units, in the same run, on real
+// systemd 252 (a sandbox, needs root): scrape latency at 1 s and 15 s intervals, CPU per 1000 scrapes,
+// idle RSS, unit state freshness, and transitions counted against systemd's journal. Prints one table
+// row per figure with its goal (the issue's) and whether it is met.
+//   npx tsx bench/exporter.bench.ts [--scrapes-1s N] [--scrapes-15s N] [--burst N] [--freshness-cycles N] [--toggles N]
 import { parseArgs } from 'node:util';
-import { UnprivilegedSide } from '../src/unprivileged-side.js';
-import { startServer } from '../src/http/server.js';
-import { createFakeHost } from '../sandbox/fake-host.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import { ensureNodeExporter } from './node-exporter.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '100' }, seconds: { type: 'string', default: '5' } } });
-const rate = Number(values.rate);
-const seconds = Number(values.seconds);
-const MAX_IN_FLIGHT = 100;
-
-const host = await createFakeHost();
-// a state.json of the contract's examples: a recorded activation, deactivation and tamper
-await copyFile(new URL('../contract/fixtures/state/valid-full.json', import.meta.url), host.stateFile);
-// production-like: systemctl at most once a second, whatever the scrape rate
-const config = await host.config({ unit_state_cache_seconds: 1, systemctl_timeout_seconds: 2 });
-const exporter = new UnprivilegedSide(config, { version: 'bench', nodejsVersion: process.version }, () => {}, host.hostPaths);
-await exporter.start();
-const server = await startServer(exporter, config.listen, 'bench');
-const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-
-function scrape(): Promise<number> {
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: server.address.host, port: server.address.port, path: '/metrics', agent, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`HTTP ${res.statusCode}`)),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const latencies: number[] = [];
-let errors = 0;
-let skipped = 0;
-let inFlight = 0;
-let peakRss = process.memoryUsage().rss;
-const rssBefore = peakRss;
-const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const pending: Promise<void>[] = [];
-const total = Math.round(rate * seconds);
-const started = Date.now();
-for (let i = 0; i < total; i += 1) {
-  const due = started + (i * 1000) / rate;
-  const wait = due - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  if (inFlight >= MAX_IN_FLIGHT) {
-    skipped += 1;
-    continue;
-  }
-  inFlight += 1;
-  pending.push(
-    scrape().then(
-      (ms) => void latencies.push(ms),
-      () => void (errors += 1),
-    ).finally(() => (inFlight -= 1)),
-  );
-}
-await Promise.all(pending);
-const elapsed = (Date.now() - started) / 1000;
-clearInterval(rssSampler);
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
-
-const sorted = [...latencies].sort((a, b) => a - b);
-const pct = (p: number): string => (sorted.length === 0 ? 'n/a' : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0).toFixed(2));
-const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-const systemctlRuns = await host.systemctlCalls();
-
-console.table({
-  'target rate (scrapes/s)': rate,
-  'achieved rate (scrapes/s)': Number((latencies.length / elapsed).toFixed(1)),
-  'scrapes ok': latencies.length,
-  'errors': errors,
-  'skipped (100 in flight)': skipped,
-  'p50 /metrics latency (ms)': pct(50),
-  'p99 /metrics latency (ms)': pct(99),
-  'max /metrics latency (ms)': sorted.length ? (sorted[sorted.length - 1] ?? 0).toFixed(2) : 'n/a',
-  'RSS before (MiB)': mib(rssBefore),
-  'RSS peak (MiB)': mib(peakRss),
-  'systemctl runs': systemctlRuns,
+const { values } = parseArgs({
+  options: {
+    'scrapes-1s': { type: 'string', default: '120' },
+    'scrapes-15s': { type: 'string', default: '20' },
+    burst: { type: 'string', default: '1000' },
+    'freshness-cycles': { type: 'string', default: '25' },
+    toggles: { type: 'string', default: '20' },
+  },
 });
 
-agent.destroy();
-await server.close(1000);
-await exporter.close();
-await host.cleanup();
-process.exitCode = errors === 0 ? 0 : 1;
+interface Percentiles {
+  n: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+  errors?: number;
+}
+interface Compare {
+  idleRss: { ess: number; node: number };
+  at1s: { ess: Percentiles; node: Percentiles };
+  at15s: { ess: Percentiles; node: Percentiles };
+  cpu: { ess: { cpuMsPer1000: number; wallMs: number }; node: { cpuMsPer1000: number; wallMs: number } };
+}
+interface Freshness {
+  samples: number;
+  missed: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+const UNIT = 'quantum-execution.service';
+const UNITS_RE = '(quantum-.*|grafana-server|redis-server|prometheus)\\.(service|path)';
+const nodeExporter = await ensureNodeExporter();
+const box = await Sandbox.boot('ess-bench-exporter');
+const rows: Record<string, Record<string, string>> = {};
+const fmt = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
+const verdict = (met: boolean): string => (met ? 'met' : 'NOT MET');
+
+try {
+  // node_exporter with only its systemd collector, limited to the units the ESS exporter reports
+  await box.mustRun(
+    'systemd-run', '--unit=bench-node-exporter', '--quiet', '-p', 'User=nobody', '-p', 'Group=nogroup',
+    nodeExporter.sandboxPath, '--web.listen-address=127.0.0.1:9100', '--collector.disable-defaults', '--collector.systemd',
+    `--collector.systemd.unit-include=${UNITS_RE}`,
+  );
+  await box.sh('for i in $(seq 100); do curl -fs http://127.0.0.1:9100/metrics >/dev/null && exit 0; sleep 0.1; done; exit 1');
+  const essPid = await box.show('quantum-ess-exporter.service', 'MainPID');
+  const nodePid = await box.show('bench-node-exporter.service', 'MainPID');
+  const clkTck = (await box.mustRun('getconf', 'CLK_TCK')).trim();
+
+  // transitions: N stop/start cycles, counted by the exporter and recorded by systemd's journal
+  const toggles = Number(values.toggles);
+  const counter = async (state: string): Promise<number> => {
+    const text = await box.mustRun('curl', '-fsS', 'http://127.0.0.1:10170/metrics');
+    const series = `ess_unit_state_transitions_total{unit="${UNIT}",role="trading",state="${state}"} `;
+    return Number(text.split('\n').find((line) => line.startsWith(series))?.slice(series.length));
+  };
+  const journal = async (type: string): Promise<number> =>
+    (await box.mustRun('journalctl', '--no-pager', '-b', '-o', 'json', `UNIT=${UNIT}`, `JOB_TYPE=${type}`, 'JOB_RESULT=done'))
+      .split('\n')
+      .filter((line) => line.trim() !== '').length;
+  const before = { active: await counter('active'), inactive: await counter('inactive'), start: await journal('start'), stop: await journal('stop') };
+  for (let i = 0; i < toggles; i += 1) {
+    await box.mustRun('systemctl', 'stop', UNIT);
+    await box.mustRun('systemctl', 'reset-failed', UNIT);
+    await box.mustRun('systemctl', 'start', UNIT);
+  }
+  await box.sh('sleep 1');
+  const seen = (await counter('active')) - before.active + (await counter('inactive')) - before.inactive;
+  const recorded = (await journal('start')) - before.start + (await journal('stop')) - before.stop;
+
+  const freshness = async (format: 'ess' | 'node', url: string): Promise<Freshness> =>
+    JSON.parse(
+      await box.mustRun('/usr/bin/node', '/opt/quantum-ess-src/bench/unit-freshness.mjs', '--format', format, '--url', url, '--unit', UNIT, '--cycles', values['freshness-cycles']),
+    ) as Freshness;
+  const fresh = { ess: await freshness('ess', 'http://127.0.0.1:10170/metrics'), node: await freshness('node', 'http://127.0.0.1:9100/metrics') };
+
+  const compare = JSON.parse(
+    await box.mustRun(
+      '/usr/bin/node', '/opt/quantum-ess-src/bench/scrape-compare.mjs', '--ess-pid', essPid, '--node-pid', nodePid, '--clk-tck', clkTck,
+      '--scrapes-1s', values['scrapes-1s'], '--scrapes-15s', values['scrapes-15s'], '--burst', values.burst,
+    ),
+  ) as Compare;
+
+  const source = (await box.mustRun('curl', '-fsS', 'http://127.0.0.1:10170/metrics')).includes('ess_exporter_unit_source{source="dbus"} 1') ? 'dbus' : 'poll';
+  const latencyRow = (label: string, r: { ess: Percentiles; node: Percentiles }): void => {
+    rows[`scrape p50 / p99 ms, ${label} (n=${r.ess.n})`] = {
+      'ESS exporter': `${fmt(r.ess.p50, 2)} / ${fmt(r.ess.p99, 2)}`,
+      node_exporter: `${fmt(r.node.p50, 2)} / ${fmt(r.node.p99, 2)}`,
+      goal: 'p99 <= 5 ms',
+      result: verdict(r.ess.p99 !== null && r.ess.p99 <= 5 && (r.ess.errors ?? 0) === 0),
+    };
+  };
+  latencyRow('1 s interval', compare.at1s);
+  latencyRow('15 s interval', compare.at15s);
+  const cpuRatio = compare.cpu.ess.cpuMsPer1000 / compare.cpu.node.cpuMsPer1000;
+  rows[`CPU ms per 1000 scrapes (${values.burst} back to back)`] = {
+    'ESS exporter': fmt(compare.cpu.ess.cpuMsPer1000, 0),
+    node_exporter: fmt(compare.cpu.node.cpuMsPer1000, 0),
+    goal: '<= 1/5 of node_exporter',
+    result: `${verdict(cpuRatio <= 0.2)} (${fmt(cpuRatio, 2)}x)`,
+  };
+  rows['RSS idle MiB'] = {
+    'ESS exporter': fmt(compare.idleRss.ess),
+    node_exporter: fmt(compare.idleRss.node),
+    goal: '<= 70 MiB',
+    result: verdict(compare.idleRss.ess <= 70),
+  };
+  rows[`freshness p50 / p99 / max ms (${fresh.ess.samples} changes)`] = {
+    'ESS exporter': `${fmt(fresh.ess.p50)} / ${fmt(fresh.ess.p99)} / ${fmt(fresh.ess.max)}`,
+    node_exporter: `${fmt(fresh.node.p50)} / ${fmt(fresh.node.p99)} / ${fmt(fresh.node.max)} (read at scrape)`,
+    goal: 'p99 <= 50 ms',
+    result: verdict(fresh.ess.p99 !== null && fresh.ess.p99 <= 50 && fresh.ess.missed === 0),
+  };
+  rows[`transitions counted / in systemd's journal (${toggles} stop+start)`] = {
+    'ESS exporter': `${seen} / ${recorded}`,
+    node_exporter: 'no counter',
+    goal: 'none missed',
+    result: verdict(seen === recorded && recorded === 2 * toggles),
+  };
+  rows['unit state source'] = { 'ESS exporter': source, node_exporter: 'D-Bus at every scrape', goal: 'dbus', result: verdict(source === 'dbus') };
+} finally {
+  await box.shutdown();
+}
+
+console.log(`\nESS exporter against node_exporter ${nodeExporter.version} (systemd collector only, same 11 units), real systemd sandbox`);
+console.table(rows);

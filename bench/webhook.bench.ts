@@ -1,11 +1,33 @@
 // Webhook under load on real systemd (a sandbox, needs root): firing trip alerts POSTed at 200/s for
 // 5 s, each with its own fingerprint, so every one is a trip request written durably and consumed by
 // the root side. The flood itself runs inside the sandbox (bench/webhook-flood.mjs): private network.
-//   npx tsx bench/webhook.bench.ts [--rate N] [--seconds N]
+// Then the hostile side: 16 concurrent maximum-size hostile bodies (bench/hostile-bodies.mjs: RSS and
+// scrape latency meanwhile), and 30,000 idle connections held by a local user (bench/idle-flood.mjs)
+// while Alertmanager POSTs a trip and Prometheus scrapes.
+//   npx tsx bench/webhook.bench.ts [--rate N] [--seconds N] [--hostile-seconds N] [--idle-connections N]
 import { parseArgs } from 'node:util';
 import { Sandbox } from '../sandbox/sandbox.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '5' },
+    'hostile-seconds': { type: 'string', default: '5' },
+    'idle-connections': { type: 'string', default: '30000' },
+  },
+});
+
+interface HostileResult {
+  bodyBytes: number[];
+  sent: number;
+  codes: Record<string, number>;
+  rssBeforeMiB: number;
+  rssPeakMiB: number;
+  scrapes: number;
+  scrapeFailures: number;
+  scrapeP50: number | null;
+  scrapeMax: number | null;
+}
 
 interface FloodResult {
   requests: number;
@@ -19,11 +41,48 @@ interface FloodResult {
 
 const box = await Sandbox.boot('ess-bench-webhook');
 let result: FloodResult;
+let hostile: HostileResult;
+let idle: { connections: number; tripCode: string; tripMs: number; scrapeCode: string; scrapeMs: number; rssMiB: number };
 try {
   const out = await box.mustRun(
     '/usr/bin/node', '/opt/quantum-ess-src/bench/webhook-flood.mjs', '--rate', values.rate, '--seconds', values.seconds,
   );
   result = JSON.parse(out) as FloodResult;
+  const pid = (await box.mustRun('systemctl', 'show', '-P', 'MainPID', 'quantum-ess-exporter.service')).trim();
+  hostile = JSON.parse(
+    await box.mustRun('/usr/bin/node', '/opt/quantum-ess-src/bench/hostile-bodies.mjs', '--pid', pid, '--seconds', values['hostile-seconds']),
+  ) as HostileResult;
+  // a local user (nobody) holds the idle connections, 10,000 per process (its descriptor limit)
+  const wanted = Number(values['idle-connections']);
+  const processes = Math.max(1, Math.ceil(wanted / 10_000));
+  const idleOut = await box.sh(`
+    set -u
+    for i in $(seq ${processes}); do
+      setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/node /opt/quantum-ess-src/bench/idle-flood.mjs \
+        --port 10170 --connections ${Math.ceil(wanted / processes)} > /tmp/idle-flood.$i 2>&1 &
+    done
+    for t in $(seq 1200); do
+      n=0; for i in $(seq ${processes}); do [ -s /tmp/idle-flood.$i ] && n=$((n + 1)); done
+      [ $n -eq ${processes} ] && break; sleep 0.1
+    done
+    opened=0; for i in $(seq ${processes}); do o=$(sed -n 's/.*"opened":\\([0-9]*\\).*/\\1/p' /tmp/idle-flood.$i); opened=$((opened + \${o:-0})); done
+    token=$(cat /etc/quantum/ess-webhook.token)
+    body='{"version":"4","groupKey":"g","truncatedAlerts":0,"status":"firing","receiver":"quantum-ess","groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am","alerts":[{"status":"firing","labels":{"alertname":"IdleFloodTrip","ess_trip":"true"},"annotations":{},"startsAt":"2026-11-26T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://p","fingerprint":"idleflood1"}]}'
+    trip=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 30 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data "$body" http://127.0.0.1:10170/alertmanager)
+    scrape=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 30 http://127.0.0.1:10170/metrics)
+    rss=$(sed -n 's/^VmRSS:[[:space:]]*\\([0-9]*\\).*/\\1/p' /proc/${pid}/status)
+    pkill -KILL -u nobody -f idle-flood.mjs || true
+    echo "$opened $trip $scrape $rss"`);
+  if (idleOut.exitCode !== 0) throw new Error(`idle connection phase failed: ${idleOut.stdout}\n${idleOut.stderr}`);
+  const [connections, tripCode, tripS, scrapeCode, scrapeS, rssKb] = (idleOut.stdout.trim().split('\n').pop() ?? '').split(/\s+/);
+  idle = {
+    connections: Number(connections),
+    tripCode: tripCode ?? '?',
+    tripMs: Number(tripS) * 1000,
+    scrapeCode: scrapeCode ?? '?',
+    scrapeMs: Number(scrapeS) * 1000,
+    rssMiB: Number(rssKb) / 1024,
+  };
 } finally {
   await box.shutdown();
 }
@@ -38,5 +97,25 @@ console.table({
     'max ms': fmt(result.max),
     'first POST -> latch flag on disk ms': fmt(result.flagMs),
     'spool drained after last POST ms': fmt(result.drainedMs),
+  },
+});
+
+const met = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
+console.log('\nThe exporter under hostile clients (real systemd sandbox)');
+console.table({
+  [`RSS peak MiB, 16 concurrent hostile bodies of ${Math.max(...hostile.bodyBytes)} bytes at most for ${values['hostile-seconds']} s (${hostile.sent} sent, codes ${JSON.stringify(hostile.codes)})`]: {
+    value: `${hostile.rssPeakMiB.toFixed(1)} (from ${hostile.rssBeforeMiB.toFixed(1)})`,
+    goal: '<= 160 MiB',
+    result: met(hostile.rssPeakMiB <= 160),
+  },
+  'scrapes during the hostile bodies: longest ms (event loop not blocked)': {
+    value: `${fmt(hostile.scrapeMax)} (p50 ${fmt(hostile.scrapeP50)}, ${hostile.scrapes} scrapes, ${hostile.scrapeFailures} failed)`,
+    goal: 'none fails',
+    result: met(hostile.scrapeFailures === 0 && hostile.scrapes > 0),
+  },
+  [`trip POST / scrape with ${idle.connections} idle connections of a local user`]: {
+    value: `${idle.tripCode} in ${idle.tripMs.toFixed(1)} ms / ${idle.scrapeCode} in ${idle.scrapeMs.toFixed(1)} ms (RSS ${idle.rssMiB.toFixed(1)} MiB)`,
+    goal: 'both 200 within 1 s',
+    result: met(idle.tripCode === '200' && idle.scrapeCode === '200' && idle.tripMs < 1000 && idle.scrapeMs < 1000),
   },
 });

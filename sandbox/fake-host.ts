@@ -182,6 +182,8 @@ cat "$f"
           ess_config_file: essConfFile,
           systemctl_path: paths.fakeSystemctl,
           busctl_path: paths.fakeBusctl,
+          // the fake systemctl and busctl, not this machine's bus
+          system_bus_address: null,
           systemctl_timeout_seconds: 0.5,
           unit_state_cache_seconds: 0,
           ...overrides,

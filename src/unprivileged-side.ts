@@ -4,7 +4,6 @@ import { registerCollectors } from './collectors/registry.js';
 import type { ConfiguredUnit } from './collectors/systemd.js';
 import type { ExporterConfig } from './config/exporter-config.js';
 import type { Log } from './log.js';
-import { AssertsReader } from './readers/asserts.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
 import { type DrillRecord, drillFileReader } from './readers/drill-file.js';
 import { currentExemptions, type Exemption } from './readers/exemptions.js';
@@ -14,7 +13,7 @@ import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers
 import { ReadHealth } from './readers/read-health.js';
 import { type EssState, stateFileReader } from './readers/state-file.js';
 import type { UnitStatus } from './readers/systemctl-show.js';
-import { SystemdReader } from './readers/systemd.js';
+import { UnitStates } from './readers/unit-states.js';
 import { SWITCH_UNITS } from './verdict/latch-verdict.js';
 import { type LatchView, observeLatch } from './verdict/observed-verdict.js';
 import { WebhookReceiver } from './webhook/receiver.js';
@@ -44,8 +43,8 @@ export class UnprivilegedSide {
   readonly stateFile: JsonFileReader<EssState>;
   readonly drillFile: JsonFileReader<DrillRecord>;
   readonly markers: LatchMarkersReader;
-  readonly systemd: SystemdReader;
-  readonly asserts: AssertsReader;
+  /** Unit states and assertions: D-Bus signals, or polling while the bus is unavailable. */
+  readonly unitStates: UnitStates;
   readonly cgroup: CgroupReader;
   /** Milliseconds since the epoch; tests move it to see an exemption end. */
   readonly #now: () => number;
@@ -67,19 +66,23 @@ export class UnprivilegedSide {
     ];
     // Unit states and assertions cached from before a latch change (an activation, a deactivate that
     // ended exemptions) would show every trading unit as a violation, or the switch as not armed.
-    this.flag = new FlagReader(ess.flagFile, this.health, () => {
-      this.systemd.invalidate();
-      this.asserts.invalidate();
-    });
+    this.flag = new FlagReader(ess.flagFile, this.health, () => this.unitStates.invalidate());
     this.stateFile = stateFileReader(ess.stateDir, this.health);
     this.drillFile = drillFileReader(ess.stateDir, this.health);
     this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, ess.tradingUnits, this.health);
-    const bounded = { timeoutMs: config.systemctlTimeoutMs, cacheMs: config.unitStateCacheMs };
-    this.systemd = new SystemdReader(
-      { ...bounded, systemctlPath: config.systemctlPath, units: this.units.map(({ unit }) => unit) },
+    this.unitStates = new UnitStates(
+      {
+        systemBusAddress: config.systemBusAddress,
+        units: this.units.map(({ unit }) => unit),
+        tradingUnits: ess.tradingUnits,
+        systemctlPath: config.systemctlPath,
+        busctlPath: config.busctlPath,
+        timeoutMs: config.systemctlTimeoutMs,
+        cacheMs: config.unitStateCacheMs,
+      },
       this.health,
+      log,
     );
-    this.asserts = new AssertsReader({ ...bounded, busctlPath: config.busctlPath, units: ess.tradingUnits }, this.health);
     this.cgroup = new CgroupReader(hostPaths.cgroupRoot, this.health);
     registerCollectors(this.registry, {
       units: this.units,
@@ -87,16 +90,17 @@ export class UnprivilegedSide {
       health: this.health,
       latch: () => this.latch(),
       state: () => this.stateFile.current(),
-      unitStatuses: () => this.systemd.current(),
+      unitStatuses: () => this.unitStates.current(),
       exemptions: () => this.exemptions(),
       drill: () => this.drillFile.current(),
+      unitStates: this.unitStates,
     });
     this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log);
   }
 
   /** Watches the flag and reads everything once, so the first scrape already has values. */
   async start(): Promise<void> {
-    await this.flag.watch();
+    await Promise.all([this.flag.watch(), this.unitStates.start()]);
     await this.refresh();
   }
 
@@ -107,9 +111,11 @@ export class UnprivilegedSide {
       this.stateFile.read(),
       this.drillFile.read(),
       this.markers.read(),
-      this.asserts.refresh(),
       // the cgroups to look at come from the unit states just read
-      this.systemd.refresh().then((statuses) => statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits))),
+      this.unitStates.refresh().then(() => {
+        const statuses = this.unitStates.current();
+        return statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits));
+      }),
     ]);
   }
 
@@ -119,9 +125,9 @@ export class UnprivilegedSide {
       {
         flag: this.flag.isPresent(),
         markers: this.markers.current(),
-        statuses: this.systemd.current(),
+        statuses: this.unitStates.current(),
         systemdOk: this.health.get('systemd').ok,
-        asserts: this.asserts.current(),
+        asserts: this.unitStates.currentAsserts(),
         populated: this.cgroup.current(),
         exempt: new Set(this.exemptions()?.keys()),
       },
@@ -140,7 +146,7 @@ export class UnprivilegedSide {
   }
 
   async close(): Promise<void> {
-    await this.flag.close();
+    await Promise.all([this.flag.close(), this.unitStates.close()]);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Exemption } from '../readers/exemptions.js';
 import type { ReadHealth } from '../readers/read-health.js';
 import type { EssState } from '../readers/state-file.js';
 import type { UnitStatus } from '../readers/systemctl-show.js';
+import type { UnitStatesView } from '../readers/unit-states.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
 import { registerBuildInfoMetric } from './build-info.js';
 import { registerDrillMetrics } from './drill-file.js';
@@ -13,6 +14,7 @@ import { registerExemptionMetrics } from './exemptions.js';
 import { registerReadHealthMetrics } from './read-health.js';
 import { registerStateFileMetrics } from './state-file.js';
 import { type ConfiguredUnit, registerUnitStateMetrics } from './systemd.js';
+import { registerUnitStatesMetrics } from './unit-states.js';
 import { registerVerdictMetrics } from './verdict.js';
 
 /** Last known values; every metric is rendered from these at scrape time. */
@@ -26,6 +28,8 @@ export interface MetricSources {
   /** Maintenance exemptions in force now, by trading unit; null before the first read. */
   exemptions(): ReadonlyMap<string, Exemption> | null;
   drill(): DrillRecord | null;
+  /** Where the unit states come from, their age and the transitions seen. */
+  readonly unitStates: UnitStatesView;
 }
 
 /**
@@ -44,4 +48,5 @@ export function registerCollectors(registry: Registry, sources: MetricSources): 
   registerDrillMetrics(registry, () => sources.drill());
   registerBuildInfoMetric(registry, sources.buildInfo);
   registerReadHealthMetrics(registry, sources.health);
+  registerUnitStatesMetrics(registry, sources.units, sources.unitStates);
 }

@@ -18,6 +18,8 @@ export interface ExporterConfig {
   readonly listen: ListenAddress;
   readonly systemctlPath: string;
   readonly busctlPath: string;
+  /** D-Bus address of the system bus, for unit state signals; null: poll systemctl only. */
+  readonly systemBusAddress: string | null;
   /** Bounds every systemctl and busctl run. */
   readonly systemctlTimeoutMs: number;
   readonly unitStateCacheMs: number;
@@ -36,6 +38,7 @@ interface FileSettings extends WebhookFileSettings {
   readonly ess_config_file: string;
   readonly systemctl_path: string;
   readonly busctl_path: string;
+  readonly system_bus_address: string | null;
   readonly systemctl_timeout_seconds: number;
   readonly unit_state_cache_seconds: number;
 }
@@ -45,6 +48,8 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   ess_config_file: DEFAULT_ESS_CONFIG_FILE,
   systemctl_path: '/usr/bin/systemctl',
   busctl_path: '/usr/bin/busctl',
+  // Unit states are pushed by systemd over this bus; systemctl/busctl are polled only while it is unavailable.
+  system_bus_address: 'unix:path=/run/dbus/system_bus_socket',
   // Bounds busctl too. Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
   systemctl_timeout_seconds: 2,
   unit_state_cache_seconds: 1,
@@ -68,6 +73,10 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
   ess_config_file: (value) => absolutePathProblem(value),
   systemctl_path: (value) => absolutePathProblem(value),
   busctl_path: (value) => absolutePathProblem(value),
+  system_bus_address: (value) =>
+    value === null || (typeof value === 'string' && /^unix:path=\/[^,;]+$/.test(value))
+      ? undefined
+      : `${JSON.stringify(value)} is not null or a unix:path=/ABSOLUTE/SOCKET address`,
   systemctl_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
   unit_state_cache_seconds: (value) => numberProblem(value, 0, 60),
   webhook_token_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
@@ -165,6 +174,7 @@ export async function loadExporterConfig(
     listen,
     systemctlPath: settings.systemctl_path,
     busctlPath: settings.busctl_path,
+    systemBusAddress: settings.system_bus_address,
     systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),

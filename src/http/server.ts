@@ -1,11 +1,31 @@
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
 import type { UnprivilegedSide as Exporter } from '../unprivileged-side.js';
 import { READ_SOURCES } from '../readers/read-health.js';
 import { webhookRouter } from '../webhook/webhook-router.js';
+import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { landingPage } from './landing-page.js';
+
+/**
+ * Bounds on what a client can hold. Prometheus and Alertmanager send a complete request right after
+ * connecting, over loopback or a LAN: seconds are plenty, and an idle or slow connection is cheap to drop.
+ */
+export const HTTP_LIMITS = {
+  connections: { total: 512, perClient: 256 } satisfies ConnectionLimits,
+  /** From the connection (or the previous request on it) to a complete request head. */
+  headersTimeoutMs: 5_000,
+  /** The whole request, body included (a 1 MiB body takes milliseconds). */
+  requestTimeoutMs: 10_000,
+  /** An idle kept-alive connection; Prometheus scrapes again within its interval and reconnects if not. */
+  keepAliveTimeoutMs: 5_000,
+  /** How often those timeouts are checked (Node's default, 30 s, would let a request head take 35 s). */
+  checkIntervalMs: 1_000,
+  maxHeaderBytes: 16 * 1024,
+  /** Pending connections the kernel queues for accept() (capped by net.core.somaxconn). */
+  backlog: 4096,
+};
 
 export function createApp(exporter: Exporter, version: string): Express {
   const app = express();
@@ -16,6 +36,7 @@ export function createApp(exporter: Exporter, version: string): Express {
     res.type('html').send(landingPage(version));
   });
 
+  // GET /metrics normally never gets here (see metricsFastPath); HEAD and the like do.
   app.get('/metrics', async (_req, res) => {
     await exporter.refresh();
     const body = await exporter.registry.metrics();
@@ -41,11 +62,39 @@ export function createApp(exporter: Exporter, version: string): Express {
   });
 
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
-    console.error(`ess-exporter: request failed: ${String(error)}`);
+    exporter.log(`request failed: ${String(error)}`);
     res.status(500).type('text').send('internal error\n');
   };
   app.use(onError);
   return app;
+}
+
+/**
+ * GET /metrics straight on node:http, around express: a scrape is the exporter's most frequent request,
+ * and express's router and response helpers cost about as much CPU as the readings themselves. Same
+ * answer as the express route (status, Content-Type, Cache-Control, Content-Length; no ETag).
+ */
+function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessage, res: ServerResponse) => void {
+  const serve = async (res: ServerResponse): Promise<void> => {
+    try {
+      await exporter.refresh();
+      const body = await exporter.registry.metrics();
+      res.writeHead(200, {
+        'Content-Type': exporter.registry.contentType,
+        'Cache-Control': 'no-store',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    } catch (error) {
+      exporter.log(`request failed: ${String(error)}`);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('internal error\n');
+    }
+  };
+  return (req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) void serve(res);
+    else app(req, res);
+  };
 }
 
 export interface RunningServer {
@@ -55,7 +104,20 @@ export interface RunningServer {
 }
 
 export async function startServer(exporter: Exporter, listen: ListenAddress, version: string): Promise<RunningServer> {
-  const server: Server = createApp(exporter, version).listen({ host: listen.host, port: listen.port });
+  const server: Server = createServer(
+    {
+      headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+      requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
+      maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
+    },
+    metricsFastPath(exporter, createApp(exporter, version)),
+  );
+  // no socket inactivity timeout of its own: the three above bound every phase
+  server.timeout = 0;
+  new ConnectionGuard(HTTP_LIMITS.connections).attach(server);
+  server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error) =>

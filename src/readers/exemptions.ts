@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { FileFormatError, parseJsonObject, text, wholeNumber } from './json-fields.js';
+import { pathExists } from './path-exists.js';
 import { readBounded } from './read-bounded.js';
 
 /**
@@ -56,6 +57,8 @@ export async function readExemptionFiles(runtimeDir: string, units: readonly str
     units.map(async (unit): Promise<Exemption | Error | null> => {
       const path = join(runtimeDir, EXEMPT_SUBDIR, unit);
       try {
+        // nearly always absent: no open that fails with an Error at every scrape
+        if (!(await pathExists(path))) return null;
         return parseExemption(await readBounded(path, MAX_EXEMPTION_BYTES), unit);
       } catch (error) {
         return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : new Error(`cannot use ${path}`, { cause: error });

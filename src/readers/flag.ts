@@ -1,6 +1,6 @@
+import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { type FSWatcher, watch } from 'chokidar';
 import { pathExists } from './path-exists.js';
 import type { ReadHealth } from './read-health.js';
 
@@ -10,6 +10,11 @@ const DIRECTORY_POLL_MS = 1000;
  * Presence of the latch flag. A watch on the flag's directory makes ess_active follow the flag within
  * milliseconds; check() re-stats it at every scrape because watch events can be missed (inotify queue
  * overflow, a directory that did not exist yet, a read-only bind mount being replaced).
+ *
+ * One inotify watch on the directory itself, and only events naming the flag count: nothing else in the
+ * directory is ever opened, stat'ed or watched, so the controller's temp and lock files (0600
+ * root) cause no read errors. (A per-file watcher such as chokidar adds a watch on every entry, which
+ * fails with EACCES on those.)
  */
 export class FlagReader {
   readonly #flagFile: string;
@@ -56,27 +61,48 @@ export class FlagReader {
 
   async #startWatcher(): Promise<void> {
     if (this.#closed) return;
-    if (!(await isDirectory(this.#dir))) {
+    const inode = await directoryInode(this.#dir);
+    if (inode === null) {
       // Normally tmpfiles creates the directory at boot, before the exporter starts. Until it exists
-      // there is nothing to watch (chokidar's own wait for it is unreliable): look once a second.
+      // there is nothing to watch: look once a second.
       this.#retry = setTimeout(() => void this.#restartWatcher(), DIRECTORY_POLL_MS);
       return;
     }
-    // atomic:false: chokidar would otherwise hold back an unlink for 100 ms to merge editor-style saves.
-    const watcher = watch(this.#dir, { ignoreInitial: true, depth: 0, atomic: false });
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(this.#dir, { persistent: false });
+    } catch (error) {
+      this.#health.failed('flag', new Error(`watch on ${this.#dir} failed`, { cause: error }));
+      this.#retry = setTimeout(() => void this.#restartWatcher(), DIRECTORY_POLL_MS);
+      return;
+    }
     this.#watcher = watcher;
-    watcher.on('all', (event, path) => {
-      if (path === this.#dir || basename(path) === this.#name) void this.check();
-      if (path === this.#dir && event === 'unlinkDir') void this.#restartWatcher();
+    watcher.on('change', (_event, filename) => {
+      if (filename === this.#name) {
+        void this.check();
+        return;
+      }
+      // Another entry, no name (a queue overflow) or the directory itself: the watch dies with a
+      // removed or replaced directory, which only its inode tells.
+      void directoryInode(this.#dir).then((now) => {
+        if (this.#watcher !== watcher) return;
+        if (now !== inode) void this.#restartWatcher();
+        else if (filename === null) void this.check();
+      });
     });
-    watcher.on('error', (error) => this.#health.failed('flag', new Error(`watch on ${this.#dir} failed`, { cause: error })));
-    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    // The directory was removed or replaced (the watch is then dead): wait for it to come back.
+    watcher.on('error', () => void this.#restartWatcher());
+    watcher.on('close', () => {
+      if (this.#watcher === watcher && !this.#closed) void this.#restartWatcher();
+    });
   }
 
   /** A flag created while no watch was set up is caught by the check() after it. */
   async #restartWatcher(): Promise<void> {
-    await this.#watcher?.close();
+    const old = this.#watcher;
     this.#watcher = undefined;
+    old?.close();
+    clearTimeout(this.#retry);
     await this.#startWatcher();
     await this.check();
   }
@@ -84,14 +110,18 @@ export class FlagReader {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retry);
-    await this.#watcher?.close();
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.close();
   }
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** null: missing or not a directory. */
+async function directoryInode(path: string): Promise<number | null> {
   try {
-    return (await stat(path)).isDirectory();
+    const info = await stat(path);
+    return info.isDirectory() ? info.ino : null;
   } catch {
-    return false;
+    return null;
   }
 }

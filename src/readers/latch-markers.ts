@@ -81,6 +81,8 @@ export class LatchMarkersReader {
 
 async function contentOrEmpty(path: string): Promise<string> {
   try {
+    // the markers are nearly always absent: no open that fails with an Error at every scrape
+    if (!(await pathExists(path))) return '';
     return await readBounded(path, MAX_MARKER_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';

@@ -1,4 +1,9 @@
-import { ExecaError, execa } from 'execa';
+import type { ExecaError as ExecaErrorType } from 'execa';
+
+// Loaded on first use: with the unit states on D-Bus no process is ever run, and execa's module tree
+// costs several megabytes of resident memory.
+let execaModule: Promise<typeof import('execa')> | undefined;
+const loadExeca = (): Promise<typeof import('execa')> => (execaModule ??= import('execa'));
 
 /**
  * Runs a command and returns its stdout, killing it and everything it started after timeoutMs. The
@@ -6,6 +11,7 @@ import { ExecaError, execa } from 'execa';
  * stdout pipe open, and the result would then wait for the grandchild however long it lives.
  */
 export async function runBounded(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  const { execa, ExecaError } = await loadExeca();
   const child = execa(file, args, {
     detached: true,
     stdin: 'ignore',
@@ -26,7 +32,7 @@ export async function runBounded(file: string, args: readonly string[], timeoutM
     const { stdout } = await child;
     return stdout;
   } catch (error) {
-    throw new Error(`${file} ${args[0] ?? ''}: ${failure(error, timeoutMs)}`, { cause: error });
+    throw new Error(`${file} ${args[0] ?? ''}: ${failure(error, timeoutMs, ExecaError)}`, { cause: error });
   } finally {
     clearTimeout(killGroup);
   }
@@ -34,7 +40,7 @@ export async function runBounded(file: string, args: readonly string[], timeoutM
 
 // execa's own message repeats the whole command line (every unit name), which would push what
 // systemctl said out of a bounded log line.
-function failure(error: unknown, timeoutMs: number): string {
+function failure(error: unknown, timeoutMs: number, ExecaError: typeof ExecaErrorType): string {
   if (!(error instanceof ExecaError)) return String(error);
   const stderr = String(error.stderr ?? '').trim();
   const said = stderr === '' ? '' : `: ${stderr}`;

@@ -58,7 +58,7 @@ export function parseSystemctlShow(output: string, units: readonly string[]): Ma
   return result;
 }
 
-function unitState(loadState: string, activeState: string): UnitState {
+export function unitState(loadState: string, activeState: string): UnitState {
   if (loadState === 'not-found') return 'not-found';
   const activity = activityOf(activeState);
   // Masking does not stop a running unit: while it runs, its activity is what the latch cares about.

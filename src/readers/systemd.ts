@@ -13,44 +13,44 @@ export interface SystemdReaderOptions {
 
 /** Unit states from one batched, bounded `systemctl show` per refresh. A failed run keeps the last known states. */
 export class SystemdReader {
-  private statuses: ReadonlyMap<string, UnitStatus> | null = null;
-  private readonly cache: CachedRun;
+  readonly #options: SystemdReaderOptions;
+  readonly #health: ReadHealth;
+  readonly #cache: CachedRun;
+  #statuses: ReadonlyMap<string, UnitStatus> | null = null;
 
-  constructor(
-    private readonly options: SystemdReaderOptions,
-    private readonly health: ReadHealth,
-    now: () => number = Date.now,
-  ) {
-    this.cache = new CachedRun(() => this.run(), options.cacheMs, now);
+  constructor(options: SystemdReaderOptions, health: ReadHealth, now: () => number = Date.now) {
+    this.#options = options;
+    this.#health = health;
+    this.#cache = new CachedRun(() => this.#run(), options.cacheMs, now);
   }
 
   /** null while systemctl has never answered. */
   current(): ReadonlyMap<string, UnitStatus> | null {
-    return this.statuses;
+    return this.#statuses;
   }
 
   /** The next refresh runs systemctl even if the cached result is recent (a latch change). */
   invalidate(): void {
-    this.cache.invalidate();
+    this.#cache.invalidate();
   }
 
   async refresh(): Promise<ReadonlyMap<string, UnitStatus> | null> {
-    await this.cache.refresh();
-    return this.statuses;
+    await this.#cache.refresh();
+    return this.#statuses;
   }
 
-  private async run(): Promise<void> {
-    const { systemctlPath, timeoutMs, units } = this.options;
+  async #run(): Promise<void> {
+    const { systemctlPath, timeoutMs, units } = this.#options;
     try {
       const output = await runBounded(
         systemctlPath,
         ['show', '--no-pager', `--property=${SHOW_PROPERTIES}`, '--', ...units],
         timeoutMs,
       );
-      this.statuses = parseSystemctlShow(output, units);
-      this.health.succeeded('systemd');
+      this.#statuses = parseSystemctlShow(output, units);
+      this.#health.succeeded('systemd');
     } catch (error) {
-      this.health.failed('systemd', new Error('cannot read unit states', { cause: error }));
+      this.#health.failed('systemd', new Error('cannot read unit states', { cause: error }));
     }
   }
 }

@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Response, Router } from 'express';
 import { checkAuthorization } from './authorization.js';
+import { BODY_SHAPE_LIMITS, bodyShapeProblem, MAX_CONCURRENT_BODIES, Slots } from './body-gate.js';
 import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import type { WebhookReceiver } from './receiver.js';
@@ -51,7 +52,40 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
 
   // Content type already checked; inflate off: Alertmanager does not compress, and a compressed body
   // is only a way around the size limit.
-  const readJson = express.json({ limit: settings.bodyLimitBytes, type: () => true, strict: true, inflate: false });
+  // verify runs on the raw bytes before JSON.parse: a body of a million tiny values or a deep nesting
+  // is refused before it becomes objects.
+  const parseJson = express.json({
+    limit: settings.bodyLimitBytes,
+    type: () => true,
+    strict: true,
+    inflate: false,
+    verify: (_req, _res, buffer) => {
+      const problem = bodyShapeProblem(buffer, BODY_SHAPE_LIMITS);
+      if (problem !== null) throw Object.assign(new Error(`body refused unparsed: ${problem}`), { status: 400, type: 'entity.shape' });
+    },
+  });
+  // Bodies are read and parsed a few at a time, so that concurrent large bodies cannot add up in memory
+  // or hold the event loop; the others wait unread (the kernel's socket buffers push back on the sender).
+  const bodySlots = new Slots(MAX_CONCURRENT_BODIES);
+  const readJson: RequestHandler = (req, res, next) => {
+    void bodySlots.acquire().then(() => {
+      let held = true;
+      const release = (): void => {
+        if (!held) return;
+        held = false;
+        bodySlots.release();
+      };
+      if (req.socket.destroyed) {
+        release();
+        return;
+      }
+      res.once('close', release);
+      parseJson(req, res, (error?: unknown) => {
+        release();
+        next(error);
+      });
+    });
+  };
 
   const bodyErrors: ErrorRequestHandler = (error: { status?: unknown; type?: unknown; message?: unknown }, _req, res, _next) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400;
@@ -61,6 +95,8 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       refuse(res, 413, 'body too large', [`limit is ${settings.bodyLimitBytes} bytes (webhook_body_limit_bytes)`]);
     } else if (status === 415) {
       refuse(res, 415, 'unsupported content encoding or charset', [message]);
+    } else if (error.type === 'entity.shape') {
+      refuse(res, 400, 'invalid payload', [message]);
     } else {
       res.status(400).json({ error: 'malformed JSON', details: [message] });
     }

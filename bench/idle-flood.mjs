@@ -1,0 +1,56 @@
+// A local user's connection flood: opens --connections idle TCP connections to --host:--port (sending
+// nothing) and holds them, and prints one JSON line once all were opened; with --reopen, every one the
+// server closes comes straight back (a churn that never ends). Runs until killed. Each process can hold only as many as its descriptor limit allows: run several.
+//   node idle-flood.mjs --port 10170 --connections 15000
+import { connect } from 'node:net';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string' },
+    connections: { type: 'string', default: '15000' },
+    reopen: { type: 'boolean', default: false },
+  },
+});
+const port = Number(values.port);
+const wanted = Number(values.connections);
+let open = 0;
+let opened = 0;
+let closedByServer = 0;
+let failed = 0;
+
+function one() {
+  return new Promise((resolve) => {
+    const socket = connect({ host: values.host, port });
+    let connected = false;
+    socket.on('error', () => {});
+    socket.once('connect', () => {
+      connected = true;
+      open += 1;
+      opened += 1;
+      resolve(true);
+    });
+    socket.once('close', () => {
+      if (!connected) {
+        failed += 1;
+        resolve(false);
+        return;
+      }
+      open -= 1;
+      closedByServer += 1;
+      if (values.reopen) setImmediate(() => void one());
+    });
+    socket.resume();
+  });
+}
+
+for (let i = 0; i < wanted; i += 500) {
+  await Promise.all(Array.from({ length: Math.min(500, wanted - i) }, one));
+}
+process.stdout.write(`${JSON.stringify({ ready: true, opened, open, closedByServer, failed })}\n`);
+process.on('SIGTERM', () => {
+  process.stdout.write(`${JSON.stringify({ opened, open, closedByServer, failed })}\n`);
+  process.exit(0);
+});
+setInterval(() => {}, 1 << 30);
