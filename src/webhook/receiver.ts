@@ -57,7 +57,7 @@ export class WebhookReceiver {
    * Trips on every FIRING alert a rule matches, one request per alert, in order (the first request
    * starts the stop). Resolved alerts are ignored: they never trip and never release anything.
    */
-  async receive(payload: WebhookPayload): Promise<Delivery> {
+  async receive(payload: WebhookPayload, receivedAtMs: number = preciseNowMs()): Promise<Delivery> {
     const delivery: Delivery = { tripped: [], deduplicated: [], failed: [], ignored: 0, dry_run: this.settings.dryRun };
     for (const alert of payload.alerts) {
       if (alert.status !== 'firing' || !anyRuleMatches(this.settings.tripRules, alert.labels)) {
@@ -67,7 +67,7 @@ export class WebhookReceiver {
       this.metrics.alertsMatched.inc();
       const ref = alertRef(alert);
       try {
-        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, payload.groupKey));
+        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, payload.groupKey, receivedAtMs));
         if (outcome.duplicate) {
           this.metrics.deduplicated.inc();
           this.#log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);
@@ -85,7 +85,7 @@ export class WebhookReceiver {
   }
 
   /** Resolves to the spool path written (null in dry-run mode). */
-  async #trip(alert: WebhookAlert, groupKey: string): Promise<string | null> {
+  async #trip(alert: WebhookAlert, groupKey: string, receivedAtMs: number): Promise<string | null> {
     const ref = alertRef(alert);
     if (this.settings.dryRun) {
       this.metrics.dryRunTrips.inc();
@@ -95,8 +95,15 @@ export class WebhookReceiver {
     const written = await writeTripRequest(this.#spoolDir, {
       fingerprint: alert.fingerprint,
       reason: `alert ${ref.alertname} fingerprint=${alert.fingerprint} groupKey=${groupKey}`,
+      receivedAtMs,
     });
     this.metrics.tripsWritten.inc();
+    this.metrics.tripStages.observe({ stage: 'receipt_to_latched' }, (preciseNowMs() - receivedAtMs) / 1000);
+    const startsAtMs = Date.parse(alert.startsAt);
+    // a startsAt in the future (clock skew between hosts) says nothing about this stage
+    if (Number.isFinite(startsAtMs) && startsAtMs <= receivedAtMs) {
+      this.metrics.tripStages.observe({ stage: 'alert_to_receipt' }, (receivedAtMs - startsAtMs) / 1000);
+    }
     this.#log(`webhook: TRIP written ${written.path} for alert ${describeAlert(ref)}`);
     if (!written.directorySynced && !this.#warnedDirectorySync) {
       this.#warnedDirectorySync = true;
@@ -107,6 +114,11 @@ export class WebhookReceiver {
     }
     return written.path;
   }
+}
+
+/** The wall clock with sub-millisecond resolution: the controller records µs. */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function alertRef(alert: WebhookAlert): AlertRef {

@@ -12,6 +12,11 @@ export interface TripRequest {
   readonly reason: string;
   /** Part of the file name, so that the journal and audit trail can be matched to the alert. */
   readonly fingerprint: string;
+  /**
+   * When the webhook request arrived (ms since the epoch, fractional): the file's mtime, which the
+   * controller records as the activation's trigger instant. Default: when the file is written.
+   */
+  readonly receivedAtMs?: number;
 }
 
 export interface WrittenTripRequest {
@@ -62,6 +67,10 @@ export async function writeTripRequest(spoolDir: string, request: TripRequest): 
     // The service's UMask=0077 would leave 0600; the contract says 0640 (root reads it either way).
     await file.chmod(0o640);
     await file.writeFile(content);
+    if (request.receivedAtMs !== undefined) {
+      const seconds = request.receivedAtMs / 1000;
+      await file.utimes(seconds, seconds);
+    }
     await file.sync();
     await rename(staged, delivered);
     renamed = true;

@@ -15,6 +15,7 @@ export class WebhookMetrics {
   readonly deduplicated: Counter;
   readonly dryRunTrips: Counter;
   readonly requestDuration: Histogram;
+  readonly tripStages: Histogram<'stage'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -54,6 +55,17 @@ export class WebhookMetrics {
       name: 'ess_webhook_request_duration_seconds',
       help: 'Time to answer a webhook request, trip request writes and fsyncs included.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    // The stop's first two stages as the receiver sees them; the rest (trigger to all stopped) is the
+    // activation's own record, ess_last_activation_latency_seconds, measured from the same receipt.
+    this.tripStages = new Histogram({
+      name: 'ess_webhook_trip_stage_seconds',
+      help:
+        'Stages of a webhook trip: alert_to_receipt (the alert\'s startsAt to the request\'s arrival here), ' +
+        'receipt_to_latched (arrival to the trip request in the spool, from which systemd refuses every start).',
+      labelNames: ['stage'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 15, 60, 300],
       registers,
     });
   }

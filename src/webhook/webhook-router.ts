@@ -3,7 +3,7 @@ import { checkAuthorization } from './authorization.js';
 import { BODY_SHAPE_LIMITS, bodyShapeProblem, MAX_CONCURRENT_BODIES, Slots } from './body-gate.js';
 import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
-import type { WebhookReceiver } from './receiver.js';
+import { preciseNowMs, type WebhookReceiver } from './receiver.js';
 import { RejectionLog } from './rejection-log.js';
 import type { Log } from '../log.js';
 
@@ -20,7 +20,9 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
   const router = Router();
   const rejections = new RejectionLog(log);
 
+  // the first handler: when the request arrived, the trigger instant of any trip it causes
   const measure: RequestHandler = (_req, res, next) => {
+    res.locals.receivedAtMs = preciseNowMs();
     const stopTimer = metrics.requestDuration.startTimer();
     res.on('finish', () => {
       stopTimer();
@@ -109,7 +111,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       res.status(400).json({ error: 'invalid payload', details: parsed.details });
       return;
     }
-    const delivery = await receiver.receive(parsed.payload);
+    const delivery = await receiver.receive(parsed.payload, res.locals.receivedAtMs as number);
     const summary =
       `receiver ${printableAscii(parsed.payload.receiver, 60)}: ${delivery.tripped.length} tripped, ` +
       `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ${delivery.ignored} ignored` +

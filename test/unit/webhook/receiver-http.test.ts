@@ -48,6 +48,8 @@ describe('POST /alertmanager: trips', () => {
     expect(sample(metrics, 'ess_webhook_trips_written_total')).toBe(1);
     expect(sample(metrics, 'ess_webhook_trip_failures_total')).toBe(0);
     expect(sample(metrics, 'ess_webhook_request_duration_seconds_count')).toBe(1);
+    expect(sample(metrics, 'ess_webhook_trip_stage_seconds_count{stage="receipt_to_latched"}')).toBe(1);
+    expect(sample(metrics, 'ess_webhook_trip_stage_seconds_count{stage="alert_to_receipt"}')).toBe(1);
   });
 
   it('never trips on resolved alerts, and ignores firing alerts no rule matches', async () => {

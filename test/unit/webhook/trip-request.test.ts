@@ -57,6 +57,13 @@ describe('writeTripRequest', () => {
     expect(info.isFile()).toBe(true);
   });
 
+  it("carries the webhook request's arrival as its mtime, to the microsecond: the trigger instant the controller records", async () => {
+    const receivedAtMs = Date.now() - 1234.567;
+    const written = await writeTripRequest(spool, { fingerprint: 'f', reason: 'r', receivedAtMs });
+    const info = await stat(join(spool, written.path), { bigint: true });
+    expect(Math.abs(Number(info.mtimeNs / 1000n) - receivedAtMs * 1000)).toBeLessThanOrEqual(1);
+  });
+
   it('fails naming the step and leaves nothing behind when incoming/ is missing', async () => {
     await rmdir(join(spool, 'incoming'));
     const failure = writeTripRequest(spool, { fingerprint: 'f', reason: 'r' });
