@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { ensureNodeExporter } from './node-exporter.js';
+import { type BenchRow, report, verdict } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,9 +43,8 @@ const UNIT = 'quantum-execution.service';
 const UNITS_RE = '(quantum-.*|grafana-server|redis-server|prometheus)\\.(service|path)';
 const nodeExporter = await ensureNodeExporter();
 const box = await Sandbox.boot('ess-bench-exporter');
-const rows: Record<string, Record<string, string>> = {};
+const rows: BenchRow[] = [];
 const fmt = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
-const verdict = (met: boolean): string => (met ? 'met' : 'NOT MET');
 
 try {
   // node_exporter with only its systemd collector, limited to the units the ESS exporter reports
@@ -94,44 +94,48 @@ try {
 
   const source = (await box.mustRun('curl', '-fsS', 'http://127.0.0.1:10170/metrics')).includes('ess_exporter_unit_source{source="dbus"} 1') ? 'dbus' : 'poll';
   const latencyRow = (label: string, r: { ess: Percentiles; node: Percentiles }): void => {
-    rows[`scrape p50 / p99 ms, ${label} (n=${r.ess.n})`] = {
-      'ESS exporter': `${fmt(r.ess.p50, 2)} / ${fmt(r.ess.p99, 2)}`,
-      node_exporter: `${fmt(r.node.p50, 2)} / ${fmt(r.node.p99, 2)}`,
+    rows.push({
+      figure: `scrape p50 / p99 ms, ${label} (n=${r.ess.n})`,
+      ess: `${fmt(r.ess.p50, 2)} / ${fmt(r.ess.p99, 2)}`,
+      reference: `node_exporter ${fmt(r.node.p50, 2)} / ${fmt(r.node.p99, 2)}`,
       goal: 'p99 <= 5 ms',
       result: verdict(r.ess.p99 !== null && r.ess.p99 <= 5 && (r.ess.errors ?? 0) === 0),
-    };
+    });
   };
   latencyRow('1 s interval', compare.at1s);
   latencyRow('15 s interval', compare.at15s);
   const cpuRatio = compare.cpu.ess.cpuMsPer1000 / compare.cpu.node.cpuMsPer1000;
-  rows[`CPU ms per 1000 scrapes (${values.burst} back to back)`] = {
-    'ESS exporter': fmt(compare.cpu.ess.cpuMsPer1000, 0),
-    node_exporter: fmt(compare.cpu.node.cpuMsPer1000, 0),
+  rows.push({
+    figure: `CPU ms per 1000 scrapes (${values.burst} back to back)`,
+    ess: fmt(compare.cpu.ess.cpuMsPer1000, 0),
+    reference: `node_exporter ${fmt(compare.cpu.node.cpuMsPer1000, 0)}`,
     goal: '<= 1/5 of node_exporter',
     result: `${verdict(cpuRatio <= 0.2)} (${fmt(cpuRatio, 2)}x)`,
-  };
-  rows['RSS idle MiB'] = {
-    'ESS exporter': fmt(compare.idleRss.ess),
-    node_exporter: fmt(compare.idleRss.node),
+  });
+  rows.push({
+    figure: 'RSS idle MiB',
+    ess: fmt(compare.idleRss.ess),
+    reference: `node_exporter ${fmt(compare.idleRss.node)}`,
     goal: '<= 70 MiB',
     result: verdict(compare.idleRss.ess <= 70),
-  };
-  rows[`freshness p50 / p99 / max ms (${fresh.ess.samples} changes)`] = {
-    'ESS exporter': `${fmt(fresh.ess.p50)} / ${fmt(fresh.ess.p99)} / ${fmt(fresh.ess.max)}`,
-    node_exporter: `${fmt(fresh.node.p50)} / ${fmt(fresh.node.p99)} / ${fmt(fresh.node.max)} (read at scrape)`,
+  });
+  rows.push({
+    figure: `freshness p50 / p99 / max ms (${fresh.ess.samples} changes)`,
+    ess: `${fmt(fresh.ess.p50)} / ${fmt(fresh.ess.p99)} / ${fmt(fresh.ess.max)}`,
+    reference: `node_exporter ${fmt(fresh.node.p50)} / ${fmt(fresh.node.p99)} / ${fmt(fresh.node.max)} (read at scrape)`,
     goal: 'p99 <= 50 ms',
     result: verdict(fresh.ess.p99 !== null && fresh.ess.p99 <= 50 && fresh.ess.missed === 0),
-  };
-  rows[`transitions counted / in systemd's journal (${toggles} stop+start)`] = {
-    'ESS exporter': `${seen} / ${recorded}`,
-    node_exporter: 'no counter',
+  });
+  rows.push({
+    figure: `transitions counted / in systemd's journal (${toggles} stop+start)`,
+    ess: `${seen} / ${recorded}`,
+    reference: 'node_exporter: no counter',
     goal: 'none missed',
     result: verdict(seen === recorded && recorded === 2 * toggles),
-  };
-  rows['unit state source'] = { 'ESS exporter': source, node_exporter: 'D-Bus at every scrape', goal: 'dbus', result: verdict(source === 'dbus') };
+  });
+  rows.push({ figure: 'unit state source', ess: source, reference: 'node_exporter: D-Bus at every scrape', goal: 'dbus', result: verdict(source === 'dbus') });
 } finally {
   await box.shutdown();
 }
 
-console.log(`\nESS exporter against node_exporter ${nodeExporter.version} (systemd collector only, same 11 units), real systemd sandbox`);
-console.table(rows);
+report(`ESS exporter against node_exporter ${nodeExporter.version} (systemd collector only, the same 11 units)`, rows);

@@ -7,6 +7,7 @@
 //   npx tsx bench/webhook.bench.ts [--rate N] [--seconds N] [--hostile-seconds N] [--idle-connections N]
 import { parseArgs } from 'node:util';
 import { Sandbox } from '../sandbox/sandbox.js';
+import { report, verdict } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -87,35 +88,41 @@ try {
   await box.shutdown();
 }
 const fmt = (v: number | null): string => (v === null ? 'never' : v.toFixed(1));
-console.log(`\nWebhook POST -> trip request durably written, ${values.rate} req/s for ${values.seconds} s (real systemd sandbox)`);
-console.table({
-  webhook: {
-    requests: result.requests,
-    '200 OK': result.ok,
-    'p50 ms': fmt(result.p50),
-    'p99 ms': fmt(result.p99),
-    'max ms': fmt(result.max),
-    'first POST -> latch flag on disk ms': fmt(result.flagMs),
-    'spool drained after last POST ms': fmt(result.drainedMs),
+const bodies = `${Math.max(...hostile.bodyBytes)} bytes at most for ${values['hostile-seconds']} s`;
+report(`Webhook and the exporter under load and hostile clients (${values.rate} req/s for ${values.seconds} s)`, [
+  {
+    figure: 'webhook POST -> request durably written, p50 / p99 / max ms',
+    ess: `${fmt(result.p50)} / ${fmt(result.p99)} / ${fmt(result.max)} (${result.ok} of ${result.requests} 200 OK)`,
+    reference: '',
+    goal: 'every request answered 200',
+    result: verdict(result.ok === result.requests),
   },
-});
-
-const met = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
-console.log('\nThe exporter under hostile clients (real systemd sandbox)');
-console.table({
-  [`RSS peak MiB, 16 concurrent hostile bodies of ${Math.max(...hostile.bodyBytes)} bytes at most for ${values['hostile-seconds']} s (${hostile.sent} sent, codes ${JSON.stringify(hostile.codes)})`]: {
-    value: `${hostile.rssPeakMiB.toFixed(1)} (from ${hostile.rssBeforeMiB.toFixed(1)})`,
+  {
+    figure: 'first POST -> latch flag on disk / spool drained after the last POST, ms',
+    ess: `${fmt(result.flagMs)} / ${fmt(result.drainedMs)}`,
+    reference: '',
+    goal: '',
+    result: '',
+  },
+  {
+    figure: `RSS peak MiB, 16 concurrent hostile bodies of ${bodies} (${hostile.sent} sent, codes ${JSON.stringify(hostile.codes)})`,
+    ess: `${hostile.rssPeakMiB.toFixed(1)} (from ${hostile.rssBeforeMiB.toFixed(1)})`,
+    reference: '',
     goal: '<= 160 MiB',
-    result: met(hostile.rssPeakMiB <= 160),
+    result: verdict(hostile.rssPeakMiB <= 160),
   },
-  'scrapes during the hostile bodies: longest ms (event loop not blocked)': {
-    value: `${fmt(hostile.scrapeMax)} (p50 ${fmt(hostile.scrapeP50)}, ${hostile.scrapes} scrapes, ${hostile.scrapeFailures} failed)`,
+  {
+    figure: 'scrapes during the hostile bodies: longest ms (the event loop not blocked)',
+    ess: `${fmt(hostile.scrapeMax)} (p50 ${fmt(hostile.scrapeP50)}, ${hostile.scrapes} scrapes, ${hostile.scrapeFailures} failed)`,
+    reference: '',
     goal: 'none fails',
-    result: met(hostile.scrapeFailures === 0 && hostile.scrapes > 0),
+    result: verdict(hostile.scrapeFailures === 0 && hostile.scrapes > 0),
   },
-  [`trip POST / scrape with ${idle.connections} idle connections of a local user`]: {
-    value: `${idle.tripCode} in ${idle.tripMs.toFixed(1)} ms / ${idle.scrapeCode} in ${idle.scrapeMs.toFixed(1)} ms (RSS ${idle.rssMiB.toFixed(1)} MiB)`,
+  {
+    figure: `trip POST / scrape with ${idle.connections} idle connections of a local user`,
+    ess: `${idle.tripCode} in ${idle.tripMs.toFixed(1)} ms / ${idle.scrapeCode} in ${idle.scrapeMs.toFixed(1)} ms (RSS ${idle.rssMiB.toFixed(1)} MiB)`,
+    reference: '',
     goal: 'both 200 within 1 s',
-    result: met(idle.tripCode === '200' && idle.scrapeCode === '200' && idle.tripMs < 1000 && idle.scrapeMs < 1000),
+    result: verdict(idle.tripCode === '200' && idle.scrapeCode === '200' && idle.tripMs < 1000 && idle.scrapeMs < 1000),
   },
-});
+]);
