@@ -14,15 +14,7 @@ banner() { printf '\n\033[1m## %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; in_box "$@" || true; }
 
 ensure_packages() {
-  local missing=()
-  command -v redis-server >/dev/null || missing+=(redis-server)
-  command -v curl >/dev/null || missing+=(curl)
-  if ((${#missing[@]} > 0)); then
-    echo "installing Debian packages: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
-      >/dev/null
-  fi
+  bash "$SANDBOX" ensure-packages redis-server curl
   bash "$SANDBOX" ensure-tools # systemd-nspawn, pinned to the installed systemd
   if [[ ! -f $REPO/dist/src/main.js ]]; then
     echo "building the exporter (npm ci && npm run build)"

@@ -50,13 +50,24 @@ else
 fi
 # shellcheck source=deploy/lib/first-stop.sh
 source "$ESS_LIB/first-stop.sh"
-# activate stops before the rest is loaded
-[[ ${1:-} != activate ]] || first_stop "$@"
+# activate stops before the rest is loaded. The rest (activate.sh) is opened now, so that an
+# installer swapping the library directory during the stop cannot leave this run without it.
+ESS_ACTIVATE_FD=""
+if [[ ${1:-} == activate ]]; then
+  { exec {ESS_ACTIVATE_FD}<"$ESS_LIB/activate.sh"; } 2>/dev/null || ESS_ACTIVATE_FD=""
+  first_stop "$@"
+fi
 # activate loads its own library only (which loads what it uses): after the stop, every library
 # parsed is time before it returns; every other command loads them all
 if [[ ${1:-} == activate ]]; then
-  # shellcheck source=deploy/lib/activate.sh
-  source "$ESS_LIB/activate.sh"
+  if [[ -n $ESS_ACTIVATE_FD ]]; then
+    # shellcheck source=deploy/lib/activate.sh
+    source "/dev/fd/$ESS_ACTIVATE_FD" # everything it needs is loaded already (first-stop.sh)
+    exec {ESS_ACTIVATE_FD}<&-
+  else
+    # shellcheck source=deploy/lib/activate.sh
+    source "$ESS_LIB/activate.sh"
+  fi
 else
   # shellcheck source=deploy/lib/time.sh
   source "$ESS_LIB/time.sh"

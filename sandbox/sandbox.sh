@@ -12,6 +12,7 @@
 #   sandbox.sh ensure-tools     install systemd-nspawn (pinned to the installed systemd) if missing:
 #                               the one place that installs it (test/run-all.sh and demo/run.sh
 #                               call it)
+#   sandbox.sh ensure-packages PKG...  install those of the Debian packages that are missing
 #
 # ESS_SANDBOX_PREFIX (default empty) is put before every NAME, so that two test runs on one machine
 # (say, two checkouts) never boot, enter or power off each other's sandboxes.
@@ -59,6 +60,18 @@ ensure_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null
   fi
+}
+
+ensure_packages() { # ensure_packages PKG...
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} > 0)) || return 0
+  echo "installing Debian packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    >/dev/null
 }
 
 inner() { # inner NAME CMD...
@@ -161,7 +174,8 @@ main() {
     root) (($# == 1)) || die "usage: sandbox.sh root NAME"; root_of "$1" ;;
     down) (($# == 1)) || die "usage: sandbox.sh down NAME"; down "$1" ;;
     ensure-tools) ensure_tools ;;
-    *) sed -n '2,21p' "$0" >&2; exit 64 ;;
+    ensure-packages) ensure_packages "$@" ;;
+    *) sed -n '2,22p' "$0" >&2; exit 64 ;;
   esac
 }
 

@@ -34,6 +34,18 @@ export class Sandbox {
     return box;
   }
 
+  /** Fails unless the installed exporter runs: the tests that scrape it need a built dist/. */
+  async requireExporter(): Promise<void> {
+    if ((await this.show('quantum-ess-exporter.service', 'ActiveState')) !== 'active') {
+      throw new Error('quantum-ess-exporter is not running in the sandbox: build it first (npm ci && npm run build)');
+    }
+  }
+
+  /** One scrape of the installed exporter, from inside the container. */
+  async scrape(): Promise<string> {
+    return this.mustRun('curl', '-fsS', '--max-time', '5', 'http://127.0.0.1:10170/metrics');
+  }
+
   async shutdown(): Promise<void> {
     await execa('bash', [sandboxScript, 'down', this.name], { reject: false });
   }
@@ -122,6 +134,12 @@ export class Sandbox {
       throw new Error(`reset: not every unit is active: ${JSON.stringify(states)}`);
     }
   }
+}
+
+/** The value of one series (`name{labels}` exactly as exposed) in a scrape, undefined when absent. */
+export function metricValue(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 export interface UnitResult {

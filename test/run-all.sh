@@ -24,16 +24,7 @@ record() { # record NAME RC PASSED FAILED
 }
 
 install_debian_packages() {
-  local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]} > 0)); then
-    echo "installing Debian packages: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
-      >/dev/null
-  fi
+  bash "$SANDBOX" ensure-packages "${APT_PACKAGES[@]}"
   bash "$SANDBOX" ensure-tools # systemd-nspawn, pinned to the installed systemd
 }
 

@@ -441,11 +441,15 @@ activation_finish() {
   local since
   latch_flag_tmp_cleanup
   activation_trigger_from_job
-  # under the lock, so that a deactivate cannot clear the latch between the check and the claim
-  latch_take_lock ||
+  # under the lock, so that a deactivate cannot clear the latch between the check and the claim;
+  # without it the requests stay for the next run
+  local locked=1
+  latch_take_lock || {
+    locked=0
     record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
-      "recording without it"
-  ((!ACT_OPT_FROM_SPOOL)) || activation_claim_spool
+      "recording without it; trip requests left for the next run"
+  }
+  ((!ACT_OPT_FROM_SPOOL || !locked)) || activation_claim_spool
   activation_log_claim
   time_us_to_sec_v since "$ACT_WALL_US"
   ((!ACT_OWNER)) ||

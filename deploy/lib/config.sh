@@ -233,21 +233,23 @@ config_load() {
 # the configuration in force).
 declare -g CONFIG_PENDING=0
 config_load_in_force() {
-  local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force=""
-  if [[ -n ${ESS_CONFIG:-} || ! -r $installed ]]; then
+  local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force="" snapshot=""
+  if [[ -n ${ESS_CONFIG:-} ]]; then
     config_load
     return
   fi
   # the installer's snapshot of the values it validated: no parse on the stop path. It is root-owned
   # beside the libraries and trusted as they are; it ends with its own completion mark, so a
   # truncated or empty one (a crash while the installer wrote it) is never run: the file it was made
-  # from is parsed instead
-  local snapshot=""
+  # from is parsed instead, and without that either, the live ess.conf (a checkout, no install)
   { IFS= read -r -d '' snapshot <"$installed.bash"; } 2>/dev/null || true
   if [[ $snapshot == *$'\ndeclare -g ESS_CONFIG_SNAPSHOT=complete\n' ]]; then
     eval "$snapshot"
-  else
+  elif [[ -r $installed ]]; then
     ESS_CONFIG=$installed config_load
+  else
+    config_load
+    return
   fi
   IFS= read -r -d '' current 2>/dev/null <"$ESS_DEFAULT_CONFIG" || true
   IFS= read -r -d '' in_force 2>/dev/null <"$installed" || true

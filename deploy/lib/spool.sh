@@ -36,7 +36,14 @@ spool_claim() {
   local path now rc=0
   time_now_us_v now
   SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
-  install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
+  if ! install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" 2>/dev/null; then
+    # the spool is full (the group can fill tmp/): what sits in tmp/ is no request yet, and a writer
+    # that loses its file answers 500, so Alertmanager sends it again. Without this the claim would
+    # fail on every run and no deactivate could ever succeed.
+    record_log warning "the trip spool ${CFG[SPOOL_DIR]} is full; emptying its tmp/ to claim"
+    find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -delete 2>/dev/null || true
+    install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
+  fi
   # head closing the pipe early makes find die of SIGPIPE: only mv's status says whether the claim
   # worked
   find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 -print0 |

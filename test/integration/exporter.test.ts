@@ -1,29 +1,21 @@
 // The exporter as installed (hardened unit, user quantum-ess) next to real systemd: metrics follow the
 // latch and the units, match the controller's state file, survive a hung systemctl, pass promtool.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLAG, MONITOR, Sandbox, TRADING } from '../../sandbox/sandbox.js';
+import { FLAG, MONITOR, metricValue, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const METRICS = 'http://127.0.0.1:10170/metrics';
 let box: Sandbox;
 
 beforeAll(async () => {
   box = await Sandbox.boot('ess-exporter');
-  if ((await box.show('quantum-ess-exporter.service', 'ActiveState')) !== 'active') {
-    throw new Error('quantum-ess-exporter is not running in the sandbox: build it first (npm ci && npm run build)');
-  }
+  await box.requireExporter();
 });
 afterAll(async () => {
   await box?.shutdown();
 });
 
-async function scrape(): Promise<string> {
-  return box.mustRun('curl', '-fsS', '--max-time', '5', METRICS);
-}
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+const scrape = (): Promise<string> => box.scrape();
+const sample = metricValue;
 
 function currentState(text: string, unit: string): string[] {
   const re = new RegExp(`^ess_unit_state\\{unit="${unit.replace(/\./g, '\\.')}",role="[a-z]+",state="([a-z-]+)"\\} 1$`, 'gm');

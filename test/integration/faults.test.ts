@@ -430,4 +430,18 @@ describe('faults', () => {
     expect(await allDown()).toBe(true);
     expect((await box.ess('status')).exitCode).toBe(3);
   });
+
+  it('a group member who fills the spool cannot jam it: the claim empties tmp/, latches, and deactivate works', async () => {
+    const as = 'setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups';
+    await box.sh(
+      `${as} bash -c 'cd /var/spool/quantum-ess/tmp && for i in {1..20000}; do : > f$i 2>/dev/null || break; done; ` +
+        "mv f1 ../incoming/jam'",
+    );
+    await settle();
+    expect(await box.exists(FLAG)).toBe(true);
+    expect(await allDown()).toBe(true);
+    expect((await box.ess('deactivate', '--reason', 'after the jam')).exitCode).toBe(0);
+    expect((await box.ess('status')).exitCode).toBe(0);
+    summary.push({ fault: 'spool filled by a group member', outcome: 'tmp/ emptied by the claim; latched, then deactivated' });
+  });
 });

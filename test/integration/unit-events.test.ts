@@ -2,7 +2,7 @@
 // journal record of the same jobs), freshness bounded, the Asserts text identical to busctl's, a daemon-reload
 // followed, and the bus going away: bounded polling, said in a metric, no scrape hangs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox, TRADING } from '../../sandbox/sandbox.js';
+import { metricValue, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const METRICS = 'http://127.0.0.1:10170/metrics';
 const UNIT = 'quantum-execution.service';
@@ -11,22 +11,14 @@ let box: Sandbox;
 
 beforeAll(async () => {
   box = await Sandbox.boot('ess-unit-events');
-  if ((await box.show('quantum-ess-exporter.service', 'ActiveState')) !== 'active') {
-    throw new Error('quantum-ess-exporter is not running in the sandbox: build it first (npm ci && npm run build)');
-  }
+  await box.requireExporter();
 });
 afterAll(async () => {
   await box?.shutdown();
 });
 
-async function scrape(): Promise<string> {
-  return box.mustRun('curl', '-fsS', '--max-time', '5', METRICS);
-}
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+const scrape = (): Promise<string> => box.scrape();
+const sample = metricValue;
 
 const transitions = (text: string, unit: string, state: string): number =>
   sample(text, `ess_unit_state_transitions_total{unit="${unit}",role="trading",state="${state}"}`) ?? Number.NaN;
