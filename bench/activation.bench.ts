@@ -40,6 +40,8 @@ interface Method {
   readonly settle: string;
   readonly reset: string;
   readonly ess: boolean;
+  /** Run before t0 (building a request, opening its connection). */
+  readonly prepare?: string;
   /** The trigger sets t0 and end itself (POST -> latched); otherwise end is the last unit down. */
   readonly ownClock?: boolean;
   /**
@@ -59,17 +61,16 @@ const ESS_RESET = 'ess_controller.sh deactivate --no-start >/dev/null 2>&1';
 // drops a repeat of the same alert).
 const alertBody = (fp: string): string =>
   `{\\"version\\":\\"4\\",\\"groupKey\\":\\"bench\\",\\"truncatedAlerts\\":0,\\"status\\":\\"firing\\",\\"receiver\\":\\"quantum-ess\\",\\"groupLabels\\":{},\\"commonLabels\\":{},\\"commonAnnotations\\":{},\\"externalURL\\":\\"http://am\\",\\"alerts\\":[{\\"status\\":\\"firing\\",\\"labels\\":{\\"alertname\\":\\"Bench\\",\\"ess_trip\\":\\"true\\"},\\"annotations\\":{},\\"startsAt\\":\\"2026-01-01T00:00:00Z\\",\\"endsAt\\":\\"0001-01-01T00:00:00Z\\",\\"generatorURL\\":\\"http://prom\\",\\"fingerprint\\":\\"${fp}\\"}]}`;
-const POST =
-  'curl -fsS -o /dev/null -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" -H "Content-Type: application/json" ' +
-  `--data "${alertBody('bench$i')}" http://127.0.0.1:10170/alertmanager`;
-// POST -> latched: the request goes out on an open socket (no client to start), and the end is the
-// first instant systemd refuses a start: a request in the spool (the drop-in's AssertDirectoryNotEmpty=!)
-// or the flag. A busy loop in bash watches for either.
+// The request is built and the connection opened before t0, and goes out on that socket (no client to
+// start), so t0 is the request leaving, as Alertmanager's would: the ESS records from its arrival.
+const RAW_POST = (fp: string): string =>
+  `body="${alertBody(fp)}"; tok=$(cat /etc/quantum/ess-webhook.token); exec 3<>/dev/tcp/127.0.0.1/10170; ` +
+  'printf -v req "POST /alertmanager HTTP/1.1\\r\\nHost: bench\\r\\nAuthorization: Bearer %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n%s" "$tok" "${#body}" "$body"';
+// POST -> latched ends at the first instant systemd refuses a start: a request in the spool (the
+// drop-in's AssertDirectoryNotEmpty=!) or the flag. A busy loop in bash watches for either.
 const POST_LATCH =
-  `body="${alertBody('latch$i')}"; tok=$(cat /etc/quantum/ess-webhook.token); exec 3<>/dev/tcp/127.0.0.1/10170; ` +
-  'printf -v req "POST /alertmanager HTTP/1.1\\r\\nHost: bench\\r\\nAuthorization: Bearer %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n%s" "$tok" "${#body}" "$body"; ' +
   'mono t0; printf "%s" "$req" >&3; shopt -s nullglob; ' +
-  'until q=(/var/spool/quantum-ess/incoming/*); ((${#q[@]} > 0)) || [ -e /run/quantum/ESS_ON ]; do :; done; mono end; shopt -u nullglob; exec 3<&-';
+  'until q=(/var/spool/quantum-ess/incoming/*); ((${#q[@]} > 0)) || [ -e /run/quantum/ESS_ON ]; do :; done; mono end; shopt -u nullglob';
 
 const METHODS: readonly Method[] = [
   { name: 'floor: systemctl stop', trigger: `systemctl stop ${UNITS}`, settle: ':', reset: ':', ess: false },
@@ -88,8 +89,8 @@ const METHODS: readonly Method[] = [
   },
   { name: 'floor: path unit', trigger: 'touch /run/bench-floor/FLAG', settle: 'until [ "$(systemctl show -P ActiveState bench-floor-trigger.service)" = active ]; do sleep 0.005; done', reset: 'rm -f /run/bench-floor/FLAG; systemctl stop bench-floor-trigger.service', ess: false },
   { name: 'touch the flag', floorOf: 'floor: path unit', trigger: 'touch /run/quantum/ESS_ON', settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
-  { name: 'webhook POST', floorOf: 'floor: path unit', trigger: POST, settle: ESS_SETTLE, reset: ESS_RESET, ess: true },
-  { name: 'webhook POST -> latched', trigger: POST_LATCH, settle: ESS_SETTLE, reset: ESS_RESET, ess: false, ownClock: true },
+  { name: 'webhook POST', floorOf: 'floor: path unit', prepare: RAW_POST('bench$i'), trigger: 'printf "%s" "$req" >&3', settle: ESS_SETTLE, reset: `exec 3<&-; ${ESS_RESET}`, ess: true },
+  { name: 'webhook POST -> latched', prepare: RAW_POST('latch$i'), trigger: POST_LATCH, settle: ESS_SETTLE, reset: `exec 3<&-; ${ESS_RESET}`, ess: false, ownClock: true },
 ];
 
 // One bash loop in the sandbox, methods interleaved cycle by cycle; one line per sample:
@@ -98,6 +99,7 @@ function benchScript(): string {
   const cases = METHODS.map(
     (m, index) => `
       ${index})
+        ${m.prepare ?? ':'}
         ${m.ownClock ? m.trigger : `mono t0; ${m.trigger}`}
         mono ret
         ${m.settle}
