@@ -232,8 +232,12 @@ config_load() {
 # Writes CFG TRADING MONITOR ORDER, and CONFIG_PENDING (1 when /etc/quantum/ess.conf differs from
 # the configuration in force).
 declare -g CONFIG_PENDING=0
+declare -g CONFIG_IN_FORCE_LOADED=0
 config_load_in_force() {
   local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force="" snapshot=""
+  # once per run: activate's first stop loads it, and so would the rest of the activation after it
+  ((!CONFIG_IN_FORCE_LOADED)) || return 0
+  CONFIG_IN_FORCE_LOADED=1
   if [[ -n ${ESS_CONFIG:-} ]]; then
     config_load
     return
