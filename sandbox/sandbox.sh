@@ -4,8 +4,11 @@
 # (--volatile=yes), so it boots in well under a second and leaves nothing behind. It cannot set the
 # clock (CAP_SYS_TIME dropped): the clock is the host's.
 #
-#   sandbox.sh up NAME          boot NAME with this checkout bind-mounted read-only at
-#                               /opt/quantum-ess-src
+#   sandbox.sh up NAME [--netns PATH]
+#                               boot NAME with this checkout bind-mounted read-only at
+#                               /opt/quantum-ess-src; its own empty network namespace, or with
+#                               --netns the one at PATH (made and wired by its caller, as
+#                               sandbox/fleet.sh does for the hosts of a fleet on one bridge)
 #   sandbox.sh exec NAME CMD..  run CMD inside NAME as root (clean environment, all namespaces)
 #   sandbox.sh root NAME        print the host path of NAME's root directory
 #   sandbox.sh down NAME        orderly poweroff, SIGKILL fallback, cgroup cleanup
@@ -82,9 +85,13 @@ inner() { # inner NAME CMD...
     setpriv --bounding-set -sys_time -- "$@"
 }
 
-up() {
-  local name=$1 sd cg root pid leader="" i state=""
+up() { # up NAME [NETNS_PATH]
+  local name=$1 network=--private-network sd cg root pid leader="" i state=""
   [[ $name =~ ^[a-z0-9-]{1,40}$ ]] || die "name must match [a-z0-9-]{1,40}"
+  if [[ -n ${2:-} ]]; then
+    [[ -e $2 ]] || die "network namespace $2 does not exist"
+    network=--network-namespace-path=$2
+  fi
   ensure_tools
   sd=$(state_dir "$name") cg=$(cgroup_name "$name")
   if [[ -f $sd/nspawn.pid ]] && is_our_nspawn "$(cat "$sd/nspawn.pid")" "$name"; then
@@ -99,8 +106,8 @@ up() {
     exec unshare --mount --propagation private -- sh -c '
       mount -t tmpfs -o mode=0755,size=4m quantum-ess-sandbox /run/systemd || exit 1
       exec systemd-nspawn --quiet -D / --volatile=yes --boot --register=no --keep-unit \
-        --private-network --machine="$1" --console=passive --drop-capability=CAP_SYS_TIME \
-        --bind-ro="$2:/opt/quantum-ess-src" systemd.firstboot=off' sh "$name" "$SRC_DIR"
+        "$3" --machine="$1" --console=passive --drop-capability=CAP_SYS_TIME \
+        --bind-ro="$2:/opt/quantum-ess-src" systemd.firstboot=off' sh "$name" "$SRC_DIR" "$network"
   ) >"$sd/console.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$sd/nspawn.pid"
@@ -169,13 +176,17 @@ main() {
     set -- "${ESS_SANDBOX_PREFIX:-}$1" "${@:2}"
   fi
   case $cmd in
-    up) (($# == 1)) || die "usage: sandbox.sh up NAME"; up "$1" ;;
+    up)
+      (($# == 1)) || { (($# == 3)) && [[ $2 == --netns ]]; } ||
+        die "usage: sandbox.sh up NAME [--netns PATH]"
+      up "$1" "${3:-}"
+      ;;
     exec) (($# >= 2)) || die "usage: sandbox.sh exec NAME CMD..."; inner "$@" ;;
     root) (($# == 1)) || die "usage: sandbox.sh root NAME"; root_of "$1" ;;
     down) (($# == 1)) || die "usage: sandbox.sh down NAME"; down "$1" ;;
     ensure-tools) ensure_tools ;;
     ensure-packages) ensure_packages "$@" ;;
-    *) sed -n '2,22p' "$0" >&2; exit 64 ;;
+    *) sed -n '2,25p' "$0" >&2; exit 64 ;;
   esac
 }
 

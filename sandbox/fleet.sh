@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# fleet.sh - a fleet of trading hosts on one Linux bridge, for the fleet tests, the fleet benchmark
+# and demos. Every host is a real systemd (a sandbox.sh container) in its own network namespace,
+# wired to the bridge by a veth pair, with the stand-in trading units and the ESS and its exporter
+# installed by deploy/install.sh (sandbox/provision.sh). One Prometheus scrapes every exporter; two
+# Alertmanagers form a gossip cluster and notify every host's webhook. Prometheus and each
+# Alertmanager are the real Debian binaries, each in its own network namespace on the bridge, so
+# one of them can be killed and a host's link cut while the rest runs on.
+#
+#   fleet.sh up N                  boot N hosts (h1..hN) and the monitoring; waits until
+#                                  Prometheus scrapes every host and the cluster has both peers
+#   fleet.sh down                  tear everything down; idempotent, also after a failed up
+#   fleet.sh link HOST down|up     cut or restore HOST's link (the bridge side of its veth)
+#   fleet.sh alertmanager 1|2 kill|start
+#   fleet.sh state                 print the path of the fleet's JSON description
+#
+# Addresses: the bridge 198.18.0.1/24, Prometheus .2:9090, Alertmanagers .3 and .4 (API :9093,
+# gossip :9094), host hK at 198.18.0.(10+K), its exporter (webhook) on :10170. Host identities are
+# h1..hN; the first half of the hosts is in group "exec", the rest in "ai", and h1 also in "canary".
+#
+# ESS_SANDBOX_PREFIX prefixes the containers (as sandbox.sh does) and names the bridge, veths and
+# namespaces, so that two checkouts never touch each other's fleet; only one fleet at a time can
+# hold 198.18.0.0/24 on a machine, and `up` says so when another one does.
+set -Eeuo pipefail
+export LC_ALL=C
+
+SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly SRC_DIR
+readonly SANDBOX=$SRC_DIR/sandbox/sandbox.sh
+readonly PREFIX=${ESS_SANDBOX_PREFIX:-}
+readonly NET=198.18.0
+readonly PROM_IP=$NET.2 AM_IPS=("$NET.3" "$NET.4")
+readonly EXPORTER_PORT=10170 MAX_HOSTS=40
+
+die() { printf 'fleet: %s\n' "$*" >&2; exit 1; }
+say() { printf 'fleet: %s\n' "$*"; }
+
+# fleet_tag: up to 6 [a-z0-9] derived from the prefix: part of every interface name (<= 15 chars).
+fleet_tag() {
+  local t
+  t=$(printf '%s' "$PREFIX" | tr '[:upper:]' '[:lower:]' | tr -cd 'a-z0-9')
+  if ((${#t} > 6)); then t=$(printf '%s' "$PREFIX" | sha256sum | cut -c1-6); fi
+  printf '%s' "$t"
+}
+TAG=$(fleet_tag)
+readonly TAG
+readonly BRIDGE=qe$TAG-br STATE=/tmp/quantum-ess-fleet/${TAG:-default}
+
+fleet_netns() { printf 'qe-%s-%s' "$TAG" "$1"; } # fleet_netns h3|prom|am1
+fleet_veth() { printf 'qe%s-%s' "$TAG" "$1"; }   # the bridge side: qe<tag>-h3, -prom, -am1
+fleet_host_ip() { printf '%s.%d' "$NET" "$((10 + $1))"; }
+fleet_box() { printf 'fleet-h%d' "$1"; } # sandbox.sh adds the prefix
+fleet_groups() { # fleet_groups K N: the JSON list of host K's groups
+  local g=ai
+  if (($1 <= ($2 + 1) / 2)); then g="exec"; fi
+  if (($1 == 1)); then printf '["%s","canary"]' "$g"; else printf '["%s"]' "$g"; fi
+}
+
+# ---------------------------------------------------------------- network
+fleet_bridge_up() {
+  local holder
+  holder=$(ip -4 -o addr show to "$NET.1/32" | awk '{print $2}')
+  if [[ -n $holder && $holder != "$BRIDGE" ]]; then
+    die "$NET.1 is held by $holder (another fleet? its fleet.sh down frees it)"
+  fi
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr replace "$NET.1/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+fleet_attach() { # fleet_attach NAME IP: a network namespace on the bridge with IP/24
+  local ns veth
+  ns=$(fleet_netns "$1") veth=$(fleet_veth "$1")
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  ip link set "$veth" master "$BRIDGE" up
+  ip -n "$ns" addr add "$2/24" dev eth0
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set eth0 up
+}
+
+# ---------------------------------------------------------------- hosts
+fleet_exporter_config() { # fleet_exporter_config K N
+  cat <<EOF
+{
+  "listen": "$(fleet_host_ip "$1"):$EXPORTER_PORT",
+  "ess_config_file": "/etc/quantum/ess.conf",
+  "webhook_token_file": "/etc/quantum/ess-webhook.token",
+  "trip_rules": [["ess_trip=\"true\""]]
+}
+EOF
+}
+
+fleet_host_up() { # fleet_host_up K N: boot, configure and provision host K (its own log)
+  local k=$1 n=$2 box root
+  box=$(fleet_box "$k")
+  bash "$SANDBOX" up "$box" --netns "/run/netns/$(fleet_netns "h$k")"
+  root=$(bash "$SANDBOX" root "$box")
+  install -d -m 0755 "$root/etc/quantum"
+  fleet_exporter_config "$k" "$n" >"$root/etc/quantum/ess-exporter.json"
+  bash "$SANDBOX" exec "$box" bash /opt/quantum-ess-src/sandbox/provision.sh
+  install -m 0600 "$root/etc/quantum/ess-webhook.token" "$STATE/tokens/h$k.token"
+}
+
+fleet_hosts_up() { # fleet_hosts_up N: every host in parallel; names the ones that failed
+  local n=$1 k failed=() pids=()
+  for ((k = 1; k <= n; k++)); do
+    fleet_attach "h$k" "$(fleet_host_ip "$k")"
+    fleet_host_up "$k" "$n" >"$STATE/logs/h$k.log" 2>&1 &
+    pids[k]=$!
+  done
+  for ((k = 1; k <= n; k++)); do wait "${pids[k]}" || failed+=("h$k"); done
+  if ((${#failed[@]} > 0)); then
+    for k in "${failed[@]}"; do tail -n 20 "$STATE/logs/$k.log" >&2; done
+    die "hosts not provisioned: ${failed[*]} (logs in $STATE/logs)"
+  fi
+}
+
+# ---------------------------------------------------------------- monitoring
+fleet_prometheus_config() { # fleet_prometheus_config N
+  local k targets=()
+  for ((k = 1; k <= $1; k++)); do targets+=("'$(fleet_host_ip "$k"):$EXPORTER_PORT'"); done
+  cat <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $SRC_DIR/alerting/ess.rules.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['${AM_IPS[0]}:9093', '${AM_IPS[1]}:9093']
+scrape_configs:
+  - job_name: quantum-ess
+    static_configs:
+      - targets: [$(IFS=,; printf '%s' "${targets[*]}")]
+EOF
+}
+
+# The route of alerting/alertmanager.example.yml for trip alerts, with a fleet receiver: one webhook
+# per host, each with that host's token.
+fleet_alertmanager_config() { # fleet_alertmanager_config N
+  local k
+  cat <<EOF
+route:
+  receiver: nobody
+  group_by: [alertname]
+  routes:
+    - receiver: quantum-ess-fleet
+      matchers: ['ess_trip="true"']
+      group_by: ['...']
+      group_wait: 0s
+      group_interval: 10s
+      repeat_interval: 5m
+receivers:
+  - name: nobody
+  - name: quantum-ess-fleet
+    webhook_configs:
+EOF
+  for ((k = 1; k <= $1; k++)); do
+    cat <<EOF
+      - url: http://$(fleet_host_ip "$k"):$EXPORTER_PORT/alertmanager
+        send_resolved: false
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: $STATE/tokens/h$k.token
+EOF
+  done
+}
+
+fleet_spawn() { # fleet_spawn NAME CMD...: CMD in NAME's namespace, in the background, logged
+  local name=$1
+  shift
+  ip netns exec "$(fleet_netns "$name")" setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE/$name.pid"
+}
+
+fleet_alertmanager_start() { # fleet_alertmanager_start 1|2
+  local i=$1 me peer
+  me=${AM_IPS[i - 1]} peer=${AM_IPS[2 - i]}
+  mkdir -p "$STATE/am$i"
+  fleet_spawn "am$i" /usr/bin/prometheus-alertmanager --config.file="$STATE/alertmanager.yml" \
+    --storage.path="$STATE/am$i" --web.listen-address="$me:9093" \
+    --cluster.listen-address="$me:9094" --cluster.peer="$peer:9094"
+}
+
+fleet_prometheus_start() {
+  mkdir -p "$STATE/prometheus"
+  fleet_spawn prom /usr/bin/prometheus --config.file="$STATE/prometheus.yml" \
+    --storage.tsdb.path="$STATE/prometheus" --web.listen-address="$PROM_IP:9090"
+}
+
+fleet_monitoring_up() { # fleet_monitoring_up N
+  fleet_prometheus_config "$1" >"$STATE/prometheus.yml"
+  fleet_alertmanager_config "$1" >"$STATE/alertmanager.yml"
+  amtool check-config "$STATE/alertmanager.yml" >/dev/null ||
+    die "the rendered $STATE/alertmanager.yml is refused by amtool"
+  fleet_attach prom "$PROM_IP"
+  fleet_attach am1 "${AM_IPS[0]}"
+  fleet_attach am2 "${AM_IPS[1]}"
+  fleet_prometheus_start
+  fleet_alertmanager_start 1
+  fleet_alertmanager_start 2
+}
+
+fleet_wait() { # fleet_wait WHAT SECONDS CMD...: until CMD succeeds
+  local what=$1 seconds=$2 i
+  shift 2
+  for ((i = 0; i < seconds * 5; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "timed out after $seconds s waiting for $what (logs in $STATE/logs)"
+}
+
+fleet_scraped() { # fleet_scraped N: Prometheus has every exporter up
+  curl -fsS --max-time 2 --get "http://$PROM_IP:9090/api/v1/query" \
+    --data-urlencode 'query=count(up{job="quantum-ess"} == 1)' | grep -q "\"$1\"\\]"
+}
+
+fleet_cluster_ready() { # fleet_cluster_ready IP: that Alertmanager has settled with 2 peers
+  local s
+  s=$(curl -fsS --max-time 2 "http://$1:9093/api/v2/status") || return 1
+  node -e 'const c = JSON.parse(process.argv[1]).cluster;
+    process.exit(c.status === "ready" && c.peers.length === 2 ? 0 : 1)' "$s"
+}
+
+fleet_ready() { # fleet_ready N
+  local ip
+  fleet_wait "Prometheus to scrape all $1 exporters" 90 fleet_scraped "$1"
+  for ip in "${AM_IPS[@]}"; do
+    fleet_wait "the Alertmanager at $ip to settle with 2 peers" 90 fleet_cluster_ready "$ip"
+  done
+}
+
+# The fleet's description for its drivers (sandbox/fleet.ts).
+fleet_state_json() { # fleet_state_json N
+  local k hosts=()
+  for ((k = 1; k <= $1; k++)); do
+    hosts+=("{\"name\":\"h$k\",\"box\":\"$(fleet_box "$k")\",\"ip\":\"$(fleet_host_ip "$k")\",\
+\"groups\":$(fleet_groups "$k" "$1"),\"veth\":\"$(fleet_veth "h$k")\",\
+\"webhook\":\"http://$(fleet_host_ip "$k"):$EXPORTER_PORT/alertmanager\"}")
+  done
+  printf '{"prefix":"%s","bridge":"%s","state_dir":"%s","hosts":[%s],' \
+    "$PREFIX" "$BRIDGE" "$STATE" "$(IFS=,; printf '%s' "${hosts[*]}")"
+  printf '"prometheus":"http://%s:9090","alertmanagers":["http://%s:9093","http://%s:9093"]}\n' \
+    "$PROM_IP" "${AM_IPS[0]}" "${AM_IPS[1]}"
+}
+
+up() {
+  local n=$1
+  if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > MAX_HOSTS)); then die "N must be 1 to $MAX_HOSTS"; fi
+  [[ -e $SRC_DIR/dist/src/main.js ]] || die "the exporter is not built: npm ci && npm run build"
+  if [[ -e $STATE/fleet.json ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
+    die "a fleet is already up (fleet.sh down first)"
+  fi
+  bash "$SANDBOX" ensure-tools
+  mkdir -p "$STATE/logs" "$STATE/tokens"
+  chmod 0700 "$STATE/tokens"
+  fleet_bridge_up
+  fleet_hosts_up "$n"
+  fleet_monitoring_up "$n"
+  fleet_ready "$n"
+  fleet_state_json "$n" >"$STATE/fleet.json.new"
+  mv "$STATE/fleet.json.new" "$STATE/fleet.json"
+  say "$n hosts up; $STATE/fleet.json"
+}
+
+# ---------------------------------------------------------------- teardown
+fleet_kill() { # fleet_kill NAME: the process fleet_spawn started, and nothing else
+  local pid exe
+  pid=$(cat "$STATE/$1.pid" 2>/dev/null) || return 0
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=""
+  # a recycled PID is not ours: the binary, and this fleet's state directory in its arguments
+  if [[ $exe == /usr/bin/prometheus* ]] &&
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE/"; then
+    kill -KILL "$pid"
+    while [[ -e /proc/$pid ]]; do sleep 0.05; done
+  fi
+  rm -f "$STATE/$1.pid"
+}
+
+down() {
+  local name dir ns link
+  for name in prom am1 am2; do fleet_kill "$name"; done
+  for dir in "${ESS_SANDBOX_BASE:-/tmp/quantum-ess-sandbox}/${PREFIX}"fleet-h*; do
+    [[ -d $dir ]] || continue
+    name=${dir##*/}
+    bash "$SANDBOX" down "${name#"$PREFIX"}" >/dev/null
+  done
+  for ns in $(ip netns list | awk -v p="qe-$TAG-" 'index($1, p) == 1 {print $1}'); do
+    ip netns del "$ns"
+  done
+  for link in $(ip -o link show | awk -F': ' -v p="qe$TAG-" 'index($2, p) == 1 {print $2}'); do
+    ip link del "${link%@*}" 2>/dev/null || true # a veth goes with its namespace
+  done
+  rm -rf "$STATE"
+  say "down"
+}
+
+# ---------------------------------------------------------------- faults
+link() { # link HOST down|up
+  [[ $1 =~ ^h[0-9]+$ && $2 == @(down|up) ]] || die "usage: fleet.sh link hK down|up"
+  ip link show "$(fleet_veth "$1")" >/dev/null 2>&1 || die "no host $1 in this fleet"
+  ip link set "$(fleet_veth "$1")" "$2"
+}
+
+alertmanager() { # alertmanager 1|2 kill|start
+  [[ $1 == @(1|2) && $2 == @(kill|start) ]] || die "usage: fleet.sh alertmanager 1|2 kill|start"
+  [[ -e $STATE/fleet.json ]] || die "no fleet is up"
+  if [[ $2 == kill ]]; then fleet_kill "am$1"; return; fi
+  [[ ! -e $STATE/am$1.pid ]] || die "alertmanager $1 is running"
+  fleet_alertmanager_start "$1"
+  fleet_wait "alertmanager $1 to be ready" 30 curl -fs "http://${AM_IPS[$1 - 1]}:9093/-/ready"
+}
+
+main() {
+  ((EUID == 0)) || die "run as root (it boots containers and makes network namespaces)"
+  local cmd=${1:-}
+  shift || true
+  case $cmd in
+    up) (($# == 1)) || die "usage: fleet.sh up N"; up "$1" ;;
+    down) down ;;
+    link) (($# == 2)) || die "usage: fleet.sh link hK down|up"; link "$@" ;;
+    alertmanager)
+      (($# == 2)) || die "usage: fleet.sh alertmanager 1|2 kill|start"
+      alertmanager "$@"
+      ;;
+    state) [[ -e $STATE/fleet.json ]] || die "no fleet is up"; printf '%s\n' "$STATE/fleet.json" ;;
+    *) sed -n '2,24p' "$0" >&2; exit 64 ;;
+  esac
+}
+
+main "$@"
