@@ -12,6 +12,8 @@
 #   fleet.sh down                  tear everything down; idempotent, also after a failed up
 #   fleet.sh link HOST down|up     cut or restore HOST's link (the bridge side of its veth)
 #   fleet.sh alertmanager 1|2 kill|start
+#   fleet.sh partition on|off      split the two Alertmanagers from each other (a blackhole route
+#                                  each way: no gossip), while both still reach every host
 #   fleet.sh state                 print the path of the fleet's JSON description
 #
 # Addresses: the bridge 198.18.0.1/24, Prometheus .2:9090, Alertmanagers .3 and .4 (API :9093,
@@ -315,6 +317,14 @@ alertmanager() { # alertmanager 1|2 kill|start
   fleet_wait "alertmanager $1 to be ready" 30 curl -fs "http://${AM_IPS[$1 - 1]}:9093/-/ready"
 }
 
+partition() { # partition on|off
+  local verb=add
+  [[ $1 == @(on|off) ]] || die "usage: fleet.sh partition on|off"
+  [[ $1 == on ]] || verb=del
+  ip -n "$(fleet_netns am1)" route "$verb" blackhole "${AM_IPS[1]}/32" 2>/dev/null || [[ $1 == off ]]
+  ip -n "$(fleet_netns am2)" route "$verb" blackhole "${AM_IPS[0]}/32" 2>/dev/null || [[ $1 == off ]]
+}
+
 main() {
   ((EUID == 0)) || die "run as root (it boots containers and makes network namespaces)"
   local cmd=${1:-}
@@ -327,8 +337,9 @@ main() {
       (($# == 2)) || die "usage: fleet.sh alertmanager 1|2 kill|start"
       alertmanager "$@"
       ;;
+    partition) (($# == 1)) || die "usage: fleet.sh partition on|off"; partition "$1" ;;
     state) [[ -e $STATE/fleet.json ]] || die "no fleet is up"; printf '%s\n' "$STATE/fleet.json" ;;
-    *) sed -n '2,24p' "$0" >&2; exit 64 ;;
+    *) sed -n '2,26p' "$0" >&2; exit 64 ;;
   esac
 }
 

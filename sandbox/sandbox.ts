@@ -34,6 +34,11 @@ export class Sandbox {
     return box;
   }
 
+  /** A container booted and provisioned by sandbox/fleet.sh, which also shuts it down. */
+  static attach(name: string): Sandbox {
+    return new Sandbox(name);
+  }
+
   /** Fails unless the installed exporter runs: the tests that scrape it need a built dist/. */
   async requireExporter(): Promise<void> {
     if ((await this.show('quantum-ess-exporter.service', 'ActiveState')) !== 'active') {
