@@ -1,13 +1,20 @@
 // npm run bench: every benchmark on real systemd, one after the other (they must not share the CPU),
 // then one table of every figure with its reference, goal and result. Each bench's own output goes to
-// bench/.cache/<name>.log.
+// bench/.cache/<name>.log. Names given run only those: npm run bench -- fleet
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './report.js';
 
-const BENCHES = ['activation', 'exporter', 'webhook'] as const;
+const ALL = ['activation', 'exporter', 'webhook', 'fleet'] as const;
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(ALL as readonly string[]).includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown bench: ${unknown.join(', ')} (known: ${ALL.join(', ')})`);
+  process.exit(64);
+}
+const BENCHES = wanted.length === 0 ? ALL : ALL.filter((name) => wanted.includes(name));
 const here = import.meta.dirname;
 const cache = join(here, '.cache');
 mkdirSync(cache, { recursive: true });

@@ -12,8 +12,8 @@
 #   fleet.sh down                  tear everything down; idempotent, also after a failed up
 #   fleet.sh link HOST down|up     cut or restore HOST's link (the bridge side of its veth)
 #   fleet.sh alertmanager 1|2 kill|start
-#   fleet.sh partition on|off      split the two Alertmanagers from each other (a blackhole route
-#                                  each way: no gossip), while both still reach every host
+#   fleet.sh partition on|off      split the two Alertmanagers from each other (their packets to
+#                                  each other are lost: no gossip), both still reaching every host
 #   fleet.sh state                 print the path of the fleet's JSON description
 #
 # Addresses: the bridge 198.18.0.1/24, Prometheus .2:9090, Alertmanagers .3 and .4 (API :9093,
@@ -317,12 +317,20 @@ alertmanager() { # alertmanager 1|2 kill|start
   fleet_wait "alertmanager $1 to be ready" 30 curl -fs "http://${AM_IPS[$1 - 1]}:9093/-/ready"
 }
 
+# A silent partition: each Alertmanager sends the other's packets to a MAC address nobody has, so
+# they are lost on the bridge (as on a broken link), not refused locally (a blackhole route fails the
+# send at once, which memberlist does not count against the peer).
 partition() { # partition on|off
-  local verb=add
+  local i ns other
   [[ $1 == @(on|off) ]] || die "usage: fleet.sh partition on|off"
-  [[ $1 == on ]] || verb=del
-  ip -n "$(fleet_netns am1)" route "$verb" blackhole "${AM_IPS[1]}/32" 2>/dev/null || [[ $1 == off ]]
-  ip -n "$(fleet_netns am2)" route "$verb" blackhole "${AM_IPS[0]}/32" 2>/dev/null || [[ $1 == off ]]
+  for i in 1 2; do
+    ns=$(fleet_netns "am$i") other=${AM_IPS[2 - i]}
+    if [[ $1 == on ]]; then
+      ip -n "$ns" neigh replace "$other" lladdr 02:00:00:00:00:01 dev eth0 nud permanent
+    else
+      ip -n "$ns" neigh del "$other" dev eth0 2>/dev/null || true
+    fi
+  done
 }
 
 main() {

@@ -4,7 +4,8 @@
 // API the way Prometheus posts them (to every Alertmanager), and the hosts are seen from outside:
 // systemd's own timestamps, state.json, the audit trail and the exporters' metrics.
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { FLAG, LATCHED, Sandbox, TRADING, type StateFile } from './sandbox.js';
@@ -43,13 +44,59 @@ const STOP_TIMES = TRADING.map(
   (u) => `busctl get-property org.freedesktop.systemd1 ${unitObjectPath(u)} org.freedesktop.systemd1.Unit InactiveEnterTimestamp`,
 ).join('; ');
 
+/** Where the unified cgroup hierarchy is mounted (cgroup v2, or the hybrid layout's unified part). */
+const UNIFIED = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+
 export class FleetHost {
+  #cgroup: string | undefined;
+
   constructor(
     readonly name: string,
     readonly ip: string,
     readonly groups: readonly string[],
     readonly box: Sandbox,
+    readonly containerName: string,
   ) {}
+
+  /** The container's cgroup (the container's own systemd manages the tree below it). */
+  async cgroup(): Promise<string> {
+    if (this.#cgroup === undefined) {
+      const base = process.env.ESS_SANDBOX_BASE ?? '/tmp/quantum-ess-sandbox';
+      const leader = (await readFile(`${base}/${this.containerName}/leader.pid`, 'utf8')).trim();
+      const line = (await readFile(`/proc/${leader}/cgroup`, 'utf8')).split('\n').find((l) => l.startsWith('0::'));
+      if (line === undefined) throw new Error(`${this.name}: no unified cgroup for PID ${leader}`);
+      this.#cgroup = `${UNIFIED}${line.slice(3).replace(/\/init\.scope$/, '')}`;
+    }
+    return this.#cgroup;
+  }
+
+  /**
+   * Whether no trading unit has a process left, read from the cgroup files without running anything
+   * (a cheap poll that leaves the CPU to the stop being measured); systemd has the last word.
+   */
+  async tradingEmpty(): Promise<boolean> {
+    const root = await this.cgroup();
+    const populated = await Promise.all(
+      TRADING.map(async (u) => (await readFile(`${root}/system.slice/${u}/cgroup.events`, 'utf8').catch(() => 'populated 0')).includes('populated 1')),
+    );
+    return !populated.some(Boolean);
+  }
+
+  /** RSS of every process of the container, MiB. */
+  async rssMiB(): Promise<number> {
+    let kib = 0;
+    const walk = async (dir: string): Promise<void> => {
+      for (const pid of (await readFile(`${dir}/cgroup.procs`, 'utf8').catch(() => '')).split('\n').filter(Boolean)) {
+        const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+        kib += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      }
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (entry.isDirectory()) await walk(`${dir}/${entry.name}`);
+      }
+    };
+    await walk(await this.cgroup());
+    return kib / 1024;
+  }
 
   get metricsUrl(): string {
     return `http://${this.ip}:10170/metrics`;
@@ -130,7 +177,7 @@ export class Fleet {
     }
     const file = (await execa('bash', [fleetScript, 'state'])).stdout.trim();
     const description = JSON.parse(await readFile(file, 'utf8')) as FleetDescription;
-    const hosts = description.hosts.map((h) => new FleetHost(h.name, h.ip, h.groups, Sandbox.attach(h.box)));
+    const hosts = description.hosts.map((h) => new FleetHost(h.name, h.ip, h.groups, Sandbox.attach(h.box), `${description.prefix}${h.box}`));
     return new Fleet(description, hosts);
   }
 
@@ -239,7 +286,9 @@ export class Fleet {
 
   /** Waits until every given host has stopped trading; resolves to the µs the last of them stopped. */
   async waitStopped(hosts: readonly FleetHost[], timeoutMs: number): Promise<number> {
-    await waitUntil(`${hosts.map((h) => h.name).join(',')} to stop trading`, async () => (await Promise.all(hosts.map((h) => h.tradingStopped()))).every(Boolean), timeoutMs, 20);
+    const what = `${hosts.map((h) => h.name).join(',')} to stop trading`;
+    await waitUntil(what, async () => (await Promise.all(hosts.map((h) => h.tradingEmpty()))).every(Boolean), timeoutMs, 10);
+    await waitUntil(what, async () => (await Promise.all(hosts.map((h) => h.tradingStopped()))).every(Boolean), timeoutMs, 20);
     return Math.max(...(await Promise.all(hosts.map((h) => h.lastStopUs()))));
   }
 }
