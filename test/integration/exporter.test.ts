@@ -159,8 +159,9 @@ describe('exporter on real systemd', () => {
           startsAt: '2026-11-26T06:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://p', fingerprint }],
       });
     const makeCert = (name: string): string =>
-      `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /etc/quantum/tls/${name}.key ` +
-      `-out /etc/quantum/tls/${name}.crt -days 2 -subj /CN=${name} -addext subjectAltName=IP:127.0.0.1 2>/dev/null && ` +
+      // the sandbox has a fresh /etc: no openssl.cnf
+      `OPENSSL_CONF=/dev/null openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /etc/quantum/tls/${name}.key ` +
+      `-out /etc/quantum/tls/${name}.crt -days 2 -subj /CN=${name} -addext subjectAltName=IP:127.0.0.1 && ` +
       `chown root:quantum-ess /etc/quantum/tls/${name}.key && chmod 0640 /etc/quantum/tls/${name}.key`;
     const post = (body: string, cacert: string): string =>
       `curl -sS -o /tmp/answer -w '%{http_code}' --cacert /etc/quantum/tls/${cacert}.crt ` +
@@ -169,8 +170,9 @@ describe('exporter on real systemd', () => {
     await box.mustRun('cp', '/etc/quantum/ess-exporter.json', '/etc/quantum/ess-exporter.json.orig');
     try {
       // the key is root:quantum-ess 0640: readable by the exporter under ProtectSystem=strict
-      await box.mustRun('sh', '-c', `mkdir -p /etc/quantum/tls && ${makeCert('one')} && ${makeCert('two')} && ` +
+      const made = await box.sh(`mkdir -p /etc/quantum/tls && ${makeCert('one')} && ${makeCert('two')} && ` +
         'cp /etc/quantum/tls/one.crt /etc/quantum/tls/live.crt && cp -p /etc/quantum/tls/one.key /etc/quantum/tls/live.key');
+      expect(made.exitCode, made.stderr).toBe(0);
       await box.mustRun('node', '-e', `
         const fs = require('fs'); const f = '/etc/quantum/ess-exporter.json'; const c = JSON.parse(fs.readFileSync(f, 'utf8'));
         Object.assign(c, { host: 'h1', groups: ['exec'], tls_cert_file: '/etc/quantum/tls/live.crt', tls_key_file: '/etc/quantum/tls/live.key' });
