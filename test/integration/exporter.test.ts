@@ -177,6 +177,8 @@ describe('exporter on real systemd', () => {
         const fs = require('fs'); const f = '/etc/quantum/ess-exporter.json'; const c = JSON.parse(fs.readFileSync(f, 'utf8'));
         Object.assign(c, { host: 'h1', groups: ['exec'], tls_cert_file: '/etc/quantum/tls/live.crt', tls_key_file: '/etc/quantum/tls/live.key' });
         fs.writeFileSync(f, JSON.stringify(c, null, 2));`);
+      // the tests before restarted it often: systemd's start rate limit would refuse this one
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
       await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter.service');
       const https = await box.sh(
         'for i in $(seq 100); do curl -fs --max-time 1 --cacert /etc/quantum/tls/one.crt https://127.0.0.1:10170/metrics > /tmp/m && exit 0; sleep 0.05; done; exit 1',
@@ -211,6 +213,7 @@ describe('exporter on real systemd', () => {
     } finally {
       await box.mustRun('mv', '/etc/quantum/ess-exporter.json.orig', '/etc/quantum/ess-exporter.json');
       await box.ess('deactivate', '--no-start');
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
       await restartExporter();
     }
   });
