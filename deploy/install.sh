@@ -143,19 +143,21 @@ create_webhook_token() {
 # "active" only means node was started; wait until it actually serves, and until the process that
 # listens on the port is the unit's own: any local user may bind a loopback port first and answer
 # with made-up metrics.
+# With tls_cert_file set it serves HTTPS; the certificate is not checked here (the PID is).
 wait_for_exporter() {
-  local listen i pid
-  listen=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config |
-    sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p')
+  local listen i pid check scheme=https
+  check=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config)
+  listen=$(sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p' <<<"$check")
+  ! grep -q '^  "tls": null,\{0,1\}$' <<<"$check" || scheme=http
   for ((i = 0; i < 100; i++)); do
     pid=$(systemctl show -P MainPID "$EXPORTER_UNIT")
     if [[ $pid != 0 ]] && ss -Hltnp "sport = :${listen##*:}" 2>/dev/null | grep -q "pid=$pid," &&
-      curl -fs -o /dev/null --max-time 1 "http://$listen/metrics"; then
+      curl -fsk -o /dev/null --max-time 1 "$scheme://$listen/metrics"; then
       return 0
     fi
     sleep 0.1
   done
-  die "$EXPORTER_UNIT does not serve http://$listen/metrics itself" \
+  die "$EXPORTER_UNIT does not serve $scheme://$listen/metrics itself" \
     "(another process may hold the port: ss -ltnp); see journalctl -u $EXPORTER_UNIT"
 }
 
