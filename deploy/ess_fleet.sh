@@ -314,7 +314,8 @@ readonly STATUS_JQ='
       last_activation: num($last; $i),
       latency_seconds: num($latency; $i)
     } | .latched = (.up and .active == true)
-      | .reachable = (.up and .active != null) ] | sort_by(.host // .instance, .instance) |
+      | .reachable = (.up and .active != null) ]
+  | sort_by([.host == null, .host // "", .instance]) |
   { time: now | floor, hosts: ., total: length, latched: map(select(.latched)) | length,
     not_latched: map(select(.reachable and (.latched | not)) | .host // .instance),
     unreachable: map(select(.reachable | not) | .host // .instance) }'
