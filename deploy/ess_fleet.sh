@@ -31,7 +31,7 @@ Commands:
        [--duration DURATION]
       Latch every host (no --host/--group: ess_scope="fleet"), the hosts of one group
       (ess_group) or one host (ess_host) through Alertmanager: posts one new alert
-      ESSManualFleetStop with ess_trip="true" and a unique ess_trip_id to every Alertmanager URL
+      ESSManualFleetStop with ess_trip="true" and a unique trip_id to every Alertmanager URL
       given (default http://127.0.0.1:9093; give both members of an HA pair). Succeeds if at least
       one accepted it; names those that did not. The alert fires for DURATION (default 1h, 1m to
       24h): Alertmanager keeps retrying an unreachable host that long.
@@ -52,7 +52,7 @@ Commands:
 There is no fleet-wide deactivate, on purpose (ISO 13850: a stop is reset deliberately, where the
 machine is): resume each host at that host, after checking it, with
   sudo ess_controller.sh deactivate --reason TEXT
-First end the trip alert (amtool silence add ess_trip_id=ID), or its repeats latch the host again.
+First end the trip alert (amtool silence add trip_id=ID), or its repeats latch the host again.
 
 Exit codes: 0 ok (status: every host reachable, and latched with --expect-latched);
   1 status --expect-latched: a reachable host is not latched;
@@ -160,7 +160,7 @@ trip_post() {
 # trip_labels HOST GROUP TRIP_ID: the alert's labels, one per line. No ess_host/ess_group means the
 # whole fleet, said explicitly with ess_scope="fleet" so that the audit line reads scope=fleet.
 trip_labels() {
-  printf '%s\n' "alertname=$ALERTNAME" 'ess_trip=true' 'severity=critical' "ess_trip_id=$3"
+  printf '%s\n' "alertname=$ALERTNAME" 'ess_trip=true' 'severity=critical' "trip_id=$3"
   if [[ -n $1 ]]; then
     printf 'ess_host=%s\n' "$1"
   elif [[ -n $2 ]]; then
@@ -241,12 +241,12 @@ trip_send() {
 trip_report() { # trip_report ID SCOPE SECONDS ACCEPTED FAILED_URL...
   local id=$1 scope=$2 seconds=$3 accepted=$4
   shift 4
-  printf 'TRIP SENT: %s, ess_trip_id=%s, accepted by %d of %d Alertmanager(s)\n' "$scope" "$id" \
+  printf 'TRIP SENT: %s, trip_id=%s, accepted by %d of %d Alertmanager(s)\n' "$scope" "$id" \
     "$accepted" "$((accepted + $#))"
   (($# == 0)) || printf 'not accepted by: %s (an HA peer delivers for it)\n' "$*"
   printf 'The alert fires for %ds; Alertmanager retries each host until it answers.\n' "$seconds"
   printf 'Check: ess_fleet.sh status --prometheus URL --expect-latched\n'
-  printf 'Before resuming any host, end the repeats: amtool silence add ess_trip_id=%s' "$id"
+  printf 'Before resuming any host, end the repeats: amtool silence add trip_id=%s' "$id"
   printf ' --comment "resume" --alertmanager.url=URL; then, at each host: sudo ess_controller.sh'
   printf ' deactivate --reason "..."\n'
 }

@@ -43,7 +43,7 @@ readonly CASES=(
 # The fleet: every trip alert, whatever its scope, reaches the fleet receiver (each host's receiver
 # decides whether it is targeted) and a pager; the fleet's own alerts reach humans only.
 readonly FLEET=quantum-ess-fleet,oncall-pager
-readonly MANUAL="alertname=ESSManualFleetStop $TRIP severity=critical ess_trip_id=20261126T0600Z-0a"
+readonly MANUAL="alertname=ESSManualFleetStop $TRIP severity=critical trip_id=20261126T0600Z-0a"
 readonly FLEET_CASES=(
   "$FLEET|$MANUAL ess_scope=fleet"
   "$FLEET|$MANUAL ess_group=exec"

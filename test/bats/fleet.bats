@@ -119,7 +119,7 @@ calls() { cat "$TMP/amtool.calls"; }
     [[ "|$call|" == *"|alertname=ESSManualFleetStop|"* ]]
     [[ "|$call|" == *"|ess_trip=true|"* && "|$call|" == *"|ess_scope=fleet|"* ]]
     [[ "|$call|" != *"|ess_host="* && "|$call|" != *"|ess_group="* ]]
-    [[ "|$call|" =~ \|ess_trip_id=[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\| ]]
+    [[ "|$call|" =~ \|trip_id=[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\| ]]
     [[ $call == *'--annotation=reason=flash crash \"BTC\"|'* ]]
     [[ $call == *"--annotation=actor="*"@"* ]]
   done < <(calls)
@@ -142,7 +142,7 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ "|$(sed -n 2p "$TMP/amtool.calls")|" == *"|ess_group=exec|"* ]]
   # the default Alertmanager is the local one
   [[ $(sed -n 2p "$TMP/amtool.calls") == *"--alertmanager.url=http://127.0.0.1:9093|"* ]]
-  [ "$(grep -o 'ess_trip_id=[^|]*' "$TMP/amtool.calls" | sort -u | wc -l)" -eq 2 ]
+  [ "$(grep -o 'trip_id=[^|]*' "$TMP/amtool.calls" | sort -u | wc -l)" -eq 2 ]
 }
 
 @test "trip succeeds when one Alertmanager accepts and names the one that did not" {

@@ -179,7 +179,7 @@ describe('alerting', () => {
       expect(await receiversFor({ alertname: rule.alert ?? '', ...rule.labels }, AM_FLEET_CONFIG), rule.alert).toBe('quantum-ess-fleet,oncall-pager');
     }
     for (const scope of [{ ess_scope: 'fleet' }, { ess_group: 'exec' }, { ess_host: 'h1' }]) {
-      const labels = { alertname: 'ESSManualFleetStop', ess_trip: 'true', severity: 'critical', ess_trip_id: '20261126T060000Z-0a1b2c3d', ...scope };
+      const labels = { alertname: 'ESSManualFleetStop', ess_trip: 'true', severity: 'critical', trip_id: '20261126T060000Z-0a1b2c3d', ...scope };
       expect(await receiversFor(labels, AM_FLEET_CONFIG), JSON.stringify(scope)).toBe('quantum-ess-fleet,oncall-pager');
     }
     for (const rule of [...alerts(rules, 'ess'), ...alerts(rules, 'ess-fleet')]) {
