@@ -15,7 +15,7 @@ readonly EX_NOT_LATCHED=1 EX_UNREACHABLE=2 EX_NO_HOSTS=3 EX_USAGE=64 EX_DATAERR=
 readonly EX_UNAVAILABLE=69
 # the receiver's identity rule for host and group names (exporter config keys host, groups)
 readonly NAME_RE='^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'
-readonly URL_RE='^https?://[A-Za-z0-9._~:@%+/?&=\[-]+$'
+readonly URL_RE='^https?://[]A-Za-z0-9._~:@%+/?&=[-]+$'
 readonly REASON_MAX=200
 readonly ALERTNAME=ESSManualFleetStop
 readonly DEFAULT_JOB=quantum-ess

@@ -143,6 +143,9 @@ calls() { cat "$TMP/amtool.calls"; }
   # the default Alertmanager is the local one
   [[ $(sed -n 2p "$TMP/amtool.calls") == *"--alertmanager.url=http://127.0.0.1:9093|"* ]]
   [ "$(grep -o 'trip_id=[^|]*' "$TMP/amtool.calls" | sort -u | wc -l)" -eq 2 ]
+  run "$FLEET" trip --reason "ipv6" --alertmanager 'http://[fd00::9]:9093'
+  [ "$status" -eq 0 ]
+  [[ $(sed -n 3p "$TMP/amtool.calls") == *"--alertmanager.url=http://[fd00::9]:9093|"* ]]
 }
 
 @test "trip succeeds when one Alertmanager accepts and names the one that did not" {
