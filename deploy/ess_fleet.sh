@@ -15,6 +15,8 @@ readonly EX_NOT_LATCHED=1 EX_UNREACHABLE=2 EX_NO_HOSTS=3 EX_USAGE=64 EX_DATAERR=
 readonly EX_UNAVAILABLE=69
 # the receiver's identity rule for host and group names (exporter config keys host, groups)
 readonly NAME_RE='^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'
+# a host name, or an instance (host:port, [IPv6]:port) for status --expect-hosts
+readonly INSTANCE_RE='^[A-Za-z0-9[][]A-Za-z0-9._:[-]{0,254}$'
 readonly URL_RE='^https?://[]A-Za-z0-9._~:@%+/?&=[-]+$'
 readonly REASON_MAX=200
 readonly ALERTNAME=ESSManualFleetStop
@@ -35,10 +37,12 @@ Commands:
       given (default http://127.0.0.1:9093; give both members of an HA pair). Succeeds if at least
       one accepted it; names those that did not. The alert fires for DURATION (default 1h, 1m to
       24h): Alertmanager keeps retrying an unreachable host that long.
-  status --prometheus URL [--job NAME] [--expect-latched] [--json] [--cacert FILE]
+  status --prometheus URL [--job NAME] [--expect-latched] [--expect-hosts H1,H2,...] [--json]
+       [--cacert FILE]
       Every ESS target Prometheus knows (job, default quantum-ess): host, groups, up, active,
-      verdict, switch armed, last activation and its latency; then "N of M hosts latched" and the
-      hosts not latched and unreachable.
+      verdict, switch armed, last activation and its latency; then "N of M hosts latched", the
+      hosts not latched, the unreachable ones and, with --expect-hosts (host names or
+      instances), those Prometheus has no target for.
   render-receivers (--targets-file FILE | --prometheus URL [--job NAME] [--cacert FILE])
        [--name NAME] [--token-file FILE] [--ca-file FILE] [--config FILE]
       The fleet receiver for alertmanager.yml, one webhook per ESS target (from a Prometheus
@@ -56,7 +60,7 @@ First end the trip alert (amtool silence add trip_id=ID), or its repeats latch t
 
 Exit codes: 0 ok (status: every host reachable, and latched with --expect-latched);
   1 status --expect-latched: a reachable host is not latched;
-  2 status: a host is unreachable (up == 0) or reports no ESS state;
+  2 status: a host is unreachable (up == 0), reports no ESS state or has no target;
   3 status: Prometheus knows no ESS target; 64 usage; 65 bad input file;
   69 no Alertmanager accepted the trip, Prometheus unreachable or answered an error, a tool missing.
 EOF
@@ -303,6 +307,7 @@ readonly STATUS_JQ='
   def num($r; $i): (by_instance($r)[$i].value[1] // null) | if . == null then null
     else tonumber end;
   (by_instance($identity)) as $id | (by_instance($verdict)) as $vd |
+  ($expected | split(",") | map(select(. != ""))) as $want |
   [ $up[0].data.result[] | .metric.instance as $i | {
       instance: $i,
       host: ($id[$i].metric.host // null),
@@ -318,11 +323,13 @@ readonly STATUS_JQ='
   | sort_by([.host == null, .host // "", .instance]) |
   { time: now | floor, hosts: ., total: length, latched: map(select(.latched)) | length,
     not_latched: map(select(.reachable and (.latched | not)) | .host // .instance),
-    unreachable: map(select(.reachable | not) | .host // .instance) }'
+    unreachable: map(select(.reachable | not) | .host // .instance) }
+  | .missing = ($want - [.hosts[] | .host, .instance])'
 
-status_report() {
-  jq -n --slurpfile up "$TMP_DIR/up.json" --slurpfile identity "$TMP_DIR/identity.json" \
-    --slurpfile active "$TMP_DIR/active.json" --slurpfile armed "$TMP_DIR/armed.json" \
+status_report() { # status_report EXPECTED_HOSTS (comma-separated)
+  jq -n --arg expected "$1" --slurpfile up "$TMP_DIR/up.json" \
+    --slurpfile identity "$TMP_DIR/identity.json" --slurpfile active "$TMP_DIR/active.json" \
+    --slurpfile armed "$TMP_DIR/armed.json" \
     --slurpfile verdict "$TMP_DIR/verdict.json" --slurpfile last "$TMP_DIR/last.json" \
     --slurpfile latency "$TMP_DIR/latency.json" "$STATUS_JQ"
 }
@@ -346,7 +353,8 @@ status_print_table() { # status_print_table REPORT_FILE
   done < <(jq -r "$TABLE_JQ" "$1")
   jq -r '"\(.latched) of \(.total) hosts latched",
     (if (.not_latched | length) > 0 then "not latched: \(.not_latched | join(" "))" else empty end),
-    (if (.unreachable | length) > 0 then "unreachable: \(.unreachable | join(" "))" else empty end)
+    (if (.unreachable | length) > 0 then "unreachable: \(.unreachable | join(" "))" else empty end),
+    (if (.missing | length) > 0 then "missing (no target): \(.missing | join(" "))" else empty end)
     ' "$1"
 }
 
@@ -354,7 +362,7 @@ status_print_table() { # status_print_table REPORT_FILE
 status_exit_code() {
   local total unreachable not_latched
   read -r total unreachable not_latched < <(jq -r \
-    '"\(.total) \(.unreachable | length) \(.not_latched | length)"' "$1")
+    '"\(.total) \(.unreachable + .missing | length) \(.not_latched | length)"' "$1")
   if ((total == 0)); then return "$EX_NO_HOSTS"; fi
   if ((unreachable > 0)); then return "$EX_UNREACHABLE"; fi
   if (($2 && not_latched > 0)); then return "$EX_NOT_LATCHED"; fi
@@ -362,7 +370,7 @@ status_exit_code() {
 }
 
 cmd_status() {
-  local base="" job=$DEFAULT_JOB expect=0 json=0 cacert=""
+  local base="" job=$DEFAULT_JOB expect=0 json=0 cacert="" hosts="" name
   while (($#)); do
     case $1 in
       --prometheus) need_value "$1" $#; check_url "$1" "$2"; base=$2; shift 2 ;;
@@ -370,15 +378,22 @@ cmd_status() {
       --cacert) need_value "$1" $#; cacert=$2; shift 2 ;;
       --expect-latched) expect=1; shift ;;
       --json) json=1; shift ;;
+      --expect-hosts) need_value "$1" $#; hosts=$2; shift 2 ;;
       *) usage_error "status: unknown option '$1'" ;;
     esac
   done
   [[ -n $base ]] || usage_error "status needs --prometheus URL (e.g. http://prometheus:9090)"
   [[ -z $cacert || -r $cacert ]] || usage_error "--cacert: cannot read $cacert"
+  local -a names
+  IFS=, read -r -a names <<<"$hosts"
+  for name in "${names[@]}"; do
+    [[ $name =~ $INSTANCE_RE ]] ||
+      usage_error "--expect-hosts '$name' is neither a host name nor an instance (host:port)"
+  done
   require_tools curl jq
   make_tmp
   status_collect "$base" "$cacert" "$job"
-  status_report >"$TMP_DIR/report.json"
+  status_report "$hosts" >"$TMP_DIR/report.json"
   if ((json)); then
     cat "$TMP_DIR/report.json"
   else

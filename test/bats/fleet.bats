@@ -244,6 +244,24 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ $output == *"3 of 3 hosts latched"* && $output != *"not latched:"* ]]
 }
 
+@test "status --expect-hosts names the hosts Prometheus has no target for (exit 2)" {
+  fleet_fixture
+  vector up "10.0.0.1:10170 1" "10.0.0.2:10170 1" "10.0.0.3:10170 1"
+  run "$FLEET" status --prometheus http://prom:9090 --expect-hosts h1,h2,h3
+  [ "$status" -eq 0 ]
+  [[ $output != *"missing"* ]]
+  # by host name or by instance
+  run "$FLEET" status --prometheus http://prom:9090 --expect-hosts h1,10.0.0.2:10170,h3,h4,h5
+  [ "$status" -eq 2 ]
+  [[ $output == *"missing (no target): h4 h5"* ]]
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --expect-hosts h4 --json
+  [ "$status" -eq 2 ]
+  [ "$(jq -c .missing <<<"$output")" = '["h4"]' ]
+  run "$FLEET" status --prometheus http://prom:9090 --expect-hosts 'h1,h 2'
+  [ "$status" -eq 64 ]
+  [[ $output == *"--expect-hosts 'h 2' is neither a host name nor an instance"* ]]
+}
+
 @test "status --json has one record per host and the same verdict" {
   fleet_fixture
   run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json --job quantum-ess
