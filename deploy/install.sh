@@ -23,6 +23,8 @@ readonly SRC
 readonly LIBEXEC=/usr/local/lib/quantum-ess
 readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
 readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
+# the fleet tool (trip through Alertmanager, fleet status): root not needed, also for a workstation
+readonly FLEET_LINK=/usr/local/sbin/ess_fleet.sh
 readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
@@ -81,7 +83,7 @@ install_programs() {
   local stage
   install -d -m 0755 "${LIBEXEC%/*}"
   stage=$(mktemp -d "$LIBEXEC.new.XXXXXX")
-  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$stage/"
+  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$SRC/ess_fleet.sh" "$stage/"
   install -d -m 0755 "$stage/lib"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
   # the configuration validated by this install: what activate stops with if ess.conf is later
@@ -99,6 +101,7 @@ install_programs() {
   install -d -m 0755 "${SBIN_LINK%/*}"
   ln -sfn "$LIBEXEC/ess_controller.sh" "$SBIN_LINK"
   ln -sfn "$LIBEXEC/proof_ess.sh" "$PROOF_LINK"
+  ln -sfn "$LIBEXEC/ess_fleet.sh" "$FLEET_LINK"
 }
 
 # The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci &&
@@ -397,7 +400,7 @@ do_uninstall() {
     rm -f "$UNIT_DIR/$unit"
   done
   remove_dropins
-  rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"
+  rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK" "$FLEET_LINK"
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"
