@@ -23,6 +23,8 @@ readonly SRC
 readonly LIBEXEC=/usr/local/lib/quantum-ess
 readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
 readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
+# the fleet tool (trip through Alertmanager, fleet status): root not needed, also for a workstation
+readonly FLEET_LINK=/usr/local/sbin/ess_fleet.sh
 readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
@@ -81,7 +83,7 @@ install_programs() {
   local stage
   install -d -m 0755 "${LIBEXEC%/*}"
   stage=$(mktemp -d "$LIBEXEC.new.XXXXXX")
-  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$stage/"
+  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$SRC/ess_fleet.sh" "$stage/"
   install -d -m 0755 "$stage/lib"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
   # the configuration validated by this install: what activate stops with if ess.conf is later
@@ -99,6 +101,7 @@ install_programs() {
   install -d -m 0755 "${SBIN_LINK%/*}"
   ln -sfn "$LIBEXEC/ess_controller.sh" "$SBIN_LINK"
   ln -sfn "$LIBEXEC/proof_ess.sh" "$PROOF_LINK"
+  ln -sfn "$LIBEXEC/ess_fleet.sh" "$FLEET_LINK"
 }
 
 # The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci &&
@@ -143,19 +146,21 @@ create_webhook_token() {
 # "active" only means node was started; wait until it actually serves, and until the process that
 # listens on the port is the unit's own: any local user may bind a loopback port first and answer
 # with made-up metrics.
+# With tls_cert_file set it serves HTTPS; the certificate is not checked here (the PID is).
 wait_for_exporter() {
-  local listen i pid
-  listen=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config |
-    sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p')
+  local listen i pid check scheme=https
+  check=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config)
+  listen=$(sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p' <<<"$check")
+  ! grep -q '^  "tls": null,\{0,1\}$' <<<"$check" || scheme=http
   for ((i = 0; i < 100; i++)); do
     pid=$(systemctl show -P MainPID "$EXPORTER_UNIT")
     if [[ $pid != 0 ]] && ss -Hltnp "sport = :${listen##*:}" 2>/dev/null | grep -q "pid=$pid," &&
-      curl -fs -o /dev/null --max-time 1 "http://$listen/metrics"; then
+      curl -fsk -o /dev/null --max-time 1 "$scheme://$listen/metrics"; then
       return 0
     fi
     sleep 0.1
   done
-  die "$EXPORTER_UNIT does not serve http://$listen/metrics itself" \
+  die "$EXPORTER_UNIT does not serve $scheme://$listen/metrics itself" \
     "(another process may hold the port: ss -ltnp); see journalctl -u $EXPORTER_UNIT"
 }
 
@@ -395,7 +400,7 @@ do_uninstall() {
     rm -f "$UNIT_DIR/$unit"
   done
   remove_dropins
-  rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK"
+  rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK" "$FLEET_LINK"
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"

@@ -167,6 +167,8 @@ export interface StateFile {
     all_stopped_time: number | null;
     latency_seconds: number | null;
     result: string;
+    /** The scope of the trip requests that started it (contract/README.md section 3); absent in older files. */
+    scope?: string | null;
     units: UnitResult[];
   } | null;
   last_deactivation: { time: number; actor: string; reason: string; result: string; detail: string } | null;

@@ -17,6 +17,10 @@ Options:
 
 Endpoints: GET / (landing page), GET /metrics, GET /healthz (503 while a read is failing),
 POST /alertmanager (webhook receiver; Authorization: Bearer <token of webhook_token_file>).
+HTTPS when tls_cert_file and tls_key_file are set; both files are re-read when they change and on
+SIGHUP (systemctl reload), a pair that does not match keeps the old one. Off loopback a token is
+required, and over plain HTTP only with allow_plain_http_token. Alerts labelled ess_host or
+ess_group trip only the host (config host, default the host name) or groups (config groups) named.
 Exit codes: 0 ok; 1 runtime failure (e.g. the address is in use); 64 usage; 78 bad configuration.
 `;
 

@@ -35,10 +35,14 @@ async function main(argv: readonly string[]): Promise<number> {
   await side.start();
   const server = await startServer(side, config.listen, buildInfo.version);
   log(
-    `${buildInfo.version} serving http://${formatListenAddress(server.address)}/metrics; flag ${config.ess.flagFile}, ` +
+    `${buildInfo.version} serving ${server.protocol}://${formatListenAddress(server.address)}/metrics; flag ${config.ess.flagFile}, ` +
       `state ${side.stateFile.path}, ${side.units.length} units`,
   );
   const { webhook } = config;
+  log(
+    `fleet identity: host ${webhook.identity.host}, groups ${webhook.identity.groups.join(',') || '(none)'}` +
+      (config.tls === null ? '' : `; TLS certificate ${config.tls.certFile}, key ${config.tls.keyFile} (reloaded on change and SIGHUP)`),
+  );
   log(
     `webhook POST /alertmanager: ${webhook.tripRules.length} trip rule(s) ${webhook.tripRules.map((rule) => `{${rule.join(', ')}}`).join(' ')}; ` +
       `${webhook.tokenFile === null ? 'no token file: requests without credentials accepted (loopback only)' : `token from ${webhook.tokenFile}`}; ` +
@@ -52,6 +56,11 @@ async function main(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // a renewed certificate without a restart (a restart would drop the deliveries in progress)
+    process.on('SIGHUP', () => {
+      if (config.tls === null) log('SIGHUP: no TLS configured, nothing to reload');
+      else void server.reloadTls('SIGHUP');
+    });
   });
   await server.close();
   await side.close();

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import type { BuildInfo } from './build-info.js';
+import { registerIdentityMetric } from './collectors/identity.js';
 import { registerCollectors } from './collectors/registry.js';
 import type { ConfiguredUnit } from './collectors/systemd.js';
 import type { ExporterConfig } from './config/exporter-config.js';
@@ -95,6 +96,7 @@ export class UnprivilegedSide {
       drill: () => this.drillFile.current(),
       unitStates: this.unitStates,
     });
+    registerIdentityMetric(this.registry, config.webhook.identity);
     this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log);
   }
 

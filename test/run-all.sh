@@ -9,7 +9,7 @@ export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
-readonly APT_PACKAGES=(shellcheck bats redis-server curl prometheus prometheus-alertmanager)
+readonly APT_PACKAGES=(shellcheck bats redis-server curl jq prometheus prometheus-alertmanager)
 readonly SANDBOX=$REPO/sandbox/sandbox.sh
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Routing tests for alerting/alertmanager.example.yml: each case is a label set and the receivers
-# Alertmanager must resolve for it, in order. Usage: routes.sh [CONFIG_FILE]; exits 1 on any
-# mismatch.
+# Routing tests for alerting/alertmanager.example.yml (and, with --fleet,
+# alerting/alertmanager.fleet.example.yml): each case is a label set and the receivers Alertmanager
+# must resolve for it, in order. Usage: routes.sh [--fleet] [CONFIG_FILE]; exits 1 on any mismatch.
 set -Eeuo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -40,19 +40,48 @@ readonly CASES=(
   "$CHAT|alertname=NoLabelsAtAll"
 )
 
+# The fleet: every trip alert, whatever its scope, reaches the fleet receiver (each host's receiver
+# decides whether it is targeted) and a pager; the fleet's own alerts reach humans only.
+readonly FLEET=quantum-ess-fleet,oncall-pager
+readonly MANUAL="alertname=ESSManualFleetStop $TRIP severity=critical trip_id=20261126T0600Z-0a"
+readonly FLEET_CASES=(
+  "$FLEET|$MANUAL ess_scope=fleet"
+  "$FLEET|$MANUAL ess_group=exec"
+  "$FLEET|$MANUAL ess_host=h2"
+  "$FLEET|alertname=QuantumDrawdownBreach $TRIP severity=critical instance=h1 ess_host=h1"
+  "$FLEET|alertname=CustomTrip $TRIP"
+  "$PAGER|alertname=NotATrip ess_trip=false ess_scope=fleet severity=critical"
+  "$CHAT|alertname=NotATrip ess_scope=fleet"
+  "$PAGER|alertname=ESSFleetPartialLatch $OWN severity=critical trip_scope=fleet job=quantum-ess"
+  "$PAGER|alertname=ESSFleetPartialLatch $OWN severity=critical trip_scope=group $AT host=h3"
+  "$PAGER|alertname=ESSHostUnreachableDuringTrip $OWN severity=critical $AT"
+  "$CHAT|alertname=ESSFleetHostMissing $OWN severity=warning $AT host=h4 groups=exec"
+  "$PAGER|alertname=ESSActive $OWN severity=critical $AT"
+  "$CHAT|alertname=ESSDrillFailed $OWN severity=warning mode=full $AT"
+  "$PAGER|alertname=NodeDown severity=critical instance=h1"
+  "$CHAT|alertname=DiskFilling severity=warning instance=h1"
+)
+
 die() {
   printf 'routes.sh: %s\n' "$*" >&2
   exit 1
 }
 
 main() {
-  local config=${1:-$SCRIPT_DIR/../alertmanager.example.yml}
+  local config_name=alertmanager.example.yml
+  local -a cases=("${CASES[@]}")
+  if [[ ${1:-} == --fleet ]]; then
+    config_name=alertmanager.fleet.example.yml
+    cases=("${FLEET_CASES[@]}")
+    shift
+  fi
+  local config=${1:-$SCRIPT_DIR/../$config_name}
   command -v amtool >/dev/null || die "amtool not found: apt-get install -y prometheus-alertmanager"
   [[ -r $config ]] || die "cannot read $config"
 
   local case expected labels got passed=0 failed=0
   local -a label_args
-  for case in "${CASES[@]}"; do
+  for case in "${cases[@]}"; do
     expected=${case%%|*}
     labels=${case#*|}
     read -r -a label_args <<<"$labels"

@@ -22,6 +22,7 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as BarGaugePanelBuilder } from '@grafana/grafana-foundation-sdk/bargauge';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as StateTimelinePanelBuilder } from '@grafana/grafana-foundation-sdk/statetimeline';
@@ -52,6 +53,9 @@ const VERDICT_DISPLAY: Readonly<Record<VerdictWord, readonly [string, string]>> 
   unknown: ['UNKNOWN', ORANGE],
 };
 
+/** The verdict words as value mappings, keyed by exit code (the verdict queries' value). */
+const VERDICT_WORDS = Object.entries(VERDICT_EXIT_CODES).map(([word, code]) => [code, ...VERDICT_DISPLAY[word as VerdictWord]] as const);
+
 /** Seconds; the same numbers as alerting/ess.rules.yml. */
 const LATENCY_TARGET_SECONDS = 0.25;
 const LATENCY_LIMIT_SECONDS = 2;
@@ -70,11 +74,11 @@ function tableTarget(name: QueryName, refId = 'A'): DataqueryBuilder {
  * Orders and titles the named columns and hides Prometheus' query time and job (excludeByName rather
  * than includeByName, which older Grafana versions do not know).
  */
-function columns(titles: Readonly<Record<string, string>>): { id: string; options: unknown } {
+function columns(titles: Readonly<Record<string, string>>, hidden: readonly string[] = []): { id: string; options: unknown } {
   return {
     id: 'organize',
     options: {
-      excludeByName: { Time: true, job: true },
+      excludeByName: Object.fromEntries(['Time', 'job', ...hidden].map((name) => [name, true])),
       indexByName: Object.fromEntries(Object.keys(titles).map((name, index) => [name, index])),
       renameByName: titles,
     },
@@ -166,7 +170,7 @@ function statusRow(): RowBuilder {
         'The verdict of `ess_controller.sh status`: ARMED, ACTIVE, VIOLATION, TAMPERED, NOT PERSISTED, RESUME INTERRUPTED, NOT ARMED or UNKNOWN. Anything but ARMED or ACTIVE needs a human.',
       )
         .withTarget(target('verdict', '{{instance}}'))
-        .mappings(valueText(Object.entries(VERDICT_EXIT_CODES).map(([word, code]) => [code, ...VERDICT_DISPLAY[word as VerdictWord]] as const)))
+        .mappings(valueText(VERDICT_WORDS))
         .noValue('UNKNOWN')
         .thresholds(thresholds(ORANGE))
         .height(6)
@@ -210,6 +214,107 @@ function statusRow(): RowBuilder {
         .noValue('never')
         .height(6)
         .span(4),
+    );
+}
+
+/** A table column that shows `entries` as coloured words. */
+function wordColumn(entries: ReadonlyArray<readonly [number, string, string]>): Array<{ id: string; value: unknown }> {
+  return [
+    { id: 'mappings', value: valueText(entries) },
+    { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground } },
+  ];
+}
+
+function fleetRow(): RowBuilder {
+  return new RowBuilder('Fleet')
+    .withPanel(
+      stat(
+        'Hosts latched',
+        'How many of the selected hosts are latched, out of how many the ESS job scrapes, and how many of those cannot be scraped. After a fleet trip (`ess_fleet.sh trip`) latched must equal hosts; `ess_fleet.sh status --expect-latched` says which host did not.',
+      )
+        .withTarget(target('fleetLatched', 'latched'))
+        .withTarget(target('fleetHosts', 'hosts', 'B'))
+        .withTarget(target('fleetUnreachable', 'unreachable', 'C'))
+        .colorMode(common.BigValueColorMode.Value)
+        .decimals(0)
+        .thresholds(thresholds(GREY))
+        .overrideByName('latched', [{ id: 'thresholds', value: thresholds(GREEN, [1, RED]).build() }])
+        .overrideByName('unreachable', [{ id: 'thresholds', value: thresholds(GREEN, [1, RED]).build() }])
+        .height(8)
+        .span(5),
+    )
+    .withPanel(
+      table(
+        'Hosts',
+        'Every selected host: its identity (the exporter config\'s host and groups, what ess_host and ess_group name), whether Prometheus reaches it, its latch, verdict and switch, and its last activation. A host DOWN during a trip may still trade.',
+      )
+        .withTarget(tableTarget('fleetIdentity'))
+        .withTarget(tableTarget('fleetUp', 'B'))
+        .withTarget(tableTarget('fleetActive', 'C'))
+        .withTarget(tableTarget('verdict', 'D'))
+        .withTarget(tableTarget('fleetArmed', 'E'))
+        .withTarget(tableTarget('fleetLastActivation', 'F'))
+        .withTarget(tableTarget('fleetLatency', 'G'))
+        // One row per instance: every query keeps the instance label only (and host, groups in A).
+        .withTransformation({ id: 'merge', options: {} })
+        .withTransformation(
+          columns(
+            {
+              host: 'Host',
+              instance: 'Instance',
+              groups: 'Groups',
+              'Value #B': 'Scrape',
+              'Value #C': 'Latch',
+              'Value #D': 'Verdict',
+              'Value #E': 'Switch',
+              'Value #F': 'Last activation',
+              'Value #G': 'Latency',
+            },
+            ['Value #A'],
+          ),
+        )
+        .overrideByName('Scrape', wordColumn([[0, 'DOWN', RED], [1, 'UP', GREEN]]))
+        .overrideByName('Latch', wordColumn([[0, 'INACTIVE', GREEN], [1, 'ACTIVE', RED]]))
+        .overrideByName('Verdict', wordColumn(VERDICT_WORDS))
+        .overrideByName('Switch', wordColumn([[0, 'NOT ARMED', RED], [1, 'ARMED', GREEN]]))
+        .overrideByName('Last activation', [{ id: 'unit', value: 'dateTimeAsIso' }])
+        .overrideByName('Latency', [{ id: 'unit', value: 's' }])
+        .noValue('No ESS target')
+        .height(8)
+        .span(19),
+    )
+    .withPanel(
+      new BarGaugePanelBuilder()
+        .title('Last activation latency per host')
+        .description(`Trigger to all trading units stopped in each host's last activation. Target ${LATENCY_TARGET_SECONDS} s, hard limit ${LATENCY_LIMIT_SECONDS} s.`)
+        .datasource(DATASOURCE)
+        .withTarget(target('hostLatency', '{{host}}').instant())
+        .unit('s')
+        .min(0)
+        .thresholds(thresholds(GREEN, [LATENCY_TARGET_SECONDS, ORANGE], [LATENCY_LIMIT_SECONDS, RED]))
+        .orientation(common.VizOrientation.Horizontal)
+        .displayMode(common.BarGaugeDisplayMode.Basic)
+        .noValue('No activation')
+        .height(8)
+        .span(8),
+    )
+    .withPanel(
+      stat('Last trip per host', 'When each host was last activated (tripped), by its host name.')
+        .withTarget(target('hostLastTrip', '{{host}}'))
+        .unit('dateTimeFromNow')
+        .colorMode(common.BigValueColorMode.None)
+        .noValue('never')
+        .height(8)
+        .span(8),
+    )
+    .withPanel(
+      countBars(
+        'Trip decisions by scope',
+        'What the selected hosts\' receivers decided on matching alerts, by scope (fleet, group, host, invalid): trip, other_target (scoped to other hosts, not tripped) or invalid (an ess_scope other than fleet: tripped nowhere, fix the alert).',
+        true,
+      )
+        .withTarget(target('scopeDecisions', '{{scope}} {{decision}}'))
+        .span(8),
     );
 }
 
@@ -452,6 +557,7 @@ export function buildEssDashboard(): Dashboard {
         .current({ selected: true, text: ['All'], value: ['$__all'] }),
     )
     .withRow(statusRow())
+    .withRow(fleetRow())
     .withRow(unitsRow())
     .withRow(maintenanceRow())
     .withRow(stopPerformanceRow())

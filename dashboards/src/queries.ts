@@ -63,6 +63,22 @@ export const QUERIES = {
   webhookTripsWritten: `sum(increase(ess_webhook_trips_written_total{${ESS}}[$__rate_interval]))`,
   webhookTripFailures: `sum(increase(ess_webhook_trip_failures_total{${ESS}}[$__rate_interval]))`,
   webhookDurationP99: `histogram_quantile(0.99, sum by (le) (rate(ess_webhook_request_duration_seconds_bucket{${ESS}}[$__rate_interval])))`,
+  // The fleet row. The counts fall back to 0 (`or vector(0)`): "0 latched" is an answer, no data is not.
+  fleetLatched: `count(ess_active{${ESS}} == 1) or vector(0)`,
+  fleetHosts: `count(up{${ESS}}) or vector(0)`,
+  fleetUnreachable: `count(up{${ESS}} == 0) or vector(0)`,
+  // One row per instance in the host table: `max by (instance)` drops __name__ and job, so the
+  // tables merge on instance alone; ess_identity_info adds the receiver's host and groups.
+  fleetIdentity: `max by (instance, host, groups) (ess_identity_info{${ESS}})`,
+  fleetUp: `max by (instance) (up{${ESS}})`,
+  fleetActive: `max by (instance) (ess_active{${ESS}})`,
+  fleetArmed: `max by (instance) (ess_switch_armed{${ESS}})`,
+  fleetLastActivation: `max by (instance) (ess_last_activation_timestamp_seconds{${ESS}}) * 1000`,
+  fleetLatency: `max by (instance) (ess_last_activation_latency_seconds{${ESS}})`,
+  // Per host by the name a trip scopes to (ess_host), which may differ from the scrape address.
+  hostLatency: `ess_last_activation_latency_seconds{${ESS}} * on (job, instance) group_left (host) ess_identity_info{${ESS}}`,
+  hostLastTrip: `ess_last_activation_timestamp_seconds{${ESS}} * on (job, instance) group_left (host) ess_identity_info{${ESS}} * 1000`,
+  scopeDecisions: `sum by (scope, decision) (increase(ess_webhook_scope_decisions_total{${ESS}}[$__rate_interval]))`,
   exporterReadOk: `ess_exporter_read_ok{${ESS}}`,
   exporterReadErrors: `sum by (instance, source) (increase(ess_exporter_read_errors_total{${ESS}}[$__rate_interval]))`,
 } as const;

@@ -17,6 +17,9 @@ done
 
 declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
 declare -g ACT_FLAG_FAILED=0
+# the scope of the trip requests that started this activation (spool_scopes); empty for any other
+# activation (an operator, the flag, a drill): state.json's last_activation.scope is then null
+declare -g ACT_SCOPE=""
 # The claim's journal line is written after the stop: nothing forks before the stop jobs are queued.
 # ACT_CLAIM_WHO=1: the line names this activation (id, source, actor, reason) as known when it is
 # logged (a spool run learns them from the requests only after the stop).
@@ -82,6 +85,7 @@ activation_log_claim() {
   local msg=$ACT_CLAIM_MSG
   if ((ACT_CLAIM_WHO)); then
     msg="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
+    [[ -z $ACT_SCOPE ]] || msg+=" scope=$ACT_SCOPE"
     msg+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\"$ACT_CLAIM_MSG"
   fi
   record_log "$ACT_CLAIM_PRIO" "$msg"
@@ -92,8 +96,8 @@ activation_log_claim() {
 # latch drop-in's AssertDirectoryNotEmpty=!), so they are claimed only while the latch holds: if a
 # deactivate cleared it meanwhile, they may be newer than that deactivate, and they stay for the next
 # run (the path unit starts it as soon as this one ends), which latches again. The owner takes the
-# source, reason and trigger instant from them. Writes SPOOL_* and, for the owner, ACT_SOURCE
-# ACT_REASON ACT_WALL_US.
+# source, reason, scope and trigger instant from them. Writes SPOOL_* and, for the owner,
+# ACT_SOURCE ACT_REASON ACT_SCOPE ACT_WALL_US.
 activation_claim_spool() {
   if ((ACT_FLAG_FAILED)); then # no flag: the persisted latch must hold before the requests go
     latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || true
@@ -111,7 +115,7 @@ activation_claim_spool() {
   fi
   spool_describe
   ((ACT_OWNER)) || return 0
-  ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON
+  ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON ACT_SCOPE=$SPOOL_SCOPE
   [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
 }
 
@@ -316,6 +320,7 @@ activation_record_new() {
   ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
   ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
   [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$ALL_DOWN_US
+  ST[ACT_SCOPE]=$ACT_SCOPE
   ST[ACT_UNITS]=$(activation_units_summary)
   ST[ACT_RESULT]=$ACT_RESULT
   ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))
@@ -330,6 +335,8 @@ activation_audit() {
   record_json_str_v a_run "$ACT_RUN_SOURCE"; record_json_str_v a_res "$ACT_RESULT"
   fields="\"id\":$a_id,\"source\":$a_src,\"actor\":$a_act,\"reason\":$a_why,\"run_source\":$a_run"
   fields+=",\"result\":$a_res,\"latency_seconds\":$(record_num_or_null "$ACT_LATENCY_US")"
+  # of [A-Za-z0-9:._,-] only (spool.sh): nothing to escape
+  if [[ -n $ACT_SCOPE ]]; then fields+=",\"scope\":\"$ACT_SCOPE\""; else fields+=',"scope":null'; fi
   fields+=",\"units\":$(activation_units_json)"
   record_audit_append "$event" "$fields"
 }
@@ -361,7 +368,7 @@ activation_report() {
   elif [[ -n $ACT_LATENCY_US ]]; then
     time_us_to_sec_v lat "$ACT_LATENCY_US"
     record_log warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID" \
-      "result=$ACT_RESULT: all trading units stopped in ${lat}s"
+      "${ACT_SCOPE:+scope=$ACT_SCOPE }result=$ACT_RESULT: all trading units stopped in ${lat}s"
     printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" \
       "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
   else

@@ -155,13 +155,15 @@ record_render_activation_json_v() {
   # ACT_UNITS is blank-separated whatever IFS the caller has (status_json renders under IFS=,)
   local -A _ra_j=()
   local _ra_out _ra_items=() _ra_item _ra_u _ra_rest _ra_state _ra_stop _ra_i IFS=$' \t\n'
-  local _ra_trig _ra_stopped _ra_lat _ra_fmt
+  local _ra_trig _ra_stopped _ra_lat _ra_fmt _ra_scope=null
   for _ra_i in ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON ACT_RESULT; do
     record_json_str_v "_ra_j[$_ra_i]" "${ST[$_ra_i]}"
   done
   record_num_or_null_v _ra_trig "${ST[ACT_TRIGGER_US]}"
   record_num_or_null_v _ra_stopped "${ST[ACT_STOPPED_US]}"
   record_num_or_null_v _ra_lat "${ST[ACT_LATENCY_US]}"
+  # state.env is root's, but re-checked: only the characters spool.sh lets through, else null
+  [[ ! ${ST[ACT_SCOPE]:-} =~ ^[A-Za-z0-9:._,-]{1,600}$ ]] || _ra_scope="\"${ST[ACT_SCOPE]}\""
   for _ra_item in ${ST[ACT_UNITS]}; do # unit=result/state/stop_us
     _ra_u=${_ra_item%%=*} _ra_rest=${_ra_item#*=}
     IFS=/ read -r _ _ra_state _ra_stop <<<"$_ra_rest"
@@ -179,11 +181,11 @@ record_render_activation_json_v() {
   done
   IFS=,
   _ra_fmt='{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,'
-  _ra_fmt+='"latency_seconds":%s,"result":%s,"units":[%s]}'
+  _ra_fmt+='"latency_seconds":%s,"result":%s,"scope":%s,"units":[%s]}'
   # shellcheck disable=SC2059 # the format is the constant above
   printf -v _ra_out "$_ra_fmt" \
     "${_ra_j[ACT_ID]}" "${_ra_j[ACT_SOURCE]}" "${_ra_j[ACT_ACTOR]}" "${_ra_j[ACT_REASON]}" \
-    "$_ra_trig" "$_ra_stopped" "$_ra_lat" "${_ra_j[ACT_RESULT]}" "${_ra_items[*]}"
+    "$_ra_trig" "$_ra_stopped" "$_ra_lat" "${_ra_j[ACT_RESULT]}" "$_ra_scope" "${_ra_items[*]}"
   printf -v "$1" '%s' "$_ra_out"
 }
 

@@ -17,7 +17,11 @@ for _ess_need in time config record; do
 done
 
 readonly SPOOL_BATCH_MAX=500
+readonly SPOOL_SCOPES_MAX=8
+# a request's scope (contract/README.md section 6); anything else is recorded as `invalid`
+readonly SPOOL_SCOPE_RE='^(fleet|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$'
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""
+declare -g SPOOL_SCOPE=""
 declare -ga SPOOL_ENTRIES=()
 declare -gA SPOOL_READABLE=()
 
@@ -59,11 +63,14 @@ spool_claim() {
   return "$rc"
 }
 
-# spool_read_request PATH (an element of SPOOL_ENTRIES): one request, its fields cleaned.
-# Writes REQ_SOURCE REQ_REASON REQ_NAME.
-declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME=""
+# spool_read_request PATH (an element of SPOOL_ENTRIES): one request, its fields cleaned. The
+# scope: `fleet`, `host:NAME`, `group:NAME`; `invalid` when the line breaks that rule, `unknown`
+# when there is none (an older exporter, a request written by hand, an unreadable file). Neither
+# changes anything about the stop: every request stops.
+# Writes REQ_SOURCE REQ_REASON REQ_NAME REQ_SCOPE.
+declare -g REQ_SOURCE="" REQ_REASON="" REQ_NAME="" REQ_SCOPE=""
 spool_read_request() {
-  local content="" line
+  local content="" line scope=unknown
   record_clean_text_v REQ_NAME "${1##*/}" 64
   REQ_SOURCE="" REQ_REASON=""
   if [[ -n ${SPOOL_READABLE[$1]:-} ]]; then
@@ -71,6 +78,7 @@ spool_read_request() {
     while IFS= read -r line; do
       case $line in
         source=*) REQ_SOURCE=${line#source=} ;;
+        scope=*) scope=${line#scope=} ;;
         reason=*) REQ_REASON=${line#reason=} ;;
       esac
     done <<<"$content"
@@ -79,18 +87,22 @@ spool_read_request() {
     REQ_REASON+=" (not a plain single-link file of at most 4 KiB)"
   fi
   [[ $REQ_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || REQ_SOURCE=trip-request
+  REQ_SCOPE=$scope
+  [[ $REQ_SCOPE == unknown || $REQ_SCOPE =~ $SPOOL_SCOPE_RE ]] || REQ_SCOPE=invalid
   record_clean_text_v REQ_REASON "${REQ_REASON:-trip request $REQ_NAME without a reason}"
 }
 
 # spool_describe: names the activation after the first readable request, and dates it by that
-# file's mtime (when the exporter wrote it: the trigger instant of a webhook trip).
-# Writes SPOOL_SOURCE SPOOL_REASON SPOOL_FIRST_MTIME_US REQ_*.
+# file's mtime (when the exporter wrote it: the trigger instant of a webhook trip); its scope is
+# every request's (spool_scopes).
+# Writes SPOOL_SOURCE SPOOL_REASON SPOOL_FIRST_MTIME_US SPOOL_SCOPE REQ_*.
 spool_describe() {
   local path first="" mtime
   SPOOL_SOURCE=trip-request
   SPOOL_REASON="trip request(s) in ${CFG[SPOOL_DIR]}/incoming that could not be claimed"
-  SPOOL_FIRST_MTIME_US=""
+  SPOOL_FIRST_MTIME_US="" SPOOL_SCOPE=unknown
   ((SPOOL_COUNT > 0)) || return 0
+  spool_scopes
   for path in "${SPOOL_ENTRIES[@]}"; do
     if [[ -n ${SPOOL_READABLE[$path]:-} ]]; then first=$path && break; fi
   done
@@ -105,6 +117,25 @@ spool_describe() {
   fi
 }
 
+# spool_scopes: the distinct scopes of the batch's requests (the first 100, those the audit line
+# lists), comma-joined in the order first seen; past SPOOL_SCOPES_MAX of them the list ends in
+# `,...` (at most 8 * 69 + 4 characters). Writes SPOOL_SCOPE REQ_*.
+spool_scopes() {
+  local path i=0 scopes=() more=0
+  local -A seen=()
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    ((i < 100)) || break
+    i=$((i + 1))
+    spool_read_request "$path"
+    [[ -z ${seen[$REQ_SCOPE]:-} ]] || continue
+    seen[$REQ_SCOPE]=1
+    if ((${#scopes[@]} < SPOOL_SCOPES_MAX)); then scopes+=("$REQ_SCOPE"); else more=1; fi
+  done
+  ((more == 0)) || scopes+=("...")
+  local IFS=,
+  SPOOL_SCOPE=${scopes[*]:-unknown}
+}
+
 # spool_record: after the stop, the batch's audit line first, then one journal line per request
 # (the first 20); batches older than 10 minutes are dropped so storms cannot fill the small spool
 # (the audit line keeps them). Writes REQ_*.
@@ -115,21 +146,24 @@ spool_record() {
     spool_read_request "$path"
     record_json_str_v name "$REQ_NAME"; record_json_str_v src "$REQ_SOURCE"
     record_json_str_v why "$REQ_REASON"
-    printf -v item '{"request":%s,"source":%s,"reason":%s}' "$name" "$src" "$why"
+    printf -v item '{"request":%s,"source":%s,"scope":"%s","reason":%s}' "$name" "$src" \
+      "$REQ_SCOPE" "$why"
     items+=("$item")
     i=$((i + 1))
   done
-  local IFS=, batch
+  local IFS=, batch fields
   record_json_str_v batch "$SPOOL_BATCH"
-  record_audit_append trip-requests \
-    "\"count\":$SPOOL_COUNT,\"kept_in\":$batch,\"requests\":[${items[*]}]" ||
+  # scopes are of [A-Za-z0-9:._,-] only (spool_read_request, spool_scopes): nothing to escape
+  fields="\"count\":$SPOOL_COUNT,\"scope\":\"$SPOOL_SCOPE\",\"kept_in\":$batch"
+  record_audit_append trip-requests "$fields,\"requests\":[${items[*]}]" ||
     record_log err "AUDIT WRITE FAILED for $SPOOL_COUNT trip requests (kept in $SPOOL_BATCH)"
   IFS=' '
   i=0
   for path in "${SPOOL_ENTRIES[@]}"; do
     ((i < 20)) || break
     spool_read_request "$path"
-    record_log warning "trip request $REQ_NAME: source=$REQ_SOURCE reason=$REQ_REASON"
+    record_log warning "trip request $REQ_NAME: source=$REQ_SOURCE scope=$REQ_SCOPE" \
+      "reason=$REQ_REASON"
     i=$((i + 1))
   done
   ((SPOOL_COUNT <= 20)) || record_log warning "... and $((SPOOL_COUNT - 20)) more trip requests" \

@@ -4,6 +4,8 @@ import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from '../webhook/tr
 import { ConfigError } from './config-error.js';
 import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
+import { loadTlsPair, type TlsFiles, TlsPairError } from '../http/tls-pair.js';
+import { defaultHost, groupsProblem, hostProblem } from './identity.js';
 import { loadWebhookSettings, type WebhookFileSettings, type WebhookSettings } from './webhook-settings.js';
 
 export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
@@ -25,6 +27,9 @@ export interface ExporterConfig {
   readonly unitStateCacheMs: number;
   readonly ess: EssConf;
   readonly webhook: WebhookSettings;
+  /** null: plain HTTP. Set: HTTPS with this pair, reloaded when the files change (src/http/tls-reload.ts). */
+  readonly tls: TlsFiles | null;
+  readonly allowPlainHttpToken: boolean;
 }
 
 /** Values given on the command line win over the file. */
@@ -41,6 +46,9 @@ interface FileSettings extends WebhookFileSettings {
   readonly system_bus_address: string | null;
   readonly systemctl_timeout_seconds: number;
   readonly unit_state_cache_seconds: number;
+  readonly tls_cert_file: string | null;
+  readonly tls_key_file: string | null;
+  readonly allow_plain_http_token: boolean;
 }
 
 const DEFAULT_SETTINGS: Readonly<FileSettings> = {
@@ -59,6 +67,13 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   webhook_body_limit_bytes: 1024 * 1024,
   webhook_dry_run: false,
   trip_rules: DEFAULT_TRIP_RULES,
+  // null: the kernel's host name, checked like a configured one when the config is loaded
+  host: null,
+  groups: [],
+  tls_cert_file: null,
+  tls_key_file: null,
+  // A token sent in clear text off loopback can be read and replayed by anyone on the path.
+  allow_plain_http_token: false,
 };
 
 /** A problem with a value; `key` names an element inside it (trip_rules[1][0]) instead of the key itself. */
@@ -84,7 +99,12 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
     Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= 64 * 1024 * 1024
       ? undefined
       : `${JSON.stringify(value)} is not a whole number of bytes between 1024 and ${64 * 1024 * 1024}`,
-  webhook_dry_run: (value) => (typeof value === 'boolean' ? undefined : `${JSON.stringify(value)} is not true or false`),
+  webhook_dry_run: booleanProblem,
+  host: hostProblem,
+  groups: groupsProblem,
+  tls_cert_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
+  tls_key_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
+  allow_plain_http_token: booleanProblem,
   trip_rules: (value) => {
     try {
       parseTripRules(value);
@@ -95,6 +115,10 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
     }
   },
 };
+
+function booleanProblem(value: unknown): string | undefined {
+  return typeof value === 'boolean' ? undefined : `${JSON.stringify(value)} is not true or false`;
+}
 
 function absolutePathProblem(value: unknown): string | undefined {
   return typeof value === 'string' && isAbsolute(value) ? undefined : `${JSON.stringify(value)} is not an absolute path`;
@@ -163,12 +187,12 @@ export async function loadExporterConfig(
   if (typeof listen === 'string') {
     throw new ConfigError(overrides.listen === undefined ? file : 'command line', overrides.listen === undefined ? 'listen' : '--listen', listen);
   }
-  if (settings.webhook_token_file === null && !isLoopbackHost(listen.host)) {
-    throw new ConfigError(
-      file,
-      'webhook_token_file',
-      `required: listen ${formatListenAddress(listen)} is not a loopback address, and anyone who can reach it could trip the ESS`,
-    );
+  const listenKey = overrides.listen === undefined ? 'listen' : '--listen';
+  const tls = await checkTransport(settings, listen, listenKey, file);
+  const host = settings.host ?? defaultHost();
+  // the kernel's name can be an FQDN longer than a label allows, or carry other characters
+  if (settings.host === null && hostProblem(host) !== undefined) {
+    throw new ConfigError(file, 'host', `not set, and this machine's host name ${JSON.stringify(host)} is not a valid one: set host`);
   }
   return {
     listen,
@@ -178,6 +202,46 @@ export async function loadExporterConfig(
     systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
-    webhook: await loadWebhookSettings(settings, file),
+    webhook: await loadWebhookSettings(settings, file, { host, groups: settings.groups }),
+    tls,
+    allowPlainHttpToken: settings.allow_plain_http_token,
   };
+}
+
+/**
+ * Who may reach the listener and how the token travels. Off loopback a token is mandatory (anyone who
+ * can reach the port could trip the ESS), and it must not cross the network in clear text unless
+ * allow_plain_http_token says so. The certificate pair is read and checked here, so a bad one stops
+ * the start (and --check-config) with the key named.
+ */
+async function checkTransport(settings: FileSettings, listen: ListenAddress, listenKey: string, file: string): Promise<TlsFiles | null> {
+  const { tls_cert_file: certFile, tls_key_file: keyFile } = settings;
+  if ((certFile === null) !== (keyFile === null)) {
+    const missing = certFile === null ? 'tls_cert_file' : 'tls_key_file';
+    throw new ConfigError(file, missing, `required: tls_cert_file and tls_key_file are set together or not at all`);
+  }
+  const tls = certFile !== null && keyFile !== null ? { certFile, keyFile } : null;
+  if (tls !== null) {
+    try {
+      await loadTlsPair(tls);
+    } catch (error) {
+      if (error instanceof TlsPairError) throw new ConfigError(file, error.which, error.message, { cause: error });
+      throw error;
+    }
+  }
+  if (isLoopbackHost(listen.host)) return tls;
+  const where = `${listenKey} ${formatListenAddress(listen)} is not a loopback address`;
+  if (settings.webhook_token_file === null) {
+    throw new ConfigError(file, 'webhook_token_file', `required: ${where}, and anyone who can reach it could trip the ESS`);
+  }
+  if (tls === null && !settings.allow_plain_http_token) {
+    throw new ConfigError(
+      file,
+      'tls_cert_file',
+      `required with tls_key_file: ${where} and webhook_token_file is set, so the token would cross the network ` +
+        'in clear text over plain HTTP; set tls_cert_file and tls_key_file (HTTPS), or allow_plain_http_token: true ' +
+        'to accept that knowingly',
+    );
+  }
+  return tls;
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseTripRules, type TripRule } from '../webhook/trip-rules.js';
 import { WebhookToken } from '../webhook/webhook-token.js';
 import { ConfigError } from './config-error.js';
+import type { Identity } from './identity.js';
 
 /** The webhook part of the exporter config. */
 export interface WebhookSettings {
@@ -11,6 +12,8 @@ export interface WebhookSettings {
   readonly bodyLimitBytes: number;
   readonly dryRun: boolean;
   readonly tripRules: readonly TripRule[];
+  /** This receiver's host name and groups: what ess_host and ess_group are compared with. */
+  readonly identity: Identity;
 }
 
 /** The webhook keys of the exporter config file, already validated. */
@@ -19,10 +22,13 @@ export interface WebhookFileSettings {
   readonly webhook_body_limit_bytes: number;
   readonly webhook_dry_run: boolean;
   readonly trip_rules: readonly (readonly string[])[];
+  /** null: the machine's host name (resolved by the caller). */
+  readonly host: string | null;
+  readonly groups: readonly string[];
 }
 
 /** Reads the token file, the one part of the webhook settings that is not in the config file itself. */
-export async function loadWebhookSettings(settings: WebhookFileSettings, configFile: string): Promise<WebhookSettings> {
+export async function loadWebhookSettings(settings: WebhookFileSettings, configFile: string, identity: Identity): Promise<WebhookSettings> {
   const tokenFile = settings.webhook_token_file;
   return {
     token: tokenFile === null ? null : await loadWebhookToken(tokenFile, configFile),
@@ -31,6 +37,7 @@ export async function loadWebhookSettings(settings: WebhookFileSettings, configF
     dryRun: settings.webhook_dry_run,
     // Validated by parseExporterSettings already; parsed again here to get the compiled matchers.
     tripRules: parseTripRules(settings.trip_rules),
+    identity,
   };
 }
 

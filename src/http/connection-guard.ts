@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
 export interface ConnectionLimits {
@@ -22,6 +23,12 @@ export class ConnectionGuard {
   /** Idle sockets, oldest first (a Map keeps insertion order). */
   readonly #idle = new Map<Socket, string>();
   readonly #perClient = new Map<string, number>();
+  /**
+   * Counted sockets by remote address and port. Over HTTPS the request's socket is the TLS socket that
+   * wraps the counted TCP one; both have the same peer, which is how a request finds its connection.
+   */
+  readonly #byPeer = new Map<string, Socket>();
+  readonly #peers = new Map<Socket, string>();
   /** Connections closed to make room, and connections refused because every one was busy. */
   evicted = 0;
   refused = 0;
@@ -32,7 +39,7 @@ export class ConnectionGuard {
     this.#limits = limits;
   }
 
-  attach(server: Server): void {
+  attach(server: Server | HttpsServer): void {
     server.on('connection', (socket: Socket) => this.#accept(socket));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#requestStarted(req.socket, res));
   }
@@ -48,11 +55,15 @@ export class ConnectionGuard {
     this.#clients.set(socket, client);
     this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
     this.#idle.set(socket, client);
+    const peer = peerKey(socket);
+    this.#byPeer.set(peer, socket);
+    this.#peers.set(socket, peer);
     socket.once('close', () => this.#forget(socket));
   }
 
-  #requestStarted(socket: Socket, res: ServerResponse): void {
-    if (!this.#clients.has(socket)) return;
+  #requestStarted(requestSocket: Socket, res: ServerResponse): void {
+    const socket = this.#clients.has(requestSocket) ? requestSocket : this.#byPeer.get(peerKey(requestSocket));
+    if (socket === undefined) return;
     this.#idle.delete(socket);
     res.once('finish', () => {
       const client = this.#clients.get(socket);
@@ -67,6 +78,9 @@ export class ConnectionGuard {
     if (client === undefined) return;
     this.#clients.delete(socket);
     this.#idle.delete(socket);
+    const peer = this.#peers.get(socket);
+    this.#peers.delete(socket);
+    if (peer !== undefined && this.#byPeer.get(peer) === socket) this.#byPeer.delete(peer);
     const left = (this.#perClient.get(client) ?? 1) - 1;
     if (left <= 0) this.#perClient.delete(client);
     else this.#perClient.set(client, left);
@@ -88,4 +102,8 @@ export class ConnectionGuard {
     this.refused += 1;
     socket.destroy();
   }
+}
+
+function peerKey(socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
 }

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
@@ -7,6 +8,8 @@ import { READ_SOURCES } from '../readers/read-health.js';
 import { webhookRouter } from '../webhook/webhook-router.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { landingPage } from './landing-page.js';
+import { loadTlsPair } from './tls-pair.js';
+import { TLS_RELOAD_DEFAULTS, TlsReloader, type TlsReloadOptions } from './tls-reload.js';
 
 /**
  * Bounds on what a client can hold. Prometheus and Alertmanager send a complete request right after
@@ -99,21 +102,47 @@ function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessag
 
 export interface RunningServer {
   readonly address: ListenAddress;
+  readonly protocol: 'http' | 'https';
+  /** Reads the certificate pair again (SIGHUP); a no-op over plain HTTP. Never rejects. */
+  reloadTls(why: string): Promise<void>;
   /** Stops accepting, lets requests in progress finish for up to graceMs, then drops what is left. */
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(exporter: Exporter, listen: ListenAddress, version: string): Promise<RunningServer> {
-  const server: Server = createServer(
-    {
-      headersTimeout: HTTP_LIMITS.headersTimeoutMs,
-      requestTimeout: HTTP_LIMITS.requestTimeoutMs,
-      keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
-      connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
-      maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
-    },
-    metricsFastPath(exporter, createApp(exporter, version)),
-  );
+/**
+ * Plain HTTP, or HTTPS when the config names a certificate pair: the same router, limits, timeouts and
+ * connection guard either way. The TLS handshake gets the header timeout too, so a client that
+ * connects and never completes it holds its connection no longer than one that never sends a request.
+ */
+export async function startServer(
+  exporter: Exporter,
+  listen: ListenAddress,
+  version: string,
+  tlsReload: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
+): Promise<RunningServer> {
+  const limits = {
+    headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+    connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
+    maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
+  };
+  const handler: RequestListener = metricsFastPath(exporter, createApp(exporter, version));
+  const files = exporter.config.tls;
+  let server: Server;
+  let reloader: TlsReloader | undefined;
+  if (files === null) {
+    server = createServer(limits, handler);
+  } else {
+    const pair = await loadTlsPair(files);
+    const https = createHttpsServer(
+      { ...limits, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', handshakeTimeout: HTTP_LIMITS.headersTimeoutMs },
+      handler,
+    );
+    reloader = new TlsReloader(https, files, pair, exporter.webhook.metrics.tlsReloads, exporter.log, tlsReload);
+    // https.Server is an http.Server underneath (same request, timeout and connection machinery)
+    server = https as unknown as Server;
+  }
   // no socket inactivity timeout of its own: the three above bound every phase
   server.timeout = 0;
   new ConnectionGuard(HTTP_LIMITS.connections).attach(server);
@@ -124,11 +153,15 @@ export async function startServer(exporter: Exporter, listen: ListenAddress, ver
       reject(new Error(`cannot listen on ${formatListenAddress(listen)}`, { cause: error })),
     );
   });
+  reloader?.watch();
   const { address, port } = server.address() as AddressInfo;
   return {
     address: { host: address, port },
+    protocol: reloader === undefined ? 'http' : 'https',
+    reloadTls: (why) => reloader?.reload(why) ?? Promise.resolve(),
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
+        reloader?.close();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
           clearTimeout(force);

@@ -6,6 +6,7 @@ import { printableAscii } from './printable.js';
 import { TripLedger } from './trip-ledger.js';
 import { writeTripRequest } from './trip-request.js';
 import { anyRuleMatches } from './trip-rules.js';
+import { decideTripScope, type TripScope } from './trip-scope.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /** Bounds the dedupe memory: keys are fixed-size hashes, so 10,000 of them take about a megabyte. */
@@ -28,6 +29,10 @@ export interface Delivery {
   readonly tripped: (AlertRef & { readonly request: string | null })[];
   readonly deduplicated: AlertRef[];
   readonly failed: (AlertRef & { readonly error: string })[];
+  /** Matching alerts scoped to other hosts or groups (ess_host, ess_group): not tripped here. */
+  readonly other_target: (AlertRef & { readonly scope: string })[];
+  /** Matching alerts with a scope no host can have (e.g. ess_scope other than "fleet"): tripped nowhere. */
+  readonly invalid_scope: (AlertRef & { readonly problem: string })[];
   /** Resolved alerts and firing ones no trip rule matched. */
   ignored: number;
   readonly dry_run: boolean;
@@ -58,7 +63,15 @@ export class WebhookReceiver {
    * starts the stop). Resolved alerts are ignored: they never trip and never release anything.
    */
   async receive(payload: WebhookPayload, receivedAtMs: number = preciseNowMs()): Promise<Delivery> {
-    const delivery: Delivery = { tripped: [], deduplicated: [], failed: [], ignored: 0, dry_run: this.settings.dryRun };
+    const delivery: Delivery = {
+      tripped: [],
+      deduplicated: [],
+      failed: [],
+      other_target: [],
+      invalid_scope: [],
+      ignored: 0,
+      dry_run: this.settings.dryRun,
+    };
     for (const alert of payload.alerts) {
       if (alert.status !== 'firing' || !anyRuleMatches(this.settings.tripRules, alert.labels)) {
         delivery.ignored += 1;
@@ -66,8 +79,11 @@ export class WebhookReceiver {
       }
       this.metrics.alertsMatched.inc();
       const ref = alertRef(alert);
+      const scope = decideTripScope(alert.labels, this.settings.identity);
+      this.metrics.scopeDecisions.inc({ scope: scope.kind, decision: scope.decision });
+      if (!this.#inScope(scope, ref, delivery)) continue;
       try {
-        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, payload.groupKey, receivedAtMs));
+        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, payload.groupKey, receivedAtMs, scope));
         if (outcome.duplicate) {
           this.metrics.deduplicated.inc();
           this.#log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);
@@ -84,17 +100,41 @@ export class WebhookReceiver {
     return delivery;
   }
 
+  /**
+   * An alert scoped to someone else is answered 200 like any other: Alertmanager must not retry a
+   * delivery that is correct, only not for this host.
+   */
+  #inScope(scope: TripScope, ref: AlertRef, delivery: Delivery): boolean {
+    const { host, groups } = this.settings.identity;
+    if (scope.decision === 'invalid') {
+      const problem = printableAscii(scope.text, 200);
+      this.#log(`webhook: ERROR invalid trip scope, NOT tripped (on any host) for alert ${describeAlert(ref)}: ${problem}`);
+      delivery.invalid_scope.push({ ...ref, problem });
+      return false;
+    }
+    if (scope.decision === 'other_target') {
+      this.#log(
+        `webhook: info: alert ${describeAlert(ref)} is scoped to ${scope.text}, not this host ` +
+          `(host ${host}, groups ${groups.join(',') || '(none)'}): not tripped here`,
+      );
+      delivery.other_target.push({ ...ref, scope: scope.text });
+      return false;
+    }
+    return true;
+  }
+
   /** Resolves to the spool path written (null in dry-run mode). */
-  async #trip(alert: WebhookAlert, groupKey: string, receivedAtMs: number): Promise<string | null> {
+  async #trip(alert: WebhookAlert, groupKey: string, receivedAtMs: number, scope: TripScope): Promise<string | null> {
     const ref = alertRef(alert);
     if (this.settings.dryRun) {
       this.metrics.dryRunTrips.inc();
-      this.#log(`webhook: DRY RUN, would trip for alert ${describeAlert(ref)}`);
+      this.#log(`webhook: DRY RUN, would trip (scope=${scope.text}) for alert ${describeAlert(ref)}`);
       return null;
     }
     const written = await writeTripRequest(this.#spoolDir, {
       fingerprint: alert.fingerprint,
       reason: `alert ${ref.alertname} fingerprint=${alert.fingerprint} groupKey=${groupKey}`,
+      scope: scope.text,
       receivedAtMs,
     });
     this.metrics.tripsWritten.inc();
@@ -104,7 +144,7 @@ export class WebhookReceiver {
     if (Number.isFinite(startsAtMs) && startsAtMs <= receivedAtMs) {
       this.metrics.tripStages.observe({ stage: 'alert_to_receipt' }, (receivedAtMs - startsAtMs) / 1000);
     }
-    this.#log(`webhook: TRIP written ${written.path} for alert ${describeAlert(ref)}`);
+    this.#log(`webhook: TRIP written ${written.path} scope=${scope.text} for alert ${describeAlert(ref)}`);
     if (!written.directorySynced && !this.#warnedDirectorySync) {
       this.#warnedDirectorySync = true;
       this.#log(

@@ -12,6 +12,8 @@ export interface TripRequest {
   readonly reason: string;
   /** Part of the file name, so that the journal and audit trail can be matched to the alert. */
   readonly fingerprint: string;
+  /** `fleet`, `group:NAME` or `host:NAME` (src/webhook/trip-scope.ts); default fleet. */
+  readonly scope?: string;
   /**
    * When the webhook request arrived (ms since the epoch, fractional): the file's mtime, which the
    * controller records as the activation's trigger instant. Default: when the file is written.
@@ -34,9 +36,13 @@ export class TripRequestError extends Error {
   override name = 'TripRequestError';
 }
 
-/** The two lines the controller reads; anything unsafe in the reason is already replaced. */
-export function tripRequestContent(reason: string): string {
-  return `source=alertmanager\nreason=${printableAscii(reason, MAX_REASON_LENGTH)}\n`;
+/** The scope line's rule; the controller checks the same and records anything else as `invalid`. */
+export const TRIP_REQUEST_SCOPE = /^(fleet|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/;
+
+/** The lines the controller reads; anything unsafe in the reason is already replaced. */
+export function tripRequestContent(reason: string, scope = 'fleet'): string {
+  if (!TRIP_REQUEST_SCOPE.test(scope)) throw new TripRequestError(`scope ${JSON.stringify(printableAscii(scope, 80))} is not fleet, host:NAME or group:NAME`);
+  return `source=alertmanager\nscope=${scope}\nreason=${printableAscii(reason, MAX_REASON_LENGTH)}\n`;
 }
 
 /** Unique, no leading dot, [A-Za-z0-9._-] only, as the controller's spool contract requires. */
@@ -54,7 +60,7 @@ export async function writeTripRequest(spoolDir: string, request: TripRequest): 
   const name = tripRequestName(request.fingerprint, Date.now());
   const staged = join(spoolDir, 'tmp', name);
   const delivered = join(spoolDir, 'incoming', name);
-  const content = Buffer.from(tripRequestContent(request.reason), 'ascii');
+  const content = Buffer.from(tripRequestContent(request.reason, request.scope), 'ascii');
 
   let file: FileHandle;
   try {

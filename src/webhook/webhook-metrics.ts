@@ -16,6 +16,8 @@ export class WebhookMetrics {
   readonly dryRunTrips: Counter;
   readonly requestDuration: Histogram;
   readonly tripStages: Histogram<'stage'>;
+  readonly scopeDecisions: Counter<'scope' | 'decision'>;
+  readonly tlsReloads: Counter<'result'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -68,5 +70,31 @@ export class WebhookMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 15, 60, 300],
       registers,
     });
+    this.scopeDecisions = new Counter({
+      name: 'ess_webhook_scope_decisions_total',
+      help:
+        'Firing alerts that matched a trip rule, by their scope (ess_host, ess_group, ess_scope labels: fleet, group, ' +
+        'host, invalid) and what this host did: trip, other_target (scoped to other hosts), invalid (tripped nowhere).',
+      labelNames: ['scope', 'decision'] as const,
+      registers,
+    });
+    // the combinations that can happen, at 0 from the start (increase() misses a series born at 1)
+    for (const [scope, decision] of SCOPE_SERIES) this.scopeDecisions.inc({ scope, decision }, 0);
+    this.tlsReloads = new Counter({
+      name: 'ess_webhook_tls_reload_total',
+      help: 'Certificate reloads of the HTTPS listener: ok (new pair in use for new connections) or error (old pair kept).',
+      labelNames: ['result'] as const,
+      registers,
+    });
+    for (const result of ['ok', 'error']) this.tlsReloads.inc({ result }, 0);
   }
 }
+
+const SCOPE_SERIES = [
+  ['fleet', 'trip'],
+  ['group', 'trip'],
+  ['group', 'other_target'],
+  ['host', 'trip'],
+  ['host', 'other_target'],
+  ['invalid', 'invalid'],
+] as const;

@@ -114,7 +114,8 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
     const delivery = await receiver.receive(parsed.payload, res.locals.receivedAtMs as number);
     const summary =
       `receiver ${printableAscii(parsed.payload.receiver, 60)}: ${delivery.tripped.length} tripped, ` +
-      `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ${delivery.ignored} ignored` +
+      `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ` +
+      `${delivery.other_target.length} for other hosts, ${delivery.invalid_scope.length} invalid scope, ${delivery.ignored} ignored` +
       (delivery.dry_run ? ' (dry run)' : '');
     if (delivery.failed.length > 0) {
       log(`webhook: 500 ${summary}`);

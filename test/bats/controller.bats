@@ -311,3 +311,87 @@ load_libs() {
   time_utc_us_v got "n/a"
   [ -z "$got" ]
 }
+
+# Trip requests as the spool holds them: NAME CONTENT pairs, into SPOOL_DIR/incoming.
+spool_put() {
+  mkdir -p "$TMP/spool/incoming" "$TMP/spool/tmp"
+  while (($# > 1)); do
+    printf '%b' "$2" >"$TMP/spool/incoming/$1"
+    touch -d "@$((1795656428 + ${#1}))" "$TMP/spool/incoming/$1"
+    shift 2
+  done
+}
+
+load_spool() {
+  load_libs
+  # shellcheck source=/dev/null
+  source "$REPO/deploy/lib/spool.sh"
+  config_load
+  # the journal lines, where the test can read them
+  record_log() { printf '%s %s\n' "$1" "${*:2}" >>"$TMP/journal"; }
+}
+
+@test "a trip request's scope is checked: invalid or missing is recorded as such, never obeyed" {
+  load_spool
+  spool_put a1 'source=alertmanager\nscope=host:h1\nreason=one\n' \
+    a2 'source=alertmanager\nscope=group:eu.exec-1\nreason=two\n' \
+    a3 'source=alertmanager\nscope=fleet\nreason=three\n' \
+    a4 'source=alertmanager\nscope=host:h1"},{"x":1\nreason=four\n' \
+    a5 'source=alertmanager\nscope=host:-h1\nreason=five\n' \
+    a6 "source=alertmanager\nscope=host:$(printf 'h%.0s' {1..64})\nreason=six\n" \
+    a7 'source=alertmanager\nscope=HOST:h1\nscope=\nreason=seven\n' \
+    a8 'source=alertmanager\nreason=eight, no scope\n' \
+    a9 'source=alertmanager\nscope=host:h1\x1b[31m\nreason=nine\n'
+  spool_claim
+  local path got=()
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    spool_read_request "$path"
+    got+=("$REQ_NAME=$REQ_SCOPE")
+  done
+  [ "${got[*]}" = "a1=host:h1 a2=group:eu.exec-1 a3=fleet a4=invalid a5=invalid a6=invalid \
+a7=invalid a8=unknown a9=invalid" ]
+}
+
+@test "a batch records every scope, comma-joined, in the audit lines, the journal and state.json" {
+  load_spool
+  spool_put r1 'source=alertmanager\nscope=host:h1\nreason=one\n' \
+    r2 'source=alertmanager\nscope=group:eu\nreason=two\n' \
+    r3 'source=alertmanager\nscope=host:h1\nreason=three\n' \
+    r4 'source=alertmanager\nscope=host:"h2\nreason=four\n'
+  spool_claim
+  spool_describe
+  [ "$SPOOL_SCOPE" = "host:h1,group:eu,invalid" ]
+  spool_record
+  grep -q 'trip request r1: source=alertmanager scope=host:h1 reason=one' "$TMP/journal"
+  grep -q 'trip request r4: source=alertmanager scope=invalid reason=four' "$TMP/journal"
+  run node -e 'const lines = require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n");
+    const e = JSON.parse(lines.at(-1));
+    if (e.event !== "trip-requests" || e.scope !== "host:h1,group:eu,invalid") process.exit(1);
+    const scopes = e.requests.map((r) => r.scope).join(" ");
+    if (scopes !== "host:h1 group:eu host:h1 invalid") process.exit(2)' "$TMP/log/audit.jsonl"
+  [ "$status" -eq 0 ]
+
+  # shellcheck disable=SC2034 # read by record_state_save
+  ST=([ACTIVE]=1 [FLAG_ID]=x [ACT_ID]=x [ACT_SOURCE]=alertmanager [ACT_ACTOR]=systemd
+    [ACT_REASON]=r [ACT_TRIGGER_US]=1 [ACT_LATENCY_US]=2 [ACT_RESULT]=ok [ACT_SCOPE]=$SPOOL_SCOPE
+    [ACT_UNITS]="a.service=stopped/inactive/1")
+  record_state_save
+  run node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+    process.stdout.write(String(s.last_activation.scope))' "$TMP/state/state.json"
+  [ "$output" = "host:h1,group:eu,invalid" ]
+  # no scope (an operator's activation), or one that is not of the allowed characters: null
+  ST[ACT_SCOPE]="" && record_state_save
+  grep -q '"scope":null' "$TMP/state/state.json"
+  ST[ACT_SCOPE]='a"b' && record_state_save
+  grep -q '"scope":null' "$TMP/state/state.json"
+}
+
+@test "more than 8 different scopes in one batch are cut, with ... at the end" {
+  load_spool
+  local i args=()
+  for i in $(seq 1 12); do args+=("r$i" "source=alertmanager\nscope=host:h$i\nreason=r\n"); done
+  spool_put "${args[@]}"
+  spool_claim
+  spool_describe
+  [ "$SPOOL_SCOPE" = "host:h1,host:h10,host:h11,host:h12,host:h2,host:h3,host:h4,host:h5,..." ]
+}

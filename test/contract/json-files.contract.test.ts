@@ -364,5 +364,38 @@ describe.skipIf(!canActivate)('ess_controller.sh activate --from-spool (the bash
     expect(schemaErrors('status.schema.json', json)).toEqual([]);
     expect(json.verdict).toBe('active');
     expect(json.state).toEqual(JSON.parse(text));
+    expect((json.state as { last_activation: { scope: unknown } }).last_activation.scope).toBe('fleet');
+  });
+
+  it('stops on every request whatever its scope says, and records the scopes (section 6)', async () => {
+    const { fake, env } = await fakeRoot(dir, 'scopes', { units: armedUnits(up), verdict: 'active' });
+    const spool = join(fake, 'spool');
+    for (const sub of ['tmp', 'incoming']) await mkdir(join(spool, sub), { recursive: true });
+    const first = await writeTripRequest(spool, { reason: 'host breach', fingerprint: 'f1', scope: 'host:trade-eu-01', receivedAtMs: 1795656428000 });
+    await writeTripRequest(spool, { reason: 'group breach', fingerprint: 'f2', scope: 'group:exec', receivedAtMs: 1795656429000 });
+    // hostile: a scope line that would break the audit JSON if it were copied
+    await writeFile(join(spool, 'incoming', '9999999999999-evil-000000000000'), 'source=alertmanager\nscope=host:x","y":"\nreason=evil\n');
+
+    const result = await execa(
+      'unshare',
+      ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=1m ess-contract /run && exec "$@"', 'sh',
+        'bash', `${REPO}deploy/ess_controller.sh`, 'activate', '--from-spool'],
+      { reject: false, timeout: 30_000, stdin: 'ignore', env },
+    );
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const text = await readFile(join(fake, 'state/state.json'), 'utf8');
+    expect(schemaErrors('state.schema.json', JSON.parse(text)), text).toEqual([]);
+    const state = JSON.parse(text) as { last_activation: { scope: string; reason: string; result: string } };
+    expect(state.last_activation).toMatchObject({ scope: 'host:trade-eu-01,group:exec,invalid', result: 'ok' });
+    expect(state.last_activation.reason).toMatch(/^host breach/);
+    expect(() => parseStateJson(text)).not.toThrow();
+
+    const audit = (await readFile(join(fake, 'log/audit.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const activate = audit.find((entry) => entry.event === 'activate');
+    const batch = audit.find((entry) => entry.event === 'trip-requests') as { scope: string; requests: { request: string; scope: string }[] };
+    expect(activate?.scope).toBe('host:trade-eu-01,group:exec,invalid');
+    expect(batch.scope).toBe('host:trade-eu-01,group:exec,invalid');
+    expect(batch.requests.map(({ scope }) => scope)).toEqual(['host:trade-eu-01', 'group:exec', 'invalid']);
+    expect(batch.requests[0]?.request).toBe(basename(first.path));
   });
 });

@@ -138,12 +138,13 @@ describe('contract/names.json', () => {
     const name = tripRequestName('a1b2:c3/../d4', 1795656428123);
     expect(name).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/);
     expect(name.startsWith('1795656428123-a1b2c3d4-')).toBe(true);
-    const content = tripRequestContent(`disk \u00e9 full\n${'x'.repeat(500)}\rsource=cli`);
+    const content = tripRequestContent(`disk \u00e9 full\n${'x'.repeat(500)}\rsource=cli`, `host:${'h'.repeat(63)}`);
     const lines = content.split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toBe('source=alertmanager');
-    expect(lines[1]).toMatch(new RegExp(`^reason=[ -~]{0,${MAX_REASON_LENGTH}}$`));
-    expect(lines[2]).toBe('');
+    expect(lines[1]).toBe(`scope=host:${'h'.repeat(63)}`);
+    expect(lines[2]).toMatch(new RegExp(`^reason=[ -~]{0,${MAX_REASON_LENGTH}}$`));
+    expect(lines[3]).toBe('');
     expect(Buffer.byteLength(content)).toBeLessThanOrEqual(4096);
   });
 });

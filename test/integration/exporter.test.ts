@@ -149,4 +149,72 @@ describe('exporter on real systemd', () => {
       await restartExporter();
     }
   });
+
+  it('serves the webhook over HTTPS as user quantum-ess, trips only in its scope, and swaps the certificate on reload', async () => {
+    const alert = (fingerprint: string, labels: Record<string, string>): string =>
+      JSON.stringify({
+        version: '4', groupKey: '{}:{alertname="FleetTest"}', truncatedAlerts: 0, status: 'firing', receiver: 'quantum-ess',
+        groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am:9093',
+        alerts: [{ status: 'firing', labels: { alertname: 'FleetTest', ess_trip: 'true', ...labels }, annotations: {},
+          startsAt: '2026-11-26T06:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://p', fingerprint }],
+      });
+    const makeCert = (name: string): string =>
+      // the sandbox has a fresh /etc: no openssl.cnf
+      `OPENSSL_CONF=/dev/null openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /etc/quantum/tls/${name}.key ` +
+      `-out /etc/quantum/tls/${name}.crt -days 2 -subj /CN=${name} -addext subjectAltName=IP:127.0.0.1 && ` +
+      `chown root:quantum-ess /etc/quantum/tls/${name}.key && chmod 0640 /etc/quantum/tls/${name}.key`;
+    const post = (body: string, cacert: string): string =>
+      `curl -sS -o /tmp/answer -w '%{http_code}' --cacert /etc/quantum/tls/${cacert}.crt ` +
+      `-H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" -H 'Content-Type: application/json' ` +
+      `--data-binary '${body}' https://127.0.0.1:10170/alertmanager`;
+    await box.mustRun('cp', '/etc/quantum/ess-exporter.json', '/etc/quantum/ess-exporter.json.orig');
+    try {
+      // the key is root:quantum-ess 0640: readable by the exporter under ProtectSystem=strict
+      const made = await box.sh(`mkdir -p /etc/quantum/tls && ${makeCert('one')} && ${makeCert('two')} && ` +
+        'cp /etc/quantum/tls/one.crt /etc/quantum/tls/live.crt && cp -p /etc/quantum/tls/one.key /etc/quantum/tls/live.key');
+      expect(made.exitCode, made.stderr).toBe(0);
+      await box.mustRun('node', '-e', `
+        const fs = require('fs'); const f = '/etc/quantum/ess-exporter.json'; const c = JSON.parse(fs.readFileSync(f, 'utf8'));
+        Object.assign(c, { host: 'h1', groups: ['exec'], tls_cert_file: '/etc/quantum/tls/live.crt', tls_key_file: '/etc/quantum/tls/live.key' });
+        fs.writeFileSync(f, JSON.stringify(c, null, 2));`);
+      // the tests before restarted it often: systemd's start rate limit would refuse this one
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
+      await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter.service');
+      const https = await box.sh(
+        'for i in $(seq 100); do curl -fs --max-time 1 --cacert /etc/quantum/tls/one.crt https://127.0.0.1:10170/metrics > /tmp/m && exit 0; sleep 0.05; done; exit 1',
+      );
+      expect(https.exitCode).toBe(0);
+      expect(sample(await box.readFile('/tmp/m'), 'ess_identity_info{host="h1",groups="exec"}')).toBe(1);
+      expect((await box.run('curl', '-fs', '--max-time', '2', METRICS)).exitCode).not.toBe(0);
+
+      // scoped to another host: 200, not tripped, counted
+      expect((await box.sh(post(alert('f1', { ess_host: 'h2' }), 'one'))).stdout).toBe('200');
+      expect(await box.readFile('/tmp/answer')).toContain('"other_target":[{');
+      expect(await box.exists(FLAG)).toBe(false);
+
+      // the certificate is renewed; systemctl reload (SIGHUP) puts it in use without a restart
+      const pid = await box.show('quantum-ess-exporter.service', 'MainPID');
+      await box.mustRun('sh', '-c', 'cp /etc/quantum/tls/two.crt /etc/quantum/tls/live.crt.new && cp -p /etc/quantum/tls/two.key /etc/quantum/tls/live.key.new && ' +
+        'mv /etc/quantum/tls/live.key.new /etc/quantum/tls/live.key && mv /etc/quantum/tls/live.crt.new /etc/quantum/tls/live.crt');
+      await box.mustRun('systemctl', 'reload', 'quantum-ess-exporter.service');
+      const renewed = await box.sh(
+        'for i in $(seq 100); do curl -fs --max-time 1 --cacert /etc/quantum/tls/two.crt https://127.0.0.1:10170/metrics > /tmp/m && exit 0; sleep 0.05; done; exit 1',
+      );
+      expect(renewed.exitCode).toBe(0);
+      expect(await box.show('quantum-ess-exporter.service', 'MainPID')).toBe(pid);
+      expect(sample(await box.readFile('/tmp/m'), 'ess_webhook_tls_reload_total{result="ok"}')).toBeGreaterThanOrEqual(1);
+
+      // scoped to this host: trips, and the scope reaches the controller's record
+      expect((await box.sh(post(alert('f2', { ess_host: 'h1', ess_group: 'exec' }), 'two'))).stdout).toBe('200');
+      for (let i = 0; i < 100 && (await box.stateJson().catch(() => null))?.last_activation?.scope !== 'host:h1'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await box.stateJson()).last_activation).toMatchObject({ source: 'alertmanager', scope: 'host:h1' });
+    } finally {
+      await box.mustRun('mv', '/etc/quantum/ess-exporter.json.orig', '/etc/quantum/ess-exporter.json');
+      await box.ess('deactivate', '--no-start');
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
+      await restartExporter();
+    }
+  });
 });

@@ -68,13 +68,22 @@ describe('activation methods', () => {
 
   it('an unprivileged trip request in the spool stops every trading unit', async () => {
     await box.sh(
-      "printf 'source=alertmanager\\nreason=alert EssTest fingerprint=abc\\n' > /var/spool/quantum-ess/tmp/r1 && " +
+      "printf 'source=alertmanager\\nscope=group:exec\\nreason=alert EssTest fingerprint=abc\\n' > /var/spool/quantum-ess/tmp/r1 && " +
         'mv /var/spool/quantum-ess/tmp/r1 /var/spool/quantum-ess/incoming/r1',
     );
     await expectAllTradingStoppedMonitorsUntouched();
     await waitForState((s) => s.active && s.last_activation?.source === 'alertmanager');
     expect((await box.stateJson()).last_activation?.reason).toContain('alert EssTest fingerprint=abc');
+    expect((await box.stateJson()).last_activation?.scope).toBe('group:exec');
     expect((await box.run('ls', '-A', '/var/spool/quantum-ess/incoming')).stdout.trim()).toBe('');
+    // the requests' journal lines come after state.json (spool_record runs last)
+    let journal = '';
+    for (let i = 0; i < 100 && !journal.includes('trip request r1:'); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
+    }
+    expect(journal).toMatch(/ACTIVATING id=\S+ source=alertmanager scope=group:exec actor=/);
+    expect(journal).toContain('trip request r1: source=alertmanager scope=group:exec reason=alert EssTest fingerprint=abc');
   });
 
   it('a second activate re-verifies, re-stops and does not count a new activation', async () => {

@@ -106,6 +106,6 @@ describe('HTTP server', () => {
     await server.close(2000);
     const results = await Promise.allSettled(inFlight);
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value.status : r.reason))).toEqual(Array(10).fill(200));
-    server = { address: server.address, close: () => Promise.resolve() };
+    server = { ...server, close: () => Promise.resolve() };
   });
 });

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../src/cli.js';
 import { createFakeHost, type FakeHost } from './helpers.js';
+import { makeCert } from './tls-certs.js';
 
 const MAIN = join(import.meta.dirname, '../../src/main.ts');
 const run = (args: string[]) => execa('node', ['--import', 'tsx', MAIN, ...args], { reject: false, timeout: 20_000 });
@@ -77,5 +78,33 @@ describe('main', () => {
     const result = await child;
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toContain('SIGTERM: shutting down');
+  });
+
+  it('serves HTTPS with tls_cert_file, and SIGHUP reloads the certificate without stopping', async () => {
+    const pair = await makeCert(fakeHost.dir, 'main');
+    await fakeHost.config({ tls_cert_file: pair.certFile, tls_key_file: pair.keyFile, host: 'h1', groups: ['exec'] });
+    const child = execa('node', ['--import', 'tsx', MAIN, '--config', fakeHost.configFile], { reject: false, timeout: 20_000 });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    let exited = false;
+    void child.then(() => {
+      exited = true;
+    });
+    const waitFor = async (text: string): Promise<void> => {
+      while (!stderr.includes(text)) {
+        if (exited) throw new Error(`exited early: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await waitFor('webhook POST /alertmanager');
+    expect(stderr).toContain('serving https://');
+    expect(stderr).toContain('fleet identity: host h1, groups exec; TLS certificate');
+    child.kill('SIGHUP');
+    await waitFor('tls: certificate reloaded (SIGHUP)');
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(0);
   });
 });

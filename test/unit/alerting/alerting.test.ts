@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +10,10 @@ import { parse } from 'yaml';
 const run = promisify(execFile);
 const ALERTING = fileURLToPath(new URL('../../../alerting/', import.meta.url));
 const RULES = `${ALERTING}ess.rules.yml`;
+const FLEET_RULES = `${ALERTING}ess-fleet.rules.yml`;
 const AM_CONFIG = `${ALERTING}alertmanager.example.yml`;
+const AM_FLEET_CONFIG = `${ALERTING}alertmanager.fleet.example.yml`;
+const FLEET_TOOL = fileURLToPath(new URL('../../../deploy/ess_fleet.sh', import.meta.url));
 const TESTS = `${ALERTING}tests/`;
 const RUNBOOK_COMMANDS = ['ess_controller.sh status', 'journalctl -t quantum-ess'];
 
@@ -46,8 +51,13 @@ async function requireTool(tool: string, debianPackage: string): Promise<void> {
   }
 }
 
-async function ruleFile(): Promise<RuleFile> {
-  return parse(await readFile(RULES, 'utf8')) as RuleFile;
+async function ruleFile(file = RULES): Promise<RuleFile> {
+  return parse(await readFile(file, 'utf8')) as RuleFile;
+}
+
+/** Both rule files, as one: every check on an alert applies to the fleet's alerts too. */
+async function allRules(): Promise<RuleFile> {
+  return { groups: [...(await ruleFile()).groups, ...(await ruleFile(FLEET_RULES)).groups] };
 }
 
 async function promtoolTestFiles(): Promise<string[]> {
@@ -58,9 +68,9 @@ function alerts(rules: RuleFile, group?: string): Rule[] {
   return rules.groups.filter((g) => group === undefined || g.name === group).flatMap((g) => g.rules.filter((r) => r.alert !== undefined));
 }
 
-async function receiversFor(labels: Readonly<Record<string, string>>): Promise<string> {
+async function receiversFor(labels: Readonly<Record<string, string>>, config = AM_CONFIG): Promise<string> {
   const args = Object.entries(labels).map(([name, value]) => `${name}=${value}`);
-  const { stdout } = await run('amtool', ['config', 'routes', 'test', `--config.file=${AM_CONFIG}`, ...args]);
+  const { stdout } = await run('amtool', ['config', 'routes', 'test', `--config.file=${config}`, ...args]);
   return stdout.trim();
 }
 
@@ -71,8 +81,9 @@ describe('alerting', () => {
     await requireTool('amtool', 'prometheus-alertmanager');
   });
 
-  it('promtool check rules accepts ess.rules.yml', async () => {
+  it('promtool check rules accepts ess.rules.yml and ess-fleet.rules.yml', async () => {
     expect(await check('promtool', ['check', 'rules', RULES])).toContain('SUCCESS');
+    expect(await check('promtool', ['check', 'rules', FLEET_RULES])).toContain('SUCCESS');
   });
 
   it('promtool test rules passes every test file in alerting/tests', async () => {
@@ -81,12 +92,17 @@ describe('alerting', () => {
     expect(await check('promtool', ['test', 'rules', ...files])).toContain('SUCCESS');
   }, 60_000);
 
-  it('amtool check-config accepts alertmanager.example.yml', async () => {
+  it('amtool check-config accepts alertmanager.example.yml and alertmanager.fleet.example.yml', async () => {
     expect(await check('amtool', ['check-config', AM_CONFIG])).toContain('SUCCESS');
+    expect(await check('amtool', ['check-config', AM_FLEET_CONFIG])).toContain('SUCCESS');
   });
 
   it('alerting/tests/routes.sh resolves every case to its expected receivers', async () => {
     expect(await check('bash', [`${TESTS}routes.sh`])).toMatch(/\d+ passed, 0 failed/);
+  }, 60_000);
+
+  it('alerting/tests/routes.sh --fleet resolves every fleet case to its expected receivers', async () => {
+    expect(await check('bash', [`${TESTS}routes.sh`, '--fleet'])).toMatch(/\d+ passed, 0 failed/);
   }, 60_000);
 
   it('has a firing and a not-firing promtool case for every alert', async () => {
@@ -100,7 +116,7 @@ describe('alerting', () => {
         cases.set(test.alertname, counts);
       }
     }
-    for (const rule of alerts(await ruleFile())) {
+    for (const rule of alerts(await allRules())) {
       const counts = cases.get(rule.alert ?? '');
       expect(counts?.fire ?? 0, `${rule.alert} firing cases`).toBeGreaterThan(0);
       expect(counts?.silent ?? 0, `${rule.alert} not-firing cases`).toBeGreaterThan(0);
@@ -108,7 +124,7 @@ describe('alerting', () => {
   });
 
   it('gives every alert a severity, a summary, a description and a runbook with the README commands', async () => {
-    for (const rule of alerts(await ruleFile())) {
+    for (const rule of alerts(await allRules())) {
       expect(['critical', 'warning'], `${rule.alert} severity`).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, `${rule.alert} summary`).toBeTruthy();
       expect(rule.annotations?.description, `${rule.alert} description`).toBeTruthy();
@@ -144,6 +160,67 @@ describe('alerting', () => {
       expect(rule.labels?.service, rule.alert).toBe('quantum-ess');
     }
     for (const rule of examples) expect(rule.labels?.ess_trip, rule.alert).toBe('true');
+  });
+
+  it('never lets a fleet alert trip anything: no ess_trip and no trip scope label', async () => {
+    const fleet = alerts(await ruleFile(FLEET_RULES));
+    expect(fleet.map((r) => r.alert)).toEqual(
+      expect.arrayContaining(['ESSFleetPartialLatch', 'ESSHostUnreachableDuringTrip', 'ESSFleetHostMissing']),
+    );
+    for (const rule of fleet) {
+      for (const label of ['ess_trip', 'ess_scope', 'ess_host', 'ess_group']) expect(rule.labels?.[label], `${rule.alert} ${label}`).toBeUndefined();
+      expect(rule.labels?.service, rule.alert).toBe('quantum-ess');
+    }
+  });
+
+  it('routes in the fleet config: trip alerts of every scope to the fleet receiver, ESS and fleet alerts only to humans', async () => {
+    const rules = await allRules();
+    for (const rule of alerts(rules, 'ess-trip-examples')) {
+      expect(await receiversFor({ alertname: rule.alert ?? '', ...rule.labels }, AM_FLEET_CONFIG), rule.alert).toBe('quantum-ess-fleet,oncall-pager');
+    }
+    for (const scope of [{ ess_scope: 'fleet' }, { ess_group: 'exec' }, { ess_host: 'h1' }]) {
+      const labels = { alertname: 'ESSManualFleetStop', ess_trip: 'true', severity: 'critical', trip_id: '20261126T060000Z-0a1b2c3d', ...scope };
+      expect(await receiversFor(labels, AM_FLEET_CONFIG), JSON.stringify(scope)).toBe('quantum-ess-fleet,oncall-pager');
+    }
+    for (const rule of [...alerts(rules, 'ess'), ...alerts(rules, 'ess-fleet')]) {
+      const expected = rule.labels?.severity === 'critical' ? 'oncall-pager' : 'oncall-chat';
+      expect(await receiversFor({ alertname: rule.alert ?? '', ...rule.labels }, AM_FLEET_CONFIG), rule.alert).toBe(expected);
+    }
+  }, 60_000);
+
+  it('trips every fleet host over TLS with a bearer token file, at once, without resolved notifications', async () => {
+    const config = parse(await readFile(AM_FLEET_CONFIG, 'utf8')) as {
+      route: { routes: Array<Record<string, unknown>> };
+      receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }>;
+    };
+    const hooks = config.receivers.find((receiver) => receiver.name === 'quantum-ess-fleet')?.webhook_configs ?? [];
+    expect(hooks.length).toBeGreaterThanOrEqual(4);
+    for (const hook of hooks) {
+      expect(hook.url).toMatch(/^https:\/\/[a-z0-9.-]+:10170\/alertmanager$/);
+      expect(hook).toMatchObject({
+        send_resolved: false,
+        http_config: {
+          authorization: { type: 'Bearer', credentials_file: '/etc/prometheus/ess-webhook.token' },
+          tls_config: { ca_file: '/etc/prometheus/ess-ca.pem' },
+        },
+      });
+    }
+    expect(new Set(hooks.map((hook) => hook.url)).size).toBe(hooks.length);
+    expect(config.route.routes[0]).toMatchObject({ receiver: 'quantum-ess-fleet', matchers: ['ess_trip="true"'], group_by: ['...'], group_wait: '0s', continue: true });
+  });
+
+  it('ships the fleet receiver exactly as ess_fleet.sh render-receivers writes it', async () => {
+    const text = await readFile(AM_FLEET_CONFIG, 'utf8');
+    const block = /^ {2}# BEGIN ess-fleet-receiver[^\n]*\n[\s\S]*?^ {2}# END ess-fleet-receiver\n/m.exec(text)?.[0];
+    const targets = [...(block ?? '').matchAll(/url: https:\/\/([^/]+)\/alertmanager/g)].map(([, target]) => target);
+    const dir = await mkdtemp(join(tmpdir(), 'ess-fleet-'));
+    try {
+      await writeFile(join(dir, 'targets.json'), JSON.stringify([{ targets }]));
+      const { stdout } = await run('bash', [FLEET_TOOL, 'render-receivers', '--targets-file', join(dir, 'targets.json')]);
+      expect(stdout).toBe(block);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('routes each rule of ess.rules.yml: trip alerts to the ESS and a pager, ESS alerts only to humans', async () => {

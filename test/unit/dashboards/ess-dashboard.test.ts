@@ -123,6 +123,49 @@ describe('ESS dashboard', () => {
     expect(since).toContain('{"color":"orange","value":691200}');
   });
 
+  it('has a fleet row: hosts latched N of M, a per-host table, per-host latency and last trip, trip decisions by scope', () => {
+    const panels = panelsOf();
+    const row = panels.findIndex((panel) => panel.type === 'row' && panel.title === 'Fleet');
+    const next = panels.findIndex((panel, index) => index > row && panel.type === 'row');
+    expect(row).toBeGreaterThan(0);
+    expect(panels.slice(row + 1, next).map((panel) => panel.title)).toEqual([
+      'Hosts latched',
+      'Hosts',
+      'Last activation latency per host',
+      'Last trip per host',
+      'Trip decisions by scope',
+    ]);
+
+    const latched = compact(panels.find((panel) => panel.title === 'Hosts latched'));
+    expect(latched).toContain('count(ess_active{job=\\"quantum-ess\\", instance=~\\"$instance\\"} == 1) or vector(0)');
+    expect(latched).toContain('count(up{job=\\"quantum-ess\\", instance=~\\"$instance\\"}) or vector(0)');
+    expect(latched).toContain('count(up{job=\\"quantum-ess\\", instance=~\\"$instance\\"} == 0) or vector(0)');
+
+    const hosts = compact(panels.find((panel) => panel.title === 'Hosts'));
+    expect(hosts).toContain('max by (instance, host, groups) (ess_identity_info{');
+    expect(hosts).toContain('{"id":"merge","options":{}}');
+    expect(hosts).toContain('"excludeByName":{"Time":true,"Value #A":true,"job":true}');
+    expect(hosts).toContain(
+      '"renameByName":{"Value #B":"Scrape","Value #C":"Latch","Value #D":"Verdict","Value #E":"Switch","Value #F":"Last activation","Value #G":"Latency","groups":"Groups","host":"Host","instance":"Instance"}',
+    );
+    for (const word of ['DOWN', 'UP', 'INACTIVE', 'ACTIVE', 'NOT ARMED', 'ARMED', 'VIOLATION', 'TAMPERED']) expect(hosts).toContain(`"text":"${word}"`);
+    // every table query is instant, one row per instance
+    const table = panels.find((panel) => panel.title === 'Hosts') as unknown as { targets: Array<{ instant?: boolean; format?: string }> };
+    expect(table.targets).toHaveLength(7);
+    for (const target of table.targets) expect(target).toMatchObject({ instant: true, format: 'table' });
+
+    const latency = compact(panels.find((panel) => panel.title === 'Last activation latency per host'));
+    expect(latency).toContain('group_left (host) ess_identity_info');
+    expect(latency).toContain('"legendFormat":"{{host}}"');
+    expect(latency).toContain('{"color":"red","value":2}');
+    expect(compact(panels.find((panel) => panel.title === 'Trip decisions by scope'))).toContain('sum by (scope, decision) (increase(ess_webhook_scope_decisions_total{');
+  });
+
+  it('lets the host variable select several hosts or all of them', () => {
+    const instance = (buildEssDashboard().templating?.list ?? []).find((v) => v.name === 'instance');
+    expect(instance).toMatchObject({ multi: true, includeAll: true, allValue: '.+', query: 'label_values(up{job="quantum-ess"}, instance)' });
+  });
+
   it('provisions a file provider pointing at a directory, and a Prometheus datasource example', async () => {
     const provider = parse(await readFile(new URL('../../../dashboards/provisioning/dashboards/quantum-ess.yml', import.meta.url), 'utf8')) as {
       providers: Array<{ type: string; options: { path: string } }>;

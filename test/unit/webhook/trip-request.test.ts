@@ -7,15 +7,24 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TripRequestError, tripRequestContent, tripRequestName, writeTripRequest } from '../../../src/webhook/trip-request.js';
 
 describe('trip request content and name', () => {
-  it('has exactly the two lines the controller reads', () => {
+  it('has exactly the three lines the controller reads, scope fleet unless given', () => {
     expect(tripRequestContent('alert X fingerprint=1a groupKey={}:{alertname="X"}')).toBe(
-      'source=alertmanager\nreason=alert X fingerprint=1a groupKey={}:{alertname="X"}\n',
+      'source=alertmanager\nscope=fleet\nreason=alert X fingerprint=1a groupKey={}:{alertname="X"}\n',
     );
+    expect(tripRequestContent('r', 'host:h1')).toBe('source=alertmanager\nscope=host:h1\nreason=r\n');
+    expect(tripRequestContent('r', 'group:eu.exec-1')).toBe('source=alertmanager\nscope=group:eu.exec-1\nreason=r\n');
   });
 
+  it.each(['', 'host:', 'group:-x', 'host:a b', 'fleet\nsource=x', 'cluster:x', `host:${'a'.repeat(64)}`])(
+    'refuses to write the scope %j, which the controller would record as invalid',
+    (scope) => {
+      expect(() => tripRequestContent('r', scope)).toThrow(TripRequestError);
+    },
+  );
+
   it('replaces anything outside printable ASCII with ? and cuts the reason to 200 characters', () => {
-    expect(tripRequestContent('a\nsource=forged\tb\u00e9\u{1f600}\u0000')).toBe('source=alertmanager\nreason=a?source=forged?b???\n');
-    expect(tripRequestContent('x'.repeat(500))).toBe(`source=alertmanager\nreason=${'x'.repeat(200)}\n`);
+    expect(tripRequestContent('a\nsource=forged\tb\u00e9\u{1f600}\u0000')).toBe('source=alertmanager\nscope=fleet\nreason=a?source=forged?b???\n');
+    expect(tripRequestContent('x'.repeat(500))).toBe(`source=alertmanager\nscope=fleet\nreason=${'x'.repeat(200)}\n`);
   });
 
   it('names files uniquely from the time and the fingerprint, in the allowed characters only', () => {
@@ -50,7 +59,7 @@ describe('writeTripRequest', () => {
     expect(await readdir(join(spool, 'incoming'))).toEqual([name]);
     expect(await readdir(join(spool, 'tmp'))).toEqual([]);
     expect(seenInTmp).toContain(name);
-    expect(await readFile(join(spool, written.path), 'utf8')).toBe('source=alertmanager\nreason=alert A\n');
+    expect(await readFile(join(spool, written.path), 'utf8')).toBe('source=alertmanager\nscope=fleet\nreason=alert A\n');
     const info = await stat(join(spool, written.path));
     expect(info.mode & 0o7777).toBe(0o640);
     expect(info.nlink).toBe(1);

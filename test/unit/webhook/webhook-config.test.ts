@@ -61,7 +61,8 @@ describe('webhook settings', () => {
     await expect(loadExporterConfig(fakeHost.configFile, true, { listen: '192.0.2.1:10170' })).rejects.toThrow(/webhook_token_file: required/);
     const tokenFile = join(fakeHost.dir, 'token');
     await writeFile(tokenFile, 'abc\n');
-    expect((await fakeHost.config({ listen: '0.0.0.0:0', webhook_token_file: tokenFile })).webhook.token).not.toBeNull();
+    const plain = { listen: '0.0.0.0:0', webhook_token_file: tokenFile, allow_plain_http_token: true };
+    expect((await fakeHost.config(plain)).webhook.token).not.toBeNull();
     expect((await fakeHost.config({ listen: 'localhost:0' })).webhook.token).toBeNull();
   });
 

@@ -1,4 +1,7 @@
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { TlsReloadOptions } from '../../../src/http/tls-reload.js';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnprivilegedSide } from '../../../src/unprivileged-side.js';
@@ -11,6 +14,8 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: string;
+  /** Over HTTPS: the SHA-256 fingerprint of the certificate the server presented. */
+  readonly certificate?: string;
   json(): unknown;
 }
 
@@ -41,6 +46,8 @@ export interface HarnessOptions {
   /** Writes this token file and configures it; null: no token file (loopback without auth). */
   readonly token?: string | null;
   readonly config?: Record<string, unknown>;
+  /** Over HTTPS (tls_cert_file, tls_key_file in config): how fast certificate changes are seen. */
+  readonly tlsReload?: TlsReloadOptions;
 }
 
 export async function startWebhookHarness(options: HarnessOptions = {}): Promise<WebhookHarness> {
@@ -61,16 +68,27 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
   const logs: string[] = [];
   const exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), fakeHost.hostPaths);
   await exporter.start();
-  const server = await startServer(exporter, config.listen, '1.2.3');
+  const server = await startServer(exporter, config.listen, '1.2.3', options.tlsReload);
+  // a new connection per request (agent false): a certificate reload shows on the next one
+  const open = server.protocol === 'https' ? httpsRequest : request;
 
   const send = (method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: server.address.host, port: server.address.port, path, method, headers, timeout: 10_000 }, (res) => {
+      const target = { host: server.address.host, port: server.address.port, path, method, headers, timeout: 10_000 };
+      const tlsOptions = server.protocol === 'https' ? { agent: false, rejectUnauthorized: false } : {};
+      const req = open({ ...target, ...tlsOptions }, (res) => {
+        const certificate = server.protocol === 'https' ? (res.socket as TLSSocket).getPeerCertificate().fingerprint256 : undefined;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) as unknown });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: text,
+            ...(certificate !== undefined && { certificate }),
+            json: () => JSON.parse(text) as unknown,
+          });
         });
       });
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));

@@ -1,0 +1,38 @@
+import { hostname } from 'node:os';
+
+/**
+ * Who this receiver is in a fleet: alerts scoped with ess_host or ess_group trip only the hosts they
+ * name (src/webhook/trip-scope.ts). A name is what Prometheus labels and the controller's journal
+ * can carry unquoted, and what the root side accepts in a trip request's scope line.
+ */
+export interface Identity {
+  readonly host: string;
+  readonly groups: readonly string[];
+}
+
+export const IDENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export const IDENTITY_NAME_RULE = '[A-Za-z0-9][A-Za-z0-9._-]{0,62}';
+
+export function isIdentityName(value: unknown): value is string {
+  return typeof value === 'string' && IDENTITY_NAME.test(value);
+}
+
+/** The default host name: the kernel's, which may be a longer FQDN or hold other characters. */
+export function defaultHost(): string {
+  return hostname();
+}
+
+export function hostProblem(value: unknown): string | undefined {
+  return isIdentityName(value) ? undefined : `${JSON.stringify(value)} is not a host name (${IDENTITY_NAME_RULE})`;
+}
+
+export function groupsProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return `${JSON.stringify(value)} is not a list of group names`;
+  const bad = value.find((group) => !isIdentityName(group));
+  if (bad !== undefined) return `${JSON.stringify(bad)} is not a group name (${IDENTITY_NAME_RULE})`;
+  const twice = value.find((group, index) => value.indexOf(group) !== index);
+  if (twice !== undefined) return `${JSON.stringify(twice)} is listed twice`;
+  if (value.length > 64) return 'lists more than 64 groups';
+  return undefined;
+}

@@ -1,0 +1,55 @@
+import { type Identity, isIdentityName } from '../config/identity.js';
+import type { Labels } from './matchers.js';
+
+/** The labels that scope a trip alert (the fleet's shared names). */
+export const SCOPE_LABELS = { host: 'ess_host', group: 'ess_group', scope: 'ess_scope' } as const;
+
+export type ScopeKind = 'fleet' | 'group' | 'host' | 'invalid';
+export type ScopeDecision = 'trip' | 'other_target' | 'invalid';
+
+export interface TripScope {
+  readonly kind: ScopeKind;
+  readonly decision: ScopeDecision;
+  /**
+   * What the trip request and the controller's audit record: `fleet`, `group:NAME` or `host:NAME`
+   * (with both labels, the host: the narrower). For an invalid scope, why, for the log.
+   */
+  readonly text: string;
+}
+
+/** Prometheus semantics: an empty label value is no label. */
+function label(labels: Labels, name: string): string | undefined {
+  const value = Object.hasOwn(labels, name) ? labels[name] : undefined;
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Whether an alert that matched a trip rule trips this host. ess_host trips only the host of that name,
+ * ess_group only hosts in that group, both only a host that is both; ess_scope="fleet" or none of the
+ * three trips every host that receives it. ess_scope="fleet" next to ess_host or ess_group does not
+ * widen them: a host never trips on an alert scoped to someone else. Any other ess_scope value, and
+ * a host or group value no host can have, are invalid: they trip nobody (the alert is misconfigured,
+ * and guessing would stop hosts it was not meant for, or miss the one it was).
+ */
+export function decideTripScope(labels: Labels, identity: Identity): TripScope {
+  const host = label(labels, SCOPE_LABELS.host);
+  const group = label(labels, SCOPE_LABELS.group);
+  const scope = label(labels, SCOPE_LABELS.scope);
+  if (scope !== undefined && scope !== 'fleet') {
+    return invalid(`${SCOPE_LABELS.scope}=${JSON.stringify(scope)} is not "fleet"`);
+  }
+  if (host !== undefined && !isIdentityName(host)) return invalid(`${SCOPE_LABELS.host}=${JSON.stringify(host)} is not a host name`);
+  if (group !== undefined && !isIdentityName(group)) return invalid(`${SCOPE_LABELS.group}=${JSON.stringify(group)} is not a group name`);
+  if (host !== undefined) {
+    const mine = host === identity.host && (group === undefined || identity.groups.includes(group));
+    return { kind: 'host', decision: mine ? 'trip' : 'other_target', text: `host:${host}` };
+  }
+  if (group !== undefined) {
+    return { kind: 'group', decision: identity.groups.includes(group) ? 'trip' : 'other_target', text: `group:${group}` };
+  }
+  return { kind: 'fleet', decision: 'trip', text: 'fleet' };
+}
+
+function invalid(why: string): TripScope {
+  return { kind: 'invalid', decision: 'invalid', text: why };
+}

@@ -1,0 +1,178 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sample } from '../helpers.js';
+import { type CertPair, makeCert } from '../tls-certs.js';
+import { samplePayload } from './fixtures.js';
+import { startWebhookHarness, TOKEN, type WebhookHarness } from './webhook-harness.js';
+
+let harness: WebhookHarness | undefined;
+let certDir: string | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  if (certDir !== undefined) await rm(certDir, { recursive: true, force: true });
+  certDir = undefined;
+});
+
+const fingerprint = async (file: string): Promise<string> => new X509Certificate(await readFile(file)).fingerprint256;
+
+/** The exporter over HTTPS with a pair in its directory; changes are looked for every 50 ms. */
+async function startHttps(): Promise<{ h: WebhookHarness; live: CertPair; dir: string }> {
+  // the pair has to exist before the harness loads the config
+  const dir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
+  certDir = dir;
+  const first = await makeCert(dir, 'first');
+  const live = { certFile: join(dir, 'live.crt'), keyFile: join(dir, 'live.key') };
+  await copyFile(first.certFile, live.certFile);
+  await copyFile(first.keyFile, live.keyFile);
+  harness = await startWebhookHarness({
+    config: { tls_cert_file: live.certFile, tls_key_file: live.keyFile },
+    tlsReload: { pollMs: 50, settleMs: 100 },
+  });
+  return { h: harness, live, dir };
+}
+
+/** Replaces a file the way certbot and most tools do: a new file renamed over the old one. */
+async function replace(from: string, to: string): Promise<void> {
+  await copyFile(from, `${to}.new`);
+  await rename(`${to}.new`, to);
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const reloads = async (h: WebhookHarness, result: 'ok' | 'error'): Promise<number | undefined> =>
+  sample(await h.metrics(), `ess_webhook_tls_reload_total{result="${result}"}`);
+
+describe('the webhook over HTTPS', () => {
+  it('trips on an HTTPS POST with the token, and refuses one without', async () => {
+    const { h, live } = await startHttps();
+    expect(h.server.protocol).toBe('https');
+    const res = await h.post(samplePayload('Breach', 'f1'));
+    expect(res.status).toBe(200);
+    expect(res.certificate).toBe(await fingerprint(live.certFile));
+    expect(await h.spoolEntries('incoming')).toHaveLength(1);
+    expect((await h.post(samplePayload('Breach', 'f2'), { headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect(await h.spoolEntries('incoming')).toHaveLength(1);
+  });
+
+  it('verifies against its certificate as a CA (what Alertmanager tls_config.ca_file does)', async () => {
+    const { h, live } = await startHttps();
+    const body = JSON.stringify(samplePayload('Breach', 'f1'));
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: h.server.address.port,
+          path: '/alertmanager',
+          method: 'POST',
+          ca: [readFileSync(live.certFile, 'utf8')],
+          agent: false,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+  });
+
+  it('does not speak plain HTTP on the TLS port', async () => {
+    const { h } = await startHttps();
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port: h.server.address.port, path: '/alertmanager', method: 'POST', agent: false, timeout: 5_000 }, (res) =>
+        resolve(`answered ${res.statusCode}`),
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error) => resolve(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+      req.end(JSON.stringify(samplePayload('Breach', 'f1')));
+    });
+    expect(outcome).toMatch(/^error /);
+    expect(await h.spoolEntries('incoming')).toEqual([]);
+  });
+
+  it('picks up a renewed pair on the next connection while a request in progress completes', async () => {
+    const { h, live, dir } = await startHttps();
+    const old = await fingerprint(live.certFile);
+    const second = await makeCert(dir, 'second');
+
+    // a delivery whose body is still on its way when the certificate changes
+    const body = Buffer.from(JSON.stringify(samplePayload('Breach', 'slow')));
+    const inFlight = new Promise<{ status: number; certificate: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: h.server.address.port,
+          path: '/alertmanager',
+          method: 'POST',
+          agent: false,
+          rejectUnauthorized: false,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'content-length': String(body.length) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, certificate: (res.socket as TLSSocket).getPeerCertificate().fingerprint256 }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      void (async () => {
+        await replace(second.keyFile, live.keyFile);
+        await replace(second.certFile, live.certFile);
+        await until(async () => (await reloads(h, 'ok')) === 1, 'the reload');
+        req.end(body.subarray(10));
+      })().catch(reject);
+    });
+    const res = await inFlight;
+    expect(res).toEqual({ status: 200, certificate: old });
+    expect(await h.spoolEntries('incoming')).toHaveLength(1);
+
+    const next = await h.post(samplePayload('Breach', 'after'));
+    expect(next.status).toBe(200);
+    expect(next.certificate).toBe(await fingerprint(second.certFile));
+    expect(next.certificate).not.toBe(old);
+    expect(h.logs.some((line) => line.startsWith(`tls: certificate reloaded (files changed): ${next.certificate}`))).toBe(true);
+    expect(await reloads(h, 'error')).toBe(0);
+  });
+
+  it('keeps the old pair when the new one is broken, logging and counting it, and takes a good one later', async () => {
+    const { h, live, dir } = await startHttps();
+    const old = await fingerprint(live.certFile);
+    const other = await makeCert(dir, 'other');
+    // a half-done renewal: the new certificate with the old key
+    await replace(other.certFile, live.certFile);
+    await until(async () => (await reloads(h, 'error')) === 1, 'the failed reload');
+    expect(h.logs.some((line) => line.startsWith(`tls: ERROR reloading the certificate (files changed) failed, still serving ${old}:`))).toBe(true);
+    const during = await h.post(samplePayload('Breach', 'f1'));
+    expect(during.status).toBe(200);
+    expect(during.certificate).toBe(old);
+
+    // a file that is not PEM at all is refused the same way (SIGHUP path)
+    await replace(join(dir, 'other.key'), live.certFile);
+    await h.server.reloadTls('SIGHUP');
+    expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(2);
+    expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(old);
+
+    // the renewal completes: both files now match
+    await replace(other.certFile, live.certFile);
+    await replace(other.keyFile, live.keyFile);
+    await h.server.reloadTls('SIGHUP');
+    expect((await h.post(samplePayload('Breach', 'f3'))).certificate).toBe(await fingerprint(other.certFile));
+  });
+});
