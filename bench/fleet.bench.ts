@@ -5,8 +5,9 @@
 //        host; the containers share one kernel, so their clock is the one t0 was read from
 // Interleaved with each fleet trip, its reference: the same trip POSTed straight to every host's
 // webhook at once (what Alertmanager adds is the difference). Then with one Alertmanager down (the
-// one that notifies first: once the cluster has seen it gone, and just after it died), and with one
-// host's link cut during the alert (the figure is from the link coming back to that host stopped).
+// one that notifies first: once the cluster has seen it gone, and just after it died), with the two
+// split (no gossip, both deliver), and with one host's link cut during the alert (the figure is from
+// the link coming back to that host stopped).
 // Between trips every host is deactivated by its own controller; every alert is unique and resolved.
 //   npx tsx bench/fleet.bench.ts [--hosts 4,8] [--trips 20] [--killed-trips 3]
 import { randomUUID } from 'node:crypto';
@@ -67,17 +68,13 @@ async function tripThroughAlertmanagers(fleet: Fleet, kind: string, hosts = flee
 }
 
 /** The reference: the same trip POSTed straight to every host's webhook at once. */
-async function tripDirect(fleet: Fleet, tokens: readonly string[]): Promise<number> {
+async function tripDirect(fleet: Fleet): Promise<number> {
   const body = notification();
   const t0Us = nowUs();
   await Promise.all(
-    fleet.hosts.map(async (h, i) => {
-      const response = await fetch(`http://${h.ip}:10170/alertmanager`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[i] ?? ''}` },
-        body,
-      });
-      if (!response.ok) throw new Error(`${h.name}: webhook answered ${response.status}`);
+    fleet.hosts.map(async (h) => {
+      const answer = await h.postWebhook(body, fleet.token);
+      if (answer.status !== 200) throw new Error(`${h.name}: webhook answered ${answer.status}`);
     }),
   );
   const endUs = await fleet.waitStopped(fleet.hosts, 30_000);
@@ -104,13 +101,12 @@ async function benchSize(n: number): Promise<BenchRow[]> {
   const fleet = await Fleet.up(n);
   const rows: BenchRow[] = [];
   try {
-    const tokens = await Promise.all(fleet.hosts.map(async (h) => (await readFile(`${fleet.description.state_dir}/tokens/${h.name}.token`, 'utf8')).trim()));
     const viaAm: number[] = [];
     const direct: number[] = [];
     for (let i = 0; i < trips; i++) {
       viaAm.push(await tripThroughAlertmanagers(fleet, 'Fleet'));
       await reset(fleet);
-      direct.push(await tripDirect(fleet, tokens));
+      direct.push(await tripDirect(fleet));
       await reset(fleet);
     }
     const mem = await memoryMiB(fleet);
@@ -123,6 +119,7 @@ async function benchSize(n: number): Promise<BenchRow[]> {
       result: verdict(s.p99 <= 1000),
     });
     rows.push(...(await oneAlertmanagerDown(fleet)));
+    rows.push(await alertmanagersSplit(fleet));
     rows.push(await partitionHeals(fleet));
     rows.push({
       figure: `N=${n}: memory, MiB`,
@@ -174,6 +171,28 @@ async function oneAlertmanagerDown(fleet: Fleet): Promise<BenchRow[]> {
       result: verdict(k.max <= 16_000),
     },
   ];
+}
+
+/** Both Alertmanagers deliver (no gossip between them): every host gets each trip twice. */
+async function alertmanagersSplit(fleet: Fleet): Promise<BenchRow> {
+  const n = fleet.hosts.length;
+  await fleet.partitionAlertmanagers('on');
+  await waitUntil('each Alertmanager to see itself alone', async () => (await fleet.clusterPeers(0)) === 1 && (await fleet.clusterPeers(1)) === 1, 60_000, 250);
+  const split: number[] = [];
+  for (let i = 0; i < trips; i++) {
+    split.push(await tripThroughAlertmanagers(fleet, 'Split'));
+    await reset(fleet);
+  }
+  await fleet.partitionAlertmanagers('off');
+  await waitUntil('the cluster to re-form', async () => (await fleet.clusterPeers(0)) === 2 && (await fleet.clusterPeers(1)) === 2, 120_000, 250);
+  const s = stats(split);
+  return {
+    figure: `N=${n}: the same, the Alertmanagers split (no gossip: both deliver, the hosts drop the copy), ms`,
+    ess: fmt(s),
+    reference: '',
+    goal: 'p99 <= 1000 ms',
+    result: verdict(s.p99 <= 1000),
+  };
 }
 
 async function partitionHeals(fleet: Fleet): Promise<BenchRow> {

@@ -17,8 +17,12 @@
 #   fleet.sh state                 print the path of the fleet's JSON description
 #
 # Addresses: the bridge 198.18.0.1/24, Prometheus .2:9090, Alertmanagers .3 and .4 (API :9093,
-# gossip :9094), host hK at 198.18.0.(10+K), its exporter (webhook) on :10170. Host identities are
-# h1..hN; the first half of the hosts is in group "exec", the rest in "ai", and h1 also in "canary".
+# gossip :9094), host hK at 198.18.0.(10+K), its exporter (webhook) on :10170 over HTTPS with a
+# bearer token. Host identities are h1..hN; the first half of the hosts is in group "exec", the
+# rest in "ai", and h1 also in "canary". A throwaway CA signs each host's certificate (its IP as
+# subject alternative name); the fleet shares one token (as alerting/alertmanager.fleet.example.yml
+# has it: one credentials file). The Alertmanagers run that example as shipped, its fleet receiver
+# rendered by deploy/ess_fleet.sh render-receivers from Prometheus' targets file.
 #
 # ESS_SANDBOX_PREFIX prefixes the containers (as sandbox.sh does) and names the bridge, veths and
 # namespaces, so that two checkouts never touch each other's fleet; only one fleet at a time can
@@ -81,6 +85,27 @@ fleet_attach() { # fleet_attach NAME IP: a network namespace on the bridge with 
   ip -n "$ns" link set eth0 up
 }
 
+# ---------------------------------------------------------------- credentials
+fleet_openssl() { OPENSSL_CONF=/dev/null openssl "$@" 2>/dev/null; }
+
+# fleet_credentials N: the CA, every host's key and certificate, the fleet's token, in $STATE/tls.
+fleet_credentials() {
+  local d=$STATE/tls k ip
+  install -d -m 0700 "$d"
+  fleet_openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=quantum-ess fleet test CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+  for ((k = 1; k <= $1; k++)); do
+    ip=$(fleet_host_ip "$k")
+    fleet_openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout "$d/h$k.key" -out "$d/h$k.csr" -subj "/CN=h$k"
+    fleet_openssl x509 -req -in "$d/h$k.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -days 2 \
+      -set_serial "0x$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')" -out "$d/h$k.crt" \
+      -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$ip")
+  done
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$d/token")
+}
+
 # ---------------------------------------------------------------- hosts
 fleet_exporter_config() { # fleet_exporter_config K N
   cat <<EOF
@@ -88,20 +113,37 @@ fleet_exporter_config() { # fleet_exporter_config K N
   "listen": "$(fleet_host_ip "$1"):$EXPORTER_PORT",
   "ess_config_file": "/etc/quantum/ess.conf",
   "webhook_token_file": "/etc/quantum/ess-webhook.token",
-  "trip_rules": [["ess_trip=\"true\""]]
+  "trip_rules": [["ess_trip=\"true\""]],
+  "host": "h$1",
+  "groups": $(fleet_groups "$1" "$2"),
+  "tls_cert_file": "/etc/quantum/tls/webhook.crt",
+  "tls_key_file": "/etc/quantum/tls/webhook.key"
 }
 EOF
 }
 
+# fleet_host_files K ROOT N: the certificate, key and token where the exporter (user quantum-ess,
+# created first as the installer would) can read them, and the exporter's configuration.
+fleet_host_files() {
+  local k=$1 root=$2 box
+  box=$(fleet_box "$k")
+  bash "$SANDBOX" exec "$box" systemd-sysusers \
+    /opt/quantum-ess-src/deploy/systemd/quantum-ess.sysusers
+  install -d -m 0755 "$root/etc/quantum" "$root/etc/quantum/tls"
+  install -m 0644 "$STATE/tls/h$k.crt" "$root/etc/quantum/tls/webhook.crt"
+  install -m 0640 "$STATE/tls/h$k.key" "$root/etc/quantum/tls/webhook.key"
+  install -m 0640 "$STATE/tls/token" "$root/etc/quantum/ess-webhook.token"
+  bash "$SANDBOX" exec "$box" chgrp quantum-ess /etc/quantum/tls/webhook.key \
+    /etc/quantum/ess-webhook.token
+  fleet_exporter_config "$k" "$3" >"$root/etc/quantum/ess-exporter.json"
+}
+
 fleet_host_up() { # fleet_host_up K N: boot, configure and provision host K (its own log)
-  local k=$1 n=$2 box root
+  local k=$1 n=$2 box
   box=$(fleet_box "$k")
   bash "$SANDBOX" up "$box" --netns "/run/netns/$(fleet_netns "h$k")"
-  root=$(bash "$SANDBOX" root "$box")
-  install -d -m 0755 "$root/etc/quantum"
-  fleet_exporter_config "$k" "$n" >"$root/etc/quantum/ess-exporter.json"
+  fleet_host_files "$k" "$(bash "$SANDBOX" root "$box")" "$n"
   bash "$SANDBOX" exec "$box" bash /opt/quantum-ess-src/sandbox/provision.sh
-  install -m 0600 "$root/etc/quantum/ess-webhook.token" "$STATE/tokens/h$k.token"
 }
 
 fleet_hosts_up() { # fleet_hosts_up N: every host in parallel; names the ones that failed
@@ -119,56 +161,45 @@ fleet_hosts_up() { # fleet_hosts_up N: every host in parallel; names the ones th
 }
 
 # ---------------------------------------------------------------- monitoring
-fleet_prometheus_config() { # fleet_prometheus_config N
-  local k targets=()
-  for ((k = 1; k <= $1; k++)); do targets+=("'$(fleet_host_ip "$k"):$EXPORTER_PORT'"); done
+fleet_targets() { # fleet_targets N: Prometheus' file_sd targets, one group per host
+  local k sep=""
+  printf '['
+  for ((k = 1; k <= $1; k++)); do
+    printf '%s{"targets":["%s:%d"]}' "$sep" "$(fleet_host_ip "$k")" "$EXPORTER_PORT"
+    sep=,
+  done
+  printf ']\n'
+}
+
+fleet_prometheus_config() {
   cat <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files:
   - $SRC_DIR/alerting/ess.rules.yml
+  - $SRC_DIR/alerting/ess-fleet.rules.yml
 alerting:
   alertmanagers:
     - static_configs:
         - targets: ['${AM_IPS[0]}:9093', '${AM_IPS[1]}:9093']
 scrape_configs:
   - job_name: quantum-ess
-    static_configs:
-      - targets: [$(IFS=,; printf '%s' "${targets[*]}")]
+    scheme: https
+    tls_config:
+      ca_file: $STATE/tls/ca.crt
+    file_sd_configs:
+      - files: ['$STATE/targets.json']
 EOF
 }
 
-# The route of alerting/alertmanager.example.yml for trip alerts, with a fleet receiver: one webhook
-# per host, each with that host's token.
-fleet_alertmanager_config() { # fleet_alertmanager_config N
-  local k
-  cat <<EOF
-route:
-  receiver: nobody
-  group_by: [alertname]
-  routes:
-    - receiver: quantum-ess-fleet
-      matchers: ['ess_trip="true"']
-      group_by: ['...']
-      group_wait: 0s
-      group_interval: 10s
-      repeat_interval: 5m
-receivers:
-  - name: nobody
-  - name: quantum-ess-fleet
-    webhook_configs:
-EOF
-  for ((k = 1; k <= $1; k++)); do
-    cat <<EOF
-      - url: http://$(fleet_host_ip "$k"):$EXPORTER_PORT/alertmanager
-        send_resolved: false
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: $STATE/tokens/h$k.token
-EOF
-  done
+# The fleet example as shipped, its receiver rendered for these hosts, checked by amtool.
+fleet_alertmanager_config() {
+  bash "$SRC_DIR/deploy/ess_fleet.sh" render-receivers --targets-file "$STATE/targets.json" \
+    --token-file "$STATE/tls/token" --ca-file "$STATE/tls/ca.crt" \
+    --config "$SRC_DIR/alerting/alertmanager.fleet.example.yml" >"$STATE/alertmanager.yml"
+  amtool check-config "$STATE/alertmanager.yml" >/dev/null ||
+    die "the rendered $STATE/alertmanager.yml is refused by amtool"
 }
 
 fleet_spawn() { # fleet_spawn NAME CMD...: CMD in NAME's namespace, in the background, logged
@@ -194,10 +225,9 @@ fleet_prometheus_start() {
 }
 
 fleet_monitoring_up() { # fleet_monitoring_up N
-  fleet_prometheus_config "$1" >"$STATE/prometheus.yml"
-  fleet_alertmanager_config "$1" >"$STATE/alertmanager.yml"
-  amtool check-config "$STATE/alertmanager.yml" >/dev/null ||
-    die "the rendered $STATE/alertmanager.yml is refused by amtool"
+  fleet_targets "$1" >"$STATE/targets.json"
+  fleet_prometheus_config >"$STATE/prometheus.yml"
+  fleet_alertmanager_config
   fleet_attach prom "$PROM_IP"
   fleet_attach am1 "${AM_IPS[0]}"
   fleet_attach am2 "${AM_IPS[1]}"
@@ -242,12 +272,13 @@ fleet_state_json() { # fleet_state_json N
   for ((k = 1; k <= $1; k++)); do
     hosts+=("{\"name\":\"h$k\",\"box\":\"$(fleet_box "$k")\",\"ip\":\"$(fleet_host_ip "$k")\",\
 \"groups\":$(fleet_groups "$k" "$1"),\"veth\":\"$(fleet_veth "h$k")\",\
-\"webhook\":\"http://$(fleet_host_ip "$k"):$EXPORTER_PORT/alertmanager\"}")
+\"webhook\":\"https://$(fleet_host_ip "$k"):$EXPORTER_PORT/alertmanager\"}")
   done
   printf '{"prefix":"%s","bridge":"%s","state_dir":"%s","hosts":[%s],' \
     "$PREFIX" "$BRIDGE" "$STATE" "$(IFS=,; printf '%s' "${hosts[*]}")"
-  printf '"prometheus":"http://%s:9090","alertmanagers":["http://%s:9093","http://%s:9093"]}\n' \
+  printf '"prometheus":"http://%s:9090","alertmanagers":["http://%s:9093","http://%s:9093"],' \
     "$PROM_IP" "${AM_IPS[0]}" "${AM_IPS[1]}"
+  printf '"ca_file":"%s","token_file":"%s"}\n' "$STATE/tls/ca.crt" "$STATE/tls/token"
 }
 
 up() {
@@ -258,8 +289,8 @@ up() {
     die "a fleet is already up (fleet.sh down first)"
   fi
   bash "$SANDBOX" ensure-tools
-  mkdir -p "$STATE/logs" "$STATE/tokens"
-  chmod 0700 "$STATE/tokens"
+  mkdir -p "$STATE/logs"
+  fleet_credentials "$n"
   fleet_bridge_up
   fleet_hosts_up "$n"
   fleet_monitoring_up "$n"
@@ -318,8 +349,8 @@ alertmanager() { # alertmanager 1|2 kill|start
 }
 
 # A silent partition: each Alertmanager sends the other's packets to a MAC address nobody has, so
-# they are lost on the bridge (as on a broken link), not refused locally (a blackhole route fails the
-# send at once, which memberlist does not count against the peer).
+# they are lost on the bridge (as on a broken link), not refused locally (a blackhole route fails
+# the send at once, which memberlist does not count against the peer).
 partition() { # partition on|off
   local i ns other
   [[ $1 == @(on|off) ]] || die "usage: fleet.sh partition on|off"

@@ -5,6 +5,7 @@
 // systemd's own timestamps, state.json, the audit trail and the exporters' metrics.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
+import { request } from 'node:https';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -25,6 +26,30 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, tim
   }
 }
 
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** One HTTPS request trusting only the fleet's CA (fetch cannot be given a CA). */
+export function httpsRequest(
+  url: string,
+  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number },
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, ca: options.ca, timeout: options.timeoutMs ?? 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer in ${options.timeoutMs ?? 5000} ms`)));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
 interface FleetDescription {
   readonly prefix: string;
   readonly bridge: string;
@@ -32,6 +57,8 @@ interface FleetDescription {
   readonly hosts: readonly { name: string; box: string; ip: string; groups: string[]; veth: string; webhook: string }[];
   readonly prometheus: string;
   readonly alertmanagers: readonly string[];
+  readonly ca_file: string;
+  readonly token_file: string;
 }
 
 /** systemd's D-Bus object path of a unit (each byte outside [A-Za-z0-9] as _xx). */
@@ -56,7 +83,13 @@ export class FleetHost {
     readonly groups: readonly string[],
     readonly box: Sandbox,
     readonly containerName: string,
+    /** The fleet CA's certificate (PEM), the one trust anchor for every host's HTTPS listener. */
+    readonly ca: string,
   ) {}
+
+  get webhookUrl(): string {
+    return `https://${this.ip}:10170/alertmanager`;
+  }
 
   /** The container's cgroup (the container's own systemd manages the tree below it). */
   async cgroup(): Promise<string> {
@@ -99,7 +132,7 @@ export class FleetHost {
   }
 
   get metricsUrl(): string {
-    return `http://${this.ip}:10170/metrics`;
+    return `https://${this.ip}:10170/metrics`;
   }
 
   /** Whether every trading unit is down (inactive or failed). */
@@ -141,9 +174,19 @@ export class FleetHost {
   }
 
   async scrape(): Promise<string> {
-    const response = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`${this.name}: GET ${this.metricsUrl} -> ${response.status}`);
-    return response.text();
+    const answer = await httpsRequest(this.metricsUrl, { ca: this.ca });
+    if (answer.status !== 200) throw new Error(`${this.name}: GET ${this.metricsUrl} -> ${answer.status}`);
+    return answer.body;
+  }
+
+  /** POSTs an Alertmanager notification to this host's webhook, as Alertmanager does. */
+  async postWebhook(body: string, token: string): Promise<HttpAnswer> {
+    return httpsRequest(this.webhookUrl, {
+      ca: this.ca,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body,
+    });
   }
 
   /** Deactivation by the controller on this host, as the human at the host does it (ISO 13850). */
@@ -165,6 +208,8 @@ export class Fleet {
   private constructor(
     readonly description: FleetDescription,
     readonly hosts: readonly FleetHost[],
+    /** The bearer token every host's webhook accepts (the one Alertmanager's credentials file holds). */
+    readonly token: string,
   ) {}
 
   /** Tears down any earlier fleet of this prefix, boots a new one of n hosts and waits until ready. */
@@ -177,8 +222,10 @@ export class Fleet {
     }
     const file = (await execa('bash', [fleetScript, 'state'])).stdout.trim();
     const description = JSON.parse(await readFile(file, 'utf8')) as FleetDescription;
-    const hosts = description.hosts.map((h) => new FleetHost(h.name, h.ip, h.groups, Sandbox.attach(h.box), `${description.prefix}${h.box}`));
-    return new Fleet(description, hosts);
+    const ca = await readFile(description.ca_file, 'utf8');
+    const token = (await readFile(description.token_file, 'utf8')).trim();
+    const hosts = description.hosts.map((h) => new FleetHost(h.name, h.ip, h.groups, Sandbox.attach(h.box), `${description.prefix}${h.box}`, ca));
+    return new Fleet(description, hosts, token);
   }
 
   async down(): Promise<void> {
@@ -210,6 +257,22 @@ export class Fleet {
   async resolve(alert: Alert): Promise<void> {
     const now = new Date().toISOString();
     await this.#post(JSON.stringify([{ ...alert, startsAt: now, endsAt: now }]));
+  }
+
+  /** Every trip alert either Alertmanager holds, resolved (whoever fired it: a test, ess_fleet.sh). */
+  async resolveAllTrips(): Promise<number> {
+    const seen = new Map<string, Alert>();
+    for (const url of this.alertmanagers) {
+      const response = await fetch(`${url}/api/v2/alerts?${new URLSearchParams({ filter: 'ess_trip="true"' }).toString()}`, {
+        signal: AbortSignal.timeout(5000),
+      }).catch(() => null);
+      if (response?.ok !== true) continue;
+      for (const alert of (await response.json()) as { labels: Record<string, string> }[]) {
+        seen.set(JSON.stringify(Object.entries(alert.labels).sort()), { labels: alert.labels });
+      }
+    }
+    for (const alert of seen.values()) await this.resolve(alert);
+    return seen.size;
   }
 
   async #post(body: string, only?: readonly number[]): Promise<number[]> {

@@ -9,7 +9,10 @@ export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
-readonly APT_PACKAGES=(shellcheck bats redis-server curl jq prometheus prometheus-alertmanager)
+# iproute2 and openssl: the fleet harness (sandbox/fleet.sh) wires network namespaces to a bridge
+# and makes its throwaway CA
+readonly APT_PACKAGES=(shellcheck bats redis-server curl jq prometheus prometheus-alertmanager
+  iproute2 openssl)
 readonly SANDBOX=$REPO/sandbox/sandbox.sh
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR
