@@ -2,7 +2,7 @@
 // then one table of every figure with its reference, goal and result. Each bench's own output goes to
 // bench/.cache/<name>.log. Names given run only those: npm run bench -- fleet
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './report.js';
@@ -34,7 +34,8 @@ for (const name of BENCHES) {
     console.error(`bench ${name} FAILED (exit ${run.status ?? run.signal}); see ${log}`);
   }
 }
-const rows = readFileSync(rowsFile, 'utf8')
+// a bench that failed before its report leaves no rows
+const rows = (existsSync(rowsFile) ? readFileSync(rowsFile, 'utf8') : '')
   .split('\n')
   .filter((line) => line !== '')
   .map((line) => JSON.parse(line) as BenchRow & { bench: string });

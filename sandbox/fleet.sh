@@ -252,10 +252,8 @@ fleet_scraped() { # fleet_scraped N: Prometheus has every exporter up
 }
 
 fleet_cluster_ready() { # fleet_cluster_ready IP: that Alertmanager has settled with 2 peers
-  local s
-  s=$(curl -fsS --max-time 2 "http://$1:9093/api/v2/status") || return 1
-  node -e 'const c = JSON.parse(process.argv[1]).cluster;
-    process.exit(c.status === "ready" && c.peers.length === 2 ? 0 : 1)' "$s"
+  curl -fsS --max-time 2 "http://$1:9093/api/v2/status" |
+    jq -e '.cluster.status == "ready" and (.cluster.peers | length) == 2' >/dev/null
 }
 
 fleet_ready() { # fleet_ready N
@@ -315,7 +313,7 @@ fleet_kill() { # fleet_kill NAME: the process fleet_spawn started, and nothing e
 }
 
 down() {
-  local name dir ns link
+  local name dir ns link pid
   for name in prom am1 am2; do fleet_kill "$name"; done
   for dir in "${ESS_SANDBOX_BASE:-/tmp/quantum-ess-sandbox}/${PREFIX}"fleet-h*; do
     [[ -d $dir ]] || continue
@@ -323,6 +321,8 @@ down() {
     bash "$SANDBOX" down "${name#"$PREFIX"}" >/dev/null
   done
   for ns in $(ip netns list | awk -v p="qe-$TAG-" 'index($1, p) == 1 {print $1}'); do
+    # whatever still runs in one of our namespaces (a fleet whose state directory was lost)
+    for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns"
   done
   for link in $(ip -o link show | awk -F': ' -v p="qe$TAG-" 'index($2, p) == 1 {print $2}'); do
