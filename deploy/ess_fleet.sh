@@ -22,7 +22,7 @@ readonly REASON_MAX=200
 readonly ALERTNAME=ESSManualFleetStop
 readonly DEFAULT_JOB=quantum-ess
 readonly MARK_BEGIN='# BEGIN ess-fleet-receiver' MARK_END='# END ess-fleet-receiver'
-TMP_DIR=""
+TMP_DIR="" PROM_NOW=""
 
 usage() {
   cat <<'EOF'
@@ -282,10 +282,25 @@ prom_query() {
 }
 
 # ---------------------------------------------------------------- status
-# status_collect BASE CACERT JOB: every query into TMP_DIR/NAME.json, all at the same instant.
+# prom_now BASE CACERT: Prometheus' own clock (time() at its now). The queries are made at that
+# instant, not at this machine's: a workstation clock minutes behind would show each host as it was
+# minutes ago (not yet latched after a trip, up though it has since gone down), one ahead would
+# find no samples at all. Writes PROM_NOW.
+prom_now() {
+  prom_get "$1" "$2" "$TMP_DIR/time.json" /api/v1/query --get --data-urlencode "query=time()"
+  PROM_NOW=$(jq -r 'if .data.resultType == "scalar" then .data.result[0] else empty end' \
+    "$TMP_DIR/time.json" 2>/dev/null) || PROM_NOW=""
+  [[ $PROM_NOW =~ ^[0-9]{1,12}(\.[0-9]+)?$ ]] ||
+    die "$EX_UNAVAILABLE" "Prometheus at ${1%/} answered time() without a time:" \
+      "not a Prometheus API"
+}
+
+# status_collect BASE CACERT JOB: every query into TMP_DIR/NAME.json, all at the same instant,
+# Prometheus' now (prom_now).
 status_collect() {
   local base=$1 cacert=$2 sel="{job=\"$3\"}" now name
-  now=$(date -u +%s)
+  prom_now "$base" "$cacert"
+  now=$PROM_NOW
   local -A exprs=(
     [up]="up$sel"
     [identity]="ess_identity_info$sel"
@@ -321,13 +336,13 @@ readonly STATUS_JQ='
     } | .latched = (.up and .active == true)
       | .reachable = (.up and .active != null) ]
   | sort_by([.host == null, .host // "", .instance]) |
-  { time: now | floor, hosts: ., total: length, latched: map(select(.latched)) | length,
+  { time: $now, hosts: ., total: length, latched: map(select(.latched)) | length,
     not_latched: map(select(.reachable and (.latched | not)) | .host // .instance),
     unreachable: map(select(.reachable | not) | .host // .instance) }
   | .missing = ($want - [.hosts[] | .host, .instance])'
 
 status_report() { # status_report EXPECTED_HOSTS (comma-separated)
-  jq -n --arg expected "$1" --slurpfile up "$TMP_DIR/up.json" \
+  jq -n --arg expected "$1" --argjson now "${PROM_NOW%.*}" --slurpfile up "$TMP_DIR/up.json" \
     --slurpfile identity "$TMP_DIR/identity.json" --slurpfile active "$TMP_DIR/active.json" \
     --slurpfile armed "$TMP_DIR/armed.json" \
     --slurpfile verdict "$TMP_DIR/verdict.json" --slurpfile last "$TMP_DIR/last.json" \

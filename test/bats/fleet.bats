@@ -36,8 +36,10 @@ done
 EOF
 }
 
-# curl: answers /api/v1/query from $FAKE_DIR/prom/METRIC.json (an empty vector when missing) and
-# /api/v1/targets from $FAKE_DIR/prom/targets.json; $FAKE_DIR/prom-down makes it fail to connect.
+# curl: answers /api/v1/query from $FAKE_DIR/prom/METRIC.json (an empty vector when missing),
+# time() with $FAKE_PROM_TIME (Prometheus' clock) and /api/v1/targets from
+# $FAKE_DIR/prom/targets.json; $FAKE_DIR/prom-down makes it fail to connect. Each query's time= goes
+# to $FAKE_DIR/curl.times.
 fake_curl() {
   cat <<'EOF'
 #!/usr/bin/env bash
@@ -46,7 +48,10 @@ while (($#)); do
   case $1 in
     -o) out=$2; shift 2 ;;
     -w | --max-time | --cacert) shift 2 ;;
-    --data-urlencode) [[ $2 != query=* ]] || query=${2#query=}; shift 2 ;;
+    --data-urlencode)
+      [[ $2 != query=* ]] || query=${2#query=}
+      [[ $2 != time=* ]] || printf '%s\n' "${2#time=}" >>"$FAKE_DIR/curl.times"
+      shift 2 ;;
     -*) shift ;;
     *) url=$1; shift ;;
   esac
@@ -61,6 +66,10 @@ if [[ -e $FAKE_DIR/prom-error ]]; then
 fi
 if [[ $url == */api/v1/targets ]]; then
   cp "$FAKE_DIR/prom/targets.json" "$out"
+elif [[ $query == 'time()' ]]; then
+  t=${FAKE_PROM_TIME:-1795656500.125}
+  printf '{"status":"success","data":{"resultType":"scalar","result":[%s,"%s"]}}\n' "$t" "$t" \
+    >"$out"
 else
   metric=${query%%[{ ]*}
   file=$FAKE_DIR/prom/$metric.json
@@ -227,7 +236,7 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ $output =~ h3\ +10\.0\.0\.3:10170\ +-\ +up\ +inactive\ +armed\ +yes\ +never ]]
   [[ $output =~ \?\ +10\.0\.0\.4:10170\ +-\ +DOWN\ +\?\ +\?\ +\? ]]
   # every query is scoped to the job
-  [ "$(grep -vc 'job="quantum-ess"' "$TMP/curl.queries")" -eq 0 ]
+  [ "$(grep -v '^time()$' "$TMP/curl.queries" | grep -vc 'job="quantum-ess"')" -eq 0 ]
 }
 
 @test "status exit codes: 0 all reachable, 1 not latched with --expect-latched, 0 all latched" {
@@ -260,6 +269,21 @@ calls() { cat "$TMP/amtool.calls"; }
   run "$FLEET" status --prometheus http://prom:9090 --expect-hosts 'h1,h 2'
   [ "$status" -eq 64 ]
   [[ $output == *"--expect-hosts 'h 2' is neither a host name nor an instance"* ]]
+}
+
+@test "status queries at Prometheus' instant, not at this machine's clock" {
+  fleet_fixture
+  export FAKE_PROM_TIME=1700000000.5 # this machine's clock is years away from it
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
+  [ "$status" -eq 2 ]
+  [ "$(sort -u "$TMP/curl.times")" = 1700000000.5 ]
+  [ "$(wc -l <"$TMP/curl.times")" -eq 7 ]
+  [ "$(jq .time <<<"$output")" = 1700000000 ]
+  # an answer to time() that is no time is an error, not a query at some other instant
+  export FAKE_PROM_TIME=null
+  run "$FLEET" status --prometheus http://prom:9090
+  [ "$status" -eq 69 ]
+  [[ $output == *"answered time() without a time"* ]]
 }
 
 @test "status --json has one record per host and the same verdict" {
