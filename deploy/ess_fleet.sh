@@ -339,7 +339,8 @@ readonly STATUS_JQ='
   { time: $now, hosts: ., total: length, latched: map(select(.latched)) | length,
     not_latched: map(select(.reachable and (.latched | not)) | .host // .instance),
     unreachable: map(select(.reachable | not) | .host // .instance) }
-  | .missing = ($want - [.hosts[] | .host, .instance])'
+  | .missing = ($want - [.hosts[] | .host, .instance])
+  | .duplicates = ([.hosts[] | .host // empty] | group_by(.) | map(select(length > 1) | .[0]))'
 
 status_report() { # status_report EXPECTED_HOSTS (comma-separated)
   jq -n --arg expected "$1" --argjson now "${PROM_NOW%.*}" --slurpfile up "$TMP_DIR/up.json" \
@@ -369,7 +370,9 @@ status_print_table() { # status_print_table REPORT_FILE
   jq -r '"\(.latched) of \(.total) hosts latched",
     (if (.not_latched | length) > 0 then "not latched: \(.not_latched | join(" "))" else empty end),
     (if (.unreachable | length) > 0 then "unreachable: \(.unreachable | join(" "))" else empty end),
-    (if (.missing | length) > 0 then "missing (no target): \(.missing | join(" "))" else empty end)
+    (if (.missing | length) > 0 then "missing (no target): \(.missing | join(" "))" else empty end),
+    (if (.duplicates | length) > 0 then "DUPLICATE host names (several instances each; an"
+      + " ess_host trip stops all of them): \(.duplicates | join(" "))" else empty end)
     ' "$1"
 }
 

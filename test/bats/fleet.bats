@@ -286,6 +286,19 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ $output == *"answered time() without a time"* ]]
 }
 
+@test "status names host names that several instances claim" {
+  fleet_fixture
+  vector ess_identity_info "10.0.0.1:10170 1 host=h1 groups=exec,ai" \
+    "10.0.0.2:10170 1 host=h1 groups=exec" "10.0.0.3:10170 1 host=h3 groups="
+  run "$FLEET" status --prometheus http://prom:9090
+  [[ $output == *"DUPLICATE host names (several instances each; an ess_host trip stops all"*"): h1"* ]]
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
+  [ "$(jq -c .duplicates <<<"$output")" = '["h1"]' ]
+  fleet_fixture
+  run "$FLEET" status --prometheus http://prom:9090
+  [[ $output != *"DUPLICATE"* ]]
+}
+
 @test "status --json has one record per host and the same verdict" {
   fleet_fixture
   run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json --job quantum-ess
