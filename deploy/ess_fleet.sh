@@ -59,7 +59,8 @@ machine is): resume each host at that host, after checking it, with
 First end the trip alert (amtool silence add trip_id=ID), or its repeats latch the host again.
 
 Exit codes: 0 ok (status: every host reachable, and latched with --expect-latched);
-  1 status --expect-latched: a reachable host is not latched;
+  1 status --expect-latched: a reachable host is not latched, or latched with a trading unit
+    still running or unknown (verdict violation or unknown: listed as LATCHED BUT NOT STOPPED);
   2 status: a host is unreachable (up == 0), reports no ESS state or has no target;
   3 status: Prometheus knows no ESS target; 64 usage; 65 bad input file;
   69 no Alertmanager accepted the trip, Prometheus unreachable or answered an error, a tool missing.
@@ -333,11 +334,13 @@ readonly STATUS_JQ='
       armed: (num($armed; $i) | if . == null then null else . == 1 end),
       last_activation: num($last; $i),
       latency_seconds: num($latency; $i)
-    } | .latched = (.up and .active == true)
+    } | .stop_unconfirmed = (.active == true and (.verdict == "violation" or .verdict == "unknown"))
+      | .latched = (.up and .active == true and (.stop_unconfirmed | not))
       | .reachable = (.up and .active != null) ]
   | sort_by([.host == null, .host // "", .instance]) |
   { time: $now, hosts: ., total: length, latched: map(select(.latched)) | length,
     not_latched: map(select(.reachable and (.latched | not)) | .host // .instance),
+    not_stopped: map(select(.reachable and .stop_unconfirmed) | .host // .instance),
     unreachable: map(select(.reachable | not) | .host // .instance) }
   | .missing = ($want - [.hosts[] | .host, .instance])
   | .duplicates = ([.hosts[] | .host // empty] | group_by(.) | map(select(length > 1) | .[0]))'
@@ -369,6 +372,8 @@ status_print_table() { # status_print_table REPORT_FILE
   done < <(jq -r "$TABLE_JQ" "$1")
   jq -r '"\(.latched) of \(.total) hosts latched",
     (if (.not_latched | length) > 0 then "not latched: \(.not_latched | join(" "))" else empty end),
+    (if (.not_stopped | length) > 0 then "LATCHED BUT NOT STOPPED (verdict violation or unknown:"
+      + " a trading unit may still run): \(.not_stopped | join(" "))" else empty end),
     (if (.unreachable | length) > 0 then "unreachable: \(.unreachable | join(" "))" else empty end),
     (if (.missing | length) > 0 then "missing (no target): \(.missing | join(" "))" else empty end),
     (if (.duplicates | length) > 0 then "DUPLICATE host names (several instances each; an"

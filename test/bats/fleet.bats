@@ -286,12 +286,28 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ $output == *"answered time() without a time"* ]]
 }
 
+@test "status does not count a latched host whose units still run (violation, unknown) as latched" {
+  fleet_fixture
+  vector up "10.0.0.1:10170 1" "10.0.0.2:10170 1" "10.0.0.3:10170 1"
+  vector ess_active "10.0.0.1:10170 1" "10.0.0.2:10170 1" "10.0.0.3:10170 1"
+  vector ess_verdict "10.0.0.1:10170 1 verdict=active" "10.0.0.2:10170 1 verdict=violation" \
+    "10.0.0.3:10170 1 verdict=unknown"
+  run "$FLEET" status --prometheus http://prom:9090 --expect-latched
+  [ "$status" -eq 1 ]
+  [[ $output == *"1 of 3 hosts latched"* && $output == *"not latched: h2 h3"* ]]
+  [[ $output == *"LATCHED BUT NOT STOPPED"*"): h2 h3"* ]]
+  [[ $output =~ h2\ +10\.0\.0\.2:10170\ +exec\ +up\ +ACTIVE\ +violation ]]
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
+  [ "$(jq -c '.not_stopped, [.hosts[].latched]' <<<"$output" | tr '\n' ' ')" = \
+    '["h2","h3"] [true,false,false] ' ]
+}
+
 @test "status names host names that several instances claim" {
   fleet_fixture
   vector ess_identity_info "10.0.0.1:10170 1 host=h1 groups=exec,ai" \
     "10.0.0.2:10170 1 host=h1 groups=exec" "10.0.0.3:10170 1 host=h3 groups="
   run "$FLEET" status --prometheus http://prom:9090
-  [[ $output == *"DUPLICATE host names (several instances each; an ess_host trip stops all"*"): h1"* ]]
+  [[ $output == *"DUPLICATE host names (several instances each; an ess_host trip"*"): h1"* ]]
   run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
   [ "$(jq -c .duplicates <<<"$output")" = '["h1"]' ]
   fleet_fixture
