@@ -464,19 +464,24 @@ render_receiver() {
   printf '  %s\n' "$MARK_END"
 }
 
-# splice_config FILE RECEIVER_FILE: FILE with its marked block replaced by RECEIVER_FILE.
+# splice_config FILE RECEIVER_FILE: FILE with its marked block replaced by RECEIVER_FILE. The block
+# is found by line number, the same test for counting and for cutting: a marker elsewhere in a line,
+# or an END above the BEGIN, must not make the splice drop the rest of the file.
 splice_config() {
   [[ -r $1 ]] || usage_error "--config: cannot read $1"
-  local begins ends
-  begins=$(grep -c "^[[:space:]]*$MARK_BEGIN" "$1" || true)
-  ends=$(grep -c "^[[:space:]]*$MARK_END" "$1" || true)
-  [[ $begins == 1 && $ends == 1 ]] ||
+  local -a begins ends
+  mapfile -t begins < <(grep -n "^[[:space:]]*$MARK_BEGIN" "$1" | cut -d: -f1)
+  mapfile -t ends < <(grep -n "^[[:space:]]*$MARK_END" "$1" | cut -d: -f1)
+  [[ ${#begins[@]} == 1 && ${#ends[@]} == 1 ]] ||
     die "$EX_DATAERR" "$1 must have one '$MARK_BEGIN' line and one '$MARK_END' line" \
-      "around the fleet receiver (found $begins and $ends)"
-  awk -v begin="$MARK_BEGIN" -v end="$MARK_END" -v block="$2" '
-    index($0, begin) { while ((getline line < block) > 0) print line; skip = 1; next }
-    skip && index($0, end) { skip = 0; next }
-    !skip { print }' "$1"
+      "around the fleet receiver (found ${#begins[@]} and ${#ends[@]})"
+  ((begins[0] < ends[0])) ||
+    die "$EX_DATAERR" "$1: its '$MARK_END' line (line ${ends[0]}) comes before its" \
+      "'$MARK_BEGIN' line (line ${begins[0]})"
+  BLOCK=$2 awk -v b="${begins[0]}" -v e="${ends[0]}" '
+    NR == b { while ((getline line < ENVIRON["BLOCK"]) > 0) print line; next }
+    NR > b && NR <= e { next }
+    { print }' "$1"
 }
 
 cmd_render_receivers() {

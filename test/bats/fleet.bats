@@ -417,3 +417,38 @@ EOF
   [ "$status" -eq 64 ]
   [[ $output == *"needs --targets-file or --prometheus"* ]]
 }
+
+@test "render-receivers --config never drops what follows a misplaced marker" {
+  echo '[{"targets":["h1:10170","h2:10170"]}]' >"$TMP/targets.json"
+  # the END marker above the BEGIN marker: refused, not a file cut short after the BEGIN
+  cat >"$TMP/swapped.yml" <<'YAML'
+route:
+  receiver: oncall
+receivers:
+  # END ess-fleet-receiver
+  - name: oncall
+  # BEGIN ess-fleet-receiver
+  - name: quantum-ess-fleet
+  - name: pager
+YAML
+  run "$FLEET" render-receivers --targets-file "$TMP/targets.json" --config "$TMP/swapped.yml"
+  [ "$status" -eq 65 ]
+  [[ $output == *"'# END ess-fleet-receiver' line (line 4) comes before"*"(line 6)"* ]]
+  # a marker quoted inside another line is not a marker: only the real block is replaced
+  cat >"$TMP/quoted.yml" <<'YAML'
+route:
+  receiver: oncall
+receivers:
+  - name: oncall # see # BEGIN ess-fleet-receiver below
+  # BEGIN ess-fleet-receiver
+  - name: quantum-ess-fleet
+  # END ess-fleet-receiver
+  - name: pager
+YAML
+  run --separate-stderr "$FLEET" render-receivers --targets-file "$TMP/targets.json" \
+    --config "$TMP/quoted.yml"
+  [ "$status" -eq 0 ]
+  [[ $output == *"- name: oncall # see # BEGIN"* && $output == *"- name: pager"* ]]
+  [ "$(grep -c 'url: https://h[12]:10170/alertmanager' <<<"$output")" -eq 2 ]
+  [ "$(grep -c 'END ess-fleet-receiver' <<<"$output")" -eq 1 ]
+}
