@@ -34,8 +34,9 @@ Commands:
       Latch every host (no --host/--group: ess_scope="fleet"), the hosts of one group
       (ess_group) or one host (ess_host) through Alertmanager: posts one new alert
       ESSManualFleetStop with ess_trip="true" and a unique trip_id to every Alertmanager URL
-      given (default http://127.0.0.1:9093; give both members of an HA pair). Succeeds if at least
-      one accepted it; names those that did not. The alert fires for DURATION (default 1h, 1m to
+      given (default http://127.0.0.1:9093; give both members of an HA pair), and reads it back:
+      an Alertmanager counts only when it holds the alert active (not silenced, inhibited or
+      already ended by its clock). Succeeds if at least one does; names those that did not. The alert fires for DURATION (default 1h, 1m to
       24h): Alertmanager keeps retrying an unreachable host that long.
   status --prometheus URL [--job NAME] [--expect-latched] [--expect-hosts H1,H2,...] [--json]
        [--cacert FILE]
@@ -162,6 +163,30 @@ trip_post() {
   return 1
 }
 
+# trip_verify URL HTTP_CONFIG TRIP_ID: whether that Alertmanager holds the trip as an ACTIVE alert.
+# amtool alert add also succeeds for an alert a silence mutes, an inhibition rule suppresses or
+# whose end is already past for Alertmanager (this machine's clock behind its): none of those is
+# ever sent to a host. Why it is not active goes to stdout.
+trip_verify() {
+  local url=$1 id=$3 out why
+  local -a opts=(--alertmanager.url="$url" --timeout=10s -o json)
+  [[ -z $2 ]] || opts+=(--http.config.file="$2")
+  if ! out=$(amtool alert query "${opts[@]}" "trip_id=$id" 2>&1); then
+    printf 'accepted, but it could not be read back: %s' "$(tr '\n' ' ' <<<"$out")"
+    return 1
+  fi
+  [[ $(jq -r 'length' <<<"$out" 2>/dev/null) == 0 ]] || return 0
+  out=$(amtool alert query "${opts[@]}" --silenced --inhibited "trip_id=$id" 2>/dev/null) || out=""
+  why=$(jq -r '.[0].status // empty | (.silencedBy // []) as $s | (.inhibitedBy // []) as $i
+    | if ($s | length) > 0 then "SILENCED by \($s | join(" ")) (amtool silence expire ID)"
+      elif ($i | length) > 0 then "INHIBITED by alert(s) \($i | join(" "))"
+      else "not active (state \(.state))" end' <<<"$out" 2>/dev/null) || why=""
+  [[ -n $why ]] || why="not active: its end is already past for that Alertmanager (is this"
+  [[ $why != "not active: its end"* ]] || why+=" machine's clock, $(date -u +%FT%TZ), behind?)"
+  printf 'accepted but %s: it will NOT be sent to any host' "$why"
+  return 1
+}
+
 # trip_labels HOST GROUP TRIP_ID: the alert's labels, one per line. No ess_host/ess_group means the
 # whole fleet, said explicitly with ess_scope="fleet" so that the audit line reads scope=fleet.
 trip_labels() {
@@ -201,7 +226,7 @@ cmd_trip() {
     usage_error "--duration '$duration' must be 1m to 24h (e.g. 90s, 30m, 2h)"
   fi
   ((${#ams[@]})) || ams=(http://127.0.0.1:9093)
-  require_tools amtool
+  require_tools amtool jq
   trip_send "$reason" "$host" "$group" "$http_config" "$seconds" "${ams[@]}"
 }
 
@@ -228,7 +253,8 @@ trip_send() {
   local url error accepted=0
   local -a failed=()
   for url in "$@"; do
-    if error=$(trip_post "$url" "$http_config" "${args[@]}"); then
+    if error=$(trip_post "$url" "$http_config" "${args[@]}") &&
+      error=$(trip_verify "$url" "$http_config" "$id"); then
       accepted=$((accepted + 1))
       printf 'accepted by %s\n' "$url"
     else

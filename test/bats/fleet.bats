@@ -18,21 +18,39 @@ setup() {
   chmod +x "$TMP/bin/amtool" "$TMP/bin/curl"
 }
 
-teardown() { rm -rf "$TMP"; }
+teardown() {
+  # an Alertmanager a test started, stopped even when the test failed before its end
+  [[ -z ${AM_PID:-} ]] || kill "$AM_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
 
-# amtool: one line per call in $FAKE_DIR/amtool.calls (arguments separated by |); refuses any
-# --alertmanager.url listed in $FAKE_DIR/am-down.
+# amtool: one line per `alert add` in $FAKE_DIR/amtool.calls (arguments separated by |); refuses
+# any --alertmanager.url listed in $FAKE_DIR/am-down. `alert query` (the read-back) answers the
+# alert as active, unless the URL is listed in $FAKE_DIR/am-silenced (held, muted by a silence) or
+# $FAKE_DIR/am-ended (held as already ended: nothing active or muted).
 fake_amtool() {
   cat <<'EOF'
 #!/usr/bin/env bash
-(IFS='|'; printf '%s\n' "$*") >>"$FAKE_DIR/amtool.calls"
-for arg; do
-  if [[ $arg == --alertmanager.url=* ]] && grep -qxF "${arg#*=}" "$FAKE_DIR/am-down" 2>/dev/null
-  then
-    echo "amtool: error: Post \"${arg#*=}/api/v2/alerts\": connect: connection refused" >&2
-    exit 1
+url=""
+for arg; do [[ $arg != --alertmanager.url=* ]] || url=${arg#*=}; done
+if [[ $1 == alert && $2 == query ]]; then
+  if grep -qxF "$url" "$FAKE_DIR/am-ended" 2>/dev/null; then echo '[]'; exit 0; fi
+  if grep -qxF "$url" "$FAKE_DIR/am-silenced" 2>/dev/null; then
+    if [[ " $* " == *" --silenced "* ]]; then
+      echo '[{"status":{"state":"suppressed","silencedBy":["5f1c-silence"],"inhibitedBy":[]}}]'
+    else
+      echo '[]'
+    fi
+    exit 0
   fi
-done
+  echo '[{"status":{"state":"active","silencedBy":[],"inhibitedBy":[]}}]'
+  exit 0
+fi
+(IFS='|'; printf '%s\n' "$*") >>"$FAKE_DIR/amtool.calls"
+if grep -qxF "$url" "$FAKE_DIR/am-down" 2>/dev/null; then
+  echo "amtool: error: Post \"$url/api/v2/alerts\": connect: connection refused" >&2
+  exit 1
+fi
 EOF
 }
 
@@ -170,6 +188,55 @@ calls() { cat "$TMP/amtool.calls"; }
   run "$FLEET" trip --reason test --alertmanager http://am1:9093 --alertmanager http://am2:9093
   [ "$status" -eq 69 ]
   [[ $output == *"NOTHING WAS TRIPPED"*"ess_controller.sh activate"* ]]
+}
+
+@test "trip counts only an Alertmanager that holds the alert active: not silenced, not ended" {
+  echo http://am1:9093 >"$TMP/am-silenced"
+  run "$FLEET" trip --reason test --alertmanager http://am1:9093 --alertmanager http://am2:9093
+  [ "$status" -eq 0 ]
+  [[ $output == *"NOT accepted by http://am1:9093: accepted but SILENCED by 5f1c-silence"* ]]
+  [[ $output == *"accepted by 1 of 2"* ]]
+  echo http://am2:9093 >"$TMP/am-ended"
+  run "$FLEET" trip --reason test --alertmanager http://am1:9093 --alertmanager http://am2:9093
+  [ "$status" -eq 69 ]
+  [[ $output == *"NOT accepted by http://am2:9093: accepted but not active: its end is already"* ]]
+  [[ $output == *"clock"*"behind?"* && $output == *"NOTHING WAS TRIPPED"* ]]
+}
+
+@test "trip against a real Alertmanager: a silence or a clock behind it means NOTHING WAS TRIPPED" {
+  [ -n "$REAL_AMTOOL" ] || { echo "amtool is not installed (prometheus-alertmanager)"; false; }
+  local port=$((20000 + RANDOM % 20000)) am
+  am="http://127.0.0.1:$port"
+  printf 'route:\n  receiver: none\nreceivers:\n  - name: none\n' >"$TMP/am.yml"
+  prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am-data" \
+    --web.listen-address="127.0.0.1:$port" --cluster.listen-address= >"$TMP/am.log" 2>&1 3>&- &
+  AM_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    /usr/bin/curl -sf "$am/-/ready" >/dev/null && break
+    sleep 0.1
+  done
+  export PATH=${REAL_AMTOOL%/*}:$PATH
+  run "$FLEET" trip --reason "real" --alertmanager "$am"
+  [ "$status" -eq 0 ]
+  [[ $output == *"accepted by 1 of 1"* ]]
+  # a silence left from an earlier resume, wider than its trip_id
+  amtool silence add alertname=ESSManualFleetStop --comment old --alertmanager.url="$am" >/dev/null
+  run "$FLEET" trip --reason "silenced" --alertmanager "$am"
+  [ "$status" -eq 69 ]
+  [[ $output == *"accepted but SILENCED by "* && $output == *"NOTHING WAS TRIPPED"* ]]
+  amtool silence expire "$(amtool silence query -q --alertmanager.url="$am")" \
+    --alertmanager.url="$am"
+  # this machine's clock two hours behind Alertmanager's: the alert arrives already ended
+  mkdir -p "$TMP/skew"
+  cat >"$TMP/skew/date" <<'SKEW'
+#!/bin/bash
+if [[ $* == "-u +%s" ]]; then echo $(($(/bin/date -u +%s) - 7200)); else exec /bin/date "$@"; fi
+SKEW
+  chmod +x "$TMP/skew/date"
+  PATH=$TMP/skew:$PATH run "$FLEET" trip --reason "skewed" --alertmanager "$am"
+  [ "$status" -eq 69 ]
+  [[ $output == *"its end is already past"* && $output == *"NOTHING WAS TRIPPED"* ]]
 }
 
 @test "trip refuses bad input with 64, naming what is wrong, and posts nothing" {
