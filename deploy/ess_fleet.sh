@@ -22,7 +22,7 @@ readonly REASON_MAX=200
 readonly ALERTNAME=ESSManualFleetStop
 readonly DEFAULT_JOB=quantum-ess
 readonly MARK_BEGIN='# BEGIN ess-fleet-receiver' MARK_END='# END ess-fleet-receiver'
-TMP_DIR=""
+TMP_DIR="" PROM_NOW=""
 
 usage() {
   cat <<'EOF'
@@ -34,8 +34,9 @@ Commands:
       Latch every host (no --host/--group: ess_scope="fleet"), the hosts of one group
       (ess_group) or one host (ess_host) through Alertmanager: posts one new alert
       ESSManualFleetStop with ess_trip="true" and a unique trip_id to every Alertmanager URL
-      given (default http://127.0.0.1:9093; give both members of an HA pair). Succeeds if at least
-      one accepted it; names those that did not. The alert fires for DURATION (default 1h, 1m to
+      given (default http://127.0.0.1:9093; give both members of an HA pair), and reads it back:
+      an Alertmanager counts only when it holds the alert active (not silenced, inhibited or
+      already ended by its clock). Succeeds if at least one does; names those that did not. The alert fires for DURATION (default 1h, 1m to
       24h): Alertmanager keeps retrying an unreachable host that long.
   status --prometheus URL [--job NAME] [--expect-latched] [--expect-hosts H1,H2,...] [--json]
        [--cacert FILE]
@@ -59,7 +60,8 @@ machine is): resume each host at that host, after checking it, with
 First end the trip alert (amtool silence add trip_id=ID), or its repeats latch the host again.
 
 Exit codes: 0 ok (status: every host reachable, and latched with --expect-latched);
-  1 status --expect-latched: a reachable host is not latched;
+  1 status --expect-latched: a reachable host is not latched, or latched with a trading unit
+    still running or unknown (verdict violation or unknown: listed as LATCHED BUT NOT STOPPED);
   2 status: a host is unreachable (up == 0), reports no ESS state or has no target;
   3 status: Prometheus knows no ESS target; 64 usage; 65 bad input file;
   69 no Alertmanager accepted the trip, Prometheus unreachable or answered an error, a tool missing.
@@ -161,6 +163,30 @@ trip_post() {
   return 1
 }
 
+# trip_verify URL HTTP_CONFIG TRIP_ID: whether that Alertmanager holds the trip as an ACTIVE alert.
+# amtool alert add also succeeds for an alert a silence mutes, an inhibition rule suppresses or
+# whose end is already past for Alertmanager (this machine's clock behind its): none of those is
+# ever sent to a host. Why it is not active goes to stdout.
+trip_verify() {
+  local url=$1 id=$3 out why
+  local -a opts=(--alertmanager.url="$url" --timeout=10s -o json)
+  [[ -z $2 ]] || opts+=(--http.config.file="$2")
+  if ! out=$(amtool alert query "${opts[@]}" "trip_id=$id" 2>&1); then
+    printf 'accepted, but it could not be read back: %s' "$(tr '\n' ' ' <<<"$out")"
+    return 1
+  fi
+  [[ $(jq -r 'length' <<<"$out" 2>/dev/null) == 0 ]] || return 0
+  out=$(amtool alert query "${opts[@]}" --silenced --inhibited "trip_id=$id" 2>/dev/null) || out=""
+  why=$(jq -r '.[0].status // empty | (.silencedBy // []) as $s | (.inhibitedBy // []) as $i
+    | if ($s | length) > 0 then "SILENCED by \($s | join(" ")) (amtool silence expire ID)"
+      elif ($i | length) > 0 then "INHIBITED by alert(s) \($i | join(" "))"
+      else "not active (state \(.state))" end' <<<"$out" 2>/dev/null) || why=""
+  [[ -n $why ]] || why="not active: its end is already past for that Alertmanager (is this"
+  [[ $why != "not active: its end"* ]] || why+=" machine's clock, $(date -u +%FT%TZ), behind?)"
+  printf 'accepted but %s: it will NOT be sent to any host' "$why"
+  return 1
+}
+
 # trip_labels HOST GROUP TRIP_ID: the alert's labels, one per line. No ess_host/ess_group means the
 # whole fleet, said explicitly with ess_scope="fleet" so that the audit line reads scope=fleet.
 trip_labels() {
@@ -200,7 +226,7 @@ cmd_trip() {
     usage_error "--duration '$duration' must be 1m to 24h (e.g. 90s, 30m, 2h)"
   fi
   ((${#ams[@]})) || ams=(http://127.0.0.1:9093)
-  require_tools amtool
+  require_tools amtool jq
   trip_send "$reason" "$host" "$group" "$http_config" "$seconds" "${ams[@]}"
 }
 
@@ -227,7 +253,8 @@ trip_send() {
   local url error accepted=0
   local -a failed=()
   for url in "$@"; do
-    if error=$(trip_post "$url" "$http_config" "${args[@]}"); then
+    if error=$(trip_post "$url" "$http_config" "${args[@]}") &&
+      error=$(trip_verify "$url" "$http_config" "$id"); then
       accepted=$((accepted + 1))
       printf 'accepted by %s\n' "$url"
     else
@@ -282,10 +309,25 @@ prom_query() {
 }
 
 # ---------------------------------------------------------------- status
-# status_collect BASE CACERT JOB: every query into TMP_DIR/NAME.json, all at the same instant.
+# prom_now BASE CACERT: Prometheus' own clock (time() at its now). The queries are made at that
+# instant, not at this machine's: a workstation clock minutes behind would show each host as it was
+# minutes ago (not yet latched after a trip, up though it has since gone down), one ahead would
+# find no samples at all. Writes PROM_NOW.
+prom_now() {
+  prom_get "$1" "$2" "$TMP_DIR/time.json" /api/v1/query --get --data-urlencode "query=time()"
+  PROM_NOW=$(jq -r 'if .data.resultType == "scalar" then .data.result[0] else empty end' \
+    "$TMP_DIR/time.json" 2>/dev/null) || PROM_NOW=""
+  [[ $PROM_NOW =~ ^[0-9]{1,12}(\.[0-9]+)?$ ]] ||
+    die "$EX_UNAVAILABLE" "Prometheus at ${1%/} answered time() without a time:" \
+      "not a Prometheus API"
+}
+
+# status_collect BASE CACERT JOB: every query into TMP_DIR/NAME.json, all at the same instant,
+# Prometheus' now (prom_now).
 status_collect() {
   local base=$1 cacert=$2 sel="{job=\"$3\"}" now name
-  now=$(date -u +%s)
+  prom_now "$base" "$cacert"
+  now=$PROM_NOW
   local -A exprs=(
     [up]="up$sel"
     [identity]="ess_identity_info$sel"
@@ -318,16 +360,19 @@ readonly STATUS_JQ='
       armed: (num($armed; $i) | if . == null then null else . == 1 end),
       last_activation: num($last; $i),
       latency_seconds: num($latency; $i)
-    } | .latched = (.up and .active == true)
+    } | .stop_unconfirmed = (.active == true and (.verdict == "violation" or .verdict == "unknown"))
+      | .latched = (.up and .active == true and (.stop_unconfirmed | not))
       | .reachable = (.up and .active != null) ]
   | sort_by([.host == null, .host // "", .instance]) |
-  { time: now | floor, hosts: ., total: length, latched: map(select(.latched)) | length,
+  { time: $now, hosts: ., total: length, latched: map(select(.latched)) | length,
     not_latched: map(select(.reachable and (.latched | not)) | .host // .instance),
+    not_stopped: map(select(.reachable and .stop_unconfirmed) | .host // .instance),
     unreachable: map(select(.reachable | not) | .host // .instance) }
-  | .missing = ($want - [.hosts[] | .host, .instance])'
+  | .missing = ($want - [.hosts[] | .host, .instance])
+  | .duplicates = ([.hosts[] | .host // empty] | group_by(.) | map(select(length > 1) | .[0]))'
 
 status_report() { # status_report EXPECTED_HOSTS (comma-separated)
-  jq -n --arg expected "$1" --slurpfile up "$TMP_DIR/up.json" \
+  jq -n --arg expected "$1" --argjson now "${PROM_NOW%.*}" --slurpfile up "$TMP_DIR/up.json" \
     --slurpfile identity "$TMP_DIR/identity.json" --slurpfile active "$TMP_DIR/active.json" \
     --slurpfile armed "$TMP_DIR/armed.json" \
     --slurpfile verdict "$TMP_DIR/verdict.json" --slurpfile last "$TMP_DIR/last.json" \
@@ -353,8 +398,12 @@ status_print_table() { # status_print_table REPORT_FILE
   done < <(jq -r "$TABLE_JQ" "$1")
   jq -r '"\(.latched) of \(.total) hosts latched",
     (if (.not_latched | length) > 0 then "not latched: \(.not_latched | join(" "))" else empty end),
+    (if (.not_stopped | length) > 0 then "LATCHED BUT NOT STOPPED (verdict violation or unknown:"
+      + " a trading unit may still run): \(.not_stopped | join(" "))" else empty end),
     (if (.unreachable | length) > 0 then "unreachable: \(.unreachable | join(" "))" else empty end),
-    (if (.missing | length) > 0 then "missing (no target): \(.missing | join(" "))" else empty end)
+    (if (.missing | length) > 0 then "missing (no target): \(.missing | join(" "))" else empty end),
+    (if (.duplicates | length) > 0 then "DUPLICATE host names (several instances each; an"
+      + " ess_host trip stops all of them): \(.duplicates | join(" "))" else empty end)
     ' "$1"
 }
 
@@ -441,19 +490,24 @@ render_receiver() {
   printf '  %s\n' "$MARK_END"
 }
 
-# splice_config FILE RECEIVER_FILE: FILE with its marked block replaced by RECEIVER_FILE.
+# splice_config FILE RECEIVER_FILE: FILE with its marked block replaced by RECEIVER_FILE. The block
+# is found by line number, the same test for counting and for cutting: a marker elsewhere in a line,
+# or an END above the BEGIN, must not make the splice drop the rest of the file.
 splice_config() {
   [[ -r $1 ]] || usage_error "--config: cannot read $1"
-  local begins ends
-  begins=$(grep -c "^[[:space:]]*$MARK_BEGIN" "$1" || true)
-  ends=$(grep -c "^[[:space:]]*$MARK_END" "$1" || true)
-  [[ $begins == 1 && $ends == 1 ]] ||
+  local -a begins ends
+  mapfile -t begins < <(grep -n "^[[:space:]]*$MARK_BEGIN" "$1" | cut -d: -f1)
+  mapfile -t ends < <(grep -n "^[[:space:]]*$MARK_END" "$1" | cut -d: -f1)
+  [[ ${#begins[@]} == 1 && ${#ends[@]} == 1 ]] ||
     die "$EX_DATAERR" "$1 must have one '$MARK_BEGIN' line and one '$MARK_END' line" \
-      "around the fleet receiver (found $begins and $ends)"
-  awk -v begin="$MARK_BEGIN" -v end="$MARK_END" -v block="$2" '
-    index($0, begin) { while ((getline line < block) > 0) print line; skip = 1; next }
-    skip && index($0, end) { skip = 0; next }
-    !skip { print }' "$1"
+      "around the fleet receiver (found ${#begins[@]} and ${#ends[@]})"
+  ((begins[0] < ends[0])) ||
+    die "$EX_DATAERR" "$1: its '$MARK_END' line (line ${ends[0]}) comes before its" \
+      "'$MARK_BEGIN' line (line ${begins[0]})"
+  BLOCK=$2 awk -v b="${begins[0]}" -v e="${ends[0]}" '
+    NR == b { while ((getline line < ENVIRON["BLOCK"]) > 0) print line; next }
+    NR > b && NR <= e { next }
+    { print }' "$1"
 }
 
 cmd_render_receivers() {

@@ -230,7 +230,7 @@ function fleetRow(): RowBuilder {
     .withPanel(
       stat(
         'Hosts latched',
-        'How many of the selected hosts are latched, out of how many the ESS job scrapes, and how many of those cannot be scraped. After a fleet trip (`ess_fleet.sh trip`) latched must equal hosts; `ess_fleet.sh status --expect-latched` says which host did not.',
+        'How many of the selected hosts are latched with every trading unit stopped (verdict violation or unknown is not counted), out of how many the ESS job scrapes, and how many of those cannot be scraped. After a fleet trip (`ess_fleet.sh trip`) latched must equal hosts; `ess_fleet.sh status --expect-latched` says which host did not.',
       )
         .withTarget(target('fleetLatched', 'latched'))
         .withTarget(target('fleetHosts', 'hosts', 'B'))

@@ -64,7 +64,12 @@ export const QUERIES = {
   webhookTripFailures: `sum(increase(ess_webhook_trip_failures_total{${ESS}}[$__rate_interval]))`,
   webhookDurationP99: `histogram_quantile(0.99, sum by (le) (rate(ess_webhook_request_duration_seconds_bucket{${ESS}}[$__rate_interval])))`,
   // The fleet row. The counts fall back to 0 (`or vector(0)`): "0 latched" is an answer, no data is not.
-  fleetLatched: `count(ess_active{${ESS}} == 1) or vector(0)`,
+  // Latched and stopped, as in `ess_fleet.sh status`: not a host whose latch holds while a trading unit
+  // still runs (verdict violation) or cannot be checked (unknown), nor one that cannot be scraped now
+  // (after a Prometheus restart, its last ess_active stays visible for minutes without a stale marker).
+  fleetLatched:
+    `count((ess_active{${ESS}} == 1 and on (job, instance) up{${ESS}} == 1) ` +
+    `unless on (job, instance) (ess_verdict{${ESS}, verdict=~"violation|unknown"} == 1)) or vector(0)`,
   fleetHosts: `count(up{${ESS}}) or vector(0)`,
   fleetUnreachable: `count(up{${ESS}} == 0) or vector(0)`,
   // One row per instance in the host table: `max by (instance)` drops __name__ and job, so the

@@ -1,6 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 
 /** Where the webhook listener's certificate and key are read from (exporter config tls_cert_file, tls_key_file). */
 export interface TlsFiles {
@@ -61,10 +62,15 @@ export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
   return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo, context };
 }
 
+/**
+ * At most MAX_PEM_BYTES + 1 bytes of a regular file. Not readFile(): a path swapped for a FIFO would
+ * hang the reload (and every later one, since they queue), and one for /dev/zero or a huge file would
+ * be read whole into memory, the exporter's memory that the trip path needs.
+ */
 async function readPem(file: string, which: TlsPairError['which']): Promise<Buffer> {
-  let content: Buffer;
+  let handle: FileHandle;
   try {
-    content = await readFile(file);
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const hint =
       (error as NodeJS.ErrnoException).code === 'EACCES'
@@ -72,8 +78,22 @@ async function readPem(file: string, which: TlsPairError['which']): Promise<Buff
         : '';
     throw new TlsPairError(which, `${file} cannot be read (${(error as Error).message})${hint}`, { cause: error });
   }
-  if (content.length === 0 || content.length > MAX_PEM_BYTES) {
-    throw new TlsPairError(which, `${file} is ${content.length === 0 ? 'empty' : `larger than ${MAX_PEM_BYTES} bytes`}`);
+  try {
+    if (!(await handle.stat()).isFile()) throw new TlsPairError(which, `${file} is not a regular file`);
+    const buffer = Buffer.alloc(MAX_PEM_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0 || (length += bytesRead) === buffer.length) break;
+    }
+    if (length === 0 || length > MAX_PEM_BYTES) {
+      throw new TlsPairError(which, `${file} is ${length === 0 ? 'empty' : `larger than ${MAX_PEM_BYTES} bytes`}`);
+    }
+    return buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof TlsPairError) throw error;
+    throw new TlsPairError(which, `${file} cannot be read (${(error as Error).message})`, { cause: error });
+  } finally {
+    await handle.close().catch(() => undefined);
   }
-  return content;
 }

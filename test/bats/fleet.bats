@@ -18,26 +18,46 @@ setup() {
   chmod +x "$TMP/bin/amtool" "$TMP/bin/curl"
 }
 
-teardown() { rm -rf "$TMP"; }
+teardown() {
+  # an Alertmanager a test started, stopped even when the test failed before its end
+  [[ -z ${AM_PID:-} ]] || kill "$AM_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
 
-# amtool: one line per call in $FAKE_DIR/amtool.calls (arguments separated by |); refuses any
-# --alertmanager.url listed in $FAKE_DIR/am-down.
+# amtool: one line per `alert add` in $FAKE_DIR/amtool.calls (arguments separated by |); refuses
+# any --alertmanager.url listed in $FAKE_DIR/am-down. `alert query` (the read-back) answers the
+# alert as active, unless the URL is listed in $FAKE_DIR/am-silenced (held, muted by a silence) or
+# $FAKE_DIR/am-ended (held as already ended: nothing active or muted).
 fake_amtool() {
   cat <<'EOF'
 #!/usr/bin/env bash
-(IFS='|'; printf '%s\n' "$*") >>"$FAKE_DIR/amtool.calls"
-for arg; do
-  if [[ $arg == --alertmanager.url=* ]] && grep -qxF "${arg#*=}" "$FAKE_DIR/am-down" 2>/dev/null
-  then
-    echo "amtool: error: Post \"${arg#*=}/api/v2/alerts\": connect: connection refused" >&2
-    exit 1
+url=""
+for arg; do [[ $arg != --alertmanager.url=* ]] || url=${arg#*=}; done
+if [[ $1 == alert && $2 == query ]]; then
+  if grep -qxF "$url" "$FAKE_DIR/am-ended" 2>/dev/null; then echo '[]'; exit 0; fi
+  if grep -qxF "$url" "$FAKE_DIR/am-silenced" 2>/dev/null; then
+    if [[ " $* " == *" --silenced "* ]]; then
+      echo '[{"status":{"state":"suppressed","silencedBy":["5f1c-silence"],"inhibitedBy":[]}}]'
+    else
+      echo '[]'
+    fi
+    exit 0
   fi
-done
+  echo '[{"status":{"state":"active","silencedBy":[],"inhibitedBy":[]}}]'
+  exit 0
+fi
+(IFS='|'; printf '%s\n' "$*") >>"$FAKE_DIR/amtool.calls"
+if grep -qxF "$url" "$FAKE_DIR/am-down" 2>/dev/null; then
+  echo "amtool: error: Post \"$url/api/v2/alerts\": connect: connection refused" >&2
+  exit 1
+fi
 EOF
 }
 
-# curl: answers /api/v1/query from $FAKE_DIR/prom/METRIC.json (an empty vector when missing) and
-# /api/v1/targets from $FAKE_DIR/prom/targets.json; $FAKE_DIR/prom-down makes it fail to connect.
+# curl: answers /api/v1/query from $FAKE_DIR/prom/METRIC.json (an empty vector when missing),
+# time() with $FAKE_PROM_TIME (Prometheus' clock) and /api/v1/targets from
+# $FAKE_DIR/prom/targets.json; $FAKE_DIR/prom-down makes it fail to connect. Each query's time= goes
+# to $FAKE_DIR/curl.times.
 fake_curl() {
   cat <<'EOF'
 #!/usr/bin/env bash
@@ -46,7 +66,10 @@ while (($#)); do
   case $1 in
     -o) out=$2; shift 2 ;;
     -w | --max-time | --cacert) shift 2 ;;
-    --data-urlencode) [[ $2 != query=* ]] || query=${2#query=}; shift 2 ;;
+    --data-urlencode)
+      [[ $2 != query=* ]] || query=${2#query=}
+      [[ $2 != time=* ]] || printf '%s\n' "${2#time=}" >>"$FAKE_DIR/curl.times"
+      shift 2 ;;
     -*) shift ;;
     *) url=$1; shift ;;
   esac
@@ -61,6 +84,10 @@ if [[ -e $FAKE_DIR/prom-error ]]; then
 fi
 if [[ $url == */api/v1/targets ]]; then
   cp "$FAKE_DIR/prom/targets.json" "$out"
+elif [[ $query == 'time()' ]]; then
+  t=${FAKE_PROM_TIME:-1795656500.125}
+  printf '{"status":"success","data":{"resultType":"scalar","result":[%s,"%s"]}}\n' "$t" "$t" \
+    >"$out"
 else
   metric=${query%%[{ ]*}
   file=$FAKE_DIR/prom/$metric.json
@@ -163,6 +190,55 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ $output == *"NOTHING WAS TRIPPED"*"ess_controller.sh activate"* ]]
 }
 
+@test "trip counts only an Alertmanager that holds the alert active: not silenced, not ended" {
+  echo http://am1:9093 >"$TMP/am-silenced"
+  run "$FLEET" trip --reason test --alertmanager http://am1:9093 --alertmanager http://am2:9093
+  [ "$status" -eq 0 ]
+  [[ $output == *"NOT accepted by http://am1:9093: accepted but SILENCED by 5f1c-silence"* ]]
+  [[ $output == *"accepted by 1 of 2"* ]]
+  echo http://am2:9093 >"$TMP/am-ended"
+  run "$FLEET" trip --reason test --alertmanager http://am1:9093 --alertmanager http://am2:9093
+  [ "$status" -eq 69 ]
+  [[ $output == *"NOT accepted by http://am2:9093: accepted but not active: its end is already"* ]]
+  [[ $output == *"clock"*"behind?"* && $output == *"NOTHING WAS TRIPPED"* ]]
+}
+
+@test "trip against a real Alertmanager: a silence or a clock behind it means NOTHING WAS TRIPPED" {
+  [ -n "$REAL_AMTOOL" ] || { echo "amtool is not installed (prometheus-alertmanager)"; false; }
+  local port=$((20000 + RANDOM % 20000)) am
+  am="http://127.0.0.1:$port"
+  printf 'route:\n  receiver: none\nreceivers:\n  - name: none\n' >"$TMP/am.yml"
+  prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am-data" \
+    --web.listen-address="127.0.0.1:$port" --cluster.listen-address= >"$TMP/am.log" 2>&1 3>&- &
+  AM_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    /usr/bin/curl -sf "$am/-/ready" >/dev/null && break
+    sleep 0.1
+  done
+  export PATH=${REAL_AMTOOL%/*}:$PATH
+  run "$FLEET" trip --reason "real" --alertmanager "$am"
+  [ "$status" -eq 0 ]
+  [[ $output == *"accepted by 1 of 1"* ]]
+  # a silence left from an earlier resume, wider than its trip_id
+  amtool silence add alertname=ESSManualFleetStop --comment old --alertmanager.url="$am" >/dev/null
+  run "$FLEET" trip --reason "silenced" --alertmanager "$am"
+  [ "$status" -eq 69 ]
+  [[ $output == *"accepted but SILENCED by "* && $output == *"NOTHING WAS TRIPPED"* ]]
+  amtool silence expire "$(amtool silence query -q --alertmanager.url="$am")" \
+    --alertmanager.url="$am"
+  # this machine's clock two hours behind Alertmanager's: the alert arrives already ended
+  mkdir -p "$TMP/skew"
+  cat >"$TMP/skew/date" <<'SKEW'
+#!/bin/bash
+if [[ $* == "-u +%s" ]]; then echo $(($(/bin/date -u +%s) - 7200)); else exec /bin/date "$@"; fi
+SKEW
+  chmod +x "$TMP/skew/date"
+  PATH=$TMP/skew:$PATH run "$FLEET" trip --reason "skewed" --alertmanager "$am"
+  [ "$status" -eq 69 ]
+  [[ $output == *"its end is already past"* && $output == *"NOTHING WAS TRIPPED"* ]]
+}
+
 @test "trip refuses bad input with 64, naming what is wrong, and posts nothing" {
   run "$FLEET" trip
   [ "$status" -eq 64 ]
@@ -227,7 +303,7 @@ calls() { cat "$TMP/amtool.calls"; }
   [[ $output =~ h3\ +10\.0\.0\.3:10170\ +-\ +up\ +inactive\ +armed\ +yes\ +never ]]
   [[ $output =~ \?\ +10\.0\.0\.4:10170\ +-\ +DOWN\ +\?\ +\?\ +\? ]]
   # every query is scoped to the job
-  [ "$(grep -vc 'job="quantum-ess"' "$TMP/curl.queries")" -eq 0 ]
+  [ "$(grep -v '^time()$' "$TMP/curl.queries" | grep -vc 'job="quantum-ess"')" -eq 0 ]
 }
 
 @test "status exit codes: 0 all reachable, 1 not latched with --expect-latched, 0 all latched" {
@@ -260,6 +336,50 @@ calls() { cat "$TMP/amtool.calls"; }
   run "$FLEET" status --prometheus http://prom:9090 --expect-hosts 'h1,h 2'
   [ "$status" -eq 64 ]
   [[ $output == *"--expect-hosts 'h 2' is neither a host name nor an instance"* ]]
+}
+
+@test "status queries at Prometheus' instant, not at this machine's clock" {
+  fleet_fixture
+  export FAKE_PROM_TIME=1700000000.5 # this machine's clock is years away from it
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
+  [ "$status" -eq 2 ]
+  [ "$(sort -u "$TMP/curl.times")" = 1700000000.5 ]
+  [ "$(wc -l <"$TMP/curl.times")" -eq 7 ]
+  [ "$(jq .time <<<"$output")" = 1700000000 ]
+  # an answer to time() that is no time is an error, not a query at some other instant
+  export FAKE_PROM_TIME=null
+  run "$FLEET" status --prometheus http://prom:9090
+  [ "$status" -eq 69 ]
+  [[ $output == *"answered time() without a time"* ]]
+}
+
+@test "status does not count a latched host whose units still run (violation, unknown) as latched" {
+  fleet_fixture
+  vector up "10.0.0.1:10170 1" "10.0.0.2:10170 1" "10.0.0.3:10170 1"
+  vector ess_active "10.0.0.1:10170 1" "10.0.0.2:10170 1" "10.0.0.3:10170 1"
+  vector ess_verdict "10.0.0.1:10170 1 verdict=active" "10.0.0.2:10170 1 verdict=violation" \
+    "10.0.0.3:10170 1 verdict=unknown"
+  run "$FLEET" status --prometheus http://prom:9090 --expect-latched
+  [ "$status" -eq 1 ]
+  [[ $output == *"1 of 3 hosts latched"* && $output == *"not latched: h2 h3"* ]]
+  [[ $output == *"LATCHED BUT NOT STOPPED"*"): h2 h3"* ]]
+  [[ $output =~ h2\ +10\.0\.0\.2:10170\ +exec\ +up\ +ACTIVE\ +violation ]]
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
+  [ "$(jq -c '.not_stopped, [.hosts[].latched]' <<<"$output" | tr '\n' ' ')" = \
+    '["h2","h3"] [true,false,false] ' ]
+}
+
+@test "status names host names that several instances claim" {
+  fleet_fixture
+  vector ess_identity_info "10.0.0.1:10170 1 host=h1 groups=exec,ai" \
+    "10.0.0.2:10170 1 host=h1 groups=exec" "10.0.0.3:10170 1 host=h3 groups="
+  run "$FLEET" status --prometheus http://prom:9090
+  [[ $output == *"DUPLICATE host names (several instances each; an ess_host trip"*"): h1"* ]]
+  run --separate-stderr "$FLEET" status --prometheus http://prom:9090 --json
+  [ "$(jq -c .duplicates <<<"$output")" = '["h1"]' ]
+  fleet_fixture
+  run "$FLEET" status --prometheus http://prom:9090
+  [[ $output != *"DUPLICATE"* ]]
 }
 
 @test "status --json has one record per host and the same verdict" {
@@ -363,4 +483,39 @@ EOF
   run "$FLEET" render-receivers
   [ "$status" -eq 64 ]
   [[ $output == *"needs --targets-file or --prometheus"* ]]
+}
+
+@test "render-receivers --config never drops what follows a misplaced marker" {
+  echo '[{"targets":["h1:10170","h2:10170"]}]' >"$TMP/targets.json"
+  # the END marker above the BEGIN marker: refused, not a file cut short after the BEGIN
+  cat >"$TMP/swapped.yml" <<'YAML'
+route:
+  receiver: oncall
+receivers:
+  # END ess-fleet-receiver
+  - name: oncall
+  # BEGIN ess-fleet-receiver
+  - name: quantum-ess-fleet
+  - name: pager
+YAML
+  run "$FLEET" render-receivers --targets-file "$TMP/targets.json" --config "$TMP/swapped.yml"
+  [ "$status" -eq 65 ]
+  [[ $output == *"'# END ess-fleet-receiver' line (line 4) comes before"*"(line 6)"* ]]
+  # a marker quoted inside another line is not a marker: only the real block is replaced
+  cat >"$TMP/quoted.yml" <<'YAML'
+route:
+  receiver: oncall
+receivers:
+  - name: oncall # see # BEGIN ess-fleet-receiver below
+  # BEGIN ess-fleet-receiver
+  - name: quantum-ess-fleet
+  # END ess-fleet-receiver
+  - name: pager
+YAML
+  run --separate-stderr "$FLEET" render-receivers --targets-file "$TMP/targets.json" \
+    --config "$TMP/quoted.yml"
+  [ "$status" -eq 0 ]
+  [[ $output == *"- name: oncall # see # BEGIN"* && $output == *"- name: pager"* ]]
+  [ "$(grep -c 'url: https://h[12]:10170/alertmanager' <<<"$output")" -eq 2 ]
+  [ "$(grep -c 'END ess-fleet-receiver' <<<"$output")" -eq 1 ]
 }

@@ -137,7 +137,12 @@ describe('ESS dashboard', () => {
     ]);
 
     const latched = compact(panels.find((panel) => panel.title === 'Hosts latched'));
-    expect(latched).toContain('count(ess_active{job=\\"quantum-ess\\", instance=~\\"$instance\\"} == 1) or vector(0)');
+    // latched and stopped: a latch violated by a running unit, or unknown, or a host down, is not counted
+    expect(latched).toContain(
+      'count((ess_active{job=\\"quantum-ess\\", instance=~\\"$instance\\"} == 1 and on (job, instance) ' +
+        'up{job=\\"quantum-ess\\", instance=~\\"$instance\\"} == 1) unless on (job, instance) ' +
+        '(ess_verdict{job=\\"quantum-ess\\", instance=~\\"$instance\\", verdict=~\\"violation|unknown\\"} == 1)) or vector(0)',
+    );
     expect(latched).toContain('count(up{job=\\"quantum-ess\\", instance=~\\"$instance\\"}) or vector(0)');
     expect(latched).toContain('count(up{job=\\"quantum-ess\\", instance=~\\"$instance\\"} == 0) or vector(0)');
 

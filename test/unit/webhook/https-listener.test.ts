@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { request as httpRequest } from 'node:http';
@@ -168,6 +169,23 @@ describe('the webhook over HTTPS', () => {
     await h.server.reloadTls('SIGHUP');
     expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(2);
     expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(old);
+
+    // a FIFO, a device or a file far too large in place of the certificate: refused at once, unread
+    // (a FIFO must not hang this reload and every one queued behind it)
+    const errors = (await reloads(h, 'error')) ?? 0;
+    await rm(live.certFile);
+    execFileSync('mkfifo', [live.certFile]);
+    await h.server.reloadTls('SIGHUP');
+    await rm(live.certFile);
+    await symlink('/dev/zero', live.certFile);
+    await h.server.reloadTls('SIGHUP');
+    await rm(live.certFile);
+    await writeFile(live.certFile, Buffer.alloc(3 * 1024 * 1024, 0x41));
+    await h.server.reloadTls('SIGHUP');
+    expect(await reloads(h, 'error')).toBe(errors + 3);
+    expect(h.logs.filter((line) => line.includes(`${live.certFile} is not a regular file`))).toHaveLength(2);
+    expect(h.logs.some((line) => line.includes(`${live.certFile} is larger than 1048576 bytes`))).toBe(true);
+    expect((await h.post(samplePayload('Breach', 'f2b'))).certificate).toBe(old);
 
     // the renewal completes: both files now match
     await replace(other.certFile, live.certFile);
