@@ -69,6 +69,15 @@ fleet_bridge_up() {
   if [[ -n $holder && $holder != "$BRIDGE" ]]; then
     die "$NET.1 is held by $holder (another fleet? its fleet.sh down frees it)"
   fi
+  # With br_netfilter on, bridged packets cross iptables' FORWARD chain: a DROP policy (Docker
+  # sets one) would silently cut every host off
+  if [[ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null) == 1 ]] &&
+    command -v iptables >/dev/null &&
+    iptables -S FORWARD 2>/dev/null | grep -qx -- '-P FORWARD DROP' &&
+    ! iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; then
+    die "iptables' FORWARD policy is DROP and bridged traffic goes through it; allow the fleet's" \
+      "bridge first: iptables -I FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT"
+  fi
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   ip addr replace "$NET.1/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
