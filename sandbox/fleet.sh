@@ -70,13 +70,13 @@ fleet_bridge_up() {
     die "$NET.1 is held by $holder (another fleet? its fleet.sh down frees it)"
   fi
   # With br_netfilter on, bridged packets cross iptables' FORWARD chain: a DROP policy (Docker
-  # sets one) would silently cut every host off
+  # sets one) would silently cut every host off. The fleet's own bridge is let through, and
+  # down takes the rule away again.
   if [[ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null) == 1 ]] &&
     command -v iptables >/dev/null &&
-    iptables -S FORWARD 2>/dev/null | grep -qx -- '-P FORWARD DROP' &&
     ! iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; then
-    die "iptables' FORWARD policy is DROP and bridged traffic goes through it; allow the fleet's" \
-      "bridge first: iptables -I FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT"
+    say "br_netfilter is on: iptables -I FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT"
+    iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
   fi
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   ip addr replace "$NET.1/24" dev "$BRIDGE"
@@ -337,6 +337,9 @@ down() {
   for link in $(ip -o link show | awk -F': ' -v p="qe$TAG-" 'index($2, p) == 1 {print $2}'); do
     ip link del "${link%@*}" 2>/dev/null || true # a veth goes with its namespace
   done
+  if command -v iptables >/dev/null; then # the rule fleet_bridge_up may have added
+    while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
+  fi
   rm -rf "$STATE"
   say "down"
 }
