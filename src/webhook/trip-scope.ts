@@ -26,7 +26,7 @@ function label(labels: Labels, name: string): string | undefined {
 /**
  * Whether an alert that matched a trip rule trips this host. ess_host trips only the host of that name,
  * ess_group only hosts in that group, both only a host that is both; ess_scope="fleet" or none of the
- * three trips every host that receives it. ess_scope="fleet" next to ess_host or ess_group does not
+ * three trips every host that receives it (names compared without regard to case). ess_scope="fleet" next to ess_host or ess_group does not
  * widen them: a host never trips on an alert scoped to someone else. Any other ess_scope value, and
  * a host or group value no host can have, are invalid: they trip nobody (the alert is misconfigured,
  * and guessing would stop hosts it was not meant for, or miss the one it was).
@@ -40,14 +40,24 @@ export function decideTripScope(labels: Labels, identity: Identity): TripScope {
   }
   if (host !== undefined && !isIdentityName(host)) return invalid(`${SCOPE_LABELS.host}=${JSON.stringify(host)} is not a host name`);
   if (group !== undefined && !isIdentityName(group)) return invalid(`${SCOPE_LABELS.group}=${JSON.stringify(group)} is not a group name`);
+  const inGroup = (name: string): boolean => identity.groups.some((mine) => sameName(mine, name));
   if (host !== undefined) {
-    const mine = host === identity.host && (group === undefined || identity.groups.includes(group));
+    const mine = sameName(host, identity.host) && (group === undefined || inGroup(group));
     return { kind: 'host', decision: mine ? 'trip' : 'other_target', text: `host:${host}` };
   }
   if (group !== undefined) {
-    return { kind: 'group', decision: identity.groups.includes(group) ? 'trip' : 'other_target', text: `group:${group}` };
+    return { kind: 'group', decision: inGroup(group) ? 'trip' : 'other_target', text: `group:${group}` };
   }
   return { kind: 'fleet', decision: 'trip', text: 'fleet' };
+}
+
+/**
+ * Host names compare as DNS does, without regard to ASCII case: the default identity is the kernel's
+ * host name, and an alert saying TRADING-01 for trading-01 means it. Groups follow hosts. Names are
+ * ASCII (isIdentityName), so toLowerCase is exact.
+ */
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 function invalid(why: string): TripScope {

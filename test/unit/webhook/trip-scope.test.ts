@@ -14,7 +14,9 @@ describe('decideTripScope', () => {
     ['empty labels are absent labels', { ess_host: '', ess_group: '', ess_scope: '' }, 'fleet', 'trip', 'fleet'],
     ['this host', { ess_host: 'h1' }, 'host', 'trip', 'host:h1'],
     ['another host', { ess_host: 'h2' }, 'host', 'other_target', 'host:h2'],
-    ['host names compare exactly', { ess_host: 'H1' }, 'host', 'other_target', 'host:H1'],
+    ['host names compare without regard to case, as DNS does', { ess_host: 'H1' }, 'host', 'trip', 'host:H1'],
+    ['group names too', { ess_group: 'EXEC' }, 'group', 'trip', 'group:EXEC'],
+    ['a name that differs by more than case is someone else', { ess_host: 'h1x' }, 'host', 'other_target', 'host:h1x'],
     ['a group of this host', { ess_group: 'eu' }, 'group', 'trip', 'group:eu'],
     ['a group this host is not in', { ess_group: 'us' }, 'group', 'other_target', 'group:us'],
     ['this host and its group', { ess_host: 'h1', ess_group: 'exec' }, 'host', 'trip', 'host:h1'],
@@ -66,8 +68,8 @@ describe('decideTripScope, property-based', () => {
         const host = present(labels, 'ess_host');
         const group = present(labels, 'ess_group');
         if (scope.decision !== 'trip') return;
-        if (host !== undefined) expect(host).toBe(me.host);
-        if (group !== undefined) expect(me.groups).toContain(group);
+        if (host !== undefined) expect(host.toLowerCase()).toBe(me.host.toLowerCase());
+        if (group !== undefined) expect(me.groups.map((g) => g.toLowerCase())).toContain(group.toLowerCase());
         const scopeLabel = present(labels, 'ess_scope');
         if (scopeLabel !== undefined) expect(scopeLabel).toBe('fleet');
       }),
