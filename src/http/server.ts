@@ -139,7 +139,10 @@ export async function startServer(
       { ...limits, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', handshakeTimeout: HTTP_LIMITS.headersTimeoutMs },
       handler,
     );
-    reloader = new TlsReloader(https, files, pair, exporter.webhook.metrics.tlsReloads, exporter.log, tlsReload);
+    const { metrics } = exporter.webhook;
+    reloader = new TlsReloader(https, files, pair, metrics.tlsReloads, exporter.log, tlsReload, (inUse) => {
+      metrics.tlsCertNotAfterSeconds = Number.isFinite(inUse.notAfterMs) ? inUse.notAfterMs / 1000 : undefined;
+    });
     // https.Server is an http.Server underneath (same request, timeout and connection machinery)
     server = https as unknown as Server;
   }

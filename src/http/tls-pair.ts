@@ -16,7 +16,15 @@ export interface TlsPair {
   /** For log lines: which certificate is in use. */
   readonly fingerprint256: string;
   readonly validTo: string;
+  /** The certificate's validity, in ms since the epoch (notBefore, notAfter). */
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
   readonly context: SecureContext;
+}
+
+/** Whether the certificate is within its validity at nowMs (a client refuses it otherwise). */
+export function tlsPairValidAt(pair: Pick<TlsPair, 'notBeforeMs' | 'notAfterMs'>, nowMs: number): boolean {
+  return pair.notBeforeMs <= nowMs && nowMs <= pair.notAfterMs;
 }
 
 /** Which file was wrong and why; the caller turns it into a ConfigError or a logged reload failure. */
@@ -59,7 +67,15 @@ export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
       { cause: error },
     );
   }
-  return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo, context };
+  return {
+    cert,
+    key,
+    fingerprint256: x509.fingerprint256,
+    validTo: x509.validTo,
+    notBeforeMs: Date.parse(x509.validFrom),
+    notAfterMs: Date.parse(x509.validTo),
+    context,
+  };
 }
 
 /**

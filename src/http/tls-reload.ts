@@ -2,7 +2,7 @@ import { unwatchFile, watchFile, type StatWatcher } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { Counter } from 'prom-client';
 import { describe, type Log } from '../log.js';
-import { loadTlsPair, type TlsFiles, type TlsPair } from './tls-pair.js';
+import { loadTlsPair, type TlsFiles, type TlsPair, TlsPairError, tlsPairValidAt } from './tls-pair.js';
 
 interface WatchedStats {
   readonly mtimeMs: number;
@@ -37,8 +37,12 @@ export class TlsReloader {
     readonly reloads: Counter<'result'>,
     readonly log: Log,
     readonly options: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
+    /** Told the pair in use, at start and after each reload (the expiry gauge). */
+    readonly onPair: (pair: TlsPair) => void = () => undefined,
+    readonly now: () => number = Date.now,
   ) {
     this.#current = initial;
+    onPair(initial);
   }
 
   get current(): TlsPair {
@@ -69,6 +73,7 @@ export class TlsReloader {
     let pair: TlsPair;
     try {
       pair = await loadTlsPair(this.files);
+      refuseOutOfDate(pair, this.#current, this.now());
       this.server.setSecureContext({ cert: pair.cert, key: pair.key });
     } catch (error) {
       this.reloads.inc({ result: 'error' });
@@ -80,6 +85,7 @@ export class TlsReloader {
     this.reloads.inc({ result: 'ok' });
     const changed = pair.fingerprint256 === this.#current.fingerprint256 ? 'unchanged' : `was ${this.#current.fingerprint256}`;
     this.#current = pair;
+    this.onPair(pair);
     this.log(`tls: certificate reloaded (${why}): ${pair.fingerprint256} valid to ${pair.validTo} (${changed})`);
   }
 
@@ -90,4 +96,20 @@ export class TlsReloader {
     unwatchFile(this.files.keyFile, this.#listener);
     this.#listener = undefined;
   }
+}
+
+/**
+ * An expired or not yet valid certificate in place of one that works (an old backup restored, a
+ * renewal issued with a wrong clock) would make Alertmanager refuse every delivery to this host, and
+ * Prometheus every scrape: the host could no longer be tripped by an alert. It is refused like a broken
+ * pair. When the pair in use is out of date too, the new one cannot make things worse and is taken.
+ */
+function refuseOutOfDate(pair: TlsPair, current: TlsPair, nowMs: number): void {
+  if (tlsPairValidAt(pair, nowMs) || !tlsPairValidAt(current, nowMs)) return;
+  const when = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unknown');
+  throw new TlsPairError(
+    'tls_cert_file',
+    `the new certificate is valid from ${when(pair.notBeforeMs)} to ${when(pair.notAfterMs)}, not now ` +
+      `(${when(nowMs)}); Alertmanager would refuse it`,
+  );
 }

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { OptionalGauge } from '../collectors/optional-metric.js';
 
 /**
  * Every status the receiver answers with. Their series exist at 0 from the start: a counter series born
@@ -18,6 +19,8 @@ export class WebhookMetrics {
   readonly tripStages: Histogram<'stage'>;
   readonly scopeDecisions: Counter<'scope' | 'decision'>;
   readonly tlsReloads: Counter<'result'>;
+  /** notAfter of the certificate in use, in seconds; unset (no series) without TLS. */
+  tlsCertNotAfterSeconds: number | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -87,6 +90,14 @@ export class WebhookMetrics {
       registers,
     });
     for (const result of ['ok', 'error']) this.tlsReloads.inc({ result }, 0);
+    // An expired certificate stops every delivery and every scrape at once, so the warning has to come
+    // from the series before that day (ESSWebhookCertificateExpiring).
+    new OptionalGauge(
+      registry,
+      'ess_webhook_tls_cert_not_after_timestamp_seconds',
+      'Unix time the HTTPS listener\'s certificate in use expires (notAfter); absent without TLS.',
+      () => this.tlsCertNotAfterSeconds,
+    );
   }
 }
 

@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sample } from '../helpers.js';
-import { type CertPair, makeCert } from '../tls-certs.js';
+import { type CertPair, makeCert, makeExpiredCert } from '../tls-certs.js';
 import { samplePayload } from './fixtures.js';
 import { startWebhookHarness, TOKEN, type WebhookHarness } from './webhook-harness.js';
 
@@ -192,5 +192,37 @@ describe('the webhook over HTTPS', () => {
     await replace(other.keyFile, live.keyFile);
     await h.server.reloadTls('SIGHUP');
     expect((await h.post(samplePayload('Breach', 'f3'))).certificate).toBe(await fingerprint(other.certFile));
+  });
+
+  it('shows when the certificate in use expires, and refuses a reload to an expired one while it is valid', async () => {
+    const { h, live, dir } = await startHttps();
+    const old = await fingerprint(live.certFile);
+    const notAfter = Date.parse(new X509Certificate(await readFile(live.certFile)).validTo) / 1000;
+    expect(sample(await h.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(notAfter);
+
+    // an old backup restored over a working pair: Alertmanager would refuse every delivery
+    const expired = await makeExpiredCert(dir, 'expired');
+    await replace(expired.keyFile, live.keyFile);
+    await replace(expired.certFile, live.certFile);
+    await h.server.reloadTls('SIGHUP');
+    expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(1);
+    expect(h.logs.some((line) => line.includes('the new certificate is valid from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z, not now'))).toBe(true);
+    const during = await h.post(samplePayload('Breach', 'f1'));
+    expect(during).toMatchObject({ status: 200, certificate: old });
+    expect(sample(await h.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(notAfter);
+
+    // a valid renewal is taken, and the gauge follows it
+    const renewed = await makeCert(dir, 'renewed');
+    await replace(renewed.keyFile, live.keyFile);
+    await replace(renewed.certFile, live.certFile);
+    await h.server.reloadTls('SIGHUP');
+    expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(await fingerprint(renewed.certFile));
+    const renewedNotAfter = Date.parse(new X509Certificate(await readFile(renewed.certFile)).validTo) / 1000;
+    expect(sample(await h.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(renewedNotAfter);
+  });
+
+  it('has no certificate expiry series over plain HTTP', async () => {
+    harness = await startWebhookHarness();
+    expect(sample(await harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBeUndefined();
   });
 });
