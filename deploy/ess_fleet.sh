@@ -330,7 +330,10 @@ status_collect() {
   now=$PROM_NOW
   local -A exprs=(
     [up]="up$sel"
-    [identity]="ess_identity_info$sel"
+    # a host down now keeps the name it had: its row, the unreachable list and --expect-hosts
+    # name it, not only its address (and --expect-hosts does not call a down host missing)
+    [identity]="ess_identity_info$sel or on (job, instance)
+      last_over_time(ess_identity_info${sel}[1d])"
     [active]="ess_active$sel"
     [armed]="ess_switch_armed$sel"
     [verdict]="ess_verdict$sel == 1"

@@ -306,6 +306,19 @@ SKEW
   [ "$(grep -v '^time()$' "$TMP/curl.queries" | grep -vc 'job="quantum-ess"')" -eq 0 ]
 }
 
+@test "status names a down host by the identity it had, not only its address" {
+  fleet_fixture
+  # what Prometheus answers for h4 from last_over_time: the identity of its last scrape
+  vector ess_identity_info "10.0.0.1:10170 1 host=h1 groups=exec,ai" \
+    "10.0.0.2:10170 1 host=h2 groups=exec" "10.0.0.3:10170 1 host=h3 groups=" \
+    "10.0.0.4:10170 1 host=h4 groups=ai"
+  run "$FLEET" status --prometheus http://prom:9090 --expect-hosts h1,h2,h3,h4
+  [ "$status" -eq 2 ]
+  [[ $output =~ h4\ +10\.0\.0\.4:10170\ +ai\ +DOWN\ +\?\ +\?\ +\? ]]
+  [[ $output == *"unreachable: h4"* && $output != *"missing"* ]]
+  grep -qF 'last_over_time(ess_identity_info{job="quantum-ess"}[1d])' "$TMP/curl.queries"
+}
+
 @test "status exit codes: 0 all reachable, 1 not latched with --expect-latched, 0 all latched" {
   fleet_fixture
   vector up "10.0.0.1:10170 1" "10.0.0.2:10170 1" "10.0.0.3:10170 1"
