@@ -101,14 +101,14 @@ fleet_openssl() { OPENSSL_CONF=/dev/null openssl "$@" 2>/dev/null; }
 fleet_credentials() {
   local d=$STATE/tls k ip
   install -d -m 0700 "$d"
-  fleet_openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  fleet_openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
     -keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=quantum-ess fleet test CA" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
   for ((k = 1; k <= $1; k++)); do
     ip=$(fleet_host_ip "$k")
     fleet_openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
       -keyout "$d/h$k.key" -out "$d/h$k.csr" -subj "/CN=h$k"
-    fleet_openssl x509 -req -in "$d/h$k.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -days 2 \
+    fleet_openssl x509 -req -in "$d/h$k.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -days 30 \
       -set_serial "0x$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')" -out "$d/h$k.crt" \
       -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$ip")
   done
