@@ -8,7 +8,7 @@ import { READ_SOURCES } from '../readers/read-health.js';
 import { webhookRouter } from '../webhook/webhook-router.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { landingPage } from './landing-page.js';
-import { loadTlsPair } from './tls-pair.js';
+import { loadTlsPair, tlsPairValidAt } from './tls-pair.js';
 import { TLS_RELOAD_DEFAULTS, TlsReloader, type TlsReloadOptions } from './tls-reload.js';
 
 /**
@@ -135,6 +135,10 @@ export async function startServer(
     server = createServer(limits, handler);
   } else {
     const pair = await loadTlsPair(files);
+    if (!tlsPairValidAt(pair, Date.now())) {
+      // still served (nothing better is at hand), but Alertmanager and Prometheus will refuse it
+      exporter.log(`tls: ERROR ${files.certFile} is not valid now (valid to ${pair.validTo}): Alertmanager cannot deliver trips to this host`);
+    }
     const https = createHttpsServer(
       { ...limits, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', handshakeTimeout: HTTP_LIMITS.headersTimeoutMs },
       handler,

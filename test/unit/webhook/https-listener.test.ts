@@ -221,6 +221,14 @@ describe('the webhook over HTTPS', () => {
     expect(sample(await h.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(renewedNotAfter);
   });
 
+  it('starts with an expired certificate (nothing better at hand) but says so, and shows its expiry', async () => {
+    certDir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
+    const expired = await makeExpiredCert(certDir, 'expired');
+    harness = await startWebhookHarness({ config: { tls_cert_file: expired.certFile, tls_key_file: expired.keyFile } });
+    expect(harness.logs.some((line) => line.startsWith(`tls: ERROR ${expired.certFile} is not valid now`))).toBe(true);
+    expect(sample(await harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(Date.parse('2020-01-02T00:00:00Z') / 1000);
+  });
+
   it('has no certificate expiry series over plain HTTP', async () => {
     harness = await startWebhookHarness();
     expect(sample(await harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBeUndefined();
