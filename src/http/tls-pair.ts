@@ -1,7 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { FileTooLargeError, NotRegularFileError, readBoundedBytes } from '../readers/read-bounded.js';
 
 /** Where the webhook listener's certificate and key are read from (exporter config tls_cert_file, tls_key_file). */
 export interface TlsFiles {
@@ -78,38 +77,20 @@ export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
   };
 }
 
-/**
- * At most MAX_PEM_BYTES + 1 bytes of a regular file. Not readFile(): a path swapped for a FIFO would
- * hang the reload (and every later one, since they queue), and one for /dev/zero or a huge file would
- * be read whole into memory, the exporter's memory that the trip path needs.
- */
+/** The file's bytes (readBoundedBytes: regular files only, at most MAX_PEM_BYTES), or why not. */
 async function readPem(file: string, which: TlsPairError['which']): Promise<Buffer> {
-  let handle: FileHandle;
+  let bytes: Buffer;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    bytes = await readBoundedBytes(file, MAX_PEM_BYTES);
   } catch (error) {
     const hint =
       (error as NodeJS.ErrnoException).code === 'EACCES'
         ? ' (the exporter runs as user quantum-ess: make the file readable by it, or pass it with LoadCredential=)'
         : '';
+    if (error instanceof FileTooLargeError) throw new TlsPairError(which, `${file} is larger than ${MAX_PEM_BYTES} bytes`, { cause: error });
+    if (error instanceof NotRegularFileError) throw new TlsPairError(which, `${file} is not a regular file`, { cause: error });
     throw new TlsPairError(which, `${file} cannot be read (${(error as Error).message})${hint}`, { cause: error });
   }
-  try {
-    if (!(await handle.stat()).isFile()) throw new TlsPairError(which, `${file} is not a regular file`);
-    const buffer = Buffer.alloc(MAX_PEM_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0 || (length += bytesRead) === buffer.length) break;
-    }
-    if (length === 0 || length > MAX_PEM_BYTES) {
-      throw new TlsPairError(which, `${file} is ${length === 0 ? 'empty' : `larger than ${MAX_PEM_BYTES} bytes`}`);
-    }
-    return buffer.subarray(0, length);
-  } catch (error) {
-    if (error instanceof TlsPairError) throw error;
-    throw new TlsPairError(which, `${file} cannot be read (${(error as Error).message})`, { cause: error });
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  if (bytes.length === 0) throw new TlsPairError(which, `${file} is empty`);
+  return bytes;
 }
