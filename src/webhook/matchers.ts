@@ -1,3 +1,5 @@
+import { RE2JS } from 're2js';
+
 /** Label set of an alert. */
 export type Labels = Readonly<Record<string, string>>;
 
@@ -8,41 +10,61 @@ export class MatcherSyntaxError extends Error {
   override name = 'MatcherSyntaxError';
 }
 
-/** One label matcher, with Alertmanager's semantics. */
+/**
+ * Work units one regex test may cost at most, per character of the value: the RE2 engine runs in
+ * time linear in the value times its program size, and a program larger than this is refused.
+ */
+export const MAX_REGEX_PROGRAM_SIZE = 5_000;
+
+/**
+ * One label matcher, with Alertmanager's semantics. Regexes are RE2 (Go's regexp, as in Prometheus
+ * and Alertmanager), run by a linear-time engine: no backtracking, so no alert can make a test
+ * exponential; what RE2 refuses (backreferences, lookarounds, possessive repeats) is refused here.
+ */
 export class Matcher {
-  readonly #regex: RegExp | undefined;
+  readonly #regex: RE2JS | undefined;
+  /** Cost of one test per character of the value (the compiled program's size); 0 for = and !=. */
+  readonly costPerChar: number;
 
   constructor(
     readonly name: string,
     readonly operator: MatchOperator,
     readonly value: string,
   ) {
+    this.costPerChar = 0;
     if (operator === '=~' || operator === '!~') {
       try {
-        // Alertmanager's regexes are Go RE2; RE2-only syntax would compile here and silently never match.
-        if (/\[\[:|\\Q|\(\?[imsU]/.test(value)) {
-          throw new Error('uses Go RE2-only syntax ([[:class:]], \\Q..\\E or (?flags)); write it in the common subset');
-        }
         // Alertmanager anchors every regex at both ends; the group keeps `a|b` from escaping the anchors.
-        this.#regex = new RegExp(`^(?:${value})$`);
+        this.#regex = RE2JS.compile(`^(?:${value})$`);
       } catch (error) {
-        throw new MatcherSyntaxError(`invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`, { cause: error });
+        throw new MatcherSyntaxError(`invalid regex ${JSON.stringify(value)} (RE2 syntax): ${(error as Error).message}`, { cause: error });
+      }
+      this.costPerChar = this.#regex.programSize();
+      if (this.costPerChar > MAX_REGEX_PROGRAM_SIZE) {
+        throw new MatcherSyntaxError(
+          `regex ${JSON.stringify(value)} compiles to ${this.costPerChar} instructions, more than ${MAX_REGEX_PROGRAM_SIZE}: simplify it`,
+        );
       }
     }
   }
 
+  /** Work units a test of these labels costs: the value's length times the program's size. */
+  cost(labels: Labels): number {
+    return this.costPerChar === 0 ? 1 : (labelValue(labels, this.name).length + 1) * this.costPerChar;
+  }
+
   /** A label the alert does not have counts as the empty string, as in Alertmanager. */
   matches(labels: Labels): boolean {
-    const actual = Object.hasOwn(labels, this.name) ? (labels[this.name] ?? '') : '';
+    const actual = labelValue(labels, this.name);
     switch (this.operator) {
       case '=':
         return actual === this.value;
       case '!=':
         return actual !== this.value;
       case '=~':
-        return this.#regex?.test(actual) ?? false;
+        return this.#regex?.matches(actual) ?? false;
       case '!~':
-        return !(this.#regex?.test(actual) ?? false);
+        return !(this.#regex?.matches(actual) ?? false);
     }
   }
 
@@ -56,6 +78,10 @@ export class Matcher {
   toJSON(): string {
     return this.toString();
   }
+}
+
+function labelValue(labels: Labels, name: string): string {
+  return Object.hasOwn(labels, name) ? (labels[name] ?? '') : '';
 }
 
 // Longest operators first, so that `=~` is not read as `=` followed by a value starting with `~`.

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WebhookSettings } from '../config/webhook-settings.js';
 import { describe, type Log } from '../log.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { TripLedger } from './trip-ledger.js';
 import { writeTripRequest } from './trip-request.js';
-import { anyRuleMatches } from './trip-rules.js';
+import { anyRuleMatches, WorkMeter } from './trip-rules.js';
 import { decideTripScope, type TripScope } from './trip-scope.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
@@ -72,8 +73,10 @@ export class WebhookReceiver {
       ignored: 0,
       dry_run: this.settings.dryRun,
     };
+    const meter = new WorkMeter();
     for (const alert of payload.alerts) {
-      if (alert.status !== 'firing' || !anyRuleMatches(this.settings.tripRules, alert.labels)) {
+      if (meter.sliceUsed()) await nextTurn();
+      if (alert.status !== 'firing' || !anyRuleMatches(this.settings.tripRules, alert.labels, meter)) {
         delivery.ignored += 1;
         continue;
       }
