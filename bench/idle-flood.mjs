@@ -1,6 +1,8 @@
 // A local user's connection flood: opens --connections idle TCP connections to --host:--port (sending
 // nothing) and holds them, and prints one JSON line once all were opened; with --reopen, every one the
-// server closes comes straight back (a churn that never ends). Runs until killed. Each process can hold only as many as its descriptor limit allows: run several.
+// server closes comes straight back (a churn that never ends); with --pipeline N, each connection
+// sends N pipelined `GET /metrics` at once and never reads an answer (a non-reading client, whose
+// responses fill the socket buffers). Runs until killed. Each process can hold only as many as its descriptor limit allows: run several.
 //   node idle-flood.mjs --port 10170 --connections 15000
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -11,10 +13,12 @@ const { values } = parseArgs({
     port: { type: 'string' },
     connections: { type: 'string', default: '15000' },
     reopen: { type: 'boolean', default: false },
+    pipeline: { type: 'string', default: '0' },
   },
 });
 const port = Number(values.port);
 const wanted = Number(values.connections);
+const pipelined = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(Number(values.pipeline));
 let open = 0;
 let opened = 0;
 let closedByServer = 0;
@@ -29,6 +33,7 @@ function one() {
       connected = true;
       open += 1;
       opened += 1;
+      if (pipelined !== '') socket.write(pipelined);
       resolve(true);
     });
     socket.once('close', () => {
@@ -41,7 +46,8 @@ function one() {
       closedByServer += 1;
       if (values.reopen) setImmediate(() => void one());
     });
-    socket.resume();
+    // a non-reading client: nothing is read, so a close by the server is seen only as a reset
+    if (pipelined === '') socket.resume();
   });
 }
 

@@ -7,99 +7,220 @@ export interface ConnectionLimits {
   readonly total: number;
   /** Open connections at most from one remote address. */
   readonly perClient: number;
+  /** An answer fully produced must be taken by the client within this (a client that reads nothing). */
+  readonly writeTimeoutMs: number;
+  /** From a complete request head to its answer taken, whatever the phase (handler, body, writing). */
+  readonly responseTimeoutMs: number;
+  /** How often the two above are checked. */
+  readonly checkIntervalMs: number;
+}
+
+/** Why a connection was closed by the guard; the label of ess_http_connections_closed_total. */
+export const GUARD_ACTIONS = ['evicted_idle', 'evicted_unread', 'evicted_busy', 'refused', 'pipelined', 'write_timeout', 'response_timeout'] as const;
+export type GuardAction = (typeof GUARD_ACTIONS)[number];
+
+/** Requests the guard never evicts: a trip whose body has arrived and is being written to the spool. */
+const finishing = new WeakSet<IncomingMessage>();
+
+/** Marks a request as finishing a trip: it keeps its connection whatever new ones arrive. */
+export function keepUntilAnswered(req: IncomingMessage): void {
+  finishing.add(req);
+}
+
+interface Connection {
+  readonly client: string;
+  readonly peer: string;
+  /** The request in progress and its answer; none while idle. */
+  req?: IncomingMessage | undefined;
+  res?: ServerResponse | undefined;
+  startedMs: number;
+  /** When the answer was first seen fully produced but not yet taken by the client. */
+  unreadSinceMs?: number | undefined;
 }
 
 /**
- * Caps open connections, in total and per remote address. Over a cap, a new connection does not get
- * refused: it evicts the oldest idle connection (one with no request in progress: never sent a complete
- * request head, or kept alive between requests), of the same client when that client is over its own
- * cap. Whoever holds thousands of idle connections then only ever loses its own oldest ones, and a
- * request from Alertmanager or Prometheus, which arrives right after its connect, still gets in. Only
- * when every connection is busy (each bounded by the request timeout) is the new one refused.
+ * Caps open connections, in total and per remote address, and bounds every phase of each one. Over a
+ * cap a new connection is never simply refused: it evicts, of the same client when that client is over
+ * its own cap, first the oldest idle connection (no request in progress: never sent a complete head,
+ * a TLS handshake not done, or kept alive between requests), then the oldest whose answer is written
+ * but not read (a client that reads nothing), then the oldest with a request in progress, except a trip
+ * being finished (keepUntilAnswered). No state an unprivileged client can hold outranks a new
+ * connection, so a trip POST always gets in, wherever it comes from; only a connection arriving while
+ * every slot is finishing a trip is refused.
+ *
+ * Bounded phases (besides the server's own head, request and keep-alive timeouts): an answer produced
+ * must be taken within writeTimeoutMs, a request must be answered within responseTimeoutMs, and a
+ * request sent while the answer to the previous one is still unwritten (pipelining, which Prometheus
+ * and Alertmanager never do) closes the connection, so that one connection never queues answers.
  */
 export class ConnectionGuard {
-  /** Every counted connection and its client. */
-  readonly #clients = new Map<Socket, string>();
+  readonly #connections = new Map<Socket, Connection>();
   /** Idle sockets, oldest first (a Map keeps insertion order). */
-  readonly #idle = new Map<Socket, string>();
+  readonly #idle = new Set<Socket>();
   readonly #perClient = new Map<string, number>();
   /**
    * Counted sockets by remote address and port. Over HTTPS the request's socket is the TLS socket that
    * wraps the counted TCP one; both have the same peer, which is how a request finds its connection.
    */
   readonly #byPeer = new Map<string, Socket>();
-  readonly #peers = new Map<Socket, string>();
-  /** Connections closed to make room, and connections refused because every one was busy. */
-  evicted = 0;
-  refused = 0;
+  /** Connections closed by the guard, by why. */
+  readonly actions: Record<GuardAction, number> = {
+    evicted_idle: 0,
+    evicted_unread: 0,
+    evicted_busy: 0,
+    refused: 0,
+    pipelined: 0,
+    write_timeout: 0,
+    response_timeout: 0,
+  };
 
   readonly #limits: ConnectionLimits;
+  #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(limits: ConnectionLimits) {
+  readonly #onAction: (why: GuardAction) => void;
+
+  constructor(limits: ConnectionLimits, onAction: (why: GuardAction) => void = () => {}) {
     this.#limits = limits;
+    this.#onAction = onAction;
   }
 
+  #count(why: GuardAction): void {
+    this.actions[why] += 1;
+    this.#onAction(why);
+  }
+
+  /** Before any other request listener: a pipelined request is dropped before the router sees it. */
   attach(server: Server | HttpsServer): void {
     server.on('connection', (socket: Socket) => this.#accept(socket));
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#requestStarted(req.socket, res));
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#requestStarted(req, res));
+    this.#sweeper = setInterval(() => this.#sweep(Date.now()), this.#limits.checkIntervalMs).unref();
+    server.once('close', () => clearInterval(this.#sweeper));
   }
 
   openConnections(): number {
-    return this.#clients.size;
+    return this.#connections.size;
+  }
+
+  /** For metrics: the guard's closes since start, by why. */
+  get evicted(): number {
+    return this.actions.evicted_idle + this.actions.evicted_unread + this.actions.evicted_busy;
+  }
+
+  get refused(): number {
+    return this.actions.refused;
   }
 
   #accept(socket: Socket): void {
     const client = socket.remoteAddress ?? '?';
-    if ((this.#perClient.get(client) ?? 0) >= this.#limits.perClient && !this.#evictOldestIdle(client)) return this.#refuse(socket);
-    if (this.#clients.size >= this.#limits.total && !this.#evictOldestIdle(null)) return this.#refuse(socket);
-    this.#clients.set(socket, client);
-    this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
-    this.#idle.set(socket, client);
+    if ((this.#perClient.get(client) ?? 0) >= this.#limits.perClient && !this.#evictOne(client)) return this.#refuse(socket);
+    if (this.#connections.size >= this.#limits.total && !this.#evictOne(null)) return this.#refuse(socket);
     const peer = peerKey(socket);
+    this.#connections.set(socket, { client, peer, startedMs: Date.now() });
+    this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
+    this.#idle.add(socket);
     this.#byPeer.set(peer, socket);
-    this.#peers.set(socket, peer);
     socket.once('close', () => this.#forget(socket));
   }
 
-  #requestStarted(requestSocket: Socket, res: ServerResponse): void {
-    const socket = this.#clients.has(requestSocket) ? requestSocket : this.#byPeer.get(peerKey(requestSocket));
-    if (socket === undefined) return;
+  #requestStarted(req: IncomingMessage, res: ServerResponse): void {
+    const requestSocket = req.socket;
+    const socket = this.#connections.has(requestSocket) ? requestSocket : this.#byPeer.get(peerKey(requestSocket));
+    const connection = socket && this.#connections.get(socket);
+    if (socket === undefined || connection === undefined) return;
+    if (connection.res !== undefined) {
+      // the previous answer is not written yet: this one would queue behind it, unread
+      this.#count('pipelined');
+      this.#close(socket, requestSocket);
+      return;
+    }
     this.#idle.delete(socket);
-    res.once('finish', () => {
-      const client = this.#clients.get(socket);
+    connection.req = req;
+    connection.res = res;
+    connection.startedMs = Date.now();
+    connection.unreadSinceMs = undefined;
+    const done = (): void => {
+      if (connection.res !== res) return;
+      connection.req = undefined;
+      connection.res = undefined;
       // kept alive: idle again, and now the newest
-      if (client !== undefined && !socket.destroyed) this.#idle.set(socket, client);
-    });
+      if (this.#connections.has(socket) && !socket.destroyed) {
+        connection.startedMs = Date.now();
+        this.#idle.add(socket);
+      }
+    };
+    res.once('finish', done);
+    res.once('close', done);
   }
 
-  /** Uncounts a connection (when it closes, or at once when evicted). */
+  /** Uncounts a connection (when it closes, or at once when the guard closes it). */
   #forget(socket: Socket): void {
-    const client = this.#clients.get(socket);
-    if (client === undefined) return;
-    this.#clients.delete(socket);
+    const connection = this.#connections.get(socket);
+    if (connection === undefined) return;
+    this.#connections.delete(socket);
     this.#idle.delete(socket);
-    const peer = this.#peers.get(socket);
-    this.#peers.delete(socket);
-    if (peer !== undefined && this.#byPeer.get(peer) === socket) this.#byPeer.delete(peer);
-    const left = (this.#perClient.get(client) ?? 1) - 1;
-    if (left <= 0) this.#perClient.delete(client);
-    else this.#perClient.set(client, left);
+    if (this.#byPeer.get(connection.peer) === socket) this.#byPeer.delete(connection.peer);
+    const left = (this.#perClient.get(connection.client) ?? 1) - 1;
+    if (left <= 0) this.#perClient.delete(connection.client);
+    else this.#perClient.set(connection.client, left);
   }
 
-  /** client null: the oldest idle connection of anyone. */
-  #evictOldestIdle(client: string | null): boolean {
-    for (const [socket, owner] of this.#idle) {
-      if (client !== null && owner !== client) continue;
-      this.#forget(socket);
-      this.evicted += 1;
-      socket.destroy();
+  /** Closes one connection to make room: client null means anyone's. */
+  #evictOne(client: string | null): boolean {
+    const mine = (socket: Socket): boolean => client === null || this.#connections.get(socket)?.client === client;
+    for (const socket of this.#idle) {
+      if (!mine(socket)) continue;
+      this.#count('evicted_idle');
+      this.#close(socket);
       return true;
     }
-    return false;
+    let unread: Socket | undefined;
+    let busy: Socket | undefined;
+    // Map order is arrival order, not request order: the oldest request is looked for
+    let unreadSince = Infinity;
+    let busySince = Infinity;
+    for (const [socket, connection] of this.#connections) {
+      if (!mine(socket) || connection.res === undefined || connection.req === undefined) continue;
+      if (connection.res.writableEnded) {
+        if (connection.startedMs < unreadSince) [unread, unreadSince] = [socket, connection.startedMs];
+      } else if (!finishing.has(connection.req) && connection.startedMs < busySince) {
+        [busy, busySince] = [socket, connection.startedMs];
+      }
+    }
+    const victim = unread ?? busy;
+    if (victim === undefined) return false;
+    this.#count(unread === undefined ? 'evicted_busy' : 'evicted_unread');
+    this.#close(victim);
+    return true;
+  }
+
+  /** Closes answers not taken in time and requests not answered in time. */
+  #sweep(nowMs: number): void {
+    for (const [socket, connection] of this.#connections) {
+      const { res } = connection;
+      if (res === undefined) continue;
+      if (res.writableEnded) {
+        connection.unreadSinceMs ??= nowMs;
+        if (nowMs - connection.unreadSinceMs >= this.#limits.writeTimeoutMs) {
+          this.#count('write_timeout');
+          this.#close(socket);
+          continue;
+        }
+      }
+      if (nowMs - connection.startedMs >= this.#limits.responseTimeoutMs) {
+        this.#count('response_timeout');
+        this.#close(socket);
+      }
+    }
+  }
+
+  #close(socket: Socket, requestSocket?: Socket): void {
+    this.#forget(socket);
+    requestSocket?.destroy();
+    socket.destroy();
   }
 
   #refuse(socket: Socket): void {
-    this.refused += 1;
+    this.#count('refused');
     socket.destroy();
   }
 }

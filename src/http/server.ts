@@ -16,11 +16,15 @@ import { TLS_RELOAD_DEFAULTS, TlsReloader, type TlsReloadOptions } from './tls-r
  * connecting, over loopback or a LAN: seconds are plenty, and an idle or slow connection is cheap to drop.
  */
 export const HTTP_LIMITS = {
-  connections: { total: 512, perClient: 256 } satisfies ConnectionLimits,
+  connections: { total: 512, perClient: 256 },
   /** From the connection (or the previous request on it) to a complete request head. */
   headersTimeoutMs: 5_000,
   /** The whole request, body included (a 1 MiB body takes milliseconds). */
   requestTimeoutMs: 10_000,
+  /** An answer produced and not taken by the client within this: the connection is closed. */
+  writeTimeoutMs: 5_000,
+  /** From a complete request head to its answer taken, all phases together. */
+  responseTimeoutMs: 15_000,
   /** An idle kept-alive connection; Prometheus scrapes again within its interval and reconnects if not. */
   keepAliveTimeoutMs: 5_000,
   /** How often those timeouts are checked (Node's default, 30 s, would let a request head take 35 s). */
@@ -28,6 +32,14 @@ export const HTTP_LIMITS = {
   maxHeaderBytes: 16 * 1024,
   /** Pending connections the kernel queues for accept() (capped by net.core.somaxconn). */
   backlog: 4096,
+};
+
+/** The guard's share of HTTP_LIMITS. */
+export const GUARD_LIMITS: ConnectionLimits = {
+  ...HTTP_LIMITS.connections,
+  writeTimeoutMs: HTTP_LIMITS.writeTimeoutMs,
+  responseTimeoutMs: HTTP_LIMITS.responseTimeoutMs,
+  checkIntervalMs: HTTP_LIMITS.checkIntervalMs,
 };
 
 export function createApp(exporter: Exporter, version: string): Express {
@@ -78,10 +90,14 @@ export function createApp(exporter: Exporter, version: string): Express {
  * answer as the express route (status, Content-Type, Cache-Control, Content-Length; no ETag).
  */
 function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessage, res: ServerResponse) => void {
+  const render = sharedRender(async () => {
+    await exporter.refresh();
+    return exporter.registry.metrics();
+  });
   const serve = async (res: ServerResponse): Promise<void> => {
     try {
-      await exporter.refresh();
-      const body = await exporter.registry.metrics();
+      const body = await render(() => !res.destroyed);
+      if (body === undefined || res.destroyed) return;
       res.writeHead(200, {
         'Content-Type': exporter.registry.contentType,
         'Cache-Control': 'no-store',
@@ -95,14 +111,50 @@ function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessag
     }
   };
   return (req, res) => {
+    // closed by the connection guard (a pipelined request) before it got here
+    if (req.socket.destroyed) return;
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) void serve(res);
     else app(req, res);
+  };
+}
+
+/**
+ * At most one render at a time: scrapes that arrive during a render share the next one, which starts
+ * when it ends, so every answer is read after its request arrived, and a thousand concurrent scrapes
+ * cost two renders, not a thousand. The next render starts only if one of its waiters still wants it
+ * (a connection closed meanwhile, e.g. a pipelining client dropped by the guard, does not).
+ */
+export function sharedRender<T>(produce: () => Promise<T>): (wanted: () => boolean) => Promise<T | undefined> {
+  let running: Promise<T> | undefined;
+  let next: Promise<T | undefined> | undefined;
+  let waiters: (() => boolean)[] = [];
+  const start = (): Promise<T> => {
+    const run = produce().finally(() => {
+      if (running === run) running = undefined;
+    });
+    running = run;
+    return run;
+  };
+  return (wanted) => {
+    if (running === undefined) return start();
+    waiters.push(wanted);
+    next ??= running
+      .catch(() => undefined)
+      .then(() => {
+        const anyone = waiters.some((want) => want());
+        next = undefined;
+        waiters = [];
+        return anyone ? start() : undefined;
+      });
+    return next;
   };
 }
 
 export interface RunningServer {
   readonly address: ListenAddress;
   readonly protocol: 'http' | 'https';
+  /** The connection guard: open connections and what it closed, by why. */
+  readonly guard: ConnectionGuard;
   /** Reads the certificate pair again (SIGHUP); a no-op over plain HTTP. Never rejects. */
   reloadTls(why: string): Promise<void>;
   /** Stops accepting, lets requests in progress finish for up to graceMs, then drops what is left. */
@@ -152,7 +204,8 @@ export async function startServer(
   }
   // no socket inactivity timeout of its own: the three above bound every phase
   server.timeout = 0;
-  new ConnectionGuard(HTTP_LIMITS.connections).attach(server);
+  const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.webhook.metrics.connectionsClosed.inc({ reason }));
+  guard.attach(server);
   server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -165,6 +218,7 @@ export async function startServer(
   return {
     address: { host: address, port },
     protocol: reloader === undefined ? 'http' : 'https',
+    guard,
     reloadTls: (why) => reloader?.reload(why) ?? Promise.resolve(),
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {

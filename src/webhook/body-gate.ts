@@ -7,8 +7,32 @@
  */
 export const BODY_SHAPE_LIMITS = { maxDepth: 16, maxAlerts: 2_000, maxMembers: 100_000 };
 
-/** Bodies read and parsed at the same time at most; the others wait, unread, in the kernel's buffers. */
+/**
+ * Large bodies read and parsed at the same time at most; the others wait, unread, in the kernel's
+ * buffers. A body declared no larger than SMALL_BODY_BYTES (an Alertmanager delivery of a few dozen
+ * alerts; a trip is usually one) needs no slot: 512 connections of them hold 32 MiB at most, and a
+ * trip never queues behind a large or slow body.
+ */
 export const MAX_CONCURRENT_BODIES = 2;
+export const SMALL_BODY_BYTES = 64 * 1024;
+/**
+ * A large body holding a slot must arrive at this average rate once it has held it for the grace
+ * period (Alertmanager sends 1 MiB in milliseconds); a slower one is dropped, so a token holder
+ * trickling bodies holds a slot about a second, not the whole request timeout.
+ */
+export const SLOT_MIN_BYTES_PER_SECOND = 128 * 1024;
+export const SLOT_GRACE_MS = 1_000;
+
+/** True when the request declares a length within SMALL_BODY_BYTES (chunked bodies are large). */
+export function isSmallBody(contentLength: string | undefined): boolean {
+  if (contentLength === undefined || !/^\d{1,12}$/.test(contentLength)) return false;
+  return Number(contentLength) <= SMALL_BODY_BYTES;
+}
+
+/** Whether a slot holder is too slow: bytes received since it got the slot, over the time held. */
+export function tooSlow(bytes: number, heldMs: number): boolean {
+  return heldMs >= SLOT_GRACE_MS && bytes < (SLOT_MIN_BYTES_PER_SECOND * heldMs) / 1000;
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -1,5 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { OptionalGauge } from '../collectors/optional-metric.js';
+import { GUARD_ACTIONS } from '../http/connection-guard.js';
 
 /**
  * Every status the receiver answers with. Their series exist at 0 from the start: a counter series born
@@ -19,6 +20,7 @@ export class WebhookMetrics {
   readonly tripStages: Histogram<'stage'>;
   readonly scopeDecisions: Counter<'scope' | 'decision'>;
   readonly tlsReloads: Counter<'result'>;
+  readonly connectionsClosed: Counter<'reason'>;
   /** notAfter of the certificate in use, in seconds; unset (no series) without TLS. */
   tlsCertNotAfterSeconds: number | undefined;
 
@@ -90,6 +92,13 @@ export class WebhookMetrics {
       registers,
     });
     for (const result of ['ok', 'error']) this.tlsReloads.inc({ result }, 0);
+    this.connectionsClosed = new Counter({
+      name: 'ess_http_connections_closed_total',
+      help: 'Connections the HTTP listener closed to stay available, by reason (evictions over the caps, refusals, timeouts of a phase, pipelining, slow bodies).',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    for (const reason of CONNECTION_CLOSE_REASONS) this.connectionsClosed.inc({ reason }, 0);
     // An expired certificate stops every delivery and every scrape at once, so the warning has to come
     // from the series before that day (ESSWebhookCertificateExpiring).
     new OptionalGauge(
@@ -109,3 +118,6 @@ const SCOPE_SERIES = [
   ['host', 'other_target'],
   ['invalid', 'invalid'],
 ] as const;
+
+/** The guard's reasons, and a slow body dropped by the body gate. */
+const CONNECTION_CLOSE_REASONS = [...GUARD_ACTIONS, 'slow_body'] as const;

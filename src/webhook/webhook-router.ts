@@ -1,6 +1,7 @@
-import express, { type ErrorRequestHandler, type RequestHandler, type Response, Router } from 'express';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+import { keepUntilAnswered } from '../http/connection-guard.js';
 import { checkAuthorization } from './authorization.js';
-import { BODY_SHAPE_LIMITS, bodyShapeProblem, MAX_CONCURRENT_BODIES, Slots } from './body-gate.js';
+import { BODY_SHAPE_LIMITS, bodyShapeProblem, isSmallBody, MAX_CONCURRENT_BODIES, SLOT_GRACE_MS, SLOT_MIN_BYTES_PER_SECOND, Slots, tooSlow } from './body-gate.js';
 import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { preciseNowMs, type WebhookReceiver } from './receiver.js';
@@ -66,15 +67,35 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       if (problem !== null) throw Object.assign(new Error(`body refused unparsed: ${problem}`), { status: 400, type: 'entity.shape' });
     },
   });
-  // Bodies are read and parsed a few at a time, so that concurrent large bodies cannot add up in memory
-  // or hold the event loop; the others wait unread (the kernel's socket buffers push back on the sender).
+  // Large bodies are read and parsed a few at a time, so that concurrent large bodies cannot add up in
+  // memory or hold the event loop; the others wait unread (the kernel's socket buffers push back on the
+  // sender). Small bodies (a trip) need no slot, and a slot holder too slow to send is dropped.
   const bodySlots = new Slots(MAX_CONCURRENT_BODIES);
+  const parsed = (req: Request, next: NextFunction) => (error?: unknown): void => {
+    // the body is in: a trip now finishes, whatever new connections arrive
+    if (error === undefined) keepUntilAnswered(req);
+    next(error);
+  };
   const readJson: RequestHandler = (req, res, next) => {
+    if (isSmallBody(req.get('content-length'))) {
+      parseJson(req, res, parsed(req, next));
+      return;
+    }
     void bodySlots.acquire().then(() => {
       let held = true;
+      const heldFrom = Date.now();
+      const bytesFrom = req.socket.bytesRead;
+      const watch = setInterval(() => {
+        if (!tooSlow(req.socket.bytesRead - bytesFrom, Date.now() - heldFrom)) return;
+        rejections.reject(`webhook: slow body dropped from ${req.socket.remoteAddress ?? '?'} (under ${SLOT_MIN_BYTES_PER_SECOND} bytes/s)`);
+        metrics.connectionsClosed.inc({ reason: 'slow_body' });
+        req.socket.destroy();
+        release();
+      }, SLOT_GRACE_MS / 4);
       const release = (): void => {
         if (!held) return;
         held = false;
+        clearInterval(watch);
         bodySlots.release();
       };
       if (req.socket.destroyed) {
@@ -84,7 +105,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       res.once('close', release);
       parseJson(req, res, (error?: unknown) => {
         release();
-        next(error);
+        parsed(req, next)(error);
       });
     });
   };

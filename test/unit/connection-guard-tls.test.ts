@@ -38,7 +38,7 @@ describe('ConnectionGuard over HTTPS', () => {
     server = createServer({ cert: await readFile(pair.certFile), key: await readFile(pair.keyFile) }, (_req, res) => {
       void busy.then(() => res.end('done'));
     });
-    const guard = new ConnectionGuard({ total: 2, perClient: 2 });
+    const guard = new ConnectionGuard({ total: 2, perClient: 2, writeTimeoutMs: 5_000, responseTimeoutMs: 15_000, checkIntervalMs: 1_000 });
     guard.attach(server);
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;

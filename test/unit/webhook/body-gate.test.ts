@@ -1,7 +1,8 @@
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { bodyShapeProblem, Slots } from '../../../src/webhook/body-gate.js';
 import { samplePayload, sampleAlert } from './fixtures.js';
-import { startWebhookHarness } from './webhook-harness.js';
+import { startWebhookHarness, TOKEN } from './webhook-harness.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 
@@ -52,6 +53,44 @@ describe('POST /alertmanager with hostile bodies', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       expect((await h.post(samplePayload('A', 'f1'))).status).toBe(200);
     } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('POST /alertmanager behind slow bodies', () => {
+  it('trips at once while a token holder trickles large and small bodies, and drops the slow large ones', async () => {
+    const h = await startWebhookHarness();
+    const tricklers: Socket[] = [];
+    try {
+      const trickle = (length: number): Socket => {
+        const socket = connect({ host: h.server.address.host, port: h.server.address.port }, () => {
+          socket.write(
+            `POST /alertmanager HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+              `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{`,
+          );
+        });
+        socket.on('error', () => {});
+        const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write(' ')), 200);
+        tricklers.push(socket);
+        return socket;
+      };
+      const large = [trickle(900_000), trickle(900_000), trickle(900_000)];
+      for (let i = 0; i < 8; i++) trickle(2_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      const trip = await h.post(samplePayload('BehindSlowBodies', 'slow1'));
+      const waited = Date.now() - started;
+      expect(trip.status).toBe(200);
+      // it used to wait for a slot until the slow bodies' request timeout (10 s)
+      expect(waited).toBeLessThan(2_000);
+      expect(await h.spoolEntries('incoming')).toHaveLength(1);
+      // the large ones held slots, too slowly: dropped after about the grace period
+      for (let i = 0; i < 50 && large.some((socket) => !socket.destroyed); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(large.filter((socket) => socket.destroyed).length).toBeGreaterThanOrEqual(2);
+      expect(h.logs.some((line) => line.includes('slow body dropped'))).toBe(true);
+    } finally {
+      for (const socket of tricklers) socket.destroy();
       await h.close();
     }
   });
