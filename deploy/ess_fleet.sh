@@ -19,6 +19,10 @@ readonly NAME_RE='^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'
 readonly INSTANCE_RE='^[A-Za-z0-9[][]A-Za-z0-9._:[-]{0,254}$'
 readonly URL_RE='^https?://[]A-Za-z0-9._~:@%+/?&=[-]+$'
 readonly REASON_MAX=200
+# what a file this tool hands to amtool or curl may weigh: a certificate bundle or an http config
+readonly INPUT_MAX_BYTES=1048576
+# what one answer from Prometheus may weigh
+readonly ANSWER_MAX_BYTES=16777216
 readonly ALERTNAME=ESSManualFleetStop
 readonly DEFAULT_JOB=quantum-ess
 readonly MARK_BEGIN='# BEGIN ess-fleet-receiver' MARK_END='# END ess-fleet-receiver'
@@ -107,6 +111,17 @@ check_name() { # check_name WHAT VALUE
 
 check_url() { # check_url OPTION VALUE
   [[ $2 =~ $URL_RE ]] || usage_error "$1 '$2' is not an http:// or https:// URL"
+}
+
+# check_input_file OPTION FILE: a regular, readable file of at most INPUT_MAX_BYTES. amtool and curl
+# read such files whole: a FIFO, /dev/zero or a huge file would hang or fill memory.
+check_input_file() {
+  local size
+  [[ -r $2 ]] || usage_error "$1: cannot read $2"
+  [[ -f $2 ]] || usage_error "$1: $2 is not a regular file"
+  size=$(stat -Lc %s -- "$2")
+  ((size <= INPUT_MAX_BYTES)) ||
+    usage_error "$1: $2 is $size bytes, more than $INPUT_MAX_BYTES: not a configuration file"
 }
 
 make_tmp() {
@@ -219,7 +234,7 @@ cmd_trip() {
   [[ -z $host || -z $group ]] || usage_error "trip takes --host or --group, not both"
   [[ -z $host ]] || check_name --host "$host"
   [[ -z $group ]] || check_name --group "$group"
-  [[ -z $http_config || -r $http_config ]] || usage_error "--http-config: cannot read $http_config"
+  [[ -z $http_config ]] || check_input_file --http-config "$http_config"
   local seconds
   seconds=$(duration_seconds "$duration")
   if [[ -z $seconds ]] || ((seconds < 60 || seconds > 86400)); then
@@ -288,7 +303,7 @@ trip_report() { # trip_report ID SCOPE SECONDS ACCEPTED FAILED_URL...
 prom_get() {
   local base=${1%/} cacert=$2 out=$3 path=$4 code err
   shift 4
-  local -a opts=(-sS --max-time 10 -o "$out" -w '%{http_code}')
+  local -a opts=(-sS --max-time 10 --max-filesize "$ANSWER_MAX_BYTES" -o "$out" -w '%{http_code}')
   [[ -z $cacert ]] || opts+=(--cacert "$cacert")
   err=$TMP_DIR/curl.err
   if ! code=$(curl "${opts[@]}" "$@" "$base$path" 2>"$err"); then
@@ -296,8 +311,9 @@ prom_get() {
   fi
   if ! jq -e '.status == "success"' "$out" >/dev/null 2>&1; then
     local why
-    why=$(jq -r '"\(.errorType // "error"): \(.error // "no error text")"' "$out" 2>/dev/null) ||
-      why="not a Prometheus API answer: $(head -c 200 "$out" | tr '\n' ' ')"
+    why=$(jq -r "$SAFE_JQ"'"\(.errorType // "error" | safe): \(.error // "no error text" | safe)"' \
+      "$out" 2>/dev/null) ||
+      why="not a Prometheus API answer: $(head -c 200 "$out" | tr -c '[:print:]' '?')"
     die "$EX_UNAVAILABLE" "Prometheus at $base answered HTTP $code to $path: $why"
   fi
 }
@@ -382,11 +398,15 @@ status_report() { # status_report EXPECTED_HOSTS (comma-separated)
     --slurpfile latency "$TMP_DIR/latency.json" "$STATUS_JQ"
 }
 
-readonly TABLE_JQ='
+# Label values come from whatever Prometheus scraped: control characters (escape sequences that
+# would drive the terminal, line breaks that would forge rows) are shown as "?".
+readonly SAFE_JQ='def safe: tostring | gsub("[\u0000-\u001f\u007f-\u009f]"; "?");'
+readonly TABLE_JQ=$SAFE_JQ'
   def yn: if . == null then "?" elif . then "yes" else "no" end;
-  .hosts[] | [ .host // "?", .instance, (.groups | join(",") | if . == "" then "-" else . end),
+  .hosts[] | [ (.host // "?" | safe), (.instance | safe),
+    (.groups | join(",") | if . == "" then "-" else safe end),
     (if .up then "up" else "DOWN" end), (.active | if . == null then "?" elif . then "ACTIVE"
-    else "inactive" end), .verdict // "?", (.armed | yn),
+    else "inactive" end), (.verdict // "?" | safe), (.armed | yn),
     (.last_activation | if . == null then "never" else todate end),
     (.latency_seconds | if . == null then "-" else "\(. * 1000 | round / 1000)s" end) ] | @tsv'
 
@@ -399,7 +419,10 @@ status_print_table() { # status_print_table REPORT_FILE
     # shellcheck disable=SC2059
     printf "$fmt" "${f[@]}"
   done < <(jq -r "$TABLE_JQ" "$1")
-  jq -r '"\(.latched) of \(.total) hosts latched",
+  jq -r "$SAFE_JQ"'
+    .not_latched |= map(safe) | .not_stopped |= map(safe) | .unreachable |= map(safe)
+    | .missing |= map(safe) | .duplicates |= map(safe) |
+    "\(.latched) of \(.total) hosts latched",
     (if (.not_latched | length) > 0 then "not latched: \(.not_latched | join(" "))" else empty end),
     (if (.not_stopped | length) > 0 then "LATCHED BUT NOT STOPPED (verdict violation or unknown:"
       + " a trading unit may still run): \(.not_stopped | join(" "))" else empty end),
@@ -435,7 +458,7 @@ cmd_status() {
     esac
   done
   [[ -n $base ]] || usage_error "status needs --prometheus URL (e.g. http://prometheus:9090)"
-  [[ -z $cacert || -r $cacert ]] || usage_error "--cacert: cannot read $cacert"
+  [[ -z $cacert ]] || check_input_file --cacert "$cacert"
   local -a names
   IFS=, read -r -a names <<<"$hosts"
   for name in "${names[@]}"; do

@@ -34,6 +34,8 @@ readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
   quantum-ess-trip-sweep.timer)
 readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
+readonly EXPORTER_SOCKET=quantum-ess-exporter.socket
+readonly EXPORTER_DEFAULT_LISTEN=127.0.0.1:10170
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
 readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
@@ -44,6 +46,8 @@ RUNBOOK_ROOT=""
 source "$SRC/lib/time.sh"
 # shellcheck source=deploy/lib/config.sh
 source "$SRC/lib/config.sh"
+# shellcheck source=deploy/lib/listener.sh
+source "$SRC/lib/listener.sh"
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
 say() { printf 'install: %s\n' "$*"; }
@@ -51,11 +55,12 @@ die() { printf 'install: %s\n' "$*" >&2; exit 1; }
 
 # install_render TEMPLATE: substitute @KEY@ placeholders from the validated config
 install_render() {
+  [[ -n ${EXPORTER_LISTEN:-} ]] || exporter_listen_load
   local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
   sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" \
     -e "s|@LIBEXEC@|$LIBEXEC|g" -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" \
     -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
-    -e "s|@AUDIT_DIR@|$audit_dir|g" \
+    -e "s|@AUDIT_DIR@|$audit_dir|g" -e "s|@EXPORTER_LISTEN@|$EXPORTER_LISTEN|g" \
     -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" "$1"
 }
 
@@ -66,7 +71,7 @@ install_spool_mount_unit() { systemd-escape -p --suffix=mount -- "${CFG[SPOOL_DI
 # (also used by the tests to run systemd-analyze verify on exactly what gets installed).
 install_render_units() {
   local dir=$1 unit u
-  for unit in "${UNITS[@]}" "$EXPORTER_UNIT"; do
+  for unit in "${UNITS[@]}" "$EXPORTER_UNIT" "$EXPORTER_SOCKET"; do
     install_render "$SRC/systemd/$unit" >"$dir/$unit"
   done
   if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]]; then
@@ -107,6 +112,21 @@ install_programs() {
 # The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci &&
 # npm run build), with just the production packages; the stop path never depends on it.
 exporter_built() { [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]]; }
+
+# exporter_listen_load: EXPORTER_LISTEN, the exporter's listen address, which its socket unit binds:
+# from its configuration (the installed one, else the shipped one; the exporter validates the rest),
+# else the default. systemd binds an IP address, never a host name.
+exporter_listen_load() {
+  local conf=$EXPORTER_CONFIG listen=""
+  [[ -e $conf ]] || conf=$SRC/ess-exporter.json
+  # shellcheck disable=SC2016 # a JavaScript template, not a shell expansion
+  listen=$(node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    process.stdout.write(typeof c.listen === "string" ? c.listen : "")' "$conf" 2>/dev/null) || true
+  EXPORTER_LISTEN=${listen:-$EXPORTER_DEFAULT_LISTEN}
+  [[ $EXPORTER_LISTEN =~ ^([0-9.]+|\[[0-9A-Fa-f:.]+\]):[0-9]+$ ]] ||
+    die "the exporter's listen '$EXPORTER_LISTEN' ($conf) is not IP:PORT; its socket unit binds" \
+      "an address, not a host name"
+}
 
 install_exporter() {
   local repo stage dir rel
@@ -285,7 +305,7 @@ do_install() {
     install_exporter # validates its configuration: a failure stops here, before any unit is touched
     with_exporter=1
   else
-    rm -f "$STAGE/$EXPORTER_UNIT"
+    rm -f "$STAGE/$EXPORTER_UNIT" "$STAGE/$EXPORTER_SOCKET"
     say "exporter not built (run: npm ci && npm run build); installing the root side only"
   fi
   install_place "$STAGE"
@@ -365,12 +385,28 @@ install_place() {
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
 }
 
-# install_start_exporter: the exporter (re)started and serving.
+# install_start_exporter: the exporter (re)started and serving, on the address systemd holds for it.
+# The socket is (re)bound only when systemd does not hold the address already (first install, an
+# exporter that bound the port itself, a new listen address): the one moment the port is free; a
+# process that took it is named and the install fails.
 install_start_exporter() {
-  systemctl enable --quiet "$EXPORTER_UNIT"
+  local listen
+  exporter_listen_load
+  listen=$EXPORTER_LISTEN
+  systemctl enable --quiet "$EXPORTER_SOCKET" "$EXPORTER_UNIT"
+  if ! listener_check "$listen" || [[ $(listener_address) != "$listen" ]]; then
+    systemctl stop "$EXPORTER_UNIT" "$EXPORTER_SOCKET"
+    if ! systemctl start "$EXPORTER_SOCKET"; then
+      listener_check "$listen" || true
+      die "$EXPORTER_SOCKET cannot bind $listen: $LISTENER_PROBLEM" \
+        "(ss -ltnp; journalctl -u $EXPORTER_SOCKET)"
+    fi
+  fi
+  listener_check "$listen" || die "the exporter's address is not the ESS's: $LISTENER_PROBLEM"
   systemctl restart "$EXPORTER_UNIT"
   wait_for_exporter
-  say "exporter: $EXPORTER_UNIT running as user quantum-ess ($EXPORTER_CONFIG)"
+  say "exporter: $EXPORTER_UNIT running as user quantum-ess on $listen, held by $EXPORTER_SOCKET" \
+    "($EXPORTER_CONFIG)"
 }
 
 do_uninstall() {
@@ -389,14 +425,14 @@ do_uninstall() {
   systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
     quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
     "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
-  systemctl disable --now --quiet "$EXPORTER_UNIT" 2>/dev/null || true
+  systemctl disable --now --quiet "$EXPORTER_UNIT" "$EXPORTER_SOCKET" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service \
     2>/dev/null || true
   local unit
   unit=$(install_spool_mount_unit)
   systemctl disable --now --quiet "$unit" 2>/dev/null || true
   rm -f "$UNIT_DIR/$unit"
-  for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT"; do
+  for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT" "$EXPORTER_SOCKET"; do
     rm -f "$UNIT_DIR/$unit"
   done
   remove_dropins

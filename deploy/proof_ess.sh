@@ -21,6 +21,8 @@ source "$ESS_LIB/units.sh"
 source "$ESS_LIB/record.sh"
 # shellcheck source=deploy/lib/verdict.sh
 source "$ESS_LIB/verdict.sh"
+# shellcheck source=deploy/lib/listener.sh
+source "$ESS_LIB/listener.sh"
 # shellcheck source=deploy/lib/latch.sh
 source "$ESS_LIB/latch.sh"
 # shellcheck source=deploy/lib/exempt.sh
@@ -140,13 +142,16 @@ drill_check_wiring() {
   drill_check_runbook_links
 }
 
-# drill_check_exporter: the exporter answers, when it is installed.
+# drill_check_exporter: the exporter answers, when it is installed, on the address systemd holds
+# for it (not a process that took the port).
 drill_check_exporter() {
   local v
   if ! drill_exporter_installed; then
     drill_check "exporter" SKIP "$EXPORTER_UNIT not installed"
+  elif ! listener_check ''; then
+    drill_check "exporter" FAIL "the exporter's address is not the ESS's: $LISTENER_PROBLEM"
   elif v=$(drill_exporter_value ess_active); then
-    drill_check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v"
+    drill_check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v (address held by systemd)"
   else
     drill_check "exporter" FAIL "$EXPORTER_UNIT is installed but $EXPORTER_URL does not answer\
  ($(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true))"

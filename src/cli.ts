@@ -11,6 +11,9 @@ Options:
                       only at that default location)
   --listen HOST:PORT  address to serve on (default ${DEFAULT_LISTEN}; IPv6 as [ADDR]:PORT)
   --ess-config FILE   the controller's ess.conf (default /etc/quantum/ess.conf)
+  --systemd-socket    serve on the listening socket systemd passes (quantum-ess-exporter.socket,
+                      LISTEN_FDS), which must be bound to the configured address; without one,
+                      exit 78 instead of binding the port itself
   --check-config      validate the configuration, print it and exit
   --version           print the version and exit
   --help              this text
@@ -33,6 +36,7 @@ export type CliCommand =
       readonly configFileGiven: boolean;
       readonly listen?: string;
       readonly essConfigFile?: string;
+      readonly systemdSocket: boolean;
     };
 
 export class UsageError extends Error {
@@ -51,6 +55,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
         listen: { type: 'string' },
         'ess-config': { type: 'string' },
         'check-config': { type: 'boolean' },
+        'systemd-socket': { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -66,5 +71,6 @@ export function parseCli(argv: readonly string[]): CliCommand {
     configFileGiven: values.config !== undefined,
     ...(values.listen !== undefined && { listen: values.listen }),
     ...(values['ess-config'] !== undefined && { essConfigFile: values['ess-config'] }),
+    systemdSocket: values['systemd-socket'] === true,
   };
 }

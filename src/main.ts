@@ -4,6 +4,7 @@ import { ConfigError } from './config/config-error.js';
 import { loadExporterConfig } from './config/exporter-config.js';
 import { formatListenAddress } from './config/listen-address.js';
 import { startServer } from './http/server.js';
+import { SystemdSocketError, takeSystemdSocket } from './http/systemd-socket.js';
 import { describe, journalLog as log } from './log.js';
 import { UnprivilegedSide } from './unprivileged-side.js';
 
@@ -31,11 +32,15 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
+  // taken first: a missing socket must fail before anything else starts
+  const socketFd = command.systemdSocket ? takeSystemdSocket() : undefined;
   const side = new UnprivilegedSide(config, buildInfo, log);
   await side.start();
-  const server = await startServer(side, config.listen, buildInfo.version);
+  const server = await startServer(side, config.listen, buildInfo.version, undefined, socketFd);
+  side.webhook.metrics.listenerFromSystemd = socketFd !== undefined;
   log(
-    `${buildInfo.version} serving ${server.protocol}://${formatListenAddress(server.address)}/metrics; flag ${config.ess.flagFile}, ` +
+    `${buildInfo.version} serving ${server.protocol}://${formatListenAddress(server.address)}/metrics ` +
+      `(${socketFd === undefined ? 'bound by this process' : 'socket held by systemd, quantum-ess-exporter.socket'}); flag ${config.ess.flagFile}, ` +
       `state ${side.stateFile.path}, ${side.units.length} units`,
   );
   const { webhook } = config;
@@ -75,7 +80,7 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`ess-exporter: ${error.message}\n\n${USAGE}`);
       process.exitCode = EX_USAGE;
-    } else if (error instanceof ConfigError) {
+    } else if (error instanceof ConfigError || error instanceof SystemdSocketError) {
       log(error.message);
       process.exitCode = EX_CONFIG;
     } else {

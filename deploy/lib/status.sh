@@ -5,12 +5,12 @@
 # latch flag, "switch:" armed or not, and per unit "state=" and "sub=" are systemd's ActiveState and
 # SubState, "guard=" whether systemd applies the latch to it (yes|no|absent|unknown, as in --json),
 # "processes=" whether its cgroup holds a process. Needs config.sh time.sh units.sh record.sh
-# verdict.sh latch.sh exempt.sh; sources them. From ess_controller.sh: usage_error. Writes what
-# latch_observe writes (the verdict and its inputs), ST, FLAG_*.
+# verdict.sh latch.sh exempt.sh listener.sh; sources them. From ess_controller.sh: usage_error.
+# Writes what latch_observe writes (the verdict and its inputs), ST, FLAG_*.
 [[ -z ${_ESS_LIB_STATUS:-} ]] || return 0
 _ESS_LIB_STATUS=1
 # the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch exempt; do
+for _ess_need in time config record units verdict latch exempt listener; do
   _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
   # shellcheck source=/dev/null
   [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
@@ -131,6 +131,7 @@ status_text_warnings() {
   [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
     printf '  WARNING:  quantum-ess-guard.path state=%s: %s\n' \
       "${ACTIVE[quantum-ess-guard.path]:-unknown}" "a flag removed by hand is not put back at once"
+  status_text_listener
   for u in "${TRADING[@]}"; do
     [[ ${EXEMPT[$u]} == 1 ]] || continue
     until=${EXEMPT_UNTIL[$u]}
@@ -138,6 +139,16 @@ status_text_warnings() {
       "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" \
       "end it early: ess_controller.sh unexempt" "${u%.service}"
   done
+}
+
+# status_text_listener: with the exporter installed, its address must be held by systemd for the
+# ESS; a process that took the port answers trips without latching.
+status_text_listener() {
+  [[ $(systemctl show -P LoadState quantum-ess-exporter.service 2>/dev/null) == loaded ]] ||
+    return 0
+  listener_check '' && return 0
+  printf '  WARNING:  exporter address: %s; %s\n' "$LISTENER_PROBLEM" \
+    "trips and scrapes there do not reach the ESS"
 }
 
 # status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*.

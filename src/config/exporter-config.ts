@@ -18,6 +18,8 @@ export const DEFAULT_LISTEN = '127.0.0.1:10170';
 
 export interface ExporterConfig {
   readonly listen: ListenAddress;
+  /** Where listen came from, for messages: the config file (key listen) or the command line (--listen). */
+  readonly listenSource: { readonly file: string; readonly key: string };
   readonly systemctlPath: string;
   readonly busctlPath: string;
   /** D-Bus address of the system bus, for unit state signals; null: poll systemctl only. */
@@ -196,6 +198,7 @@ export async function loadExporterConfig(
   }
   return {
     listen,
+    listenSource: { file: overrides.listen === undefined ? file : 'command line', key: listenKey },
     systemctlPath: settings.systemctl_path,
     busctlPath: settings.busctl_path,
     systemBusAddress: settings.system_bus_address,
@@ -229,12 +232,29 @@ async function checkTransport(settings: FileSettings, listen: ListenAddress, lis
       throw error;
     }
   }
-  if (isLoopbackHost(listen.host)) return tls;
+  checkExposure(listen, { tokenFile: settings.webhook_token_file, tls, allowPlainHttpToken: settings.allow_plain_http_token }, listenKey, file);
+  return tls;
+}
+
+/** What decides whether an address may be served on: a token, and how it travels. */
+export interface Exposure {
+  readonly tokenFile: string | null;
+  readonly tls: TlsFiles | null;
+  readonly allowPlainHttpToken: boolean;
+}
+
+/**
+ * Off loopback a token is mandatory (anyone who can reach the port could trip the ESS), and it must
+ * not cross the network in clear text unless allow_plain_http_token says so. Judged on the configured
+ * address at load, and again on the address actually bound (a host name, a socket passed by systemd).
+ */
+export function checkExposure(listen: ListenAddress, exposure: Exposure, listenKey: string, file: string): void {
+  if (isLoopbackHost(listen.host)) return;
   const where = `${listenKey} ${formatListenAddress(listen)} is not a loopback address`;
-  if (settings.webhook_token_file === null) {
+  if (exposure.tokenFile === null) {
     throw new ConfigError(file, 'webhook_token_file', `required: ${where}, and anyone who can reach it could trip the ESS`);
   }
-  if (tls === null && !settings.allow_plain_http_token) {
+  if (exposure.tls === null && !exposure.allowPlainHttpToken) {
     throw new ConfigError(
       file,
       'tls_cert_file',
@@ -243,5 +263,4 @@ async function checkTransport(settings: FileSettings, listen: ListenAddress, lis
         'to accept that knowingly',
     );
   }
-  return tls;
 }

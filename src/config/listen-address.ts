@@ -27,11 +27,11 @@ LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
 
 /**
- * Whether only this host can reach the address. Other host names are not loopback: what they resolve
- * to can change under us.
+ * Whether only this host can reach the address. A host name, localhost included, is not: it binds
+ * wherever the hosts file points when the server starts, which can change under us; the address
+ * actually bound is judged again once listening (checkBoundExposure).
  */
 export function isLoopbackHost(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true;
   const family = isIP(host);
   // BlockList also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) and non-canonical spellings of ::1.
   return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, BlockList, isIP } from 'node:net';
+import { ConfigError } from '../config/config-error.js';
+import { checkExposure } from '../config/exporter-config.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
 import type { UnprivilegedSide as Exporter } from '../unprivileged-side.js';
@@ -96,8 +98,8 @@ function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessag
   });
   const serve = async (res: ServerResponse): Promise<void> => {
     try {
-      const body = await render(() => !res.destroyed);
-      if (body === undefined || res.destroyed) return;
+      const body = await render();
+      if (res.destroyed) return;
       res.writeHead(200, {
         'Content-Type': exporter.registry.contentType,
         'Cache-Control': 'no-store',
@@ -119,35 +121,47 @@ function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessag
 }
 
 /**
- * At most one render at a time: scrapes that arrive during a render share the next one, which starts
- * when it ends, so every answer is read after its request arrived, and a thousand concurrent scrapes
- * cost two renders, not a thousand. The next render starts only if one of its waiters still wants it
- * (a connection closed meanwhile, e.g. a pipelining client dropped by the guard, does not).
+ * At most one render at a time: a scrape that arrives during a render is answered by it (read at most
+ * one render's duration before the scrape arrived), so a thousand concurrent scrapes cost one render,
+ * and a scrape never waits longer than one render (a hung systemctl is bounded by its timeout).
  */
-export function sharedRender<T>(produce: () => Promise<T>): (wanted: () => boolean) => Promise<T | undefined> {
+export function sharedRender<T>(produce: () => Promise<T>): () => Promise<T> {
   let running: Promise<T> | undefined;
-  let next: Promise<T | undefined> | undefined;
-  let waiters: (() => boolean)[] = [];
-  const start = (): Promise<T> => {
+  return () => {
+    if (running !== undefined) return running;
     const run = produce().finally(() => {
       if (running === run) running = undefined;
     });
     running = run;
     return run;
   };
-  return (wanted) => {
-    if (running === undefined) return start();
-    waiters.push(wanted);
-    next ??= running
-      .catch(() => undefined)
-      .then(() => {
-        const anyone = waiters.some((want) => want());
-        next = undefined;
-        waiters = [];
-        return anyone ? start() : undefined;
-      });
-    return next;
-  };
+}
+
+/**
+ * The address actually bound, judged: a socket passed by systemd must be the configured address (the
+ * socket unit and the config must not disagree), and whatever was bound must be loopback unless a
+ * token guards it (a host name like localhost binds wherever the hosts file points).
+ */
+function checkBound(bound: ListenAddress, wanted: ListenAddress, passed: boolean, config: Exporter['config']): void {
+  const { file, key } = config.listenSource;
+  if (passed && !sameAddress(bound, wanted)) {
+    throw new ConfigError(
+      file,
+      key,
+      `${formatListenAddress(wanted)}, but the socket systemd passed (quantum-ess-exporter.socket) listens on ${formatListenAddress(bound)}: ` +
+        'they must agree (install.sh renders the socket unit from this config)',
+    );
+  }
+  checkExposure(bound, { tokenFile: config.webhook.tokenFile, tls: config.tls, allowPlainHttpToken: config.allowPlainHttpToken }, `${key} bound to`, file);
+}
+
+function sameAddress(bound: ListenAddress, wanted: ListenAddress): boolean {
+  if (bound.port !== wanted.port) return false;
+  const family = isIP(wanted.host);
+  if (family === 0) return false;
+  const list = new BlockList();
+  list.addAddress(wanted.host, family === 4 ? 'ipv4' : 'ipv6');
+  return list.check(bound.host, isIP(bound.host) === 4 ? 'ipv4' : 'ipv6');
 }
 
 export interface RunningServer {
@@ -171,6 +185,8 @@ export async function startServer(
   listen: ListenAddress,
   version: string,
   tlsReload: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
+  /** A listening socket passed by systemd (quantum-ess-exporter.socket): served on instead of binding. */
+  socketFd?: number,
 ): Promise<RunningServer> {
   const limits = {
     headersTimeout: HTTP_LIMITS.headersTimeoutMs,
@@ -206,15 +222,23 @@ export async function startServer(
   server.timeout = 0;
   const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.webhook.metrics.connectionsClosed.inc({ reason }));
   guard.attach(server);
-  server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
+  if (socketFd === undefined) server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
+  else server.listen({ fd: socketFd });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error) =>
-      reject(new Error(`cannot listen on ${formatListenAddress(listen)}`, { cause: error })),
+      reject(new Error(`cannot listen on ${socketFd === undefined ? formatListenAddress(listen) : `the socket passed by systemd (fd ${socketFd})`}`, { cause: error })),
     );
   });
-  reloader?.watch();
   const { address, port } = server.address() as AddressInfo;
+  try {
+    checkBound({ host: address, port }, listen, socketFd !== undefined, exporter.config);
+  } catch (error) {
+    reloader?.close();
+    server.close();
+    throw error;
+  }
+  reloader?.watch();
   return {
     address: { host: address, port },
     protocol: reloader === undefined ? 'http' : 'https',

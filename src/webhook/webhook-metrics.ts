@@ -21,6 +21,8 @@ export class WebhookMetrics {
   readonly scopeDecisions: Counter<'scope' | 'decision'>;
   readonly tlsReloads: Counter<'result'>;
   readonly connectionsClosed: Counter<'reason'>;
+  /** Whether the listener is the socket systemd holds (true), bound by the exporter (false), or not yet known. */
+  listenerFromSystemd: boolean | undefined;
   /** notAfter of the certificate in use, in seconds; unset (no series) without TLS. */
   tlsCertNotAfterSeconds: number | undefined;
 
@@ -101,6 +103,14 @@ export class WebhookMetrics {
     for (const reason of CONNECTION_CLOSE_REASONS) this.connectionsClosed.inc({ reason }, 0);
     // An expired certificate stops every delivery and every scrape at once, so the warning has to come
     // from the series before that day (ESSWebhookCertificateExpiring).
+    // The address must belong to the ESS across restarts: a socket the exporter bound itself is free
+    // for any local user to take while it restarts.
+    new OptionalGauge(
+      registry,
+      'ess_exporter_listener_systemd_socket',
+      'Whether the listener is the socket systemd holds across restarts (quantum-ess-exporter.socket, 1) or one the exporter bound itself (0).',
+      () => (this.listenerFromSystemd === undefined ? undefined : Number(this.listenerFromSystemd)),
+    );
     new OptionalGauge(
       registry,
       'ess_webhook_tls_cert_not_after_timestamp_seconds',

@@ -532,3 +532,38 @@ YAML
   [ "$(grep -c 'url: https://h[12]:10170/alertmanager' <<<"$output")" -eq 2 ]
   [ "$(grep -c 'END ess-fleet-receiver' <<<"$output")" -eq 1 ]
 }
+
+@test "trip refuses an http config it cannot read whole (a device, a FIFO, a huge file): 64, nothing posted" {
+  run "$FLEET" trip --reason r --http-config /dev/zero
+  [ "$status" -eq 64 ]
+  [[ $output == *"--http-config: /dev/zero is not a regular file"* ]]
+  mkfifo "$TMP/fifo"
+  run timeout 10 "$FLEET" trip --reason r --http-config "$TMP/fifo"
+  [ "$status" -eq 64 ]
+  truncate -s 2M "$TMP/huge.yml"
+  run "$FLEET" trip --reason r --http-config "$TMP/huge.yml"
+  [ "$status" -eq 64 ]
+  [[ $output == *"more than 1048576"* ]]
+  run "$FLEET" status --prometheus http://prom:9090 --cacert /dev/zero
+  [ "$status" -eq 64 ]
+  [[ $output == *"--cacert: /dev/zero is not a regular file"* ]]
+  [ ! -e "$TMP/amtool.calls" ]
+}
+
+@test "status shows control characters of Prometheus labels as ?, never raw to the terminal" {
+  fleet_fixture
+  local esc=$'\e' bel=$'\a'
+  vector up "10.0.0.1:10170 1"
+  vector ess_identity_info "10.0.0.1:10170 1 host=h1\\u001b]0;pwned\\u0007 groups=ex\\u001b[2Jec"
+  vector ess_active "10.0.0.1:10170 0"
+  vector ess_verdict "10.0.0.1:10170 1 verdict=armed\\u001b[31m"
+  run "$FLEET" status --prometheus http://prom:9090
+  [ "$status" -eq 0 ]
+  [[ $output != *"$esc"* && $output != *"$bel"* ]]
+  [[ $output == *"h1?]0;pwned?"* && $output == *"ex?[2Jec"* && $output == *"armed?[31m"* ]]
+  [[ $output == *"not latched: h1?]0;pwned?"* ]]
+  printf '{"status":"error","errorType":"bad\\u001b[0m","error":"x\\u0007"}' >"$TMP/prom-error"
+  run "$FLEET" status --prometheus http://prom:9090
+  [ "$status" -eq 69 ]
+  [[ $output != *"$esc"* && $output == *"bad?[0m: x?"* ]]
+}

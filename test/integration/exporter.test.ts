@@ -150,6 +150,67 @@ describe('exporter on real systemd', () => {
     }
   });
 
+  it('keeps its address across restarts and crashes: a local user binding it in a loop never wins; status and the drill name one that holds it', async () => {
+    // nobody, binding 127.0.0.1:10170 as fast as it can: prints its wins; with "hold", keeps the first
+    const impostor = (mode: 'count' | 'hold', seconds: number): string =>
+      `setpriv --reuid=65534 --regid=65534 --clear-groups node -e '
+        const net = require("net"); let wins = 0; const end = Date.now() + ${seconds} * 1000;
+        const attempt = () => {
+          if (Date.now() > end) { console.log(wins); process.exit(0); }
+          const s = net.createServer(() => {}); s.once("error", () => setImmediate(attempt));
+          s.listen(10170, "127.0.0.1", () => { wins += 1; if ("${mode}" === "count") s.close(() => setImmediate(attempt)); });
+        };
+        attempt();'`;
+    expect((await box.run('ss', '-Hltnp', 'sport = :10170')).stdout).toContain('"systemd",pid=1,');
+    await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
+    const restarts = `
+      ${impostor('count', 12)} > /tmp/impostor-wins &
+      sleep 0.5
+      for i in 1 2 3 4 5; do systemctl restart quantum-ess-exporter.service; sleep 0.3; done
+      for i in 1 2 3; do systemctl kill -s KILL quantum-ess-exporter.service; sleep 2.5; done
+      systemctl reset-failed quantum-ess-exporter.service; systemctl start quantum-ess-exporter.service
+      wait; cat /tmp/impostor-wins`;
+    const raced = await box.sh(restarts);
+    expect(raced.stdout.trim(), raced.stderr).toBe('0');
+    const text = await box.sh(`for i in $(seq 100); do curl -fs --max-time 1 ${METRICS} && exit 0; sleep 0.05; done; exit 1`);
+    expect(sample(text.stdout, 'ess_exporter_listener_systemd_socket')).toBe(1);
+    const healthy = await box.ess('status');
+    expect(healthy.stdout).not.toContain('exporter address');
+
+    // a trip through the address still latches
+    const body = JSON.stringify({
+      version: '4', groupKey: '{}:{alertname="PortRace"}', truncatedAlerts: 0, status: 'firing', receiver: 'quantum-ess',
+      groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am:9093',
+      alerts: [{ status: 'firing', labels: { alertname: 'PortRace', ess_trip: 'true' }, annotations: {},
+        startsAt: '2026-11-26T06:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://p', fingerprint: 'race1' }],
+    });
+    const trip = await box.sh(
+      `curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" ` +
+        `-H 'Content-Type: application/json' --data-binary '${body}' http://127.0.0.1:10170/alertmanager`,
+    );
+    expect(trip.stdout).toBe('200');
+    await box.sh(`for i in $(seq 100); do test -e ${FLAG} && exit 0; sleep 0.05; done; exit 1`);
+    expect(await box.exists(FLAG)).toBe(true);
+    await box.reset();
+
+    // the socket unit stopped (by hand): the port is free, a local user takes it; status and the drill say so
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service', 'quantum-ess-exporter.socket');
+    await box.sh(`${impostor('hold', 60)} >/dev/null 2>&1 & echo $! > /tmp/impostor.pid; sleep 1`);
+    try {
+      const warned = await box.ess('status');
+      expect(warned.stdout).toMatch(/WARNING: {2}exporter address: 127\.0\.0\.1:10170 is listened on by node \(PID [0-9]+, user nobody\), not by systemd for the ESS/);
+      const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+      expect(drill.stdout).toMatch(/exporter.*the exporter's address is not the ESS's/);
+      // and the exporter cannot start without its socket
+      expect((await box.run('systemctl', 'start', 'quantum-ess-exporter.service')).exitCode).not.toBe(0);
+    } finally {
+      await box.sh('kill "$(cat /tmp/impostor.pid)" 2>/dev/null; sleep 0.2');
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service', 'quantum-ess-exporter.socket');
+      await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.socket');
+      await restartExporter();
+    }
+  });
+
   it('serves the webhook over HTTPS as user quantum-ess, trips only in its scope, and swaps the certificate on reload', async () => {
     const alert = (fingerprint: string, labels: Record<string, string>): string =>
       JSON.stringify({

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,32 @@ import { makeCert } from './tls-certs.js';
 const MAIN = join(import.meta.dirname, '../../src/main.ts');
 const run = (args: string[]) => execa('node', ['--import', 'tsx', MAIN, ...args], { reject: false, timeout: 20_000 });
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitListening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
 describe('command line', () => {
   it('parses options', () => {
     expect(parseCli(['--config', '/x.json', '--listen', '[::1]:1'])).toEqual({
@@ -16,7 +43,9 @@ describe('command line', () => {
       configFile: '/x.json',
       configFileGiven: true,
       listen: '[::1]:1',
+      systemdSocket: false,
     });
+    expect(parseCli(['--systemd-socket'])).toMatchObject({ kind: 'run', systemdSocket: true });
     expect(parseCli([])).toMatchObject({ kind: 'run', configFile: '/etc/quantum/ess-exporter.json', configFileGiven: false });
     expect(parseCli(['--check-config', '--ess-config', '/e'])).toMatchObject({ kind: 'check-config', essConfigFile: '/e' });
     expect(parseCli(['--help'])).toEqual({ kind: 'help' });
@@ -57,6 +86,40 @@ describe('main', () => {
     const result = await run(['--config', fakeHost.configFile, '--check-config']);
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ listen: '127.0.0.1:0', ess: { flagFile: fakeHost.flagFile } });
+  });
+
+  it('with --systemd-socket, exits 78 when systemd passed no socket instead of binding the port', async () => {
+    await fakeHost.config();
+    const result = await run(['--config', fakeHost.configFile, '--systemd-socket']);
+    expect(result.exitCode).toBe(78);
+    expect(result.stderr).toContain('systemd passed no socket (LISTEN_FDS unset): start quantum-ess-exporter.socket');
+  });
+
+  it('with --systemd-socket, serves on the socket systemd passes, and refuses one bound elsewhere', async () => {
+    const port = await freePort();
+    await fakeHost.config({ listen: `127.0.0.1:${port}` });
+    // systemd-socket-activate binds like a socket unit and passes the socket (LISTEN_FDS) on the first connection
+    const activate = (listen: string) =>
+      execa('systemd-socket-activate', ['-l', listen, 'node', '--import', 'tsx', MAIN, '--config', fakeHost.configFile, '--systemd-socket'], {
+        reject: false,
+        timeout: 20_000,
+      });
+    const child = activate(`127.0.0.1:${port}`);
+    await waitListening(port);
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('ess_exporter_listener_systemd_socket 1');
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.stderr).toContain('(socket held by systemd, quantum-ess-exporter.socket)');
+
+    const other = await freePort();
+    const wrong = activate(`127.0.0.1:${other}`);
+    await waitListening(other);
+    await fetch(`http://127.0.0.1:${other}/metrics`).catch(() => undefined);
+    const refused = await wrong;
+    expect(refused.exitCode).toBe(78);
+    expect(refused.stderr).toContain(`listen: 127.0.0.1:${port}, but the socket systemd passed (quantum-ess-exporter.socket) listens on 127.0.0.1:${other}`);
   });
 
   it('serves and shuts down cleanly on SIGTERM', async () => {
