@@ -108,6 +108,7 @@ Commands:
 quantum-ess-trip.service)
   deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in \
 START_ORDER (root)
+    [--if-activation ID@MTIME]               only that latch, untouched (the drill's own)
   status [--json]                            the verdict, the latch, the switch and every \
 configured unit
   exempt UNIT --for DURATION --reason TEXT   maintenance: let one trading unit start while the ESS \

@@ -29,8 +29,10 @@ declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG="" ACT_CLAIM_WHO=0
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
 #   this run created the flag                 -> owner, "ACTIVATING"               (warning)
 #   the flag could not be written             -> stop anyway, ACT_FLAG_FAILED      (crit)
-#   a flag exists, set by a drill, and this
-#   run is a real stop (not drill/path/tamper) -> take the latch over from the drill
+#   a flag exists, set by a drill or while a
+#   drill runs, and this run is a real stop
+#   (not drill/path/tamper)                   -> take the latch over from the drill
+#   the flag vanished since (a deactivate)    -> claim again
 #   a flag exists otherwise                   -> re-verify under the flag's id     (notice)
 # Writes ACT_OWNER ACT_FLAG_FAILED ACT_CLAIM_PRIO ACT_CLAIM_MSG, and ACT_ID ACT_SOURCE ACT_ACTOR
 # ACT_REASON ACT_WALL_US when the flag is another run's.
@@ -42,7 +44,13 @@ activation_claim() {
     latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" \
       "$ACT_WALL_US" || rc=$?
   fi
-  case $rc in
+  activation_claim_rc "$rc"
+}
+
+# activation_claim_rc RC: what latch_flag_create_exclusive's RC makes of this run (the table
+# above). Writes what activation_claim writes.
+activation_claim_rc() {
+  case $1 in
     0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
        ACT_CLAIM_MSG=" units=${TRADING[*]} at $EPOCHREALTIME" ;;
     1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
@@ -56,10 +64,22 @@ activation_claim() {
 # it over from a drill). Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON ACT_WALL_US ACT_CLAIM_PRIO
 # ACT_CLAIM_MSG (and ACT_OWNER via activation_take_over_drill), FLAG_*.
 activation_claim_existing() {
-  local f=${CFG[FLAG_FILE]} boot mtime
+  local f=${CFG[FLAG_FILE]} boot mtime rc tries=0
+  # the flag went away since this run found it: a deactivate took it (a drill's conditional one
+  # moves it aside to check it). A stop must not fold into a latch being cleared: claim it anew.
+  while [[ ! -e $f ]] && ((tries++ < 5)); do
+    rc=0
+    latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" \
+      "$ACT_WALL_US" || rc=$?
+    if ((rc != 2)); then activation_claim_rc "$rc"; return 0; fi
+  done
   latch_flag_read "$f"
   latch_boot_id_v boot
-  if [[ $FLAG_SOURCE == drill && $ACT_RUN_SOURCE != @(drill|path|tamper) ]]; then
+  # while a full drill runs, any latch is the drill's or was taken over from it: a real stop (not
+  # the drill's own runs, not the re-verifications) takes it over, whatever the flag says (the
+  # drill's own trigger may be systemctl, a touch or a trip request)
+  if [[ $ACT_RUN_SOURCE != @(drill|path|tamper) ]] &&
+    { [[ $FLAG_SOURCE == drill ]] || latch_drill_live; }; then
     activation_take_over_drill
     return 0
   fi

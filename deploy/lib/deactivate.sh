@@ -43,19 +43,51 @@ deactivation_record() {
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
 }
 
-# deactivation_clear ID WHO REASON NO_START (lock held): clear the latch in the safe order, or
-# change nothing and return 1 with the reason in DEA_ERROR. Each step that fails undoes the ones
-# before:
+# deactivation_take_flag TOKEN (lock held): the flag removed; with a TOKEN (--if-activation) only
+# if it is that latch, untouched. The flag is moved aside in one rename, so what is checked is what
+# was removed, even against a real stop that rewrites the flag without the lock (taking over a
+# drill's latch); a flag that is not TOKEN's is put back at once (unless a newer one appeared
+# meanwhile, which then holds; the persisted latch refuses every start in between). Returns 1 with
+# DEA_ERROR otherwise. Writes DEA_ERROR FLAG_*.
+deactivation_take_flag() {
+  local f=${CFG[FLAG_FILE]} aside found
+  if [[ -z $1 ]]; then
+    rm -f -- "$f" && return 0
+    DEA_ERROR="cannot remove the latch flag $f"
+    return 1
+  fi
+  aside=${f%/*}/.${f##*/}.$$.$RANDOM
+  if ! mv -T -- "$f" "$aside" 2>/dev/null; then
+    DEA_ERROR="no latch flag $f to check against activation $1"
+    return 1
+  fi
+  latch_flag_identity_v found "$aside"
+  if [[ $found == "$1" ]]; then
+    rm -f -- "$aside"
+    return 0
+  fi
+  ln -T -- "$aside" "$f" 2>/dev/null || true
+  rm -f -- "$aside"
+  DEA_ERROR="the latch is no longer activation $1 (now $found: a real stop arrived"
+  DEA_ERROR+=" or the flag was touched); it was not cleared"
+  return 1
+}
+
+# deactivation_clear ID WHO REASON NO_START [TOKEN] (lock held): clear the latch in the safe order,
+# or change nothing and return 1 with the reason in DEA_ERROR. With a TOKEN, only the latch it names
+# (deactivation_take_flag), and never a flag that appears after it was taken (a new stop). Each step
+# that fails undoes the ones before:
 #   state (the intent) not written        -> nothing changed
 #   audit line of the intent not written  -> nothing changed
 #   resume-pending marker not written     -> nothing changed
 #   persisted latch not removed           -> marker cleared
-#   flag not removed                      -> persisted latch put back, marker cleared
+#   flag not removed (not TOKEN's latch)  -> persisted latch put back, marker cleared
 #   switch not re-armed                   -> persisted latch and flag put back, marker cleared
-# Writes DEA_ERROR ST, and the unit states (deactivation_rearm_switch).
+#   a new flag appeared meanwhile         -> it holds (its activation records its own latch)
+# Writes DEA_ERROR ST FLAG_*, and the unit states (deactivation_rearm_switch).
 declare -g DEA_ERROR=""
 deactivation_clear() {
-  local id=$1 who=$2 reason=$3 no_start=$4 saved="" latched
+  local id=$1 who=$2 reason=$3 no_start=$4 token=${5:-} saved="" latched
   latched=$(verdict_persisted_latch_path)
   deactivation_record_intent "$id" "$who" "$reason" || return 1
   if ((!no_start)) && ! record_marker_set resume-pending "${ORDER[*]}"; then
@@ -68,10 +100,9 @@ deactivation_clear() {
     DEA_ERROR="cannot remove the persisted latch $latched"
     return 1
   fi
-  if ! rm -f -- "${CFG[FLAG_FILE]}"; then
+  if ! deactivation_take_flag "$token"; then
     [[ -z $saved ]] || printf '%s' "$saved" | record_atomic_write "$latched" 0600 || true
     record_marker_clear resume-pending
-    DEA_ERROR="cannot remove the latch flag ${CFG[FLAG_FILE]}"
     return 1
   fi
   if ! deactivation_rearm_switch; then
@@ -80,6 +111,11 @@ deactivation_clear() {
     printf '%s' "${saved:-{\"id\":\"$id\"}}" | record_atomic_write "${CFG[FLAG_FILE]}" 0644 || true
     record_marker_clear resume-pending
     DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back"
+    return 1
+  fi
+  if [[ -n $token && -e ${CFG[FLAG_FILE]} ]]; then
+    record_marker_clear resume-pending
+    DEA_ERROR="a new stop latched while activation $token was being cleared; it holds"
     return 1
   fi
   exempt_clear_all deactivate
@@ -191,14 +227,21 @@ deactivation_start() {
     "${ORDER[*]}"
 }
 
-# deactivate [--reason TEXT] [--no-start]
+# deactivate [--reason TEXT] [--no-start] [--if-activation TOKEN]
+# --if-activation (the drill): clear only the latch TOKEN (ID@MTIME, latch_flag_identity_v) names,
+# checked and cleared under the lock in one step; any other latch is kept (exit 1).
 # Writes DEA_ERROR FLAG_* ST LOCK_FD START_ERROR.
 cmd_deactivate() {
-  local reason="" no_start=0 who id
+  local reason="" no_start=0 who id token="" found
   while (($#)); do
     case $1 in
       --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
       --no-start) no_start=1; shift ;;
+      --if-activation)
+        if (($# < 2)) || [[ ! $2 =~ ^[A-Za-z0-9T:._-]{1,64}@[0-9.]{1,32}$ ]]; then
+          usage_error "--if-activation needs a latch token ID@MTIME"
+        fi
+        token=$2; shift 2 ;;
       *) usage_error "deactivate: unknown option '$1'" ;;
     esac
   done
@@ -212,15 +255,20 @@ cmd_deactivate() {
     exit "$EX_BUSY"
   fi
   if [[ ! -e ${CFG[FLAG_FILE]} && ! -e $(verdict_persisted_latch_path) ]]; then
+    [[ -z $token ]] || deactivation_refuse_token "$token" "the ESS is not active"
     deactivation_not_latched "$no_start"
     return 0
+  fi
+  if [[ -n $token ]]; then
+    latch_flag_identity_v found "${CFG[FLAG_FILE]}"
+    [[ $found == "$token" ]] || deactivation_refuse_token "$token" "the latch is now $found"
   fi
   latch_flag_read "${CFG[FLAG_FILE]}"
   [[ -n $FLAG_ID ]] || latch_flag_read "$(verdict_persisted_latch_path)"
   id=${FLAG_ID:-unknown}
   record_log warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who" \
     "reason=\"$reason\" start=$((no_start ? 0 : 1))"
-  if ! deactivation_clear "$id" "$who" "$reason" "$no_start"; then
+  if ! deactivation_clear "$id" "$who" "$reason" "$no_start" "$token"; then
     record_log crit "deactivate refused, latch kept: $DEA_ERROR"
     record_state_load
     deactivation_record failed "latch kept: $DEA_ERROR" deactivate
@@ -228,4 +276,13 @@ cmd_deactivate() {
     exit "$EX_FAIL"
   fi
   deactivation_start "$no_start"
+}
+
+# deactivation_refuse_token TOKEN WHY (lock held): --if-activation found another latch, or none:
+# nothing is changed, exit 1 (the drill then leaves the latch, and trading, as they are).
+deactivation_refuse_token() {
+  record_log warning "deactivate --if-activation $1 refused, nothing changed: $2"
+  printf 'ess: deactivate refused, nothing changed: %s, not activation %s %s\n' "$2" "$1" \
+    "(a real stop arrived, or the flag was touched)" >&2
+  exit "$EX_FAIL"
 }

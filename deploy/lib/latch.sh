@@ -77,6 +77,31 @@ latch_flag_read() {
   record_clean_text_v FLAG_REASON "$FLAG_REASON"
 }
 
+# latch_flag_identity_v VAR FILE: the latch a flag file stands for, as ID@MTIME: the activation id
+# in it ("-" for a flag made by touch) and its mtime in ns. Nothing of the ESS writes a flag while
+# it latches; a touch, a real stop taking over a drill's latch (a rewrite) or a new flag all change
+# it. Writes VAR, FLAG_*.
+latch_flag_identity_v() {
+  local _li_m
+  _li_m=$(stat -c %.9Y -- "$2" 2>/dev/null) || _li_m=none
+  latch_flag_read "$2"
+  printf -v "$1" '%s@%s' "${FLAG_ID:--}" "$_li_m"
+}
+
+# latch_drill_live: a full drill runs now. proof_ess.sh writes ESS_RUNTIME_DIR/drill
+# ({"id":...,"pid":...}) for as long as it runs; a marker left by a killed drill names no live root
+# process running proof_ess.sh and counts for nothing.
+latch_drill_live() {
+  local f=$ESS_RUNTIME_DIR/drill content="" pid argv=()
+  [[ -f $f ]] || return 1 # a regular file only: a FIFO would block
+  IFS= read -r -d '' -N 512 content 2>/dev/null <"$f" || true
+  [[ $content =~ \"pid\":([0-9]{1,9}) ]] || return 1
+  pid=${BASH_REMATCH[1]}
+  [[ -O /proc/$pid ]] || return 1
+  mapfile -d '' -t argv 2>/dev/null </proc/"$pid"/cmdline || return 1
+  [[ " ${argv[*]} " == *proof_ess.sh* ]]
+}
+
 # latch_flag_create_exclusive ID SOURCE ACTOR REASON WALL_US: 0 this run created the flag (and owns
 # the activation), 2 a flag already existed, 1 it could not be written. The content is complete
 # before the name appears (hard link of a finished file), and only one of many racers can win the
