@@ -32,9 +32,16 @@ CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=0
-declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_ACT_ID=""
+declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_TOKEN="" DRILL_REQUEST=""
 declare -gA BEFORE_ACTIVE=() BEFORE_PID=()
 declare -ga WAS_RUNNING=() FAILED_CHECKS=()
+# The trigger methods, each proved end to end on every full drill (README "The drill"), in this
+# order; what each writes into the flag it creates (the drill's own latch, checked before clearing).
+readonly DRILL_METHODS=(command systemctl touch trip-request)
+readonly -A DRILL_METHOD_SOURCE=([command]=drill [systemctl]=systemd [touch]="" \
+  [trip-request]=trip-request)
+# per method: pass|fail, and trigger -> all trading units down in µs (systemd's timestamps)
+declare -gA DRILL_RESULT=() DRILL_LATENCY_US=()
 
 # drill_usage: the --help text, as it has always been printed (the lines of the old header and the
 # line after it). Unquoted here-document: a backslash at a line's end continues the line.
@@ -204,41 +211,49 @@ drill_state_value() {
   printf '%s' "${ST[$1]}"
 }
 
-# drill_latch_is_drills: the latch is still the one this drill set; a real activation that arrived
-# meanwhile rewrote the flag with its own id, and then the drill must leave the latch (and trading)
-# alone. Writes FLAG_*.
-drill_latch_is_drills() {
-  [[ -e ${CFG[FLAG_FILE]} ]] || return 0
-  latch_flag_read "${CFG[FLAG_FILE]}"
-  [[ -n $DRILL_ACT_ID && $FLAG_ID == "$DRILL_ACT_ID" ]]
+# drill_latch_token: the latch as it is now (latch_flag_identity_v: ID@MTIME). Writes DRILL_TOKEN,
+# FLAG_*.
+drill_latch_token() { latch_flag_identity_v DRILL_TOKEN "${CFG[FLAG_FILE]}"; }
+
+# drill_clear_latch [--no-start]: the drill's own latch cleared, and nothing else: the controller
+# checks and clears it in one step under its lock (deactivate --if-activation), so a real stop that
+# arrived meanwhile (an operator, systemctl, a touch, an alert) always wins. Prints deactivate's
+# output; returns its exit code.
+drill_clear_latch() {
+  "$CONTROLLER" deactivate "$@" --if-activation "$DRILL_TOKEN" --reason "$DRILL_ID: resume" 2>&1
 }
 
-# drill_restore: put every trading unit back as it was: the latch off, the units that ran before
-# running again; unless a real activation took over the latch during the drill. Writes DRILL_ID.
+# drill_restore: after a failure, every trading unit back as it was: the drill's latch cleared (only
+# its own), the units that ran before running again; a real stop that took the latch over stays.
+# Writes DRILL_ID DRILL_TOKEN.
 drill_restore() {
   local u
   [[ -n $DRILL_ID ]] || return 0
-  if ! drill_latch_is_drills; then
-    printf 'WARN a real activation (id %s) took over the latch during the drill: %s\n' \
-      "${FLAG_ID:-unknown}" "trading stays stopped" >&2
-    DRILL_ID=""
+  drill_request_withdraw
+  if [[ -n $DRILL_TOKEN && -e ${CFG[FLAG_FILE]} ]] &&
+    ! drill_clear_latch --no-start >/dev/null; then
+    printf 'WARN the latch is no longer the drill'\''s (a real stop arrived, or %s): %s\n' \
+      "the flag was touched" "trading stays stopped" >&2
+    DRILL_ID="" DRILL_TOKEN=""
+    record_marker_clear drill
     return 0
   fi
-  if [[ -e ${CFG[FLAG_FILE]} ]]; then
-    "$CONTROLLER" deactivate --no-start --reason "drill $DRILL_ID: restore" >/dev/null 2>&1 || true
+  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
+    for u in "${WAS_RUNNING[@]}"; do
+      [[ $(systemctl is-active -- "$u" 2>/dev/null) == active ]] ||
+        systemctl start -- "$u" 2>/dev/null ||
+        printf 'WARN could not restart %s after the drill\n' "$u" >&2
+    done
   fi
-  for u in "${WAS_RUNNING[@]}"; do
-    [[ $(systemctl is-active -- "$u" 2>/dev/null) == active ]] ||
-      systemctl start -- "$u" 2>/dev/null ||
-      printf 'WARN could not restart %s after the drill\n' "$u" >&2
-  done
-  DRILL_ID=""
+  DRILL_ID="" DRILL_TOKEN=""
+  record_marker_clear drill
 }
 
-# drill_run: the full drill, in steps; a step that finds the ESS in a state where the drill must not
-# go on (already active, the latch taken over) ends it there.
-# Writes DRILL_ID DRILL_ACT_ID DRILL_ID_DONE, and what the steps write.
+# drill_run: the full drill: every trigger method in turn stops trading and trading resumes after
+# it. A method that leaves the ESS where the drill must not go on (the latch not the drill's,
+# trading not resumed) ends the drill there. Writes DRILL_ID DRILL_ID_DONE and what the steps write.
 drill_run() {
+  local m t0 t1
   drill_record_before
   if [[ -e ${CFG[FLAG_FILE]} ]]; then
     drill_check "ESS inactive before the drill" FAIL \
@@ -247,71 +262,249 @@ drill_run() {
   fi
   drill_check "recorded state" PASS "running before: ${WAS_RUNNING[*]:-none}"
   DRILL_ID=drill-$(date -u +%Y%m%dT%H%M%SZ)
-  drill_log "$DRILL_ID starting"
-  drill_activate
-  drill_check_stopped
-  drill_check_monitors
-  drill_check_refused
-  drill_check_verdict active "verdict while latched"
+  # while this marker names the drill, a real stop takes over any latch (activate.sh)
+  record_marker_set drill "{\"id\":\"$DRILL_ID\",\"pid\":$$}" ||
+    { drill_check "drill marker" FAIL "cannot write $ESS_RUNTIME_DIR/drill"; return; }
+  drill_log "$DRILL_ID starting: ${DRILL_METHODS[*]}"
+  time_uptime_us_v t0
+  for m in "${DRILL_METHODS[@]}"; do
+    drill_method "$m" || break
+  done
   drill_check_evidence
-  if ! drill_latch_is_drills; then
-    drill_check "latch still the drill's" FAIL "a real activation (id ${FLAG_ID:-unknown},\
- via ${FLAG_SOURCE:-?}) took over the latch during the drill: NOT deactivating; trading stays\
- stopped"
-    DRILL_ID_DONE=$DRILL_ID DRILL_ID=""
-    return
+  time_uptime_us_v t1
+  drill_check "drill time" PASS "${#DRILL_METHODS[@]} trigger methods, trading stopped and\
+ resumed after each, in $(time_us_to_sec_short $((t1 - t0))) s"
+  record_marker_clear drill
+  DRILL_ID_DONE=$DRILL_ID DRILL_ID=""
+}
+
+# drill_method METHOD: one trigger method end to end: armed before, the trigger, every trading unit
+# down (measured), the latch holding, the drill's own latch cleared, the resume in order. Returns 1
+# when the drill must stop here. Writes DRILL_RESULT DRILL_LATENCY_US DRILL_TOKEN, and what the
+# checks write.
+drill_method() {
+  local m=$1 fails=$FAILS
+  DRILL_RESULT[$m]=fail
+  printf -- '--- trigger: %s\n' "$(drill_method_text "$m")"
+  latch_observe
+  if ((!VERDICT_ARMED)) || ((VERDICT_LATCHED)); then
+    drill_check "$m: armed before" FAIL "verdict $VERDICT: ${VERDICT_PROBLEMS[*]:-}"
+    return 1
   fi
-  drill_deactivate
-  drill_check_resume_order
-  DRILL_ID_DONE=$DRILL_ID
-  DRILL_ID=""
+  local rc=0
+  drill_fire "$m" || rc=$?
+  ((rc != 1)) || return 0 # nothing latched: on to the next method
+  ((rc == 0)) || return 1 # a latch that is not the drill's: it stays
+  drill_check_stopped "$m"
+  drill_check_monitors "$m"
+  drill_check_refused "$m"
+  drill_check_verdict active "$m: verdict while latched"
+  drill_check_recorded "$m"
+  drill_method_resume "$m" || return 1
+  ((FAILS > fails)) || DRILL_RESULT[$m]=pass
 }
 
-# drill_activate: the controller's activate, timed. Writes DRILL_ACT_ID.
-drill_activate() {
-  local out rc=0 t0
-  t0=$(time_now_us)
-  out=$("$CONTROLLER" activate --source drill --reason "$DRILL_ID" 2>&1) || rc=$?
-  [[ $out =~ ESS\ ACTIVATED\ \(id\ ([^,]+), ]] && DRILL_ACT_ID=${BASH_REMATCH[1]}
-  drill_pass_if "activate" "exit 0 in $(time_us_to_sec $(($(time_now_us) - t0))) s" \
-    "exit $rc: ${out##*$'\n'}" test "$rc" -eq 0
+# drill_method_text METHOD: what the operator would type.
+drill_method_text() {
+  case $1 in
+    command) printf 'ess_controller.sh activate' ;;
+    systemctl) printf 'systemctl start quantum-ess.service' ;;
+    touch) printf 'touch %s' "${CFG[FLAG_FILE]}" ;;
+    trip-request) printf 'a trip request in %s/incoming (as the webhook writes it)' \
+      "${CFG[SPOOL_DIR]}" ;;
+  esac
 }
 
-# drill_check_stopped: every trading unit down within the deadline, by SIGTERM, its cgroup emptied.
-# Writes the unit states (units_read_states), ST.
+# drill_method_resume METHOD: the drill's own latch cleared and the units that ran before started
+# again in order. Returns 1 when the latch is not the drill's any more (it stays, and trading stays
+# stopped) or the resume failed. Writes DRILL_TOKEN, and what deactivate's checks write.
+drill_method_resume() {
+  local m=$1 out rc=0 u
+  if ((${#WAS_RUNNING[@]} == ${#ORDER[@]})); then
+    out=$(drill_clear_latch) || rc=$?
+  else
+    out=$(drill_clear_latch --no-start) || rc=$?
+    for u in "${WAS_RUNNING[@]}"; do ((rc != 0)) || units_start_confirmed "$u" || rc=$?; done
+  fi
+  if ((rc != 0)) && [[ -e ${CFG[FLAG_FILE]} ]]; then
+    drill_check "$m: resume" FAIL "${out##*$'\n'}; trading stays stopped"
+    DRILL_TOKEN="" DRILL_ID_DONE=$DRILL_ID DRILL_ID=""
+    record_marker_clear drill
+    return 1
+  fi
+  DRILL_TOKEN=""
+  drill_pass_if "$m: deactivate" "the drill's latch cleared, exit 0" "exit $rc: ${out##*$'\n'}" \
+    test "$rc" -eq 0
+  drill_check_resume_order "$m"
+  ((rc == 0))
+}
+
+# drill_fire METHOD: the trigger fired, the drill's latch found (its token taken at once: the latch
+# the drill will clear, and no other), every trading unit that ran down (measured), and the
+# trigger's runs finished. After a FAIL, returns 1 when the trigger did not latch, 2 when the
+# latch is not the drill's own (a real stop arrived with it: it stays). Writes DRILL_TOKEN
+# DRILL_LATENCY_US DRILL_REQUEST, and the unit states (units_read_states).
+drill_fire() {
+  local m=$1 pid="" rc=0 t0 out=/dev/null
+  time_now_us_v t0
+  case $m in
+    command) "$CONTROLLER" activate --source drill --reason "$DRILL_ID: command" >"$out" 2>&1 &
+      pid=$! ;;
+    systemctl) systemctl start quantum-ess.service >"$out" 2>&1 & pid=$! ;;
+    touch) touch -- "${CFG[FLAG_FILE]}" || rc=$? ;;
+    trip-request) drill_request_write || rc=$? ;;
+  esac
+  if ! drill_wait_flag; then
+    [[ -z $pid ]] || wait "$pid" || rc=$?
+    drill_request_withdraw
+    drill_check "$m: latched" FAIL "$(drill_method_text "$m") (exit $rc) did not create\
+ ${CFG[FLAG_FILE]} within $(drill_wait_sec) s: $(drill_switch_hint "$m")"
+    return 1
+  fi
+  drill_latch_token
+  if [[ $FLAG_SOURCE != "${DRILL_METHOD_SOURCE[$m]}" ]]; then
+    drill_check "$m: latched" FAIL "the latch came from elsewhere (source ${FLAG_SOURCE:-touch}):\
+ a real stop arrived with the drill's trigger; it stays, trading stays stopped"
+    DRILL_TOKEN=""
+    return 2
+  fi
+  drill_wait_down "$t0"
+  [[ -z $pid ]] || wait "$pid" || rc=$?
+  drill_wait_recorded
+  drill_pass_if "$m: trigger" "$(drill_method_text "$m"): latched, exit $rc" \
+    "$(drill_method_text "$m") exited $rc" test "$rc" -eq 0
+}
+
+# drill_wait_sec: how long the drill waits for a trigger to latch or stop: the stop deadline + 2 s.
+drill_wait_sec() {
+  time_us_to_sec_short $(($(time_sec_to_us "${CFG[STOP_DEADLINE_SEC]}") + 2000000))
+}
+
+# drill_wait_until CMD...: CMD polled every 5 ms until it succeeds or drill_wait_sec has passed.
+drill_wait_until() {
+  local now end
+  time_uptime_us_v now
+  end=$((now + $(time_sec_to_us "${CFG[STOP_DEADLINE_SEC]}") + 2000000))
+  until "$@"; do
+    time_uptime_us_v now
+    ((now < end)) || return 1
+    time_nap 0.005
+  done
+}
+
+drill_flag_exists() { [[ -e ${CFG[FLAG_FILE]} ]]; }
+drill_wait_flag() { drill_wait_until drill_flag_exists; }
+
+# drill_all_down: every trading unit that ran before the drill is down. Writes the unit states.
+drill_all_down() {
+  local u
+  units_read_states "${TRADING[@]}" || return 1
+  for u in "${WAS_RUNNING[@]}"; do units_is_down "$u" || return 1; done
+}
+
+# drill_wait_down T0_US: trading down, and the figure: T0 (the wall clock just before the trigger)
+# to the last trading unit's InactiveEnterTimestamp, systemd's own. Writes DRILL_LATENCY_US[m] (m
+# of drill_method), and the unit states (units_read_states).
+drill_wait_down() {
+  local u last=0
+  DRILL_LATENCY_US[$m]=""
+  drill_wait_until drill_all_down || return 0
+  for u in "${WAS_RUNNING[@]}"; do
+    ((${INACTIVE_US[$u]:-0} <= last)) || last=${INACTIVE_US[$u]}
+  done
+  ((last < $1)) || DRILL_LATENCY_US[$m]=$((last - $1))
+}
+
+# drill_wait_recorded: the activation recorded and every run of the switch finished (the trigger,
+# quantum-ess.service, the trip service), so that the checks see the controller's final word.
+# Writes ST, the unit states.
+drill_wait_recorded() { drill_wait_until drill_recorded || true; }
+drill_recorded() {
+  local u
+  record_state_load
+  [[ ${ST[ACTIVE]:-0} == 1 ]] || return 1
+  units_read_states "$TRIGGER_UNIT" quantum-ess.service quantum-ess-trip.service || return 1
+  for u in "$TRIGGER_UNIT" quantum-ess.service quantum-ess-trip.service; do
+    [[ ${ACTIVE[$u]} != activating ]] || return 1
+  done
+}
+
+# drill_switch_hint METHOD: which part of the switch a method that did not latch goes through.
+drill_switch_hint() {
+  case $1 in
+    command) printf 'the controller %s failed (run it by hand to see why)' "$CONTROLLER" ;;
+    systemctl) printf 'quantum-ess.service did not run the controller (systemctl cat\
+ quantum-ess.service; repair: ess_controller.sh rearm)' ;;
+    touch) printf 'quantum-ess.path did not start its trigger (repair: ess_controller.sh rearm)' ;;
+    trip-request) printf 'quantum-ess-trip.path did not take the request (repair:\
+ ess_controller.sh rearm)' ;;
+  esac
+}
+
+# drill_request_write: a trip request in the spool exactly as the webhook writes it (contract
+# section 6), as the exporter's user: created exclusively in tmp/ (mode 0640), written, fsynced,
+# renamed into incoming/, fsynced again; named <ms>-<fingerprint>-<12 hex>, lines source, scope,
+# reason. The source is drill (counted as the drill's), the scope this host. Writes DRILL_REQUEST.
+drill_request_write() {
+  local spool=${CFG[SPOOL_DIR]} host scope=fleet hex content
+  host=$(hostname 2>/dev/null) || host=""
+  [[ ! $host =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] || scope=host:$host
+  hex=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+  DRILL_REQUEST=${EPOCHREALTIME/./}
+  DRILL_REQUEST=${DRILL_REQUEST:0:${#DRILL_REQUEST}-3}-drill-$hex
+  content=$(printf 'source=drill\nscope=%s\nreason=%s: trip request' "$scope" "$DRILL_ID")
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups -- bash -c '
+    set -Eeuo pipefail; umask 027; set -C
+    printf "%s\n" "$3" >"$1/tmp/$2"
+    sync -- "$1/tmp/$2" && mv -T -- "$1/tmp/$2" "$1/incoming/$2" && sync -- "$1/incoming/$2"
+  ' _ "$spool" "$DRILL_REQUEST" "$content"
+}
+
+# drill_request_withdraw: the drill's trip request, if the root side did not take it (a broken trip
+# path): left there it would latch later, by itself. Writes DRILL_REQUEST.
+drill_request_withdraw() {
+  [[ -z $DRILL_REQUEST ]] || rm -f -- "${CFG[SPOOL_DIR]}/incoming/$DRILL_REQUEST" \
+    "${CFG[SPOOL_DIR]}/tmp/$DRILL_REQUEST"
+  DRILL_REQUEST=""
+}
+
+# drill_check_stopped METHOD: every trading unit down within the deadline (the figure measured by
+# drill_wait_down), by SIGTERM, its cgroup emptied (the controller's record of the stop).
+# Writes ST, the unit states (units_read_states).
 drill_check_stopped() {
-  local u latency result bad=() killed=() leftovers=()
+  local m=$1 u latency=${DRILL_LATENCY_US[$1]:-} units bad=() killed=() leftovers=()
   units_read_states "${TRADING[@]}" "${MONITOR[@]}" || true
-  for u in "${TRADING[@]}"; do units_is_down "$u" || bad+=("$u=${ACTIVE[$u]}"); done
-  latency=$(drill_state_value ACT_LATENCY_US) || latency=""
+  for u in "${WAS_RUNNING[@]}"; do units_is_down "$u" || bad+=("$u=${ACTIVE[$u]}"); done
   if ((${#bad[@]} == 0)) && [[ $latency =~ ^[0-9]+$ ]] &&
     ((latency <= $(time_sec_to_us "${CFG[STOP_DEADLINE_SEC]}"))); then
-    drill_check "all trading units stopped" PASS \
-      "in $(time_us_to_sec "$latency") s (deadline ${CFG[STOP_DEADLINE_SEC]} s)"
+    drill_check "$m: all trading units stopped" PASS "in $(time_us_to_sec "$latency") s\
+ (trigger -> last unit down, systemd's timestamps; deadline ${CFG[STOP_DEADLINE_SEC]} s)"
   else
-    drill_check "all trading units stopped" FAIL "still up: ${bad[*]:-none};\
- latency ${latency:-unknown} us (deadline ${CFG[STOP_DEADLINE_SEC]} s)"
+    drill_check "$m: all trading units stopped" FAIL "still up: ${bad[*]:-none};\
+ latency ${latency:-unknown} us (deadline ${CFG[STOP_DEADLINE_SEC]} s): $(drill_switch_hint "$m")"
   fi
-  result=$(drill_state_value ACT_RESULT) || result=unknown
+  units=$(drill_state_value ACT_UNITS) || units=""
   for u in "${TRADING[@]}"; do
-    [[ " $(drill_state_value ACT_UNITS) " == *" $u=killed/"* ]] && killed+=("$u")
-    [[ " $(drill_state_value ACT_UNITS) " == *" $u=leftovers-killed/"* ]] && leftovers+=("$u")
+    [[ " $units " != *" $u=killed/"* ]] || killed+=("$u")
+    [[ " $units " != *" $u=leftovers-killed/"* ]] || leftovers+=("$u")
   done
   if ((${#killed[@]} == 0)); then
-    drill_check "graceful stop (SIGTERM)" PASS "no unit needed SIGKILL (result $result)"
+    drill_check "$m: graceful stop (SIGTERM)" PASS \
+      "no unit needed SIGKILL (result $(drill_state_value ACT_RESULT || echo unknown))"
   else
-    drill_check "graceful stop (SIGTERM)" FAIL "ignored SIGTERM, needed SIGKILL: ${killed[*]}"
+    drill_check "$m: graceful stop (SIGTERM)" FAIL "ignored SIGTERM, needed SIGKILL: ${killed[*]}"
   fi
   if ((${#leftovers[@]} == 0)); then
-    drill_check "no leftover processes" PASS "every trading unit's cgroup emptied by its own stop"
+    drill_check "$m: no leftover processes" PASS "every trading unit's cgroup emptied by its stop"
   else
-    drill_check "no leftover processes" FAIL "processes outlived the stop and were SIGKILLed\
+    drill_check "$m: no leftover processes" FAIL "processes outlived the stop and were SIGKILLed\
  (KillMode=process/none/mixed or detached children): ${leftovers[*]}"
   fi
 }
 
-# drill_check_monitors: no monitor unit changed state or main PID (unit states read by
-# drill_check_stopped).
+# drill_check_monitors METHOD: no monitor unit changed state or main PID since the drill began
+# (unit states read by drill_check_stopped).
 drill_check_monitors() {
   local u touched=()
   for u in "${MONITOR[@]}"; do
@@ -319,13 +512,13 @@ drill_check_monitors() {
       touched+=("$u")
   done
   if ((${#touched[@]} == 0)); then
-    drill_check "monitor units untouched" PASS "${#MONITOR[@]} units, same state and main PID"
+    drill_check "$1: monitor units untouched" PASS "${#MONITOR[@]} units, same state and main PID"
   else
-    drill_check "monitor units untouched" FAIL "changed: ${touched[*]}"
+    drill_check "$1: monitor units untouched" FAIL "changed: ${touched[*]}"
   fi
 }
 
-# drill_check_refused: systemctl start refused on every trading unit while latched.
+# drill_check_refused METHOD: systemctl start refused on every trading unit while latched.
 drill_check_refused() {
   local u started=()
   for u in "${TRADING[@]}"; do
@@ -335,32 +528,35 @@ drill_check_refused() {
     fi
   done
   if ((${#started[@]} == 0)); then
-    drill_check "start refused while latched" PASS \
+    drill_check "$1: start refused while latched" PASS \
       "systemctl start refused on all ${#TRADING[@]} trading units"
   else
-    drill_check "start refused while latched" FAIL "started while latched: ${started[*]}"
+    drill_check "$1: start refused while latched" FAIL "started while latched: ${started[*]}"
   fi
 }
 
-# drill_check_evidence: the exporter, the journal and the audit trail saw the activation.
-drill_check_evidence() {
-  local v="" chain
-  if drill_exporter_installed; then
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-      v=$(drill_exporter_value ess_active) && [[ $v == 1 ]] && break
-      sleep 0.1
-    done
-    drill_pass_if "exporter ess_active" "ess_active=1" \
-      "ess_active=${v:-no answer from $EXPORTER_URL}" test "$v" == 1
+# drill_check_recorded METHOD: the controller recorded this activation (state, audit line).
+# Writes ST.
+drill_check_recorded() {
+  local id
+  id=$(drill_state_value ACT_ID) || id=""
+  if [[ -n $id ]] && grep -qsF "\"id\":\"$id\"" "${CFG[AUDIT_FILE]}"; then
+    drill_check "$1: recorded" PASS "activation $id (source $(drill_state_value ACT_SOURCE ||
+      echo unknown)) in the state and ${CFG[AUDIT_FILE]}"
   else
-    drill_check "exporter ess_active" SKIP "$EXPORTER_UNIT not installed"
+    drill_check "$1: recorded" FAIL "no activation recorded in the state and the audit trail\
+ (last: ${id:-none})"
   fi
+}
+
+# drill_check_evidence: the journal and the audit trail saw the drill, the audit chain is intact.
+drill_check_evidence() {
+  local chain
   drill_pass_if "journal entries" "journalctl -t quantum-ess has $DRILL_ID" \
     "no journal entry for $DRILL_ID" \
-    grep -q "$DRILL_ID" <(journalctl -t quantum-ess --no-pager -o cat -n 200 2>/dev/null)
+    grep -q "$DRILL_ID" <(journalctl -t quantum-ess --no-pager -o cat -n 400 2>/dev/null)
   drill_pass_if "audit trail entry" "${CFG[AUDIT_FILE]} has $DRILL_ID" \
-    "no audit line for $DRILL_ID" \
-    grep -qs "\"reason\":\"$DRILL_ID\"" "${CFG[AUDIT_FILE]}"
+    "no audit line for $DRILL_ID" grep -qsF "$DRILL_ID" "${CFG[AUDIT_FILE]}"
   if chain=$("$CONTROLLER" verify-audit 2>&1); then
     drill_check "audit chain" PASS "${chain##*$'\n'}"
   else
@@ -368,23 +564,8 @@ drill_check_evidence() {
   fi
 }
 
-# drill_deactivate: the latch cleared and the units that ran before started again, in order:
-#   every unit ran before   -> deactivate (it starts them all in START_ORDER)
-#   only some ran before    -> deactivate --no-start, then start just those, in order
-# Writes the unit states (units_start_confirmed), START_ERROR.
-drill_deactivate() {
-  local u out rc=0
-  if ((${#WAS_RUNNING[@]} == ${#ORDER[@]})); then
-    out=$("$CONTROLLER" deactivate --reason "$DRILL_ID: resume" 2>&1) || rc=$?
-  else
-    out=$("$CONTROLLER" deactivate --no-start --reason "$DRILL_ID: resume" 2>&1) || rc=$?
-    for u in "${WAS_RUNNING[@]}"; do ((rc != 0)) || units_start_confirmed "$u" || rc=$?; done
-  fi
-  drill_pass_if "deactivate" "latch cleared, exit 0" "exit $rc: ${out##*$'\n'}" test "$rc" -eq 0
-}
-
-# drill_check_resume_order: the units that ran before are active again, started in START_ORDER.
-# Writes the unit states (units_read_states).
+# drill_check_resume_order METHOD: the units that ran before are active again, started in
+# START_ORDER. Writes the unit states (units_read_states).
 drill_check_resume_order() {
   local u prev=0 ts order_ok=1 detail=()
   units_read_states "${WAS_RUNNING[@]}" || true
@@ -395,9 +576,10 @@ drill_check_resume_order() {
     prev=$ts
   done
   if ((order_ok)); then
-    drill_check "resume order" PASS "${WAS_RUNNING[*]:-nothing to resume} active, in START_ORDER"
+    drill_check "$1: resume order" PASS \
+      "${WAS_RUNNING[*]:-nothing to resume} active, in START_ORDER"
   else
-    drill_check "resume order" FAIL "${detail[*]}"
+    drill_check "$1: resume order" FAIL "${detail[*]}"
   fi
 }
 
@@ -429,7 +611,34 @@ main() {
   drill_log "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
   drill_record ||
     printf 'WARN could not record the drill in %s/drill.json\n' "${CFG[STATE_DIR]}" >&2
+  ((DRY_RUN)) || drill_print_triggers
   drill_summary
+}
+
+# drill_print_triggers: one line per trigger method: its result and its figure.
+drill_print_triggers() {
+  local m lat
+  printf 'TRIGGERS (trigger -> every trading unit down, systemd'\''s timestamps):\n'
+  for m in "${DRILL_METHODS[@]}"; do
+    lat=unmeasured
+    [[ -z ${DRILL_LATENCY_US[$m]:-} ]] || lat="$(time_us_to_sec "${DRILL_LATENCY_US[$m]}") s"
+    printf '  %-13s %-8s %-12s %s\n' "$m" "${DRILL_RESULT[$m]:-not-run}" "$lat" \
+      "$(drill_method_text "$m")"
+  done
+}
+
+# drill_triggers_json: drill.json's "triggers" (contract section 5): each method's result (pass,
+# fail, not-run) and figure in seconds (null when not measured).
+drill_triggers_json() {
+  local m lat out=()
+  for m in "${DRILL_METHODS[@]}"; do
+    lat=null
+    [[ -z ${DRILL_LATENCY_US[$m]:-} ]] || lat=$(time_us_to_sec "${DRILL_LATENCY_US[$m]}")
+    out+=("{\"method\":\"$m\",\"result\":\"${DRILL_RESULT[$m]:-not-run}\",")
+    out[-1]+="\"latency_seconds\":$lat}"
+  done
+  local IFS=,
+  printf '[%s]' "${out[*]}"
 }
 
 # drill_summary: the last lines; returns 0 when every check passed.
@@ -449,7 +658,7 @@ drill_summary() {
 # drill_record: STATE_DIR/drill.json (contract section 5), where the exporter reads the last drill.
 drill_record() {
   local f=${CFG[STATE_DIR]}/drill.json mode=full result=fail now content="" dry="null" full="null"
-  local fmt
+  local fmt triggers
   ((!DRY_RUN)) || mode="dry-run"
   ((FAILS != 0)) || result=pass
   [[ -d ${CFG[STATE_DIR]} ]] || install -d -m 0755 "${CFG[STATE_DIR]}" || return 1
@@ -462,10 +671,12 @@ drill_record() {
   elif [[ $result == pass ]]; then
     full=$now
   fi
-  fmt='{"schema":1,"last":{"time":%s,"mode":"%s","result":"%s","checks":%d,"failed":%d},'
+  triggers=""
+  ((DRY_RUN)) || triggers=",\"triggers\":$(drill_triggers_json)"
+  fmt='{"schema":1,"last":{"time":%s,"mode":"%s","result":"%s","checks":%d,"failed":%d%s},'
   fmt+='"last_pass":{"dry-run":%s,"full":%s}}\n'
   # shellcheck disable=SC2059 # the format is the constant above
-  printf "$fmt" "$now" "$mode" "$result" "$CHECKS" "$FAILS" "$dry" "$full" |
+  printf "$fmt" "$now" "$mode" "$result" "$CHECKS" "$FAILS" "$triggers" "$dry" "$full" |
     record_atomic_write "$f" 0644
 }
 
