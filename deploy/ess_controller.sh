@@ -93,6 +93,8 @@ else
   source "$ESS_LIB/guard.sh"
   # shellcheck source=deploy/lib/exempt.sh
   source "$ESS_LIB/exempt.sh"
+  # shellcheck source=deploy/lib/repair.sh
+  source "$ESS_LIB/repair.sh"
 fi
 
 readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77
@@ -116,7 +118,9 @@ stays
                                              active, for at most MAX_EXEMPTION_SEC (root)
   unexempt UNIT                              end an exemption early: the unit is stopped and \
 latched (root)
-  rearm                                      re-arm the path units after a manual change (root)
+  rearm                                      repair the switch from the installed units, also \
+while
+                                             active; never starts a trading unit (root)
   check-config [FILE]                        validate ess.conf (default ESS_CONFIG); print it \
 normalised
   verify-audit                               check the audit trail's hash chain; names the first \
@@ -180,7 +184,11 @@ cmd_verify_audit() {
 }
 
 # ---------------------------------------------------------------- rearm / restore
+# rearm: the switch repaired from the installed copy of the units (repair.sh), also while the ESS
+# is active; never starts or unlatches a trading unit. Exit 0 when the verdict is armed (or active,
+# while latched), 1 naming what is left otherwise. Writes what repair_run and latch_observe write.
 cmd_rearm() {
+  local line
   (($# == 0)) || usage_error "rearm takes no options"
   require_root rearm
   config_load_in_force
@@ -188,15 +196,27 @@ cmd_rearm() {
     printf 'ess: another ESS operation holds the lock; try again.\n' >&2
     exit "$EX_BUSY"
   }
-  if deactivation_rearm_switch; then
-    record_log notice "switch re-armed (${SWITCH_PATH_UNITS[*]} active)"
-    printf 'switch re-armed: %s active\n' "${SWITCH_PATH_UNITS[*]}"
-  else
-    record_log crit "could not re-arm ${SWITCH_PATH_UNITS[*]}"
-    printf 'ess: could not re-arm %s; see journalctl -t %s\n' "${SWITCH_PATH_UNITS[*]}" "$ESS_TAG" \
-      >&2
-    exit "$EX_FAIL"
+  repair_run || true
+  latch_drop_lock
+  for line in "${REPAIR_DONE[@]}"; do printf 'repaired: %s\n' "$line"; done
+  for line in "${REPAIR_DONE[@]}"; do record_log warning "rearm: $line"; done
+  # the trigger's re-verification (a latch set while it was broken) finishes before the verdict
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ $(units_sctl show -P ActiveState -- "$TRIGGER_UNIT" 2>/dev/null) != activating ]] && break
+    time_nap 0.05
+  done
+  latch_observe
+  for line in "${REPAIR_LEFT[@]}" "${VERDICT_PROBLEMS[@]}"; do printf 'PROBLEM: %s\n' "$line"; done
+  if ((VERDICT_ARMED)) && [[ $VERDICT == @(armed|active) && ${#REPAIR_LEFT[@]} == 0 ]]; then
+    record_log notice "switch re-armed (${#REPAIR_DONE[@]} repairs), verdict $VERDICT"
+    printf 'switch re-armed: %s active; verdict %s\n' "${SWITCH_PATH_UNITS[*]}" "$VERDICT"
+    return 0
   fi
+  record_log crit "rearm: the switch is not armed (verdict $VERDICT): ${REPAIR_LEFT[*]}" \
+    "${VERDICT_PROBLEMS[*]}"
+  printf 'ess: the switch is NOT re-armed (verdict %s); see the problems above\n' "$VERDICT" >&2
+  exit "$EX_FAIL"
 }
 
 # check-config [FILE]: the same verdict as the exporter's --check-config on the same file.

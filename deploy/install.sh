@@ -84,13 +84,20 @@ install_render_units() {
   done
 }
 
+# install_programs STAGE_DIR: the programs, the configuration validated by this install, and a copy
+# of every unit and drop-in it installs (STAGE_DIR's, and the spool's mount), from which
+# `ess_controller.sh rearm` repairs the switch without the installer (which refuses while latched).
 install_programs() {
   local stage
   install -d -m 0755 "${LIBEXEC%/*}"
   stage=$(mktemp -d "$LIBEXEC.new.XXXXXX")
   install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$SRC/ess_fleet.sh" "$stage/"
-  install -d -m 0755 "$stage/lib"
+  install -d -m 0755 "$stage/lib" "$stage/units"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
+  cp -R -- "$1/." "$stage/units/"
+  install_render "$SRC/systemd/quantum-ess-spool.mount.in" \
+    >"$stage/units/$(install_spool_mount_unit)"
+  chmod -R u=rwX,go=rX "$stage/units"
   # the configuration validated by this install: what activate stops with if ess.conf is later
   # broken
   install -m 0644 "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" "$stage/${INSTALLED_CONFIG##*/}"
@@ -325,7 +332,8 @@ install_check() {
   fi
   if latched_anywhere; then
     die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units." \
-      "Deactivate first (ess_controller.sh deactivate). Nothing was changed."
+      "Deactivate first (ess_controller.sh deactivate); to repair the switch under the latch," \
+      "run ess_controller.sh rearm. Nothing was changed."
   fi
   if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]] &&
     ! systemd-analyze calendar "${CFG[DRILL_FULL_ONCALENDAR]}" >/dev/null 2>&1; then
@@ -372,7 +380,7 @@ install_stage() {
 # install_place STAGE_DIR: the programs and the units in place, the timers started, the switch
 # re-armed.
 install_place() {
-  install_programs
+  install_programs "$1"
   place_units "$1"
   remove_dropins "${TRADING[@]}"
   systemctl daemon-reload

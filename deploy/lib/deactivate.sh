@@ -83,7 +83,7 @@ deactivation_take_flag() {
 #   persisted latch not removed           -> marker cleared
 #   flag not removed (not TOKEN's latch)  -> persisted latch put back, marker cleared
 #   switch not re-armed                   -> persisted latch and flag put back, marker cleared
-#   a new flag appeared meanwhile         -> it holds (its activation records its own latch)
+#   a new flag appeared meanwhile         -> it holds, the persisted latch put back
 # Writes DEA_ERROR ST FLAG_*, and the unit states (deactivation_rearm_switch).
 declare -g DEA_ERROR=""
 deactivation_clear() {
@@ -110,10 +110,14 @@ deactivation_clear() {
     [[ -z $saved ]] || printf '%s' "$saved" | record_atomic_write "$latched" 0600 || true
     printf '%s' "${saved:-{\"id\":\"$id\"}}" | record_atomic_write "${CFG[FLAG_FILE]}" 0644 || true
     record_marker_clear resume-pending
-    DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back"
+    DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back."
+    DEA_ERROR+=" Repair it under the latch with: ess_controller.sh rearm; then deactivate again"
     return 1
   fi
   if [[ -n $token && -e ${CFG[FLAG_FILE]} ]]; then
+    # a touch made it, or a stop that records its own latch later: persisted meanwhile either way
+    [[ -e $latched || -z $saved ]] || printf '%s' "$saved" | record_atomic_write "$latched" 0600 ||
+      true
     record_marker_clear resume-pending
     DEA_ERROR="a new stop latched while activation $token was being cleared; it holds"
     return 1

@@ -2,6 +2,9 @@
 // seeded fault, and every unit back as it was afterwards, whatever failed.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
+import { schemaErrors } from '../contract/schemas.js';
+
+const METHODS = ['command', 'systemctl', 'touch', 'trip-request'] as const;
 
 let box: Sandbox;
 
@@ -36,14 +39,58 @@ async function withDropIn(unit: string, name: string, body: string, fn: () => Pr
 }
 
 describe('proof_ess.sh', () => {
-  it('passes on a healthy install, with figures, and restores every unit', async () => {
+  it('passes on a healthy install, proving every trigger with its figure, and restores every unit', async () => {
     const r = await drill();
-    expect(r.out).toMatch(/PASS exporter ess_active\s+ess_active=1/);
-    expect(r.out).toMatch(/PASS all trading units stopped\s+in [0-9.]+ s \(deadline 2 s\)/);
-    expect(r.out).toMatch(/PASS resume order/);
+    for (const method of METHODS) {
+      expect(r.out).toMatch(new RegExp(`PASS ${method}: trigger\\s+.*latched, exit 0`));
+      expect(r.out).toMatch(new RegExp(`PASS ${method}: all trading units stopped\\s*in [0-9.]+ s \\(trigger -> last unit down, systemd's timestamps; deadline 2 s\\)`));
+      expect(r.out).toMatch(new RegExp(`PASS ${method}: monitor units untouched`));
+      expect(r.out).toMatch(new RegExp(`PASS ${method}: start refused while latched`));
+      expect(r.out).toMatch(new RegExp(`PASS ${method}: verdict while latched \\(exporter\\)`));
+      expect(r.out).toMatch(new RegExp(`PASS ${method}: resume order`));
+      expect(r.out).toMatch(new RegExp(`^  ${method}\\s+pass\\s+[0-9.]+ s`, 'm'));
+    }
+    expect(r.out).toMatch(/PASS drill time\s+4 trigger methods, trading stopped and resumed after each, in [0-9.]+ s/);
     expect(r.out).toContain('SUMMARY: PASS');
     expect(r.exitCode).toBe(0);
     await expectRestored();
+    // the trip request went the whole way: claimed, nothing left in the spool, recorded as the drill's
+    expect((await box.run('ls', '-A', '/var/spool/quantum-ess/incoming')).stdout.trim()).toBe('');
+    const record = JSON.parse(await box.readFile('/var/lib/quantum-ess/drill.json')) as unknown;
+    expect(schemaErrors('drill.schema.json', record)).toEqual([]);
+    const triggers = (record as { last: { triggers: { method: string; result: string; latency_seconds: number }[] } }).last.triggers;
+    expect(triggers.map((t) => [t.method, t.result])).toEqual(METHODS.map((m) => [m, 'pass']));
+    for (const t of triggers) expect(t.latency_seconds).toBeLessThan(2);
+    expect(await box.exists('/run/quantum-ess/drill')).toBe(false);
+  });
+
+  it('cannot pass while a trigger is broken: each broken one FAILs, the rest is proved, trading is restored', async () => {
+    const breakIt = [
+      'mkdir -p /run/drill-test-empty /etc/systemd/system/quantum-ess.service.d /etc/systemd/system/quantum-ess-trigger.service.d /etc/systemd/system/quantum-ess-trip.path.d',
+      "printf '[Service]\\nExecStart=\\nExecStart=/bin/true\\n' > /etc/systemd/system/quantum-ess.service.d/99-broken.conf",
+      "printf '[Service]\\nExecStart=\\nExecStart=/bin/true\\n' > /etc/systemd/system/quantum-ess-trigger.service.d/99-broken.conf",
+      "printf '[Path]\\nDirectoryNotEmpty=\\nPathChanged=\\nDirectoryNotEmpty=/run/drill-test-empty\\n' > /etc/systemd/system/quantum-ess-trip.path.d/99-broken.conf",
+      'systemctl daemon-reload && systemctl restart quantum-ess-trip.path',
+    ].join(' && ');
+    await box.mustRun('bash', '-c', breakIt);
+    try {
+      const r = await drill();
+      expect(r.out).toContain('SUMMARY: FAIL');
+      expect(r.out).not.toContain('production-ready');
+      expect(r.exitCode).toBe(1);
+      // before the verdict judges the wiring, each method finds its own break; after, the verdict does
+      expect(r.out).toMatch(/FAIL (switch armed|verdict before the drill|systemctl: latched\s+systemctl start quantum-ess.service \(exit 0\) did not create)/);
+      if (r.out.includes('--- trigger')) {
+        expect(r.out).toMatch(/PASS command: all trading units stopped/);
+        expect(r.out).toMatch(/FAIL touch: all trading units stopped\s+still up: .*quantum-ess.path/);
+        expect(r.out).toMatch(/FAIL trip-request: latched\s+.*did not create .*quantum-ess-trip.path did not take the request/);
+        expect(r.out).toMatch(/^  touch\s+fail/m);
+      }
+      await expectRestored();
+      expect((await box.run('ls', '-A', '/var/spool/quantum-ess/incoming')).stdout.trim()).toBe('');
+    } finally {
+      await box.sh('rm -rf /etc/systemd/system/quantum-ess.service.d /etc/systemd/system/quantum-ess-trigger.service.d /etc/systemd/system/quantum-ess-trip.path.d; systemctl daemon-reload; systemctl restart quantum-ess-trip.path');
+    }
   });
 
   it('--dry-run checks the wiring and stops nothing', async () => {
@@ -113,4 +160,104 @@ describe('proof_ess.sh', () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stdout).toContain('line 2: "prev" does not match line 1');
   });
+});
+
+// Issue 19 item 4: a deactivate on behalf of a drill clears only the drill's own latch, checked and
+// cleared under the controller's lock in one step; a real stop landing in any window always wins.
+// token() is the latch as the drill reads it (proof_ess.sh: latch_flag_identity_v, ID@MTIME).
+
+describe('the drill clears only its own latch (deactivate --if-activation)', () => {
+  async function race(script: string): Promise<string> {
+    const r = await box.sh(`source /opt/quantum-ess-src/test/integration/drill-race-lib.sh\n${script}\nsettle; $CTL status >/dev/null; echo "status=$?"; ls /var/lib/quantum-ess/latched`);
+    return r.stdout + r.stderr;
+  }
+
+  it('a real activate landing between the drill check and its deactivate is never cleared (lock held)', async () => {
+    const out = await race(`
+      $CTL activate --source drill --reason drill-test >/dev/null; t=$(token)
+      exec 9>>/run/quantum-ess/ess.lock; flock 9
+      $CTL deactivate --no-start --if-activation "$t" --reason "drill: resume" >/tmp/dea.out 2>&1 & dea=$!
+      sleep 0.3
+      $CTL activate --reason "REAL stop" >/dev/null 2>&1 & act=$!
+      wait_for 'grep -q REAL /run/quantum/ESS_ON'
+      exec 9>&-
+      wait $dea; echo "dea=$?"; wait $act; cat /tmp/dea.out; real_reason`);
+    expect(out).toContain('dea=1');
+    expect(out).toMatch(/deactivate refused, nothing changed: the latch is now .*, not activation/);
+    expect(out).toContain('"reason":"REAL stop"');
+    expect(out).toContain('status=3');
+    expect(out).toContain('/var/lib/quantum-ess/latched');
+    expect(await box.activeStates(TRADING)).toEqual(Object.fromEntries(TRADING.map((u) => [u, 'inactive'])));
+  });
+
+  it('a real activate rewriting the flag after the check, before it is taken, is put back and kept', async () => {
+    const out = await race(`
+      $CTL activate --source drill --reason drill-test >/dev/null; t=$(token); pause_in mv ESS_ON
+      PATH=/tmp/shim:$PATH $CTL deactivate --no-start --if-activation "$t" >/tmp/dea.out 2>&1 & dea=$!
+      wait_for '[ -e /tmp/paused ]'
+      $CTL activate --reason "REAL stop" >/dev/null 2>&1 & act=$!
+      wait_for 'grep -q REAL /run/quantum/ESS_ON'
+      touch /tmp/go; wait $dea; echo "dea=$?"; wait $act; cat /tmp/dea.out; real_reason`);
+    expect(out).toContain('dea=1');
+    expect(out).toMatch(/the latch is no longer activation .*: a real stop arrived or the flag was touched\); it was not cleared/);
+    expect(out).toContain('"reason":"REAL stop"');
+    expect(out).toContain('status=3');
+    expect(out).toContain('/var/lib/quantum-ess/latched');
+  });
+
+  it('a real activate while the drill flag is taken aside latches anew, and the drill does not clear it', async () => {
+    const out = await race(`
+      $CTL activate --source drill --reason drill-test >/dev/null; t=$(token); pause_in stat .ESS_ON.
+      PATH=/tmp/shim:$PATH $CTL deactivate --no-start --if-activation "$t" >/tmp/dea.out 2>&1 & dea=$!
+      wait_for '[ -e /tmp/paused ]'
+      [ -e /run/quantum/ESS_ON ] || echo "flag aside"
+      $CTL activate --reason "REAL stop" >/dev/null 2>&1 & act=$!
+      wait_for '[ -e /run/quantum/ESS_ON ]'
+      touch /tmp/go; wait $dea; echo "dea=$?"; wait $act; cat /tmp/dea.out; real_reason`);
+    expect(out).toContain('flag aside');
+    expect(out).toContain('dea=1');
+    expect(out).toMatch(/a new stop latched while activation .* was being cleared; it holds/);
+    expect(out).toContain('"reason":"REAL stop"');
+    expect(out).toContain('status=3');
+    expect(out).toContain('/var/lib/quantum-ess/latched');
+  });
+
+  it('a touch or a systemctl start during a drill (whatever its own trigger) is never cleared', async () => {
+    const out = await race(`
+      bash -c 'exec -a proof_ess.sh sleep 120' & drill=$!
+      printf '{"id":"drill-test","pid":%d}\\n' $drill > /run/quantum-ess/drill
+      touch /run/quantum/ESS_ON; settle; t=$(token)
+      sleep 0.02; touch /run/quantum/ESS_ON
+      $CTL deactivate --no-start --if-activation "$t" >/dev/null 2>&1; echo "after-touch=$?"
+      t=$(token); systemctl start quantum-ess.service; settle
+      $CTL deactivate --no-start --if-activation "$t" >/dev/null 2>&1; echo "after-systemctl=$?"
+      grep -o '"source":"[^"]*"' /run/quantum/ESS_ON
+      kill $drill; rm -f /run/quantum-ess/drill`);
+    expect(out).toContain('after-touch=1');
+    expect(out).toContain('after-systemctl=1');
+    expect(out).toContain('"source":"systemd"');
+    expect(out).toContain('status=3');
+  });
+
+  it("races on real systemd: a real stop at any instant of the drill's clear always ends latched", async () => {
+    const out = await race(`
+      bash -c 'exec -a proof_ess.sh sleep 600' & drill=$!
+      printf '{"id":"drill-race","pid":%d}\\n' $drill > /run/quantum-ess/drill
+      for i in $(seq 9); do
+        $CTL activate --source drill --reason drill-race >/dev/null 2>&1; settle; t=$(token)
+        ( sleep 0.$((RANDOM % 7))$((RANDOM % 10))
+          case $((i % 3)) in 0) $CTL activate --reason REAL;; 1) systemctl start quantum-ess.service;; 2) touch /run/quantum/ESS_ON;; esac
+        ) >/dev/null 2>&1 & r=$!
+        sleep 0.$((RANDOM % 3))$((RANDOM % 10))
+        $CTL deactivate --no-start --if-activation "$t" >/dev/null 2>&1; dea=$?
+        wait $r; settle; sleep 0.05; settle
+        $CTL status >/dev/null; st=$?
+        echo "round $i trigger $((i % 3)) deactivate=$dea status=$st"
+        $CTL deactivate --no-start --reason cleanup >/dev/null 2>&1; settle
+      done
+      kill $drill; rm -f /run/quantum-ess/drill`);
+    const rounds = out.split('\n').filter((l) => l.startsWith('round '));
+    expect(rounds).toHaveLength(9);
+    for (const line of rounds) expect(line, line).toMatch(/status=3$/);
+  }, 600_000);
 });

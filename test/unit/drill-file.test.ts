@@ -9,7 +9,7 @@ import { createFakeHost, DRILL_EXAMPLE, type FakeHost, silentLog } from './helpe
 describe('parseDrillJson', () => {
   it('takes the last drill and the last pass per mode from the contract example', () => {
     expect(parseDrillJson(JSON.stringify(DRILL_EXAMPLE))).toEqual({
-      last: { time: 1795656000.5, mode: 'dry-run', result: 'pass' },
+      last: { time: 1795656000.5, mode: 'dry-run', result: 'pass', triggers: [] },
       lastPass: { 'dry-run': 1795656000.5, full: null },
     });
   });
@@ -17,9 +17,23 @@ describe('parseDrillJson', () => {
   it('reads a failed full drill after a passed one', () => {
     const text = '{"schema":1,"last":{"time":1795700000,"mode":"full","result":"fail","checks":9,"failed":2},"last_pass":{"dry-run":1795656000.5,"full":1795600000}}';
     expect(parseDrillJson(text)).toEqual({
-      last: { time: 1795700000, mode: 'full', result: 'fail' },
+      last: { time: 1795700000, mode: 'full', result: 'fail', triggers: [] },
       lastPass: { 'dry-run': 1795656000.5, full: 1795600000 },
     });
+  });
+
+  it("reads a full drill's figure per trigger method", () => {
+    const triggers = [
+      { method: 'command', result: 'pass', latency_seconds: 0.034 },
+      { method: 'touch', result: 'fail', latency_seconds: null },
+      { method: 'trip-request', result: 'not-run', latency_seconds: null },
+    ];
+    const text = JSON.stringify({ schema: 1, last: { time: 1, mode: 'full', result: 'fail', checks: 9, failed: 1, triggers }, last_pass: null });
+    expect(parseDrillJson(text).last?.triggers).toEqual([
+      { method: 'command', result: 'pass', latencySeconds: 0.034 },
+      { method: 'touch', result: 'fail', latencySeconds: null },
+      { method: 'trip-request', result: 'not-run', latencySeconds: null },
+    ]);
   });
 
   it('accepts a partial file: nulls and missing entries mean "not happened"', () => {
@@ -39,6 +53,10 @@ describe('parseDrillJson', () => {
     ['{"schema":1,"last":{"mode":"full","result":"pass"}}', /last.time: undefined is not a non-negative number/],
     ['{"schema":1,"last":{"time":-5,"mode":"full","result":"pass"}}', /last.time: -5 is not/],
     ['{"schema":1,"last_pass":"yesterday"}', /last_pass: expected an object/],
+    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":{}}}', /last.triggers: expected an array of at most 4/],
+    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":[{"method":"webhook","result":"pass","latency_seconds":1}]}}', /last.triggers\[0\].method: "webhook" is not one of/],
+    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":[{"method":"touch","result":"pass"}]}}', /last.triggers\[0\].latency_seconds: missing/],
+    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":[{"method":"touch","result":"pass","latency_seconds":1,"x":1}]}}', /unknown member x/],
     ['{"schema":1,"last_pass":{"dry-run":"1795656000"}}', /last_pass.dry-run: "1795656000" is not/],
   ])('refuses %s', (text, message) => {
     expect(() => parseDrillJson(text)).toThrow(message);

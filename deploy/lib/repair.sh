@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# repair: `rearm` puts the switch back as the installer left it, also while the ESS is active, and
+# without ever starting or unlatching a trading unit. The installer keeps a copy of every unit file
+# and drop-in it installed (REPAIR_COPY, the configuration in force rendered); rearm restores each
+# that differs (a unit copied over from the repository's template, a unit masked in /etc), moves
+# aside what overrides the ESS's own root units (a drop-in in <unit>.d, a mask or copy elsewhere in
+# systemd's search path) into STATE_DIR/quarantine, reloads systemd, re-arms the path units, makes
+# the repaired trigger re-verify a latch that is set, and judges the result with the verdict.
+# Every file is replaced by rename (a kill at any point leaves each file whole, the latch drop-ins
+# never missing); a drop-in on another unit too (service.d/, a prefix) is named, never touched.
+# Needs config.sh time.sh record.sh units.sh verdict.sh latch.sh deactivate.sh; sources them.
+# Writes REPAIR_DONE REPAIR_LEFT, each function the ones its comment names.
+[[ -z ${_ESS_LIB_REPAIR:-} ]] || return 0
+_ESS_LIB_REPAIR=1
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in time config record units verdict latch deactivate; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
+
+# the installer's copy of what it installed, beside the libraries (install.sh install_programs)
+REPAIR_COPY=$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)/units
+readonly REPAIR_COPY
+readonly REPAIR_UNIT_DIR=/etc/systemd/system
+# systemd's unit search path (systemd.unit(5)), but REPAIR_UNIT_DIR where the ESS installs: a file
+# or mask of an ESS unit in any of these overrides or shadows the installed one
+readonly REPAIR_OTHER_DIRS=(/etc/systemd/system.control /run/systemd/system.control
+  /run/systemd/transient /run/systemd/generator.early /etc/systemd/system.attached
+  /run/systemd/system /run/systemd/system.attached /run/systemd/generator
+  /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system
+  /run/systemd/generator.late)
+declare -ga REPAIR_DONE=() REPAIR_LEFT=()
+
+# repair_own_units: the ESS's root units (the installed copy's unit files but the exporter's and
+# the spool's mount, which an operator may tune): nothing but the ESS may change them.
+repair_own_units() {
+  local f
+  for f in "$REPAIR_COPY"/quantum-ess*; do
+    [[ -f $f ]] || continue
+    f=${f##*/}
+    [[ $f == quantum-ess-exporter.service || $f == *.mount ]] || printf '%s\n' "$f"
+  done
+}
+
+# repair_restore_files: every file of the installed copy back in REPAIR_UNIT_DIR where it differs
+# or is not a regular file (a symlink to /dev/null: masked). Writes REPAIR_DONE REPAIR_LEFT.
+repair_restore_files() {
+  local f rel dst
+  while IFS= read -r -d '' f; do
+    rel=${f#"$REPAIR_COPY"/}
+    dst=$REPAIR_UNIT_DIR/$rel
+    if [[ -f $dst && ! -L $dst ]] && cmp -s -- "$f" "$dst"; then continue; fi
+    if install -d -m 0755 "${dst%/*}" && install -m 0644 "$f" "$dst.new" &&
+      mv -fT -- "$dst.new" "$dst"; then
+      REPAIR_DONE+=("restored $dst")
+    else
+      REPAIR_LEFT+=("could not restore $dst")
+    fi
+  done < <(find "$REPAIR_COPY" -type f -print0 | sort -z)
+}
+
+# repair_quarantine PATH: PATH moved into STATE_DIR/quarantine/<time>/ under its own path, kept as
+# evidence. Writes REPAIR_DONE REPAIR_LEFT.
+declare -g REPAIR_STAMP=""
+repair_quarantine() {
+  local dir
+  [[ -n $REPAIR_STAMP ]] || printf -v REPAIR_STAMP '%(%Y%m%dT%H%M%SZ)T' -1
+  dir=${CFG[STATE_DIR]}/quarantine/$REPAIR_STAMP${1%/*}
+  if install -d -m 0700 "$dir" && mv -fT -- "$1" "$dir/${1##*/}"; then
+    REPAIR_DONE+=("moved aside $1 (kept in $dir)")
+  else
+    REPAIR_LEFT+=("could not move aside $1")
+  fi
+}
+
+# repair_overrides: what overrides an ESS root unit moved aside: drop-ins systemd loads for it
+# (DropInPaths) from a directory of its own, and files or masks of it anywhere else in the search
+# path. Writes REPAIR_DONE REPAIR_LEFT.
+repair_overrides() {
+  local u d p paths
+  while IFS= read -r u; do
+    for d in "${REPAIR_OTHER_DIRS[@]}"; do
+      [[ ! -e $d/$u && ! -L $d/$u ]] || repair_quarantine "$d/$u"
+    done
+    paths=$(units_sctl show -P DropInPaths -- "$u" 2>/dev/null) || paths=""
+    for p in $paths; do
+      if [[ ${p%/*} == */"$u.d" ]]; then
+        repair_quarantine "$p"
+      else
+        REPAIR_LEFT+=("$p applies to $u and to other units: remove it by hand")
+      fi
+    done
+  done < <(repair_own_units)
+}
+
+# repair_run (lock held): the repair, in that order; 0 when systemd took it. Writes REPAIR_DONE
+# REPAIR_LEFT, and the unit states (deactivation_rearm_switch).
+repair_run() {
+  REPAIR_DONE=() REPAIR_LEFT=()
+  if [[ ! -d $REPAIR_COPY ]]; then
+    REPAIR_LEFT+=("no installed copy of the units in $REPAIR_COPY (installed by an older"
+      "installer): only the path units were re-armed; re-run the installer once deactivated")
+  else
+    repair_restore_files
+    repair_overrides
+  fi
+  units_sctl daemon-reload || { REPAIR_LEFT+=("systemctl daemon-reload failed"); return 1; }
+  ((${#REPAIR_DONE[@]} == 0)) ||
+    units_sctl restart -- "${SWITCH_PATH_UNITS[@]}" quantum-ess-guard.path 2>/dev/null || true
+  deactivation_rearm_switch || REPAIR_LEFT+=("${SWITCH_PATH_UNITS[*]} could not be started")
+  # a latch set while the trigger was broken: the repaired one re-verifies it now (stops only)
+  if [[ -e ${CFG[FLAG_FILE]} ]] && ((${#REPAIR_DONE[@]} > 0)); then
+    units_sctl restart --no-block -- "$TRIGGER_UNIT" 2>/dev/null ||
+      REPAIR_LEFT+=("$TRIGGER_UNIT could not be restarted to re-verify the latch")
+  fi
+  ((${#REPAIR_LEFT[@]} == 0))
+}
