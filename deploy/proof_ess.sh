@@ -260,7 +260,12 @@ drill_run() {
       "the ESS is already ACTIVE; a drill needs normal trading state"
     return
   fi
-  drill_check "recorded state" PASS "running before: ${WAS_RUNNING[*]:-none}"
+  if ((${#WAS_RUNNING[@]} == 0)); then
+    drill_check "recorded state" FAIL "no trading unit runs: a trigger is proved by stopping\
+ running units; start them first (proof_ess.sh --dry-run checks the wiring alone)"
+    return
+  fi
+  drill_check "recorded state" PASS "running before: ${WAS_RUNNING[*]}"
   DRILL_ID=drill-$(date -u +%Y%m%dT%H%M%SZ)
   # while this marker names the drill, a real stop takes over any latch (activate.sh)
   record_marker_set drill "{\"id\":\"$DRILL_ID\",\"pid\":$$}" ||
@@ -352,7 +357,7 @@ drill_fire() {
       pid=$! ;;
     systemctl) systemctl start quantum-ess.service >"$out" 2>&1 & pid=$! ;;
     touch) touch -- "${CFG[FLAG_FILE]}" || rc=$? ;;
-    trip-request) drill_request_write || rc=$? ;;
+    trip-request) drill_sweep_quiet; time_now_us_v t0; drill_request_write || rc=$? ;;
   esac
   if ! drill_wait_flag; then
     [[ -z $pid ]] || wait "$pid" || rc=$?
@@ -362,6 +367,10 @@ drill_fire() {
     return 1
   fi
   drill_latch_token
+  if [[ $m == trip-request ]] && ! drill_sweep_unchanged; then
+    drill_check "$m: latched" FAIL "the sweep timer (quantum-ess-trip-sweep.timer) took the\
+ request, not quantum-ess-trip.path: the path unit is not proved (repair: ess_controller.sh rearm)"
+  fi
   if [[ $FLAG_SOURCE != "${DRILL_METHOD_SOURCE[$m]}" ]]; then
     drill_check "$m: latched" FAIL "the latch came from elsewhere (source ${FLAG_SOURCE:-touch}):\
  a real stop arrived with the drill's trigger; it stays, trading stays stopped"
@@ -439,6 +448,35 @@ drill_switch_hint() {
     trip-request) printf 'quantum-ess-trip.path did not take the request (repair:\
  ess_controller.sh rearm)' ;;
   esac
+}
+
+# drill_sweep_quiet: quantum-ess-trip-sweep.timer (the trip service every 5 s, for a missed event)
+# has just run (at most 5 s of waiting), so that the request the drill writes next is taken by
+# quantum-ess-trip.path: that path unit is what the trip-request method proves.
+# drill_sweep_unchanged then tells whether the sweep ran meanwhile anyway. Writes DRILL_SWEEP_LAST.
+declare -g DRILL_SWEEP_LAST=""
+drill_sweep_quiet() {
+  local i now
+  for ((i = 0; i < 110; i++)); do
+    drill_sweep_last_v DRILL_SWEEP_LAST
+    time_now_us_v now
+    [[ -n $DRILL_SWEEP_LAST ]] || return 0 # never ran: not started (the verdict says so)
+    ((now - DRILL_SWEEP_LAST > 1500000)) || return 0
+    time_nap 0.05
+  done
+}
+drill_sweep_unchanged() {
+  local last
+  drill_sweep_last_v last
+  [[ $last == "$DRILL_SWEEP_LAST" ]]
+}
+# drill_sweep_last_v VAR: when the sweep timer last fired (wall µs, systemd's; empty: never).
+drill_sweep_last_v() {
+  local out
+  out=$(systemctl show --timestamp=us+utc -P LastTriggerUSec quantum-ess-trip-sweep.timer \
+    2>/dev/null) || out=""
+  [[ ! $out =~ :[0-9]{2}\ UTC$ ]] || out="${out% UTC}.000000 UTC" # printed to the second
+  time_utc_us_v "$1" "$out"
 }
 
 # drill_request_write: a trip request in the spool exactly as the webhook writes it (contract

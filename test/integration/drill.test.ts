@@ -5,6 +5,8 @@ import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 import { schemaErrors } from '../contract/schemas.js';
 
 const METHODS = ['command', 'systemctl', 'touch', 'trip-request'] as const;
+// a full drill proves four trigger methods, each with its resume: minutes on a loaded 2-core machine
+const FULL_DRILL_MS = 480_000;
 
 let box: Sandbox;
 
@@ -62,7 +64,7 @@ describe('proof_ess.sh', () => {
     expect(triggers.map((t) => [t.method, t.result])).toEqual(METHODS.map((m) => [m, 'pass']));
     for (const t of triggers) expect(t.latency_seconds).toBeLessThan(2);
     expect(await box.exists('/run/quantum-ess/drill')).toBe(false);
-  });
+  }, FULL_DRILL_MS);
 
   it('cannot pass while a trigger is broken: each broken one FAILs, the rest is proved, trading is restored', async () => {
     const breakIt = [
@@ -91,7 +93,7 @@ describe('proof_ess.sh', () => {
     } finally {
       await box.sh('rm -rf /etc/systemd/system/quantum-ess.service.d /etc/systemd/system/quantum-ess-trigger.service.d /etc/systemd/system/quantum-ess-trip.path.d; systemctl daemon-reload; systemctl restart quantum-ess-trip.path');
     }
-  });
+  }, FULL_DRILL_MS);
 
   it('--dry-run checks the wiring and stops nothing', async () => {
     const pids = await Promise.all(TRADING.map((u) => box.show(u, 'MainPID')));
@@ -129,13 +131,15 @@ describe('proof_ess.sh', () => {
     await withDropIn('quantum-apply-layer.service', '90-stubborn.conf', '[Service]\\nEnvironment=IGNORE_SIGTERM=1\\n', async () => {
       await box.mustRun('systemctl', 'restart', 'quantum-apply-layer.service');
       const r = await drill();
-      expect(r.out).toMatch(/FAIL graceful stop \(SIGTERM\)\s+ignored SIGTERM, needed SIGKILL: quantum-apply-layer.service/);
-      expect(r.out).toMatch(/PASS all trading units stopped/);
+      for (const method of METHODS) {
+        expect(r.out).toMatch(new RegExp(`FAIL ${method}: graceful stop \\(SIGTERM\\)\\s+ignored SIGTERM, needed SIGKILL: quantum-apply-layer.service`));
+        expect(r.out).toMatch(new RegExp(`PASS ${method}: all trading units stopped`));
+      }
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
       await expectRestored();
     });
-  });
+  }, FULL_DRILL_MS);
 
   it('fails when the exporter is installed but down', async () => {
     await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service');
@@ -167,6 +171,13 @@ describe('proof_ess.sh', () => {
 // token() is the latch as the drill reads it (proof_ess.sh: latch_flag_identity_v, ID@MTIME).
 
 describe('the drill clears only its own latch (deactivate --if-activation)', () => {
+  beforeAll(async () => {
+    // a deactivate that waits for the lock while a real stop lands must not give up first on a
+    // loaded machine
+    await box.mustRun('sed', '-i', 's/^LOCK_WAIT_SEC=.*/LOCK_WAIT_SEC=120/', '/etc/quantum/ess.conf');
+    await box.reinstall();
+  });
+
   async function race(script: string): Promise<string> {
     const r = await box.sh(`source /opt/quantum-ess-src/test/integration/drill-race-lib.sh\n${script}\nsettle; $CTL status >/dev/null; echo "status=$?"; ls /var/lib/quantum-ess/latched`);
     return r.stdout + r.stderr;
