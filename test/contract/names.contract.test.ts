@@ -108,7 +108,9 @@ describe('contract/names.json', () => {
     expect(P.persisted_latch).toBe(`${P.state_dir}/latched`);
     expect(P.state_file).toBe(`${P.state_dir}/state.json`);
     expect(P.drill_file).toBe(`${P.state_dir}/drill.json`);
-    for (const marker of ['persist_failed_marker', 'resume_pending_marker', 'exemption_dir', 'lock_file']) {
+    expect(P.quarantine_dir).toBe(`${P.state_dir}/quarantine`);
+    expect(P.installed_units).toBe(`${P.lib_dir}/units`);
+    for (const marker of ['persist_failed_marker', 'resume_pending_marker', 'drill_marker', 'exemption_dir', 'lock_file']) {
       expect(P[marker]?.startsWith(`${P.runtime_dir}/`), marker).toBe(true);
     }
   });
