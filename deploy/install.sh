@@ -48,6 +48,8 @@ source "$SRC/lib/time.sh"
 source "$SRC/lib/config.sh"
 # shellcheck source=deploy/lib/listener.sh
 source "$SRC/lib/listener.sh"
+# shellcheck source=deploy/lib/wiring.sh
+source "$SRC/lib/wiring.sh"
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
 say() { printf 'install: %s\n' "$*"; }
@@ -260,6 +262,49 @@ place_units() { # place_units STAGE_DIR
   done < <(find "$1" -type f -print0)
 }
 
+# remove_wiring_overrides: what changes the ESS's own switch units besides their files, moved
+# aside into STATE_DIR/removed-overrides/TIME (kept as evidence): drop-in directories
+# (systemctl edit, set-property, --runtime) and runtime copies or masks in /run/systemd/system.
+remove_wiring_overrides() {
+  local u d f stamp backup=""
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  for u in "${WIRING_UNITS[@]}"; do
+    for d in "$UNIT_DIR" /run/systemd/system /etc/systemd/system.control \
+      /run/systemd/system.control; do
+      for f in "$d/$u.d" "$d/$u"; do
+        [[ $f != "$UNIT_DIR/$u" ]] || continue # the installed file itself
+        [[ -e $f || -L $f ]] || continue
+        backup=${CFG[STATE_DIR]}/removed-overrides/$stamp
+        install -d -m 0700 "$backup"
+        mv -- "$f" "$backup/${f//\//_}"
+        say "removed $f (an override of the ESS's own unit $u; kept in $backup)"
+      done
+    done
+  done
+}
+
+# record_wiring: the switch as systemd loaded it from the files just placed (contract/README.md
+# section 1), the record status compares with. The ESS's units take no drop-ins and come from
+# UNIT_DIR: those two are recorded as placed, whatever systemd shows (a drop-in that applies to them
+# by type or prefix, such as quantum-.service.d, is named by status until it is removed).
+record_wiring() {
+  local u key record
+  wiring_read || die "systemctl show failed: the switch's wiring could not be recorded"
+  for u in "${WIRING_UNITS[@]}"; do
+    [[ ${WIRING_FOUND[$u|LoadState]:-} == loaded ]] ||
+      say "WARNING: $u is ${WIRING_FOUND[$u|LoadState]:-unreadable} after the daemon-reload"
+    key=$u\|DropInPaths
+    [[ -z ${WIRING_FOUND[$key]:-} ]] ||
+      say "WARNING: drop-ins apply to the ESS's own unit $u: ${WIRING_FOUND[$key]}; remove them"
+    WIRING_FOUND[$key]=""
+    WIRING_FOUND[$u|FragmentPath]=$UNIT_DIR/$u
+  done
+  record=$(wiring_record_text) || die "the switch's wiring could not be read (busctl)"
+  printf '%s\n' "$record" >"$LIBEXEC/$WIRING_RECORD_NAME.new"
+  sync -- "$LIBEXEC/$WIRING_RECORD_NAME.new"
+  mv -f -- "$LIBEXEC/$WIRING_RECORD_NAME.new" "$LIBEXEC/$WIRING_RECORD_NAME"
+}
+
 # latched_anywhere: the latch of the installed configuration or of the new one is set. Installing
 # then could move the flag, drop a unit's drop-in or restart the switch under a live incident:
 # refused. Writes LATCHED_BY.
@@ -383,9 +428,11 @@ install_place() {
   install_programs "$1"
   place_units "$1"
   remove_dropins "${TRADING[@]}"
+  remove_wiring_overrides
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
     quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+  record_wiring
   systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   place_full_drill
   place_runbook_links

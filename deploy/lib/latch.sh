@@ -2,12 +2,12 @@
 # The latch: the flag in /run (what the drop-ins and the path unit watch), its persisted copy in
 # STATE_DIR (which the drop-ins also refuse on, so a flag removed by hand or lost at boot cannot
 # release anything), and the lock that serialises the bookkeeping.
-# Needs config.sh, time.sh, units.sh, record.sh, verdict.sh, and exempt.sh for latch_observe;
+# Needs config.sh, time.sh, units.sh, record.sh, verdict.sh, and exempt.sh, wiring.sh for latch_observe;
 # sources them. Writes FLAG_* FLAG_TMP LOCK_FD V_*, each function the ones its comment names.
 [[ -z ${_ESS_LIB_LATCH:-} ]] || return 0
 _ESS_LIB_LATCH=1
 # the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict exempt; do
+for _ess_need in time config record units verdict exempt wiring; do
   _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
   # shellcheck source=/dev/null
   [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
@@ -172,11 +172,13 @@ latch_drop_lock() { [[ -z $LOCK_FD ]] || exec {LOCK_FD}>&-; LOCK_FD=""; }
 # ---------------------------------------------------------------- verdict inputs
 # latch_observe: every input of verdict_compute, read from the files and systemd now, and the
 # verdict. Writes V_* EXEMPT*, the unit states (units_read_states, units_read_populated,
-# units_read_asserts) and verdict_compute's results.
+# units_read_asserts), the wiring (wiring_read, wiring_record_read) and verdict_compute's results.
 declare -g V_FLAG=0 V_LATCHED_FILE=0 V_PERSIST_PROBLEM="" V_RESUME_PENDING="" V_SYSTEMD_OK=1
+declare -g V_FLAG_DIR_REDIRECTED=0
 latch_observe() {
-  V_FLAG=0 V_LATCHED_FILE=0 V_SYSTEMD_OK=1
+  V_FLAG=0 V_LATCHED_FILE=0 V_SYSTEMD_OK=1 V_FLAG_DIR_REDIRECTED=0
   [[ -e ${CFG[FLAG_FILE]} ]] && V_FLAG=1
+  latch_flag_dir_redirected && V_FLAG_DIR_REDIRECTED=1
   [[ -e $(verdict_persisted_latch_path) ]] && V_LATCHED_FILE=1
   record_marker_read_v V_PERSIST_PROBLEM persist-failed
   record_marker_read_v V_RESUME_PENDING resume-pending
@@ -184,6 +186,18 @@ latch_observe() {
     quantum-ess-guard.path || V_SYSTEMD_OK=0
   units_read_populated "${TRADING[@]}"
   units_read_asserts "${TRADING[@]}"
+  wiring_read || V_SYSTEMD_OK=0
+  wiring_record_read
   exempt_read
   verdict_compute
+}
+
+# latch_flag_dir_redirected: 0 when a directory on the way to FLAG_FILE is a symbolic link.
+latch_flag_dir_redirected() {
+  local d=${CFG[FLAG_FILE]%/*}
+  while [[ -n $d ]]; do
+    [[ ! -L $d ]] || return 0
+    d=${d%/*}
+  done
+  return 1
 }

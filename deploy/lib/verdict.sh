@@ -2,10 +2,11 @@
 # The one definition of armed / active / violation / tampered / ... (contract/README.md section 1).
 # The exporter computes the same from the same inputs; test/contract holds both to the same
 # fixtures. Needs config.sh (CFG, TRADING); sources it. The inputs are set by the caller
-# (latch_observe in latch.sh, or test/contract/verdict-driver.sh): V_FLAG V_LATCHED_FILE
-# V_PERSIST_PROBLEM V_RESUME_PENDING V_SYSTEMD_OK, LOAD ACTIVE POPULATED ASSERTS (units.sh's arrays)
-# EXEMPT for every trading unit and ACTIVE for the switch units. Writes GUARD VERDICT VERDICT_CODE
-# VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS.
+# (latch_observe in latch.sh, or test/contract/verdict-driver.sh): V_FLAG V_FLAG_DIR_REDIRECTED
+# V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING V_SYSTEMD_OK, LOAD ACTIVE POPULATED ASSERTS
+# (units.sh's arrays) EXEMPT for every trading unit, ACTIVE for the switch units, WIRING_FOUND
+# WIRING_RECORD V_WIRING_RECORD (wiring.sh) for the wiring units. Writes GUARD WIRING VERDICT
+# VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS VERDICT_WIRING_DIFFS.
 [[ -z ${_ESS_LIB_VERDICT:-} ]] || return 0
 _ESS_LIB_VERDICT=1
 # shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
@@ -13,6 +14,10 @@ _ESS_LIB_VERDICT=1
 
 readonly SWITCH_PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
 readonly TRIGGER_UNIT=quantum-ess-trigger.service
+# Every unit a trigger or the guard goes through: judged as installed (verdict_judge_wiring).
+readonly WIRING_UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess-trip.path
+  quantum-ess-trip.service quantum-ess.service quantum-ess-guard.path quantum-ess-guard.service
+  quantum-ess-restore.service)
 readonly -A VERDICT_EXIT=([armed]=0 [unknown]=1 [active]=3 [violation]=4 [not-armed]=5 [tampered]=6
   [not-persisted]=7 [resume-interrupted]=8)
 
@@ -23,12 +28,14 @@ verdict_persisted_latch_path() { printf '%s/latched' "${CFG[STATE_DIR]}"; }
 # GUARD[UNIT].
 #   LoadState not-found or masked                        -> absent
 #   Asserts empty or not in busctl's form                -> unknown
-#   both negated, non-triggering AssertPathExists (flag
-#   and persisted latch) among them                      -> yes
+#   every assertion of the latch drop-in among them,
+#   negated and non-triggering: AssertPathExists on the
+#   flag and on the persisted latch, AssertDirectoryNot-
+#   Empty on SPOOL_DIR/incoming                          -> yes
 #   otherwise                                            -> no
 declare -gA GUARD=()
 verdict_guard() {
-  local u=$1 text=${ASSERTS[$1]:-} n i type trig neg param state has_flag=0 has_latched=0
+  local u=$1 text=${ASSERTS[$1]:-} n i type trig neg param state has_flag=0 has_latched=0 has_spool=0
   # verdict_persisted_latch_path, without a subshell per entry
   local latched=${CFG[STATE_DIR]}/latched
   case ${LOAD[$u]:-} in not-found | masked) GUARD[$u]=absent; return 0 ;; esac
@@ -40,12 +47,16 @@ verdict_guard() {
     [[ $text =~ ^\ $str\ (true|false)\ (true|false)\ $str\ (-?[0-9]+)(.*)$ ]] || return 0
     type=${BASH_REMATCH[1]} trig=${BASH_REMATCH[3]} neg=${BASH_REMATCH[4]} param=${BASH_REMATCH[5]}
     state=${BASH_REMATCH[7]} text=${BASH_REMATCH[8]}
-    [[ $type == AssertPathExists && $trig == false && $neg == true ]] || continue
-    [[ $param != "${CFG[FLAG_FILE]}" ]] || has_flag=1
-    [[ $param != "$latched" ]] || has_latched=1
+    [[ $trig == false && $neg == true ]] || continue
+    if [[ $type == AssertPathExists ]]; then
+      [[ $param != "${CFG[FLAG_FILE]}" ]] || has_flag=1
+      [[ $param != "$latched" ]] || has_latched=1
+    elif [[ $type == AssertDirectoryNotEmpty && $param == "${CFG[SPOOL_DIR]}/incoming" ]]; then
+      has_spool=1
+    fi
   done
   [[ -z ${text// /} ]] || return 0
-  if ((has_flag && has_latched)); then GUARD[$u]=yes; else GUARD[$u]=no; fi
+  if ((has_flag && has_latched && has_spool)); then GUARD[$u]=yes; else GUARD[$u]=no; fi
 }
 
 # verdict_is_running_state STATE: an ActiveState in which the unit runs.
@@ -55,17 +66,25 @@ verdict_is_running_state() { [[ $1 == @(active|activating|deactivating|reloading
 # VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS.
 declare -gA EXEMPT=()
 verdict_compute() {
-  local unknown=0 unguarded=0 switch_ok=1
+  local unknown=0 unguarded=0 switch_ok=1 wiring_ok=1 flag=$V_FLAG
   VERDICT_PROBLEMS=() VERDICT_VIOLATIONS=0 VERDICT_LATCHED=0
-  ((V_FLAG || V_LATCHED_FILE)) && VERDICT_LATCHED=1
+  # behind a link the flag is wherever the link points, and what lies there depends on who looks
+  # (the exporter has a private /tmp): a flag behind a redirected directory never counts
+  ((!${V_FLAG_DIR_REDIRECTED:-0})) || {
+    flag=0 switch_ok=0
+    VERDICT_PROBLEMS+=("${CFG[FLAG_FILE]%/*} (or a directory above it) is a symbolic link: the flag\
+ is not where the latch drop-ins and the path unit look for it; restore the directory")
+  }
+  ((flag || V_LATCHED_FILE)) && VERDICT_LATCHED=1
   ((V_SYSTEMD_OK)) || {
     unknown=1
     VERDICT_PROBLEMS+=("systemctl show failed or timed out: unit states UNKNOWN")
   }
   verdict_judge_trading
   verdict_judge_switch
+  verdict_judge_wiring
   VERDICT_ARMED=0
-  ((switch_ok && unguarded == 0)) && VERDICT_ARMED=1
+  ((switch_ok && wiring_ok && unguarded == 0)) && VERDICT_ARMED=1
   verdict_choose
   VERDICT_CODE=${VERDICT_EXIT[$VERDICT]}
 }
@@ -113,10 +132,69 @@ verdict_judge_switch() {
       VERDICT_PROBLEMS+=("$u is ${ACTIVE[$u]:-unknown}")
     }
   done
-  if ((!V_FLAG)) && [[ ${ACTIVE[$TRIGGER_UNIT]:-unknown} == active ]]; then
+  if ((!flag)) && [[ ${ACTIVE[$TRIGGER_UNIT]:-unknown} == active ]]; then
     switch_ok=0 VERDICT_PROBLEMS+=("$TRIGGER_UNIT is still active without a latch flag:\
  a touch would not fire (run: ess_controller.sh rearm)")
   fi
+}
+
+# verdict_wiring_props_v VAR UNIT: the compared properties of a wiring unit, space-separated.
+verdict_wiring_props_v() {
+  case $2 in
+    *.path) printf -v "$1" '%s' "FragmentPath DropInPaths Triggers Paths" ;;
+    *) printf -v "$1" '%s' "FragmentPath DropInPaths ExecStart" ;;
+  esac
+}
+
+# verdict_judge_wiring (verdict_compute's step; its locals unknown, wiring_ok): every wiring unit
+# loaded as the installer recorded it. WIRING[u] = ok | differs | unknown | unrecorded; each
+# difference is one VERDICT_WIRING_DIFFS entry "UNIT<US>PROPERTY<US>EXPECTED<US>FOUND" (US = \x1f),
+# a property that could not be read none (the unit is then unknown, unless another one differs).
+# Writes WIRING VERDICT_WIRING_DIFFS VERDICT_PROBLEMS.
+declare -gA WIRING=()
+verdict_judge_wiring() {
+  local u p props exp found unread
+  VERDICT_WIRING_DIFFS=()
+  if ((!${V_WIRING_RECORD:-0})); then
+    wiring_ok=0
+    for u in "${WIRING_UNITS[@]}"; do WIRING[$u]=unrecorded; done
+    VERDICT_PROBLEMS+=("no record of the installed wiring (${WIRING_RECORD_FILE:-wiring.installed}):\
+ re-run the installer")
+    return 0
+  fi
+  for u in "${WIRING_UNITS[@]}"; do
+    WIRING[$u]=ok unread=0
+    found=${WIRING_FOUND[$u|LoadState]:-}
+    if [[ ! -v "WIRING_FOUND[$u|LoadState]" ]]; then
+      WIRING[$u]=unknown unknown=1 wiring_ok=0
+      VERDICT_PROBLEMS+=("$u: its wiring could not be read (systemctl show)")
+      continue
+    elif [[ $found != loaded ]]; then
+      verdict_wiring_differs "$u" LoadState loaded "$found"
+      continue
+    fi
+    verdict_wiring_props_v props "$u"
+    for p in $props; do
+      if [[ ! -v "WIRING_FOUND[$u|$p]" ]]; then unread=1; continue; fi
+      exp="(not recorded)"
+      [[ ! -v "WIRING_RECORD[$u|$p]" ]] || exp=${WIRING_RECORD[$u|$p]}
+      found=${WIRING_FOUND[$u|$p]}
+      [[ $found == "$exp" ]] || verdict_wiring_differs "$u" "$p" "$exp" "$found"
+    done
+    if [[ ${WIRING[$u]} == ok ]] && ((unread)); then
+      WIRING[$u]=unknown unknown=1 wiring_ok=0
+      VERDICT_PROBLEMS+=("$u: its wiring could not be read (busctl)")
+    fi
+  done
+}
+
+# verdict_wiring_differs UNIT PROPERTY EXPECTED FOUND (verdict_judge_wiring's step): one difference.
+# Writes WIRING VERDICT_WIRING_DIFFS VERDICT_PROBLEMS, and its caller's wiring_ok.
+verdict_wiring_differs() {
+  WIRING[$1]=differs wiring_ok=0
+  VERDICT_WIRING_DIFFS+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4")
+  VERDICT_PROBLEMS+=("$1: wiring differs from the installed one: $2 expected '$3' found '$4'\
+ (run: ess_controller.sh rearm)")
 }
 
 # verdict_choose (verdict_compute's step; its local unknown): the first match, in this order:
@@ -133,9 +211,9 @@ verdict_choose() {
   local latched=${CFG[STATE_DIR]}/latched # verdict_persisted_latch_path, without a subshell
   if ((VERDICT_LATCHED && VERDICT_VIOLATIONS > 0)); then VERDICT=violation
   elif ((unknown)); then VERDICT=unknown
-  elif ((VERDICT_LATCHED && !V_FLAG)); then
-    VERDICT=tampered VERDICT_PROBLEMS+=("${CFG[FLAG_FILE]} was removed outside the controller\
- while $latched says latched")
+  elif ((VERDICT_LATCHED && !flag)); then
+    VERDICT=tampered VERDICT_PROBLEMS+=("${CFG[FLAG_FILE]} was removed (or redirected) outside the\
+ controller while $latched says latched")
   elif ((VERDICT_LATCHED)) && { ((!V_LATCHED_FILE)) || [[ -n $V_PERSIST_PROBLEM ]]; }; then
     VERDICT=not-persisted
     ((V_LATCHED_FILE)) || VERDICT_PROBLEMS+=("LATCH NOT PERSISTED: $latched is missing;\

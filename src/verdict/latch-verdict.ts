@@ -24,11 +24,38 @@ export const FLAG_WATCHER_UNIT = 'quantum-ess.path';
 export const TRIP_WATCHER_UNIT = 'quantum-ess-trip.path';
 export const TRIGGER_UNIT = 'quantum-ess-trigger.service';
 export const SWITCH_UNITS = [FLAG_WATCHER_UNIT, TRIP_WATCHER_UNIT, TRIGGER_UNIT] as const;
+/** Every unit a trigger or the guard goes through: judged as installed (contract section 1). */
+export const WIRING_UNITS = [
+  FLAG_WATCHER_UNIT,
+  TRIGGER_UNIT,
+  TRIP_WATCHER_UNIT,
+  'quantum-ess-trip.service',
+  'quantum-ess.service',
+  'quantum-ess-guard.path',
+  'quantum-ess-guard.service',
+  'quantum-ess-restore.service',
+] as const;
+/** The properties compared with the installer's record, by unit type. */
+export function wiringProperties(unit: string): readonly string[] {
+  return unit.endsWith('.path') ? ['FragmentPath', 'DropInPaths', 'Triggers', 'Paths'] : ['FragmentPath', 'DropInPaths', 'ExecStart'];
+}
 
 /** Whether a unit's cgroup holds processes (its whole subtree); `unknown` when that cannot be read. */
 export type Populated = 'yes' | 'no' | 'unknown';
 /** Whether systemd itself refuses to start the unit while latched. */
 export type Guard = 'yes' | 'no' | 'absent' | 'unknown';
+/** Whether a wiring unit is loaded as the installer recorded it. */
+export type Wiring = 'ok' | 'differs' | 'unknown' | 'unrecorded';
+
+/** Property name -> its text form (contract section 1); a property not read is missing. */
+export type UnitProperties = ReadonlyMap<string, string>;
+
+export interface WiringDifference {
+  readonly unit: string;
+  readonly property: string;
+  readonly expected: string;
+  readonly found: string;
+}
 
 export interface TradingUnitInputs {
   readonly loadState: string;
@@ -52,12 +79,19 @@ export interface VerdictInputs {
   readonly trading: ReadonlyMap<string, TradingUnitInputs>;
   /** ActiveState of the switch units; a unit missing here counts as not active. */
   readonly switchStates: ReadonlyMap<string, string>;
+  /** A directory on the way to the flag is a symbolic link: the flag behind it never counts. */
+  readonly flagDirRedirected: boolean;
+  /** The installer's record (wiring.installed) by unit; null when there is none. */
+  readonly wiringRecord: ReadonlyMap<string, UnitProperties> | null;
+  /** What systemd has loaded for each wiring unit (LoadState and the compared properties). */
+  readonly wiring: ReadonlyMap<string, UnitProperties>;
 }
 
-/** The two paths the latch drop-in asserts on, from ess.conf. */
+/** The paths the latch drop-in asserts on, from ess.conf. */
 export interface LatchPaths {
   readonly flagFile: string;
   readonly stateDir: string;
+  readonly spoolDir: string;
 }
 
 export interface TradingUnitVerdict {
@@ -74,15 +108,17 @@ export interface LatchVerdict {
   readonly armed: boolean;
   readonly violations: number;
   readonly units: ReadonlyMap<string, TradingUnitVerdict>;
+  readonly wiring: ReadonlyMap<string, Wiring>;
+  readonly wiringDifferences: readonly WiringDifference[];
 }
 
 export function persistedLatchPath(paths: LatchPaths): string {
   return `${paths.stateDir}/latched`;
 }
 
-/** The latch drop-in's assertion on `path`: non-triggering and negated (`AssertPathExists=!PATH`). */
-function assertsAbsence(entries: readonly AssertEntry[], path: string): boolean {
-  return entries.some(({ type, trigger, negate, parameter }) => type === 'AssertPathExists' && !trigger && negate && parameter === path);
+/** One of the latch drop-in's assertions: non-triggering and negated (`AssertPathExists=!PATH`). */
+function assertsNegated(entries: readonly AssertEntry[], assertion: string, path: string): boolean {
+  return entries.some(({ type, trigger, negate, parameter }) => type === assertion && !trigger && negate && parameter === path);
 }
 
 export function guardOf(unit: TradingUnitInputs, paths: LatchPaths): Guard {
@@ -90,8 +126,13 @@ export function guardOf(unit: TradingUnitInputs, paths: LatchPaths): Guard {
   if (unit.loadState === 'not-found' || unit.loadState === 'masked') return 'absent';
   const entries = parseAsserts(unit.asserts);
   if (entries === null) return 'unknown';
-  // An emptied AssertPathExists=, a revert or an added triggering `|` variant all lose one of the two.
-  return assertsAbsence(entries, paths.flagFile) && assertsAbsence(entries, persistedLatchPath(paths)) ? 'yes' : 'no';
+  // An emptied AssertPathExists= or AssertDirectoryNotEmpty=, a revert or an added triggering `|`
+  // variant all lose one of them; a trip request in the spool latches through the third.
+  const all =
+    assertsNegated(entries, 'AssertPathExists', paths.flagFile) &&
+    assertsNegated(entries, 'AssertPathExists', persistedLatchPath(paths)) &&
+    assertsNegated(entries, 'AssertDirectoryNotEmpty', `${paths.spoolDir}/incoming`);
+  return all ? 'yes' : 'no';
 }
 
 const RUNNING_STATES: ReadonlySet<string> = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
@@ -115,23 +156,76 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
   // An exempt unit is left out of violations and unguarded only: a guard or cgroup of it that cannot be
   // read still makes the verdict unknown, as the exemption ends at its `until` and the unit is judged again.
   const judged = all.filter((u) => !u.exempt);
-  const latched = inputs.flag || inputs.latchedFile;
+  // Behind a link the flag is wherever the link points, and what lies there depends on who looks (the
+  // exporter has a private /tmp): a flag behind a redirected directory never counts, on either side.
+  const flag = inputs.flag && !inputs.flagDirRedirected;
+  const latched = flag || inputs.latchedFile;
   const violations = latched ? judged.filter((u) => u.running || u.populated === 'yes' || u.guard === 'no').length : 0;
   const unguarded = judged.filter((u) => u.guard === 'no').length;
   const isActive = (unit: string): boolean => inputs.switchStates.get(unit) === 'active';
   // A trigger service left active without the flag would swallow the next touch of the flag.
-  const switchOk = isActive(FLAG_WATCHER_UNIT) && isActive(TRIP_WATCHER_UNIT) && !(isActive(TRIGGER_UNIT) && !inputs.flag);
-  const armed = switchOk && unguarded === 0;
-  const unknown = !inputs.systemdOk || all.some((u) => u.guard === 'unknown' || u.populated === 'unknown');
+  const switchOk =
+    isActive(FLAG_WATCHER_UNIT) && isActive(TRIP_WATCHER_UNIT) && !(isActive(TRIGGER_UNIT) && !flag) && !inputs.flagDirRedirected;
+  const { wiring, differences } = judgeWiring(inputs.wiringRecord, inputs.wiring);
+  const wiringOk = [...wiring.values()].every((word) => word === 'ok');
+  const armed = switchOk && wiringOk && unguarded === 0;
+  const unknown =
+    !inputs.systemdOk || all.some((u) => u.guard === 'unknown' || u.populated === 'unknown') || [...wiring.values()].includes('unknown');
 
   let verdict: VerdictWord;
   if (latched && violations > 0) verdict = 'violation';
   else if (unknown) verdict = 'unknown';
-  else if (latched && !inputs.flag) verdict = 'tampered';
+  else if (latched && !flag) verdict = 'tampered';
   else if (latched && (!inputs.latchedFile || inputs.persistProblem)) verdict = 'not-persisted';
   else if (latched) verdict = 'active';
   else if (inputs.resumePending) verdict = 'resume-interrupted';
   else if (!armed) verdict = 'not-armed';
   else verdict = 'armed';
-  return { verdict, exitCode: VERDICT_EXIT_CODES[verdict], latched, armed, violations, units };
+  return { verdict, exitCode: VERDICT_EXIT_CODES[verdict], latched, armed, violations, units, wiring, wiringDifferences: differences };
+}
+
+/**
+ * Each wiring unit loaded as recorded: `differs` when not loaded or a compared property is not the
+ * recorded one, `unknown` when one could not be read, `unrecorded` without a record.
+ */
+export function judgeWiring(
+  record: ReadonlyMap<string, UnitProperties> | null,
+  found: ReadonlyMap<string, UnitProperties>,
+): { wiring: Map<string, Wiring>; differences: WiringDifference[] } {
+  const wiring = new Map<string, Wiring>();
+  const differences: WiringDifference[] = [];
+  for (const unit of WIRING_UNITS) {
+    if (record === null) {
+      wiring.set(unit, 'unrecorded');
+      continue;
+    }
+    const loaded = found.get(unit);
+    const loadState = loaded?.get('LoadState');
+    if (loadState === undefined) {
+      wiring.set(unit, 'unknown');
+      continue;
+    }
+    if (loadState !== 'loaded') {
+      differences.push({ unit, property: 'LoadState', expected: 'loaded', found: loadState });
+      wiring.set(unit, 'differs');
+      continue;
+    }
+    let word: Wiring = 'ok';
+    let unread = false;
+    for (const property of wiringProperties(unit)) {
+      const value = loaded?.get(property);
+      if (value === undefined) {
+        unread = true;
+        continue;
+      }
+      // a property the record lacks never matches
+      const expected = record.get(unit)?.get(property) ?? '(not recorded)';
+      if (value !== expected) {
+        differences.push({ unit, property, expected, found: value });
+        word = 'differs';
+      }
+    }
+    wiring.set(unit, word === 'ok' && unread ? 'unknown' : word);
+  }
+  return { wiring, differences };
 }

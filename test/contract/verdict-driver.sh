@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # verdict-driver.sh FIXTURE.json: the bash side's verdict (deploy/lib/verdict.sh) on a contract
-# fixture (contract/README.md section 1), printed as "VERDICT EXIT_CODE ARMED VIOLATIONS". The
-# TypeScript side is held to the same fixtures by verdict.contract.test.ts.
+# fixture (contract/README.md section 1), printed as "VERDICT EXIT_CODE ARMED VIOLATIONS WIRING"
+# (WIRING: UNIT=WORD of every wiring unit that is not ok, comma-joined in WIRING_UNITS order, or -).
+# The TypeScript side is held to the same fixtures by verdict.contract.test.ts.
 set -Eeuo pipefail
 export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -13,9 +14,10 @@ source "$REPO/deploy/lib/verdict.sh"
 main() {
   (($# == 1)) || { echo "usage: verdict-driver.sh FIXTURE.json" >&2; exit 64; }
   config_load # the defaults (no ESS_CONFIG): the fixtures are written for them
-  declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=() EXEMPT=()
+  declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=() EXEMPT=() WIRING_FOUND=() WIRING_RECORD=()
   TRADING=()
-  local kind unit key value
+  V_WIRING_RECORD=0 V_FLAG_DIR_REDIRECTED=0
+  local kind unit key value u notok=()
   # one "kind US unit US key US value" line per input (US = \x1f: empty fields survive read)
   while IFS=$'\x1f' read -r kind unit key value; do
     case $kind in
@@ -29,12 +31,17 @@ main() {
           exempt) EXEMPT[$unit]=$value ;;
         esac ;;
       switch) ACTIVE[$unit]=$value ;;
+      record) V_WIRING_RECORD=1; [[ -z $unit ]] || WIRING_RECORD[$unit|$key]=$value ;;
+      wiring) WIRING_FOUND[$unit|$key]=$value ;;
     esac
   done < <(node -e '
-    const f = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).inputs;
+    const fs = require("fs");
+    const f = JSON.parse(fs.readFileSync(process.argv[1], "utf8")).inputs;
+    const installed = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
     const b = (v) => (v ? "1" : "0");
     const out = [
       ["input", "", "V_FLAG", b(f.flag)], ["input", "", "V_LATCHED_FILE", b(f.latched_file)],
+      ["input", "", "V_FLAG_DIR_REDIRECTED", b(f.flag_dir_redirected)],
       ["input", "", "V_PERSIST_PROBLEM", f.persist_problem ?? ""],
       ["input", "", "V_RESUME_PENDING", f.resume_pending ?? ""],
       ["input", "", "V_SYSTEMD_OK", b(f.systemd_ok)],
@@ -46,10 +53,21 @@ main() {
       out.push(["trading", unit, "exempt", b(u.exempt)]);
     for (const [unit, state] of Object.entries(f.switch ?? {}))
       out.push(["switch", unit, "ActiveState", state]);
-    for (const row of out) console.log(row.join("\x1f"));' "$1")
+    const record = f.wiring_record === undefined ? installed.record : f.wiring_record;
+    if (record !== null) out.push(["record", "", "", ""]);
+    for (const [unit, props] of Object.entries(record ?? {}))
+      for (const [key, value] of Object.entries(props)) out.push(["record", unit, key, value]);
+    const found = { ...installed.found, ...(f.wiring ?? {}) };
+    for (const [unit, props] of Object.entries(found))
+      for (const [key, value] of Object.entries(props))
+        if (value !== null) out.push(["wiring", unit, key, value]);
+    for (const row of out) console.log(row.join("\x1f"));' "$1" "$REPO/contract/fixtures/wiring/installed.json")
   verdict_compute
-  printf '%s %s %s %s\n' "$VERDICT" "$VERDICT_CODE" \
-    "$( ((VERDICT_ARMED)) && echo true || echo false)" "$VERDICT_VIOLATIONS"
+  for u in "${WIRING_UNITS[@]}"; do [[ ${WIRING[$u]} == ok ]] || notok+=("$u=${WIRING[$u]}"); done
+  local IFS=,
+  [[ ${#notok[@]} -gt 0 ]] || notok=(-)
+  printf '%s %s %s %s %s\n' "$VERDICT" "$VERDICT_CODE" \
+    "$( ((VERDICT_ARMED)) && echo true || echo false)" "$VERDICT_VIOLATIONS" "${notok[*]}"
 }
 
 main "$@"

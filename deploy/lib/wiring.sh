@@ -1,0 +1,117 @@
+# shellcheck shell=bash disable=SC2034 # WIRING_* are read by callers
+# The switch's wiring as systemd has loaded it, and the installer's record of it (contract/README.md
+# section 1, "the switch as installed"). systemd keeps a unit active while its wiring is broken: a
+# unit file that no longer parses (bad-setting), a drop-in that makes the path unit watch another
+# path or the trigger run /bin/true. So the verdict compares what systemd loaded with what the
+# installer recorded right after it placed the units.
+# Needs config.sh, units.sh (units_sctl, units_bus_path_v) and verdict.sh (WIRING_UNITS,
+# verdict_wiring_props_v); sources them. Writes WIRING_FOUND
+# WIRING_RECORD V_WIRING_RECORD, each function the ones its comment names.
+[[ -z ${_ESS_LIB_WIRING:-} ]] || return 0
+_ESS_LIB_WIRING=1
+# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
+for _ess_need in config units verdict; do
+  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
+  # shellcheck source=/dev/null
+  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
+done
+
+readonly WIRING_RECORD_NAME=wiring.installed
+
+# wiring_record_path_v VAR: the record beside the configuration in force (ESS_CONFIG when set, else
+# the installed one beside the programs).
+wiring_record_path_v() {
+  local _dir=${ESS_LIB:-/nonexistent}/..
+  if [[ -n ${ESS_CONFIG:-} ]]; then
+    _dir=.
+    [[ $ESS_CONFIG != */* ]] || _dir=${ESS_CONFIG%/*}
+  fi
+  printf -v "$1" '%s/%s' "${_dir:-/}" "$WIRING_RECORD_NAME"
+}
+
+# wiring_exec_text_v VAR TEXT: busctl's text of ExecStart without each command's runtime fields
+# (ignore flag, timestamps, pid, code, status), which change with every run. Text that does not
+# parse is kept as it is (it then matches no record written by this function).
+wiring_exec_text_v() {
+  local _s='"(([^"\\]|\\.)*)"' _rest _out _n _m _i _j
+  [[ $2 =~ ^a\(sasbttttuii\)\ ([0-9]+)(.*)$ ]] || { printf -v "$1" '%s' "$2"; return 0; }
+  _n=${BASH_REMATCH[1]} _rest=${BASH_REMATCH[2]} _out="a(sasbttttuii) ${BASH_REMATCH[1]}"
+  for ((_i = 0; _i < _n; _i++)); do
+    [[ $_rest =~ ^\ ($_s)\ ([0-9]+)(.*)$ ]] || { printf -v "$1" '%s' "$2"; return 0; }
+    _out+=" ${BASH_REMATCH[1]} ${BASH_REMATCH[4]}" _m=${BASH_REMATCH[4]} _rest=${BASH_REMATCH[5]}
+    for ((_j = 0; _j < _m; _j++)); do
+      [[ $_rest =~ ^\ ($_s)(.*)$ ]] || { printf -v "$1" '%s' "$2"; return 0; }
+      _out+=" ${BASH_REMATCH[1]}" _rest=${BASH_REMATCH[4]}
+    done
+    [[ $_rest =~ ^\ (true|false)((\ -?[0-9]+){7})(.*)$ ]] || { printf -v "$1" '%s' "$2"; return 0; }
+    _rest=${BASH_REMATCH[4]}
+  done
+  [[ -z $_rest ]] || { printf -v "$1" '%s' "$2"; return 0; }
+  printf -v "$1" '%s' "$_out"
+}
+
+# wiring_read: what systemd has loaded for every wiring unit: one batched systemctl show, and one
+# bounded busctl for Paths or ExecStart of each loaded unit. A property not read stays unset.
+# Returns 1 when systemctl show failed. Writes WIRING_FOUND["UNIT|PROPERTY"].
+declare -gA WIRING_FOUND=()
+wiring_read() {
+  local out line i=0 u key path iface prop text
+  WIRING_FOUND=()
+  out=$(units_sctl show --property=LoadState,FragmentPath,DropInPaths,Triggers \
+    -- "${WIRING_UNITS[@]}") || return 1
+  while IFS= read -r line; do
+    if [[ -z $line ]]; then i=$((i + 1)); continue; fi
+    ((i < ${#WIRING_UNITS[@]})) || break
+    case $line in
+      LoadState=* | FragmentPath=* | DropInPaths=* | Triggers=*)
+        u=${WIRING_UNITS[$i]} key=${line%%=*}
+        WIRING_FOUND[$u|$key]=${line#*=} ;;
+    esac
+  done <<<"$out"
+  for u in "${WIRING_UNITS[@]}"; do
+    # a unit not loaded differs by its LoadState alone
+    [[ ${WIRING_FOUND[$u|LoadState]:-} == loaded ]] || continue
+    units_bus_path_v path "$u"
+    iface=org.freedesktop.systemd1.Service prop=ExecStart
+    [[ $u != *.path ]] || iface=org.freedesktop.systemd1.Path prop=Paths
+    text=$(timeout "$SYSTEMCTL_TIMEOUT_SEC" busctl get-property org.freedesktop.systemd1 "$path" \
+      "$iface" "$prop" 2>/dev/null) || continue
+    [[ $prop != ExecStart ]] || wiring_exec_text_v text "$text"
+    WIRING_FOUND[$u|$prop]=$text
+  done
+}
+
+# wiring_record_read: the installer's record (wiring_record_path_v). V_WIRING_RECORD=1 when it was
+# read. Writes WIRING_RECORD["UNIT|PROPERTY"] V_WIRING_RECORD WIRING_RECORD_FILE.
+declare -gA WIRING_RECORD=()
+declare -g V_WIRING_RECORD=0 WIRING_RECORD_FILE=""
+wiring_record_read() {
+  local file line u key
+  WIRING_RECORD=() V_WIRING_RECORD=0
+  wiring_record_path_v file
+  WIRING_RECORD_FILE=$file
+  # a regular file only: a FIFO in its place must not hang status
+  [[ -f $file && -r $file ]] || return 0
+  while IFS= read -r line; do
+    [[ -n $line && $line != \#* ]] || continue
+    [[ $line =~ ^([A-Za-z0-9@_.:-]+)\ ([A-Za-z]+)=(.*)$ ]] || continue
+    u=${BASH_REMATCH[1]} key=${BASH_REMATCH[2]}
+    WIRING_RECORD[$u|$key]=${BASH_REMATCH[3]}
+  done < <(head -c 65536 -- "$file" 2>/dev/null)
+  V_WIRING_RECORD=1
+}
+
+# wiring_record_text: the record of what systemd loaded now (wiring_read before), as the installer
+# writes it. Returns 1 when a compared property could not be read.
+wiring_record_text() {
+  local u p props
+  printf '# Quantum ESS: the switch as systemd loaded it from the files the installer placed.\n'
+  printf '# Written by install.sh; status compares what systemd loads with it. Do not edit.\n'
+  for u in "${WIRING_UNITS[@]}"; do
+    verdict_wiring_props_v props "$u"
+    for p in $props; do
+      [[ -v "WIRING_FOUND[$u|$p]" ]] || return 1
+      printf '%s %s=%s\n' "$u" "$p" "${WIRING_FOUND[$u|$p]}"
+    done
+  done
+}
