@@ -7,7 +7,9 @@ import { basename, join } from 'node:path';
 import { type ExporterConfig, loadExporterConfig } from '../src/config/exporter-config.js';
 import type { HostPaths } from '../src/unprivileged-side.js';
 import { unitObjectPath } from '../src/readers/asserts.js';
-import { SWITCH_UNITS } from '../src/verdict/latch-verdict.js';
+import { SWITCH_UNITS, WIRING_UNITS, wiringProperties } from '../src/verdict/latch-verdict.js';
+import { WIRING_RECORD_NAME } from '../src/verdict/wiring-record.js';
+import { WIRING_SHOW_PROPERTIES } from '../src/readers/wiring.js';
 import { MONITOR, TRADING } from './units.js';
 
 export interface UnitFixture {
@@ -48,6 +50,30 @@ export function assertsText(...paths: readonly string[]): string {
   return `a(sbbsi) ${paths.length}${paths.map((path) => ` "AssertPathExists" false true "${path}" 0`).join('')}`;
 }
 
+/** busctl's text for a unit with the whole latch drop-in applied (contract section 1's guard). */
+export function latchAssertsText(flagFile: string, stateDir: string, spoolDir: string): string {
+  const entry = (type: string, path: string): string => ` "${type}" false true "${path}" 0`;
+  return `a(sbbsi) 3${entry('AssertPathExists', flagFile)}${entry('AssertPathExists', `${stateDir}/latched`)}${entry('AssertDirectoryNotEmpty', `${spoolDir}/incoming`)}`;
+}
+
+/** An installation of the fake host's switch: each wiring unit's compared properties (arbitrary, equal to the record). */
+export function installedWiring(): Map<string, Map<string, string>> {
+  return new Map(
+    WIRING_UNITS.map((unit) => {
+      const props = new Map<string, string>(wiringProperties(unit).map((p) => [p, p === 'DropInPaths' ? '' : `${p} of ${unit}`]));
+      props.set('FragmentPath', `/etc/systemd/system/${unit}`);
+      return [unit, props] as const;
+    }),
+  );
+}
+
+/** What `systemctl show --property=LoadState,FragmentPath,DropInPaths,Triggers` prints for the wiring units. */
+export function wiringShowOutput(wiring: ReadonlyMap<string, ReadonlyMap<string, string>>, loadStates: ReadonlyMap<string, string> = new Map()): string {
+  return WIRING_UNITS.map((unit) =>
+    WIRING_SHOW_PROPERTIES.map((p) => `${p}=${p === 'LoadState' ? (loadStates.get(unit) ?? 'loaded') : (wiring.get(unit)?.get(p) ?? '')}\n`).join(''),
+  ).join('\n');
+}
+
 /** A host without systemd: temporary directories, a fake systemctl and busctl, a fake cgroup tree. */
 export interface FakeHost {
   readonly dir: string;
@@ -56,12 +82,17 @@ export interface FakeHost {
   readonly configFile: string;
   readonly essConfFile: string;
   readonly stateDir: string;
+  readonly spoolDir: string;
   /** Runtime markers and cgroup hierarchy inside the fake host, for `new UnprivilegedSide(..., hostPaths)`. */
   readonly hostPaths: HostPaths;
   /** Sets what the fake systemctl prints next time. */
   setShowOutput(text: string): Promise<void>;
-  /** Sets what the fake busctl prints for one unit's Asserts (default: both latch assertions); null: busctl fails for it. */
+  /** Sets what the fake busctl prints for one unit's Asserts (default: the whole latch drop-in); null: busctl fails for it. */
   setAsserts(unit: string, text: string | null): Promise<void>;
+  /** Sets one wiring unit's loaded properties (default: as recorded); LoadState among them, others its Paths/ExecStart too. */
+  setWiring(unit: string, properties: Readonly<Record<string, string>>): Promise<void>;
+  /** Writes (or with null removes) the installer's wiring record beside the ess.conf. */
+  setWiringRecord(text: string | null): Promise<void>;
   /** Writes `populated 0|1` into the unit's cgroup.events under /system.slice in the fake hierarchy. */
   setPopulated(unit: string, populated: boolean): Promise<void>;
   /** Writes (or with null removes) /run/quantum-ess/NAME in the fake host. */
@@ -91,12 +122,14 @@ export async function createFakeHost(): Promise<FakeHost> {
     calls: join(dir, 'calls'),
     fakeBusctl: join(dir, 'busctl'),
     asserts: join(dir, 'asserts'),
+    wiring: join(dir, 'wiring'),
     runtimeDir: join(dir, 'run-ess'),
     cgroupRoot: join(dir, 'cgroup'),
   };
   await mkdir(paths.flagDir);
   await mkdir(paths.stateDir);
   await mkdir(paths.asserts);
+  await mkdir(paths.wiring);
   await mkdir(paths.runtimeDir);
   await mkdir(join(paths.cgroupRoot, 'system.slice'), { recursive: true });
   await writeFile(join(paths.cgroupRoot, 'cgroup.controllers'), 'cpu memory pids\n');
@@ -118,12 +151,17 @@ export async function createFakeHost(): Promise<FakeHost> {
   await writeFile(
     paths.fakeSystemctl,
     `#!/bin/sh
-echo "$*" >> '${paths.calls}'
+# the wiring's own show (not counted among the calls): the same systemd, so the same behaviour
+output='${paths.output}'
+case $* in
+  *--property=${WIRING_SHOW_PROPERTIES.join(',')}*) output='${paths.wiring}/show' ;;
+  *) echo "$*" >> '${paths.calls}' ;;
+esac
 case $(cat '${paths.mode}') in
   hang) sleep 30; echo never ;;
-  slow) out=$(cat '${paths.output}'); sleep 0.5; printf '%s\n' "$out" ;;
+  slow) out=$(cat "$output"); sleep 0.5; printf '%s\n' "$out" ;;
   fail) echo 'Failed to connect to bus: No such file or directory' >&2; exit 1 ;;
-  *) cat '${paths.output}' ;;
+  *) cat "$output" ;;
 esac
 `,
   );
@@ -132,14 +170,31 @@ esac
   await writeFile(
     paths.fakeBusctl,
     `#!/bin/sh
-f='${paths.asserts}'/$(basename "$3")
-[ -e "$f" ] || f='${paths.asserts}/default'
+case $5 in
+  Paths|ExecStart) f='${paths.wiring}'/$(basename "$3").$5 ;;
+  *) f='${paths.asserts}'/$(basename "$3"); [ -e "$f" ] || f='${paths.asserts}/default' ;;
+esac
 [ -s "$f" ] || { echo 'Failed to get property Asserts: Connection timed out' >&2; exit 1; }
 cat "$f"
 `,
   );
   await chmod(paths.fakeBusctl, 0o755);
-  await writeFile(join(paths.asserts, 'default'), assertsText(`${paths.flagDir}/ESS_ON`, `${paths.stateDir}/latched`));
+  await writeFile(join(paths.asserts, 'default'), latchAssertsText(`${paths.flagDir}/ESS_ON`, paths.stateDir, `${dir}/spool`));
+  const wiring = installedWiring();
+  const loadStates = new Map<string, string>();
+  const writeWiring = async (): Promise<void> => {
+    await writeFile(join(paths.wiring, 'show'), wiringShowOutput(wiring, loadStates));
+    for (const [unit, props] of wiring) {
+      for (const name of ['Paths', 'ExecStart']) {
+        const value = props.get(name);
+        if (value !== undefined) await writeFile(join(paths.wiring, `${basename(unitObjectPath(unit))}.${name}`), value);
+      }
+    }
+  };
+  await writeWiring();
+  const recordText = (): string =>
+    [...installedWiring()].flatMap(([unit, props]) => [...props].map(([p, v]) => `${unit} ${p}=${v}\n`)).join('');
+  await writeFile(join(dir, WIRING_RECORD_NAME), `# fake installation\n${recordText()}`);
   await writeFile(paths.mode, 'print');
   await writeFile(
     paths.output,
@@ -154,9 +209,19 @@ cat "$f"
     configFile,
     essConfFile,
     stateDir: paths.stateDir,
+    spoolDir: `${dir}/spool`,
     hostPaths: { runtimeDir: paths.runtimeDir, cgroupRoot: paths.cgroupRoot },
     setShowOutput: (text) => writeFile(paths.output, text),
     setAsserts: (unit, text) => writeFile(join(paths.asserts, basename(unitObjectPath(unit))), text ?? ''),
+    async setWiring(unit, properties) {
+      const props = wiring.get(unit);
+      for (const [name, value] of Object.entries(properties)) {
+        if (name === 'LoadState') loadStates.set(unit, value);
+        else props?.set(name, value);
+      }
+      await writeWiring();
+    },
+    setWiringRecord: (text) => (text === null ? rm(join(dir, WIRING_RECORD_NAME), { force: true }) : writeFile(join(dir, WIRING_RECORD_NAME), text)),
     async setPopulated(unit, populated) {
       await mkdir(join(paths.cgroupRoot, 'system.slice', unit), { recursive: true });
       await writeFile(join(paths.cgroupRoot, 'system.slice', unit, 'cgroup.events'), `populated ${populated ? 1 : 0}\nfrozen 0\n`);

@@ -15,6 +15,8 @@ import { ReadHealth } from './readers/read-health.js';
 import { type EssState, stateFileReader } from './readers/state-file.js';
 import type { UnitStatus } from './readers/systemctl-show.js';
 import { UnitStates } from './readers/unit-states.js';
+import { WiringRecordReader } from './readers/wiring-record.js';
+import { wiringRecordPath } from './verdict/wiring-record.js';
 import { SWITCH_UNITS } from './verdict/latch-verdict.js';
 import { type LatchView, observeLatch } from './verdict/observed-verdict.js';
 import { WebhookReceiver } from './webhook/receiver.js';
@@ -47,6 +49,8 @@ export class UnprivilegedSide {
   /** Unit states and assertions: D-Bus signals, or polling while the bus is unavailable. */
   readonly unitStates: UnitStates;
   readonly cgroup: CgroupReader;
+  /** The installer's record of the switch's wiring, beside the ess.conf in force. */
+  readonly wiringRecord: WiringRecordReader;
   /** Milliseconds since the epoch; tests move it to see an exemption end. */
   readonly #now: () => number;
 
@@ -85,6 +89,7 @@ export class UnprivilegedSide {
       log,
     );
     this.cgroup = new CgroupReader(hostPaths.cgroupRoot, this.health);
+    this.wiringRecord = new WiringRecordReader(wiringRecordPath(config.essConfigFile), this.health);
     registerCollectors(this.registry, {
       units: this.units,
       buildInfo,
@@ -113,6 +118,7 @@ export class UnprivilegedSide {
       this.stateFile.read(),
       this.drillFile.read(),
       this.markers.read(),
+      this.wiringRecord.read(),
       // the cgroups to look at come from the unit states just read
       this.unitStates.refresh().then(() => {
         const statuses = this.unitStates.current();
@@ -126,6 +132,9 @@ export class UnprivilegedSide {
     return observeLatch(
       {
         flag: this.flag.isPresent(),
+        flagDirRedirected: this.flag.isRedirected(),
+        wiringRecord: this.wiringRecord.current(),
+        wiring: this.unitStates.currentWiring(),
         markers: this.markers.current(),
         statuses: this.unitStates.current(),
         systemdOk: this.health.get('systemd').ok,

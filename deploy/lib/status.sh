@@ -46,10 +46,12 @@ status_json() {
     entries+=("{\"unit\":$n$extra,\"load\":$l,\"active\":$a,\"sub\":$s}")
   done
   for p in "${VERDICT_PROBLEMS[@]}"; do record_json_str_v n "$p"; probs+=("$n"); done
+  local wiring
+  status_json_wiring_v wiring
   record_json_str_v n "${CFG[FLAG_FILE]}"
   fmt='{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,'
   fmt+='"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],'
-  fmt+='"units":[%s],"state":%s}\n'
+  fmt+='"wiring":[%s],"units":[%s],"state":%s}\n'
   local state
   record_render_state_json_v state
   local IFS=,
@@ -60,7 +62,20 @@ status_json() {
     "$(record_bool_json "$VERDICT_LATCHED")" \
     "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" \
     "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
-    "$n" "${probs[*]}" "${entries[*]}" "${state%$'\n'}"
+    "$n" "${probs[*]}" "$wiring" "${entries[*]}" "${state%$'\n'}"
+}
+
+# status_json_wiring_v VAR: VERDICT_WIRING_DIFFS as the JSON array's members, comma-joined.
+status_json_wiring_v() {
+  local _d _u _p _e _f _out=()
+  for _d in "${VERDICT_WIRING_DIFFS[@]}"; do
+    IFS=$'\x1f' read -r _u _p _e _f <<<"$_d"
+    record_json_str_v _u "$_u"; record_json_str_v _p "$_p"
+    record_json_str_v _e "$_e"; record_json_str_v _f "$_f"
+    _out+=("{\"unit\":$_u,\"property\":$_p,\"expected\":$_e,\"found\":$_f}")
+  done
+  local IFS=,
+  printf -v "$1" '%s' "${_out[*]}"
 }
 
 # status_text: `status` for a person: the verdict and the flag, the last events, the problems and
@@ -76,8 +91,8 @@ status_text() {
   fi
   status_text_history
   if ((VERDICT_ARMED)); then
-    printf '  switch:   %s\n' "armed (${SWITCH_PATH_UNITS[*]} state=active, guard=yes on every\
- trading unit)"
+    printf '  switch:   %s\n' "armed (${SWITCH_PATH_UNITS[*]} state=active, every switch unit loaded\
+ as installed, guard=yes on every trading unit)"
   else
     printf '  switch:   %s\n' "NOT ARMED"
   fi

@@ -28,6 +28,8 @@ export interface ExporterConfig {
   readonly systemctlTimeoutMs: number;
   readonly unitStateCacheMs: number;
   readonly ess: EssConf;
+  /** The ess.conf file read: the installer's wiring record lies beside it (contract section 1). */
+  readonly essConfigFile: string;
   readonly webhook: WebhookSettings;
   /** null: plain HTTP. Set: HTTPS with this pair, reloaded when the files change (src/http/tls-reload.ts). */
   readonly tls: TlsFiles | null;
@@ -205,6 +207,7 @@ export async function loadExporterConfig(
     systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
+    essConfigFile: overrides.essConfigFile ?? settings.ess_config_file,
     webhook: await loadWebhookSettings(settings, file, { host, groups: settings.groups }),
     tls,
     allowPlainHttpToken: settings.allow_plain_http_token,

@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, lstatSync, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { pathExists } from './path-exists.js';
@@ -23,6 +23,7 @@ export class FlagReader {
   readonly #health: ReadHealth;
   readonly #onChange: () => void;
   #present: boolean | null = null;
+  #redirected = false;
   #watcher: FSWatcher | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
@@ -41,9 +42,19 @@ export class FlagReader {
     return this.#present;
   }
 
+  /**
+   * Whether a directory on the way to the flag is a symbolic link (contract section 1): what lies
+   * behind it depends on who looks (this process has a private /tmp), so the verdict never counts a
+   * flag behind it.
+   */
+  isRedirected(): boolean {
+    return this.#redirected;
+  }
+
   async check(): Promise<boolean | null> {
     const before = this.#present;
     try {
+      this.#redirected = redirected(this.#dir);
       this.#present = await pathExists(this.#flagFile);
       this.#health.succeeded('flag');
     } catch (error) {
@@ -114,6 +125,14 @@ export class FlagReader {
     this.#watcher = undefined;
     watcher?.close();
   }
+}
+
+/** A component of `dir` (itself included) is a symbolic link; a missing one is not. */
+function redirected(dir: string): boolean {
+  for (let path = dir; path !== '/' && path !== '.'; path = dirname(path)) {
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true) return true;
+  }
+  return false;
 }
 
 /** null: missing or not a directory. */

@@ -9,6 +9,10 @@
 import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
 import { unitObjectPath } from './asserts.js';
+import { cEscape } from './c-escape.js';
+import { busProperty, formatExecStart, formatPaths } from './wiring.js';
+
+export { cEscape } from './c-escape.js';
 import { unitState, type UnitStatus } from './systemctl-show.js';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -36,6 +40,8 @@ export interface SystemdBusOptions {
   readonly units: readonly string[];
   /** The units whose Asserts property is read (the trading units). */
   readonly assertsUnits: readonly string[];
+  /** The units whose wiring is read (contract section 1); they must also be among `units`. */
+  readonly wiringUnits?: readonly string[];
   /** Bounds the connection set-up and every call. */
   readonly timeoutMs: number;
 }
@@ -45,6 +51,8 @@ export interface SystemdBusEvents {
   status(unit: string, status: UnitStatus): void;
   /** A trading unit's Asserts, as busctl prints them; '' when it could not be read. */
   asserts(unit: string, text: string): void;
+  /** A wiring unit's loaded wiring, read afresh (a property that could not be read is missing). */
+  wiring?(unit: string, properties: ReadonlyMap<string, string>): void;
   /** A read or a ping failed (the subscription may still be up). */
   readFailed(source: 'systemd' | 'asserts', error: unknown): void;
   /** Every configured unit (and its asserts) read afresh, or a ping answered. */
@@ -187,6 +195,7 @@ export class SystemdBusWatch {
    */
   async #readUnit(unit: string): Promise<void> {
     const path = unitObjectPath(unit);
+    let wiring: Map<string, string> | undefined;
     await this.#call({ destination: SYSTEMD, path, interface: PROPERTIES, member: 'GetAll', signature: 's', body: [UNIT] }, (reply) => {
       const properties = (reply.body[0] ?? {}) as Record<string, Variant>;
       const record = this.#records.get(unit) ?? { loadState: '', activeState: '', subState: '', id: unit, controlGroup: '' };
@@ -199,10 +208,37 @@ export class SystemdBusWatch {
       if (canonical !== path) this.#watchPath(canonical, unit);
       this.#publish(unit);
       if (this.#options.assertsUnits.includes(unit)) this.#events.asserts(unit, formatAsserts(properties.Asserts));
+      if (this.#options.wiringUnits?.includes(unit)) wiring = wiringOf(properties);
     });
     const canonical = unitObjectPath(this.#records.get(unit)?.id ?? unit);
     if (canonical !== path) await this.#matchPath(canonical);
+    if (wiring !== undefined) await this.#readWiring(unit, wiring);
     await this.#readControlGroup(unit);
+  }
+
+  /**
+   * The type's part of a wiring unit (Paths or ExecStart), then the whole wiring reported. Read with
+   * the rest of the unit: at start, after every daemon-reload (the only way it changes) and when
+   * systemd comes back. A unit that is not loaded differs by its LoadState alone.
+   */
+  async #readWiring(unit: string, wiring: Map<string, string>): Promise<void> {
+    if (wiring.get('LoadState') === 'loaded') {
+      const { iface, name } = busProperty(unit);
+      try {
+        await this.#call(
+          { destination: SYSTEMD, path: unitObjectPath(unit), interface: PROPERTIES, member: 'Get', signature: 'ss', body: [iface, name] },
+          (reply) => {
+            const variant = reply.body[0] as Variant | undefined;
+            const text = name === 'Paths' ? formatPaths(variant) : formatExecStart(variant);
+            if (text !== undefined) wiring.set(name, text);
+          },
+        );
+      } catch (error) {
+        this.#events.wiring?.(unit, wiring);
+        throw error;
+      }
+    }
+    this.#events.wiring?.(unit, wiring);
   }
 
   /** ControlGroup is not signalled by systemd: read after each change of the unit. */
@@ -391,6 +427,20 @@ export class SystemdBusWatch {
   }
 }
 
+/** The wiring's properties of the Unit interface, in the contract's text forms (lists joined by one space). */
+function wiringOf(properties: Record<string, Variant>): Map<string, string> {
+  const wiring = new Map<string, string>();
+  for (const name of ['LoadState', 'FragmentPath'] as const) {
+    const value = properties[name]?.value;
+    if (typeof value === 'string') wiring.set(name, value);
+  }
+  for (const name of ['DropInPaths', 'Triggers'] as const) {
+    const value = properties[name]?.value;
+    if (Array.isArray(value) && value.every((item): item is string => typeof item === 'string')) wiring.set(name, value.join(' '));
+  }
+  return wiring;
+}
+
 function stringOf(variant: Variant | undefined, fallback: string): string {
   return typeof variant?.value === 'string' ? variant.value : fallback;
 }
@@ -410,19 +460,6 @@ export function formatAsserts(variant: Variant | undefined): string {
     parts.push(`"${cEscape(type)}" ${trigger} ${negate} "${cEscape(parameter)}" ${state}`);
   }
   return parts.join(' ');
-}
-
-/** systemd's cescape(), which busctl applies to strings it prints in quotes. */
-export function cEscape(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 34: '\\"', 39: "\\'", 92: '\\\\' };
-    const escape = named[byte];
-    if (escape !== undefined) out += escape;
-    else if (byte < 0x20 || byte >= 0x7f) out += `\\${byte.toString(8).padStart(3, '0')}`;
-    else out += String.fromCharCode(byte);
-  }
-  return out;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

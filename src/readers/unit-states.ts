@@ -4,6 +4,8 @@ import type { ReadHealth } from './read-health.js';
 import { SystemdBusWatch } from './systemd-bus.js';
 import type { UnitState, UnitStatus } from './systemctl-show.js';
 import { SystemdReader } from './systemd.js';
+import { WiringPoll } from './wiring.js';
+import { type UnitProperties, WIRING_UNITS } from '../verdict/latch-verdict.js';
 
 /** dbus: pushed by systemd over a subscription; poll: the bounded, cached systemctl/busctl runs. */
 export const UNIT_SOURCES = ['dbus', 'poll'] as const;
@@ -41,10 +43,12 @@ export interface UnitStatesView {
 export class UnitStates implements UnitStatesView {
   readonly #poll: SystemdReader;
   readonly #pollAsserts: AssertsReader;
+  readonly #pollWiring: WiringPoll;
   #watch: SystemdBusWatch | undefined;
   #sourceNow: UnitSource = 'poll';
   #statuses: Map<string, UnitStatus> | null = null;
   #asserts = new Map<string, string>();
+  readonly #wiring = new Map<string, UnitProperties>();
   readonly #lastState = new Map<string, UnitState>();
   readonly #transitionCounts = new Map<string, Map<UnitState, number>>();
   #lastPolled: ReadonlyMap<string, UnitStatus> | null = null;
@@ -66,6 +70,7 @@ export class UnitStates implements UnitStatesView {
     const bounded = { timeoutMs: options.timeoutMs, cacheMs: options.cacheMs };
     this.#poll = new SystemdReader({ ...bounded, systemctlPath: options.systemctlPath, units: options.units }, health, now);
     this.#pollAsserts = new AssertsReader({ ...bounded, busctlPath: options.busctlPath, units: options.tradingUnits }, health, now);
+    this.#pollWiring = new WiringPoll({ ...bounded, systemctlPath: options.systemctlPath, busctlPath: options.busctlPath, units: WIRING_UNITS }, health, now);
   }
 
   /** Tries the bus once (bounded by timeoutMs); without it, polling until a retry gets it. */
@@ -86,6 +91,15 @@ export class UnitStates implements UnitStatesView {
   /** Trading units never read are missing, which counts as empty text. */
   currentAsserts(): ReadonlyMap<string, string> {
     return this.#sourceNow === 'dbus' ? this.#asserts : this.#pollAsserts.current();
+  }
+
+  /**
+   * The switch's wiring as systemd loaded it (contract section 1): over D-Bus read again after every
+   * daemon-reload, the only way it changes; polled while the bus is unavailable. Units never read are
+   * missing (unknown).
+   */
+  currentWiring(): ReadonlyMap<string, UnitProperties> {
+    return this.#sourceNow === 'dbus' ? this.#wiring : this.#pollWiring.current();
   }
 
   /** Changes of each unit's ess_unit_state seen since the start, by the state entered. */
@@ -109,10 +123,15 @@ export class UnitStates implements UnitStatesView {
     this.#pollAsserts.invalidate();
   }
 
+  /** The polled wiring read afresh at the next refresh (it changes only on a daemon-reload). */
+  invalidateWiring(): void {
+    this.#pollWiring.invalidate();
+  }
+
   /** Polls when the bus is not in use; never waits for the bus. */
   async refresh(): Promise<void> {
     if (this.#sourceNow === 'dbus') return;
-    const [statuses] = await Promise.all([this.#poll.refresh(), this.#pollAsserts.refresh()]);
+    const [statuses] = await Promise.all([this.#poll.refresh(), this.#pollAsserts.refresh(), this.#pollWiring.refresh()]);
     if (this.#sourceNow !== 'poll' || statuses === null || statuses === this.#lastPolled) return;
     this.#lastPolled = statuses;
     for (const [unit, status] of statuses) this.#setStatus(unit, status);
@@ -131,8 +150,10 @@ export class UnitStates implements UnitStatesView {
     const watch = new SystemdBusWatch(
       {
         address: this.#options.systemBusAddress,
-        units: this.#options.units,
+        // the wiring units are read and followed like the configured ones (ess_unit_state renders only those)
+        units: [...new Set([...this.#options.units, ...WIRING_UNITS])],
         assertsUnits: this.#options.tradingUnits,
+        wiringUnits: WIRING_UNITS,
         timeoutMs: this.#options.timeoutMs,
       },
       {
@@ -141,6 +162,9 @@ export class UnitStates implements UnitStatesView {
         },
         asserts: (unit, text) => {
           if (this.#watch === watch) this.#asserts.set(unit, text);
+        },
+        wiring: (unit, properties) => {
+          if (this.#watch === watch) this.#wiring.set(unit, properties);
         },
         readFailed: (source, error) => {
           if (this.#watch === watch) this.#health.failed(source, error);

@@ -1,11 +1,17 @@
 import type { LatchMarkers } from '../readers/latch-markers.js';
 import type { UnitStatus } from '../readers/systemctl-show.js';
-import { computeVerdict, type LatchPaths, type LatchVerdict, type Populated, SWITCH_UNITS } from './latch-verdict.js';
+import { computeVerdict, type LatchPaths, type LatchVerdict, type Populated, SWITCH_UNITS, type UnitProperties } from './latch-verdict.js';
 
 /** The exporter's last known readings, in the shape its readers keep them. */
 export interface Observations {
   /** null while never read. */
   readonly flag: boolean | null;
+  /** A directory on the way to the flag is a symbolic link (false while never read). */
+  readonly flagDirRedirected: boolean;
+  /** The installer's wiring record; null when there is none. */
+  readonly wiringRecord: ReadonlyMap<string, UnitProperties> | null;
+  /** The wiring units as systemd loaded them; missing units count as unknown. */
+  readonly wiring: ReadonlyMap<string, UnitProperties>;
   readonly markers: LatchMarkers | null;
   readonly statuses: ReadonlyMap<string, UnitStatus> | null;
   /** Whether the latest systemctl show worked (statuses may be older). */
@@ -30,7 +36,7 @@ export interface LatchView {
  */
 export function observeLatch(observations: Observations, tradingUnits: readonly string[], paths: LatchPaths): LatchView {
   const { flag, markers, statuses } = observations;
-  const latched = latchedOf(flag, markers?.latchedFile ?? null);
+  const latched = latchedOf(flag === null ? null : flag && !observations.flagDirRedirected, markers?.latchedFile ?? null);
   if (flag === null || markers === null || statuses === null) return { latched, verdict: null };
   const trading = new Map(
     tradingUnits.map((unit) => {
@@ -55,6 +61,9 @@ export function observeLatch(observations: Observations, tradingUnits: readonly 
       systemdOk: observations.systemdOk,
       trading,
       switchStates,
+      flagDirRedirected: observations.flagDirRedirected,
+      wiringRecord: observations.wiringRecord,
+      wiring: observations.wiring,
     },
     paths,
   );

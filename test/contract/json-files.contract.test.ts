@@ -9,6 +9,8 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '../../src/readers/json-fields.js';
+import { unitObjectPath } from '../../src/readers/asserts.js';
+import { WIRING_UNITS } from '../../src/verdict/latch-verdict.js';
 import { DRILL_SCHEMA, parseDrillJson } from '../../src/readers/drill-file.js';
 import { parseExemption } from '../../src/readers/exemptions.js';
 import { parseStateJson, STATE_SCHEMA } from '../../src/readers/state-file.js';
@@ -190,11 +192,21 @@ const FAKE_SYSTEMCTL = `#!/bin/bash
 # $ESS_FAKE/units ("UNIT LoadState ActiveState SubState" lines; a unit not listed is not-found); stop makes
 # units inactive; every other verb (kill, daemon-reload, reset-failed) succeeds and changes nothing.
 [[ -e $ESS_FAKE/systemctl-fails ]] && { echo 'Failed to connect to bus: No such file or directory' >&2; exit 1; }
-verb=$1
+verb=$1 all=$*
 while (($#)) && [[ $1 != -- ]]; do shift; done
 shift
 case $verb in
   show)
+    if [[ $all == *--property=LoadState,FragmentPath,DropInPaths,Triggers* ]]; then
+      # the switch's wiring, loaded as the fake installer recorded it (wiring.installed)
+      first=1
+      for u in "$@"; do
+        ((first)) || echo
+        first=0
+        printf 'LoadState=loaded\\nFragmentPath=/etc/systemd/system/%s\\nDropInPaths=\\nTriggers=\\n' "$u"
+      done
+      exit 0
+    fi
     first=1
     for u in "$@"; do
       ((first)) || echo
@@ -215,9 +227,18 @@ esac
 exit 0
 `;
 const FAKE_BUSCTL = `#!/bin/bash
-# busctl get-property ... Asserts: both latch assertions, as the drop-in applies them
-printf 'a(sbbsi) 2 "AssertPathExists" false true "%s" 0 "AssertPathExists" false true "%s" 0\\n' "$ESS_FAKE/run/ESS_ON" "$ESS_FAKE/state/latched"
+# busctl get-property OBJECT INTERFACE PROPERTY: a wiring unit's Paths or ExecStart as recorded; a trading
+# unit's Asserts: every latch assertion, as the drop-in applies them
+case $5 in Paths|ExecStart) printf '%s of %s\\n' "$5" "$3"; exit 0 ;; esac
+printf 'a(sbbsi) 3 "AssertPathExists" false true "%s" 0 "AssertPathExists" false true "%s" 0 "AssertDirectoryNotEmpty" false true "%s" 0\\n' \\
+  "$ESS_FAKE/run/ESS_ON" "$ESS_FAKE/state/latched" "$ESS_FAKE/spool/incoming"
 `;
+
+/** The fake installer's wiring record: what the fake systemctl and busctl above say is loaded. */
+const FAKE_WIRING_RECORD = WIRING_UNITS.flatMap((unit) => {
+  const bus = unit.endsWith('.path') ? ['Triggers=', `Paths=Paths of ${unitObjectPath(unit)}`] : [`ExecStart=ExecStart of ${unitObjectPath(unit)}`];
+  return [`FragmentPath=/etc/systemd/system/${unit}`, 'DropInPaths=', ...bus].map((line) => `${unit} ${line}\n`);
+}).join('');
 
 /**
  * A root side without systemd in a temporary directory: the fake systemctl and busctl first on PATH, the
@@ -250,6 +271,7 @@ async function fakeRoot(parent: string, name: string, scenario: Scenario): Promi
     'REDIS_ENABLED=no',
   );
   await writeFile(join(fake, 'ess.conf'), `${conf.join('\n')}\n`);
+  await writeFile(join(fake, 'wiring.installed'), FAKE_WIRING_RECORD);
   return { fake, env: { LC_ALL: 'C', ESS_CONFIG: join(fake, 'ess.conf'), ESS_FAKE: fake, PATH: `${fake}/bin:${process.env.PATH ?? ''}` } };
 }
 

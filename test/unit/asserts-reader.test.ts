@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssertsReader, unitObjectPath } from '../../src/readers/asserts.js';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { assertsText, createFakeHost, type FakeHost, silentLog, TRADING } from './helpers.js';
+import { assertsText, createFakeHost, latchAssertsText, type FakeHost, silentLog, TRADING } from './helpers.js';
 
 describe('unitObjectPath', () => {
   it('escapes every byte outside [A-Za-z0-9] as _xx, as systemd does', () => {
@@ -28,7 +28,7 @@ describe('AssertsReader', () => {
   it('reads each unit with one busctl get-property of its object', async () => {
     await fakeHost.setAsserts(TRADING[1], assertsText('/x/y'));
     const asserts = await reader().refresh();
-    expect(asserts.get(TRADING[0])).toBe(assertsText(fakeHost.flagFile, `${fakeHost.stateDir}/latched`));
+    expect(asserts.get(TRADING[0])).toBe(latchAssertsText(fakeHost.flagFile, fakeHost.stateDir, fakeHost.spoolDir));
     expect(asserts.get(TRADING[1])).toBe(assertsText('/x/y'));
     expect(health.get('asserts')).toMatchObject({ ok: true, errors: 0 });
   });

@@ -8,6 +8,7 @@ import {
 
 export {
   assertsText,
+  latchAssertsText,
   createFakeHost,
   type ExemptionRecord,
   exporterShowOutput,

@@ -7,11 +7,17 @@ import {
   VERDICT_EXIT_CODES,
   VERDICT_WORDS,
   type VerdictInputs,
+  WIRING_UNITS,
+  wiringProperties,
 } from '../../src/verdict/latch-verdict.js';
 
-const PATHS = { flagFile: '/run/q/ESS_ON', stateDir: '/var/lib/q' };
+const PATHS = { flagFile: '/run/q/ESS_ON', stateDir: '/var/lib/q', spoolDir: '/var/spool/q' };
 const entry = (path: string, trigger = false, negate = true): string => ` "AssertPathExists" ${String(trigger)} ${String(negate)} "${path}" 0`;
-const GUARDED = `a(sbbsi) 2${entry(PATHS.flagFile)}${entry('/var/lib/q/latched')}`;
+const SPOOL = ' "AssertDirectoryNotEmpty" false true "/var/spool/q/incoming" 0';
+const GUARDED = `a(sbbsi) 3${entry(PATHS.flagFile)}${entry('/var/lib/q/latched')}${SPOOL}`;
+/** Every wiring unit loaded exactly as recorded (the values are arbitrary but equal). */
+const RECORD = new Map(WIRING_UNITS.map((unit) => [unit, new Map(wiringProperties(unit).map((p) => [p, `${unit} ${p}`]))] as const));
+const LOADED = new Map([...RECORD].map(([unit, props]) => [unit, new Map([...props, ['LoadState', 'loaded']])] as const));
 
 function unit(overrides: Partial<TradingUnitInputs> = {}): TradingUnitInputs {
   return { loadState: 'loaded', activeState: 'inactive', populated: 'no', asserts: GUARDED, exempt: false, ...overrides };
@@ -30,6 +36,9 @@ function inputs(overrides: Partial<VerdictInputs> = {}, units: Record<string, Pa
       ['quantum-ess-trip.path', 'active'],
       ['quantum-ess-trigger.service', 'inactive'],
     ]),
+    flagDirRedirected: false,
+    wiringRecord: RECORD,
+    wiring: LOADED,
     ...overrides,
   };
 }
@@ -38,15 +47,16 @@ const LATCHED = { flag: true, latchedFile: true };
 
 describe('guardOf', () => {
   it.each([
-    ['both negated, non-triggering assertions', unit(), 'yes'],
+    ['all three negated, non-triggering assertions', unit(), 'yes'],
+    ['no spool assertion', unit({ asserts: `a(sbbsi) 2${entry(PATHS.flagFile)}${entry('/var/lib/q/latched')}` }), 'no'],
     ['not installed', unit({ loadState: 'not-found', asserts: '' }), 'absent'],
     ['masked', unit({ loadState: 'masked', asserts: 'garbage' }), 'absent'],
     ['unreadable asserts', unit({ asserts: '' }), 'unknown'],
     ['asserts that do not parse', unit({ asserts: 'a(sbbsi) 3' }), 'unknown'],
     ['no assertions', unit({ asserts: 'a(sbbsi) 0' }), 'no'],
     ['only the flag', unit({ asserts: `a(sbbsi) 1${entry(PATHS.flagFile)}` }), 'no'],
-    ['a triggering flag assertion', unit({ asserts: `a(sbbsi) 2${entry(PATHS.flagFile, true)}${entry('/var/lib/q/latched')}` }), 'no'],
-    ['a flag assertion without !', unit({ asserts: `a(sbbsi) 2${entry(PATHS.flagFile, false, false)}${entry('/var/lib/q/latched')}` }), 'no'],
+    ['a triggering flag assertion', unit({ asserts: `a(sbbsi) 3${entry(PATHS.flagFile, true)}${entry('/var/lib/q/latched')}${SPOOL}` }), 'no'],
+    ['a flag assertion without !', unit({ asserts: `a(sbbsi) 3${entry(PATHS.flagFile, false, false)}${entry('/var/lib/q/latched')}${SPOOL}` }), 'no'],
   ] as const)('%s: %s', (_what, observed, guard) => {
     expect(guardOf(observed, PATHS)).toBe(guard);
   });

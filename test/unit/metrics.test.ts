@@ -7,6 +7,7 @@ import { UNIT_STATES } from '../../src/readers/systemctl-show.js';
 import { VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
 import {
   assertsText,
+  latchAssertsText,
   createFakeHost,
   DRILL_EXAMPLE,
   exemptionRecord,
@@ -204,7 +205,7 @@ describe('metrics', () => {
     expect(sample(text, 'ess_switch_armed')).toBe(0);
 
     await fakeHost.setPopulated(TRADING[0], false);
-    await fakeHost.setAsserts(TRADING[1], assertsText(fakeHost.flagFile, `${fakeHost.stateDir}/latched`));
+    await fakeHost.setAsserts(TRADING[1], latchAssertsText(fakeHost.flagFile, fakeHost.stateDir, fakeHost.spoolDir));
     text = await scrape();
     expect(verdict(text)).toBe('active');
     expect(sample(text, 'ess_latch_violation')).toBe(0);
