@@ -95,14 +95,14 @@ describe('main', () => {
     expect(result.stderr).toContain('systemd passed no socket (LISTEN_FDS unset): start quantum-ess-exporter.socket');
   });
 
-  it('with --systemd-socket, serves on the socket systemd passes, and refuses one bound elsewhere', async () => {
+  it('with --systemd-socket, serves on the socket systemd passes, and refuses one bound elsewhere', { timeout: 90_000 }, async () => {
     const port = await freePort();
     await fakeHost.config({ listen: `127.0.0.1:${port}` });
     // systemd-socket-activate binds like a socket unit and passes the socket (LISTEN_FDS) on the first connection
     const activate = (listen: string) =>
       execa('systemd-socket-activate', ['-l', listen, 'node', '--import', 'tsx', MAIN, '--config', fakeHost.configFile, '--systemd-socket'], {
         reject: false,
-        timeout: 20_000,
+        timeout: 60_000,
       });
     const child = activate(`127.0.0.1:${port}`);
     await waitListening(port);
