@@ -23,13 +23,13 @@ done
 REPAIR_COPY=$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)/units
 readonly REPAIR_COPY
 readonly REPAIR_UNIT_DIR=/etc/systemd/system
-# systemd's unit search path (systemd.unit(5)), but REPAIR_UNIT_DIR where the ESS installs: a file
-# or mask of an ESS unit in any of these overrides or shadows the installed one
+# the writable directories of systemd's unit search path (systemd.unit(5)) but REPAIR_UNIT_DIR: a
+# file or mask of an ESS unit in the first four overrides the installed one; in the others it is
+# shadowed by it, and only misleads. (A copy in /usr, read-only, is shadowed too; generator output
+# is made again at every reload.)
 readonly REPAIR_OTHER_DIRS=(/etc/systemd/system.control /run/systemd/system.control
   /run/systemd/transient /run/systemd/generator.early /etc/systemd/system.attached
-  /run/systemd/system /run/systemd/system.attached /run/systemd/generator
-  /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system
-  /run/systemd/generator.late)
+  /run/systemd/system /run/systemd/system.attached)
 declare -ga REPAIR_DONE=() REPAIR_LEFT=()
 
 # repair_own_units: the ESS's root units (the installed copy's unit files but the exporter's and
