@@ -442,11 +442,11 @@ drill_recorded() {
 drill_switch_hint() {
   case $1 in
     command) printf 'the controller %s failed (run it by hand to see why)' "$CONTROLLER" ;;
-    systemctl) printf 'quantum-ess.service did not run the controller (systemctl cat\
- quantum-ess.service; repair: ess_controller.sh rearm)' ;;
+    systemctl) printf '%s %s' 'quantum-ess.service did not run the controller (systemctl cat' \
+      'quantum-ess.service; repair: ess_controller.sh rearm)' ;;
     touch) printf 'quantum-ess.path did not start its trigger (repair: ess_controller.sh rearm)' ;;
-    trip-request) printf 'quantum-ess-trip.path did not take the request (repair:\
- ess_controller.sh rearm)' ;;
+    trip-request) printf '%s' \
+      'quantum-ess-trip.path did not take the request (repair: ess_controller.sh rearm)' ;;
   esac
 }
 
@@ -519,8 +519,10 @@ drill_check_stopped() {
     drill_check "$m: all trading units stopped" PASS "in $(time_us_to_sec "$latency") s\
  (trigger -> last unit down, systemd's timestamps; deadline ${CFG[STOP_DEADLINE_SEC]} s)"
   else
+    local why=""
+    ((${#bad[@]} == 0)) || why=": $(drill_switch_hint "$m")"
     drill_check "$m: all trading units stopped" FAIL "still up: ${bad[*]:-none};\
- latency ${latency:-unknown} us (deadline ${CFG[STOP_DEADLINE_SEC]} s): $(drill_switch_hint "$m")"
+ latency ${latency:-unknown} us (deadline ${CFG[STOP_DEADLINE_SEC]} s)$why"
   fi
   units=$(drill_state_value ACT_UNITS) || units=""
   for u in "${TRADING[@]}"; do
