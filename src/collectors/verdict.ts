@@ -31,7 +31,7 @@ export function registerVerdictMetrics(registry: Registry, latch: () => LatchVie
   new OptionalGauge(
     registry,
     'ess_switch_armed',
-    'Whether a touch of the flag or a trip request would stop trading (1): both ESS path units active, no trigger stuck, every trading unit guarded (except one under a maintenance exemption).',
+    'Whether a touch of the flag or a trip request would stop trading (1): both ESS path units active, no trigger stuck, every switch unit loaded as installed, every trading unit guarded (except one under a maintenance exemption).',
     () => flagValue(latch().verdict?.armed),
   );
   new OptionalGauge(
