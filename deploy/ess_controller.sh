@@ -141,9 +141,9 @@ interrupted;
 EOF
 }
 
+# usage_error MESSAGE: what is wrong, in one line, and where the whole usage is (exit 64)
 usage_error() {
-  printf 'ess: %s\n\n' "$1" >&2
-  usage >&2
+  printf "ess: %s (see 'ess_controller.sh --help')\n" "$1" >&2
   exit "$EX_USAGE"
 }
 

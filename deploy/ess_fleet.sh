@@ -79,9 +79,9 @@ die() { # die CODE MESSAGE...
   exit "$code"
 }
 
+# usage_error MESSAGE: what is wrong, in one line, and where the whole usage is (exit 64)
 usage_error() {
-  printf 'ess_fleet.sh: %s\n\n' "$1" >&2
-  usage >&2
+  printf "ess_fleet.sh: %s (see 'ess_fleet.sh --help')\n" "$1" >&2
   exit "$EX_USAGE"
 }
 

@@ -40,7 +40,10 @@ readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
 readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
 readonly DROPIN_NAME=50-quantum-ess-latch.conf
+readonly EX_USAGE=64 EX_NOPERM=77
+readonly LATCH_DESCRIPTION_MARK="(Quantum ESS latch:"
 RUNBOOK_ROOT=""
+TRUST_OWNERS=()
 
 # shellcheck source=deploy/lib/time.sh
 source "$SRC/lib/time.sh"
@@ -50,6 +53,8 @@ source "$SRC/lib/config.sh"
 source "$SRC/lib/listener.sh"
 # shellcheck source=deploy/lib/wiring.sh
 source "$SRC/lib/wiring.sh"
+# shellcheck source=deploy/lib/runbook.sh
+source "$SRC/lib/runbook.sh"
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
 say() { printf 'install: %s\n' "$*"; }
@@ -82,8 +87,26 @@ install_render_units() {
   install_render "$SRC/systemd/quantum-ess-spool.mount.in" >"$dir/$(install_spool_mount_unit)"
   for u in "${TRADING[@]}"; do
     mkdir -p "$dir/$u.d"
-    install_render "$SRC/systemd/latch-dropin.conf" >"$dir/$u.d/$DROPIN_NAME"
+    {
+      install_render "$SRC/systemd/latch-dropin.conf"
+      install_latch_description "$u"
+    } >"$dir/$u.d/$DROPIN_NAME"
   done
+}
+
+# install_latch_description UNIT: the drop-in's Description= line. A refused start says only
+# "Assertion failed"; systemd names the unit by its description in that journal line and on the
+# first line of `systemctl status UNIT`, so the description says that the ESS latch refused it and
+# what to run. The unit's own description is kept in front (without what an earlier install
+# added; the unit's name when systemd does not know it yet).
+install_latch_description() {
+  local u=$1 desc=""
+  desc=$(systemctl show -P Description -- "$u" 2>/dev/null) || desc=""
+  desc=${desc%%" $LATCH_DESCRIPTION_MARK"*}
+  [[ -n $desc ]] || desc=$u
+  desc+=" $LATCH_DESCRIPTION_MARK \"Assertion failed\" means the ESS is ACTIVE; run"
+  desc+=" ess_controller.sh status, then exempt ${u%.service} or deactivate)"
+  printf 'Description=%s\n' "${desc//%/%%}"
 }
 
 # install_programs STAGE_DIR: the programs, the configuration validated by this install, and a copy
@@ -218,23 +241,39 @@ place_full_drill() {
   fi
 }
 
-# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout).
-# The runbook runs them as root: a directory someone else can write lets them replace the commands,
-# so the installer says so, and the drill checks the links (runbook-root records where they are).
+# The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout):
+# small root-owned programs that run the installed ones (runbook.sh says why not links). Checked by
+# install_check_runbook_root before anything changed; the drill checks them with the same rule.
 place_runbook_links() {
+  local f dir n
   [[ -n $RUNBOOK_ROOT ]] || return 0
-  install -d -m 0755 "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"
-  ln -sfn "$LIBEXEC/ess_controller.sh" "$RUNBOOK_ROOT/ops/ess_controller.sh"
-  ln -sfn "$LIBEXEC/proof_ess.sh" "$RUNBOOK_ROOT/scripts/proof_ess.sh"
-  printf '%s\n' "$RUNBOOK_ROOT" >"$LIBEXEC/runbook-root"
-  say "runbook paths: $RUNBOOK_ROOT/ops/ess_controller.sh," \
-    "$RUNBOOK_ROOT/scripts/proof_ess.sh"
-  local d
-  for d in "$RUNBOOK_ROOT" "$RUNBOOK_ROOT/ops" "$RUNBOOK_ROOT/scripts"; do
-    [[ $(stat -c '%u %A' -- "$d") =~ ^0\ d....-..-. ]] ||
-      say "WARNING: $d is not root-owned or is writable by others: whoever can write there can" \
-        "replace the commands the runbook runs as root; prefer /usr/local/sbin/ess_controller.sh"
+  for f in "${RUNBOOK_FILES[@]}"; do
+    dir=$RUNBOOK_ROOT/${f%/*}
+    [[ -d $dir ]] || install -d -m 0755 "$dir"
+    runbook_program_text "$LIBEXEC" "$f" >"$dir/.${f#*/}.ess-new"
+    chmod 0755 "$dir/.${f#*/}.ess-new"
+    mv -fT "$dir/.${f#*/}.ess-new" "$RUNBOOK_ROOT/$f"
   done
+  {
+    printf '%s\n' "$RUNBOOK_ROOT"
+    for n in "${TRUST_OWNERS[@]}"; do printf '%s\n' "$n"; done
+  } >"$LIBEXEC/runbook-root"
+  say "runbook paths: $RUNBOOK_ROOT/ops/ess_controller.sh, $RUNBOOK_ROOT/scripts/proof_ess.sh" \
+    "${TRUST_OWNERS[*]:+(trusted owners: ${TRUST_OWNERS[*]})}"
+}
+
+# install_check_runbook_root: --runbook-root names a directory that exists and that nobody but root
+# (and the trusted owners) can write on the way to; else refused with the command that fixes it.
+install_check_runbook_root() {
+  [[ -n $RUNBOOK_ROOT ]] || return 0
+  RUNBOOK_ROOT=$(readlink -m -- "$RUNBOOK_ROOT")
+  if [[ ! -d $RUNBOOK_ROOT ]]; then
+    die "--runbook-root $RUNBOOK_ROOT does not exist. Nothing was changed. Check the spelling;" \
+      "if it is right, create it first: sudo install -d -m 0755 $RUNBOOK_ROOT"
+  fi
+  runbook_check "$RUNBOOK_ROOT" "${TRUST_OWNERS[@]}" && return 0
+  runbook_problem "$RUNBOOK_ROOT" "$SRC/install.sh" "${TRUST_OWNERS[@]}"
+  die "refused: $RUNBOOK_CAUSE. Nothing was changed. ${RUNBOOK_FIX^}"
 }
 
 # remove_dropins [KEEP_UNIT...]: every latch drop-in except those of the units named
@@ -385,9 +424,7 @@ install_check() {
     die "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not a calendar expression" \
       "systemd accepts (systemd-analyze calendar). Nothing was changed."
   fi
-  if [[ -n $RUNBOOK_ROOT && ! -d $RUNBOOK_ROOT ]]; then
-    die "--runbook-root $RUNBOOK_ROOT is not a directory. Nothing was changed."
-  fi
+  install_check_runbook_root
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
     install -m 0644 "$SRC/ess.conf" "$conf"
@@ -426,6 +463,8 @@ install_stage() {
 # re-armed.
 install_place() {
   install_programs "$1"
+  # where the fixes the drill names run from: this installer, with these options
+  printf '%s\n' "$SRC/install.sh" >"$LIBEXEC/installer"
   place_units "$1"
   remove_dropins "${TRADING[@]}"
   remove_wiring_overrides
@@ -469,7 +508,7 @@ do_uninstall() {
   while (($#)); do
     case $1 in
       --force) force=1; shift ;;
-      *) die "uninstall: unknown option '$1'" ;;
+      *) install_usage_error "uninstall: unknown option '$1'" ;;
     esac
   done
   config_load
@@ -491,6 +530,13 @@ do_uninstall() {
     rm -f "$UNIT_DIR/$unit"
   done
   remove_dropins
+  local f
+  if runbook_read "$LIBEXEC"; then
+    for f in "${RUNBOOK_FILES[@]}"; do
+      ! runbook_file_ok "$RUNBOOK_ROOT_RECORDED" "$LIBEXEC" "$f" ||
+        rm -f -- "$RUNBOOK_ROOT_RECORDED/$f"
+    done
+  fi
   rm -f "$TMPFILES" "$SBIN_LINK" "$PROOF_LINK" "$FLEET_LINK"
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
@@ -500,31 +546,72 @@ do_uninstall() {
     "(evidence and config are never deleted)"
 }
 
+# install_usage: the --help text.
+install_usage() {
+  cat <<'EOF'
+Usage: install.sh [install] [--runbook-root DIR [--trust-owner NAME]...]
+                                                install or update (idempotent), then arm the
+                                                switch
+       install.sh uninstall [--force]           remove units, drop-ins and programs; keep config,
+                                                state and audit trail
+       install.sh render-units DIR              the units and drop-ins as they would be installed
+
+  --runbook-root DIR  also DIR/ops/ess_controller.sh and DIR/scripts/proof_ess.sh, where the
+                      operator's runbook calls them (e.g. /home/qt/quantum_trader); refused
+                      when a directory on the way is writable by someone but root
+  --trust-owner NAME  ... unless that someone is NAME (a user or group, repeatable): NAME may
+                      then change what the runbook runs as root
+  --force             uninstall while the ESS is active (releases the latch)
+
+Exit codes (the same for every ESS command): 0 ok; 1 failed or refused (the ESS is active, the
+exporter does not serve; the message says which); 64 usage; 77 not root; 78 bad configuration.
+EOF
+}
+
+# install_usage_error MESSAGE: what is wrong, in one line, and where the whole usage is (exit 64)
+install_usage_error() {
+  printf "install: %s (see 'install.sh --help')\n" "$1" >&2
+  exit "$EX_USAGE"
+}
+
 main() {
   local cmd=install
   if (($#)) && [[ $1 != -* ]]; then cmd=$1; shift; fi
+  if [[ $cmd == @(help|-h|--help) || " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+    install_usage
+    return 0
+  fi
   if [[ $cmd == render-units ]]; then # for tests: no root needed
-    (($# == 1)) || die "usage: install.sh render-units DIR"
+    (($# == 1)) || install_usage_error "render-units needs one directory"
     config_load
     install_render_units "$1"
     return 0
   fi
-  ((EUID == 0)) || die "must run as root"
+  [[ $cmd == @(install|uninstall) ]] || install_usage_error "unknown command '$cmd'"
+  if ((EUID != 0)); then
+    printf 'install: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' "$cmd" \
+      "$EUID" >&2
+    exit "$EX_NOPERM"
+  fi
   case $cmd in
     install)
       while (($#)); do
         case $1 in
           --runbook-root)
-            (($# >= 2)) || die "--runbook-root needs a directory"
+            if (($# < 2)) || [[ -z $2 || $2 == -* ]]; then
+              install_usage_error "--runbook-root needs a directory (e.g. /home/qt/quantum_trader)"
+            fi
             RUNBOOK_ROOT=$2; shift 2 ;;
-          *) die "install: unknown option '$1'" ;;
+          --trust-owner)
+            if (($# < 2)) || [[ ! $2 =~ ^[a-z_][a-z0-9_.-]*[$]?$ ]]; then
+              install_usage_error "--trust-owner needs a user or group name (e.g. qt)"
+            fi
+            TRUST_OWNERS+=("$2"); shift 2 ;;
+          *) install_usage_error "unknown option '$1'" ;;
         esac
       done
       do_install ;;
     uninstall) do_uninstall "$@" ;;
-    *)
-      printf 'usage: install.sh [install] [--runbook-root DIR] | uninstall [--force]\n' >&2
-      exit 64 ;;
   esac
 }
 

@@ -8,7 +8,7 @@ set -Eeuo pipefail
 # the libraries' load-once marks, never from the environment (they would skip loading a library)
 unset "${!_ESS_LIB_@}"
 umask 022 # the files it writes (record_atomic_write) are 0644
-export LC_ALL=C
+export LC_ALL=C TZ=UTC
 
 ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 # shellcheck source=deploy/lib/time.sh
@@ -27,6 +27,10 @@ source "$ESS_LIB/listener.sh"
 source "$ESS_LIB/latch.sh"
 # shellcheck source=deploy/lib/exempt.sh
 source "$ESS_LIB/exempt.sh"
+# shellcheck source=deploy/lib/runbook.sh
+source "$ESS_LIB/runbook.sh"
+# shellcheck source=deploy/lib/advice.sh
+source "$ESS_LIB/advice.sh"
 
 CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER
@@ -61,8 +65,14 @@ PASS|FAIL.
 stops nothing
 #     --exporter-url   default http://127.0.0.1:10170/metrics; checked when quantum-ess-exporter \
 is installed
-set -Eeuo pipefail
+#   Exit codes: 0 SUMMARY: PASS; 1 SUMMARY: FAIL; 64 usage; 77 not root; 78 bad configuration.
 USAGE
+}
+
+# drill_usage_error MESSAGE: what is wrong, in one line, and where the whole usage is (exit 64)
+drill_usage_error() {
+  printf "proof_ess.sh: %s (see 'proof_ess.sh --help')\n" "$1" >&2
+  exit 64
 }
 
 drill_log() { logger -t quantum-ess -p user.notice -- "drill: $*" 2>/dev/null || true; }
@@ -108,7 +118,9 @@ drill_check_verdict() {
   if [[ $VERDICT == "$wanted" ]]; then
     drill_check "$name" PASS "verdict $VERDICT (status exit $VERDICT_CODE)"
   else
-    drill_check "$name" FAIL "verdict $VERDICT, expected $wanted: ${VERDICT_PROBLEMS[*]:-}"
+    local advice
+    advice_verdict_v advice
+    drill_check "$name" FAIL "verdict $VERDICT, expected $wanted: $advice"
   fi
   drill_exporter_installed || return 0
   series="ess_verdict{verdict=\"$VERDICT\"}"
@@ -117,12 +129,14 @@ drill_check_verdict() {
     time_nap 0.2
   done
   drill_pass_if "$name (exporter)" "$series 1, as status says" \
-    "$series is ${v:-absent} on $EXPORTER_URL while status says $VERDICT" test "$v" == 1
+    "$series is ${v:-absent} on $EXPORTER_URL while status says $VERDICT; fix: sudo systemctl\
+ restart $EXPORTER_UNIT (journalctl -u $EXPORTER_UNIT says why it disagrees)" test "$v" == 1
 }
 
 drill_check_wiring() {
-  local u unguarded=()
-  drill_pass_if "controller" "$CONTROLLER" "controller not found at $CONTROLLER" \
+  local u unguarded=() exempt=() advice until
+  advice_install_command_v advice
+  drill_pass_if "controller" "$CONTROLLER" "controller not found at $CONTROLLER; fix: $advice" \
     test -x "$CONTROLLER"
   drill_check "configuration" PASS \
     "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}: ${#TRADING[@]} trading, ${#MONITOR[@]} monitor units"
@@ -130,23 +144,32 @@ drill_check_wiring() {
   if ((VERDICT_ARMED)); then
     drill_check "switch armed" PASS "${SWITCH_PATH_UNITS[*]} active, trigger ready"
   else
-    drill_check "switch armed" FAIL "${VERDICT_PROBLEMS[*]} (run: ess_controller.sh rearm)"
+    advice_unarmed_v advice
+    drill_check "switch armed" FAIL "$advice"
   fi
   for u in "${TRADING[@]}"; do
-    [[ ${GUARD[$u]} == @(yes|absent) ]] || unguarded+=("$u=${GUARD[$u]}")
+    if [[ ${EXEMPT[$u]} == 1 ]]; then
+      until=${EXEMPT_UNTIL[$u]}
+      time_iso_v until $((until * 1000000))
+      exempt+=("$u until $until")
+    elif [[ ${GUARD[$u]} != @(yes|absent) ]]; then
+      unguarded+=("$u=${GUARD[$u]}")
+    fi
   done
   if ((${#unguarded[@]} == 0)); then
     drill_check "latch applied by systemd" PASS "AssertPathExists=! on the flag and the\
- persisted latch, on all ${#TRADING[@]} trading units (their Asserts property)"
+ persisted latch, on all ${#TRADING[@]} trading units (their Asserts property)\
+${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
   else
-    drill_check "latch applied by systemd" FAIL "not applied on ${unguarded[*]}\
- (re-run the installer; look for drop-ins overriding it)"
+    advice_unarmed_v advice
+    drill_check "latch applied by systemd" FAIL "not applied on ${unguarded[*]}: $advice"
   fi
   drill_check_verdict armed "verdict before the drill"
   drill_check_exporter
-  drill_pass_if "journal readable" "journalctl -t quantum-ess works" "journalctl cannot be read" \
-    drill_journal_readable
+  drill_pass_if "journal readable" "journalctl -t quantum-ess works" "journalctl -t quantum-ess\
+ cannot be read; fix: sudo systemctl restart systemd-journald" drill_journal_readable
   drill_check_runbook_links
+  drill_check_status_unprivileged
 }
 
 # drill_check_exporter: the exporter answers, when it is installed, on the address systemd holds
@@ -161,31 +184,53 @@ drill_check_exporter() {
     drill_check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v (address held by systemd)"
   else
     drill_check "exporter" FAIL "$EXPORTER_UNIT is installed but $EXPORTER_URL does not answer\
- ($(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true))"
+ (unit $(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true)); fix: sudo systemctl restart\
+ $EXPORTER_UNIT (journalctl -u $EXPORTER_UNIT says why it stopped)"
   fi
 }
 
-# The runbook's paths (install.sh --runbook-root) are run as root: they must still be the installed
-# programs, in directories only root can write.
+# The runbook's paths (install.sh --runbook-root) are run as root: they must still be the
+# installer's programs, in directories only root (or the owners trusted at install) can write: the
+# installer's rule and fix (runbook.sh).
 drill_check_runbook_links() {
-  local root="" f bad=() d
-  [[ -r $ESS_LIB/../runbook-root ]] || return 0
-  IFS= read -r root <"$ESS_LIB/../runbook-root" || true
-  [[ -n $root ]] || return 0
-  for f in ops/ess_controller.sh scripts/proof_ess.sh; do
-    [[ $(readlink -f -- "$root/$f") == "$(readlink -f -- "$ESS_LIB/../${f#*/}")" ]] ||
-      bad+=("$root/$f is not the installed ${f#*/}")
+  local libexec=${ESS_LIB%/lib} root f bad=() detail installer=""
+  runbook_read "$libexec" || return 0
+  root=$RUNBOOK_ROOT_RECORDED
+  for f in "${RUNBOOK_FILES[@]}"; do
+    runbook_file_ok "$root" "$libexec" "$f" || bad+=("$root/$f")
   done
-  for d in "$root" "$root/ops" "$root/scripts"; do
-    [[ $(stat -c '%u %A' -- "$d" 2>/dev/null) =~ ^0\ d....-..-. ]] ||
-      bad+=("$d is not root-owned or is writable by others")
-  done
-  if ((${#bad[@]} == 0)); then
-    drill_check "runbook paths" PASS \
-      "$root/ops/ess_controller.sh and scripts/proof_ess.sh are the installed programs"
+  if ! runbook_check "$root" "${RUNBOOK_TRUSTED[@]}"; then
+    IFS= read -r installer 2>/dev/null <"$libexec/installer" || installer=deploy/install.sh
+    runbook_problem "$root" "$installer" "${RUNBOOK_TRUSTED[@]}"
+    drill_check "runbook paths" FAIL "$RUNBOOK_CAUSE; $RUNBOOK_FIX"
+  elif ((${#bad[@]} > 0)); then
+    advice_install_command_v detail
+    drill_check "runbook paths" FAIL "${bad[*]}: not the installer's program (replaced, or a link\
+ that a chmod would follow); fix: $detail"
   else
-    drill_check "runbook paths" FAIL \
-      "${bad[*]} (re-run install.sh --runbook-root, or use /usr/local/sbin)"
+    drill_check "runbook paths" PASS "$root/ops/ess_controller.sh and scripts/proof_ess.sh run\
+ the installed programs${RUNBOOK_TRUSTED[*]:+ (trusted owners: ${RUNBOOK_TRUSTED[*]})}"
+  fi
+}
+
+# drill_check_status_unprivileged: `status` works for a user who is not root (the monitoring user,
+# the runbook's reader): a chmod that followed a link to the installed controller, or a library
+# made unreadable, gives "Permission denied" (126) instead of a verdict.
+drill_check_status_unprivileged() {
+  local rc=0 out prog=$CONTROLLER mode fix name="status as a non-root user"
+  out=$(setpriv --reuid=65534 --regid=65534 --clear-groups -- "$prog" status 2>&1 >/dev/null) ||
+    rc=$?
+  if ((rc <= 8)); then
+    drill_check "$name" PASS "$prog status answers (exit $rc) for uid 65534"
+    return 0
+  fi
+  mode=$(stat -c '%a' -- "$prog" 2>/dev/null || echo 0)
+  if (((8#$mode & 8#005) != 8#005)); then
+    drill_check "$name" FAIL "exit $rc for uid 65534: $prog is mode $mode (a chmod that\
+ followed a link to it?); fix: sudo chmod 0755 $prog"
+  else
+    advice_install_command_v fix
+    drill_check "$name" FAIL "exit $rc for uid 65534: ${out##*$'\n'}; fix: $fix"
   fi
 }
 
@@ -628,13 +673,17 @@ main() {
     case $1 in
       --dry-run) DRY_RUN=1; shift ;;
       --exporter-url)
-        (($# >= 2)) || { echo "proof_ess.sh: --exporter-url needs a value" >&2; exit 64; }
+        (($# >= 2)) || drill_usage_error "--exporter-url needs a value"
         EXPORTER_URL=$2; shift 2 ;;
       -h | --help) drill_usage; exit 0 ;;
-      *) printf 'proof_ess.sh: unknown option %s\n' "$1" >&2; exit 64 ;;
+      *) drill_usage_error "unknown option '$1'" ;;
     esac
   done
-  ((EUID == 0)) || { echo "proof_ess.sh: the drill activates the ESS: run as root" >&2; exit 77; }
+  if ((EUID != 0)); then
+    printf 'proof_ess.sh: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' \
+      "the drill (it activates the ESS)" "$EUID" >&2
+    exit 77
+  fi
   config_load_in_force
   printf 'ESS drill on %s at %s%s\n' "$(hostname)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "$( ((DRY_RUN)) && echo ' (dry run: nothing is stopped)')"
@@ -681,10 +730,14 @@ drill_triggers_json() {
   printf '[%s]' "${out[*]}"
 }
 
-# drill_summary: the last lines; returns 0 when every check passed.
+# drill_summary: the last lines; returns 0 when every check passed. Only a full drill, which stopped
+# and resumed trading, says production-ready: a dry run checked the wiring alone.
 drill_summary() {
   local f
-  if ((FAILS == 0)); then
+  if ((FAILS == 0 && DRY_RUN)); then
+    echo "SUMMARY: PASS ($CHECKS checks, dry run: the wiring only, nothing was stopped)"
+    echo "The stop itself is proven by the full drill: sudo proof_ess.sh"
+  elif ((FAILS == 0)); then
     echo "SUMMARY: PASS ($CHECKS checks)"
     echo "ESS is production-ready for emergency stop scenarios"
   else

@@ -62,20 +62,26 @@ run_bats() {
   record bats "$rc" "$(grep -c '^ok ' "$out" || true)" "$(grep -c '^not ok ' "$out" || true)"
 }
 
-# The README runbook, command by command, as bats inside a sandbox booted for it.
+# The README runbook, command by command, and the operator's runbook followed literally with a
+# tired operator's mistakes: each file of test/runbook as bats inside a sandbox booted for it.
 run_runbook() {
-  local rc=0 out=$REPORT_DIR/runbook.tap box=ess-runbook
+  local file
+  for file in "$REPO"/test/runbook/*.bats; do run_runbook_file "${file##*/}"; done
+}
+
+run_runbook_file() { # run_runbook_file NAME.bats
+  local rc=0 out=$REPORT_DIR/runbook-${1%.bats}.tap box=ess-runbook
   bash "$SANDBOX" down "$box" >/dev/null
   local inside=/opt/quantum-ess-src
   if bash "$SANDBOX" up "$box" >/dev/null &&
     bash "$SANDBOX" exec "$box" bash "$inside/sandbox/provision.sh" >/dev/null; then
-    bash "$SANDBOX" exec "$box" bats --tap "$inside/test/runbook/runbook.bats" | tee "$out" || rc=$?
+    bash "$SANDBOX" exec "$box" bats --tap "$inside/test/runbook/$1" | tee "$out" || rc=$?
   else
     rc=1
   fi
   bash "$SANDBOX" down "$box" >/dev/null
-  record "runbook (bats on real systemd)" "$rc" "$(grep -c '^ok ' "$out" 2>/dev/null || true)" \
-    "$(grep -c '^not ok ' "$out" 2>/dev/null || true)"
+  record "runbook $1 (bats on real systemd)" "$rc" \
+    "$(grep -c '^ok ' "$out" 2>/dev/null || true)" "$(grep -c '^not ok ' "$out" 2>/dev/null || true)"
 }
 
 run_vitest() { # run_vitest PROJECT

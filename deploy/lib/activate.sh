@@ -92,7 +92,7 @@ activation_claim_existing() {
     fi
     ACT_ID=flag-$ACT_WALL_US
     [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
-    [[ $ACT_REASON != "manual activation" ]] ||
+    [[ $ACT_REASON != "$RECORD_NO_REASON" ]] ||
       ACT_REASON="latch flag $f created outside the controller"
   fi
   ACT_CLAIM_PRIO=notice

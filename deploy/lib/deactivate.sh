@@ -231,6 +231,18 @@ deactivation_start() {
     "${ORDER[*]}"
 }
 
+# deactivation_ask_reason_v VAR: no --reason given. At a terminal, resuming trading is deliberate:
+# ask for one (an empty answer is recorded as "no reason given"). Without one (a script, the
+# runbook's literal command through ssh) proceed: the record then says no reason was given.
+deactivation_ask_reason_v() {
+  local _answer=""
+  if [[ -t 0 && -t 2 ]]; then
+    printf 'Why is the ESS being deactivated? (recorded in the audit trail; Enter for none): ' >&2
+    IFS= read -r _answer || _answer=""
+  fi
+  printf -v "$1" '%s' "${_answer#"${_answer%%[! ]*}"}"
+}
+
 # deactivate [--reason TEXT] [--no-start] [--if-activation TOKEN]
 # --if-activation (the drill): clear only the latch TOKEN (ID@MTIME, latch_flag_identity_v) names,
 # checked and cleared under the lock in one step; any other latch is kept (exit 1).
@@ -251,7 +263,8 @@ cmd_deactivate() {
   done
   require_root deactivate
   config_load_in_force
-  record_clean_text_v reason "${reason:-manual deactivation}"
+  [[ -n ${reason// /} ]] || deactivation_ask_reason_v reason
+  record_clean_text_v reason "${reason:-$RECORD_NO_REASON}"
   record_actor_v who
   if ! latch_take_lock; then
     printf 'ess: another ESS operation holds %s; nothing was changed. Try again.\n' \

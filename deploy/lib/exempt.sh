@@ -46,17 +46,29 @@ exempt_read() {
   done
 }
 
-# exempt_duration_v VAR TEXT: 90, 90s, 15m, 1h -> seconds; empty when not a duration.
+# exempt_duration_v VAR TEXT: 90s, 15m, 1h -> seconds; empty when not a duration. A bare number is
+# not one: "--for 30" meant 30 minutes to someone and 30 seconds to the controller, and the unit was
+# stopped in the middle of a deploy.
+readonly EXEMPT_DURATION_FORMS="a number with its unit: 90s, 30m or 1h"
 exempt_duration_v() {
   local _d=""
-  if [[ $2 =~ ^([0-9]{1,6})(s|m|h)?$ ]]; then
+  if [[ $2 =~ ^([0-9]{1,6})(s|m|h)$ ]]; then
     case ${BASH_REMATCH[2]} in
       h) _d=$((10#${BASH_REMATCH[1]} * 3600)) ;;
       m) _d=$((10#${BASH_REMATCH[1]} * 60)) ;;
-      *) _d=$((10#${BASH_REMATCH[1]})) ;;
+      s) _d=$((10#${BASH_REMATCH[1]})) ;;
     esac
   fi
   printf -v "$1" '%s' "$_d"
+}
+
+# exempt_duration_text_v VAR SECONDS: 5400 -> "1h30m", 90 -> "1m30s", as the operator writes them.
+exempt_duration_text_v() {
+  local _s=$2 _t=""
+  ((_s < 3600)) || _t+="$((_s / 3600))h"
+  ((_s % 3600 < 60)) || _t+="$((_s % 3600 / 60))m"
+  ((_s % 60 == 0)) || _t+="$((_s % 60))s"
+  printf -v "$1" '%s' "${_t:-0s}"
 }
 
 # exempt_unit_arg_v VAR NAME: the configured trading unit NAME means (".service" implied), or exit
@@ -86,11 +98,17 @@ cmd_exempt() {
   require_root exempt
   config_load_in_force
   exempt_unit_arg_v u "$unit"
+  [[ -n $duration ]] || usage_error "exempt needs --for DURATION ($EXEMPT_DURATION_FORMS)"
   exempt_duration_v secs "$duration"
+  if [[ $duration =~ ^[0-9]+$ ]]; then
+    usage_error "--for $duration has no unit: write ${duration}s, ${duration}m or ${duration}h"
+  fi
   [[ -n $secs && $secs != 0 ]] ||
-    usage_error "--for needs a duration such as 900, 15m or 1h (got '${duration}')"
+    usage_error "--for '$duration' is not a duration: $EXEMPT_DURATION_FORMS"
+  local max
+  exempt_duration_text_v max "${CFG[MAX_EXEMPTION_SEC]}"
   ((secs <= CFG[MAX_EXEMPTION_SEC])) ||
-    usage_error "--for $duration is longer than MAX_EXEMPTION_SEC (${CFG[MAX_EXEMPTION_SEC]} s)"
+    usage_error "--for $duration is longer than MAX_EXEMPTION_SEC ($max)"
   record_clean_text_v reason "$reason"
   [[ -n ${reason// /} ]] ||
     usage_error "exempt needs --reason: say why this unit may run while trading is stopped"
@@ -132,8 +150,10 @@ exempt_grant() {
   record_audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" ||
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
   latch_drop_lock
-  printf 'EXEMPTED %s until %s (%d s): it may be started now (systemctl start %s); %s\n' \
-    "$u" "$(time_iso $((until * 1000000)))" "$secs" "$u" \
+  local span
+  exempt_duration_text_v span "$secs"
+  printf 'EXEMPTED %s until %s (for %s): it may be started now (systemctl start %s); %s\n' \
+    "$u" "$(time_iso $((until * 1000000)))" "$span" "$u" \
     "the ESS stays ACTIVE for every other trading unit."
 }
 

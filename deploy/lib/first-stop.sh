@@ -60,7 +60,8 @@ activation_init() {
   [[ -z $ACT_ID ]] || return 0 # done by first_stop already
   ACT_RUN_SOURCE=$ACT_OPT_SOURCE ACT_SOURCE=$ACT_OPT_SOURCE
   record_actor_v ACT_ACTOR
-  record_clean_text_v ACT_REASON "${ACT_OPT_REASON:-manual activation}"
+  # an emergency does not wait for typing: no --reason is recorded as such, never asked for
+  record_clean_text_v ACT_REASON "${ACT_OPT_REASON:-$RECORD_NO_REASON}"
   activation_trigger_from_wall "${ESS_START_WALL/./}"
   if ((ACT_OPT_FROM_SPOOL)); then
     spool_has_requests || return 1 # the sweep timer's usual run: nothing to log

@@ -15,6 +15,9 @@ done
 
 readonly ESS_TAG=quantum-ess
 readonly REDIS_KEY=quantum:ess:active
+# what state.json, the audit trail, the journal and status record when an operator gave no reason
+# shellcheck disable=SC2034 # read by first-stop.sh, activate.sh and deactivate.sh
+readonly RECORD_NO_REASON="no reason given"
 
 # record_log PRIORITY TEXT...: one journal line (the words joined by a space, as "$*" does). One
 # logger for the whole run, fed line by line with the priority as a syslog prefix: a journal line

@@ -82,8 +82,16 @@ status_json_wiring_v() {
 # warnings, then every unit. Writes FLAG_*.
 status_text() {
   local u
+  local text in_window=()
+  for u in "${TRADING[@]}"; do [[ ${EXEMPT[$u]} != 1 ]] || in_window+=("$u"); done
   printf 'ESS STATUS: %s\n' "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)"
-  printf '  verdict:  %s (exit %d)\n' "${VERDICT_TEXT[$VERDICT]}" "$VERDICT_CODE"
+  text=${VERDICT_TEXT[$VERDICT]}
+  if [[ $VERDICT == active ]] && ((${#in_window[@]} > 0)); then
+    # what is true in a maintenance window: the latched units are down, the exempt ones may run
+    text="active: latched; the other trading units are down and systemd refuses their starts;"
+    text+=" exempt for maintenance (may run): ${in_window[*]}"
+  fi
+  printf '  verdict:  %s (exit %d)\n' "$text" "$VERDICT_CODE"
   if ((V_FLAG)); then
     latch_flag_read "${CFG[FLAG_FILE]}"
     printf '  flag:     %s present (id %s)\n' "${CFG[FLAG_FILE]}" \
@@ -91,8 +99,9 @@ status_text() {
   fi
   status_text_history
   if ((VERDICT_ARMED)); then
-    printf '  switch:   %s\n' "armed (${SWITCH_PATH_UNITS[*]} state=active, every switch unit loaded\
- as installed, guard=yes on every trading unit)"
+    printf '  switch:   armed (%s state=active, every switch unit loaded as installed, %s%s)\n' \
+      "${SWITCH_PATH_UNITS[*]}" "guard=yes on every trading unit" \
+      "${in_window[*]:+ but the exempt ${in_window[*]}}"
   else
     printf '  switch:   %s\n' "NOT ARMED"
   fi
@@ -150,9 +159,9 @@ status_text_warnings() {
   for u in "${TRADING[@]}"; do
     [[ ${EXEMPT[$u]} == 1 ]] || continue
     until=${EXEMPT_UNTIL[$u]}
-    printf '  EXEMPT:   %s may run until %s (maintenance: "%s"); %s %s\n' "$u" \
-      "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" \
-      "end it early: ess_controller.sh unexempt" "${u%.service}"
+    printf '  EXEMPT:   %s %s until %s (maintenance: "%s"); %s %s\n' "$u" \
+      "$(status_exempt_state "$u")" "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" \
+      "end it early: sudo ess_controller.sh unexempt" "${u%.service}"
   done
 }
 
@@ -164,6 +173,15 @@ status_text_listener() {
   listener_check '' && return 0
   printf '  WARNING:  exporter address: %s; %s\n' "$LISTENER_PROBLEM" \
     "trips and scrapes there do not reach the ESS"
+}
+
+# status_exempt_state UNIT: what an exempt unit is doing now, in words.
+status_exempt_state() {
+  if verdict_is_running_state "${ACTIVE[$1]:-unknown}" || [[ ${POPULATED[$1]:-} == yes ]]; then
+    printf 'is RUNNING (%s), may run' "${ACTIVE[$1]:-unknown}"
+  else
+    printf 'is down (%s), may be started' "${ACTIVE[$1]:-unknown}"
+  fi
 }
 
 # status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*.

@@ -38,11 +38,10 @@ load_libs() {
   source "$REPO/deploy/lib/record.sh"
 }
 
-@test "no command prints usage and exits 64" {
+@test "no command exits 64, says so and points to --help" {
   run "$CTL"
   [ "$status" -eq 64 ]
-  [[ $output == *"missing command"* ]]
-  [[ $output == *"Usage: ess_controller.sh"* ]]
+  [[ $output == *"missing command (see 'ess_controller.sh --help')"* ]]
 }
 
 @test "unknown command exits 64 and names it" {

@@ -38,7 +38,12 @@ describe('maintenance window under the latch', () => {
     }
     const status = await box.ess('status');
     expect(status.exitCode, status.stdout).toBe(3);
-    expect(status.stdout).toMatch(/EXEMPT: +quantum-execution.service may run until \S+ \(maintenance: "deploy v2"\)/);
+    // status says what is true: the latched units down, the exempt unit running, until when
+    expect(status.stdout).not.toContain('no process of any trading unit runs');
+    expect(status.stdout).toContain('verdict:  active: latched; the other trading units are down and systemd refuses their starts;'
+      + ' exempt for maintenance (may run): quantum-execution.service (exit 3)');
+    expect(status.stdout).toContain('guard=yes on every trading unit but the exempt quantum-execution.service');
+    expect(status.stdout).toMatch(/EXEMPT: +quantum-execution.service is RUNNING \(active\), may run until \S+ \(maintenance: "deploy v2"\)/);
     const json = JSON.parse((await box.ess('status', '--json')).stdout) as { units: { unit: string; exempt_until: number | null }[] };
     expect(json.units.find((u) => u.unit === EXEC)?.exempt_until).toBeGreaterThan(Date.now() / 1000);
     const metrics = await box.mustRun('curl', '-s', 'http://127.0.0.1:10170/metrics');
@@ -48,7 +53,7 @@ describe('maintenance window under the latch', () => {
   });
 
   it('expiry stops the unit again within a second of the deadline, with no human action', async () => {
-    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '3', '--reason', 'short');
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '3s', '--reason', 'short');
     const until = JSON.parse(await box.readFile(`/run/quantum-ess/exempt/${EXEC}`)) as { until: number };
     await box.mustRun('systemctl', 'start', EXEC);
     await sleep((until.until - Date.now() / 1000) * 1000 + 1500);
@@ -124,8 +129,11 @@ describe('maintenance window under the latch', () => {
     for (const [args, message, code] of [
       [['exempt', 'redis-server', '--for', '1m', '--reason', 'x'], 'is not one of the trading units', 64],
       [['exempt', 'quantum-execution', '--for', '2h', '--reason', 'x'], 'longer than MAX_EXEMPTION_SEC', 64],
-      [['exempt', 'quantum-execution', '--for', 'soon', '--reason', 'x'], '--for needs a duration', 64],
-      [['exempt', 'quantum-execution', '--for', '0', '--reason', 'x'], '--for needs a duration', 64],
+      [['exempt', 'quantum-execution', '--for', 'soon', '--reason', 'x'], "--for 'soon' is not a duration: a number with its unit: 90s, 30m or 1h", 64],
+      [['exempt', 'quantum-execution', '--for', '0m', '--reason', 'x'], "--for '0m' is not a duration", 64],
+      // a bare number is refused: 30 meant minutes to the operator and seconds to the controller
+      [['exempt', 'quantum-execution', '--for', '30', '--reason', 'x'], '--for 30 has no unit: write 30s, 30m or 30h', 64],
+      [['exempt', 'quantum-execution', '--reason', 'x'], 'exempt needs --for DURATION (a number with its unit: 90s, 30m or 1h)', 64],
       [['exempt', 'quantum-execution', '--for', '1m'], 'exempt needs --reason', 64],
       [['exempt', 'quantum-execution', '--for', '1m', '--reason', '   '], 'exempt needs --reason', 64],
       [['unexempt', 'quantum-execution'], 'has no maintenance exemption', 2],

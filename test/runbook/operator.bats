@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# The operator's runbook followed literally on a fresh install, as root and as a user who is not,
+# including what a tired operator does: the runbook root owned by the trading user, its own
+# security step (chmod 700 / chown on ops/ess_controller.sh), a drill while the ESS is active or in
+# a maintenance window, a missing --reason, a refused start. Every message must lead to the right
+# next command. Run by test/run-all.sh inside its own provisioned sandbox (real systemd); the tests
+# build on each other, in order.
+
+bats_require_minimum_version 1.5.0
+
+readonly ROOT=/home/qt/quantum_trader
+readonly INSTALLER=/opt/quantum-ess-src/deploy/install.sh
+
+trading_units() { sed -n 's/^TRADING_UNITS="\(.*\)"$/\1/p' /etc/quantum/ess.conf; }
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+# the command after "fix: " in the last output
+fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
+
+@test "runbook root owned by the trading user: refused with the fixing command, which works" {
+  useradd --create-home --user-group qt
+  run "$INSTALLER" --runbook-root /home/qt/quantum_trdaer
+  [ "$status" -eq 1 ]
+  [[ $output == *"quantum_trdaer does not exist. Nothing was changed. Check the spelling;"* ]]
+  [[ $output == *"create it first: sudo install -d -m 0755 /home/qt/quantum_trdaer" ]]
+  [ ! -e /home/qt/quantum_trdaer ]
+  setpriv --reuid=qt --regid=qt --init-groups -- mkdir -p "$ROOT/ops"
+  run "$INSTALLER" --runbook-root "$ROOT"
+  [ "$status" -eq 1 ]
+  [[ $output == "install: refused: the runbook runs $ROOT/ops/ess_controller.sh as root, but"* ]]
+  [[ $output == *"/home/qt is owned by qt"*"whoever can write there can replace what root runs."* ]]
+  [[ $output == *"Nothing was changed. If qt may change what root runs there"* ]]
+  [ "$(fix_of)" = "sudo $INSTALLER --runbook-root $ROOT --trust-owner qt" ]
+  [ ! -e "$ROOT/ops/ess_controller.sh" ]
+  # the fix, as printed (sudo is root here already)
+  run bash -c "${output##*fix: sudo }"
+  [ "$status" -eq 0 ]
+  [ "$(stat -c %U "$ROOT" "$ROOT/ops")" = "qt"$'\n'"qt" ] # the user's project stays the user's
+  [ -f "$ROOT/ops/ess_controller.sh" ] && [ ! -L "$ROOT/ops/ess_controller.sh" ]
+  run bash "$ROOT/ops/ess_controller.sh" status
+  [ "$status" -eq 0 ]
+  # running it twice changes nothing
+  run "$INSTALLER" --runbook-root "$ROOT" --trust-owner qt
+  [ "$status" -eq 0 ]
+}
+
+@test "the runbook's chmod 700 / chown on ops/ess_controller.sh keeps a non-root status working" {
+  chmod 700 "$ROOT/ops/ess_controller.sh"
+  chown root:root "$ROOT/ops/ess_controller.sh"
+  run as_nobody /usr/local/sbin/ess_controller.sh status
+  [ "$status" -eq 0 ]
+  [[ $output == "ESS STATUS: INACTIVE"* ]]
+  cd "$ROOT"
+  run bash scripts/proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+  [[ $output == *"PASS runbook paths"*"(trusted owners: qt)"* ]]
+  [[ $output == *"PASS status as a non-root user"* ]]
+}
+
+@test "the drill notices a non-root status broken, and a runbook path replaced, naming each fix" {
+  chmod 700 /usr/local/lib/quantum-ess/ess_controller.sh # what chmod through the old link did
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 1 ]
+  [[ $output == *"FAIL status as a non-root user"*"exit 126"* ]]
+  [ "$(fix_of)" = "sudo chmod 0755 /usr/local/lib/quantum-ess/ess_controller.sh" ]
+  ${output##*fix: sudo }
+  # the trading user swaps the runbook's ops/ for its own
+  setpriv --reuid=qt --regid=qt --init-groups -- bash -c \
+    "cd $ROOT && mv ops ops.mine && mkdir ops && echo 'echo pwned' >ops/ess_controller.sh"
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 1 ]
+  [[ $output == *"FAIL runbook paths"*"$ROOT/ops/ess_controller.sh: not the installer's program"* ]]
+  [ "$(fix_of)" = "sudo $INSTALLER --runbook-root $ROOT --trust-owner qt" ]
+  run bash -c "${output##*fix: sudo }"
+  [ "$status" -eq 0 ]
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+}
+
+@test "a dry run passes but does not claim production-ready; the full drill does" {
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+  [[ ${lines[-2]} == "SUMMARY: PASS ("*"dry run: the wiring only, nothing was stopped)" ]]
+  [[ $output != *"production-ready"* ]]
+  [[ ${lines[-1]} == "The stop itself is proven by the full drill: sudo proof_ess.sh" ]]
+  run proof_ess.sh
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "ESS is production-ready for emergency stop scenarios" ]
+}
+
+@test "activate without --reason is instant and recorded as no reason given" {
+  run --separate-stderr ess_controller.sh activate </dev/null
+  [ "$status" -eq 0 ]
+  run ess_controller.sh status
+  [[ $output == *'last activation:'*'via cli: "no reason given"'* ]]
+  [ "$(jq -r .last_activation.reason /var/lib/quantum-ess/state.json)" = \
+    "no reason given" ]
+  grep -q '"event":"activate".*"reason":"no reason given"' /var/log/quantum-ess/audit.jsonl
+  # a tired operator activates again: re-verified, not a second activation
+  run --separate-stderr ess_controller.sh activate
+  [ "$status" -eq 0 ]
+  [[ $output == "ESS ALREADY ACTIVE, re-verified"* ]]
+}
+
+@test "while active, every drill FAIL line names the cause and the one command that fixes it" {
+  local line
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 1 ]
+  for line in "${lines[@]}"; do
+    [[ $line != FAIL* ]] || [[ $line == *"fix: "* && $line != *": " && $line != *":" ]]
+  done
+  [[ $output == *"FAIL verdict before the drill"*"the ESS is ACTIVE since "* ]]
+  [[ $output == *'via cli: "no reason given")'* ]]
+  [[ $output == *'when the incident is over, fix: sudo ess_controller.sh deactivate --reason'* ]]
+  [[ $output != *"install.sh"* && $output != *"production-ready"* ]]
+}
+
+@test "in a maintenance window: status says what is true, the drill says to end the window" {
+  run ess_controller.sh exempt quantum-execution --for 30 --reason "deploy v2"
+  [ "$status" -eq 64 ]
+  [[ $output == *"--for 30 has no unit: write 30s, 30m or 30h"* ]]
+  run ess_controller.sh exempt quantum-execution --for 30m --reason "deploy v2"
+  [ "$status" -eq 0 ]
+  [[ $output == *"(for 30m)"* ]]
+  systemctl start quantum-execution.service
+  run ess_controller.sh status
+  [ "$status" -eq 3 ]
+  [[ $output != *"no process of any trading unit runs"* ]]
+  [[ $output == *"exempt for maintenance (may run): quantum-execution.service (exit 3)"* ]]
+  [[ $output == *"EXEMPT:   quantum-execution.service is RUNNING (active), may run until "* ]]
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 1 ]
+  [[ $output == *"quantum-execution.service exempt for maintenance until "* ]]
+  [[ $output == *'when the maintenance is done, fix: sudo ess_controller.sh deactivate'* ]]
+  [[ $output != *"install.sh"* ]]
+  ess_controller.sh unexempt quantum-execution
+}
+
+@test "a refused start tells, within one command, that the ESS latch refused it and what to run" {
+  run systemctl restart quantum-governor.service
+  [ "$status" -ne 0 ]
+  [[ $output == *"Assertion failed"* ]]
+  run systemctl status quantum-governor.service --no-pager
+  local says='(Quantum ESS latch: "Assertion failed" means the ESS is ACTIVE; run'
+  says+=' ess_controller.sh status, then exempt quantum-governor or deactivate)'
+  [[ ${lines[0]} == *"quantum-governor.service - Stand-in trading service"*"$says" ]]
+  run journalctl -u quantum-governor.service -n 1 --no-pager -o cat
+  [[ $output == "Assertion failed for quantum-governor.service - "*"$says." ]]
+}
+
+@test "deactivate without --reason and without a terminal proceeds, recorded as no reason given" {
+  run --separate-stderr ess_controller.sh deactivate </dev/null
+  [ "$status" -eq 0 ]
+  [[ $output == *"ESS DEACTIVATED"* ]]
+  run ess_controller.sh status
+  [[ $output == *'last deactivation:'*'"no reason given"'* ]]
+  [ "$(jq -r .last_deactivation.reason /var/lib/quantum-ess/state.json)" = "no reason given" ]
+  grep -q '"event":"resume".*"reason":"no reason given"' /var/log/quantum-ess/audit.jsonl
+  # running it twice: not active, nothing to do (exit 2), said in one line
+  run ess_controller.sh deactivate </dev/null
+  [ "$status" -eq 2 ]
+  [[ $output == *"ESS is not active"*"nothing to deactivate"* ]]
+}
+
+@test "deactivate at a terminal without --reason asks for one and records the answer" {
+  ess_controller.sh activate --reason "terminal test" >/dev/null 2>&1
+  run script -qec "ess_controller.sh deactivate" /dev/null <<<"venue back, checked"
+  [ "$status" -eq 0 ]
+  [[ $output == *"Why is the ESS being deactivated?"* ]]
+  run ess_controller.sh status
+  [[ $output == *'last deactivation:'*'"venue back, checked"'* ]]
+  grep -q '"event":"resume".*"reason":"venue back, checked"' /var/log/quantum-ess/audit.jsonl
+  # shellcheck disable=SC2046 # one word per unit
+  run ! grep -vx active < <(systemctl is-active $(trading_units))
+}
