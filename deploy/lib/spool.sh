@@ -19,7 +19,7 @@ done
 readonly SPOOL_BATCH_MAX=500
 readonly SPOOL_SCOPES_MAX=8
 # a request's scope (contract/README.md section 6); anything else is recorded as `invalid`
-readonly SPOOL_SCOPE_RE='^(fleet|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$'
+readonly SPOOL_SCOPE_RE='^(fleet|unscoped|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$'
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""
 declare -g SPOOL_SCOPE=""
 declare -ga SPOOL_ENTRIES=()
@@ -64,7 +64,7 @@ spool_claim() {
 }
 
 # spool_read_request PATH (an element of SPOOL_ENTRIES): one request, its fields cleaned. The
-# scope: `fleet`, `host:NAME`, `group:NAME`; `invalid` when the line breaks that rule, `unknown`
+# scope: `fleet`, `unscoped`, `host:NAME`, `group:NAME`; `invalid` when the line breaks that rule, `unknown`
 # when there is none (an older exporter, a request written by hand, an unreadable file). Neither
 # changes anything about the stop: every request stops.
 # Writes REQ_SOURCE REQ_REASON REQ_NAME REQ_SCOPE.

@@ -12,7 +12,7 @@ export interface TripRequest {
   readonly reason: string;
   /** Part of the file name, so that the journal and audit trail can be matched to the alert. */
   readonly fingerprint: string;
-  /** `fleet`, `group:NAME` or `host:NAME` (src/webhook/trip-scope.ts); default fleet. */
+  /** `fleet`, `unscoped`, `group:NAME` or `host:NAME` (src/webhook/trip-scope.ts); default fleet. */
   readonly scope?: string;
   /**
    * When the webhook request arrived (ms since the epoch, fractional): the file's mtime, which the
@@ -37,11 +37,11 @@ export class TripRequestError extends Error {
 }
 
 /** The scope line's rule; the controller checks the same and records anything else as `invalid`. */
-export const TRIP_REQUEST_SCOPE = /^(fleet|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/;
+export const TRIP_REQUEST_SCOPE = /^(fleet|unscoped|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/;
 
 /** The lines the controller reads; anything unsafe in the reason is already replaced. */
 export function tripRequestContent(reason: string, scope = 'fleet'): string {
-  if (!TRIP_REQUEST_SCOPE.test(scope)) throw new TripRequestError(`scope ${JSON.stringify(printableAscii(scope, 80))} is not fleet, host:NAME or group:NAME`);
+  if (!TRIP_REQUEST_SCOPE.test(scope)) throw new TripRequestError(`scope ${JSON.stringify(printableAscii(scope, 80))} is not fleet, unscoped, host:NAME or group:NAME`);
   return `source=alertmanager\nscope=${scope}\nreason=${printableAscii(reason, MAX_REASON_LENGTH)}\n`;
 }
 

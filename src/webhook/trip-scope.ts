@@ -12,7 +12,9 @@ export interface TripScope {
   readonly decision: ScopeDecision;
   /**
    * What the trip request and the controller's audit record: `fleet`, `group:NAME` or `host:NAME`
-   * (with both labels, the host: the narrower). For an invalid scope, why, for the log.
+   * (with both labels, the host: the narrower), or `unscoped` for an alert with no scope label at
+   * all (it trips every host that receives it, as `fleet` does, but nobody said "fleet": on a single
+   * host the log then says what was given). For an invalid scope, why, for the log.
    */
   readonly text: string;
 }
@@ -48,7 +50,7 @@ export function decideTripScope(labels: Labels, identity: Identity): TripScope {
   if (group !== undefined) {
     return { kind: 'group', decision: inGroup(group) ? 'trip' : 'other_target', text: `group:${group}` };
   }
-  return { kind: 'fleet', decision: 'trip', text: 'fleet' };
+  return { kind: 'fleet', decision: 'trip', text: scope === 'fleet' ? 'fleet' : 'unscoped' };
 }
 
 /**

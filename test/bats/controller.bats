@@ -340,6 +340,7 @@ load_spool() {
     a6 "source=alertmanager\nscope=host:$(printf 'h%.0s' {1..64})\nreason=six\n" \
     a7 'source=alertmanager\nscope=HOST:h1\nscope=\nreason=seven\n' \
     a8 'source=alertmanager\nreason=eight, no scope\n' \
+    a8u 'source=alertmanager\nscope=unscoped\nreason=eight, no scope label on the alert\n' \
     a9 'source=alertmanager\nscope=host:h1\x1b[31m\nreason=nine\n'
   spool_claim
   local path got=()
@@ -348,7 +349,7 @@ load_spool() {
     got+=("$REQ_NAME=$REQ_SCOPE")
   done
   [ "${got[*]}" = "a1=host:h1 a2=group:eu.exec-1 a3=fleet a4=invalid a5=invalid a6=invalid \
-a7=invalid a8=unknown a9=invalid" ]
+a7=invalid a8=unknown a8u=unscoped a9=invalid" ]
 }
 
 @test "a batch records every scope, comma-joined, in the audit lines, the journal and state.json" {

@@ -138,3 +138,16 @@ as_nobody() {
   run "$REPO/deploy/ess_fleet.sh" --help
   [[ $output == *"64 usage"* ]]
 }
+
+@test "demo: echoed commands keep their quotes; times are local ISO times" {
+  # shellcheck source=/dev/null
+  source "$REPO/demo/run.sh" # defines the functions only (main runs when executed)
+  local line
+  demo_quote_v line ess_controller.sh activate --reason "demo: runaway strategy"
+  [ "$line" = 'ess_controller.sh activate --reason "demo: runaway strategy"' ]
+  demo_quote_v line bash -c 'echo "$HOME"' ""
+  [ "$line" = 'bash -c "echo \"\$HOME\"" ""' ]
+  [ "$(TZ=Europe/Berlin demo_local_time 1796520920.443859)" = "2026-12-06T02:35:20.443+0100" ]
+  [ "$(TZ=UTC demo_local_time 1796520920)" = "2026-12-06T01:35:20.000+0000" ]
+  [ "$(demo_seconds 10.250 10.3125)" = "0.062" ]
+}

@@ -39,8 +39,8 @@ describe('POST /alertmanager: trips', () => {
     expect(body.tripped[0]?.request).toBe(`incoming/${files[0]}`);
     expect(await h.spoolEntries('tmp')).toEqual([]);
     const content = await h.readRequest(files[0] ?? '');
-    expect(content).toBe(`source=alertmanager\nscope=fleet\nreason=${`alert QuantumDrawdownBreach fingerprint=1a2b3c4d5e6f7a8b groupKey=${payload.groupKey}`.slice(0, 200)}\n`);
-    expect(h.logs).toContain(`webhook: TRIP written incoming/${files[0]} scope=fleet for alert QuantumDrawdownBreach fingerprint 1a2b3c4d5e6f7a8b`);
+    expect(content).toBe(`source=alertmanager\nscope=unscoped\nreason=${`alert QuantumDrawdownBreach fingerprint=1a2b3c4d5e6f7a8b groupKey=${payload.groupKey}`.slice(0, 200)}\n`);
+    expect(h.logs).toContain(`webhook: TRIP written incoming/${files[0]} scope=unscoped for alert QuantumDrawdownBreach fingerprint 1a2b3c4d5e6f7a8b`);
 
     const metrics = await h.metrics();
     expect(sample(metrics, 'ess_webhook_requests_total{code="200"}')).toBe(1);
@@ -91,7 +91,7 @@ describe('POST /alertmanager: trips', () => {
     expect(res.json()).toMatchObject({ tripped: [{ alertname: 'A', fingerprint: 'f1', request: null }], dry_run: true });
     expect(await h.spoolEntries('incoming')).toEqual([]);
     expect(await h.spoolEntries('tmp')).toEqual([]);
-    expect(h.logs).toContain('webhook: DRY RUN, would trip (scope=fleet) for alert A fingerprint f1');
+    expect(h.logs).toContain('webhook: DRY RUN, would trip (scope=unscoped) for alert A fingerprint f1');
     const metrics = await h.metrics();
     expect(sample(metrics, 'ess_webhook_dry_run_trips_total')).toBe(1);
     expect(sample(metrics, 'ess_webhook_alerts_matched_total')).toBe(1);

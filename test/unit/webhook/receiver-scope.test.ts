@@ -75,7 +75,7 @@ describe('POST /alertmanager: trip scope', () => {
     );
     const files = await h.spoolEntries('incoming');
     expect(files).toHaveLength(1);
-    expect(await h.readRequest(files[0] ?? '')).toContain('\nscope=fleet\n');
+    expect(await h.readRequest(files[0] ?? '')).toContain('\nscope=unscoped\n');
     const metrics = await h.metrics();
     expect(sample(metrics, 'ess_webhook_scope_decisions_total{scope="invalid",decision="invalid"}')).toBe(1);
     expect(sample(metrics, 'ess_webhook_scope_decisions_total{scope="fleet",decision="trip"}')).toBe(1);

@@ -9,9 +9,9 @@ const ME: Identity = { host: 'h1', groups: ['exec', 'eu'] };
 
 describe('decideTripScope', () => {
   it.each<[string, Labels, string, string, string]>([
-    ['no scope label: the whole fleet', { ess_trip: 'true' }, 'fleet', 'trip', 'fleet'],
+    ['no scope label: every host that receives it, recorded as unscoped', { ess_trip: 'true' }, 'fleet', 'trip', 'unscoped'],
     ['ess_scope="fleet"', { ess_scope: 'fleet' }, 'fleet', 'trip', 'fleet'],
-    ['empty labels are absent labels', { ess_host: '', ess_group: '', ess_scope: '' }, 'fleet', 'trip', 'fleet'],
+    ['empty labels are absent labels', { ess_host: '', ess_group: '', ess_scope: '' }, 'fleet', 'trip', 'unscoped'],
     ['this host', { ess_host: 'h1' }, 'host', 'trip', 'host:h1'],
     ['another host', { ess_host: 'h2' }, 'host', 'other_target', 'host:h2'],
     ['host names compare without regard to case, as DNS does', { ess_host: 'H1' }, 'host', 'trip', 'host:H1'],
@@ -80,7 +80,9 @@ describe('decideTripScope, property-based', () => {
   it('a fleet alert or one without scope labels always trips, whoever receives it', () => {
     fc.assert(
       fc.property(fc.constantFrom({}, { ess_scope: 'fleet' }, { ess_host: '', ess_scope: '' }, { ess_group: '' }), identity, (labels, me) => {
-        expect(decideTripScope(labels, me)).toEqual({ kind: 'fleet', decision: 'trip', text: 'fleet' });
+        const text = labels.ess_scope === 'fleet' ? 'fleet' : 'unscoped';
+        expect(decideTripScope(labels, me)).toEqual({ kind: 'fleet', decision: 'trip', text });
+        expect(text).toMatch(TRIP_REQUEST_SCOPE);
       }),
     );
   });
