@@ -263,7 +263,10 @@ cmd_deactivate() {
   done
   require_root deactivate
   config_load_in_force
-  [[ -n ${reason// /} ]] || deactivation_ask_reason_v reason
+  # asked only when there is something to deactivate (not active: said at once, below)
+  if [[ -z ${reason// /} && ( -e ${CFG[FLAG_FILE]} || -e $(verdict_persisted_latch_path) ) ]]; then
+    deactivation_ask_reason_v reason
+  fi
   record_clean_text_v reason "${reason:-$RECORD_NO_REASON}"
   record_actor_v who
   if ! latch_take_lock; then
