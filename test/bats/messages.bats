@@ -145,7 +145,9 @@ as_nobody() {
   local line
   demo_quote_v line ess_controller.sh activate --reason "demo: runaway strategy"
   [ "$line" = 'ess_controller.sh activate --reason "demo: runaway strategy"' ]
+  # shellcheck disable=SC2016 # the $ is meant literally
   demo_quote_v line bash -c 'echo "$HOME"' ""
+  # shellcheck disable=SC2016 # the $ is meant literally
   [ "$line" = 'bash -c "echo \"\$HOME\"" ""' ]
   [ "$(TZ=Europe/Berlin demo_local_time 1796520920.443859)" = "2026-12-06T02:35:20.443+0100" ]
   [ "$(TZ=UTC demo_local_time 1796520920)" = "2026-12-06T01:35:20.000+0000" ]
