@@ -455,7 +455,12 @@ cmd_activate() {
   activation_options "$@" || usage_error "$ACT_OPT_ERROR"
   require_root activate
   config_load_in_force
-  activation_init || return 0
+  if ! activation_init; then
+    # the sweep's run on an empty spool: keep room in it for the next request, and take to Redis
+    # a marker it missed
+    if ((ACT_OPT_FROM_SPOOL)); then spool_housekeep; record_redis_retry; fi
+    return 0
+  fi
   activation_claim
   activation_stop
   activation_finish

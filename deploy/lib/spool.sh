@@ -17,11 +17,18 @@ for _ess_need in time config record; do
 done
 
 readonly SPOOL_BATCH_MAX=500
+# Room for the next request, whatever came before (spool_housekeep): claimed requests kept in
+# processed/ (each was audited when claimed), the receiver's spare requests kept in reserve/, and
+# the free share of the spool's bytes or inodes below which tmp/ and processed/ are emptied.
+readonly SPOOL_KEEP_MAX=2000 SPOOL_RESERVE_MAX=16 SPOOL_LOW_PERCENT=25
+# the receiver's user (contract/README.md section 4): only its files are spare requests
+declare -g SPOOL_WRITER_USER=quantum-ess
 readonly SPOOL_SCOPES_MAX=8
 # a request's scope (contract/README.md section 6); anything else is recorded as `invalid`
 readonly SPOOL_SCOPE_RE='^(fleet|unscoped|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$'
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""
-declare -g SPOOL_SCOPE=""
+declare -g SPOOL_SCOPE="" SPOOL_DROP_TMP=0 SPOOL_DROP_RESERVE=0 SPOOL_DROP_BATCHES=0
+declare -g SPOOL_DROP_REQUESTS=0
 declare -ga SPOOL_ENTRIES=()
 declare -gA SPOOL_READABLE=()
 
@@ -35,24 +42,30 @@ spool_has_requests() {
 }
 
 # spool_claim: up to SPOOL_BATCH_MAX requests moved into a new root-only batch directory.
-# Writes SPOOL_BATCH SPOOL_ENTRIES SPOOL_COUNT SPOOL_READABLE.
+# incoming/ is append-only (chattr +a, set by tmpfiles): a writer can add a request but never
+# withdraw it, so every request that latched, even for an instant, is claimed and recorded. To move
+# them, each entry is made root's first (the sticky bit then keeps its writer out), and only then is
+# the flag lifted, for the move alone. Writes SPOOL_BATCH SPOOL_ENTRIES SPOOL_COUNT SPOOL_READABLE.
 spool_claim() {
-  local path now rc=0
+  local path now rc=0 in=${CFG[SPOOL_DIR]}/incoming entries=()
   time_now_us_v now
   SPOOL_BATCH=${CFG[SPOOL_DIR]}/processed/$now-$$
   if ! install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" 2>/dev/null; then
-    # the spool is full (the group can fill tmp/): what sits in tmp/ is no request yet, and a writer
-    # that loses its file answers 500, so Alertmanager sends it again. Without this the claim would
-    # fail on every run and no deactivate could ever succeed.
-    record_log warning "the trip spool ${CFG[SPOOL_DIR]} is full; emptying its tmp/ to claim"
-    find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -delete 2>/dev/null || true
+    # the spool is full: without room for the batch directory no claim could ever run again
+    record_log warning "the trip spool ${CFG[SPOOL_DIR]} is full; making room to claim"
+    spool_housekeep low
     install -d -m 0700 "${CFG[SPOOL_DIR]}/processed" "$SPOOL_BATCH" || return 1
   fi
-  # head closing the pipe early makes find die of SIGPIPE: only mv's status says whether the claim
-  # worked
-  find "${CFG[SPOOL_DIR]}/incoming" -mindepth 1 -maxdepth 1 -print0 |
-    head -z -n "$SPOOL_BATCH_MAX" |
-    xargs -0 -r mv -f -t "$SPOOL_BATCH" -- || rc=${PIPESTATUS[2]}
+  shopt -s nullglob dotglob
+  entries=("$in"/*)
+  shopt -u nullglob dotglob
+  entries=("${entries[@]:0:SPOOL_BATCH_MAX}")
+  if ((${#entries[@]} > 0)); then
+    chown -h 0:0 -- "${entries[@]}" 2>/dev/null || rc=1
+    chattr -a -- "$in" 2>/dev/null || true # not append-only (an older install): mv works anyway
+    mv -f -t "$SPOOL_BATCH" -- "${entries[@]}" || rc=1
+    spool_seal_incoming
+  fi
   # whatever was moved is audited, even when part of the claim failed
   shopt -s nullglob dotglob
   SPOOL_ENTRIES=("$SPOOL_BATCH"/*)
@@ -61,6 +74,14 @@ spool_claim() {
   while IFS= read -r -d '' path; do SPOOL_READABLE[$path]=1; done < <(
     find "$SPOOL_BATCH" -mindepth 1 -maxdepth 1 -type f -links 1 -size -4097c -print0)
   return "$rc"
+}
+
+# spool_seal_incoming: incoming/ append-only again; said loudly when the filesystem refuses it (a
+# writer could then withdraw its request before the claim, and nothing would record it).
+spool_seal_incoming() {
+  chattr +a -- "${CFG[SPOOL_DIR]}/incoming" 2>/dev/null && return 0
+  record_log crit "cannot make ${CFG[SPOOL_DIR]}/incoming append-only (chattr +a): a writer can" \
+    "withdraw a trip request before it is claimed, unrecorded"
 }
 
 # spool_read_request PATH (an element of SPOOL_ENTRIES): one request, its fields cleaned. The
@@ -137,8 +158,8 @@ spool_scopes() {
 }
 
 # spool_record: after the stop, the batch's audit line first, then one journal line per request
-# (the first 20); batches older than 10 minutes are dropped so storms cannot fill the small spool
-# (the audit line keeps them). Writes REQ_*.
+# (the first 20); then the spool is kept roomy (spool_drop_unreadable, spool_housekeep): storms
+# cannot fill the small spool (the audit line keeps what goes). Writes REQ_* SPOOL_DROP_*.
 spool_record() {
   local path i=0 items=() item src why name
   for path in "${SPOOL_ENTRIES[@]}"; do
@@ -168,7 +189,119 @@ spool_record() {
   done
   ((SPOOL_COUNT <= 20)) || record_log warning "... and $((SPOOL_COUNT - 20)) more trip requests" \
     "(all kept in $SPOOL_BATCH)"
-  find "${CFG[SPOOL_DIR]}/processed" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf -- {} + \
-    2>/dev/null || true
-  find "${CFG[SPOOL_DIR]}/tmp" -mindepth 1 -maxdepth 1 -mmin +10 -delete 2>/dev/null || true
+  spool_drop_unreadable
+  spool_housekeep
+}
+
+# spool_drop_unreadable: the batch's entries that are no request file (a directory, FIFO, link, a
+# file over 4 KiB or with a second link) are removed once recorded: they may be as big as the spool.
+spool_drop_unreadable() {
+  local path gone=()
+  for path in "${SPOOL_ENTRIES[@]}"; do
+    [[ -n ${SPOOL_READABLE[$path]:-} ]] || gone+=("$path")
+  done
+  ((${#gone[@]} > 0)) || return 0
+  rm -rf -- "${gone[@]}" 2>/dev/null || true
+  record_log warning "removed ${#gone[@]} unreadable trip request(s) of $SPOOL_BATCH" \
+    "(directories, FIFOs, links or files over 4 KiB; recorded above)"
+}
+
+# spool_room_v VAR: `low` when less than SPOOL_LOW_PERCENT of the spool's bytes or of its inodes
+# is free, `ok` otherwise or when that cannot be read.
+spool_room_v() {
+  local -n _room=$1
+  local avail total ifree itotal
+  _room=ok
+  read -r avail total ifree itotal < <(
+    stat -f -c '%a %b %d %c' -- "${CFG[SPOOL_DIR]}" 2>/dev/null) || return 0
+  [[ "$avail$total$ifree$itotal" =~ ^[0-9]+$ ]] || return 0
+  if ((avail * 100 < total * SPOOL_LOW_PERCENT || ifree * 100 < itotal * SPOOL_LOW_PERCENT)); then
+    _room=low
+  fi
+}
+
+# spool_housekeep [low]: room for the next request whatever came before, whether or not anything
+# is claimed: every trip service run does it, the sweep's runs on an empty spool included (every
+# 5 s), and a claim that found the spool full. The group can write into tmp/ and reserve/: what is
+# no request being written and no spare request goes, and what it was is said (journal, audit
+# `spool-cleanup`). Claimed batches beyond the bounds go too (they were audited when claimed).
+# Writes SPOOL_DROP_*.
+spool_housekeep() {
+  local room=${1:-} fields
+  [[ -n $room ]] || spool_room_v room
+  spool_clean_tmp "$room"
+  spool_clean_reserve
+  spool_trim_processed "$room"
+  ((SPOOL_DROP_TMP + SPOOL_DROP_RESERVE + SPOOL_DROP_BATCHES > 0)) || return 0
+  record_log warning "trip spool ${CFG[SPOOL_DIR]} (room: $room): removed $SPOOL_DROP_TMP" \
+    "entries of tmp/ (no request being written), $SPOOL_DROP_RESERVE of reserve/ (no spare" \
+    "request of the receiver), $SPOOL_DROP_BATCHES claimed batches ($SPOOL_DROP_REQUESTS" \
+    "requests, each audited when claimed) to keep room for the next trip"
+  fields="\"room\":\"$room\",\"tmp_entries\":$SPOOL_DROP_TMP"
+  fields+=",\"reserve_entries\":$SPOOL_DROP_RESERVE,\"batches\":$SPOOL_DROP_BATCHES"
+  fields+=",\"requests\":$SPOOL_DROP_REQUESTS"
+  record_audit_append spool-cleanup "$fields" ||
+    record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+}
+
+# spool_clean_tmp ROOM: a writer holds its tmp/ file for milliseconds. Anything that is no plain
+# one-link file of at most 4 KiB, or older than a minute (by ctime, which no writer can set back),
+# is removed; with the spool low on room, everything (a writer that loses its file still latches:
+# src/webhook/trip-request.ts). Writes SPOOL_DROP_TMP.
+spool_clean_tmp() {
+  local dir=${CFG[SPOOL_DIR]}/tmp out="" entries=() which=()
+  SPOOL_DROP_TMP=0
+  shopt -s nullglob dotglob
+  entries=("$dir"/*)
+  shopt -u nullglob dotglob
+  ((${#entries[@]} > 0)) || return 0
+  [[ $1 == low ]] || which=(\( ! -type f -o -size +4096c -o -links +1 -o -cmin +1 \))
+  out=$(find "$dir" -mindepth 1 -maxdepth 1 "${which[@]}" -printf x -exec rm -rf -- {} + \
+    2>/dev/null) || true
+  SPOOL_DROP_TMP=${#out}
+}
+
+# spool_clean_reserve: reserve/ holds the receiver's spare requests (plain one-link files of its
+# user, at most 4 KiB); anything else is removed, and past SPOOL_RESERVE_MAX the oldest (left by an
+# exporter that restarted). Writes SPOOL_DROP_RESERVE.
+spool_clean_reserve() {
+  local dir=${CFG[SPOOL_DIR]}/reserve out="" uid entries=() old=() foreign=(-true)
+  SPOOL_DROP_RESERVE=0
+  shopt -s nullglob dotglob
+  entries=("$dir"/*)
+  shopt -u nullglob dotglob
+  ((${#entries[@]} > 0)) || return 0
+  if uid=$(id -u "$SPOOL_WRITER_USER" 2>/dev/null); then foreign=(! -uid "$uid"); fi
+  out=$(find "$dir" -mindepth 1 -maxdepth 1 \( "${foreign[@]}" -o ! -type f -o -size +4096c \
+    -o -links +1 \) -printf x -exec rm -rf -- {} + 2>/dev/null) || true
+  SPOOL_DROP_RESERVE=${#out}
+  ((${#entries[@]} - SPOOL_DROP_RESERVE > SPOOL_RESERVE_MAX)) || return 0
+  mapfile -d '' old < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -printf '%C@ %p\0' |
+    sort -z -r -n | tail -z -n +$((SPOOL_RESERVE_MAX + 1)) | cut -z -d ' ' -f 2-)
+  ((${#old[@]} == 0)) || rm -f -- "${old[@]}"
+  SPOOL_DROP_RESERVE=$((SPOOL_DROP_RESERVE + ${#old[@]}))
+}
+
+# spool_trim_processed ROOM: claimed batches older than 10 minutes go silently (their audit line
+# keeps them); younger ones past the newest SPOOL_KEEP_MAX requests, or every one but the current
+# batch with the spool low on room, are counted. Writes SPOOL_DROP_BATCHES SPOOL_DROP_REQUESTS.
+spool_trim_processed() {
+  local dir=${CFG[SPOOL_DIR]}/processed batches=() files=() i kept=0
+  SPOOL_DROP_BATCHES=0 SPOOL_DROP_REQUESTS=0
+  [[ -d $dir ]] || return 0
+  find "$dir" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf -- {} + 2>/dev/null || true
+  shopt -s nullglob dotglob
+  batches=("$dir"/*) # named <microseconds>-<pid>: oldest first
+  for ((i = ${#batches[@]} - 1; i >= 0; i--)); do
+    files=("${batches[i]}"/*)
+    if [[ ${batches[i]} != "$SPOOL_BATCH" ]] &&
+      { [[ $1 == low ]] || ((kept + ${#files[@]} > SPOOL_KEEP_MAX)); }; then
+      rm -rf -- "${batches[i]}" 2>/dev/null || true
+      SPOOL_DROP_BATCHES=$((SPOOL_DROP_BATCHES + 1))
+      SPOOL_DROP_REQUESTS=$((SPOOL_DROP_REQUESTS + ${#files[@]}))
+    else
+      kept=$((kept + ${#files[@]}))
+    fi
+  done
+  shopt -u nullglob dotglob
 }

@@ -6,6 +6,7 @@ import type { WebhookAlert, WebhookPayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { TripLedger } from './trip-ledger.js';
 import { writeTripRequest } from './trip-request.js';
+import { RESERVE_TARGET, TripReserve } from './trip-reserve.js';
 import { anyRuleMatches, WorkMeter } from './trip-rules.js';
 import { decideTripScope, type TripScope } from './trip-scope.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
@@ -17,6 +18,9 @@ const LEDGER_MAX_ENTRIES = 10_000;
 // a flag that could not be written) must trip again on the next repeat. To resume while one still
 // fires, silence it in Alertmanager.
 const LEDGER_TTL_MS = 60 * 1000;
+
+/** The root side's sweep makes room every 5 s; the reserve follows as soon. */
+const RESERVE_REFILL_MS = 5000;
 
 export interface AlertRef {
   readonly alertname: string;
@@ -47,7 +51,10 @@ export class WebhookReceiver {
   readonly #ledger = new TripLedger({ maxEntries: LEDGER_MAX_ENTRIES, ttlMs: LEDGER_TTL_MS });
   readonly #spoolDir: string;
   readonly #log: Log;
+  /** Spare requests that still latch when the spool is full (src/webhook/trip-reserve.ts). */
+  readonly #reserve: TripReserve;
   #warnedDirectorySync = false;
+  #reserveProblemLogged = '';
 
   constructor(
     readonly settings: WebhookSettings,
@@ -57,6 +64,25 @@ export class WebhookReceiver {
   ) {
     this.#spoolDir = spoolDir;
     this.#log = log;
+    this.#reserve = new TripReserve(spoolDir);
+    if (!settings.dryRun) {
+      metrics.reserveSize = () => this.#reserve.size;
+      void this.fillReserve();
+      // spent or never filled (the spool was full): topped up again once the root side made room
+      setInterval(() => {
+        if (this.#reserve.size < RESERVE_TARGET) void this.fillReserve();
+      }, RESERVE_REFILL_MS).unref();
+    }
+  }
+
+  /** Tops the reserve up; says once, and again when it changes, why it stays short. */
+  async fillReserve(): Promise<void> {
+    await this.#reserve.fill();
+    const problem = this.#reserve.problem;
+    if (problem !== '' && problem.replace(/reserve\/r-[0-9a-f]+/, '') !== this.#reserveProblemLogged) {
+      this.#log(`webhook: WARNING trip reserve holds ${this.#reserve.size} spare requests, not more: ${problem}`);
+    }
+    this.#reserveProblemLogged = problem.replace(/reserve\/r-[0-9a-f]+/, '');
   }
 
   /**
@@ -134,13 +160,20 @@ export class WebhookReceiver {
       this.#log(`webhook: DRY RUN, would trip (scope=${scope.text}) for alert ${describeAlert(ref)}`);
       return null;
     }
-    const written = await writeTripRequest(this.#spoolDir, {
-      fingerprint: alert.fingerprint,
-      reason: `alert ${ref.alertname} fingerprint=${alert.fingerprint} groupKey=${groupKey}`,
-      scope: scope.text,
-      receivedAtMs,
-    });
+    const written = await writeTripRequest(
+      this.#spoolDir,
+      { fingerprint: alert.fingerprint, reason: `alert ${ref.alertname} fingerprint=${alert.fingerprint} groupKey=${groupKey}`, scope: scope.text, receivedAtMs },
+      this.#reserve,
+    );
     this.metrics.tripsWritten.inc();
+    if (written.stored !== 'complete') {
+      this.metrics.tripFallbacks.inc({ how: written.stored });
+      this.#log(
+        `webhook: ERROR trip request ${written.path} delivered ${FALLBACK_WORDS[written.stored]} (it latches all the same) ` +
+          `for alert ${describeAlert(ref)}: ${printableAscii(written.problem ?? '', 300)}`,
+      );
+      void this.fillReserve();
+    }
     this.metrics.tripStages.observe({ stage: 'receipt_to_latched' }, (preciseNowMs() - receivedAtMs) / 1000);
     const startsAtMs = Date.parse(alert.startsAt);
     // a startsAt in the future (clock skew between hosts) says nothing about this stage
@@ -158,6 +191,12 @@ export class WebhookReceiver {
     return written.path;
   }
 }
+
+const FALLBACK_WORDS = {
+  emptied: 'EMPTY, without its reason (no room in the spool for it)',
+  reserve: "from the receiver's reserve (the spool was full)",
+  direct: 'created in incoming/ directly (tmp/ unusable)',
+} as const;
 
 /** The wall clock with sub-millisecond resolution: the controller records µs. */
 export function preciseNowMs(): number {

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, truncate, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { printableAscii } from './printable.js';
+import type { TripReserve } from './trip-reserve.js';
 
 /** Keeps a request far below the 4096 bytes the root side (claim_trip_requests) accepts. */
 export const MAX_REASON_LENGTH = 200;
@@ -21,6 +22,15 @@ export interface TripRequest {
   readonly receivedAtMs?: number;
 }
 
+/**
+ * How the request reached incoming/: `complete` as written; the fallbacks, each of which still latches
+ * (a request latches by its presence) but lost something, are taken when the spool is full or tmp/
+ * unusable: `emptied` (the staged file moved in without its content: no space for it), `reserve` (one
+ * of the receiver's spare requests, rewritten in place: no space or inode needed), `direct` (created
+ * in incoming/ itself, content best effort).
+ */
+export type TripRequestStored = 'complete' | 'emptied' | 'reserve' | 'direct';
+
 export interface WrittenTripRequest {
   /** Relative to the spool directory, e.g. `incoming/1732470000000-1a2b3c-9f8e7d6c5b4a`. */
   readonly path: string;
@@ -30,6 +40,9 @@ export interface WrittenTripRequest {
    * which ext4 and xfs do (it commits the journal transaction holding it); POSIX does not promise it.
    */
   readonly directorySynced: boolean;
+  readonly stored: TripRequestStored;
+  /** Why a fallback was taken (absent when complete). */
+  readonly problem?: string;
 }
 
 export class TripRequestError extends Error {
@@ -51,50 +64,140 @@ export function tripRequestName(fingerprint: string, nowMs: number): string {
   return `${nowMs}-${tag}-${randomBytes(6).toString('hex')}`;
 }
 
+/** Where a staged write stopped; `staged`: tmp/NAME still exists (not renamed). */
+class StagingError extends TripRequestError {
+  constructor(
+    message: string,
+    readonly staged: boolean,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /**
  * Writes the request into tmp/ (new file, mode 0640), fsyncs it and renames it into incoming/, so that
- * the root side's path unit only ever sees complete requests. Resolves once the request is as durable
- * as the exporter can make it; rejects with a TripRequestError (cause kept) if it may not have arrived.
+ * the root side's path unit only ever sees complete requests. When that fails before the rename (the
+ * spool full, tmp/ unusable), the request must still latch, so it is delivered less than whole: the
+ * staged file moved in empty, else one of the reserve's spare requests, else a file created in
+ * incoming/ itself (`stored` says which, `problem` why). Resolves once a request is in incoming/;
+ * rejects with a TripRequestError (cause kept) if none may have arrived.
  */
-export async function writeTripRequest(spoolDir: string, request: TripRequest): Promise<WrittenTripRequest> {
+export async function writeTripRequest(spoolDir: string, request: TripRequest, reserve?: TripReserve): Promise<WrittenTripRequest> {
   const name = tripRequestName(request.fingerprint, Date.now());
-  const staged = join(spoolDir, 'tmp', name);
-  const delivered = join(spoolDir, 'incoming', name);
   const content = Buffer.from(tripRequestContent(request.reason, request.scope), 'ascii');
+  const into = join(spoolDir, 'incoming', name);
+  try {
+    await deliverStaged(spoolDir, name, content, request.receivedAtMs);
+  } catch (error) {
+    if (!(error instanceof StagingError)) throw error;
+    const problem = error.message;
+    const fallbacks: [TripRequestStored, () => Promise<boolean>][] = [
+      ['emptied', () => moveStagedEmpty(join(spoolDir, 'tmp', name), into, error.staged)],
+      ['reserve', () => useReserve(reserve, into, content, request.receivedAtMs)],
+      ['direct', () => createInIncoming(into, content)],
+    ];
+    const failures: string[] = [];
+    for (const [stored, attempt] of fallbacks) {
+      try {
+        if (await attempt()) return { path: `incoming/${name}`, directorySynced: false, stored, problem };
+      } catch (fallbackError) {
+        failures.push(`${stored}: ${(fallbackError as Error).message}`);
+      }
+    }
+    throw new TripRequestError(`${problem}; no fallback could deliver it either (${failures.join('; ') || 'no reserve'})`, { cause: error });
+  }
+  return { path: `incoming/${name}`, directorySynced: await syncDirectory(join(spoolDir, 'incoming'), name), stored: 'complete' };
+}
 
+/** The usual path: tmp/NAME written whole, fsynced, renamed into incoming/, fsynced again. */
+async function deliverStaged(spoolDir: string, name: string, content: Buffer, receivedAtMs: number | undefined): Promise<void> {
+  const staged = join(spoolDir, 'tmp', name);
   let file: FileHandle;
   try {
     file = await open(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
   } catch (error) {
-    throw new TripRequestError(`cannot create tmp/${name}: ${(error as Error).message}`, { cause: error });
+    throw new StagingError(`cannot create tmp/${name}: ${(error as Error).message}`, false, { cause: error });
   }
   let renamed = false;
   try {
     // The service's UMask=0077 would leave 0600; the contract says 0640 (root reads it either way).
     await file.chmod(0o640);
     await file.writeFile(content);
-    if (request.receivedAtMs !== undefined) {
-      const seconds = request.receivedAtMs / 1000;
-      await file.utimes(seconds, seconds);
-    }
+    if (receivedAtMs !== undefined) await file.utimes(receivedAtMs / 1000, receivedAtMs / 1000);
     await file.sync();
-    await rename(staged, delivered);
+    await rename(staged, join(spoolDir, 'incoming', name));
     renamed = true;
     await file.sync();
   } catch (error) {
-    const step = renamed ? `fsync of incoming/${name} after the rename` : `writing tmp/${name} or moving it into incoming/`;
+    // after the rename the request is in incoming/: only its fsync failed, and no fallback applies
+    if (renamed) throw new TripRequestError(`fsync of incoming/${name} after the rename failed: ${(error as Error).message}`, { cause: error });
     // systemd's ReadWritePaths= bind-mounts each path it lists on itself: listing tmp/ and incoming/
     // separately puts them on two mounts, and rename() between mounts fails even on one filesystem.
     const hint = (error as NodeJS.ErrnoException).code === 'EXDEV' ? ' (tmp/ and incoming/ are on different mounts: give the service ReadWritePaths= on the spool directory itself)' : '';
-    throw new TripRequestError(`${step} failed: ${(error as Error).message}${hint}`, { cause: error });
+    throw new StagingError(`writing tmp/${name} or moving it into incoming/ failed: ${(error as Error).message}${hint}`, true, { cause: error });
   } finally {
     await file.close().catch(() => undefined);
-    // A staged file never reaches the controller; leaving it would only fill tmp/.
-    if (!renamed) await unlink(staged).catch(() => undefined);
   }
-  return { path: `incoming/${name}`, directorySynced: await syncDirectory(join(spoolDir, 'incoming'), name) };
 }
 
+/**
+ * The staged file, emptied (its pages freed), moved into incoming/: it latches by its presence and
+ * needs no space; the root side records it as a request without a reason. Removed when that fails
+ * too: a staged file never reaches the controller, and leaving it would only fill tmp/.
+ */
+async function moveStagedEmpty(staged: string, into: string, exists: boolean): Promise<boolean> {
+  if (!exists) return false;
+  try {
+    await truncate(staged, 0);
+    await rename(staged, into);
+    return true;
+  } catch (error) {
+    await unlink(staged).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A spare request of the reserve, its page rewritten with this request (no new page), moved in. */
+async function useReserve(reserve: TripReserve | undefined, into: string, content: Buffer, receivedAtMs: number | undefined): Promise<boolean> {
+  const problems: string[] = [];
+  for (let path = reserve?.take(); path !== undefined; path = reserve?.take()) {
+    let file: FileHandle;
+    try {
+      file = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      problems.push((error as Error).message); // gone (removed by the root side): try the next one
+      continue;
+    }
+    try {
+      // no O_TRUNC: the page stays allocated; what fails here leaves the reserve's own valid text
+      await file.write(content, 0, content.length, 0).catch(() => undefined);
+      await file.truncate(content.length).catch(() => undefined);
+      if (receivedAtMs !== undefined) await file.utimes(receivedAtMs / 1000, receivedAtMs / 1000).catch(() => undefined);
+      await file.sync().catch(() => undefined);
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+    await rename(path, into);
+    void reserve?.fill();
+    return true;
+  }
+  if (problems.length > 0) throw new Error(`no usable reserve file (${problems.join('; ')})`);
+  return false;
+}
+
+/** Created in incoming/ itself: one inode, no rename; the content is best effort (it may not fit). */
+async function createInIncoming(into: string, content: Buffer): Promise<boolean> {
+  const file = await open(into, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
+  try {
+    await file.chmod(0o640).catch(() => undefined);
+    await file.writeFile(content).catch(() => file.truncate(0).catch(() => undefined));
+    await file.sync().catch(() => undefined);
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+  return true;
+}
 async function syncDirectory(dir: string, name: string): Promise<boolean> {
   let handle: FileHandle;
   try {

@@ -14,6 +14,9 @@ export class WebhookMetrics {
   readonly alertsMatched: Counter;
   readonly tripsWritten: Counter;
   readonly tripFailures: Counter;
+  readonly tripFallbacks: Counter<'how'>;
+  /** Spare requests of the receiver's reserve ready now (set by the receiver). */
+  reserveSize: () => number | undefined = () => undefined;
   readonly deduplicated: Counter;
   readonly dryRunTrips: Counter;
   readonly requestDuration: Histogram;
@@ -50,6 +53,21 @@ export class WebhookMetrics {
       help: 'Trip requests that could not be written (answered 500 so that Alertmanager retries).',
       registers,
     });
+    this.tripFallbacks = new Counter({
+      name: 'ess_webhook_trip_fallbacks_total',
+      help:
+        'Trip requests delivered less than whole because the spool was full or tmp/ unusable; each still latches: ' +
+        'emptied (without its reason), reserve (a spare request of the receiver), direct (created in incoming/).',
+      labelNames: ['how'] as const,
+      registers,
+    });
+    for (const how of ['emptied', 'reserve', 'direct']) this.tripFallbacks.inc({ how }, 0);
+    new OptionalGauge(
+      registry,
+      'ess_webhook_trip_reserve',
+      "Spare trip requests the receiver holds ready in the spool's reserve/ (target 4); absent in dry-run mode.",
+      () => this.reserveSize(),
+    );
     this.deduplicated = new Counter({
       name: 'ess_webhook_deduplicated_total',
       help: 'Matching alerts not written again: same fingerprint and start already tripped (retry or HA peer).',

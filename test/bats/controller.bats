@@ -20,7 +20,8 @@ SPOOL_DIR=$TMP/spool
 CONF
 }
 
-teardown() { rm -rf "$TMP"; }
+# incoming/ may have been made append-only by a claim
+teardown() { chattr -R -a "$TMP" 2>/dev/null || true; rm -rf "$TMP"; }
 
 # The documented configuration without the keys a test sets itself (a key set twice is refused).
 base_config() {
@@ -394,4 +395,90 @@ a7=invalid a8=unknown a8u=unscoped a9=invalid" ]
   spool_claim
   spool_describe
   [ "$SPOOL_SCOPE" = "host:h1,host:h10,host:h11,host:h12,host:h2,host:h3,host:h4,host:h5,..." ]
+}
+
+# The spool as installed: its own small tmpfs (here 256 KiB, 64 inodes), the four directories.
+# The writers' group is nogroup (65534) here, their user nobody.
+spool_mount() {
+  mkdir -p "$TMP/spool"
+  mount -t tmpfs -o size=256k,nr_inodes=64,mode=0750,gid=65534 ess-bats-spool "$TMP/spool"
+  mkdir -m 1730 "$TMP/spool/tmp" "$TMP/spool/incoming" "$TMP/spool/reserve"
+  chown 0:65534 "$TMP/spool/tmp" "$TMP/spool/incoming" "$TMP/spool/reserve"
+  mkdir -m 0700 "$TMP/spool/processed"
+  chattr +a "$TMP/spool/incoming"
+  chmod 0755 "$TMP"
+}
+
+@test "a spool filled by its writers is emptied of what is no request, and says so (journal, audit)" {
+  [ "$EUID" -eq 0 ] || skip "mounting the spool's tmpfs needs root"
+  load_spool
+  spool_mount
+  # shellcheck disable=SC2317 # teardown
+  teardown() { chattr -a "$TMP/spool/incoming"; umount "$TMP/spool"; rm -rf "$TMP"; }
+  # shellcheck disable=SC2034 # read by spool_clean_reserve
+  SPOOL_WRITER_USER=nobody
+  local s=$TMP/spool
+  printf 'source=alertmanager\nreason=being written\n' >"$s/tmp/young"
+  mkdir "$s/tmp/dir" && touch "$s/tmp/dir/"{1..20}
+  mkfifo "$s/tmp/fifo" && ln -s /etc/shadow "$s/tmp/link"
+  setpriv --reuid=nobody --regid=65534 --clear-groups sh -c "head -c 4096 /dev/zero >$s/reserve/spare"
+  printf x >"$s/reserve/foreign"
+  dd if=/dev/zero of="$s/tmp/huge" bs=4k 2>/dev/null || true
+  local room
+  spool_room_v room
+  [ "$room" = low ]
+  spool_housekeep
+  # low on room: tmp/ emptied whole; reserve/ keeps the spare request of the writer's user only
+  [ -z "$(ls -A "$s/tmp")" ]
+  [ "$(ls -A "$s/reserve")" = spare ]
+  [ "$SPOOL_DROP_TMP" -eq 5 ] && [ "$SPOOL_DROP_RESERVE" -eq 1 ]
+  grep -q 'warning trip spool .* (room: low): removed 5 entries of tmp/.* 1 of reserve/' "$TMP/journal"
+  tail -n 1 "$TMP/log/audit.jsonl" | grep -q '"event":"spool-cleanup","room":"low","tmp_entries":5,"reserve_entries":1'
+
+  # with room: a young plain request stays (its writer is renaming it), anything else goes
+  printf 'reason=r\n' >"$s/tmp/young" && mkfifo "$s/tmp/fifo" && head -c 5000 /dev/zero >"$s/tmp/big"
+  touch "$s/tmp/linked" && ln "$s/tmp/linked" "$s/tmp/linked2"
+  spool_housekeep
+  [ "$(ls -A "$s/tmp")" = young ]
+  [ "$SPOOL_DROP_TMP" -eq 4 ]
+}
+
+@test "claimed batches are kept up to 2000 requests, the newest; the rest is counted as dropped" {
+  load_spool
+  local b i
+  for b in 1 2 3 4 5; do
+    mkdir -p "$TMP/spool/processed/179565642800000$b-1"
+    (cd "$TMP/spool/processed/179565642800000$b-1" && for i in $(seq 600); do : >"r$i"; done)
+  done
+  SPOOL_BATCH=$TMP/spool/processed/1795656428000005-1 # the current batch is never dropped
+  spool_housekeep
+  local kept=("$TMP"/spool/processed/*)
+  [ "${kept[*]##*/}" = "1795656428000003-1 1795656428000004-1 1795656428000005-1" ]
+  [ "$SPOOL_DROP_BATCHES" -eq 2 ] && [ "$SPOOL_DROP_REQUESTS" -eq 1200 ]
+  grep -q '2 claimed batches (1200 requests, each audited when claimed)' "$TMP/journal"
+}
+
+@test "a claim takes every request out of the append-only incoming/ and leaves it append-only" {
+  [ "$EUID" -eq 0 ] || skip "mounting the spool's tmpfs needs root"
+  load_spool
+  spool_mount
+  # shellcheck disable=SC2317 # teardown
+  teardown() { chattr -a "$TMP/spool/incoming"; umount "$TMP/spool"; rm -rf "$TMP"; }
+  local s=$TMP/spool
+  setpriv --reuid=nobody --regid=65534 --clear-groups sh -c \
+    "printf 'reason=mine\n' >$s/tmp/r1 && mv $s/tmp/r1 $s/incoming/r1 && mkfifo $s/incoming/p"
+  # its writer cannot withdraw it: not removed, not renamed away, not hidden
+  run setpriv --reuid=nobody --regid=65534 --clear-groups sh -c \
+    "rm -f $s/incoming/r1 || mv $s/incoming/r1 $s/incoming/.r1 || mv $s/incoming/r1 $s/tmp/r1"
+  [ "$status" -ne 0 ]
+  [ -e "$s/incoming/r1" ]
+  spool_claim
+  [ "$SPOOL_COUNT" -eq 2 ]
+  [ -z "$(ls -A "$s/incoming")" ]
+  [ "$(stat -c %u "$SPOOL_BATCH/r1")" = 0 ]
+  lsattr -d "$s/incoming" | grep -q '^-*a'
+  spool_describe
+  spool_record
+  [ "$(ls -A "$SPOOL_BATCH")" = r1 ] # the FIFO went once recorded
+  grep -q 'trip request p: .*reason=unreadable trip request p' "$TMP/journal"
 }

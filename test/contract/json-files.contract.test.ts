@@ -346,6 +346,8 @@ describe.skipIf(!canActivate)('ess_controller.sh activate --from-spool (the bash
     dir = await mkdtemp(join(tmpdir(), 'ess-contract-activate-'));
   });
   afterAll(async () => {
+    // the claim leaves incoming/ append-only, as installed (chattr +a): not removable until lifted
+    await execa('chattr', ['-R', '-a', dir], { reject: false });
     await rm(dir, { recursive: true, force: true });
   });
 

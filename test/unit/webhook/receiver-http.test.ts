@@ -1,4 +1,4 @@
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sample } from '../helpers.js';
@@ -150,11 +150,14 @@ describe('POST /alertmanager: duplicates and failures', () => {
   it('still writes the other alerts of a group when one fails, and retries only the failed one', async () => {
     const h = await start();
     await h.post(samplePayload('A', 'f1'));
+    // no way into incoming/ at all (tmp/ gone as well, so no fallback either)
     await rmdir(join(h.spoolDir, 'tmp'));
+    await rename(join(h.spoolDir, 'incoming'), join(h.spoolDir, 'away'));
     const res = await h.post(samplePayload('A', 'f1', [sampleAlert('A', 'f1'), sampleAlert('B', 'f2')]));
     expect(res.status).toBe(500);
     expect(res.json()).toMatchObject({ deduplicated: [{ fingerprint: 'f1' }], failed: [{ fingerprint: 'f2' }] });
     await mkdir(join(h.spoolDir, 'tmp'), { mode: 0o1730 });
+    await rename(join(h.spoolDir, 'away'), join(h.spoolDir, 'incoming'));
     const retried = await h.post(samplePayload('A', 'f1', [sampleAlert('A', 'f1'), sampleAlert('B', 'f2')]));
     expect(retried.status).toBe(200);
     expect(retried.json()).toMatchObject({ tripped: [{ fingerprint: 'f2' }], deduplicated: [{ fingerprint: 'f1' }] });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TripRequestError, tripRequestContent, tripRequestName, writeTripRequest } from '../../../src/webhook/trip-request.js';
+import { RESERVE_FILE_BYTES, TripReserve } from '../../../src/webhook/trip-reserve.js';
 
 describe('trip request content and name', () => {
   it('has exactly the three lines the controller reads, scope fleet unless given', () => {
@@ -81,12 +82,26 @@ describe('writeTripRequest', () => {
     expect(await readdir(join(spool, 'tmp'))).toEqual([]);
   });
 
-  it('fails naming tmp/ when it cannot create the file there, keeping the cause', async () => {
+  it('reports a whole request as complete', async () => {
+    const written = await writeTripRequest(spool, { fingerprint: 'f', reason: 'r' });
+    expect([written.stored, written.problem]).toEqual(['complete', undefined]);
+  });
+
+  it('creates the request in incoming/ itself when tmp/ is unusable, saying why', async () => {
     await rmdir(join(spool, 'tmp'));
+    const written = await writeTripRequest(spool, { fingerprint: 'f', reason: 'r' });
+    expect(written.stored).toBe('direct');
+    expect(written.problem).toMatch(/cannot create tmp\/.*ENOENT/);
+    expect(await readFile(join(spool, written.path), 'utf8')).toBe('source=alertmanager\nscope=fleet\nreason=r\n');
+  });
+
+  it('fails naming every step, keeping the cause, when no request can reach incoming/', async () => {
+    await rmdir(join(spool, 'tmp'));
+    await rmdir(join(spool, 'incoming'));
     const error = await writeTripRequest(spool, { fingerprint: 'f', reason: 'r' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TripRequestError);
-    expect(String(error)).toMatch(/cannot create tmp\//);
-    expect((error as Error).cause).toMatchObject({ code: 'ENOENT' });
+    expect(String(error)).toMatch(/cannot create tmp\/.*no fallback could deliver it either \(.*direct: ENOENT/);
+    expect((error as Error).cause).toMatchObject({ cause: { code: 'ENOENT' } });
   });
 
   // Production: user quantum-ess in group quantum-ess, both dirs 1730 root:quantum-ess. Only root can
@@ -133,3 +148,69 @@ async function allowTraversal(spool: string): Promise<[string, number][]> {
   }
   return changed;
 }
+
+// A spool as small as the real one is big: a tmpfs whoever fills, bytes or inodes, leaves the next trip
+// no room. A request latches by its presence, so each must still reach incoming/ (issue: a full spool
+// refused every later trip, forever). Mounting needs root.
+describe.runIf(process.getuid?.() === 0)('writeTripRequest on a full tmpfs spool', () => {
+  let spool: string;
+  beforeEach(async () => {
+    spool = await mkdtemp(join(tmpdir(), 'ess-spool-full-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=24', 'ess-spool-test', spool]);
+    for (const dir of ['tmp', 'incoming', 'reserve']) await mkdir(join(spool, dir), { mode: 0o1730 });
+  });
+  afterEach(async () => {
+    await execa('umount', [spool]);
+    await rm(spool, { recursive: true, force: true });
+  });
+
+  async function fillBytes(): Promise<void> {
+    await execa('sh', ['-c', `dd if=/dev/zero of=${spool}/tmp/junk bs=4k 2>/dev/null; true`]);
+  }
+  async function fillInodes(): Promise<void> {
+    await execa('sh', ['-c', `i=0; while touch ${spool}/tmp/j$i 2>/dev/null; do i=$((i+1)); done`]);
+  }
+
+  it('bytes full: the staged file goes in empty, latching; the root side records it without a reason', async () => {
+    await fillBytes();
+    const written = await writeTripRequest(spool, { fingerprint: 'f', reason: 'full' });
+    expect(written.stored).toBe('emptied');
+    expect(written.problem).toMatch(/ENOSPC/);
+    expect((await stat(join(spool, written.path))).size).toBe(0);
+    expect(await readdir(join(spool, 'tmp'))).toEqual(['junk']);
+  });
+
+  it('inodes and bytes full: a spare request of the reserve carries this one, whole', async () => {
+    const reserve = new TripReserve(spool, 2);
+    await reserve.fill();
+    expect(reserve.size).toBe(2);
+    expect((await stat(join(spool, 'reserve', (await readdir(join(spool, 'reserve')))[0] ?? ''))).size).toBe(RESERVE_FILE_BYTES);
+    await fillBytes();
+    await fillInodes();
+    const written = await writeTripRequest(spool, { fingerprint: 'f', reason: 'no inode left', scope: 'host:h1' }, reserve);
+    expect(written.stored).toBe('reserve');
+    expect(await readFile(join(spool, written.path), 'utf8')).toBe('source=alertmanager\nscope=host:h1\nreason=no inode left\n');
+    expect(reserve.size).toBe(1);
+    expect((await writeTripRequest(spool, { fingerprint: 'g', reason: 'again' }, reserve)).stored).toBe('reserve');
+    // the reserve is spent and cannot be refilled while the spool is full: refused, so Alertmanager retries
+    await reserve.fill();
+    expect(reserve.size).toBe(0);
+    expect(reserve.problem).toMatch(/ENOSPC/);
+    await expect(writeTripRequest(spool, { fingerprint: 'h', reason: 'none left' }, reserve)).rejects.toThrow(/no fallback could deliver it either/);
+  });
+
+  it('a reserve file the root side removed is skipped, the next one used', async () => {
+    const reserve = new TripReserve(spool, 2);
+    await reserve.fill();
+    await rm(join(spool, 'reserve', (await readdir(join(spool, 'reserve')))[0] ?? ''));
+    await fillBytes();
+    await fillInodes();
+    expect((await writeTripRequest(spool, { fingerprint: 'f', reason: 'r' }, reserve)).stored).toBe('reserve');
+  });
+
+  it('inodes full, no reserve: refused (500), nothing left behind', async () => {
+    await fillInodes();
+    await expect(writeTripRequest(spool, { fingerprint: 'f', reason: 'r' })).rejects.toThrow(/cannot create tmp\/.*ENOSPC.*direct: ENOSPC/);
+    expect(await readdir(join(spool, 'incoming'))).toEqual([]);
+  });
+});

@@ -53,7 +53,7 @@ export interface HarnessOptions {
 export async function startWebhookHarness(options: HarnessOptions = {}): Promise<WebhookHarness> {
   const fakeHost = await createFakeHost();
   const spoolDir = join(fakeHost.dir, 'spool');
-  for (const dir of ['tmp', 'incoming']) {
+  for (const dir of ['tmp', 'incoming', 'reserve']) {
     await mkdir(join(spoolDir, dir), { recursive: true });
     await chmod(join(spoolDir, dir), 0o1730); // as installed (tests run as root, which may still list them)
   }

@@ -1,0 +1,88 @@
+import { constants } from 'node:fs';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+/**
+ * One page of tmpfs: a reserve file holds it, so a request written over it later needs no new page
+ * and no new inode, and the root side (4096 bytes at most) still reads it whole.
+ */
+export const RESERVE_FILE_BYTES = 4096;
+/** Spare requests kept ready; the root side keeps at most 16 per spool (older ones are orphans). */
+export const RESERVE_TARGET = 4;
+
+/**
+ * What a reserve file says if nothing better can be written over it: a valid request (no scope line,
+ * which the root side records as `unknown`), padded with a comment line to one page.
+ */
+export function reserveContent(): Buffer {
+  const head = 'source=alertmanager\nreason=trip request from the receiver\'s reserve: the spool was full\n';
+  return Buffer.from(`${head}#${'-'.repeat(RESERVE_FILE_BYTES - head.length - 2)}\n`, 'ascii');
+}
+
+/**
+ * The receiver's spare trip requests in SPOOL_DIR/reserve/: complete one-page files it created while the
+ * spool had room. When the spool is full (bytes or inodes, whoever filled it), renaming one of them into
+ * incoming/ still latches: a rename needs no space. Only this process knows their names (the directory
+ * is write+search only for the group); the root side removes what is not the exporter's.
+ */
+export class TripReserve {
+  readonly #dir: string;
+  readonly #target: number;
+  readonly #names: string[] = [];
+  #filling: Promise<void> | undefined;
+  #lastProblem = '';
+
+  constructor(spoolDir: string, target = RESERVE_TARGET) {
+    this.#dir = join(spoolDir, 'reserve');
+    this.#target = target;
+  }
+
+  /** Reserve files ready now. */
+  get size(): number {
+    return this.#names.length;
+  }
+
+  /** Why the last fill stopped short ('' when the reserve is full). */
+  get problem(): string {
+    return this.#lastProblem;
+  }
+
+  /** Creates reserve files up to the target; one fill at a time; never rejects. */
+  fill(): Promise<void> {
+    this.#filling ??= this.#fillNow().finally(() => {
+      this.#filling = undefined;
+    });
+    return this.#filling;
+  }
+
+  /** The path of a reserve file, now no longer in the reserve; undefined when it is empty. */
+  take(): string | undefined {
+    const name = this.#names.shift();
+    return name === undefined ? undefined : join(this.#dir, name);
+  }
+
+  async #fillNow(): Promise<void> {
+    while (this.#names.length < this.#target) {
+      const name = `r-${randomBytes(8).toString('hex')}`;
+      const path = join(this.#dir, name);
+      let file: FileHandle | undefined;
+      try {
+        file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
+        await file.chmod(0o640);
+        await file.writeFile(reserveContent());
+        await file.sync();
+        await file.close();
+        file = undefined;
+        this.#names.push(name);
+        this.#lastProblem = '';
+      } catch (error) {
+        await file?.close().catch(() => undefined);
+        // a half-written reserve is no reserve: it would need a page when used
+        if (file !== undefined) await unlink(path).catch(() => undefined);
+        this.#lastProblem = `cannot create reserve/${name}: ${(error as Error).message}`;
+        return;
+      }
+    }
+  }
+}
