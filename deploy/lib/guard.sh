@@ -131,6 +131,9 @@ guard_clear_after_reboot() {
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
   record_log warning "latch of activation ${FLAG_ID:-unknown} cleared by the reboot" \
     "(LATCH_ACROSS_REBOOT=clear); trading units may start"
+  # Redis kept the marker across the reboot; at this point of the boot it is rarely up: what it
+  # does not take now stays pending, and the sweep takes it there later (record_redis_retry)
+  record_redis_marker_async clear
   latch_drop_lock
   return 0
 }

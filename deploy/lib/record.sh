@@ -321,28 +321,59 @@ record_redis_send() {
 # record_redis_marker_async set VALUE | clear: in a background subshell (it writes no global here).
 record_redis_marker_async() {
   [[ ${CFG[REDIS_ENABLED]} == yes ]] || return 0
-  local op=$1 value=${2:-}
+  # pending until Redis took it: a subshell killed with its unit (a oneshot's leftovers) leaves it
+  record_marker_set redis-pending "$*" 2>/dev/null || true
   (
     if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi # never keep the controller's lock alive
     # nor its logger: record_log_flush waits for it
     if [[ -n $LOG_FD ]]; then exec {LOG_FD}>&-; LOG_FD=""; fi
-    # the latch may have changed while we were queued; never write a marker that contradicts it
-    latched=no
-    [[ -e ${CFG[FLAG_FILE]} ]] && latched=yes
-    if [[ ($op == set && $latched == no) || ($op == clear && $latched == yes) ]]; then exit 0; fi
-    if [[ $op == set ]]; then
-      reply=$(record_redis_send SET "$REDIS_KEY" "$value" 2>/dev/null) || reply=""
-    else
-      reply=$(record_redis_send DEL "$REDIS_KEY" 2>/dev/null) || reply=""
-    fi
-    if [[ $reply == +OK || $reply == :[0-9]* ]]; then
-      record_log info "redis marker $REDIS_KEY ${op}: done"
-    elif [[ -n $reply ]]; then
-      record_log warning "redis marker $REDIS_KEY ${op}: redis answered '${reply:0:80}'"
-    else
-      record_log warning "redis marker $REDIS_KEY ${op}: no answer from" \
-        "${CFG[REDIS_HOST]}:${CFG[REDIS_PORT]} within ${CFG[REDIS_TIMEOUT_SEC]}s" \
-        "(skipped; the latch does not depend on it)"
-    fi
+    record_redis_marker "$@"
   ) </dev/null >/dev/null 2>&1 &
+}
+
+# record_redis_marker set VALUE | clear: the marker, bounded by REDIS_TIMEOUT_SEC. One that Redis
+# did not take is left pending (ESS_RUNTIME_DIR/redis-pending) for record_redis_retry: a marker
+# cleared at boot (LATCH_ACROSS_REBOOT=clear, before Redis is up) or while Redis was down must not
+# keep saying active.
+record_redis_marker() {
+  local op=$1 value=${2:-} latched=no reply
+  # the latch may have changed while we were queued; never write a marker that contradicts it
+  [[ -e ${CFG[FLAG_FILE]} ]] && latched=yes
+  if [[ ($op == set && $latched == no) || ($op == clear && $latched == yes) ]]; then return 0; fi
+  if [[ $op == set ]]; then
+    reply=$(record_redis_send SET "$REDIS_KEY" "$value" 2>/dev/null) || reply=""
+  else
+    reply=$(record_redis_send DEL "$REDIS_KEY" 2>/dev/null) || reply=""
+  fi
+  if [[ $reply == +OK || $reply == :[0-9]* ]]; then
+    record_marker_clear redis-pending 2>/dev/null || true
+    record_log info "redis marker $REDIS_KEY ${op}: done"
+    return 0
+  fi
+  record_marker_set redis-pending "$op $value" 2>/dev/null || true
+  if [[ -n $reply ]]; then
+    record_log warning "redis marker $REDIS_KEY ${op}: redis answered '${reply:0:80}'" \
+      "(tried again every 5 s)"
+  else
+    record_log warning "redis marker $REDIS_KEY ${op}: no answer from" \
+      "${CFG[REDIS_HOST]}:${CFG[REDIS_PORT]} within ${CFG[REDIS_TIMEOUT_SEC]}s" \
+      "(skipped, tried again every 5 s; the latch does not depend on it)"
+  fi
+  return 1
+}
+
+# record_redis_retry (the sweep's runs): a marker Redis did not take, tried again while the latch
+# still says the same; one the latch contradicts by now was superseded and is dropped.
+record_redis_retry() {
+  local pending="" op value
+  [[ ${CFG[REDIS_ENABLED]} == yes && -e $ESS_RUNTIME_DIR/redis-pending ]] || return 0
+  record_marker_read_v pending redis-pending
+  op=${pending%% *} value=${pending#"$op"}
+  value=${value# }
+  if [[ $op == set && ! -e ${CFG[FLAG_FILE]} || $op == clear && -e ${CFG[FLAG_FILE]} ||
+    $op != @(set|clear) ]]; then
+    record_marker_clear redis-pending
+    return 0
+  fi
+  record_redis_marker "$op" "$value" || true
 }

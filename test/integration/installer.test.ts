@@ -150,6 +150,29 @@ describe('install.sh', () => {
     expect(await box.exists('/var/lib/quantum-ess/latched')).toBe(false);
     expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toContain('"event":"reboot-clear"');
     await box.mustRun('systemctl', 'start', 'quantum-governor.service');
+  });
+
+  it('LATCH_ACROSS_REBOOT=clear: the Redis marker stops saying active once Redis is back after the boot', async () => {
+    await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'before a clearing reboot, with Redis');
+    await box.sh('for i in $(seq 50); do [ -n "$(redis-cli GET quantum:ess:active)" ] && exit 0; sleep 0.1; done; exit 1');
+    // at boot the restore runs long before Redis (which keeps its data) answers: frozen here
+    await box.mustRun('systemctl', 'kill', '--signal=SIGSTOP', 'redis-server.service');
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-trip-sweep.timer');
+    try {
+      await simulateReboot();
+      expect(await box.exists(FLAG)).toBe(false);
+      await box.sh('sleep 1.5'); // the marker's attempt times out after REDIS_TIMEOUT_SEC (0.5 s)
+    } finally {
+      await box.mustRun('systemctl', 'kill', '--signal=SIGCONT', 'redis-server.service');
+    }
+    // the bug: the marker still said active, for good
+    expect((await box.mustRun('redis-cli', 'EXISTS', 'quantum:ess:active')).trim()).toBe('1');
+    expect((await box.readFile('/run/quantum-ess/redis-pending')).trim()).toBe('clear');
+    await box.mustRun('systemctl', 'start', 'quantum-ess-trip-sweep.timer');
+    await box.sh('for i in $(seq 100); do [ "$(redis-cli EXISTS quantum:ess:active)" = 0 ] && exit 0; sleep 0.1; done; exit 1');
+    expect(await box.exists('/run/quantum-ess/redis-pending')).toBe(false);
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
+    expect(journal).toContain('redis marker quantum:ess:active clear: done');
     await box.mustRun('sed', '-i', 's/^LATCH_ACROSS_REBOOT=.*/LATCH_ACROSS_REBOOT=keep/', '/etc/quantum/ess.conf');
     expect((await box.run('bash', INSTALL)).exitCode).toBe(0);
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'for the next tests');
