@@ -1,8 +1,7 @@
 // A fake host for the exporter, without systemd: temporary directories for the flag, the state, the
 // runtime markers and a cgroup tree, and a fake systemctl and busctl whose answers a test sets. Used by
 // the unit and contract tests and by bench/exporter.bench.ts. (The real systemd sandbox is sandbox.ts.)
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type ExporterConfig, loadExporterConfig } from '../src/config/exporter-config.js';
 import type { HostPaths } from '../src/unprivileged-side.js';
@@ -10,6 +9,7 @@ import { unitObjectPath } from '../src/readers/asserts.js';
 import { SWITCH_UNITS, WIRING_UNITS, wiringProperties } from '../src/verdict/latch-verdict.js';
 import { WIRING_RECORD_NAME } from '../src/verdict/wiring-record.js';
 import { WIRING_SHOW_PROPERTIES } from '../src/readers/wiring.js';
+import { testTmpDir } from './test-tmp.js';
 import { MONITOR, TRADING } from './units.js';
 
 export interface UnitFixture {
@@ -112,7 +112,7 @@ export const HOST_MONITOR = [MONITOR[2], MONITOR[3]] as const;
 const stem = (unit: string): string => unit.replace(/\.service$/, '');
 
 export async function createFakeHost(): Promise<FakeHost> {
-  const dir = await mkdtemp(join(tmpdir(), 'ess-exporter-test-'));
+  const dir = await testTmpDir('ess-exporter-test-');
   const paths = {
     flagDir: join(dir, 'run'),
     stateDir: join(dir, 'state'),

@@ -64,6 +64,10 @@ config_error() {
 # given. Writes the array OUTVAR.
 readonly CONFIG_UNIT_RE='^[A-Za-z0-9_:]([A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?'\
 '(@[A-Za-z0-9_.:-]*[A-Za-z0-9_.:])?$'
+# never trading units: the D-Bus daemon and systemd's own services (the stop goes through them),
+# and the ESS's own units (the exporter is what reports a stop)
+readonly CONFIG_NEVER_TRADING_RE='^(dbus\.service|dbus-broker\.service|systemd-.*|'\
+'quantum-ess([-.@].*)?)$'
 config_unit_list() {
   local src=$1 key=$2 role=$4 name base suffix allowed=service
   local -n out=$3
@@ -89,6 +93,9 @@ config_unit_list() {
     ((${#name} <= 255)) ||
       config_error "$src" "$key: unit name '${name:0:40}...' is longer than 255 characters"
     [[ -z ${seen[$name]:-} ]] || config_error "$src" "$key: $name listed twice"
+    [[ $key != TRADING_UNITS || ! $name =~ $CONFIG_NEVER_TRADING_RE ]] ||
+      config_error "$src" "$key: $name is part of the system or of the ESS itself;\
+ stopping it would take the stop path down with it"
     seen[$name]=1
     out+=("$name")
   done
@@ -170,6 +177,50 @@ config_check_values() {
   fi
   [[ ${CFG[REDIS_HOST]} =~ ^[A-Za-z0-9.:-]+$ ]] ||
     config_error "$src" "REDIS_HOST: '${CFG[REDIS_HOST]}' is not a host name or address"
+  config_check_path_relations "$src"
+}
+
+# Directories emptied at every boot, or writable by every user: no home for what the latch relies
+# on. The controller's runtime markers (contract/README.md section 4), which no path may be.
+readonly CONFIG_VOLATILE_DIRS="/run /var/run /tmp /var/tmp /dev/shm"
+readonly CONFIG_SHARED_DIRS="/tmp /var/tmp /dev/shm"
+readonly CONFIG_MARKERS="/run/quantum-ess/persist-failed /run/quantum-ess/resume-pending\
+ /run/quantum-ess/exempt /run/quantum-ess/redis-pending"
+
+# config_path_meets A B: A is B, lies inside B, or B inside A.
+config_path_meets() { [[ $1 == "$2" || $1 == "$2"/* || $2 == "$1"/* ]]; }
+
+# config_check_path_relations SRC: the root side's files are distinct (a lock that is the flag trips
+# the ESS; an audit trail that is state.json or the latch corrupts both), the flag is not where any
+# user can create its directory, and a latch kept across a reboot is not kept on a tmpfs.
+config_check_path_relations() {
+  local src=$1 key other f dir
+  local -a owned=() markers=()
+  for f in latched state.json state.env drill.json; do owned+=("${CFG[STATE_DIR]}/$f"); done
+  read -r -a markers <<<"$CONFIG_MARKERS"
+  for key in FLAG_FILE LOCK_FILE AUDIT_FILE; do
+    for other in FLAG_FILE LOCK_FILE; do
+      [[ $other != "$key" ]] || break
+      ! config_path_meets "${CFG[$key]}" "${CFG[$other]}" ||
+        config_error "$src" "$key: ${CFG[$key]} collides with $other (${CFG[$other]})"
+    done
+    for f in "${CFG[STATE_DIR]}" "${owned[@]}" "${markers[@]}"; do
+      [[ $f != "${CFG[STATE_DIR]}" || ${CFG[$key]} != "${CFG[STATE_DIR]}"/* ]] || continue
+      ! config_path_meets "${CFG[$key]}" "$f" ||
+        config_error "$src" "$key: ${CFG[$key]} collides with $f, which the controller keeps"
+    done
+  done
+  for dir in $CONFIG_SHARED_DIRS; do
+    [[ ${CFG[FLAG_FILE]} != "$dir"/* ]] ||
+      config_error "$src" "FLAG_FILE: ${CFG[FLAG_FILE]} lies in $dir, where any user can create\
+ its directory first (and remove the flag)"
+  done
+  [[ ${CFG[LATCH_ACROSS_REBOOT]} == keep ]] || return 0
+  for dir in $CONFIG_VOLATILE_DIRS; do
+    ! config_path_meets "${CFG[STATE_DIR]}" "$dir" ||
+      config_error "$src" "STATE_DIR: ${CFG[STATE_DIR]} lies in $dir, emptied at every boot:\
+ LATCH_ACROSS_REBOOT=keep could not keep the latch (use /var/lib/..., or LATCH_ACROSS_REBOOT=clear)"
+  done
 }
 
 # config_check_units SRC: the three unit lists, and how they relate. Writes TRADING MONITOR ORDER.

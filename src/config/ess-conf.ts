@@ -59,11 +59,25 @@ export interface EssConf {
 
 const list = (units: readonly string[]): string => units.join(' ');
 
+/**
+ * Never trading units: the D-Bus daemon and systemd's own services (the stop goes through them), and
+ * the ESS's own units (the exporter is what reports a stop).
+ */
+const NEVER_TRADING = /^(dbus\.service|dbus-broker\.service|systemd-.*|quantum-ess([-.@].*)?)$/;
+/** Emptied at every boot: a latch kept across a reboot cannot be kept there. */
+const VOLATILE_DIRS = ['/run', '/var/run', '/tmp', '/var/tmp', '/dev/shm'];
+/** Writable by every user: whoever creates the flag's directory first owns the flag. */
+const SHARED_DIRS = ['/tmp', '/var/tmp', '/dev/shm'];
+/** The controller's runtime markers (contract/README.md section 4): no configured path may be one. */
+const MARKERS = ['/run/quantum-ess/persist-failed', '/run/quantum-ess/resume-pending', '/run/quantum-ess/exempt', '/run/quantum-ess/redis-pending'];
+
 /** Per-key rules, in the order of the contract's table; each returns the normalised value. */
 const RULES: Readonly<Record<EssConfKey, (value: string) => string>> = {
   TRADING_UNITS: (value) => {
     const units = unitList(value, TRADING_UNIT_TYPES);
     if (units.length === 0) throw new ValueProblem('must list at least one unit');
+    const vital = units.find((unit) => NEVER_TRADING.test(unit));
+    if (vital !== undefined) throw new ValueProblem(`${vital} is part of the system or of the ESS itself; stopping it would take the stop path down with it`);
     return list(units);
   },
   MONITOR_UNITS: (value) => list(unitList(value, MONITOR_UNIT_TYPES)),
@@ -164,6 +178,40 @@ function checkRelations(values: EssConfValues, file: string): void {
     if (isWithin(values[key], values.SPOOL_DIR)) {
       throw new ConfigError(file, 'SPOOL_DIR', `${key} ${values[key]} lies inside SPOOL_DIR ${values.SPOOL_DIR}`);
     }
+  }  checkPathRelations(values, file);
+}
+
+/**
+ * The root side's files are distinct (a lock that is the flag trips the ESS; an audit trail that is
+ * state.json or the latch corrupts both), the flag is not where any user can create its directory,
+ * and a latch kept across a reboot is not kept on a tmpfs. The same order as config.sh, so both name
+ * the same key.
+ */
+function checkPathRelations(values: EssConfValues, file: string): void {
+  const meets = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
+  const owned = ['latched', 'state.json', 'state.env', 'drill.json'].map((name) => `${values.STATE_DIR}/${name}`);
+  const checkedBefore = { FLAG_FILE: [], LOCK_FILE: ['FLAG_FILE'], AUDIT_FILE: ['FLAG_FILE', 'LOCK_FILE'] } as const;
+  for (const [key, others] of Object.entries(checkedBefore) as [keyof typeof checkedBefore, readonly ('FLAG_FILE' | 'LOCK_FILE')[]][]) {
+    for (const other of others) {
+      if (meets(values[key], values[other])) throw new ConfigError(file, key, `${values[key]} collides with ${other} (${values[other]})`);
+    }
+    for (const kept of [values.STATE_DIR, ...owned, ...MARKERS]) {
+      // a file of its own inside STATE_DIR is fine; STATE_DIR itself, or one of its files, is not
+      if (kept === values.STATE_DIR && values[key].startsWith(`${kept}/`)) continue;
+      if (meets(values[key], kept)) throw new ConfigError(file, key, `${values[key]} collides with ${kept}, which the controller keeps`);
+    }
+  }
+  const shared = SHARED_DIRS.find((dir) => values.FLAG_FILE.startsWith(`${dir}/`));
+  if (shared !== undefined) {
+    throw new ConfigError(file, 'FLAG_FILE', `${values.FLAG_FILE} lies in ${shared}, where any user can create its directory first (and remove the flag)`);
+  }
+  const volatile = VOLATILE_DIRS.find((dir) => meets(values.STATE_DIR, dir));
+  if (values.LATCH_ACROSS_REBOOT === 'keep' && volatile !== undefined) {
+    throw new ConfigError(
+      file,
+      'STATE_DIR',
+      `${values.STATE_DIR} lies in ${volatile}, emptied at every boot: LATCH_ACROSS_REBOOT=keep could not keep the latch (use /var/lib/..., or LATCH_ACROSS_REBOOT=clear)`,
+    );
   }
 }
 

@@ -8,7 +8,9 @@ bats_require_minimum_version 1.5.0
 setup() {
   REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
   CTL=$REPO/deploy/ess_controller.sh
-  TMP=$(mktemp -d)
+  # not under /tmp: ess.conf refuses a latch flag where any user can create its directory
+  mkdir -p "$REPO/.test-tmp"
+  TMP=$(mktemp -d -p "$REPO/.test-tmp")
   export ESS_CONFIG=$TMP/ess.conf
   base_config >"$ESS_CONFIG"
   cat >>"$ESS_CONFIG" <<CONF

@@ -3,8 +3,7 @@
 // verdict; as root, the state.json of a real activation); (b) the exporter's readers accept every valid
 // fixture and refuse every invalid one, which the schema refuses too.
 import { readdirSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { parseExemption } from '../../src/readers/exemptions.js';
 import { parseStateJson, STATE_SCHEMA } from '../../src/readers/state-file.js';
 import { writeTripRequest } from '../../src/webhook/trip-request.js';
 import { TRADING } from '../../sandbox/units.js';
+import { testTmpDir } from '../../sandbox/test-tmp.js';
 import { REPO } from './fixtures.js';
 import { type SchemaName, schemaErrors } from './schemas.js';
 
@@ -278,7 +278,7 @@ async function fakeRoot(parent: string, name: string, scenario: Scenario): Promi
 describe('ess_controller.sh status --json (the bash side) against status.schema.json', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ess-contract-status-'));
+    dir = await testTmpDir('ess-contract-status-');
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -343,7 +343,7 @@ const canActivate = process.getuid?.() === 0;
 describe.skipIf(!canActivate)('ess_controller.sh activate --from-spool (the bash side, as root)', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ess-contract-activate-'));
+    dir = await testTmpDir('ess-contract-activate-');
   });
   afterAll(async () => {
     // the claim leaves incoming/ append-only, as installed (chattr +a): not removable until lifted

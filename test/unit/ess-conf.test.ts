@@ -51,6 +51,7 @@ describe('parseEssConf', () => {
         'FLAG_FILE=/var/run/quantum/ESS_ON',
         'LOCK_FILE=/var/run/quantum/ess.lock',
         'STATE_DIR="/var/run/quantum-ess"',
+        'LATCH_ACROSS_REBOOT=clear',
         'STOP_DEADLINE_SEC=2.50',
         'REDIS_PORT=06379',
       ].join('\n'),
