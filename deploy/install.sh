@@ -25,7 +25,6 @@ readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
 readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
 # the fleet tool (trip through Alertmanager, fleet status): root not needed, also for a workstation
 readonly FLEET_LINK=/usr/local/sbin/ess_fleet.sh
-readonly UNIT_DIR=/etc/systemd/system
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
@@ -39,7 +38,6 @@ readonly EXPORTER_DEFAULT_LISTEN=127.0.0.1:10170
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
 readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
-readonly DROPIN_NAME=50-quantum-ess-latch.conf
 readonly EX_USAGE=64 EX_NOPERM=77
 readonly LATCH_DESCRIPTION_MARK="(Quantum ESS latch:"
 RUNBOOK_ROOT=""
@@ -55,6 +53,7 @@ source "$SRC/lib/listener.sh"
 source "$SRC/lib/wiring.sh"
 # shellcheck source=deploy/lib/runbook.sh
 source "$SRC/lib/runbook.sh"
+readonly UNIT_DIR=$ESS_UNIT_DIR DROPIN_NAME=$ESS_DROPIN_NAME
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
 say() { printf 'install: %s\n' "$*"; }

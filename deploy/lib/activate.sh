@@ -454,6 +454,8 @@ activation_stop() {
 cmd_activate() {
   activation_options "$@" || usage_error "$ACT_OPT_ERROR"
   require_root activate
+  # shellcheck disable=SC2034 # config.sh: a bad snapshot, stop from the drop-ins
+  CONFIG_STOP_PATH=1
   config_load_in_force
   if ! activation_init; then
     # the sweep's run on an empty spool: keep room in it for the next request, and take to Redis
@@ -490,6 +492,9 @@ activation_finish() {
   activation_decide_mode
   activation_record
   latch_drop_lock
+  latch_note_config_problem
+  [[ -z $CONFIG_PROBLEM ]] || record_log crit "the installed configuration does not check out:" \
+    "$CONFIG_PROBLEM; every unit carrying the latch drop-in was stopped"
   ((SPOOL_COUNT == 0)) || spool_record
   activation_report
   [[ $ACT_RESULT == @(ok|degraded) ]]

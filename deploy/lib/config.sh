@@ -276,16 +276,151 @@ config_load() {
   config_validate "$src"
 }
 
+# Where the installer puts the latch drop-in of every trading unit. The drop-ins are what systemd
+# latches: a unit carrying one is a trading unit, whatever a snapshot says.
+readonly ESS_UNIT_DIR=/etc/systemd/system ESS_DROPIN_NAME=50-quantum-ess-latch.conf
+# the installer's snapshot is about 1 KiB; anything far larger is not its file
+readonly CONFIG_SNAPSHOT_MAX_BYTES=65536
+
+# config_read_bounded_v VAR FILE MAX: FILE's content when it is a regular file of at most MAX bytes,
+# else 1 (VAR empty). A FIFO or a device is never opened (it could block or never end); a file
+# swapped for one between the test and the open is caught on the descriptor. Writes VAR.
+config_read_bounded_v() {
+  local _rb_fd _rb_text="" _rb_more=""
+  printf -v "$1" '%s' ""
+  [[ -f $2 ]] || return 1
+  { exec {_rb_fd}<"$2"; } 2>/dev/null || return 1
+  if [[ -f /dev/fd/$_rb_fd ]]; then
+    IFS= read -r -d '' -N "$3" -u "$_rb_fd" _rb_text || true
+    IFS= read -r -d '' -N 1 -u "$_rb_fd" _rb_more || true
+  else
+    _rb_more=x
+  fi
+  exec {_rb_fd}<&-
+  [[ -z $_rb_more ]] || return 1
+  printf -v "$1" '%s' "$_rb_text"
+}
+
+# config_dropin_units: the units carrying the installer's latch drop-in (a glob, no fork).
+# Writes CONFIG_DROPIN_UNITS.
+declare -ga CONFIG_DROPIN_UNITS=()
+config_dropin_units() {
+  local f u
+  CONFIG_DROPIN_UNITS=()
+  for f in "$ESS_UNIT_DIR"/*.service.d/"$ESS_DROPIN_NAME"; do
+    [[ -e $f ]] || continue
+    u=${f%.d/*} u=${u##*/}
+    [[ ${u%.service} =~ $CONFIG_UNIT_RE ]] && CONFIG_DROPIN_UNITS+=("$u")
+  done
+}
+
+# The installer's snapshot, as config_snapshot writes it: four declarations and the completion mark,
+# one line each. Its values obey the rules of section 2: none holds " $ ` \\ ( ) ; & | < > or a
+# quote, so with only the characters below, eval can run nothing but `declare`, and it either parses
+# the whole line or nothing. Globs, not regexes: a regex costs bash about 100 µs to compile, and this
+# runs before the stop.
+readonly CONFIG_SNAPSHOT_FORM=$'declare -gA CFG=(*)\ndeclare -ga TRADING=(*)\ndeclare -ga MONITOR=(*)'\
+$'\ndeclare -ga ORDER=(*)\ndeclare -g ESS_CONFIG_SNAPSHOT=complete\n'
+readonly CONFIG_SNAPSHOT_CHARS=$'*[!][A-Za-z0-9_./:=\"() \n*,~@-]*'
+
+# config_snapshot_load FILE: the installer's snapshot, read bounded and never believed blindly: its
+# exact form, every key present, the values the stop path computes with (the seconds, the paths,
+# the trading units) within their rules. 1 with CONFIG_PROBLEM set (CFG TRADING MONITOR ORDER then
+# undefined) when it does not check out. Writes CFG TRADING MONITOR ORDER CONFIG_PROBLEM.
+config_snapshot_load() {
+  local f=$1 text key us range v
+  if ! config_read_bounded_v text "$f" "$CONFIG_SNAPSHOT_MAX_BYTES"; then
+    CONFIG_PROBLEM="$f is missing, not a regular file, or over $CONFIG_SNAPSHOT_MAX_BYTES bytes"
+    return 1
+  fi
+  # shellcheck disable=SC2053 # the right-hand sides are the globs above
+  if [[ $text != $CONFIG_SNAPSHOT_FORM || $text == $CONFIG_SNAPSHOT_CHARS ]] ||
+    ! eval "${text//$'\n'/ ;}" 2>/dev/null; then
+    CONFIG_PROBLEM="$f is not the installer's snapshot (incomplete, edited or corrupted)"
+    return 1
+  fi
+  for key in "${!ESS_DEFAULTS[@]}"; do
+    [[ -v CFG[$key] ]] || { CONFIG_PROBLEM="$f: $key is missing"; return 1; }
+  done
+  for key in "${!ESS_SECONDS_RANGE[@]}"; do
+    v=${CFG[$key]} range=${ESS_SECONDS_RANGE[$key]} us=-1
+    [[ $v != [0-9]* || $v == *[!0-9.]* || $v == *.*.* || ${#v} -gt 13 ]] ||
+      time_sec_to_us_v us "$v"
+    ((us >= ${range% *} && us <= ${range#* })) ||
+      { CONFIG_PROBLEM="$f: $key '${v:0:20}' is out of its rule"; return 1; }
+  done
+  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do
+    v=${CFG[$key]}
+    [[ $v == /?*/?* && $v != *[!A-Za-z0-9._/-]* && $v != *//* && $v != */ ]] ||
+      { CONFIG_PROBLEM="$f: $key '${v:0:60}' is not a path"; return 1; }
+  done
+  ((${#TRADING[@]} > 0)) || { CONFIG_PROBLEM="$f: no trading unit"; return 1; }
+  for v in "${TRADING[@]}"; do
+    [[ $v == [A-Za-z0-9_:]*.service && $v != *[!A-Za-z0-9_.:@-]* ]] ||
+      { CONFIG_PROBLEM="$f: '${v:0:60}' is not a trading unit name"; return 1; }
+  done
+}
+
+# config_from_dropins: the stop path's configuration when the snapshot does not check out: the
+# defaults, the paths the latch drop-ins assert on (what systemd refuses starts on), and every unit
+# carrying one (the default list when none does). Never exits: the stop goes on. Writes CFG TRADING
+# MONITOR ORDER.
+config_from_dropins() {
+  local key text="" line p
+  for key in "${!ESS_DEFAULTS[@]}"; do CFG[$key]=${ESS_DEFAULTS[$key]}; done
+  TRADING=("${CONFIG_DROPIN_UNITS[@]}") MONITOR=() ORDER=()
+  if ((${#TRADING[@]} == 0)); then
+    read -r -a TRADING <<<"${CFG[TRADING_UNITS]}"
+    TRADING=("${TRADING[@]/%/.service}")
+  fi
+  ((${#CONFIG_DROPIN_UNITS[@]} == 0)) || config_read_bounded_v text \
+    "$ESS_UNIT_DIR/${CONFIG_DROPIN_UNITS[0]}.d/$ESS_DROPIN_NAME" 4096 || true
+  while IFS= read -r line; do
+    p=${line#*=!}
+    [[ $p =~ ^(/[A-Za-z0-9._-]+){2,}$ ]] || continue
+    case $line in
+      AssertPathExists=!*/latched) CFG[STATE_DIR]=${p%/latched} ;;
+      AssertPathExists=!*) CFG[FLAG_FILE]=$p ;;
+      AssertDirectoryNotEmpty=!*/incoming) CFG[SPOOL_DIR]=${p%/incoming} ;;
+    esac
+  done <<<"$text"
+}
+
+# config_cross_check: the unit list against the units carrying the latch drop-in. Both are stopped
+# and judged (a unit systemd latches is a trading unit); a difference is a problem the verdict
+# names. Writes TRADING CONFIG_PROBLEM.
+config_cross_check() {
+  local u only_list=() only_dropin=()
+  local -A listed=()
+  for u in "${TRADING[@]}"; do listed[$u]=1; done
+  for u in "${CONFIG_DROPIN_UNITS[@]}"; do
+    if [[ -n ${listed[$u]:-} ]]; then listed[$u]=2; else only_dropin+=("$u"); fi
+  done
+  for u in "${TRADING[@]}"; do [[ ${listed[$u]} == 2 ]] || only_list+=("$u"); done
+  ((${#only_list[@]} + ${#only_dropin[@]} > 0)) || return 0
+  TRADING+=("${only_dropin[@]}")
+  [[ -z $CONFIG_PROBLEM ]] || CONFIG_PROBLEM+="; "
+  CONFIG_PROBLEM+="the installed unit list does not match the latch drop-ins in $ESS_UNIT_DIR"
+  ((${#only_list[@]} == 0)) || CONFIG_PROBLEM+=" (listed without one: ${only_list[*]})"
+  ((${#only_dropin[@]} == 0)) || CONFIG_PROBLEM+=" (carrying one, not listed: ${only_dropin[*]})"
+}
+
 # config_load_in_force: the configuration the installer validated and built the drop-ins and units
-# from (ess.conf.installed beside the programs). Editing /etc/quantum/ess.conf changes nothing until
-# the installer runs again: a controller that followed the edited file would stop and judge other
+# from (its snapshot beside the programs). Editing /etc/quantum/ess.conf changes nothing until the
+# installer runs again: a controller that followed the edited file would stop and judge other
 # units than the ones systemd latches. ESS_CONFIG (tests, a checkout without an install) wins.
-# Writes CFG TRADING MONITOR ORDER, and CONFIG_PENDING (1 when /etc/quantum/ess.conf differs from
-# the configuration in force).
-declare -g CONFIG_PENDING=0
+# The snapshot is checked, never believed blindly (config_snapshot_load); when it does not check
+# out, CONFIG_PROBLEM names it (the verdict is then not armed) and the stop path
+# (CONFIG_STOP_PATH=1) stops from the latch drop-ins instead (config_from_dropins), while every
+# other command parses the installer's copy of ess.conf (exit 78 when that is bad too). In every
+# case, every unit carrying the latch drop-in is a trading unit (config_cross_check).
+# Writes CFG TRADING MONITOR ORDER CONFIG_PROBLEM, and CONFIG_PENDING (1 when /etc/quantum/ess.conf
+# differs from the configuration in force).
+declare -g CONFIG_PENDING=0 CONFIG_PROBLEM="" CONFIG_STOP_PATH=0
 declare -g CONFIG_IN_FORCE_LOADED=0
 config_load_in_force() {
-  local installed=${ESS_LIB:-/nonexistent}/../ess.conf.installed current="" in_force="" snapshot=""
+  local installed=${ESS_LIB:-/nonexistent/lib} current="" in_force=""
+  installed=${installed%/*}/ess.conf.installed
   # once per run: activate's first stop loads it, and so would the rest of the activation after it
   ((!CONFIG_IN_FORCE_LOADED)) || return 0
   CONFIG_IN_FORCE_LOADED=1
@@ -293,21 +428,21 @@ config_load_in_force() {
     config_load
     return
   fi
-  # the installer's snapshot of the values it validated: no parse on the stop path. It is root-owned
-  # beside the libraries and trusted as they are; it ends with its own completion mark, so a
-  # truncated or empty one (a crash while the installer wrote it) is never run: the file it was made
-  # from is parsed instead, and without that either, the live ess.conf (a checkout, no install)
-  { IFS= read -r -d '' snapshot <"$installed.bash"; } 2>/dev/null || true
-  if [[ $snapshot == *$'\ndeclare -g ESS_CONFIG_SNAPSHOT=complete\n' ]]; then
-    eval "$snapshot"
-  elif [[ -r $installed ]]; then
-    ESS_CONFIG=$installed config_load
-  else
-    config_load
+  if [[ ! -e $installed && ! -e $installed.bash ]]; then
+    config_load # a checkout, no install: the live file
     return
   fi
-  IFS= read -r -d '' current 2>/dev/null <"$ESS_DEFAULT_CONFIG" || true
-  IFS= read -r -d '' in_force 2>/dev/null <"$installed" || true
+  config_dropin_units
+  if config_snapshot_load "$installed.bash"; then
+    :
+  elif ((CONFIG_STOP_PATH)); then
+    config_from_dropins
+  else
+    ESS_CONFIG=$installed config_load
+  fi
+  config_cross_check
+  config_read_bounded_v current "$ESS_DEFAULT_CONFIG" "$CONFIG_SNAPSHOT_MAX_BYTES" || true
+  config_read_bounded_v in_force "$installed" "$CONFIG_SNAPSHOT_MAX_BYTES" || true
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1
 }
 

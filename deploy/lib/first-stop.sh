@@ -84,9 +84,10 @@ activation_init() {
 # exemption running: they take the ordinary path. Writes what activation_init and units_stop_begin
 # write, FIRST_DONE FIRST_CLAIM_RC.
 first_stop() {
-  ((EUID == 0)) && [[ -z ${ESS_CONFIG:-} && -r $ESS_LIB/../ess.conf.installed.bash ]] || return 0
+  ((EUID == 0)) && [[ -z ${ESS_CONFIG:-} && -e $ESS_LIB/../ess.conf.installed.bash ]] || return 0
   activation_options "${@:2}" || return 0
   [[ $ACT_OPT_SOURCE != @(path|tamper) ]] || return 0
+  CONFIG_STOP_PATH=1 # a snapshot that does not check out: stop every unit with the latch drop-in
   config_load_in_force
   activation_init || return 0
   FIRST_CLAIM_RC=0

@@ -43,6 +43,8 @@ guard_restore_flag() {
 cmd_guard() {
   (($# == 0)) || usage_error "guard takes no options"
   require_root guard
+  # shellcheck disable=SC2034 # config.sh: a bad snapshot, stop from the drop-ins
+  CONFIG_STOP_PATH=1
   config_load_in_force
   guard_run
 }

@@ -170,6 +170,21 @@ latch_take_lock() {
 latch_drop_lock() { [[ -z $LOCK_FD ]] || exec {LOCK_FD}>&-; LOCK_FD=""; }
 
 # ---------------------------------------------------------------- verdict inputs
+# latch_note_config_problem: CONFIG_PROBLEM as the verdict's input, and (root) in the config-problem
+# marker, where the exporter reads it; written only when it changed. Writes V_CONFIG_PROBLEM.
+latch_note_config_problem() {
+  local was
+  V_CONFIG_PROBLEM=$CONFIG_PROBLEM
+  ((EUID == 0)) || return 0
+  record_marker_read_v was config-problem
+  [[ $was != "$CONFIG_PROBLEM" ]] || return 0
+  if [[ -n $CONFIG_PROBLEM ]]; then
+    record_marker_set config-problem "$CONFIG_PROBLEM" || true
+  else
+    record_marker_clear config-problem || true
+  fi
+}
+
 # latch_observe: every input of verdict_compute, read from the files and systemd now, and the
 # verdict. Writes V_* EXEMPT*, the unit states (units_read_states, units_read_populated,
 # units_read_asserts), the wiring (wiring_read, wiring_record_read) and verdict_compute's results.
@@ -182,6 +197,7 @@ latch_observe() {
   [[ -e $(verdict_persisted_latch_path) ]] && V_LATCHED_FILE=1
   record_marker_read_v V_PERSIST_PROBLEM persist-failed
   record_marker_read_v V_RESUME_PENDING resume-pending
+  latch_note_config_problem
   units_read_states "${TRADING[@]}" "${MONITOR[@]}" "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" \
     quantum-ess-guard.path || V_SYSTEMD_OK=0
   units_read_populated "${TRADING[@]}"

@@ -3,7 +3,8 @@
 # The exporter computes the same from the same inputs; test/contract holds both to the same
 # fixtures. Needs config.sh (CFG, TRADING); sources it. The inputs are set by the caller
 # (latch_observe in latch.sh, or test/contract/verdict-driver.sh): V_FLAG V_FLAG_DIR_REDIRECTED
-# V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING V_SYSTEMD_OK, LOAD ACTIVE POPULATED ASSERTS
+# V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING V_SYSTEMD_OK
+# V_CONFIG_PROBLEM, LOAD ACTIVE POPULATED ASSERTS
 # (units.sh's arrays) EXEMPT for every trading unit, ACTIVE for the switch units, WIRING_FOUND
 # WIRING_RECORD V_WIRING_RECORD (wiring.sh) for the wiring units. Writes GUARD WIRING VERDICT
 # VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS VERDICT_WIRING_DIFFS.
@@ -83,6 +84,7 @@ verdict_compute() {
   verdict_judge_trading
   verdict_judge_switch
   verdict_judge_wiring
+  verdict_judge_config
   VERDICT_ARMED=0
   ((switch_ok && wiring_ok && unguarded == 0)) && VERDICT_ARMED=1
   verdict_choose
@@ -195,6 +197,16 @@ verdict_wiring_differs() {
   VERDICT_WIRING_DIFFS+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4")
   VERDICT_PROBLEMS+=("$1: wiring differs from the installed one: $2 expected '$3' found '$4'\
  (run: ess_controller.sh rearm)")
+}
+
+# verdict_judge_config (verdict_compute's step; its local switch_ok): the installed configuration
+# snapshot did not check out (config_load_in_force): a trigger would stop from the latch drop-ins,
+# not from what the installer recorded. Writes VERDICT_PROBLEMS.
+declare -g V_CONFIG_PROBLEM=""
+verdict_judge_config() {
+  [[ -n ${V_CONFIG_PROBLEM:-} ]] || return 0
+  switch_ok=0 VERDICT_PROBLEMS+=("the installed configuration does not check out: $V_CONFIG_PROBLEM\
+ (re-run the installer)")
 }
 
 # verdict_choose (verdict_compute's step; its local unknown): the first match, in this order:

@@ -15,6 +15,8 @@ export interface LatchMarkers {
   readonly persistProblem: string;
   /** Content of resume-pending: units a deactivate had not started yet when it stopped (empty: none). */
   readonly resumePending: string;
+  /** Content of config-problem: why the installed configuration snapshot did not check out (empty: it did). */
+  readonly configProblem: string;
 }
 
 // The root side writes a line or a unit list; anything far larger is not its file.
@@ -67,12 +69,13 @@ export class LatchMarkersReader {
 
   async #readMarkers(): Promise<LatchMarkers | Error> {
     try {
-      const [latchedFile, persistProblem, resumePending] = await Promise.all([
+      const [latchedFile, persistProblem, resumePending, configProblem] = await Promise.all([
         pathExists(this.#latchedFile),
         contentOrEmpty(join(this.#runtimeDir, 'persist-failed')),
         contentOrEmpty(join(this.#runtimeDir, 'resume-pending')),
+        contentOrEmpty(join(this.#runtimeDir, 'config-problem')),
       ]);
-      return { latchedFile, persistProblem, resumePending };
+      return { latchedFile, persistProblem, resumePending, configProblem };
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error), { cause: error });
     }

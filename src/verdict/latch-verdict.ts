@@ -75,6 +75,11 @@ export interface VerdictInputs {
   readonly latchedFile: boolean;
   readonly persistProblem: boolean;
   readonly resumePending: boolean;
+  /**
+   * The controller found the installed configuration snapshot not checking out (its config-problem
+   * marker): a trigger would stop from the latch drop-ins instead of the installed list. Optional, default false.
+   */
+  readonly configProblem?: boolean;
   readonly systemdOk: boolean;
   readonly trading: ReadonlyMap<string, TradingUnitInputs>;
   /** ActiveState of the switch units; a unit missing here counts as not active. */
@@ -168,7 +173,7 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
     isActive(FLAG_WATCHER_UNIT) && isActive(TRIP_WATCHER_UNIT) && !(isActive(TRIGGER_UNIT) && !flag) && !inputs.flagDirRedirected;
   const { wiring, differences } = judgeWiring(inputs.wiringRecord, inputs.wiring);
   const wiringOk = [...wiring.values()].every((word) => word === 'ok');
-  const armed = switchOk && wiringOk && unguarded === 0;
+  const armed = switchOk && wiringOk && unguarded === 0 && inputs.configProblem !== true;
   const unknown =
     !inputs.systemdOk || all.some((u) => u.guard === 'unknown' || u.populated === 'unknown') || [...wiring.values()].includes('unknown');
 

@@ -58,6 +58,7 @@ export function observeLatch(observations: Observations, tradingUnits: readonly 
       latchedFile: markers.latchedFile,
       persistProblem: markers.persistProblem !== '',
       resumePending: markers.resumePending !== '',
+      configProblem: markers.configProblem !== '',
       systemdOk: observations.systemdOk,
       trading,
       switchStates,

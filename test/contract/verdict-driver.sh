@@ -44,6 +44,7 @@ main() {
       ["input", "", "V_FLAG_DIR_REDIRECTED", b(f.flag_dir_redirected)],
       ["input", "", "V_PERSIST_PROBLEM", f.persist_problem ?? ""],
       ["input", "", "V_RESUME_PENDING", f.resume_pending ?? ""],
+      ["input", "", "V_CONFIG_PROBLEM", f.config_problem ?? ""],
       ["input", "", "V_SYSTEMD_OK", b(f.systemd_ok)],
     ];
     for (const [unit, u] of Object.entries(f.trading ?? {}))

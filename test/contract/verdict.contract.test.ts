@@ -32,6 +32,8 @@ interface Fixture {
     /** Content of /run/quantum-ess/persist-failed and resume-pending; empty when there is none. */
     readonly persist_problem: string;
     readonly resume_pending: string;
+    /** Content of /run/quantum-ess/config-problem; optional, default empty. */
+    readonly config_problem?: string;
     readonly systemd_ok: boolean;
     /** `exempt`: a current maintenance exemption (contract section 5); optional, default false. */
     readonly trading: Readonly<Record<string, { LoadState: string; ActiveState: string; populated: Populated; asserts: string; exempt?: boolean }>>;
@@ -56,6 +58,7 @@ function inputsOf({ inputs }: Fixture): VerdictInputs {
     latchedFile: inputs.latched_file,
     persistProblem: inputs.persist_problem !== '',
     resumePending: inputs.resume_pending !== '',
+    configProblem: (inputs.config_problem ?? '') !== '',
     systemdOk: inputs.systemd_ok,
     trading: new Map(
       Object.entries(inputs.trading).map(([unit, u]) => [

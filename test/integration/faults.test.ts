@@ -406,7 +406,7 @@ describe('faults', () => {
     }
   });
 
-  it('a truncated or empty configuration snapshot is never used: the installed ess.conf is parsed instead', async () => {
+  it('a truncated or empty configuration snapshot is never used: the stop from the drop-ins, the rest from the installed ess.conf', async () => {
     const snapshot = '/usr/local/lib/quantum-ess/ess.conf.installed.bash';
     await box.mustRun('cp', snapshot, '/run/snapshot.good');
     try {
@@ -421,6 +421,67 @@ describe('faults', () => {
       summary.push({ fault: 'configuration snapshot truncated / empty', outcome: 'not used; ess.conf.installed parsed, every command works' });
     } finally {
       await box.mustRun('cp', '/run/snapshot.good', snapshot);
+    }
+  });
+
+  it('a configuration snapshot that is a FIFO hangs nothing: every trigger stops all, status and the exporter say not armed', async () => {
+    const snapshot = '/usr/local/lib/quantum-ess/ess.conf.installed.bash';
+    await box.mustRun('cp', snapshot, '/run/snapshot.good');
+    try {
+      await box.sh(`rm -f ${snapshot} && mkfifo ${snapshot}`);
+      const t0 = Date.now();
+      const r = await box.run('timeout', '20', '/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'fifo snapshot');
+      const took = Date.now() - t0;
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(took).toBeLessThan(5000);
+      expect(await allDown()).toBe(true);
+      const status = await box.run('timeout', '20', '/usr/local/sbin/ess_controller.sh', 'status');
+      expect(status.exitCode, status.stdout).toBe(3);
+      expect(status.stdout).toContain('the installed configuration does not check out');
+      expect((await box.ess('deactivate', '--no-start', '--reason', 'fifo snapshot')).exitCode).toBe(0);
+      // the runbook's touch, through the path unit and its service: also not hung
+      await box.mustRun('systemctl', 'start', '--', ...TRADING);
+      await box.mustRun('touch', FLAG);
+      expect(await allDown()).toBe(true);
+      await settle();
+      expect((await box.ess('deactivate', '--no-start', '--reason', 'fifo snapshot')).exitCode).toBe(0);
+      const notArmed = await box.ess('status');
+      expect(notArmed.exitCode, notArmed.stdout).toBe(5);
+      expect(notArmed.stdout).toMatch(/ess\.conf\.installed\.bash is missing, not a regular file/);
+      expect(await box.scrape()).toMatch(/^ess_verdict\{verdict="not-armed"\} 1$/m);
+      expect((await box.run('timeout', '20', '/usr/local/sbin/ess_controller.sh', 'rearm')).exitCode).toBe(0);
+      summary.push({ fault: 'configuration snapshot replaced by a FIFO', outcome: `activate ${took} ms, touch stops all; status and exporter not-armed` });
+    } finally {
+      await box.sh(`rm -f ${snapshot} && cp /run/snapshot.good ${snapshot}`);
+    }
+    expect((await box.ess('status')).exitCode).toBe(0);
+    expect(await box.exists('/run/quantum-ess/config-problem')).toBe(false);
+  });
+
+  it('a syntax error or a stale unit list behind an intact completion mark: every trading unit still stops', async () => {
+    const snapshot = '/usr/local/lib/quantum-ess/ess.conf.installed.bash';
+    await box.mustRun('cp', snapshot, '/run/snapshot.good');
+    try {
+      // an unbalanced quote in the unit list, the completion mark intact: the flag path unit's run
+      await box.sh(`sed -i 's/\\[1\\]="quantum-execution.service"/[1]="quantum-execution.service/' ${snapshot}`);
+      await box.mustRun('touch', FLAG);
+      expect(await allDown()).toBe(true);
+      await settle();
+      expect((await box.ess('deactivate', '--no-start', '--reason', 'syntax error')).exitCode).toBe(0);
+      expect((await box.ess('status')).stdout).toContain("is not the installer's snapshot");
+      // a list that lost quantum-governor: systemctl start quantum-ess stops it all the same, and status names it
+      await box.sh(`cp /run/snapshot.good ${snapshot} && sed -i 's/ \\[3\\]="quantum-governor.service"//' ${snapshot}`);
+      await box.mustRun('systemctl', 'start', '--', ...TRADING);
+      await box.mustRun('systemctl', 'start', 'quantum-ess.service');
+      expect(await allDown()).toBe(true);
+      const status = await box.ess('status');
+      expect(status.exitCode, status.stdout).toBe(3);
+      expect(status.stdout).toContain('carrying one, not listed: quantum-governor.service');
+      await box.mustRun('systemctl', 'start', 'quantum-governor.service').catch(() => undefined);
+      expect(await box.show('quantum-governor.service', 'ActiveState')).not.toBe('active');
+      summary.push({ fault: 'snapshot: syntax error / stale unit list behind the mark', outcome: 'touch and systemctl start stop all four; status names it' });
+    } finally {
+      await box.sh(`cp /run/snapshot.good ${snapshot}`);
     }
   });
 

@@ -18,7 +18,7 @@ describe('LatchMarkersReader', () => {
 
   it('reads missing markers as no latch and empty content, and no exemption file as none', async () => {
     expect(reader.exemptions()).toBeNull();
-    expect(await reader.read()).toEqual({ latchedFile: false, persistProblem: '', resumePending: '' });
+    expect(await reader.read()).toEqual({ latchedFile: false, persistProblem: '', resumePending: '', configProblem: '' });
     expect(reader.exemptions()).toEqual(new Map());
     expect(health.get('markers')).toMatchObject({ ok: true });
   });
@@ -27,10 +27,12 @@ describe('LatchMarkersReader', () => {
     await writeFile(join(fakeHost.stateDir, 'latched'), 'id\n', { mode: 0o600 });
     await fakeHost.setMarker('persist-failed', 'audit: No space left on device\n');
     await fakeHost.setMarker('resume-pending', 'quantum-execution.service\n');
+    await fakeHost.setMarker('config-problem', 'ess.conf.installed.bash is not the installer\'s snapshot\n');
     expect(await reader.read()).toEqual({
       latchedFile: true,
       persistProblem: 'audit: No space left on device\n',
       resumePending: 'quantum-execution.service\n',
+      configProblem: 'ess.conf.installed.bash is not the installer\'s snapshot\n',
     });
   });
 
