@@ -96,7 +96,7 @@ export interface FakeHost {
   /** Writes `populated 0|1` into the unit's cgroup.events under /system.slice in the fake hierarchy. */
   setPopulated(unit: string, populated: boolean): Promise<void>;
   /** Writes (or with null removes) /run/quantum-ess/NAME in the fake host. */
-  setMarker(name: 'persist-failed' | 'resume-pending', content: string | null): Promise<void>;
+  setMarker(name: 'persist-failed' | 'resume-pending' | 'config-problem', content: string | null): Promise<void>;
   /** Writes /run/quantum-ess/exempt/UNIT in the fake host: the record as JSON, text as it is, or with null removes it. */
   setExemption(unit: string, content: ExemptionRecord | string | null): Promise<void>;
   /** Makes the fake systemctl slow (prints what it read at its start, 0.5 s later), hang (sleep in a child, the hard case) or fail. */

@@ -447,6 +447,30 @@ activation_stop() {
   fi
   if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
   if ((${#units[@]} < ${#TRADING[@]})); then units_read_states "${TRADING[@]}" || true; fi
+  activation_kill_escaped
+}
+
+# activation_kill_escaped: the processes of the trading units' users that left their cgroups
+# (units_kill_escaped): killed, and the unit's result says so (leftovers-killed; not-stopped if one
+# outlived the deadline). Writes RESULT STOPPED_US ALL_DOWN_US POPULATED ESCAPED*.
+activation_kill_escaped() {
+  local u units=() deadline now
+  for u in "${TRADING[@]}"; do [[ ${RESULT[$u]} == exempt ]] || units+=("$u"); done
+  ((${#units[@]} > 0)) || return 0
+  ((STOP_T0_UPTIME > 0)) || time_uptime_us_v STOP_T0_UPTIME
+  ((STOP_T0_US > 0)) || time_now_us_v STOP_T0_US
+  time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
+  units_kill_escaped "$deadline" "${units[@]}" || true
+  time_now_us_v now
+  for u in "${units[@]}"; do
+    # shellcheck disable=SC2004 # RESULT, STOPPED_US and POPULATED are associative (units.sh)
+    if [[ -n ${ESCAPED[$u]} ]]; then
+      RESULT[$u]=not-stopped STOPPED_US[$u]=-1 POPULATED[$u]=yes
+    elif [[ -n ${ESCAPED_KILLED[$u]} && ${RESULT[$u]} != not-stopped ]]; then
+      RESULT[$u]=leftovers-killed STOPPED_US[$u]=$((now - STOP_T0_US))
+      ((now <= ALL_DOWN_US)) || ALL_DOWN_US=$now
+    fi
+  done
 }
 
 # activate [--reason TEXT] [--source NAME] [--from-spool]. first-stop.sh may have claimed the flag

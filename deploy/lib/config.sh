@@ -315,7 +315,7 @@ config_dropin_units() {
 }
 
 # The installer's snapshot, as config_snapshot writes it: four declarations and the completion mark,
-# one line each. Its values obey the rules of section 2: none holds " $ ` \\ ( ) ; & | < > or a
+# one line each. Its values obey the rules of section 2: none holds " $ ` \ ( ) ; & | < > or a
 # quote, so with only the characters below, eval can run nothing but `declare`, and it either parses
 # the whole line or nothing. Globs, not regexes: a regex costs bash about 100 µs to compile, and this
 # runs before the stop.

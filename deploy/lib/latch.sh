@@ -201,11 +201,28 @@ latch_observe() {
   units_read_states "${TRADING[@]}" "${MONITOR[@]}" "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" \
     quantum-ess-guard.path || V_SYSTEMD_OK=0
   units_read_populated "${TRADING[@]}"
+  latch_observe_escaped
   units_read_asserts "${TRADING[@]}"
   wiring_read || V_SYSTEMD_OK=0
   wiring_record_read
   exempt_read
   verdict_compute
+  local u
+  for u in "${TRADING[@]}"; do
+    [[ -z ${ESCAPED[$u]} ]] || VERDICT_PROBLEMS+=("$u: processes of its user ${UNIT_USER[$u]}\
+ outside its cgroup (a scope or user.slice):${ESCAPED[$u]}")
+  done
+}
+
+# latch_observe_escaped: a process of a trading unit's user outside its cgroup (units_read_escaped)
+# is a process of that unit: POPULATED says yes. Writes ESCAPED POPULATED.
+latch_observe_escaped() {
+  local u
+  units_read_escaped "${TRADING[@]}"
+  for u in "${TRADING[@]}"; do
+    # shellcheck disable=SC2004 # POPULATED is associative (units.sh)
+    [[ -z ${ESCAPED[$u]} || ${POPULATED[$u]} == unknown ]] || POPULATED[$u]=yes
+  done
 }
 
 # latch_flag_dir_redirected: 0 when a directory on the way to FLAG_FILE is a symbolic link.

@@ -33,15 +33,16 @@ units_sctl_within() {
 # ---------------------------------------------------------------- unit states
 # units_read_states UNIT...: one batched `systemctl show`. It prints one block per argument in
 # argument order; blocks are mapped by position because Id= is the canonical name, which differs for
-# aliases. Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US NEED_RELOAD for every UNIT.
+# aliases. Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US NEED_RELOAD UNIT_USER for every UNIT.
 declare -gA LOAD=() ACTIVE=() SUB=() MAINPID=() CGROUP=() INACTIVE_US=() NEED_RELOAD=()
+declare -gA UNIT_USER=()
 readonly UNITS_SHOW_PROPERTIES=LoadState,ActiveState,SubState,MainPID,ControlGroup,\
-InactiveEnterTimestamp,NeedDaemonReload
+InactiveEnterTimestamp,NeedDaemonReload,User
 units_read_states() {
   local units=("$@") i=0 line key out
   for key in "${units[@]}"; do
     LOAD[$key]=unknown ACTIVE[$key]=unknown SUB[$key]=unknown MAINPID[$key]=0 CGROUP[$key]=""
-    INACTIVE_US[$key]="" NEED_RELOAD[$key]=no
+    INACTIVE_US[$key]="" NEED_RELOAD[$key]=no UNIT_USER[$key]=""
   done
   out=$(units_sctl show --timestamp=us+utc --property="$UNITS_SHOW_PROPERTIES" \
     -- "${units[@]}") || return 1
@@ -57,6 +58,7 @@ units_read_states() {
       ControlGroup=*) CGROUP[$key]=${line#*=} ;;
       InactiveEnterTimestamp=*) time_utc_us_v "INACTIVE_US[$key]" "${line#*=}" ;;
       NeedDaemonReload=*) NEED_RELOAD[$key]=${line#*=} ;;
+      User=*) UNIT_USER[$key]=${line#*=} ;;
     esac
   done <<<"$out"
 }
@@ -106,6 +108,87 @@ units_read_populated() {
       *) [[ ! -e $f ]] || POPULATED[$u]=unknown ;; # vanished while read: the cgroup was emptied
     esac
   done
+}
+
+# ---------------------------------------------------------------- processes that left the unit
+# A trading service can move a helper out of its own cgroup (systemd-run --scope, a user manager's
+# unit, a login session), where neither its stop nor its cgroup sees it. What the ESS can tell apart
+# is the user: a process of a trading unit's (non-root) User= in a scope or under user.slice is one
+# of them; a service's cgroup elsewhere (another service that shares the user) is left alone. A
+# root service's helper cannot be told from any other root process (README).
+# units_uid_of_v VAR USER: the uid of a User= value (a name from /etc/passwd, or a number); empty
+# when it cannot be resolved (a DynamicUser=, a name from another NSS source). Writes VAR.
+units_uid_of_v() {
+  local _uu_line="" _uu_uid=""
+  if [[ -z $2 ]]; then _uu_uid=0
+  elif [[ $2 =~ ^[0-9]{1,10}$ ]]; then _uu_uid=$((10#$2))
+  else
+    while IFS= read -r _uu_line; do
+      [[ $_uu_line != "$2":* ]] || { _uu_line=${_uu_line#*:*:} _uu_uid=${_uu_line%%:*}; break; }
+    done 2>/dev/null </etc/passwd
+  fi
+  printf -v "$1" '%s' "$_uu_uid"
+}
+
+# units_read_escaped UNIT...: the processes of the units' users (UNIT_USER, read before; root is
+# never judged) that live in a scope or under user.slice. Writes ESCAPED (unit -> "pid ...") and
+# CGROUP_ROOT.
+declare -gA ESCAPED=()
+units_read_escaped() {
+  local u uid f pid line cg
+  local -A by_uid=()
+  for u in "$@"; do
+    ESCAPED[$u]=""
+    units_uid_of_v uid "${UNIT_USER[$u]:-}"
+    [[ -z $uid || $uid == 0 ]] || by_uid[$uid]+=" $u"
+  done
+  ((${#by_uid[@]} > 0)) || return 0
+  units_cgroup_root
+  [[ -n $CGROUP_ROOT ]] || return 0
+  for f in "$CGROUP_ROOT"/{,*.slice/,*.slice/*.slice/}*.scope/cgroup.procs \
+    "$CGROUP_ROOT"/user.slice/{,*/,*/*/,*/*/*/,*/*/*/*/}cgroup.procs; do
+    [[ -e $f ]] || continue
+    while IFS= read -r pid; do
+      line=""
+      { while IFS= read -r line && [[ $line != Uid:* ]]; do :; done; } 2>/dev/null \
+        <"/proc/$pid/status" || continue
+      read -r _ line cg _ <<<"$line" # real and effective uid
+      for uid in "$line" "$cg"; do
+        [[ -z ${by_uid[$uid]:-} ]] && continue
+        for u in ${by_uid[$uid]}; do ESCAPED[$u]+=" $pid"; done
+        break
+      done
+    done 2>/dev/null <"$f"
+  done
+}
+
+# units_kill_escaped DEADLINE_US UNIT...: SIGKILL every escaped process of the units (bash's kill,
+# no fork) and wait for them to be gone, up to the deadline (µs after STOP_T0_UPTIME). Returns 1
+# when one outlived it. Writes ESCAPED_KILLED (what was killed), ESCAPED (what is left)
+# UNITS_STOP_ELAPSED_US.
+declare -gA ESCAPED_KILLED=()
+units_kill_escaped() {
+  local deadline=$1 u pid left
+  shift
+  units_read_escaped "$@"
+  for u in "$@"; do
+    ESCAPED_KILLED[$u]=${ESCAPED[$u]}
+    [[ -z ${ESCAPED[$u]} ]] || record_log warning "unit $u: processes of its user" \
+      "${UNIT_USER[$u]} outside its cgroup, killed with SIGKILL:${ESCAPED[$u]}"
+    # shellcheck disable=SC2086 # the pids, one word each
+    [[ -z ${ESCAPED[$u]} ]] || kill -KILL ${ESCAPED[$u]} 2>/dev/null || true
+  done
+  while :; do
+    left=0
+    for u in "$@"; do
+      for pid in ${ESCAPED[$u]}; do [[ ! -e /proc/$pid ]] || left=1; done
+    done
+    units_stop_elapsed
+    ((left && UNITS_STOP_ELAPSED_US < deadline)) || break
+    time_nap 0.005
+  done
+  if ((left)); then units_read_escaped "$@"; return 1; fi
+  for u in "$@"; do ESCAPED[$u]=""; done
 }
 
 # ---------------------------------------------------------------- the latch as systemd applies it

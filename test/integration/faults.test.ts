@@ -485,6 +485,46 @@ describe('faults', () => {
     }
   });
 
+  it("processes a trading unit's user moved out of its cgroup are stopped and judged; another service of that user is left alone", async () => {
+    const dropIn = '/etc/systemd/system/quantum-governor.service.d/80-user.conf';
+    await box.sh(
+      `id trader >/dev/null 2>&1 || useradd --system trader; printf '[Service]\\nUser=trader\\n' > ${dropIn}; ` +
+        'systemctl daemon-reload && systemctl restart quantum-governor.service',
+    );
+    const escape = async (tag: string): Promise<void> => {
+      // a transient scope (what systemd-run --scope gives a helper), and a unit in the user's slice
+      // (where a user manager or a login session would put it)
+      await box.sh(
+        `systemd-run --scope --quiet --uid=trader sleep ${tag}1 >/dev/null 2>&1 & ` +
+          `systemd-run --quiet --slice=user-$(id -u trader).slice --uid=trader sleep ${tag}2; sleep 0.3`,
+      );
+      const seen = await box.sh(`pgrep -u trader -f 'sleep ${tag}[12]$' | wc -l`);
+      expect(seen.stdout.trim()).toBe('2');
+    };
+    try {
+      await box.mustRun('systemd-run', '--quiet', '--unit=trader-other', '--uid=trader', 'sleep', '9995');
+      await escape('999');
+      const r = await box.ess('activate', '--reason', 'escaped helpers');
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/quantum-governor.service\s+leftovers-killed/);
+      expect(await allDown()).toBe(true);
+      expect((await box.sh("pgrep -u trader -f 'sleep 999[12]$'")).exitCode).toBe(1);
+      expect(await box.show('trader-other.service', 'ActiveState')).toBe('active'); // another service of the user
+      await settle();
+      expect((await box.ess('status')).exitCode).toBe(3);
+      // one that escapes while latched (started by something the ESS does not stop) is a violation, named
+      await escape('998');
+      const status = await box.ess('status');
+      expect(status.exitCode, status.stdout).toBe(4);
+      expect(status.stdout).toMatch(/quantum-governor.service: processes of its user trader outside its cgroup/);
+      expect((await box.ess('activate', '--reason', 'again')).exitCode).toBe(0);
+      expect((await box.ess('status')).exitCode).toBe(3);
+      summary.push({ fault: "trading user's helpers in a scope and under user.slice", outcome: 'SIGKILLed by the stop (leftovers-killed); while latched: violation' });
+    } finally {
+      await box.sh(`pkill -u trader -f 'sleep 99'; systemctl stop trader-other.service; rm -f ${dropIn}; systemctl daemon-reload`);
+    }
+  });
+
   it("library load marks in root's environment change nothing", async () => {
     const r = await box.run('env', '_ESS_LIB_CONFIG=1', '_ESS_LIB_UNITS=1', '/usr/local/sbin/ess_controller.sh', 'activate');
     expect(r.exitCode).toBe(0);
