@@ -119,9 +119,12 @@ describe('contract/names.json', () => {
     for (const unit of Object.keys(NAMES.units)) expect(existsSync(`${REPO}deploy/systemd/${unit}`), unit).toBe(true);
     expect(existsSync(`${REPO}deploy/systemd/${NAMES.spool_mount.template}`)).toBe(true);
     const install = deploy('install.sh');
-    for (const value of [NAMES.drop_ins.latch, P.lib_dir, P.controller, P.drill, P.exporter_config, P.webhook_token]) {
+    for (const value of [P.lib_dir, P.controller, P.drill, P.exporter_config, P.webhook_token]) {
       expect(install, value).toContain(value);
     }
+    // the latch drop-in's name: config.sh, which install.sh and the controller share
+    expect(deployLib).toContain(`ESS_DROPIN_NAME=${NAMES.drop_ins.latch}`);
+    expect(install).toContain('DROPIN_NAME=$ESS_DROPIN_NAME');
     expect(install).toMatch(/EXPORTER_DIR=\$LIBEXEC-exporter/);
     expect(`${P.lib_dir}-exporter`).toBe(P.exporter_dir);
     expect(install).toMatch(/ess\.conf\.installed/);
