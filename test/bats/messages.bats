@@ -10,7 +10,9 @@ bats_require_minimum_version 1.5.0
 setup() {
   REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
   CTL=$REPO/deploy/ess_controller.sh
-  TMP=$(mktemp -d)
+  # not under /tmp: check-config refuses a flag there (a volatile, world-writable place)
+  mkdir -p "$REPO/.test-tmp"
+  TMP=$(mktemp -d -p "$REPO/.test-tmp")
   export ESS_CONFIG=$TMP/ess.conf
   grep -Ev '^(FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR)=' "$REPO/deploy/ess.conf" \
     >"$ESS_CONFIG"
