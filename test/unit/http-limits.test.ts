@@ -75,7 +75,8 @@ describe('connection limits', () => {
       console.log(`${opened} idle connections opened (${ready.map((r) => r.closedByServer).join('+')} evicted meanwhile); trip POST and scrape answered in ${elapsed} ms`);
       expect(trip.status).toBe(200);
       expect(scrape.status).toBe(200);
-      expect(elapsed).toBeLessThan(2000);
+      // starved, they would wait for the 10 s request timeout; how fast is the bench's figure
+      expect(elapsed).toBeLessThan(10_000);
       expect(await h.spoolEntries('incoming')).toHaveLength(1);
     } finally {
       for (const child of children) child.kill('SIGKILL');
