@@ -5,31 +5,15 @@
 
 bats_require_minimum_version 1.5.0
 
-setup() {
-  REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-  CTL=$REPO/deploy/ess_controller.sh
-  # not under /tmp: ess.conf refuses a latch flag where any user can create its directory
-  mkdir -p "$REPO/.test-tmp"
-  TMP=$(mktemp -d -p "$REPO/.test-tmp")
-  export ESS_CONFIG=$TMP/ess.conf
-  base_config >"$ESS_CONFIG"
-  cat >>"$ESS_CONFIG" <<CONF
-FLAG_FILE=$TMP/run/ESS_ON
-LOCK_FILE=$TMP/run/ess.lock
-STATE_DIR=$TMP/state
-AUDIT_FILE=$TMP/log/audit.jsonl
-SPOOL_DIR=$TMP/spool
-CONF
-}
+load ess_setup
+
+setup() { ess_setup START_ORDER MONITOR_UNITS; }
 
 # incoming/ may have been made append-only by a claim
 teardown() { chattr -R -a "$TMP" 2>/dev/null || true; rm -rf "$TMP"; }
 
 # The documented configuration without the keys a test sets itself (a key set twice is refused).
-base_config() {
-  grep -Ev '^(FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR|START_ORDER|MONITOR_UNITS)=' \
-    "$REPO/deploy/ess.conf"
-}
+base_config() { ess_base_config START_ORDER MONITOR_UNITS; }
 
 load_libs() {
   export LC_ALL=C

@@ -7,22 +7,10 @@
 
 bats_require_minimum_version 1.5.0
 
+load ess_setup
+
 setup() {
-  REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-  CTL=$REPO/deploy/ess_controller.sh
-  # not under /tmp: check-config refuses a flag there (a volatile, world-writable place)
-  mkdir -p "$REPO/.test-tmp"
-  TMP=$(mktemp -d -p "$REPO/.test-tmp")
-  export ESS_CONFIG=$TMP/ess.conf
-  grep -Ev '^(FLAG_FILE|LOCK_FILE|STATE_DIR|AUDIT_FILE|SPOOL_DIR)=' "$REPO/deploy/ess.conf" \
-    >"$ESS_CONFIG"
-  cat >>"$ESS_CONFIG" <<CONF
-FLAG_FILE=$TMP/run/ESS_ON
-LOCK_FILE=$TMP/run/ess.lock
-STATE_DIR=$TMP/state
-AUDIT_FILE=$TMP/log/audit.jsonl
-SPOOL_DIR=$TMP/spool
-CONF
+  ess_setup
   chmod -R a+rX "$TMP"
 }
 
