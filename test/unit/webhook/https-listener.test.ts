@@ -172,7 +172,12 @@ describe('the webhook over HTTPS', () => {
 
     // a FIFO, a device or a file far too large in place of the certificate: refused at once, unread
     // (a FIFO must not hang this reload and every one queued behind it)
+    // The file watcher reloads too while these files change (counted, and refused the same way), so
+    // the SIGHUP reloads are told apart by their log lines.
     const errors = (await reloads(h, 'error')) ?? 0;
+    const logged = h.logs.length;
+    const sighupFailures = (): string[] =>
+      h.logs.slice(logged).filter((line) => line.startsWith('tls: ERROR reloading the certificate (SIGHUP) failed'));
     await rm(live.certFile);
     execFileSync('mkfifo', [live.certFile]);
     await h.server.reloadTls('SIGHUP');
@@ -182,9 +187,10 @@ describe('the webhook over HTTPS', () => {
     await rm(live.certFile);
     await writeFile(live.certFile, Buffer.alloc(3 * 1024 * 1024, 0x41));
     await h.server.reloadTls('SIGHUP');
-    expect(await reloads(h, 'error')).toBe(errors + 3);
-    expect(h.logs.filter((line) => line.includes(`${live.certFile} is not a regular file`))).toHaveLength(2);
-    expect(h.logs.some((line) => line.includes(`${live.certFile} is larger than 1048576 bytes`))).toBe(true);
+    expect(sighupFailures()).toHaveLength(3);
+    expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(errors + 3);
+    expect(sighupFailures().filter((line) => line.includes(`${live.certFile} is not a regular file`))).toHaveLength(2);
+    expect(sighupFailures().some((line) => line.includes(`${live.certFile} is larger than 1048576 bytes`))).toBe(true);
     expect((await h.post(samplePayload('Breach', 'f2b'))).certificate).toBe(old);
 
     // the renewal completes: both files now match
