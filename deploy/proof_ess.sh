@@ -179,7 +179,8 @@ drill_check_exporter() {
   if ! drill_exporter_installed; then
     drill_check "exporter" SKIP "$EXPORTER_UNIT not installed"
   elif ! listener_check ''; then
-    drill_check "exporter" FAIL "the exporter's address is not the ESS's: $LISTENER_PROBLEM"
+    drill_check "exporter" FAIL "the exporter's address is not the ESS's: $LISTENER_PROBLEM;\
+ fix: $LISTENER_FIX"
   elif v=$(drill_exporter_value ess_active); then
     drill_check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v (address held by systemd)"
   else
@@ -302,19 +303,22 @@ drill_run() {
   drill_record_before
   if [[ -e ${CFG[FLAG_FILE]} ]]; then
     drill_check "ESS inactive before the drill" FAIL \
-      "the ESS is already ACTIVE; a drill needs normal trading state"
+      "the ESS is already ACTIVE; a drill needs normal trading state; next: sudo ess_controller.sh\
+ status, and deactivate only once the incident is over"
     return
   fi
   if ((${#WAS_RUNNING[@]} == 0)); then
     drill_check "recorded state" FAIL "no trading unit runs: a trigger is proved by stopping\
- running units; start them first (proof_ess.sh --dry-run checks the wiring alone)"
+ running units; fix: sudo systemctl start ${ORDER[*]} (proof_ess.sh --dry-run checks the wiring\
+ alone)"
     return
   fi
   drill_check "recorded state" PASS "running before: ${WAS_RUNNING[*]}"
   DRILL_ID=drill-$(date -u +%Y%m%dT%H%M%SZ)
   # while this marker names the drill, a real stop takes over any latch (activate.sh)
   record_marker_set drill "{\"id\":\"$DRILL_ID\",\"pid\":$$}" ||
-    { drill_check "drill marker" FAIL "cannot write $ESS_RUNTIME_DIR/drill"; return; }
+    { drill_check "drill marker" FAIL "cannot write $ESS_RUNTIME_DIR/drill; fix: make room on\
+ $ESS_RUNTIME_DIR (df -h $ESS_RUNTIME_DIR), then run the drill again"; return; }
   drill_log "$DRILL_ID starting: ${DRILL_METHODS[*]}"
   time_uptime_us_v t0
   for m in "${DRILL_METHODS[@]}"; do
@@ -338,7 +342,9 @@ drill_method() {
   printf -- '--- trigger: %s\n' "$(drill_method_text "$m")"
   latch_observe
   if ((!VERDICT_ARMED)) || ((VERDICT_LATCHED)); then
-    drill_check "$m: armed before" FAIL "verdict $VERDICT: ${VERDICT_PROBLEMS[*]:-}"
+    local advice
+    advice_unarmed_v advice
+    drill_check "$m: armed before" FAIL "verdict $VERDICT: ${VERDICT_PROBLEMS[*]:-}; $advice"
     return 1
   fi
   local rc=0
@@ -377,7 +383,8 @@ drill_method_resume() {
     for u in "${WAS_RUNNING[@]}"; do ((rc != 0)) || units_start_confirmed "$u" || rc=$?; done
   fi
   if ((rc != 0)) && [[ -e ${CFG[FLAG_FILE]} ]]; then
-    drill_check "$m: resume" FAIL "${out##*$'\n'}; trading stays stopped"
+    drill_check "$m: resume" FAIL "${out##*$'\n'}; trading stays stopped; next: sudo\
+ ess_controller.sh status (it names the latch and why), then deactivate"
     DRILL_TOKEN="" DRILL_ID_DONE=$DRILL_ID DRILL_ID=""
     record_marker_clear drill
     return 1
@@ -418,7 +425,8 @@ drill_fire() {
   fi
   if [[ $FLAG_SOURCE != "${DRILL_METHOD_SOURCE[$m]}" ]]; then
     drill_check "$m: latched" FAIL "the latch came from elsewhere (source ${FLAG_SOURCE:-touch}):\
- a real stop arrived with the drill's trigger; it stays, trading stays stopped"
+ a real stop arrived with the drill's trigger; it stays, trading stays stopped; next: sudo\
+ ess_controller.sh status, and deactivate only once the incident is over"
     DRILL_TOKEN=""
     return 2
   fi
@@ -578,13 +586,16 @@ drill_check_stopped() {
     drill_check "$m: graceful stop (SIGTERM)" PASS \
       "no unit needed SIGKILL (result $(drill_state_value ACT_RESULT || echo unknown))"
   else
-    drill_check "$m: graceful stop (SIGTERM)" FAIL "ignored SIGTERM, needed SIGKILL: ${killed[*]}"
+    drill_check "$m: graceful stop (SIGTERM)" FAIL "ignored SIGTERM, needed SIGKILL: ${killed[*]};\
+ fix: make the service exit on SIGTERM within its TimeoutStopSec= (journalctl -u ${killed[0]}\
+ shows its last words)"
   fi
   if ((${#leftovers[@]} == 0)); then
     drill_check "$m: no leftover processes" PASS "every trading unit's cgroup emptied by its stop"
   else
     drill_check "$m: no leftover processes" FAIL "processes outlived the stop and were SIGKILLed\
- (KillMode=process/none/mixed or detached children): ${leftovers[*]}"
+ (KillMode=process/none/mixed or detached children): ${leftovers[*]}; fix: KillMode=control-group\
+ in the unit, and no children that leave its cgroup (systemctl cat ${leftovers[0]})"
   fi
 }
 
@@ -599,7 +610,9 @@ drill_check_monitors() {
   if ((${#touched[@]} == 0)); then
     drill_check "$1: monitor units untouched" PASS "${#MONITOR[@]} units, same state and main PID"
   else
-    drill_check "$1: monitor units untouched" FAIL "changed: ${touched[*]}"
+    drill_check "$1: monitor units untouched" FAIL "changed: ${touched[*]}; fix: a monitor unit\
+ must not depend on a trading unit (systemctl list-dependencies --reverse ${touched[0]}), and\
+ must not be listed in TRADING_UNITS (${ESS_CONFIG:-$ESS_DEFAULT_CONFIG})"
   fi
 }
 
@@ -616,7 +629,10 @@ drill_check_refused() {
     drill_check "$1: start refused while latched" PASS \
       "systemctl start refused on all ${#TRADING[@]} trading units"
   else
-    drill_check "$1: start refused while latched" FAIL "started while latched: ${started[*]}"
+    local advice
+    advice_install_command_v advice
+    drill_check "$1: start refused while latched" FAIL "started while latched: ${started[*]};\
+ fix: $advice (it puts the latch drop-ins back), then run the drill again"
   fi
 }
 
@@ -630,7 +646,8 @@ drill_check_recorded() {
       echo unknown)) in the state and ${CFG[AUDIT_FILE]}"
   else
     drill_check "$1: recorded" FAIL "no activation recorded in the state and the audit trail\
- (last: ${id:-none})"
+ (last: ${id:-none}); next: journalctl -t $ESS_TAG says why the record was not written (a full\
+ disk, a read-only ${CFG[AUDIT_FILE]%/*})"
   fi
 }
 
@@ -645,7 +662,8 @@ drill_check_evidence() {
   if chain=$("$CONTROLLER" verify-audit 2>&1); then
     drill_check "audit chain" PASS "${chain##*$'\n'}"
   else
-    drill_check "audit chain" FAIL "${chain##*$'\n'}"
+    drill_check "audit chain" FAIL "${chain##*$'\n'}; next: sudo ess_controller.sh verify-audit\
+ names the first bad line; keep the file as evidence"
   fi
 }
 
@@ -664,7 +682,9 @@ drill_check_resume_order() {
     drill_check "$1: resume order" PASS \
       "${WAS_RUNNING[*]:-nothing to resume} active, in START_ORDER"
   else
-    drill_check "$1: resume order" FAIL "${detail[*]}"
+    drill_check "$1: resume order" FAIL "${detail[*]}; fix: START_ORDER in\
+ ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} lists every trading unit in the order they need (journalctl -u\
+ UNIT for one that did not start)"
   fi
 }
 

@@ -172,7 +172,7 @@ status_text_listener() {
     return 0
   listener_check '' && return 0
   printf '  WARNING:  exporter address: %s; %s\n' "$LISTENER_PROBLEM" \
-    "trips and scrapes there do not reach the ESS"
+    "trips and scrapes there do not reach the ESS; fix: $LISTENER_FIX"
 }
 
 # status_exempt_state UNIT: what an exempt unit is doing now, in words.

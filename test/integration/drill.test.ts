@@ -141,15 +141,29 @@ describe('proof_ess.sh', () => {
     });
   }, FULL_DRILL_MS);
 
-  it('fails when the exporter is installed but down', async () => {
-    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service');
+  it('fails when the exporter is installed but hung, and names the fix', async () => {
+    // systemd holds the address (socket activation): a stopped exporter is started again by the
+    // drill's own request, so "down" means a process that no longer answers
+    await box.mustRun('systemctl', 'kill', '--signal=SIGSTOP', 'quantum-ess-exporter.service');
     try {
-      const r = await drill();
-      expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer/);
+      const r = await drill('--dry-run');
+      expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer \(unit active\); fix: sudo systemctl restart quantum-ess-exporter.service/);
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
     } finally {
-      await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.service');
+      await box.mustRun('systemctl', 'kill', '--signal=SIGCONT', 'quantum-ess-exporter.service');
+    }
+  });
+
+  it('fails when nothing holds the exporter\'s address, and names the fix', async () => {
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.socket', 'quantum-ess-exporter.service');
+    try {
+      const r = await drill('--dry-run');
+      expect(r.out).toMatch(/FAIL exporter\s+the exporter's address is not the ESS's: quantum-ess-exporter.socket is inactive, not listening on 127.0.0.1:10170; fix: sudo systemctl start quantum-ess-exporter.socket/);
+      expect(r.out).toContain('SUMMARY: FAIL');
+      expect(r.exitCode).toBe(1);
+    } finally {
+      await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.socket');
     }
   });
 
