@@ -115,7 +115,7 @@ units_read_populated() {
 # unit, a login session), where neither its stop nor its cgroup sees it. What the ESS can tell apart
 # is the user: a process of a trading unit's (non-root) User= in a scope or under user.slice is one
 # of them; a service's cgroup elsewhere (another service that shares the user) is left alone. A
-# root service's helper cannot be told from any other root process (README).
+# root service's helper cannot be told from any other root process (docs/design.md).
 # units_uid_of_v VAR USER: the uid of a User= value (a name from /etc/passwd, or a number); empty
 # when it cannot be resolved (a DynamicUser=, a name from another NSS source). Writes VAR.
 units_uid_of_v() {

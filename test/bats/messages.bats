@@ -2,7 +2,7 @@
 # shellcheck disable=SC2030,SC2031 # every @test runs in its own subshell by design
 # What a tired operator reads when a command is mistyped: every entry point (controller, drill,
 # installer, fleet tool) answers a usage error with one line saying what is wrong and where the
-# help is, and the same exit code for the same kind of error (README "Exit codes"). No systemd
+# help is, and the same exit code for the same kind of error (docs/operator-guide.md "Exit codes"). No systemd
 # needed: these are refused before anything is read from it.
 
 bats_require_minimum_version 1.5.0
@@ -115,9 +115,9 @@ as_nobody() {
   [ ! -e "$TMP/run" ]
 }
 
-@test "the exit codes are listed once in the README and every --help agrees with it" {
+@test "the exit codes are listed once in the operator guide and every --help agrees with it" {
   local table
-  table=$(sed -n '/^### Exit codes/,/^### /p' "$REPO/README.md")
+  table=$(sed -n '/^## Exit codes/,/^## /p' "$REPO/docs/operator-guide.md")
   [[ $table == *"| 64 |"*"| 77 |"*"| 78 |"* ]]
   run "$CTL" --help
   [[ $output == *"64 usage"*"77 not root"*"78 bad configuration"* ]]
