@@ -271,32 +271,6 @@ describe('the latch never lies', () => {
     }
   });
 
-  it('an exporter whose port was taken by a local user fails visibly instead of running mute', async () => {
-    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.service');
-    await box.mustRun('systemd-run', '--unit=port-squatter', '--uid=65534', '--quiet', '/usr/bin/node', '-e',
-      "require('net').createServer((c) => c.end('HTTP/1.1 200 OK\\r\\n\\r\\ness_verdict{verdict=\"armed\"} 1\\n')).listen(10170, '127.0.0.1')");
-    try {
-      await box.sh('for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/10170) 2>/dev/null && break; sleep 0.05; done');
-      await box.run('systemctl', 'start', 'quantum-ess-exporter.service');
-      // node needs a moment to start and find the port taken: wait for the failure, up to 15 s
-      let state = '';
-      let restarts = 0;
-      for (let i = 0; i < 150; i += 1) {
-        state = await box.show('quantum-ess-exporter.service', 'ActiveState');
-        restarts = Number(await box.show('quantum-ess-exporter.service', 'NRestarts'));
-        if (state !== 'active' || restarts > 0) break;
-        await sleep(100);
-      }
-      expect(state !== 'active' || restarts > 0, `${state}, ${restarts} restarts`).toBe(true);
-      const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
-      expect(drill.stdout).toContain('SUMMARY: FAIL');
-      summary.push({ fault: 'exporter port taken by a local user', outcome: `exporter exits and restarts (${state}); the drill fails` });
-    } finally {
-      await box.run('systemctl', 'stop', 'port-squatter');
-      await box.sh('for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:10170/metrics && exit 0; sleep 0.1; done; exit 1');
-    }
-  });
-
   it('a real trip during a full drill takes over the latch: the drill does not clear it', async () => {
     await box.sh('(/usr/local/sbin/proof_ess.sh > /run/drill.out 2>&1; echo $? > /run/drill.rc) & ' +
       `until [ -e ${FLAG} ]; do sleep 0.01; done; ` +
@@ -306,7 +280,8 @@ describe('the latch never lies', () => {
     expect(await box.exists(FLAG), out).toBe(true);
     expect(Object.values(await box.activeStates(TRADING)).every((s) => DOWN.includes(s)), out).toBe(true);
     expect(out).toContain('SUMMARY: FAIL');
-    expect(out).toMatch(/took over the latch during the drill/);
+    // the drill names the real stop whichever step met it: its trigger, or its resume
+    expect(out).toMatch(/the latch came from elsewhere \(source alertmanager\)|deactivate refused, nothing changed: the latch is now .*, not activation/);
     expect((await box.stateJson()).last_activation?.source).toBe('alertmanager');
     summary.push({ fault: 'real trip while a full drill holds the latch', outcome: 'the trip takes over the flag; the drill FAILs and leaves trading stopped' });
   });
