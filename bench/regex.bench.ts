@@ -3,7 +3,8 @@
 // backtracking engine at sizes it can still finish; and one delivery of 2,000 alerts with 500-byte
 // instances through the whole matcher.
 //   npx tsx bench/regex.bench.ts
-import { parseTripRules, anyRuleMatches, WorkMeter } from '../src/webhook/trip-rules.js';
+import { parseTripRules } from '../src/config/trip-rules.js';
+import { anyRuleMatches, WorkMeter } from '../src/webhook/trip-rule-matching.js';
 import { report, verdict } from './report.js';
 
 const ms = (run: () => void): number => {

@@ -3,11 +3,11 @@
 // the unit and contract tests and by bench/exporter.bench.ts. (The real systemd sandbox is sandbox.ts.)
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type ExporterConfig, loadExporterConfig } from '../src/config/exporter-config.js';
+import { type LoadedConfig, loadExporterConfig } from '../src/load-config.js';
 import type { HostPaths } from '../src/unprivileged-side.js';
 import { unitObjectPath } from '../src/readers/asserts.js';
-import { SWITCH_UNITS, WIRING_UNITS, wiringProperties } from '../src/verdict/latch-verdict.js';
-import { WIRING_RECORD_NAME } from '../src/verdict/wiring-record.js';
+import { SWITCH_UNITS, WIRING_UNITS, wiringProperties } from '../src/readers/ess-units.js';
+import { WIRING_RECORD_NAME } from '../src/readers/wiring-record.js';
 import { WIRING_SHOW_PROPERTIES } from '../src/readers/wiring.js';
 import { testTmpDir } from './test-tmp.js';
 import { MONITOR, TRADING } from './units.js';
@@ -102,7 +102,7 @@ export interface FakeHost {
   /** Makes the fake systemctl slow (prints what it read at its start, 0.5 s later), hang (sleep in a child, the hard case) or fail. */
   setSystemctlBehaviour(mode: 'print' | 'slow' | 'hang' | 'fail'): Promise<void>;
   systemctlCalls(): Promise<number>;
-  config(overrides?: Record<string, unknown>): Promise<ExporterConfig>;
+  config(overrides?: Record<string, unknown>): Promise<LoadedConfig>;
   cleanup(): Promise<void>;
 }
 

@@ -1,11 +1,11 @@
-import { readBuildInfo } from './build-info.js';
+import { readBuildInfo } from './io/build-info.js';
 import { parseCli, USAGE, UsageError } from './cli.js';
 import { ConfigError } from './config/config-error.js';
-import { loadExporterConfig } from './config/exporter-config.js';
 import { formatListenAddress } from './config/listen-address.js';
 import { startServer } from './http/server.js';
 import { SystemdSocketError, takeSystemdSocket } from './http/systemd-socket.js';
-import { describe, journalLog as log } from './log.js';
+import { describe, journalLog as log } from './io/log.js';
+import { loadExporterConfig } from './load-config.js';
 import { UnprivilegedSide } from './unprivileged-side.js';
 
 const EX_USAGE = 64;
@@ -36,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const socketFd = command.systemdSocket ? takeSystemdSocket() : undefined;
   const side = new UnprivilegedSide(config, buildInfo, log);
   await side.start();
-  const server = await startServer(side, config.listen, buildInfo.version, undefined, socketFd);
+  const server = await startServer(side.served(), config.listen, buildInfo.version, undefined, socketFd);
   side.webhook.metrics.listenerFromSystemd = socketFd !== undefined;
   log(
     `${buildInfo.version} serving ${server.protocol}://${formatListenAddress(server.address)}/metrics ` +

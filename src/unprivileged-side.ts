@@ -1,26 +1,27 @@
 import { Registry } from 'prom-client';
-import type { BuildInfo } from './build-info.js';
+import type { BuildInfo } from './io/build-info.js';
 import { registerIdentityMetric } from './collectors/identity.js';
 import { registerCollectors } from './collectors/registry.js';
 import type { ConfiguredUnit } from './collectors/systemd.js';
-import type { ExporterConfig } from './config/exporter-config.js';
-import type { Log } from './log.js';
+import type { Served } from './http/server.js';
+import type { Log } from './io/log.js';
+import type { LoadedConfig } from './load-config.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
 import { type DrillRecord, drillFileReader } from './readers/drill-file.js';
 import { currentExemptions, type Exemption } from './readers/exemptions.js';
 import { FlagReader } from './readers/flag.js';
 import type { JsonFileReader } from './readers/json-file.js';
 import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
-import { ReadHealth } from './readers/read-health.js';
+import { READ_SOURCES, ReadHealth } from './readers/read-health.js';
 import { type EssState, stateFileReader } from './readers/state-file.js';
 import type { UnitStatus } from './readers/systemctl-show.js';
 import { UnitStates } from './readers/unit-states.js';
-import { WiringRecordReader } from './readers/wiring-record.js';
-import { wiringRecordPath } from './verdict/wiring-record.js';
-import { SWITCH_UNITS } from './verdict/latch-verdict.js';
+import { WiringRecordReader, wiringRecordPath } from './readers/wiring-record.js';
+import { SWITCH_UNITS } from './readers/ess-units.js';
 import { type LatchView, observeLatch } from './verdict/observed-verdict.js';
 import { WebhookReceiver } from './webhook/receiver.js';
 import { WebhookMetrics } from './webhook/webhook-metrics.js';
+import { webhookRouter } from './webhook/webhook-router.js';
 
 /** Fixed host locations the exporter reads; tests point them into a sandbox. */
 export interface HostPaths {
@@ -55,7 +56,7 @@ export class UnprivilegedSide {
   readonly #now: () => number;
 
   constructor(
-    readonly config: ExporterConfig,
+    readonly config: LoadedConfig,
     buildInfo: BuildInfo,
     readonly log: Log,
     hostPaths: HostPaths = DEFAULT_HOST_PATHS,
@@ -154,6 +155,44 @@ export class UnprivilegedSide {
   exemptions(): ReadonlyMap<string, Exemption> | null {
     const files = this.markers.exemptions();
     return files && currentExemptions(files, this.#now() / 1000);
+  }
+
+  /** What the HTTP server serves, and all of this side it may touch. */
+  served(): Served {
+    const { registry, webhook, config } = this;
+    const { metrics } = webhook;
+    return {
+      renderMetrics: async () => {
+        await this.refresh();
+        return registry.metrics();
+      },
+      get metricsContentType() {
+        return registry.contentType;
+      },
+      health: async () => {
+        await this.refresh();
+        return { ok: this.health.allOk(), reads: this.readsHealth() };
+      },
+      routes: webhookRouter(webhook, this.log),
+      log: this.log,
+      listenSource: config.listenSource,
+      exposure: { tokenFile: config.webhook.tokenFile, tls: config.tls, allowPlainHttpToken: config.allowPlainHttpToken },
+      tlsReloads: metrics.tlsReloads,
+      tlsCertInUse: (notAfterMs) => {
+        metrics.tlsCertNotAfterSeconds = Number.isFinite(notAfterMs) ? notAfterMs / 1000 : undefined;
+      },
+      connectionClosed: (reason) => metrics.connectionsClosed.inc({ reason }),
+    };
+  }
+
+  /** Each read's health, as GET /healthz shows it. */
+  readsHealth(): Record<string, unknown> {
+    return Object.fromEntries(
+      READ_SOURCES.map((source) => {
+        const health = this.health.get(source);
+        return [source, { ok: health.ok, errors: health.errors, last_error: health.lastError, last_success_timestamp_seconds: health.lastSuccessSeconds }];
+      }),
+    );
   }
 
   async close(): Promise<void> {

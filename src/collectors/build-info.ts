@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { BuildInfo } from '../build-info.js';
+import type { BuildInfo } from '../io/build-info.js';
 
 /** Set once: the version cannot change while the process runs. */
 export function registerBuildInfoMetric(registry: Registry, buildInfo: BuildInfo): void {

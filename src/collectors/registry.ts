@@ -1,6 +1,6 @@
 // One collector per file, named after its source (readers/X.ts -> collectors/X.ts, as in node_exporter), so a metric changes beside the reading it renders.
 import type { Registry } from 'prom-client';
-import type { BuildInfo } from '../build-info.js';
+import type { BuildInfo } from '../io/build-info.js';
 import type { DrillRecord } from '../readers/drill-file.js';
 import type { Exemption } from '../readers/exemptions.js';
 import type { ReadHealth } from '../readers/read-health.js';

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import { type Guard, type Populated, VERDICT_WORDS } from '../verdict/latch-verdict.js';
+import type { Populated } from '../readers/cgroup.js';
+import { type Guard, VERDICT_WORDS } from '../verdict/latch-verdict.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
 import { OptionalGauge } from './optional-metric.js';
 

@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from '../webhook/trip-rules.js';
+import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from './trip-rules.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
-import { loadTlsPair, type TlsFiles, TlsPairError } from '../http/tls-pair.js';
 import { defaultHost, groupsProblem, hostProblem } from './identity.js';
-import { loadWebhookSettings, type WebhookFileSettings, type WebhookSettings } from './webhook-settings.js';
+import { type WebhookFileSettings, type WebhookSettings, webhookSettings } from './webhook-settings.js';
 
 export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
 
@@ -16,6 +15,13 @@ export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
  */
 export const DEFAULT_LISTEN = '127.0.0.1:10170';
 
+/** Where the webhook listener's certificate and key are read from (exporter config tls_cert_file, tls_key_file). */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** The exporter config's values, checked; the files they name (TLS pair, token) are read at start-up (src/load-config.ts). */
 export interface ExporterConfig {
   readonly listen: ListenAddress;
   /** Where listen came from, for messages: the config file (key listen) or the command line (--listen). */
@@ -65,7 +71,7 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   // Bounds busctl too. Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
   systemctl_timeout_seconds: 2,
   unit_state_cache_seconds: 1,
-  // Without a token file only a loopback listen address is accepted (loadExporterConfig).
+  // Without a token file only a loopback listen address is accepted (checkExposure).
   webhook_token_file: null,
   // Alertmanager's payloads are a few kB per alert; 1 MiB is hundreds of alerts.
   webhook_body_limit_bytes: 1024 * 1024,
@@ -154,10 +160,10 @@ export function parseExporterSettings(json: unknown, file: string): FileSettings
 }
 
 /**
- * Loads the exporter config and the ess.conf it points to. A missing file is only accepted at its
+ * Reads the exporter config and the ess.conf it points to. A missing file is only accepted at its
  * default location (a development box); a file named explicitly must exist.
  */
-export async function loadExporterConfig(
+export async function readExporterConfig(
   file: string,
   fileRequired: boolean,
   overrides: ConfigOverrides = {},
@@ -192,7 +198,7 @@ export async function loadExporterConfig(
     throw new ConfigError(overrides.listen === undefined ? file : 'command line', overrides.listen === undefined ? 'listen' : '--listen', listen);
   }
   const listenKey = overrides.listen === undefined ? 'listen' : '--listen';
-  const tls = await checkTransport(settings, listen, listenKey, file);
+  const tls = checkTransport(settings, listen, listenKey, file);
   const host = settings.host ?? defaultHost();
   // the kernel's name can be an FQDN longer than a label allows, or carry other characters
   if (settings.host === null && hostProblem(host) !== undefined) {
@@ -208,7 +214,7 @@ export async function loadExporterConfig(
     unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
     essConfigFile: overrides.essConfigFile ?? settings.ess_config_file,
-    webhook: await loadWebhookSettings(settings, file, { host, groups: settings.groups }),
+    webhook: webhookSettings(settings, { host, groups: settings.groups }),
     tls,
     allowPlainHttpToken: settings.allow_plain_http_token,
   };
@@ -217,24 +223,15 @@ export async function loadExporterConfig(
 /**
  * Who may reach the listener and how the token travels. Off loopback a token is mandatory (anyone who
  * can reach the port could trip the ESS), and it must not cross the network in clear text unless
- * allow_plain_http_token says so. The certificate pair is read and checked here, so a bad one stops
- * the start (and --check-config) with the key named.
+ * allow_plain_http_token says so.
  */
-async function checkTransport(settings: FileSettings, listen: ListenAddress, listenKey: string, file: string): Promise<TlsFiles | null> {
+function checkTransport(settings: FileSettings, listen: ListenAddress, listenKey: string, file: string): TlsFiles | null {
   const { tls_cert_file: certFile, tls_key_file: keyFile } = settings;
   if ((certFile === null) !== (keyFile === null)) {
     const missing = certFile === null ? 'tls_cert_file' : 'tls_key_file';
     throw new ConfigError(file, missing, `required: tls_cert_file and tls_key_file are set together or not at all`);
   }
   const tls = certFile !== null && keyFile !== null ? { certFile, keyFile } : null;
-  if (tls !== null) {
-    try {
-      await loadTlsPair(tls);
-    } catch (error) {
-      if (error instanceof TlsPairError) throw new ConfigError(file, error.which, error.message, { cause: error });
-      throw error;
-    }
-  }
   checkExposure(listen, { tokenFile: settings.webhook_token_file, tls, allowPlainHttpToken: settings.allow_plain_http_token }, listenKey, file);
   return tls;
 }

@@ -1,14 +1,13 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, BlockList, isIP } from 'node:net';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Counter } from 'prom-client';
 import { ConfigError } from '../config/config-error.js';
-import { checkExposure } from '../config/exporter-config.js';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import { checkExposure, type Exposure } from '../config/exporter-config.js';
 import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
-import type { UnprivilegedSide as Exporter } from '../unprivileged-side.js';
-import { READ_SOURCES } from '../readers/read-health.js';
-import { webhookRouter } from '../webhook/webhook-router.js';
-import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import type { Log } from '../io/log.js';
+import { ConnectionGuard, type ConnectionLimits, type GuardAction } from './connection-guard.js';
 import { landingPage } from './landing-page.js';
 import { loadTlsPair, tlsPairValidAt } from './tls-pair.js';
 import { TLS_RELOAD_DEFAULTS, TlsReloader, type TlsReloadOptions } from './tls-reload.js';
@@ -44,7 +43,28 @@ export const GUARD_LIMITS: ConnectionLimits = {
   checkIntervalMs: HTTP_LIMITS.checkIntervalMs,
 };
 
-export function createApp(exporter: Exporter, version: string): Express {
+/** All the server needs from the rest of the exporter (src/unprivileged-side.ts builds it). */
+export interface Served {
+  /** The scrape: every reading brought up to date, then rendered in the exposition format. */
+  renderMetrics(): Promise<string>;
+  readonly metricsContentType: string;
+  /** GET /healthz: readings brought up to date, then whether every read succeeds and each read's health. */
+  health(): Promise<{ readonly ok: boolean; readonly reads: Readonly<Record<string, unknown>> }>;
+  /** The routes the exporter adds (the webhook), tried after the server's own and before the 404. */
+  readonly routes: RequestHandler;
+  readonly log: Log;
+  /** Where listen came from, for messages: the config file and key, or the command line. */
+  readonly listenSource: { readonly file: string; readonly key: string };
+  /** The configured exposure (token, TLS pair): what the address actually bound is judged with. */
+  readonly exposure: Exposure;
+  /** The TLS reloads by result, and the certificate in use (its notAfter, ms since the epoch). */
+  readonly tlsReloads: Counter<'result'>;
+  tlsCertInUse(notAfterMs: number): void;
+  /** A connection the guard closed, by why. */
+  connectionClosed(reason: GuardAction): void;
+}
+
+export function createApp(exporter: Served, version: string): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -55,24 +75,16 @@ export function createApp(exporter: Exporter, version: string): Express {
 
   // GET /metrics normally never gets here (see metricsFastPath); HEAD and the like do.
   app.get('/metrics', async (_req, res) => {
-    await exporter.refresh();
-    const body = await exporter.registry.metrics();
-    res.type(exporter.registry.contentType).set('Cache-Control', 'no-store').send(body);
+    const body = await exporter.renderMetrics();
+    res.type(exporter.metricsContentType).set('Cache-Control', 'no-store').send(body);
   });
 
   app.get('/healthz', async (_req, res) => {
-    await exporter.refresh();
-    const ok = exporter.health.allOk();
-    const reads = Object.fromEntries(
-      READ_SOURCES.map((source) => {
-        const health = exporter.health.get(source);
-        return [source, { ok: health.ok, errors: health.errors, last_error: health.lastError, last_success_timestamp_seconds: health.lastSuccessSeconds }];
-      }),
-    );
+    const { ok, reads } = await exporter.health();
     res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'failing', reads });
   });
 
-  app.use(webhookRouter(exporter.webhook, exporter.log));
+  app.use(exporter.routes);
 
   app.use((_req, res) => {
     res.status(404).type('text').send('not found; see / for the endpoints\n');
@@ -91,17 +103,14 @@ export function createApp(exporter: Exporter, version: string): Express {
  * and express's router and response helpers cost about as much CPU as the readings themselves. Same
  * answer as the express route (status, Content-Type, Cache-Control, Content-Length; no ETag).
  */
-function metricsFastPath(exporter: Exporter, app: Express): (req: IncomingMessage, res: ServerResponse) => void {
-  const render = sharedRender(async () => {
-    await exporter.refresh();
-    return exporter.registry.metrics();
-  });
+function metricsFastPath(exporter: Served, app: Express): (req: IncomingMessage, res: ServerResponse) => void {
+  const render = sharedRender(() => exporter.renderMetrics());
   const serve = async (res: ServerResponse): Promise<void> => {
     try {
       const body = await render();
       if (res.destroyed) return;
       res.writeHead(200, {
-        'Content-Type': exporter.registry.contentType,
+        'Content-Type': exporter.metricsContentType,
         'Cache-Control': 'no-store',
         'Content-Length': Buffer.byteLength(body),
       });
@@ -142,8 +151,8 @@ export function sharedRender<T>(produce: () => Promise<T>): () => Promise<T> {
  * socket unit and the config must not disagree), and whatever was bound must be loopback unless a
  * token guards it (a host name like localhost binds wherever the hosts file points).
  */
-function checkBound(bound: ListenAddress, wanted: ListenAddress, passed: boolean, config: Exporter['config']): void {
-  const { file, key } = config.listenSource;
+function checkBound(bound: ListenAddress, wanted: ListenAddress, passed: boolean, exporter: Served): void {
+  const { file, key } = exporter.listenSource;
   if (passed && !sameAddress(bound, wanted)) {
     throw new ConfigError(
       file,
@@ -152,7 +161,7 @@ function checkBound(bound: ListenAddress, wanted: ListenAddress, passed: boolean
         'they must agree (install.sh renders the socket unit from this config)',
     );
   }
-  checkExposure(bound, { tokenFile: config.webhook.tokenFile, tls: config.tls, allowPlainHttpToken: config.allowPlainHttpToken }, `${key} bound to`, file);
+  checkExposure(bound, exporter.exposure, `${key} bound to`, file);
 }
 
 function sameAddress(bound: ListenAddress, wanted: ListenAddress): boolean {
@@ -181,7 +190,7 @@ export interface RunningServer {
  * connects and never completes it holds its connection no longer than one that never sends a request.
  */
 export async function startServer(
-  exporter: Exporter,
+  exporter: Served,
   listen: ListenAddress,
   version: string,
   tlsReload: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
@@ -196,7 +205,7 @@ export async function startServer(
     maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
   };
   const handler: RequestListener = metricsFastPath(exporter, createApp(exporter, version));
-  const files = exporter.config.tls;
+  const files = exporter.exposure.tls;
   let server: Server;
   let reloader: TlsReloader | undefined;
   if (files === null) {
@@ -211,16 +220,13 @@ export async function startServer(
       { ...limits, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', handshakeTimeout: HTTP_LIMITS.headersTimeoutMs },
       handler,
     );
-    const { metrics } = exporter.webhook;
-    reloader = new TlsReloader(https, files, pair, metrics.tlsReloads, exporter.log, tlsReload, (inUse) => {
-      metrics.tlsCertNotAfterSeconds = Number.isFinite(inUse.notAfterMs) ? inUse.notAfterMs / 1000 : undefined;
-    });
+    reloader = new TlsReloader(https, files, pair, exporter.tlsReloads, exporter.log, tlsReload, (inUse) => exporter.tlsCertInUse(inUse.notAfterMs));
     // https.Server is an http.Server underneath (same request, timeout and connection machinery)
     server = https as unknown as Server;
   }
   // no socket inactivity timeout of its own: the three above bound every phase
   server.timeout = 0;
-  const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.webhook.metrics.connectionsClosed.inc({ reason }));
+  const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.connectionClosed(reason));
   guard.attach(server);
   if (socketFd === undefined) server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
   else server.listen({ fd: socketFd });
@@ -232,7 +238,7 @@ export async function startServer(
   });
   const { address, port } = server.address() as AddressInfo;
   try {
-    checkBound({ host: address, port }, listen, socketFd !== undefined, exporter.config);
+    checkBound({ host: address, port }, listen, socketFd !== undefined, exporter);
   } catch (error) {
     reloader?.close();
     server.close();

@@ -1,12 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { FileTooLargeError, NotRegularFileError, readBoundedBytes } from '../readers/read-bounded.js';
-
-/** Where the webhook listener's certificate and key are read from (exporter config tls_cert_file, tls_key_file). */
-export interface TlsFiles {
-  readonly certFile: string;
-  readonly keyFile: string;
-}
+import type { TlsFiles } from '../config/exporter-config.js';
+import { FileTooLargeError, NotRegularFileError, readBoundedBytes } from '../io/read-bounded.js';
 
 /** A certificate chain and its key, read and checked together. */
 export interface TlsPair {

@@ -1,8 +1,9 @@
 import { unwatchFile, watchFile, type StatWatcher } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { Counter } from 'prom-client';
-import { describe, type Log } from '../log.js';
-import { loadTlsPair, type TlsFiles, type TlsPair, TlsPairError, tlsPairValidAt } from './tls-pair.js';
+import { describe, type Log } from '../io/log.js';
+import type { TlsFiles } from '../config/exporter-config.js';
+import { loadTlsPair, type TlsPair, TlsPairError, tlsPairValidAt } from './tls-pair.js';
 
 interface WatchedStats {
   readonly mtimeMs: number;

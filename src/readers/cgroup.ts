@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Populated } from '../verdict/latch-verdict.js';
-import { pathExists } from './path-exists.js';
+import { pathExists } from '../io/path-exists.js';
 import type { ReadHealth } from './read-health.js';
+
+/** Whether a unit's cgroup holds processes (its whole subtree); `unknown` when that cannot be read. */
+export type Populated = 'yes' | 'no' | 'unknown';
 
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
 

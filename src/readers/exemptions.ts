@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { FileFormatError, parseJsonObject, text, wholeNumber } from './json-fields.js';
-import { pathExists } from './path-exists.js';
-import { readBounded } from './read-bounded.js';
+import { pathExists } from '../io/path-exists.js';
+import { readBounded } from '../io/read-bounded.js';
 
 /**
  * A maintenance exemption as the controller records it in `/run/quantum-ess/exempt/<unit>`

@@ -1,7 +1,7 @@
 import { type FSWatcher, lstatSync, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { pathExists } from './path-exists.js';
+import { pathExists } from '../io/path-exists.js';
 import type { ReadHealth } from './read-health.js';
 
 const DIRECTORY_POLL_MS = 1000;

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { ReadHealth, ReadSource } from './read-health.js';
-import { readBounded } from './read-bounded.js';
+import { readBounded } from '../io/read-bounded.js';
 
 export interface JsonFileSpec<T> {
   readonly path: string;

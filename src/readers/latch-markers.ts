@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { type Exemption, readExemptionFiles } from './exemptions.js';
-import { pathExists } from './path-exists.js';
+import { pathExists } from '../io/path-exists.js';
 import type { ReadHealth } from './read-health.js';
-import { readBounded } from './read-bounded.js';
+import { readBounded } from '../io/read-bounded.js';
 
 /** Where the root side keeps its runtime markers (contract/README.md section 4). */
 export const DEFAULT_RUNTIME_DIR = '/run/quantum-ess';

@@ -1,4 +1,4 @@
-import { describe, type Log } from '../log.js';
+import { describe, type Log } from '../io/log.js';
 
 /**
  * flag: FLAG_FILE; state: state.json; systemd: systemctl show; asserts: busctl (the latch drop-in as

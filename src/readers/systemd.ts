@@ -1,6 +1,6 @@
 import { CachedRun } from './cached-run.js';
 import type { ReadHealth } from './read-health.js';
-import { runBounded } from './run-bounded.js';
+import { runBounded } from '../io/run-bounded.js';
 import { parseSystemctlShow, SHOW_PROPERTIES, type UnitStatus } from './systemctl-show.js';
 
 export interface SystemdReaderOptions {

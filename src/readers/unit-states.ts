@@ -1,11 +1,11 @@
 import { AssertsReader } from './asserts.js';
-import { describe, type Log } from '../log.js';
+import { describe, type Log } from '../io/log.js';
 import type { ReadHealth } from './read-health.js';
 import { SystemdBusWatch } from './systemd-bus.js';
 import type { UnitState, UnitStatus } from './systemctl-show.js';
 import { SystemdReader } from './systemd.js';
 import { WiringPoll } from './wiring.js';
-import { type UnitProperties, WIRING_UNITS } from '../verdict/latch-verdict.js';
+import { type UnitProperties, WIRING_UNITS } from './ess-units.js';
 
 /** dbus: pushed by systemd over a subscription; poll: the bounded, cached systemctl/busctl runs. */
 export const UNIT_SOURCES = ['dbus', 'poll'] as const;

@@ -7,9 +7,9 @@ import type { Variant } from '@jellybrick/dbus-next';
 import { CachedRun } from './cached-run.js';
 import { unitObjectPath } from './asserts.js';
 import type { ReadHealth } from './read-health.js';
-import { runBounded } from './run-bounded.js';
+import { runBounded } from '../io/run-bounded.js';
 import { cEscape } from './c-escape.js';
-import type { UnitProperties } from '../verdict/latch-verdict.js';
+import type { UnitProperties } from './ess-units.js';
 
 /** The properties `systemctl show` gives (lists joined by one space). */
 export const WIRING_SHOW_PROPERTIES = ['LoadState', 'FragmentPath', 'DropInPaths', 'Triggers'] as const;

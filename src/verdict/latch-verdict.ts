@@ -3,6 +3,8 @@
  * pure: the exporter gathers the inputs, deploy/lib/verdict.sh computes the same from the same inputs,
  * and test/contract holds both to contract/fixtures/verdict.
  */
+import type { Populated } from '../readers/cgroup.js';
+import { FLAG_WATCHER_UNIT, TRIGGER_UNIT, TRIP_WATCHER_UNIT, type UnitProperties, WIRING_UNITS, wiringProperties } from '../readers/ess-units.js';
 import { type AssertEntry, parseAsserts } from './busctl-asserts.js';
 
 /** Verdict words in the order they are decided, with the exit code of `ess_controller.sh status`. */
@@ -19,36 +21,10 @@ export const VERDICT_EXIT_CODES = {
 export type VerdictWord = keyof typeof VERDICT_EXIT_CODES;
 export const VERDICT_WORDS = Object.keys(VERDICT_EXIT_CODES) as VerdictWord[];
 
-/** The ESS's own units whose state arms the switch (installed under these fixed names). */
-export const FLAG_WATCHER_UNIT = 'quantum-ess.path';
-export const TRIP_WATCHER_UNIT = 'quantum-ess-trip.path';
-export const TRIGGER_UNIT = 'quantum-ess-trigger.service';
-export const SWITCH_UNITS = [FLAG_WATCHER_UNIT, TRIP_WATCHER_UNIT, TRIGGER_UNIT] as const;
-/** Every unit a trigger or the guard goes through: judged as installed (contract section 1). */
-export const WIRING_UNITS = [
-  FLAG_WATCHER_UNIT,
-  TRIGGER_UNIT,
-  TRIP_WATCHER_UNIT,
-  'quantum-ess-trip.service',
-  'quantum-ess.service',
-  'quantum-ess-guard.path',
-  'quantum-ess-guard.service',
-  'quantum-ess-restore.service',
-] as const;
-/** The properties compared with the installer's record, by unit type. */
-export function wiringProperties(unit: string): readonly string[] {
-  return unit.endsWith('.path') ? ['FragmentPath', 'DropInPaths', 'Triggers', 'Paths'] : ['FragmentPath', 'DropInPaths', 'ExecStart'];
-}
-
-/** Whether a unit's cgroup holds processes (its whole subtree); `unknown` when that cannot be read. */
-export type Populated = 'yes' | 'no' | 'unknown';
 /** Whether systemd itself refuses to start the unit while latched. */
 export type Guard = 'yes' | 'no' | 'absent' | 'unknown';
 /** Whether a wiring unit is loaded as the installer recorded it. */
 export type Wiring = 'ok' | 'differs' | 'unknown' | 'unrecorded';
-
-/** Property name -> its text form (contract section 1); a property not read is missing. */
-export type UnitProperties = ReadonlyMap<string, string>;
 
 export interface WiringDifference {
   readonly unit: string;

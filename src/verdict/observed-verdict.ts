@@ -1,6 +1,8 @@
 import type { LatchMarkers } from '../readers/latch-markers.js';
 import type { UnitStatus } from '../readers/systemctl-show.js';
-import { computeVerdict, type LatchPaths, type LatchVerdict, type Populated, SWITCH_UNITS, type UnitProperties } from './latch-verdict.js';
+import type { Populated } from '../readers/cgroup.js';
+import { SWITCH_UNITS, type UnitProperties } from '../readers/ess-units.js';
+import { computeVerdict, type LatchPaths, type LatchVerdict } from './latch-verdict.js';
 
 /** The exporter's last known readings, in the shape its readers keep them. */
 export interface Observations {

@@ -1,4 +1,4 @@
-import type { Labels } from './matchers.js';
+import type { Labels } from '../config/matchers.js';
 
 export type AlertStatus = 'firing' | 'resolved';
 

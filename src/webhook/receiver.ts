@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WebhookSettings } from '../config/webhook-settings.js';
-import { describe, type Log } from '../log.js';
+import { describe, type Log } from '../io/log.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { TripLedger } from './trip-ledger.js';
 import { writeTripRequest } from './trip-request.js';
 import { RESERVE_TARGET, TripReserve } from './trip-reserve.js';
-import { anyRuleMatches, WorkMeter } from './trip-rules.js';
+import { anyRuleMatches, WorkMeter } from './trip-rule-matching.js';
 import { decideTripScope, type TripScope } from './trip-scope.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
+import type { WebhookToken } from './webhook-token.js';
 
 /** Bounds the dedupe memory: keys are fixed-size hashes, so 10,000 of them take about a megabyte. */
 const LEDGER_MAX_ENTRIES = 10_000;
@@ -43,6 +44,12 @@ export interface Delivery {
   readonly dry_run: boolean;
 }
 
+/** The webhook settings with the token read from its file (loadWebhookToken). */
+export interface ReceiverSettings extends WebhookSettings {
+  /** null: no token file, accepted on a loopback listen address only. */
+  readonly token: WebhookToken | null;
+}
+
 /**
  * Turns Alertmanager notifications into trip requests for the root side. It can only ever add requests
  * to the spool: nothing here removes the latch or starts a unit.
@@ -57,7 +64,7 @@ export class WebhookReceiver {
   #reserveProblemLogged = '';
 
   constructor(
-    readonly settings: WebhookSettings,
+    readonly settings: ReceiverSettings,
     spoolDir: string,
     readonly metrics: WebhookMetrics,
     log: Log,

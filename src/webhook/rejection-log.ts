@@ -1,4 +1,4 @@
-import type { Log } from '../log.js';
+import type { Log } from '../io/log.js';
 
 /**
  * Logs rejected requests (401, 405, 413, 415, 400) at most `limit` times per window, then one line saying

@@ -1,5 +1,5 @@
 import { type Identity, isIdentityName } from '../config/identity.js';
-import type { Labels } from './matchers.js';
+import type { Labels } from '../config/matchers.js';
 
 /** The labels that scope a trip alert (the fleet's shared names). */
 export const SCOPE_LABELS = { host: 'ess_host', group: 'ess_group', scope: 'ess_scope' } as const;

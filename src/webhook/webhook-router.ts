@@ -6,7 +6,7 @@ import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { preciseNowMs, type WebhookReceiver } from './receiver.js';
 import { RejectionLog } from './rejection-log.js';
-import type { Log } from '../log.js';
+import type { Log } from '../io/log.js';
 
 export const WEBHOOK_PATH = '/alertmanager';
 

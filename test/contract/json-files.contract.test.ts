@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '../../src/readers/json-fields.js';
 import { unitObjectPath } from '../../src/readers/asserts.js';
-import { WIRING_UNITS } from '../../src/verdict/latch-verdict.js';
+import { WIRING_UNITS } from '../../src/readers/ess-units.js';
 import { DRILL_SCHEMA, parseDrillJson } from '../../src/readers/drill-file.js';
 import { parseExemption } from '../../src/readers/exemptions.js';
 import { parseStateJson, STATE_SCHEMA } from '../../src/readers/state-file.js';

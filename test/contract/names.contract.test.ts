@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ESS_CONFIG_FILE, ESS_CONF_DEFAULTS, parseEssConf } from '../../src/config/ess-conf.js';
 import { DEFAULT_EXPORTER_CONFIG_FILE, DEFAULT_LISTEN } from '../../src/config/exporter-config.js';
 import { DEFAULT_RUNTIME_DIR } from '../../src/readers/latch-markers.js';
-import { SWITCH_UNITS } from '../../src/verdict/latch-verdict.js';
+import { SWITCH_UNITS } from '../../src/readers/ess-units.js';
 import { MAX_REASON_LENGTH, tripRequestContent, tripRequestName } from '../../src/webhook/trip-request.js';
 import { WEBHOOK_PATH } from '../../src/webhook/webhook-router.js';
 import { SWITCH } from '../../sandbox/fake-host.js';

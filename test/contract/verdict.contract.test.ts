@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeVerdict, type Populated, type UnitProperties, type VerdictInputs, VERDICT_WORDS, WIRING_UNITS } from '../../src/verdict/latch-verdict.js';
-import { parseWiringRecord } from '../../src/verdict/wiring-record.js';
+import type { Populated } from '../../src/readers/cgroup.js';
+import { type UnitProperties, WIRING_UNITS } from '../../src/readers/ess-units.js';
+import { parseWiringRecord } from '../../src/readers/wiring-record.js';
+import { computeVerdict, type VerdictInputs, VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
 import { fixtureFiles, runBash, transcript } from './fixtures.js';
 
 /** contract/README.md section 1: the fixtures use the default ess.conf. */

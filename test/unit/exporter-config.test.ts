@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
-import { DEFAULT_LISTEN, loadExporterConfig, parseExporterSettings } from '../../src/config/exporter-config.js';
+import { DEFAULT_LISTEN, parseExporterSettings } from '../../src/config/exporter-config.js';
+import { loadExporterConfig } from '../../src/load-config.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
 import { createFakeHost, type FakeHost } from './helpers.js';
 

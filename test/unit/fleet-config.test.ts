@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
-import { loadExporterConfig, parseExporterSettings } from '../../src/config/exporter-config.js';
+import { parseExporterSettings } from '../../src/config/exporter-config.js';
+import { loadExporterConfig } from '../../src/load-config.js';
 import { createFakeHost, type FakeHost } from './helpers.js';
 import { type CertPair, makeCert } from './tls-certs.js';
 

@@ -35,7 +35,7 @@ describe('HTTP server', () => {
     const config = await fakeHost.config({ systemctl_timeout_seconds: 0.3 });
     exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, fakeHost.hostPaths);
     await exporter.start();
-    server = await startServer(exporter, config.listen, '1.2.3');
+    server = await startServer(exporter.served(), config.listen, '1.2.3');
   });
   afterEach(async () => {
     await server.close(100);

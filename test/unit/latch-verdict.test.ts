@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WIRING_UNITS, wiringProperties } from '../../src/readers/ess-units.js';
 import {
   computeVerdict,
   guardOf,
@@ -7,8 +8,6 @@ import {
   VERDICT_EXIT_CODES,
   VERDICT_WORDS,
   type VerdictInputs,
-  WIRING_UNITS,
-  wiringProperties,
 } from '../../src/verdict/latch-verdict.js';
 
 const PATHS = { flagFile: '/run/q/ESS_ON', stateDir: '/var/lib/q', spoolDir: '/var/spool/q' };

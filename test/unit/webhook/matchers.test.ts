@@ -1,7 +1,8 @@
 import { RE2JS } from 're2js';
 import { describe, expect, it } from 'vitest';
-import { MatcherSyntaxError, parseMatcher } from '../../../src/webhook/matchers.js';
-import { anyRuleMatches, parseTripRules, ruleMatches, TripRuleError, WorkMeter } from '../../../src/webhook/trip-rules.js';
+import { MatcherSyntaxError, parseMatcher } from '../../../src/config/matchers.js';
+import { parseTripRules, TripRuleError } from '../../../src/config/trip-rules.js';
+import { anyRuleMatches, ruleMatches, WorkMeter } from '../../../src/webhook/trip-rule-matching.js';
 
 describe('parseMatcher', () => {
   it.each([

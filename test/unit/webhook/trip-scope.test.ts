@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../../src/config/identity.js';
-import type { Labels } from '../../../src/webhook/matchers.js';
+import type { Labels } from '../../../src/config/matchers.js';
 import { decideTripScope } from '../../../src/webhook/trip-scope.js';
 import { TRIP_REQUEST_SCOPE } from '../../../src/webhook/trip-request.js';
 

@@ -68,7 +68,7 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
   const logs: string[] = [];
   const exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), fakeHost.hostPaths);
   await exporter.start();
-  const server = await startServer(exporter, config.listen, '1.2.3', options.tlsReload);
+  const server = await startServer(exporter.served(), config.listen, '1.2.3', options.tlsReload);
   // a new connection per request (agent false): a certificate reload shows on the next one
   const open = server.protocol === 'https' ? httpsRequest : request;
 

@@ -1,0 +1,71 @@
+/**
+ * The shape of src/ that src/README.md declares: imports run one way, down the layer order, so no
+ * folder reaches back up and no two folders import each other.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+
+/** Bottom first; the files directly in src/ (the entry points and what wires the parts) come last. */
+const LAYERS = ['io', 'config', 'readers', 'verdict', 'collectors', 'http', 'webhook', '.'] as const;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function parse(file: string): ts.SourceFile {
+  return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+}
+
+/** Relative module specifiers of import/export declarations and dynamic import() calls. */
+function relativeImports(source: ts.SourceFile): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier !== undefined) {
+      if (ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [argument] = node.arguments;
+      if (argument !== undefined && ts.isStringLiteral(argument)) found.push(argument.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found.filter((specifier) => specifier.startsWith('.'));
+}
+
+function layerOf(file: string): number {
+  const path = relative(SRC, file);
+  const folder = path.includes(sep) ? (path.split(sep)[0] ?? '') : '.';
+  return LAYERS.indexOf(folder as (typeof LAYERS)[number]);
+}
+
+describe('src/ layers', () => {
+  const files = sourceFiles(SRC);
+
+  it('puts every file in a declared layer', () => {
+    expect(files.filter((file) => layerOf(file) < 0).map((file) => relative(SRC, file))).toEqual([]);
+  });
+
+  it('imports only from its own layer or one below it', () => {
+    const upward: string[] = [];
+    for (const file of files) {
+      for (const specifier of relativeImports(parse(file))) {
+        const target = normalize(join(dirname(file), specifier));
+        if (!target.startsWith(SRC + sep)) {
+          upward.push(`${relative(SRC, file)} -> ${specifier} (outside src/)`);
+        } else if (layerOf(target) > layerOf(file)) {
+          upward.push(`${relative(SRC, file)} -> ${relative(SRC, target)}`);
+        }
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
