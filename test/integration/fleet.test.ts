@@ -18,7 +18,10 @@ const PEER_TIMEOUT_MS = 15_000;
 let fleet: Fleet;
 let testRun = 0;
 
-/** A trip alert with labels of its own: a new fingerprint, never grouped with an earlier test's. */
+/**
+ * A trip alert with labels of its own: a new fingerprint, never grouped with an earlier test's. Without a
+ * scope label it trips every host, recorded as `unscoped` (no scope given).
+ */
 function tripAlert(name: string, scope: Record<string, string> = {}): Alert {
   testRun += 1;
   return { labels: { alertname: name, ess_trip: 'true', severity: 'critical', fleet_test_run: `${Date.now()}-${testRun}`, ...scope } };
@@ -283,7 +286,7 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
       `one Alertmanager killed just before the alert: all ${HOSTS} hosts stopped after ${ms(stoppedUs - t0Us)} ` +
         `(extra delay ${ms(stoppedUs - t0Us - baselineTripUs)} over the fleet trip with both up)`,
     );
-    await expectTrippedOnce(fleet.hosts, before, 'FleetTripOneAlertmanagerDown', 'fleet');
+    await expectTrippedOnce(fleet.hosts, before, 'FleetTripOneAlertmanagerDown', 'unscoped');
   }, 120_000);
 
   it('trips a host whose link was down during the alert once the link is back, through the retries, once', async () => {
@@ -305,7 +308,7 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
     console.log(`link restored -> ${cut.name} stopped by a retry: ${ms(stoppedUs - healedUs)}`);
     // both Alertmanagers may have had a delivery pending for it: wait them out, then count
     await sleep(PEER_TIMEOUT_MS + 1000);
-    await expectTrippedOnce(fleet.hosts, before, 'FleetTripLinkDown', 'fleet');
+    await expectTrippedOnce(fleet.hosts, before, 'FleetTripLinkDown', 'unscoped');
   }, 120_000);
 
   it('trips once per host when both Alertmanagers deliver (split, no gossip): the second copy is a duplicate', async () => {
@@ -321,7 +324,7 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
       250,
     );
     for (const host of fleet.hosts) expect((await since(host, bookOf(before, host))).deduplicated, host.name).toBe(1);
-    await expectTrippedOnce(fleet.hosts, before, 'FleetTripDuplicated', 'fleet');
+    await expectTrippedOnce(fleet.hosts, before, 'FleetTripDuplicated', 'unscoped');
   }, 120_000);
 
   it('latches every host with ess_fleet.sh trip; status reads every host from Prometheus; the fleet row has data', async () => {
