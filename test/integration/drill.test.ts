@@ -201,9 +201,10 @@ describe('the drill clears only its own latch (deactivate --if-activation)', () 
     const out = await race(`
       $CTL activate --source drill --reason drill-test >/dev/null; t=$(token)
       exec 9>>/run/quantum-ess/ess.lock; flock 9
-      $CTL deactivate --no-start --if-activation "$t" --reason "drill: resume" >/tmp/dea.out 2>&1 & dea=$!
+      # 9>&-: a child that inherited the lock's descriptor would hold the lock against itself
+      $CTL deactivate --no-start --if-activation "$t" --reason "drill: resume" >/tmp/dea.out 2>&1 9>&- & dea=$!
       sleep 0.3
-      $CTL activate --reason "REAL stop" >/dev/null 2>&1 & act=$!
+      $CTL activate --reason "REAL stop" >/dev/null 2>&1 9>&- & act=$!
       wait_for 'grep -q REAL /run/quantum/ESS_ON'
       exec 9>&-
       wait $dea; echo "dea=$?"; wait $act; cat /tmp/dea.out; real_reason`);
