@@ -186,7 +186,7 @@ describe("the runbook's log lines, paths and drills", () => {
       expect.stringMatching(/^SUMMARY: PASS/),
       'ESS is production-ready for emergency stop scenarios',
     ]);
-  });
+  }, 480_000); // a full drill proves four trigger methods: minutes on a loaded 2-core machine
 
   it('the daily timer runs the dry-run drill and the exporter shows it', async () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start');
