@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import type { BuildInfo } from './io/build-info.js';
-import { registerIdentityMetric } from './collectors/identity.js';
+import { registerIdentityMetric } from './collectors/identity-metrics.js';
 import { registerCollectors } from './collectors/registry.js';
-import type { ConfiguredUnit } from './collectors/systemd.js';
+import type { ConfiguredUnit } from './collectors/unit-state-metrics.js';
 import type { Served } from './http/server.js';
 import type { Log } from './io/log.js';
 import type { LoadedConfig } from './load-config.js';

@@ -8,14 +8,14 @@ import type { EssState } from '../readers/state-file.js';
 import type { UnitStatus } from '../readers/systemctl-show.js';
 import type { UnitStatesView } from '../readers/unit-states.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
-import { registerBuildInfoMetric } from './build-info.js';
-import { registerDrillMetrics } from './drill-file.js';
-import { registerExemptionMetrics } from './exemptions.js';
-import { registerReadHealthMetrics } from './read-health.js';
-import { registerStateFileMetrics } from './state-file.js';
-import { type ConfiguredUnit, registerUnitStateMetrics } from './systemd.js';
-import { registerUnitStatesMetrics } from './unit-states.js';
-import { registerVerdictMetrics } from './verdict.js';
+import { registerBuildInfoMetric } from './build-info-metrics.js';
+import { registerDrillMetrics } from './drill-file-metrics.js';
+import { registerExemptionMetrics } from './exemptions-metrics.js';
+import { registerReadHealthMetrics } from './read-health-metrics.js';
+import { registerStateFileMetrics } from './state-file-metrics.js';
+import { type ConfiguredUnit, registerUnitStateMetrics } from './unit-state-metrics.js';
+import { registerUnitStatesMetrics } from './unit-state-feed-metrics.js';
+import { registerVerdictMetrics } from './verdict-metrics.js';
 
 /** Last known values; every metric is rendered from these at scrape time. */
 export interface MetricSources {

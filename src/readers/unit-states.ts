@@ -1,9 +1,9 @@
 import { AssertsReader } from './asserts.js';
 import { describe, type Log } from '../io/log.js';
 import type { ReadHealth } from './read-health.js';
-import { SystemdBusWatch } from './systemd-bus.js';
+import { SystemdBusWatch } from './unit-states-bus.js';
 import type { UnitState, UnitStatus } from './systemctl-show.js';
-import { SystemdReader } from './systemd.js';
+import { SystemdReader } from './unit-states-systemctl.js';
 import { WiringPoll } from './wiring.js';
 import { type UnitProperties, WIRING_UNITS } from './ess-units.js';
 

@@ -75,7 +75,7 @@ describe('unit states over D-Bus on real systemd', () => {
   });
 
   it('reads Asserts over D-Bus exactly as busctl prints them, and follows a drop-in applied by daemon-reload', async () => {
-    const dist = '/usr/local/lib/quantum-ess-exporter/dist/src/readers/systemd-bus.js';
+    const dist = '/usr/local/lib/quantum-ess-exporter/dist/src/readers/unit-states-bus.js';
     const script = `
       const { SystemdBusWatch } = await import(${JSON.stringify(dist)});
       const asserts = new Map();

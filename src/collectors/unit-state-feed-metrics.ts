@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { UNIT_STATES } from '../readers/systemctl-show.js';
 import { UNIT_SOURCES, type UnitStatesView } from '../readers/unit-states.js';
-import type { ConfiguredUnit } from './systemd.js';
+import type { ConfiguredUnit } from './unit-state-metrics.js';
 
 /** Where the unit states come from, how old they are, and every change of state seen. */
 export function registerUnitStatesMetrics(registry: Registry, units: readonly ConfiguredUnit[], unitStates: UnitStatesView): void {

@@ -1,7 +1,7 @@
 import { Variant } from '@jellybrick/dbus-next';
 import { describe, expect, it } from 'vitest';
 import { parseAsserts } from '../../src/verdict/busctl-asserts.js';
-import { cEscape, formatAsserts } from '../../src/readers/systemd-bus.js';
+import { cEscape, formatAsserts } from '../../src/readers/unit-states-bus.js';
 
 describe('formatAsserts (the D-Bus Asserts value as busctl prints it)', () => {
   it('prints the latch assertions exactly as busctl does, and parses back', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadHealth } from '../../src/readers/read-health.js';
-import { SystemdReader } from '../../src/readers/systemd.js';
+import { SystemdReader } from '../../src/readers/unit-states-systemctl.js';
 import { createFakeHost, MONITOR, type FakeHost, showOutput, silentLog, SWITCH, TRADING } from './helpers.js';
 
 // the units an exporter asks about, matching the fake host's default systemctl output
