@@ -8,35 +8,7 @@ import { OptionalCounter, OptionalGauge } from './optional-metric.js';
  */
 export function registerStateFileMetrics(registry: Registry, state: () => EssState | null): void {
   const registers = [registry];
-
-  new OptionalGauge(
-    registry,
-    'ess_last_activation_latency_seconds',
-    'Seconds from trigger to all trading units stopped in the last activation; absent if they did not all stop.',
-    () => state()?.lastActivation?.latencySeconds,
-  );
-  new OptionalGauge(registry, 'ess_last_activation_timestamp_seconds', 'Unix time the last activation was triggered.', () => state()?.lastActivation?.triggerTime);
-  new OptionalGauge(
-    registry,
-    'ess_last_activation_all_stopped',
-    'Whether every trading unit stopped in the last activation (1) or not (0).',
-    () => {
-      const activation = state()?.lastActivation;
-      return activation && (activation.latencySeconds === null ? 0 : 1);
-    },
-  );
-  new Gauge({
-    name: 'ess_last_activation_unit_result',
-    help: 'What the last activation did to each trading unit: 1 on its result (stopped, killed, leftovers-killed, already-inactive, not-found, not-stopped, exempt), 0 on the others.',
-    labelNames: ['unit', 'result'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const { unit, result: current } of state()?.lastActivation?.units ?? []) {
-        for (const result of UNIT_RESULTS) this.set({ unit, result }, result === current ? 1 : 0);
-      }
-    },
-  });
+  registerLastActivationMetrics(registry, state);
   new OptionalGauge(registry, 'ess_last_deactivation_timestamp_seconds', 'Unix time of the last deactivation.', () => state()?.lastDeactivationTime);
   new OptionalGauge(
     registry,
@@ -67,4 +39,37 @@ export function registerStateFileMetrics(registry: Registry, state: () => EssSta
     'Times an activation found processes left in the cgroup of a stopped trading unit and SIGKILLed them.',
     () => state()?.leftoverKillsTotal,
   );
+}
+
+/** The last activation: when, how fast, and what it did to each trading unit. */
+function registerLastActivationMetrics(registry: Registry, state: () => EssState | null): void {
+  const registers = [registry];
+  new OptionalGauge(
+    registry,
+    'ess_last_activation_latency_seconds',
+    'Seconds from trigger to all trading units stopped in the last activation; absent if they did not all stop.',
+    () => state()?.lastActivation?.latencySeconds,
+  );
+  new OptionalGauge(registry, 'ess_last_activation_timestamp_seconds', 'Unix time the last activation was triggered.', () => state()?.lastActivation?.triggerTime);
+  new OptionalGauge(
+    registry,
+    'ess_last_activation_all_stopped',
+    'Whether every trading unit stopped in the last activation (1) or not (0).',
+    () => {
+      const activation = state()?.lastActivation;
+      return activation && (activation.latencySeconds === null ? 0 : 1);
+    },
+  );
+  new Gauge({
+    name: 'ess_last_activation_unit_result',
+    help: 'What the last activation did to each trading unit: 1 on its result (stopped, killed, leftovers-killed, already-inactive, not-found, not-stopped, exempt), 0 on the others.',
+    labelNames: ['unit', 'result'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { unit, result: current } of state()?.lastActivation?.units ?? []) {
+        for (const result of UNIT_RESULTS) this.set({ unit, result }, result === current ? 1 : 0);
+      }
+    },
+  });
 }

@@ -184,19 +184,12 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/**
- * Plain HTTP, or HTTPS when the config names a certificate pair: the same router, limits, timeouts and
- * connection guard either way. The TLS handshake gets the header timeout too, so a client that
- * connects and never completes it holds its connection no longer than one that never sends a request.
- */
-export async function startServer(
+/** Plain HTTP, or HTTPS with its reloader when a certificate pair is configured; not listening yet. */
+async function createListener(
   exporter: Served,
-  listen: ListenAddress,
-  version: string,
-  tlsReload: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
-  /** A listening socket passed by systemd (quantum-ess-exporter.socket): served on instead of binding. */
-  socketFd?: number,
-): Promise<RunningServer> {
+  handler: RequestListener,
+  tlsReload: TlsReloadOptions,
+): Promise<{ readonly server: Server; readonly reloader: TlsReloader | undefined }> {
   const limits = {
     headersTimeout: HTTP_LIMITS.headersTimeoutMs,
     requestTimeout: HTTP_LIMITS.requestTimeoutMs,
@@ -204,7 +197,6 @@ export async function startServer(
     connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
     maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
   };
-  const handler: RequestListener = metricsFastPath(exporter, createApp(exporter, version));
   const files = exporter.exposure.tls;
   let server: Server;
   let reloader: TlsReloader | undefined;
@@ -226,8 +218,11 @@ export async function startServer(
   }
   // no socket inactivity timeout of its own: the three above bound every phase
   server.timeout = 0;
-  const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.connectionClosed(reason));
-  guard.attach(server);
+  return { server, reloader };
+}
+
+/** Binds the configured address, or serves on the socket systemd passed. */
+async function listenOn(server: Server, listen: ListenAddress, socketFd: number | undefined): Promise<void> {
   if (socketFd === undefined) server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
   else server.listen({ fd: socketFd });
   await new Promise<void>((resolve, reject) => {
@@ -236,6 +231,26 @@ export async function startServer(
       reject(new Error(`cannot listen on ${socketFd === undefined ? formatListenAddress(listen) : `the socket passed by systemd (fd ${socketFd})`}`, { cause: error })),
     );
   });
+}
+
+/**
+ * Plain HTTP, or HTTPS when the config names a certificate pair: the same router, limits, timeouts and
+ * connection guard either way. The TLS handshake gets the header timeout too, so a client that
+ * connects and never completes it holds its connection no longer than one that never sends a request.
+ */
+export async function startServer(
+  exporter: Served,
+  listen: ListenAddress,
+  version: string,
+  tlsReload: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
+  /** A listening socket passed by systemd (quantum-ess-exporter.socket): served on instead of binding. */
+  socketFd?: number,
+): Promise<RunningServer> {
+  const handler: RequestListener = metricsFastPath(exporter, createApp(exporter, version));
+  const { server, reloader } = await createListener(exporter, handler, tlsReload);
+  const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.connectionClosed(reason));
+  guard.attach(server);
+  await listenOn(server, listen, socketFd);
   const { address, port } = server.address() as AddressInfo;
   try {
     checkBound({ host: address, port }, listen, socketFd !== undefined, exporter);

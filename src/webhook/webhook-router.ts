@@ -4,9 +4,11 @@ import { checkAuthorization } from './authorization.js';
 import { BODY_SHAPE_LIMITS, bodyShapeProblem, isSmallBody, MAX_CONCURRENT_BODIES, SLOT_GRACE_MS, SLOT_MIN_BYTES_PER_SECOND, Slots, tooSlow } from './body-gate.js';
 import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
-import { preciseNowMs, type WebhookReceiver } from './receiver.js';
+import { type Delivery, preciseNowMs, type WebhookReceiver } from './receiver.js';
 import { RejectionLog } from './rejection-log.js';
 import type { Log } from '../io/log.js';
+import type { WebhookMetrics } from './webhook-metrics.js';
+import type { WebhookToken } from './webhook-token.js';
 
 export const WEBHOOK_PATH = '/alertmanager';
 
@@ -20,9 +22,26 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
   const { metrics, settings } = receiver;
   const router = Router();
   const rejections = new RejectionLog(log);
+  router.post(
+    WEBHOOK_PATH,
+    measure(metrics),
+    authorize(settings.token, rejections),
+    requireJson(rejections),
+    readJson(settings.bodyLimitBytes, metrics, rejections),
+    bodyErrors(settings.bodyLimitBytes, rejections),
+    receive(receiver, log, rejections),
+  );
+  router.all(WEBHOOK_PATH, measure(metrics), (req, res) => {
+    rejections.reject(`webhook: 405 method ${printableAscii(req.method, 20)}`);
+    res.set('Allow', 'POST');
+    refuse(res, 405, 'method not allowed', ['use POST']);
+  });
+  return router;
+}
 
-  // the first handler: when the request arrived, the trigger instant of any trip it causes
-  const measure: RequestHandler = (_req, res, next) => {
+/** The first handler: when the request arrived (the trigger instant of any trip it causes), its duration and code. */
+function measure(metrics: WebhookMetrics): RequestHandler {
+  return (_req, res, next) => {
     res.locals.receivedAtMs = preciseNowMs();
     const stopTimer = metrics.requestDuration.startTimer();
     res.on('finish', () => {
@@ -31,9 +50,11 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
     });
     next();
   };
+}
 
-  const authorize: RequestHandler = (req, res, next) => {
-    const result = checkAuthorization(settings.token, req.get('authorization'));
+function authorize(token: WebhookToken | null, rejections: RejectionLog): RequestHandler {
+  return (req, res, next) => {
+    const result = checkAuthorization(token, req.get('authorization'));
     if (result === 'ok') {
       next();
       return;
@@ -42,8 +63,10 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
     res.set('WWW-Authenticate', 'Bearer realm="quantum-ess"');
     refuse(res, 401, 'unauthorized', [`${result} credentials (Authorization: Bearer <token>)`]);
   };
+}
 
-  const requireJson: RequestHandler = (req, res, next) => {
+function requireJson(rejections: RejectionLog): RequestHandler {
+  return (req, res, next) => {
     if (req.is('application/json')) {
       next();
       return;
@@ -52,13 +75,16 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
     rejections.reject(`webhook: 415 content type ${type}`);
     refuse(res, 415, 'unsupported content type', [`expected application/json, got ${type}`]);
   };
+}
 
-  // Content type already checked; inflate off: Alertmanager does not compress, and a compressed body
-  // is only a way around the size limit.
-  // verify runs on the raw bytes before JSON.parse: a body of a million tiny values or a deep nesting
-  // is refused before it becomes objects.
-  const parseJson = express.json({
-    limit: settings.bodyLimitBytes,
+/**
+ * Content type already checked; inflate off: Alertmanager does not compress, and a compressed body
+ * is only a way around the size limit. verify runs on the raw bytes before JSON.parse: a body of a
+ * million tiny values or a deep nesting is refused before it becomes objects.
+ */
+function jsonParser(limitBytes: number): RequestHandler {
+  return express.json({
+    limit: limitBytes,
     type: () => true,
     strict: true,
     inflate: false,
@@ -67,55 +93,77 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       if (problem !== null) throw Object.assign(new Error(`body refused unparsed: ${problem}`), { status: 400, type: 'entity.shape' });
     },
   });
-  // Large bodies are read and parsed a few at a time, so that concurrent large bodies cannot add up in
-  // memory or hold the event loop; the others wait unread (the kernel's socket buffers push back on the
-  // sender). Small bodies (a trip) need no slot, and a slot holder too slow to send is dropped.
+}
+
+/**
+ * Large bodies are read and parsed a few at a time, so that concurrent large bodies cannot add up in
+ * memory or hold the event loop; the others wait unread (the kernel's socket buffers push back on the
+ * sender). Small bodies (a trip) need no slot, and a slot holder too slow to send is dropped.
+ */
+function readJson(limitBytes: number, metrics: WebhookMetrics, rejections: RejectionLog): RequestHandler {
+  const parseJson = jsonParser(limitBytes);
   const bodySlots = new Slots(MAX_CONCURRENT_BODIES);
   const parsed = (req: Request, next: NextFunction) => (error?: unknown): void => {
     // the body is in: a trip now finishes, whatever new connections arrive
     if (error === undefined) keepUntilAnswered(req);
     next(error);
   };
-  const readJson: RequestHandler = (req, res, next) => {
+  const dropSlow = (req: Request): void => {
+    rejections.reject(`webhook: slow body dropped from ${req.socket.remoteAddress ?? '?'} (under ${SLOT_MIN_BYTES_PER_SECOND} bytes/s)`);
+    metrics.connectionsClosed.inc({ reason: 'slow_body' });
+    req.socket.destroy();
+  };
+  return (req, res, next) => {
     if (isSmallBody(req.get('content-length'))) {
       parseJson(req, res, parsed(req, next));
       return;
     }
-    void bodySlots.acquire().then(() => {
-      let held = true;
-      const heldFrom = Date.now();
-      const bytesFrom = req.socket.bytesRead;
-      const watch = setInterval(() => {
-        if (!tooSlow(req.socket.bytesRead - bytesFrom, Date.now() - heldFrom)) return;
-        rejections.reject(`webhook: slow body dropped from ${req.socket.remoteAddress ?? '?'} (under ${SLOT_MIN_BYTES_PER_SECOND} bytes/s)`);
-        metrics.connectionsClosed.inc({ reason: 'slow_body' });
-        req.socket.destroy();
-        release();
-      }, SLOT_GRACE_MS / 4);
-      const release = (): void => {
-        if (!held) return;
-        held = false;
-        clearInterval(watch);
-        bodySlots.release();
-      };
-      if (req.socket.destroyed) {
-        release();
-        return;
-      }
-      res.once('close', release);
-      parseJson(req, res, (error?: unknown) => {
-        release();
-        parsed(req, next)(error);
-      });
-    });
+    void bodySlots.acquire().then(() => parseInSlot(req, res, { parseJson, bodySlots, dropSlow, done: parsed(req, next) }));
   };
+}
 
-  const bodyErrors: ErrorRequestHandler = (error: { status?: unknown; type?: unknown; message?: unknown }, _req, res, _next) => {
+interface SlotParse {
+  readonly parseJson: RequestHandler;
+  readonly bodySlots: Slots;
+  /** Drops a request whose body comes in too slowly to keep its slot. */
+  readonly dropSlow: (req: Request) => void;
+  readonly done: (error?: unknown) => void;
+}
+
+/** Parses the body while holding a slot, released once, whichever comes first: parsed, closed, too slow. */
+function parseInSlot(req: Request, res: Response, { parseJson, bodySlots, dropSlow, done }: SlotParse): void {
+  let held = true;
+  const heldFrom = Date.now();
+  const bytesFrom = req.socket.bytesRead;
+  const watch = setInterval(() => {
+    if (!tooSlow(req.socket.bytesRead - bytesFrom, Date.now() - heldFrom)) return;
+    dropSlow(req);
+    release();
+  }, SLOT_GRACE_MS / 4);
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    clearInterval(watch);
+    bodySlots.release();
+  };
+  if (req.socket.destroyed) {
+    release();
+    return;
+  }
+  res.once('close', release);
+  parseJson(req, res, (error?: unknown) => {
+    release();
+    done(error);
+  });
+}
+
+function bodyErrors(limitBytes: number, rejections: RejectionLog): ErrorRequestHandler {
+  return (error: { status?: unknown; type?: unknown; message?: unknown }, _req, res, _next) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400;
     const message = printableAscii(String(error.message), 200);
     rejections.reject(`webhook: ${status} unreadable body: ${message}`);
     if (status === 413) {
-      refuse(res, 413, 'body too large', [`limit is ${settings.bodyLimitBytes} bytes (webhook_body_limit_bytes)`]);
+      refuse(res, 413, 'body too large', [`limit is ${limitBytes} bytes (webhook_body_limit_bytes)`]);
     } else if (status === 415) {
       refuse(res, 415, 'unsupported content encoding or charset', [message]);
     } else if (error.type === 'entity.shape') {
@@ -124,8 +172,10 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       res.status(400).json({ error: 'malformed JSON', details: [message] });
     }
   };
+}
 
-  const receive: RequestHandler = async (req, res) => {
+function receive(receiver: WebhookReceiver, log: Log, rejections: RejectionLog): RequestHandler {
+  return async (req, res) => {
     const parsed = parsePayload(req.body);
     if (!parsed.ok) {
       rejections.reject(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
@@ -133,11 +183,7 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
       return;
     }
     const delivery = await receiver.receive(parsed.payload, res.locals.receivedAtMs as number);
-    const summary =
-      `receiver ${printableAscii(parsed.payload.receiver, 60)}: ${delivery.tripped.length} tripped, ` +
-      `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ` +
-      `${delivery.other_target.length} for other hosts, ${delivery.invalid_scope.length} invalid scope, ${delivery.ignored} ignored` +
-      (delivery.dry_run ? ' (dry run)' : '');
+    const summary = summarize(parsed.payload.receiver, delivery);
     if (delivery.failed.length > 0) {
       log(`webhook: 500 ${summary}`);
       res.status(500).json({
@@ -150,14 +196,16 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
     log(`webhook: 200 ${summary}`);
     res.status(200).json(delivery);
   };
+}
 
-  router.post(WEBHOOK_PATH, measure, authorize, requireJson, readJson, bodyErrors, receive);
-  router.all(WEBHOOK_PATH, measure, (req, res) => {
-    rejections.reject(`webhook: 405 method ${printableAscii(req.method, 20)}`);
-    res.set('Allow', 'POST');
-    refuse(res, 405, 'method not allowed', ['use POST']);
-  });
-  return router;
+/** One log line per delivery: what became of its alerts. */
+function summarize(receiverName: string, delivery: Delivery): string {
+  return (
+    `receiver ${printableAscii(receiverName, 60)}: ${delivery.tripped.length} tripped, ` +
+    `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ` +
+    `${delivery.other_target.length} for other hosts, ${delivery.invalid_scope.length} invalid scope, ${delivery.ignored} ignored` +
+    (delivery.dry_run ? ' (dry run)' : '')
+  );
 }
 
 /**

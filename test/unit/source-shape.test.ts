@@ -1,6 +1,7 @@
 /**
  * The shape of src/ that src/README.md declares: imports run one way, down the layer order, so no
- * folder reaches back up and no two folders import each other.
+ * folder reaches back up and no two folders import each other; and no function is longer than the
+ * project's limit.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
@@ -9,6 +10,9 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+
+/** The project's limit, the same as for the bash side: a function fits on one screen. */
+const MAX_FUNCTION_LINES = 60;
 
 /** Bottom first; the files directly in src/ (the entry points and what wires the parts) come last. */
 const LAYERS = ['io', 'config', 'readers', 'verdict', 'collectors', 'http', 'webhook', '.'] as const;
@@ -67,5 +71,32 @@ describe('src/ layers', () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+});
+
+/** Functions (declarations, methods, constructors, accessors, arrows) with their length in lines, first line to last. */
+function functionLengths(source: ts.SourceFile): { readonly name: string; readonly line: number; readonly lines: number }[] {
+  const found: { name: string; line: number; lines: number }[] = [];
+  const lineOf = (position: number): number => source.getLineAndCharacterOfPosition(position).line + 1;
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const line = lineOf(node.getStart(source));
+      const name = node.name?.getText(source) ?? (ts.isConstructorDeclaration(node) ? 'constructor' : '(anonymous)');
+      found.push({ name, line, lines: lineOf(node.getEnd()) - line + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+describe('src/ functions', () => {
+  it(`are at most ${MAX_FUNCTION_LINES} lines long`, () => {
+    const long = sourceFiles(SRC).flatMap((file) =>
+      functionLengths(parse(file))
+        .filter(({ lines }) => lines > MAX_FUNCTION_LINES)
+        .map(({ name, line, lines }) => `${relative(SRC, file)}:${line} ${name}: ${lines} lines`),
+    );
+    expect(long).toEqual([]);
   });
 });
