@@ -136,7 +136,7 @@ describe('a full trip spool on real systemd', () => {
     // the claim found no room for its batch and made some; the request is recorded with its own reason
     await auditUntil((_, text) => text.includes('fingerprint=inodesfull'));
     const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
-    expect(journal).toMatch(/trip request \d+-inodesfull-[0-9a-f]+: source=alertmanager scope=fleet reason=alert SpoolTest fingerprint=inodesfull/);
+    expect(journal).toMatch(/trip request \d+-inodesfull-[0-9a-f]+: source=alertmanager scope=unscoped reason=alert SpoolTest fingerprint=inodesfull/);
     await expectCleanupSaid(seq, 'low', '[0-9]{4,5}');
     // the reserve is topped up again once there is room
     await box.sh('for i in $(seq 100); do [ "$(ls /var/spool/quantum-ess/reserve | wc -l)" -ge 4 ] && exit 0; sleep 0.1; done; exit 1');
