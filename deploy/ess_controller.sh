@@ -232,16 +232,16 @@ main() {
   local cmd=$1
   shift
   case $cmd in
-    activate) cmd_activate "$@" ;;
-    deactivate) cmd_deactivate "$@" ;;
-    status) cmd_status "$@" ;;
+    activate) activate_cmd "$@" ;;
+    deactivate) deactivate_cmd "$@" ;;
+    status) status_cmd "$@" ;;
     rearm) cmd_rearm "$@" ;;
-    exempt) cmd_exempt "$@" ;;
-    unexempt) cmd_unexempt "$@" ;;
+    exempt) exempt_cmd "$@" ;;
+    unexempt) exempt_cmd_unexempt "$@" ;;
     check-config) cmd_check_config "$@" ;;
     verify-audit) cmd_verify_audit "$@" ;;
-    restore-latch) cmd_restore_latch "$@" ;;
-    guard) cmd_guard "$@" ;;
+    restore-latch) guard_cmd_restore_latch "$@" ;;
+    guard) guard_cmd "$@" ;;
     help | --help | -h) usage ;;
     *) usage_error "unknown command '$cmd'" ;;
   esac

@@ -25,7 +25,7 @@ declare -g ACT_SCOPE=""
 # logged (a spool run learns them from the requests only after the stop).
 declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG="" ACT_CLAIM_WHO=0
 
-# activation_claim: who owns this activation. The run that creates the flag does; every other run
+# activate_claim: who owns this activation. The run that creates the flag does; every other run
 # (the path unit woken by that flag, a racing operator) re-verifies under the owner's id.
 #   this run created the flag                 -> owner, "ACTIVATING"               (warning)
 #   the flag could not be written             -> stop anyway, ACT_FLAG_FAILED      (crit)
@@ -36,7 +36,7 @@ declare -g ACT_CLAIM_PRIO="" ACT_CLAIM_MSG="" ACT_CLAIM_WHO=0
 #   a flag exists otherwise                   -> re-verify under the flag's id     (notice)
 # Writes ACT_OWNER ACT_FLAG_FAILED ACT_CLAIM_PRIO ACT_CLAIM_MSG, and ACT_ID ACT_SOURCE ACT_ACTOR
 # ACT_REASON ACT_WALL_US when the flag is another run's.
-activation_claim() {
+activate_claim() {
   local rc=0
   if ((FIRST_DONE)); then
     rc=$FIRST_CLAIM_RC
@@ -44,26 +44,26 @@ activation_claim() {
     latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" \
       "$ACT_WALL_US" || rc=$?
   fi
-  activation_claim_rc "$rc"
+  activate_claim_rc "$rc"
 }
 
-# activation_claim_rc RC: what latch_flag_create_exclusive's RC makes of this run (the table
-# above). Writes what activation_claim writes.
-activation_claim_rc() {
+# activate_claim_rc RC: what latch_flag_create_exclusive's RC makes of this run (the table
+# above). Writes what activate_claim writes.
+activate_claim_rc() {
   case $1 in
     0) ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
        ACT_CLAIM_MSG=" units=${TRADING[*]} at $EPOCHREALTIME" ;;
     1) ACT_FLAG_FAILED=1 ACT_CLAIM_PRIO=crit
        ACT_CLAIM_MSG="=== ESS ACTIVATION INITIATED === could not write latch flag"
        ACT_CLAIM_MSG+=" ${CFG[FLAG_FILE]}; stopping units anyway" ;;
-    2) activation_claim_existing ;;
+    2) activate_claim_existing ;;
   esac
 }
 
-# activation_claim_existing: a flag exists: this run re-verifies the activation it names (or takes
+# activate_claim_existing: a flag exists: this run re-verifies the activation it names (or takes
 # it over from a drill). Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON ACT_WALL_US ACT_CLAIM_PRIO
-# ACT_CLAIM_MSG (and ACT_OWNER via activation_take_over_drill), FLAG_*.
-activation_claim_existing() {
+# ACT_CLAIM_MSG (and ACT_OWNER via activate_take_over_drill), FLAG_*.
+activate_claim_existing() {
   local f=${CFG[FLAG_FILE]} boot mtime rc tries=0
   # the flag went away since this run found it: a deactivate took it (a drill's conditional one
   # moves it aside to check it). A stop must not fold into a latch being cleared: claim it anew.
@@ -71,7 +71,7 @@ activation_claim_existing() {
     rc=0
     latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" \
       "$ACT_WALL_US" || rc=$?
-    if ((rc != 2)); then activation_claim_rc "$rc"; return 0; fi
+    if ((rc != 2)); then activate_claim_rc "$rc"; return 0; fi
   done
   latch_flag_read "$f"
   latch_boot_id_v boot
@@ -80,15 +80,15 @@ activation_claim_existing() {
   # drill's own trigger may be systemctl, a touch or a trip request)
   if [[ $ACT_RUN_SOURCE != @(drill|path|tamper) ]] &&
     { [[ $FLAG_SOURCE == drill ]] || latch_drill_live; }; then
-    activation_take_over_drill
+    activate_take_over_drill
     return 0
   fi
   if [[ -n $FLAG_ID ]]; then
     ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
-    [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || activation_trigger_from_wall "$FLAG_WALL_US"
+    [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || first_stop_trigger_from_wall "$FLAG_WALL_US"
   else # created by hand (touch): the flag's own mtime is when the stop was asked for
     if mtime=$(stat -c %.6Y -- "$f" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
-      activation_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
+      first_stop_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
     fi
     ACT_ID=flag-$ACT_WALL_US
     [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
@@ -100,8 +100,8 @@ activation_claim_existing() {
   ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)"
 }
 
-# activation_log_claim: the claim's journal line, written after the stop.
-activation_log_claim() {
+# activate_log_claim: the claim's journal line, written after the stop.
+activate_log_claim() {
   local msg=$ACT_CLAIM_MSG
   if ((ACT_CLAIM_WHO)); then
     msg="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
@@ -111,14 +111,14 @@ activation_log_claim() {
   record_log "$ACT_CLAIM_PRIO" "$msg"
 }
 
-# activation_claim_spool (after the stop, lock held): the trip requests that started this run.
+# activate_claim_spool (after the stop, lock held): the trip requests that started this run.
 # Until they are claimed, their mere presence in incoming/ makes systemd refuse every start (the
 # latch drop-in's AssertDirectoryNotEmpty=!), so they are claimed only while the latch holds: if a
 # deactivate cleared it meanwhile, they may be newer than that deactivate, and they stay for the next
 # run (the path unit starts it as soon as this one ends), which latches again. The owner takes the
 # source, reason, scope and trigger instant from them. Writes SPOOL_* and, for the owner,
 # ACT_SOURCE ACT_REASON ACT_SCOPE ACT_WALL_US.
-activation_claim_spool() {
+activate_claim_spool() {
   if ((ACT_FLAG_FAILED)); then # no flag: the persisted latch must hold before the requests go
     latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" || true
   fi
@@ -136,14 +136,14 @@ activation_claim_spool() {
   spool_describe
   ((ACT_OWNER)) || return 0
   ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON ACT_SCOPE=$SPOOL_SCOPE
-  [[ -z $SPOOL_FIRST_MTIME_US ]] || activation_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+  [[ -z $SPOOL_FIRST_MTIME_US ]] || first_stop_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
 }
 
-# activation_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
+# activate_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
 # latch. It must not be folded into the drill, which would clear it at its end: the flag is
 # rewritten with this activation's id, this run owns it, and the drill sees the latch is no longer
 # its own. Writes ACT_OWNER ACT_CLAIM_PRIO ACT_CLAIM_MSG.
-activation_take_over_drill() {
+activate_take_over_drill() {
   local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
   if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null |
     record_atomic_write "$f" 0644; then
@@ -157,12 +157,12 @@ activation_take_over_drill() {
   fi
 }
 
-# activation_classify: the overall result word from the units' results (contract section 3):
+# activate_classify: the overall result word from the units' results (contract section 3):
 #   any not-stopped, or the flag could not be written       -> failed
 #   else any killed, leftovers-killed or not-found          -> degraded
 #   else (stopped, already-inactive, exempt)                 -> ok
 # Writes ACT_RESULT ACT_LEFTOVERS, and ACT_LATENCY_US unless failed.
-activation_classify() {
+activate_classify() {
   local u
   ACT_RESULT=ok ACT_LEFTOVERS=0
   for u in "${TRADING[@]}"; do
@@ -185,12 +185,12 @@ activation_classify() {
     esac
   done
   ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
-  [[ $ACT_RESULT == failed ]] || activation_latency
+  [[ $ACT_RESULT == failed ]] || activate_latency
 }
 
-# activation_trigger_from_job: `systemctl start quantum-ess` asked for the stop when systemd started
+# activate_trigger_from_job: `systemctl start quantum-ess` asked for the stop when systemd started
 # the job, well before this script ran: its InactiveExitTimestamp is the trigger instant.
-activation_trigger_from_job() {
+activate_trigger_from_job() {
   local out us
   [[ $ACT_RUN_SOURCE == systemd && $ACT_OWNER == 1 && -n ${INVOCATION_ID:-} ]] || return 0
   out=$(units_sctl show --timestamp=us+utc -P InactiveExitTimestamp quantum-ess.service \
@@ -200,10 +200,10 @@ activation_trigger_from_job() {
   [[ -z $us ]] || ((us > ACT_WALL_US || us < ACT_WALL_US - 60000000)) || ACT_WALL_US=$us
 }
 
-# activation_latency: trigger to the last unit down, both on the wall clock (systemd's own stamp for
+# activate_latency: trigger to the last unit down, both on the wall clock (systemd's own stamp for
 # the end). If the clock was stepped during this run, the uptime clock gives it instead, at 10 ms.
 # Writes ACT_LATENCY_US.
-activation_latency() {
+activate_latency() {
   local drift now
   ACT_LATENCY_US=$((ALL_DOWN_US - ACT_WALL_US))
   time_clock_drift_us_v drift "${ESS_START_WALL/./}" "$ESS_START_UPTIME"
@@ -216,15 +216,15 @@ activation_latency() {
   ((ACT_LATENCY_US >= 0)) || ACT_LATENCY_US=0
 }
 
-# activation_units_summary: "unit=result/state/stop_us ..." for the state file.
-activation_units_summary() {
+# activate_units_summary: "unit=result/state/stop_us ..." for the state file.
+activate_units_summary() {
   local u out=()
   for u in "${TRADING[@]}"; do out+=("$u=${RESULT[$u]}/${ACTIVE[$u]}/${STOPPED_US[$u]}"); done
   printf '%s' "${out[*]}"
 }
 
-# activation_units_json: the units' results as a JSON array, for the audit line.
-activation_units_json() {
+# activate_units_json: the units' results as a JSON array, for the audit line.
+activate_units_json() {
   local u out=() n r s
   for u in "${TRADING[@]}"; do
     record_json_str_v n "$u"; record_json_str_v r "${RESULT[$u]}"
@@ -235,11 +235,11 @@ activation_units_json() {
   printf '[%s]' "${out[*]}"
 }
 
-# activation_await_writer (lock held on entry and on return): the owner of the flag is another
+# activate_await_writer (lock held on entry and on return): the owner of the flag is another
 # controller that has not recorded its activation yet. Let it record its own (it knows its units'
 # results); record it here only if it died mid-activation. Returns 0 when the owner recorded it.
 # Writes ST LOCK_FD.
-activation_await_writer() {
+activate_await_writer() {
   local pid=$FLAG_PID deadline now wait_us
   time_uptime_us_v now
   time_sec_to_us_v wait_us "${CFG[STOP_DEADLINE_SEC]}"
@@ -262,20 +262,20 @@ activation_await_writer() {
   return 1
 }
 
-# activation_decide_mode (lock held): new, or reverify an activation already recorded.
+# activate_decide_mode (lock held): new, or reverify an activation already recorded.
 #   the state already records this activation as active            -> reverify
 #   another live controller owns the flag and records it meanwhile -> reverify
 #   this run owned the flag, another activation holds it now       -> taken-over (superseded)
 #   otherwise                                                      -> new
 # and, the flag gone meanwhile: superseded (a deactivate cleared it) unless it was never written.
-# Writes ACT_MODE ACT_RESULT ST (and LOCK_FD via activation_await_writer).
-activation_decide_mode() {
+# Writes ACT_MODE ACT_RESULT ST (and LOCK_FD via activate_await_writer).
+activate_decide_mode() {
   ACT_MODE=new
   record_state_load
   if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == "$ACT_ID" ]]; then
     ACT_MODE=reverify
   elif ((!ACT_OWNER)) && [[ -e ${CFG[FLAG_FILE]} && $ACT_ID != flag-* ]] &&
-    activation_await_writer; then
+    activate_await_writer; then
     ACT_MODE=reverify
   elif ((ACT_OWNER)) && [[ -f ${CFG[FLAG_FILE]} ]] &&
     { latch_flag_read "${CFG[FLAG_FILE]}" || true; } && [[ -n $FLAG_ID && $FLAG_ID != "$ACT_ID" ]]
@@ -298,9 +298,9 @@ activation_decide_mode() {
   fi
 }
 
-# activation_record (lock held): persisted latch, state and audit; any failure is "not persisted".
+# activate_record (lock held): persisted latch, state and audit; any failure is "not persisted".
 # Writes ST ACT_RESULT.
-activation_record() {
+activate_record() {
   local failed=()
   # the persisted latch also when the flag could not be written (/run full): the drop-ins refuse on
   # it
@@ -313,9 +313,9 @@ activation_record() {
   # every run that had to kill leftovers counts them (the path unit's run sleeps while the owner
   # stops)
   ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
-  [[ $ACT_MODE != new ]] || activation_record_new
+  [[ $ACT_MODE != new ]] || activate_record_new
   record_state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
-  activation_audit || {
+  activate_audit || {
     failed+=("the audit trail ${CFG[AUDIT_FILE]}")
     if [[ $ACT_MODE == new && $ACT_RESULT == @(ok|degraded) ]]; then
       ACT_RESULT=not-persisted ST[ACT_RESULT]=not-persisted
@@ -334,20 +334,20 @@ activation_record() {
   record_marker_clear resume-pending
 }
 
-# activation_record_new: a new activation's record in ST (last_activation, the per-source count).
+# activate_record_new: a new activation's record in ST (last_activation, the per-source count).
 # Writes ST.
-activation_record_new() {
+activate_record_new() {
   ST[ACT_ID]=$ACT_ID ST[ACT_SOURCE]=$ACT_SOURCE ST[ACT_ACTOR]=$ACT_ACTOR ST[ACT_REASON]=$ACT_REASON
   ST[ACT_TRIGGER_US]=$ACT_WALL_US ST[ACT_LATENCY_US]=$ACT_LATENCY_US ST[ACT_STOPPED_US]=""
   [[ -z $ACT_LATENCY_US ]] || ST[ACT_STOPPED_US]=$ALL_DOWN_US
   ST[ACT_SCOPE]=$ACT_SCOPE
-  ST[ACT_UNITS]=$(activation_units_summary)
+  ST[ACT_UNITS]=$(activate_units_summary)
   ST[ACT_RESULT]=$ACT_RESULT
   ST[COUNT_$ACT_SOURCE]=$((${ST[COUNT_$ACT_SOURCE]:-0} + 1))
 }
 
-# activation_audit: the activate (or reverify) audit line.
-activation_audit() {
+# activate_audit: the activate (or reverify) audit line.
+activate_audit() {
   local a_id a_src a_act a_why a_run a_res event=activate fields
   [[ $ACT_MODE != reverify ]] || event=reverify
   record_json_str_v a_id "$ACT_ID"; record_json_str_v a_src "$ACT_SOURCE"
@@ -357,18 +357,18 @@ activation_audit() {
   fields+=",\"result\":$a_res,\"latency_seconds\":$(record_num_or_null "$ACT_LATENCY_US")"
   # of [A-Za-z0-9:._,-] only (spool.sh): nothing to escape
   if [[ -n $ACT_SCOPE ]]; then fields+=",\"scope\":\"$ACT_SCOPE\""; else fields+=',"scope":null'; fi
-  fields+=",\"units\":$(activation_units_json)"
+  fields+=",\"units\":$(activate_units_json)"
   record_audit_append "$event" "$fields"
 }
 
-# activation_report: the operator's answer, and its journal line.
+# activate_report: the operator's answer, and its journal line.
 #   superseded                         -> ESS NOT ACTIVE
 #   the flag could not be written      -> ESS LATCH FLAG NOT SET
 #   every unit down, a re-verification -> ESS ALREADY ACTIVE, re-verified
 #   every unit down                    -> ESS ACTIVATED ... stopped in N s
 #   otherwise                          -> NOT ALL TRADING UNITS STOPPED
 # then LATCH NOT PERSISTED when not-persisted, and one line per trading unit.
-activation_report() {
+activate_report() {
   local what="ESS ACTIVATED" lat u fmt
   [[ $ACT_MODE == new ]] || what="ESS ALREADY ACTIVE, re-verified"
   if [[ $ACT_MODE == taken-over ]]; then
@@ -406,11 +406,11 @@ activation_report() {
   done
 }
 
-# activation_stop: every trading unit. Only the automatic re-verifications (the path unit, the
+# activate_stop: every trading unit. Only the automatic re-verifications (the path unit, the
 # tamper guard) leave a unit under a maintenance exemption running; a stop somebody asked for (an
 # operator, an alert) stops it too and ends every exemption, after the stop.
 # Writes RESULT STOPPED_US EXEMPT*, and the unit states (units_stop).
-activation_stop() {
+activate_stop() {
   local u units=() honour=0 ended=0
   exempt_read
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
@@ -447,13 +447,13 @@ activation_stop() {
   fi
   if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
   if ((${#units[@]} < ${#TRADING[@]})); then units_read_states "${TRADING[@]}" || true; fi
-  activation_kill_escaped
+  activate_kill_escaped
 }
 
-# activation_kill_escaped: the processes of the trading units' users that left their cgroups
+# activate_kill_escaped: the processes of the trading units' users that left their cgroups
 # (units_kill_escaped): killed, and the unit's result says so (leftovers-killed; not-stopped if one
 # outlived the deadline). Writes RESULT STOPPED_US ALL_DOWN_US POPULATED ESCAPED*.
-activation_kill_escaped() {
+activate_kill_escaped() {
   local u units=() deadline now
   for u in "${TRADING[@]}"; do [[ ${RESULT[$u]} == exempt ]] || units+=("$u"); done
   ((${#units[@]} > 0)) || return 0
@@ -475,30 +475,30 @@ activation_kill_escaped() {
 
 # activate [--reason TEXT] [--source NAME] [--from-spool]. first-stop.sh may have claimed the flag
 # and run the first stop already. Writes ACT_* and everything the steps below write.
-cmd_activate() {
-  activation_options "$@" || usage_error "$ACT_OPT_ERROR"
+activate_cmd() {
+  first_stop_options "$@" || usage_error "$ACT_OPT_ERROR"
   require_root activate
   # shellcheck disable=SC2034 # config.sh: a bad snapshot, stop from the drop-ins
   CONFIG_STOP_PATH=1
   config_load_in_force
-  if ! activation_init; then
+  if ! first_stop_init; then
     # the sweep's run on an empty spool: keep room in it for the next request, and take to Redis
     # a marker it missed
     if ((ACT_OPT_FROM_SPOOL)); then spool_housekeep; record_redis_retry; fi
     return 0
   fi
-  activation_claim
-  activation_stop
-  activation_finish
+  activate_claim
+  activate_stop
+  activate_finish
 }
 
-# activation_finish: everything after the stop: the trip requests (claimed only now), the claim's
+# activate_finish: everything after the stop: the trip requests (claimed only now), the claim's
 # journal line, the Redis marker, the result, the record under the lock, the trip requests' audit,
 # the report. Returns 0 for ok and degraded. Writes ACT_* ST LOCK_FD FLAG_TMP SPOOL_* REQ_*.
-activation_finish() {
+activate_finish() {
   local since
   latch_flag_tmp_cleanup
-  activation_trigger_from_job
+  activate_trigger_from_job
   # under the lock, so that a deactivate cannot clear the latch between the check and the claim;
   # without it the requests stay for the next run
   local locked=1
@@ -507,19 +507,19 @@ activation_finish() {
     record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
       "recording without it; trip requests left for the next run"
   }
-  ((!ACT_OPT_FROM_SPOOL || !locked)) || activation_claim_spool
-  activation_log_claim
+  ((!ACT_OPT_FROM_SPOOL || !locked)) || activate_claim_spool
+  activate_log_claim
   time_us_to_sec_v since "$ACT_WALL_US"
   ((!ACT_OWNER)) ||
     record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
-  activation_classify
-  activation_decide_mode
-  activation_record
+  activate_classify
+  activate_decide_mode
+  activate_record
   latch_drop_lock
   latch_note_config_problem
   [[ -z $CONFIG_PROBLEM ]] || record_log crit "the installed configuration does not check out:" \
     "$CONFIG_PROBLEM; every unit carrying the latch drop-in was stopped"
   ((SPOOL_COUNT == 0)) || spool_record
-  activation_report
+  activate_report
   [[ $ACT_RESULT == @(ok|degraded) ]]
 }

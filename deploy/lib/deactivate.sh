@@ -15,10 +15,10 @@ for _ess_need in time config record units verdict latch exempt; do
   [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
 done
 
-# deactivation_rearm_switch: the path units active and the trigger stopped (while there is no flag),
+# deactivate_rearm_switch: the path units active and the trigger stopped (while there is no flag),
 # so the next flag fires again. quantum-ess.service is a plain action and is left alone (stopping it
 # would kill an activation). Writes the unit states (units_read_states).
-deactivation_rearm_switch() {
+deactivate_rearm_switch() {
   local u
   [[ -e ${CFG[FLAG_FILE]} ]] || units_sctl stop -- "$TRIGGER_UNIT" 2>/dev/null || true
   units_sctl reset-failed -- "${SWITCH_PATH_UNITS[@]}" quantum-ess-guard.path "$TRIGGER_UNIT" \
@@ -31,9 +31,9 @@ deactivation_rearm_switch() {
   [[ -e ${CFG[FLAG_FILE]} || ${ACTIVE[$TRIGGER_UNIT]} != active ]]
 }
 
-# deactivation_record RESULT DETAIL EVENT: the deactivation's outcome in the state and the audit.
+# deactivate_record RESULT DETAIL EVENT: the deactivation's outcome in the state and the audit.
 # Writes ST.
-deactivation_record() {
+deactivate_record() {
   local a r res d
   ST[DEA_RESULT]=$1 ST[DEA_DETAIL]=$2
   record_state_save || record_log err "could not write the state file in ${CFG[STATE_DIR]}"
@@ -43,13 +43,13 @@ deactivation_record() {
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
 }
 
-# deactivation_take_flag TOKEN (lock held): the flag removed; with a TOKEN (--if-activation) only
+# deactivate_take_flag TOKEN (lock held): the flag removed; with a TOKEN (--if-activation) only
 # if it is that latch, untouched. The flag is moved aside in one rename, so what is checked is what
 # was removed, even against a real stop that rewrites the flag without the lock (taking over a
 # drill's latch); a flag that is not TOKEN's is put back at once (unless a newer one appeared
 # meanwhile, which then holds; the persisted latch refuses every start in between). Returns 1 with
 # DEA_ERROR otherwise. Writes DEA_ERROR FLAG_*.
-deactivation_take_flag() {
+deactivate_take_flag() {
   local f=${CFG[FLAG_FILE]} aside found
   if [[ -z $1 ]]; then
     rm -f -- "$f" && return 0
@@ -73,9 +73,9 @@ deactivation_take_flag() {
   return 1
 }
 
-# deactivation_clear ID WHO REASON NO_START [TOKEN] (lock held): clear the latch in the safe order,
+# deactivate_clear ID WHO REASON NO_START [TOKEN] (lock held): clear the latch in the safe order,
 # or change nothing and return 1 with the reason in DEA_ERROR. With a TOKEN, only the latch it names
-# (deactivation_take_flag), and never a flag that appears after it was taken (a new stop). Each step
+# (deactivate_take_flag), and never a flag that appears after it was taken (a new stop). Each step
 # that fails undoes the ones before:
 #   state (the intent) not written        -> nothing changed
 #   audit line of the intent not written  -> nothing changed
@@ -84,12 +84,12 @@ deactivation_take_flag() {
 #   flag not removed (not TOKEN's latch)  -> persisted latch put back, marker cleared
 #   switch not re-armed                   -> persisted latch and flag put back, marker cleared
 #   a new flag appeared meanwhile         -> it holds, the persisted latch put back
-# Writes DEA_ERROR ST FLAG_*, and the unit states (deactivation_rearm_switch).
+# Writes DEA_ERROR ST FLAG_*, and the unit states (deactivate_rearm_switch).
 declare -g DEA_ERROR=""
-deactivation_clear() {
+deactivate_clear() {
   local id=$1 who=$2 reason=$3 no_start=$4 token=${5:-} saved="" latched
   latched=$(verdict_persisted_latch_path)
-  deactivation_record_intent "$id" "$who" "$reason" || return 1
+  deactivate_record_intent "$id" "$who" "$reason" || return 1
   if ((!no_start)) && ! record_marker_set resume-pending "${ORDER[*]}"; then
     DEA_ERROR="cannot write $ESS_RUNTIME_DIR/resume-pending"
     return 1
@@ -100,12 +100,12 @@ deactivation_clear() {
     DEA_ERROR="cannot remove the persisted latch $latched"
     return 1
   fi
-  if ! deactivation_take_flag "$token"; then
+  if ! deactivate_take_flag "$token"; then
     [[ -z $saved ]] || printf '%s' "$saved" | record_atomic_write "$latched" 0600 || true
     record_marker_clear resume-pending
     return 1
   fi
-  if ! deactivation_rearm_switch; then
+  if ! deactivate_rearm_switch; then
     # fail closed: a switch that cannot fire again must not come with a cleared latch
     [[ -z $saved ]] || printf '%s' "$saved" | record_atomic_write "$latched" 0600 || true
     printf '%s' "${saved:-{\"id\":\"$id\"}}" | record_atomic_write "${CFG[FLAG_FILE]}" 0644 || true
@@ -126,10 +126,10 @@ deactivation_clear() {
   ST[ACTIVE]=0 ST[FLAG_ID]=""
 }
 
-# deactivation_record_intent ID WHO REASON: the intent in the state and the audit trail before any
+# deactivate_record_intent ID WHO REASON: the intent in the state and the audit trail before any
 # change (a reset without its evidence is refused); returns 1 with DEA_ERROR otherwise.
 # Writes ST DEA_ERROR.
-deactivation_record_intent() {
+deactivate_record_intent() {
   local id=$1 who=$2 reason=$3 now a r i
   record_state_load
   time_now_us_v now
@@ -146,10 +146,10 @@ deactivation_record_intent() {
   fi
 }
 
-# deactivation_resume UNIT... (no lock held): start in order, each confirmed; the marker shrinks as
+# deactivate_resume UNIT... (no lock held): start in order, each confirmed; the marker shrinks as
 # units come up. Returns 1 and names the unit on the first failure. Writes START_ERROR ST LOCK_FD,
 # and the unit states (units_start_confirmed).
-deactivation_resume() {
+deactivate_resume() {
   local u started=() rest
   for u in "$@"; do
     if [[ -e ${CFG[FLAG_FILE]} ]]; then
@@ -166,41 +166,41 @@ deactivation_resume() {
         continue
       fi
     fi
-    deactivation_resume_failed "$u" "${started[*]:-none}" "${*:${#started[@]}+1}"
+    deactivate_resume_failed "$u" "${started[*]:-none}" "${*:${#started[@]}+1}"
     return 1
   done
   latch_take_lock || true
   record_state_load
   record_marker_clear resume-pending
-  deactivation_record ok "started $*" resume
+  deactivate_record ok "started $*" resume
   latch_drop_lock
 }
 
-# deactivation_resume_failed UNIT STARTED NOT_STARTED: the resume stopped at UNIT (START_ERROR says
+# deactivate_resume_failed UNIT STARTED NOT_STARTED: the resume stopped at UNIT (START_ERROR says
 # why): recorded, and told. Writes ST LOCK_FD.
-deactivation_resume_failed() {
+deactivate_resume_failed() {
   local u=$1 done_list=$2 todo_list=$3
   record_log err "resume stopped at $u: $START_ERROR; not started: $todo_list"
   latch_take_lock || true
   record_state_load
   [[ ! -e ${CFG[FLAG_FILE]} ]] || record_marker_clear resume-pending
-  deactivation_record failed "resume stopped at $u: $START_ERROR" resume
+  deactivate_record failed "resume stopped at $u: $START_ERROR" resume
   latch_drop_lock
   printf 'ess: resume FAILED at %s: %s\n     started: %s\n     not started: %s\n' \
     "$u" "$START_ERROR" "$done_list" "$todo_list" >&2
 }
 
-# deactivation_not_latched NO_START (lock held, neither the flag nor the persisted latch exists):
+# deactivate_not_latched NO_START (lock held, neither the flag nor the persisted latch exists):
 # finish an interrupted resume (unless --no-start), or exit 2: the ESS is not active. Writes ST
 # LOCK_FD START_ERROR.
-deactivation_not_latched() {
+deactivate_not_latched() {
   local no_start=$1 pending
   record_marker_read_v pending resume-pending
   if [[ -n $pending ]] && ((!no_start)); then
     record_log warning "finishing an interrupted resume: $pending"
     latch_drop_lock
     read -r -a pending <<<"$pending"
-    deactivation_resume "${pending[@]}" || exit "$EX_FAIL"
+    deactivate_resume "${pending[@]}" || exit "$EX_FAIL"
     printf 'ESS DEACTIVATED: interrupted resume finished: %s\n' "${pending[*]}"
     return 0
   fi
@@ -209,32 +209,32 @@ deactivation_not_latched() {
   exit "$EX_NOT_ACTIVE"
 }
 
-# deactivation_start NO_START (lock held, the latch cleared): the trading units started in
+# deactivate_start NO_START (lock held, the latch cleared): the trading units started in
 # START_ORDER, or (--no-start) left stopped. Writes ST LOCK_FD START_ERROR.
-deactivation_start() {
+deactivate_start() {
   record_redis_marker_async clear
   units_sctl reset-failed -- "${TRADING[@]}" 2>/dev/null || true
   if (($1)); then
-    deactivation_record latch-cleared "--no-start: trading units left stopped" deactivate
+    deactivate_record latch-cleared "--no-start: trading units left stopped" deactivate
     record_log notice "=== ESS DEACTIVATED - LATCH CLEARED === (--no-start);" \
       "trading units left stopped and may now be started"
     printf 'ESS DEACTIVATED: latch cleared, switch re-armed; %s\n' \
       "trading units NOT started (--no-start)."
     return 0
   fi
-  deactivation_record resuming "starting ${ORDER[*]}" deactivate
+  deactivate_record resuming "starting ${ORDER[*]}" deactivate
   latch_drop_lock
-  deactivation_resume "${ORDER[@]}" || exit "$EX_FAIL"
+  deactivate_resume "${ORDER[@]}" || exit "$EX_FAIL"
   record_log notice "=== ESS DEACTIVATED - TRADING RESUMED ===" \
     "latch cleared, all trading units started in order"
   printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units started in order: %s\n' \
     "${ORDER[*]}"
 }
 
-# deactivation_ask_reason_v VAR: no --reason given. At a terminal, resuming trading is deliberate:
+# deactivate_ask_reason_v VAR: no --reason given. At a terminal, resuming trading is deliberate:
 # ask for one (an empty answer is recorded as "no reason given"). Without one (a script, the
 # runbook's literal command through ssh) proceed: the record then says no reason was given.
-deactivation_ask_reason_v() {
+deactivate_ask_reason_v() {
   local _answer=""
   if [[ -t 0 && -t 2 ]]; then
     printf 'Why is the ESS being deactivated? (recorded in the audit trail; Enter for none): ' >&2
@@ -247,7 +247,7 @@ deactivation_ask_reason_v() {
 # --if-activation (the drill): clear only the latch TOKEN (ID@MTIME, latch_flag_identity_v) names,
 # checked and cleared under the lock in one step; any other latch is kept (exit 1).
 # Writes DEA_ERROR FLAG_* ST LOCK_FD START_ERROR.
-cmd_deactivate() {
+deactivate_cmd() {
   local reason="" no_start=0 who id token="" found
   while (($#)); do
     case $1 in
@@ -265,7 +265,7 @@ cmd_deactivate() {
   config_load_in_force
   # asked only when there is something to deactivate (not active: said at once, below)
   if [[ -z ${reason// /} && ( -e ${CFG[FLAG_FILE]} || -e $(verdict_persisted_latch_path) ) ]]; then
-    deactivation_ask_reason_v reason
+    deactivate_ask_reason_v reason
   fi
   record_clean_text_v reason "${reason:-$RECORD_NO_REASON}"
   record_actor_v who
@@ -275,32 +275,32 @@ cmd_deactivate() {
     exit "$EX_BUSY"
   fi
   if [[ ! -e ${CFG[FLAG_FILE]} && ! -e $(verdict_persisted_latch_path) ]]; then
-    [[ -z $token ]] || deactivation_refuse_token "$token" "the ESS is not active"
-    deactivation_not_latched "$no_start"
+    [[ -z $token ]] || deactivate_refuse_token "$token" "the ESS is not active"
+    deactivate_not_latched "$no_start"
     return 0
   fi
   if [[ -n $token ]]; then
     latch_flag_identity_v found "${CFG[FLAG_FILE]}"
-    [[ $found == "$token" ]] || deactivation_refuse_token "$token" "the latch is now $found"
+    [[ $found == "$token" ]] || deactivate_refuse_token "$token" "the latch is now $found"
   fi
   latch_flag_read "${CFG[FLAG_FILE]}"
   [[ -n $FLAG_ID ]] || latch_flag_read "$(verdict_persisted_latch_path)"
   id=${FLAG_ID:-unknown}
   record_log warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who" \
     "reason=\"$reason\" start=$((no_start ? 0 : 1))"
-  if ! deactivation_clear "$id" "$who" "$reason" "$no_start" "$token"; then
+  if ! deactivate_clear "$id" "$who" "$reason" "$no_start" "$token"; then
     record_log crit "deactivate refused, latch kept: $DEA_ERROR"
     record_state_load
-    deactivation_record failed "latch kept: $DEA_ERROR" deactivate
+    deactivate_record failed "latch kept: $DEA_ERROR" deactivate
     printf 'ess: deactivate FAILED, the ESS stays ACTIVE: %s\n' "$DEA_ERROR" >&2
     exit "$EX_FAIL"
   fi
-  deactivation_start "$no_start"
+  deactivate_start "$no_start"
 }
 
-# deactivation_refuse_token TOKEN WHY (lock held): --if-activation found another latch, or none:
+# deactivate_refuse_token TOKEN WHY (lock held): --if-activation found another latch, or none:
 # nothing is changed, exit 1 (the drill then leaves the latch, and trading, as they are).
-deactivation_refuse_token() {
+deactivate_refuse_token() {
   record_log warning "deactivate --if-activation $1 refused, nothing changed: $2"
   printf 'ess: deactivate refused, nothing changed: %s, not activation %s %s\n' "$2" "$1" \
     "(a real stop arrived, or the flag was touched)" >&2

@@ -83,7 +83,7 @@ exempt_unit_arg_v() {
 }
 
 # exempt UNIT --for DURATION --reason TEXT. Writes LOCK_FD EXEMPT_END_PROBLEM (on a failure).
-cmd_exempt() {
+exempt_cmd() {
   local unit="" duration="" reason="" secs u who
   (($# >= 1)) || usage_error "exempt needs a trading unit"
   unit=$1
@@ -210,7 +210,7 @@ exempt_end() {
 }
 
 # unexempt UNIT [--expired]. Writes LOCK_FD EXEMPT_END_PROBLEM, and what exempt_end writes.
-cmd_unexempt() {
+exempt_cmd_unexempt() {
   local unit="" expired=0 u json event=unexempt why
   (($# >= 1)) || usage_error "unexempt needs a trading unit"
   unit=$1

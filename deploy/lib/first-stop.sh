@@ -25,9 +25,9 @@ declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_
 declare -g ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""
 declare -g FIRST_DONE=0 FIRST_CLAIM_RC=""
 
-# activation_options ARGS...: activate [--reason TEXT] [--source NAME] [--from-spool] into
+# first_stop_options ARGS...: activate [--reason TEXT] [--source NAME] [--from-spool] into
 # ACT_OPT_*; 1 with ACT_OPT_ERROR set on a bad option. Writes ACT_OPT_*.
-activation_options() {
+first_stop_options() {
   ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""
   while (($#)); do
     case $1 in
@@ -44,28 +44,28 @@ activation_options() {
   return 1
 }
 
-# activation_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
+# first_stop_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
 # request's mtime), clamped to now. Writes ACT_WALL_US.
-activation_trigger_from_wall() {
+first_stop_trigger_from_wall() {
   local now_wall
   time_now_us_v now_wall
   ACT_WALL_US=$1
   ((ACT_WALL_US <= now_wall)) || ACT_WALL_US=$now_wall # a clock that was ahead (touch -d)
 }
 
-# activation_init (configuration loaded, options parsed): who asks, why and since when; 1 when there
+# first_stop_init (configuration loaded, options parsed): who asks, why and since when; 1 when there
 # is nothing to do (no trip request waiting; the flag that woke a path run is gone). Writes ACT_ID
 # ACT_RUN_SOURCE ACT_SOURCE ACT_ACTOR ACT_REASON ACT_WALL_US.
-activation_init() {
+first_stop_init() {
   [[ -z $ACT_ID ]] || return 0 # done by first_stop already
   ACT_RUN_SOURCE=$ACT_OPT_SOURCE ACT_SOURCE=$ACT_OPT_SOURCE
   record_actor_v ACT_ACTOR
   # an emergency does not wait for typing: no --reason is recorded as such, never asked for
   record_clean_text_v ACT_REASON "${ACT_OPT_REASON:-$RECORD_NO_REASON}"
-  activation_trigger_from_wall "${ESS_START_WALL/./}"
+  first_stop_trigger_from_wall "${ESS_START_WALL/./}"
   if ((ACT_OPT_FROM_SPOOL)); then
     spool_has_requests || return 1 # the sweep timer's usual run: nothing to log
-    # the requests themselves are read after the stop (activation_claim_spool)
+    # the requests themselves are read after the stop (activate_claim_spool)
     ACT_SOURCE=trip-request ACT_REASON="trip request in ${CFG[SPOOL_DIR]}/incoming"
   fi
   # the path unit's run is about the flag that woke it: gone by now, it was cleared by a deactivate
@@ -81,15 +81,15 @@ activation_init() {
 
 # first_stop activate ARGS...: the flag, then one blocking stop of every trading unit
 # (units_stop_begin). Re-verifying runs (path, tamper) may leave a unit under a maintenance
-# exemption running: they take the ordinary path. Writes what activation_init and units_stop_begin
+# exemption running: they take the ordinary path. Writes what first_stop_init and units_stop_begin
 # write, FIRST_DONE FIRST_CLAIM_RC.
 first_stop() {
   ((EUID == 0)) && [[ -z ${ESS_CONFIG:-} && -e $ESS_LIB/../ess.conf.installed.bash ]] || return 0
-  activation_options "${@:2}" || return 0
+  first_stop_options "${@:2}" || return 0
   [[ $ACT_OPT_SOURCE != @(path|tamper) ]] || return 0
   CONFIG_STOP_PATH=1 # a snapshot that does not check out: stop every unit with the latch drop-in
   config_load_in_force
-  activation_init || return 0
+  first_stop_init || return 0
   FIRST_CLAIM_RC=0
   latch_flag_create_exclusive "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
     FIRST_CLAIM_RC=$?

@@ -6,7 +6,7 @@
 # every start, because they also assert on the persisted latch.
 # Needs config.sh time.sh record.sh verdict.sh latch.sh activate.sh; sources them. From
 # ess_controller.sh: usage_error, require_root. Writes ST LOCK_FD FLAG_* GUARD_ROUNDS, and what
-# cmd_activate writes.
+# activate_cmd writes.
 [[ -z ${_ESS_LIB_GUARD:-} ]] || return 0
 _ESS_LIB_GUARD=1
 # the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
@@ -40,7 +40,7 @@ guard_restore_flag() {
 
 # guard: run by quantum-ess-guard.service when the flag changes (ConditionPathExists=! skips it,
 # without a fork, while the flag exists). Waits for any deactivate in progress, then judges.
-cmd_guard() {
+guard_cmd() {
   (($# == 0)) || usage_error "guard takes no options"
   require_root guard
   # shellcheck disable=SC2034 # config.sh: a bad snapshot, stop from the drop-ins
@@ -54,7 +54,7 @@ cmd_guard() {
 #   the flag exists (again)                               -> nothing to do
 #   no persisted latch and the state says not active      -> nothing to do (a deactivate)
 #   otherwise                                             -> tampering: restore, re-activate
-# Writes ST LOCK_FD GUARD_ROUNDS, and what cmd_activate writes.
+# Writes ST LOCK_FD GUARD_ROUNDS, and what activate_cmd writes.
 guard_run() {
   [[ ! -e ${CFG[FLAG_FILE]} ]] || return 0
   latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
@@ -70,7 +70,7 @@ guard_run() {
     record_log crit "could not put the flag ${CFG[FLAG_FILE]} back; starts stay refused by" \
       "$(verdict_persisted_latch_path)"
   latch_drop_lock
-  cmd_activate --source tamper --reason "latch flag removed outside the controller" || true
+  activate_cmd --source tamper --reason "latch flag removed outside the controller" || true
   # a removal while this run was busy did not start another one (the path unit was already running)
   if [[ ! -e ${CFG[FLAG_FILE]} ]] && ((${GUARD_ROUNDS:=0} < 5)); then
     GUARD_ROUNDS=$((GUARD_ROUNDS + 1))
@@ -85,7 +85,7 @@ guard_run() {
 #   another boot id, LATCH_ACROSS_REBOOT=clear    -> the latch ends with the reboot
 #   another boot id, LATCH_ACROSS_REBOOT=keep     -> the flag is put back
 # Writes ST LOCK_FD FLAG_*, and what guard_run writes.
-cmd_restore_latch() {
+guard_cmd_restore_latch() {
   (($# == 0)) || usage_error "restore-latch takes no options"
   require_root restore-latch
   config_load_in_force

@@ -95,7 +95,7 @@ repair_overrides() {
 }
 
 # repair_run (lock held): the repair, in that order; 0 when systemd took it. Writes REPAIR_DONE
-# REPAIR_LEFT, and the unit states (deactivation_rearm_switch).
+# REPAIR_LEFT, and the unit states (deactivate_rearm_switch).
 repair_run() {
   REPAIR_DONE=() REPAIR_LEFT=()
   if [[ ! -d $REPAIR_COPY ]]; then
@@ -108,7 +108,7 @@ repair_run() {
   units_sctl daemon-reload || { REPAIR_LEFT+=("systemctl daemon-reload failed"); return 1; }
   ((${#REPAIR_DONE[@]} == 0)) ||
     units_sctl restart -- "${SWITCH_PATH_UNITS[@]}" quantum-ess-guard.path 2>/dev/null || true
-  deactivation_rearm_switch || REPAIR_LEFT+=("${SWITCH_PATH_UNITS[*]} could not be started")
+  deactivate_rearm_switch || REPAIR_LEFT+=("${SWITCH_PATH_UNITS[*]} could not be started")
   # a latch set while the trigger was broken: the repaired one re-verifies it now (stops only)
   if [[ -e ${CFG[FLAG_FILE]} ]] && ((${#REPAIR_DONE[@]} > 0)); then
     units_sctl restart --no-block -- "$TRIGGER_UNIT" 2>/dev/null ||

@@ -185,7 +185,7 @@ status_exempt_state() {
 }
 
 # status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*.
-cmd_status() {
+status_cmd() {
   local json=0
   while (($#)); do
     case $1 in
