@@ -5,8 +5,6 @@
 # the systemd drop-ins refuse every start from that instant), stop jobs are queued for all trading
 # units in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
 set -Eeuo pipefail
-# the libraries' load-once marks, never from the environment (they would skip loading a library)
-unset "${!_ESS_LIB_@}"
 ESS_START_WALL=$EPOCHREALTIME # the trigger instant of a command-line activation
 # against the wall clock: was the clock stepped during the run?
 read -r ESS_START_UPTIME _ </proc/uptime
@@ -39,62 +37,29 @@ await_flag_writer() {
 }
 await_flag_writer
 
-# Each library sources the ones it needs itself (once: a guard makes a second source a no-op); the
-# list here is what the commands below use. Where install.sh puts the controller is found without a
-# fork when it runs through its /usr/local/sbin link.
+# The libraries, in their one order (lib/load.sh). Where install.sh puts the controller is found
+# without a fork when it runs through its /usr/local/sbin link.
 readonly ESS_LIBEXEC=/usr/local/lib/quantum-ess
 if [[ ${BASH_SOURCE[0]} -ef $ESS_LIBEXEC/ess_controller.sh ]]; then
   ESS_LIB=$ESS_LIBEXEC/lib
 else
   ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 fi
-# shellcheck source=deploy/lib/first-stop.sh
-source "$ESS_LIB/first-stop.sh"
+# shellcheck source=deploy/lib/load.sh
+source "$ESS_LIB/load.sh"
+load_stop
 # activate stops before the rest is loaded. The rest (activate.sh) is opened now, so that an
-# installer swapping the library directory during the stop cannot leave this run without it.
-ESS_ACTIVATE_FD=""
+# installer swapping the library directory during the stop cannot leave this run without it. After
+# the stop, activate loads its own library only (every library parsed is time before it returns);
+# every other command loads them all.
 if [[ ${1:-} == activate ]]; then
+  ESS_ACTIVATE_FD=""
   { exec {ESS_ACTIVATE_FD}<"$ESS_LIB/activate.sh"; } 2>/dev/null || ESS_ACTIVATE_FD=""
   first_stop "$@"
-fi
-# activate loads its own library only (which loads what it uses): after the stop, every library
-# parsed is time before it returns; every other command loads them all
-if [[ ${1:-} == activate ]]; then
-  if [[ -n $ESS_ACTIVATE_FD ]]; then
-    # shellcheck source=deploy/lib/activate.sh
-    source "/dev/fd/$ESS_ACTIVATE_FD" # everything it needs is loaded already (first-stop.sh)
-    exec {ESS_ACTIVATE_FD}<&-
-  else
-    # shellcheck source=deploy/lib/activate.sh
-    source "$ESS_LIB/activate.sh"
-  fi
+  load_activate "$ESS_ACTIVATE_FD"
 else
-  # shellcheck source=deploy/lib/time.sh
-  source "$ESS_LIB/time.sh"
-  # shellcheck source=deploy/lib/config.sh
-  source "$ESS_LIB/config.sh"
-  # shellcheck source=deploy/lib/units.sh
-  source "$ESS_LIB/units.sh"
-  # shellcheck source=deploy/lib/record.sh
-  source "$ESS_LIB/record.sh"
-  # shellcheck source=deploy/lib/verdict.sh
-  source "$ESS_LIB/verdict.sh"
-  # shellcheck source=deploy/lib/latch.sh
-  source "$ESS_LIB/latch.sh"
-  # shellcheck source=deploy/lib/spool.sh
-  source "$ESS_LIB/spool.sh"
-  # shellcheck source=deploy/lib/activate.sh
-  source "$ESS_LIB/activate.sh"
-  # shellcheck source=deploy/lib/deactivate.sh
-  source "$ESS_LIB/deactivate.sh"
-  # shellcheck source=deploy/lib/status.sh
-  source "$ESS_LIB/status.sh"
-  # shellcheck source=deploy/lib/guard.sh
-  source "$ESS_LIB/guard.sh"
-  # shellcheck source=deploy/lib/exempt.sh
-  source "$ESS_LIB/exempt.sh"
-  # shellcheck source=deploy/lib/repair.sh
-  source "$ESS_LIB/repair.sh"
+  load_activate ""
+  load_rest
 fi
 
 readonly EX_USAGE=64 EX_FAIL=1 EX_NOT_ACTIVE=2 EX_BUSY=75 EX_NOPERM=77

@@ -13,8 +13,6 @@
 # The configuration (/etc/quantum/ess.conf, or ESS_CONFIG) is validated before anything is
 # changed.
 set -Eeuo pipefail
-# the libraries' load-once marks, never from the environment (they would skip loading a library)
-unset "${!_ESS_LIB_@}"
 export LC_ALL=C
 umask 022
 
@@ -43,16 +41,9 @@ readonly LATCH_DESCRIPTION_MARK="(Quantum ESS latch:"
 RUNBOOK_ROOT=""
 TRUST_OWNERS=()
 
-# shellcheck source=deploy/lib/time.sh
-source "$SRC/lib/time.sh"
-# shellcheck source=deploy/lib/config.sh
-source "$SRC/lib/config.sh"
-# shellcheck source=deploy/lib/listener.sh
-source "$SRC/lib/listener.sh"
-# shellcheck source=deploy/lib/wiring.sh
-source "$SRC/lib/wiring.sh"
-# shellcheck source=deploy/lib/runbook.sh
-source "$SRC/lib/runbook.sh"
+# shellcheck source=deploy/lib/load.sh
+source "$SRC/lib/load.sh"
+load_all
 readonly UNIT_DIR=$ESS_UNIT_DIR DROPIN_NAME=$ESS_DROPIN_NAME
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
@@ -349,11 +340,11 @@ record_wiring() {
 # shellcheck disable=SC2016 # print_latch is expanded by the inner bash
 latched_anywhere() {
   local conf flag state
-  local print_latch='source "$1"; config_load;'
+  local print_latch='source "$1"; load_all; config_load;'
   print_latch+=' printf "%s %s\n" "${CFG[FLAG_FILE]}" "${CFG[STATE_DIR]}"'
   for conf in "$INSTALLED_CONFIG" "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}"; do
     [[ -r $conf ]] || continue
-    read -r flag state < <(ESS_CONFIG=$conf bash -c "$print_latch" _ "$SRC/lib/config.sh" \
+    read -r flag state < <(ESS_CONFIG=$conf bash -c "$print_latch" _ "$SRC/lib/load.sh" \
       2>/dev/null) || continue
     if [[ -e $flag || -e $state/latched ]]; then
       LATCHED_BY="$flag or $state/latched (from $conf)"

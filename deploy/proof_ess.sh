@@ -5,32 +5,13 @@
 # checks the resume order; and puts every unit back as it found it, whatever fails. Ends with
 # SUMMARY: PASS|FAIL. Usage: drill_usage below (proof_ess.sh --help).
 set -Eeuo pipefail
-# the libraries' load-once marks, never from the environment (they would skip loading a library)
-unset "${!_ESS_LIB_@}"
 umask 022 # the files it writes (record_atomic_write) are 0644
 export LC_ALL=C TZ=UTC
 
 ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
-# shellcheck source=deploy/lib/time.sh
-source "$ESS_LIB/time.sh"
-# shellcheck source=deploy/lib/config.sh
-source "$ESS_LIB/config.sh"
-# shellcheck source=deploy/lib/units.sh
-source "$ESS_LIB/units.sh"
-# shellcheck source=deploy/lib/record.sh
-source "$ESS_LIB/record.sh"
-# shellcheck source=deploy/lib/verdict.sh
-source "$ESS_LIB/verdict.sh"
-# shellcheck source=deploy/lib/listener.sh
-source "$ESS_LIB/listener.sh"
-# shellcheck source=deploy/lib/latch.sh
-source "$ESS_LIB/latch.sh"
-# shellcheck source=deploy/lib/exempt.sh
-source "$ESS_LIB/exempt.sh"
-# shellcheck source=deploy/lib/runbook.sh
-source "$ESS_LIB/runbook.sh"
-# shellcheck source=deploy/lib/advice.sh
-source "$ESS_LIB/advice.sh"
+# shellcheck source=deploy/lib/load.sh
+source "$ESS_LIB/load.sh"
+load_all
 
 CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER

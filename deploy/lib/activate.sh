@@ -3,17 +3,9 @@
 # of a trading unit), the units are stopped, and only then is the activation recorded under the
 # lock: the stop never waits for a lock, journald, Redis or the exporter. first-stop.sh (loaded
 # before this) may have created the flag and run the first stop already. Needs config.sh time.sh
-# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh; sources them. From
+# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh, from load.sh. From
 # ess_controller.sh: usage_error, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*, each
 # function the ones its comment names.
-[[ -z ${_ESS_LIB_ACTIVATE:-} ]] || return 0
-_ESS_LIB_ACTIVATE=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch spool exempt first-stop; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
 declare -g ACT_FLAG_FAILED=0

@@ -3,17 +3,9 @@
 # and the one command that fixes it. The drill's FAIL lines use it, so that advice never contradicts
 # the state (telling an operator in a maintenance window to re-run the installer, or a latched one
 # nothing at all). Needs config.sh time.sh record.sh verdict.sh latch.sh exempt.sh runbook.sh;
-# sources them.
+# from load.sh.
 # Reads what latch_observe writes (VERDICT*, ACTIVE, GUARD, EXEMPT*). Writes FLAG_* (advice_latch),
 # and each *_v function only the variable named by its first argument.
-[[ -z ${_ESS_LIB_ADVICE:-} ]] || return 0
-_ESS_LIB_ADVICE=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch exempt runbook; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 # advice_install_command_v VAR: the installer's command line as it was last run on this host (it
 # puts units, drop-ins and runbook paths back as installed), from what install.sh recorded beside

@@ -2,12 +2,8 @@
 # ESS configuration: one KEY=VALUE file, parsed (never sourced) so that a typo cannot run code and
 # an unknown key is refused instead of silently ignored. The rules are contract/README.md section 2;
 # the exporter applies the same ones (test/contract checks both sides on the same fixtures). Needs
-# time.sh; sources it. Writes CFG TRADING MONITOR ORDER CONFIG_PENDING, each function the ones its
+# time.sh, from load.sh. Writes CFG TRADING MONITOR ORDER CONFIG_PENDING, each function the ones its
 # comment names. config_error exits (78).
-[[ -z ${_ESS_LIB_CONFIG:-} ]] || return 0
-_ESS_LIB_CONFIG=1
-# shellcheck source=/dev/null # deploy/lib/time.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_TIME:-} ]] || source "${BASH_SOURCE[0]%/*}/time.sh"
 
 readonly ESS_DEFAULT_CONFIG=/etc/quantum/ess.conf
 readonly EX_CONFIG=78

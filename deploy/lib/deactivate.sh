@@ -4,16 +4,8 @@
 # the flag, the switch is re-armed before anything starts, and a switch that cannot be re-armed puts
 # the latch back. A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the
 # units not started. Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh;
-# sources them. From ess_controller.sh: usage_error, require_root, EX_BUSY, EX_FAIL, EX_NOT_ACTIVE.
+# from load.sh. From ess_controller.sh: usage_error, require_root, EX_BUSY, EX_FAIL, EX_NOT_ACTIVE.
 # Writes DEA_ERROR START_ERROR ST LOCK_FD, each function the ones its comment names.
-[[ -z ${_ESS_LIB_DEACTIVATE:-} ]] || return 0
-_ESS_LIB_DEACTIVATE=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch exempt; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 # deactivate_rearm_switch: the path units active and the trigger stopped (while there is no flag),
 # so the next flag fires again. quantum-ess.service is a plain action and is left alone (stopping it

@@ -8,17 +8,9 @@
 #   quantum-ess-unexempt-<unit>.timer (transient)         ends it at its deadline
 # Ending it (unexempt, expiry, deactivate) puts the assertions back first, then stops the unit and
 # empties its cgroup while the ESS is still latched, then drops the record.
-# Needs config.sh time.sh units.sh record.sh verdict.sh (EXEMPT, GUARD) latch.sh; sources them. From
+# Needs config.sh time.sh units.sh record.sh verdict.sh (EXEMPT, GUARD) latch.sh, from load.sh. From
 # ess_controller.sh: usage_error, require_root, EX_*, ESS_LIB. Writes EXEMPT EXEMPT_UNTIL
 # EXEMPT_REASON EXEMPT_END_PROBLEM LOCK_FD, each function the ones its comment names.
-[[ -z ${_ESS_LIB_EXEMPT:-} ]] || return 0
-_ESS_LIB_EXEMPT=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 readonly EXEMPT_DIR=$ESS_RUNTIME_DIR/exempt
 readonly EXEMPT_DROPIN=60-quantum-ess-exempt.conf

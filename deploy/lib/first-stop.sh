@@ -8,18 +8,10 @@
 # root with valid options; anything else (a checkout, a bad option, a latch already present, a
 # re-verifying run) takes the ordinary path in activate.sh. It also holds the start of every
 # activation (options, identity, trigger instant), which both paths share.
-# Needs config.sh time.sh record.sh units.sh latch.sh spool.sh; sources them. From
+# Needs config.sh time.sh record.sh units.sh latch.sh spool.sh, from load.sh. From
 # ess_controller.sh: ESS_LIB, ESS_START_WALL. Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON
 # ACT_WALL_US ACT_RUN_SOURCE ACT_OPT_* FIRST_DONE FIRST_CLAIM_RC, each function the ones its comment
 # names.
-[[ -z ${_ESS_LIB_FIRST_STOP:-} ]] || return 0
-_ESS_LIB_FIRST_STOP=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units latch spool; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_RUN_SOURCE=""
 declare -g ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""

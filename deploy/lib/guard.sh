@@ -4,17 +4,9 @@
 # so the flag is put back, every trading unit is stopped again, and the event is logged at crit,
 # audited and counted (tamper_total, ess_tamper_events_total). Until then the drop-ins still refuse
 # every start, because they also assert on the persisted latch.
-# Needs config.sh time.sh record.sh verdict.sh latch.sh activate.sh; sources them. From
+# Needs config.sh time.sh record.sh verdict.sh latch.sh activate.sh, from load.sh. From
 # ess_controller.sh: usage_error, require_root. Writes ST LOCK_FD FLAG_* GUARD_ROUNDS, and what
 # activate_cmd writes.
-[[ -z ${_ESS_LIB_GUARD:-} ]] || return 0
-_ESS_LIB_GUARD=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record verdict latch activate; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 # guard_restore_flag DETAIL (lock held): put the flag back from the persisted latch (or the state's
 # id). Writes ST (the tamper count, time and detail).

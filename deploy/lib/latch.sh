@@ -3,15 +3,7 @@
 # STATE_DIR (which the drop-ins also refuse on, so a flag removed by hand or lost at boot cannot
 # release anything), and the lock that serialises the bookkeeping.
 # Needs config.sh, time.sh, units.sh, record.sh, verdict.sh, and exempt.sh, wiring.sh for latch_observe;
-# sources them. Writes FLAG_* FLAG_TMP LOCK_FD V_*, each function the ones its comment names.
-[[ -z ${_ESS_LIB_LATCH:-} ]] || return 0
-_ESS_LIB_LATCH=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict exempt wiring; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
+# from load.sh. Writes FLAG_* FLAG_TMP LOCK_FD V_*, each function the ones its comment names.
 
 readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
 

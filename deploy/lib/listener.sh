@@ -4,8 +4,6 @@
 # exporter it passes the socket to; any other process listening there (a local user who bound the
 # port while it was free) answers trips 200 without latching and serves made-up metrics. Needs ss
 # (iproute2) and root to see other users' processes. Writes LISTENER_PROBLEM and LISTENER_FIX.
-[[ -z ${_ESS_LIB_LISTENER:-} ]] || return 0
-_ESS_LIB_LISTENER=1
 
 readonly LISTENER_SOCKET_UNIT=quantum-ess-exporter.socket
 

@@ -1,17 +1,9 @@
 # shellcheck shell=bash
 # Evidence of what the ESS did: journal lines (tag quantum-ess), the state file the exporter reads,
 # the hash-chained audit trail and the best-effort Redis marker.
-# Needs config.sh (CFG), time.sh; sources them. Writes ST (record_state_load, record_state_save);
+# Needs config.sh (CFG), time.sh, from load.sh. Writes ST (record_state_load, record_state_save);
 # every other function writes no global (a *_v function only the variable named by its first
 # argument).
-[[ -z ${_ESS_LIB_RECORD:-} ]] || return 0
-_ESS_LIB_RECORD=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 readonly ESS_TAG=quantum-ess
 readonly REDIS_KEY=quantum:ess:active

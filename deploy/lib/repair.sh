@@ -8,20 +8,12 @@
 # the repaired trigger re-verify a latch that is set, and judges the result with the verdict.
 # Every file is replaced by rename (a kill at any point leaves each file whole, the latch drop-ins
 # never missing); a drop-in on another unit too (service.d/, a prefix) is named, never touched.
-# Needs config.sh time.sh record.sh units.sh verdict.sh latch.sh deactivate.sh; sources them.
+# Needs config.sh time.sh record.sh units.sh verdict.sh latch.sh deactivate.sh, from load.sh.
 # Writes REPAIR_DONE REPAIR_LEFT, each function the ones its comment names.
-[[ -z ${_ESS_LIB_REPAIR:-} ]] || return 0
-_ESS_LIB_REPAIR=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch deactivate; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
-# the installer's copy of what it installed, beside the libraries (install.sh install_programs)
-REPAIR_COPY=$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)/units
-readonly REPAIR_COPY
+# the installer's copy of what it installed, beside the libraries (install.sh install_programs):
+# found by repair_run
+declare -g REPAIR_COPY=""
 readonly REPAIR_UNIT_DIR=/etc/systemd/system
 # the writable directories of systemd's unit search path (systemd.unit(5)) but REPAIR_UNIT_DIR: a
 # file or mask of an ESS unit in the first four overrides the installed one; in the others it is
@@ -95,9 +87,10 @@ repair_overrides() {
 }
 
 # repair_run (lock held): the repair, in that order; 0 when systemd took it. Writes REPAIR_DONE
-# REPAIR_LEFT, and the unit states (deactivate_rearm_switch).
+# REPAIR_LEFT REPAIR_COPY, and the unit states (deactivate_rearm_switch).
 repair_run() {
   REPAIR_DONE=() REPAIR_LEFT=()
+  REPAIR_COPY=$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)/units
   if [[ ! -d $REPAIR_COPY ]]; then
     REPAIR_LEFT+=("no installed copy of the units in $REPAIR_COPY (installed by an older"
       "installer): only the path units were re-armed; re-run the installer once deactivated")

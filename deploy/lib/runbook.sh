@@ -12,8 +12,6 @@
 # the runbook's own `chmod 700 ops/ess_controller.sh` would follow a link and make the installed
 # controller unreadable for every non-root `status`). No library needed. Writes RUNBOOK_*, each
 # function the ones its comment names.
-[[ -z ${_ESS_LIB_RUNBOOK:-} ]] || return 0
-_ESS_LIB_RUNBOOK=1
 
 readonly RUNBOOK_FILES=(ops/ess_controller.sh scripts/proof_ess.sh)
 declare -ga RUNBOOK_UNSAFE=() RUNBOOK_UNTRUSTED=() RUNBOOK_WORLD=()

@@ -6,15 +6,7 @@
 # request to stop, even one that cannot be claimed or read. Only one request is read before the
 # stop, and a run claims at most SPOOL_BATCH_MAX requests: the path unit runs again while more are
 # waiting, so every batch gets its audit line within the service's timeout. Needs config.sh,
-# time.sh, record.sh; sources them. Writes SPOOL_* REQ_*, each function the ones its comment names.
-[[ -z ${_ESS_LIB_SPOOL:-} ]] || return 0
-_ESS_LIB_SPOOL=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
+# time.sh, record.sh, from load.sh. Writes SPOOL_* REQ_*, each function the ones its comment names.
 
 readonly SPOOL_BATCH_MAX=500
 # Room for the next request, whatever came before (spool_housekeep): claimed requests kept in

@@ -5,16 +5,8 @@
 # latch flag, "switch:" armed or not, and per unit "state=" and "sub=" are systemd's ActiveState and
 # SubState, "guard=" whether systemd applies the latch to it (yes|no|absent|unknown, as in --json),
 # "processes=" whether its cgroup holds a process. Needs config.sh time.sh units.sh record.sh
-# verdict.sh latch.sh exempt.sh listener.sh; sources them. From ess_controller.sh: usage_error.
+# verdict.sh latch.sh exempt.sh listener.sh, from load.sh. From ess_controller.sh: usage_error.
 # Writes what latch_observe writes (the verdict and its inputs), ST, FLAG_*.
-[[ -z ${_ESS_LIB_STATUS:-} ]] || return 0
-_ESS_LIB_STATUS=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record units verdict latch exempt listener; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 readonly -A VERDICT_TEXT=(
   [armed]="armed: not latched; the switch and the latch on every trading unit are in place"

@@ -11,8 +11,6 @@
 #
 # Needs nothing. Writes TIME_NAP_FD (time_nap). A *_v function writes only the variable named by its
 # first argument; the other functions print their result.
-[[ -z ${_ESS_LIB_TIME:-} ]] || return 0
-_ESS_LIB_TIME=1
 
 # time_uptime_us_v VAR: the uptime clock (CLOCK_BOOTTIME) in µs.
 time_uptime_us_v() {

@@ -1,17 +1,9 @@
 # shellcheck shell=bash disable=SC2034 # RESULT STOPPED_US ALL_DOWN_US START_ERROR: read by callers
 # systemd side of the ESS: unit states in one batched call, cgroup occupancy, the latch assertions
 # systemd actually applies, the stop with SIGKILL escalation, and a confirmed start.
-# Needs config.sh (CFG), time.sh, record.sh (record_log); sources them. Writes LOAD ACTIVE SUB
+# Needs config.sh (CFG), time.sh, record.sh (record_log), from load.sh. Writes LOAD ACTIVE SUB
 # MAINPID CGROUP INACTIVE_US NEED_RELOAD POPULATED ASSERTS RESULT STOPPED_US ALL_DOWN_US STOP_T0_US
 # STOP_T0_UPTIME START_ERROR, each function the ones its comment names.
-[[ -z ${_ESS_LIB_UNITS:-} ]] || return 0
-_ESS_LIB_UNITS=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in time config record; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 # A hung PID 1 must not hang the controller: every systemctl call is bounded.
 readonly SYSTEMCTL_TIMEOUT_SEC=5

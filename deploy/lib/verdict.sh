@@ -1,17 +1,13 @@
 # shellcheck shell=bash disable=SC2034 # the VERDICT_* results are read by callers
 # The one definition of armed / active / violation / tampered / ... (contract/README.md section 1).
 # The exporter computes the same from the same inputs; test/contract holds both to the same
-# fixtures. Needs config.sh (CFG, TRADING); sources it. The inputs are set by the caller
+# fixtures. Needs config.sh (CFG, TRADING), from load.sh. The inputs are set by the caller
 # (latch_observe in latch.sh, or test/contract/verdict-driver.sh): V_FLAG V_FLAG_DIR_REDIRECTED
 # V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING V_SYSTEMD_OK
 # V_CONFIG_PROBLEM, LOAD ACTIVE POPULATED ASSERTS
 # (units.sh's arrays) EXEMPT for every trading unit, ACTIVE for the switch units, WIRING_FOUND
 # WIRING_RECORD V_WIRING_RECORD (wiring.sh) for the wiring units. Writes GUARD WIRING VERDICT
 # VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS VERDICT_WIRING_DIFFS.
-[[ -z ${_ESS_LIB_VERDICT:-} ]] || return 0
-_ESS_LIB_VERDICT=1
-# shellcheck source=/dev/null # deploy/lib/config.sh: the entry scripts have shellcheck follow it
-[[ -n ${_ESS_LIB_CONFIG:-} ]] || source "${BASH_SOURCE[0]%/*}/config.sh"
 
 readonly SWITCH_PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
 readonly TRIGGER_UNIT=quantum-ess-trigger.service

@@ -5,16 +5,8 @@
 # path or the trigger run /bin/true. So the verdict compares what systemd loaded with what the
 # installer recorded right after it placed the units.
 # Needs config.sh, units.sh (units_sctl, units_bus_path_v) and verdict.sh (WIRING_UNITS,
-# verdict_wiring_props_v); sources them. Writes WIRING_FOUND
+# verdict_wiring_props_v), from load.sh. Writes WIRING_FOUND
 # WIRING_RECORD V_WIRING_RECORD, each function the ones its comment names.
-[[ -z ${_ESS_LIB_WIRING:-} ]] || return 0
-_ESS_LIB_WIRING=1
-# the libraries this one needs, each loaded once (the entry scripts have shellcheck follow them)
-for _ess_need in config units verdict; do
-  _ess_guard=_ESS_LIB_${_ess_need^^} _ess_guard=${_ess_guard//-/_}
-  # shellcheck source=/dev/null
-  [[ -n ${!_ess_guard:-} ]] || source "${BASH_SOURCE[0]%/*}/$_ess_need.sh"
-done
 
 readonly WIRING_RECORD_NAME=wiring.installed
 

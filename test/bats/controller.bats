@@ -15,14 +15,12 @@ teardown() { chattr -R -a "$TMP" 2>/dev/null || true; rm -rf "$TMP"; }
 # The documented configuration without the keys a test sets itself (a key set twice is refused).
 base_config() { ess_base_config START_ORDER MONITOR_UNITS; }
 
+# load_libs: the controller's libraries, in the entry scripts' order (deploy/lib/load.sh)
 load_libs() {
   export LC_ALL=C
-  # shellcheck source=/dev/null
-  source "$REPO/deploy/lib/config.sh"
-  # shellcheck source=/dev/null
-  source "$REPO/deploy/lib/units.sh"
-  # shellcheck source=/dev/null
-  source "$REPO/deploy/lib/record.sh"
+  # shellcheck source=deploy/lib/load.sh
+  source "$REPO/deploy/lib/load.sh"
+  load_all
 }
 
 @test "no command exits 64, says so and points to --help" {
@@ -181,17 +179,17 @@ load_libs() {
 }
 
 @test "install.sh renders a latch drop-in for every configured trading unit and only those" {
-  local out=$TMP/units
-  mkdir -p "$out"
-  run "$REPO/deploy/install.sh" render-units "$out"
+  local units_dir=$TMP/units
+  mkdir -p "$units_dir"
+  run "$REPO/deploy/install.sh" render-units "$units_dir"
   [ "$status" -eq 0 ]
-  [ "$(find "$out" -name 50-quantum-ess-latch.conf | wc -l)" -eq 4 ]
-  local dropin=$out/quantum-governor.service.d/50-quantum-ess-latch.conf
+  [ "$(find "$units_dir" -name 50-quantum-ess-latch.conf | wc -l)" -eq 4 ]
+  local dropin=$units_dir/quantum-governor.service.d/50-quantum-ess-latch.conf
   grep -qx "AssertPathExists=!$TMP/run/ESS_ON" "$dropin"
   grep -qx "AssertPathExists=!$TMP/state/latched" "$dropin"
-  grep -qx "PathChanged=$TMP/run/ESS_ON" "$out/quantum-ess-guard.path"
-  grep -qx "PathExists=$TMP/run/ESS_ON" "$out/quantum-ess.path"
-  run ! grep -rq "@[A-Z_]*@" "$out"
+  grep -qx "PathChanged=$TMP/run/ESS_ON" "$units_dir/quantum-ess-guard.path"
+  grep -qx "PathExists=$TMP/run/ESS_ON" "$units_dir/quantum-ess.path"
+  run ! grep -rq "@[A-Z_]*@" "$units_dir"
   [ "$status" -ne 0 ]
 }
 
@@ -250,10 +248,6 @@ load_libs() {
 @test "the lock file is created 0600 with no window" {
   load_libs
   config_load
-  # shellcheck source=/dev/null
-  source "$REPO/deploy/lib/verdict.sh"
-  # shellcheck source=/dev/null
-  source "$REPO/deploy/lib/latch.sh"
   latch_take_lock
   [ "$(stat -c %a "$TMP/run/ess.lock")" = 600 ]
   latch_drop_lock
@@ -310,8 +304,6 @@ spool_put() {
 
 load_spool() {
   load_libs
-  # shellcheck source=/dev/null
-  source "$REPO/deploy/lib/spool.sh"
   config_load
   # the journal lines, where the test can read them
   record_log() { printf '%s %s\n' "$1" "${*:2}" >>"$TMP/journal"; }

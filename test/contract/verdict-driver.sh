@@ -6,10 +6,9 @@
 set -Eeuo pipefail
 export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=deploy/lib/config.sh
-source "$REPO/deploy/lib/config.sh"
-# shellcheck source=deploy/lib/verdict.sh
-source "$REPO/deploy/lib/verdict.sh"
+# shellcheck source=deploy/lib/load.sh
+source "$REPO/deploy/lib/load.sh"
+load_all
 
 main() {
   (($# == 1)) || { echo "usage: verdict-driver.sh FIXTURE.json" >&2; exit 64; }

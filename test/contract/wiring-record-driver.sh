@@ -5,8 +5,9 @@
 set -Eeuo pipefail
 export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=deploy/lib/wiring.sh
-source "$REPO/deploy/lib/wiring.sh"
+# shellcheck source=deploy/lib/load.sh
+source "$REPO/deploy/lib/load.sh"
+load_all
 
 main() {
   (($# == 1)) || { echo "usage: wiring-record-driver.sh FILE" >&2; exit 64; }
