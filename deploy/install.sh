@@ -21,8 +21,9 @@ readonly SRC
 readonly LIBEXEC=/usr/local/lib/quantum-ess
 readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
 readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
-# the fleet tool (trip through Alertmanager, fleet status): root not needed, also for a workstation
-readonly FLEET_LINK=/usr/local/sbin/ess_fleet.sh
+# the fleet tool (trip through Alertmanager, fleet status; not the stop path, in its own folder of
+# the checkout): root not needed, also for a workstation
+readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=/usr/local/sbin/ess_fleet.sh
 readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
@@ -106,7 +107,7 @@ install_programs() {
   local stage
   install -d -m 0755 "${LIBEXEC%/*}"
   stage=$(mktemp -d "$LIBEXEC.new.XXXXXX")
-  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$SRC/ess_fleet.sh" "$stage/"
+  install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$FLEET_TOOL" "$stage/"
   install -d -m 0755 "$stage/lib" "$stage/units"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
   cp -R -- "$1/." "$stage/units/"

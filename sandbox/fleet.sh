@@ -22,7 +22,7 @@
 # rest in "ai", and h1 also in "canary". A throwaway CA signs each host's certificate (its IP as
 # subject alternative name); the fleet shares one token (as alerting/alertmanager.fleet.example.yml
 # has it: one credentials file). The Alertmanagers run that example as shipped, its fleet receiver
-# rendered by deploy/ess_fleet.sh render-receivers from Prometheus' targets file.
+# rendered by fleet/ess_fleet.sh render-receivers from Prometheus' targets file.
 #
 # ESS_SANDBOX_PREFIX prefixes the containers (as sandbox.sh does) and names the bridge, veths and
 # namespaces, so that two checkouts never touch each other's fleet; only one fleet at a time can
@@ -204,7 +204,7 @@ EOF
 
 # The fleet example as shipped, its receiver rendered for these hosts, checked by amtool.
 fleet_alertmanager_config() {
-  bash "$SRC_DIR/deploy/ess_fleet.sh" render-receivers --targets-file "$STATE/targets.json" \
+  bash "$SRC_DIR/fleet/ess_fleet.sh" render-receivers --targets-file "$STATE/targets.json" \
     --token-file "$STATE/tls/token" --ca-file "$STATE/tls/ca.crt" \
     --config "$SRC_DIR/alerting/alertmanager.fleet.example.yml" >"$STATE/alertmanager.yml"
   amtool check-config "$STATE/alertmanager.yml" >/dev/null ||

@@ -8,7 +8,7 @@ bats_require_minimum_version 1.5.0
 
 setup() {
   REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-  FLEET=$REPO/deploy/ess_fleet.sh
+  FLEET=$REPO/fleet/ess_fleet.sh
   TMP=$(mktemp -d)
   REAL_AMTOOL=$(command -v amtool || true)
   mkdir -p "$TMP/bin" "$TMP/prom"

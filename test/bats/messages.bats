@@ -50,9 +50,9 @@ as_nobody() {
   [[ $output == *"unknown option '--dryrun'"* ]]
   run "$REPO/deploy/proof_ess.sh" --exporter-url
   one_line_usage_error proof_ess.sh
-  run "$REPO/deploy/ess_fleet.sh" trp
+  run "$REPO/fleet/ess_fleet.sh" trp
   one_line_usage_error ess_fleet.sh
-  run "$REPO/deploy/ess_fleet.sh"
+  run "$REPO/fleet/ess_fleet.sh"
   one_line_usage_error ess_fleet.sh
   run "$REPO/deploy/install.sh" --runbook-rot /home/qt/quantum_trader
   one_line_usage_error install.sh
@@ -125,7 +125,7 @@ as_nobody() {
   [[ $output == *"64 usage; 77 not root; 78 bad configuration"* ]]
   run "$REPO/deploy/proof_ess.sh" --help
   [[ $output == *"64 usage"*"77 not root"*"78 bad configuration"* ]]
-  run "$REPO/deploy/ess_fleet.sh" --help
+  run "$REPO/fleet/ess_fleet.sh" --help
   [[ $output == *"64 usage"* ]]
 }
 

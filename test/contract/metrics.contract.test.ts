@@ -96,7 +96,7 @@ const USERS = [
   'alerting/ess-fleet.rules.yml',
   'alerting/alertmanager.fleet.example.yml',
   'deploy/proof_ess.sh',
-  'deploy/ess_fleet.sh',
+  'fleet/ess_fleet.sh',
   'README.md',
   'docs/operator-guide.md',
   'docs/exporter.md',

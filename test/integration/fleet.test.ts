@@ -329,7 +329,7 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
 
   it('latches every host with ess_fleet.sh trip; status reads every host from Prometheus; the fleet row has data', async () => {
     const status = (): Promise<{ exitCode?: number; stdout: string }> =>
-      execa('bash', [`${SRC}deploy/ess_fleet.sh`, 'status', '--prometheus', fleet.description.prometheus, '--expect-latched', '--json'], { reject: false });
+      execa('bash', [`${SRC}fleet/ess_fleet.sh`, 'status', '--prometheus', fleet.description.prometheus, '--expect-latched', '--json'], { reject: false });
     // Prometheus sees the last test's deactivations within a scrape or two
     await waitUntil('Prometheus to see no host latched', async () => (JSON.parse((await status()).stdout) as { latched: number }).latched === 0, 20_000, 500);
     const idle = await status();
@@ -338,7 +338,7 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
 
     const before = await books();
     const am = fleet.alertmanagers.flatMap((url) => ['--alertmanager', url]);
-    const trip = await execa('bash', [`${SRC}deploy/ess_fleet.sh`, 'trip', '--reason', 'fleet test: manual stop', ...am], { reject: false });
+    const trip = await execa('bash', [`${SRC}fleet/ess_fleet.sh`, 'trip', '--reason', 'fleet test: manual stop', ...am], { reject: false });
     expect(trip.exitCode, trip.stderr).toBe(0);
     expect(trip.stdout).toContain(`accepted by 2 of 2`);
     await fleet.waitStopped(fleet.hosts, 30_000);

@@ -61,6 +61,10 @@ describe('install.sh', () => {
     expect(await box.readFile('/etc/quantum/ess.conf')).toContain('TRADING_UNITS=');
     const status = await box.run('/usr/local/sbin/ess_controller.sh', 'status');
     expect(status.exitCode).toBe(0);
+    // the fleet tool, from its own folder of the checkout (not deploy/), is installed beside the controller
+    expect(await box.readFile('/usr/local/sbin/ess_fleet.sh')).toBe(await box.readFile('/opt/quantum-ess-src/fleet/ess_fleet.sh'));
+    expect(await box.exists('/opt/quantum-ess-src/deploy/ess_fleet.sh')).toBe(false);
+    expect((await box.run('/usr/local/sbin/ess_fleet.sh', '--help')).exitCode).toBe(0);
   });
 
   it('is idempotent: a second run leaves every installed file identical', async () => {
@@ -209,6 +213,7 @@ describe('install.sh', () => {
     expect(await box.show('quantum-ess.path', 'LoadState')).toBe('not-found');
     for (const unit of TRADING) expect(await box.show(unit, 'DropInPaths')).not.toContain('quantum-ess-latch');
     expect(await box.exists('/usr/local/sbin/ess_controller.sh')).toBe(false);
+    expect(await box.exists('/usr/local/sbin/ess_fleet.sh')).toBe(false);
     expect(await box.exists('/etc/quantum/ess.conf')).toBe(true);
     expect(await box.exists('/var/log/quantum-ess/audit.jsonl')).toBe(true);
     expect(await box.exists('/var/lib/quantum-ess/state.json')).toBe(true);

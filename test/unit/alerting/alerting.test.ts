@@ -13,7 +13,7 @@ const RULES = `${ALERTING}ess.rules.yml`;
 const FLEET_RULES = `${ALERTING}ess-fleet.rules.yml`;
 const AM_CONFIG = `${ALERTING}alertmanager.example.yml`;
 const AM_FLEET_CONFIG = `${ALERTING}alertmanager.fleet.example.yml`;
-const FLEET_TOOL = fileURLToPath(new URL('../../../deploy/ess_fleet.sh', import.meta.url));
+const FLEET_TOOL = fileURLToPath(new URL('../../../fleet/ess_fleet.sh', import.meta.url));
 const TESTS = `${ALERTING}tests/`;
 const RUNBOOK_COMMANDS = ['ess_controller.sh status', 'journalctl -t quantum-ess'];
 
