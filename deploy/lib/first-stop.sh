@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # ACT_* and FIRST_* are read by activate.sh
 # first-stop: `activate` stops the trading units before the rest of the controller is even loaded.
-# ess_controller.sh sources this first for the activate command: only the libraries the flag and the
-# stop need are parsed (not activate, deactivate, status, guard), the configuration is the
+# load.sh lists this first, in load_stop: for the activate command only the libraries the flag and
+# the stop need are parsed (not activate, deactivate, status, guard), the configuration is the
 # installer's snapshot (no parse, no validation run), and nothing forks before the stop jobs are
 # queued but ln (the flag) and the stop itself. activate.sh then classifies and records the run as
 # usual, taking the claim and the first stop from here. Runs only for an installed controller run by
