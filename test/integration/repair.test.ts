@@ -40,6 +40,8 @@ async function expectTouchTrips(): Promise<void> {
   await box.mustRun('touch', FLAG);
   const states = await box.waitFor(TRADING, ['inactive', 'failed'], 10_000);
   for (const unit of TRADING) expect(states[unit], unit).toMatch(/inactive|failed/);
+  // the stop comes first; the latch is persisted and recorded once the trigger's run is done
+  await box.sh('while [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" = activating ]; do sleep 0.05; done');
   expect((await box.ess('status')).exitCode).toBe(3);
 }
 
