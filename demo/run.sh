@@ -86,11 +86,12 @@ demo_stop() {
     units=$(sed -n "s/^TRADING_UNITS=\"\(.*\)\"$/\1/p" /etc/quantum/ess.conf)
     down=0
     for u in $units; do
-      t=$(systemctl show -P InactiveEnterTimestamp --timestamp=unix "$u.service")
-      t=${t#@}
-      ((${t%.*} < ${down%.*})) || down=$t
+      # to the microsecond (--timestamp=unix gives whole seconds only)
+      t=$(systemctl show -P InactiveEnterTimestamp --timestamp=us+utc "$u.service")
+      t=$(date -d "${t#* }" +%s%6N)
+      ((t < down)) || down=$t
     done
-    printf "TIMES %s %s %s\n" "$t0" "$t1" "$down"') || true
+    printf "TIMES %s %s %s.%06d\n" "$t0" "$t1" "$((down / 1000000))" "$((down % 1000000))"') || true
   printf '%s\n' "$out" | grep -v '^TIMES '
   read -r _ t0 t1 down < <(grep '^TIMES ' <<<"$out") || return 0
   recorded=$(in_box jq -r .last_activation.latency_seconds /var/lib/quantum-ess/state.json)
@@ -133,7 +134,7 @@ demo_evidence() {
 
 demo_next() {
   demo_chapter "What to try next" \
-    "  bash test/run-all.sh                        every test, on real systemd (about 15 min)" \
+    "  bash test/run-all.sh                        every test, on real systemd (about 40 min on 2 cores)" \
     "  bash demo/run.sh --keep                     keep this sandbox, then enter it:" \
     "    bash sandbox/sandbox.sh exec $BOX bash    (try: systemctl status quantum-execution)" \
     "  sudo deploy/install.sh --runbook-root DIR   install on a host; README.md, section Runbook" \
