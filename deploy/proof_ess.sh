@@ -20,8 +20,9 @@ declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=
 declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_TOKEN="" DRILL_REQUEST=""
 declare -gA BEFORE_ACTIVE=() BEFORE_PID=()
 declare -ga WAS_RUNNING=() FAILED_CHECKS=()
-# The trigger methods, each proved end to end on every full drill (docs/operator-guide.md "The drill"), in this
-# order; what each writes into the flag it creates (the drill's own latch, checked before clearing).
+# The trigger methods, each proved end to end on every full drill (docs/operator-guide.md, "The
+# drill"), in this order; what each writes into the flag it creates (the drill's own latch, checked
+# before clearing).
 readonly DRILL_METHODS=(command systemctl touch trip-request)
 readonly -A DRILL_METHOD_SOURCE=([command]=drill [systemctl]=systemd [touch]="" \
   [trip-request]=trip-request)

@@ -2,8 +2,8 @@
 # shellcheck disable=SC2030,SC2031 # every @test runs in its own subshell by design
 # What a tired operator reads when a command is mistyped: every entry point (controller, drill,
 # installer, fleet tool) answers a usage error with one line saying what is wrong and where the
-# help is, and the same exit code for the same kind of error (docs/operator-guide.md "Exit codes"). No systemd
-# needed: these are refused before anything is read from it.
+# help is, and the same exit code for the same kind of error (docs/operator-guide.md, "Exit
+# codes"). No systemd needed: these are refused before anything is read from it.
 
 bats_require_minimum_version 1.5.0
 
