@@ -5,7 +5,7 @@
 # the latch back. A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the
 # units not started. Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh;
 # from load.sh. From ess_controller.sh: usage_error, require_root, EX_BUSY, EX_FAIL, EX_NOT_ACTIVE.
-# Writes DEA_ERROR START_ERROR ST LOCK_FD, each function the ones its comment names.
+# Writes DEA_ERROR START_ERROR ST LOCK_FD RESUME_FD, each function the ones its comment names.
 
 # deactivate_rearm_switch: the path units active and the trigger stopped (while there is no flag),
 # so the next flag fires again. quantum-ess.service is a plain action and is left alone (stopping it
@@ -182,12 +182,39 @@ deactivate_resume_failed() {
     "$u" "$START_ERROR" "$done_list" "$todo_list" >&2
 }
 
+# deactivate_hold_resume: the resume lock (ESS_RUNTIME_DIR/resume.lock) taken without waiting,
+# held until the process ends. A resume runs without the controller's lock (units take seconds to
+# start); this one tells a resume in progress from an interrupted one. Returns 1 when another
+# process holds it. Writes RESUME_FD.
+declare -g RESUME_FD=""
+deactivate_hold_resume() {
+  local old
+  [[ -z $RESUME_FD ]] || return 0
+  old=$(umask)
+  umask 077
+  exec {RESUME_FD}>>"$ESS_RUNTIME_DIR/resume.lock" || { umask "$old"; RESUME_FD=""; return 1; }
+  umask "$old"
+  flock -n "$RESUME_FD" && return 0
+  exec {RESUME_FD}>&-
+  RESUME_FD=""
+  return 1
+}
+
 # deactivate_not_latched NO_START (lock held, neither the flag nor the persisted latch exists):
-# finish an interrupted resume (unless --no-start), or exit 2: the ESS is not active. Writes ST
-# LOCK_FD START_ERROR.
+# finish an interrupted resume (unless --no-start), or exit 2: the ESS is not active, or another
+# deactivate is starting the units (its resume lock held: never a second resume). Writes ST
+# LOCK_FD RESUME_FD START_ERROR.
 deactivate_not_latched() {
   local no_start=$1 pending
   record_marker_read_v pending resume-pending
+  if [[ -n $pending ]] && ! deactivate_hold_resume; then
+    record_log notice "deactivate: not active, another deactivate is starting $pending;" \
+      "nothing done"
+    printf 'ess: ESS is not active: another deactivate already cleared the latch and is starting%s
+' \
+      " the trading units ($pending); nothing to deactivate, nothing was done." >&2
+    exit "$EX_NOT_ACTIVE"
+  fi
   if [[ -n $pending ]] && ((!no_start)); then
     record_log warning "finishing an interrupted resume: $pending"
     latch_drop_lock
@@ -215,6 +242,7 @@ deactivate_start() {
     return 0
   fi
   deactivate_record resuming "starting ${ORDER[*]}" deactivate
+  deactivate_hold_resume || record_log warning "resume lock held by another process; resuming"
   latch_drop_lock
   deactivate_resume "${ORDER[@]}" || exit "$EX_FAIL"
   record_log notice "=== ESS DEACTIVATED - TRADING RESUMED ===" \

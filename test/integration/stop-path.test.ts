@@ -199,6 +199,26 @@ describe('controlled resume', () => {
     }
   });
 
+  it('two deactivates at once: exactly one resumes, the other exits 2 and starts nothing', async () => {
+    await box.ess('activate', '--reason', 'race test');
+    const audit = '/var/log/quantum-ess/audit.jsonl';
+    const before = Number((await box.sh(`wc -l <${audit}`)).stdout.trim());
+    const ctl = '/usr/local/sbin/ess_controller.sh';
+    const r = await box.sh(
+      `${ctl} deactivate --reason one >/tmp/one 2>&1 & a=$!; ${ctl} deactivate --reason two >/tmp/two 2>&1 & ` +
+        'b=$!; wait $a; echo "one $?"; wait $b; echo "two $?"; cat /tmp/one /tmp/two >&2',
+    );
+    const codes = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ')));
+    expect(Object.values(codes).sort(), r.stderr).toEqual(['0', '2']);
+    expect(r.stderr).toContain('ESS is not active');
+    expect(r.stderr).not.toContain('interrupted resume');
+    const events = (await box.readFile(audit)).trim().split('\n').slice(before).map((l) => JSON.parse(l) as { event: string; reason?: string });
+    expect(events.filter((e) => e.event === 'resume')).toHaveLength(1);
+    const winner = codes.one === '0' ? 'one' : 'two';
+    expect(events.find((e) => e.event === 'resume')?.reason).toBe(winner);
+    expect(Object.values(await box.activeStates(TRADING)).every((s) => s === 'active')).toBe(true);
+  });
+
   it('refuses to deactivate when not active', async () => {
     const r = await box.ess('deactivate');
     expect(r.exitCode).toBe(2);
