@@ -205,6 +205,7 @@ drill_check_status_unprivileged() {
     rc=$?
   if ((rc <= 8)); then
     drill_check "$name" PASS "$prog status answers (exit $rc) for uid 65534"
+    drill_check_status_runbook
     return 0
   fi
   mode=$(stat -c '%a' -- "$prog" 2>/dev/null || echo 0)
@@ -215,6 +216,47 @@ drill_check_status_unprivileged() {
     advice_install_command_v fix
     drill_check "$name" FAIL "exit $rc for uid 65534: ${out##*$'\n'}; fix: $fix"
   fi
+}
+
+# drill_check_status_runbook: the runbook's path, run as its text says
+# (bash ROOT/ops/ess_controller.sh status), by a user who is not root. The runbook's own security
+# step (chmod 700, chown root:root) restricts that path to root on purpose, as can a directory on
+# the way (a home that is 0700):
+# then said, with the path every user has (ess_controller.sh in /usr/local/sbin, checked above).
+# Any other failure is a FAIL naming the installer, which writes the file again.
+drill_check_status_runbook() {
+  local libexec=${ESS_LIB%/lib} path rc=0 out why fix name="status via the runbook path"
+  runbook_read "$libexec" || return 0
+  path=$RUNBOOK_ROOT_RECORDED/ops/ess_controller.sh
+  runbook_file_ok "$RUNBOOK_ROOT_RECORDED" "$libexec" ops/ess_controller.sh || return 0
+  out=$(setpriv --reuid=65534 --regid=65534 --clear-groups -- bash "$path" status 2>&1 \
+    >/dev/null) || rc=$?
+  if ((rc <= 8)); then
+    drill_check "$name" PASS "bash $path status answers (exit $rc) for uid 65534"
+  elif drill_root_only_v why "$path"; then
+    drill_check "$name" PASS "$path is not for other users ($why: on purpose, as the\
+ runbook's chmod 700 / chown root:root intends); every other user runs ess_controller.sh status\
+ (/usr/local/sbin)"
+  else
+    advice_install_command_v fix
+    drill_check "$name" FAIL "exit $rc for uid 65534 with bash $path status:\
+ ${out##*$'\n'}; fix: $fix"
+  fi
+}
+
+# drill_root_only_v VAR PATH: PATH cannot be read by uid 65534 because of its own mode or of the
+# first directory on the way it cannot search; VAR names which (path, mode, owner). Returns 1
+# otherwise.
+drill_root_only_v() {
+  local _p="" _part _parts
+  setpriv --reuid=65534 --regid=65534 --clear-groups -- test -r "$2" && return 1
+  IFS=/ read -r -a _parts <<<"${2#/}"
+  for _part in "${_parts[@]}"; do
+    _p+=/$_part
+    [[ $_p != "$2" ]] || break
+    setpriv --reuid=65534 --regid=65534 --clear-groups -- test -x "$_p" || break
+  done
+  printf -v "$1" '%s' "$(stat -c '%n is mode %a %U:%G' -- "$_p")"
 }
 
 drill_journal_readable() { journalctl -q -t quantum-ess -n 1 --no-pager -o cat >/dev/null 2>&1; }

@@ -43,17 +43,34 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [ "$status" -eq 0 ]
 }
 
-@test "the runbook's chmod 700 / chown on ops/ess_controller.sh keeps a non-root status working" {
+@test "the runbook's chmod 700 / chown makes its path root's: others use sbin, the drill says so" {
   chmod 700 "$ROOT/ops/ess_controller.sh"
   chown root:root "$ROOT/ops/ess_controller.sh"
   run as_nobody /usr/local/sbin/ess_controller.sh status
   [ "$status" -eq 0 ]
   [[ $output == "ESS STATUS: INACTIVE"* ]]
+  # the runbook path is root's now, on purpose: the drill says so and names the path for others
+  run as_nobody bash "$ROOT/ops/ess_controller.sh" status
+  [ "$status" -eq 126 ]
   cd "$ROOT"
   run bash scripts/proof_ess.sh --dry-run
   [ "$status" -eq 0 ]
   [[ $output == *"PASS runbook paths"*"(trusted owners: qt)"* ]]
   [[ $output == *"PASS status as a non-root user"* ]]
+  local name="PASS status via the runbook path        "
+  [[ $output == *"$name$ROOT/ops/ess_controller.sh is not for other users (/"*" is mode 700 "* ]]
+  [[ $output == *": on purpose, as the runbook's chmod 700 / chown root:root intends); every"* ]]
+  [[ $output == *" other user runs ess_controller.sh status (/usr/local/sbin)"* ]]
+  # without the runbook's tightening it answers for every user who can reach it (a home may not be)
+  chmod 755 "$ROOT/ops/ess_controller.sh"
+  run bash scripts/proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+  if as_nobody test -r "$ROOT/ops/ess_controller.sh"; then
+    [[ $output == *"${name}bash $ROOT/ops/ess_controller.sh status answers (exit 0)"* ]]
+  else
+    [[ $output == *"$name$ROOT/ops/ess_controller.sh is not for other users (/home/qt is mode"* ]]
+  fi
+  chmod 700 "$ROOT/ops/ess_controller.sh"
 }
 
 @test "the drill notices a non-root status broken, and a runbook path replaced, naming each fix" {
