@@ -239,8 +239,9 @@ drill_check_status_runbook() {
  (/usr/local/sbin)"
   else
     advice_install_command_v fix
+    out=${out##*$'\n'}
     drill_check "$name" FAIL "exit $rc for uid 65534 with bash $path status:\
- ${out##*$'\n'}; fix: $fix"
+ ${out:-no message}; fix: $fix"
   fi
 }
 
