@@ -37,7 +37,7 @@ readonly EXPORTER_DEFAULT_LISTEN=127.0.0.1:10170
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
 readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
-readonly EX_USAGE=64 EX_NOPERM=77
+readonly EX_USAGE=64
 readonly LATCH_DESCRIPTION_MARK="(Quantum ESS latch:"
 RUNBOOK_ROOT=""
 TRUST_OWNERS=()
@@ -45,6 +45,7 @@ TRUST_OWNERS=()
 # shellcheck source=deploy/lib/load.sh
 source "$SRC/lib/load.sh"
 load_all
+ESS_PROG=install # the libraries' messages start with the installer's name, as its own do
 readonly UNIT_DIR=$ESS_UNIT_DIR DROPIN_NAME=$ESS_DROPIN_NAME
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
@@ -466,8 +467,18 @@ install_place() {
   systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   place_full_drill
   place_runbook_links
-  "$SBIN_LINK" rearm >/dev/null
+  install_rearm
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"
+}
+
+# install_rearm: the switch armed from the units just placed (ess_controller.sh rearm); what the
+# controller says is said in the installer's voice, once, and only when it did not arm.
+install_rearm() {
+  local out line
+  out=$("$SBIN_LINK" rearm 2>&1) && return 0
+  while IFS= read -r line; do say "${line#ess: }"; done <<<"$out" >&2
+  die "the switch is not armed after placing the units (see above); fix: sudo ess_controller.sh\
+ rearm, and re-run the installer if it names a unit file"
 }
 
 # install_start_exporter: the exporter (re)started and serving, on the address systemd holds for it.
@@ -566,7 +577,7 @@ install_usage_error() {
 }
 
 main() {
-  local cmd=install
+  local cmd=install argv=("$@")
   if (($#)) && [[ $1 != -* ]]; then cmd=$1; shift; fi
   if [[ $cmd == @(help|-h|--help) || " $* " == *" --help "* || " $* " == *" -h "* ]]; then
     install_usage
@@ -579,11 +590,7 @@ main() {
     return 0
   fi
   [[ $cmd == @(install|uninstall) ]] || install_usage_error "unknown command '$cmd'"
-  if ((EUID != 0)); then
-    printf 'install: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' "$cmd" \
-      "$EUID" >&2
-    exit "$EX_NOPERM"
-  fi
+  ((EUID == 0)) || advice_not_root "$SRC/install.sh" "$cmd" "${argv[@]}"
   case $cmd in
     install)
       while (($#)); do

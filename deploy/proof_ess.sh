@@ -12,12 +12,16 @@ ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 # shellcheck source=deploy/lib/load.sh
 source "$ESS_LIB/load.sh"
 load_all
+ESS_PROG=proof_ess.sh # the libraries' messages start with the drill's name, as its own do
 
 CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=0
 declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_TOKEN="" DRILL_REQUEST=""
+# 1 when the ESS was latched (an incident, a maintenance window) as the drill began: it then checks
+# that the latch holds, never advises clearing it, and leaves the triggers for an armed switch.
+declare -g DRILL_LATCHED=0
 declare -gA BEFORE_ACTIVE=() BEFORE_PID=()
 declare -ga WAS_RUNNING=() FAILED_CHECKS=()
 # The trigger methods, each proved end to end on every full drill (docs/operator-guide.md, "The
@@ -47,7 +51,8 @@ PASS|FAIL.
 stops nothing
 #     --exporter-url   default http://127.0.0.1:10170/metrics; checked when quantum-ess-exporter \
 is installed
-#   Exit codes: 0 SUMMARY: PASS; 1 SUMMARY: FAIL; 64 usage; 77 not root; 78 bad configuration.
+#   Exit codes: 0 SUMMARY: PASS; 1 SUMMARY: FAIL; 2 SUMMARY: NOT RUN (a full drill while the ESS
+#   is active: it checks the latch, stops nothing); 64 usage; 77 not root; 78 bad configuration.
 USAGE
 }
 
@@ -120,13 +125,18 @@ drill_check_wiring() {
   advice_install_command_v advice
   drill_pass_if "controller" "$CONTROLLER" "controller not found at $CONTROLLER; fix: $advice" \
     test -x "$CONTROLLER"
-  drill_check "configuration" PASS \
-    "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}: ${#TRADING[@]} trading, ${#MONITOR[@]} monitor units"
+  drill_check_config
   latch_observe
-  if ((VERDICT_ARMED)); then
+  DRILL_LATCHED=$VERDICT_LATCHED
+  if ((VERDICT_ARMED && DRILL_LATCHED)); then
+    drill_check "switch armed" PASS "${SWITCH_PATH_UNITS[*]} active, every switch unit loaded as\
+ installed (the trigger has run: it is checked once the ESS is deactivated)"
+  elif ((VERDICT_ARMED)); then
     drill_check "switch armed" PASS "${SWITCH_PATH_UNITS[*]} active, trigger ready"
   else
     advice_unarmed_v advice
+    # the flag removed by hand leaves the trigger as it ran: putting the flag back is the fix
+    [[ $VERDICT != tampered ]] || advice_verdict_v advice
     drill_check "switch armed" FAIL "$advice"
   fi
   for u in "${TRADING[@]}"; do
@@ -146,12 +156,79 @@ ${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
     advice_unarmed_v advice
     drill_check "latch applied by systemd" FAIL "not applied on ${unguarded[*]}: $advice"
   fi
-  drill_check_verdict armed "verdict before the drill"
+  if ((DRILL_LATCHED)); then
+    drill_check_latched
+  else
+    drill_check_verdict armed "verdict before the drill"
+  fi
   drill_check_exporter
   drill_pass_if "journal readable" "journalctl -t quantum-ess works" "journalctl -t quantum-ess\
  cannot be read; fix: sudo systemctl restart systemd-journald" drill_journal_readable
   drill_check_runbook_links
   drill_check_status_unprivileged
+}
+
+# drill_check_config: the configuration in force, and /etc/quantum/ess.conf judged by the one
+# validation check-config and the installer apply (config_check_file_v): an edit the installer
+# would refuse (a misspelt key) FAILs naming the key, while the installed configuration stays in
+# force.
+drill_check_config() {
+  local f=$ESS_DEFAULT_CONFIG why inst name=configuration
+  local in_force="${ESS_CONFIG:-$f}: ${#TRADING[@]} trading, ${#MONITOR[@]} monitor units"
+  if ((!CONFIG_PENDING)); then
+    drill_check "$name" PASS "$in_force"
+    return 0
+  fi
+  advice_install_command_v inst
+  if config_check_file_v why "$f"; then
+    drill_check "$name" PASS "$in_force, as installed; $f differs (not applied until the\
+ installer runs: $inst)"
+  else
+    drill_check "$name" FAIL "$f would be refused by the installer and the controller: $why\
+ (the installed configuration stays in force); fix: sudoedit $f, correct that line\
+ (ess_controller.sh check-config $f exits 0 when it is right), then apply it: $inst"
+  fi
+}
+
+# drill_check_latched: while the ESS is ACTIVE (an incident, a maintenance window), what a dry run
+# can check without clearing it: the verdict active (status and exporter), every trading unit down
+# but an exempt one, the activation recorded. Writes what latch_observe writes, ST, FLAG_*.
+drill_check_latched() {
+  local u down=0 exempt=() advice
+  drill_check_verdict active "verdict: the latch holds"
+  for u in "${TRADING[@]}"; do
+    if [[ ${EXEMPT[$u]:-0} == 1 ]]; then
+      exempt+=("$u")
+    elif ! verdict_is_running_state "${ACTIVE[$u]:-unknown}" && [[ ${POPULATED[$u]:-} == no ]]; then
+      down=$((down + 1))
+    fi
+  done
+  if ((down + ${#exempt[@]} == ${#TRADING[@]})); then
+    drill_check "trading stopped" PASS "$down trading units down, their cgroups empty\
+${exempt[*]:+; exempt for maintenance (may run): ${exempt[*]}}"
+  else
+    advice_violation_v advice
+    drill_check "trading stopped" FAIL "$advice"
+  fi
+  ((!V_FLAG)) || drill_check_latch_recorded # tampered: no flag, the verdict says what to do
+}
+
+# drill_check_latch_recorded: while latched, the flag, the state and the audit trail name the same
+# activation. Writes ST, FLAG_*.
+drill_check_latch_recorded() {
+  local id name="latch recorded"
+  latch_flag_read "${CFG[FLAG_FILE]}" || true
+  record_state_load
+  id=${ST[ACT_ID]:-}
+  if [[ ${ST[ACTIVE]:-0} == 1 && -n $id && ${ST[FLAG_ID]:-} == "$FLAG_ID" ]] &&
+    grep -qsF "\"id\":\"$id\"" "${CFG[AUDIT_FILE]}"; then
+    drill_check "$name" PASS "activation $id (source ${ST[ACT_SOURCE]:-unknown}) in the flag,\
+ the state and ${CFG[AUDIT_FILE]}"
+  else
+    drill_check "$name" FAIL "the state and the audit trail do not record the latch in force\
+ (flag ${FLAG_ID:-without an id}, state ${id:-none}); fix: sudo ess_controller.sh activate\
+ --reason \"record the latch in force\" (it re-verifies the stop and records it)"
+  fi
 }
 
 # drill_check_exporter: the exporter answers, when it is installed, on the address systemd holds
@@ -327,9 +404,7 @@ drill_run() {
   local m t0 t1
   drill_record_before
   if [[ -e ${CFG[FLAG_FILE]} ]]; then
-    drill_check "ESS inactive before the drill" FAIL \
-      "the ESS is already ACTIVE; a drill needs normal trading state; next: sudo ess_controller.sh\
- status, and deactivate only once the incident is over"
+    DRILL_LATCHED=1 # a real stop arrived since the wiring checks: it is not the drill's to clear
     return
   fi
   if ((${#WAS_RUNNING[@]} == 0)); then
@@ -654,10 +729,9 @@ drill_check_refused() {
     drill_check "$1: start refused while latched" PASS \
       "systemctl start refused on all ${#TRADING[@]} trading units"
   else
-    local advice
-    advice_install_command_v advice
     drill_check "$1: start refused while latched" FAIL "started while latched: ${started[*]};\
- fix: $advice (it puts the latch drop-ins back), then run the drill again"
+ fix: sudo ess_controller.sh rearm (it puts the latch drop-ins back, also under the latch), then\
+ run the drill again"
   fi
 }
 
@@ -709,11 +783,12 @@ drill_check_resume_order() {
   else
     drill_check "$1: resume order" FAIL "${detail[*]}; fix: START_ORDER in\
  ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} lists every trading unit in the order they need (journalctl -u\
- UNIT for one that did not start)"
+ ${detail[0]%%[ =]*} says why it did not start)"
   fi
 }
 
 main() {
+  local argv=("$@")
   while (($#)); do
     case $1 in
       --dry-run) DRY_RUN=1; shift ;;
@@ -725,9 +800,10 @@ main() {
     esac
   done
   if ((EUID != 0)); then
-    printf 'proof_ess.sh: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' \
-      "the drill (it activates the ESS)" "$EUID" >&2
-    exit 77
+    local what="the drill (it stops trading briefly)"
+    ((!DRY_RUN)) ||
+      what="the dry-run drill (it reads the latch as systemd applies it, records drill.json)"
+    advice_not_root "${BASH_SOURCE[0]}" "$what" "${argv[@]}"
   fi
   config_load_in_force
   printf 'ESS drill on %s at %s%s\n' "$(hostname)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -735,7 +811,9 @@ main() {
   trap drill_restore EXIT
   drill_check_wiring
   if ((!DRY_RUN)); then
-    if ((FAILS == 0)); then
+    if ((DRILL_LATCHED)); then
+      drill_check "drill" SKIP "not started: the ESS is ACTIVE and trading is stopped already"
+    elif ((FAILS == 0)); then
       drill_run
     else
       drill_check "drill" SKIP "not started: the wiring checks failed"
@@ -743,9 +821,9 @@ main() {
   fi
   drill_restore
   drill_log "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
-  drill_record ||
+  ((DRILL_LATCHED && !DRY_RUN)) || drill_record ||
     printf 'WARN could not record the drill in %s/drill.json\n' "${CFG[STATE_DIR]}" >&2
-  ((DRY_RUN)) || drill_print_triggers
+  ((DRY_RUN || DRILL_LATCHED)) || drill_print_triggers
   drill_summary
 }
 
@@ -779,7 +857,10 @@ drill_triggers_json() {
 # and resumed trading, says production-ready: a dry run checked the wiring alone.
 drill_summary() {
   local f
-  if ((FAILS == 0 && DRY_RUN)); then
+  if ((FAILS == 0 && DRILL_LATCHED)); then
+    drill_summary_latched
+    return
+  elif ((FAILS == 0 && DRY_RUN)); then
     echo "SUMMARY: PASS ($CHECKS checks, dry run: the wiring only, nothing was stopped)"
     echo "The stop itself is proven by the full drill: sudo proof_ess.sh"
   elif ((FAILS == 0)); then
@@ -791,6 +872,25 @@ drill_summary() {
     for f in "${FAILED_CHECKS[@]}"; do printf '  - %s\n' "$f"; done
   fi
   ((FAILS == 0))
+}
+
+# drill_summary_latched: every check of the latch passed while the ESS is ACTIVE. A dry run PASSes
+# (exit 0: the latch holds, which is what counts during an incident); a full drill is NOT RUN (exit
+# 2, not recorded): it proves the triggers by stopping trading, which is stopped already. Either
+# way the triggers wait for an armed switch, and nothing here advises clearing the latch.
+drill_summary_latched() {
+  local when="the incident" again="sudo proof_ess.sh" u
+  for u in "${TRADING[@]}"; do [[ ${EXEMPT[$u]:-0} != 1 ]] || when="the maintenance window"; done
+  ((!DRY_RUN)) || again+=" --dry-run"
+  if ((DRY_RUN)); then
+    echo "SUMMARY: PASS ($CHECKS checks, dry run while the ESS is ACTIVE: the latch holds;\
+ nothing was stopped)"
+  else
+    echo "SUMMARY: NOT RUN ($CHECKS checks of the latch passed; the ESS is ACTIVE: trading is\
+ stopped already, the triggers cannot be proved now)"
+  fi
+  echo "The trigger checks need an armed switch: after $when, once deactivated, run: $again"
+  ((DRY_RUN)) || return 2
 }
 
 # drill_record: STATE_DIR/drill.json (contract section 5), where the exporter reads the last drill.

@@ -47,7 +47,8 @@ advice_latch_v() {
 }
 
 # advice_unarmed_v VAR: why the switch is not armed, and its fix: a path unit down or the trigger
-# stuck -> rearm; a trading unit whose latch systemd does not apply -> the installer.
+# stuck -> rearm; a trading unit whose latch systemd does not apply -> the installer (rearm while
+# latched: the installer refuses then).
 advice_unarmed_v() {
   local _au_u _au_down=() _au_bare=() _au_cmd
   for _au_u in "${SWITCH_PATH_UNITS[@]}"; do
@@ -59,7 +60,9 @@ advice_unarmed_v() {
     [[ ${GUARD[$_au_u]:-} != no || ${EXEMPT[$_au_u]:-0} == 1 ]] || _au_bare+=("$_au_u")
   done
   if ((${#_au_bare[@]} > 0)); then
-    advice_install_command_v _au_cmd
+    # the installer refuses while latched; rearm puts the installer's drop-ins back under the latch
+    _au_cmd="sudo ess_controller.sh rearm"
+    ((VERDICT_LATCHED)) || advice_install_command_v _au_cmd
     printf -v "$1" '%s %s (%s; systemctl cat %s shows it); fix: %s' \
       "systemd does not apply the latch to" "${_au_bare[*]}" \
       "its drop-in was removed or is overridden" "${_au_bare[0]}" "$_au_cmd"
@@ -71,23 +74,20 @@ advice_unarmed_v() {
 }
 
 # advice_verdict_v VAR: the verdict latch_observe found, as a cause and the one command that fixes
-# it, for a check that needed the ESS armed (inactive, every trigger in place). Writes FLAG_*.
+# it, pasted as is (no made-up reason, real unit names): for a check that needed the ESS armed, or
+# one that needed the latch to hold. Never advises clearing a latch. Writes FLAG_*.
 advice_verdict_v() {
   local _av_t
   case $VERDICT in
-    armed) _av_t="the ESS is armed" ;;
+    armed) _av_t="the ESS is armed (deactivated since the drill began); fix: sudo proof_ess.sh"
+      _av_t+=" --dry-run (again)" ;;
     active) advice_latch_v _av_t
-      if [[ $_av_t == *" exempt for maintenance "* ]]; then
-        _av_t+="; a drill needs trading running: when the maintenance is done, fix:"
-        _av_t+=" sudo ess_controller.sh deactivate --reason \"maintenance done\""
-      else
-        _av_t+="; a drill needs trading running: when the incident is over, fix:"
-        _av_t+=" sudo ess_controller.sh deactivate --reason \"incident closed\""
-      fi ;;
+      _av_t+=" (a real stop since the drill began: it is not the drill's to clear); the trigger"
+      _av_t+=" checks need an armed switch: once deactivated, fix: sudo proof_ess.sh --dry-run" ;;
     violation) advice_violation_v _av_t ;;
     tampered) _av_t="${CFG[FLAG_FILE]} was removed by hand while the ESS is latched (starts are"
-      _av_t+=" still refused); to resume deliberately, fix:"
-      _av_t+=" sudo ess_controller.sh deactivate --reason \"...\"" ;;
+      _av_t+=" still refused, quantum-ess-guard.path did not put it back); fix:"
+      _av_t+=" sudo ess_controller.sh activate --reason \"flag removed by hand\"" ;;
     not-persisted) _av_t="the latch could not be persisted (${V_PERSIST_PROBLEM:-see status}): a"
       _av_t+=" reboot would resume trading; free the disk, then fix:"
       _av_t+=" sudo ess_controller.sh activate" ;;
@@ -119,4 +119,20 @@ advice_violation_v() {
     _avi_t="the ESS is ACTIVE but $_avi_t"
   fi
   printf -v "$1" '%s' "$_avi_t"
+}
+
+# advice_not_root PROGRAM WHAT ARG...: WHAT needs root: said in one line with the command to run
+# instead, the operator's own arguments kept (quoted for the shell), then exit 77. PROGRAM is the
+# program's file; it is named as sudo finds it (/usr/local/sbin is on sudo's path) when the link
+# there is the same program, by its full path otherwise.
+advice_not_root() {
+  local prog=$1 what=$2 cmd
+  shift 2
+  cmd=$(readlink -f -- "$prog" 2>/dev/null) || cmd=$prog
+  [[ ! /usr/local/sbin/${prog##*/} -ef $cmd ]] || cmd=${prog##*/}
+  printf -v cmd 'sudo %q' "$cmd"
+  (($# == 0)) || printf -v cmd '%s%s' "$cmd" "$(printf ' %q' "$@")"
+  printf '%s: %s must run as root (uid 0); you are uid %d. Nothing was changed. Run: %s\n' \
+    "$ESS_PROG" "$what" "$EUID" "$cmd" >&2
+  exit 77
 }

@@ -7,6 +7,9 @@
 
 readonly ESS_DEFAULT_CONFIG=/etc/quantum/ess.conf
 readonly EX_CONFIG=78
+# The name every message of this program starts with, once (docs/operator-guide.md, "Exit codes"):
+# the controller's is ess; the drill and the installer set their own after loading the libraries.
+declare -g ESS_PROG=ess
 
 # Defaults double as the list of known keys.
 declare -gA ESS_DEFAULTS=(
@@ -52,7 +55,7 @@ declare -ga TRADING=() MONITOR=() ORDER=()
 
 # config_error SRC TEXT: the message naming the file, then exit 78.
 config_error() {
-  printf 'ess: config error in %s: %s\n' "$1" "$2" >&2
+  printf '%s: config error in %s: %s\n' "$ESS_PROG" "$1" "$2" >&2
   exit "$EX_CONFIG"
 }
 
@@ -270,6 +273,20 @@ config_load() {
     config_error "$src" "file not found"
   fi
   config_validate "$src"
+}
+
+# config_check_file_v VAR FILE: FILE judged by the one validation (config_load, as check-config and
+# the installer judge it) without loading it here: 0, or 1 with VAR set to what config_error says
+# (the key, the line and the problem, without the program's name). Writes VAR.
+config_check_file_v() {
+  local _cf_err
+  if _cf_err=$(ESS_CONFIG=$2 config_load 2>&1 >/dev/null); then
+    printf -v "$1" '%s' ""
+    return 0
+  fi
+  _cf_err=${_cf_err##*config error in "$2": }
+  printf -v "$1" '%s' "${_cf_err%%$'\n'*}"
+  return 1
 }
 
 # Where the installer puts the latch drop-in of every trading unit. The drop-ins are what systemd

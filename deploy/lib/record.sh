@@ -57,7 +57,7 @@ record_log_flush() {
 # record_print TEXT: under systemd stderr also lands in the journal; print it only for a human at a
 # terminal or a script. A closed stderr must not abort a stop.
 record_print() {
-  if [[ -z ${INVOCATION_ID:-} ]]; then printf 'ess: %s\n' "$1" >&2 || true; fi
+  if [[ -z ${INVOCATION_ID:-} ]]; then printf '%s: %s\n' "$ESS_PROG" "$1" >&2 || true; fi
 }
 
 # record_clean_text TEXT [MAX], record_clean_text_v VAR TEXT [MAX]: operator-supplied text ends up

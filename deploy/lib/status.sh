@@ -141,9 +141,7 @@ status_text_warnings() {
       printf '  WARNING:  %s changed on disk without daemon-reload: %s\n' "$u" \
         "the latch shown is the loaded one"
   done
-  ((!CONFIG_PENDING)) ||
-    printf '  WARNING:  %s differs from the installed configuration, %s\n' "$ESS_DEFAULT_CONFIG" \
-      "which stays in force until the installer runs again"
+  status_text_config
   [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
     printf '  WARNING:  quantum-ess-guard.path state=%s: %s\n' \
       "${ACTIVE[quantum-ess-guard.path]:-unknown}" "a flag removed by hand is not put back at once"
@@ -155,6 +153,22 @@ status_text_warnings() {
       "$(status_exempt_state "$u")" "$(time_iso $((until * 1000000)))" "${EXEMPT_REASON[$u]}" \
       "end it early: sudo ess_controller.sh unexempt" "${u%.service}"
   done
+}
+
+# status_text_config: /etc/quantum/ess.conf edited since the install, and whether the installer
+# would take it (the one validation, config_check_file_v): a file it would refuse is said here, so
+# that an armed switch is never shown over a configuration the controller refuses.
+status_text_config() {
+  local why
+  ((CONFIG_PENDING)) || return 0
+  if config_check_file_v why "$ESS_DEFAULT_CONFIG"; then
+    printf '  WARNING:  %s differs from the installed configuration, %s\n' "$ESS_DEFAULT_CONFIG" \
+      "which stays in force until the installer runs again"
+  else
+    printf '  WARNING:  %s differs from the installed configuration, which stays in %s %s %s\n' \
+      "$ESS_DEFAULT_CONFIG" "force:" "the installer and check-config REFUSE the file (exit 78):" \
+      "$why; fix: sudoedit $ESS_DEFAULT_CONFIG"
+  fi
 }
 
 # status_text_listener: with the exporter installed, its address must be held by systemd for the

@@ -75,10 +75,17 @@ as_nobody() {
   [[ $output == *"must run as root"* ]]
   run as_nobody "$REPO/deploy/proof_ess.sh"
   [ "$status" -eq 77 ]
-  [[ $output == *"must run as root"* ]]
+  [[ $output == "proof_ess.sh: the drill (it stops trading briefly) must run as root"*\
+"Nothing was changed. Run: sudo $REPO/deploy/proof_ess.sh" ]]
+  # the operator's own arguments, quoted for the shell
+  run as_nobody "$REPO/deploy/proof_ess.sh" --dry-run --exporter-url 'http://127.0.0.1:1/a b'
+  [ "$status" -eq 77 ]
+  [[ $output == "proof_ess.sh: the dry-run drill "*"must run as root"*\
+"Run: sudo $REPO/deploy/proof_ess.sh --dry-run --exporter-url http://127.0.0.1:1/a\\ b" ]]
   run as_nobody "$REPO/deploy/install.sh"
   [ "$status" -eq 77 ]
-  [[ $output == "install: install must run as root (uid 0); you are uid 65534."* ]]
+  [[ $output == "install: install must run as root (uid 0); you are uid 65534."*\
+"Run: sudo $REPO/deploy/install.sh" ]]
   run as_nobody "$REPO/deploy/install.sh" uninstall
   [ "$status" -eq 77 ]
   [ ! -e "$TMP/run/ESS_ON" ]
@@ -90,9 +97,11 @@ as_nobody() {
   [ "$status" -eq 78 ]
   run "$REPO/deploy/proof_ess.sh" --dry-run
   [ "$status" -eq 78 ]
+  [[ $output == "proof_ess.sh: config error in $ESS_CONFIG: STOP_DEADLNE_SEC: unknown key"* ]]
   run "$REPO/deploy/install.sh" render-units "$TMP"
   [ "$status" -eq 78 ]
-  [[ $output == *"STOP_DEADLNE_SEC: unknown key"* ]]
+  # each entry point's own prefix, once: never the controller's on top of it
+  [[ $output == "install: config error in $ESS_CONFIG: STOP_DEADLNE_SEC: unknown key"* ]]
 }
 
 @test "exempt --for: a bare number is refused with the accepted forms; units are required" {

@@ -104,6 +104,53 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [ "${lines[-1]}" = "ESS is production-ready for emergency stop scenarios" ]
 }
 
+@test "a misspelt key in ess.conf: the drill FAILs naming it and the fix, status says so, 78" {
+  cp /etc/quantum/ess.conf /run/ess.conf.good
+  echo 'STOP_DEADLNE_SEC=2' >>/etc/quantum/ess.conf
+  local n
+  n=$(wc -l </etc/quantum/ess.conf)
+  run ess_controller.sh check-config /etc/quantum/ess.conf
+  [ "$status" -eq 78 ]
+  run "$INSTALLER"
+  [ "$status" -eq 78 ]
+  [[ $output == "install: config error in /etc/quantum/ess.conf: STOP_DEADLNE_SEC: unknown key\
+ (line $n)"* ]]
+  [[ $output != "ess: "* && $output != *$'\n'"ess: "* ]] # the installer's prefix, said once
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 1 ]
+  [[ $output == *"FAIL configuration "*"/etc/quantum/ess.conf would be refused by the installer"*\
+"STOP_DEADLNE_SEC: unknown key (line $n)"* ]]
+  [[ $output == *"; fix: sudoedit /etc/quantum/ess.conf, correct that line"*"then apply it: sudo\
+ $INSTALLER --runbook-root $ROOT --trust-owner qt"* ]]
+  # status: still armed (the installed configuration is in force), but never silently
+  run ess_controller.sh status
+  [ "$status" -eq 0 ]
+  [[ $output == *"WARNING:  /etc/quantum/ess.conf differs from the installed configuration, which"\
+*"REFUSE the file (exit 78): STOP_DEADLNE_SEC: unknown key (line $n); fix: sudoedit"* ]]
+  run as_nobody /usr/local/sbin/ess_controller.sh status
+  [[ $output == *"REFUSE the file (exit 78): STOP_DEADLNE_SEC"* ]]
+  cp /run/ess.conf.good /etc/quantum/ess.conf
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+  [[ $output == *"PASS configuration "* ]]
+}
+
+@test "not root: the drill says it needs root (77) and the sudo command with the same arguments" {
+  local url=http://127.0.0.1:10170/metrics
+  run as_nobody /usr/local/sbin/proof_ess.sh --dry-run --exporter-url "$url"
+  [ "$status" -eq 77 ]
+  [[ $output == "proof_ess.sh: the dry-run drill ("*") must run as root (uid 0); you are uid"* ]]
+  [[ $output == *" Nothing was changed. Run: sudo proof_ess.sh --dry-run --exporter-url $url" ]]
+  # through the runbook's path, as its text says
+  cd /tmp
+  run as_nobody bash "$ROOT/scripts/proof_ess.sh" --dry-run
+  [ "$status" -eq 77 ]
+  [[ $output == *"Run: sudo proof_ess.sh --dry-run" ]]
+  run as_nobody "$INSTALLER" --runbook-root "$ROOT"
+  [ "$status" -eq 77 ]
+  [[ $output == *"Run: sudo $INSTALLER --runbook-root $ROOT" ]]
+}
+
 @test "activate without --reason is instant and recorded as no reason given" {
   run --separate-stderr ess_controller.sh activate </dev/null
   [ "$status" -eq 0 ]
@@ -118,17 +165,51 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [[ $output == "ESS ALREADY ACTIVE, re-verified"* ]]
 }
 
-@test "while active, every drill FAIL line names the cause and the one command that fixes it" {
+@test "while active, the drill checks the latch, passes, and never advises resuming trading" {
   local line
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+  [[ $output == *"PASS verdict: the latch holds "*"verdict active (status exit 3)"* ]]
+  [[ $output == *"PASS trading stopped "*"4 trading units down, their cgroups empty"* ]]
+  [[ $output == *"PASS latch recorded "*"(source cli) in the flag, the state and "* ]]
+  [[ ${lines[-2]} == "SUMMARY: PASS ("*"dry run while the ESS is ACTIVE: the latch holds;"* ]]
+  [ "${lines[-1]}" = "The trigger checks need an armed switch: after the incident, once\
+ deactivated, run: sudo proof_ess.sh --dry-run" ]
+  [[ $output != *"deactivate --"* && $output != *"FAIL"* && $output != *"production-ready"* ]]
+  # the full drill cannot prove the triggers now: NOT RUN (2), nothing stopped or cleared
+  run proof_ess.sh
+  [ "$status" -eq 2 ]
+  [[ $output == *"SKIP drill "*"not started: the ESS is ACTIVE"* ]]
+  [[ ${lines[-2]} == "SUMMARY: NOT RUN ("*"the ESS is ACTIVE"* ]]
+  [[ ${lines[-1]} == *"after the incident, once deactivated, run: sudo proof_ess.sh" ]]
+  [[ $output != *"deactivate --"* && $output != *"FAIL"* ]]
+  [ -e /run/quantum/ESS_ON ]
+  # broken while active: every FAIL names the cause and a command pasted as is, never deactivate
+  systemctl stop quantum-ess-guard.path
+  rm /run/quantum/ESS_ON
   run proof_ess.sh --dry-run
   [ "$status" -eq 1 ]
   for line in "${lines[@]}"; do
-    [[ $line != FAIL* ]] || [[ $line == *"fix: "* && $line != *": " && $line != *":" ]]
+    [[ $line != FAIL* ]] || [[ $line == *"fix: sudo "* && $line != *deactivate* ]]
   done
-  [[ $output == *"FAIL verdict before the drill"*"the ESS is ACTIVE since "* ]]
-  [[ $output == *'via cli: "no reason given")'* ]]
-  [[ $output == *'when the incident is over, fix: sudo ess_controller.sh deactivate --reason'* ]]
-  [[ $output != *"install.sh"* && $output != *"production-ready"* ]]
+  [[ $output == *"FAIL verdict: the latch holds "*"verdict tampered"* ]]
+  run bash -c "$(fix_of | sed 's/^sudo //')"
+  [ "$status" -eq 0 ]
+  systemctl start quantum-ess-guard.path
+  local dropin=/etc/systemd/system/quantum-governor.service.d/50-quantum-ess-latch.conf
+  mv "$dropin" /run/latch.conf.aside
+  systemctl daemon-reload
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 1 ]
+  for line in "${lines[@]}"; do
+    [[ $line != FAIL* ]] || [[ $line == *"fix: sudo ess_controller.sh rearm" ]]
+  done
+  [[ $output == *"FAIL verdict: the latch holds "*"verdict violation"* ]]
+  ess_controller.sh rearm || true # its fix, as printed (the installer refuses while latched)
+  [ -f "$dropin" ]
+  run proof_ess.sh --dry-run
+  [ "$status" -eq 0 ]
+  rm -f /run/latch.conf.aside
 }
 
 @test "in a maintenance window: status says what is true, the drill says to end the window" {
@@ -145,10 +226,11 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [[ $output == *"exempt for maintenance (may run): quantum-execution.service (exit 3)"* ]]
   [[ $output == *"EXEMPT:   quantum-execution.service is RUNNING (active), may run until "* ]]
   run proof_ess.sh --dry-run
-  [ "$status" -eq 1 ]
-  [[ $output == *"quantum-execution.service exempt for maintenance until "* ]]
-  [[ $output == *'when the maintenance is done, fix: sudo ess_controller.sh deactivate'* ]]
-  [[ $output != *"install.sh"* ]]
+  [ "$status" -eq 0 ]
+  [[ $output == *"lifted on purpose for maintenance: quantum-execution.service until "* ]]
+  [[ $output == *"exempt for maintenance (may run): quantum-execution.service"* ]]
+  [[ ${lines[-1]} == *"after the maintenance window, once deactivated, run: sudo proof_ess.sh"* ]]
+  [[ $output != *"install.sh"* && $output != *"deactivate --"* && $output != *FAIL* ]]
   ess_controller.sh unexempt quantum-execution
 }
 
