@@ -279,7 +279,7 @@ trip_send() {
   done
   if ((accepted == 0)); then
     die "$EX_UNAVAILABLE" "no Alertmanager accepted the trip: NOTHING WAS TRIPPED. Stop each" \
-      "host at the host: sudo ess_controller.sh activate --reason \"...\""
+      "host at the host: sudo ess_controller.sh activate --reason \"fleet trip not delivered\""
   fi
   trip_report "$id" "$scope" "$seconds" "$accepted" "${failed[@]}"
 }
@@ -294,7 +294,7 @@ trip_report() { # trip_report ID SCOPE SECONDS ACCEPTED FAILED_URL...
   printf 'Check: ess_fleet.sh status --prometheus URL --expect-latched\n'
   printf 'Before resuming any host, end the repeats: amtool silence add trip_id=%s' "$id"
   printf ' --comment "resume" --alertmanager.url=URL; then, at each host: sudo ess_controller.sh'
-  printf ' deactivate --reason "..."\n'
+  printf ' deactivate --reason "<why>"\n'
 }
 
 # ---------------------------------------------------------------- Prometheus
@@ -601,7 +601,7 @@ main() {
     help | --help | -h) usage ;;
     deactivate | reset | resume)
       die "$EX_USAGE" "there is no fleet-wide $cmd (ISO 13850: a stop is reset where the machine" \
-        "is): at each host, sudo ess_controller.sh deactivate --reason \"...\"" ;;
+        "is): at each host, sudo ess_controller.sh deactivate --reason \"<why>\"" ;;
     *) usage_error "unknown command '$cmd'" ;;
   esac
 }
