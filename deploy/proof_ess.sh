@@ -405,6 +405,7 @@ drill_run() {
   drill_record_before
   if [[ -e ${CFG[FLAG_FILE]} ]]; then
     DRILL_LATCHED=1 # a real stop arrived since the wiring checks: it is not the drill's to clear
+    drill_check "drill" SKIP "not started: the ESS became ACTIVE (a real stop) before it began"
     return
   fi
   if ((${#WAS_RUNNING[@]} == 0)); then
