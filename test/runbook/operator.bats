@@ -38,9 +38,11 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [ -f "$ROOT/ops/ess_controller.sh" ] && [ ! -L "$ROOT/ops/ess_controller.sh" ]
   run bash "$ROOT/ops/ess_controller.sh" status
   [ "$status" -eq 0 ]
-  # running it twice changes nothing
+  # running it twice changes nothing; its messages in its own voice (no controller's ess: line)
   run "$INSTALLER" --runbook-root "$ROOT" --trust-owner qt
   [ "$status" -eq 0 ]
+  [[ $output == "install: "* ]]
+  run ! grep -E '^(install: )?ess: ' <<<"$output"
 }
 
 @test "the runbook's chmod 700 / chown makes its path root's: others use sbin, the drill says so" {
