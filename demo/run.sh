@@ -10,6 +10,9 @@ set -Eeuo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
+# args_quote_v: a command line as an operator would type it (the controller's own)
+# shellcheck source=deploy/lib/args.sh
+source "$REPO/deploy/lib/args.sh"
 readonly BOX=ess-demo
 readonly SANDBOX=$REPO/sandbox/sandbox.sh
 KEEP=0
@@ -23,25 +26,10 @@ demo_chapter() {
   (($# == 0)) || printf '%s\n' "$@"
 }
 
-# demo_quote_v VAR ARGS...: the command line as an operator would type it: words with spaces or
-# shell characters in double quotes (the quotes an operator typed are kept).
-demo_quote_v() {
-  local _w _out=() _q
-  for _w in "${@:2}"; do
-    if [[ -z $_w || $_w =~ [^A-Za-z0-9_./:=@%+,-] ]]; then
-      _q=${_w//\\/\\\\} _q=${_q//\"/\\\"} _q=${_q//\$/\\\$} _q=${_q//\`/\\\`}
-      _out+=("\"$_q\"")
-    else
-      _out+=("$_w")
-    fi
-  done
-  printf -v "$1" '%s' "${_out[*]}"
-}
-
 # demo_show CMD...: the command as typed, then what it printed, in the sandbox.
 demo_show() {
   local line
-  demo_quote_v line "$@"
+  args_quote_v line "$@"
   printf '$ %s\n' "$line"
   in_box "$@" || true
 }
@@ -76,7 +64,7 @@ demo_local_time() {
 # when systemd saw the last trading unit down, and what the controller recorded.
 demo_stop() {
   local out t0 t1 down recorded trigger
-  demo_quote_v out ess_controller.sh activate --reason "demo: runaway strategy"
+  args_quote_v out ess_controller.sh activate --reason "demo: runaway strategy"
   printf '$ %s\n' "$out"
   # shellcheck disable=SC2016 # expanded by the inner bash
   out=$(in_box bash -c '

@@ -68,13 +68,18 @@ usage() {
   # unquoted so that a backslash at a line's end continues it (the text has no $, ` or \)
   cat <<EOF
 Usage: ess_controller.sh COMMAND [OPTIONS]
+Options in any order, as --opt VALUE or --opt=VALUE; COMMAND --help prints this text.
 
 Commands:
-  activate [--reason TEXT] [--source NAME]   stop all trading units now and set the latch (root)
+  activate [--reason TEXT] [--source NAME]   stop all trading units now and set the latch (root);
+                                             never refused over its wording: words are the \
+reason,
+                                             -r is --reason; it says how it read them
   activate --from-spool                      activate for queued trip requests (used by \
 quantum-ess-trip.service)
   deactivate [--reason TEXT] [--no-start]    clear the latch and start trading units in \
-START_ORDER (root)
+START_ORDER (root);
+                                             asks for a reason at a terminal (Ctrl-D: refused)
     [--if-activation ID@MTIME]               only that latch, untouched (the drill's own)
   status [--json]                            the verdict, the latch, the switch and every \
 configured unit
@@ -89,20 +94,32 @@ while
   check-config [FILE]                        validate ess.conf (default ESS_CONFIG); print it \
 normalised
   verify-audit                               check the audit trail's hash chain; names the first \
-bad line
+bad line (root)
   restore-latch                              keep or clear the latch after a reboot (used at boot)
   guard                                      put back a flag removed by hand (used by \
 quantum-ess-guard)
   help                                       this text
 
 Environment: ESS_CONFIG (default /etc/quantum/ess.conf).
-Exit codes: 0 ok; 1 a unit could not be stopped/started, the latch could not be set, persisted or
-  was cleared meanwhile, or deactivate kept the latch; 2 deactivate while not active;
-  status: 0 armed, 1 unknown, 3 active, 4 violation (latched but a trading unit runs or systemd \
-would
-  let it start), 5 not armed, 6 tampered (flag removed by hand), 7 not persisted, 8 resume \
-interrupted;
-  64 usage; 75 another operation holds the lock; 77 not root; 78 bad configuration.
+Exit codes, by command (every command also: 64 usage; 77 not root, where it says root;
+  78 bad configuration):
+  activate       0 every trading unit stopped (result ok or degraded); 1 a unit not stopped, the
+                 latch not set or not persisted, or cleared meanwhile by a deactivate
+  deactivate     0 trading resumed, or the latch cleared (--no-start); 1 a unit did not start,
+                 the latch was kept, a new activation overtook the resume, or no reason at the
+                 prompt (Ctrl-D); 2 not active, or another deactivate is starting the units;
+                 75 another operation holds the lock
+  status         0 armed; 1 unknown; 3 active; 4 violation (latched but a trading unit runs or
+                 systemd would let it start); 5 not armed; 6 tampered (flag removed by hand);
+                 7 not persisted; 8 resume interrupted
+  exempt         0 exempted; 1 the exemption could not be applied; 2 the ESS is not active;
+                 75 another operation holds the lock
+  unexempt       0 ended; 1 systemd does not apply the latch again; 2 no exemption to end
+  rearm          0 re-armed; 1 not re-armed; 75 another operation holds the lock
+  check-config   0 valid
+  verify-audit   0 the chain is intact; 1 broken, missing or unreadable
+  restore-latch  0 done; 1 the latch could not be restored or cleared
+  guard          0 done (what it could not do is logged at crit)
 EOF
 }
 
@@ -112,18 +129,24 @@ usage_error() {
   exit "$EX_USAGE"
 }
 
+# require_root COMMAND: exit 77 unless root, with the command that works: the operator's own
+# arguments (ESS_ARGV) under sudo.
+declare -a ESS_ARGV=()
 require_root() {
-  if ((EUID != 0)); then
-    printf 'ess: %s must run as root (uid 0); you are uid %d. Nothing was changed.\n' "$1" "$EUID" \
-      >&2
-    exit "$EX_NOPERM"
-  fi
+  local again
+  ((EUID != 0)) || return 0
+  args_quote_v again sudo ess_controller.sh "${ESS_ARGV[@]}"
+  printf 'ess: %s must run as root (uid 0); you are uid %d. Nothing was changed. Run: %s\n' "$1" \
+    "$EUID" "$again" >&2
+  exit "$EX_NOPERM"
 }
 
 
 # ---------------------------------------------------------------- audit verification
 cmd_verify_audit() {
-  (($# == 0)) || usage_error "verify-audit takes no options"
+  args_parse "" "" "$@"
+  args_strict verify-audit 0 verify-audit
+  require_root verify-audit
   config_load_in_force
   local f=${CFG[AUDIT_FILE]} n=0 line expect
   if [[ ! -r $f ]]; then
@@ -154,7 +177,8 @@ cmd_verify_audit() {
 # while latched), 1 naming what is left otherwise. Writes what repair_run and latch_observe write.
 cmd_rearm() {
   local line
-  (($# == 0)) || usage_error "rearm takes no options"
+  args_parse "" "" "$@"
+  args_strict rearm 0 rearm
   require_root rearm
   config_load_in_force
   latch_take_lock || {
@@ -186,14 +210,16 @@ cmd_rearm() {
 
 # check-config [FILE]: the same verdict as the exporter's --check-config on the same file.
 cmd_check_config() {
-  (($# <= 1)) || usage_error "check-config takes at most one file"
-  [[ $# == 0 ]] || ESS_CONFIG=$1
+  args_parse "" "" "$@"
+  args_strict check-config 1 check-config "${ARGS_WORDS[@]:0:1}"
+  ((${#ARGS_WORDS[@]} == 0)) || ESS_CONFIG=${ARGS_WORDS[0]}
   config_load
   config_print
 }
 
 main() {
   (($# > 0)) || usage_error "missing command"
+  ESS_ARGV=("$@")
   local cmd=$1
   shift
   case $cmd in

@@ -97,7 +97,7 @@ install_latch_description() {
   desc=${desc%%" $LATCH_DESCRIPTION_MARK"*}
   [[ -n $desc ]] || desc=$u
   desc+=" $LATCH_DESCRIPTION_MARK \"Assertion failed\" means the ESS is ACTIVE; run"
-  desc+=" ess_controller.sh status, then exempt ${u%.service} or deactivate)"
+  desc+=" ess_controller.sh status, then exempt ${u%.service} --for 30m --reason WHY or deactivate)"
   printf 'Description=%s\n' "${desc//%/%%}"
 }
 

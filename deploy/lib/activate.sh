@@ -3,9 +3,9 @@
 # of a trading unit), the units are stopped, and only then is the activation recorded under the
 # lock: the stop never waits for a lock, journald, Redis or the exporter. first-stop.sh (loaded
 # before this) may have created the flag and run the first stop already. Needs config.sh time.sh
-# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh, from load.sh. From
-# ess_controller.sh: usage_error, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*, each
-# function the ones its comment names.
+# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh args.sh, from load.sh.
+# From ess_controller.sh: usage, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*,
+# each function the ones its comment names.
 
 declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
 declare -g ACT_FLAG_FAILED=0
@@ -465,10 +465,14 @@ activate_kill_escaped() {
   done
 }
 
-# activate [--reason TEXT] [--source NAME] [--from-spool]. first-stop.sh may have claimed the flag
-# and run the first stop already. Writes ACT_* and everything the steps below write.
+# activate [--reason TEXT] [--source NAME] [--from-spool], read as meant (first_stop_options):
+# only --help and a user who is not root are refused, before anything is touched. first-stop.sh may
+# have claimed the flag and run the first stop already. Writes ACT_* and everything the steps below
+# write.
 activate_cmd() {
-  first_stop_options "$@" || usage_error "$ACT_OPT_ERROR"
+  local rc=0
+  first_stop_options "$@"
+  if ((ARGS_HELP)); then usage; exit 0; fi
   require_root activate
   # shellcheck disable=SC2034 # config.sh: a bad snapshot, stop from the drop-ins
   CONFIG_STOP_PATH=1
@@ -481,7 +485,41 @@ activate_cmd() {
   fi
   activate_claim
   activate_stop
-  activate_finish
+  activate_finish || rc=$?
+  activate_say_reading
+  return "$rc"
+}
+
+# activate_say_reading (after the stop): how a command line not in its exact form was read (words,
+# -r, an option without its value, an option activate does not have, a --source that is not a
+# plain name), one line each, then the exact form; on stderr and in the journal.
+activate_say_reading() {
+  local notes=() w n exact=(activate)
+  if ((${#ARGS_WORDS[@]} > 0)); then
+    args_quote_v w "${ARGS_WORDS[@]}"
+    notes+=("read $w as the reason")
+  fi
+  ((${#ARGS_ALIASED[@]} == 0)) || notes+=("read -r as --reason")
+  for w in "${ARGS_BARE[@]}"; do
+    if [[ $w == reason ]]; then notes+=("--reason had no text: recorded as \"$RECORD_NO_REASON\"")
+    else notes+=("--$w had no value: ignored"); fi
+  done
+  for w in "${ARGS_UNKNOWN[@]}"; do notes+=("ignored '$w': activate has no such option"); done
+  for w in "${ARGS_FLAG_VALUE[@]}"; do notes+=("read --$w=... as --$w (it takes no value)"); done
+  if [[ -n ${ARGS_VAL[source]:-} && ${ARGS_VAL[source]} != "$ACT_OPT_SOURCE" ]]; then
+    notes+=("--source '${ARGS_VAL[source]}' is not a plain name ([a-z0-9_-]{1,32}): taken as cli")
+  fi
+  ((${#notes[@]} > 0)) || return 0
+  if [[ -n $ACT_OPT_REASON ]]; then exact+=(--reason "$ACT_OPT_REASON")
+  elif [[ " ${ARGS_BARE[*]} " == *" reason "* ]]; then exact+=(--reason TEXT); fi
+  [[ $ACT_OPT_SOURCE == cli ]] || exact+=(--source "$ACT_OPT_SOURCE")
+  ((!ACT_OPT_FROM_SPOOL)) || exact+=(--from-spool)
+  args_quote_v w "${exact[@]}"
+  for n in "${notes[@]}"; do
+    printf 'ess: %s\n' "$n" >&2
+    record_log notice "activate: $n"
+  done
+  printf 'ess: the exact form of this command: ess_controller.sh %s\n' "$w" >&2
 }
 
 # activate_finish: everything after the stop: the trip requests (claimed only now), the claim's

@@ -145,7 +145,7 @@ deactivate_resume() {
   local u started=() rest
   for u in "$@"; do
     if [[ -e ${CFG[FLAG_FILE]} ]]; then
-      START_ERROR="ESS was activated again during the resume"
+      START_ERROR="the ESS was activated again during the resume"
     else
       START_ERROR=""
       if [[ $(units_sctl show -P ActiveState -- "$u" 2>/dev/null) == active ]] ||
@@ -169,17 +169,44 @@ deactivate_resume() {
 }
 
 # deactivate_resume_failed UNIT STARTED NOT_STARTED: the resume stopped at UNIT (START_ERROR says
-# why): recorded, and told. Writes ST LOCK_FD.
+# why): recorded, and told; a new activation that latched meanwhile overtook it
+# (deactivate_overtaken). Writes ST LOCK_FD FLAG_*.
 deactivate_resume_failed() {
   local u=$1 done_list=$2 todo_list=$3
+  if [[ -e ${CFG[FLAG_FILE]} ]]; then
+    deactivate_overtaken "$u" "$done_list" "$todo_list"
+    return 0
+  fi
   record_log err "resume stopped at $u: $START_ERROR; not started: $todo_list"
   latch_take_lock || true
   record_state_load
-  [[ ! -e ${CFG[FLAG_FILE]} ]] || record_marker_clear resume-pending
   deactivate_record failed "resume stopped at $u: $START_ERROR" resume
   latch_drop_lock
   printf 'ess: resume FAILED at %s: %s\n     started: %s\n     not started: %s\n' \
     "$u" "$START_ERROR" "$done_list" "$todo_list" >&2
+}
+
+# deactivate_overtaken UNIT STARTED NOT_STARTED: a new activation latched while this deactivate
+# was starting the units (at UNIT): it holds, trading stays stopped; said plainly, with which
+# activation it was and what the operator may run. Writes ST LOCK_FD FLAG_*.
+deactivate_overtaken() {
+  local by
+  latch_flag_read "${CFG[FLAG_FILE]}" || true
+  by="activation ${FLAG_ID:-unknown} (via ${FLAG_SOURCE:-unknown} by ${FLAG_ACTOR:-unknown}:"
+  by+=" \"${FLAG_REASON:-$RECORD_NO_REASON}\")"
+  record_log warning "deactivate OVERTAKEN at $u by $by; the ESS is active again," \
+    "trading stays stopped; not started: $3"
+  latch_take_lock || true
+  record_state_load
+  record_marker_clear resume-pending
+  deactivate_record overtaken "overtaken at $u by $by" resume
+  latch_drop_lock
+  printf 'ess: DEACTIVATE OVERTAKEN: a new %s latched while this deactivate was starting %s\n' \
+    "$by" "the trading units." >&2
+  printf '     The ESS is ACTIVE again and trading stays stopped (that stop holds).\n' >&2
+  printf '     started before it (stopped again by it): %s\n     not started: %s\n' "$2" "$3" >&2
+  printf '     Check it with: ess_controller.sh status; resume with: %s\n' \
+    'ess_controller.sh deactivate --reason TEXT' >&2
 }
 
 # deactivate_hold_resume: the resume lock (ESS_RUNTIME_DIR/resume.lock) taken without waiting,
@@ -251,14 +278,23 @@ deactivate_start() {
     "${ORDER[*]}"
 }
 
-# deactivate_ask_reason_v VAR: no --reason given. At a terminal, resuming trading is deliberate:
-# ask for one (an empty answer is recorded as "no reason given"). Without one (a script, the
-# runbook's literal command through ssh) proceed: the record then says no reason was given.
+# deactivate_ask_reason_v VAR NO_START: no --reason given. At a terminal, resuming trading is
+# deliberate: ask for one (an empty answer is recorded as "no reason given"); the end of input
+# there (Ctrl-D) is no answer: refused (exit 1), nothing changed, with the command that works.
+# Without a terminal (a script, the runbook's literal command through ssh) proceed: the record then
+# says no reason was given.
 deactivate_ask_reason_v() {
-  local _answer=""
+  local _answer="" _working=(deactivate --reason)
   if [[ -t 0 && -t 2 ]]; then
     printf 'Why is the ESS being deactivated? (recorded in the audit trail; Enter for none): ' >&2
-    IFS= read -r _answer || _answer=""
+    if ! IFS= read -r _answer; then
+      _working+=("${_answer:-TEXT}")
+      (($2 == 0)) || _working+=(--no-start)
+      args_quote_v _answer ess_controller.sh "${_working[@]}"
+      printf '\ness: no answer (end of input): deactivate refused, nothing was changed, %s\n' \
+        "the ESS stays ACTIVE. To resume trading: $_answer" >&2
+      exit "$EX_FAIL"
+    fi
   fi
   printf -v "$1" '%s' "${_answer#"${_answer%%[! ]*}"}"
 }
@@ -269,23 +305,12 @@ deactivate_ask_reason_v() {
 # Writes DEA_ERROR FLAG_* ST LOCK_FD START_ERROR.
 deactivate_cmd() {
   local reason="" no_start=0 who id token="" found
-  while (($#)); do
-    case $1 in
-      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
-      --no-start) no_start=1; shift ;;
-      --if-activation)
-        if (($# < 2)) || [[ ! $2 =~ ^[A-Za-z0-9T:._-]{1,64}@[0-9.]{1,32}$ ]]; then
-          usage_error "--if-activation needs a latch token ID@MTIME"
-        fi
-        token=$2; shift 2 ;;
-      *) usage_error "deactivate: unknown option '$1'" ;;
-    esac
-  done
+  deactivate_options "$@"
   require_root deactivate
   config_load_in_force
   # asked only when there is something to deactivate (not active: said at once, below)
   if [[ -z ${reason// /} && ( -e ${CFG[FLAG_FILE]} || -e $(verdict_persisted_latch_path) ) ]]; then
-    deactivate_ask_reason_v reason
+    deactivate_ask_reason_v reason "$no_start"
   fi
   record_clean_text_v reason "${reason:-$RECORD_NO_REASON}"
   record_actor_v who
@@ -316,6 +341,23 @@ deactivate_cmd() {
     exit "$EX_FAIL"
   fi
   deactivate_start "$no_start"
+}
+
+# deactivate_options ARGS...: deactivate's options, strictly (it resumes trading): anything that
+# does not fit is refused (exit 64, nothing changed) with the command that works, read as activate
+# would read it. Writes reason no_start token (deactivate_cmd's), ARGS_*.
+deactivate_options() {
+  local working=(deactivate)
+  args_parse "reason if-activation" "no-start" "$@"
+  args_reason_v reason
+  no_start=${ARGS_VAL[no-start]:-0} token=${ARGS_VAL[if-activation]:-}
+  if [[ -n $reason ]]; then working+=(--reason "$reason")
+  elif [[ " ${ARGS_BARE[*]} " == *" reason "* ]]; then working+=(--reason TEXT); fi
+  ((!no_start)) || working+=(--no-start)
+  [[ -z $token ]] || working+=(--if-activation "$token")
+  args_strict deactivate 0 "${working[@]}"
+  [[ -z $token || $token =~ ^[A-Za-z0-9T:._-]{1,64}@[0-9.]{1,32}$ ]] ||
+    args_refuse deactivate "--if-activation needs a latch token ID@MTIME" "${working[@]}"
 }
 
 # deactivate_refuse_token TOKEN WHY (lock held): --if-activation found another latch, or none:

@@ -76,21 +76,11 @@ exempt_unit_arg_v() {
 
 # exempt UNIT --for DURATION --reason TEXT. Writes LOCK_FD EXEMPT_END_PROBLEM (on a failure).
 exempt_cmd() {
-  local unit="" duration="" reason="" secs u who
-  (($# >= 1)) || usage_error "exempt needs a trading unit"
-  unit=$1
-  shift
-  while (($#)); do
-    case $1 in
-      --for) (($# >= 2)) || usage_error "--for needs a duration"; duration=$2; shift 2 ;;
-      --reason) (($# >= 2)) || usage_error "--reason needs a value"; reason=$2; shift 2 ;;
-      *) usage_error "exempt: unknown option '$1'" ;;
-    esac
-  done
+  local unit duration reason secs u who
+  exempt_options "$@"
   require_root exempt
   config_load_in_force
   exempt_unit_arg_v u "$unit"
-  [[ -n $duration ]] || usage_error "exempt needs --for DURATION ($EXEMPT_DURATION_FORMS)"
   exempt_duration_v secs "$duration"
   if [[ $duration =~ ^[0-9]+$ ]]; then
     usage_error "--for $duration has no unit: write ${duration}s, ${duration}m or ${duration}h"
@@ -102,8 +92,7 @@ exempt_cmd() {
   ((secs <= CFG[MAX_EXEMPTION_SEC])) ||
     usage_error "--for $duration is longer than MAX_EXEMPTION_SEC ($max)"
   record_clean_text_v reason "$reason"
-  [[ -n ${reason// /} ]] ||
-    usage_error "exempt needs --reason: say why this unit may run while trading is stopped"
+  [[ -n ${reason// /} ]] || usage_error "exempt needs --reason: a reason with text in it"
   record_actor_v who
   latch_take_lock || {
     printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2
@@ -117,11 +106,34 @@ exempt_cmd() {
   exempt_grant "$u" "$secs" "$who" "$reason"
 }
 
+# exempt_options ARGS...: exempt's unit and options, in any order, strictly: anything that does not
+# fit, a missing unit, --for or --reason is refused (exit 64, nothing changed) with the command that
+# works. Writes unit duration reason (exempt_cmd's), ARGS_*.
+exempt_options() {
+  local working
+  args_parse "for reason" "" "$@"
+  unit=${ARGS_WORDS[0]:-} duration=${ARGS_VAL[for]:-}
+  args_reason_v reason 1
+  working=(exempt "${unit:-UNIT}" --for "${duration:-30m}" --reason "${reason:-TEXT}")
+  args_strict exempt 1 "${working[@]}"
+  [[ -n $unit ]] || args_refuse exempt "needs a trading unit" "${working[@]}"
+  [[ -n $duration ]] ||
+    args_refuse exempt "needs --for DURATION ($EXEMPT_DURATION_FORMS)" "${working[@]}"
+  [[ -n ${reason// /} ]] || args_refuse exempt \
+    "needs --reason: say why this unit may run while trading is stopped" "${working[@]}"
+}
+
 # exempt_grant UNIT SECONDS WHO REASON (lock held, latched): the record, the drop-in and the timer;
 # the journal, the audit, the answer. Exits 1 when it could not be applied (the latch still holds).
 # Writes LOCK_FD EXEMPT_END_PROBLEM (on a failure).
 exempt_grant() {
-  local u=$1 secs=$2 who=$3 reason=$4 now until json a r
+  local u=$1 secs=$2 who=$3 reason=$4 now until json a r replaced="" old_fields=""
+  exempt_read
+  if ((EXEMPT[$u])); then # a second exempt of the same unit replaces the first: said, not silent
+    replaced="$(time_iso $((EXEMPT_UNTIL[$u] * 1000000))) (\"${EXEMPT_REASON[$u]}\")"
+    record_json_str_v r "${EXEMPT_REASON[$u]}"
+    old_fields=",\"replaced_until\":${EXEMPT_UNTIL[$u]},\"replaced_reason\":$r"
+  fi
   time_now_us_v now
   now=$((now / 1000000)) until=$((now + secs))
   record_json_str_v json "$u"; record_json_str_v a "$who"; record_json_str_v r "$reason"
@@ -137,9 +149,12 @@ exempt_grant() {
       "the latch still applies to it." >&2
     exit "$EX_FAIL"
   fi
-  record_log warning "EXEMPTED $u from the latch until $(time_iso $((until * 1000000))) by $who:" \
-    "\"$reason\"; every other trading unit stays latched"
-  record_audit_append exempt "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r" ||
+  local new_until
+  new_until="$(time_iso $((until * 1000000))) (\"$reason\")"
+  record_log warning "EXEMPTED $u from the latch until $new_until by $who;" \
+    "${replaced:+replaces the exemption until $replaced; }every other trading unit stays latched"
+  record_audit_append exempt \
+    "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r$old_fields" ||
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
   latch_drop_lock
   local span
@@ -147,6 +162,8 @@ exempt_grant() {
   printf 'EXEMPTED %s until %s (for %s): it may be started now (systemctl start %s); %s\n' \
     "$u" "$(time_iso $((until * 1000000)))" "$span" "$u" \
     "the ESS stays ACTIVE for every other trading unit."
+  [[ -z $replaced ]] ||
+    printf 'REPLACED the exemption of %s: until %s -> until %s\n' "$u" "$replaced" "$new_until"
 }
 
 # exempt_apply UNIT UNTIL: the runtime drop-in that lifts the latch for UNIT, and the timer that
@@ -203,16 +220,11 @@ exempt_end() {
 
 # unexempt UNIT [--expired]. Writes LOCK_FD EXEMPT_END_PROBLEM, and what exempt_end writes.
 exempt_cmd_unexempt() {
-  local unit="" expired=0 u json event=unexempt why
-  (($# >= 1)) || usage_error "unexempt needs a trading unit"
-  unit=$1
-  shift
-  while (($#)); do
-    case $1 in
-      --expired) expired=1; shift ;;
-      *) usage_error "unexempt: unknown option '$1'" ;;
-    esac
-  done
+  local unit u expired
+  args_parse "" "expired" "$@"
+  unit=${ARGS_WORDS[0]:-} expired=${ARGS_VAL[expired]:-0}
+  args_strict unexempt 1 unexempt "${unit:-UNIT}"
+  [[ -n $unit ]] || args_refuse unexempt "needs a trading unit" unexempt UNIT
   require_root unexempt
   config_load_in_force
   exempt_unit_arg_v u "$unit"

@@ -5,35 +5,28 @@
 # installer's snapshot (no parse, no validation run), and nothing forks before the stop jobs are
 # queued but ln (the flag) and the stop itself. activate.sh then classifies and records the run as
 # usual, taking the claim and the first stop from here. Runs only for an installed controller run by
-# root with valid options; anything else (a checkout, a bad option, a latch already present, a
-# re-verifying run) takes the ordinary path in activate.sh. It also holds the start of every
+# root (not asked for --help); anything else (a checkout, a latch already present, a re-verifying
+# run) takes the ordinary path in activate.sh. It also holds the start of every
 # activation (options, identity, trigger instant), which both paths share.
-# Needs config.sh time.sh record.sh units.sh latch.sh spool.sh, from load.sh. From
+# Needs args.sh config.sh time.sh record.sh units.sh latch.sh spool.sh, from load.sh. From
 # ess_controller.sh: ESS_LIB, ESS_START_WALL. Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON
 # ACT_WALL_US ACT_RUN_SOURCE ACT_OPT_* FIRST_DONE FIRST_CLAIM_RC, each function the ones its comment
 # names.
 
 declare -g ACT_ID="" ACT_SOURCE="" ACT_ACTOR="" ACT_REASON="" ACT_WALL_US=0 ACT_RUN_SOURCE=""
-declare -g ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""
+declare -g ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0
 declare -g FIRST_DONE=0 FIRST_CLAIM_RC=""
 
-# first_stop_options ARGS...: activate [--reason TEXT] [--source NAME] [--from-spool] into
-# ACT_OPT_*; 1 with ACT_OPT_ERROR set on a bad option. Writes ACT_OPT_*.
+# first_stop_options ARGS...: activate's options into ACT_OPT_*, read as meant (args.sh), for an
+# emergency stop is never refused over its wording: words are the reason (after --reason's text),
+# -r is --reason, a bare --reason is no reason, an option activate does not have is ignored, a
+# --source that is not a plain name is cli. activate_say_reading tells how, after the stop.
+# Writes ACT_OPT_* ARGS_*.
 first_stop_options() {
-  ACT_OPT_REASON="" ACT_OPT_SOURCE=cli ACT_OPT_FROM_SPOOL=0 ACT_OPT_ERROR=""
-  while (($#)); do
-    case $1 in
-      --reason | --source)
-        if (($# < 2)); then ACT_OPT_ERROR="$1 needs a value"; return 1; fi
-        if [[ $1 == --reason ]]; then ACT_OPT_REASON=$2; else ACT_OPT_SOURCE=$2; fi
-        shift 2 ;;
-      --from-spool) ACT_OPT_FROM_SPOOL=1; shift ;;
-      *) ACT_OPT_ERROR="activate: unknown option '$1'"; return 1 ;;
-    esac
-  done
-  [[ $ACT_OPT_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] && return 0
-  ACT_OPT_ERROR="--source must match [a-z0-9_-]{1,32}"
-  return 1
+  args_parse "reason source" "from-spool" "$@"
+  args_reason_v ACT_OPT_REASON
+  ACT_OPT_SOURCE=${ARGS_VAL[source]:-cli} ACT_OPT_FROM_SPOOL=${ARGS_VAL[from-spool]:-0}
+  [[ $ACT_OPT_SOURCE =~ ^[a-z0-9_-]{1,32}$ ]] || ACT_OPT_SOURCE=cli
 }
 
 # first_stop_trigger_from_wall WALL_US: the trigger instant (the command's start, a flag's or a
@@ -77,7 +70,8 @@ first_stop_init() {
 # write, FIRST_DONE FIRST_CLAIM_RC.
 first_stop() {
   ((EUID == 0)) && [[ -z ${ESS_CONFIG:-} && -e $ESS_LIB/../ess.conf.installed.bash ]] || return 0
-  first_stop_options "${@:2}" || return 0
+  first_stop_options "${@:2}"
+  ((!ARGS_HELP)) || return 0
   [[ $ACT_OPT_SOURCE != @(path|tamper) ]] || return 0
   CONFIG_STOP_PATH=1 # a snapshot that does not check out: stop every unit with the latch drop-in
   config_load_in_force

@@ -33,7 +33,8 @@ guard_restore_flag() {
 # guard: run by quantum-ess-guard.service when the flag changes (ConditionPathExists=! skips it,
 # without a fork, while the flag exists). Waits for any deactivate in progress, then judges.
 guard_cmd() {
-  (($# == 0)) || usage_error "guard takes no options"
+  args_parse "" "" "$@"
+  args_strict guard 0 guard
   require_root guard
   # shellcheck disable=SC2034 # config.sh: a bad snapshot, stop from the drop-ins
   CONFIG_STOP_PATH=1
@@ -78,7 +79,8 @@ guard_run() {
 #   another boot id, LATCH_ACROSS_REBOOT=keep     -> the flag is put back
 # Writes ST LOCK_FD FLAG_*, and what guard_run writes.
 guard_cmd_restore_latch() {
-  (($# == 0)) || usage_error "restore-latch takes no options"
+  args_parse "" "" "$@"
+  args_strict restore-latch 0 restore-latch
   require_root restore-latch
   config_load_in_force
   local latched boot

@@ -3,7 +3,8 @@
 # defines functions, its constants and its state, so the order matters only where a constant is
 # made from another library's (exempt.sh's from record.sh's). The list is cut in three for
 # `activate`, which stops the trading units before it parses more than the stop needs:
-#   load_stop              first-stop.sh and what the stop calls: parsed before the stop
+#   load_stop              first-stop.sh, what the stop calls and args.sh (activate's command
+#                          line): parsed before the stop
 #   load_activate FD       activate.sh; from FD (if not empty) when ess_controller.sh opened it
 #                          before the stop
 #   load_rest              the other commands' libraries, never parsed by `activate` (after the
@@ -14,6 +15,8 @@
 load_stop() {
   # shellcheck source=deploy/lib/first-stop.sh
   source "${BASH_SOURCE[0]%/*}/first-stop.sh"
+  # shellcheck source=deploy/lib/args.sh
+  source "${BASH_SOURCE[0]%/*}/args.sh"
   # shellcheck source=deploy/lib/time.sh
   source "${BASH_SOURCE[0]%/*}/time.sh"
   # shellcheck source=deploy/lib/config.sh

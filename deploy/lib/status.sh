@@ -192,13 +192,10 @@ status_exempt_state() {
 
 # status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*.
 status_cmd() {
-  local json=0
-  while (($#)); do
-    case $1 in
-      --json) json=1; shift ;;
-      *) usage_error "status: unknown option '$1'" ;;
-    esac
-  done
+  local json
+  args_parse "" "json" "$@"
+  json=${ARGS_VAL[json]:-0}
+  args_strict status 0 status ${ARGS_VAL[json]:+--json}
   config_load_in_force
   record_state_load
   latch_observe

@@ -35,22 +35,23 @@ load_libs() {
   [[ $output == *"unknown command 'explode'"* ]]
 }
 
-@test "unknown flags exit 64 and name the flag" {
-  run "$CTL" activate --force
-  [ "$status" -eq 64 ]
-  [[ $output == *"unknown option '--force'"* ]]
+@test "unknown flags exit 64 and name the flag (activate excepted: it reads them as meant)" {
   run "$CTL" deactivate --now
   [ "$status" -eq 64 ]
+  [[ $output == *"unknown option '--now'"* ]]
   run "$CTL" status --yaml
   [ "$status" -eq 64 ]
-  run "$CTL" activate --reason
+  run "$CTL" deactivate --reason
   [ "$status" -eq 64 ]
   [[ $output == *"--reason needs a value"* ]]
 }
 
-@test "a --source that is not a plain name is refused" {
-  run "$CTL" activate --source 'x;rm -rf /'
-  [ "$status" -eq 64 ]
+@test "a --source that is not a plain name is never used: the activation is the operator's (cli)" {
+  load_libs
+  first_stop_options --source 'x;rm -rf /' --reason x
+  [ "$ACT_OPT_SOURCE" = cli ]
+  first_stop_options --source=drill
+  [ "$ACT_OPT_SOURCE" = drill ]
 }
 
 @test "help exits 0 and documents the exit codes" {

@@ -67,7 +67,7 @@ functions_by_file() {
   [[ ${lines[0]} == *load_stop && ${lines[1]} == *first_stop* && ${lines[2]} == *load_activate* ]]
   # first_stop and the functions it calls are all defined by load_stop alone
   run bash -c 'set -Eeuo pipefail; source "$1/load.sh"; load_stop
-    for f in first_stop first_stop_options first_stop_init config_load_in_force \
+    for f in first_stop first_stop_options args_parse first_stop_init config_load_in_force \
       latch_flag_create_exclusive units_stop_begin record_actor_v spool_has_requests; do
       declare -F "$f" >/dev/null || echo "missing $f"
     done

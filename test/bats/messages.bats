@@ -31,8 +31,10 @@ as_nobody() {
 
 @test "controller: a usage error is one line and a pointer to --help (exit 64)" {
   local args
-  for args in "" "explode" "activate --force" "activate --reason" "deactivate --now" \
-    "status --yaml" "stauts" "exempt" "unexempt" "verify-audit extra" "check-config a b"; do
+  for args in "" "explode" "deactivate --now" "deactivate incident closed" "deactivate -r x" \
+    "deactivate --reason" "deactivate --no-start=yes" "status --yaml" "status --json=1" "stauts" \
+    "exempt" "exempt --for 30m --reason deploy" "unexempt" "unexempt a b" "rearm now" \
+    "verify-audit extra" "check-config a b" "guard x" "restore-latch --now"; do
     # shellcheck disable=SC2086 # one word per argument
     run "$CTL" $args
     one_line_usage_error ess_controller.sh
@@ -117,7 +119,7 @@ as_nobody() {
   done
   run "$CTL" exempt quantum-execution --reason deploy
   one_line_usage_error ess_controller.sh
-  [[ $output == *"exempt needs --for DURATION (a number with its unit: 90s, 30m or 1h)"* ]]
+  [[ $output == *"exempt: needs --for DURATION (a number with its unit: 90s, 30m or 1h)"* ]]
   run "$CTL" exempt quantum-execution --for 2h --reason deploy
   one_line_usage_error ess_controller.sh
   [[ $output == *"longer than MAX_EXEMPTION_SEC (1h)"* ]]
@@ -142,13 +144,181 @@ as_nobody() {
   # shellcheck source=/dev/null
   source "$REPO/demo/run.sh" # defines the functions only (main runs when executed)
   local line
-  demo_quote_v line ess_controller.sh activate --reason "demo: runaway strategy"
+  args_quote_v line ess_controller.sh activate --reason "demo: runaway strategy"
   [ "$line" = 'ess_controller.sh activate --reason "demo: runaway strategy"' ]
   # shellcheck disable=SC2016 # the $ is meant literally
-  demo_quote_v line bash -c 'echo "$HOME"' ""
+  args_quote_v line bash -c 'echo "$HOME"' ""
   # shellcheck disable=SC2016 # the $ is meant literally
   [ "$line" = 'bash -c "echo \"\$HOME\"" ""' ]
   [ "$(TZ=Europe/Berlin demo_local_time 1796520920.443859)" = "2026-12-06T02:35:20.443+0100" ]
   [ "$(TZ=UTC demo_local_time 1796520920)" = "2026-12-06T01:35:20.000+0000" ]
   [ "$(demo_seconds 10.250 10.3125)" = "0.062" ]
+}
+
+# activate_reads ARGS...: activate's reading of ARGS (first_stop_options, as before the stop), then
+# what it says after the stop (activate_say_reading): "REASON|SOURCE" and the lines it says.
+activate_reads() {
+  bash -c 'set -Eeuo pipefail; source "$1/deploy/lib/load.sh"; load_all
+    record_log() { :; }
+    first_stop_options "${@:2}"
+    printf "%s|%s\n" "$ACT_OPT_REASON" "$ACT_OPT_SOURCE"
+    activate_say_reading 2>&1' _ "$REPO" "$@"
+}
+
+@test "activate: every way it is written is read as meant, and it says how after the stop" {
+  run activate_reads "market crash"
+  [ "${lines[0]}" = "market crash|cli" ]
+  [ "${lines[1]}" = 'ess: read "market crash" as the reason' ]
+  [ "${lines[2]}" = \
+    'ess: the exact form of this command: ess_controller.sh activate --reason "market crash"' ]
+  run activate_reads -r x
+  [ "${lines[0]}" = "x|cli" ]
+  [ "${lines[1]}" = "ess: read -r as --reason" ]
+  [ "${lines[2]}" = "ess: the exact form of this command: ess_controller.sh activate --reason x" ]
+  run activate_reads --reason
+  [ "${lines[0]}" = "|cli" ]
+  [ "${lines[1]}" = 'ess: --reason had no text: recorded as "no reason given"' ]
+  [ "${lines[2]}" = \
+    "ess: the exact form of this command: ess_controller.sh activate --reason TEXT" ]
+  run activate_reads --reason flash crash BTC
+  [ "${lines[0]}" = "flash crash BTC|cli" ]
+  [[ ${lines[2]} == *'activate --reason "flash crash BTC"' ]]
+  run activate_reads --force --reason x
+  [ "${lines[0]}" = "x|cli" ]
+  [ "${lines[1]}" = "ess: ignored '--force': activate has no such option" ]
+  run activate_reads --source 'x;rm -rf /' --reason x
+  [ "${lines[0]}" = "x|cli" ]
+  [[ ${lines[1]} == "ess: --source 'x;rm -rf /' is not a plain name"*": taken as cli" ]]
+  # the exact forms say nothing more
+  local args
+  for args in "" "--reason x" "--reason=x" "--source=drill --reason=a" "--source drill"; do
+    # shellcheck disable=SC2086 # one word per argument
+    run activate_reads $args
+    [ "${#lines[@]}" -eq 1 ]
+  done
+  [ "$output" = "|drill" ]
+  run activate_reads "--reason=market crash" --source=drill
+  [ "$output" = "market crash|drill" ]
+}
+
+@test "activate's reading of its arguments starts no process (the stop comes first)" {
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  run env -i PATH=/nonexistent "$BASH" -c 'set -Eeuo pipefail -T; source "$1/load.sh"; load_stop
+    trap '\''[[ $BASHPID == "$$" ]] || echo "a process in ${FUNCNAME[0]:-?}" >&2'\'' DEBUG
+    first_stop_options "market crash" -r x --reason --force --source=a --from-spool=1 -- -y
+    trap - DEBUG
+    printf "%s|%s|%s\n" "$ACT_OPT_REASON" "$ACT_OPT_SOURCE" "$ACT_OPT_FROM_SPOOL"' _ \
+    "$REPO/deploy/lib"
+  [ "$status" -eq 0 ]
+  [ "$output" = "x market crash -y|a|1" ]
+}
+
+@test "options in any order and --opt=VALUE for every command; refusals show what works" {
+  # exempt with its options before the unit, in either form: read, then refused only because
+  # the ESS is not active (2)
+  run "$CTL" exempt --for 30m --reason deploy quantum-execution
+  [ "$status" -eq 2 ]
+  [[ $output == *"the ESS is not active: there is no latch to exempt quantum-execution.service"* ]]
+  run "$CTL" exempt --for=30m --reason="deploy v2" quantum-execution
+  [ "$status" -eq 2 ]
+  run "$CTL" unexempt quantum-execution --expired
+  [ "$status" -eq 2 ]
+  run "$CTL" exempt --for=30 quantum-execution --reason=deploy
+  one_line_usage_error ess_controller.sh
+  [[ $output == *"--for 30 has no unit: write 30s, 30m or 30h"* ]]
+  run "$CTL" exempt quantum-execution --for 30m deploy v2
+  one_line_usage_error ess_controller.sh
+  [[ $output == "ess: exempt: unexpected 'deploy' 'v2'; accepted: exempt UNIT --for DURATION"* ]]
+  [[ $output == *"(in any order; --opt=VALUE too); the command that works: ess_controller.sh"* ]]
+  [[ $output == *' exempt quantum-execution --for 30m --reason "deploy v2" (see '* ]]
+  run "$CTL" exempt --for 30m --reason deploy
+  [[ $output == *"needs a trading unit;"*"works: ess_controller.sh exempt UNIT --for 30m"* ]]
+  # deactivate stays strict (it resumes trading), and shows the command that works
+  run "$CTL" deactivate "incident closed"
+  one_line_usage_error ess_controller.sh
+  [[ $output == "ess: deactivate: unexpected 'incident closed'; accepted: deactivate"* ]]
+  [[ $output == *'works: ess_controller.sh deactivate --reason "incident closed" (see '* ]]
+  run "$CTL" deactivate -r x --no-start
+  [[ $output == *"-r is not an option (write --reason);"* ]]
+  [[ $output == *"works: ess_controller.sh deactivate --reason x --no-start (see "* ]]
+  run "$CTL" deactivate --reason
+  [[ $output == *"--reason needs a value;"*"works: ess_controller.sh deactivate --reason TEXT"* ]]
+  run "$CTL" deactivate --no-start=yes
+  [[ $output == *"--no-start takes no value;"* ]]
+  run "$CTL" deactivate "--reason=all clear" --no-start
+  [ "$status" -eq 2 ] # read: not active, nothing to deactivate
+  run "$CTL" status --yaml
+  [[ $output == *"unknown option '--yaml'; accepted: status [--json]"* ]]
+  run "$CTL" check-config "$ESS_CONFIG" extra
+  [[ $output == *"unexpected 'extra'; accepted: check-config [FILE];"* ]]
+  run "$CTL" rearm --force
+  [[ $output == *"unknown option '--force'; accepted: rearm, with no options;"* ]]
+  # --help after any command is the help
+  for args in "activate --help" "deactivate -h" "exempt --help" "status --help" "rearm --help"; do
+    # shellcheck disable=SC2086 # one word per argument
+    run "$CTL" $args
+    [ "$status" -eq 0 ]
+    [[ $output == "Usage: ess_controller.sh"* ]]
+  done
+  [ ! -e "$TMP/run/ESS_ON" ]
+}
+
+@test "not root: 77 names the sudo command with the operator's own arguments, verify-audit too" {
+  local args
+  for args in "activate" "deactivate --reason=x" "rearm" "exempt quantum-execution --for 30m" \
+    "unexempt quantum-execution" "verify-audit" "guard" "restore-latch"; do
+    # shellcheck disable=SC2086 # one word per argument
+    run as_nobody "$CTL" $args --reason y
+    [[ $args == @(rearm|verify-audit|guard|restore-latch|unexempt*) ]] && continue
+    [ "$status" -eq 77 ]
+    [[ $output == *"must run as root (uid 0); you are uid 65534. Nothing was changed. Run: sudo"* ]]
+    [[ $output == *"Run: sudo ess_controller.sh $args --reason y" ]]
+  done
+  for args in "rearm" "verify-audit" "guard" "restore-latch" "unexempt quantum-execution"; do
+    # shellcheck disable=SC2086 # one word per argument
+    run as_nobody "$CTL" $args
+    [ "$status" -eq 77 ]
+    [[ $output == *"Run: sudo ess_controller.sh $args" ]]
+  done
+  run as_nobody "$CTL" activate "market crash" -r "BTC -5%"
+  [ "$status" -eq 77 ]
+  [[ $output == *'Run: sudo ess_controller.sh activate "market crash" -r "BTC -5%"' ]]
+  [ ! -e "$TMP/run/ESS_ON" ]
+}
+
+# help_codes CMD: the exit codes --help lists for CMD, one a line
+help_codes() {
+  "$CTL" --help | sed -n '/^Exit codes, by command/,$p' |
+    awk -v c="$1" '$1 == c { on = 1; print; next } on && /^                 / { print; next }
+      { on = 0 }' | grep -oE '(^ *([a-z-]+ +)?|; )[0-9]+ ' | grep -oE '[0-9]+'
+}
+
+@test "--help lists every exit code each command returns, as the operator guide does" {
+  run "$CTL" exempt quantum-execution --for 30m --reason deploy
+  [ "$status" -eq 2 ]
+  help_codes exempt | grep -qx 2
+  run "$CTL" unexempt quantum-execution
+  [ "$status" -eq 2 ]
+  help_codes unexempt | grep -qx 2
+  run "$CTL" deactivate --reason x
+  [ "$status" -eq 2 ]
+  help_codes deactivate | grep -qx 2
+  run "$CTL" verify-audit
+  [ "$status" -eq 1 ]
+  help_codes verify-audit | grep -qx 1
+  run "$CTL" check-config
+  [ "$status" -eq 0 ]
+  help_codes check-config | grep -qx 0
+  [ "$(help_codes status | tr '\n' ' ')" = "0 1 3 4 5 6 7 8 " ]
+  # every code --help lists is in the guide's table, and the guide names each command with its
+  # own codes (the generic ones, 0, 64, 75, 77, 78, aside)
+  local table cmd code row
+  table=$(sed -n '/^## Exit codes/,/^## /p' "$REPO/docs/operator-guide.md")
+  for cmd in activate deactivate status exempt unexempt rearm check-config verify-audit; do
+    for code in $(help_codes "$cmd"); do
+      ((code < 3 || code > 8)) || code=3-8
+      row=$(grep -E "^\| $code \|" <<<"$table") || { echo "no row $code ($cmd)"; return 1; }
+      [[ $code == @(0|3-8) || $row == *"\`$cmd\`"* ]] || { echo "$code: no $cmd"; return 1; }
+    done
+  done
 }
