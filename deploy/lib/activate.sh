@@ -492,7 +492,8 @@ activate_cmd() {
 
 # activate_say_reading (after the stop): how a command line not in its exact form was read (words,
 # -r, an option without its value, an option activate does not have, a --source that is not a
-# plain name), one line each, then the exact form; on stderr and in the journal.
+# plain name), one line each, then the exact form; in the journal and, outside systemd, on stderr
+# (record_log).
 activate_say_reading() {
   local notes=() w n exact=(activate)
   if ((${#ARGS_WORDS[@]} > 0)); then
@@ -515,11 +516,8 @@ activate_say_reading() {
   [[ $ACT_OPT_SOURCE == cli ]] || exact+=(--source "$ACT_OPT_SOURCE")
   ((!ACT_OPT_FROM_SPOOL)) || exact+=(--from-spool)
   args_quote_v w "${exact[@]}"
-  for n in "${notes[@]}"; do
-    printf 'ess: %s\n' "$n" >&2
-    record_log notice "activate: $n"
-  done
-  printf 'ess: the exact form of this command: ess_controller.sh %s\n' "$w" >&2
+  for n in "${notes[@]}"; do record_log notice "$n"; done
+  record_log notice "the exact form of this command: ess_controller.sh $w"
 }
 
 # activate_finish: everything after the stop: the trip requests (claimed only now), the claim's

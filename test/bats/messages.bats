@@ -159,7 +159,7 @@ as_nobody() {
 # what it says after the stop (activate_say_reading): "REASON|SOURCE" and the lines it says.
 activate_reads() {
   bash -c 'set -Eeuo pipefail; source "$1/deploy/lib/load.sh"; load_all
-    record_log() { :; }
+    record_log() { printf "ess: %s\n" "${*:2}" >&2; }
     first_stop_options "${@:2}"
     printf "%s|%s\n" "$ACT_OPT_REASON" "$ACT_OPT_SOURCE"
     activate_say_reading 2>&1' _ "$REPO" "$@"

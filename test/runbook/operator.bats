@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # stderr is set by bats (run --separate-stderr)
 # The operator's runbook followed literally on a fresh install, as root and as a user who is not,
 # including what a tired operator does: the runbook root owned by the trading user, its own
 # security step (chmod 700 / chown on ops/ess_controller.sh), a drill while the ESS is active or in
@@ -221,6 +222,14 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   run ess_controller.sh exempt quantum-execution --for 30m --reason "deploy v2"
   [ "$status" -eq 0 ]
   [[ $output == *"(for 30m)"* ]]
+  # again, its options first: it says what it replaced
+  run ess_controller.sh exempt --for=20m --reason "deploy v2, second try" quantum-execution
+  [ "$status" -eq 0 ]
+  [[ $output == *"(for 20m)"* ]]
+  local was='REPLACED the exemption of quantum-execution.service: until 20'
+  [[ $output == *"$was"*' ("deploy v2") -> until 20'*' ("deploy v2, second try")'* ]]
+  grep -q '"event":"exempt".*"reason":"deploy v2, second try","replaced_until":[0-9]*,'\
+'"replaced_reason":"deploy v2"' /var/log/quantum-ess/audit.jsonl
   systemctl start quantum-execution.service
   run ess_controller.sh status
   [ "$status" -eq 3 ]
@@ -242,7 +251,8 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [[ $output == *"Assertion failed"* ]]
   run systemctl status quantum-governor.service --no-pager
   local says='(Quantum ESS latch: "Assertion failed" means the ESS is ACTIVE; run'
-  says+=' ess_controller.sh status, then exempt quantum-governor or deactivate)'
+  says+=' ess_controller.sh status, then exempt quantum-governor --for 30m --reason WHY or'
+  says+=' deactivate)'
   [[ ${lines[0]} == *"quantum-governor.service - Stand-in trading service"*"$says" ]]
   run journalctl -u quantum-governor.service -n 1 --no-pager -o cat
   [[ $output == "Assertion failed for quantum-governor.service - "*"$says." ]]
@@ -272,4 +282,64 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   grep -q '"event":"resume".*"reason":"venue back, checked"' /var/log/quantum-ess/audit.jsonl
   # shellcheck disable=SC2046 # one word per unit
   run ! grep -vx active < <(systemctl is-active $(trading_units))
+}
+
+@test "activate typed in a hurry stops trading, then says how it read the words" {
+  run --separate-stderr ess_controller.sh activate "market crash"
+  [ "$status" -eq 0 ]
+  [[ $output == "ESS ACTIVATED (id "*"all trading units stopped in "* ]]
+  # after the stop and its report (the journal's lines before it)
+  [ "$(tail -n 2 <<<"$stderr")" = \
+    'ess: read "market crash" as the reason'$'\n''ess: the exact form of this command:'\
+' ess_controller.sh activate --reason "market crash"' ]
+  [ "$(jq -r .last_activation.reason /var/lib/quantum-ess/state.json)" = "market crash" ]
+  # shellcheck disable=SC2046 # one word per unit
+  run ! grep -vxE 'inactive|failed' < <(systemctl is-active $(trading_units))
+  run --separate-stderr ess_controller.sh activate -r x
+  [ "$status" -eq 0 ]
+  [[ $output == "ESS ALREADY ACTIVE, re-verified"* && $stderr == *"ess: read -r as --reason"* ]]
+  run --separate-stderr ess_controller.sh activate --reason
+  [ "$status" -eq 0 ]
+  [[ $stderr == *'ess: --reason had no text: recorded as "no reason given"'$'\n'* ]]
+  journalctl -t quantum-ess --no-pager -o cat | grep -q 'read "market crash" as the reason'
+}
+
+@test "deactivate stays strict; Ctrl-D at its prompt does not resume; not root: the sudo command" {
+  run ess_controller.sh deactivate "all clear"
+  [ "$status" -eq 64 ]
+  [[ $output == *'the command that works: ess_controller.sh deactivate --reason "all clear" ('* ]]
+  run script -qec "ess_controller.sh deactivate --no-start" /dev/null <<<$'\x04'
+  [ "$status" -eq 1 ]
+  [[ $output == *"Why is the ESS being deactivated?"* ]]
+  [[ $output == *"no answer (end of input): deactivate refused, nothing was changed, the ESS"* ]]
+  [[ $output == *"To resume trading: ess_controller.sh deactivate --reason TEXT --no-start"* ]]
+  run ess_controller.sh status
+  [ "$status" -eq 3 ]
+  run as_nobody /usr/local/sbin/ess_controller.sh deactivate --reason="all clear"
+  [ "$status" -eq 77 ]
+  [[ $output == *'Run: sudo ess_controller.sh deactivate "--reason=all clear"' ]]
+  run as_nobody /usr/local/sbin/ess_controller.sh verify-audit
+  [ "$status" -eq 77 ]
+  [[ $output == *"Run: sudo ess_controller.sh verify-audit" ]]
+}
+
+@test "a deactivate overtaken by a new activation says so plainly; trading stays stopped" {
+  local out=/run/overtaken.out pid rc=0
+  ess_controller.sh deactivate --reason "spike over" >"$out" 2>&1 &
+  pid=$!
+  for _ in $(seq 500); do grep -q "^  started " "$out" && break; sleep 0.02; done
+  run ess_controller.sh activate --reason "second spike"
+  [ "$status" -eq 0 ]
+  wait "$pid" || rc=$?
+  cat "$out"
+  [ "$rc" -eq 1 ]
+  run cat "$out"
+  local says='(via cli by root: "second spike") latched while this deactivate was starting'
+  [[ $output == *"ess: DEACTIVATE OVERTAKEN: a new activation "*"$says the trading units."* ]]
+  [[ $output == *"The ESS is ACTIVE again and trading stays stopped (that stop holds)."* ]]
+  [[ $output != *"resume FAILED"* ]]
+  run ess_controller.sh status
+  [ "$status" -eq 3 ]
+  [ "$(jq -r .last_deactivation.result /var/lib/quantum-ess/state.json)" = overtaken ]
+  ess_controller.sh deactivate --reason "done" </dev/null
 }
