@@ -3,7 +3,8 @@
 # before the stop). Options come in any order, as `--opt VALUE` or `--opt=VALUE`; a flag takes no
 # value. What a command does with what does not fit is its own choice: activate takes it as meant
 # and says how it read it (an emergency stop is never refused over its wording), every other
-# command refuses it with the command that works. Needs nothing. Writes ARGS_*, each function the
+# command refuses it with the command that works. From ess_controller.sh (args_refuse,
+# args_strict): usage, usage_error. Writes ARGS_*, each function the
 # ones its comment names.
 
 declare -gA ARGS_VAL=()

@@ -3,8 +3,9 @@
 # failure safe: nothing is cleared before the intent is recorded, the persisted latch goes before
 # the flag, the switch is re-armed before anything starts, and a switch that cannot be re-armed puts
 # the latch back. A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the
-# units not started. Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh;
-# from load.sh. From ess_controller.sh: usage_error, require_root, EX_BUSY, EX_FAIL, EX_NOT_ACTIVE.
+# units not started. Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh
+# args.sh, from load.sh. From ess_controller.sh: usage, usage_error, require_root, EX_BUSY, EX_FAIL,
+# EX_NOT_ACTIVE.
 # Writes DEA_ERROR START_ERROR ST LOCK_FD RESUME_FD, each function the ones its comment names.
 
 # deactivate_rearm_switch: the path units active and the trigger stopped (while there is no flag),

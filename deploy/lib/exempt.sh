@@ -8,9 +8,9 @@
 #   quantum-ess-unexempt-<unit>.timer (transient)         ends it at its deadline
 # Ending it (unexempt, expiry, deactivate) puts the assertions back first, then stops the unit and
 # empties its cgroup while the ESS is still latched, then drops the record.
-# Needs config.sh time.sh units.sh record.sh verdict.sh (EXEMPT, GUARD) latch.sh, from load.sh. From
-# ess_controller.sh: usage_error, require_root, EX_*, ESS_LIB. Writes EXEMPT EXEMPT_UNTIL
-# EXEMPT_REASON EXEMPT_END_PROBLEM LOCK_FD, each function the ones its comment names.
+# Needs config.sh time.sh units.sh record.sh verdict.sh (EXEMPT, GUARD) latch.sh args.sh, from
+# load.sh. From ess_controller.sh: usage, usage_error, require_root, EX_*, ESS_LIB. Writes EXEMPT
+# EXEMPT_UNTIL EXEMPT_REASON EXEMPT_END_PROBLEM LOCK_FD, each function the ones its comment names.
 
 readonly EXEMPT_DIR=$ESS_RUNTIME_DIR/exempt
 readonly EXEMPT_DROPIN=60-quantum-ess-exempt.conf

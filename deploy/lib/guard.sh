@@ -4,9 +4,9 @@
 # so the flag is put back, every trading unit is stopped again, and the event is logged at crit,
 # audited and counted (tamper_total, ess_tamper_events_total). Until then the drop-ins still refuse
 # every start, because they also assert on the persisted latch.
-# Needs config.sh time.sh record.sh verdict.sh latch.sh activate.sh, from load.sh. From
-# ess_controller.sh: usage_error, require_root. Writes ST LOCK_FD FLAG_* GUARD_ROUNDS, and what
-# activate_cmd writes.
+# Needs config.sh time.sh record.sh verdict.sh latch.sh activate.sh args.sh, from load.sh. From
+# ess_controller.sh: usage, usage_error, require_root. Writes ST LOCK_FD FLAG_* GUARD_ROUNDS, and
+# what activate_cmd writes.
 
 # guard_restore_flag DETAIL (lock held): put the flag back from the persisted latch (or the state's
 # id). Writes ST (the tamper count, time and detail).

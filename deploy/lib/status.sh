@@ -5,7 +5,8 @@
 # latch flag, "switch:" armed or not, and per unit "state=" and "sub=" are systemd's ActiveState and
 # SubState, "guard=" whether systemd applies the latch to it (yes|no|absent|unknown, as in --json),
 # "processes=" whether its cgroup holds a process. Needs config.sh time.sh units.sh record.sh
-# verdict.sh latch.sh exempt.sh listener.sh, from load.sh. From ess_controller.sh: usage_error.
+# verdict.sh latch.sh exempt.sh listener.sh args.sh, from load.sh. From ess_controller.sh: usage,
+# usage_error.
 # Writes what latch_observe writes (the verdict and its inputs), ST, FLAG_*.
 
 readonly -A VERDICT_TEXT=(

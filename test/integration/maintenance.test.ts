@@ -135,9 +135,9 @@ describe('maintenance window under the latch', () => {
       [['exempt', 'quantum-execution', '--for', '0m', '--reason', 'x'], "--for '0m' is not a duration", 64],
       // a bare number is refused: 30 meant minutes to the operator and seconds to the controller
       [['exempt', 'quantum-execution', '--for', '30', '--reason', 'x'], '--for 30 has no unit: write 30s, 30m or 30h', 64],
-      [['exempt', 'quantum-execution', '--reason', 'x'], 'exempt needs --for DURATION (a number with its unit: 90s, 30m or 1h)', 64],
-      [['exempt', 'quantum-execution', '--for', '1m'], 'exempt needs --reason', 64],
-      [['exempt', 'quantum-execution', '--for', '1m', '--reason', '   '], 'exempt needs --reason', 64],
+      [['exempt', 'quantum-execution', '--reason', 'x'], 'exempt: needs --for DURATION (a number with its unit: 90s, 30m or 1h)', 64],
+      [['exempt', 'quantum-execution', '--for', '1m'], 'exempt: needs --reason', 64],
+      [['exempt', 'quantum-execution', '--for', '1m', '--reason', '   '], 'exempt: needs --reason', 64],
       [['unexempt', 'quantum-execution'], 'has no maintenance exemption', 2],
     ] as const) {
       const r = await box.ess(...args);
