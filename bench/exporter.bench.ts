@@ -92,7 +92,7 @@ try {
     ),
   ) as Compare;
 
-  const source = (await box.mustRun('curl', '-fsS', 'http://127.0.0.1:10170/metrics')).includes('ess_exporter_unit_source{source="dbus"} 1') ? 'dbus' : 'poll';
+  const source = (await box.mustRun('curl', '-fsS', 'http://127.0.0.1:10170/metrics')).includes('ess_exporter_unit_source{source="dbus"} 1') ? 'dbus' : 'none (not subscribed)';
   const latencyRow = (label: string, r: { ess: Percentiles; node: Percentiles }): void => {
     rows.push({
       figure: `scrape p50 / p99 ms, ${label} (n=${r.ess.n})`,

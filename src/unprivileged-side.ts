@@ -14,7 +14,7 @@ import type { JsonFileReader } from './readers/json-file.js';
 import { DEFAULT_RUNTIME_DIR, LatchMarkersReader } from './readers/latch-markers.js';
 import { READ_SOURCES, ReadHealth } from './readers/read-health.js';
 import { type EssState, stateFileReader } from './readers/state-file.js';
-import type { UnitStatus } from './readers/systemctl-show.js';
+import type { UnitStatus } from './readers/unit-status.js';
 import { UnitStates } from './readers/unit-states.js';
 import { WiringRecordReader, wiringRecordPath } from './readers/wiring-record.js';
 import { SWITCH_UNITS } from './readers/ess-units.js';
@@ -47,7 +47,7 @@ export class UnprivilegedSide {
   readonly stateFile: JsonFileReader<EssState>;
   readonly drillFile: JsonFileReader<DrillRecord>;
   readonly markers: LatchMarkersReader;
-  /** Unit states and assertions: D-Bus signals, or polling while the bus is unavailable. */
+  /** Unit states, assertions and the switch's wiring: pushed by systemd over D-Bus. */
   readonly unitStates: UnitStates;
   readonly cgroup: CgroupReader;
   /** The installer's record of the switch's wiring, beside the ess.conf in force. */
@@ -70,9 +70,7 @@ export class UnprivilegedSide {
       ...ess.monitorUnits.map((unit): ConfiguredUnit => ({ unit, role: 'monitor' })),
       ...SWITCH_UNITS.map((unit): ConfiguredUnit => ({ unit, role: 'switch' })),
     ];
-    // Unit states and assertions cached from before a latch change (an activation, a deactivate that
-    // ended exemptions) would show every trading unit as a violation, or the switch as not armed.
-    this.flag = new FlagReader(ess.flagFile, this.health, () => this.unitStates.invalidate());
+    this.flag = new FlagReader(ess.flagFile, this.health);
     this.stateFile = stateFileReader(ess.stateDir, this.health);
     this.drillFile = drillFileReader(ess.stateDir, this.health);
     this.markers = new LatchMarkersReader(ess.stateDir, hostPaths.runtimeDir, ess.tradingUnits, this.health);
@@ -81,10 +79,7 @@ export class UnprivilegedSide {
         systemBusAddress: config.systemBusAddress,
         units: this.units.map(({ unit }) => unit),
         tradingUnits: ess.tradingUnits,
-        systemctlPath: config.systemctlPath,
-        busctlPath: config.busctlPath,
-        timeoutMs: config.systemctlTimeoutMs,
-        cacheMs: config.unitStateCacheMs,
+        timeoutMs: config.dbusTimeoutMs,
       },
       this.health,
       log,
@@ -114,17 +109,15 @@ export class UnprivilegedSide {
 
   /** Brings every source up to date; never rejects (failures land in health and the error counters). */
   async refresh(): Promise<void> {
-    await this.flag.check(); // first: a change it finds must invalidate the cached unit states
+    const statuses = this.unitStates.current();
     await Promise.all([
+      this.flag.check(),
       this.stateFile.read(),
       this.drillFile.read(),
       this.markers.read(),
       this.wiringRecord.read(),
-      // the cgroups to look at come from the unit states just read
-      this.unitStates.refresh().then(() => {
-        const statuses = this.unitStates.current();
-        return statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits));
-      }),
+      // the cgroups to look at come from the unit states last pushed
+      statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits)),
     ]);
   }
 

@@ -10,9 +10,9 @@ export LC_ALL=C.UTF-8
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 # iproute2 and openssl: the fleet harness (sandbox/fleet.sh) wires network namespaces to a bridge
-# and makes its throwaway CA
+# and makes its throwaway CA; dbus-daemon: the unit and contract tests' fake systemd has a private bus
 readonly APT_PACKAGES=(shellcheck bats redis-server curl jq prometheus prometheus-alertmanager
-  iproute2 openssl)
+  iproute2 openssl dbus-daemon)
 readonly SANDBOX=$REPO/sandbox/sandbox.sh
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR

@@ -503,7 +503,7 @@ function exporterRow(): RowBuilder {
     .withPanel(
       stateTimeline(
         'Exporter reads',
-        'Whether the last read of each source (flag, state file, systemctl, busctl, cgroups, latch markers and exemptions, drill record) worked. FAILING means the exporter serves last known values or an unknown verdict.',
+        'Whether the last read of each source (flag, state file, systemd over D-Bus, latch assertions, cgroups, latch markers and exemptions, drill record) worked. FAILING means the exporter serves last known values or an unknown verdict.',
       )
         .withTarget(target('exporterReadOk', '{{instance}} {{source}}'))
         .mappings(

@@ -5,7 +5,7 @@ import type { DrillRecord } from '../readers/drill-file.js';
 import type { Exemption } from '../readers/exemptions.js';
 import type { ReadHealth } from '../readers/read-health.js';
 import type { EssState } from '../readers/state-file.js';
-import type { UnitStatus } from '../readers/systemctl-show.js';
+import type { UnitStatus } from '../readers/unit-status.js';
 import type { UnitStatesView } from '../readers/unit-states.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
 import { registerBuildInfoMetric } from './build-info-metrics.js';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { UNIT_STATES } from '../readers/systemctl-show.js';
-import { UNIT_SOURCES, type UnitStatesView } from '../readers/unit-states.js';
+import { UNIT_STATES } from '../readers/unit-status.js';
+import type { UnitStatesView } from '../readers/unit-states.js';
 import type { ConfiguredUnit } from './unit-state-metrics.js';
 
 /** Where the unit states come from, how old they are, and every change of state seen. */
@@ -8,18 +8,17 @@ export function registerUnitStatesMetrics(registry: Registry, units: readonly Co
   const registers = [registry];
   new Gauge({
     name: 'ess_exporter_unit_source',
-    help: 'Where the unit states come from: dbus (pushed by systemd over a subscription) or poll (systemctl, the fallback while the system bus is unavailable); 1 on the current one.',
+    help: 'Where the unit states come from: dbus, pushed by systemd over a subscription, the one source; 1 while subscribed, 0 while the system bus is unavailable (the states are then unknown).',
     labelNames: ['source'] as const,
     registers,
     collect() {
-      const current = unitStates.source();
-      for (const source of UNIT_SOURCES) this.set({ source }, source === current ? 1 : 0);
+      this.set({ source: 'dbus' }, unitStates.subscribed() ? 1 : 0);
     },
   });
 
   new Gauge({
     name: 'ess_exporter_unit_states_age_seconds',
-    help: 'Seconds since the unit states were last known to be current: 0 while the D-Bus subscription is up and systemd answers, the age of the last systemctl answer while polling; absent while never read.',
+    help: 'Seconds since the unit states were last known to be current: 0 while the D-Bus subscription is up and systemd answers, else the age of its last answer; absent while never read.',
     registers,
     collect() {
       this.reset();

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { UNIT_STATES, type UnitStatus } from '../readers/systemctl-show.js';
+import { UNIT_STATES, type UnitStatus } from '../readers/unit-status.js';
 
 /** `switch`: the ESS's own path and trigger units, which arm the kill switch. */
 export type UnitRole = 'trading' | 'monitor' | 'switch';

@@ -26,13 +26,10 @@ export interface ExporterConfig {
   readonly listen: ListenAddress;
   /** Where listen came from, for messages: the config file (key listen) or the command line (--listen). */
   readonly listenSource: { readonly file: string; readonly key: string };
-  readonly systemctlPath: string;
-  readonly busctlPath: string;
-  /** D-Bus address of the system bus, for unit state signals; null: poll systemctl only. */
-  readonly systemBusAddress: string | null;
-  /** Bounds every systemctl and busctl run. */
-  readonly systemctlTimeoutMs: number;
-  readonly unitStateCacheMs: number;
+  /** D-Bus address of the system bus, where systemd pushes the unit states. */
+  readonly systemBusAddress: string;
+  /** Bounds the connection to the bus and every D-Bus call. */
+  readonly dbusTimeoutMs: number;
   readonly ess: EssConf;
   /** The ess.conf file read: the installer's wiring record lies beside it (contract section 1). */
   readonly essConfigFile: string;
@@ -51,11 +48,8 @@ export interface ConfigOverrides {
 interface FileSettings extends WebhookFileSettings {
   readonly listen: string;
   readonly ess_config_file: string;
-  readonly systemctl_path: string;
-  readonly busctl_path: string;
-  readonly system_bus_address: string | null;
-  readonly systemctl_timeout_seconds: number;
-  readonly unit_state_cache_seconds: number;
+  readonly system_bus_address: string;
+  readonly dbus_timeout_seconds: number;
   readonly tls_cert_file: string | null;
   readonly tls_key_file: string | null;
   readonly allow_plain_http_token: boolean;
@@ -64,13 +58,10 @@ interface FileSettings extends WebhookFileSettings {
 const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   listen: DEFAULT_LISTEN,
   ess_config_file: DEFAULT_ESS_CONFIG_FILE,
-  systemctl_path: '/usr/bin/systemctl',
-  busctl_path: '/usr/bin/busctl',
-  // Unit states are pushed by systemd over this bus; systemctl/busctl are polled only while it is unavailable.
+  // Unit states are pushed by systemd over this bus, the only way an unprivileged process can ask it.
   system_bus_address: 'unix:path=/run/dbus/system_bus_socket',
-  // Bounds busctl too. Well below Prometheus' default 10 s scrape timeout, so a hung systemd still yields a scrape.
-  systemctl_timeout_seconds: 2,
-  unit_state_cache_seconds: 1,
+  // A scrape never waits for the bus; this bounds how long a silent systemd or bus takes to show.
+  dbus_timeout_seconds: 2,
   // Without a token file only a loopback listen address is accepted (checkExposure).
   webhook_token_file: null,
   // Alertmanager's payloads are a few kB per alert; 1 MiB is hundreds of alerts.
@@ -96,14 +87,9 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
     return typeof parsed === 'string' ? parsed : undefined;
   },
   ess_config_file: (value) => absolutePathProblem(value),
-  systemctl_path: (value) => absolutePathProblem(value),
-  busctl_path: (value) => absolutePathProblem(value),
   system_bus_address: (value) =>
-    value === null || (typeof value === 'string' && /^unix:path=\/[^,;]+$/.test(value))
-      ? undefined
-      : `${JSON.stringify(value)} is not null or a unix:path=/ABSOLUTE/SOCKET address`,
-  systemctl_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
-  unit_state_cache_seconds: (value) => numberProblem(value, 0, 60),
+    typeof value === 'string' && /^unix:path=\/[^,;]+$/.test(value) ? undefined : `${JSON.stringify(value)} is not a unix:path=/ABSOLUTE/SOCKET address`,
+  dbus_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
   webhook_token_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
   webhook_body_limit_bytes: (value) =>
     Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= 64 * 1024 * 1024
@@ -124,6 +110,17 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
       throw error;
     }
   },
+};
+
+/**
+ * Keys of earlier versions that no longer mean anything: the unit states used to be polled with
+ * systemctl and busctl while the bus was unavailable. Refused like any unknown key, with what to do.
+ */
+const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  systemctl_path: 'unit states come from D-Bus only',
+  busctl_path: 'unit states come from D-Bus only',
+  unit_state_cache_seconds: 'unit states are pushed by systemd, never cached',
+  systemctl_timeout_seconds: 'now dbus_timeout_seconds, default 2',
 };
 
 function booleanProblem(value: unknown): string | undefined {
@@ -147,6 +144,7 @@ export function parseExporterSettings(json: unknown, file: string): FileSettings
   }
   const settings: FileSettings = { ...DEFAULT_SETTINGS };
   for (const [key, value] of Object.entries(json)) {
+    if (Object.hasOwn(REMOVED_KEYS, key)) throw new ConfigError(file, key, `no longer used (${REMOVED_KEYS[key]}): delete it from the file`);
     if (!Object.hasOwn(VALIDATORS, key)) {
       throw new ConfigError(file, key, `unknown key (known: ${Object.keys(VALIDATORS).join(', ')})`);
     }
@@ -207,11 +205,8 @@ export async function readExporterConfig(
   return {
     listen,
     listenSource: { file: overrides.listen === undefined ? file : 'command line', key: listenKey },
-    systemctlPath: settings.systemctl_path,
-    busctlPath: settings.busctl_path,
     systemBusAddress: settings.system_bus_address,
-    systemctlTimeoutMs: Math.round(settings.systemctl_timeout_seconds * 1000),
-    unitStateCacheMs: Math.round(settings.unit_state_cache_seconds * 1000),
+    dbusTimeoutMs: Math.round(settings.dbus_timeout_seconds * 1000),
     ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
     essConfigFile: overrides.essConfigFile ?? settings.ess_config_file,
     webhook: webhookSettings(settings, { host, groups: settings.groups }),

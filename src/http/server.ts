@@ -132,7 +132,7 @@ function metricsFastPath(exporter: Served, app: Express): (req: IncomingMessage,
 /**
  * At most one render at a time: a scrape that arrives during a render is answered by it (read at most
  * one render's duration before the scrape arrived), so a thousand concurrent scrapes cost one render,
- * and a scrape never waits longer than one render (a hung systemctl is bounded by its timeout).
+ * and a scrape never waits longer than one render (which reads files only: the unit states are pushed).
  */
 export function sharedRender<T>(produce: () => Promise<T>): () => Promise<T> {
   let running: Promise<T> | undefined;

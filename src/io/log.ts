@@ -1,15 +1,19 @@
-/** Every component gets the log injected, so tests capture its lines and nothing else writes to the journal. */
-export type Log = (message: string) => void;
+/**
+ * Every component gets the log injected, so tests capture its lines and nothing else writes to the
+ * journal. A line is at journald's default priority (info) unless it says warning.
+ */
+export type Log = (message: string, level?: 'warning') => void;
 
 /**
  * Under systemd stderr goes to the journal, which adds time and unit: one line per event. console, not
  * process.stderr.write: console swallows write errors, and a lost log line must not kill the exporter.
+ * A warning starts with `<4>`, which journald reads as the line's priority (sd-daemon(3)).
  */
-export const journalLog: Log = (message) => console.error(`ess-exporter: ${message}`);
+export const journalLog: Log = (message, level) => console.error(`${level === 'warning' ? '<4>' : ''}ess-exporter: ${message}`);
 
 /**
  * The message with its causes on one bounded line, which is what an operator needs. A cause whose first
- * line its parent already quotes (execa's long message, say) is not repeated.
+ * line its parent already quotes is not repeated.
  */
 export function describe(error: unknown): string {
   const parts: string[] = [];

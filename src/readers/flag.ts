@@ -21,20 +21,17 @@ export class FlagReader {
   readonly #dir: string;
   readonly #name: string;
   readonly #health: ReadHealth;
-  readonly #onChange: () => void;
   #present: boolean | null = null;
   #redirected = false;
   #watcher: FSWatcher | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
 
-  /** onChange runs whenever the flag appears or disappears (not on the first read). */
-  constructor(flagFile: string, health: ReadHealth, onChange: () => void = () => {}) {
+  constructor(flagFile: string, health: ReadHealth) {
     this.#flagFile = flagFile;
     this.#dir = dirname(flagFile);
     this.#name = basename(flagFile);
     this.#health = health;
-    this.#onChange = onChange;
   }
 
   /** null while the flag has never been read successfully. */
@@ -52,7 +49,6 @@ export class FlagReader {
   }
 
   async check(): Promise<boolean | null> {
-    const before = this.#present;
     try {
       this.#redirected = redirected(this.#dir);
       this.#present = await pathExists(this.#flagFile);
@@ -60,7 +56,6 @@ export class FlagReader {
     } catch (error) {
       this.#health.failed('flag', error);
     }
-    if (before !== null && before !== this.#present) this.#onChange();
     return this.#present;
   }
 

@@ -1,8 +1,8 @@
 import { describe, type Log } from '../io/log.js';
 
 /**
- * flag: FLAG_FILE; state: state.json; systemd: systemctl show; asserts: busctl (the latch drop-in as
- * systemd applies it); cgroup: cgroup.events of the trading units; markers: STATE_DIR/latched and the
+ * flag: FLAG_FILE; state: state.json; systemd: the D-Bus subscription and systemd's answers; asserts:
+ * the trading units' Asserts and the switch's wiring (the latch drop-in as systemd applies it); cgroup: cgroup.events of the trading units; markers: STATE_DIR/latched and the
  * runtime markers in /run/quantum-ess, maintenance exemptions included; drill: STATE_DIR/drill.json.
  */
 export const READ_SOURCES = ['flag', 'state', 'systemd', 'asserts', 'cgroup', 'markers', 'drill'] as const;

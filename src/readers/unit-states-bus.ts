@@ -5,22 +5,20 @@
 //   (event-stream, hexy, long, minimist, xml2js: a larger dependency tree for the same wire code);
 // because it is the maintained fork of dbus-next (MIT, releases in 2025-2026), pure JavaScript, ESM with
 // types, and brings only fast-xml-parser/-builder (used for introspection, which this module never
-// asks for). Only its low-level API is used: Message, call, AddMatch, and the raw message stream.
+// asks for). Only its public low-level API is used: sessionBus, Message, call, the 'message' and
+// 'error' events, disconnect.
 import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
-import { unitObjectPath } from './asserts.js';
-import { cEscape } from './c-escape.js';
+import { type AssertEntry, assertsOf, unitObjectPath } from './unit-asserts.js';
 import { busProperty, formatExecStart, formatPaths } from './wiring.js';
-
-export { cEscape } from './c-escape.js';
-import { unitState, type UnitStatus } from './systemctl-show.js';
+import { unitState, type UnitStatus } from './unit-status.js';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 const UNIT = 'org.freedesktop.systemd1.Unit';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
-/** ActiveStates whose unit has processes (see systemctl-show.ts): such a unit is loaded for real. */
+/** ActiveStates whose unit has processes (see unit-status.ts): such a unit is loaded for real. */
 const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
 
 /** The unit types whose D-Bus interface has a ControlGroup property (systemctl show prints none for the others). */
@@ -49,15 +47,15 @@ export interface SystemdBusOptions {
 export interface SystemdBusEvents {
   /** A unit's status was set or changed (the initial read included). */
   status(unit: string, status: UnitStatus): void;
-  /** A trading unit's Asserts, as busctl prints them; '' when it could not be read. */
-  asserts(unit: string, text: string): void;
+  /** A trading unit's Asserts, entry by entry; null when they could not be read. */
+  asserts(unit: string, entries: readonly AssertEntry[] | null): void;
   /** A wiring unit's loaded wiring, read afresh (a property that could not be read is missing). */
   wiring?(unit: string, properties: ReadonlyMap<string, string>): void;
   /** A read or a ping failed (the subscription may still be up). */
   readFailed(source: 'systemd' | 'asserts', error: unknown): void;
   /** Every configured unit (and its asserts) read afresh, or a ping answered. */
   readSucceeded(source: 'systemd' | 'asserts'): void;
-  /** The connection is gone; the watch is dead and must be replaced. */
+  /** The connection is gone (a ping found the bus itself silent); the watch is dead and must be replaced. */
   down(error: unknown): void;
 }
 
@@ -95,6 +93,11 @@ export class SystemdBusWatch {
   /** Units with a follow-up read in flight; true: another one is wanted after it. */
   readonly #followUps = new Map<string, boolean>();
   readonly #rereads = new Set<string>();
+  /** Reads started by a signal and not finished yet, and who waits for them all to end (settled()). */
+  #busy = 0;
+  readonly #idle: (() => void)[] = [];
+  /** The ping in flight, shared: a scrape-rate caller never stacks pings on a silent systemd. */
+  #ping: Promise<void> | undefined;
 
   readonly #options: SystemdBusOptions;
   readonly #events: SystemdBusEvents;
@@ -115,9 +118,8 @@ export class SystemdBusWatch {
     // 'error' is emitted but missing from the library's event types
     const emitter = bus as unknown as EventEmitter;
     emitter.on('error', (error: unknown) => this.#fail(error));
-    // The library does not re-emit the end of the stream: watch its connection directly.
-    const connection = (bus as unknown as { _connection?: { on(event: 'end', listener: () => void): void } })._connection;
-    connection?.on('end', () => this.#fail(new Error('the system bus closed the connection')));
+    // The library does not tell when the bus closes the stream: a ping that the bus itself no longer
+    // answers does (ping()).
     bus.on('message', (message) => this.#dispatch(message));
     try {
       await withTimeout(
@@ -139,23 +141,58 @@ export class SystemdBusWatch {
     }
   }
 
-  /** Asks systemd itself (not only the bus daemon) for an answer: a hung PID 1 must not look healthy. */
-  async ping(): Promise<void> {
+  /**
+   * Asks systemd itself (not only the bus daemon) for an answer: a hung PID 1 must not look healthy.
+   * When systemd does not answer, the bus daemon is asked too: when it does not answer either, the
+   * connection is gone (the bus stopped or closed it) and the watch reports itself down.
+   */
+  ping(): Promise<void> {
+    this.#ping ??= this.#pingOnce().finally(() => {
+      this.#ping = undefined;
+    });
+    return this.#ping;
+  }
+
+  async #pingOnce(): Promise<void> {
     try {
       await this.#call({ destination: SYSTEMD, path: MANAGER_PATH, interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
       this.#events.readSucceeded('systemd');
+      return;
     } catch (error) {
-      if (!this.#dead) this.#events.readFailed('systemd', new Error('systemd does not answer on the bus', { cause: error }));
+      if (this.#dead) return;
+      this.#events.readFailed('systemd', new Error('systemd does not answer on the bus', { cause: error }));
+    }
+    try {
+      await this.#call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetId' });
+    } catch (error) {
+      this.#fail(new Error('the system bus does not answer', { cause: error }));
     }
   }
 
-  isAlive(): boolean {
-    return !this.#dead;
+  /**
+   * Resolves once every change systemd signalled before the call has been applied: the answer to a
+   * ping comes after those signals on the one connection, and the reads they started have ended. For
+   * a caller that has just changed systemd and wants to see it (the tests); a scrape never waits.
+   */
+  async settled(): Promise<void> {
+    await this.ping();
+    while (this.#busy > 0 && !this.#dead) await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Runs a read started by a signal, counted until it ends (settled()). */
+  #track(read: () => Promise<void>): void {
+    this.#busy += 1;
+    void read().finally(() => {
+      this.#busy -= 1;
+      if (this.#busy > 0) return;
+      for (const resolve of this.#idle.splice(0)) resolve();
+    });
   }
 
   close(): void {
     this.#dead = true;
     this.#onReply.clear();
+    for (const resolve of this.#idle.splice(0)) resolve();
     this.#bus?.disconnect();
   }
 
@@ -178,24 +215,27 @@ export class SystemdBusWatch {
   async #readAll(): Promise<void> {
     const units = this.#options.units;
     const results = await Promise.allSettled(units.map((unit) => this.#readUnit(unit)));
-    results.forEach((result, index) => {
-      const unit = units[index] ?? '';
+    const unread = units.filter((unit, index) => {
+      const result = results[index];
       // stale asserts could hide a drop-in that just disabled the latch: unknown instead
-      if (result.status === 'rejected' && this.#options.assertsUnits.includes(unit)) this.#events.asserts(unit, '');
+      if (result?.status === 'rejected' && this.#options.assertsUnits.includes(unit)) this.#events.asserts(unit, null);
+      return result?.status === 'fulfilled' && !result.value;
     });
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw new Error('cannot read the unit states over D-Bus', { cause: failure.reason });
     this.#events.readSucceeded('systemd');
-    if (this.#options.assertsUnits.length > 0) this.#events.readSucceeded('asserts');
+    if (unread.length > 0) this.#events.readFailed('asserts', new Error(`no Asserts of type a(sbbsi) for ${unread.join(', ')}`));
+    else if (this.#options.assertsUnits.length > 0) this.#events.readSucceeded('asserts');
   }
 
   /**
    * All of one unit: its Unit interface (states, Id, Asserts) and its ControlGroup; rejects when any
-   * of it could not be read.
+   * of it could not be read. False when it is a trading unit whose Asserts were missing or malformed.
    */
-  async #readUnit(unit: string): Promise<void> {
+  async #readUnit(unit: string): Promise<boolean> {
     const path = unitObjectPath(unit);
     let wiring: Map<string, string> | undefined;
+    let assertsRead = true;
     await this.#call({ destination: SYSTEMD, path, interface: PROPERTIES, member: 'GetAll', signature: 's', body: [UNIT] }, (reply) => {
       const properties = (reply.body[0] ?? {}) as Record<string, Variant>;
       const record = this.#records.get(unit) ?? { loadState: '', activeState: '', subState: '', id: unit, controlGroup: '' };
@@ -207,13 +247,18 @@ export class SystemdBusWatch {
       const canonical = unitObjectPath(record.id);
       if (canonical !== path) this.#watchPath(canonical, unit);
       this.#publish(unit);
-      if (this.#options.assertsUnits.includes(unit)) this.#events.asserts(unit, formatAsserts(properties.Asserts));
+      if (this.#options.assertsUnits.includes(unit)) {
+        const entries = assertsOf(properties.Asserts);
+        this.#events.asserts(unit, entries);
+        assertsRead = entries !== null;
+      }
       if (this.#options.wiringUnits?.includes(unit)) wiring = wiringOf(properties);
     });
     const canonical = unitObjectPath(this.#records.get(unit)?.id ?? unit);
     if (canonical !== path) await this.#matchPath(canonical);
     if (wiring !== undefined) await this.#readWiring(unit, wiring);
     await this.#readControlGroup(unit);
+    return assertsRead;
   }
 
   /**
@@ -272,11 +317,12 @@ export class SystemdBusWatch {
       this.#followUps.set(unit, true);
       return;
     }
-    this.#followUps.set(unit, false);
-    void this.#readFollowUp(unit).finally(() => {
-      const again = this.#followUps.get(unit) === true;
+    this.#track(async () => {
+      do {
+        this.#followUps.set(unit, false);
+        await this.#readFollowUp(unit);
+      } while (this.#followUps.get(unit) === true && !this.#dead);
       this.#followUps.delete(unit);
-      if (again && !this.#dead) this.#followUp(unit);
     });
   }
 
@@ -284,15 +330,20 @@ export class SystemdBusWatch {
     try {
       await this.#readControlGroup(unit);
       if (this.#options.assertsUnits.includes(unit)) {
+        let entries: AssertEntry[] | null = null;
         await this.#call(
           { destination: SYSTEMD, path: unitObjectPath(unit), interface: PROPERTIES, member: 'Get', signature: 'ss', body: [UNIT, 'Asserts'] },
-          (reply) => this.#events.asserts(unit, formatAsserts(reply.body[0] as Variant | undefined)),
+          (reply) => {
+            entries = assertsOf(reply.body[0] as Variant | undefined);
+            this.#events.asserts(unit, entries);
+          },
         );
+        if (entries === null) throw new Error('the Asserts are not of type a(sbbsi)');
         this.#events.readSucceeded('asserts');
       }
     } catch (error) {
       if (this.#dead) return;
-      if (this.#options.assertsUnits.includes(unit)) this.#events.asserts(unit, '');
+      if (this.#options.assertsUnits.includes(unit)) this.#events.asserts(unit, null);
       this.#events.readFailed('asserts', new Error(`cannot re-read ${unit} after a change`, { cause: error }));
     }
   }
@@ -301,15 +352,22 @@ export class SystemdBusWatch {
   #reread(unit: string): void {
     if (this.#rereads.has(unit)) return;
     this.#rereads.add(unit);
-    this.#readUnit(unit)
-      .catch((error: unknown) => !this.#dead && this.#events.readFailed('systemd', error))
-      .finally(() => this.#rereads.delete(unit));
+    this.#track(() =>
+      this.#readUnit(unit)
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          if (!this.#dead) this.#events.readFailed('systemd', error);
+        })
+        .finally(() => this.#rereads.delete(unit)),
+    );
   }
 
   #rereadAll(why: string): void {
-    this.#readAll().catch((error: unknown) => {
-      if (!this.#dead) this.#events.readFailed('systemd', new Error(`re-reading the units after ${why} failed`, { cause: error }));
-    });
+    this.#track(() =>
+      this.#readAll().catch((error: unknown) => {
+        if (!this.#dead) this.#events.readFailed('systemd', new Error(`re-reading the units after ${why} failed`, { cause: error }));
+      }),
+    );
   }
 
   #publish(unit: string): void {
@@ -383,9 +441,11 @@ export class SystemdBusWatch {
         return;
       }
       // systemd re-executed or restarted: its subscriptions are gone with its old connection.
-      this.#subscribe()
-        .then(() => this.#readAll())
-        .catch((error: unknown) => this.#fail(new Error('cannot subscribe again after systemd came back', { cause: error })));
+      this.#track(() =>
+        this.#subscribe()
+          .then(() => this.#readAll())
+          .catch((error: unknown) => this.#fail(new Error('cannot subscribe again after systemd came back', { cause: error }))),
+      );
     }
   }
 
@@ -443,23 +503,6 @@ function wiringOf(properties: Record<string, Variant>): Map<string, string> {
 
 function stringOf(variant: Variant | undefined, fallback: string): string {
   return typeof variant?.value === 'string' ? variant.value : fallback;
-}
-
-/**
- * The Asserts property (`a(sbbsi)`) as `busctl get-property` prints it, the contract's text form:
- * `a(sbbsi) 2 "AssertPathExists" false true "/run/quantum/ESS_ON" 0 ...`. '' when it is not that type.
- */
-export function formatAsserts(variant: Variant | undefined): string {
-  if (variant === undefined || variant.signature !== 'a(sbbsi)' || !Array.isArray(variant.value)) return '';
-  const entries = variant.value as unknown[];
-  const parts = [`a(sbbsi) ${entries.length}`];
-  for (const entry of entries) {
-    if (!Array.isArray(entry) || entry.length !== 5) return '';
-    const [type, trigger, negate, parameter, state] = entry as [unknown, unknown, unknown, unknown, unknown];
-    if (typeof type !== 'string' || typeof trigger !== 'boolean' || typeof negate !== 'boolean' || typeof parameter !== 'string' || typeof state !== 'number') return '';
-    parts.push(`"${cEscape(type)}" ${trigger} ${negate} "${cEscape(parameter)}" ${state}`);
-  }
-  return parts.join(' ');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -1,58 +1,54 @@
-import { AssertsReader } from './asserts.js';
 import { describe, type Log } from '../io/log.js';
 import type { ReadHealth } from './read-health.js';
+import type { AssertEntry } from './unit-asserts.js';
 import { SystemdBusWatch } from './unit-states-bus.js';
-import type { UnitState, UnitStatus } from './systemctl-show.js';
-import { SystemdReader } from './unit-states-systemctl.js';
-import { WiringPoll } from './wiring.js';
+import type { UnitState, UnitStatus } from './unit-status.js';
 import { type UnitProperties, WIRING_UNITS } from './ess-units.js';
 
-/** dbus: pushed by systemd over a subscription; poll: the bounded, cached systemctl/busctl runs. */
-export const UNIT_SOURCES = ['dbus', 'poll'] as const;
-export type UnitSource = (typeof UNIT_SOURCES)[number];
-
 export interface UnitStatesOptions {
-  /** null: no D-Bus, poll only. */
-  readonly systemBusAddress: string | null;
+  /** The system bus, e.g. `unix:path=/run/dbus/system_bus_socket`. */
+  readonly systemBusAddress: string;
   readonly units: readonly string[];
   readonly tradingUnits: readonly string[];
-  readonly systemctlPath: string;
-  readonly busctlPath: string;
-  /** Bounds every systemctl/busctl run and every D-Bus call. */
+  /** Bounds the connection set-up and every D-Bus call. */
   readonly timeoutMs: number;
-  /** Poll: how long a result is reused. D-Bus: how often systemd is pinged (at least once a second). */
-  readonly cacheMs: number;
-  /** How long after losing (or never getting) the bus it is tried again. */
-  readonly reconnectMs?: number;
 }
 
-const DEFAULT_RECONNECT_MS = 5_000;
+/**
+ * Reconnecting after the bus was lost (or never reached): the first retry after RECONNECT_FIRST_MS, each
+ * next one twice as late, never later than RECONNECT_MAX_MS, so a bus that comes back is followed within
+ * 5 s and a bus that stays away costs one bounded attempt per 5 s.
+ */
+export const RECONNECT_FIRST_MS = 500;
+export const RECONNECT_MAX_MS = 5_000;
+/** How often systemd is pinged while subscribed: a hung PID 1 shows within a second. */
+const PING_MS = 1_000;
 
 /** What the unit-states collector renders. */
 export interface UnitStatesView {
-  source(): UnitSource;
+  /** Whether the D-Bus subscription is up. */
+  subscribed(): boolean;
   ageSeconds(): number | null;
   transitions(): ReadonlyMap<string, ReadonlyMap<UnitState, number>>;
 }
 
 /**
- * The unit states, unit assertions and their transitions, from systemd's D-Bus signals when the bus is
- * there, from bounded polling (batched systemctl show, busctl) when it is not. A scrape never waits for
- * the bus: with the subscription up, refresh() returns at once and the states are the last pushed ones.
+ * The unit states, unit assertions, the switch's wiring and the state transitions, pushed by systemd
+ * over a D-Bus subscription (one source: an unprivileged process has no other way to ask systemd). A
+ * scrape never waits for the bus: the states are the last pushed ones. While the bus is unavailable the
+ * last known states stay, the systemd read fails (verdict unknown, the age grows) and the subscription
+ * is tried again with a bounded backoff.
  */
 export class UnitStates implements UnitStatesView {
-  readonly #poll: SystemdReader;
-  readonly #pollAsserts: AssertsReader;
-  readonly #pollWiring: WiringPoll;
   #watch: SystemdBusWatch | undefined;
-  #sourceNow: UnitSource = 'poll';
+  #subscribed = false;
   #statuses: Map<string, UnitStatus> | null = null;
-  #asserts = new Map<string, string>();
+  readonly #asserts = new Map<string, readonly AssertEntry[] | null>();
   readonly #wiring = new Map<string, UnitProperties>();
   readonly #lastState = new Map<string, UnitState>();
   readonly #transitionCounts = new Map<string, Map<UnitState, number>>();
-  #lastPolled: ReadonlyMap<string, UnitStatus> | null = null;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  #reconnectMs = RECONNECT_FIRST_MS;
   #pingTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #reportedBusDown = false;
@@ -67,20 +63,15 @@ export class UnitStates implements UnitStatesView {
     this.#health = health;
     this.#log = log;
     this.#now = now;
-    const bounded = { timeoutMs: options.timeoutMs, cacheMs: options.cacheMs };
-    this.#poll = new SystemdReader({ ...bounded, systemctlPath: options.systemctlPath, units: options.units }, health, now);
-    this.#pollAsserts = new AssertsReader({ ...bounded, busctlPath: options.busctlPath, units: options.tradingUnits }, health, now);
-    this.#pollWiring = new WiringPoll({ ...bounded, systemctlPath: options.systemctlPath, busctlPath: options.busctlPath, units: WIRING_UNITS }, health, now);
   }
 
-  /** Tries the bus once (bounded by timeoutMs); without it, polling until a retry gets it. */
+  /** Tries the bus once (bounded by timeoutMs); without it, tries again with the backoff. */
   async start(): Promise<void> {
-    if (this.#options.systemBusAddress === null) return;
     await this.#connect();
   }
 
-  source(): UnitSource {
-    return this.#sourceNow;
+  subscribed(): boolean {
+    return this.#subscribed;
   }
 
   /** null while never read. */
@@ -88,18 +79,17 @@ export class UnitStates implements UnitStatesView {
     return this.#statuses;
   }
 
-  /** Trading units never read are missing, which counts as empty text. */
-  currentAsserts(): ReadonlyMap<string, string> {
-    return this.#sourceNow === 'dbus' ? this.#asserts : this.#pollAsserts.current();
+  /** Trading units never read are missing, which counts as not read. */
+  currentAsserts(): ReadonlyMap<string, readonly AssertEntry[] | null> {
+    return this.#asserts;
   }
 
   /**
-   * The switch's wiring as systemd loaded it (contract section 1): over D-Bus read again after every
-   * daemon-reload, the only way it changes; polled while the bus is unavailable. Units never read are
-   * missing (unknown).
+   * The switch's wiring as systemd loaded it (contract section 1), read again after every
+   * daemon-reload, the only way it changes. Units never read are missing (unknown).
    */
   currentWiring(): ReadonlyMap<string, UnitProperties> {
-    return this.#sourceNow === 'dbus' ? this.#wiring : this.#pollWiring.current();
+    return this.#wiring;
   }
 
   /** Changes of each unit's ess_unit_state seen since the start, by the state entered. */
@@ -113,28 +103,16 @@ export class UnitStates implements UnitStatesView {
    */
   ageSeconds(): number | null {
     const health = this.#health.get('systemd');
-    if (this.#sourceNow === 'dbus' && health.ok) return 0;
+    if (this.#subscribed && health.ok) return 0;
     return health.lastSuccessSeconds === null ? null : Math.max(0, this.#now() / 1000 - health.lastSuccessSeconds);
   }
 
-  /** A latch change: cached polled results must not be reused (the bus needs nothing). */
-  invalidate(): void {
-    this.#poll.invalidate();
-    this.#pollAsserts.invalidate();
-  }
-
-  /** The polled wiring read afresh at the next refresh (it changes only on a daemon-reload). */
-  invalidateWiring(): void {
-    this.#pollWiring.invalidate();
-  }
-
-  /** Polls when the bus is not in use; never waits for the bus. */
-  async refresh(): Promise<void> {
-    if (this.#sourceNow === 'dbus') return;
-    const [statuses] = await Promise.all([this.#poll.refresh(), this.#pollAsserts.refresh(), this.#pollWiring.refresh()]);
-    if (this.#sourceNow !== 'poll' || statuses === null || statuses === this.#lastPolled) return;
-    this.#lastPolled = statuses;
-    for (const [unit, status] of statuses) this.#setStatus(unit, status);
+  /**
+   * Resolves once what systemd signalled before the call has been applied (see SystemdBusWatch);
+   * at once while not subscribed.
+   */
+  async settled(): Promise<void> {
+    await this.#watch?.settled();
   }
 
   async close(): Promise<void> {
@@ -143,11 +121,35 @@ export class UnitStates implements UnitStatesView {
     clearInterval(this.#pingTimer);
     this.#watch?.close();
     this.#watch = undefined;
+    this.#subscribed = false;
   }
 
   async #connect(): Promise<void> {
-    if (this.#closed || this.#options.systemBusAddress === null) return;
-    const watch = new SystemdBusWatch(
+    if (this.#closed) return;
+    const watch = this.#newWatch();
+    this.#watch = watch;
+    try {
+      await watch.start();
+    } catch (error) {
+      if (this.#watch === watch) this.#watch = undefined;
+      this.#busUnavailable(new Error(`cannot subscribe to systemd over D-Bus at ${this.#options.systemBusAddress}`, { cause: error }));
+      return;
+    }
+    if (this.#closed) {
+      watch.close();
+      return;
+    }
+    this.#reportedBusDown = false;
+    this.#subscribed = true;
+    this.#reconnectMs = RECONNECT_FIRST_MS;
+    this.#log(`unit states: subscribed to systemd over D-Bus (${this.#options.systemBusAddress})`);
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = setInterval(() => void this.#watch?.ping(), PING_MS);
+    this.#pingTimer.unref();
+  }
+
+  #newWatch(): SystemdBusWatch {
+    const watch: SystemdBusWatch = new SystemdBusWatch(
       {
         address: this.#options.systemBusAddress,
         // the wiring units are read and followed like the configured ones (ess_unit_state renders only those)
@@ -157,72 +159,35 @@ export class UnitStates implements UnitStatesView {
         timeoutMs: this.#options.timeoutMs,
       },
       {
-        status: (unit, status) => {
-          if (this.#watch === watch) this.#setStatus(unit, status);
-        },
-        asserts: (unit, text) => {
-          if (this.#watch === watch) this.#asserts.set(unit, text);
-        },
-        wiring: (unit, properties) => {
-          if (this.#watch === watch) this.#wiring.set(unit, properties);
-        },
-        readFailed: (source, error) => {
-          if (this.#watch === watch) this.#health.failed(source, error);
-        },
-        readSucceeded: (source) => {
-          if (this.#watch === watch) this.#health.succeeded(source);
-        },
+        status: (unit, status) => this.#watch === watch && this.#setStatus(unit, status),
+        asserts: (unit, entries) => this.#watch === watch && this.#asserts.set(unit, entries),
+        wiring: (unit, properties) => this.#watch === watch && this.#wiring.set(unit, properties),
+        readFailed: (source, error) => this.#watch === watch && this.#health.failed(source, error),
+        readSucceeded: (source) => this.#watch === watch && this.#health.succeeded(source),
         down: (error) => {
-          if (this.#watch === watch) this.#busLost(error);
+          if (this.#watch !== watch) return;
+          this.#watch = undefined;
+          this.#busUnavailable(new Error('lost the D-Bus subscription', { cause: error }));
         },
       },
     );
-    this.#watch = watch;
-    try {
-      await watch.start();
-    } catch (error) {
-      if (this.#watch === watch) this.#watch = undefined;
-      if (!this.#reportedBusDown) {
-        this.#reportedBusDown = true;
-        this.#log(`unit states: D-Bus unavailable, polling systemctl instead (retrying every ${this.#reconnectMs() / 1000} s): ${describe(error)}`);
-      }
-      this.#scheduleReconnect();
-      return;
-    }
-    if (this.#closed) {
-      watch.close();
-      return;
-    }
-    this.#reportedBusDown = false;
-    this.#sourceNow = 'dbus';
-    this.#lastPolled = null;
-    this.#log(`unit states: subscribed to systemd over D-Bus (${this.#options.systemBusAddress})`);
-    const pingMs = Math.max(1000, this.#options.cacheMs);
-    clearInterval(this.#pingTimer);
-    this.#pingTimer = setInterval(() => void this.#watch?.ping(), pingMs);
-    this.#pingTimer.unref();
+    return watch;
   }
 
-  #busLost(error: unknown): void {
-    this.#watch = undefined;
+  /** The states are unknown from now on (their last known values stay); the bus is tried again. */
+  #busUnavailable(error: Error): void {
+    this.#subscribed = false;
     clearInterval(this.#pingTimer);
-    this.#sourceNow = 'poll';
-    // Polled results from before the subscription are older than what the bus told us.
-    this.invalidate();
-    this.#health.failed('systemd', new Error('lost the D-Bus subscription, polling systemctl instead', { cause: error }));
-    this.#reportedBusDown = true;
-    this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect(): void {
+    this.#health.failed('systemd', error);
+    if (!this.#reportedBusDown) {
+      this.#reportedBusDown = true;
+      this.#log(`unit states: unknown while the system bus is unavailable (retrying within ${RECONNECT_MAX_MS / 1000} s): ${describe(error)}`, 'warning');
+    }
     if (this.#closed) return;
     clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = setTimeout(() => void this.#connect(), this.#reconnectMs());
+    this.#reconnectTimer = setTimeout(() => void this.#connect(), this.#reconnectMs);
     this.#reconnectTimer.unref();
-  }
-
-  #reconnectMs(): number {
-    return this.#options.reconnectMs ?? DEFAULT_RECONNECT_MS;
+    this.#reconnectMs = Math.min(this.#reconnectMs * 2, RECONNECT_MAX_MS);
   }
 
   #setStatus(unit: string, status: UnitStatus): void {

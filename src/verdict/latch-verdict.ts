@@ -5,7 +5,7 @@
  */
 import type { Populated } from '../readers/cgroup.js';
 import { FLAG_WATCHER_UNIT, TRIGGER_UNIT, TRIP_WATCHER_UNIT, type UnitProperties, WIRING_UNITS, wiringProperties } from '../readers/ess-units.js';
-import { type AssertEntry, parseAsserts } from './busctl-asserts.js';
+import type { AssertEntry } from '../readers/unit-asserts.js';
 
 /** Verdict words in the order they are decided, with the exit code of `ess_controller.sh status`. */
 export const VERDICT_EXIT_CODES = {
@@ -37,8 +37,8 @@ export interface TradingUnitInputs {
   readonly loadState: string;
   readonly activeState: string;
   readonly populated: Populated;
-  /** busctl's text of the unit's Asserts property; empty when it could not be read. */
-  readonly asserts: string;
+  /** The unit's Asserts property, entry by entry; null when it could not be read. */
+  readonly asserts: readonly AssertEntry[] | null;
   /**
    * A current maintenance exemption (contract section 5): the controller has lifted this one unit's
    * latch on purpose, so neither its running nor its reset assertions are a violation or disarm.
@@ -105,7 +105,7 @@ function assertsNegated(entries: readonly AssertEntry[], assertion: string, path
 export function guardOf(unit: TradingUnitInputs, paths: LatchPaths): Guard {
   // systemd cannot start a unit it has no file for, or one that is masked.
   if (unit.loadState === 'not-found' || unit.loadState === 'masked') return 'absent';
-  const entries = parseAsserts(unit.asserts);
+  const entries = unit.asserts;
   if (entries === null) return 'unknown';
   // An emptied AssertPathExists= or AssertDirectoryNotEmpty=, a revert or an added triggering `|`
   // variant all lose one of them; a trip request in the spool latches through the third.

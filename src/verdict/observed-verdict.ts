@@ -1,6 +1,7 @@
 import type { LatchMarkers } from '../readers/latch-markers.js';
-import type { UnitStatus } from '../readers/systemctl-show.js';
+import type { UnitStatus } from '../readers/unit-status.js';
 import type { Populated } from '../readers/cgroup.js';
+import type { AssertEntry } from '../readers/unit-asserts.js';
 import { SWITCH_UNITS, type UnitProperties } from '../readers/ess-units.js';
 import { computeVerdict, type LatchPaths, type LatchVerdict } from './latch-verdict.js';
 
@@ -16,10 +17,10 @@ export interface Observations {
   readonly wiring: ReadonlyMap<string, UnitProperties>;
   readonly markers: LatchMarkers | null;
   readonly statuses: ReadonlyMap<string, UnitStatus> | null;
-  /** Whether the latest systemctl show worked (statuses may be older). */
+  /** Whether systemd answers over the subscription (statuses may be older). */
   readonly systemdOk: boolean;
-  /** Missing units count as empty text (guard unknown). */
-  readonly asserts: ReadonlyMap<string, string>;
+  /** Missing units count as not read (guard unknown). */
+  readonly asserts: ReadonlyMap<string, readonly AssertEntry[] | null>;
   /** Missing units count as unknown. */
   readonly populated: ReadonlyMap<string, Populated>;
   /** Trading units whose maintenance exemption is in force now (contract section 5). */
@@ -47,7 +48,7 @@ export function observeLatch(observations: Observations, tradingUnits: readonly 
         loadState: status?.loadState ?? '',
         activeState: status?.activeState ?? '',
         populated: observations.populated.get(unit) ?? 'unknown',
-        asserts: observations.asserts.get(unit) ?? '',
+        asserts: observations.asserts.get(unit) ?? null,
         exempt: observations.exempt.has(unit),
       };
       return [unit, inputs] as const;

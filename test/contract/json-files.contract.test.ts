@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '../../src/readers/json-fields.js';
-import { unitObjectPath } from '../../src/readers/asserts.js';
+import { unitObjectPath } from '../../src/readers/unit-asserts.js';
 import { WIRING_UNITS } from '../../src/readers/ess-units.js';
 import { DRILL_SCHEMA, parseDrillJson } from '../../src/readers/drill-file.js';
 import { parseExemption } from '../../src/readers/exemptions.js';

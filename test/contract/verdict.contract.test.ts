@@ -1,3 +1,4 @@
+import { parseAsserts } from '../../sandbox/busctl-asserts.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,7 +66,7 @@ function inputsOf({ inputs }: Fixture): VerdictInputs {
     trading: new Map(
       Object.entries(inputs.trading).map(([unit, u]) => [
         unit,
-        { loadState: u.LoadState, activeState: u.ActiveState, populated: u.populated, asserts: u.asserts, exempt: u.exempt ?? false },
+        { loadState: u.LoadState, activeState: u.ActiveState, populated: u.populated, asserts: parseAsserts(u.asserts), exempt: u.exempt ?? false },
       ]),
     ),
     switchStates: new Map(Object.entries(inputs.switch)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAsserts } from '../../src/verdict/busctl-asserts.js';
+import { parseAsserts } from '../../sandbox/busctl-asserts.js';
 
 const FLAG = '"AssertPathExists" false true "/run/quantum/ESS_ON" 0';
 const LATCHED = '"AssertPathExists" false true "/var/lib/quantum-ess/latched" 0';

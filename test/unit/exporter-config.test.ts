@@ -15,9 +15,9 @@ describe('exporter config', () => {
   afterEach(() => fakeHost.cleanup());
 
   it('loads the file, the ess.conf it names and converts seconds', async () => {
-    const config = await fakeHost.config({ systemctl_timeout_seconds: 1.5, unit_state_cache_seconds: 0.25 });
-    expect(config.systemctlTimeoutMs).toBe(1500);
-    expect(config.unitStateCacheMs).toBe(250);
+    const config = await fakeHost.config({ dbus_timeout_seconds: 1.5 });
+    expect(config.dbusTimeoutMs).toBe(1500);
+    expect(config.systemBusAddress).toBe(fakeHost.systemd.address);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config.ess.tradingUnits).toEqual(['quantum-ai-engine.service', 'quantum-execution.service']);
     expect(config.ess.flagFile).toBe(fakeHost.flagFile);
@@ -33,10 +33,16 @@ describe('exporter config', () => {
     [{ listen: '127.0.0.1' }, "listen: '127.0.0.1' is not HOST:PORT"],
     [{ listen: '127.0.0.1:70000' }, 'listen:'],
     [{ listen: 10170 }, 'listen: must be a string'],
-    [{ systemctl_path: 'systemctl' }, 'systemctl_path: "systemctl" is not an absolute path'],
-    [{ systemctl_timeout_seconds: 0 }, 'systemctl_timeout_seconds:'],
-    [{ systemctl_timeout_seconds: '2' }, 'systemctl_timeout_seconds:'],
-    [{ unit_state_cache_seconds: -1 }, 'unit_state_cache_seconds:'],
+    [{ dbus_timeout_seconds: 0 }, 'dbus_timeout_seconds:'],
+    [{ dbus_timeout_seconds: '2' }, 'dbus_timeout_seconds:'],
+    [{ system_bus_address: null }, 'system_bus_address: null is not a unix:path=/ABSOLUTE/SOCKET address'],
+    [{ system_bus_address: 'tcp:host=x' }, 'system_bus_address:'],
+    // keys of the systemctl/busctl poll, gone with it: named, with what to do
+    [{ systemctl_path: '/usr/bin/systemctl' }, 'systemctl_path: no longer used (unit states come from D-Bus only): delete it from the file'],
+    [{ busctl_path: '/usr/bin/busctl' }, 'busctl_path: no longer used (unit states come from D-Bus only): delete it from the file'],
+    [{ unit_state_cache_seconds: 1 }, 'unit_state_cache_seconds: no longer used (unit states are pushed by systemd, never cached): delete it from the file'],
+    [{ systemctl_timeout_seconds: 2 }, 'systemctl_timeout_seconds: no longer used (now dbus_timeout_seconds, default 2): delete it from the file'],
+    [{ constructor: 1 }, 'constructor: unknown key'],
     [{ ess_config_file: 'ess.conf' }, 'ess_config_file:'],
   ])('refuses %j naming the key', (settings, message) => {
     expect(() => parseExporterSettings(settings, '/etc/quantum/ess-exporter.json')).toThrow(

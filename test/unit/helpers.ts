@@ -11,9 +11,8 @@ export {
   latchAssertsText,
   createFakeHost,
   type ExemptionRecord,
-  exporterShowOutput,
+  exporterUnits,
   type FakeHost,
-  showOutput,
   SWITCH,
   type UnitFixture,
 } from '../../sandbox/fake-host.js';

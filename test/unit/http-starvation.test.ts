@@ -12,8 +12,7 @@ const FLOOD = new URL('../../bench/idle-flood.mjs', import.meta.url).pathname;
 
 let h: WebhookHarness;
 beforeAll(async () => {
-  // unit states cached: the harness polls fake systemctl scripts, which a real host's D-Bus push spares
-  h = await startWebhookHarness({ config: { unit_state_cache_seconds: 60 } });
+  h = await startWebhookHarness();
 });
 afterAll(async () => {
   await h?.close();

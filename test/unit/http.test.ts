@@ -32,7 +32,7 @@ describe('HTTP server', () => {
   beforeEach(async () => {
     fakeHost = await createFakeHost();
     await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
-    const config = await fakeHost.config({ systemctl_timeout_seconds: 0.3 });
+    const config = await fakeHost.config({ dbus_timeout_seconds: 0.3 });
     exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, fakeHost.hostPaths);
     await exporter.start();
     server = await startServer(exporter.served(), config.listen, '1.2.3');
@@ -73,7 +73,9 @@ describe('HTTP server', () => {
     const allOk = { flag: { ok: true }, state: { ok: true }, systemd: { ok: true }, asserts: { ok: true }, cgroup: { ok: true }, markers: { ok: true }, drill: { ok: true } };
     expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', reads: allOk });
 
-    await fakeHost.setSystemctlBehaviour('hang');
+    // a hung systemd: the exporter's next ping goes unanswered
+    fakeHost.setSystemdBehaviour('hang');
+    await exporter.unitStates.settled();
     const started = Date.now();
     const failing = await get(server, '/healthz');
     expect(Date.now() - started).toBeLessThan(1500);
@@ -81,7 +83,7 @@ describe('HTTP server', () => {
     const body = JSON.parse(failing.body) as { status: string; reads: Record<string, { ok: boolean; errors: number; last_error: string }> };
     expect(body.status).toBe('failing');
     expect(body.reads.systemd).toMatchObject({ ok: false, errors: 1 });
-    expect(body.reads.systemd?.last_error).toMatch(/timed out/);
+    expect(body.reads.systemd?.last_error).toMatch(/systemd does not answer on the bus: .*no answer within 300 ms/);
 
     // the scrape itself still answers, with the last known unit states
     const metrics = await get(server, '/metrics');
@@ -96,12 +98,19 @@ describe('HTTP server', () => {
   });
 
   it('lets scrapes in flight finish when it closes', async () => {
-    // a hung systemctl keeps each scrape busy for the 0.3 s timeout
-    await fakeHost.setSystemctlBehaviour('hang');
-    const before = await fakeHost.systemctlCalls();
+    // each scrape held in its handler for 0.3 s: the listener closes while all ten are in flight
+    await server.close(100);
+    const served = exporter.served();
+    let entered = 0;
+    const slow = { ...served, renderMetrics: async () => {
+      entered += 1;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return served.renderMetrics();
+    } };
+    server = await startServer(slow, exporter.config.listen, '1.2.3');
     const inFlight = Array.from({ length: 10 }, () => get(server, '/metrics'));
-    // in the handler for sure once systemctl runs; the rest were sent on loopback at the same time
-    while ((await fakeHost.systemctlCalls()) === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    // in the handler for sure once one entered; the rest were sent on loopback at the same time
+    while (entered === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 50));
     await server.close(2000);
     const results = await Promise.allSettled(inFlight);

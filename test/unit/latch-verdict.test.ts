@@ -1,3 +1,4 @@
+import { parseAsserts } from '../../sandbox/busctl-asserts.js';
 import { describe, expect, it } from 'vitest';
 import { WIRING_UNITS, wiringProperties } from '../../src/readers/ess-units.js';
 import {
@@ -18,11 +19,13 @@ const GUARDED = `a(sbbsi) 3${entry(PATHS.flagFile)}${entry('/var/lib/q/latched')
 const RECORD = new Map(WIRING_UNITS.map((unit) => [unit, new Map(wiringProperties(unit).map((p) => [p, `${unit} ${p}`]))] as const));
 const LOADED = new Map([...RECORD].map(([unit, props]) => [unit, new Map([...props, ['LoadState', 'loaded']])] as const));
 
-function unit(overrides: Partial<TradingUnitInputs> = {}): TradingUnitInputs {
-  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', asserts: GUARDED, exempt: false, ...overrides };
+/** A trading unit; its asserts in the contract's text form, converted as the tests' fake systemd does. */
+function unit(overrides: Partial<Omit<TradingUnitInputs, 'asserts'>> & { asserts?: string } = {}): TradingUnitInputs {
+  const { asserts = GUARDED, ...rest } = overrides;
+  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', exempt: false, ...rest, asserts: parseAsserts(asserts) };
 }
 
-function inputs(overrides: Partial<VerdictInputs> = {}, units: Record<string, Partial<TradingUnitInputs>> = {}): VerdictInputs {
+function inputs(overrides: Partial<VerdictInputs> = {}, units: Record<string, Parameters<typeof unit>[0]> = {}): VerdictInputs {
   return {
     flag: false,
     latchedFile: false,

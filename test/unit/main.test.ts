@@ -75,10 +75,10 @@ describe('main', () => {
 
   it('exits 78 naming the key on a bad config value', async () => {
     await fakeHost.config();
-    await writeFile(fakeHost.configFile, JSON.stringify({ ess_config_file: fakeHost.essConfFile, systemctl_timeout_seconds: 'soon' }));
+    await writeFile(fakeHost.configFile, JSON.stringify({ ess_config_file: fakeHost.essConfFile, dbus_timeout_seconds: 'soon' }));
     const result = await run(['--config', fakeHost.configFile, '--check-config']);
     expect(result.exitCode).toBe(78);
-    expect(result.stderr).toContain(`config error in ${fakeHost.configFile}: systemctl_timeout_seconds:`);
+    expect(result.stderr).toContain(`config error in ${fakeHost.configFile}: dbus_timeout_seconds:`);
   });
 
   it('validates a good config with --check-config', async () => {

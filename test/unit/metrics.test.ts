@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnprivilegedSide } from '../../src/unprivileged-side.js';
 import { UNIT_RESULTS } from '../../src/readers/state-file.js';
-import { UNIT_STATES } from '../../src/readers/systemctl-show.js';
+import { UNIT_STATES } from '../../src/readers/unit-status.js';
 import { VERDICT_WORDS } from '../../src/verdict/latch-verdict.js';
 import {
   assertsText,
@@ -11,7 +11,7 @@ import {
   createFakeHost,
   DRILL_EXAMPLE,
   exemptionRecord,
-  exporterShowOutput,
+  exporterUnits,
   MONITOR,
   type FakeHost,
   sample,
@@ -37,8 +37,15 @@ describe('metrics', () => {
     await fakeHost.cleanup();
   });
 
+  let subscribed: UnprivilegedSide | undefined;
+  /** Subscribes the exporter to the fake systemd once, then renders it once what systemd signalled is applied. */
   async function scrape(config?: Record<string, unknown>): Promise<string> {
     exporter ??= new UnprivilegedSide(await fakeHost.config(config), BUILD, silentLog, fakeHost.hostPaths, () => clock ?? Date.now());
+    if (subscribed !== exporter) {
+      subscribed = exporter;
+      await exporter.unitStates.start();
+    }
+    await exporter.unitStates.settled();
     await exporter.refresh();
     return exporter.registry.metrics();
   }
@@ -60,8 +67,8 @@ describe('metrics', () => {
   };
 
   it('exposes one series per state for every configured unit, with its role', async () => {
-    await fakeHost.setShowOutput(
-      exporterShowOutput([
+    fakeHost.setUnits(
+      exporterUnits([
         { name: TRADING[0], load: 'not-found', active: 'inactive' },
         { name: TRADING[1], load: 'masked', active: 'inactive' },
         { name: MONITOR[0], active: 'active' },
@@ -172,8 +179,8 @@ describe('metrics', () => {
   });
 
   it('counts trading units running, holding processes or unguarded while latched; monitor units never count', async () => {
-    await fakeHost.setShowOutput(
-      exporterShowOutput([
+    fakeHost.setUnits(
+      exporterUnits([
         { name: TRADING[0], active: 'active' },
         { name: TRADING[1], active: 'inactive' },
         { name: MONITOR[0], active: 'active' },
@@ -191,36 +198,36 @@ describe('metrics', () => {
     expect(sample(text, `ess_unit_cgroup_populated{unit="${TRADING[1]}"}`)).toBe(0);
 
     // inactive, but processes stayed in its cgroup (KillMode=process): still a violation
-    await fakeHost.setShowOutput(
-      exporterShowOutput([
+    fakeHost.setUnits(
+      exporterUnits([
         { name: TRADING[0], active: 'inactive', cgroup: `/system.slice/${TRADING[0]}` },
         { name: TRADING[1], active: 'failed' },
         ...MONITOR.map((name) => ({ name, active: 'active' })),
       ]),
     );
-    await fakeHost.setAsserts(TRADING[1], assertsText(fakeHost.flagFile));
+    fakeHost.setAsserts(TRADING[1], assertsText(fakeHost.flagFile));
     text = await scrape();
     expect(sample(text, 'ess_latch_violation')).toBe(2);
     expect(sample(text, `ess_unit_guarded{unit="${TRADING[1]}"}`)).toBe(0);
     expect(sample(text, 'ess_switch_armed')).toBe(0);
 
     await fakeHost.setPopulated(TRADING[0], false);
-    await fakeHost.setAsserts(TRADING[1], latchAssertsText(fakeHost.flagFile, fakeHost.stateDir, fakeHost.spoolDir));
+    fakeHost.setAsserts(TRADING[1], latchAssertsText(fakeHost.flagFile, fakeHost.stateDir, fakeHost.spoolDir));
     text = await scrape();
     expect(verdict(text)).toBe('active');
     expect(sample(text, 'ess_latch_violation')).toBe(0);
   });
 
   it('shows a guard it cannot read as absent and the verdict unknown; a unit that is not installed counts as guarded', async () => {
-    await fakeHost.setShowOutput(
-      exporterShowOutput([
+    fakeHost.setUnits(
+      exporterUnits([
         { name: TRADING[0], active: 'inactive' },
         { name: TRADING[1], load: 'not-found', active: 'inactive' },
         ...MONITOR.map((name) => ({ name, active: 'active' })),
       ]),
     );
-    await fakeHost.setAsserts(TRADING[0], null);
-    await fakeHost.setAsserts(TRADING[1], null);
+    fakeHost.setAsserts(TRADING[0], null);
+    fakeHost.setAsserts(TRADING[1], null);
     const text = await scrape();
     expect(verdict(text)).toBe('unknown');
     expect(sample(text, `ess_unit_guarded{unit="${TRADING[0]}"}`)).toBeUndefined();
@@ -229,10 +236,10 @@ describe('metrics', () => {
     expect(sample(text, 'ess_switch_armed')).toBe(1);
   });
 
-  it('serves last known unit states from a hung systemctl, sets read_ok 0, counts the error and says unknown', async () => {
-    const first = await scrape({ systemctl_timeout_seconds: 0.2 });
+  it('serves last known unit states from a hung systemd, sets read_ok 0, counts the error and says unknown', async () => {
+    const first = await scrape({ dbus_timeout_seconds: 0.2 });
     expect(sample(first, 'ess_exporter_read_ok{source="systemd"}')).toBe(1);
-    await fakeHost.setSystemctlBehaviour('hang');
+    fakeHost.setSystemdBehaviour('hang');
     const started = Date.now();
     const text = await scrape();
     expect(Date.now() - started).toBeLessThan(1500);
@@ -244,8 +251,8 @@ describe('metrics', () => {
     expect(verdict(text)).toBe('unknown');
   });
 
-  it('knows nothing about units or violations before systemctl ever answered, but a flag is a latch', async () => {
-    await fakeHost.setSystemctlBehaviour('fail');
+  it('knows nothing about units or violations before systemd ever answered, but a flag is a latch', async () => {
+    fakeHost.setSystemdBehaviour('fail');
     await writeFile(fakeHost.flagFile, '');
     const text = await scrape();
     expect(sample(text, `ess_unit_state{unit="${TRADING[0]}",role="trading",state="inactive"}`)).toBe(0);
@@ -270,34 +277,48 @@ describe('metrics', () => {
 
   it('disarms when a path unit is down or the trigger is stuck active without a flag', async () => {
     const units = [...TRADING, ...MONITOR].map((name) => ({ name, active: name.startsWith('quantum') ? 'inactive' : 'active' }));
-    await fakeHost.setShowOutput(exporterShowOutput(units));
+    fakeHost.setUnits(exporterUnits(units));
     expect(sample(await scrape(), 'ess_switch_armed')).toBe(1);
 
-    await fakeHost.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess.path', active: 'failed' }]));
+    fakeHost.setUnits(exporterUnits([...units, { name: 'quantum-ess.path', active: 'failed' }]));
     let text = await scrape();
     expect(sample(text, 'ess_switch_armed')).toBe(0);
     expect(verdict(text)).toBe('not-armed');
     expect(sample(text, 'ess_unit_state{unit="quantum-ess.path",role="switch",state="failed"}')).toBe(1);
 
-    await fakeHost.setShowOutput(exporterShowOutput([...units, { name: 'quantum-ess-trigger.service', active: 'active', sub: 'exited' }]));
+    fakeHost.setUnits(exporterUnits([...units, { name: 'quantum-ess-trigger.service', active: 'active', sub: 'exited' }]));
     text = await scrape();
     expect(sample(text, 'ess_switch_armed')).toBe(0);
     await latch();
     expect(sample(await scrape(), 'ess_switch_armed')).toBe(1);
   });
 
-  it('re-reads unit states when the latch changes instead of serving cached ones as violations', async () => {
+  it('disarms when a switch unit is loaded otherwise than installed, read again after the daemon-reload', async () => {
+    expect(verdict(await scrape())).toBe('armed');
+    fakeHost.setWiring('quantum-ess.path', { DropInPaths: ['/run/systemd/system/quantum-ess.path.d/50-foreign.conf'] });
+    let text = await scrape();
+    expect(verdict(text)).toBe('not-armed');
+    expect(sample(text, 'ess_switch_armed')).toBe(0);
+    fakeHost.setWiring('quantum-ess-trigger.service', { ExecStart: [['/bin/true', ['/bin/true']]] });
+    fakeHost.setWiring('quantum-ess.path', { DropInPaths: [] });
+    text = await scrape();
+    expect(verdict(text)).toBe('not-armed');
+    fakeHost.setWiring('quantum-ess-trigger.service', {});
+    expect(verdict(await scrape())).toBe('armed');
+  });
+
+  it('shows the units an activation stopped as stopped, not their states from before it as violations', async () => {
     const running = [...TRADING, ...MONITOR].map((name) => ({ name, active: 'active' }));
-    await fakeHost.setShowOutput(exporterShowOutput(running));
-    expect(sample(await scrape({ unit_state_cache_seconds: 60 }), 'ess_latch_violation')).toBe(0);
+    fakeHost.setUnits(exporterUnits(running));
+    expect(sample(await scrape(), 'ess_latch_violation')).toBe(0);
     await latch();
-    await fakeHost.setShowOutput(
-      exporterShowOutput(running.map((u) => (u.name.startsWith('quantum') ? { ...u, active: 'inactive' } : u))),
+    fakeHost.setUnits(
+      exporterUnits(running.map((u) => (u.name.startsWith('quantum') ? { ...u, active: 'inactive' } : u))),
     );
     const text = await scrape();
     expect(sample(text, 'ess_active')).toBe(1);
     expect(sample(text, 'ess_latch_violation')).toBe(0);
-    expect(await fakeHost.systemctlCalls()).toBe(2);
+    expect(verdict(text)).toBe('active');
   });
 
   describe('maintenance exemptions', () => {
@@ -305,15 +326,15 @@ describe('metrics', () => {
     const UNTIL = 1795659600;
     /** TRADING[1] as it runs under an exemption: up, with processes, its latch assertions reset by the exemption drop-in. */
     async function runExempted(): Promise<void> {
-      await fakeHost.setShowOutput(
-        exporterShowOutput([
+      fakeHost.setUnits(
+        exporterUnits([
           { name: TRADING[0], active: 'inactive' },
           { name: TRADING[1], active: 'active' },
           ...MONITOR.map((name) => ({ name, active: 'active' })),
         ]),
       );
       await fakeHost.setPopulated(TRADING[1], true);
-      await fakeHost.setAsserts(TRADING[1], 'a(sbbsi) 0');
+      fakeHost.setAsserts(TRADING[1], 'a(sbbsi) 0');
     }
 
     it('lets an exempt unit run while latched (active, armed) until its until, then judges it again', async () => {

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnprivilegedSide } from '../../src/unprivileged-side.js';
-import { createFakeHost, exporterShowOutput, type FakeHost, MONITOR, sample, silentLog, TRADING } from './helpers.js';
+import { createFakeHost, exporterUnits, type FakeHost, MONITOR, sample, silentLog, TRADING } from './helpers.js';
 
 const BUILD = { version: '9.9.9-test', nodejsVersion: 'v20.0.0' };
 const series = (unit: string, state: string): string => `ess_unit_state_transitions_total{unit="${unit}",role="trading",state="${state}"}`;
 
-describe('unit source metrics (polling, no bus configured)', () => {
+describe('unit source metrics (the fake systemd on its private bus)', () => {
   let fakeHost: FakeHost;
   let exporter: UnprivilegedSide;
   beforeEach(async () => {
@@ -19,22 +19,23 @@ describe('unit source metrics (polling, no bus configured)', () => {
   });
 
   const scrape = async (): Promise<string> => {
+    await exporter.unitStates.settled();
     await exporter.refresh();
     return exporter.registry.metrics();
   };
   const states = (active: string) =>
-    exporterShowOutput([...TRADING, ...MONITOR].map((name) => ({ name, active: name === TRADING[0] ? active : name.startsWith('quantum') ? 'inactive' : 'active' })));
+    exporterUnits([...TRADING, ...MONITOR].map((name) => ({ name, active: name === TRADING[0] ? active : name.startsWith('quantum') ? 'inactive' : 'active' })));
 
   it('says where the states come from and counts each change by the state entered, from 0', async () => {
     let text = await scrape();
-    expect(sample(text, 'ess_exporter_unit_source{source="poll"}')).toBe(1);
-    expect(sample(text, 'ess_exporter_unit_source{source="dbus"}')).toBe(0);
-    expect(sample(text, 'ess_exporter_unit_states_age_seconds')).toBeLessThan(5);
+    expect(sample(text, 'ess_exporter_unit_source{source="dbus"}')).toBe(1);
+    expect(text).not.toContain('source="poll"');
+    expect(sample(text, 'ess_exporter_unit_states_age_seconds')).toBe(0);
     expect(sample(text, series(TRADING[0], 'active'))).toBe(0);
     for (let i = 0; i < 3; i += 1) {
-      await fakeHost.setShowOutput(states('active'));
+      fakeHost.setUnits(states('active'));
       await scrape();
-      await fakeHost.setShowOutput(states('inactive'));
+      fakeHost.setUnits(states('inactive'));
       text = await scrape();
     }
     expect(sample(text, series(TRADING[0], 'active'))).toBe(3);

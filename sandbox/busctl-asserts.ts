@@ -1,18 +1,8 @@
-/** One entry of a unit's Asserts property: systemd's (type, trigger, negate, parameter, state). */
-export interface AssertEntry {
-  readonly type: string;
-  /** A triggering assertion (`AssertPathExists=|...`): any one of the triggering ones passing is enough. */
-  readonly trigger: boolean;
-  /** `AssertPathExists=!...`: passes when the path does NOT exist. */
-  readonly negate: boolean;
-  /**
-   * As busctl prints it, still C-escaped. Escaping leaves [A-Za-z0-9._/-] alone and every escape
-   * starts with a backslash, so for the ess.conf paths (contract section 2) comparing the escaped text
-   * is the same as comparing the string; the bash side compares it the same way.
-   */
-  readonly parameter: string;
-  readonly state: number;
-}
+// The contract's text form of a unit's Asserts (what `busctl get-property` prints, the form of the
+// verdict fixtures and of the bash side) turned into the entries the exporter reads from D-Bus: the
+// tests convert at this boundary. A parameter stays C-escaped as busctl printed it; for the paths
+// ess.conf allows (contract section 2) that is the string itself.
+import type { AssertEntry } from '../src/readers/unit-asserts.js';
 
 // busctl's C-quoted string: anything but a quote or backslash, or a backslash and the character it escapes.
 const STRING = '"((?:[^"\\\\]|\\\\.)*)"';
@@ -22,8 +12,8 @@ const TUPLE = new RegExp(`^ ${STRING} (true|false) (true|false) ${STRING} (-?[0-
 /**
  * Parses what `busctl get-property org.freedesktop.systemd1 UNIT_OBJECT org.freedesktop.systemd1.Unit
  * Asserts` prints, e.g. `a(sbbsi) 1 "AssertPathExists" false true "/run/quantum/ESS_ON" 0`. Returns
- * null for empty text (busctl failed) and for anything that is not exactly that shape: a half-read
- * answer must never pass for "no assertions".
+ * null for empty text (not read) and for anything that is not exactly that shape, as the bash side
+ * judges it: guard unknown.
  */
 export function parseAsserts(text: string): AssertEntry[] | null {
   const header = HEADER.exec(text);
