@@ -129,22 +129,29 @@ activate_claim_spool() {
   ((ACT_OWNER)) || return 0
   ACT_SOURCE=$SPOOL_SOURCE ACT_REASON=$SPOOL_REASON ACT_SCOPE=$SPOOL_SCOPE
   [[ -z $SPOOL_FIRST_MTIME_US ]] || first_stop_trigger_from_wall "$SPOOL_FIRST_MTIME_US"
+  # a real request claimed in the same batch as a drill's: the flag this run wrote may already be
+  # the drill's token; rewritten, it no longer is, and the drill cannot clear a real trip
+  ((SPOOL_WITH_DRILL)) || return 0
+  local stop_msg=$ACT_CLAIM_MSG
+  activate_take_over_drill "claimed with a drill's trip request"
+  ACT_CLAIM_MSG="$stop_msg;$ACT_CLAIM_MSG"
 }
 
-# activate_take_over_drill: a real stop (an operator, an alert) arrives while a drill holds the
-# latch. It must not be folded into the drill, which would clear it at its end: the flag is
-# rewritten with this activation's id, this run owns it, and the drill sees the latch is no longer
-# its own. Writes ACT_OWNER ACT_CLAIM_PRIO ACT_CLAIM_MSG.
+# activate_take_over_drill [WHEN]: a real stop (an operator, an alert) arrives while a drill holds
+# the latch (WHEN: "during drill ID"). It must not be folded into the drill, which would clear it
+# at its end: the flag is rewritten with this activation's id, this run owns it, and the drill sees
+# the latch is no longer its own (a rewrite changes the flag's identity, latch_flag_identity_v).
+# Writes ACT_OWNER ACT_CLAIM_PRIO ACT_CLAIM_MSG.
 activate_take_over_drill() {
-  local f=${CFG[FLAG_FILE]} drill_id=$FLAG_ID
+  local f=${CFG[FLAG_FILE]} when=${1:-during drill $FLAG_ID}
   if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null |
     record_atomic_write "$f" 0644; then
     ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
-    ACT_CLAIM_MSG=" during drill $drill_id:"
+    ACT_CLAIM_MSG=" $when:"
     ACT_CLAIM_MSG+=" this activation takes over the latch, the drill will not clear it"
   else
     ACT_CLAIM_PRIO=crit
-    ACT_CLAIM_MSG="a real activation during drill $drill_id could not take over the flag $f;"
+    ACT_CLAIM_MSG="a real activation $when could not take over the flag $f;"
     ACT_CLAIM_MSG+=" the drill's latch holds, check that the drill does not clear it"
   fi
 }

@@ -20,7 +20,7 @@ readonly SPOOL_SCOPES_MAX=8
 readonly SPOOL_SCOPE_RE='^(fleet|unscoped|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$'
 declare -g SPOOL_SOURCE="" SPOOL_REASON="" SPOOL_COUNT=0 SPOOL_BATCH="" SPOOL_FIRST_MTIME_US=""
 declare -g SPOOL_SCOPE="" SPOOL_DROP_TMP=0 SPOOL_DROP_RESERVE=0 SPOOL_DROP_BATCHES=0
-declare -g SPOOL_DROP_REQUESTS=0
+declare -g SPOOL_DROP_REQUESTS=0 SPOOL_WITH_DRILL=0 SPOOL_FIRST_REAL=""
 declare -ga SPOOL_ENTRIES=()
 declare -gA SPOOL_READABLE=()
 
@@ -105,10 +105,13 @@ spool_read_request() {
   record_clean_text_v REQ_REASON "${REQ_REASON:-trip request $REQ_NAME without a reason}"
 }
 
-# spool_describe: names the activation after the first readable request, and dates it by that
-# file's mtime (when the exporter wrote it: the trigger instant of a webhook trip); its scope is
-# every request's (spool_scopes).
-# Writes SPOOL_SOURCE SPOOL_REASON SPOOL_FIRST_MTIME_US SPOOL_SCOPE REQ_*.
+# spool_describe: names the activation after the first readable request that is not a drill's
+# (spool_scopes; the first readable one when all are the drill's), and dates it by that file's
+# mtime (when the exporter wrote it: the trigger instant of a webhook trip); its scope is every
+# request's. A real request claimed together with a drill's makes the activation real: SPOOL_WITH_DRILL
+# says so (activate_claim_spool then takes the latch over from the drill).
+# Writes SPOOL_SOURCE SPOOL_REASON SPOOL_FIRST_MTIME_US SPOOL_SCOPE SPOOL_WITH_DRILL
+# SPOOL_FIRST_REAL REQ_*.
 spool_describe() {
   local path first="" mtime
   SPOOL_SOURCE=trip-request
@@ -116,13 +119,18 @@ spool_describe() {
   SPOOL_FIRST_MTIME_US="" SPOOL_SCOPE=unknown
   ((SPOOL_COUNT > 0)) || return 0
   spool_scopes
-  for path in "${SPOOL_ENTRIES[@]}"; do
-    if [[ -n ${SPOOL_READABLE[$path]:-} ]]; then first=$path && break; fi
-  done
+  first=$SPOOL_FIRST_REAL
+  if [[ -z $first ]]; then
+    for path in "${SPOOL_ENTRIES[@]}"; do
+      if [[ -n ${SPOOL_READABLE[$path]:-} ]]; then first=$path && break; fi
+    done
+  fi
   spool_read_request "${first:-${SPOOL_ENTRIES[0]}}"
   SPOOL_SOURCE=$REQ_SOURCE SPOOL_REASON=$REQ_REASON
   if ((SPOOL_COUNT > 1)); then
-    SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests)"
+    SPOOL_REASON="$SPOOL_REASON (+$((SPOOL_COUNT - 1)) more requests"
+    ((SPOOL_WITH_DRILL == 0)) || SPOOL_REASON+=", a drill's among them"
+    SPOOL_REASON+=")"
   fi
   if [[ -n $first ]] && mtime=$(stat -c %.6Y -- "$first" 2>/dev/null) &&
     [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
@@ -132,19 +140,28 @@ spool_describe() {
 
 # spool_scopes: the distinct scopes of the batch's requests (the first 100, those the audit line
 # lists), comma-joined in the order first seen; past SPOOL_SCOPES_MAX of them the list ends in
-# `,...` (at most 8 * 69 + 4 characters). Writes SPOOL_SCOPE REQ_*.
+# `,...` (at most 8 * 69 + 4 characters). Among the same requests: the first that is not a
+# drill's (an unreadable one counts as real), and whether a drill's is claimed with one.
+# Writes SPOOL_SCOPE SPOOL_FIRST_REAL SPOOL_WITH_DRILL REQ_*.
 spool_scopes() {
-  local path i=0 scopes=() more=0
+  local path i=0 scopes=() more=0 drill=0
   local -A seen=()
+  SPOOL_FIRST_REAL="" SPOOL_WITH_DRILL=0
   for path in "${SPOOL_ENTRIES[@]}"; do
     ((i < 100)) || break
     i=$((i + 1))
     spool_read_request "$path"
+    if [[ $REQ_SOURCE == drill ]]; then
+      drill=1
+    elif [[ -z $SPOOL_FIRST_REAL ]]; then
+      SPOOL_FIRST_REAL=$path
+    fi
     [[ -z ${seen[$REQ_SCOPE]:-} ]] || continue
     seen[$REQ_SCOPE]=1
     if ((${#scopes[@]} < SPOOL_SCOPES_MAX)); then scopes+=("$REQ_SCOPE"); else more=1; fi
   done
   ((more == 0)) || scopes+=("...")
+  [[ -z $SPOOL_FIRST_REAL ]] || SPOOL_WITH_DRILL=$drill
   local IFS=,
   SPOOL_SCOPE=${scopes[*]:-unknown}
 }

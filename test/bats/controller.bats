@@ -376,6 +376,35 @@ a7=invalid a8=unknown a8u=unscoped a9=invalid" ]
   [ "$SPOOL_SCOPE" = "host:h1,host:h10,host:h11,host:h12,host:h2,host:h3,host:h4,host:h5,..." ]
 }
 
+@test "a real trip request claimed with a drill's names the activation, whichever came first" {
+  load_spool
+  spool_put a1 'source=drill\nscope=host:h1\nreason=drill-X: trip request\n' \
+    a2 'source=alertmanager\nscope=host:h1\nreason=RealTrip\n'
+  spool_claim
+  spool_describe
+  [ "$SPOOL_SOURCE" = alertmanager ]
+  [ "$SPOOL_REASON" = "RealTrip (+1 more requests, a drill's among them)" ]
+  [ "$SPOOL_WITH_DRILL" -eq 1 ]
+  # the drill's alone: the drill's activation, as before
+  spool_put b1 'source=drill\nscope=host:h1\nreason=drill-Y: trip request\n'
+  spool_claim
+  spool_describe
+  [ "$SPOOL_SOURCE" = drill ] && [ "$SPOOL_WITH_DRILL" -eq 0 ]
+  # a request that cannot be read is a real one too
+  spool_put c1 'source=drill\nscope=host:h1\nreason=drill-Z: trip request\n'
+  mkfifo "$TMP/spool/incoming/c2"
+  spool_claim
+  spool_describe
+  [ "$SPOOL_SOURCE" = trip-request ] && [ "$SPOOL_WITH_DRILL" -eq 1 ]
+  rm -f "$TMP/spool/incoming/c2"
+  # the real one first
+  spool_put d1 'source=alertmanager\nscope=host:h1\nreason=RealFirst\n' \
+    d2 'source=drill\nscope=host:h1\nreason=drill-W: trip request\n'
+  spool_claim
+  spool_describe
+  [ "$SPOOL_REASON" = "RealFirst (+1 more requests, a drill's among them)" ]
+}
+
 # The spool as installed: its own small tmpfs (here 256 KiB, 64 inodes), the four directories.
 # The writers' group is nogroup (65534) here, their user nobody.
 spool_mount() {

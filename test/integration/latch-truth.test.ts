@@ -286,6 +286,22 @@ describe('the latch never lies', () => {
     summary.push({ fault: 'real trip while a full drill holds the latch', outcome: 'the trip takes over the flag; the drill FAILs and leaves trading stopped' });
   });
 
+  it('a real trip claimed in the same batch as the drill\'s own trip request takes over the latch', { timeout: 300_000 }, async () => {
+    // the real request lands while the drill's is still waiting in incoming/: one claim takes both
+    await box.sh('(/usr/local/sbin/proof_ess.sh > /run/drill.out 2>&1; echo $? > /run/drill.rc) & ' +
+      'until [ -n "$(ls -A /var/spool/quantum-ess/incoming)" ]; do sleep 0.002; done; ' +
+      "setpriv --reuid=quantum-ess --regid=quantum-ess --init-groups sh -c 'printf \"source=alertmanager\\nreason=REAL same batch\\n\" > /var/spool/quantum-ess/incoming/real'; " +
+      'for i in $(seq 2400); do [ -e /run/drill.rc ] && break; sleep 0.1; done');
+    const out = await box.readFile('/run/drill.out');
+    expect(await box.exists(FLAG), out).toBe(true);
+    expect(Object.values(await box.activeStates(TRADING)).every((s) => DOWN.includes(s)), out).toBe(true);
+    expect(out).toContain('SUMMARY: FAIL');
+    const last = (await box.stateJson()).last_activation;
+    expect(last?.source, out).toBe('alertmanager');
+    expect(last?.reason).toBe("REAL same batch (+1 more requests, a drill's among them)");
+    summary.push({ fault: 'real trip claimed with the drill\'s trip request', outcome: 'the real request names the activation and takes over the flag; the drill FAILs, trading stays stopped' });
+  });
+
   it('a FIFO at the flag path blocks nothing: the stop goes through and activate returns', async () => {
     await box.mustRun('mkfifo', '-m', '600', FLAG);
     const states = await box.waitFor(TRADING, DOWN, 4000);
