@@ -11,6 +11,18 @@ import { UnprivilegedSide } from './unprivileged-side.js';
 const EX_USAGE = 64;
 const EX_CONFIG = 78;
 
+type RunCommand = Extract<ReturnType<typeof parseCli>, { kind: 'run' | 'check-config' }>;
+
+/** The configuration, with the keys of an earlier version it still carries said as warnings. */
+async function loadConfig(command: RunCommand): ReturnType<typeof loadExporterConfig> {
+  const config = await loadExporterConfig(command.configFile, command.configFileGiven, {
+    ...(command.listen !== undefined && { listen: command.listen }),
+    ...(command.essConfigFile !== undefined && { essConfigFile: command.essConfigFile }),
+  });
+  for (const deprecation of config.deprecations) log(deprecation, 'warning');
+  return config;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const command = parseCli(argv);
   const buildInfo = readBuildInfo();
@@ -23,10 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const config = await loadExporterConfig(command.configFile, command.configFileGiven, {
-    ...(command.listen !== undefined && { listen: command.listen }),
-    ...(command.essConfigFile !== undefined && { essConfigFile: command.essConfigFile }),
-  });
+  const config = await loadConfig(command);
   if (command.kind === 'check-config') {
     process.stdout.write(`${JSON.stringify({ ...config, listen: formatListenAddress(config.listen) }, null, 2)}\n`);
     return 0;

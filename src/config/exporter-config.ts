@@ -37,6 +37,8 @@ export interface ExporterConfig {
   /** null: plain HTTP. Set: HTTPS with this pair, reloaded when the files change (src/http/tls-reload.ts). */
   readonly tls: TlsFiles | null;
   readonly allowPlainHttpToken: boolean;
+  /** Keys of an earlier version the file still carries, ignored: logged at start-up as warnings. */
+  readonly deprecations: readonly string[];
 }
 
 /** Values given on the command line win over the file. */
@@ -114,13 +116,15 @@ const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
 
 /**
  * Keys of earlier versions that no longer mean anything: the unit states used to be polled with
- * systemctl and busctl while the bus was unavailable. Refused like any unknown key, with what to do.
+ * systemctl and busctl while the bus was unavailable. Every installed file carries them (the shipped
+ * one did, and the installer keeps an operator's file), so for one release they are ignored with a
+ * deprecation line rather than refused: an upgrade must not stop at a file the operator never wrote.
  */
-const REMOVED_KEYS: Readonly<Record<string, string>> = {
+const DEPRECATED_KEYS: Readonly<Record<string, string>> = {
   systemctl_path: 'unit states come from D-Bus only',
   busctl_path: 'unit states come from D-Bus only',
   unit_state_cache_seconds: 'unit states are pushed by systemd, never cached',
-  systemctl_timeout_seconds: 'now dbus_timeout_seconds, default 2',
+  systemctl_timeout_seconds: 'now dbus_timeout_seconds, which takes its value unless set itself',
 };
 
 function booleanProblem(value: unknown): string | undefined {
@@ -137,14 +141,28 @@ function numberProblem(value: unknown, min: number, max: number): string | undef
     : `${JSON.stringify(value)} is not a number of seconds between ${min} and ${max}`;
 }
 
+/** The deprecated keys a file still carries, each with what to do. */
+function deprecationsOf(json: unknown, file: string): string[] {
+  if (typeof json !== 'object' || json === null) return [];
+  return Object.keys(json)
+    .filter((key) => Object.hasOwn(DEPRECATED_KEYS, key))
+    .map((key) => `${file}: ${key} is deprecated and ignored (${DEPRECATED_KEYS[key]}); delete it from the file`);
+}
+
+/** The old timeout stands for the new one when only the old is set. */
+function migrateTimeout(json: Record<string, unknown>): Record<string, unknown> {
+  const { systemctl_timeout_seconds: old, ...rest } = json;
+  return old === undefined || Object.hasOwn(rest, 'dbus_timeout_seconds') ? rest : { ...rest, dbus_timeout_seconds: old };
+}
+
 /** Validates the parsed JSON of the exporter's own config file; unknown keys are refused. */
 export function parseExporterSettings(json: unknown, file: string): FileSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(file, '(top level)', 'must be a JSON object');
   }
   const settings: FileSettings = { ...DEFAULT_SETTINGS };
-  for (const [key, value] of Object.entries(json)) {
-    if (Object.hasOwn(REMOVED_KEYS, key)) throw new ConfigError(file, key, `no longer used (${REMOVED_KEYS[key]}): delete it from the file`);
+  for (const [key, value] of Object.entries(migrateTimeout(json as Record<string, unknown>))) {
+    if (Object.hasOwn(DEPRECATED_KEYS, key)) continue;
     if (!Object.hasOwn(VALIDATORS, key)) {
       throw new ConfigError(file, key, `unknown key (known: ${Object.keys(VALIDATORS).join(', ')})`);
     }
@@ -167,6 +185,7 @@ export async function readExporterConfig(
   overrides: ConfigOverrides = {},
 ): Promise<ExporterConfig> {
   let settings: FileSettings = { ...DEFAULT_SETTINGS };
+  let deprecations: string[] = [];
   let text: string | undefined;
   try {
     text = await readFile(file, 'utf8');
@@ -183,6 +202,7 @@ export async function readExporterConfig(
       throw new ConfigError(file, '(syntax)', `not valid JSON (${(error as Error).message})`, { cause: error });
     }
     settings = parseExporterSettings(json, file);
+    deprecations = deprecationsOf(json, file);
   }
 
   const essFileFromUser = overrides.essConfigFile !== undefined || settings.ess_config_file !== DEFAULT_ESS_CONFIG_FILE;
@@ -212,6 +232,7 @@ export async function readExporterConfig(
     webhook: webhookSettings(settings, { host, groups: settings.groups }),
     tls,
     allowPlainHttpToken: settings.allow_plain_http_token,
+    deprecations,
   };
 }
 

@@ -37,17 +37,24 @@ describe('exporter config', () => {
     [{ dbus_timeout_seconds: '2' }, 'dbus_timeout_seconds:'],
     [{ system_bus_address: null }, 'system_bus_address: null is not a unix:path=/ABSOLUTE/SOCKET address'],
     [{ system_bus_address: 'tcp:host=x' }, 'system_bus_address:'],
-    // keys of the systemctl/busctl poll, gone with it: named, with what to do
-    [{ systemctl_path: '/usr/bin/systemctl' }, 'systemctl_path: no longer used (unit states come from D-Bus only): delete it from the file'],
-    [{ busctl_path: '/usr/bin/busctl' }, 'busctl_path: no longer used (unit states come from D-Bus only): delete it from the file'],
-    [{ unit_state_cache_seconds: 1 }, 'unit_state_cache_seconds: no longer used (unit states are pushed by systemd, never cached): delete it from the file'],
-    [{ systemctl_timeout_seconds: 2 }, 'systemctl_timeout_seconds: no longer used (now dbus_timeout_seconds, default 2): delete it from the file'],
     [{ constructor: 1 }, 'constructor: unknown key'],
     [{ ess_config_file: 'ess.conf' }, 'ess_config_file:'],
   ])('refuses %j naming the key', (settings, message) => {
     expect(() => parseExporterSettings(settings, '/etc/quantum/ess-exporter.json')).toThrow(
       `config error in /etc/quantum/ess-exporter.json: ${message}`,
     );
+  });
+
+  it('ignores the keys of the systemctl/busctl poll for one release, each named with what to do', async () => {
+    // the file every earlier install carries: an upgrade must not stop at it
+    const config = await fakeHost.config({ systemctl_path: '/usr/bin/systemctl', busctl_path: '/usr/bin/busctl', unit_state_cache_seconds: 1, systemctl_timeout_seconds: 3, dbus_timeout_seconds: undefined });
+    expect(config.dbusTimeoutMs).toBe(3000);
+    expect(config.deprecations).toEqual(['systemctl_path', 'busctl_path', 'unit_state_cache_seconds', 'systemctl_timeout_seconds'].map((key) =>
+      expect.stringMatching(new RegExp(`^${fakeHost.configFile}: ${key} is deprecated and ignored \\(.+\\); delete it from the file$`))));
+    // the new key wins over the old; the old one is still validated as the new one would be
+    expect((await fakeHost.config({ systemctl_timeout_seconds: 3, dbus_timeout_seconds: 1 })).dbusTimeoutMs).toBe(1000);
+    await expect(fakeHost.config({ systemctl_timeout_seconds: 0, dbus_timeout_seconds: undefined })).rejects.toThrow(/dbus_timeout_seconds: 0 is not a number of seconds/);
+    expect((await fakeHost.config()).deprecations).toEqual([]);
   });
 
   it('refuses a file that is not a JSON object', async () => {
