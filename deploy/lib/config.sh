@@ -177,6 +177,7 @@ config_check_values() {
   [[ ${CFG[REDIS_HOST]} =~ ^[A-Za-z0-9.:-]+$ ]] ||
     config_error "$src" "REDIS_HOST: '${CFG[REDIS_HOST]}' is not a host name or address"
   config_check_path_relations "$src"
+  config_check_path_homes "$src"
 }
 
 # Directories emptied at every boot, or writable by every user: no home for what the latch relies
@@ -184,7 +185,20 @@ config_check_values() {
 readonly CONFIG_VOLATILE_DIRS="/run /var/run /tmp /var/tmp /dev/shm"
 readonly CONFIG_SHARED_DIRS="/tmp /var/tmp /dev/shm"
 readonly CONFIG_MARKERS="/run/quantum-ess/persist-failed /run/quantum-ess/resume-pending\
- /run/quantum-ess/exempt /run/quantum-ess/redis-pending"
+ /run/quantum-ess/exempt /run/quantum-ess/redis-pending /run/quantum-ess/drill\
+ /run/quantum-ess/config-problem"
+# Trees of the kernel and of systemd: no path of the ESS lies in one (contract/README.md section 2).
+readonly CONFIG_FOREIGN_TREES="/proc /sys /dev /boot /etc/systemd /lib/systemd /usr/lib/systemd\
+ /run/systemd /run/user /run/dbus /var/lib/systemd"
+# System directories: a key's home (STATE_DIR and SPOOL_DIR themselves, a file's directory) is none.
+readonly CONFIG_SYSTEM_DIRS="/ /bin /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /opt /root\
+ /run /sbin /srv /tmp /usr /var /usr/bin /usr/sbin /usr/lib /usr/lib64 /usr/libexec /usr/include\
+ /usr/share /usr/src /usr/local /usr/local/bin /usr/local/sbin /usr/local/lib /usr/local/share\
+ /usr/local/etc /usr/local/include /var/lib /var/log /var/spool /var/cache /var/tmp /var/run\
+ /var/lock /var/mail /var/opt /var/backups /var/local /var/www /run/lock /run/mount"
+# The ESS's own install, configuration and runtime directories (the lock's home is the last one).
+readonly CONFIG_ESS_DIRS="/usr/local/lib/quantum-ess /usr/local/lib/quantum-ess-exporter\
+ /etc/quantum /run/quantum-ess"
 
 # config_path_meets A B: A is B, lies inside B, or B inside A.
 config_path_meets() { [[ $1 == "$2" || $1 == "$2"/* || $2 == "$1"/* ]]; }
@@ -195,7 +209,9 @@ config_path_meets() { [[ $1 == "$2" || $1 == "$2"/* || $2 == "$1"/* ]]; }
 config_check_path_relations() {
   local src=$1 key other f dir
   local -a owned=() markers=()
-  for f in latched state.json state.env drill.json; do owned+=("${CFG[STATE_DIR]}/$f"); done
+  for f in latched state.json state.env drill.json quarantine; do
+    owned+=("${CFG[STATE_DIR]}/$f")
+  done
   read -r -a markers <<<"$CONFIG_MARKERS"
   for key in FLAG_FILE LOCK_FILE AUDIT_FILE; do
     for other in FLAG_FILE LOCK_FILE; do
@@ -219,6 +235,41 @@ config_check_path_relations() {
     ! config_path_meets "${CFG[STATE_DIR]}" "$dir" ||
       config_error "$src" "STATE_DIR: ${CFG[STATE_DIR]} lies in $dir, emptied at every boot:\
  LATCH_ACROSS_REBOOT=keep could not keep the latch (use /var/lib/..., or LATCH_ACROSS_REBOOT=clear)"
+  done
+}
+
+# config_check_path_homes SRC: every path key has a dedicated location of its own: not in the
+# kernel's or systemd's trees, not where any user can create it, not a system directory (nor a file
+# directly in one), not one of the ESS's own directories; the audit trail outlives a boot. The same
+# order as src/config/ess-conf.ts, so both name the same key.
+config_check_path_homes() {
+  local src=$1 key p home dir
+  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do
+    p=${CFG[$key]} home=${CFG[$key]%/*}
+    [[ $key != @(STATE_DIR|SPOOL_DIR) ]] || home=$p
+    for dir in $CONFIG_FOREIGN_TREES; do
+      ! config_path_meets "$p" "$dir" ||
+        config_error "$src" "$key: $p lies in $dir, which belongs to the kernel or the system"
+    done
+    for dir in $CONFIG_SHARED_DIRS; do
+      [[ $p != "$dir"/* ]] ||
+        config_error "$src" "$key: $p lies in $dir, where any user can create its directory first"
+    done
+    for dir in $CONFIG_VOLATILE_DIRS; do
+      [[ $key != AUDIT_FILE || $p != "$dir"/* ]] ||
+        config_error "$src" "$key: $p lies in $dir, emptied at every boot: the audit trail must\
+ outlive it"
+    done
+    for dir in $CONFIG_SYSTEM_DIRS; do
+      [[ ${home:-/} != "$dir" ]] ||
+        config_error "$src" "$key: $p: $dir is a system directory; give $key a directory of its\
+ own (such as the default, ${ESS_DEFAULTS[$key]})"
+    done
+    for dir in $CONFIG_ESS_DIRS; do
+      [[ $key != LOCK_FILE || $p != /run/quantum-ess/* ]] || continue
+      ! config_path_meets "$p" "$dir" ||
+        config_error "$src" "$key: $p meets $dir, one of the ESS's own directories"
+    done
   done
 }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
+import { checkPathHomes } from './ess-conf-homes.js';
 import {
   canonicalRun,
   hostName,
@@ -69,7 +70,14 @@ const VOLATILE_DIRS = ['/run', '/var/run', '/tmp', '/var/tmp', '/dev/shm'];
 /** Writable by every user: whoever creates the flag's directory first owns the flag. */
 const SHARED_DIRS = ['/tmp', '/var/tmp', '/dev/shm'];
 /** The controller's runtime markers (contract/README.md section 4): no configured path may be one. */
-const MARKERS = ['/run/quantum-ess/persist-failed', '/run/quantum-ess/resume-pending', '/run/quantum-ess/exempt', '/run/quantum-ess/redis-pending'];
+const MARKERS = [
+  '/run/quantum-ess/persist-failed',
+  '/run/quantum-ess/resume-pending',
+  '/run/quantum-ess/exempt',
+  '/run/quantum-ess/redis-pending',
+  '/run/quantum-ess/drill',
+  '/run/quantum-ess/config-problem',
+];
 
 /** Per-key rules, in the order of the contract's table; each returns the normalised value. */
 const RULES: Readonly<Record<EssConfKey, (value: string) => string>> = {
@@ -178,7 +186,9 @@ function checkRelations(values: EssConfValues, file: string): void {
     if (isWithin(values[key], values.SPOOL_DIR)) {
       throw new ConfigError(file, 'SPOOL_DIR', `${key} ${values[key]} lies inside SPOOL_DIR ${values.SPOOL_DIR}`);
     }
-  }  checkPathRelations(values, file);
+  }
+  checkPathRelations(values, file);
+  checkPathHomes(values, ESS_CONF_DEFAULTS, file);
 }
 
 /**
@@ -189,7 +199,7 @@ function checkRelations(values: EssConfValues, file: string): void {
  */
 function checkPathRelations(values: EssConfValues, file: string): void {
   const meets = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
-  const owned = ['latched', 'state.json', 'state.env', 'drill.json'].map((name) => `${values.STATE_DIR}/${name}`);
+  const owned = ['latched', 'state.json', 'state.env', 'drill.json', 'quarantine'].map((name) => `${values.STATE_DIR}/${name}`);
   const checkedBefore = { FLAG_FILE: [], LOCK_FILE: ['FLAG_FILE'], AUDIT_FILE: ['FLAG_FILE', 'LOCK_FILE'] } as const;
   for (const [key, others] of Object.entries(checkedBefore) as [keyof typeof checkedBefore, readonly ('FLAG_FILE' | 'LOCK_FILE')[]][]) {
     for (const other of others) {
