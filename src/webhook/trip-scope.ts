@@ -28,7 +28,8 @@ function label(labels: Labels, name: string): string | undefined {
 /**
  * Whether an alert that matched a trip rule trips this host. ess_host trips only the host of that name,
  * ess_group only hosts in that group, both only a host that is both; ess_scope="fleet" or none of the
- * three trips every host that receives it (names compared without regard to case). ess_scope="fleet" next to ess_host or ess_group does not
+ * three trips every host that receives it (names compared without regard to case, a host's short name
+ * naming its fully qualified one and back: sameHost). ess_scope="fleet" next to ess_host or ess_group does not
  * widen them: a host never trips on an alert scoped to someone else. Any other ess_scope value, and
  * a host or group value no host can have, are invalid: they trip nobody (the alert is misconfigured,
  * and guessing would stop hosts it was not meant for, or miss the one it was).
@@ -44,7 +45,7 @@ export function decideTripScope(labels: Labels, identity: Identity): TripScope {
   if (group !== undefined && !isIdentityName(group)) return invalid(`${SCOPE_LABELS.group}=${JSON.stringify(group)} is not a group name`);
   const inGroup = (name: string): boolean => identity.groups.some((mine) => sameName(mine, name));
   if (host !== undefined) {
-    const mine = sameName(host, identity.host) && (group === undefined || inGroup(group));
+    const mine = sameHost(host, identity.host) && (group === undefined || inGroup(group));
     return { kind: 'host', decision: mine ? 'trip' : 'other_target', text: `host:${host}` };
   }
   if (group !== undefined) {
@@ -60,6 +61,22 @@ export function decideTripScope(labels: Labels, identity: Identity): TripScope {
  */
 function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * A host is named by its short name or its fully qualified one: the names are the same (sameName), or
+ * one of them is short (no dot) and is the other's first label. `h1.example.internal` names the host
+ * whose identity is `h1`, and `h1` the host whose identity is `h1.example.internal`; two qualified names
+ * must be the same (`h1.dc1` is not `h1.dc2`). A short name thus trips every host with that first
+ * label: the safe direction.
+ */
+export function sameHost(a: string, b: string): boolean {
+  if (sameName(a, b)) return true;
+  const short = (name: string): boolean => !name.includes('.');
+  const first = (name: string): string => name.slice(0, name.indexOf('.'));
+  if (short(a) && !short(b)) return sameName(a, first(b));
+  if (short(b) && !short(a)) return sameName(b, first(a));
+  return false;
 }
 
 function invalid(why: string): TripScope {

@@ -24,8 +24,24 @@ describe('decideTripScope', () => {
     ['another host, this group: both must match', { ess_host: 'h2', ess_group: 'exec' }, 'host', 'other_target', 'host:h2'],
     ['fleet does not widen a host scope', { ess_scope: 'fleet', ess_host: 'h2' }, 'host', 'other_target', 'host:h2'],
     ['fleet does not widen a group scope', { ess_scope: 'fleet', ess_group: 'us' }, 'group', 'other_target', 'group:us'],
+    ['a fully qualified name whose first label is this host', { ess_host: 'h1.example.internal' }, 'host', 'trip', 'host:h1.example.internal'],
+    ['... without regard to case', { ess_host: 'H1.Example.Internal' }, 'host', 'trip', 'host:H1.Example.Internal'],
+    ['a fully qualified name of another host', { ess_host: 'h2.example.internal' }, 'host', 'other_target', 'host:h2.example.internal'],
+    ['a first label that only starts with this host', { ess_host: 'h1x.example.internal' }, 'host', 'other_target', 'host:h1x.example.internal'],
   ])('%s', (_what, labels, kind, decision, text) => {
     expect(decideTripScope(labels, ME)).toEqual({ kind, decision, text });
+  });
+
+  it.each<[string, string, string]>([
+    ['h1.example.internal', 'h1', 'trip'],
+    ['h1.example.internal', 'h1.example.internal', 'trip'],
+    ['h1.example.internal', 'H1.EXAMPLE.INTERNAL', 'trip'],
+    ['h1.dc1.internal', 'h1.dc2.internal', 'other_target'],
+    ['h1.example.internal', 'h1.example', 'other_target'],
+    ['h1.example.internal', 'h2', 'other_target'],
+    ['h1.example.internal', 'example', 'other_target'],
+  ])('identity %s, ess_host=%s: %s', (host, alertHost, decision) => {
+    expect(decideTripScope({ ess_host: alertHost }, { host, groups: [] }).decision).toBe(decision);
   });
 
   it.each<[Labels, string]>([
@@ -60,6 +76,11 @@ describe('decideTripScope, property-based', () => {
     groups: fc.uniqueArray(fc.oneof(fc.constantFrom('exec', 'eu', 'us'), name), { maxLength: 5 }),
   });
   const present = (labels: Labels, key: string): string | undefined => (labels[key] ? labels[key] : undefined);
+  /** The documented rule (docs/fleet.md), independently: equal names, or a short one is the other's first label. */
+  const hostNamesMatch = (a: string, b: string): boolean => {
+    const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+    return x === y || (!x.includes('.') && y.split('.')[0] === x) || (!y.includes('.') && x.split('.')[0] === y);
+  };
 
   it('never trips on a host or group scoped to someone else; both labels require both', () => {
     fc.assert(
@@ -68,7 +89,7 @@ describe('decideTripScope, property-based', () => {
         const host = present(labels, 'ess_host');
         const group = present(labels, 'ess_group');
         if (scope.decision !== 'trip') return;
-        if (host !== undefined) expect(host.toLowerCase()).toBe(me.host.toLowerCase());
+        if (host !== undefined) expect(hostNamesMatch(host, me.host), `${host} names ${me.host}`).toBe(true);
         if (group !== undefined) expect(me.groups.map((g) => g.toLowerCase())).toContain(group.toLowerCase());
         const scopeLabel = present(labels, 'ess_scope');
         if (scopeLabel !== undefined) expect(scopeLabel).toBe('fleet');
