@@ -169,7 +169,7 @@ exempt_grant() {
 # exempt_apply UNIT UNTIL: the runtime drop-in that lifts the latch for UNIT, and the timer that
 # ends it at UNTIL (Unix seconds), to the microsecond.
 exempt_apply() {
-  local u=$1 until=$2 d timer now
+  local u=$1 until=$2 d timer now left
   d=$(exempt_dropin_path "$u")
   timer=$(exempt_timer_name "$u")
   install -d -m 0755 "${d%/*}" || return 1
@@ -180,8 +180,12 @@ exempt_apply() {
   units_sctl stop -- "$timer.timer" "$timer.service" 2>/dev/null || true
   units_sctl reset-failed -- "$timer.timer" "$timer.service" 2>/dev/null || true
   time_now_us_v now
+  # a short window on a slow host may be over already: the timer fires at once (systemd refuses a
+  # negative OnActiveSec=, which would leave the unit exempt with nothing to end it)
+  left=$((until * 1000000 - now))
+  ((left > 0)) || left=1
   timeout "$SYSTEMCTL_TIMEOUT_SEC" systemd-run --quiet --unit="$timer" \
-    --on-active="$((until * 1000000 - now))us" --timer-property=AccuracySec=100ms \
+    --on-active="${left}us" --timer-property=AccuracySec=100ms \
     --description="Quantum ESS: end the maintenance exemption of $u" \
     "$ESS_LIB/../ess_controller.sh" unexempt "$u" --expired
 }

@@ -71,6 +71,17 @@ describe('maintenance window under the latch', () => {
     expect((await box.ess('status')).exitCode).toBe(3);
   });
 
+  it('a window already over when its timer is set (a slow host) ends at once, not never', async () => {
+    // daemon-reload held 2 s by a PATH shim: the 1 s window is over before systemd-run is asked
+    await box.sh('mkdir -p /tmp/slow && printf \'#!/bin/bash\n[ "$1" = daemon-reload ] && sleep 2\nexec /usr/bin/systemctl "$@"\n\' > /tmp/slow/systemctl && chmod +x /tmp/slow/systemctl');
+    const r = await box.sh('PATH=/tmp/slow:$PATH /usr/local/sbin/ess_controller.sh exempt quantum-execution --for 1s --reason slow');
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(Object.values(await box.waitFor([EXEC], DOWN, 5000))).toEqual([expect.stringMatching(/inactive|failed/)]);
+    await box.sh(`for i in $(seq 100); do [ -e /run/quantum-ess/exempt/${EXEC} ] || exit 0; sleep 0.05; done; exit 1`);
+    expect(await box.exists(`/run/quantum-ess/exempt/${EXEC}`)).toBe(false);
+    expect((await box.run('systemctl', 'start', EXEC)).exitCode).not.toBe(0);
+  });
+
   it('unexempt ends it early: stopped, cgroup empty, latched again', async () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '10m', '--reason', 'early');
     await box.mustRun('systemctl', 'start', EXEC);
