@@ -209,17 +209,37 @@ wait_for_exporter() {
 }
 
 # The spool's own tmpfs, mounted before tmpfiles creates the directories in it. A spool that is
-# already a mount point (this mount, or one the host provides) is left as it is.
+# already a mount point (this mount, or one the host provides) is left as it is. A mount this run
+# starts is undone if the install fails before the switch is in place (undo_spool_mount). Writes
+# SPOOL_MOUNTED (the unit, 1 when its file is new).
 place_spool_mount() { # place_spool_mount STAGE_DIR
-  local unit
+  local unit new=0
   unit=$(install_spool_mount_unit)
+  [[ -e $UNIT_DIR/$unit ]] || new=1
   install -m 0644 "$1/$unit" "$UNIT_DIR/$unit.new"
   mv -f "$UNIT_DIR/$unit.new" "$UNIT_DIR/$unit"
   rm -f "$1/$unit"
   install -d -m 0750 "${CFG[SPOOL_DIR]}"
   systemctl daemon-reload
   systemctl enable --quiet "$unit"
-  mountpoint -q "${CFG[SPOOL_DIR]}" || systemctl start "$unit"
+  mountpoint -q "${CFG[SPOOL_DIR]}" && return 0
+  SPOOL_MOUNTED=("$unit" "$new")
+  systemctl start "$unit"
+}
+
+# undo_spool_mount: after a failed install, the spool mount this run started is stopped again (and
+# its unit removed when this run created it): no tmpfs is left over what lies under the spool.
+declare -ga SPOOL_MOUNTED=()
+undo_spool_mount() {
+  ((${#SPOOL_MOUNTED[@]})) || return 0
+  local unit=${SPOOL_MOUNTED[0]}
+  systemctl stop "$unit" 2>/dev/null || true
+  if ((SPOOL_MOUNTED[1])); then
+    systemctl disable --quiet "$unit" 2>/dev/null || true
+    rm -f "$UNIT_DIR/$unit"
+    systemctl daemon-reload || true
+  fi
+  printf 'install: failed: the spool mount %s this run started is undone\n' "$unit" >&2
 }
 
 # The full drill stops trading briefly: scheduled only when DRILL_FULL_ONCALENDAR names a window.
@@ -382,7 +402,7 @@ do_install() {
   local with_exporter=0
   install_check
   STAGE=$(mktemp -d)
-  trap 'rm -rf "$STAGE"' EXIT
+  trap 'rc=$?; rm -rf "$STAGE"; ((rc == 0)) || undo_spool_mount' EXIT
   install_stage "$STAGE"
   if exporter_built; then
     install_exporter # validates its configuration: a failure stops here, before any unit is touched
@@ -392,6 +412,7 @@ do_install() {
     say "exporter not built (run: npm ci && npm run build); installing the root side only"
   fi
   install_place "$STAGE"
+  SPOOL_MOUNTED=() # the switch is in place and watches the spool: a later failure keeps the mount
   ((!with_exporter)) || install_start_exporter
   "$SBIN_LINK" status || true
 }

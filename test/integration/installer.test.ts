@@ -47,6 +47,27 @@ describe('install.sh', () => {
     await box.mustRun('rm', '/etc/quantum/ess.conf');
   });
 
+  it('refuses a spool over the controller\'s own directory, naming SPOOL_DIR, and mounts nothing', async () => {
+    await box.sh('mkdir -p /etc/quantum && printf "SPOOL_DIR=/usr/local/lib/quantum-ess\\n" > /etc/quantum/ess.conf');
+    const r = await box.run('bash', INSTALL);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toContain('SPOOL_DIR: /usr/local/lib/quantum-ess meets /usr/local/lib/quantum-ess');
+    expect(await box.show('usr-local-lib-quantum\\x2dess.mount', 'ActiveState')).toBe('inactive');
+    expect((await box.run('mountpoint', '-q', '/usr/local/lib/quantum-ess')).exitCode).not.toBe(0);
+    await box.mustRun('rm', '/etc/quantum/ess.conf');
+  });
+
+  it('a failed install undoes the spool mount it started: nothing left mounted, no mount unit', async () => {
+    // /usr/local is still the host's read-only /usr here: placing the programs fails after the spool's mount
+    const r = await box.run('bash', INSTALL);
+    expect(r.exitCode, r.stdout).not.toBe(0);
+    expect(r.stderr).toContain('install: failed: the spool mount var-spool-quantum\\x2dess.mount this run started is undone');
+    expect((await box.run('mountpoint', '-q', '/var/spool/quantum-ess')).exitCode).not.toBe(0);
+    expect(await box.show('var-spool-quantum\\x2dess.mount', 'ActiveState')).toBe('inactive');
+    expect(await box.exists('/etc/systemd/system/var-spool-quantum\\x2dess.mount')).toBe(false);
+    await box.mustRun('rm', '/etc/quantum/ess.conf'); // the default the failed run installed
+  });
+
   it('installs the default configuration, arms the switch and puts a latch drop-in on every trading unit', async () => {
     await box.mustRun('mount', '-t', 'tmpfs', 'tmpfs', '/usr/local'); // the host's /usr is read-only here
     const r = await box.run('bash', INSTALL);
