@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readdir, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -10,6 +10,9 @@ import { join } from 'node:path';
 export const RESERVE_FILE_BYTES = 4096;
 /** Spare requests kept ready; the root side keeps at most 16 per spool (older ones are orphans). */
 export const RESERVE_TARGET = 4;
+/** What the root side keeps (SPOOL_RESERVE_MAX): at start, the receiver adopts up to as many. */
+export const RESERVE_ADOPT_MAX = 16;
+const RESERVE_NAME = /^r-[0-9a-f]{16}$/;
 
 /**
  * What a reserve file says if nothing better can be written over it: a valid request (no scope line,
@@ -23,14 +26,17 @@ export function reserveContent(): Buffer {
 /**
  * The receiver's spare trip requests in SPOOL_DIR/reserve/: complete one-page files it created while the
  * spool had room. When the spool is full (bytes or inodes, whoever filled it), renaming one of them into
- * incoming/ still latches: a rename needs no space. Only this process knows their names (the directory
- * is write+search only for the group); the root side removes what is not the exporter's.
+ * incoming/ still latches: a rename needs no space. reserve/ belongs to the receiver's user (mode 0700):
+ * no other member of the ESS group can add to it or take its inodes' place, and a restarted receiver
+ * adopts the spares its predecessor made, so a spool filled while it restarts leaves the trips their
+ * reserve. The root side removes what is not the receiver's.
  */
 export class TripReserve {
   readonly #dir: string;
   readonly #target: number;
   readonly #names: string[] = [];
   #filling: Promise<void> | undefined;
+  #adopted = false;
   #lastProblem = '';
 
   constructor(spoolDir: string, target = RESERVE_TARGET) {
@@ -63,6 +69,10 @@ export class TripReserve {
   }
 
   async #fillNow(): Promise<void> {
+    if (!this.#adopted) {
+      this.#adopted = true;
+      await this.#adopt();
+    }
     while (this.#names.length < this.#target) {
       const name = `r-${randomBytes(8).toString('hex')}`;
       const path = join(this.#dir, name);
@@ -83,6 +93,29 @@ export class TripReserve {
         this.#lastProblem = `cannot create reserve/${name}: ${(error as Error).message}`;
         return;
       }
+    }
+  }
+
+  /**
+   * The spares already in reserve/ (left by this receiver before a restart): plain one-link files of
+   * this user, one page each, as the root side keeps them. One that cannot be listed or is not a spare
+   * is left alone (the root side removes it); the reserve then fills as usual.
+   */
+  async #adopt(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.#dir);
+    } catch (error) {
+      this.#lastProblem = `cannot list reserve/ for the spares left before a restart: ${(error as Error).message}`;
+      return;
+    }
+    const uid = process.getuid?.();
+    for (const name of names.filter((entry) => RESERVE_NAME.test(entry)).sort()) {
+      if (this.#names.length >= RESERVE_ADOPT_MAX) return;
+      const info = await lstat(join(this.#dir, name)).catch(() => undefined);
+      if (info?.isFile() !== true || info.nlink !== 1 || info.size !== RESERVE_FILE_BYTES) continue;
+      if (uid !== undefined && info.uid !== uid) continue;
+      this.#names.push(name);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { watch } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -197,6 +197,21 @@ describe.runIf(process.getuid?.() === 0)('writeTripRequest on a full tmpfs spool
     expect(reserve.size).toBe(0);
     expect(reserve.problem).toMatch(/ENOSPC/);
     await expect(writeTripRequest(spool, { fingerprint: 'h', reason: 'none left' }, reserve)).rejects.toThrow(/no fallback could deliver it either/);
+  });
+
+  it('a restarted receiver adopts the spares left before it: inodes taken meanwhile leave the trips their reserve', async () => {
+    await chmod(join(spool, 'reserve'), 0o700);
+    await new TripReserve(spool, 3).fill();
+    await writeFile(join(spool, 'reserve', 'r-00000000000000ff'), 'x'); // not a spare: left alone
+    await fillBytes();
+    await fillInodes();
+    const restarted = new TripReserve(spool, 3);
+    await restarted.fill();
+    expect(restarted.size).toBe(3);
+    for (const fingerprint of ['a', 'b', 'c']) {
+      expect((await writeTripRequest(spool, { fingerprint, reason: 'r' }, restarted)).stored).toBe('reserve');
+    }
+    expect(restarted.size).toBe(0);
   });
 
   it('a reserve file the root side removed is skipped, the next one used', async () => {
