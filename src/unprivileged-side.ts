@@ -164,7 +164,9 @@ export class UnprivilegedSide {
       },
       health: async () => {
         await this.refresh();
-        return { ok: this.health.allOk(), reads: this.readsHealth() };
+        // the trip path is health too: an exporter that cannot write a trip is no ok ESS exporter
+        const tripPath = webhook.tripPath();
+        return { ok: this.health.allOk() && tripPath.ok, reads: this.readsHealth(), trip_path: tripPath };
       },
       routes: webhookRouter(webhook, this.log),
       log: this.log,

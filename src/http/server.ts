@@ -49,7 +49,7 @@ export interface Served {
   renderMetrics(): Promise<string>;
   readonly metricsContentType: string;
   /** GET /healthz: readings brought up to date, then whether every read succeeds and each read's health. */
-  health(): Promise<{ readonly ok: boolean; readonly reads: Readonly<Record<string, unknown>> }>;
+  health(): Promise<{ readonly ok: boolean; readonly reads: Readonly<Record<string, unknown>>; readonly trip_path?: unknown }>;
   /** The routes the exporter adds (the webhook), tried after the server's own and before the 404. */
   readonly routes: RequestHandler;
   readonly log: Log;
@@ -80,8 +80,8 @@ export function createApp(exporter: Served, version: string): Express {
   });
 
   app.get('/healthz', async (_req, res) => {
-    const { ok, reads } = await exporter.health();
-    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'failing', reads });
+    const { ok, reads, trip_path } = await exporter.health();
+    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'failing', reads, trip_path });
   });
 
   app.use(exporter.routes);

@@ -72,6 +72,7 @@ export class WebhookReceiver {
     this.#spoolDir = spoolDir;
     this.#log = log;
     this.#reserve = new TripReserve(spoolDir);
+    metrics.dryRun = () => (settings.dryRun ? 1 : 0);
     if (!settings.dryRun) {
       metrics.reserveSize = () => this.#reserve.size;
       void this.fillReserve();
@@ -80,6 +81,21 @@ export class WebhookReceiver {
         if (this.#reserve.size < RESERVE_TARGET) void this.fillReserve();
       }, RESERVE_REFILL_MS).unref();
     }
+  }
+
+  /**
+   * Whether a trip can be written whatever fills the spool meanwhile: a spare request is ready. Without
+   * one, a trip needs room a member of the ESS group can take. Dry run: trips are never written.
+   */
+  tripPath(): { readonly ok: boolean; readonly dry_run: boolean; readonly reserve: number; readonly problem: string } {
+    const { dryRun } = this.settings;
+    const reserve = this.#reserve.size;
+    const problem = dryRun
+      ? 'webhook_dry_run is true: trips are logged, never written, and nothing latches'
+      : reserve > 0
+        ? ''
+        : `no spare trip request ready: a trip latches only if the spool has room (${this.#reserve.problem || 'reserve not filled yet'})`;
+    return { ok: problem === '', dry_run: dryRun, reserve, problem };
   }
 
   /** Tops the reserve up; says once, and again when it changes, why it stays short. */

@@ -17,6 +17,8 @@ export class WebhookMetrics {
   readonly tripFallbacks: Counter<'how'>;
   /** Spare requests of the receiver's reserve ready now (set by the receiver). */
   reserveSize: () => number | undefined = () => undefined;
+  /** webhook_dry_run: 1 when trips are only logged, never written (set by the receiver). */
+  dryRun: () => number | undefined = () => undefined;
   readonly deduplicated: Counter;
   readonly dryRunTrips: Counter;
   readonly requestDuration: Histogram;
@@ -39,6 +41,13 @@ export class WebhookMetrics {
       deduplicated: this.deduplicated,
       dryRunTrips: this.dryRunTrips,
     } = registerTripCounters(registry, () => this.reserveSize()));
+    new OptionalGauge(
+      registry,
+      'ess_webhook_dry_run',
+      'webhook_dry_run of the exporter configuration: 1 while trips are only logged, never written (nothing latches); ' +
+        '0 when they are written (ESSWebhookDryRun).',
+      () => this.dryRun(),
+    );
     ({ requestDuration: this.requestDuration, tripStages: this.tripStages, scopeDecisions: this.scopeDecisions } = registerTripTimings(registry));
     ({ tlsReloads: this.tlsReloads, connectionsClosed: this.connectionsClosed } = registerListenerMetrics(registry, {
       listenerFromSystemd: () => this.listenerFromSystemd,
@@ -84,7 +93,8 @@ function registerTripCounters(registry: Registry, reserveSize: () => number | un
   new OptionalGauge(
     registry,
     'ess_webhook_trip_reserve',
-    "Spare trip requests the receiver holds ready in the spool's reserve/ (target 4); absent in dry-run mode.",
+    "Spare trip requests the receiver holds ready in the spool's reserve/ (target 4); 0: a trip latches only " +
+      'if the spool has room for it (ESSWebhookTripReserveEmpty); absent in dry-run mode.',
     reserveSize,
   );
   const deduplicated = new Counter({

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnprivilegedSide } from '../../src/unprivileged-side.js';
 import { type RunningServer, startServer } from '../../src/http/server.js';
@@ -33,8 +34,12 @@ describe('HTTP server', () => {
     fakeHost = await createFakeHost();
     await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
     const config = await fakeHost.config({ dbus_timeout_seconds: 0.3 });
+    // the spool as installed: the exporter's health includes a trip path with its reserve ready
+    for (const dir of ['tmp', 'incoming']) await mkdir(join(config.ess.spoolDir, dir), { recursive: true, mode: 0o1730 });
+    await mkdir(join(config.ess.spoolDir, 'reserve'), { mode: 0o700 });
     exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, silentLog, fakeHost.hostPaths);
     await exporter.start();
+    await exporter.webhook.fillReserve();
     server = await startServer(exporter.served(), config.listen, '1.2.3');
   });
   afterEach(async () => {

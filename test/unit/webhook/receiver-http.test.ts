@@ -96,6 +96,30 @@ describe('POST /alertmanager: trips', () => {
     expect(sample(metrics, 'ess_webhook_dry_run_trips_total')).toBe(1);
     expect(sample(metrics, 'ess_webhook_alerts_matched_total')).toBe(1);
     expect(sample(metrics, 'ess_webhook_trips_written_total')).toBe(0);
+    // left on, it must be seen: a gauge, and the exporter's health naming the key
+    expect(sample(metrics, 'ess_webhook_dry_run')).toBe(1);
+    const health = await h.get('/healthz');
+    expect(health.status).toBe(503);
+    expect(health.json()).toMatchObject({ status: 'failing', trip_path: { ok: false, dry_run: true, problem: expect.stringMatching(/webhook_dry_run is true/) } });
+  });
+});
+
+describe('the trip path in /healthz and the metrics', () => {
+  it('ok with the reserve ready; failing, with why, when no spare request could be made', async () => {
+    const h = await start();
+    for (let i = 0; i < 100 && (await h.get('/healthz')).status !== 200; i++) await new Promise((r) => setTimeout(r, 20));
+    const health = await h.get('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.json()).toMatchObject({ status: 'ok', trip_path: { ok: true, dry_run: false, reserve: 4, problem: '' } });
+    expect(sample(await h.metrics(), 'ess_webhook_dry_run')).toBe(0);
+    await h.close();
+
+    const starved = await start({ spoolDirs: ['tmp', 'incoming'] });
+    await starved.exporter.webhook.fillReserve();
+    const failing = await starved.get('/healthz');
+    expect(failing.status).toBe(503);
+    expect(failing.json()).toMatchObject({ trip_path: { ok: false, reserve: 0, problem: expect.stringMatching(/no spare trip request ready.*ENOENT/) } });
+    expect(sample(await starved.metrics(), 'ess_webhook_trip_reserve')).toBe(0);
   });
 });
 

@@ -48,14 +48,17 @@ export interface HarnessOptions {
   readonly config?: Record<string, unknown>;
   /** Over HTTPS (tls_cert_file, tls_key_file in config): how fast certificate changes are seen. */
   readonly tlsReload?: TlsReloadOptions;
+  /** The spool's directories to create (default tmp, incoming, reserve). */
+  readonly spoolDirs?: readonly string[];
 }
 
 export async function startWebhookHarness(options: HarnessOptions = {}): Promise<WebhookHarness> {
   const fakeHost = await createFakeHost();
   const spoolDir = join(fakeHost.dir, 'spool');
-  for (const dir of ['tmp', 'incoming', 'reserve']) {
+  for (const dir of options.spoolDirs ?? ['tmp', 'incoming', 'reserve']) {
     await mkdir(join(spoolDir, dir), { recursive: true });
-    await chmod(join(spoolDir, dir), 0o1730); // as installed (tests run as root, which may still list them)
+    // as installed (tests run as root, which may still list them)
+    await chmod(join(spoolDir, dir), dir === 'reserve' ? 0o700 : 0o1730);
   }
   const token = options.token === undefined ? TOKEN : options.token;
   const tokenSettings: Record<string, unknown> = {};
