@@ -162,6 +162,7 @@ ${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
     drill_check_verdict armed "verdict before the drill"
   fi
   drill_check_exporter
+  drill_check_trip_path
   drill_pass_if "journal readable" "journalctl -t quantum-ess works" "journalctl -t quantum-ess\
  cannot be read; fix: sudo systemctl restart systemd-journald" drill_journal_readable
   drill_check_runbook_links
@@ -246,6 +247,19 @@ drill_check_exporter() {
     drill_check "exporter" FAIL "$EXPORTER_UNIT is installed but $EXPORTER_URL does not answer\
  (unit $(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true)); fix: sudo systemctl restart\
  $EXPORTER_UNIT (journalctl -u $EXPORTER_UNIT says why it stopped)"
+  fi
+}
+
+# drill_check_trip_path: a webhook trip must be able to latch: not in dry-run mode, a spare request
+# ready for a full spool (spool_trip_path_v, as status says it).
+drill_check_trip_path() {
+  local why
+  drill_exporter_installed || return 0
+  spool_trip_path_v why
+  if [[ -n $why ]]; then
+    drill_check "webhook trip path" FAIL "$why"
+  else
+    drill_check "webhook trip path" PASS "trips are written (not dry run), spare requests ready"
   fi
 }
 

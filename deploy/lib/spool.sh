@@ -15,6 +15,8 @@ readonly SPOOL_BATCH_MAX=500
 readonly SPOOL_KEEP_MAX=2000 SPOOL_RESERVE_MAX=16 SPOOL_LOW_PERCENT=25
 # the receiver's user (contract/README.md section 4): only its files are spare requests
 declare -g SPOOL_WRITER_USER=quantum-ess
+# the receiver's configuration (installed by install.sh), for webhook_dry_run
+declare -g SPOOL_WRITER_CONFIG=/etc/quantum/ess-exporter.json
 readonly SPOOL_SCOPES_MAX=8
 # a request's scope (contract/README.md section 6); anything else is recorded as `invalid`
 readonly SPOOL_SCOPE_RE='^(fleet|unscoped|(host|group):[A-Za-z0-9][A-Za-z0-9._-]{0,62})$'
@@ -313,4 +315,31 @@ spool_trim_processed() {
     fi
   done
   shopt -u nullglob dotglob
+}
+
+# spool_trip_path_v VAR: why a webhook trip may not latch, with the fix, or '' when nothing says so
+# (no receiver installed or running, or reserve/ not readable: not root). webhook_dry_run on: trips
+# are only logged. No spare request in reserve/: a trip needs room in the spool, which any member
+# of the ESS group can take (files held open keep their inodes whatever the sweep removes).
+spool_trip_path_v() {
+  local -n _why=$1
+  local dir=${CFG[SPOOL_DIR]}/reserve spares room="" unit=quantum-ess-exporter.service
+  _why=""
+  [[ $(systemctl is-active "$unit" 2>/dev/null) == active ]] || return 0
+  if grep -Eqs '"webhook_dry_run"[[:space:]]*:[[:space:]]*true' -- "$SPOOL_WRITER_CONFIG"; then
+    _why="webhook_dry_run is true in $SPOOL_WRITER_CONFIG: webhook trips are answered 200 and"
+    _why+=" only logged, nothing latches; fix: set \"webhook_dry_run\": false there, then"
+    _why+=" sudo systemctl restart $unit"
+    return 0
+  fi
+  [[ -r $dir && -x $dir ]] || return 0
+  spares=$(find "$dir" -mindepth 1 -maxdepth 1 -type f -user "$SPOOL_WRITER_USER" -size 4096c \
+    -links 1 -printf x 2>/dev/null) || return 0
+  ((${#spares} == 0)) || return 0
+  room=$(stat -f -c '%d of %c inodes, %a of %b blocks free' -- "${CFG[SPOOL_DIR]}" 2>/dev/null) ||
+    room="room unknown"
+  _why="no spare trip request in $dir ($room): a webhook trip needs room there and answers 500"
+  _why+=" without latching; fix: sudo fuser -vm ${CFG[SPOOL_DIR]} (who holds its files), stop"
+  _why+=" that process and take its user out of group quantum-ess; the exporter refills its"
+  _why+=" reserve within 5 s of room"
 }

@@ -134,9 +134,10 @@ status_text_history() {
 }
 
 # status_text_warnings: what status cannot judge by itself: a unit file changed without a reload, a
-# configuration not installed, the guard path unit down; and the exemptions in force.
+# configuration not installed, the guard path unit down, a webhook trip path that cannot latch (dry
+# run, no spare request on a full spool); and the exemptions in force.
 status_text_warnings() {
-  local u until
+  local u until why
   for u in "${TRADING[@]}"; do
     [[ ${NEED_RELOAD[$u]:-no} != yes ]] ||
       printf '  WARNING:  %s changed on disk without daemon-reload: %s\n' "$u" \
@@ -147,6 +148,8 @@ status_text_warnings() {
     printf '  WARNING:  quantum-ess-guard.path state=%s: %s\n' \
       "${ACTIVE[quantum-ess-guard.path]:-unknown}" "a flag removed by hand is not put back at once"
   status_text_listener
+  spool_trip_path_v why
+  [[ -z $why ]] || printf '  WARNING:  webhook trip path: %s\n' "$why"
   for u in "${TRADING[@]}"; do
     [[ ${EXEMPT[$u]} == 1 ]] || continue
     until=${EXEMPT_UNTIL[$u]}

@@ -144,6 +144,66 @@ describe('a full trip spool on real systemd', () => {
     await fresh();
   });
 
+  it('inodes held open by a group member across an exporter restart: the adopted reserve carries the trips, and once spent every surface says so', async () => {
+    // files held open keep their inodes whatever the sweep unlinks: the spool stays full
+    await box.mustRun(
+      'systemd-run', '--unit=spool-hold', '-p', 'User=spoolfiller', '-p', 'Group=users', '-p', 'SupplementaryGroups=quantum-ess',
+      '-p', 'LimitNOFILE=20000', 'node', '-e',
+      `const fs=require("fs"),k=[];let n=0;const g=()=>{for(;;){try{k.push(fs.openSync("${SPOOL}/tmp/h"+n++,"wx"))}catch{break}}};g();setInterval(g,20)`,
+    );
+    try {
+      await box.sh(`for i in $(seq 200); do [ "$(df --output=iavail ${SPOOL} | tail -n 1 | tr -d ' ')" = 0 ] && exit 0; sleep 0.05; done; exit 1`);
+      // the member cannot reach the reserve at all
+      expect((await box.sh(`${MEMBER} sh -c ': > ${SPOOL}/reserve/mine' 2>&1`)).stdout).toMatch(/Permission denied/);
+      await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter');
+      let adopted = Number.NaN;
+      // the restarted receiver adopts the spares in its first moments
+      for (let i = 0; i < 50 && !(adopted >= 4); i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        adopted = await metric('ess_webhook_trip_reserve');
+      }
+      expect(adopted).toBeGreaterThanOrEqual(4);
+      const first = await trip('heldfull0');
+      expect(first.code).toBe('200');
+      expect(first.latchedAfter).toBeLessThan(2);
+      for (let i = 1; i < adopted; i++) expect((await trip(`heldfull${i}`)).code).toBe('200');
+      expect(await metric('ess_webhook_trip_reserve')).toBe(0);
+      expect((await trip('heldfullnone')).code).toBe('500');
+      const health = await box.sh('curl -sS http://127.0.0.1:10170/healthz');
+      expect(health.stdout).toMatch(/"status":"failing".*"trip_path":\{"ok":false,"dry_run":false,"reserve":0,"problem":"no spare trip request ready/);
+      const status = await box.ess('status');
+      expect(status.stdout).toMatch(/WARNING: {2}webhook trip path: no spare trip request in \/var\/spool\/quantum-ess\/reserve \(0 of \d+ inodes.*fix: sudo fuser -vm/);
+      const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+      expect(drill.stdout).toMatch(/FAIL webhook trip path +no spare trip request/);
+    } finally {
+      await box.run('systemctl', 'stop', 'spool-hold');
+    }
+    // room again: the reserve refills by itself, and the surfaces say nothing more
+    await box.sh('for i in $(seq 200); do [ "$(find /var/spool/quantum-ess/reserve -type f | wc -l)" -ge 4 ] && exit 0; sleep 0.1; done; exit 1');
+    expect((await box.ess('status')).stdout).not.toMatch(/webhook trip path/);
+    await fresh();
+  });
+
+  it('webhook_dry_run left on: a gauge, the exporter\'s health, status and the dry-run drill name the key and the file', async () => {
+    const conf = '/etc/quantum/ess-exporter.json';
+    await box.sh(`cp ${conf} /tmp/exporter.json.bak && sed -i 's/"webhook_dry_run": false/"webhook_dry_run": true/' ${conf}`);
+    try {
+      await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter');
+      expect(await metric('ess_webhook_dry_run')).toBe(1);
+      expect((await box.sh('curl -sS http://127.0.0.1:10170/healthz')).stdout).toMatch(/"trip_path":\{"ok":false,"dry_run":true,.*"problem":"webhook_dry_run is true/);
+      const status = await box.ess('status');
+      expect(status.stdout).toContain(`WARNING:  webhook trip path: webhook_dry_run is true in ${conf}`);
+      const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+      expect(drill.stdout).toMatch(new RegExp(`FAIL webhook trip path +webhook_dry_run is true in ${conf}.*fix: set "webhook_dry_run": false there`));
+      expect(drill.stdout).toMatch(/SUMMARY: FAIL/);
+    } finally {
+      await box.sh(`cp /tmp/exporter.json.bak ${conf}`);
+      await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter');
+    }
+    expect(await metric('ess_webhook_dry_run')).toBe(0);
+    expect((await box.ess('status')).stdout).not.toMatch(/webhook trip path/);
+  });
+
   it('a writer cannot withdraw a request it put into incoming/: every one that latched is recorded', async () => {
     const withdraw = await box.sh(
       `${MEMBER} sh -c 'printf "reason=now you see me\\n" > ${SPOOL}/tmp/w && mv ${SPOOL}/tmp/w ${SPOOL}/incoming/w && ` +
