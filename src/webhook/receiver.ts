@@ -4,6 +4,7 @@ import type { WebhookSettings } from '../config/webhook-settings.js';
 import { describe, type Log } from '../io/log.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
 import { printableAscii } from './printable.js';
+import { RejectionLog } from './rejection-log.js';
 import { TripLedger } from './trip-ledger.js';
 import { writeTripRequest } from './trip-request.js';
 import { RESERVE_TARGET, TripReserve } from './trip-reserve.js';
@@ -60,6 +61,11 @@ export class WebhookReceiver {
   readonly #log: Log;
   /** Spare requests that still latch when the spool is full (src/webhook/trip-reserve.ts). */
   readonly #reserve: TripReserve;
+  /**
+   * Alerts scoped to other hosts, logged 20 a minute then counted: a token holder's flood of them
+   * would otherwise write a journal line each and push the TRIP lines out.
+   */
+  readonly #otherTargetLog: RejectionLog;
   #warnedDirectorySync = false;
   #reserveProblemLogged = '';
 
@@ -72,6 +78,7 @@ export class WebhookReceiver {
     this.#spoolDir = spoolDir;
     this.#log = log;
     this.#reserve = new TripReserve(spoolDir);
+    this.#otherTargetLog = new RejectionLog(log, 20, 60_000, Date.now, "alerts scoped to other hosts were not logged (see ess_webhook_scope_decisions_total{decision=\"other_target\"})");
     metrics.dryRun = () => (settings.dryRun ? 1 : 0);
     if (!settings.dryRun) {
       metrics.reserveSize = () => this.#reserve.size;
@@ -165,7 +172,7 @@ export class WebhookReceiver {
       return false;
     }
     if (scope.decision === 'other_target') {
-      this.#log(
+      this.#otherTargetLog.reject(
         `webhook: info: alert ${describeAlert(ref)} is scoped to ${scope.text}, not this host ` +
           `(host ${host}, groups ${groups.join(',') || '(none)'}): not tripped here`,
       );

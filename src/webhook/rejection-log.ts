@@ -15,7 +15,11 @@ export class RejectionLog {
   #logged = 0;
   #suppressed = 0;
 
-  constructor(log: Log, limit = 20, windowMs = 60_000, now: () => number = Date.now) {
+  readonly #left: string;
+
+  /** left: what the window's summary says was left out, with where it is still counted. */
+  constructor(log: Log, limit = 20, windowMs = 60_000, now: () => number = Date.now, left = 'rejected requests were not logged (see ess_webhook_requests_total)') {
+    this.#left = left;
     this.#log = log;
     this.#limit = limit;
     this.#windowMs = windowMs;
@@ -26,7 +30,7 @@ export class RejectionLog {
     const now = this.#now();
     if (now - this.#windowStart >= this.#windowMs) {
       if (this.#suppressed > 0) {
-        this.#log(`webhook: ${this.#suppressed} more rejected requests were not logged (see ess_webhook_requests_total)`);
+        this.#log(`webhook: ${this.#suppressed} more ${this.#left}`);
       }
       this.#windowStart = now;
       this.#logged = 0;

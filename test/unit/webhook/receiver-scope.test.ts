@@ -36,6 +36,14 @@ describe('POST /alertmanager: trip scope', () => {
     expect(sample(metrics, 'ess_webhook_scope_decisions_total{scope="group",decision="trip"}')).toBe(1);
   });
 
+  it('logs at most 20 alerts scoped to other hosts a minute: a flood of them is counted, not written to the journal', async () => {
+    const h = await start();
+    const alerts = Array.from({ length: 250 }, (_, i) => scoped(`o${i}`, { ess_host: 'nothere' }));
+    expect((await h.post(samplePayload('Breach', 'o0', alerts))).status).toBe(200);
+    expect(h.logs.filter((line) => line.includes('not tripped here'))).toHaveLength(20);
+    expect(sample(await h.metrics(), 'ess_webhook_scope_decisions_total{scope="host",decision="other_target"}')).toBe(250);
+  });
+
   it('answers 200 without tripping on an alert scoped to another host or group, counted and logged', async () => {
     const h = await start();
     const alerts = [scoped('f1', { ess_host: 'h2' }), scoped('f2', { ess_group: 'us' }), scoped('f3', { ess_host: 'h1', ess_group: 'us' })];

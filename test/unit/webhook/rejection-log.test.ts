@@ -15,4 +15,14 @@ describe('RejectionLog', () => {
       'webhook: 401 next window',
     ]);
   });
+
+  it('says what it left out in its own words (alerts for other hosts)', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const others = new RejectionLog((line) => lines.push(line), 2, 1000, () => now, 'alerts scoped to other hosts were not logged');
+    for (let i = 0; i < 250; i += 1) others.reject(`webhook: info: alert #${i}`);
+    now = 1000;
+    others.reject('webhook: info: alert next');
+    expect(lines).toEqual(['webhook: info: alert #0', 'webhook: info: alert #1', 'webhook: 248 more alerts scoped to other hosts were not logged', 'webhook: info: alert next']);
+  });
 });
