@@ -129,6 +129,15 @@ usage_error() {
   exit "$EX_USAGE"
 }
 
+# controller_unknown_command WORD: exit 64 in one line; a mistyped stop gets the command that stops
+# trading, since an operator who typed it may think trading has stopped.
+controller_unknown_command() {
+  local word
+  record_clean_text_v word "$1" 40
+  usage_error "unknown command '$word': nothing was done, trading was NOT stopped; to stop it:\
+ sudo ess_controller.sh activate --reason \"...\""
+}
+
 # require_root COMMAND: exit 77 unless root, with the command that works: the operator's own
 # arguments (ESS_ARGV) under sudo.
 declare -a ESS_ARGV=()
@@ -234,7 +243,7 @@ main() {
     restore-latch) guard_cmd_restore_latch "$@" ;;
     guard) guard_cmd "$@" ;;
     help | --help | -h) usage ;;
-    *) usage_error "unknown command '$cmd'" ;;
+    *) controller_unknown_command "$cmd" ;;
   esac
 }
 

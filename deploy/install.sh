@@ -97,7 +97,8 @@ install_latch_description() {
   desc=${desc%%" $LATCH_DESCRIPTION_MARK"*}
   [[ -n $desc ]] || desc=$u
   desc+=" $LATCH_DESCRIPTION_MARK \"Assertion failed\" means the ESS is ACTIVE; run"
-  desc+=" ess_controller.sh status, then exempt ${u%.service} --for 30m --reason WHY or deactivate)"
+  desc+=" sudo ess_controller.sh status; then sudo ess_controller.sh exempt ${u%.service} --for 30m"
+  desc+=" --reason WHY, or deactivate)"
   printf 'Description=%s\n' "${desc//%/%%}"
 }
 
@@ -429,8 +430,9 @@ install_check() {
   fi
   if latched_anywhere; then
     die "the ESS is ACTIVE ($LATCHED_BY exists): installing now could release latched units." \
-      "Deactivate first (ess_controller.sh deactivate); to repair the switch under the latch," \
-      "run ess_controller.sh rearm. Nothing was changed."
+      "Nothing was changed. To repair the switch under the latch: sudo ess_controller.sh rearm." \
+      "Deactivate first only once the incident is over: sudo ess_controller.sh deactivate" \
+      "--reason \"...\" starts the trading units (add --no-start to keep them stopped)."
   fi
   if [[ -n ${CFG[DRILL_FULL_ONCALENDAR]} ]] &&
     ! systemd-analyze calendar "${CFG[DRILL_FULL_ONCALENDAR]}" >/dev/null 2>&1; then

@@ -835,7 +835,12 @@ main() {
     fi
   fi
   drill_restore
-  drill_log "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
+  if ((DRILL_LATCHED && !DRY_RUN)); then
+    drill_log "full drill NOT RUN (the ESS is ACTIVE): $((CHECKS - FAILS))/$CHECKS checks of the" \
+      "latch passed"
+  else
+    drill_log "${DRILL_ID_DONE:-dry run} finished: $((CHECKS - FAILS))/$CHECKS checks passed"
+  fi
   ((DRILL_LATCHED && !DRY_RUN)) || drill_record ||
     printf 'WARN could not record the drill in %s/drill.json\n' "${CFG[STATE_DIR]}" >&2
   ((DRY_RUN || DRILL_LATCHED)) || drill_print_triggers

@@ -40,7 +40,8 @@ as_nobody() {
     one_line_usage_error ess_controller.sh
   done
   run "$CTL" stauts
-  [[ $output == "ess: unknown command 'stauts' (see 'ess_controller.sh --help')" ]]
+  [[ $output == "ess: unknown command 'stauts': nothing was done, trading was NOT stopped; to stop\
+ it: sudo ess_controller.sh activate --reason \"...\" (see 'ess_controller.sh --help')" ]]
   run "$CTL" --help
   [ "$status" -eq 0 ]
   [[ $output == *"Exit codes"* ]]

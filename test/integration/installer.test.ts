@@ -214,7 +214,7 @@ describe('install.sh', () => {
     );
     const r = await box.run('bash', INSTALL);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('Deactivate first');
+    expect(r.stderr).toContain('Deactivate first only once the incident is over: sudo ess_controller.sh deactivate --reason "..." starts the trading units (add --no-start to keep them stopped)');
     await box.sh("sed -i -e 's|^FLAG_FILE=.*|FLAG_FILE=/run/quantum/ESS_ON|' " +
       "-e 's/^TRADING_UNITS=.*/TRADING_UNITS=\"quantum-ai-engine quantum-execution quantum-apply-layer quantum-governor\"/' " +
       "-e 's/^START_ORDER=.*/START_ORDER=\"quantum-governor quantum-ai-engine quantum-apply-layer quantum-execution\"/' /etc/quantum/ess.conf");

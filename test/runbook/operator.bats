@@ -251,8 +251,8 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [[ $output == *"Assertion failed"* ]]
   run systemctl status quantum-governor.service --no-pager
   local says='(Quantum ESS latch: "Assertion failed" means the ESS is ACTIVE; run'
-  says+=' ess_controller.sh status, then exempt quantum-governor --for 30m --reason WHY or'
-  says+=' deactivate)'
+  says+=' sudo ess_controller.sh status; then sudo ess_controller.sh exempt quantum-governor'
+  says+=' --for 30m --reason WHY, or deactivate)'
   [[ ${lines[0]} == *"quantum-governor.service - Stand-in trading service"*"$says" ]]
   run journalctl -u quantum-governor.service -n 1 --no-pager -o cat
   [[ $output == "Assertion failed for quantum-governor.service - "*"$says." ]]
