@@ -143,10 +143,10 @@ spool_describe() {
 # spool_scopes: the distinct scopes of the batch's requests (the first 100, those the audit line
 # lists), comma-joined in the order first seen; past SPOOL_SCOPES_MAX of them the list ends in
 # `,...` (at most 8 * 69 + 4 characters). Among the same requests: the first that is not a
-# drill's (an unreadable one counts as real), and whether a drill's is claimed with one.
-# Writes SPOOL_SCOPE SPOOL_FIRST_REAL SPOOL_WITH_DRILL REQ_*.
+# drill's (a readable one first; an unreadable one counts as real), and whether a drill's is
+# claimed with one. Writes SPOOL_SCOPE SPOOL_FIRST_REAL SPOOL_WITH_DRILL REQ_*.
 spool_scopes() {
-  local path i=0 scopes=() more=0 drill=0
+  local path i=0 scopes=() more=0 drill=0 unreadable=""
   local -A seen=()
   SPOOL_FIRST_REAL="" SPOOL_WITH_DRILL=0
   for path in "${SPOOL_ENTRIES[@]}"; do
@@ -155,6 +155,8 @@ spool_scopes() {
     spool_read_request "$path"
     if [[ $REQ_SOURCE == drill ]]; then
       drill=1
+    elif [[ -z ${SPOOL_READABLE[$path]:-} ]]; then
+      [[ -n $unreadable ]] || unreadable=$path
     elif [[ -z $SPOOL_FIRST_REAL ]]; then
       SPOOL_FIRST_REAL=$path
     fi
@@ -163,6 +165,7 @@ spool_scopes() {
     if ((${#scopes[@]} < SPOOL_SCOPES_MAX)); then scopes+=("$REQ_SCOPE"); else more=1; fi
   done
   ((more == 0)) || scopes+=("...")
+  SPOOL_FIRST_REAL=${SPOOL_FIRST_REAL:-$unreadable}
   [[ -z $SPOOL_FIRST_REAL ]] || SPOOL_WITH_DRILL=$drill
   local IFS=,
   SPOOL_SCOPE=${scopes[*]:-unknown}

@@ -403,6 +403,12 @@ a7=invalid a8=unknown a8u=unscoped a9=invalid" ]
   spool_claim
   spool_describe
   [ "$SPOOL_REASON" = "RealFirst (+1 more requests, a drill's among them)" ]
+  # without a drill: the first readable request names the batch, before entries that cannot be read
+  mkdir "$TMP/spool/incoming/0-dir"
+  spool_put r1 'source=alertmanager\nscope=host:h1\nreason=storm 1\n'
+  spool_claim
+  spool_describe
+  [ "$SPOOL_SOURCE" = alertmanager ] && [ "$SPOOL_REASON" = "storm 1 (+1 more requests)" ]
 }
 
 # The spool as installed: its own small tmpfs (here 256 KiB, 64 inodes), the four directories.
