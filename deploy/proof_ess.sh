@@ -217,17 +217,18 @@ ${exempt[*]:+; exempt for maintenance (may run): ${exempt[*]}}"
 # drill_check_latch_recorded: while latched, the flag, the state and the audit trail name the same
 # activation. Writes ST, FLAG_*.
 drill_check_latch_recorded() {
-  local id name="latch recorded"
+  local id name="latch recorded" flag_id
   latch_flag_read "${CFG[FLAG_FILE]}" || true
   record_state_load
+  latch_flag_id_v flag_id "${CFG[FLAG_FILE]}"
   id=${ST[ACT_ID]:-}
-  if [[ ${ST[ACTIVE]:-0} == 1 && -n $id && ${ST[FLAG_ID]:-} == "$FLAG_ID" ]] &&
+  if [[ ${ST[ACTIVE]:-0} == 1 && -n $id && ${ST[FLAG_ID]:-} == "$flag_id" ]] &&
     grep -qsF "\"id\":\"$id\"" "${CFG[AUDIT_FILE]}"; then
     drill_check "$name" PASS "activation $id (source ${ST[ACT_SOURCE]:-unknown}) in the flag,\
  the state and ${CFG[AUDIT_FILE]}"
   else
     drill_check "$name" FAIL "the state and the audit trail do not record the latch in force\
- (flag ${FLAG_ID:-without an id}, state ${id:-none}); fix: sudo ess_controller.sh activate\
+ (flag ${flag_id:-without an id}, state ${id:-none}); fix: sudo ess_controller.sh activate\
  --reason \"record the latch in force\" (it re-verifies the stop and records it)"
   fi
 }

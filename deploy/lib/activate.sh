@@ -92,15 +92,29 @@ activate_claim_existing() {
   ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)"
 }
 
-# activate_log_claim: the claim's journal line, written after the stop.
+# activate_log_claim: the claim's journal line, written after the stop. A flag made by hand
+# (touch) that no activation recorded yet is a new activation, which this run is: it gets the
+# runbook's banner like every other trigger; only the re-check of a latch already recorded logs
+# "latch present". Writes ST (activate_hand_flag_is_new).
 activate_log_claim() {
   local msg=$ACT_CLAIM_MSG
+  if ((!ACT_CLAIM_WHO)) && activate_hand_flag_is_new; then
+    ACT_CLAIM_WHO=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_MSG=" units=${TRADING[*]} at $EPOCHREALTIME"
+  fi
   if ((ACT_CLAIM_WHO)); then
     msg="=== ESS ACTIVATION INITIATED === ACTIVATING id=$ACT_ID source=$ACT_SOURCE"
     [[ -z $ACT_SCOPE ]] || msg+=" scope=$ACT_SCOPE"
     msg+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\"$ACT_CLAIM_MSG"
   fi
   record_log "$ACT_CLAIM_PRIO" "$msg"
+}
+
+# activate_hand_flag_is_new: this run re-verifies a flag made by hand (touch) that the state does
+# not record as the latch in force: nobody else announces that activation. Writes ST.
+activate_hand_flag_is_new() {
+  [[ $ACT_ID == flag-* && $ACT_OWNER == 0 && $ACT_FLAG_FAILED == 0 ]] || return 1
+  record_state_load
+  [[ ${ST[ACTIVE]:-0} != 1 || ${ST[FLAG_ID]:-} != "$ACT_ID" ]]
 }
 
 # activate_claim_spool (after the stop, lock held): the trip requests that started this run.
@@ -545,7 +559,8 @@ activate_finish() {
   ((!ACT_OPT_FROM_SPOOL || !locked)) || activate_claim_spool
   activate_log_claim
   time_us_to_sec_v since "$ACT_WALL_US"
-  ((!ACT_OWNER)) ||
+  # the run that announces the activation (its owner, or the first run on a flag made by hand)
+  ((!ACT_OWNER && !ACT_CLAIM_WHO)) ||
     record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
   activate_classify
   activate_decide_mode

@@ -36,7 +36,9 @@ advice_latch_v() {
     time_iso_v _al_when "$FLAG_WALL_US"
     _al_t+=" since $_al_when"
   fi
-  [[ -z $FLAG_ID ]] || _al_t+=" (id $FLAG_ID, via ${FLAG_SOURCE:-?}: \"$FLAG_REASON\")"
+  if [[ -n $FLAG_ID ]]; then _al_t+=" (id $FLAG_ID, via ${FLAG_SOURCE:-?}: \"$FLAG_REASON\")"
+  else latch_flag_id_v _al_when "${CFG[FLAG_FILE]}"; _al_t+=" (id $_al_when, a flag made by hand)"
+  fi
   for _al_u in "${TRADING[@]}"; do
     [[ ${EXEMPT[$_al_u]:-0} == 1 ]] || continue
     _al_until=${EXEMPT_UNTIL[$_al_u]}

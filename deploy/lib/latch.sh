@@ -80,6 +80,41 @@ latch_flag_identity_v() {
   printf -v "$1" '%s@%s' "${FLAG_ID:--}" "$_li_m"
 }
 
+# latch_flag_id_v VAR FILE (after latch_flag_read FILE, ST loaded): the id of the activation the
+# flag stands for, the one every surface shows: the flag's own, or for a flag made by hand (touch,
+# no id in it) the one its activation records, flag-<its mtime in us> (activate_claim_existing).
+# Empty when the flag is gone.
+latch_flag_id_v() {
+  local _lf_m
+  if [[ -n $FLAG_ID ]]; then printf -v "$1" '%s' "$FLAG_ID"; return 0; fi
+  printf -v "$1" '%s' ""
+  if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == flag-* ]]; then
+    printf -v "$1" '%s' "${ST[FLAG_ID]}"
+  elif _lf_m=$(stat -c %.6Y -- "$2" 2>/dev/null) && [[ $_lf_m =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
+    printf -v "$1" 'flag-%s' "$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))"
+  fi
+}
+
+# latch_stop_pending_v VAR (ST loaded): a stop in progress: the flag exists, the state does not
+# record its activation yet, and it is younger than the time a stop may take to be recorded
+# (STOP_DEADLINE_SEC + LOCK_WAIT_SEC + 2 s: the path unit's start, the stop, the lock). VAR: the
+# flag's time (mtime, us), empty when no stop is pending. Writes FLAG_*.
+latch_stop_pending_v() {
+  local _sp_f=${CFG[FLAG_FILE]} _sp_id _sp_m _sp_now _sp_max _sp_lock
+  printf -v "$1" '%s' ""
+  [[ -e $_sp_f ]] || return 0
+  latch_flag_read "$_sp_f"
+  latch_flag_id_v _sp_id "$_sp_f"
+  [[ ${ST[ACTIVE]:-0} != 1 || ${ST[FLAG_ID]:-} != "$_sp_id" ]] || return 0
+  _sp_m=$(stat -c %.6Y -- "$_sp_f" 2>/dev/null) || return 0
+  _sp_m=${_sp_m/./}
+  time_now_us_v _sp_now
+  time_sec_to_us_v _sp_max "${CFG[STOP_DEADLINE_SEC]}"
+  time_sec_to_us_v _sp_lock "${CFG[LOCK_WAIT_SEC]}"
+  ((_sp_now - 10#$_sp_m < _sp_max + _sp_lock + 2000000)) || return 0
+  printf -v "$1" '%s' "$((10#$_sp_m))"
+}
+
 # latch_drill_live: a full drill runs now. proof_ess.sh writes ESS_RUNTIME_DIR/drill
 # ({"id":...,"pid":...}) for as long as it runs; a marker left by a killed drill names no live root
 # process running proof_ess.sh and counts for nothing.

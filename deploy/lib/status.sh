@@ -78,6 +78,11 @@ status_text() {
   local text in_window=()
   for u in "${TRADING[@]}"; do [[ ${EXEMPT[$u]} != 1 ]] || in_window+=("$u"); done
   printf 'ESS STATUS: %s\n' "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)"
+  if [[ -n $STATUS_STOP_SEEN_US ]]; then
+    printf '  stop:     activating: flag seen at %s, stop in progress; %s %d ms for it\n' \
+      "$(time_iso "$STATUS_STOP_SEEN_US")" "the verdict below is after it, status waited" \
+      $((STATUS_STOP_WAITED_US / 1000))
+  fi
   text=${VERDICT_TEXT[$VERDICT]}
   if [[ $VERDICT == active ]] && ((${#in_window[@]} > 0)); then
     # what is true in a maintenance window: the latched units are down, the exempt ones may run
@@ -87,8 +92,9 @@ status_text() {
   printf '  verdict:  %s (exit %d)\n' "$text" "$VERDICT_CODE"
   if ((V_FLAG)); then
     latch_flag_read "${CFG[FLAG_FILE]}"
-    printf '  flag:     %s present (id %s)\n' "${CFG[FLAG_FILE]}" \
-      "${FLAG_ID:-none: created by hand}"
+    latch_flag_id_v text "${CFG[FLAG_FILE]}"
+    [[ -n $FLAG_ID ]] || text+=", created by hand"
+    printf '  flag:     %s present (id %s)\n' "${CFG[FLAG_FILE]}" "$text"
   fi
   status_text_history
   if ((VERDICT_ARMED)); then
@@ -194,7 +200,28 @@ status_exempt_state() {
   fi
 }
 
-# status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*.
+# status_await_stop: a stop in progress (latch_stop_pending_v: the flag is there, its activation
+# not recorded yet) is judged once it ends, not in the middle: its units still running would read
+# as a violation, its persisted latch not written yet as not persisted. Bounded by
+# latch_stop_pending_v's age. Writes STATUS_STOP_SEEN_US STATUS_STOP_WAITED_US ST FLAG_*.
+declare -g STATUS_STOP_SEEN_US="" STATUS_STOP_WAITED_US=0
+status_await_stop() {
+  local since start now
+  latch_stop_pending_v since
+  [[ -n $since ]] || return 0
+  STATUS_STOP_SEEN_US=$since
+  time_now_us_v start
+  while [[ -n $since ]]; do
+    time_nap 0.05
+    record_state_load
+    latch_stop_pending_v since
+  done
+  time_now_us_v now
+  STATUS_STOP_WAITED_US=$((now - start))
+}
+
+# status [--json]: exits with the verdict's code. Writes what latch_observe writes, ST, FLAG_*,
+# STATUS_STOP_*.
 status_cmd() {
   local json
   args_parse "" "json" "$@"
@@ -202,6 +229,7 @@ status_cmd() {
   args_strict status 0 status ${ARGS_VAL[json]:+--json}
   config_load_in_force
   record_state_load
+  status_await_stop
   latch_observe
   if ((json)); then status_json; else status_text; fi
   return "$VERDICT_CODE"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154 # stderr is set by bats (run --separate-stderr)
+# What the operator reads, taken literally on a fresh install: every trigger of the runbook logs its
+# banners, status during a stop says a stop is in progress, one activation has one id on every
+# surface, every command a message suggests is accepted when pasted, and each message is said once.
+# Run by test/run-all.sh inside its own provisioned sandbox (real systemd); the tests build on each
+# other, in order.
+
+bats_require_minimum_version 1.5.0
+
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+
+# journal_mark: now, for journal_since MARK: the ESS's journal lines since then.
+journal_mark() { date +%s.%N; }
+journal_since() {
+  journalctl --sync 2>/dev/null || true
+  journalctl -t quantum-ess --since "@$1" -o cat --no-pager
+}
+
+# until_recorded: the activation of the flag in force is recorded (state.json active).
+until_recorded() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(jq -r .active /var/lib/quantum-ess/state.json) != true ]] || return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+@test "every trigger logs the runbook's banners for a new activation, with the id status shows" {
+  local method mark id
+  for method in command systemctl touch; do
+    mark=$(journal_mark)
+    case $method in
+      command) ess_controller.sh activate --reason "banner test" >/dev/null 2>&1 ;;
+      systemctl) systemctl start quantum-ess.service ;;
+      touch) touch /run/quantum/ESS_ON ;;
+    esac
+    until_recorded
+    id=$(jq -r .flag_id /var/lib/quantum-ess/state.json)
+    run journal_since "$mark"
+    echo "$method: $output"
+    [[ ${lines[0]} == "=== ESS ACTIVATION INITIATED === ACTIVATING id=$id source="* ]]
+    [[ $output == *$'\n'"Stopping quantum-ai-engine.service: stopped, now inactive"$'\n'* ]]
+    [[ $output == *$'\n'"=== ESS ACTIVATED - TRADING STOPPED === ESS ACTIVATED id=$id "* ]]
+    [[ $output != *"latch present"*"=== ESS ACTIVATION INITIATED"* ]]
+    run ess_controller.sh status
+    [ "$status" -eq 3 ]
+    [[ $output == *"present (id $id"* ]]
+    ess_controller.sh deactivate --reason "banner test done" >/dev/null 2>&1 </dev/null
+  done
+}
+
+@test "a touched flag: status during the stop says it is in progress, never a violation" {
+  local i id
+  touch /run/quantum/ESS_ON
+  for ((i = 0; i < 3; i++)); do
+    run ess_controller.sh status
+    echo "$output"
+    [ "$status" -eq 3 ]
+    [[ $output != *VIOLATION* && $output != *"NOT PERSISTED"* ]]
+    [[ $i -gt 0 || $output == *"stop:     activating: flag seen at "*", stop in progress;"* ]]
+  done
+  run as_nobody /usr/local/sbin/ess_controller.sh status --json
+  [ "$status" -eq 3 ]
+  [ "$(jq -r .verdict <<<"$output")" = active ]
+  # one id on every surface: status, status --json, state.json, the audit trail, Redis
+  id=$(jq -r .state.flag_id <<<"$output")
+  [[ $id == flag-[0-9]* ]]
+  [ "$(jq -r .state.last_activation.id <<<"$output")" = "$id" ]
+  run ess_controller.sh status
+  [[ $output == *"flag:     /run/quantum/ESS_ON present (id $id, created by hand)"* ]]
+  grep -q "\"event\":\"activate\",\"id\":\"$id\"" /var/log/quantum-ess/audit.jsonl
+  [[ $(redis-cli GET quantum:ess:active) == "{\"id\":\"$id\","* ]]
+  run proof_ess.sh --dry-run
+  [[ $output == *"PASS latch recorded "*"activation $id (source path)"* ]]
+  ess_controller.sh deactivate --reason "touch test done" >/dev/null 2>&1 </dev/null
+}
