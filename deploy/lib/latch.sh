@@ -81,14 +81,15 @@ latch_flag_identity_v() {
 }
 
 # latch_flag_id_v VAR FILE (after latch_flag_read FILE, ST loaded): the id of the activation the
-# flag stands for, the one every surface shows: the flag's own, or for a flag made by hand (touch,
-# no id in it) the one its activation records, flag-<its mtime in us> (activate_claim_existing).
-# Empty when the flag is gone.
+# flag stands for, the one every surface shows: the flag's own; for a flag without one (made by
+# hand, or left empty on a full /run) the one the state records as the latch in force, else the one
+# its activation will record, flag-<its mtime in us> (activate_claim_existing). Empty when the flag
+# is gone.
 latch_flag_id_v() {
   local _lf_m
   if [[ -n $FLAG_ID ]]; then printf -v "$1" '%s' "$FLAG_ID"; return 0; fi
   printf -v "$1" '%s' ""
-  if [[ ${ST[ACTIVE]:-0} == 1 && ${ST[FLAG_ID]:-} == flag-* ]]; then
+  if [[ ${ST[ACTIVE]:-0} == 1 && -n ${ST[FLAG_ID]:-} ]]; then
     printf -v "$1" '%s' "${ST[FLAG_ID]}"
   elif _lf_m=$(stat -c %.6Y -- "$2" 2>/dev/null) && [[ $_lf_m =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
     printf -v "$1" 'flag-%s' "$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))"

@@ -93,7 +93,7 @@ status_text() {
   if ((V_FLAG)); then
     latch_flag_read "${CFG[FLAG_FILE]}"
     latch_flag_id_v text "${CFG[FLAG_FILE]}"
-    [[ -n $FLAG_ID ]] || text+=", created by hand"
+    [[ -n $FLAG_ID ]] || text+="; the flag is empty, as touch makes it"
     printf '  flag:     %s present (id %s)\n' "${CFG[FLAG_FILE]}" "$text"
   fi
   status_text_history

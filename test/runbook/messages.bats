@@ -69,7 +69,7 @@ until_recorded() {
   [[ $id == flag-[0-9]* ]]
   [ "$(jq -r .state.last_activation.id <<<"$output")" = "$id" ]
   run ess_controller.sh status
-  [[ $output == *"flag:     /run/quantum/ESS_ON present (id $id, created by hand)"* ]]
+  [[ $output == *"ESS_ON present (id $id; the flag is empty, as touch makes it)"* ]]
   grep -q "\"event\":\"activate\",\"id\":\"$id\"" /var/log/quantum-ess/audit.jsonl
   [[ $(redis-cli GET quantum:ess:active) == "{\"id\":\"$id\","* ]]
   run proof_ess.sh --dry-run
