@@ -196,8 +196,10 @@ cmd_rearm() {
   }
   repair_run || true
   latch_drop_lock
+  # judged on what the repair left, not on what it found (a drop-in it put back)
+  ((${#REPAIR_DONE[@]} == 0)) || config_reload_in_force
   for line in "${REPAIR_DONE[@]}"; do printf 'repaired: %s\n' "$line"; done
-  for line in "${REPAIR_DONE[@]}"; do record_log warning "rearm: $line"; done
+  for line in "${REPAIR_DONE[@]}"; do record_journal warning "rearm: $line"; done
   # the trigger's re-verification (a latch set while it was broken) finishes before the verdict
   local i
   for ((i = 0; i < 300; i++)); do
@@ -207,11 +209,11 @@ cmd_rearm() {
   latch_observe
   for line in "${REPAIR_LEFT[@]}" "${VERDICT_PROBLEMS[@]}"; do printf 'PROBLEM: %s\n' "$line"; done
   if ((VERDICT_ARMED)) && [[ $VERDICT == @(armed|active) && ${#REPAIR_LEFT[@]} == 0 ]]; then
-    record_log notice "switch re-armed (${#REPAIR_DONE[@]} repairs), verdict $VERDICT"
+    record_journal notice "switch re-armed (${#REPAIR_DONE[@]} repairs), verdict $VERDICT"
     printf 'switch re-armed: %s active; verdict %s\n' "${SWITCH_PATH_UNITS[*]}" "$VERDICT"
     return 0
   fi
-  record_log crit "rearm: the switch is not armed (verdict $VERDICT): ${REPAIR_LEFT[*]}" \
+  record_journal crit "rearm: the switch is not armed (verdict $VERDICT): ${REPAIR_LEFT[*]}" \
     "${VERDICT_PROBLEMS[*]}"
   printf 'ess: the switch is NOT re-armed (verdict %s); see the problems above\n' "$VERDICT" >&2
   exit "$EX_FAIL"

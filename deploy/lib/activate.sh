@@ -106,7 +106,9 @@ activate_log_claim() {
     [[ -z $ACT_SCOPE ]] || msg+=" scope=$ACT_SCOPE"
     msg+=" actor=$ACT_ACTOR reason=\"$ACT_REASON\"$ACT_CLAIM_MSG"
   fi
-  record_log "$ACT_CLAIM_PRIO" "$msg"
+  # the answer (activate_report) says who and what; a problem in the claim is said on stderr too
+  if [[ $ACT_CLAIM_PRIO == crit ]]; then record_log crit "$msg"
+  else record_journal "$ACT_CLAIM_PRIO" "$msg"; fi
 }
 
 # activate_hand_flag_is_new: this run re-verifies a flag made by hand (touch) that the state does
@@ -194,7 +196,7 @@ activate_classify() {
         record_log warning "unit $u is not installed (not-found); nothing to stop" ;;
       exempt) record_log notice "unit $u is under a maintenance exemption;" \
         "left as it is (${ACTIVE[$u]})" ;;
-      *) record_log info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
+      *) record_journal info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
     esac
   done
   ((!ACT_FLAG_FAILED)) || ACT_RESULT=failed
@@ -305,7 +307,7 @@ activate_decide_mode() {
         "ran; recording it as superseded"
       ACT_RESULT=superseded
     else
-      record_log crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were" \
+      record_journal crit "LATCH FLAG NOT SET: ${CFG[FLAG_FILE]} could not be written; units were" \
         "stopped; only the persisted latch $(verdict_persisted_latch_path) refuses their starts"
     fi
   fi
@@ -339,7 +341,8 @@ activate_record() {
   if ((${#failed[@]} > 0)); then
     record_marker_set persist-failed \
       "activation $ACT_ID at $(time_iso "$(time_now_us)"): could not write ${failed[*]}" || true
-    record_log crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write ${failed[*]};" \
+    record_journal crit "LATCH NOT PERSISTED for activation $ACT_ID: could not write" \
+      "${failed[*]};" \
       "the latch holds until a reboot, trading units stay stopped"
   elif [[ -e ${CFG[FLAG_FILE]} ]]; then
     record_marker_clear persist-failed
@@ -395,17 +398,17 @@ activate_report() {
     # shellcheck disable=SC2059 # the format is the constant above
     printf "$fmt" "$ACT_ID" "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)" "$ESS_TAG"
   elif [[ -n $ACT_LATENCY_US && $ACT_MODE != new ]]; then
-    record_log notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
+    record_journal notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
     printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" \
       "$ACT_RUN_SOURCE" "$ACT_RESULT"
   elif [[ -n $ACT_LATENCY_US ]]; then
     time_us_to_sec_v lat "$ACT_LATENCY_US"
-    record_log warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID" \
+    record_journal warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID" \
       "${ACT_SCOPE:+scope=$ACT_SCOPE }result=$ACT_RESULT: all trading units stopped in ${lat}s"
     printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" \
       "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
   else
-    record_log crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
+    record_journal crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
     printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$ACT_ID" \
       "$ACT_RUN_SOURCE" "$ACT_RESULT"
   fi

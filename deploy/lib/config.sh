@@ -510,6 +510,14 @@ config_load_in_force() {
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1
 }
 
+# config_reload_in_force: the configuration in force judged again, after a repair put back what it
+# was judged on (rearm restores a removed latch drop-in: the unit list matches again). Writes what
+# config_load_in_force writes.
+config_reload_in_force() {
+  CONFIG_IN_FORCE_LOADED=0 CONFIG_PROBLEM="" CONFIG_PENDING=0
+  config_load_in_force
+}
+
 # config_snapshot: the loaded configuration as bash that restores it (global arrays) when sourced.
 config_snapshot() {
   local name text

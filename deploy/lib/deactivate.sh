@@ -154,7 +154,7 @@ deactivate_resume() {
         started+=("$u")
         rest=("${@:${#started[@]}+1}")
         if ((${#rest[@]} > 0)); then record_marker_set resume-pending "${rest[*]}" || true; fi
-        record_log notice "resume: $u active (main PID ${MAINPID[$u]:-?})"
+        record_journal notice "resume: $u active (main PID ${MAINPID[$u]:-?})"
         printf '  started %-36s active\n' "$u"
         continue
       fi
@@ -178,7 +178,7 @@ deactivate_resume_failed() {
     deactivate_overtaken "$u" "$done_list" "$todo_list"
     return 0
   fi
-  record_log err "resume stopped at $u: $START_ERROR; not started: $todo_list"
+  record_journal err "resume stopped at $u: $START_ERROR; not started: $todo_list"
   latch_take_lock || true
   record_state_load
   deactivate_record failed "resume stopped at $u: $START_ERROR" resume
@@ -195,7 +195,7 @@ deactivate_overtaken() {
   latch_flag_read "${CFG[FLAG_FILE]}" || true
   by="activation ${FLAG_ID:-unknown} (via ${FLAG_SOURCE:-unknown} by ${FLAG_ACTOR:-unknown}:"
   by+=" \"${FLAG_REASON:-$RECORD_NO_REASON}\")"
-  record_log warning "deactivate OVERTAKEN at $u by $by; the ESS is active again," \
+  record_journal warning "deactivate OVERTAKEN at $u by $by; the ESS is active again," \
     "trading stays stopped; not started: $3"
   latch_take_lock || true
   record_state_load
@@ -236,7 +236,7 @@ deactivate_not_latched() {
   local no_start=$1 pending
   record_marker_read_v pending resume-pending
   if [[ -n $pending ]] && ! deactivate_hold_resume; then
-    record_log notice "deactivate: not active, another deactivate is starting $pending;" \
+    record_journal notice "deactivate: not active, another deactivate is starting $pending;" \
       "nothing done"
     printf 'ess: ESS is not active: another deactivate already cleared the latch and is starting%s
 ' \
@@ -263,7 +263,7 @@ deactivate_start() {
   units_sctl reset-failed -- "${TRADING[@]}" 2>/dev/null || true
   if (($1)); then
     deactivate_record latch-cleared "--no-start: trading units left stopped" deactivate
-    record_log notice "=== ESS DEACTIVATED - LATCH CLEARED === (--no-start);" \
+    record_journal notice "=== ESS DEACTIVATED - LATCH CLEARED === (--no-start);" \
       "trading units left stopped and may now be started"
     printf 'ESS DEACTIVATED: latch cleared, switch re-armed; %s\n' \
       "trading units NOT started (--no-start)."
@@ -273,7 +273,7 @@ deactivate_start() {
   deactivate_hold_resume || record_log warning "resume lock held by another process; resuming"
   latch_drop_lock
   deactivate_resume "${ORDER[@]}" || exit "$EX_FAIL"
-  record_log notice "=== ESS DEACTIVATED - TRADING RESUMED ===" \
+  record_journal notice "=== ESS DEACTIVATED - TRADING RESUMED ===" \
     "latch cleared, all trading units started in order"
   printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units started in order: %s\n' \
     "${ORDER[*]}"
@@ -332,10 +332,10 @@ deactivate_cmd() {
   latch_flag_read "${CFG[FLAG_FILE]}"
   [[ -n $FLAG_ID ]] || latch_flag_read "$(verdict_persisted_latch_path)"
   id=${FLAG_ID:-unknown}
-  record_log warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who" \
+  record_journal warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who" \
     "reason=\"$reason\" start=$((no_start ? 0 : 1))"
   if ! deactivate_clear "$id" "$who" "$reason" "$no_start" "$token"; then
-    record_log crit "deactivate refused, latch kept: $DEA_ERROR"
+    record_journal crit "deactivate refused, latch kept: $DEA_ERROR"
     record_state_load
     deactivate_record failed "latch kept: $DEA_ERROR" deactivate
     printf 'ess: deactivate FAILED, the ESS stays ACTIVE: %s\n' "$DEA_ERROR" >&2

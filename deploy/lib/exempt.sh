@@ -151,7 +151,7 @@ exempt_grant() {
   fi
   local new_until
   new_until="$(time_iso $((until * 1000000))) (\"$reason\")"
-  record_log warning "EXEMPTED $u from the latch until $new_until by $who;" \
+  record_journal warning "EXEMPTED $u from the latch until $new_until by $who;" \
     "${replaced:+replaces the exemption until $replaced; }every other trading unit stays latched"
   record_audit_append exempt \
     "\"unit\":$json,\"until\":$until,\"actor\":$a,\"reason\":$r$old_fields" ||
@@ -255,7 +255,7 @@ exempt_report_end() {
     printf 'ess: %s\n' "$EXEMPT_END_PROBLEM" >&2
     latch="LATCH NOT APPLIED"
   else
-    record_log warning "EXEMPTION of $u $why; the latch applies to it again" \
+    record_journal warning "EXEMPTION of $u $why; the latch applies to it again" \
       "(now ${ACTIVE[$u]:-stopped})"
   fi
   record_json_str_v res_json "${RESULT[$u]:-not-latched}"

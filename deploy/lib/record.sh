@@ -11,14 +11,25 @@ readonly REDIS_KEY=quantum:ess:active
 # shellcheck disable=SC2034 # read by first-stop.sh, activate.sh and deactivate.sh
 readonly RECORD_NO_REASON="no reason given"
 
-# record_log PRIORITY TEXT...: one journal line (the words joined by a space, as "$*" does). One
+# record_log PRIORITY TEXT...: one journal line (record_journal), also said on stderr outside
+# systemd (record_print): what the command's own answer on stdout does not say (a problem, how it
+# read its arguments). A line the answer says in its own words (a banner, a unit stopped or
+# started, an exemption granted or ended, a repair) goes to the journal only, with record_journal:
+# the operator reads every message once.
+record_log() {
+  record_journal "$@"
+  shift
+  record_print "$*"
+}
+
+# record_journal PRIORITY TEXT...: one journal line (the words joined by a space, as "$*" does). One
 # logger for the whole run, fed line by line with the priority as a syslog prefix: a journal line
 # costs a write, not a fork. If logger cannot run, cat drains the pipe, so a write never blocks or
 # raises SIGPIPE. A subshell that outlives the run opens its own (record_redis_marker_async).
 # Writes LOG_FD LOG_PID (the first time).
 readonly -A LOG_PRIO=([crit]=2 [err]=3 [warning]=4 [notice]=5 [info]=6)
 declare -g LOG_FD="" LOG_PID=""
-record_log() {
+record_journal() {
   local prio=$1 msg
   shift
   msg=$*
@@ -35,7 +46,6 @@ record_log() {
   fi
   { printf '<%d>%s\n' $((8 + ${LOG_PRIO[$prio]:-6})) "${msg//$'\n'/ }" >&"$LOG_FD"; } 2>/dev/null ||
     true
-  record_print "$*"
 }
 
 # record_log_flush: every line of this run is in the journal when it returns (the end of a

@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # RESULT STOPPED_US ALL_DOWN_US START_ERROR: read by callers
 # systemd side of the ESS: unit states in one batched call, cgroup occupancy, the latch assertions
 # systemd actually applies, the stop with SIGKILL escalation, and a confirmed start.
-# Needs config.sh (CFG), time.sh, record.sh (record_log), from load.sh. Writes LOAD ACTIVE SUB
+# Needs config.sh (CFG), time.sh, record.sh (record_log, record_journal), from load.sh. Writes LOAD ACTIVE SUB
 # MAINPID CGROUP INACTIVE_US NEED_RELOAD POPULATED ASSERTS RESULT STOPPED_US ALL_DOWN_US STOP_T0_US
 # STOP_T0_UPTIME START_ERROR, each function the ones its comment names.
 

@@ -76,3 +76,43 @@ until_recorded() {
   [[ $output == *"PASS latch recorded "*"activation $id (source path)"* ]]
   ess_controller.sh deactivate --reason "touch test done" >/dev/null 2>&1 </dev/null
 }
+
+@test "each command says its answer once: on stdout, nothing repeated from the journal on stderr" {
+  run --separate-stderr ess_controller.sh activate --reason "said once"
+  [ "$status" -eq 0 ]
+  [[ $output == "ESS ACTIVATED (id "* && -z $stderr ]]
+  run --separate-stderr ess_controller.sh exempt quantum-execution --for 5m --reason "deploy"
+  [ "$status" -eq 0 ]
+  [[ $output == "EXEMPTED quantum-execution.service until "* && -z $stderr ]]
+  [ "${#lines[@]}" -eq 1 ]
+  run --separate-stderr ess_controller.sh unexempt quantum-execution
+  [ "$status" -eq 0 ]
+  [[ $output == "EXEMPTION ENDED for quantum-execution.service "* && -z $stderr ]]
+  [ "${#lines[@]}" -eq 1 ]
+  run --separate-stderr ess_controller.sh rearm
+  [ "$status" -eq 0 ]
+  [[ $output == "switch re-armed: "* && -z $stderr ]]
+  run --separate-stderr ess_controller.sh deactivate --reason "said once, done" </dev/null
+  [ "$status" -eq 0 ]
+  [[ $output == *"ESS DEACTIVATED: latch cleared"* && -z $stderr ]]
+  # each of them is in the journal all the same
+  run journalctl -t quantum-ess -o cat --no-pager -n 40
+  [[ $output == *"EXEMPTED quantum-execution.service from the latch until "* ]]
+  [[ $output == *"EXEMPTION of quantum-execution.service ended by root"* ]]
+  [[ $output == *"=== ESS DEACTIVATED - TRADING RESUMED ==="* ]]
+}
+
+@test "rearm exits as documented: 0 once it repaired the switch (a latch drop-in put back)" {
+  local dropin=/etc/systemd/system/quantum-governor.service.d/50-quantum-ess-latch.conf
+  mv "$dropin" /run/latch.conf.aside
+  systemctl daemon-reload
+  run ess_controller.sh status
+  [ "$status" -eq 5 ]
+  run --separate-stderr ess_controller.sh rearm
+  echo "$output $stderr"
+  [ "$status" -eq 0 ]
+  [[ $output == "repaired: restored $dropin"*"switch re-armed: "*"verdict armed" && -z $stderr ]]
+  run ess_controller.sh status
+  [ "$status" -eq 0 ]
+  rm -f /run/latch.conf.aside
+}
