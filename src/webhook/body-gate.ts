@@ -8,10 +8,10 @@
 export const BODY_SHAPE_LIMITS = { maxDepth: 16, maxAlerts: 2_000, maxMembers: 100_000 };
 
 /**
- * Large bodies read and parsed at the same time at most; the others wait, unread, in the kernel's
- * buffers. A body declared no larger than SMALL_BODY_BYTES (an Alertmanager delivery of a few dozen
- * alerts; a trip is usually one) needs no slot: 512 connections of them hold 32 MiB at most, and a
- * trip never queues behind a large or slow body.
+ * Large bodies read, or read and waiting for their turn (delivery-queue.ts), at the same time at most;
+ * the others wait, unread, in the kernel's buffers. A body declared no larger than SMALL_BODY_BYTES
+ * (an Alertmanager delivery of a few dozen alerts; a trip is usually one) needs no slot: 512
+ * connections of them hold 32 MiB at most, and a trip never queues behind a large or slow body.
  */
 export const MAX_CONCURRENT_BODIES = 2;
 export const SMALL_BODY_BYTES = 64 * 1024;

@@ -28,19 +28,27 @@ export class RejectionLog {
 
   reject(message: string): void {
     const now = this.#now();
-    if (now - this.#windowStart >= this.#windowMs) {
-      if (this.#suppressed > 0) {
-        this.#log(`webhook: ${this.#suppressed} more ${this.#left}`);
-      }
-      this.#windowStart = now;
-      this.#logged = 0;
-      this.#suppressed = 0;
-    }
+    this.#newWindowIfDue(now);
     if (this.#logged < this.#limit) {
       this.#logged += 1;
       this.#log(message);
-    } else {
-      this.#suppressed += 1;
+      return;
     }
+    this.#suppressed += 1;
+    // the count is said when the window ends even if nothing comes after: a flood that stops must
+    // still leave its size in the journal
+    if (this.#suppressed === 1) {
+      setTimeout(() => this.#newWindowIfDue(this.#now()), Math.max(0, this.#windowStart + this.#windowMs - now)).unref();
+    }
+  }
+
+  #newWindowIfDue(now: number): void {
+    if (now - this.#windowStart < this.#windowMs) return;
+    if (this.#suppressed > 0) {
+      this.#log(`webhook: ${this.#suppressed} more ${this.#left}`);
+    }
+    this.#windowStart = now;
+    this.#logged = 0;
+    this.#suppressed = 0;
   }
 }

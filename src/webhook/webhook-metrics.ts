@@ -22,6 +22,11 @@ export class WebhookMetrics {
   readonly deduplicated: Counter;
   readonly dryRunTrips: Counter;
   readonly requestDuration: Histogram;
+  /** How long a delivery's body, read, waited for its turn to be matched (src/webhook/delivery-queue.ts). */
+  readonly queueWait: Histogram;
+  readonly deliveriesShed: Counter<'reason'>;
+  /** Deliveries read and waiting for their turn now (set by the router). */
+  queuedDeliveries: () => number | undefined = () => undefined;
   readonly tripStages: Histogram<'stage'>;
   readonly scopeDecisions: Counter<'scope' | 'decision'>;
   readonly tlsReloads: Counter<'result'>;
@@ -49,6 +54,7 @@ export class WebhookMetrics {
       () => this.dryRun(),
     );
     ({ requestDuration: this.requestDuration, tripStages: this.tripStages, scopeDecisions: this.scopeDecisions } = registerTripTimings(registry));
+    ({ queueWait: this.queueWait, deliveriesShed: this.deliveriesShed } = registerQueueMetrics(registry, () => this.queuedDeliveries()));
     ({ tlsReloads: this.tlsReloads, connectionsClosed: this.connectionsClosed } = registerListenerMetrics(registry, {
       listenerFromSystemd: () => this.listenerFromSystemd,
       tlsCertNotAfterSeconds: () => this.tlsCertNotAfterSeconds,
@@ -141,6 +147,33 @@ function registerTripTimings(registry: Registry) {
   // the combinations that can happen, at 0 from the start (increase() misses a series born at 1)
   for (const [scope, decision] of SCOPE_SERIES) scopeDecisions.inc({ scope, decision }, 0);
   return { requestDuration, tripStages, scopeDecisions };
+}
+
+/**
+ * The delivery queue: every body waits there, read, for its turn to be matched; a trip of a few alerts
+ * overtakes bulky ones. Its wait is what a flood costs a delivery, and what it drops is counted.
+ */
+function registerQueueMetrics(registry: Registry, queued: () => number | undefined) {
+  const registers = [registry];
+  const queueWait = new Histogram({
+    name: 'ess_webhook_queue_wait_seconds',
+    help:
+      'Time a webhook delivery, its body read, waited for its turn to be matched: deliveries are matched one at a ' +
+      'time, small ones first (a trip overtakes bulky bodies), so a long wait means a flood of bodies (ESSWebhookFlooded).',
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const deliveriesShed = new Counter({
+    name: 'ess_webhook_deliveries_shed_total',
+    help:
+      'Webhook deliveries dropped unmatched, by reason: client_gone (the client closed the connection, or the listener ' +
+      'timed it out, before its turn came; never answered, so Alertmanager retries it).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  deliveriesShed.inc({ reason: 'client_gone' }, 0);
+  new OptionalGauge(registry, 'ess_webhook_queued_deliveries', 'Webhook deliveries read and waiting for their turn to be matched now.', queued);
+  return { queueWait, deliveriesShed };
 }
 
 /** The listener's own metrics (it shares the receiver's registry and lifecycle). */

@@ -1,12 +1,12 @@
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
-import { keepUntilAnswered } from '../http/connection-guard.js';
+import { type ErrorRequestHandler, type Request, type RequestHandler, type Response, Router } from 'express';
+import { describe, type Log } from '../io/log.js';
 import { checkAuthorization } from './authorization.js';
-import { BODY_SHAPE_LIMITS, bodyShapeProblem, isSmallBody, MAX_CONCURRENT_BODIES, SLOT_GRACE_MS, SLOT_MIN_BYTES_PER_SECOND, Slots, tooSlow } from './body-gate.js';
+import { decodeJsonBody, readBody } from './body-reader.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import { parsePayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { type Delivery, preciseNowMs, type WebhookReceiver } from './receiver.js';
 import { RejectionLog } from './rejection-log.js';
-import type { Log } from '../io/log.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 import type { WebhookToken } from './webhook-token.js';
 
@@ -27,9 +27,9 @@ export function webhookRouter(receiver: WebhookReceiver, log: Log): Router {
     measure(metrics),
     authorize(settings.token, rejections),
     requireJson(rejections),
-    readJson(settings.bodyLimitBytes, metrics, rejections),
+    readBody(settings.bodyLimitBytes, metrics, rejections),
     bodyErrors(settings.bodyLimitBytes, rejections),
-    receive(receiver, log, rejections),
+    answerInTurn(receiver, log, rejections),
   );
   router.all(WEBHOOK_PATH, measure(metrics), (req, res) => {
     rejections.reject(`webhook: 405 method ${printableAscii(req.method, 20)}`);
@@ -77,88 +77,8 @@ function requireJson(rejections: RejectionLog): RequestHandler {
   };
 }
 
-/**
- * Content type already checked; inflate off: Alertmanager does not compress, and a compressed body
- * is only a way around the size limit. verify runs on the raw bytes before JSON.parse: a body of a
- * million tiny values or a deep nesting is refused before it becomes objects.
- */
-function jsonParser(limitBytes: number): RequestHandler {
-  return express.json({
-    limit: limitBytes,
-    type: () => true,
-    strict: true,
-    inflate: false,
-    verify: (_req, _res, buffer) => {
-      const problem = bodyShapeProblem(buffer, BODY_SHAPE_LIMITS);
-      if (problem !== null) throw Object.assign(new Error(`body refused unparsed: ${problem}`), { status: 400, type: 'entity.shape' });
-    },
-  });
-}
-
-/**
- * Large bodies are read and parsed a few at a time, so that concurrent large bodies cannot add up in
- * memory or hold the event loop; the others wait unread (the kernel's socket buffers push back on the
- * sender). Small bodies (a trip) need no slot, and a slot holder too slow to send is dropped.
- */
-function readJson(limitBytes: number, metrics: WebhookMetrics, rejections: RejectionLog): RequestHandler {
-  const parseJson = jsonParser(limitBytes);
-  const bodySlots = new Slots(MAX_CONCURRENT_BODIES);
-  const parsed = (req: Request, next: NextFunction) => (error?: unknown): void => {
-    // the body is in: a trip now finishes, whatever new connections arrive
-    if (error === undefined) keepUntilAnswered(req);
-    next(error);
-  };
-  const dropSlow = (req: Request): void => {
-    rejections.reject(`webhook: slow body dropped from ${req.socket.remoteAddress ?? '?'} (under ${SLOT_MIN_BYTES_PER_SECOND} bytes/s)`);
-    metrics.connectionsClosed.inc({ reason: 'slow_body' });
-    req.socket.destroy();
-  };
-  return (req, res, next) => {
-    if (isSmallBody(req.get('content-length'))) {
-      parseJson(req, res, parsed(req, next));
-      return;
-    }
-    void bodySlots.acquire().then(() => parseInSlot(req, res, { parseJson, bodySlots, dropSlow, done: parsed(req, next) }));
-  };
-}
-
-interface SlotParse {
-  readonly parseJson: RequestHandler;
-  readonly bodySlots: Slots;
-  /** Drops a request whose body comes in too slowly to keep its slot. */
-  readonly dropSlow: (req: Request) => void;
-  readonly done: (error?: unknown) => void;
-}
-
-/** Parses the body while holding a slot, released once, whichever comes first: parsed, closed, too slow. */
-function parseInSlot(req: Request, res: Response, { parseJson, bodySlots, dropSlow, done }: SlotParse): void {
-  let held = true;
-  const heldFrom = Date.now();
-  const bytesFrom = req.socket.bytesRead;
-  const watch = setInterval(() => {
-    if (!tooSlow(req.socket.bytesRead - bytesFrom, Date.now() - heldFrom)) return;
-    dropSlow(req);
-    release();
-  }, SLOT_GRACE_MS / 4);
-  const release = (): void => {
-    if (!held) return;
-    held = false;
-    clearInterval(watch);
-    bodySlots.release();
-  };
-  if (req.socket.destroyed) {
-    release();
-    return;
-  }
-  res.once('close', release);
-  parseJson(req, res, (error?: unknown) => {
-    release();
-    done(error);
-  });
-}
-
 function bodyErrors(limitBytes: number, rejections: RejectionLog): ErrorRequestHandler {
-  return (error: { status?: unknown; type?: unknown; message?: unknown }, _req, res, _next) => {
+  return (error: { status?: unknown; message?: unknown }, _req, res, _next) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400;
     const message = printableAscii(String(error.message), 200);
     rejections.reject(`webhook: ${status} unreadable body: ${message}`);
@@ -166,36 +86,74 @@ function bodyErrors(limitBytes: number, rejections: RejectionLog): ErrorRequestH
       refuse(res, 413, 'body too large', [`limit is ${limitBytes} bytes (webhook_body_limit_bytes)`]);
     } else if (status === 415) {
       refuse(res, 415, 'unsupported content encoding or charset', [message]);
-    } else if (error.type === 'entity.shape') {
-      refuse(res, 400, 'invalid payload', [message]);
     } else {
       res.status(400).json({ error: 'malformed JSON', details: [message] });
     }
   };
 }
 
-function receive(receiver: WebhookReceiver, log: Log, rejections: RejectionLog): RequestHandler {
-  return async (req, res) => {
-    const parsed = parsePayload(req.body);
-    if (!parsed.ok) {
-      rejections.reject(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
-      res.status(400).json({ error: 'invalid payload', details: parsed.details });
-      return;
-    }
-    const delivery = await receiver.receive(parsed.payload, res.locals.receivedAtMs as number);
-    const summary = summarize(parsed.payload.receiver, delivery);
-    if (delivery.failed.length > 0) {
-      log(`webhook: 500 ${summary}`);
-      res.status(500).json({
-        error: 'trip request could not be written',
-        details: delivery.failed.map((failure) => `${failure.alertname} fingerprint ${failure.fingerprint}: ${failure.error}`),
-        ...delivery,
-      });
-      return;
-    }
-    log(`webhook: 200 ${summary}`);
-    res.status(200).json(delivery);
+/**
+ * Each delivery's body, once read, waits for its turn (delivery-queue.ts: one at a time, small before
+ * bulky) and is only then decoded, matched and answered. A client gone before its turn was never
+ * answered, so Alertmanager retries it: it is dropped unprocessed and counted.
+ */
+function answerInTurn(receiver: WebhookReceiver, log: Log, rejections: RejectionLog): RequestHandler {
+  const { metrics } = receiver;
+  const queue = new DeliveryQueue({
+    onStart: (waited) => metrics.queueWait.observe(waited),
+    onShed: () => metrics.deliveriesShed.inc({ reason: 'client_gone' }),
+  });
+  metrics.queuedDeliveries = () => queue.length;
+  // deliveries that did nothing for this host: a token holder's flood of them must not fill the journal
+  const quiet = new RejectionLog(log, 20, 60_000, Date.now, 'deliveries that tripped nothing here were not logged (see ess_webhook_requests_total)');
+  return (req, res) => {
+    const body = req.body as Buffer;
+    const gone = (): boolean => res.closed || req.socket.destroyed;
+    void queue.run(body.length, gone, async () => {
+      try {
+        await answer(req, res, receiver, { log, quiet, rejections });
+      } catch (error) {
+        log(`request failed: ${describe(error)}`);
+        if (!res.headersSent) res.status(500).type('text').send('internal error\n');
+      }
+    });
   };
+}
+
+interface AnswerLogs {
+  readonly log: Log;
+  readonly quiet: RejectionLog;
+  readonly rejections: RejectionLog;
+}
+
+async function answer(req: Request, res: Response, receiver: WebhookReceiver, { log, quiet, rejections }: AnswerLogs): Promise<void> {
+  const decoded = decodeJsonBody(req.body as Buffer, req.get('content-type'));
+  if (!decoded.ok) {
+    rejections.reject(`webhook: ${decoded.status} unreadable body: ${printableAscii(decoded.details.join('; '), 200)}`);
+    refuse(res, decoded.status, decoded.error, decoded.details);
+    return;
+  }
+  const parsed = parsePayload(decoded.json);
+  if (!parsed.ok) {
+    rejections.reject(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
+    res.status(400).json({ error: 'invalid payload', details: parsed.details });
+    return;
+  }
+  const delivery = await receiver.receive(parsed.payload, res.locals.receivedAtMs as number);
+  const summary = summarize(parsed.payload.receiver, delivery);
+  if (delivery.failed.length > 0) {
+    log(`webhook: 500 ${summary}`);
+    res.status(500).json({
+      error: 'trip request could not be written',
+      details: delivery.failed.map((failure) => `${failure.alertname} fingerprint ${failure.fingerprint}: ${failure.error}`),
+      ...delivery,
+    });
+    return;
+  }
+  const forThisHost = delivery.tripped.length + delivery.deduplicated.length + delivery.invalid_scope.length > 0;
+  if (forThisHost) log(`webhook: 200 ${summary}`);
+  else quiet.reject(`webhook: 200 ${summary}`);
+  res.status(200).json(delivery);
 }
 
 /** One log line per delivery: what became of its alerts. */

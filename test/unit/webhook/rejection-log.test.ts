@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RejectionLog } from '../../../src/webhook/rejection-log.js';
 
 describe('RejectionLog', () => {
@@ -24,5 +24,24 @@ describe('RejectionLog', () => {
     now = 1000;
     others.reject('webhook: info: alert next');
     expect(lines).toEqual(['webhook: info: alert #0', 'webhook: info: alert #1', 'webhook: 248 more alerts scoped to other hosts were not logged', 'webhook: info: alert next']);
+  });
+});
+
+describe('RejectionLog when the flood stops', () => {
+  it('says how many it left out once the window is over, with nothing logged after', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const quiet = new RejectionLog((line) => lines.push(line), 2, 60_000, Date.now, 'deliveries that tripped nothing here were not logged');
+      for (let i = 0; i < 5; i += 1) quiet.reject(`webhook: 200 #${i}`);
+      vi.advanceTimersByTime(59_000);
+      expect(lines).toHaveLength(2);
+      vi.advanceTimersByTime(1_000);
+      expect(lines).toEqual(['webhook: 200 #0', 'webhook: 200 #1', 'webhook: 3 more deliveries that tripped nothing here were not logged']);
+      quiet.reject('webhook: 200 next');
+      expect(lines.at(-1)).toBe('webhook: 200 next');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
