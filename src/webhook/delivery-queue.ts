@@ -1,27 +1,33 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
- * Why deliveries are processed one at a time, smallest first: measured on real systemd, a token holder
- * flooding 200 concurrent bodies of 250 alerts each had every body read, parsed and matched in the same
- * turn of the event loop as it arrived, so one turn took 1.2 to 1.7 s; a trip needs about ten turns
- * (each of its spool writes completes in a turn of its own), and latched 15 to 22 s after it was sent.
- * Here the bodies wait as raw bytes (off the JS heap, so a backlog does not drive the collector either)
- * and the parsing, matching and answering run a bounded slice per turn. A delivery's place is its
- * arrival plus a delay that grows with its size (SIZE_DELAY_MS_PER_KIB, at most MAX_SIZE_DELAY_MS): a
- * trip of a few alerts overtakes a backlog of bulky bodies, and a bulky one still gets its turn within
- * MAX_SIZE_DELAY_MS of anything smaller that came after it.
+ * Why deliveries are processed one at a time, small ones first: measured on real systemd, a token
+ * holder flooding 200 concurrent bodies of 250 alerts each had every body read, parsed and matched in
+ * the same turn of the event loop as it arrived, so one turn took 1.2 to 1.7 s; a trip needs about ten
+ * turns (each of its spool writes completes in a turn of its own), and latched 15 to 22 s after it
+ * was sent. Here the bodies wait as raw bytes (off the JS heap, so a backlog does not drive the
+ * collector either) and decoding and matching run a bounded slice per turn. Deliveries of up to
+ * SMALL_DELIVERY_BYTES (a trip, an Alertmanager group of a few dozen alerts) have their own lane,
+ * served ahead of the bulky ones except every BULK_EVERY-th turn, so that a trip waits behind at most
+ * the small deliveries before it and a bulky delivery is never starved. Within a lane a delivery's
+ * place is its arrival plus SIZE_DELAY_MS_PER_KIB per KiB (MAX_SIZE_DELAY_MS at most): smaller first,
+ * unless the larger one has waited that much longer.
  */
+export const SMALL_DELIVERY_BYTES = 16 * 1024;
+export const BULK_EVERY = 4;
 export const SIZE_DELAY_MS_PER_KIB = 16;
 export const MAX_SIZE_DELAY_MS = 4_000;
 /** Processing time after which the queue lets the event loop turn before starting the next delivery. */
 export const TURN_BUDGET_MS = 5;
 /**
- * A delivery still waiting on I/O (its trip request's fsync) after this gives up its exclusive turn,
- * not its work: a stuck spool must not stop the deliveries behind it from being matched.
+ * A delivery still waiting on I/O after this gives up its exclusive turn, not its work: nothing
+ * stuck may stop the deliveries behind it from being matched.
  */
 export const MAX_HOLD_MS = 2_000;
 
 export interface DeliveryQueueOptions {
+  readonly smallDeliveryBytes?: number;
+  readonly bulkEvery?: number;
   readonly sizeDelayMsPerKib?: number;
   readonly maxSizeDelayMs?: number;
   readonly turnBudgetMs?: number;
@@ -42,9 +48,12 @@ interface Waiting {
   readonly settle: (ran: boolean) => void;
 }
 
-/** Runs deliveries one at a time, in the order of their place (arrival plus size delay). */
+/** Runs deliveries one at a time: small ones first, each lane in the order of place (arrival plus size delay). */
 export class DeliveryQueue {
-  readonly #waiting: Waiting[] = [];
+  readonly #small: Waiting[] = [];
+  readonly #bulk: Waiting[] = [];
+  /** Small deliveries started in a row while a bulky one waited. */
+  #smallStreak = 0;
   readonly #options: Required<Omit<DeliveryQueueOptions, 'onStart' | 'onShed'>>;
   readonly #onStart: (waitedSeconds: number) => void;
   readonly #onShed: () => void;
@@ -54,6 +63,8 @@ export class DeliveryQueue {
 
   constructor(options: DeliveryQueueOptions = {}) {
     this.#options = {
+      smallDeliveryBytes: options.smallDeliveryBytes ?? SMALL_DELIVERY_BYTES,
+      bulkEvery: options.bulkEvery ?? BULK_EVERY,
       sizeDelayMsPerKib: options.sizeDelayMsPerKib ?? SIZE_DELAY_MS_PER_KIB,
       maxSizeDelayMs: options.maxSizeDelayMs ?? MAX_SIZE_DELAY_MS,
       turnBudgetMs: options.turnBudgetMs ?? TURN_BUDGET_MS,
@@ -66,7 +77,7 @@ export class DeliveryQueue {
 
   /** Deliveries read and waiting for their turn. */
   get length(): number {
-    return this.#waiting.length;
+    return this.#small.length + this.#bulk.length;
   }
 
   /**
@@ -77,27 +88,25 @@ export class DeliveryQueue {
     const now = this.#options.now();
     const delay = Math.min((bytes / 1024) * this.#options.sizeDelayMsPerKib, this.#options.maxSizeDelayMs);
     return new Promise((settle) => {
-      this.#insert({ place: now + delay, seq: this.#seq++, enqueuedMs: now, gone, job, settle });
+      const lane = bytes <= this.#options.smallDeliveryBytes ? this.#small : this.#bulk;
+      insert(lane, { place: now + delay, seq: this.#seq++, enqueuedMs: now, gone, job, settle });
       this.#pump();
     });
   }
 
-  /** Sorted by place, then arrival: binary search for the first entry that goes after this one. */
-  #insert(entry: Waiting): void {
-    let low = 0;
-    let high = this.#waiting.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      const other = this.#waiting[mid] as Waiting;
-      if (other.place < entry.place || (other.place === entry.place && other.seq < entry.seq)) low = mid + 1;
-      else high = mid;
+  /** The small lane's head, except every bulkEvery-th turn while a bulky delivery waits. */
+  #next(): Waiting | undefined {
+    if (this.#bulk.length === 0 || (this.#small.length > 0 && this.#smallStreak < this.#options.bulkEvery - 1)) {
+      if (this.#bulk.length > 0) this.#smallStreak += 1;
+      return this.#small.shift();
     }
-    this.#waiting.splice(low, 0, entry);
+    this.#smallStreak = 0;
+    return this.#bulk.shift();
   }
 
   #pump(): void {
     if (this.#busy) return;
-    const next = this.#waiting.shift();
+    const next = this.#next();
     if (next === undefined) return;
     if (next.gone()) {
       this.#onShed();
@@ -130,4 +139,17 @@ export class DeliveryQueue {
     this.#busy = false;
     this.#pump();
   }
+}
+
+/** Sorted by place, then arrival: binary search for the first entry that goes after this one. */
+function insert(lane: Waiting[], entry: Waiting): void {
+  let low = 0;
+  let high = lane.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const other = lane[mid] as Waiting;
+    if (other.place < entry.place || (other.place === entry.place && other.seq < entry.seq)) low = mid + 1;
+    else high = mid;
+  }
+  lane.splice(low, 0, entry);
 }

@@ -45,6 +45,13 @@ export interface Delivery {
   readonly dry_run: boolean;
 }
 
+/** A delivery matched: the alerts to trip here, and what became of the others so far. */
+export interface Matched {
+  readonly delivery: Delivery;
+  readonly toTrip: readonly { readonly alert: WebhookAlert; readonly ref: AlertRef; readonly scope: TripScope }[];
+  readonly groupKey: string;
+}
+
 /** The webhook settings with the token read from its file (loadWebhookToken). */
 export interface ReceiverSettings extends WebhookSettings {
   /** null: no token file, accepted on a loopback listen address only. */
@@ -120,6 +127,14 @@ export class WebhookReceiver {
    * starts the stop). Resolved alerts are ignored: they never trip and never release anything.
    */
   async receive(payload: WebhookPayload, receivedAtMs: number = preciseNowMs()): Promise<Delivery> {
+    return this.trip(await this.match(payload), receivedAtMs);
+  }
+
+  /**
+   * The CPU part of a delivery: which alerts trip here. The router runs it in the delivery's turn and
+   * the writes (trip) after it, so that a trip waiting on its spool writes does not hold the turn.
+   */
+  async match(payload: WebhookPayload): Promise<Matched> {
     const delivery: Delivery = {
       tripped: [],
       deduplicated: [],
@@ -129,6 +144,7 @@ export class WebhookReceiver {
       ignored: 0,
       dry_run: this.settings.dryRun,
     };
+    const toTrip: Matched['toTrip'][number][] = [];
     const meter = new WorkMeter();
     for (const alert of payload.alerts) {
       if (meter.sliceUsed()) await nextTurn();
@@ -140,9 +156,16 @@ export class WebhookReceiver {
       const ref = alertRef(alert);
       const scope = decideTripScope(alert.labels, this.settings.identity);
       this.metrics.scopeDecisions.inc({ scope: scope.kind, decision: scope.decision });
-      if (!this.#inScope(scope, ref, delivery)) continue;
+      if (this.#inScope(scope, ref, delivery)) toTrip.push({ alert, ref, scope });
+    }
+    return { delivery, toTrip, groupKey: payload.groupKey };
+  }
+
+  /** Writes the trip requests of matched alerts, in order; what became of each is in the Delivery. */
+  async trip({ delivery, toTrip, groupKey }: Matched, receivedAtMs: number = preciseNowMs()): Promise<Delivery> {
+    for (const { alert, ref, scope } of toTrip) {
       try {
-        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, payload.groupKey, receivedAtMs, scope));
+        const outcome = await this.#ledger.once(ledgerKey(alert), () => this.#trip(alert, groupKey, receivedAtMs, scope));
         if (outcome.duplicate) {
           this.metrics.deduplicated.inc();
           this.#log(`webhook: duplicate, already tripped for alert ${describeAlert(ref)} startsAt ${printableAscii(ref.starts_at, 40)}`);

@@ -126,21 +126,31 @@ interface AnswerLogs {
   readonly rejections: RejectionLog;
 }
 
-async function answer(req: Request, res: Response, receiver: WebhookReceiver, { log, quiet, rejections }: AnswerLogs): Promise<void> {
+/** Decodes, matches and, for what trips nothing, answers at once; the trip writes go on after the turn. */
+async function answer(req: Request, res: Response, receiver: WebhookReceiver, logs: AnswerLogs): Promise<void> {
   const decoded = decodeJsonBody(req.body as Buffer, req.get('content-type'));
   if (!decoded.ok) {
-    rejections.reject(`webhook: ${decoded.status} unreadable body: ${printableAscii(decoded.details.join('; '), 200)}`);
+    logs.rejections.reject(`webhook: ${decoded.status} unreadable body: ${printableAscii(decoded.details.join('; '), 200)}`);
     refuse(res, decoded.status, decoded.error, decoded.details);
     return;
   }
   const parsed = parsePayload(decoded.json);
   if (!parsed.ok) {
-    rejections.reject(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
+    logs.rejections.reject(`webhook: 400 invalid payload: ${printableAscii(parsed.details.join('; '), 300)}`);
     res.status(400).json({ error: 'invalid payload', details: parsed.details });
     return;
   }
-  const delivery = await receiver.receive(parsed.payload, res.locals.receivedAtMs as number);
-  const summary = summarize(parsed.payload.receiver, delivery);
+  const matched = await receiver.match(parsed.payload);
+  const written = receiver.trip(matched, res.locals.receivedAtMs as number).then((delivery) => reply(res, parsed.payload.receiver, delivery, logs));
+  // nothing to write: answered within the turn; else the writes overlap the next deliveries' turns
+  written.catch((error: unknown) => {
+    logs.log(`request failed: ${describe(error)}`);
+    if (!res.headersSent) res.status(500).type('text').send('internal error\n');
+  });
+}
+
+function reply(res: Response, receiverName: string, delivery: Delivery, { log, quiet }: AnswerLogs): void {
+  const summary = summarize(receiverName, delivery);
   if (delivery.failed.length > 0) {
     log(`webhook: 500 ${summary}`);
     res.status(500).json({

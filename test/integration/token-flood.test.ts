@@ -93,7 +93,7 @@ describe('a genuine trip during a token holder\'s flood of bulky deliveries', ()
     }
     const after = await box.scrape();
     const scrapes = (await box.readFile('/tmp/scrapes.out')).trim().split('\n').map((l) => l.split(' '));
-    const fmt = (key: keyof Probe): string => probes.map((p) => p[key]?.toFixed(0)).join('/');
+    const fmt = (key: 'answered' | 'latched' | 'flag'): string => probes.map((p) => p[key]?.toFixed(0)).join('/');
     console.log(
       `trip answered ms ${fmt('answered')}, latched ms ${fmt('latched')}, flag ms ${fmt('flag')}\n` +
         `flood: ${JSON.stringify(flood)}\nscrapes: ${scrapes.length}, longest ${Math.max(...scrapes.map(([, s]) => Number(s))).toFixed(2)} s`,

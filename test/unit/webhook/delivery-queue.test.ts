@@ -30,18 +30,30 @@ describe('DeliveryQueue', () => {
     expect(most).toBe(1);
   });
 
-  it('gives a bulky delivery its turn once its size delay is over, whatever smaller ones came after', async () => {
+  it('orders a lane by arrival plus size delay: a larger one first once it waited that much longer', async () => {
     let now = 0;
     const order: string[] = [];
     const queue = new DeliveryQueue({ now: () => now, sizeDelayMsPerKib: 16, maxSizeDelayMs: 4000 });
     let unblock = (): void => {};
     const blocker = queue.run(0, () => false, () => new Promise<void>((resolve) => (unblock = resolve)));
-    const bulky = queue.run(1024 * KIB, () => false, async () => void order.push('bulky'));
-    now = 4001; // later than the bulky one's place (0 + 4000 at most)
-    const small = queue.run(0, () => false, async () => void order.push('small'));
+    const larger = queue.run(15 * KIB, () => false, async () => void order.push('15 KiB'));
+    now = 241; // later than the larger one's place (0 + 15 x 16 ms)
+    const smaller = queue.run(0, () => false, async () => void order.push('0 KiB'));
     unblock();
-    await Promise.all([blocker, bulky, small]);
-    expect(order).toEqual(['bulky', 'small']);
+    await Promise.all([blocker, larger, smaller]);
+    expect(order).toEqual(['15 KiB', '0 KiB']);
+  });
+
+  it('never starves bulky deliveries: one every fourth turn while small ones keep coming', async () => {
+    const order: string[] = [];
+    const queue = new DeliveryQueue();
+    let unblock = (): void => {};
+    const done = [queue.run(0, () => false, () => new Promise<void>((resolve) => (unblock = resolve)))];
+    for (let i = 0; i < 2; i++) done.push(queue.run(60 * KIB, () => false, async () => void order.push('bulk')));
+    for (let i = 0; i < 8; i++) done.push(queue.run(KIB, () => false, async () => void order.push('small')));
+    unblock();
+    await Promise.all(done);
+    expect(order).toEqual(['small', 'small', 'small', 'bulk', 'small', 'small', 'small', 'bulk', 'small', 'small']);
   });
 
   it('drops a delivery whose client is gone before its turn, unrun, and counts it', async () => {
