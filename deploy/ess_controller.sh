@@ -225,6 +225,7 @@ cmd_check_config() {
   args_strict check-config 1 check-config "${ARGS_WORDS[@]:0:1}"
   ((${#ARGS_WORDS[@]} == 0)) || ESS_CONFIG=${ARGS_WORDS[0]}
   config_load
+  config_check_path_owners "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}"
   config_print
 }
 

@@ -5,6 +5,7 @@ import { formatListenAddress } from './config/listen-address.js';
 import { startServer } from './http/server.js';
 import { SystemdSocketError, takeSystemdSocket } from './http/systemd-socket.js';
 import { describe, journalLog as log } from './io/log.js';
+import { pathOwnerProblem } from './io/path-owners.js';
 import { loadExporterConfig } from './load-config.js';
 import { UnprivilegedSide } from './unprivileged-side.js';
 
@@ -23,6 +24,18 @@ async function loadConfig(command: RunCommand): ReturnType<typeof loadExporterCo
   return config;
 }
 
+/**
+ * --check-config only: the path keys of ess.conf judged on this host (a non-root owner or writer of a
+ * path or a directory above it could replace what root writes or reads there). Never at start-up: the
+ * exporter reports, it does not guard the root side's files.
+ */
+async function checkPathOwners(config: Awaited<ReturnType<typeof loadExporterConfig>>): Promise<void> {
+  for (const key of ['FLAG_FILE', 'LOCK_FILE', 'STATE_DIR', 'AUDIT_FILE', 'SPOOL_DIR'] as const) {
+    const problem = await pathOwnerProblem(config.ess.values[key]);
+    if (problem !== null) throw new ConfigError(config.essConfigFile, key, problem);
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const command = parseCli(argv);
   const buildInfo = readBuildInfo();
@@ -37,6 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const config = await loadConfig(command);
   if (command.kind === 'check-config') {
+    await checkPathOwners(config);
     process.stdout.write(`${JSON.stringify({ ...config, listen: formatListenAddress(config.listen) }, null, 2)}\n`);
     return 0;
   }

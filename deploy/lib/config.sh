@@ -273,6 +273,60 @@ config_check_path_homes() {
   done
 }
 
+# config_check_path_owners SRC: what root writes or reads at each path key is root's alone on this
+# host: the path and every directory above it that exists, as written and as its links resolve,
+# owned by root and writable by no one else (a directory with the sticky bit excepted: only an
+# entry's owner may replace it, and the entry is judged itself; a link's own mode means nothing).
+# check-config only: the stop path never refuses over the host's state. The same rule and words as
+# src/io/path-owners.ts.
+config_check_path_owners() {
+  local src=$1 key p deepest real problem
+  for key in FLAG_FILE LOCK_FILE STATE_DIR AUDIT_FILE SPOOL_DIR; do
+    p=${CFG[$key]}
+    config_owner_problem_v problem "$p" "$p"
+    deepest=$p
+    while [[ -n $deepest && ! -e $deepest && ! -L $deepest ]]; do deepest=${deepest%/*}; done
+    deepest=${deepest:-/}
+    real=$(realpath -e -- "$deepest" 2>/dev/null) || real=$deepest
+    [[ -n $problem || $real == "$deepest" ]] || config_owner_problem_v problem "$p" "$real"
+    [[ -z $problem ]] || config_error "$src" "$key: $problem"
+  done
+}
+
+# config_owner_problem_v VAR P JUDGED: the first component of JUDGED, from / down, that someone
+# other than root owns or may write (see config_check_path_owners), said for path P; empty if none.
+# Writes VAR.
+config_owner_problem_v() {
+  local _op_c="" _op_part _op_stat _op_uid _op_gid _op_mode _op_type _op_m
+  local -a _op_parts
+  IFS=/ read -ra _op_parts <<<"$3"
+  printf -v "$1" '%s' ""
+  for _op_part in "" "${_op_parts[@]}"; do
+    [[ -n $_op_part || -z $_op_c ]] || continue
+    [[ -z $_op_part ]] && _op_c=/ || _op_c=${_op_c%/}/$_op_part
+    _op_stat=$(stat -c '%u %g %a %F' -- "$_op_c" 2>/dev/null) || continue
+    read -r _op_uid _op_gid _op_mode _op_type <<<"$_op_stat"
+    _op_m=$((8#$_op_mode))
+    if ((_op_uid != 0)); then
+      printf -v "$1" '%s' "$2: $_op_c is owned by uid $_op_uid, not root: that user could replace\
+ what root writes or reads there"
+      return 0
+    fi
+    [[ $_op_type != symbolic* ]] || continue
+    [[ $_op_type != directory ]] || ((!(_op_m & 8#1000))) || continue
+    if ((_op_m & 8#2)); then
+      printf -v "$1" '%s' "$2: $_op_c is writable by every user (mode $_op_mode): anyone could\
+ replace what root writes or reads there"
+      return 0
+    fi
+    if ((_op_m & 8#20 && _op_gid != 0)); then
+      printf -v "$1" '%s' "$2: $_op_c is writable by group $_op_gid (mode $_op_mode): its members\
+ could replace what root writes or reads there"
+      return 0
+    fi
+  done
+}
+
 # config_check_units SRC: the three unit lists, and how they relate. Writes TRADING MONITOR ORDER.
 config_check_units() {
   local src=$1 u
