@@ -24,7 +24,6 @@ readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
 # the fleet tool (trip through Alertmanager, fleet status; not the stop path, in its own folder of
 # the checkout): root not needed, also for a workstation
 readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=/usr/local/sbin/ess_fleet.sh
-readonly TMPFILES=/etc/tmpfiles.d/quantum-ess.conf
 readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
   quantum-ess-trip.path quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path
@@ -41,12 +40,14 @@ readonly EX_USAGE=64
 readonly LATCH_DESCRIPTION_MARK="(Quantum ESS latch:"
 RUNBOOK_ROOT=""
 TRUST_OWNERS=()
+ALLOW_MISSING_UNITS=0
 
 # shellcheck source=deploy/lib/load.sh
 source "$SRC/lib/load.sh"
 load_all
 ESS_PROG=install # the libraries' messages start with the installer's name, as its own do
 readonly UNIT_DIR=$ESS_UNIT_DIR DROPIN_NAME=$ESS_DROPIN_NAME
+readonly TMPFILES=$TMPFILES_CONF
 readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 
 say() { printf 'install: %s\n' "$*"; }
@@ -439,6 +440,7 @@ install_check() {
     die "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not a calendar expression" \
       "systemd accepts (systemd-analyze calendar). Nothing was changed."
   fi
+  install_check_trading_units
   install_check_runbook_root
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
@@ -447,15 +449,40 @@ install_check() {
   fi
 }
 
+# install_check_trading_units: every trading unit loaded by systemd. One it has not (a typo in
+# TRADING_UNITS, a package not installed yet) is a unit no trigger would stop or latch while the
+# real one trades: refused (exit 78) naming the key, the unit and the nearest existing name, unless
+# --allow-missing-units (staging a host before its trading packages): then said, and the verdict
+# stays not-armed until the unit exists or the key is fixed. Writes LOAD (units_read_states).
+install_check_trading_units() {
+  local u near missing=() why
+  units_read_states "${TRADING[@]}" || return 0 # systemd unreadable: the re-arm below judges it
+  for u in "${TRADING[@]}"; do
+    verdict_not_loaded "$u" || continue
+    units_suggest_v near "$u"
+    why="$u (LoadState ${LOAD[$u]}${near:+; did you mean $near?})"
+    missing+=("$why")
+  done
+  ((${#missing[@]} > 0)) || return 0
+  if ((ALLOW_MISSING_UNITS)); then
+    say "warning: TRADING_UNITS names units systemd has not loaded: ${missing[*]};" \
+      "installing anyway (--allow-missing-units): the ESS stays NOT ARMED until they exist" \
+      "or TRADING_UNITS is fixed"
+    return 0
+  fi
+  printf 'install: %s %s: %s. %s %s %s\n' "TRADING_UNITS in" "${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}" \
+    "names units systemd has not loaded, which no trigger would stop or latch: ${missing[*]}" \
+    "Nothing was changed. Fix: sudoedit ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} (TRADING_UNITS), then" \
+    "re-run the installer; to install before the trading units exist, add --allow-missing-units" \
+    "(the ESS stays NOT ARMED until they do)." >&2
+  exit "$EX_CONFIG"
+}
+
 # install_stage STAGE_DIR: the units rendered; the system user and group, the webhook token, the
 # spool's mount and the tmpfiles directories in place.
 install_stage() {
   local stage=$1 u
   install_render_units "$stage"
-  for u in "${TRADING[@]}"; do
-    [[ $(systemctl show -P LoadState -- "$u" 2>/dev/null) != not-found ]] ||
-      say "warning: trading unit $u is not installed yet; its latch drop-in is installed anyway"
-  done
 
   install -d -m 0755 /etc/sysusers.d /etc/tmpfiles.d
   install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
@@ -495,10 +522,16 @@ install_place() {
 }
 
 # install_rearm: the switch armed from the units just placed (ess_controller.sh rearm); what the
-# controller says is said in the installer's voice, once, and only when it did not arm.
+# controller says is said in the installer's voice, once, and only when it did not arm. With
+# --allow-missing-units, trading units systemd has not loaded are the one thing it may leave
+# unarmed (said by install_check_trading_units and by the status that ends the install).
 install_rearm() {
   local out line
   out=$("$SBIN_LINK" rearm 2>&1) && return 0
+  if ((ALLOW_MISSING_UNITS)); then
+    ESS_LIB=$LIBEXEC/lib latch_observe # judged as the installed controller judges it
+    ((!VERDICT_ARMED_BUT_MISSING)) || return 0
+  fi
   while IFS= read -r line; do say "${line#ess: }"; done <<<"$out" >&2
   die "the switch is not armed after placing the units (see above); fix: sudo ess_controller.sh\
  rearm, and re-run the installer if it names a unit file"
@@ -574,7 +607,7 @@ do_uninstall() {
 # install_usage: the --help text.
 install_usage() {
   cat <<'EOF'
-Usage: install.sh [install] [--runbook-root DIR [--trust-owner NAME]...]
+Usage: install.sh [install] [--runbook-root DIR [--trust-owner NAME]...] [--allow-missing-units]
                                                 install or update (idempotent), then arm the
                                                 switch
        install.sh uninstall [--force]           remove units, drop-ins and programs; keep config,
@@ -586,6 +619,11 @@ Usage: install.sh [install] [--runbook-root DIR [--trust-owner NAME]...]
                       when a directory on the way is writable by someone but root
   --trust-owner NAME  ... unless that someone is NAME (a user or group, repeatable): NAME may
                       then change what the runbook runs as root
+  --allow-missing-units
+                      install although a trading unit of TRADING_UNITS does not exist (a host
+                      staged before its trading packages): refused otherwise (exit 78, naming
+                      the unit and the nearest existing name); the ESS stays NOT ARMED until
+                      the unit exists or TRADING_UNITS is fixed
   --force             uninstall while the ESS is active (releases the latch)
 
 Exit codes (the same for every ESS command): 0 ok; 1 failed or refused (the ESS is active, the
@@ -623,6 +661,7 @@ main() {
               install_usage_error "--runbook-root needs a directory (e.g. /home/qt/quantum_trader)"
             fi
             RUNBOOK_ROOT=$2; shift 2 ;;
+          --allow-missing-units) ALLOW_MISSING_UNITS=1; shift ;;
           --trust-owner)
             if (($# < 2)) || [[ ! $2 =~ ^[a-z_][a-z0-9_.-]*[$]?$ ]]; then
               install_usage_error "--trust-owner needs a user or group name (e.g. qt)"

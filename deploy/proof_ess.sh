@@ -144,6 +144,8 @@ drill_check_wiring() {
       until=${EXEMPT_UNTIL[$u]}
       time_iso_v until $((until * 1000000))
       exempt+=("$u until $until")
+    elif verdict_not_loaded "$u"; then
+      unguarded+=("$u=LoadState:${LOAD[$u]}")
     elif [[ ${GUARD[$u]} != @(yes|absent) ]]; then
       unguarded+=("$u=${GUARD[$u]}")
     fi

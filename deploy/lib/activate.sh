@@ -192,8 +192,7 @@ activate_classify() {
         ACT_LEFTOVERS=$((ACT_LEFTOVERS + 1))
         record_log warning "unit $u stopped but left processes in its cgroup;" \
           "they were killed with SIGKILL" ;;
-      not-found) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
-        record_log warning "unit $u is not installed (not-found); nothing to stop" ;;
+      not-found) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded ;; # activate_report_missing
       exempt) record_log notice "unit $u is under a maintenance exemption;" \
         "left as it is (${ACTIVE[$u]})" ;;
       *) record_journal info "Stopping $u: ${RESULT[$u]}, now ${ACTIVE[$u]}" ;;
@@ -383,9 +382,10 @@ activate_audit() {
 #   every unit down, a re-verification -> ESS ALREADY ACTIVE, re-verified
 #   every unit down                    -> ESS ACTIVATED ... stopped in N s
 #   otherwise                          -> NOT ALL TRADING UNITS STOPPED
-# then LATCH NOT PERSISTED when not-persisted, and one line per trading unit.
+# ("all trading units" only when every one exists: activate_stopped_words_v), then a NOT FOUND line
+# per unit that does not exist, LATCH NOT PERSISTED when not-persisted, and one line per unit.
 activate_report() {
-  local what="ESS ACTIVATED" lat u fmt
+  local what="ESS ACTIVATED" lat u fmt stopped
   [[ $ACT_MODE == new ]] || what="ESS ALREADY ACTIVE, re-verified"
   if [[ $ACT_MODE == taken-over ]]; then
     printf 'ESS ACTIVE under activation %s, which took over this one (id %s)\n' "$FLAG_ID" "$ACT_ID"
@@ -398,20 +398,24 @@ activate_report() {
     # shellcheck disable=SC2059 # the format is the constant above
     printf "$fmt" "$ACT_ID" "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)" "$ESS_TAG"
   elif [[ -n $ACT_LATENCY_US && $ACT_MODE != new ]]; then
-    record_journal notice "$what id=$ACT_ID result=$ACT_RESULT: every trading unit is down"
-    printf '%s (id %s, source %s): every trading unit is down, result %s\n' "$what" "$ACT_ID" \
-      "$ACT_RUN_SOURCE" "$ACT_RESULT"
+    activate_stopped_words_v stopped
+    record_journal notice "$what id=$ACT_ID result=$ACT_RESULT: $stopped down"
+    printf '%s (id %s, source %s): %s down, result %s\n' "$what" "$ACT_ID" \
+      "$ACT_RUN_SOURCE" "$stopped" "$ACT_RESULT"
   elif [[ -n $ACT_LATENCY_US ]]; then
-    time_us_to_sec_v lat "$ACT_LATENCY_US"
+    activate_stopped_words_v stopped
+    activate_latency_words_v lat ""
     record_journal warning "=== ESS ACTIVATED - TRADING STOPPED === $what id=$ACT_ID" \
-      "${ACT_SCOPE:+scope=$ACT_SCOPE }result=$ACT_RESULT: all trading units stopped in ${lat}s"
-    printf '%s (id %s, source %s): all trading units stopped in %s s, result %s\n' "$what" \
-      "$ACT_ID" "$ACT_RUN_SOURCE" "$lat" "$ACT_RESULT"
+      "${ACT_SCOPE:+scope=$ACT_SCOPE }result=$ACT_RESULT: $stopped stopped $lat"
+    activate_latency_words_v lat " "
+    printf '%s (id %s, source %s): %s stopped %s, result %s\n' "$what" \
+      "$ACT_ID" "$ACT_RUN_SOURCE" "$stopped" "$lat" "$ACT_RESULT"
   else
     record_journal crit "$what id=$ACT_ID result=$ACT_RESULT: NOT all trading units stopped"
     printf '%s (id %s, source %s): NOT ALL TRADING UNITS STOPPED, result %s\n' "$what" "$ACT_ID" \
       "$ACT_RUN_SOURCE" "$ACT_RESULT"
   fi
+  [[ $ACT_RESULT == superseded ]] || activate_report_missing
   if [[ $ACT_RESULT == not-persisted ]]; then
     record_marker_read_v lat persist-failed
     printf 'LATCH NOT PERSISTED: %s\n  %s%s\n' "$lat" "the latch holds now, but a reboot would" \
@@ -419,6 +423,59 @@ activate_report() {
   fi
   for u in "${TRADING[@]}"; do
     printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"
+  done
+}
+
+# activate_latency_words_v VAR SEP: the latency as the operator may read it: "in N s" from the trigger
+# (ACT_LATENCY_US). A flag made by hand that this command found, more than a second old, was not
+# seen by the path unit (a broken switch): the figure since that touch is not this command's, so
+# both are said, and the repair. SEP goes between a figure and its "s" (the journal's has none).
+# Writes VAR.
+activate_latency_words_v() {
+  local _lw_t _lw_start=${ESS_START_WALL/./} _lw_cmd _lw_age
+  time_us_to_sec_v _lw_t "$ACT_LATENCY_US"
+  if [[ $ACT_ID == flag-* && $ACT_RUN_SOURCE != @(path|tamper) ]] &&
+    ((_lw_start - ACT_WALL_US > 1000000)); then
+    time_us_to_sec_v _lw_cmd $((ALL_DOWN_US > _lw_start ? ALL_DOWN_US - _lw_start : 0))
+    time_us_to_sec_v _lw_age $((_lw_start - ACT_WALL_US))
+    _lw_t="$_lw_cmd${2}s after this command (the flag ${CFG[FLAG_FILE]} had been there $_lw_age s"
+    _lw_t+=" before it: the touch trigger did not fire; repair it: sudo ess_controller.sh rearm)"
+  else
+    _lw_t="in $_lw_t${2}s"
+  fi
+  printf -v "$1" '%s' "$_lw_t"
+}
+
+# activate_stopped_words_v VAR: what the stop covered, in words: "all trading units", or, when
+# TRADING_UNITS names a unit that does not exist (RESULT not-found), the ones that do: never "all"
+# while one of them may be a typo of a unit that trades on. Writes VAR.
+activate_stopped_words_v() {
+  local _sw_u _sw_down=() _sw_gone=0
+  for _sw_u in "${TRADING[@]}"; do
+    if [[ ${RESULT[$_sw_u]} == not-found ]]; then _sw_gone=1; else _sw_down+=("$_sw_u"); fi
+  done
+  if ((!_sw_gone)); then printf -v "$1" '%s' "all trading units"
+  else printf -v "$1" 'the trading units that exist (%s)' "${_sw_down[*]:-none}"; fi
+}
+
+# activate_report_missing: each trading unit that does not exist (RESULT not-found), with the
+# nearest existing unit (units_suggest_v), which this stop did not touch and may be trading, and
+# what to do now: stop that one by hand, then fix TRADING_UNITS. In the journal (and, outside
+# systemd, on stderr: record_log).
+activate_report_missing() {
+  local u near t
+  for u in "${TRADING[@]}"; do
+    [[ ${RESULT[$u]} == not-found ]] || continue
+    units_suggest_v near "$u"
+    t="NOT FOUND: $u does not exist on this host (TRADING_UNITS in $ESS_DEFAULT_CONFIG): nothing"
+    t+=" of that name was stopped"
+    if [[ -n $near ]]; then
+      t+="; did you mean $near? It was NOT stopped; if it trades, stop it now:"
+      t+=" sudo systemctl stop $near"
+    fi
+    t+="; then fix TRADING_UNITS (sudoedit $ESS_DEFAULT_CONFIG) and re-run the installer once"
+    t+=" deactivated"
+    record_log crit "$t"
   done
 }
 

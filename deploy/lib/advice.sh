@@ -48,30 +48,113 @@ advice_latch_v() {
   printf -v "$1" '%s' "$_al_t"
 }
 
-# advice_unarmed_v VAR: why the switch is not armed, and its fix: a path unit down or the trigger
-# stuck -> rearm; a trading unit whose latch systemd does not apply -> the installer (rearm while
-# latched: the installer refuses then).
+# advice_unarmed_v VAR: why the switch is not armed, and its fix, for each way the verdict disarms
+# (verdict_compute): the flag's directory a link; a trading unit that does not exist; a trading unit
+# whose latch systemd does not apply; a switch unit not loaded as installed; a path unit down or the
+# trigger stuck; the installed configuration not checking out. The first that applies is said
+# (the fix of an earlier one may well fix the later ones); never "armed" while the verdict is not.
 advice_unarmed_v() {
-  local _au_u _au_down=() _au_bare=() _au_cmd
-  for _au_u in "${SWITCH_PATH_UNITS[@]}"; do
-    [[ ${ACTIVE[$_au_u]:-unknown} == active ]] || _au_down+=("$_au_u is ${ACTIVE[$_au_u]:-unknown}")
+  local _au_t=""
+  advice_unarmed_missing_v _au_t
+  [[ -n $_au_t ]] || advice_unarmed_bare_v _au_t
+  [[ -n $_au_t ]] || advice_unarmed_wiring_v _au_t
+  [[ -n $_au_t ]] || advice_unarmed_switch_v _au_t
+  if [[ -z $_au_t && -n ${V_CONFIG_PROBLEM:-} ]]; then
+    advice_install_command_v _au_t
+    _au_t="the installed configuration does not check out: $V_CONFIG_PROBLEM; fix: $_au_t"
+    ((!VERDICT_LATCHED)) || _au_t+=" (once deactivated: the installer refuses while latched)"
+  fi
+  if [[ -z $_au_t ]] && ((VERDICT_ARMED)); then _au_t="the switch is armed"
+  elif [[ -z $_au_t ]]; then
+    _au_t="the switch is not armed (${VERDICT_PROBLEMS[*]:-no cause found}); fix: sudo"
+    _au_t+=" ess_controller.sh rearm"
+  fi
+  printf -v "$1" '%s' "$_au_t"
+}
+
+# advice_unarmed_missing_v VAR: trading units systemd has not loaded (verdict_not_loaded), with the
+# nearest existing name (UNIT_SUGGEST, latch_observe's); empty when there is none. The real unit may
+# be trading: while latched it is named with the command that stops it.
+advice_unarmed_missing_v() {
+  local _am_u _am_t="" _am_cmd _am_s
+  for _am_u in "${TRADING[@]}"; do
+    verdict_not_loaded "$_am_u" || continue
+    _am_s=${UNIT_SUGGEST[$_am_u]:-}
+    _am_t+="${_am_t:+; }TRADING_UNITS names $_am_u, which systemd has not loaded (LoadState"
+    _am_t+=" ${LOAD[$_am_u]}): no trigger stops it${_am_s:+; did you mean $_am_s?}"
+    if [[ -n $_am_s ]] && ((VERDICT_LATCHED)); then
+      _am_t+=" ($_am_s was not stopped; if it trades: sudo systemctl stop $_am_s)"
+    fi
+  done
+  [[ -n $_am_t ]] || { printf -v "$1" '%s' ""; return 0; }
+  advice_install_command_v _am_cmd
+  ((!VERDICT_LATCHED)) || _am_cmd="once deactivated, $_am_cmd"
+  printf -v "$1" '%s; fix: sudoedit %s (TRADING_UNITS), then %s' "$_am_t" "$ESS_DEFAULT_CONFIG" \
+    "$_am_cmd"
+}
+
+# advice_unarmed_bare_v VAR: trading units whose latch systemd does not apply -> the installer
+# (rearm while latched: the installer refuses then); empty when there is none.
+advice_unarmed_bare_v() {
+  local _ab_u _ab_bare=() _ab_cmd
+  for _ab_u in "${TRADING[@]}"; do
+    [[ ${GUARD[$_ab_u]:-} != no || ${EXEMPT[$_ab_u]:-0} == 1 ]] || _ab_bare+=("$_ab_u")
+  done
+  ((${#_ab_bare[@]} > 0)) || { printf -v "$1" '%s' ""; return 0; }
+  _ab_cmd="sudo ess_controller.sh rearm"
+  ((VERDICT_LATCHED)) || advice_install_command_v _ab_cmd
+  printf -v "$1" '%s %s (%s; systemctl cat %s shows it); fix: %s' \
+    "systemd does not apply the latch to" "${_ab_bare[*]}" \
+    "its drop-in was removed or is overridden" "${_ab_bare[0]}" "$_ab_cmd"
+}
+
+# advice_unarmed_wiring_v VAR: switch units not loaded as installed (VERDICT_WIRING_DIFFS, or no
+# record of them) -> rearm, which restores them from the installed copy, also while latched; the
+# installer without a record. Empty when the wiring is in order.
+advice_unarmed_wiring_v() {
+  local _aw_d _aw_u _aw_p _aw_e _aw_f _aw_t="" _aw_cmd
+  for _aw_d in "${VERDICT_WIRING_DIFFS[@]}"; do
+    IFS=$'\x1f' read -r _aw_u _aw_p _aw_e _aw_f <<<"$_aw_d"
+    _aw_t+="${_aw_t:+; }$_aw_u is not loaded as installed ($_aw_p expected '$_aw_e', found"
+    _aw_t+=" '$_aw_f')"
+  done
+  if [[ -n $_aw_t ]]; then
+    _aw_t+=": a unit file copied over the installed one, a drop-in or a mask; fix:"
+    printf -v "$1" '%s sudo ess_controller.sh rearm' "$_aw_t"
+  elif [[ " ${WIRING[*]:-} " == *" unrecorded "* ]]; then
+    advice_install_command_v _aw_cmd
+    printf -v "$1" '%s; fix: %s' "no record of the installed switch units (wiring.installed)" \
+      "$_aw_cmd"
+  else
+    printf -v "$1" '%s' ""
+  fi
+}
+
+# where the installer puts the ESS's tmpfiles.d entry (install.sh's TMPFILES)
+readonly TMPFILES_CONF=/etc/tmpfiles.d/quantum-ess.conf
+
+# advice_unarmed_switch_v VAR: the flag's directory a link, a path unit down, the trigger stuck;
+# empty when none of them.
+advice_unarmed_switch_v() {
+  local _as_u _as_down=() _as_d=${CFG[FLAG_FILE]%/*}
+  if ((${V_FLAG_DIR_REDIRECTED:-0})); then
+    local _as_fix="put the directory back in place of the link above it (namei -l $_as_d shows"
+    _as_fix+=" which), then sudo ess_controller.sh rearm"
+    [[ ! -L $_as_d ]] || _as_fix="sudo rm $_as_d && sudo systemd-tmpfiles --create $TMPFILES_CONF"
+    [[ ! -L $_as_d ]] || _as_fix+=" && sudo ess_controller.sh rearm"
+    printf -v "$1" '%s %s; fix: %s' "$_as_d (or a directory above it) is a symbolic link: the" \
+      "flag is not where the latch looks for it" "$_as_fix"
+    return 0
+  fi
+  for _as_u in "${SWITCH_PATH_UNITS[@]}"; do
+    [[ ${ACTIVE[$_as_u]:-unknown} == active ]] || _as_down+=("$_as_u is ${ACTIVE[$_as_u]:-unknown}")
   done
   ((V_FLAG)) || [[ ${ACTIVE[$TRIGGER_UNIT]:-} != active ]] ||
-    _au_down+=("$TRIGGER_UNIT is stuck active without a flag")
-  for _au_u in "${TRADING[@]}"; do
-    [[ ${GUARD[$_au_u]:-} != no || ${EXEMPT[$_au_u]:-0} == 1 ]] || _au_bare+=("$_au_u")
-  done
-  if ((${#_au_bare[@]} > 0)); then
-    # the installer refuses while latched; rearm puts the installer's drop-ins back under the latch
-    _au_cmd="sudo ess_controller.sh rearm"
-    ((VERDICT_LATCHED)) || advice_install_command_v _au_cmd
-    printf -v "$1" '%s %s (%s; systemctl cat %s shows it); fix: %s' \
-      "systemd does not apply the latch to" "${_au_bare[*]}" \
-      "its drop-in was removed or is overridden" "${_au_bare[0]}" "$_au_cmd"
-  elif ((${#_au_down[@]} > 0)); then
-    printf -v "$1" '%s; fix: sudo ess_controller.sh rearm' "${_au_down[*]}"
+    _as_down+=("$TRIGGER_UNIT is stuck active without a flag")
+  if ((${#_as_down[@]} > 0)); then
+    printf -v "$1" '%s; fix: sudo ess_controller.sh rearm' "${_as_down[*]}"
   else
-    printf -v "$1" '%s' "the switch is armed"
+    printf -v "$1" '%s' ""
   fi
 }
 

@@ -140,17 +140,30 @@ deactivate_record_intent() {
 }
 
 # deactivate_resume UNIT... (no lock held): start in order, each confirmed; the marker shrinks as
-# units come up. Returns 1 and names the unit on the first failure. Writes START_ERROR ST LOCK_FD,
-# and the unit states (units_start_confirmed).
+# units come up. A unit systemd has not loaded (verdict_not_loaded: a typo in TRADING_UNITS) cannot
+# be started and is no reason to keep the others down, or the resume would fail there for ever: it
+# is skipped and named (deactivate_say_skipped). Returns 1 and names the unit on the first failure.
+# Writes START_ERROR ST LOCK_FD DEA_SKIPPED, and the unit states (units_start_confirmed).
+declare -ga DEA_SKIPPED=()
 deactivate_resume() {
   local u started=() rest
+  DEA_SKIPPED=()
   for u in "$@"; do
     if [[ -e ${CFG[FLAG_FILE]} ]]; then
       START_ERROR="the ESS was activated again during the resume"
     else
       START_ERROR=""
-      if [[ $(units_sctl show -P ActiveState -- "$u" 2>/dev/null) == active ]] ||
-        units_start_confirmed "$u"; then
+      units_read_states "$u" || true
+      if verdict_not_loaded "$u"; then
+        DEA_SKIPPED+=("$u")
+        started+=("$u") # done with, for the marker: never retried
+        rest=("${@:${#started[@]}+1}")
+        if ((${#rest[@]} > 0)); then record_marker_set resume-pending "${rest[*]}" || true; fi
+        record_journal warning "resume: $u not started: LoadState ${LOAD[$u]} (no such unit)"
+        printf '  skipped %-36s %s\n' "$u" "LoadState ${LOAD[$u]}: no such unit to start"
+        continue
+      fi
+      if [[ ${ACTIVE[$u]} == active ]] || units_start_confirmed "$u"; then
         started+=("$u")
         rest=("${@:${#started[@]}+1}")
         if ((${#rest[@]} > 0)); then record_marker_set resume-pending "${rest[*]}" || true; fi
@@ -165,8 +178,37 @@ deactivate_resume() {
   latch_take_lock || true
   record_state_load
   record_marker_clear resume-pending
-  deactivate_record ok "started $*" resume
+  deactivate_started_words_v u "$@"
+  deactivate_record ok "$u" resume
   latch_drop_lock
+  deactivate_say_skipped
+}
+
+# deactivate_started_words_v VAR UNIT...: what a finished resume did, in words: "started UNIT...",
+# and the units it skipped (DEA_SKIPPED). Writes VAR.
+deactivate_started_words_v() {
+  local _sw_var=$1 _sw_u _sw_up=()
+  shift
+  for _sw_u in "$@"; do
+    [[ " ${DEA_SKIPPED[*]} " == *" $_sw_u "* ]] || _sw_up+=("$_sw_u")
+  done
+  printf -v "$_sw_var" 'started %s' "${_sw_up[*]:-none}"
+  ((${#DEA_SKIPPED[@]} == 0)) ||
+    printf -v "$_sw_var" '%s; not started (no such unit): %s' "${!_sw_var}" "${DEA_SKIPPED[*]}"
+}
+
+# deactivate_say_skipped: each unit the resume skipped, with the nearest existing unit's name
+# (units_suggest_v) and the fix; the ESS is not armed until it is made (status says so).
+deactivate_say_skipped() {
+  local u near t
+  for u in "${DEA_SKIPPED[@]}"; do
+    units_suggest_v near "$u"
+    t="WARNING: $u does not exist (TRADING_UNITS in $ESS_DEFAULT_CONFIG): not started"
+    [[ -z $near ]] || t+="; did you mean $near? (its state: sudo systemctl status $near)"
+    t+="; the ESS is NOT ARMED until it is fixed: sudoedit $ESS_DEFAULT_CONFIG (TRADING_UNITS),"
+    t+=" then re-run the installer (sudo ess_controller.sh status says when it is armed)"
+    printf '%s\n' "$t" >&2
+  done
 }
 
 # deactivate_resume_failed UNIT STARTED NOT_STARTED: the resume stopped at UNIT (START_ERROR says
@@ -273,10 +315,11 @@ deactivate_start() {
   deactivate_hold_resume || record_log warning "resume lock held by another process; resuming"
   latch_drop_lock
   deactivate_resume "${ORDER[@]}" || exit "$EX_FAIL"
+  local did
+  deactivate_started_words_v did "${ORDER[@]}"
   record_journal notice "=== ESS DEACTIVATED - TRADING RESUMED ===" \
-    "latch cleared, all trading units started in order"
-  printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units started in order: %s\n' \
-    "${ORDER[*]}"
+    "latch cleared, trading units in order: $did"
+  printf 'ESS DEACTIVATED: latch cleared, switch re-armed, trading units in order: %s\n' "$did"
 }
 
 # deactivate_ask_reason_v VAR NO_START: no --reason given. At a terminal, resuming trading is

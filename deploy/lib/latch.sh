@@ -213,9 +213,21 @@ latch_note_config_problem() {
   fi
 }
 
+# latch_observe_suggest: for each trading unit systemd has not loaded (verdict_not_loaded), the
+# nearest existing unit's name (units_suggest_v), which the verdict's problem line names. Writes
+# UNIT_SUGGEST.
+latch_observe_suggest() {
+  local u
+  UNIT_SUGGEST=()
+  for u in "${TRADING[@]}"; do
+    ! verdict_not_loaded "$u" || units_suggest_v "UNIT_SUGGEST[$u]" "$u"
+  done
+}
+
 # latch_observe: every input of verdict_compute, read from the files and systemd now, and the
-# verdict. Writes V_* EXEMPT*, the unit states (units_read_states, units_read_populated,
-# units_read_asserts), the wiring (wiring_read, wiring_record_read) and verdict_compute's results.
+# verdict. Writes V_* EXEMPT* UNIT_SUGGEST, the unit states (units_read_states,
+# units_read_populated, units_read_asserts), the wiring (wiring_read, wiring_record_read) and
+# verdict_compute's results.
 declare -g V_FLAG=0 V_LATCHED_FILE=0 V_PERSIST_PROBLEM="" V_RESUME_PENDING="" V_SYSTEMD_OK=1
 declare -g V_FLAG_DIR_REDIRECTED=0
 latch_observe() {
@@ -234,6 +246,7 @@ latch_observe() {
   wiring_read || V_SYSTEMD_OK=0
   wiring_record_read
   exempt_read
+  latch_observe_suggest
   verdict_compute
   local u
   for u in "${TRADING[@]}"; do

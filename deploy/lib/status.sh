@@ -103,6 +103,7 @@ status_text() {
       "${in_window[*]:+ but the exempt ${in_window[*]}}"
   else
     printf '  switch:   %s\n' "NOT ARMED"
+    status_text_unarmed
   fi
   for u in "${VERDICT_PROBLEMS[@]}"; do printf '  PROBLEM:  %s\n' "$u"; done
   status_text_warnings
@@ -118,6 +119,17 @@ status_text() {
   for u in "${MONITOR[@]}"; do
     printf '  %-36s state=%-12s sub=%s\n' "$u" "${ACTIVE[$u]}" "${SUB[$u]}"
   done
+}
+
+# status_text_unarmed: a switch that is not armed: first how to stop trading now (activate stops
+# the trading units itself, whatever is wrong with the path units a touch goes through), then the
+# cause and its fix (advice_unarmed_v).
+status_text_unarmed() {
+  local fix
+  ((VERDICT_LATCHED)) || printf '  STOP NOW: %s %s\n' "sudo ess_controller.sh activate --reason" \
+    "\"...\" stops the configured trading units even so (a touch of ${CFG[FLAG_FILE]} may not)"
+  advice_unarmed_v fix
+  printf '  FIX:      %s\n' "$fix"
 }
 
 # status_text_history: the last activation, deactivation and tampering, from ST.

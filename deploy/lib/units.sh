@@ -60,6 +60,55 @@ units_is_down() {
   [[ ${ACTIVE[$1]} == inactive || ${ACTIVE[$1]} == failed || ${ACTIVE[$1]} == maintenance ]]
 }
 
+# ---------------------------------------------------------------- a unit that does not exist
+# units_suggest_v VAR UNIT: the unit on this host whose name is nearest UNIT's (a typo in
+# TRADING_UNITS), empty when none is near: among the units with a file (list-unit-files) and the
+# loaded ones (list-units), of the same type, not templates, at an edit distance of at most 3 and
+# under half the name. One listing each, bounded by SYSTEMCTL_TIMEOUT_SEC; the distance (bash, some
+# ms a name) only for names of a length within 3 of UNIT's that begin with its first two characters
+# or end with its last three before the type, at most 100 of them. Writes VAR.
+units_suggest_v() {
+  local _us_want=$2 _us_name _us_state _us_best="" _us_bestd=4 _us_d _us_n=0
+  local _us_stem=${2%.*} _us_type=.${2##*.}
+  local -A _us_seen=()
+  while read -r _us_name _us_state _; do
+    [[ $_us_state != @(not-found|masked|masked-runtime) && $_us_name != *@* ]] || continue
+    [[ $_us_name != "$_us_want" && -z ${_us_seen[$_us_name]:-} ]] || continue
+    [[ $_us_name == "${_us_stem:0:2}"* || $_us_name == *"${_us_stem: -3}$_us_type" ]] || continue
+    _us_seen[$_us_name]=1
+    _us_d=$((${#_us_name} - ${#_us_want}))
+    ((_us_d * _us_d <= 9 && _us_n++ < 100)) || continue
+    units_distance_v _us_d "$_us_want" "$_us_name"
+    ((_us_d >= _us_bestd || 2 * _us_d >= ${#_us_want})) || { _us_best=$_us_name _us_bestd=$_us_d; }
+  done < <({
+    units_sctl list-unit-files --no-legend --plain --type="${_us_want##*.}" || true
+    units_sctl list-units --all --no-legend --plain --type="${_us_want##*.}" || true
+  } 2>/dev/null)
+  printf -v "$1" '%s' "$_us_best"
+}
+
+# units_distance_v VAR A B: the edit distance (Levenshtein) between A and B, or 4 as soon as it
+# is sure to be more than 3 (a row's least is a lower bound). Writes VAR.
+units_distance_v() {
+  local _ud_a=$2 _ud_b=$3 _ud_i _ud_j _ud_c _ud_d _ud_prev=() _ud_cur=() _ud_min
+  for ((_ud_j = 0; _ud_j <= ${#_ud_b}; _ud_j++)); do _ud_prev[_ud_j]=$_ud_j; done
+  for ((_ud_i = 1; _ud_i <= ${#_ud_a}; _ud_i++)); do
+    _ud_cur=("$_ud_i") _ud_min=$_ud_i
+    for ((_ud_j = 1; _ud_j <= ${#_ud_b}; _ud_j++)); do
+      _ud_c=1
+      [[ ${_ud_a:_ud_i-1:1} != "${_ud_b:_ud_j-1:1}" ]] || _ud_c=0
+      _ud_d=$((_ud_prev[_ud_j - 1] + _ud_c))
+      ((_ud_prev[_ud_j] + 1 >= _ud_d)) || _ud_d=$((_ud_prev[_ud_j] + 1))
+      ((_ud_cur[_ud_j - 1] + 1 >= _ud_d)) || _ud_d=$((_ud_cur[_ud_j - 1] + 1))
+      _ud_cur[_ud_j]=$_ud_d
+      ((_ud_d >= _ud_min)) || _ud_min=$_ud_d
+    done
+    ((_ud_min <= 3)) || { printf -v "$1" '%s' 4; return 0; }
+    _ud_prev=("${_ud_cur[@]}")
+  done
+  printf -v "$1" '%s' "${_ud_prev[${#_ud_b}]}"
+}
+
 # ---------------------------------------------------------------- cgroups
 # "Stopped" means no process of the unit is left: systemctl stop leaves KillMode=process/none/mixed
 # leftovers and detached children in the unit's cgroup. cgroup.events of the unified hierarchy says

@@ -7,7 +7,8 @@
 # V_CONFIG_PROBLEM, LOAD ACTIVE POPULATED ASSERTS
 # (units.sh's arrays) EXEMPT for every trading unit, ACTIVE for the switch units, WIRING_FOUND
 # WIRING_RECORD V_WIRING_RECORD (wiring.sh) for the wiring units. Writes GUARD WIRING VERDICT
-# VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS VERDICT_WIRING_DIFFS.
+# VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS
+# VERDICT_WIRING_DIFFS VERDICT_MISSING VERDICT_ARMED_BUT_MISSING.
 
 readonly SWITCH_PATH_UNITS=(quantum-ess.path quantum-ess-trip.path)
 readonly TRIGGER_UNIT=quantum-ess-trigger.service
@@ -60,10 +61,11 @@ verdict_guard() {
 verdict_is_running_state() { [[ $1 == @(active|activating|deactivating|reloading|refreshing) ]]; }
 
 # verdict_compute: the verdict from the inputs (contract/README.md section 1). Writes GUARD VERDICT
-# VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS.
+# VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS, and
+# VERDICT_MISSING (trading units not loaded) VERDICT_ARMED_BUT_MISSING (1: they alone disarm it).
 declare -gA EXEMPT=()
 verdict_compute() {
-  local unknown=0 unguarded=0 switch_ok=1 wiring_ok=1 flag=$V_FLAG
+  local unknown=0 unguarded=0 missing=0 switch_ok=1 wiring_ok=1 flag=$V_FLAG
   VERDICT_PROBLEMS=() VERDICT_VIOLATIONS=0 VERDICT_LATCHED=0
   # behind a link the flag is wherever the link points, and what lies there depends on who looks
   # (the exporter has a private /tmp): a flag behind a redirected directory never counts
@@ -81,19 +83,51 @@ verdict_compute() {
   verdict_judge_switch
   verdict_judge_wiring
   verdict_judge_config
-  VERDICT_ARMED=0
-  ((switch_ok && wiring_ok && unguarded == 0)) && VERDICT_ARMED=1
+  VERDICT_ARMED=0 VERDICT_MISSING=$missing VERDICT_ARMED_BUT_MISSING=0
+  ((switch_ok && wiring_ok && unguarded == 0)) && VERDICT_ARMED_BUT_MISSING=$((missing > 0))
+  ((switch_ok && wiring_ok && unguarded == 0 && missing == 0)) && VERDICT_ARMED=1
   verdict_choose
   VERDICT_CODE=${VERDICT_EXIT[$VERDICT]}
 }
 
-# verdict_judge_trading (verdict_compute's step; its locals unknown, unguarded): the latch on every
-# trading unit, and the violations. Writes GUARD VERDICT_VIOLATIONS VERDICT_PROBLEMS.
+# verdict_not_loaded UNIT: LoadState read, and neither loaded nor masked (not-found: no such unit,
+# a typo in TRADING_UNITS; bad-setting, error: a file systemd cannot use). The ESS can neither
+# stop nor latch what it names, and a real unit of another name may be trading: never armed.
+verdict_not_loaded() {
+  [[ ${LOAD[$1]:-} != @(|unknown|loaded|masked) ]]
+}
+
+# verdict_not_loaded_problem UNIT (verdict_judge_trading's step): the problem line of a trading
+# unit systemd has not loaded: what it means, the nearest existing unit (UNIT_SUGGEST), which the
+# ESS does not stop, and the fix (the installer refuses while latched: after the deactivate then).
+# Writes VERDICT_PROBLEMS.
+verdict_not_loaded_problem() {
+  local u=$1 s=${UNIT_SUGGEST[$1]:-} t when=""
+  t="$u: LoadState ${LOAD[$u]}: TRADING_UNITS names a unit systemd has not loaded, so no trigger"
+  t+=" stops or latches it"
+  if [[ -n $s ]] && ((VERDICT_LATCHED)); then
+    t+=" (did you mean $s? the ESS did not stop $s; if it trades, stop it now:"
+    t+=" sudo systemctl stop $s)"
+  elif [[ -n $s ]]; then t+=" (did you mean $s?)"; fi
+  ((!VERDICT_LATCHED)) || when="once deactivated, "
+  t+="; fix: sudoedit $ESS_DEFAULT_CONFIG (TRADING_UNITS), then ${when}re-run the installer"
+  VERDICT_PROBLEMS+=("$t")
+}
+
+# verdict_judge_trading (verdict_compute's step; its locals unknown, unguarded, missing): the
+# latch on every trading unit, and the violations. UNIT_SUGGEST[u] (optional, latch_observe's)
+# names the nearest existing unit of a not-found one. Writes GUARD VERDICT_VIOLATIONS
+# VERDICT_PROBLEMS.
+declare -gA UNIT_SUGGEST=()
 verdict_judge_trading() {
   local u exempt running
   for u in "${TRADING[@]}"; do
     verdict_guard "$u"
     exempt=${EXEMPT[$u]:-0}
+    if verdict_not_loaded "$u"; then
+      missing=$((missing + 1))
+      verdict_not_loaded_problem "$u"
+    fi
     case ${GUARD[$u]} in
       unknown)
         unknown=1 VERDICT_PROBLEMS+=("$u: its latch assertions could not be read (busctl)") ;;
@@ -101,7 +135,8 @@ verdict_judge_trading() {
         ((exempt)) || unguarded=$((unguarded + 1)) VERDICT_PROBLEMS+=("$u: systemd does not apply\
  the latch (AssertPathExists=! on the flag and the persisted latch); re-run the installer,\
  check for drop-ins overriding it") ;;
-      absent) VERDICT_PROBLEMS+=("$u: ${LOAD[$u]} (cannot be started at all)") ;;
+      absent) verdict_not_loaded "$u" ||
+        VERDICT_PROBLEMS+=("$u: ${LOAD[$u]} (cannot be started at all)") ;;
     esac
     [[ ${POPULATED[$u]:-unknown} != unknown ]] || {
       unknown=1

@@ -77,6 +77,8 @@ export interface LatchPaths {
 
 export interface TradingUnitVerdict {
   readonly guard: Guard;
+  /** LoadState read and neither loaded nor masked: no trigger stops or latches what the name means. */
+  readonly notLoaded: boolean;
   readonly running: boolean;
   readonly populated: Populated;
   readonly exempt: boolean;
@@ -116,6 +118,15 @@ export function guardOf(unit: TradingUnitInputs, paths: LatchPaths): Guard {
   return all ? 'yes' : 'no';
 }
 
+/**
+ * LoadState read and neither `loaded` nor `masked`: `not-found` (no such unit, a typo in TRADING_UNITS),
+ * `bad-setting`, `error`. The ESS can neither stop nor latch it, and a real unit of another name may be
+ * trading, so the switch is never armed over it. An unread LoadState ('') is not judged here.
+ */
+export function isNotLoaded(loadState: string): boolean {
+  return loadState !== '' && loadState !== 'loaded' && loadState !== 'masked';
+}
+
 const RUNNING_STATES: ReadonlySet<string> = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
 
 /** Running or on its way up or down; maintenance, inactive and failed are not (the cgroup check covers leftovers). */
@@ -128,6 +139,7 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
   for (const [unit, observed] of inputs.trading) {
     units.set(unit, {
       guard: guardOf(observed, paths),
+      notLoaded: isNotLoaded(observed.loadState),
       running: isRunningState(observed.activeState),
       populated: observed.populated,
       exempt: observed.exempt,
@@ -149,7 +161,8 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
     isActive(FLAG_WATCHER_UNIT) && isActive(TRIP_WATCHER_UNIT) && !(isActive(TRIGGER_UNIT) && !flag) && !inputs.flagDirRedirected;
   const { wiring, differences } = judgeWiring(inputs.wiringRecord, inputs.wiring);
   const wiringOk = [...wiring.values()].every((word) => word === 'ok');
-  const armed = switchOk && wiringOk && unguarded === 0 && inputs.configProblem !== true;
+  const missing = all.filter((u) => u.notLoaded).length;
+  const armed = switchOk && wiringOk && unguarded === 0 && missing === 0 && inputs.configProblem !== true;
   const unknown =
     !inputs.systemdOk || all.some((u) => u.guard === 'unknown' || u.populated === 'unknown') || [...wiring.values()].includes('unknown');
 

@@ -100,6 +100,11 @@ describe('computeVerdict', () => {
     ['a resume left half done', inputs({ resumePending: true }), 'resume-interrupted'],
     ['a failed path unit', inputs({ switchStates: new Map([['quantum-ess-trip.path', 'active']]) }), 'not-armed'],
     ['an unguarded unit', inputs({}, { 'b.service': { asserts: 'a(sbbsi) 0' } }), 'not-armed'],
+    ['a trading unit that does not exist (a typo)', inputs({}, { 'b.service': { loadState: 'not-found', asserts: '' } }), 'not-armed'],
+    ['a trading unit whose file systemd cannot use', inputs({}, { 'b.service': { loadState: 'bad-setting' } }), 'not-armed'],
+    ['a trading unit that could not be loaded', inputs({}, { 'b.service': { loadState: 'error' } }), 'not-armed'],
+    ['a masked trading unit (systemd cannot start it)', inputs({}, { 'b.service': { loadState: 'masked', asserts: '' } }), 'armed'],
+    ['a unit that does not exist, latched', inputs(LATCHED, { 'b.service': { loadState: 'not-found', asserts: '' } }), 'active'],
   ] as const)('%s: %s', (_what, given, verdict) => {
     const result = computeVerdict(given, PATHS);
     expect(result.verdict).toBe(verdict);
@@ -118,8 +123,8 @@ describe('computeVerdict', () => {
       PATHS,
     );
     expect(result).toMatchObject({ verdict: 'violation', latched: true, armed: false, violations: 1 });
-    expect(result.units.get('a.service')).toEqual({ guard: 'no', running: true, populated: 'yes', exempt: false });
-    expect(result.units.get('b.service')).toEqual({ guard: 'absent', running: false, populated: 'no', exempt: false });
+    expect(result.units.get('a.service')).toEqual({ guard: 'no', notLoaded: false, running: true, populated: 'yes', exempt: false });
+    expect(result.units.get('b.service')).toEqual({ guard: 'absent', notLoaded: true, running: false, populated: 'no', exempt: false });
   });
 
   it('never counts violations while not latched', () => {
@@ -133,7 +138,7 @@ describe('computeVerdict', () => {
     it('leaves an exempt unit out of violations and unguarded, and reports it per unit', () => {
       const result = computeVerdict(inputs(LATCHED, { 'a.service': exemptRunning }), PATHS);
       expect(result).toMatchObject({ verdict: 'active', armed: true, violations: 0 });
-      expect(result.units.get('a.service')).toEqual({ guard: 'no', running: true, populated: 'yes', exempt: true });
+      expect(result.units.get('a.service')).toEqual({ guard: 'no', notLoaded: false, running: true, populated: 'yes', exempt: true });
       expect(computeVerdict(inputs(LATCHED, { 'a.service': { ...exemptRunning, exempt: false } }), PATHS)).toMatchObject({
         verdict: 'violation',
         armed: false,
