@@ -111,3 +111,45 @@ describe('ess_controller.sh rearm', () => {
     expect(asNobody.exitCode).toBe(77);
   });
 });
+
+// The runbook's Initial Setup copies the repository's unit templates into /etc/systemd/system: two
+// triggers then never fire. What the operator reads must lead out of it: a way to stop trading now,
+// before the repair; each FAIL of the drill with its cause and fix; and activate's figure labelled
+// from the command, not from the touch the broken path unit never saw.
+describe("the runbook's cp of the unit templates", () => {
+  const copyTemplates = `cp /opt/quantum-ess-src/deploy/systemd/quantum-ess.* ${UNIT_DIR}/ && systemctl daemon-reload`;
+
+  it('status says how to stop trading now, then rearm; the drill names the cause and the fix on every FAIL', async () => {
+    await box.mustRun('bash', '-c', copyTemplates);
+    const st = await box.ess('status');
+    expect(st.exitCode).toBe(5);
+    const stopAt = st.stdout.indexOf('STOP NOW: sudo ess_controller.sh activate --reason "..."');
+    const fixAt = st.stdout.indexOf('FIX:      quantum-ess.path is not loaded as installed (LoadState expected');
+    expect(stopAt).toBeGreaterThan(0);
+    expect(fixAt).toBeGreaterThan(stopAt);
+    expect(st.stdout).toMatch(/FIX: .*fix: sudo ess_controller\.sh rearm\n/);
+    const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+    const fails = drill.stdout.split('\n').filter((line) => line.startsWith('FAIL'));
+    expect(fails.length).toBeGreaterThan(0);
+    expect(drill.stdout).toMatch(/FAIL switch armed\s+quantum-ess\.path is not loaded as installed \(LoadState expected 'loaded', found 'bad-setting'\).*fix: sudo ess_controller\.sh rearm/);
+    for (const line of fails) {
+      expect(line).not.toMatch(/the switch is armed/);
+      expect(line).toMatch(/fix: sudo /);
+    }
+    expect((await box.ess('rearm')).exitCode).toBe(0);
+    expect((await box.ess('status')).exitCode).toBe(0);
+  });
+
+  it("activate after a touch the broken path unit never saw labels its figure from the command", async () => {
+    await box.mustRun('bash', '-c', copyTemplates);
+    await box.mustRun('touch', FLAG);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await box.activeStates(TRADING))[TRADING[0]]).toBe('active');
+    const r = await box.ess('activate', '--reason', 'the touch did nothing');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/all trading units stopped [0-9.]+ s after this command \(the flag \/run\/quantum\/ESS_ON had been there [0-9.]+ s before it: the touch trigger did not fire; repair it: sudo ess_controller\.sh rearm\)/);
+    expect(r.stdout).not.toMatch(/stopped in [0-9.]+ s/);
+    expect((await box.ess('rearm')).exitCode).toBe(0);
+    expect((await box.ess('status')).exitCode).toBe(3);
+  });
+});
