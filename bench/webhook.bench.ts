@@ -3,8 +3,12 @@
 // the root side. The flood itself runs inside the sandbox (bench/webhook-flood.mjs): private network.
 // Then the hostile side: 16 concurrent maximum-size hostile bodies (bench/hostile-bodies.mjs: RSS and
 // scrape latency meanwhile), and 30,000 idle connections held by a local user (bench/idle-flood.mjs)
-// while Alertmanager POSTs a trip and Prometheus scrapes.
+// while Alertmanager POSTs a trip and Prometheus scrapes. Last, a holder of the token floods the
+// receiver from 200 clients with 60 KiB bodies of 250 alerts for other hosts (bench/token-flood.mjs,
+// as nobody) while genuine trips are sent one after the other (bench/trip-probe.mjs, deactivated
+// in between): each must be answered within Alertmanager's 10 s and latch while the flood lasts.
 //   npx tsx bench/webhook.bench.ts [--rate N] [--seconds N] [--hostile-seconds N] [--idle-connections N]
+//                                  [--flood-trips N]
 import { parseArgs } from 'node:util';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { report, verdict } from './report.js';
@@ -15,6 +19,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     'hostile-seconds': { type: 'string', default: '5' },
     'idle-connections': { type: 'string', default: '30000' },
+    'flood-trips': { type: 'string', default: '5' },
   },
 });
 
@@ -40,7 +45,35 @@ interface FloodResult {
   drainedMs: number | null;
 }
 
+interface Probe {
+  code: number | null;
+  answered: number | null;
+  latched: number | null;
+}
+
+/** Genuine trips during a token holder's flood, each deactivated after it latched. */
+async function tripsDuringTokenFlood(box: Sandbox, trips: number): Promise<{ probes: Probe[]; flood: string }> {
+  await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start', '--reason', 'bench: token flood next');
+  await box.mustRun('bash', '-c', `
+    install -o nobody -m 0400 /etc/quantum/ess-webhook.token /tmp/flood.token
+    setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/node /opt/quantum-ess-src/bench/token-flood.mjs \\
+      --token-file /tmp/flood.token --clients 200 --alerts 250 --seconds ${10 + trips * 8} > /tmp/token-flood.out 2>&1 &
+    for i in $(seq 300); do grep -q ready /tmp/token-flood.out && exit 0; sleep 0.1; done; exit 1`);
+  const probes: Probe[] = [];
+  for (let i = 0; i < trips; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    probes.push(JSON.parse(await box.mustRun('/usr/bin/node', '/opt/quantum-ess-src/bench/trip-probe.mjs', '--watch-ms', '10000')) as Probe);
+    // a trip that latched late (after the watch) is cleared here too; its row then says never
+    await box.run('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start', '--reason', 'bench: next trip');
+  }
+  await box.run('pkill', '-TERM', '-u', 'nobody', '-f', 'token-flood.mjs');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const flood = (await box.readFile('/tmp/token-flood.out')).trim().split('\n').pop() ?? '';
+  return { probes, flood };
+}
+
 const box = await Sandbox.boot('ess-bench-webhook');
+let tokenFlood: Awaited<ReturnType<typeof tripsDuringTokenFlood>>;
 let result: FloodResult;
 let hostile: HostileResult;
 let idle: { connections: number; tripCode: string; tripMs: number; scrapeCode: string; scrapeMs: number; rssMiB: number };
@@ -84,6 +117,7 @@ try {
     scrapeMs: Number(scrapeS) * 1000,
     rssMiB: Number(rssKb) / 1024,
   };
+  tokenFlood = await tripsDuringTokenFlood(box, Number(values['flood-trips']));
 } finally {
   await box.shutdown();
 }
@@ -125,4 +159,18 @@ report(`Webhook and the exporter under load and hostile clients (${values.rate} 
     goal: 'both 200 within 1 s',
     result: verdict(idle.tripCode === '200' && idle.scrapeCode === '200' && idle.tripMs < 1000 && idle.scrapeMs < 1000),
   },
+  {
+    figure: `genuine trips during a token holder's flood (200 clients, 60 KiB bodies of 250 alerts for other hosts; ${tokenFlood.flood}): answered / latched p50 / max ms`,
+    ess: `${pair(tokenFlood.probes.map((p) => p.answered))} / ${pair(tokenFlood.probes.map((p) => p.latched))} (${tokenFlood.probes.length} trips)`,
+    reference: 'before the delivery queue: no answer within 10 s, latched after 15-22 s',
+    goal: 'every trip answered 200 within 10 s and latched',
+    result: verdict(tokenFlood.probes.every((p) => p.code === 200 && p.answered !== null && p.answered < 10_000 && p.latched !== null)),
+  },
 ]);
+
+/** "p50 / max" of measured values, "never" for none. */
+function pair(values: readonly (number | null)[]): string {
+  const seen = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (seen.length < values.length || seen.length === 0) return `never (${seen.length} of ${values.length})`;
+  return `${fmt(seen[Math.ceil(seen.length / 2) - 1] ?? null)}, ${fmt(seen.at(-1) ?? null)}`;
+}
