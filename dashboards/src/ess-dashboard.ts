@@ -489,8 +489,12 @@ function webhookRow(): RowBuilder {
         .span(8),
     )
     .withPanel(
-      timeseries('Webhook request duration (p99)', 'Time the receiver takes to answer Alertmanager, including writing the trip request.')
+      timeseries(
+        'Webhook request duration (p99)',
+        'Time the receiver takes to answer Alertmanager, including writing the trip request; and how long deliveries waited for their turn to be matched (a flood of deliveries, ESSWebhookFlooded: small ones, a trip, still go first).',
+      )
         .withTarget(target('webhookDurationP99', 'p99'))
+        .withTarget(target('webhookQueueWaitP99', 'queue wait p99'))
         .unit('s')
         .min(0)
         .height(8)

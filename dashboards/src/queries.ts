@@ -63,6 +63,7 @@ export const QUERIES = {
   webhookTripsWritten: `sum(increase(ess_webhook_trips_written_total{${ESS}}[$__rate_interval]))`,
   webhookTripFailures: `sum(increase(ess_webhook_trip_failures_total{${ESS}}[$__rate_interval]))`,
   webhookDurationP99: `histogram_quantile(0.99, sum by (le) (rate(ess_webhook_request_duration_seconds_bucket{${ESS}}[$__rate_interval])))`,
+  webhookQueueWaitP99: `histogram_quantile(0.99, sum by (le) (rate(ess_webhook_queue_wait_seconds_bucket{${ESS}}[$__rate_interval])))`,
   // The fleet row. The counts fall back to 0 (`or vector(0)`): "0 latched" is an answer, no data is not.
   // Latched and stopped, as in `ess_fleet.sh status`: not a host whose latch holds while a trading unit
   // still runs (verdict violation) or cannot be checked (unknown), nor one that cannot be scraped now
