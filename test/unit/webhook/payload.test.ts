@@ -30,19 +30,19 @@ describe('parsePayload', () => {
   });
 
   it.each([
-    ['version', '3', 'version: must be "4" (got "3")'],
-    ['version', 4, 'version: must be "4" (got 4)'],
-    ['version', undefined, 'version: must be "4" (got nothing)'],
-    ['status', 'pending', 'status: must be "firing" or "resolved"'],
-    ['alerts', {}, 'alerts: must be a list'],
-    ['groupKey', 1, 'groupKey: must be a string'],
-    ['receiver', undefined, 'receiver: missing (must be a string)'],
-    ['groupLabels', [], 'groupLabels: must be an object'],
-    ['commonLabels', { a: 1 }, 'commonLabels.a: must be a string'],
-    ['commonAnnotations', null, 'commonAnnotations: must be an object'],
-    ['externalURL', false, 'externalURL: must be a string'],
-    ['truncatedAlerts', -1, 'truncatedAlerts: must be a non-negative integer'],
-    ['truncatedAlerts', 1.5, 'truncatedAlerts: must be a non-negative integer'],
+    ['version', '3', 'version: "3" is not "4"'],
+    ['version', 4, 'version: 4 is not "4"'],
+    ['version', undefined, 'version: missing'],
+    ['status', 'pending', 'status: "pending" is not "firing" or "resolved"'],
+    ['alerts', {}, 'alerts: {} is not a list'],
+    ['groupKey', 1, 'groupKey: 1 is not a string'],
+    ['receiver', undefined, 'receiver: missing'],
+    ['groupLabels', [], 'groupLabels: [] is not an object'],
+    ['commonLabels', { a: 1 }, 'commonLabels.a: 1 is not a string'],
+    ['commonAnnotations', null, 'commonAnnotations: null is not an object'],
+    ['externalURL', false, 'externalURL: false is not a string'],
+    ['truncatedAlerts', -1, 'truncatedAlerts: -1 is not a non-negative integer'],
+    ['truncatedAlerts', 1.5, 'truncatedAlerts: 1.5 is not a non-negative integer'],
   ])('refuses %s = %j with its path', (field, value, message) => {
     const payload: Record<string, unknown> = { ...samplePayload('A', 'f1') };
     if (value === undefined) delete payload[field];
@@ -51,15 +51,15 @@ describe('parsePayload', () => {
   });
 
   it.each([
-    ['status', 'active', 'alerts[2].status: must be "firing" or "resolved"'],
-    ['labels', { severity: 2 }, 'alerts[2].labels.severity: must be a string'],
-    ['labels', null, 'alerts[2].labels: must be an object'],
-    ['annotations', { summary: ['x'] }, 'alerts[2].annotations.summary: must be a string'],
-    ['startsAt', 'yesterday', 'alerts[2].startsAt: must be an RFC 3339 timestamp'],
-    ['startsAt', 1732470000, 'alerts[2].startsAt: must be a string'],
-    ['endsAt', undefined, 'alerts[2].endsAt: missing (must be a string)'],
-    ['generatorURL', {}, 'alerts[2].generatorURL: must be a string'],
-    ['fingerprint', 123, 'alerts[2].fingerprint: must be a string'],
+    ['status', 'active', 'alerts[2].status: "active" is not "firing" or "resolved"'],
+    ['labels', { severity: 2 }, 'alerts[2].labels.severity: 2 is not a string'],
+    ['labels', null, 'alerts[2].labels: null is not an object'],
+    ['annotations', { summary: ['x'] }, 'alerts[2].annotations.summary: ["x"] is not a string'],
+    ['startsAt', 'yesterday', 'alerts[2].startsAt: "yesterday" is not an RFC 3339 timestamp'],
+    ['startsAt', 1732470000, 'alerts[2].startsAt: 1732470000 is not an RFC 3339 timestamp'],
+    ['endsAt', undefined, 'alerts[2].endsAt: missing'],
+    ['generatorURL', {}, 'alerts[2].generatorURL: {} is not a string'],
+    ['fingerprint', 123, 'alerts[2].fingerprint: 123 is not a string'],
   ])('refuses alerts[2].%s = %j with its path', (field, value, message) => {
     const bad: Record<string, unknown> = { ...sampleAlert('C', 'f3') };
     if (value === undefined) delete bad[field];
@@ -69,9 +69,9 @@ describe('parsePayload', () => {
   });
 
   it('refuses bodies that are not objects and alerts that are not objects', () => {
-    expect(details([])).toEqual(['(body): must be an object']);
-    expect(details('x')).toEqual(['(body): must be an object']);
-    expect(details({ ...samplePayload('A', 'f1'), alerts: [null] })).toEqual(['alerts[0]: must be an object']);
+    expect(details([])).toEqual(['(body): [] is not an object']);
+    expect(details('x')).toEqual(['(body): "x" is not an object']);
+    expect(details({ ...samplePayload('A', 'f1'), alerts: [null] })).toEqual(['alerts[0]: null is not an object']);
   });
 
   it('accepts timestamps with nanoseconds and offsets as Go writes them', () => {
@@ -84,7 +84,7 @@ describe('parsePayload', () => {
     const list = details({ ...samplePayload('A', 'f1'), version: '5', alerts });
     expect(list).toHaveLength(21);
     expect(list[0]).toMatch(/^version:/);
-    expect(list[1]).toBe('alerts[0].fingerprint: must be a string');
+    expect(list[1]).toBe('alerts[0].fingerprint: 0 is not a string');
     expect(list[20]).toBe('... and 11 more');
   });
 });

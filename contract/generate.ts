@@ -1,0 +1,102 @@
+/**
+ * Writes the exporter's validators and types from the contract's JSON Schemas, so that the schemas are
+ * the one definition of every JSON document the exporter reads: no schema compiler runs in the exporter.
+ *   npx tsx contract/generate.ts           write src/contract/*.generated.ts
+ *   npx tsx contract/generate.ts --check   exit 1 if a committed file is out of date
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
+import { compile, type JSONSchema } from 'json-schema-to-typescript';
+
+const CONTRACT = fileURLToPath(new URL('./', import.meta.url));
+const OUT = fileURLToPath(new URL('../src/contract/', import.meta.url));
+// each schema's $id lies in this (reserved, never resolved) base
+const BASE = 'https://quantum-ess.invalid/contract/';
+
+/** The documents the exporter reads, by the name of their type and validator. */
+const DOCUMENTS = {
+  StateFile: 'state.schema.json',
+  DrillFile: 'drill.schema.json',
+  ExemptionRecord: 'exemption.schema.json',
+  WebhookPayload: 'webhook-payload.schema.json',
+  ExporterConfigFile: 'exporter-config.schema.json',
+} as const;
+
+const BANNER = (what: string): string =>
+  `// Generated from contract/*.schema.json by contract/generate.ts: ${what}. Do not edit; run npx tsx contract/generate.ts.\n`;
+
+async function loadSchemas(): Promise<Record<keyof typeof DOCUMENTS, JSONSchema>> {
+  const entries = await Promise.all(
+    Object.entries(DOCUMENTS).map(async ([name, file]) => [name, JSON.parse(await readFile(`${CONTRACT}${file}`, 'utf8'))] as const),
+  );
+  return Object.fromEntries(entries) as Record<keyof typeof DOCUMENTS, JSONSchema>;
+}
+
+/**
+ * Standalone validator code. allErrors: a refusal lists every problem (the callers bound the list);
+ * verbose: each error carries the failing subschema, whose title words the message.
+ */
+function renderValidators(schemas: Record<string, JSONSchema>): string {
+  const ajv = new Ajv2020({ code: { source: true, esm: true, lines: true }, allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false });
+  for (const schema of Object.values(schemas)) ajv.addSchema(schema as object);
+  const exported = Object.fromEntries(Object.entries(DOCUMENTS).map(([name, file]) => [`validate${name}`, `${BASE}${file}`]));
+  const code = standaloneCode.default(ajv, exported);
+  if (/\brequire\(|^import /m.test(code)) throw new Error('the validators need an Ajv runtime module; keep the schemas to keywords that compile to plain code');
+  // The generated code is plain JavaScript: its exports are replaced by typed ones.
+  const exports = [...code.matchAll(/^export const (\w+) = (\w+);$/gm)];
+  const body = code.replace(/^"use strict";/, '').replace(/^export const \w+ = \w+;$/gm, '').trim();
+  const typed = exports.map(([, name, fn]) => `export const ${name} = ${fn} as SchemaValidator<types.${name?.slice('validate'.length)}>;`);
+  return [
+    BANNER('validators'),
+    '// @ts-nocheck',
+    "import type { SchemaValidator } from './schema-validator.js';",
+    "import type * as types from './types.generated.js';",
+    '',
+    body,
+    '',
+    ...typed,
+    '',
+  ].join('\n');
+}
+
+/** The titles word the validators' messages ("an absolute path"); as type names they would only confuse. */
+function withoutTitles(schema: JSONSchema): JSONSchema {
+  return JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === 'title' ? undefined : value))) as JSONSchema;
+}
+
+async function renderTypes(schemas: Record<string, JSONSchema>): Promise<string> {
+  const parts = await Promise.all(
+    Object.entries(schemas).map(([name, schema]) =>
+      compile({ ...withoutTitles(schema), title: name }, name, { bannerComment: '', additionalProperties: false, ignoreMinAndMaxItems: true, unknownAny: true }),
+    ),
+  );
+  return `${BANNER('types')}\n${parts.join('\n')}`;
+}
+
+export async function renderGenerated(): Promise<Record<string, string>> {
+  const schemas = await loadSchemas();
+  return {
+    [`${OUT}validators.generated.ts`]: renderValidators(schemas),
+    [`${OUT}types.generated.ts`]: await renderTypes(schemas),
+  };
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const files = await renderGenerated();
+  if (args.includes('--check')) {
+    const stale = [];
+    for (const [file, text] of Object.entries(files)) if ((await readFile(file, 'utf8').catch(() => '')) !== text) stale.push(file);
+    if (stale.length === 0) return 0;
+    process.stderr.write(`out of date: ${stale.join(', ')}: run npx tsx contract/generate.ts\n`);
+    return 1;
+  }
+  for (const [file, text] of Object.entries(files)) await writeFile(file, text);
+  process.stdout.write(`wrote ${Object.keys(files).join(', ')}\n`);
+  return 0;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2));
+}
