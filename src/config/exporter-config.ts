@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import type { ExporterConfigFile } from '../contract/types.generated.js';
+import { schemaProblemList } from '../contract/schema-validator.js';
+import { validateExporterConfigFile } from '../contract/validators.generated.js';
 import { isAbsolute } from 'node:path';
 import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from './trip-rules.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
-import { defaultHost, groupsProblem, hostProblem } from './identity.js';
+import { defaultHost, hostProblem } from './identity.js';
 import { type WebhookFileSettings, type WebhookSettings, webhookSettings } from './webhook-settings.js';
 
 export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
@@ -79,41 +82,6 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   allow_plain_http_token: false,
 };
 
-/** A problem with a value; `key` names an element inside it (trip_rules[1][0]) instead of the key itself. */
-type Validator = (value: unknown) => string | { readonly key: string; readonly problem: string; readonly cause: unknown } | undefined;
-
-const VALIDATORS: Readonly<Record<keyof FileSettings, Validator>> = {
-  listen: (value) => {
-    if (typeof value !== 'string') return 'must be a string HOST:PORT';
-    const parsed = parseListenAddress(value);
-    return typeof parsed === 'string' ? parsed : undefined;
-  },
-  ess_config_file: (value) => absolutePathProblem(value),
-  system_bus_address: (value) =>
-    typeof value === 'string' && /^unix:path=\/[^,;]+$/.test(value) ? undefined : `${JSON.stringify(value)} is not a unix:path=/ABSOLUTE/SOCKET address`,
-  dbus_timeout_seconds: (value) => numberProblem(value, 0.05, 30),
-  webhook_token_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
-  webhook_body_limit_bytes: (value) =>
-    Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= 64 * 1024 * 1024
-      ? undefined
-      : `${JSON.stringify(value)} is not a whole number of bytes between 1024 and ${64 * 1024 * 1024}`,
-  webhook_dry_run: booleanProblem,
-  host: hostProblem,
-  groups: groupsProblem,
-  tls_cert_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
-  tls_key_file: (value) => (value === null ? undefined : absolutePathProblem(value)),
-  allow_plain_http_token: booleanProblem,
-  trip_rules: (value) => {
-    try {
-      parseTripRules(value);
-      return undefined;
-    } catch (error) {
-      if (error instanceof TripRuleError) return { key: `trip_rules${error.at}`, problem: error.message, cause: error };
-      throw error;
-    }
-  },
-};
-
 /**
  * Keys of earlier versions that no longer mean anything: the unit states used to be polled with
  * systemctl and busctl while the bus was unavailable. Every installed file carries them (the shipped
@@ -127,18 +95,8 @@ const DEPRECATED_KEYS: Readonly<Record<string, string>> = {
   systemctl_timeout_seconds: 'now dbus_timeout_seconds, which takes its value unless set itself',
 };
 
-function booleanProblem(value: unknown): string | undefined {
-  return typeof value === 'boolean' ? undefined : `${JSON.stringify(value)} is not true or false`;
-}
-
 function absolutePathProblem(value: unknown): string | undefined {
   return typeof value === 'string' && isAbsolute(value) ? undefined : `${JSON.stringify(value)} is not an absolute path`;
-}
-
-function numberProblem(value: unknown, min: number, max: number): string | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max
-    ? undefined
-    : `${JSON.stringify(value)} is not a number of seconds between ${min} and ${max}`;
 }
 
 /** The deprecated keys a file still carries, each with what to do. */
@@ -149,30 +107,36 @@ function deprecationsOf(json: unknown, file: string): string[] {
     .map((key) => `${file}: ${key} is deprecated and ignored (${DEPRECATED_KEYS[key]}); delete it from the file`);
 }
 
-/** The old timeout stands for the new one when only the old is set. */
+/** The old timeout stands for the new one when only the old is set (and is then checked as the new one). */
 function migrateTimeout(json: Record<string, unknown>): Record<string, unknown> {
   const { systemctl_timeout_seconds: old, ...rest } = json;
   return old === undefined || Object.hasOwn(rest, 'dbus_timeout_seconds') ? rest : { ...rest, dbus_timeout_seconds: old };
 }
 
-/** Validates the parsed JSON of the exporter's own config file; unknown keys are refused. */
+/**
+ * Validates the parsed JSON of the exporter's own config file against the contract's schema (unknown
+ * keys are refused), then what a schema cannot say: the listen address and the trip rules' matchers.
+ */
 export function parseExporterSettings(json: unknown, file: string): FileSettings {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ConfigError(file, '(top level)', 'must be a JSON object');
+  const migrated = typeof json === 'object' && json !== null && !Array.isArray(json) ? migrateTimeout(json as Record<string, unknown>) : json;
+  if (!validateExporterConfigFile(migrated)) {
+    const { problems: [first] } = schemaProblemList(validateExporterConfigFile, '(top level)', 1);
+    throw new ConfigError(file, first?.key ?? '(top level)', first?.problem ?? 'does not match the contract');
   }
-  const settings: FileSettings = { ...DEFAULT_SETTINGS };
-  for (const [key, value] of Object.entries(migrateTimeout(json as Record<string, unknown>))) {
-    if (Object.hasOwn(DEPRECATED_KEYS, key)) continue;
-    if (!Object.hasOwn(VALIDATORS, key)) {
-      throw new ConfigError(file, key, `unknown key (known: ${Object.keys(VALIDATORS).join(', ')})`);
-    }
-    const name = key as keyof FileSettings;
-    const problem = VALIDATORS[name](value);
-    if (typeof problem === 'string') throw new ConfigError(file, key, problem);
-    if (problem !== undefined) throw new ConfigError(file, problem.key, problem.problem, { cause: problem.cause });
-    (settings as unknown as Record<string, unknown>)[name] = value;
+  const settings = { ...DEFAULT_SETTINGS, ...withoutDeprecated(migrated) };
+  const listen = parseListenAddress(settings.listen);
+  if (typeof listen === 'string') throw new ConfigError(file, 'listen', listen);
+  try {
+    parseTripRules(settings.trip_rules);
+  } catch (error) {
+    if (error instanceof TripRuleError) throw new ConfigError(file, `trip_rules${error.at}`, error.message, { cause: error });
+    throw error;
   }
   return settings;
+}
+
+function withoutDeprecated(json: ExporterConfigFile): Partial<FileSettings> {
+  return Object.fromEntries(Object.entries(json).filter(([key]) => !Object.hasOwn(DEPRECATED_KEYS, key))) as Partial<FileSettings>;
 }
 
 /**

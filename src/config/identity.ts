@@ -26,13 +26,3 @@ export function defaultHost(): string {
 export function hostProblem(value: unknown): string | undefined {
   return isIdentityName(value) ? undefined : `${JSON.stringify(value)} is not a host name (${IDENTITY_NAME_RULE})`;
 }
-
-export function groupsProblem(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return `${JSON.stringify(value)} is not a list of group names`;
-  const bad = value.find((group) => !isIdentityName(group));
-  if (bad !== undefined) return `${JSON.stringify(bad)} is not a group name (${IDENTITY_NAME_RULE})`;
-  const twice = value.find((group, index) => value.indexOf(group) !== index);
-  if (twice !== undefined) return `${JSON.stringify(twice)} is listed twice`;
-  if (value.length > 64) return 'lists more than 64 groups';
-  return undefined;
-}

@@ -6,7 +6,7 @@ export type TripRule = readonly Matcher[];
 /** What alerting/ess.rules.yml and alerting/alertmanager.example.yml mark trip alerts with. */
 export const DEFAULT_TRIP_RULES: readonly (readonly string[])[] = [['ess_trip="true"']];
 
-/** A bad trip_rules value; `at` names the element, e.g. `[1][0]`, or is empty for the list itself. */
+/** A bad trip_rules value; `at` names the element, e.g. `[1][0]`. */
 export class TripRuleError extends Error {
   override name = 'TripRuleError';
 
@@ -19,22 +19,17 @@ export class TripRuleError extends Error {
   }
 }
 
-/** Parses `[["name=\"value\"", ...], ...]`: a list of rules, each a list of matcher texts. */
-export function parseTripRules(value: unknown): TripRule[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new TripRuleError('', 'must be a non-empty list of rules, each a list of matchers (set webhook_dry_run to trip nothing)');
-  }
-  return value.map((rule: unknown, ruleIndex) => {
-    if (!Array.isArray(rule) || rule.length === 0) {
-      throw new TripRuleError(`[${ruleIndex}]`, 'must be a non-empty list of matchers (an empty rule would trip on every alert)');
-    }
-    const matchers = rule.map((text: unknown, matcherIndex) => {
-      const at = `[${ruleIndex}][${matcherIndex}]`;
-      if (typeof text !== 'string') throw new TripRuleError(at, `${JSON.stringify(text)} is not a string`);
+/**
+ * Compiles `[["name=\"value\"", ...], ...]`, a list of rules each a list of matcher texts, whose shape
+ * the contract's schema has checked (contract/exporter-config.schema.json): here, what it cannot say.
+ */
+export function parseTripRules(value: readonly (readonly string[])[]): TripRule[] {
+  return value.map((rule, ruleIndex) => {
+    const matchers = rule.map((text, matcherIndex) => {
       try {
         return parseMatcher(text);
       } catch (error) {
-        if (error instanceof MatcherSyntaxError) throw new TripRuleError(at, error.message, { cause: error });
+        if (error instanceof MatcherSyntaxError) throw new TripRuleError(`[${ruleIndex}][${matcherIndex}]`, error.message, { cause: error });
         throw error;
       }
     });

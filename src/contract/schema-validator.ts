@@ -1,8 +1,16 @@
 /**
  * The validators generated from the contract's JSON Schemas (validators.generated.ts), and their
- * complaints worded for an operator: `PATH: VALUE is not TITLE`, where TITLE is the failing subschema's
+ * complaints worded for an operator: `KEY: VALUE is not WHAT`, where WHAT is the failing subschema's
  * title in the contract ("an absolute path", "true or false"), so the schema words its own messages.
  */
+
+type ParentSchema = {
+  readonly $id?: string;
+  readonly title?: string;
+  readonly type?: unknown;
+  readonly enum?: readonly unknown[];
+  readonly properties?: Readonly<Record<string, { readonly deprecated?: boolean }>>;
+};
 
 /** What the generated code reports per problem (Ajv's error object, verbose). */
 export interface SchemaError {
@@ -10,11 +18,17 @@ export interface SchemaError {
   readonly keyword: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly message?: string;
-  readonly parentSchema?: { readonly $id?: string; readonly title?: string; readonly type?: unknown; readonly enum?: readonly unknown[] };
+  readonly parentSchema?: ParentSchema;
   readonly data?: unknown;
 }
 
 export type SchemaValidator<T> = ((data: unknown) => data is T) & { errors?: readonly SchemaError[] | null };
+
+/** One problem: where it is (`alerts[2].labels.x`, or a configuration key) and what is wrong there. */
+export interface SchemaProblem {
+  readonly key: string;
+  readonly problem: string;
+}
 
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   string: 'a string',
@@ -44,44 +58,63 @@ function shownValue(value: unknown): string {
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}...` : text;
 }
 
-function expected(error: SchemaError): string {
-  const schema = error.parentSchema;
+function titleOf(schema: ParentSchema | undefined): string | undefined {
   // a document's title names the whole file, not what is wrong with its top level
-  if (schema?.title !== undefined && schema.$id === undefined) return schema.title;
+  return schema?.$id === undefined ? schema?.title : undefined;
+}
+
+const isUnion = (error: SchemaError): boolean => error.keyword === 'oneOf' || error.keyword === 'anyOf';
+
+/** Per path, its oneOf/anyOf error: built once, so a body with thousands of errors stays linear. */
+type Unions = ReadonlyMap<string, SchemaError>;
+
+/**
+ * What the contract expects where `error` is: the failing subschema's title; for a branch of a
+ * oneOf, the oneOf's title (its branches are parts of one rule); else words for its type.
+ */
+function expected(error: SchemaError, unions: Unions): string {
+  const title = titleOf(error.parentSchema) ?? titleOf(unions.get(error.instancePath)?.parentSchema);
+  if (title !== undefined) return title;
+  const schema = error.parentSchema;
+  if (error.keyword === 'const') return shownValue(error.params.allowedValue);
   if (error.keyword === 'enum' && schema?.enum !== undefined) return `one of ${schema.enum.map((v) => shownValue(v)).join(', ')}`;
   const type = typeof error.params.type === 'string' ? error.params.type : schema?.type;
   if (typeof type === 'string' && TYPE_WORDS[type] !== undefined) return TYPE_WORDS[type];
   return `what the contract allows (${error.message ?? error.keyword})`;
 }
 
-/**
- * A oneOf's summary and its `null` branch say nothing an operator can act on when a value is neither
- * null nor right: the other branch's error says what is wrong.
- */
-function informative(error: SchemaError, all: readonly SchemaError[]): boolean {
-  if (error.keyword === 'oneOf' || error.keyword === 'anyOf') {
-    return !all.some((other) => other !== error && other.instancePath === error.instancePath && other.keyword !== 'oneOf');
-  }
-  return !(error.keyword === 'type' && error.params.type === 'null');
+function knownKeys(schema: ParentSchema | undefined): string {
+  const keys = Object.entries(schema?.properties ?? {}).filter(([, property]) => property.deprecated !== true);
+  return keys.length === 0 ? '' : ` (known: ${keys.map(([key]) => key).join(', ')})`;
 }
 
-/** One line per problem: where it is and what the contract expects there. */
-export function describeSchemaError(error: SchemaError, root: string): string {
+function problemOf(error: SchemaError, unions: Unions, root: string): SchemaProblem {
   const path = dottedPath(error.instancePath, root);
-  if (error.keyword === 'required') {
-    const member = String(error.params.missingProperty);
-    return `${error.instancePath === '' ? member : `${path}.${member}`}: missing`;
-  }
+  const member = (name: unknown): string => (error.instancePath === '' ? String(name) : `${path}.${String(name)}`);
+  if (error.keyword === 'required') return { key: member(error.params.missingProperty), problem: 'missing' };
   if (error.keyword === 'additionalProperties') {
-    const member = String(error.params.additionalProperty);
-    return `${error.instancePath === '' ? member : `${path}.${member}`}: unknown key`;
+    return { key: member(error.params.additionalProperty), problem: `unknown key${knownKeys(error.parentSchema)}` };
   }
-  return `${path}: ${shownValue(error.data)} is not ${expected(error)}`;
+  return { key: path, problem: `${shownValue(error.data)} is not ${expected(error, unions)}` };
 }
 
-/** Every problem the last run of `validate` found, worded; at most `max` lines plus a count of the rest. */
+/**
+ * The problems the last run of `validate` found, in the schema's order, at most `max`, and how many
+ * there were. A oneOf's summary and its `null` branch say nothing an operator can act on when a value
+ * is neither null nor right: the other branch's error says what is wrong, so they are left out.
+ */
+export function schemaProblemList(validate: SchemaValidator<unknown>, root: string, max = Number.POSITIVE_INFINITY): { problems: SchemaProblem[]; total: number } {
+  const all = validate.errors ?? [];
+  const unions = new Map(all.filter(isUnion).map((error) => [error.instancePath, error]));
+  const explained = new Set(all.filter((error) => !isUnion(error)).map((error) => error.instancePath));
+  const shown = all.filter((error) =>
+    isUnion(error) ? !explained.has(error.instancePath) : !(error.keyword === 'type' && error.params.type === 'null'));
+  return { problems: shown.slice(0, max).map((error) => problemOf(error, unions, root)), total: shown.length };
+}
+
+/** The same, one line each; at most `max` lines plus a count of the rest. */
 export function schemaProblems(validate: SchemaValidator<unknown>, root: string, max = Number.POSITIVE_INFINITY): string[] {
-  const errors = (validate.errors ?? []).filter((error, _, all) => informative(error, all));
-  const lines = errors.slice(0, max).map((error) => describeSchemaError(error, root));
-  return errors.length > max ? [...lines, `... and ${errors.length - max} more`] : lines;
+  const { problems, total } = schemaProblemList(validate, root, max);
+  const lines = problems.map(({ key, problem }) => `${key}: ${problem}`);
+  return total > problems.length ? [...lines, `... and ${total - problems.length} more`] : lines;
 }

@@ -166,17 +166,21 @@ export interface Alert {
   fingerprint: string;
 }
 
+export type AbsolutePath = string;
+export type AbsolutePathOrNull = null | string;
+export type Boolean = boolean;
+
 /**
- * /etc/quantum/ess-exporter.json (docs/exporter.md). Every key is optional: a missing one takes its default. Unknown keys are refused; the keys of an earlier release listed as deprecated are accepted and ignored for one release, with a warning. What a schema cannot say (the listen address resolved, the host name rule, trip_rules' matchers compiled, which keys go together) the exporter checks after this.
+ * /etc/quantum/ess-exporter.json (docs/exporter.md). Every key is optional: a missing one takes the default docs/exporter.md lists. Unknown keys are refused; the keys of an earlier release listed as deprecated are accepted and ignored for one release, with a warning. What a schema cannot say (the listen address resolved, the host name rule, trip_rules' matchers compiled, which keys go together) the exporter checks after this.
  */
 export interface ExporterConfigFile {
   listen?: string;
-  ess_config_file?: string;
+  ess_config_file?: AbsolutePath;
   system_bus_address?: string;
   dbus_timeout_seconds?: number;
-  webhook_token_file?: null | string;
+  webhook_token_file?: AbsolutePathOrNull;
   webhook_body_limit_bytes?: number;
-  webhook_dry_run?: boolean;
+  webhook_dry_run?: Boolean;
   /**
    * an alert trips this host when every matcher of one rule matches its labels (Alertmanager's matcher syntax)
    *
@@ -184,16 +188,16 @@ export interface ExporterConfigFile {
    */
   trip_rules?: string[][];
   /**
-   * null: the kernel's host name
+   * this receiver's name in a fleet (ess_host); when the key is missing, the kernel's host name
    */
-  host?: null | string;
+  host?: string;
   /**
    * @maxItems 64
    */
   groups?: string[];
-  tls_cert_file?: null | string;
-  tls_key_file?: null | string;
-  allow_plain_http_token?: boolean;
+  tls_cert_file?: AbsolutePathOrNull;
+  tls_key_file?: AbsolutePathOrNull;
+  allow_plain_http_token?: Boolean;
   /**
    * @deprecated
    * ignored: unit states come from D-Bus only

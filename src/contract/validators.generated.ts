@@ -2679,7 +2679,7 @@ return errors === 0;
 validate30.evaluated = {"props":{"version":true,"groupKey":true,"truncatedAlerts":true,"status":true,"receiver":true,"groupLabels":true,"commonLabels":true,"commonAnnotations":true,"externalURL":true,"alerts":true},"dynamicProps":false,"dynamicItems":false};
 
 
-const schema54 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/exporter-config.schema.json","title":"the exporter's configuration file","description":"/etc/quantum/ess-exporter.json (docs/exporter.md). Every key is optional: a missing one takes its default. Unknown keys are refused; the keys of an earlier release listed as deprecated are accepted and ignored for one release, with a warning. What a schema cannot say (the listen address resolved, the host name rule, trip_rules' matchers compiled, which keys go together) the exporter checks after this.","type":"object","additionalProperties":false,"properties":{"listen":{"title":"a string HOST:PORT","type":"string","default":"127.0.0.1:10170"},"ess_config_file":{"$ref":"#/$defs/absolutePath","default":"/etc/quantum/ess.conf"},"system_bus_address":{"title":"a unix:path=/ABSOLUTE/SOCKET address","type":"string","pattern":"^unix:path=/[^,;]+$","default":"unix:path=/run/dbus/system_bus_socket"},"dbus_timeout_seconds":{"title":"a number of seconds between 0.05 and 30","type":"number","minimum":0.05,"maximum":30,"default":2},"webhook_token_file":{"$ref":"#/$defs/absolutePathOrNull","default":null},"webhook_body_limit_bytes":{"title":"a whole number of bytes between 1024 and 67108864","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"webhook_dry_run":{"$ref":"#/$defs/boolean","default":false},"trip_rules":{"title":"a non-empty list of rules, each a non-empty list of matcher strings","description":"an alert trips this host when every matcher of one rule matches its labels (Alertmanager's matcher syntax)","type":"array","minItems":1,"items":{"type":"array","minItems":1,"items":{"type":"string"}},"default":[["ess_trip=\"true\""]]},"host":{"title":"a host name ([A-Za-z0-9][A-Za-z0-9._-]{0,62})","description":"null: the kernel's host name","oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"}],"default":null},"groups":{"title":"a list of at most 64 distinct group names ([A-Za-z0-9][A-Za-z0-9._-]{0,62})","type":"array","maxItems":64,"uniqueItems":true,"items":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},"default":[]},"tls_cert_file":{"$ref":"#/$defs/absolutePathOrNull","default":null},"tls_key_file":{"$ref":"#/$defs/absolutePathOrNull","default":null},"allow_plain_http_token":{"$ref":"#/$defs/boolean","default":false},"systemctl_path":{"deprecated":true,"description":"ignored: unit states come from D-Bus only"},"busctl_path":{"deprecated":true,"description":"ignored: unit states come from D-Bus only"},"unit_state_cache_seconds":{"deprecated":true,"description":"ignored: unit states are pushed by systemd, never cached"},"systemctl_timeout_seconds":{"deprecated":true,"description":"now dbus_timeout_seconds, which takes its value unless set itself"}},"$defs":{"absolutePath":{"title":"an absolute path","type":"string","pattern":"^/"},"absolutePathOrNull":{"title":"an absolute path","oneOf":[{"type":"null"},{"type":"string","pattern":"^/"}]},"boolean":{"title":"true or false","type":"boolean"}}};
+const schema54 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/exporter-config.schema.json","title":"the exporter's configuration file","description":"/etc/quantum/ess-exporter.json (docs/exporter.md). Every key is optional: a missing one takes the default docs/exporter.md lists. Unknown keys are refused; the keys of an earlier release listed as deprecated are accepted and ignored for one release, with a warning. What a schema cannot say (the listen address resolved, the host name rule, trip_rules' matchers compiled, which keys go together) the exporter checks after this.","type":"object","additionalProperties":false,"properties":{"listen":{"title":"a string HOST:PORT","type":"string"},"ess_config_file":{"$ref":"#/$defs/absolutePath"},"system_bus_address":{"title":"a unix:path=/ABSOLUTE/SOCKET address","type":"string","pattern":"^unix:path=/[^,;]+$"},"dbus_timeout_seconds":{"title":"a number of seconds between 0.05 and 30","type":"number","minimum":0.05,"maximum":30},"webhook_token_file":{"$ref":"#/$defs/absolutePathOrNull"},"webhook_body_limit_bytes":{"title":"a whole number of bytes between 1024 and 67108864","type":"integer","minimum":1024,"maximum":67108864},"webhook_dry_run":{"$ref":"#/$defs/boolean"},"trip_rules":{"title":"a non-empty list of rules, each a list of matchers (to trip nothing, set webhook_dry_run)","description":"an alert trips this host when every matcher of one rule matches its labels (Alertmanager's matcher syntax)","type":"array","minItems":1,"items":{"title":"a non-empty list of matchers (an empty rule would trip on every alert)","type":"array","minItems":1,"items":{"title":"a matcher string","type":"string"}}},"host":{"title":"a host name ([A-Za-z0-9][A-Za-z0-9._-]{0,62})","description":"this receiver's name in a fleet (ess_host); when the key is missing, the kernel's host name","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},"groups":{"title":"a list of distinct group names (at most 64)","type":"array","maxItems":64,"uniqueItems":true,"items":{"title":"a group name ([A-Za-z0-9][A-Za-z0-9._-]{0,62})","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"}},"tls_cert_file":{"$ref":"#/$defs/absolutePathOrNull"},"tls_key_file":{"$ref":"#/$defs/absolutePathOrNull"},"allow_plain_http_token":{"$ref":"#/$defs/boolean"},"systemctl_path":{"deprecated":true,"description":"ignored: unit states come from D-Bus only"},"busctl_path":{"deprecated":true,"description":"ignored: unit states come from D-Bus only"},"unit_state_cache_seconds":{"deprecated":true,"description":"ignored: unit states are pushed by systemd, never cached"},"systemctl_timeout_seconds":{"deprecated":true,"description":"now dbus_timeout_seconds, which takes its value unless set itself"}},"$defs":{"absolutePath":{"title":"an absolute path","type":"string","pattern":"^/"},"absolutePathOrNull":{"title":"an absolute path","oneOf":[{"type":"null"},{"type":"string","pattern":"^/"}]},"boolean":{"title":"true or false","type":"boolean"}}};
 const schema55 = {"title":"an absolute path","type":"string","pattern":"^/"};
 const schema56 = {"title":"an absolute path","oneOf":[{"type":"null"},{"type":"string","pattern":"^/"}]};
 const schema57 = {"title":"true or false","type":"boolean"};
@@ -3001,12 +3001,9 @@ errors++;
 }
 if(data.host !== undefined){
 let data10 = data.host;
-const _errs30 = errors;
-let valid9 = false;
-let passing1 = null;
-const _errs31 = errors;
-if(data10 !== null){
-const err22 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema54.properties.host.oneOf[0].type,parentSchema:schema54.properties.host.oneOf[0],data:data10};
+if(typeof data10 === "string"){
+if(!pattern12.test(data10)){
+const err22 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.host,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3015,15 +3012,9 @@ vErrors.push(err22);
 }
 errors++;
 }
-var _valid1 = _errs31 === errors;
-if(_valid1){
-valid9 = true;
-passing1 = 0;
 }
-const _errs33 = errors;
-if(typeof data10 === "string"){
-if(!pattern12.test(data10)){
-const err23 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.host.oneOf[1],data:data10};
+else {
+const err23 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.host.type,parentSchema:schema54.properties.host,data:data10};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3033,8 +3024,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-else {
-const err24 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.host.oneOf[1].type,parentSchema:schema54.properties.host.oneOf[1],data:data10};
+if(data.groups !== undefined){
+let data11 = data.groups;
+if(Array.isArray(data11)){
+if(data11.length > 64){
+const err24 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema54.properties.groups,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3043,19 +3037,12 @@ vErrors.push(err24);
 }
 errors++;
 }
-var _valid1 = _errs33 === errors;
-if(_valid1 && valid9){
-valid9 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid9 = true;
-passing1 = 1;
-}
-}
-if(!valid9){
-const err25 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema54.properties.host.oneOf,parentSchema:schema54.properties.host,data:data10};
+const len2 = data11.length;
+for(let i2=0; i2<len2; i2++){
+let data12 = data11[i2];
+if(typeof data12 === "string"){
+if(!pattern12.test(data12)){
+const err25 = {instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.groups.items,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3064,53 +3051,14 @@ vErrors.push(err25);
 }
 errors++;
 }
-else {
-errors = _errs30;
-if(vErrors !== null){
-if(_errs30){
-vErrors.length = _errs30;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.groups !== undefined){
-let data11 = data.groups;
-if(Array.isArray(data11)){
-if(data11.length > 64){
-const err26 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema54.properties.groups,data:data11};
+const err26 = {instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.groups.items.type,parentSchema:schema54.properties.groups.items,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
 else {
 vErrors.push(err26);
-}
-errors++;
-}
-const len2 = data11.length;
-for(let i2=0; i2<len2; i2++){
-let data12 = data11[i2];
-if(typeof data12 === "string"){
-if(!pattern12.test(data12)){
-const err27 = {instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.groups.items,data:data12};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.groups.items.type,parentSchema:schema54.properties.groups.items,data:data12};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
 }
 errors++;
 }
@@ -3126,12 +3074,12 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err29 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i3+" are identical)",schema:true,parentSchema:schema54.properties.groups,data:data11};
+const err27 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i3+" are identical)",schema:true,parentSchema:schema54.properties.groups,data:data11};
 if(vErrors === null){
-vErrors = [err29];
+vErrors = [err27];
 }
 else {
-vErrors.push(err29);
+vErrors.push(err27);
 }
 errors++;
 break;
@@ -3141,7 +3089,41 @@ indices0[item0] = i3;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.groups.type,parentSchema:schema54.properties.groups,data:data11};
+const err28 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.groups.type,parentSchema:schema54.properties.groups,data:data11};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.tls_cert_file !== undefined){
+let data13 = data.tls_cert_file;
+const _errs37 = errors;
+let valid13 = false;
+let passing1 = null;
+const _errs38 = errors;
+if(data13 !== null){
+const err29 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data13};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+var _valid1 = _errs38 === errors;
+if(_valid1){
+valid13 = true;
+passing1 = 0;
+}
+const _errs40 = errors;
+if(typeof data13 === "string"){
+if(!pattern9.test(data13)){
+const err30 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3151,14 +3133,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data.tls_cert_file !== undefined){
-let data13 = data.tls_cert_file;
-const _errs41 = errors;
-let valid14 = false;
-let passing2 = null;
-const _errs42 = errors;
-if(data13 !== null){
-const err31 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data13};
+else {
+const err31 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3167,15 +3143,19 @@ vErrors.push(err31);
 }
 errors++;
 }
-var _valid2 = _errs42 === errors;
-if(_valid2){
-valid14 = true;
-passing2 = 0;
+var _valid1 = _errs40 === errors;
+if(_valid1 && valid13){
+valid13 = false;
+passing1 = [passing1, 1];
 }
-const _errs44 = errors;
-if(typeof data13 === "string"){
-if(!pattern9.test(data13)){
-const err32 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data13};
+else {
+if(_valid1){
+valid13 = true;
+passing1 = 1;
+}
+}
+if(!valid13){
+const err32 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3184,43 +3164,11 @@ vErrors.push(err32);
 }
 errors++;
 }
-}
 else {
-const err33 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data13};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-var _valid2 = _errs44 === errors;
-if(_valid2 && valid14){
-valid14 = false;
-passing2 = [passing2, 1];
-}
-else {
-if(_valid2){
-valid14 = true;
-passing2 = 1;
-}
-}
-if(!valid14){
-const err34 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data13};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-else {
-errors = _errs41;
+errors = _errs37;
 if(vErrors !== null){
-if(_errs41){
-vErrors.length = _errs41;
+if(_errs37){
+vErrors.length = _errs37;
 }
 else {
 vErrors = null;
@@ -3230,12 +3178,40 @@ vErrors = null;
 }
 if(data.tls_key_file !== undefined){
 let data14 = data.tls_key_file;
-const _errs48 = errors;
-let valid16 = false;
-let passing3 = null;
-const _errs49 = errors;
+const _errs44 = errors;
+let valid15 = false;
+let passing2 = null;
+const _errs45 = errors;
 if(data14 !== null){
-const err35 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data14};
+const err33 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+var _valid2 = _errs45 === errors;
+if(_valid2){
+valid15 = true;
+passing2 = 0;
+}
+const _errs47 = errors;
+if(typeof data14 === "string"){
+if(!pattern9.test(data14)){
+const err34 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3244,15 +3220,19 @@ vErrors.push(err35);
 }
 errors++;
 }
-var _valid3 = _errs49 === errors;
-if(_valid3){
-valid16 = true;
-passing3 = 0;
+var _valid2 = _errs47 === errors;
+if(_valid2 && valid15){
+valid15 = false;
+passing2 = [passing2, 1];
 }
-const _errs51 = errors;
-if(typeof data14 === "string"){
-if(!pattern9.test(data14)){
-const err36 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data14};
+else {
+if(_valid2){
+valid15 = true;
+passing2 = 1;
+}
+}
+if(!valid15){
+const err36 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3261,43 +3241,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
 else {
-const err37 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data14};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-var _valid3 = _errs51 === errors;
-if(_valid3 && valid16){
-valid16 = false;
-passing3 = [passing3, 1];
-}
-else {
-if(_valid3){
-valid16 = true;
-passing3 = 1;
-}
-}
-if(!valid16){
-const err38 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data14};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-else {
-errors = _errs48;
+errors = _errs44;
 if(vErrors !== null){
-if(_errs48){
-vErrors.length = _errs48;
+if(_errs44){
+vErrors.length = _errs44;
 }
 else {
 vErrors = null;
@@ -3308,24 +3256,24 @@ vErrors = null;
 if(data.allow_plain_http_token !== undefined){
 let data15 = data.allow_plain_http_token;
 if(typeof data15 !== "boolean"){
-const err39 = {instancePath:instancePath+"/allow_plain_http_token",schemaPath:"#/$defs/boolean/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.type,parentSchema:schema57,data:data15};
+const err37 = {instancePath:instancePath+"/allow_plain_http_token",schemaPath:"#/$defs/boolean/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.type,parentSchema:schema57,data:data15};
 if(vErrors === null){
-vErrors = [err39];
+vErrors = [err37];
 }
 else {
-vErrors.push(err39);
+vErrors.push(err37);
 }
 errors++;
 }
 }
 }
 else {
-const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
+const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
 if(vErrors === null){
-vErrors = [err40];
+vErrors = [err38];
 }
 else {
-vErrors.push(err40);
+vErrors.push(err38);
 }
 errors++;
 }

@@ -32,7 +32,7 @@ describe('exporter config', () => {
     [{ lsiten: '127.0.0.1:1' }, 'lsiten: unknown key'],
     [{ listen: '127.0.0.1' }, "listen: '127.0.0.1' is not HOST:PORT"],
     [{ listen: '127.0.0.1:70000' }, 'listen:'],
-    [{ listen: 10170 }, 'listen: must be a string'],
+    [{ listen: 10170 }, 'listen: 10170 is not a string HOST:PORT'],
     [{ dbus_timeout_seconds: 0 }, 'dbus_timeout_seconds:'],
     [{ dbus_timeout_seconds: '2' }, 'dbus_timeout_seconds:'],
     [{ system_bus_address: null }, 'system_bus_address: null is not a unix:path=/ABSOLUTE/SOCKET address'],
@@ -61,7 +61,7 @@ describe('exporter config', () => {
     await writeFile(fakeHost.configFile, '{"listen": ');
     await expect(loadExporterConfig(fakeHost.configFile, true)).rejects.toThrow(/\(syntax\): not valid JSON/);
     await writeFile(fakeHost.configFile, '[]');
-    await expect(loadExporterConfig(fakeHost.configFile, true)).rejects.toThrow(/\(top level\): must be a JSON object/);
+    await expect(loadExporterConfig(fakeHost.configFile, true)).rejects.toThrow(/\(top level\): \[\] is not an object/);
   });
 
   it('requires a file named explicitly but not one at the default location', async () => {

@@ -152,11 +152,6 @@ describe('trip rules', () => {
   });
 
   it.each([
-    [[], ''],
-    ['ess_trip="true"', ''],
-    [[[]], '[0]'],
-    [[['a="b"'], 'a="b"'], '[1]'],
-    [[['a="b"'], ['c="d"', 7]], '[1][1]'],
     [[['a="b"'], ['c="d"', 'e~"x"']], '[1][1]'],
     [[['a=~"[unclosed"']], '[0][0]'],
     // what Go's RE2 (Alertmanager, Prometheus) refuses: backreferences, lookarounds, possessive repeats

@@ -71,8 +71,10 @@ describe('webhook settings', () => {
   it.each([
     [{ trip_rules: [['ess_trip="true"'], ['alertname=~"("']] }, 'trip_rules[1][0]: invalid regex "("'],
     [{ trip_rules: [['a="b"', 'nonsense']] }, 'trip_rules[0][1]: "nonsense" is not a matcher'],
-    [{ trip_rules: [[]] }, 'trip_rules[0]: must be a non-empty list of matchers'],
-    [{ trip_rules: [] }, 'trip_rules: must be a non-empty list of rules'],
+    [{ trip_rules: [[]] }, 'trip_rules[0]: [] is not a non-empty list of matchers (an empty rule would trip on every alert)'],
+    [{ trip_rules: [['a="b"'], ['c="d"', 7]] }, 'trip_rules[1][1]: 7 is not a matcher string'],
+    [{ trip_rules: 'ess_trip="true"' }, 'trip_rules: "ess_trip=\\"true\\"" is not a non-empty list of rules'],
+    [{ trip_rules: [] }, 'trip_rules: [] is not a non-empty list of rules, each a list of matchers (to trip nothing, set webhook_dry_run)'],
     [{ webhook_body_limit_bytes: 10 }, 'webhook_body_limit_bytes: 10 is not a whole number of bytes'],
     [{ webhook_body_limit_bytes: 4096.5 }, 'webhook_body_limit_bytes:'],
     [{ webhook_dry_run: 'yes' }, 'webhook_dry_run: "yes" is not true or false'],
