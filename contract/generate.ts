@@ -24,6 +24,12 @@ const DOCUMENTS = {
   ExporterConfigFile: 'exporter-config.schema.json',
 } as const;
 
+/** The value lists the exporter iterates over (a metric per value), by the JSON pointer of their enum. */
+const ENUMS = {
+  UNIT_RESULTS: ['StateFile', '/$defs/unitOutcome/properties/result/enum'],
+  DRILL_MODES: ['DrillFile', '/properties/last/properties/mode/enum'],
+} as const;
+
 const BANNER = (what: string): string =>
   `// Generated from contract/*.schema.json by contract/generate.ts: ${what}. Do not edit; run npx tsx contract/generate.ts.\n`;
 
@@ -34,13 +40,22 @@ async function loadSchemas(): Promise<Record<keyof typeof DOCUMENTS, JSONSchema>
   return Object.fromEntries(entries) as Record<keyof typeof DOCUMENTS, JSONSchema>;
 }
 
+/** The root side's files: members a later release adds are ignored, as its readers always did. */
+const TOLERANT: readonly (keyof typeof DOCUMENTS)[] = ['StateFile', 'DrillFile', 'ExemptionRecord'];
+
+function tolerant(schema: JSONSchema): JSONSchema {
+  return JSON.parse(JSON.stringify(schema), (key, value: unknown) => (key === 'additionalProperties' && value === false ? undefined : value)) as JSONSchema;
+}
+
 /**
  * Standalone validator code. allErrors: a refusal lists every problem (the callers bound the list);
  * verbose: each error carries the failing subschema, whose title words the message.
  */
 function renderValidators(schemas: Record<string, JSONSchema>): string {
   const ajv = new Ajv2020({ code: { source: true, esm: true, lines: true }, allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false });
-  for (const schema of Object.values(schemas)) ajv.addSchema(schema as object);
+  for (const [name, schema] of Object.entries(schemas)) {
+    ajv.addSchema((TOLERANT.includes(name as keyof typeof DOCUMENTS) ? tolerant(schema) : schema) as object);
+  }
   const exported = Object.fromEntries(Object.entries(DOCUMENTS).map(([name, file]) => [`validate${name}`, `${BASE}${file}`]));
   const code = standaloneCode.default(ajv, exported);
   if (/\brequire\(|^import /m.test(code)) throw new Error('the validators need an Ajv runtime module; keep the schemas to keywords that compile to plain code');
@@ -75,11 +90,28 @@ async function renderTypes(schemas: Record<string, JSONSchema>): Promise<string>
   return `${BANNER('types')}\n${parts.join('\n')}`;
 }
 
+function pointer(schema: JSONSchema, path: string): unknown {
+  return path
+    .slice(1)
+    .split('/')
+    .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], schema);
+}
+
+function renderEnums(schemas: Record<keyof typeof DOCUMENTS, JSONSchema>): string {
+  const lines = Object.entries(ENUMS).map(([name, [document, path]]) => {
+    const values = pointer(schemas[document], path);
+    if (!Array.isArray(values)) throw new Error(`${DOCUMENTS[document]}#${path} is not an enum`);
+    return `export const ${name} = ${JSON.stringify(values)} as const;`;
+  });
+  return `${BANNER('value lists')}\n${lines.join('\n')}\n`;
+}
+
 export async function renderGenerated(): Promise<Record<string, string>> {
   const schemas = await loadSchemas();
   return {
     [`${OUT}validators.generated.ts`]: renderValidators(schemas),
     [`${OUT}types.generated.ts`]: await renderTypes(schemas),
+    [`${OUT}enums.generated.ts`]: renderEnums(schemas),
   };
 }
 

@@ -79,7 +79,12 @@ function expected(error: SchemaError, unions: Unions): string {
   if (error.keyword === 'const') return shownValue(error.params.allowedValue);
   if (error.keyword === 'enum' && schema?.enum !== undefined) return `one of ${schema.enum.map((v) => shownValue(v)).join(', ')}`;
   const type = typeof error.params.type === 'string' ? error.params.type : schema?.type;
-  if (typeof type === 'string' && TYPE_WORDS[type] !== undefined) return TYPE_WORDS[type];
+  const words = typeof type === 'string' ? TYPE_WORDS[type] : undefined;
+  if (words !== undefined && typeof error.params.comparison === 'string') return `${words} ${error.params.comparison} ${String(error.params.limit)}`;
+  if (error.keyword === 'maxItems' || error.keyword === 'minItems') {
+    return `a list of at ${error.keyword === 'maxItems' ? 'most' : 'least'} ${String(error.params.limit)} entries`;
+  }
+  if (words !== undefined) return words;
   return `what the contract allows (${error.message ?? error.keyword})`;
 }
 

@@ -120,13 +120,7 @@ export interface DrillFile {
  */
 export interface ExemptionRecord {
   unit: string;
-  /**
-   * Unix seconds
-   */
   since: number;
-  /**
-   * Unix seconds
-   */
   until: number;
   actor: string;
   reason: string;

@@ -4,10 +4,9 @@
 import type { SchemaValidator } from './schema-validator.js';
 import type * as types from './types.generated.js';
 
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/state.schema.json","title":"state.json, schema 2","description":"STATE_DIR/state.json as the controller writes it (contract/README.md section 3), and the \"state\" member of `ess_controller.sh status --json`. The version is the value of \"schema\": a reader refuses any other.","type":"object","required":["schema","active","flag_id","updated_at","last_activation","last_deactivation","last_tamper","activations_total","tamper_total","leftover_kills_total"],"additionalProperties":false,"properties":{"schema":{"const":2},"active":{"type":"boolean","description":"the controller's view when it last wrote the file: latched"},"flag_id":{"type":"string","description":"the id in the latch flag of the current activation; empty when none"},"updated_at":{"$ref":"#/$defs/timeOrNull"},"last_activation":{"oneOf":[{"type":"null"},{"type":"object","required":["id","source","actor","reason","trigger_time","all_stopped_time","latency_seconds","result","units"],"additionalProperties":false,"properties":{"id":{"type":"string"},"source":{"type":"string","description":"cli, systemd, path, alertmanager, drill, bench, ... (a plain name)"},"actor":{"type":"string"},"reason":{"type":"string"},"trigger_time":{"$ref":"#/$defs/time"},"all_stopped_time":{"$ref":"#/$defs/timeOrNull","description":"null when not every unit stopped"},"latency_seconds":{"$ref":"#/$defs/timeOrNull","description":"null when not every unit stopped"},"result":{"enum":["ok","degraded","failed","not-persisted","superseded"]},"scope":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9:._,-]{1,600}$"}],"description":"the scope of the trip requests that started it (contract/README.md section 6): fleet, unscoped, host:NAME, group:NAME, invalid or unknown, comma-joined when a batch had several (at most 8, then ...); null for an activation that did not come from trip requests. Optional: files written before it existed lack it"},"units":{"type":"array","items":{"$ref":"#/$defs/unitOutcome"}}}}]},"last_deactivation":{"oneOf":[{"type":"null"},{"type":"object","required":["time","actor","reason","result","detail"],"additionalProperties":false,"properties":{"time":{"$ref":"#/$defs/time"},"actor":{"type":"string"},"reason":{"type":"string"},"result":{"type":"string"},"detail":{"type":"string"}}}]},"last_tamper":{"oneOf":[{"type":"null"},{"type":"object","required":["time","detail"],"additionalProperties":false,"properties":{"time":{"$ref":"#/$defs/time"},"detail":{"type":"string"}}}]},"activations_total":{"type":"object","description":"activations by source","additionalProperties":{"$ref":"#/$defs/count"}},"tamper_total":{"$ref":"#/$defs/count"},"leftover_kills_total":{"$ref":"#/$defs/count"}},"$defs":{"time":{"type":"number","minimum":0,"description":"Unix seconds, or seconds of a duration"},"timeOrNull":{"oneOf":[{"$ref":"#/$defs/time"},{"type":"null"}]},"count":{"type":"integer","minimum":0,"maximum":9007199254740991},"unitOutcome":{"type":"object","required":["unit","result","state","stop_seconds"],"additionalProperties":false,"properties":{"unit":{"title":"a unit name","type":"string","pattern":"^[A-Za-z0-9:_.@\\\\-]+$"},"result":{"enum":["stopped","killed","leftovers-killed","already-inactive","not-found","not-stopped","exempt"]},"state":{"type":"string","description":"the unit's ActiveState after the stop"},"stop_seconds":{"$ref":"#/$defs/timeOrNull","description":"null when it did not stop"}}}}};
-const schema33 = {"type":"number","minimum":0,"description":"Unix seconds, or seconds of a duration"};
-const schema38 = {"type":"integer","minimum":0,"maximum":9007199254740991};
-const func1 = Object.prototype.hasOwnProperty;
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/state.schema.json","title":"state.json, schema 2","description":"STATE_DIR/state.json as the controller writes it (contract/README.md section 3), and the \"state\" member of `ess_controller.sh status --json`. The version is the value of \"schema\": a reader refuses any other.","type":"object","required":["schema","active","flag_id","updated_at","last_activation","last_deactivation","last_tamper","activations_total","tamper_total","leftover_kills_total"],"properties":{"schema":{"const":2},"active":{"type":"boolean","description":"the controller's view when it last wrote the file: latched"},"flag_id":{"type":"string","description":"the id in the latch flag of the current activation; empty when none"},"updated_at":{"$ref":"#/$defs/timeOrNull"},"last_activation":{"oneOf":[{"type":"null"},{"type":"object","required":["id","source","actor","reason","trigger_time","all_stopped_time","latency_seconds","result","units"],"properties":{"id":{"type":"string"},"source":{"type":"string","description":"cli, systemd, path, alertmanager, drill, bench, ... (a plain name)"},"actor":{"type":"string"},"reason":{"type":"string"},"trigger_time":{"$ref":"#/$defs/time"},"all_stopped_time":{"$ref":"#/$defs/timeOrNull","description":"null when not every unit stopped"},"latency_seconds":{"$ref":"#/$defs/timeOrNull","description":"null when not every unit stopped"},"result":{"enum":["ok","degraded","failed","not-persisted","superseded"]},"scope":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9:._,-]{1,600}$"}],"description":"the scope of the trip requests that started it (contract/README.md section 6): fleet, unscoped, host:NAME, group:NAME, invalid or unknown, comma-joined when a batch had several (at most 8, then ...); null for an activation that did not come from trip requests. Optional: files written before it existed lack it"},"units":{"type":"array","items":{"$ref":"#/$defs/unitOutcome"}}}}]},"last_deactivation":{"oneOf":[{"type":"null"},{"type":"object","required":["time","actor","reason","result","detail"],"properties":{"time":{"$ref":"#/$defs/time"},"actor":{"type":"string"},"reason":{"type":"string"},"result":{"type":"string"},"detail":{"type":"string"}}}]},"last_tamper":{"oneOf":[{"type":"null"},{"type":"object","required":["time","detail"],"properties":{"time":{"$ref":"#/$defs/time"},"detail":{"type":"string"}}}]},"activations_total":{"type":"object","description":"activations by source","additionalProperties":{"$ref":"#/$defs/count"}},"tamper_total":{"$ref":"#/$defs/count"},"leftover_kills_total":{"$ref":"#/$defs/count"}},"$defs":{"time":{"title":"a non-negative number","type":"number","minimum":0,"description":"Unix seconds, or seconds of a duration"},"timeOrNull":{"oneOf":[{"$ref":"#/$defs/time"},{"type":"null"}]},"count":{"title":"a count","type":"integer","minimum":0,"maximum":9007199254740991},"unitOutcome":{"type":"object","required":["unit","result","state","stop_seconds"],"properties":{"unit":{"title":"a unit name","type":"string","pattern":"^[A-Za-z0-9:_.@\\\\-]+$"},"result":{"enum":["stopped","killed","leftovers-killed","already-inactive","not-found","not-stopped","exempt"]},"state":{"type":"string","description":"the unit's ActiveState after the stop"},"stop_seconds":{"$ref":"#/$defs/timeOrNull","description":"null when it did not stop"}}}}};
+const schema33 = {"title":"a non-negative number","type":"number","minimum":0,"description":"Unix seconds, or seconds of a duration"};
+const schema38 = {"title":"a count","type":"integer","minimum":0,"maximum":9007199254740991};
 const schema32 = {"oneOf":[{"$ref":"#/$defs/time"},{"type":"null"}]};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -99,7 +98,7 @@ return errors === 0;
 }
 validate21.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema35 = {"type":"object","required":["unit","result","state","stop_seconds"],"additionalProperties":false,"properties":{"unit":{"title":"a unit name","type":"string","pattern":"^[A-Za-z0-9:_.@\\\\-]+$"},"result":{"enum":["stopped","killed","leftovers-killed","already-inactive","not-found","not-stopped","exempt"]},"state":{"type":"string","description":"the unit's ActiveState after the stop"},"stop_seconds":{"$ref":"#/$defs/timeOrNull","description":"null when it did not stop"}}};
+const schema35 = {"type":"object","required":["unit","result","state","stop_seconds"],"properties":{"unit":{"title":"a unit name","type":"string","pattern":"^[A-Za-z0-9:_.@\\\\-]+$"},"result":{"enum":["stopped","killed","leftovers-killed","already-inactive","not-found","not-stopped","exempt"]},"state":{"type":"string","description":"the unit's ActiveState after the stop"},"stop_seconds":{"$ref":"#/$defs/timeOrNull","description":"null when it did not stop"}}};
 const pattern5 = new RegExp("^[A-Za-z0-9:_.@\\\\-]+$", "u");
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -153,9 +152,11 @@ vErrors.push(err3);
 }
 errors++;
 }
-for(const key0 in data){
-if(!((((key0 === "unit") || (key0 === "result")) || (key0 === "state")) || (key0 === "stop_seconds"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema35,data};
+if(data.unit !== undefined){
+let data0 = data.unit;
+if(typeof data0 === "string"){
+if(!pattern5.test(data0)){
+const err4 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema35.properties.unit,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -165,11 +166,8 @@ vErrors.push(err4);
 errors++;
 }
 }
-if(data.unit !== undefined){
-let data0 = data.unit;
-if(typeof data0 === "string"){
-if(!pattern5.test(data0)){
-const err5 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema35.properties.unit,data:data0};
+else {
+const err5 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unit.type,parentSchema:schema35.properties.unit,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -179,8 +177,10 @@ vErrors.push(err5);
 errors++;
 }
 }
-else {
-const err6 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unit.type,parentSchema:schema35.properties.unit,data:data0};
+if(data.result !== undefined){
+let data1 = data.result;
+if(!(((((((data1 === "stopped") || (data1 === "killed")) || (data1 === "leftovers-killed")) || (data1 === "already-inactive")) || (data1 === "not-found")) || (data1 === "not-stopped")) || (data1 === "exempt"))){
+const err6 = {instancePath:instancePath+"/result",schemaPath:"#/properties/result/enum",keyword:"enum",params:{allowedValues: schema35.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.result.enum,parentSchema:schema35.properties.result,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -190,28 +190,15 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.result !== undefined){
-let data1 = data.result;
-if(!(((((((data1 === "stopped") || (data1 === "killed")) || (data1 === "leftovers-killed")) || (data1 === "already-inactive")) || (data1 === "not-found")) || (data1 === "not-stopped")) || (data1 === "exempt"))){
-const err7 = {instancePath:instancePath+"/result",schemaPath:"#/properties/result/enum",keyword:"enum",params:{allowedValues: schema35.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.result.enum,parentSchema:schema35.properties.result,data:data1};
+if(data.state !== undefined){
+let data2 = data.state;
+if(typeof data2 !== "string"){
+const err7 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.state.type,parentSchema:schema35.properties.state,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
 else {
 vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.state !== undefined){
-let data2 = data.state;
-if(typeof data2 !== "string"){
-const err8 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.state.type,parentSchema:schema35.properties.state,data:data2};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
 }
 errors++;
 }
@@ -224,19 +211,19 @@ errors = vErrors.length;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
 if(vErrors === null){
-vErrors = [err9];
+vErrors = [err8];
 }
 else {
-vErrors.push(err9);
+vErrors.push(err8);
 }
 errors++;
 }
 validate25.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate25.evaluated = {"props":{"unit":true,"result":true,"state":true,"stop_seconds":true},"dynamicProps":false,"dynamicItems":false};
 
 const pattern4 = new RegExp("^[A-Za-z0-9:._,-]{1,600}$", "u");
 
@@ -352,9 +339,10 @@ vErrors.push(err9);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func1.call(schema31.properties, key0))){
-const err10 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema31,data};
+if(data.schema !== undefined){
+let data0 = data.schema;
+if(2 !== data0){
+const err10 = {instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant",schema:2,parentSchema:schema31.properties.schema,data:data0};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -364,10 +352,10 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data.schema !== undefined){
-let data0 = data.schema;
-if(2 !== data0){
-const err11 = {instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant",schema:2,parentSchema:schema31.properties.schema,data:data0};
+if(data.active !== undefined){
+let data1 = data.active;
+if(typeof data1 !== "boolean"){
+const err11 = {instancePath:instancePath+"/active",schemaPath:"#/properties/active/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.active.type,parentSchema:schema31.properties.active,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -377,28 +365,15 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data.active !== undefined){
-let data1 = data.active;
-if(typeof data1 !== "boolean"){
-const err12 = {instancePath:instancePath+"/active",schemaPath:"#/properties/active/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.active.type,parentSchema:schema31.properties.active,data:data1};
+if(data.flag_id !== undefined){
+let data2 = data.flag_id;
+if(typeof data2 !== "string"){
+const err12 = {instancePath:instancePath+"/flag_id",schemaPath:"#/properties/flag_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.flag_id.type,parentSchema:schema31.properties.flag_id,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
 else {
 vErrors.push(err12);
-}
-errors++;
-}
-}
-if(data.flag_id !== undefined){
-let data2 = data.flag_id;
-if(typeof data2 !== "string"){
-const err13 = {instancePath:instancePath+"/flag_id",schemaPath:"#/properties/flag_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.flag_id.type,parentSchema:schema31.properties.flag_id,data:data2};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
 }
 errors++;
 }
@@ -411,12 +386,29 @@ errors = vErrors.length;
 }
 if(data.last_activation !== undefined){
 let data4 = data.last_activation;
-const _errs9 = errors;
+const _errs8 = errors;
 let valid1 = false;
 let passing0 = null;
-const _errs10 = errors;
+const _errs9 = errors;
 if(data4 !== null){
-const err14 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[0],data:data4};
+const err13 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[0],data:data4};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+var _valid0 = _errs9 === errors;
+if(_valid0){
+valid1 = true;
+passing0 = 0;
+}
+const _errs11 = errors;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.id === undefined){
+const err14 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -425,15 +417,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-var _valid0 = _errs10 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs12 = errors;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-if(data4.id === undefined){
-const err15 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.source === undefined){
+const err15 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -442,8 +427,8 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(data4.source === undefined){
-const err16 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.actor === undefined){
+const err16 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -452,8 +437,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(data4.actor === undefined){
-const err17 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.reason === undefined){
+const err17 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -462,8 +447,8 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(data4.reason === undefined){
-const err18 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.trigger_time === undefined){
+const err18 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "trigger_time"},message:"must have required property '"+"trigger_time"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -472,8 +457,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(data4.trigger_time === undefined){
-const err19 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "trigger_time"},message:"must have required property '"+"trigger_time"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.all_stopped_time === undefined){
+const err19 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "all_stopped_time"},message:"must have required property '"+"all_stopped_time"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -482,8 +467,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-if(data4.all_stopped_time === undefined){
-const err20 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "all_stopped_time"},message:"must have required property '"+"all_stopped_time"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.latency_seconds === undefined){
+const err20 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "latency_seconds"},message:"must have required property '"+"latency_seconds"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -492,8 +477,8 @@ vErrors.push(err20);
 }
 errors++;
 }
-if(data4.latency_seconds === undefined){
-const err21 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "latency_seconds"},message:"must have required property '"+"latency_seconds"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.result === undefined){
+const err21 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -502,8 +487,8 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(data4.result === undefined){
-const err22 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.units === undefined){
+const err22 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -512,8 +497,10 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(data4.units === undefined){
-const err23 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+if(data4.id !== undefined){
+let data5 = data4.id;
+if(typeof data5 !== "string"){
+const err23 = {instancePath:instancePath+"/last_activation/id",schemaPath:"#/properties/last_activation/oneOf/1/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.id.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.id,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -522,9 +509,11 @@ vErrors.push(err23);
 }
 errors++;
 }
-for(const key1 in data4){
-if(!(func1.call(schema31.properties.last_activation.oneOf[1].properties, key1))){
-const err24 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+}
+if(data4.source !== undefined){
+let data6 = data4.source;
+if(typeof data6 !== "string"){
+const err24 = {instancePath:instancePath+"/last_activation/source",schemaPath:"#/properties/last_activation/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.source.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.source,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -534,10 +523,10 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data4.id !== undefined){
-let data5 = data4.id;
-if(typeof data5 !== "string"){
-const err25 = {instancePath:instancePath+"/last_activation/id",schemaPath:"#/properties/last_activation/oneOf/1/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.id.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.id,data:data5};
+if(data4.actor !== undefined){
+let data7 = data4.actor;
+if(typeof data7 !== "string"){
+const err25 = {instancePath:instancePath+"/last_activation/actor",schemaPath:"#/properties/last_activation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.actor,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -547,10 +536,10 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data4.source !== undefined){
-let data6 = data4.source;
-if(typeof data6 !== "string"){
-const err26 = {instancePath:instancePath+"/last_activation/source",schemaPath:"#/properties/last_activation/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.source.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.source,data:data6};
+if(data4.reason !== undefined){
+let data8 = data4.reason;
+if(typeof data8 !== "string"){
+const err26 = {instancePath:instancePath+"/last_activation/reason",schemaPath:"#/properties/last_activation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.reason,data:data8};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -560,10 +549,11 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data4.actor !== undefined){
-let data7 = data4.actor;
-if(typeof data7 !== "string"){
-const err27 = {instancePath:instancePath+"/last_activation/actor",schemaPath:"#/properties/last_activation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.actor,data:data7};
+if(data4.trigger_time !== undefined){
+let data9 = data4.trigger_time;
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 < 0 || isNaN(data9)){
+const err27 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -573,40 +563,13 @@ vErrors.push(err27);
 errors++;
 }
 }
-if(data4.reason !== undefined){
-let data8 = data4.reason;
-if(typeof data8 !== "string"){
-const err28 = {instancePath:instancePath+"/last_activation/reason",schemaPath:"#/properties/last_activation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.reason,data:data8};
+else {
+const err28 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data9};
 if(vErrors === null){
 vErrors = [err28];
 }
 else {
 vErrors.push(err28);
-}
-errors++;
-}
-}
-if(data4.trigger_time !== undefined){
-let data9 = data4.trigger_time;
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 < 0 || isNaN(data9)){
-const err29 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data9};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-else {
-const err30 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data9};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
 }
 errors++;
 }
@@ -626,7 +589,41 @@ errors = vErrors.length;
 if(data4.result !== undefined){
 let data12 = data4.result;
 if(!(((((data12 === "ok") || (data12 === "degraded")) || (data12 === "failed")) || (data12 === "not-persisted")) || (data12 === "superseded"))){
-const err31 = {instancePath:instancePath+"/last_activation/result",schemaPath:"#/properties/last_activation/oneOf/1/properties/result/enum",keyword:"enum",params:{allowedValues: schema31.properties.last_activation.oneOf[1].properties.result.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.last_activation.oneOf[1].properties.result.enum,parentSchema:schema31.properties.last_activation.oneOf[1].properties.result,data:data12};
+const err29 = {instancePath:instancePath+"/last_activation/result",schemaPath:"#/properties/last_activation/oneOf/1/properties/result/enum",keyword:"enum",params:{allowedValues: schema31.properties.last_activation.oneOf[1].properties.result.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.last_activation.oneOf[1].properties.result.enum,parentSchema:schema31.properties.last_activation.oneOf[1].properties.result,data:data12};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data4.scope !== undefined){
+let data13 = data4.scope;
+const _errs28 = errors;
+let valid4 = false;
+let passing1 = null;
+const _errs29 = errors;
+if(data13 !== null){
+const err30 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0],data:data13};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+var _valid1 = _errs29 === errors;
+if(_valid1){
+valid4 = true;
+passing1 = 0;
+}
+const _errs31 = errors;
+if(typeof data13 === "string"){
+if(!pattern4.test(data13)){
+const err31 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:._,-]{1,600}$"},message:"must match pattern \""+"^[A-Za-z0-9:._,-]{1,600}$"+"\"",schema:"^[A-Za-z0-9:._,-]{1,600}$",parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -636,14 +633,8 @@ vErrors.push(err31);
 errors++;
 }
 }
-if(data4.scope !== undefined){
-let data13 = data4.scope;
-const _errs30 = errors;
-let valid4 = false;
-let passing1 = null;
-const _errs31 = errors;
-if(data13 !== null){
-const err32 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0],data:data13};
+else {
+const err32 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -653,34 +644,6 @@ vErrors.push(err32);
 errors++;
 }
 var _valid1 = _errs31 === errors;
-if(_valid1){
-valid4 = true;
-passing1 = 0;
-}
-const _errs33 = errors;
-if(typeof data13 === "string"){
-if(!pattern4.test(data13)){
-const err33 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:._,-]{1,600}$"},message:"must match pattern \""+"^[A-Za-z0-9:._,-]{1,600}$"+"\"",schema:"^[A-Za-z0-9:._,-]{1,600}$",parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-else {
-const err34 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-var _valid1 = _errs33 === errors;
 if(_valid1 && valid4){
 valid4 = false;
 passing1 = [passing1, 1];
@@ -692,20 +655,20 @@ passing1 = 1;
 }
 }
 if(!valid4){
-const err35 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope,data:data13};
+const err33 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope,data:data13};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err33];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err33);
 }
 errors++;
 }
 else {
-errors = _errs30;
+errors = _errs28;
 if(vErrors !== null){
-if(_errs30){
-vErrors.length = _errs30;
+if(_errs28){
+vErrors.length = _errs28;
 }
 else {
 vErrors = null;
@@ -725,28 +688,28 @@ errors = vErrors.length;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/last_activation/units",schemaPath:"#/properties/last_activation/oneOf/1/properties/units/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.last_activation.oneOf[1].properties.units.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.units,data:data14};
+const err34 = {instancePath:instancePath+"/last_activation/units",schemaPath:"#/properties/last_activation/oneOf/1/properties/units/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.last_activation.oneOf[1].properties.units.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.units,data:data14};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err34];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err34);
 }
 errors++;
 }
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_activation.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+const err35 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_activation.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
-vErrors = [err37];
+vErrors = [err35];
 }
 else {
-vErrors.push(err37);
+vErrors.push(err35);
 }
 errors++;
 }
-var _valid0 = _errs12 === errors;
+var _valid0 = _errs11 === errors;
 if(_valid0 && valid1){
 valid1 = false;
 passing0 = [passing0, 1];
@@ -755,23 +718,34 @@ else {
 if(_valid0){
 valid1 = true;
 passing0 = 1;
+var props0 = {};
+props0.id = true;
+props0.source = true;
+props0.actor = true;
+props0.reason = true;
+props0.trigger_time = true;
+props0.all_stopped_time = true;
+props0.latency_seconds = true;
+props0.result = true;
+props0.scope = true;
+props0.units = true;
 }
 }
 if(!valid1){
-const err38 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf,parentSchema:schema31.properties.last_activation,data:data4};
+const err36 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf,parentSchema:schema31.properties.last_activation,data:data4};
 if(vErrors === null){
-vErrors = [err38];
+vErrors = [err36];
 }
 else {
-vErrors.push(err38);
+vErrors.push(err36);
 }
 errors++;
 }
 else {
-errors = _errs9;
+errors = _errs8;
 if(vErrors !== null){
-if(_errs9){
-vErrors.length = _errs9;
+if(_errs8){
+vErrors.length = _errs8;
 }
 else {
 vErrors = null;
@@ -781,12 +755,39 @@ vErrors = null;
 }
 if(data.last_deactivation !== undefined){
 let data16 = data.last_deactivation;
-const _errs39 = errors;
+const _errs37 = errors;
 let valid7 = false;
 let passing2 = null;
-const _errs40 = errors;
+const _errs38 = errors;
 if(data16 !== null){
-const err39 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_deactivation.oneOf[0].type,parentSchema:schema31.properties.last_deactivation.oneOf[0],data:data16};
+const err37 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_deactivation.oneOf[0].type,parentSchema:schema31.properties.last_deactivation.oneOf[0],data:data16};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+var _valid2 = _errs38 === errors;
+if(_valid2){
+valid7 = true;
+passing2 = 0;
+}
+const _errs40 = errors;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.time === undefined){
+const err38 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(data16.actor === undefined){
+const err39 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -795,15 +796,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-var _valid2 = _errs40 === errors;
-if(_valid2){
-valid7 = true;
-passing2 = 0;
-}
-const _errs42 = errors;
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-if(data16.time === undefined){
-const err40 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+if(data16.reason === undefined){
+const err40 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -812,8 +806,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data16.actor === undefined){
-const err41 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+if(data16.result === undefined){
+const err41 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -822,8 +816,8 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(data16.reason === undefined){
-const err42 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+if(data16.detail === undefined){
+const err42 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "detail"},message:"must have required property '"+"detail"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -832,8 +826,11 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(data16.result === undefined){
-const err43 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+if(data16.time !== undefined){
+let data17 = data16.time;
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 < 0 || isNaN(data17)){
+const err43 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -842,8 +839,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data16.detail === undefined){
-const err44 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "detail"},message:"must have required property '"+"detail"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+}
+else {
+const err44 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -852,9 +850,11 @@ vErrors.push(err44);
 }
 errors++;
 }
-for(const key2 in data16){
-if(!(((((key2 === "time") || (key2 === "actor")) || (key2 === "reason")) || (key2 === "result")) || (key2 === "detail"))){
-const err45 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+}
+if(data16.actor !== undefined){
+let data18 = data16.actor;
+if(typeof data18 !== "string"){
+const err45 = {instancePath:instancePath+"/last_deactivation/actor",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.actor,data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -864,11 +864,10 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data16.time !== undefined){
-let data17 = data16.time;
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 < 0 || isNaN(data17)){
-const err46 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data17};
+if(data16.reason !== undefined){
+let data19 = data16.reason;
+if(typeof data19 !== "string"){
+const err46 = {instancePath:instancePath+"/last_deactivation/reason",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.reason,data:data19};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -878,8 +877,10 @@ vErrors.push(err46);
 errors++;
 }
 }
-else {
-const err47 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data17};
+if(data16.result !== undefined){
+let data20 = data16.result;
+if(typeof data20 !== "string"){
+const err47 = {instancePath:instancePath+"/last_deactivation/result",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/result/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.result.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.result,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -889,10 +890,10 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data16.actor !== undefined){
-let data18 = data16.actor;
-if(typeof data18 !== "string"){
-const err48 = {instancePath:instancePath+"/last_deactivation/actor",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.actor,data:data18};
+if(data16.detail !== undefined){
+let data21 = data16.detail;
+if(typeof data21 !== "string"){
+const err48 = {instancePath:instancePath+"/last_deactivation/detail",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.detail,data:data21};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -902,10 +903,9 @@ vErrors.push(err48);
 errors++;
 }
 }
-if(data16.reason !== undefined){
-let data19 = data16.reason;
-if(typeof data19 !== "string"){
-const err49 = {instancePath:instancePath+"/last_deactivation/reason",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.reason,data:data19};
+}
+else {
+const err49 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_deactivation.oneOf[1].type,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -914,45 +914,7 @@ vErrors.push(err49);
 }
 errors++;
 }
-}
-if(data16.result !== undefined){
-let data20 = data16.result;
-if(typeof data20 !== "string"){
-const err50 = {instancePath:instancePath+"/last_deactivation/result",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/result/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.result.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.result,data:data20};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-if(data16.detail !== undefined){
-let data21 = data16.detail;
-if(typeof data21 !== "string"){
-const err51 = {instancePath:instancePath+"/last_deactivation/detail",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.detail,data:data21};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-}
-else {
-const err52 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_deactivation.oneOf[1].type,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-var _valid2 = _errs42 === errors;
+var _valid2 = _errs40 === errors;
 if(_valid2 && valid7){
 valid7 = false;
 passing2 = [passing2, 1];
@@ -961,23 +923,29 @@ else {
 if(_valid2){
 valid7 = true;
 passing2 = 1;
+var props1 = {};
+props1.time = true;
+props1.actor = true;
+props1.reason = true;
+props1.result = true;
+props1.detail = true;
 }
 }
 if(!valid7){
-const err53 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_deactivation.oneOf,parentSchema:schema31.properties.last_deactivation,data:data16};
+const err50 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_deactivation.oneOf,parentSchema:schema31.properties.last_deactivation,data:data16};
 if(vErrors === null){
-vErrors = [err53];
+vErrors = [err50];
 }
 else {
-vErrors.push(err53);
+vErrors.push(err50);
 }
 errors++;
 }
 else {
-errors = _errs39;
+errors = _errs37;
 if(vErrors !== null){
-if(_errs39){
-vErrors.length = _errs39;
+if(_errs37){
+vErrors.length = _errs37;
 }
 else {
 vErrors = null;
@@ -987,12 +955,52 @@ vErrors = null;
 }
 if(data.last_tamper !== undefined){
 let data22 = data.last_tamper;
-const _errs57 = errors;
+const _errs54 = errors;
 let valid10 = false;
 let passing3 = null;
-const _errs58 = errors;
+const _errs55 = errors;
 if(data22 !== null){
-const err54 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_tamper.oneOf[0].type,parentSchema:schema31.properties.last_tamper.oneOf[0],data:data22};
+const err51 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_tamper.oneOf[0].type,parentSchema:schema31.properties.last_tamper.oneOf[0],data:data22};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+var _valid3 = _errs55 === errors;
+if(_valid3){
+valid10 = true;
+passing3 = 0;
+}
+const _errs57 = errors;
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+if(data22.time === undefined){
+const err52 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(data22.detail === undefined){
+const err53 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: "detail"},message:"must have required property '"+"detail"+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data22.time !== undefined){
+let data23 = data22.time;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 < 0 || isNaN(data23)){
+const err54 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -1001,15 +1009,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-var _valid3 = _errs58 === errors;
-if(_valid3){
-valid10 = true;
-passing3 = 0;
 }
-const _errs60 = errors;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-if(data22.time === undefined){
-const err55 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+else {
+const err55 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -1018,8 +1020,11 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data22.detail === undefined){
-const err56 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: "detail"},message:"must have required property '"+"detail"+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+}
+if(data22.detail !== undefined){
+let data24 = data22.detail;
+if(typeof data24 !== "string"){
+const err56 = {instancePath:instancePath+"/last_tamper/detail",schemaPath:"#/properties/last_tamper/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_tamper.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_tamper.oneOf[1].properties.detail,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -1028,9 +1033,10 @@ vErrors.push(err56);
 }
 errors++;
 }
-for(const key3 in data22){
-if(!((key3 === "time") || (key3 === "detail"))){
-const err57 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_tamper.oneOf[1].type,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -1039,57 +1045,7 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-if(data22.time !== undefined){
-let data23 = data22.time;
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 < 0 || isNaN(data23)){
-const err58 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data23};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-else {
-const err59 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data23};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-}
-if(data22.detail !== undefined){
-let data24 = data22.detail;
-if(typeof data24 !== "string"){
-const err60 = {instancePath:instancePath+"/last_tamper/detail",schemaPath:"#/properties/last_tamper/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_tamper.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_tamper.oneOf[1].properties.detail,data:data24};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-}
-else {
-const err61 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_tamper.oneOf[1].type,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-var _valid3 = _errs60 === errors;
+var _valid3 = _errs57 === errors;
 if(_valid3 && valid10){
 valid10 = false;
 passing3 = [passing3, 1];
@@ -1098,23 +1054,26 @@ else {
 if(_valid3){
 valid10 = true;
 passing3 = 1;
+var props2 = {};
+props2.time = true;
+props2.detail = true;
 }
 }
 if(!valid10){
-const err62 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_tamper.oneOf,parentSchema:schema31.properties.last_tamper,data:data22};
+const err58 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_tamper.oneOf,parentSchema:schema31.properties.last_tamper,data:data22};
 if(vErrors === null){
-vErrors = [err62];
+vErrors = [err58];
 }
 else {
-vErrors.push(err62);
+vErrors.push(err58);
 }
 errors++;
 }
 else {
-errors = _errs57;
+errors = _errs54;
 if(vErrors !== null){
-if(_errs57){
-vErrors.length = _errs57;
+if(_errs54){
+vErrors.length = _errs54;
 }
 else {
 vErrors = null;
@@ -1125,10 +1084,57 @@ vErrors = null;
 if(data.activations_total !== undefined){
 let data25 = data.activations_total;
 if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-for(const key4 in data25){
-let data26 = data25[key4];
+for(const key0 in data25){
+let data26 = data25[key0];
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err63 = {instancePath:instancePath+"/activations_total/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data26};
+const err59 = {instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data26};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 9007199254740991 || isNaN(data26)){
+const err60 = {instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data26};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+if(data26 < 0 || isNaN(data26)){
+const err61 = {instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data26};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/activations_total",schemaPath:"#/properties/activations_total/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.activations_total.type,parentSchema:schema31.properties.activations_total,data:data25};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.tamper_total !== undefined){
+let data27 = data.tamper_total;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+const err63 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -1137,9 +1143,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 9007199254740991 || isNaN(data26)){
-const err64 = {instancePath:instancePath+"/activations_total/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data26};
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 > 9007199254740991 || isNaN(data27)){
+const err64 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data27};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -1148,8 +1154,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data26 < 0 || isNaN(data26)){
-const err65 = {instancePath:instancePath+"/activations_total/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data26};
+if(data27 < 0 || isNaN(data27)){
+const err65 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data27};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -1160,9 +1166,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err66 = {instancePath:instancePath+"/activations_total",schemaPath:"#/properties/activations_total/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.activations_total.type,parentSchema:schema31.properties.activations_total,data:data25};
+if(data.leftover_kills_total !== undefined){
+let data28 = data.leftover_kills_total;
+if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
+const err66 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data28};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -1171,11 +1178,9 @@ vErrors.push(err66);
 }
 errors++;
 }
-}
-if(data.tamper_total !== undefined){
-let data27 = data.tamper_total;
-if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err67 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data27};
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 > 9007199254740991 || isNaN(data28)){
+const err67 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data28};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -1184,9 +1189,8 @@ vErrors.push(err67);
 }
 errors++;
 }
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 9007199254740991 || isNaN(data27)){
-const err68 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data27};
+if(data28 < 0 || isNaN(data28)){
+const err68 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data28};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -1195,8 +1199,11 @@ vErrors.push(err68);
 }
 errors++;
 }
-if(data27 < 0 || isNaN(data27)){
-const err69 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data27};
+}
+}
+}
+else {
+const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -1205,61 +1212,13 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-}
-if(data.leftover_kills_total !== undefined){
-let data28 = data.leftover_kills_total;
-if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err70 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data28};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-if((typeof data28 == "number") && (isFinite(data28))){
-if(data28 > 9007199254740991 || isNaN(data28)){
-const err71 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data28};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-if(data28 < 0 || isNaN(data28)){
-const err72 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data28};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err73 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
 validate20.errors = vErrors;
 return errors === 0;
 }
-validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate20.evaluated = {"props":{"schema":true,"active":true,"flag_id":true,"updated_at":true,"last_activation":true,"last_deactivation":true,"last_tamper":true,"activations_total":true,"tamper_total":true,"leftover_kills_total":true},"dynamicProps":false,"dynamicItems":false};
 
 
-const schema41 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/drill.schema.json","title":"drill.json, schema 1","description":"STATE_DIR/drill.json as proof_ess.sh writes it (contract/README.md section 5). The version is the value of \"schema\": a reader refuses any other.","type":"object","required":["schema","last","last_pass"],"additionalProperties":false,"properties":{"schema":{"const":1},"last":{"type":"object","description":"the last drill, whatever its result","required":["time","mode","result","checks","failed"],"additionalProperties":false,"properties":{"time":{"type":"number","minimum":0,"description":"Unix seconds"},"mode":{"enum":["dry-run","full"]},"result":{"enum":["pass","fail"]},"checks":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"triggers":{"type":"array","description":"full drills only: each trigger method, in the drill's order, with its result and its figure: the trigger to the last trading unit down by systemd's timestamps, in seconds (null when not measured: it did not stop trading, or was not run)","maxItems":4,"items":{"type":"object","required":["method","result","latency_seconds"],"additionalProperties":false,"properties":{"method":{"enum":["command","systemctl","touch","trip-request"]},"result":{"enum":["pass","fail","not-run"]},"latency_seconds":{"oneOf":[{"type":"number","minimum":0},{"type":"null"}]}}}}}},"last_pass":{"type":"object","description":"when a drill of each mode last passed; null while none has","required":["dry-run","full"],"additionalProperties":false,"properties":{"dry-run":{"oneOf":[{"type":"number","minimum":0},{"type":"null"}]},"full":{"oneOf":[{"type":"number","minimum":0},{"type":"null"}]}}}}};
+const schema41 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/drill.schema.json","title":"drill.json, schema 1","description":"STATE_DIR/drill.json as proof_ess.sh writes it (contract/README.md section 5). The version is the value of \"schema\": a reader refuses any other.","type":"object","required":["schema","last","last_pass"],"properties":{"schema":{"const":1},"last":{"type":"object","description":"the last drill, whatever its result","required":["time","mode","result","checks","failed"],"properties":{"time":{"title":"a non-negative number","type":"number","minimum":0,"description":"Unix seconds"},"mode":{"enum":["dry-run","full"]},"result":{"enum":["pass","fail"]},"checks":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"triggers":{"type":"array","description":"full drills only: each trigger method, in the drill's order, with its result and its figure: the trigger to the last trading unit down by systemd's timestamps, in seconds (null when not measured: it did not stop trading, or was not run)","maxItems":4,"items":{"type":"object","required":["method","result","latency_seconds"],"properties":{"method":{"enum":["command","systemctl","touch","trip-request"]},"result":{"enum":["pass","fail","not-run"]},"latency_seconds":{"title":"a non-negative number or null","oneOf":[{"type":"number","minimum":0},{"type":"null"}]}}}}}},"last_pass":{"type":"object","description":"when a drill of each mode last passed; null while none has","required":["dry-run","full"],"properties":{"dry-run":{"title":"a non-negative number or null","oneOf":[{"type":"number","minimum":0},{"type":"null"}]},"full":{"title":"a non-negative number or null","oneOf":[{"type":"number","minimum":0},{"type":"null"}]}}}}};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://quantum-ess.invalid/contract/drill.schema.json" */;
@@ -1303,9 +1262,10 @@ vErrors.push(err2);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(((key0 === "schema") || (key0 === "last")) || (key0 === "last_pass"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data};
+if(data.schema !== undefined){
+let data0 = data.schema;
+if(1 !== data0){
+const err3 = {instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema41.properties.schema,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1315,10 +1275,11 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.schema !== undefined){
-let data0 = data.schema;
-if(1 !== data0){
-const err4 = {instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema41.properties.schema,data:data0};
+if(data.last !== undefined){
+let data1 = data.last;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.time === undefined){
+const err4 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1327,12 +1288,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-if(data.last !== undefined){
-let data1 = data.last;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.time === undefined){
-const err5 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
+if(data1.mode === undefined){
+const err5 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1341,8 +1298,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(data1.mode === undefined){
-const err6 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
+if(data1.result === undefined){
+const err6 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1351,8 +1308,8 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(data1.result === undefined){
-const err7 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
+if(data1.checks === undefined){
+const err7 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "checks"},message:"must have required property '"+"checks"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1361,8 +1318,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(data1.checks === undefined){
-const err8 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "checks"},message:"must have required property '"+"checks"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
+if(data1.failed === undefined){
+const err8 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "failed"},message:"must have required property '"+"failed"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1371,8 +1328,11 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(data1.failed === undefined){
-const err9 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "failed"},message:"must have required property '"+"failed"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
+if(data1.time !== undefined){
+let data2 = data1.time;
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 < 0 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.time,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1381,9 +1341,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-for(const key1 in data1){
-if(!((((((key1 === "time") || (key1 === "mode")) || (key1 === "result")) || (key1 === "checks")) || (key1 === "failed")) || (key1 === "triggers"))){
-const err10 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema41.properties.last,data:data1};
+}
+else {
+const err10 = {instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.time.type,parentSchema:schema41.properties.last.properties.time,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1393,11 +1353,10 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data1.time !== undefined){
-let data2 = data1.time;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 < 0 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.time,data:data2};
+if(data1.mode !== undefined){
+let data3 = data1.mode;
+if(!((data3 === "dry-run") || (data3 === "full"))){
+const err11 = {instancePath:instancePath+"/last/mode",schemaPath:"#/properties/last/properties/mode/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.mode.enum,parentSchema:schema41.properties.last.properties.mode,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1407,8 +1366,10 @@ vErrors.push(err11);
 errors++;
 }
 }
-else {
-const err12 = {instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.time.type,parentSchema:schema41.properties.last.properties.time,data:data2};
+if(data1.result !== undefined){
+let data4 = data1.result;
+if(!((data4 === "pass") || (data4 === "fail"))){
+const err12 = {instancePath:instancePath+"/last/result",schemaPath:"#/properties/last/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.result.enum,parentSchema:schema41.properties.last.properties.result,data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1418,10 +1379,10 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data1.mode !== undefined){
-let data3 = data1.mode;
-if(!((data3 === "dry-run") || (data3 === "full"))){
-const err13 = {instancePath:instancePath+"/last/mode",schemaPath:"#/properties/last/properties/mode/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.mode.enum,parentSchema:schema41.properties.last.properties.mode,data:data3};
+if(data1.checks !== undefined){
+let data5 = data1.checks;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err13 = {instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.checks.type,parentSchema:schema41.properties.last.properties.checks,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1430,11 +1391,9 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-if(data1.result !== undefined){
-let data4 = data1.result;
-if(!((data4 === "pass") || (data4 === "fail"))){
-const err14 = {instancePath:instancePath+"/last/result",schemaPath:"#/properties/last/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.result.enum,parentSchema:schema41.properties.last.properties.result,data:data4};
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 < 0 || isNaN(data5)){
+const err14 = {instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.checks,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1444,10 +1403,11 @@ vErrors.push(err14);
 errors++;
 }
 }
-if(data1.checks !== undefined){
-let data5 = data1.checks;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err15 = {instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.checks.type,parentSchema:schema41.properties.last.properties.checks,data:data5};
+}
+if(data1.failed !== undefined){
+let data6 = data1.failed;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err15 = {instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.failed.type,parentSchema:schema41.properties.last.properties.failed,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1456,9 +1416,9 @@ vErrors.push(err15);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 < 0 || isNaN(data5)){
-const err16 = {instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.checks,data:data5};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 0 || isNaN(data6)){
+const err16 = {instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.failed,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1469,10 +1429,11 @@ errors++;
 }
 }
 }
-if(data1.failed !== undefined){
-let data6 = data1.failed;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err17 = {instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.failed.type,parentSchema:schema41.properties.last.properties.failed,data:data6};
+if(data1.triggers !== undefined){
+let data7 = data1.triggers;
+if(Array.isArray(data7)){
+if(data7.length > 4){
+const err17 = {instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema41.properties.last.properties.triggers,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1481,9 +1442,12 @@ vErrors.push(err17);
 }
 errors++;
 }
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 < 0 || isNaN(data6)){
-const err18 = {instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.failed,data:data6};
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+let data8 = data7[i0];
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+if(data8.method === undefined){
+const err18 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "method"},message:"must have required property '"+"method"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1492,13 +1456,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-}
-}
-if(data1.triggers !== undefined){
-let data7 = data1.triggers;
-if(Array.isArray(data7)){
-if(data7.length > 4){
-const err19 = {instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema41.properties.last.properties.triggers,data:data7};
+if(data8.result === undefined){
+const err19 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1507,12 +1466,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-const len0 = data7.length;
-for(let i0=0; i0<len0; i0++){
-let data8 = data7[i0];
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-if(data8.method === undefined){
-const err20 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "method"},message:"must have required property '"+"method"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
+if(data8.latency_seconds === undefined){
+const err20 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "latency_seconds"},message:"must have required property '"+"latency_seconds"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1521,8 +1476,10 @@ vErrors.push(err20);
 }
 errors++;
 }
-if(data8.result === undefined){
-const err21 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
+if(data8.method !== undefined){
+let data9 = data8.method;
+if(!((((data9 === "command") || (data9 === "systemctl")) || (data9 === "touch")) || (data9 === "trip-request"))){
+const err21 = {instancePath:instancePath+"/last/triggers/" + i0+"/method",schemaPath:"#/properties/last/properties/triggers/items/properties/method/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.method.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.method.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.method,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1531,8 +1488,11 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(data8.latency_seconds === undefined){
-const err22 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "latency_seconds"},message:"must have required property '"+"latency_seconds"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
+}
+if(data8.result !== undefined){
+let data10 = data8.result;
+if(!(((data10 === "pass") || (data10 === "fail")) || (data10 === "not-run"))){
+const err22 = {instancePath:instancePath+"/last/triggers/" + i0+"/result",schemaPath:"#/properties/last/properties/triggers/items/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.result.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.result,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1541,9 +1501,16 @@ vErrors.push(err22);
 }
 errors++;
 }
-for(const key2 in data8){
-if(!(((key2 === "method") || (key2 === "result")) || (key2 === "latency_seconds"))){
-const err23 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
+}
+if(data8.latency_seconds !== undefined){
+let data11 = data8.latency_seconds;
+const _errs19 = errors;
+let valid5 = false;
+let passing0 = null;
+const _errs20 = errors;
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+const err23 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1553,10 +1520,8 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data8.method !== undefined){
-let data9 = data8.method;
-if(!((((data9 === "command") || (data9 === "systemctl")) || (data9 === "touch")) || (data9 === "trip-request"))){
-const err24 = {instancePath:instancePath+"/last/triggers/" + i0+"/method",schemaPath:"#/properties/last/properties/triggers/items/properties/method/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.method.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.method.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.method,data:data9};
+else {
+const err24 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1565,11 +1530,14 @@ vErrors.push(err24);
 }
 errors++;
 }
+var _valid0 = _errs20 === errors;
+if(_valid0){
+valid5 = true;
+passing0 = 0;
 }
-if(data8.result !== undefined){
-let data10 = data8.result;
-if(!(((data10 === "pass") || (data10 === "fail")) || (data10 === "not-run"))){
-const err25 = {instancePath:instancePath+"/last/triggers/" + i0+"/result",schemaPath:"#/properties/last/properties/triggers/items/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.result.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.result,data:data10};
+const _errs22 = errors;
+if(data11 !== null){
+const err25 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1],data:data11};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1578,52 +1546,7 @@ vErrors.push(err25);
 }
 errors++;
 }
-}
-if(data8.latency_seconds !== undefined){
-let data11 = data8.latency_seconds;
-const _errs22 = errors;
-let valid5 = false;
-let passing0 = null;
-const _errs23 = errors;
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 < 0 || isNaN(data11)){
-const err26 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-var _valid0 = _errs23 === errors;
-if(_valid0){
-valid5 = true;
-passing0 = 0;
-}
-const _errs25 = errors;
-if(data11 !== null){
-const err28 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1],data:data11};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-var _valid0 = _errs25 === errors;
+var _valid0 = _errs22 === errors;
 if(_valid0 && valid5){
 valid5 = false;
 passing0 = [passing0, 1];
@@ -1635,20 +1558,20 @@ passing0 = 1;
 }
 }
 if(!valid5){
-const err29 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds,data:data11};
+const err26 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds,data:data11};
 if(vErrors === null){
-vErrors = [err29];
+vErrors = [err26];
 }
 else {
-vErrors.push(err29);
+vErrors.push(err26);
 }
 errors++;
 }
 else {
-errors = _errs22;
+errors = _errs19;
 if(vErrors !== null){
-if(_errs22){
-vErrors.length = _errs22;
+if(_errs19){
+vErrors.length = _errs19;
 }
 else {
 vErrors = null;
@@ -1658,7 +1581,45 @@ vErrors = null;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.properties.triggers.items.type,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
+const err27 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.properties.triggers.items.type,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.last.properties.triggers.type,parentSchema:schema41.properties.last.properties.triggers,data:data7};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.type,parentSchema:schema41.properties.last,data:data1};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data.last_pass !== undefined){
+let data12 = data.last_pass;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(data12["dry-run"] === undefined){
+const err30 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: "dry-run"},message:"must have required property '"+"dry-run"+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1667,10 +1628,8 @@ vErrors.push(err30);
 }
 errors++;
 }
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.last.properties.triggers.type,parentSchema:schema41.properties.last.properties.triggers,data:data7};
+if(data12.full === undefined){
+const err31 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: "full"},message:"must have required property '"+"full"+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1679,10 +1638,15 @@ vErrors.push(err31);
 }
 errors++;
 }
-}
-}
-else {
-const err32 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.type,parentSchema:schema41.properties.last,data:data1};
+if(data12["dry-run"] !== undefined){
+let data13 = data12["dry-run"];
+const _errs27 = errors;
+let valid7 = false;
+let passing1 = null;
+const _errs28 = errors;
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
+const err32 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1692,11 +1656,8 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data.last_pass !== undefined){
-let data12 = data.last_pass;
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-if(data12["dry-run"] === undefined){
-const err33 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: "dry-run"},message:"must have required property '"+"dry-run"+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12};
+else {
+const err33 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[0].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1705,8 +1666,14 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(data12.full === undefined){
-const err34 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: "full"},message:"must have required property '"+"full"+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12};
+var _valid1 = _errs28 === errors;
+if(_valid1){
+valid7 = true;
+passing1 = 0;
+}
+const _errs30 = errors;
+if(data13 !== null){
+const err34 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[1].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1715,63 +1682,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-for(const key3 in data12){
-if(!((key3 === "dry-run") || (key3 === "full"))){
-const err35 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema41.properties.last_pass,data:data12};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-if(data12["dry-run"] !== undefined){
-let data13 = data12["dry-run"];
-const _errs31 = errors;
-let valid7 = false;
-let passing1 = null;
-const _errs32 = errors;
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 < 0 || isNaN(data13)){
-const err36 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[0].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-var _valid1 = _errs32 === errors;
-if(_valid1){
-valid7 = true;
-passing1 = 0;
-}
-const _errs34 = errors;
-if(data13 !== null){
-const err38 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[1].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[1],data:data13};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-var _valid1 = _errs34 === errors;
+var _valid1 = _errs30 === errors;
 if(_valid1 && valid7){
 valid7 = false;
 passing1 = [passing1, 1];
@@ -1783,20 +1694,20 @@ passing1 = 1;
 }
 }
 if(!valid7){
-const err39 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties["dry-run"].oneOf,parentSchema:schema41.properties.last_pass.properties["dry-run"],data:data13};
+const err35 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties["dry-run"].oneOf,parentSchema:schema41.properties.last_pass.properties["dry-run"],data:data13};
 if(vErrors === null){
-vErrors = [err39];
+vErrors = [err35];
 }
 else {
-vErrors.push(err39);
+vErrors.push(err35);
 }
 errors++;
 }
 else {
-errors = _errs31;
+errors = _errs27;
 if(vErrors !== null){
-if(_errs31){
-vErrors.length = _errs31;
+if(_errs27){
+vErrors.length = _errs27;
 }
 else {
 vErrors = null;
@@ -1806,49 +1717,49 @@ vErrors = null;
 }
 if(data12.full !== undefined){
 let data14 = data12.full;
-const _errs37 = errors;
+const _errs33 = errors;
 let valid8 = false;
 let passing2 = null;
-const _errs38 = errors;
+const _errs34 = errors;
 if((typeof data14 == "number") && (isFinite(data14))){
 if(data14 < 0 || isNaN(data14)){
-const err40 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
+const err36 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
 if(vErrors === null){
-vErrors = [err40];
+vErrors = [err36];
 }
 else {
-vErrors.push(err40);
+vErrors.push(err36);
 }
 errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties.full.oneOf[0].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
+const err37 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties.full.oneOf[0].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
 if(vErrors === null){
-vErrors = [err41];
+vErrors = [err37];
 }
 else {
-vErrors.push(err41);
+vErrors.push(err37);
 }
 errors++;
 }
-var _valid2 = _errs38 === errors;
+var _valid2 = _errs34 === errors;
 if(_valid2){
 valid8 = true;
 passing2 = 0;
 }
-const _errs40 = errors;
+const _errs36 = errors;
 if(data14 !== null){
-const err42 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties.full.oneOf[1].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[1],data:data14};
+const err38 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties.full.oneOf[1].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[1],data:data14};
 if(vErrors === null){
-vErrors = [err42];
+vErrors = [err38];
 }
 else {
-vErrors.push(err42);
+vErrors.push(err38);
 }
 errors++;
 }
-var _valid2 = _errs40 === errors;
+var _valid2 = _errs36 === errors;
 if(_valid2 && valid8){
 valid8 = false;
 passing2 = [passing2, 1];
@@ -1860,20 +1771,20 @@ passing2 = 1;
 }
 }
 if(!valid8){
-const err43 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties.full.oneOf,parentSchema:schema41.properties.last_pass.properties.full,data:data14};
+const err39 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties.full.oneOf,parentSchema:schema41.properties.last_pass.properties.full,data:data14};
 if(vErrors === null){
-vErrors = [err43];
+vErrors = [err39];
 }
 else {
-vErrors.push(err43);
+vErrors.push(err39);
 }
 errors++;
 }
 else {
-errors = _errs37;
+errors = _errs33;
 if(vErrors !== null){
-if(_errs37){
-vErrors.length = _errs37;
+if(_errs33){
+vErrors.length = _errs33;
 }
 else {
 vErrors = null;
@@ -1883,34 +1794,34 @@ vErrors = null;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last_pass.type,parentSchema:schema41.properties.last_pass,data:data12};
+const err40 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last_pass.type,parentSchema:schema41.properties.last_pass,data:data12};
 if(vErrors === null){
-vErrors = [err44];
+vErrors = [err40];
 }
 else {
-vErrors.push(err44);
+vErrors.push(err40);
 }
 errors++;
 }
 }
 }
 else {
-const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
 if(vErrors === null){
-vErrors = [err45];
+vErrors = [err41];
 }
 else {
-vErrors.push(err45);
+vErrors.push(err41);
 }
 errors++;
 }
 validate28.errors = vErrors;
 return errors === 0;
 }
-validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":{"schema":true,"last":true,"last_pass":true},"dynamicProps":false,"dynamicItems":false};
 
 
-const schema42 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/exemption.schema.json","title":"a maintenance exemption record","description":"/run/quantum-ess/exempt/<unit>, one JSON line, as `ess_controller.sh exempt` writes it (contract/README.md section 5). \"unit\" must also be the file's name, which a schema cannot say; a record whose \"until\" has passed is no exemption.","type":"object","required":["unit","since","until","actor","reason"],"additionalProperties":false,"properties":{"unit":{"title":"a unit name","type":"string","pattern":"^[A-Za-z0-9:_.@\\\\-]+$"},"since":{"type":"integer","minimum":0,"description":"Unix seconds"},"until":{"type":"integer","minimum":0,"description":"Unix seconds"},"actor":{"type":"string"},"reason":{"type":"string"}}};
+const schema42 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/exemption.schema.json","title":"a maintenance exemption record","description":"/run/quantum-ess/exempt/<unit>, one JSON line, as `ess_controller.sh exempt` writes it (contract/README.md section 5). \"unit\" must also be the file's name, which a schema cannot say; a record whose \"until\" has passed is no exemption.","type":"object","required":["unit","since","until","actor","reason"],"properties":{"unit":{"title":"a unit name","type":"string","pattern":"^[A-Za-z0-9:_.@\\\\-]+$"},"since":{"title":"a Unix time in whole seconds","type":"integer","minimum":0},"until":{"title":"a Unix time in whole seconds","type":"integer","minimum":0},"actor":{"type":"string"},"reason":{"type":"string"}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://quantum-ess.invalid/contract/exemption.schema.json" */;
@@ -1974,9 +1885,11 @@ vErrors.push(err4);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(((((key0 === "unit") || (key0 === "since")) || (key0 === "until")) || (key0 === "actor")) || (key0 === "reason"))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema42,data};
+if(data.unit !== undefined){
+let data0 = data.unit;
+if(typeof data0 === "string"){
+if(!pattern5.test(data0)){
+const err5 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema42.properties.unit,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1986,11 +1899,8 @@ vErrors.push(err5);
 errors++;
 }
 }
-if(data.unit !== undefined){
-let data0 = data.unit;
-if(typeof data0 === "string"){
-if(!pattern5.test(data0)){
-const err6 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema42.properties.unit,data:data0};
+else {
+const err6 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.unit.type,parentSchema:schema42.properties.unit,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2000,8 +1910,10 @@ vErrors.push(err6);
 errors++;
 }
 }
-else {
-const err7 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.unit.type,parentSchema:schema42.properties.unit,data:data0};
+if(data.since !== undefined){
+let data1 = data.since;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err7 = {instancePath:instancePath+"/since",schemaPath:"#/properties/since/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.since.type,parentSchema:schema42.properties.since,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2010,11 +1922,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-}
-if(data.since !== undefined){
-let data1 = data.since;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/since",schemaPath:"#/properties/since/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.since.type,parentSchema:schema42.properties.since,data:data1};
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 0 || isNaN(data1)){
+const err8 = {instancePath:instancePath+"/since",schemaPath:"#/properties/since/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.since,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2023,9 +1933,12 @@ vErrors.push(err8);
 }
 errors++;
 }
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/since",schemaPath:"#/properties/since/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.since,data:data1};
+}
+}
+if(data.until !== undefined){
+let data2 = data.until;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err9 = {instancePath:instancePath+"/until",schemaPath:"#/properties/until/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.until.type,parentSchema:schema42.properties.until,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2034,12 +1947,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-}
-if(data.until !== undefined){
-let data2 = data.until;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/until",schemaPath:"#/properties/until/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.until.type,parentSchema:schema42.properties.until,data:data2};
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 < 0 || isNaN(data2)){
+const err10 = {instancePath:instancePath+"/until",schemaPath:"#/properties/until/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.until,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2048,9 +1958,12 @@ vErrors.push(err10);
 }
 errors++;
 }
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 < 0 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/until",schemaPath:"#/properties/until/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.until,data:data2};
+}
+}
+if(data.actor !== undefined){
+let data3 = data.actor;
+if(typeof data3 !== "string"){
+const err11 = {instancePath:instancePath+"/actor",schemaPath:"#/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.actor.type,parentSchema:schema42.properties.actor,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2060,11 +1973,10 @@ vErrors.push(err11);
 errors++;
 }
 }
-}
-if(data.actor !== undefined){
-let data3 = data.actor;
-if(typeof data3 !== "string"){
-const err12 = {instancePath:instancePath+"/actor",schemaPath:"#/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.actor.type,parentSchema:schema42.properties.actor,data:data3};
+if(data.reason !== undefined){
+let data4 = data.reason;
+if(typeof data4 !== "string"){
+const err12 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.reason.type,parentSchema:schema42.properties.reason,data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2074,10 +1986,9 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data.reason !== undefined){
-let data4 = data.reason;
-if(typeof data4 !== "string"){
-const err13 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.reason.type,parentSchema:schema42.properties.reason,data:data4};
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2086,22 +1997,10 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-}
-else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
 validate29.errors = vErrors;
 return errors === 0;
 }
-validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate29.evaluated = {"props":{"unit":true,"since":true,"until":true,"actor":true,"reason":true},"dynamicProps":false,"dynamicItems":false};
 
 
 const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://quantum-ess.invalid/contract/webhook-payload.schema.json","title":"Alertmanager's webhook payload, version 4","description":"The body Alertmanager POSTs to a webhook receiver (its webhook_config documentation), as the exporter's POST /alertmanager accepts it. Members Alertmanager may add later are ignored; the documented ones must have exactly their type. truncatedAlerts alone may be missing (Alertmanager before 0.22): it then counts as 0.","type":"object","required":["version","groupKey","status","receiver","groupLabels","commonLabels","commonAnnotations","externalURL","alerts"],"properties":{"version":{"title":"\"4\"","const":"4"},"groupKey":{"type":"string"},"truncatedAlerts":{"title":"a non-negative integer","type":"integer","minimum":0,"maximum":9007199254740991},"status":{"$ref":"#/$defs/status"},"receiver":{"type":"string"},"groupLabels":{"$ref":"#/$defs/labels"},"commonLabels":{"$ref":"#/$defs/labels"},"commonAnnotations":{"$ref":"#/$defs/labels"},"externalURL":{"type":"string"},"alerts":{"type":"array","items":{"$ref":"#/$defs/alert"}}},"$defs":{"status":{"title":"\"firing\" or \"resolved\"","enum":["firing","resolved"]},"labels":{"type":"object","additionalProperties":{"type":"string"}},"timestamp":{"title":"an RFC 3339 timestamp","description":"Go's time.Time in JSON: nanoseconds optional; endsAt of a firing alert is Go's zero time","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"},"alert":{"type":"object","required":["status","labels","annotations","startsAt","endsAt","generatorURL","fingerprint"],"properties":{"status":{"$ref":"#/$defs/status"},"labels":{"$ref":"#/$defs/labels"},"annotations":{"$ref":"#/$defs/labels"},"startsAt":{"$ref":"#/$defs/timestamp"},"endsAt":{"$ref":"#/$defs/timestamp"},"generatorURL":{"type":"string"},"fingerprint":{"type":"string"}}}}};
@@ -2683,6 +2582,7 @@ const schema54 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id"
 const schema55 = {"title":"an absolute path","type":"string","pattern":"^/"};
 const schema56 = {"title":"an absolute path","oneOf":[{"type":"null"},{"type":"string","pattern":"^/"}]};
 const schema57 = {"title":"true or false","type":"boolean"};
+const func1 = Object.prototype.hasOwnProperty;
 const pattern9 = new RegExp("^/", "u");
 const pattern10 = new RegExp("^unix:path=/[^,;]+$", "u");
 const pattern12 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", "u");

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
-import { FileFormatError, nonNegativeNumber, object, oneOf, optionalNonNegativeNumber, parseJsonObject, requireSchema } from './json-fields.js';
+import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
+import type { DRILL_MODES } from '../contract/enums.generated.js';
+import { validateDrillFile } from '../contract/validators.generated.js';
 import { JsonFileReader } from './json-file.js';
 
 /** How `proof_ess.sh` drills (contract/README.md section 5). */
-export const DRILL_MODES = ['dry-run', 'full'] as const;
+export { DRILL_MODES } from '../contract/enums.generated.js';
 export type DrillMode = (typeof DRILL_MODES)[number];
 export const DRILL_RESULTS = ['pass', 'fail'] as const;
 export type DrillResult = (typeof DRILL_RESULTS)[number];
@@ -41,44 +43,21 @@ export const DRILL_SCHEMA = 1;
 // proof_ess.sh writes about 150 bytes; anything far larger is not its file.
 const MAX_BYTES = 16 * 1024;
 
-/** Parses drill.json; a missing or null `last`/`last_pass` entry means "has not happened", anything malformed is refused. */
+/** Parses drill.json: the contract's schema 1 exactly (contract/drill.schema.json), or refused with the reason. */
 export function parseDrillJson(text: string): DrillRecord {
   const root = parseJsonObject(text);
   requireSchema(root, DRILL_SCHEMA, 'proof_ess.sh');
-  const last = root.last == null ? null : object(root.last, 'last');
-  const lastPass = root.last_pass == null ? {} : object(root.last_pass, 'last_pass');
+  if (!validateDrillFile(root)) throw schemaError(validateDrillFile);
+  const { last, last_pass: lastPass } = root;
   return {
-    last: last && {
-      time: nonNegativeNumber(last.time, 'last.time'),
-      mode: oneOf(last.mode, DRILL_MODES, 'last.mode'),
-      result: oneOf(last.result, DRILL_RESULTS, 'last.result'),
-      triggers: parseTriggers(last.triggers),
+    last: {
+      time: last.time,
+      mode: last.mode,
+      result: last.result,
+      triggers: (last.triggers ?? []).map((trigger) => ({ method: trigger.method, result: trigger.result, latencySeconds: trigger.latency_seconds })),
     },
-    lastPass: {
-      'dry-run': optionalNonNegativeNumber(lastPass['dry-run'], 'last_pass.dry-run'),
-      full: optionalNonNegativeNumber(lastPass.full, 'last_pass.full'),
-    },
+    lastPass: { 'dry-run': lastPass['dry-run'], full: lastPass.full },
   };
-}
-
-/** `last.triggers`: absent (a dry run, an older drill) or at most one entry per method. */
-function parseTriggers(value: unknown): readonly DrillTrigger[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > DRILL_METHODS.length) {
-    throw new FileFormatError(`last.triggers: expected an array of at most ${DRILL_METHODS.length} entries`);
-  }
-  return value.map((entry: unknown, i) => {
-    const where = `last.triggers[${i}]`;
-    const trigger = object(entry, where);
-    const extra = Object.keys(trigger).filter((key) => !['method', 'result', 'latency_seconds'].includes(key));
-    if (extra.length > 0) throw new FileFormatError(`${where}: unknown member ${extra.join(', ')}`);
-    if (!('latency_seconds' in trigger)) throw new FileFormatError(`${where}.latency_seconds: missing`);
-    return {
-      method: oneOf(trigger.method, DRILL_METHODS, `${where}.method`),
-      result: oneOf(trigger.result, DRILL_TRIGGER_RESULTS, `${where}.result`),
-      latencySeconds: optionalNonNegativeNumber(trigger.latency_seconds, `${where}.latency_seconds`),
-    };
-  });
 }
 
 /** drill.json in STATE_DIR, as a reader the exporter polls at every scrape. */

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { FileFormatError, parseJsonObject, text, wholeNumber } from './json-fields.js';
+import { FileFormatError, parseJsonObject, schemaError } from './json-fields.js';
+import { validateExemptionRecord } from '../contract/validators.generated.js';
 import { pathExists } from '../io/path-exists.js';
 import { readBounded } from '../io/read-bounded.js';
 
@@ -29,15 +30,10 @@ const MAX_EXEMPTION_BYTES = 16 * 1024;
  */
 export function parseExemption(content: string, unit: string): Exemption {
   const record = parseJsonObject(content);
+  if (!validateExemptionRecord(record)) throw schemaError(validateExemptionRecord);
   // A record of another unit under this name is not this unit's exemption (a copy, a rename).
   if (record.unit !== unit) throw new FileFormatError(`unit: ${JSON.stringify(record.unit)} is not ${JSON.stringify(unit)}`);
-  return {
-    unit,
-    since: wholeNumber(record.since, 'since', 'a Unix time in whole seconds'),
-    until: wholeNumber(record.until, 'until', 'a Unix time in whole seconds'),
-    actor: text(record.actor, 'actor'),
-    reason: text(record.reason, 'reason'),
-  };
+  return record;
 }
 
 /** What the exemption files of the trading units said, and why the ones that could not be used failed. */

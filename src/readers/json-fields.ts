@@ -1,7 +1,9 @@
+import { type SchemaValidator, schemaProblems } from '../contract/schema-validator.js';
+
 /**
- * Checks for the small JSON files the root side writes (state.json, drill.json, exemption records):
- * each names the field that is not what contract/README.md says, so a foreign or half-written file is
- * refused with a reason instead of being half used.
+ * A small JSON file the root side writes (state.json, drill.json, an exemption record) that is not what
+ * its contract schema says: the message names the field, so a foreign or half-written file is refused
+ * with a reason instead of being half used.
  */
 export class FileFormatError extends Error {
   override name = 'FileFormatError';
@@ -15,48 +17,19 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   } catch (error) {
     throw new FileFormatError('not valid JSON', { cause: error });
   }
-  return object(json, '(top level)');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FileFormatError('(top level): expected an object');
+  return json as Record<string, unknown>;
 }
 
-/** Refuses a file of another release: its fields may mean something else. */
+/** Refuses a file of another release before its fields are judged: they may mean something else. */
 export function requireSchema(root: Record<string, unknown>, schema: number, writer: string): void {
   if (root.schema !== schema) {
     throw new FileFormatError(`schema: expected ${schema}, got ${JSON.stringify(root.schema)} (exporter and ${writer} from different releases?)`);
   }
 }
 
-export function object(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new FileFormatError(`${where}: expected an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-export function nonNegativeNumber(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new FileFormatError(`${where}: ${JSON.stringify(value)} is not a non-negative number`);
-  }
-  return value;
-}
-
-/** null or undefined: "has not happened". */
-export function optionalNonNegativeNumber(value: unknown, where: string): number | null {
-  return value == null ? null : nonNegativeNumber(value, where);
-}
-
-export function wholeNumber(value: unknown, where: string, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FileFormatError(`${where}: ${JSON.stringify(value)} is not ${what}`);
-  }
-  return value;
-}
-
-export function oneOf<T extends string>(value: unknown, words: readonly T[], where: string): T {
-  if (!words.includes(value as T)) throw new FileFormatError(`${where}: ${JSON.stringify(value)} is not one of ${words.join(', ')}`);
-  return value as T;
-}
-
-export function text(value: unknown, where: string): string {
-  if (typeof value !== 'string') throw new FileFormatError(`${where}: ${JSON.stringify(value)} is not a string`);
-  return value;
+/** The schema's first complaint about a file, as a format error. */
+export function schemaError(validate: SchemaValidator<unknown>): FileFormatError {
+  const [first = 'does not match the contract'] = schemaProblems(validate, '(top level)', 1);
+  return new FileFormatError(first);
 }

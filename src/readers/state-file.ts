@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
-import { FileFormatError, object, oneOf, optionalNonNegativeNumber, parseJsonObject, requireSchema, wholeNumber } from './json-fields.js';
+import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
+import type { UNIT_RESULTS } from '../contract/enums.generated.js';
+import { validateStateFile } from '../contract/validators.generated.js';
 import { JsonFileReader } from './json-file.js';
 
 /**
  * What activate did to each trading unit (contract/README.md section 3); `exempt`: left running by a
  * re-verifying activation because of a maintenance exemption (section 5).
  */
-export const UNIT_RESULTS = ['stopped', 'killed', 'leftovers-killed', 'already-inactive', 'not-found', 'not-stopped', 'exempt'] as const;
+export { UNIT_RESULTS } from '../contract/enums.generated.js';
 export type UnitResult = (typeof UNIT_RESULTS)[number];
 
 export interface UnitOutcome {
@@ -44,43 +46,24 @@ export const STATE_SCHEMA = 2;
 // The controller writes a few hundred bytes; anything far larger is not its file.
 const MAX_BYTES = 64 * 1024;
 
-/** Parses state.json; missing or null sections mean "has not happened", anything malformed is refused. */
+/** Parses state.json: the contract's schema 2 exactly (contract/state.schema.json), or refused with the reason. */
 export function parseStateJson(text: string): EssState {
   const root = parseJsonObject(text);
   requireSchema(root, STATE_SCHEMA, 'controller');
-  const activation = root.last_activation == null ? null : object(root.last_activation, 'last_activation');
-  const deactivation = root.last_deactivation == null ? null : object(root.last_deactivation, 'last_deactivation');
-  const tamper = root.last_tamper == null ? null : object(root.last_tamper, 'last_tamper');
-  const totals = root.activations_total == null ? {} : object(root.activations_total, 'activations_total');
-  const activationsTotal: Record<string, number> = {};
-  for (const [source, value] of Object.entries(totals)) activationsTotal[source] = count(value, `activations_total.${source}`);
+  if (!validateStateFile(root)) throw schemaError(validateStateFile);
+  const activation = root.last_activation;
   return {
     lastActivation: activation && {
-      triggerTime: optionalNonNegativeNumber(activation.trigger_time, 'last_activation.trigger_time'),
-      latencySeconds: optionalNonNegativeNumber(activation.latency_seconds, 'last_activation.latency_seconds'),
-      units: unitResults(activation.units),
+      triggerTime: activation.trigger_time,
+      latencySeconds: activation.latency_seconds,
+      units: activation.units.map(({ unit, result }) => ({ unit, result })),
     },
-    lastDeactivationTime: deactivation && optionalNonNegativeNumber(deactivation.time, 'last_deactivation.time'),
-    lastTamperTime: tamper && optionalNonNegativeNumber(tamper.time, 'last_tamper.time'),
-    activationsTotal,
-    tamperTotal: count(root.tamper_total ?? 0, 'tamper_total'),
-    leftoverKillsTotal: count(root.leftover_kills_total ?? 0, 'leftover_kills_total'),
+    lastDeactivationTime: root.last_deactivation?.time ?? null,
+    lastTamperTime: root.last_tamper?.time ?? null,
+    activationsTotal: root.activations_total,
+    tamperTotal: root.tamper_total,
+    leftoverKillsTotal: root.leftover_kills_total,
   };
-}
-
-function unitResults(value: unknown): UnitOutcome[] {
-  if (value == null) return [];
-  if (!Array.isArray(value)) throw new FileFormatError('last_activation.units: expected an array');
-  return value.map((item: unknown, index) => {
-    const where = `last_activation.units[${index}]`;
-    const { unit, result } = object(item, where);
-    if (typeof unit !== 'string' || unit === '') throw new FileFormatError(`${where}.unit: ${JSON.stringify(unit)} is not a unit name`);
-    return { unit, result: oneOf(result, UNIT_RESULTS, `${where}.result`) };
-  });
-}
-
-function count(value: unknown, where: string): number {
-  return wholeNumber(value, where, 'a count');
 }
 
 /** state.json in STATE_DIR, as a reader the exporter polls at every scrape. */

@@ -28,7 +28,7 @@ describe('parseDrillJson', () => {
       { method: 'touch', result: 'fail', latency_seconds: null },
       { method: 'trip-request', result: 'not-run', latency_seconds: null },
     ];
-    const text = JSON.stringify({ schema: 1, last: { time: 1, mode: 'full', result: 'fail', checks: 9, failed: 1, triggers }, last_pass: null });
+    const text = JSON.stringify({ ...DRILL_EXAMPLE, last: { time: 1, mode: 'full', result: 'fail', checks: 9, failed: 1, triggers } });
     expect(parseDrillJson(text).last?.triggers).toEqual([
       { method: 'command', result: 'pass', latencySeconds: 0.034 },
       { method: 'touch', result: 'fail', latencySeconds: null },
@@ -36,29 +36,37 @@ describe('parseDrillJson', () => {
     ]);
   });
 
-  it('accepts a partial file: nulls and missing entries mean "not happened"', () => {
-    expect(parseDrillJson('{"schema":1}')).toEqual(NEVER_DRILLED);
-    expect(parseDrillJson('{"schema":1,"last":null,"last_pass":null}')).toEqual(NEVER_DRILLED);
-    expect(parseDrillJson('{"schema":1,"last":null,"last_pass":{"full":1795600000}}')).toEqual({ last: null, lastPass: { 'dry-run': null, full: 1795600000 } });
+  it('reads null as "has not passed"', () => {
+    const text = JSON.stringify({ ...DRILL_EXAMPLE, last_pass: { 'dry-run': null, full: 1795600000 } });
+    expect(parseDrillJson(text).lastPass).toEqual({ 'dry-run': null, full: 1795600000 });
   });
 
+  it('ignores members a later drill may add', () => {
+    const later = { ...DRILL_EXAMPLE, next_release: 1, last: { ...DRILL_EXAMPLE.last, extra: 'x', triggers: [{ method: 'touch', result: 'pass', latency_seconds: 1, x: 1 }] } };
+    expect(parseDrillJson(JSON.stringify(later)).last?.triggers).toEqual([{ method: 'touch', result: 'pass', latencySeconds: 1 }]);
+  });
+
+  const last = DRILL_EXAMPLE.last;
+  const touch = { method: 'touch', result: 'pass', latency_seconds: 1 };
   it.each([
     ['{"schema":1,', /not valid JSON/],
     ['"pass"', /\(top level\): expected an object/],
     ['{"schema":2}', /schema: expected 1, got 2 \(exporter and proof_ess.sh from different releases\?\)/],
     ['{"last":null}', /schema: expected 1, got undefined/],
-    ['{"schema":1,"last":[]}', /last: expected an object/],
-    ['{"schema":1,"last":{"time":1,"mode":"partial","result":"pass"}}', /last.mode: "partial" is not one of dry-run, full/],
-    ['{"schema":1,"last":{"time":1,"mode":"full","result":"ok"}}', /last.result: "ok" is not one of pass, fail/],
-    ['{"schema":1,"last":{"mode":"full","result":"pass"}}', /last.time: undefined is not a non-negative number/],
-    ['{"schema":1,"last":{"time":-5,"mode":"full","result":"pass"}}', /last.time: -5 is not/],
-    ['{"schema":1,"last_pass":"yesterday"}', /last_pass: expected an object/],
-    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":{}}}', /last.triggers: expected an array of at most 4/],
-    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":[{"method":"webhook","result":"pass","latency_seconds":1}]}}', /last.triggers\[0\].method: "webhook" is not one of/],
-    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":[{"method":"touch","result":"pass"}]}}', /last.triggers\[0\].latency_seconds: missing/],
-    ['{"schema":1,"last":{"time":1,"mode":"full","result":"pass","triggers":[{"method":"touch","result":"pass","latency_seconds":1,"x":1}]}}', /unknown member x/],
-    ['{"schema":1,"last_pass":{"dry-run":"1795656000"}}', /last_pass.dry-run: "1795656000" is not/],
-  ])('refuses %s', (text, message) => {
+    ['{"schema":1}', /^last: missing$/],
+    [{ last: [] }, /^last: \[\] is not an object$/],
+    [{ last: { ...last, mode: 'partial' } }, /^last.mode: "partial" is not one of "dry-run", "full"$/],
+    [{ last: { ...last, result: 'ok' } }, /^last.result: "ok" is not one of "pass", "fail"$/],
+    [{ last: { ...last, time: undefined } }, /^last.time: missing$/],
+    [{ last: { ...last, time: -5 } }, /^last.time: -5 is not a non-negative number$/],
+    [{ last_pass: 'yesterday' }, /^last_pass: "yesterday" is not an object$/],
+    [{ last: { ...last, triggers: {} } }, /^last.triggers: \{\} is not a list$/],
+    [{ last: { ...last, triggers: [touch, touch, touch, touch, touch] } }, /^last.triggers: \[.*\.\.\. is not a list of at most 4 entries$/],
+    [{ last: { ...last, triggers: [{ ...touch, method: 'webhook' }] } }, /^last.triggers\[0\].method: "webhook" is not one of/],
+    [{ last: { ...last, triggers: [{ method: 'touch', result: 'pass' }] } }, /^last.triggers\[0\].latency_seconds: missing$/],
+    [{ last_pass: { 'dry-run': '1795656000', full: null } }, /^last_pass.dry-run: "1795656000" is not a non-negative number or null$/],
+  ])('refuses %j', (change, message) => {
+    const text = typeof change === 'string' ? change : JSON.stringify({ ...DRILL_EXAMPLE, ...change });
     expect(() => parseDrillJson(text)).toThrow(message);
   });
 });

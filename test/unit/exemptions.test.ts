@@ -30,13 +30,13 @@ describe('parseExemption', () => {
     ['null', /expected an object/],
     ['[]', /expected an object/],
     [JSON.stringify(exemptionRecord('quantum-governor.service', UNTIL)), /unit: "quantum-governor.service" is not "quantum-execution.service"/],
-    [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), unit: undefined }), /unit: undefined is not/],
-    [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), until: String(UNTIL) }), /until: "1795659600" is not a Unix time in whole seconds/],
+    [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), unit: undefined }), /^unit: missing$/],
+    [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), until: String(UNTIL) }), /^until: "1795659600" is not a Unix time in whole seconds$/],
     [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), until: UNTIL + 0.5 }), /until: 1795659600.5 is not/],
     [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), until: null }), /until: null is not/],
     [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), since: -1 }), /since: -1 is not/],
     [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), actor: 0 }), /actor: 0 is not a string/],
-    [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), reason: undefined }), /reason: undefined is not a string/],
+    [JSON.stringify({ ...exemptionRecord(UNIT, UNTIL), reason: undefined }), /^reason: missing$/],
   ])('refuses %s', (text, message) => {
     expect(() => parseExemption(text, UNIT)).toThrow(message);
   });

@@ -73,7 +73,7 @@ describe('LatchMarkersReader', () => {
     expect(await reader.read()).toMatchObject({ persistProblem: 'state: Read-only file system\n' });
     expect(reader.exemptions()).toEqual(new Map());
     expect(health.get('markers')).toMatchObject({ ok: false, errors: 1 });
-    expect(health.get('markers').lastError).toMatch(/cannot use .*exempt\/quantum-ai-engine.service: since: undefined is not a Unix time/);
+    expect(health.get('markers').lastError).toMatch(/cannot use .*exempt\/quantum-ai-engine.service: since: missing/);
 
     await fakeHost.setExemption(TRADING[0], null);
     await reader.read();

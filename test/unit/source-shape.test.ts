@@ -15,7 +15,7 @@ const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 const MAX_FUNCTION_LINES = 60;
 
 /** Bottom first; the files directly in src/ (the entry points and what wires the parts) come last. */
-const LAYERS = ['io', 'config', 'readers', 'verdict', 'collectors', 'http', 'webhook', '.'] as const;
+const LAYERS = ['contract', 'io', 'config', 'readers', 'verdict', 'collectors', 'http', 'webhook', '.'] as const;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -91,8 +91,9 @@ function functionLengths(source: ts.SourceFile): { readonly name: string; readon
 }
 
 describe('src/ functions', () => {
-  it(`are at most ${MAX_FUNCTION_LINES} lines long`, () => {
-    const long = sourceFiles(SRC).flatMap((file) =>
+  // generated code (src/contract/*.generated.ts) is read through its schemas, not line by line
+  it(`are at most ${MAX_FUNCTION_LINES} lines long, where written by hand`, () => {
+    const long = sourceFiles(SRC).filter((file) => !file.endsWith('.generated.ts')).flatMap((file) =>
       functionLengths(parse(file))
         .filter(({ lines }) => lines > MAX_FUNCTION_LINES)
         .map(({ name, line, lines }) => `${relative(SRC, file)}:${line} ${name}: ${lines} lines`),

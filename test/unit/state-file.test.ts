@@ -30,28 +30,38 @@ describe('parseStateJson', () => {
     expect(parseStateJson(JSON.stringify(reverified)).lastActivation?.units).toEqual([{ unit: 'quantum-execution.service', result: 'exempt' }]);
   });
 
-  it('accepts a partial file: nulls and missing sections mean "not happened"', () => {
-    expect(parseStateJson('{"schema":2,"active":false}')).toEqual(NEVER_ACTIVATED);
-    expect(parseStateJson('{"schema":2,"last_activation":null,"last_deactivation":null,"last_tamper":null}')).toEqual(NEVER_ACTIVATED);
+  it('reads nulls as "not happened"', () => {
+    const fresh = { ...STATE_EXAMPLE, last_activation: null, last_deactivation: null, last_tamper: null, activations_total: {}, tamper_total: 0, leftover_kills_total: 0 };
+    expect(parseStateJson(JSON.stringify(fresh))).toEqual(NEVER_ACTIVATED);
     const failedStop = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, latency_seconds: null, all_stopped_time: null, units: [] } };
     expect(parseStateJson(JSON.stringify(failedStop)).lastActivation).toEqual({ triggerTime: 1795543337.41, latencySeconds: null, units: [] });
   });
 
+  it('ignores members a later controller may add', () => {
+    const later = { ...STATE_EXAMPLE, next_release: { x: 1 }, last_activation: { ...STATE_EXAMPLE.last_activation, extra: true } };
+    expect(parseStateJson(JSON.stringify(later)).activationsTotal).toEqual({ cli: 4, path: 4 });
+  });
+
+  const activation = STATE_EXAMPLE.last_activation;
+  const unit = activation.units[0];
   it.each([
     ['{"schema":2,', /not valid JSON/],
     ['[]', /expected an object/],
     ['{"schema":1}', /schema: expected 2, got 1 \(exporter and controller from different releases\?\)/],
     ['{"active":true}', /schema: expected 2, got undefined/],
-    ['{"schema":2,"activations_total":{"cli":-1}}', /activations_total.cli: -1 is not a count/],
-    ['{"schema":2,"tamper_total":1.5}', /tamper_total: 1.5 is not a count/],
-    ['{"schema":2,"leftover_kills_total":"2"}', /leftover_kills_total: "2" is not a count/],
-    ['{"schema":2,"last_activation":{"latency_seconds":"fast"}}', /last_activation.latency_seconds/],
-    ['{"schema":2,"last_activation":{"units":{}}}', /last_activation.units: expected an array/],
-    ['{"schema":2,"last_activation":{"units":[{"unit":"a.service","result":"vanished"}]}}', /last_activation.units\[0\].result: "vanished" is not one of stopped, killed/],
-    ['{"schema":2,"last_activation":{"units":[{"result":"stopped"}]}}', /last_activation.units\[0\].unit: undefined is not a unit name/],
-    ['{"schema":2,"last_deactivation":"yesterday"}', /last_deactivation: expected an object/],
-    ['{"schema":2,"last_tamper":{"time":-1}}', /last_tamper.time: -1 is not a non-negative number/],
-  ])('refuses %s', (text, message) => {
+    ['{"schema":2,"active":false}', /^flag_id: missing$/],
+    [{ activations_total: { cli: -1 } }, /^activations_total.cli: -1 is not a count$/],
+    [{ tamper_total: 1.5 }, /^tamper_total: 1.5 is not a count$/],
+    [{ leftover_kills_total: '2' }, /^leftover_kills_total: "2" is not a count$/],
+    [{ last_activation: { ...activation, latency_seconds: 'fast' } }, /^last_activation.latency_seconds: "fast" is not a non-negative number$/],
+    [{ last_activation: { ...activation, units: {} } }, /^last_activation.units: \{\} is not a list$/],
+    [{ last_activation: { ...activation, units: [{ ...unit, result: 'vanished' }] } }, /^last_activation.units\[0\].result: "vanished" is not one of "stopped", "killed"/],
+    [{ last_activation: { ...activation, units: [{ ...unit, unit: undefined }] } }, /^last_activation.units\[0\].unit: missing$/],
+    [{ last_activation: { ...activation, units: [{ ...unit, unit: 'a b' }] } }, /^last_activation.units\[0\].unit: "a b" is not a unit name$/],
+    [{ last_deactivation: 'yesterday' }, /^last_deactivation: "yesterday" is not an object$/],
+    [{ last_tamper: { time: -1, detail: '' } }, /^last_tamper.time: -1 is not a non-negative number$/],
+  ])('refuses %j', (change, message) => {
+    const text = typeof change === 'string' ? change : JSON.stringify({ ...STATE_EXAMPLE, ...change });
     expect(() => parseStateJson(text)).toThrow(message);
   });
 });
