@@ -120,7 +120,7 @@ function migrateTimeout(json: Record<string, unknown>): Record<string, unknown> 
 export function parseExporterSettings(json: unknown, file: string): FileSettings {
   const migrated = typeof json === 'object' && json !== null && !Array.isArray(json) ? migrateTimeout(json as Record<string, unknown>) : json;
   if (!validateExporterConfigFile(migrated)) {
-    const { problems: [first] } = schemaProblemList(validateExporterConfigFile, '(top level)', 1);
+    const [first] = schemaProblemList(validateExporterConfigFile, '(top level)');
     throw new ConfigError(file, first?.key ?? '(top level)', first?.problem ?? 'does not match the contract');
   }
   const settings = { ...DEFAULT_SETTINGS, ...withoutDeprecated(migrated) };

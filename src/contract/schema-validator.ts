@@ -104,22 +104,20 @@ function problemOf(error: SchemaError, unions: Unions, root: string): SchemaProb
 }
 
 /**
- * The problems the last run of `validate` found, in the schema's order, at most `max`, and how many
- * there were. A oneOf's summary and its `null` branch say nothing an operator can act on when a value
- * is neither null nor right: the other branch's error says what is wrong, so they are left out.
+ * The problem the last run of `validate` stopped at (the validators stop at the first), with the
+ * branches of a oneOf it tried. A oneOf's summary and its `null` branch say nothing an operator can act
+ * on when a value is neither null nor right: the other branch's error says what is wrong.
  */
-export function schemaProblemList(validate: SchemaValidator<unknown>, root: string, max = Number.POSITIVE_INFINITY): { problems: SchemaProblem[]; total: number } {
+export function schemaProblemList(validate: SchemaValidator<unknown>, root: string): SchemaProblem[] {
   const all = validate.errors ?? [];
   const unions = new Map(all.filter(isUnion).map((error) => [error.instancePath, error]));
   const explained = new Set(all.filter((error) => !isUnion(error)).map((error) => error.instancePath));
   const shown = all.filter((error) =>
     isUnion(error) ? !explained.has(error.instancePath) : !(error.keyword === 'type' && error.params.type === 'null'));
-  return { problems: shown.slice(0, max).map((error) => problemOf(error, unions, root)), total: shown.length };
+  return shown.map((error) => problemOf(error, unions, root));
 }
 
-/** The same, one line each; at most `max` lines plus a count of the rest. */
-export function schemaProblems(validate: SchemaValidator<unknown>, root: string, max = Number.POSITIVE_INFINITY): string[] {
-  const { problems, total } = schemaProblemList(validate, root, max);
-  const lines = problems.map(({ key, problem }) => `${key}: ${problem}`);
-  return total > problems.length ? [...lines, `... and ${total - problems.length} more`] : lines;
+/** The same, one line each. */
+export function schemaProblems(validate: SchemaValidator<unknown>, root: string): string[] {
+  return schemaProblemList(validate, root).map(({ key, problem }) => `${key}: ${problem}`);
 }

@@ -23,6 +23,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
+const _errs2 = errors;
+if(errors === _errs2){
 if((typeof data == "number") && (isFinite(data))){
 if(data < 0 || isNaN(data)){
 const err0 = {instancePath,schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data};
@@ -44,6 +46,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
+}
 }
 var _valid0 = _errs1 === errors;
 if(_valid0){
@@ -81,6 +84,8 @@ else {
 vErrors.push(err3);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
 else {
 errors = _errs0;
@@ -111,114 +116,81 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.unit === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "unit"},message:"must have required property '"+"unit"+"'",schema:schema35.required,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err0];
+let missing0;
+if(((((data.unit === undefined) && (missing0 = "unit")) || ((data.result === undefined) && (missing0 = "result"))) || ((data.state === undefined) && (missing0 = "state"))) || ((data.stop_seconds === undefined) && (missing0 = "stop_seconds"))){
+validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema35.required,parentSchema:schema35,data}];
+return false;
 }
 else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.result === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema35.required,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.state === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "state"},message:"must have required property '"+"state"+"'",schema:schema35.required,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.stop_seconds === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stop_seconds"},message:"must have required property '"+"stop_seconds"+"'",schema:schema35.required,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
 if(data.unit !== undefined){
 let data0 = data.unit;
+const _errs1 = errors;
+if(errors === _errs1){
 if(typeof data0 === "string"){
 if(!pattern5.test(data0)){
-const err4 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema35.properties.unit,data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
+validate25.errors = [{instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema35.properties.unit,data:data0}];
+return false;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unit.type,parentSchema:schema35.properties.unit,data:data0};
-if(vErrors === null){
-vErrors = [err5];
+validate25.errors = [{instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unit.type,parentSchema:schema35.properties.unit,data:data0}];
+return false;
+}
+}
+var valid0 = _errs1 === errors;
 }
 else {
-vErrors.push(err5);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.result !== undefined){
 let data1 = data.result;
+const _errs3 = errors;
 if(!(((((((data1 === "stopped") || (data1 === "killed")) || (data1 === "leftovers-killed")) || (data1 === "already-inactive")) || (data1 === "not-found")) || (data1 === "not-stopped")) || (data1 === "exempt"))){
-const err6 = {instancePath:instancePath+"/result",schemaPath:"#/properties/result/enum",keyword:"enum",params:{allowedValues: schema35.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.result.enum,parentSchema:schema35.properties.result,data:data1};
-if(vErrors === null){
-vErrors = [err6];
+validate25.errors = [{instancePath:instancePath+"/result",schemaPath:"#/properties/result/enum",keyword:"enum",params:{allowedValues: schema35.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.result.enum,parentSchema:schema35.properties.result,data:data1}];
+return false;
+}
+var valid0 = _errs3 === errors;
 }
 else {
-vErrors.push(err6);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.state !== undefined){
 let data2 = data.state;
+const _errs4 = errors;
 if(typeof data2 !== "string"){
-const err7 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.state.type,parentSchema:schema35.properties.state,data:data2};
-if(vErrors === null){
-vErrors = [err7];
+validate25.errors = [{instancePath:instancePath+"/state",schemaPath:"#/properties/state/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.state.type,parentSchema:schema35.properties.state,data:data2}];
+return false;
+}
+var valid0 = _errs4 === errors;
 }
 else {
-vErrors.push(err7);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.stop_seconds !== undefined){
+const _errs6 = errors;
 if(!(validate21(data.stop_seconds, {instancePath:instancePath+"/stop_seconds",parentData:data,parentDataProperty:"stop_seconds",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err8];
+validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data}];
+return false;
 }
-else {
-vErrors.push(err8);
-}
-errors++;
 }
 validate25.errors = vErrors;
 return errors === 0;
@@ -238,165 +210,79 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.schema === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "schema"},message:"must have required property '"+"schema"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err0];
+let missing0;
+if(((((((((((data.schema === undefined) && (missing0 = "schema")) || ((data.active === undefined) && (missing0 = "active"))) || ((data.flag_id === undefined) && (missing0 = "flag_id"))) || ((data.updated_at === undefined) && (missing0 = "updated_at"))) || ((data.last_activation === undefined) && (missing0 = "last_activation"))) || ((data.last_deactivation === undefined) && (missing0 = "last_deactivation"))) || ((data.last_tamper === undefined) && (missing0 = "last_tamper"))) || ((data.activations_total === undefined) && (missing0 = "activations_total"))) || ((data.tamper_total === undefined) && (missing0 = "tamper_total"))) || ((data.leftover_kills_total === undefined) && (missing0 = "leftover_kills_total"))){
+validate20.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema31.required,parentSchema:schema31,data}];
+return false;
 }
 else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.active === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "active"},message:"must have required property '"+"active"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.flag_id === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flag_id"},message:"must have required property '"+"flag_id"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.updated_at === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "updated_at"},message:"must have required property '"+"updated_at"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data.last_activation === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "last_activation"},message:"must have required property '"+"last_activation"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(data.last_deactivation === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "last_deactivation"},message:"must have required property '"+"last_deactivation"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data.last_tamper === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "last_tamper"},message:"must have required property '"+"last_tamper"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-if(data.activations_total === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "activations_total"},message:"must have required property '"+"activations_total"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(data.tamper_total === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tamper_total"},message:"must have required property '"+"tamper_total"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data.leftover_kills_total === undefined){
-const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "leftover_kills_total"},message:"must have required property '"+"leftover_kills_total"+"'",schema:schema31.required,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
 if(data.schema !== undefined){
 let data0 = data.schema;
+const _errs1 = errors;
 if(2 !== data0){
-const err10 = {instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant",schema:2,parentSchema:schema31.properties.schema,data:data0};
-if(vErrors === null){
-vErrors = [err10];
+validate20.errors = [{instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant",schema:2,parentSchema:schema31.properties.schema,data:data0}];
+return false;
+}
+var valid0 = _errs1 === errors;
 }
 else {
-vErrors.push(err10);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.active !== undefined){
 let data1 = data.active;
+const _errs2 = errors;
 if(typeof data1 !== "boolean"){
-const err11 = {instancePath:instancePath+"/active",schemaPath:"#/properties/active/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.active.type,parentSchema:schema31.properties.active,data:data1};
-if(vErrors === null){
-vErrors = [err11];
+validate20.errors = [{instancePath:instancePath+"/active",schemaPath:"#/properties/active/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.active.type,parentSchema:schema31.properties.active,data:data1}];
+return false;
+}
+var valid0 = _errs2 === errors;
 }
 else {
-vErrors.push(err11);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.flag_id !== undefined){
 let data2 = data.flag_id;
+const _errs4 = errors;
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/flag_id",schemaPath:"#/properties/flag_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.flag_id.type,parentSchema:schema31.properties.flag_id,data:data2};
-if(vErrors === null){
-vErrors = [err12];
+validate20.errors = [{instancePath:instancePath+"/flag_id",schemaPath:"#/properties/flag_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.flag_id.type,parentSchema:schema31.properties.flag_id,data:data2}];
+return false;
+}
+var valid0 = _errs4 === errors;
 }
 else {
-vErrors.push(err12);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.updated_at !== undefined){
+const _errs6 = errors;
 if(!(validate21(data.updated_at, {instancePath:instancePath+"/updated_at",parentData:data,parentDataProperty:"updated_at",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
+var valid0 = _errs6 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.last_activation !== undefined){
 let data4 = data.last_activation;
+const _errs7 = errors;
 const _errs8 = errors;
 let valid1 = false;
 let passing0 = null;
 const _errs9 = errors;
 if(data4 !== null){
-const err13 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[0],data:data4};
 if(vErrors === null){
-vErrors = [err13];
+vErrors = [err0];
 }
 else {
-vErrors.push(err13);
+vErrors.push(err0);
 }
 errors++;
 }
@@ -406,212 +292,187 @@ valid1 = true;
 passing0 = 0;
 }
 const _errs11 = errors;
+if(errors === _errs11){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-if(data4.id === undefined){
-const err14 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+let missing1;
+if((((((((((data4.id === undefined) && (missing1 = "id")) || ((data4.source === undefined) && (missing1 = "source"))) || ((data4.actor === undefined) && (missing1 = "actor"))) || ((data4.reason === undefined) && (missing1 = "reason"))) || ((data4.trigger_time === undefined) && (missing1 = "trigger_time"))) || ((data4.all_stopped_time === undefined) && (missing1 = "all_stopped_time"))) || ((data4.latency_seconds === undefined) && (missing1 = "latency_seconds"))) || ((data4.result === undefined) && (missing1 = "result"))) || ((data4.units === undefined) && (missing1 = "units"))){
+const err1 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
-vErrors = [err14];
+vErrors = [err1];
 }
 else {
-vErrors.push(err14);
+vErrors.push(err1);
 }
 errors++;
 }
-if(data4.source === undefined){
-const err15 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err15];
-}
 else {
-vErrors.push(err15);
-}
-errors++;
-}
-if(data4.actor === undefined){
-const err16 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(data4.reason === undefined){
-const err17 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(data4.trigger_time === undefined){
-const err18 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "trigger_time"},message:"must have required property '"+"trigger_time"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(data4.all_stopped_time === undefined){
-const err19 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "all_stopped_time"},message:"must have required property '"+"all_stopped_time"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-if(data4.latency_seconds === undefined){
-const err20 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "latency_seconds"},message:"must have required property '"+"latency_seconds"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(data4.result === undefined){
-const err21 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-if(data4.units === undefined){
-const err22 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/required",keyword:"required",params:{missingProperty: "units"},message:"must have required property '"+"units"+"'",schema:schema31.properties.last_activation.oneOf[1].required,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
 if(data4.id !== undefined){
 let data5 = data4.id;
+const _errs13 = errors;
 if(typeof data5 !== "string"){
-const err23 = {instancePath:instancePath+"/last_activation/id",schemaPath:"#/properties/last_activation/oneOf/1/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.id.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.id,data:data5};
+const err2 = {instancePath:instancePath+"/last_activation/id",schemaPath:"#/properties/last_activation/oneOf/1/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.id.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.id,data:data5};
 if(vErrors === null){
-vErrors = [err23];
+vErrors = [err2];
 }
 else {
-vErrors.push(err23);
+vErrors.push(err2);
 }
 errors++;
 }
+var valid2 = _errs13 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.source !== undefined){
 let data6 = data4.source;
+const _errs15 = errors;
 if(typeof data6 !== "string"){
-const err24 = {instancePath:instancePath+"/last_activation/source",schemaPath:"#/properties/last_activation/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.source.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.source,data:data6};
+const err3 = {instancePath:instancePath+"/last_activation/source",schemaPath:"#/properties/last_activation/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.source.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.source,data:data6};
 if(vErrors === null){
-vErrors = [err24];
+vErrors = [err3];
 }
 else {
-vErrors.push(err24);
+vErrors.push(err3);
 }
 errors++;
 }
+var valid2 = _errs15 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.actor !== undefined){
 let data7 = data4.actor;
+const _errs17 = errors;
 if(typeof data7 !== "string"){
-const err25 = {instancePath:instancePath+"/last_activation/actor",schemaPath:"#/properties/last_activation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.actor,data:data7};
+const err4 = {instancePath:instancePath+"/last_activation/actor",schemaPath:"#/properties/last_activation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.actor,data:data7};
 if(vErrors === null){
-vErrors = [err25];
+vErrors = [err4];
 }
 else {
-vErrors.push(err25);
+vErrors.push(err4);
 }
 errors++;
 }
+var valid2 = _errs17 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.reason !== undefined){
 let data8 = data4.reason;
+const _errs19 = errors;
 if(typeof data8 !== "string"){
-const err26 = {instancePath:instancePath+"/last_activation/reason",schemaPath:"#/properties/last_activation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.reason,data:data8};
+const err5 = {instancePath:instancePath+"/last_activation/reason",schemaPath:"#/properties/last_activation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.reason,data:data8};
 if(vErrors === null){
-vErrors = [err26];
+vErrors = [err5];
 }
 else {
-vErrors.push(err26);
+vErrors.push(err5);
 }
 errors++;
 }
+var valid2 = _errs19 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.trigger_time !== undefined){
 let data9 = data4.trigger_time;
+const _errs21 = errors;
+const _errs22 = errors;
+if(errors === _errs22){
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 0 || isNaN(data9)){
-const err27 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data9};
+const err6 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data9};
 if(vErrors === null){
-vErrors = [err27];
+vErrors = [err6];
 }
 else {
-vErrors.push(err27);
+vErrors.push(err6);
 }
 errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data9};
+const err7 = {instancePath:instancePath+"/last_activation/trigger_time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data9};
 if(vErrors === null){
-vErrors = [err28];
+vErrors = [err7];
 }
 else {
-vErrors.push(err28);
+vErrors.push(err7);
 }
 errors++;
 }
 }
+var valid2 = _errs21 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.all_stopped_time !== undefined){
+const _errs24 = errors;
 if(!(validate21(data4.all_stopped_time, {instancePath:instancePath+"/last_activation/all_stopped_time",parentData:data4,parentDataProperty:"all_stopped_time",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
+var valid2 = _errs24 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.latency_seconds !== undefined){
+const _errs25 = errors;
 if(!(validate21(data4.latency_seconds, {instancePath:instancePath+"/last_activation/latency_seconds",parentData:data4,parentDataProperty:"latency_seconds",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
-}
-if(data4.result !== undefined){
-let data12 = data4.result;
-if(!(((((data12 === "ok") || (data12 === "degraded")) || (data12 === "failed")) || (data12 === "not-persisted")) || (data12 === "superseded"))){
-const err29 = {instancePath:instancePath+"/last_activation/result",schemaPath:"#/properties/last_activation/oneOf/1/properties/result/enum",keyword:"enum",params:{allowedValues: schema31.properties.last_activation.oneOf[1].properties.result.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.last_activation.oneOf[1].properties.result.enum,parentSchema:schema31.properties.last_activation.oneOf[1].properties.result,data:data12};
-if(vErrors === null){
-vErrors = [err29];
+var valid2 = _errs25 === errors;
 }
 else {
-vErrors.push(err29);
+var valid2 = true;
+}
+if(valid2){
+if(data4.result !== undefined){
+let data12 = data4.result;
+const _errs26 = errors;
+if(!(((((data12 === "ok") || (data12 === "degraded")) || (data12 === "failed")) || (data12 === "not-persisted")) || (data12 === "superseded"))){
+const err8 = {instancePath:instancePath+"/last_activation/result",schemaPath:"#/properties/last_activation/oneOf/1/properties/result/enum",keyword:"enum",params:{allowedValues: schema31.properties.last_activation.oneOf[1].properties.result.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.last_activation.oneOf[1].properties.result.enum,parentSchema:schema31.properties.last_activation.oneOf[1].properties.result,data:data12};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
 }
 errors++;
 }
+var valid2 = _errs26 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.scope !== undefined){
 let data13 = data4.scope;
+const _errs27 = errors;
 const _errs28 = errors;
 let valid4 = false;
 let passing1 = null;
 const _errs29 = errors;
 if(data13 !== null){
-const err30 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0],data:data13};
+const err9 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[0],data:data13};
 if(vErrors === null){
-vErrors = [err30];
+vErrors = [err9];
 }
 else {
-vErrors.push(err30);
+vErrors.push(err9);
 }
 errors++;
 }
@@ -621,27 +482,29 @@ valid4 = true;
 passing1 = 0;
 }
 const _errs31 = errors;
+if(errors === _errs31){
 if(typeof data13 === "string"){
 if(!pattern4.test(data13)){
-const err31 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:._,-]{1,600}$"},message:"must match pattern \""+"^[A-Za-z0-9:._,-]{1,600}$"+"\"",schema:"^[A-Za-z0-9:._,-]{1,600}$",parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
+const err10 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:._,-]{1,600}$"},message:"must match pattern \""+"^[A-Za-z0-9:._,-]{1,600}$"+"\"",schema:"^[A-Za-z0-9:._,-]{1,600}$",parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
 if(vErrors === null){
-vErrors = [err31];
+vErrors = [err10];
 }
 else {
-vErrors.push(err31);
+vErrors.push(err10);
 }
 errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
+const err11 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf[1],data:data13};
 if(vErrors === null){
-vErrors = [err32];
+vErrors = [err11];
 }
 else {
-vErrors.push(err32);
+vErrors.push(err11);
 }
 errors++;
+}
 }
 var _valid1 = _errs31 === errors;
 if(_valid1 && valid4){
@@ -655,12 +518,12 @@ passing1 = 1;
 }
 }
 if(!valid4){
-const err33 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope,data:data13};
+const err12 = {instancePath:instancePath+"/last_activation/scope",schemaPath:"#/properties/last_activation/oneOf/1/properties/scope/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf[1].properties.scope.oneOf,parentSchema:schema31.properties.last_activation.oneOf[1].properties.scope,data:data13};
 if(vErrors === null){
-vErrors = [err33];
+vErrors = [err12];
 }
 else {
-vErrors.push(err33);
+vErrors.push(err12);
 }
 errors++;
 }
@@ -675,39 +538,68 @@ vErrors = null;
 }
 }
 }
+var valid2 = _errs27 === errors;
 }
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data4.units !== undefined){
 let data14 = data4.units;
+const _errs33 = errors;
+if(errors === _errs33){
 if(Array.isArray(data14)){
+var valid5 = true;
 const len0 = data14.length;
 for(let i0=0; i0<len0; i0++){
+const _errs35 = errors;
 if(!(validate25(data14[i0], {instancePath:instancePath+"/last_activation/units/" + i0,parentData:data14,parentDataProperty:i0,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
 errors = vErrors.length;
 }
+var valid5 = _errs35 === errors;
+if(!valid5){
+break;
+}
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/last_activation/units",schemaPath:"#/properties/last_activation/oneOf/1/properties/units/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.last_activation.oneOf[1].properties.units.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.units,data:data14};
+const err13 = {instancePath:instancePath+"/last_activation/units",schemaPath:"#/properties/last_activation/oneOf/1/properties/units/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.last_activation.oneOf[1].properties.units.type,parentSchema:schema31.properties.last_activation.oneOf[1].properties.units,data:data14};
 if(vErrors === null){
-vErrors = [err34];
+vErrors = [err13];
 }
 else {
-vErrors.push(err34);
+vErrors.push(err13);
 }
 errors++;
 }
 }
+var valid2 = _errs33 === errors;
 }
 else {
-const err35 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_activation.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_activation.oneOf[1].type,parentSchema:schema31.properties.last_activation.oneOf[1],data:data4};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err14];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err14);
 }
 errors++;
+}
 }
 var _valid0 = _errs11 === errors;
 if(_valid0 && valid1){
@@ -732,14 +624,16 @@ props0.units = true;
 }
 }
 if(!valid1){
-const err36 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf,parentSchema:schema31.properties.last_activation,data:data4};
+const err15 = {instancePath:instancePath+"/last_activation",schemaPath:"#/properties/last_activation/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_activation.oneOf,parentSchema:schema31.properties.last_activation,data:data4};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err15];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err15);
 }
 errors++;
+validate20.errors = vErrors;
+return false;
 }
 else {
 errors = _errs8;
@@ -752,176 +646,183 @@ vErrors = null;
 }
 }
 }
+var valid0 = _errs7 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.last_deactivation !== undefined){
 let data16 = data.last_deactivation;
+const _errs36 = errors;
 const _errs37 = errors;
-let valid7 = false;
+let valid6 = false;
 let passing2 = null;
 const _errs38 = errors;
 if(data16 !== null){
-const err37 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_deactivation.oneOf[0].type,parentSchema:schema31.properties.last_deactivation.oneOf[0],data:data16};
+const err16 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_deactivation.oneOf[0].type,parentSchema:schema31.properties.last_deactivation.oneOf[0],data:data16};
 if(vErrors === null){
-vErrors = [err37];
+vErrors = [err16];
 }
 else {
-vErrors.push(err37);
+vErrors.push(err16);
 }
 errors++;
 }
 var _valid2 = _errs38 === errors;
 if(_valid2){
-valid7 = true;
+valid6 = true;
 passing2 = 0;
 }
 const _errs40 = errors;
+if(errors === _errs40){
 if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-if(data16.time === undefined){
-const err38 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+let missing2;
+if((((((data16.time === undefined) && (missing2 = "time")) || ((data16.actor === undefined) && (missing2 = "actor"))) || ((data16.reason === undefined) && (missing2 = "reason"))) || ((data16.result === undefined) && (missing2 = "result"))) || ((data16.detail === undefined) && (missing2 = "detail"))){
+const err17 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
-vErrors = [err38];
+vErrors = [err17];
 }
 else {
-vErrors.push(err38);
+vErrors.push(err17);
 }
 errors++;
 }
-if(data16.actor === undefined){
-const err39 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err39];
-}
 else {
-vErrors.push(err39);
-}
-errors++;
-}
-if(data16.reason === undefined){
-const err40 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-if(data16.result === undefined){
-const err41 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(data16.detail === undefined){
-const err42 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/required",keyword:"required",params:{missingProperty: "detail"},message:"must have required property '"+"detail"+"'",schema:schema31.properties.last_deactivation.oneOf[1].required,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
 if(data16.time !== undefined){
 let data17 = data16.time;
+const _errs42 = errors;
+const _errs43 = errors;
+if(errors === _errs43){
 if((typeof data17 == "number") && (isFinite(data17))){
 if(data17 < 0 || isNaN(data17)){
-const err43 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data17};
+const err18 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data17};
 if(vErrors === null){
-vErrors = [err43];
+vErrors = [err18];
 }
 else {
-vErrors.push(err43);
+vErrors.push(err18);
 }
 errors++;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data17};
+const err19 = {instancePath:instancePath+"/last_deactivation/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data17};
 if(vErrors === null){
-vErrors = [err44];
+vErrors = [err19];
 }
 else {
-vErrors.push(err44);
+vErrors.push(err19);
 }
 errors++;
 }
 }
+var valid7 = _errs42 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
 if(data16.actor !== undefined){
 let data18 = data16.actor;
+const _errs45 = errors;
 if(typeof data18 !== "string"){
-const err45 = {instancePath:instancePath+"/last_deactivation/actor",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.actor,data:data18};
+const err20 = {instancePath:instancePath+"/last_deactivation/actor",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.actor.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.actor,data:data18};
 if(vErrors === null){
-vErrors = [err45];
+vErrors = [err20];
 }
 else {
-vErrors.push(err45);
+vErrors.push(err20);
 }
 errors++;
 }
+var valid7 = _errs45 === errors;
 }
+else {
+var valid7 = true;
+}
+if(valid7){
 if(data16.reason !== undefined){
 let data19 = data16.reason;
+const _errs47 = errors;
 if(typeof data19 !== "string"){
-const err46 = {instancePath:instancePath+"/last_deactivation/reason",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.reason,data:data19};
+const err21 = {instancePath:instancePath+"/last_deactivation/reason",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.reason.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.reason,data:data19};
 if(vErrors === null){
-vErrors = [err46];
+vErrors = [err21];
 }
 else {
-vErrors.push(err46);
+vErrors.push(err21);
 }
 errors++;
 }
+var valid7 = _errs47 === errors;
 }
+else {
+var valid7 = true;
+}
+if(valid7){
 if(data16.result !== undefined){
 let data20 = data16.result;
+const _errs49 = errors;
 if(typeof data20 !== "string"){
-const err47 = {instancePath:instancePath+"/last_deactivation/result",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/result/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.result.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.result,data:data20};
+const err22 = {instancePath:instancePath+"/last_deactivation/result",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/result/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.result.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.result,data:data20};
 if(vErrors === null){
-vErrors = [err47];
+vErrors = [err22];
 }
 else {
-vErrors.push(err47);
+vErrors.push(err22);
 }
 errors++;
 }
+var valid7 = _errs49 === errors;
 }
+else {
+var valid7 = true;
+}
+if(valid7){
 if(data16.detail !== undefined){
 let data21 = data16.detail;
+const _errs51 = errors;
 if(typeof data21 !== "string"){
-const err48 = {instancePath:instancePath+"/last_deactivation/detail",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.detail,data:data21};
+const err23 = {instancePath:instancePath+"/last_deactivation/detail",schemaPath:"#/properties/last_deactivation/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_deactivation.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_deactivation.oneOf[1].properties.detail,data:data21};
 if(vErrors === null){
-vErrors = [err48];
+vErrors = [err23];
 }
 else {
-vErrors.push(err48);
+vErrors.push(err23);
 }
 errors++;
 }
+var valid7 = _errs51 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_deactivation.oneOf[1].type,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
+const err24 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_deactivation.oneOf[1].type,parentSchema:schema31.properties.last_deactivation.oneOf[1],data:data16};
 if(vErrors === null){
-vErrors = [err49];
+vErrors = [err24];
 }
 else {
-vErrors.push(err49);
+vErrors.push(err24);
 }
 errors++;
+}
 }
 var _valid2 = _errs40 === errors;
-if(_valid2 && valid7){
-valid7 = false;
+if(_valid2 && valid6){
+valid6 = false;
 passing2 = [passing2, 1];
 }
 else {
 if(_valid2){
-valid7 = true;
+valid6 = true;
 passing2 = 1;
 var props1 = {};
 props1.time = true;
@@ -931,15 +832,17 @@ props1.result = true;
 props1.detail = true;
 }
 }
-if(!valid7){
-const err50 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_deactivation.oneOf,parentSchema:schema31.properties.last_deactivation,data:data16};
+if(!valid6){
+const err25 = {instancePath:instancePath+"/last_deactivation",schemaPath:"#/properties/last_deactivation/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_deactivation.oneOf,parentSchema:schema31.properties.last_deactivation,data:data16};
 if(vErrors === null){
-vErrors = [err50];
+vErrors = [err25];
 }
 else {
-vErrors.push(err50);
+vErrors.push(err25);
 }
 errors++;
+validate20.errors = vErrors;
+return false;
 }
 else {
 errors = _errs37;
@@ -952,122 +855,140 @@ vErrors = null;
 }
 }
 }
+var valid0 = _errs36 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.last_tamper !== undefined){
 let data22 = data.last_tamper;
+const _errs53 = errors;
 const _errs54 = errors;
-let valid10 = false;
+let valid9 = false;
 let passing3 = null;
 const _errs55 = errors;
 if(data22 !== null){
-const err51 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_tamper.oneOf[0].type,parentSchema:schema31.properties.last_tamper.oneOf[0],data:data22};
+const err26 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.last_tamper.oneOf[0].type,parentSchema:schema31.properties.last_tamper.oneOf[0],data:data22};
 if(vErrors === null){
-vErrors = [err51];
+vErrors = [err26];
 }
 else {
-vErrors.push(err51);
+vErrors.push(err26);
 }
 errors++;
 }
 var _valid3 = _errs55 === errors;
 if(_valid3){
-valid10 = true;
+valid9 = true;
 passing3 = 0;
 }
 const _errs57 = errors;
+if(errors === _errs57){
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-if(data22.time === undefined){
-const err52 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+let missing3;
+if(((data22.time === undefined) && (missing3 = "time")) || ((data22.detail === undefined) && (missing3 = "detail"))){
+const err27 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
 if(vErrors === null){
-vErrors = [err52];
+vErrors = [err27];
 }
 else {
-vErrors.push(err52);
+vErrors.push(err27);
 }
 errors++;
 }
-if(data22.detail === undefined){
-const err53 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/required",keyword:"required",params:{missingProperty: "detail"},message:"must have required property '"+"detail"+"'",schema:schema31.properties.last_tamper.oneOf[1].required,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
-if(vErrors === null){
-vErrors = [err53];
-}
 else {
-vErrors.push(err53);
-}
-errors++;
-}
 if(data22.time !== undefined){
 let data23 = data22.time;
+const _errs59 = errors;
+const _errs60 = errors;
+if(errors === _errs60){
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 < 0 || isNaN(data23)){
-const err54 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data23};
+const err28 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema33,data:data23};
 if(vErrors === null){
-vErrors = [err54];
+vErrors = [err28];
 }
 else {
-vErrors.push(err54);
+vErrors.push(err28);
 }
 errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data23};
+const err29 = {instancePath:instancePath+"/last_tamper/time",schemaPath:"#/$defs/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema33.type,parentSchema:schema33,data:data23};
 if(vErrors === null){
-vErrors = [err55];
+vErrors = [err29];
 }
 else {
-vErrors.push(err55);
+vErrors.push(err29);
 }
 errors++;
 }
 }
+var valid10 = _errs59 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
 if(data22.detail !== undefined){
 let data24 = data22.detail;
+const _errs62 = errors;
 if(typeof data24 !== "string"){
-const err56 = {instancePath:instancePath+"/last_tamper/detail",schemaPath:"#/properties/last_tamper/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_tamper.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_tamper.oneOf[1].properties.detail,data:data24};
+const err30 = {instancePath:instancePath+"/last_tamper/detail",schemaPath:"#/properties/last_tamper/oneOf/1/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.last_tamper.oneOf[1].properties.detail.type,parentSchema:schema31.properties.last_tamper.oneOf[1].properties.detail,data:data24};
 if(vErrors === null){
-vErrors = [err56];
+vErrors = [err30];
 }
 else {
-vErrors.push(err56);
+vErrors.push(err30);
 }
 errors++;
 }
+var valid10 = _errs62 === errors;
+}
+else {
+var valid10 = true;
+}
+}
 }
 }
 else {
-const err57 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_tamper.oneOf[1].type,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
+const err31 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.last_tamper.oneOf[1].type,parentSchema:schema31.properties.last_tamper.oneOf[1],data:data22};
 if(vErrors === null){
-vErrors = [err57];
+vErrors = [err31];
 }
 else {
-vErrors.push(err57);
+vErrors.push(err31);
 }
 errors++;
+}
 }
 var _valid3 = _errs57 === errors;
-if(_valid3 && valid10){
-valid10 = false;
+if(_valid3 && valid9){
+valid9 = false;
 passing3 = [passing3, 1];
 }
 else {
 if(_valid3){
-valid10 = true;
+valid9 = true;
 passing3 = 1;
 var props2 = {};
 props2.time = true;
 props2.detail = true;
 }
 }
-if(!valid10){
-const err58 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_tamper.oneOf,parentSchema:schema31.properties.last_tamper,data:data22};
+if(!valid9){
+const err32 = {instancePath:instancePath+"/last_tamper",schemaPath:"#/properties/last_tamper/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema31.properties.last_tamper.oneOf,parentSchema:schema31.properties.last_tamper,data:data22};
 if(vErrors === null){
-vErrors = [err58];
+vErrors = [err32];
 }
 else {
-vErrors.push(err58);
+vErrors.push(err32);
 }
 errors++;
+validate20.errors = vErrors;
+return false;
 }
 else {
 errors = _errs54;
@@ -1080,137 +1001,126 @@ vErrors = null;
 }
 }
 }
+var valid0 = _errs53 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.activations_total !== undefined){
 let data25 = data.activations_total;
+const _errs64 = errors;
+if(errors === _errs64){
 if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
 for(const key0 in data25){
 let data26 = data25[key0];
+const _errs67 = errors;
+const _errs68 = errors;
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err59 = {instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data26};
-if(vErrors === null){
-vErrors = [err59];
+validate20.errors = [{instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data26}];
+return false;
 }
-else {
-vErrors.push(err59);
-}
-errors++;
-}
+if(errors === _errs68){
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 9007199254740991 || isNaN(data26)){
-const err60 = {instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data26};
-if(vErrors === null){
-vErrors = [err60];
+validate20.errors = [{instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data26}];
+return false;
 }
 else {
-vErrors.push(err60);
-}
-errors++;
-}
 if(data26 < 0 || isNaN(data26)){
-const err61 = {instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data26};
-if(vErrors === null){
-vErrors = [err61];
+validate20.errors = [{instancePath:instancePath+"/activations_total/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data26}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs67 === errors;
+if(!valid12){
+break;
+}
+}
 }
 else {
-vErrors.push(err61);
-}
-errors++;
-}
+validate20.errors = [{instancePath:instancePath+"/activations_total",schemaPath:"#/properties/activations_total/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.activations_total.type,parentSchema:schema31.properties.activations_total,data:data25}];
+return false;
 }
 }
-}
-else {
-const err62 = {instancePath:instancePath+"/activations_total",schemaPath:"#/properties/activations_total/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.activations_total.type,parentSchema:schema31.properties.activations_total,data:data25};
-if(vErrors === null){
-vErrors = [err62];
+var valid0 = _errs64 === errors;
 }
 else {
-vErrors.push(err62);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.tamper_total !== undefined){
 let data27 = data.tamper_total;
+const _errs70 = errors;
+const _errs71 = errors;
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err63 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data27};
-if(vErrors === null){
-vErrors = [err63];
+validate20.errors = [{instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data27}];
+return false;
 }
-else {
-vErrors.push(err63);
-}
-errors++;
-}
+if(errors === _errs71){
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 > 9007199254740991 || isNaN(data27)){
-const err64 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data27};
-if(vErrors === null){
-vErrors = [err64];
+validate20.errors = [{instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data27}];
+return false;
 }
 else {
-vErrors.push(err64);
-}
-errors++;
-}
 if(data27 < 0 || isNaN(data27)){
-const err65 = {instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data27};
-if(vErrors === null){
-vErrors = [err65];
+validate20.errors = [{instancePath:instancePath+"/tamper_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data27}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs70 === errors;
 }
 else {
-vErrors.push(err65);
+var valid0 = true;
 }
-errors++;
-}
-}
-}
+if(valid0){
 if(data.leftover_kills_total !== undefined){
 let data28 = data.leftover_kills_total;
+const _errs73 = errors;
+const _errs74 = errors;
 if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err66 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data28};
-if(vErrors === null){
-vErrors = [err66];
+validate20.errors = [{instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema38.type,parentSchema:schema38,data:data28}];
+return false;
 }
-else {
-vErrors.push(err66);
-}
-errors++;
-}
+if(errors === _errs74){
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 9007199254740991 || isNaN(data28)){
-const err67 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data28};
-if(vErrors === null){
-vErrors = [err67];
+validate20.errors = [{instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema38,data:data28}];
+return false;
 }
 else {
-vErrors.push(err67);
-}
-errors++;
-}
 if(data28 < 0 || isNaN(data28)){
-const err68 = {instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data28};
-if(vErrors === null){
-vErrors = [err68];
+validate20.errors = [{instancePath:instancePath+"/leftover_kills_total",schemaPath:"#/$defs/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema38,data:data28}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs73 === errors;
 }
 else {
-vErrors.push(err68);
+var valid0 = true;
 }
-errors++;
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
 }
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
-if(vErrors === null){
-vErrors = [err69];
+validate20.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data}];
+return false;
 }
-else {
-vErrors.push(err69);
-}
-errors++;
 }
 validate20.errors = vErrors;
 return errors === 0;
@@ -1231,9 +1141,187 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.schema === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "schema"},message:"must have required property '"+"schema"+"'",schema:schema41.required,parentSchema:schema41,data};
+let missing0;
+if((((data.schema === undefined) && (missing0 = "schema")) || ((data.last === undefined) && (missing0 = "last"))) || ((data.last_pass === undefined) && (missing0 = "last_pass"))){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema41.required,parentSchema:schema41,data}];
+return false;
+}
+else {
+if(data.schema !== undefined){
+let data0 = data.schema;
+const _errs1 = errors;
+if(1 !== data0){
+validate28.errors = [{instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema41.properties.schema,data:data0}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.last !== undefined){
+let data1 = data.last;
+const _errs2 = errors;
+if(errors === _errs2){
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+let missing1;
+if((((((data1.time === undefined) && (missing1 = "time")) || ((data1.mode === undefined) && (missing1 = "mode"))) || ((data1.result === undefined) && (missing1 = "result"))) || ((data1.checks === undefined) && (missing1 = "checks"))) || ((data1.failed === undefined) && (missing1 = "failed"))){
+validate28.errors = [{instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1}];
+return false;
+}
+else {
+if(data1.time !== undefined){
+let data2 = data1.time;
+const _errs4 = errors;
+if(errors === _errs4){
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 < 0 || isNaN(data2)){
+validate28.errors = [{instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.time,data:data2}];
+return false;
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.time.type,parentSchema:schema41.properties.last.properties.time,data:data2}];
+return false;
+}
+}
+var valid1 = _errs4 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.mode !== undefined){
+let data3 = data1.mode;
+const _errs6 = errors;
+if(!((data3 === "dry-run") || (data3 === "full"))){
+validate28.errors = [{instancePath:instancePath+"/last/mode",schemaPath:"#/properties/last/properties/mode/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.mode.enum,parentSchema:schema41.properties.last.properties.mode,data:data3}];
+return false;
+}
+var valid1 = _errs6 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.result !== undefined){
+let data4 = data1.result;
+const _errs7 = errors;
+if(!((data4 === "pass") || (data4 === "fail"))){
+validate28.errors = [{instancePath:instancePath+"/last/result",schemaPath:"#/properties/last/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.result.enum,parentSchema:schema41.properties.last.properties.result,data:data4}];
+return false;
+}
+var valid1 = _errs7 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.checks !== undefined){
+let data5 = data1.checks;
+const _errs8 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+validate28.errors = [{instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.checks.type,parentSchema:schema41.properties.last.properties.checks,data:data5}];
+return false;
+}
+if(errors === _errs8){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 < 0 || isNaN(data5)){
+validate28.errors = [{instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.checks,data:data5}];
+return false;
+}
+}
+}
+var valid1 = _errs8 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.failed !== undefined){
+let data6 = data1.failed;
+const _errs10 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate28.errors = [{instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.failed.type,parentSchema:schema41.properties.last.properties.failed,data:data6}];
+return false;
+}
+if(errors === _errs10){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 0 || isNaN(data6)){
+validate28.errors = [{instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.failed,data:data6}];
+return false;
+}
+}
+}
+var valid1 = _errs10 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.triggers !== undefined){
+let data7 = data1.triggers;
+const _errs12 = errors;
+if(errors === _errs12){
+if(Array.isArray(data7)){
+if(data7.length > 4){
+validate28.errors = [{instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema41.properties.last.properties.triggers,data:data7}];
+return false;
+}
+else {
+var valid2 = true;
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+let data8 = data7[i0];
+const _errs14 = errors;
+if(errors === _errs14){
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+let missing2;
+if((((data8.method === undefined) && (missing2 = "method")) || ((data8.result === undefined) && (missing2 = "result"))) || ((data8.latency_seconds === undefined) && (missing2 = "latency_seconds"))){
+validate28.errors = [{instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8}];
+return false;
+}
+else {
+if(data8.method !== undefined){
+let data9 = data8.method;
+const _errs16 = errors;
+if(!((((data9 === "command") || (data9 === "systemctl")) || (data9 === "touch")) || (data9 === "trip-request"))){
+validate28.errors = [{instancePath:instancePath+"/last/triggers/" + i0+"/method",schemaPath:"#/properties/last/properties/triggers/items/properties/method/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.method.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.method.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.method,data:data9}];
+return false;
+}
+var valid3 = _errs16 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data8.result !== undefined){
+let data10 = data8.result;
+const _errs17 = errors;
+if(!(((data10 === "pass") || (data10 === "fail")) || (data10 === "not-run"))){
+validate28.errors = [{instancePath:instancePath+"/last/triggers/" + i0+"/result",schemaPath:"#/properties/last/properties/triggers/items/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.result.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.result,data:data10}];
+return false;
+}
+var valid3 = _errs17 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data8.latency_seconds !== undefined){
+let data11 = data8.latency_seconds;
+const _errs18 = errors;
+const _errs19 = errors;
+let valid4 = false;
+let passing0 = null;
+const _errs20 = errors;
+if(errors === _errs20){
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+const err0 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1242,8 +1330,9 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.last === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "last"},message:"must have required property '"+"last"+"'",schema:schema41.required,parentSchema:schema41,data};
+}
+else {
+const err1 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1252,8 +1341,15 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.last_pass === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "last_pass"},message:"must have required property '"+"last_pass"+"'",schema:schema41.required,parentSchema:schema41,data};
+}
+var _valid0 = _errs20 === errors;
+if(_valid0){
+valid4 = true;
+passing0 = 0;
+}
+const _errs22 = errors;
+if(data11 !== null){
+const err2 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1],data:data11};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1262,10 +1358,19 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(data.schema !== undefined){
-let data0 = data.schema;
-if(1 !== data0){
-const err3 = {instancePath:instancePath+"/schema",schemaPath:"#/properties/schema/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema41.properties.schema,data:data0};
+var _valid0 = _errs22 === errors;
+if(_valid0 && valid4){
+valid4 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid4 = true;
+passing0 = 1;
+}
+}
+if(!valid4){
+const err3 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds,data:data11};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1273,299 +1378,8 @@ else {
 vErrors.push(err3);
 }
 errors++;
-}
-}
-if(data.last !== undefined){
-let data1 = data.last;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.time === undefined){
-const err4 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(data1.mode === undefined){
-const err5 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data1.result === undefined){
-const err6 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-if(data1.checks === undefined){
-const err7 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "checks"},message:"must have required property '"+"checks"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(data1.failed === undefined){
-const err8 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/required",keyword:"required",params:{missingProperty: "failed"},message:"must have required property '"+"failed"+"'",schema:schema41.properties.last.required,parentSchema:schema41.properties.last,data:data1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(data1.time !== undefined){
-let data2 = data1.time;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 < 0 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.time,data:data2};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/last/time",schemaPath:"#/properties/last/properties/time/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.time.type,parentSchema:schema41.properties.last.properties.time,data:data2};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data1.mode !== undefined){
-let data3 = data1.mode;
-if(!((data3 === "dry-run") || (data3 === "full"))){
-const err11 = {instancePath:instancePath+"/last/mode",schemaPath:"#/properties/last/properties/mode/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.mode.enum,parentSchema:schema41.properties.last.properties.mode,data:data3};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data1.result !== undefined){
-let data4 = data1.result;
-if(!((data4 === "pass") || (data4 === "fail"))){
-const err12 = {instancePath:instancePath+"/last/result",schemaPath:"#/properties/last/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.result.enum,parentSchema:schema41.properties.last.properties.result,data:data4};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-if(data1.checks !== undefined){
-let data5 = data1.checks;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err13 = {instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.checks.type,parentSchema:schema41.properties.last.properties.checks,data:data5};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 < 0 || isNaN(data5)){
-const err14 = {instancePath:instancePath+"/last/checks",schemaPath:"#/properties/last/properties/checks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.checks,data:data5};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-}
-if(data1.failed !== undefined){
-let data6 = data1.failed;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err15 = {instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.last.properties.failed.type,parentSchema:schema41.properties.last.properties.failed,data:data6};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 < 0 || isNaN(data6)){
-const err16 = {instancePath:instancePath+"/last/failed",schemaPath:"#/properties/last/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.failed,data:data6};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-}
-if(data1.triggers !== undefined){
-let data7 = data1.triggers;
-if(Array.isArray(data7)){
-if(data7.length > 4){
-const err17 = {instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema41.properties.last.properties.triggers,data:data7};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-const len0 = data7.length;
-for(let i0=0; i0<len0; i0++){
-let data8 = data7[i0];
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-if(data8.method === undefined){
-const err18 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "method"},message:"must have required property '"+"method"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(data8.result === undefined){
-const err19 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "result"},message:"must have required property '"+"result"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-if(data8.latency_seconds === undefined){
-const err20 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/required",keyword:"required",params:{missingProperty: "latency_seconds"},message:"must have required property '"+"latency_seconds"+"'",schema:schema41.properties.last.properties.triggers.items.required,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(data8.method !== undefined){
-let data9 = data8.method;
-if(!((((data9 === "command") || (data9 === "systemctl")) || (data9 === "touch")) || (data9 === "trip-request"))){
-const err21 = {instancePath:instancePath+"/last/triggers/" + i0+"/method",schemaPath:"#/properties/last/properties/triggers/items/properties/method/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.method.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.method.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.method,data:data9};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-if(data8.result !== undefined){
-let data10 = data8.result;
-if(!(((data10 === "pass") || (data10 === "fail")) || (data10 === "not-run"))){
-const err22 = {instancePath:instancePath+"/last/triggers/" + i0+"/result",schemaPath:"#/properties/last/properties/triggers/items/properties/result/enum",keyword:"enum",params:{allowedValues: schema41.properties.last.properties.triggers.items.properties.result.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.last.properties.triggers.items.properties.result.enum,parentSchema:schema41.properties.last.properties.triggers.items.properties.result,data:data10};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-if(data8.latency_seconds !== undefined){
-let data11 = data8.latency_seconds;
-const _errs19 = errors;
-let valid5 = false;
-let passing0 = null;
-const _errs20 = errors;
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 < 0 || isNaN(data11)){
-const err23 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[0],data:data11};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-var _valid0 = _errs20 === errors;
-if(_valid0){
-valid5 = true;
-passing0 = 0;
-}
-const _errs22 = errors;
-if(data11 !== null){
-const err25 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1].type,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf[1],data:data11};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-var _valid0 = _errs22 === errors;
-if(_valid0 && valid5){
-valid5 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid5 = true;
-passing0 = 1;
-}
-}
-if(!valid5){
-const err26 = {instancePath:instancePath+"/last/triggers/" + i0+"/latency_seconds",schemaPath:"#/properties/last/properties/triggers/items/properties/latency_seconds/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema41.properties.last.properties.triggers.items.properties.latency_seconds.oneOf,parentSchema:schema41.properties.last.properties.triggers.items.properties.latency_seconds,data:data11};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
+validate28.errors = vErrors;
+return false;
 }
 else {
 errors = _errs19;
@@ -1578,130 +1392,135 @@ vErrors = null;
 }
 }
 }
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.properties.triggers.items.type,parentSchema:schema41.properties.last.properties.triggers.items,data:data8};
-if(vErrors === null){
-vErrors = [err27];
+var valid3 = _errs18 === errors;
 }
 else {
-vErrors.push(err27);
+var valid3 = true;
 }
-errors++;
+}
 }
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.last.properties.triggers.type,parentSchema:schema41.properties.last.properties.triggers,data:data7};
-if(vErrors === null){
-vErrors = [err28];
+validate28.errors = [{instancePath:instancePath+"/last/triggers/" + i0,schemaPath:"#/properties/last/properties/triggers/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.properties.triggers.items.type,parentSchema:schema41.properties.last.properties.triggers.items,data:data8}];
+return false;
+}
+}
+var valid2 = _errs14 === errors;
+if(!valid2){
+break;
+}
+}
+}
 }
 else {
-vErrors.push(err28);
+validate28.errors = [{instancePath:instancePath+"/last/triggers",schemaPath:"#/properties/last/properties/triggers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.last.properties.triggers.type,parentSchema:schema41.properties.last.properties.triggers,data:data7}];
+return false;
 }
-errors++;
+}
+var valid1 = _errs12 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
+}
+}
 }
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.type,parentSchema:schema41.properties.last,data:data1};
-if(vErrors === null){
-vErrors = [err29];
+validate28.errors = [{instancePath:instancePath+"/last",schemaPath:"#/properties/last/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last.type,parentSchema:schema41.properties.last,data:data1}];
+return false;
+}
+}
+var valid0 = _errs2 === errors;
 }
 else {
-vErrors.push(err29);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.last_pass !== undefined){
 let data12 = data.last_pass;
+const _errs24 = errors;
+if(errors === _errs24){
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-if(data12["dry-run"] === undefined){
-const err30 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: "dry-run"},message:"must have required property '"+"dry-run"+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12};
-if(vErrors === null){
-vErrors = [err30];
+let missing3;
+if(((data12["dry-run"] === undefined) && (missing3 = "dry-run")) || ((data12.full === undefined) && (missing3 = "full"))){
+validate28.errors = [{instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12}];
+return false;
 }
 else {
-vErrors.push(err30);
-}
-errors++;
-}
-if(data12.full === undefined){
-const err31 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/required",keyword:"required",params:{missingProperty: "full"},message:"must have required property '"+"full"+"'",schema:schema41.properties.last_pass.required,parentSchema:schema41.properties.last_pass,data:data12};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
 if(data12["dry-run"] !== undefined){
 let data13 = data12["dry-run"];
+const _errs26 = errors;
 const _errs27 = errors;
-let valid7 = false;
+let valid6 = false;
 let passing1 = null;
 const _errs28 = errors;
+if(errors === _errs28){
 if((typeof data13 == "number") && (isFinite(data13))){
 if(data13 < 0 || isNaN(data13)){
-const err32 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
+const err4 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
 if(vErrors === null){
-vErrors = [err32];
+vErrors = [err4];
 }
 else {
-vErrors.push(err32);
+vErrors.push(err4);
 }
 errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[0].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
+const err5 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[0].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[0],data:data13};
 if(vErrors === null){
-vErrors = [err33];
+vErrors = [err5];
 }
 else {
-vErrors.push(err33);
+vErrors.push(err5);
 }
 errors++;
+}
 }
 var _valid1 = _errs28 === errors;
 if(_valid1){
-valid7 = true;
+valid6 = true;
 passing1 = 0;
 }
 const _errs30 = errors;
 if(data13 !== null){
-const err34 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[1].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[1],data:data13};
+const err6 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties["dry-run"].oneOf[1].type,parentSchema:schema41.properties.last_pass.properties["dry-run"].oneOf[1],data:data13};
 if(vErrors === null){
-vErrors = [err34];
+vErrors = [err6];
 }
 else {
-vErrors.push(err34);
+vErrors.push(err6);
 }
 errors++;
 }
 var _valid1 = _errs30 === errors;
-if(_valid1 && valid7){
-valid7 = false;
+if(_valid1 && valid6){
+valid6 = false;
 passing1 = [passing1, 1];
 }
 else {
 if(_valid1){
-valid7 = true;
+valid6 = true;
 passing1 = 1;
 }
 }
-if(!valid7){
-const err35 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties["dry-run"].oneOf,parentSchema:schema41.properties.last_pass.properties["dry-run"],data:data13};
+if(!valid6){
+const err7 = {instancePath:instancePath+"/last_pass/dry-run",schemaPath:"#/properties/last_pass/properties/dry-run/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties["dry-run"].oneOf,parentSchema:schema41.properties.last_pass.properties["dry-run"],data:data13};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err7];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err7);
 }
 errors++;
+validate28.errors = vErrors;
+return false;
 }
 else {
 errors = _errs27;
@@ -1714,71 +1533,81 @@ vErrors = null;
 }
 }
 }
+var valid5 = _errs26 === errors;
 }
+else {
+var valid5 = true;
+}
+if(valid5){
 if(data12.full !== undefined){
 let data14 = data12.full;
+const _errs32 = errors;
 const _errs33 = errors;
-let valid8 = false;
+let valid7 = false;
 let passing2 = null;
 const _errs34 = errors;
+if(errors === _errs34){
 if((typeof data14 == "number") && (isFinite(data14))){
 if(data14 < 0 || isNaN(data14)){
-const err36 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
+const err8 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err8];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err8);
 }
 errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties.full.oneOf[0].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
+const err9 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/0/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema41.properties.last_pass.properties.full.oneOf[0].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[0],data:data14};
 if(vErrors === null){
-vErrors = [err37];
+vErrors = [err9];
 }
 else {
-vErrors.push(err37);
+vErrors.push(err9);
 }
 errors++;
+}
 }
 var _valid2 = _errs34 === errors;
 if(_valid2){
-valid8 = true;
+valid7 = true;
 passing2 = 0;
 }
 const _errs36 = errors;
 if(data14 !== null){
-const err38 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties.full.oneOf[1].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[1],data:data14};
+const err10 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema41.properties.last_pass.properties.full.oneOf[1].type,parentSchema:schema41.properties.last_pass.properties.full.oneOf[1],data:data14};
 if(vErrors === null){
-vErrors = [err38];
+vErrors = [err10];
 }
 else {
-vErrors.push(err38);
+vErrors.push(err10);
 }
 errors++;
 }
 var _valid2 = _errs36 === errors;
-if(_valid2 && valid8){
-valid8 = false;
+if(_valid2 && valid7){
+valid7 = false;
 passing2 = [passing2, 1];
 }
 else {
 if(_valid2){
-valid8 = true;
+valid7 = true;
 passing2 = 1;
 }
 }
-if(!valid8){
-const err39 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties.full.oneOf,parentSchema:schema41.properties.last_pass.properties.full,data:data14};
+if(!valid7){
+const err11 = {instancePath:instancePath+"/last_pass/full",schemaPath:"#/properties/last_pass/properties/full/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema41.properties.last_pass.properties.full.oneOf,parentSchema:schema41.properties.last_pass.properties.full,data:data14};
 if(vErrors === null){
-vErrors = [err39];
+vErrors = [err11];
 }
 else {
-vErrors.push(err39);
+vErrors.push(err11);
 }
 errors++;
+validate28.errors = vErrors;
+return false;
 }
 else {
 errors = _errs33;
@@ -1791,29 +1620,32 @@ vErrors = null;
 }
 }
 }
-}
-}
-else {
-const err40 = {instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last_pass.type,parentSchema:schema41.properties.last_pass,data:data12};
-if(vErrors === null){
-vErrors = [err40];
+var valid5 = _errs32 === errors;
 }
 else {
-vErrors.push(err40);
+var valid5 = true;
 }
-errors++;
 }
 }
 }
 else {
-const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
-if(vErrors === null){
-vErrors = [err41];
+validate28.errors = [{instancePath:instancePath+"/last_pass",schemaPath:"#/properties/last_pass/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.last_pass.type,parentSchema:schema41.properties.last_pass,data:data12}];
+return false;
+}
+}
+var valid0 = _errs24 === errors;
 }
 else {
-vErrors.push(err41);
+var valid0 = true;
 }
-errors++;
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data}];
+return false;
+}
 }
 validate28.errors = vErrors;
 return errors === 0;
@@ -1834,168 +1666,112 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.unit === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "unit"},message:"must have required property '"+"unit"+"'",schema:schema42.required,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err0];
+let missing0;
+if((((((data.unit === undefined) && (missing0 = "unit")) || ((data.since === undefined) && (missing0 = "since"))) || ((data.until === undefined) && (missing0 = "until"))) || ((data.actor === undefined) && (missing0 = "actor"))) || ((data.reason === undefined) && (missing0 = "reason"))){
+validate29.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema42.required,parentSchema:schema42,data}];
+return false;
 }
 else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.since === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "since"},message:"must have required property '"+"since"+"'",schema:schema42.required,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.until === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "until"},message:"must have required property '"+"until"+"'",schema:schema42.required,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.actor === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "actor"},message:"must have required property '"+"actor"+"'",schema:schema42.required,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data.reason === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema42.required,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
 if(data.unit !== undefined){
 let data0 = data.unit;
+const _errs1 = errors;
+if(errors === _errs1){
 if(typeof data0 === "string"){
 if(!pattern5.test(data0)){
-const err5 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema42.properties.unit,data:data0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
+validate29.errors = [{instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_.@\\\\-]+$"},message:"must match pattern \""+"^[A-Za-z0-9:_.@\\\\-]+$"+"\"",schema:"^[A-Za-z0-9:_.@\\\\-]+$",parentSchema:schema42.properties.unit,data:data0}];
+return false;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.unit.type,parentSchema:schema42.properties.unit,data:data0};
-if(vErrors === null){
-vErrors = [err6];
+validate29.errors = [{instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.unit.type,parentSchema:schema42.properties.unit,data:data0}];
+return false;
+}
+}
+var valid0 = _errs1 === errors;
 }
 else {
-vErrors.push(err6);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.since !== undefined){
 let data1 = data.since;
+const _errs3 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err7 = {instancePath:instancePath+"/since",schemaPath:"#/properties/since/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.since.type,parentSchema:schema42.properties.since,data:data1};
-if(vErrors === null){
-vErrors = [err7];
+validate29.errors = [{instancePath:instancePath+"/since",schemaPath:"#/properties/since/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.since.type,parentSchema:schema42.properties.since,data:data1}];
+return false;
 }
-else {
-vErrors.push(err7);
-}
-errors++;
-}
+if(errors === _errs3){
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 0 || isNaN(data1)){
-const err8 = {instancePath:instancePath+"/since",schemaPath:"#/properties/since/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.since,data:data1};
-if(vErrors === null){
-vErrors = [err8];
+validate29.errors = [{instancePath:instancePath+"/since",schemaPath:"#/properties/since/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.since,data:data1}];
+return false;
+}
+}
+}
+var valid0 = _errs3 === errors;
 }
 else {
-vErrors.push(err8);
+var valid0 = true;
 }
-errors++;
-}
-}
-}
+if(valid0){
 if(data.until !== undefined){
 let data2 = data.until;
+const _errs5 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/until",schemaPath:"#/properties/until/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.until.type,parentSchema:schema42.properties.until,data:data2};
-if(vErrors === null){
-vErrors = [err9];
+validate29.errors = [{instancePath:instancePath+"/until",schemaPath:"#/properties/until/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.until.type,parentSchema:schema42.properties.until,data:data2}];
+return false;
 }
-else {
-vErrors.push(err9);
-}
-errors++;
-}
+if(errors === _errs5){
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/until",schemaPath:"#/properties/until/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.until,data:data2};
-if(vErrors === null){
-vErrors = [err10];
+validate29.errors = [{instancePath:instancePath+"/until",schemaPath:"#/properties/until/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.until,data:data2}];
+return false;
+}
+}
+}
+var valid0 = _errs5 === errors;
 }
 else {
-vErrors.push(err10);
+var valid0 = true;
 }
-errors++;
-}
-}
-}
+if(valid0){
 if(data.actor !== undefined){
 let data3 = data.actor;
+const _errs7 = errors;
 if(typeof data3 !== "string"){
-const err11 = {instancePath:instancePath+"/actor",schemaPath:"#/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.actor.type,parentSchema:schema42.properties.actor,data:data3};
-if(vErrors === null){
-vErrors = [err11];
+validate29.errors = [{instancePath:instancePath+"/actor",schemaPath:"#/properties/actor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.actor.type,parentSchema:schema42.properties.actor,data:data3}];
+return false;
+}
+var valid0 = _errs7 === errors;
 }
 else {
-vErrors.push(err11);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.reason !== undefined){
 let data4 = data.reason;
+const _errs9 = errors;
 if(typeof data4 !== "string"){
-const err12 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.reason.type,parentSchema:schema42.properties.reason,data:data4};
-if(vErrors === null){
-vErrors = [err12];
+validate29.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.reason.type,parentSchema:schema42.properties.reason,data:data4}];
+return false;
+}
+var valid0 = _errs9 === errors;
 }
 else {
-vErrors.push(err12);
-}
-errors++;
+var valid0 = true;
 }
 }
 }
-else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data};
-if(vErrors === null){
-vErrors = [err13];
+}
+}
+}
 }
 else {
-vErrors.push(err13);
+validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data}];
+return false;
 }
-errors++;
 }
 validate29.errors = vErrors;
 return errors === 0;
@@ -2020,232 +1796,168 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.status === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err0];
+let missing0;
+if((((((((data.status === undefined) && (missing0 = "status")) || ((data.labels === undefined) && (missing0 = "labels"))) || ((data.annotations === undefined) && (missing0 = "annotations"))) || ((data.startsAt === undefined) && (missing0 = "startsAt"))) || ((data.endsAt === undefined) && (missing0 = "endsAt"))) || ((data.generatorURL === undefined) && (missing0 = "generatorURL"))) || ((data.fingerprint === undefined) && (missing0 = "fingerprint"))){
+validate31.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema48.required,parentSchema:schema48,data}];
+return false;
 }
 else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.labels === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.annotations === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "annotations"},message:"must have required property '"+"annotations"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.startsAt === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "startsAt"},message:"must have required property '"+"startsAt"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data.endsAt === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "endsAt"},message:"must have required property '"+"endsAt"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(data.generatorURL === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "generatorURL"},message:"must have required property '"+"generatorURL"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data.fingerprint === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "fingerprint"},message:"must have required property '"+"fingerprint"+"'",schema:schema48.required,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
 if(data.status !== undefined){
 let data0 = data.status;
+const _errs1 = errors;
 if(!((data0 === "firing") || (data0 === "resolved"))){
-const err7 = {instancePath:instancePath+"/status",schemaPath:"#/$defs/status/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data0};
-if(vErrors === null){
-vErrors = [err7];
+validate31.errors = [{instancePath:instancePath+"/status",schemaPath:"#/$defs/status/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data0}];
+return false;
+}
+var valid0 = _errs1 === errors;
 }
 else {
-vErrors.push(err7);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.labels !== undefined){
 let data1 = data.labels;
+const _errs3 = errors;
+const _errs4 = errors;
+if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key0 in data1){
 let data2 = data1[key0];
+const _errs7 = errors;
 if(typeof data2 !== "string"){
-const err8 = {instancePath:instancePath+"/labels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data2};
-if(vErrors === null){
-vErrors = [err8];
+validate31.errors = [{instancePath:instancePath+"/labels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data2}];
+return false;
 }
-else {
-vErrors.push(err8);
-}
-errors++;
+var valid3 = _errs7 === errors;
+if(!valid3){
+break;
 }
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data1};
-if(vErrors === null){
-vErrors = [err9];
+validate31.errors = [{instancePath:instancePath+"/labels",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data1}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
 }
 else {
-vErrors.push(err9);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.annotations !== undefined){
 let data3 = data.annotations;
+const _errs9 = errors;
+const _errs10 = errors;
+if(errors === _errs10){
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 let data4 = data3[key1];
+const _errs13 = errors;
 if(typeof data4 !== "string"){
-const err10 = {instancePath:instancePath+"/annotations/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data4};
-if(vErrors === null){
-vErrors = [err10];
+validate31.errors = [{instancePath:instancePath+"/annotations/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data4}];
+return false;
 }
-else {
-vErrors.push(err10);
-}
-errors++;
+var valid5 = _errs13 === errors;
+if(!valid5){
+break;
 }
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data3};
-if(vErrors === null){
-vErrors = [err11];
+validate31.errors = [{instancePath:instancePath+"/annotations",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data3}];
+return false;
+}
+}
+var valid0 = _errs9 === errors;
 }
 else {
-vErrors.push(err11);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.startsAt !== undefined){
 let data5 = data.startsAt;
+const _errs15 = errors;
+const _errs16 = errors;
+if(errors === _errs16){
 if(typeof data5 === "string"){
 if(!pattern7.test(data5)){
-const err12 = {instancePath:instancePath+"/startsAt",schemaPath:"#/$defs/timestamp/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$",parentSchema:schema52,data:data5};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
+validate31.errors = [{instancePath:instancePath+"/startsAt",schemaPath:"#/$defs/timestamp/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$",parentSchema:schema52,data:data5}];
+return false;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/startsAt",schemaPath:"#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data5};
-if(vErrors === null){
-vErrors = [err13];
+validate31.errors = [{instancePath:instancePath+"/startsAt",schemaPath:"#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data5}];
+return false;
+}
+}
+var valid0 = _errs15 === errors;
 }
 else {
-vErrors.push(err13);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.endsAt !== undefined){
 let data6 = data.endsAt;
+const _errs18 = errors;
+const _errs19 = errors;
+if(errors === _errs19){
 if(typeof data6 === "string"){
 if(!pattern7.test(data6)){
-const err14 = {instancePath:instancePath+"/endsAt",schemaPath:"#/$defs/timestamp/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$",parentSchema:schema52,data:data6};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
+validate31.errors = [{instancePath:instancePath+"/endsAt",schemaPath:"#/$defs/timestamp/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$",parentSchema:schema52,data:data6}];
+return false;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/endsAt",schemaPath:"#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data6};
-if(vErrors === null){
-vErrors = [err15];
+validate31.errors = [{instancePath:instancePath+"/endsAt",schemaPath:"#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data6}];
+return false;
+}
+}
+var valid0 = _errs18 === errors;
 }
 else {
-vErrors.push(err15);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.generatorURL !== undefined){
 let data7 = data.generatorURL;
+const _errs21 = errors;
 if(typeof data7 !== "string"){
-const err16 = {instancePath:instancePath+"/generatorURL",schemaPath:"#/properties/generatorURL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.generatorURL.type,parentSchema:schema48.properties.generatorURL,data:data7};
-if(vErrors === null){
-vErrors = [err16];
+validate31.errors = [{instancePath:instancePath+"/generatorURL",schemaPath:"#/properties/generatorURL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.generatorURL.type,parentSchema:schema48.properties.generatorURL,data:data7}];
+return false;
+}
+var valid0 = _errs21 === errors;
 }
 else {
-vErrors.push(err16);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.fingerprint !== undefined){
 let data8 = data.fingerprint;
+const _errs23 = errors;
 if(typeof data8 !== "string"){
-const err17 = {instancePath:instancePath+"/fingerprint",schemaPath:"#/properties/fingerprint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.fingerprint.type,parentSchema:schema48.properties.fingerprint,data:data8};
-if(vErrors === null){
-vErrors = [err17];
+validate31.errors = [{instancePath:instancePath+"/fingerprint",schemaPath:"#/properties/fingerprint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.fingerprint.type,parentSchema:schema48.properties.fingerprint,data:data8}];
+return false;
+}
+var valid0 = _errs23 === errors;
 }
 else {
-vErrors.push(err17);
+var valid0 = true;
 }
-errors++;
+}
+}
+}
+}
+}
 }
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.type,parentSchema:schema48,data};
-if(vErrors === null){
-vErrors = [err18];
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.type,parentSchema:schema48,data}];
+return false;
 }
-else {
-vErrors.push(err18);
-}
-errors++;
 }
 validate31.errors = vErrors;
 return errors === 0;
@@ -2264,313 +1976,240 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.version === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err0];
+let missing0;
+if((((((((((data.version === undefined) && (missing0 = "version")) || ((data.groupKey === undefined) && (missing0 = "groupKey"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.receiver === undefined) && (missing0 = "receiver"))) || ((data.groupLabels === undefined) && (missing0 = "groupLabels"))) || ((data.commonLabels === undefined) && (missing0 = "commonLabels"))) || ((data.commonAnnotations === undefined) && (missing0 = "commonAnnotations"))) || ((data.externalURL === undefined) && (missing0 = "externalURL"))) || ((data.alerts === undefined) && (missing0 = "alerts"))){
+validate30.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema43.required,parentSchema:schema43,data}];
+return false;
 }
 else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.groupKey === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "groupKey"},message:"must have required property '"+"groupKey"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.status === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.receiver === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "receiver"},message:"must have required property '"+"receiver"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data.groupLabels === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "groupLabels"},message:"must have required property '"+"groupLabels"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(data.commonLabels === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commonLabels"},message:"must have required property '"+"commonLabels"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(data.commonAnnotations === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commonAnnotations"},message:"must have required property '"+"commonAnnotations"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-if(data.externalURL === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "externalURL"},message:"must have required property '"+"externalURL"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(data.alerts === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "alerts"},message:"must have required property '"+"alerts"+"'",schema:schema43.required,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
 if(data.version !== undefined){
 let data0 = data.version;
+const _errs1 = errors;
 if("4" !== data0){
-const err9 = {instancePath:instancePath+"/version",schemaPath:"#/properties/version/const",keyword:"const",params:{allowedValue: "4"},message:"must be equal to constant",schema:"4",parentSchema:schema43.properties.version,data:data0};
-if(vErrors === null){
-vErrors = [err9];
+validate30.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/const",keyword:"const",params:{allowedValue: "4"},message:"must be equal to constant",schema:"4",parentSchema:schema43.properties.version,data:data0}];
+return false;
+}
+var valid0 = _errs1 === errors;
 }
 else {
-vErrors.push(err9);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.groupKey !== undefined){
 let data1 = data.groupKey;
+const _errs2 = errors;
 if(typeof data1 !== "string"){
-const err10 = {instancePath:instancePath+"/groupKey",schemaPath:"#/properties/groupKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.groupKey.type,parentSchema:schema43.properties.groupKey,data:data1};
-if(vErrors === null){
-vErrors = [err10];
+validate30.errors = [{instancePath:instancePath+"/groupKey",schemaPath:"#/properties/groupKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.groupKey.type,parentSchema:schema43.properties.groupKey,data:data1}];
+return false;
+}
+var valid0 = _errs2 === errors;
 }
 else {
-vErrors.push(err10);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.truncatedAlerts !== undefined){
 let data2 = data.truncatedAlerts;
+const _errs4 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err11 = {instancePath:instancePath+"/truncatedAlerts",schemaPath:"#/properties/truncatedAlerts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema43.properties.truncatedAlerts.type,parentSchema:schema43.properties.truncatedAlerts,data:data2};
-if(vErrors === null){
-vErrors = [err11];
+validate30.errors = [{instancePath:instancePath+"/truncatedAlerts",schemaPath:"#/properties/truncatedAlerts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema43.properties.truncatedAlerts.type,parentSchema:schema43.properties.truncatedAlerts,data:data2}];
+return false;
 }
-else {
-vErrors.push(err11);
-}
-errors++;
-}
+if(errors === _errs4){
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 9007199254740991 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/truncatedAlerts",schemaPath:"#/properties/truncatedAlerts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema43.properties.truncatedAlerts,data:data2};
-if(vErrors === null){
-vErrors = [err12];
+validate30.errors = [{instancePath:instancePath+"/truncatedAlerts",schemaPath:"#/properties/truncatedAlerts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema43.properties.truncatedAlerts,data:data2}];
+return false;
 }
 else {
-vErrors.push(err12);
-}
-errors++;
-}
 if(data2 < 0 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/truncatedAlerts",schemaPath:"#/properties/truncatedAlerts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema43.properties.truncatedAlerts,data:data2};
-if(vErrors === null){
-vErrors = [err13];
+validate30.errors = [{instancePath:instancePath+"/truncatedAlerts",schemaPath:"#/properties/truncatedAlerts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema43.properties.truncatedAlerts,data:data2}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs4 === errors;
 }
 else {
-vErrors.push(err13);
+var valid0 = true;
 }
-errors++;
-}
-}
-}
+if(valid0){
 if(data.status !== undefined){
 let data3 = data.status;
+const _errs6 = errors;
 if(!((data3 === "firing") || (data3 === "resolved"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/$defs/status/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data3};
-if(vErrors === null){
-vErrors = [err14];
+validate30.errors = [{instancePath:instancePath+"/status",schemaPath:"#/$defs/status/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data3}];
+return false;
+}
+var valid0 = _errs6 === errors;
 }
 else {
-vErrors.push(err14);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.receiver !== undefined){
 let data4 = data.receiver;
+const _errs8 = errors;
 if(typeof data4 !== "string"){
-const err15 = {instancePath:instancePath+"/receiver",schemaPath:"#/properties/receiver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.receiver.type,parentSchema:schema43.properties.receiver,data:data4};
-if(vErrors === null){
-vErrors = [err15];
+validate30.errors = [{instancePath:instancePath+"/receiver",schemaPath:"#/properties/receiver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.receiver.type,parentSchema:schema43.properties.receiver,data:data4}];
+return false;
+}
+var valid0 = _errs8 === errors;
 }
 else {
-vErrors.push(err15);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.groupLabels !== undefined){
 let data5 = data.groupLabels;
+const _errs10 = errors;
+const _errs11 = errors;
+if(errors === _errs11){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key0 in data5){
 let data6 = data5[key0];
+const _errs14 = errors;
 if(typeof data6 !== "string"){
-const err16 = {instancePath:instancePath+"/groupLabels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data6};
-if(vErrors === null){
-vErrors = [err16];
+validate30.errors = [{instancePath:instancePath+"/groupLabels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data6}];
+return false;
 }
-else {
-vErrors.push(err16);
-}
-errors++;
+var valid3 = _errs14 === errors;
+if(!valid3){
+break;
 }
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/groupLabels",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data5};
-if(vErrors === null){
-vErrors = [err17];
+validate30.errors = [{instancePath:instancePath+"/groupLabels",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data5}];
+return false;
+}
+}
+var valid0 = _errs10 === errors;
 }
 else {
-vErrors.push(err17);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.commonLabels !== undefined){
 let data7 = data.commonLabels;
+const _errs16 = errors;
+const _errs17 = errors;
+if(errors === _errs17){
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key1 in data7){
 let data8 = data7[key1];
+const _errs20 = errors;
 if(typeof data8 !== "string"){
-const err18 = {instancePath:instancePath+"/commonLabels/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data8};
-if(vErrors === null){
-vErrors = [err18];
+validate30.errors = [{instancePath:instancePath+"/commonLabels/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data8}];
+return false;
 }
-else {
-vErrors.push(err18);
-}
-errors++;
+var valid5 = _errs20 === errors;
+if(!valid5){
+break;
 }
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/commonLabels",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data7};
-if(vErrors === null){
-vErrors = [err19];
+validate30.errors = [{instancePath:instancePath+"/commonLabels",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data7}];
+return false;
+}
+}
+var valid0 = _errs16 === errors;
 }
 else {
-vErrors.push(err19);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.commonAnnotations !== undefined){
 let data9 = data.commonAnnotations;
+const _errs22 = errors;
+const _errs23 = errors;
+if(errors === _errs23){
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key2 in data9){
 let data10 = data9[key2];
+const _errs26 = errors;
 if(typeof data10 !== "string"){
-const err20 = {instancePath:instancePath+"/commonAnnotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data10};
-if(vErrors === null){
-vErrors = [err20];
+validate30.errors = [{instancePath:instancePath+"/commonAnnotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.additionalProperties.type,parentSchema:schema45.additionalProperties,data:data10}];
+return false;
 }
-else {
-vErrors.push(err20);
-}
-errors++;
+var valid7 = _errs26 === errors;
+if(!valid7){
+break;
 }
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/commonAnnotations",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data9};
-if(vErrors === null){
-vErrors = [err21];
+validate30.errors = [{instancePath:instancePath+"/commonAnnotations",schemaPath:"#/$defs/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data:data9}];
+return false;
+}
+}
+var valid0 = _errs22 === errors;
 }
 else {
-vErrors.push(err21);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.externalURL !== undefined){
 let data11 = data.externalURL;
+const _errs28 = errors;
 if(typeof data11 !== "string"){
-const err22 = {instancePath:instancePath+"/externalURL",schemaPath:"#/properties/externalURL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.externalURL.type,parentSchema:schema43.properties.externalURL,data:data11};
-if(vErrors === null){
-vErrors = [err22];
+validate30.errors = [{instancePath:instancePath+"/externalURL",schemaPath:"#/properties/externalURL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.externalURL.type,parentSchema:schema43.properties.externalURL,data:data11}];
+return false;
+}
+var valid0 = _errs28 === errors;
 }
 else {
-vErrors.push(err22);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.alerts !== undefined){
 let data12 = data.alerts;
+const _errs30 = errors;
+if(errors === _errs30){
 if(Array.isArray(data12)){
+var valid8 = true;
 const len0 = data12.length;
 for(let i0=0; i0<len0; i0++){
+const _errs32 = errors;
 if(!(validate31(data12[i0], {instancePath:instancePath+"/alerts/" + i0,parentData:data12,parentDataProperty:i0,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
-}
-}
-else {
-const err23 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.alerts.type,parentSchema:schema43.properties.alerts,data:data12};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
+var valid8 = _errs32 === errors;
+if(!valid8){
+break;
 }
 }
 }
 else {
-const err24 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err24];
+validate30.errors = [{instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.alerts.type,parentSchema:schema43.properties.alerts,data:data12}];
+return false;
+}
+}
+var valid0 = _errs30 === errors;
 }
 else {
-vErrors.push(err24);
+var valid0 = true;
 }
-errors++;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate30.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data}];
+return false;
+}
 }
 validate30.errors = vErrors;
 return errors === 0;
@@ -2598,130 +2237,114 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
 for(const key0 in data){
 if(!(func1.call(schema54.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
+validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
+return false;
+break;
 }
 }
+if(_errs1 === errors){
 if(data.listen !== undefined){
 let data0 = data.listen;
+const _errs2 = errors;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.listen.type,parentSchema:schema54.properties.listen,data:data0};
-if(vErrors === null){
-vErrors = [err1];
+validate33.errors = [{instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.listen.type,parentSchema:schema54.properties.listen,data:data0}];
+return false;
+}
+var valid0 = _errs2 === errors;
 }
 else {
-vErrors.push(err1);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.ess_config_file !== undefined){
 let data1 = data.ess_config_file;
+const _errs4 = errors;
+const _errs5 = errors;
+if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!pattern9.test(data1)){
-const err2 = {instancePath:instancePath+"/ess_config_file",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema55,data:data1};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
+validate33.errors = [{instancePath:instancePath+"/ess_config_file",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema55,data:data1}];
+return false;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/ess_config_file",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.type,parentSchema:schema55,data:data1};
-if(vErrors === null){
-vErrors = [err3];
+validate33.errors = [{instancePath:instancePath+"/ess_config_file",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.type,parentSchema:schema55,data:data1}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
 }
 else {
-vErrors.push(err3);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.system_bus_address !== undefined){
 let data2 = data.system_bus_address;
+const _errs7 = errors;
+if(errors === _errs7){
 if(typeof data2 === "string"){
 if(!pattern10.test(data2)){
-const err4 = {instancePath:instancePath+"/system_bus_address",schemaPath:"#/properties/system_bus_address/pattern",keyword:"pattern",params:{pattern: "^unix:path=/[^,;]+$"},message:"must match pattern \""+"^unix:path=/[^,;]+$"+"\"",schema:"^unix:path=/[^,;]+$",parentSchema:schema54.properties.system_bus_address,data:data2};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
+validate33.errors = [{instancePath:instancePath+"/system_bus_address",schemaPath:"#/properties/system_bus_address/pattern",keyword:"pattern",params:{pattern: "^unix:path=/[^,;]+$"},message:"must match pattern \""+"^unix:path=/[^,;]+$"+"\"",schema:"^unix:path=/[^,;]+$",parentSchema:schema54.properties.system_bus_address,data:data2}];
+return false;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/system_bus_address",schemaPath:"#/properties/system_bus_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.system_bus_address.type,parentSchema:schema54.properties.system_bus_address,data:data2};
-if(vErrors === null){
-vErrors = [err5];
+validate33.errors = [{instancePath:instancePath+"/system_bus_address",schemaPath:"#/properties/system_bus_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.system_bus_address.type,parentSchema:schema54.properties.system_bus_address,data:data2}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
 }
 else {
-vErrors.push(err5);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.dbus_timeout_seconds !== undefined){
 let data3 = data.dbus_timeout_seconds;
+const _errs9 = errors;
+if(errors === _errs9){
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 30 || isNaN(data3)){
-const err6 = {instancePath:instancePath+"/dbus_timeout_seconds",schemaPath:"#/properties/dbus_timeout_seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30},message:"must be <= 30",schema:30,parentSchema:schema54.properties.dbus_timeout_seconds,data:data3};
-if(vErrors === null){
-vErrors = [err6];
+validate33.errors = [{instancePath:instancePath+"/dbus_timeout_seconds",schemaPath:"#/properties/dbus_timeout_seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30},message:"must be <= 30",schema:30,parentSchema:schema54.properties.dbus_timeout_seconds,data:data3}];
+return false;
 }
 else {
-vErrors.push(err6);
-}
-errors++;
-}
 if(data3 < 0.05 || isNaN(data3)){
-const err7 = {instancePath:instancePath+"/dbus_timeout_seconds",schemaPath:"#/properties/dbus_timeout_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.05},message:"must be >= 0.05",schema:0.05,parentSchema:schema54.properties.dbus_timeout_seconds,data:data3};
-if(vErrors === null){
-vErrors = [err7];
+validate33.errors = [{instancePath:instancePath+"/dbus_timeout_seconds",schemaPath:"#/properties/dbus_timeout_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.05},message:"must be >= 0.05",schema:0.05,parentSchema:schema54.properties.dbus_timeout_seconds,data:data3}];
+return false;
 }
-else {
-vErrors.push(err7);
-}
-errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/dbus_timeout_seconds",schemaPath:"#/properties/dbus_timeout_seconds/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema54.properties.dbus_timeout_seconds.type,parentSchema:schema54.properties.dbus_timeout_seconds,data:data3};
-if(vErrors === null){
-vErrors = [err8];
+validate33.errors = [{instancePath:instancePath+"/dbus_timeout_seconds",schemaPath:"#/properties/dbus_timeout_seconds/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema54.properties.dbus_timeout_seconds.type,parentSchema:schema54.properties.dbus_timeout_seconds,data:data3}];
+return false;
+}
+}
+var valid0 = _errs9 === errors;
 }
 else {
-vErrors.push(err8);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.webhook_token_file !== undefined){
 let data4 = data.webhook_token_file;
+const _errs11 = errors;
 const _errs13 = errors;
 let valid3 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(data4 !== null){
-const err9 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data4};
 if(vErrors === null){
-vErrors = [err9];
+vErrors = [err0];
 }
 else {
-vErrors.push(err9);
+vErrors.push(err0);
 }
 errors++;
 }
@@ -2731,27 +2354,29 @@ valid3 = true;
 passing0 = 0;
 }
 const _errs16 = errors;
+if(errors === _errs16){
 if(typeof data4 === "string"){
 if(!pattern9.test(data4)){
-const err10 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data4};
 if(vErrors === null){
-vErrors = [err10];
+vErrors = [err1];
 }
 else {
-vErrors.push(err10);
+vErrors.push(err1);
 }
 errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data4};
+const err2 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data4};
 if(vErrors === null){
-vErrors = [err11];
+vErrors = [err2];
 }
 else {
-vErrors.push(err11);
+vErrors.push(err2);
 }
 errors++;
+}
 }
 var _valid0 = _errs16 === errors;
 if(_valid0 && valid3){
@@ -2765,14 +2390,16 @@ passing0 = 1;
 }
 }
 if(!valid3){
-const err12 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data4};
+const err3 = {instancePath:instancePath+"/webhook_token_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data4};
 if(vErrors === null){
-vErrors = [err12];
+vErrors = [err3];
 }
 else {
-vErrors.push(err12);
+vErrors.push(err3);
 }
 errors++;
+validate33.errors = vErrors;
+return false;
 }
 else {
 errors = _errs13;
@@ -2785,184 +2412,167 @@ vErrors = null;
 }
 }
 }
+var valid0 = _errs11 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.webhook_body_limit_bytes !== undefined){
 let data5 = data.webhook_body_limit_bytes;
+const _errs18 = errors;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err13 = {instancePath:instancePath+"/webhook_body_limit_bytes",schemaPath:"#/properties/webhook_body_limit_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.webhook_body_limit_bytes.type,parentSchema:schema54.properties.webhook_body_limit_bytes,data:data5};
-if(vErrors === null){
-vErrors = [err13];
+validate33.errors = [{instancePath:instancePath+"/webhook_body_limit_bytes",schemaPath:"#/properties/webhook_body_limit_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.webhook_body_limit_bytes.type,parentSchema:schema54.properties.webhook_body_limit_bytes,data:data5}];
+return false;
 }
-else {
-vErrors.push(err13);
-}
-errors++;
-}
+if(errors === _errs18){
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 67108864 || isNaN(data5)){
-const err14 = {instancePath:instancePath+"/webhook_body_limit_bytes",schemaPath:"#/properties/webhook_body_limit_bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 67108864},message:"must be <= 67108864",schema:67108864,parentSchema:schema54.properties.webhook_body_limit_bytes,data:data5};
-if(vErrors === null){
-vErrors = [err14];
+validate33.errors = [{instancePath:instancePath+"/webhook_body_limit_bytes",schemaPath:"#/properties/webhook_body_limit_bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 67108864},message:"must be <= 67108864",schema:67108864,parentSchema:schema54.properties.webhook_body_limit_bytes,data:data5}];
+return false;
 }
 else {
-vErrors.push(err14);
-}
-errors++;
-}
 if(data5 < 1024 || isNaN(data5)){
-const err15 = {instancePath:instancePath+"/webhook_body_limit_bytes",schemaPath:"#/properties/webhook_body_limit_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema54.properties.webhook_body_limit_bytes,data:data5};
-if(vErrors === null){
-vErrors = [err15];
+validate33.errors = [{instancePath:instancePath+"/webhook_body_limit_bytes",schemaPath:"#/properties/webhook_body_limit_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema54.properties.webhook_body_limit_bytes,data:data5}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs18 === errors;
 }
 else {
-vErrors.push(err15);
+var valid0 = true;
 }
-errors++;
-}
-}
-}
+if(valid0){
 if(data.webhook_dry_run !== undefined){
 let data6 = data.webhook_dry_run;
+const _errs20 = errors;
 if(typeof data6 !== "boolean"){
-const err16 = {instancePath:instancePath+"/webhook_dry_run",schemaPath:"#/$defs/boolean/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.type,parentSchema:schema57,data:data6};
-if(vErrors === null){
-vErrors = [err16];
+validate33.errors = [{instancePath:instancePath+"/webhook_dry_run",schemaPath:"#/$defs/boolean/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.type,parentSchema:schema57,data:data6}];
+return false;
+}
+var valid0 = _errs20 === errors;
 }
 else {
-vErrors.push(err16);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.trip_rules !== undefined){
 let data7 = data.trip_rules;
+const _errs23 = errors;
+if(errors === _errs23){
 if(Array.isArray(data7)){
 if(data7.length < 1){
-const err17 = {instancePath:instancePath+"/trip_rules",schemaPath:"#/properties/trip_rules/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema54.properties.trip_rules,data:data7};
-if(vErrors === null){
-vErrors = [err17];
+validate33.errors = [{instancePath:instancePath+"/trip_rules",schemaPath:"#/properties/trip_rules/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema54.properties.trip_rules,data:data7}];
+return false;
 }
 else {
-vErrors.push(err17);
-}
-errors++;
-}
+var valid5 = true;
 const len0 = data7.length;
 for(let i0=0; i0<len0; i0++){
 let data8 = data7[i0];
+const _errs25 = errors;
+if(errors === _errs25){
 if(Array.isArray(data8)){
 if(data8.length < 1){
-const err18 = {instancePath:instancePath+"/trip_rules/" + i0,schemaPath:"#/properties/trip_rules/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema54.properties.trip_rules.items,data:data8};
-if(vErrors === null){
-vErrors = [err18];
+validate33.errors = [{instancePath:instancePath+"/trip_rules/" + i0,schemaPath:"#/properties/trip_rules/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema54.properties.trip_rules.items,data:data8}];
+return false;
 }
 else {
-vErrors.push(err18);
-}
-errors++;
-}
+var valid6 = true;
 const len1 = data8.length;
 for(let i1=0; i1<len1; i1++){
 let data9 = data8[i1];
+const _errs27 = errors;
 if(typeof data9 !== "string"){
-const err19 = {instancePath:instancePath+"/trip_rules/" + i0+"/" + i1,schemaPath:"#/properties/trip_rules/items/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.trip_rules.items.items.type,parentSchema:schema54.properties.trip_rules.items.items,data:data9};
-if(vErrors === null){
-vErrors = [err19];
+validate33.errors = [{instancePath:instancePath+"/trip_rules/" + i0+"/" + i1,schemaPath:"#/properties/trip_rules/items/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.trip_rules.items.items.type,parentSchema:schema54.properties.trip_rules.items.items,data:data9}];
+return false;
 }
-else {
-vErrors.push(err19);
+var valid6 = _errs27 === errors;
+if(!valid6){
+break;
 }
-errors++;
-}
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/trip_rules/" + i0,schemaPath:"#/properties/trip_rules/items/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.trip_rules.items.type,parentSchema:schema54.properties.trip_rules.items,data:data8};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
 }
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/trip_rules",schemaPath:"#/properties/trip_rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.trip_rules.type,parentSchema:schema54.properties.trip_rules,data:data7};
-if(vErrors === null){
-vErrors = [err21];
+validate33.errors = [{instancePath:instancePath+"/trip_rules/" + i0,schemaPath:"#/properties/trip_rules/items/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.trip_rules.items.type,parentSchema:schema54.properties.trip_rules.items,data:data8}];
+return false;
+}
+}
+var valid5 = _errs25 === errors;
+if(!valid5){
+break;
+}
+}
+}
 }
 else {
-vErrors.push(err21);
+validate33.errors = [{instancePath:instancePath+"/trip_rules",schemaPath:"#/properties/trip_rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.trip_rules.type,parentSchema:schema54.properties.trip_rules,data:data7}];
+return false;
 }
-errors++;
 }
+var valid0 = _errs23 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.host !== undefined){
 let data10 = data.host;
+const _errs29 = errors;
+if(errors === _errs29){
 if(typeof data10 === "string"){
 if(!pattern12.test(data10)){
-const err22 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.host,data:data10};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
+validate33.errors = [{instancePath:instancePath+"/host",schemaPath:"#/properties/host/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.host,data:data10}];
+return false;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.host.type,parentSchema:schema54.properties.host,data:data10};
-if(vErrors === null){
-vErrors = [err23];
+validate33.errors = [{instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.host.type,parentSchema:schema54.properties.host,data:data10}];
+return false;
+}
+}
+var valid0 = _errs29 === errors;
 }
 else {
-vErrors.push(err23);
+var valid0 = true;
 }
-errors++;
-}
-}
+if(valid0){
 if(data.groups !== undefined){
 let data11 = data.groups;
+const _errs31 = errors;
+if(errors === _errs31){
 if(Array.isArray(data11)){
 if(data11.length > 64){
-const err24 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema54.properties.groups,data:data11};
-if(vErrors === null){
-vErrors = [err24];
+validate33.errors = [{instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema54.properties.groups,data:data11}];
+return false;
 }
 else {
-vErrors.push(err24);
-}
-errors++;
-}
+var valid7 = true;
 const len2 = data11.length;
 for(let i2=0; i2<len2; i2++){
 let data12 = data11[i2];
+const _errs33 = errors;
+if(errors === _errs33){
 if(typeof data12 === "string"){
 if(!pattern12.test(data12)){
-const err25 = {instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.groups.items,data:data12};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
+validate33.errors = [{instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",parentSchema:schema54.properties.groups.items,data:data12}];
+return false;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.groups.items.type,parentSchema:schema54.properties.groups.items,data:data12};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
+validate33.errors = [{instancePath:instancePath+"/groups/" + i2,schemaPath:"#/properties/groups/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.groups.items.type,parentSchema:schema54.properties.groups.items,data:data12}];
+return false;
 }
 }
+var valid7 = _errs33 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
 let i3 = data11.length;
 let j0;
 if(i3 > 1){
@@ -2974,95 +2584,96 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err27 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i3+" are identical)",schema:true,parentSchema:schema54.properties.groups,data:data11};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
+validate33.errors = [{instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i3+" are identical)",schema:true,parentSchema:schema54.properties.groups,data:data11}];
+return false;
 break;
 }
 indices0[item0] = i3;
 }
 }
 }
-else {
-const err28 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.groups.type,parentSchema:schema54.properties.groups,data:data11};
-if(vErrors === null){
-vErrors = [err28];
+}
 }
 else {
-vErrors.push(err28);
+validate33.errors = [{instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.groups.type,parentSchema:schema54.properties.groups,data:data11}];
+return false;
 }
-errors++;
 }
+var valid0 = _errs31 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.tls_cert_file !== undefined){
 let data13 = data.tls_cert_file;
+const _errs35 = errors;
 const _errs37 = errors;
-let valid13 = false;
+let valid10 = false;
 let passing1 = null;
 const _errs38 = errors;
 if(data13 !== null){
-const err29 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data13};
+const err4 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data13};
 if(vErrors === null){
-vErrors = [err29];
+vErrors = [err4];
 }
 else {
-vErrors.push(err29);
+vErrors.push(err4);
 }
 errors++;
 }
 var _valid1 = _errs38 === errors;
 if(_valid1){
-valid13 = true;
+valid10 = true;
 passing1 = 0;
 }
 const _errs40 = errors;
+if(errors === _errs40){
 if(typeof data13 === "string"){
 if(!pattern9.test(data13)){
-const err30 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data13};
+const err5 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data13};
 if(vErrors === null){
-vErrors = [err30];
+vErrors = [err5];
 }
 else {
-vErrors.push(err30);
+vErrors.push(err5);
 }
 errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data13};
+const err6 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data13};
 if(vErrors === null){
-vErrors = [err31];
+vErrors = [err6];
 }
 else {
-vErrors.push(err31);
+vErrors.push(err6);
 }
 errors++;
+}
 }
 var _valid1 = _errs40 === errors;
-if(_valid1 && valid13){
-valid13 = false;
+if(_valid1 && valid10){
+valid10 = false;
 passing1 = [passing1, 1];
 }
 else {
 if(_valid1){
-valid13 = true;
+valid10 = true;
 passing1 = 1;
 }
 }
-if(!valid13){
-const err32 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data13};
+if(!valid10){
+const err7 = {instancePath:instancePath+"/tls_cert_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data13};
 if(vErrors === null){
-vErrors = [err32];
+vErrors = [err7];
 }
 else {
-vErrors.push(err32);
+vErrors.push(err7);
 }
 errors++;
+validate33.errors = vErrors;
+return false;
 }
 else {
 errors = _errs37;
@@ -3075,71 +2686,81 @@ vErrors = null;
 }
 }
 }
+var valid0 = _errs35 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.tls_key_file !== undefined){
 let data14 = data.tls_key_file;
+const _errs42 = errors;
 const _errs44 = errors;
-let valid15 = false;
+let valid12 = false;
 let passing2 = null;
 const _errs45 = errors;
 if(data14 !== null){
-const err33 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data14};
+const err8 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.oneOf[0].type,parentSchema:schema56.oneOf[0],data:data14};
 if(vErrors === null){
-vErrors = [err33];
+vErrors = [err8];
 }
 else {
-vErrors.push(err33);
+vErrors.push(err8);
 }
 errors++;
 }
 var _valid2 = _errs45 === errors;
 if(_valid2){
-valid15 = true;
+valid12 = true;
 passing2 = 0;
 }
 const _errs47 = errors;
+if(errors === _errs47){
 if(typeof data14 === "string"){
 if(!pattern9.test(data14)){
-const err34 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data14};
+const err9 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema56.oneOf[1],data:data14};
 if(vErrors === null){
-vErrors = [err34];
+vErrors = [err9];
 }
 else {
-vErrors.push(err34);
+vErrors.push(err9);
 }
 errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data14};
+const err10 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.oneOf[1].type,parentSchema:schema56.oneOf[1],data:data14};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err10];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err10);
 }
 errors++;
+}
 }
 var _valid2 = _errs47 === errors;
-if(_valid2 && valid15){
-valid15 = false;
+if(_valid2 && valid12){
+valid12 = false;
 passing2 = [passing2, 1];
 }
 else {
 if(_valid2){
-valid15 = true;
+valid12 = true;
 passing2 = 1;
 }
 }
-if(!valid15){
-const err36 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data14};
+if(!valid12){
+const err11 = {instancePath:instancePath+"/tls_key_file",schemaPath:"#/$defs/absolutePathOrNull/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema56.oneOf,parentSchema:schema56,data:data14};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err11];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err11);
 }
 errors++;
+validate33.errors = vErrors;
+return false;
 }
 else {
 errors = _errs44;
@@ -3152,30 +2773,42 @@ vErrors = null;
 }
 }
 }
+var valid0 = _errs42 === errors;
 }
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.allow_plain_http_token !== undefined){
 let data15 = data.allow_plain_http_token;
+const _errs49 = errors;
 if(typeof data15 !== "boolean"){
-const err37 = {instancePath:instancePath+"/allow_plain_http_token",schemaPath:"#/$defs/boolean/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.type,parentSchema:schema57,data:data15};
-if(vErrors === null){
-vErrors = [err37];
+validate33.errors = [{instancePath:instancePath+"/allow_plain_http_token",schemaPath:"#/$defs/boolean/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.type,parentSchema:schema57,data:data15}];
+return false;
+}
+var valid0 = _errs49 === errors;
 }
 else {
-vErrors.push(err37);
+var valid0 = true;
 }
-errors++;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
 else {
-const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
-if(vErrors === null){
-vErrors = [err38];
+validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data}];
+return false;
 }
-else {
-vErrors.push(err38);
-}
-errors++;
 }
 validate33.errors = vErrors;
 return errors === 0;

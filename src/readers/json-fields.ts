@@ -30,6 +30,6 @@ export function requireSchema(root: Record<string, unknown>, schema: number, wri
 
 /** The schema's first complaint about a file, as a format error. */
 export function schemaError(validate: SchemaValidator<unknown>): FileFormatError {
-  const [first = 'does not match the contract'] = schemaProblems(validate, '(top level)', 1);
+  const [first = 'does not match the contract'] = schemaProblems(validate, '(top level)');
   return new FileFormatError(first);
 }
