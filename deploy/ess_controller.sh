@@ -103,7 +103,8 @@ quantum-ess-guard)
 Environment: ESS_CONFIG (default /etc/quantum/ess.conf).
 Exit codes, by command (every command also: 64 usage; 77 not root, where it says root;
   78 bad configuration):
-  activate       0 every trading unit stopped (result ok or degraded); 1 a unit not stopped, the
+  activate       0 every trading unit stopped (result ok or degraded: degraded also when a
+                 unit does not exist, named NOT FOUND); 1 a unit not stopped, the
                  latch not set or not persisted, or cleared meanwhile by a deactivate
   deactivate     0 trading resumed, or the latch cleared (--no-start); 1 a unit did not start,
                  the latch was kept, a new activation overtook the resume, or no reason at the

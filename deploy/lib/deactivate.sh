@@ -104,7 +104,8 @@ deactivate_clear() {
     printf '%s' "${saved:-{\"id\":\"$id\"}}" | record_atomic_write "${CFG[FLAG_FILE]}" 0644 || true
     record_marker_clear resume-pending
     DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back."
-    DEA_ERROR+=" Repair it under the latch with: ess_controller.sh rearm; then deactivate again"
+    DEA_ERROR+=" Repair it under the latch with: sudo ess_controller.sh rearm; then deactivate"
+    DEA_ERROR+=" again"
     return 1
   fi
   if [[ -n $token && -e ${CFG[FLAG_FILE]} ]]; then

@@ -87,7 +87,7 @@ describe('ess_controller.sh rearm', () => {
     await box.mustRun('bash', '-c', `ln -sfn /dev/null ${UNIT_DIR}/quantum-ess-trip.path && systemctl daemon-reload`);
     const refused = await box.ess('deactivate', '--reason', 'too early');
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain('Repair it under the latch with: ess_controller.sh rearm; then deactivate again');
+    expect(refused.stderr).toContain('Repair it under the latch with: sudo ess_controller.sh rearm; then deactivate again');
     expect(await box.exists(FLAG)).toBe(true);
     expect((await box.ess('rearm')).exitCode).toBe(0);
     expect((await box.ess('deactivate', '--reason', 'repaired')).exitCode).toBe(0);
