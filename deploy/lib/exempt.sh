@@ -63,15 +63,56 @@ exempt_duration_text_v() {
   printf -v "$1" '%s' "${_t:-0s}"
 }
 
-# exempt_unit_arg_v VAR NAME: the configured trading unit NAME means (".service" implied), or exit
-# 64.
+# exempt_unit_arg_v VAR NAME: the configured trading unit NAME means (".service" implied); 1 when
+# none. An exemption lifts the latch from exactly the unit it names: a part of a name
+# ("execution") is never completed, exempt_unit_guess_v offers the name instead.
 exempt_unit_arg_v() {
   local _n=$2 _u
   [[ $_n == *.service ]] || _n+=.service
   for _u in "${TRADING[@]}"; do
     if [[ $_u == "$_n" ]]; then printf -v "$1" '%s' "$_u"; return 0; fi
   done
-  usage_error "'$2' is not one of the trading units (${TRADING[*]})"
+  return 1
+}
+
+# exempt_unit_guess_v VAR NAME: the one trading unit whose name contains NAME (".service" left
+# out), without ".service"; empty when none or more than one does.
+exempt_unit_guess_v() {
+  local _n=${2%.service} _u _found=()
+  for _u in "${TRADING[@]}"; do
+    [[ -z $_n || ${_u%.service} != *"$_n"* ]] || _found+=("${_u%.service}")
+  done
+  printf -v "$1" '%s' ""
+  ((${#_found[@]} != 1)) || printf -v "$1" '%s' "${_found[0]}"
+}
+
+# exempt_unit_or_refuse VAR CMD WORDS...: exempt_unit_arg_v of the caller's unit, or CMD refused
+# (exit 64) naming the trading units: with a guess, "did you mean" and the command that works,
+# WORDS with the guess for the placeholder @UNIT@.
+exempt_unit_or_refuse() {
+  local _var=$1 _cmd=$2 _guess _w _working=()
+  shift 2
+  exempt_unit_arg_v "$_var" "$unit" && return 0
+  exempt_unit_guess_v _guess "$unit"
+  if [[ -z $_guess ]]; then
+    usage_error "$_cmd: '$unit' is not one of the trading units (${TRADING[*]%.service})"
+  fi
+  for _w in "$@"; do _working+=("${_w/@UNIT@/$_guess}"); done
+  args_refuse "$_cmd" "'$unit' is not one of the trading units: did you mean $_guess?" \
+    "${_working[@]}"
+}
+
+# exempt_suggest_for_v VAR DURATION: a --for that exempt accepts, for the commands its refusals
+# suggest: DURATION itself when it is one within MAX_EXEMPTION_SEC; a bare number read as minutes;
+# 30m for anything else; at most MAX_EXEMPTION_SEC (as the operator writes it; its default before
+# the configuration is read).
+exempt_suggest_for_v() {
+  local _d=$2 _s _max=${CFG[MAX_EXEMPTION_SEC]:-${ESS_DEFAULTS[MAX_EXEMPTION_SEC]}}
+  [[ ! $_d =~ ^[0-9]{1,6}$ ]] || _d+=m
+  exempt_duration_v _s "$_d"
+  [[ -n $_s && $_s != 0 ]] || { _d=30m _s=1800; }
+  if ((_s > _max)); then exempt_duration_text_v _d "$_max"; fi
+  printf -v "$1" '%s' "$_d"
 }
 
 # exempt UNIT --for DURATION --reason TEXT. Writes LOCK_FD EXEMPT_END_PROBLEM (on a failure).
@@ -80,45 +121,63 @@ exempt_cmd() {
   exempt_options "$@"
   require_root exempt
   config_load_in_force
-  exempt_unit_arg_v u "$unit"
-  exempt_duration_v secs "$duration"
-  if [[ $duration =~ ^[0-9]+$ ]]; then
-    usage_error "--for $duration has no unit: write ${duration}s, ${duration}m or ${duration}h"
-  fi
-  [[ -n $secs && $secs != 0 ]] ||
-    usage_error "--for '$duration' is not a duration: $EXEMPT_DURATION_FORMS"
-  local max
-  exempt_duration_text_v max "${CFG[MAX_EXEMPTION_SEC]}"
-  ((secs <= CFG[MAX_EXEMPTION_SEC])) ||
-    usage_error "--for $duration is longer than MAX_EXEMPTION_SEC ($max)"
-  record_clean_text_v reason "$reason"
-  [[ -n ${reason// /} ]] || usage_error "exempt needs --reason: a reason with text in it"
+  # an exemption only exists under the latch: that is said before anything else is asked for
+  exempt_unit_arg_v u "$unit" || u=$unit
+  exempt_refuse_not_active "$u"
+  exempt_validate
   record_actor_v who
   latch_take_lock || {
     printf 'ess: another ESS operation holds the lock; nothing was changed. Try again.\n' >&2
     exit "$EX_BUSY"
   }
-  if [[ ! -e ${CFG[FLAG_FILE]} ]]; then
-    printf 'ess: the ESS is not active: there is no latch to exempt %s from. %s\n' "$u" \
-      "Nothing was changed." >&2
-    exit "$EX_NOT_ACTIVE"
-  fi
+  exempt_refuse_not_active "$u"
   exempt_grant "$u" "$secs" "$who" "$reason"
 }
 
+# exempt_refuse_not_active UNIT: exit 2 unless the ESS is latched (the flag exists).
+exempt_refuse_not_active() {
+  [[ ! -e ${CFG[FLAG_FILE]} ]] || return 0
+  printf 'ess: the ESS is not active: there is no latch to exempt %s from. %s\n' "$1" \
+    "Nothing was changed." >&2
+  exit "$EX_NOT_ACTIVE"
+}
+
 # exempt_options ARGS...: exempt's unit and options, in any order, strictly: anything that does not
-# fit, a missing unit, --for or --reason is refused (exit 64, nothing changed) with the command that
-# works. Writes unit duration reason (exempt_cmd's), ARGS_*.
+# fit, or no unit, is refused (exit 64, nothing changed) with the command that works. Writes unit
+# duration reason (exempt_cmd's), ARGS_*.
 exempt_options() {
-  local working
+  local suggest
   args_parse "for reason" "" "$@"
   unit=${ARGS_WORDS[0]:-} duration=${ARGS_VAL[for]:-}
   args_reason_v reason 1
-  working=(exempt "${unit:-UNIT}" --for "${duration:-30m}" --reason "${reason:-TEXT}")
-  args_strict exempt 1 "${working[@]}"
-  [[ -n $unit ]] || args_refuse exempt "needs a trading unit" "${working[@]}"
+  exempt_suggest_for_v suggest "$duration"
+  args_strict exempt 1 exempt "${unit:-UNIT}" --for "$suggest" --reason "${reason:-TEXT}"
+  # no unit at all: what exempt is for is not known yet, the forms are all there is to say
+  [[ -n $unit ]] || usage_error "exempt: needs a trading unit (ess_controller.sh status lists\
+ them); accepted: exempt UNIT --for DURATION --reason TEXT (in any order; --opt=VALUE too)"
+}
+
+# exempt_validate (configuration loaded): a missing --for or --reason, a unit that is not a
+# trading unit, a duration that is not one or is over MAX_EXEMPTION_SEC: refused (exit 64, nothing
+# changed), every refusal with a command that is accepted as it is pasted. Writes u secs reason
+# (exempt_cmd's).
+exempt_validate() {
+  local suggest max working
+  exempt_suggest_for_v suggest "$duration"
+  working=(exempt "${unit:-UNIT}" --for "$suggest" --reason "${reason:-TEXT}")
+  exempt_unit_or_refuse u exempt exempt @UNIT@ --for "$suggest" --reason "${reason:-TEXT}"
+  working[1]=${u%.service}
   [[ -n $duration ]] ||
     args_refuse exempt "needs --for DURATION ($EXEMPT_DURATION_FORMS)" "${working[@]}"
+  [[ ! $duration =~ ^[0-9]+$ ]] || args_refuse exempt \
+    "--for $duration has no unit: write ${duration}s, ${duration}m or ${duration}h" "${working[@]}"
+  exempt_duration_v secs "$duration"
+  [[ -n $secs && $secs != 0 ]] ||
+    args_refuse exempt "--for '$duration' is not a duration: $EXEMPT_DURATION_FORMS" "${working[@]}"
+  exempt_duration_text_v max "${CFG[MAX_EXEMPTION_SEC]}"
+  ((secs <= CFG[MAX_EXEMPTION_SEC])) || args_refuse exempt \
+    "--for $duration is longer than the maximum, MAX_EXEMPTION_SEC=$max" "${working[@]}"
+  record_clean_text_v reason "$reason"
   [[ -n ${reason// /} ]] || args_refuse exempt \
     "needs --reason: say why this unit may run while trading is stopped" "${working[@]}"
 }
@@ -231,7 +290,7 @@ exempt_cmd_unexempt() {
   [[ -n $unit ]] || args_refuse unexempt "needs a trading unit" unexempt UNIT
   require_root unexempt
   config_load_in_force
-  exempt_unit_arg_v u "$unit"
+  exempt_unit_or_refuse u unexempt unexempt @UNIT@
   latch_take_lock ||
     record_log warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
   if [[ ! -e $EXEMPT_DIR/$u && ! -e $(exempt_dropin_path "$u") ]]; then

@@ -109,6 +109,8 @@ as_nobody() {
 
 @test "exempt --for: a bare number is refused with the accepted forms; units are required" {
   local args
+  mkdir -p "$TMP/run"
+  touch "$TMP/run/ESS_ON" # latched: not active would be said first
   run "$CTL" exempt quantum-execution --for 30 --reason deploy
   one_line_usage_error ess_controller.sh
   [[ $output == *"--for 30 has no unit: write 30s, 30m or 30h"* ]]
@@ -123,8 +125,7 @@ as_nobody() {
   [[ $output == *"exempt: needs --for DURATION (a number with its unit: 90s, 30m or 1h)"* ]]
   run "$CTL" exempt quantum-execution --for 2h --reason deploy
   one_line_usage_error ess_controller.sh
-  [[ $output == *"longer than MAX_EXEMPTION_SEC (1h)"* ]]
-  [ ! -e "$TMP/run" ]
+  [[ $output == *"longer than the maximum, MAX_EXEMPTION_SEC=1h;"* ]]
 }
 
 @test "the exit codes are listed once in the operator guide and every --help agrees with it" {
@@ -224,6 +225,8 @@ activate_reads() {
   [ "$status" -eq 2 ]
   run "$CTL" unexempt quantum-execution --expired
   [ "$status" -eq 2 ]
+  mkdir -p "$TMP/run"
+  touch "$TMP/run/ESS_ON" # latched: what is wrong with the command line is said next
   run "$CTL" exempt --for=30 quantum-execution --reason=deploy
   one_line_usage_error ess_controller.sh
   [[ $output == *"--for 30 has no unit: write 30s, 30m or 30h"* ]]
@@ -233,7 +236,8 @@ activate_reads() {
   [[ $output == *"(in any order; --opt=VALUE too); the command that works: ess_controller.sh"* ]]
   [[ $output == *' exempt quantum-execution --for 30m --reason "deploy v2" (see '* ]]
   run "$CTL" exempt --for 30m --reason deploy
-  [[ $output == *"needs a trading unit;"*"works: ess_controller.sh exempt UNIT --for 30m"* ]]
+  [[ $output == *"needs a trading unit (ess_controller.sh status lists them); accepted: "* ]]
+  rm "$TMP/run/ESS_ON"
   # deactivate stays strict (it resumes trading), and shows the command that works
   run "$CTL" deactivate "incident closed"
   one_line_usage_error ess_controller.sh
@@ -322,4 +326,67 @@ help_codes() {
       [[ $code == @(0|3-8) || $row == *"\`$cmd\`"* ]] || { echo "$code: no $cmd"; return 1; }
     done
   done
+}
+
+# exempt_accepts CMD ARGS...: exempt's or unexempt's own reading and checks (exempt_options and
+# exempt_validate, args.sh) take CMD ARGS as they are: prints "UNIT|SECONDS|REASON".
+exempt_accepts() {
+  bash -c 'set -Eeuo pipefail; source "$1/deploy/lib/load.sh"; load_all
+    usage_error() { echo "REFUSED: $1"; exit 64; }
+    usage() { :; }
+    config_load
+    check() {
+      local unit duration reason secs=0 u cmd=$1
+      shift
+      if [[ $cmd == exempt ]]; then exempt_options "$@"; exempt_validate
+      else args_parse "" "expired" "$@"; unit=${ARGS_WORDS[0]}; exempt_unit_or_refuse u unexempt
+      fi
+      printf "%s|%s|%s\n" "$u" "$secs" "${reason:-}"
+    }
+    check "${@:2}"' _ "$REPO" "$@"
+}
+
+@test "exempt: every command its refusals suggest is accepted as pasted; not active is said first" {
+  local line suggestion cmd
+  mkdir -p "$TMP/run"
+  touch "$TMP/run/ESS_ON"
+  for line in "quantum-execution --for 30 --reason deploy" "execution --for 30m --reason deploy" \
+    "quantum-execution --for 30h --reason deploy" "quantum-execution --for soon --reason 'a b'" \
+    "quantum-execution --reason deploy" "quantum-execution --for 30m" "--for 90 --reason x gov" \
+    "quantum-execution --for 30 --reason deploy --now" "apply --for=2h --reason=x" \
+    "quantum-execution --for=45 -r deploy"; do
+    eval "set -- $line"
+    run "$CTL" exempt "$@"
+    echo "exempt $line: $output"
+    [ "$status" -eq 64 ]
+    [[ $output == *"the command that works: ess_controller.sh exempt "* ]]
+    suggestion=${output##*the command that works: ess_controller.sh }
+    suggestion=${suggestion% (see \'ess_controller.sh --help\')}
+    eval "set -- $suggestion"
+    run exempt_accepts "$@"
+    echo "  $suggestion: $output"
+    [ "$status" -eq 0 ]
+    [[ $output == quantum-*.service\|[0-9]*\|?* ]]
+  done
+  run "$CTL" exempt quantum-execution --for 30 --reason deploy
+  [[ $output == *"--for 30 has no unit: write 30s, 30m or 30h; "*" --for 30m --reason deploy "* ]]
+  run "$CTL" exempt execution --for 30m --reason deploy
+  [[ $output == *"'execution' is not one of the trading units: did you mean quantum-execution?"* ]]
+  run "$CTL" exempt quantum-execution --for 30h --reason deploy
+  [[ $output == *"longer than the maximum, MAX_EXEMPTION_SEC=1h; "*" --for 1h --reason deploy "* ]]
+  # unexempt: the same unit names
+  run "$CTL" unexempt execution
+  [ "$status" -eq 64 ]
+  [[ $output == *"the command that works: ess_controller.sh unexempt quantum-execution ("* ]]
+  run exempt_accepts unexempt quantum-execution
+  [ "$status" -eq 0 ]
+  # nothing to guess from: the units named, no command to paste
+  run "$CTL" exempt redis --for 30m --reason x
+  [ "$status" -eq 64 ]
+  [[ $output == *"'redis' is not one of the trading units (quantum-ai-engine quantum-execution"* ]]
+  # not active: said first, whatever else is missing
+  rm "$TMP/run/ESS_ON"
+  run "$CTL" exempt quantum-execution --for 30m
+  [ "$status" -eq 2 ]
+  [[ $output == "ess: the ESS is not active: there is no latch to exempt "*quantum-execution.service* ]]
 }
