@@ -42,7 +42,11 @@ status_json() {
   local wiring
   status_json_wiring_v wiring
   record_json_str_v n "${CFG[FLAG_FILE]}"
-  fmt='{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"latched":%s,"flag":%s,'
+  local refused=null
+  status_config_refused_v refused
+  if [[ -n $refused ]]; then record_json_str_v refused "$refused"; else refused=null; fi
+  fmt='{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"config_refused":%s,'
+  fmt+='"latched":%s,"flag":%s,'
   fmt+='"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],'
   fmt+='"wiring":[%s],"units":[%s],"state":%s}\n'
   local state
@@ -51,7 +55,7 @@ status_json() {
   # shellcheck disable=SC2059 # the format is the constant above
   printf "$fmt" \
     "$( ((VERDICT_LATCHED)) && echo ACTIVE || echo INACTIVE)" "$VERDICT" "$VERDICT_CODE" \
-    "$(record_bool_json "$CONFIG_PENDING")" \
+    "$(record_bool_json "$CONFIG_PENDING")" "$refused" \
     "$(record_bool_json "$VERDICT_LATCHED")" \
     "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" \
     "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
@@ -183,13 +187,26 @@ status_text_warnings() {
 status_text_config() {
   local why
   ((CONFIG_PENDING)) || return 0
-  if config_check_file_v why "$ESS_DEFAULT_CONFIG"; then
+  status_config_refused_v why
+  if [[ -z $why ]]; then
     printf '  WARNING:  %s differs from the installed configuration, %s\n' "$ESS_DEFAULT_CONFIG" \
       "which stays in force until the installer runs again"
   else
     printf '  WARNING:  %s differs from the installed configuration, which stays in %s %s %s\n' \
       "$ESS_DEFAULT_CONFIG" "force:" "the installer and check-config REFUSE the file (exit 78):" \
       "$why; fix: sudoedit $ESS_DEFAULT_CONFIG"
+  fi
+}
+
+# status_config_refused_v VAR: why the installer and check-config refuse /etc/quantum/ess.conf when
+# it differs from the configuration in force (config_check_file_v); empty when it does not differ
+# or would be accepted. The one reading for status and status --json.
+status_config_refused_v() {
+  local _cr=""
+  if ((CONFIG_PENDING)) && ! config_check_file_v _cr "$ESS_DEFAULT_CONFIG"; then
+    printf -v "$1" '%s' "$_cr"
+  else
+    printf -v "$1" '%s' ""
   fi
 }
 

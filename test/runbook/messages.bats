@@ -116,3 +116,17 @@ until_recorded() {
   [ "$status" -eq 0 ]
   rm -f /run/latch.conf.aside
 }
+
+@test "status --json says why the configuration is refused, as the human status does" {
+  cp /etc/quantum/ess.conf /run/ess.conf.good
+  echo 'STOP_DEADLNE_SEC=2' >>/etc/quantum/ess.conf
+  run as_nobody /usr/local/sbin/ess_controller.sh status --json
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .config_pending <<<"$output")" = true ]
+  [[ $(jq -r .config_refused <<<"$output") == "STOP_DEADLNE_SEC: unknown key (line "*")" ]]
+  run as_nobody /usr/local/sbin/ess_controller.sh status
+  [[ $output == *"REFUSE the file (exit 78): STOP_DEADLNE_SEC: unknown key (line "* ]]
+  cp /run/ess.conf.good /etc/quantum/ess.conf
+  run ess_controller.sh status --json
+  [ "$(jq -r .config_refused <<<"$output")" = null ]
+}
