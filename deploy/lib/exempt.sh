@@ -176,7 +176,7 @@ exempt_validate() {
     args_refuse exempt "--for '$duration' is not a duration: $EXEMPT_DURATION_FORMS" "${working[@]}"
   exempt_duration_text_v max "${CFG[MAX_EXEMPTION_SEC]}"
   ((secs <= CFG[MAX_EXEMPTION_SEC])) || args_refuse exempt \
-    "--for $duration is longer than the maximum, MAX_EXEMPTION_SEC=$max" "${working[@]}"
+    "--for $duration is longer than MAX_EXEMPTION_SEC ($max), the maximum" "${working[@]}"
   record_clean_text_v reason "$reason"
   [[ -n ${reason// /} ]] || args_refuse exempt \
     "needs --reason: say why this unit may run while trading is stopped" "${working[@]}"
