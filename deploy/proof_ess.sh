@@ -197,21 +197,24 @@ drill_check_config() {
 # can check without clearing it: the verdict active (status and exporter), every trading unit down
 # but an exempt one, the activation recorded. Writes what latch_observe writes, ST, FLAG_*.
 drill_check_latched() {
-  local u down=0 exempt=() advice
+  local u down=0 exempt=() advice name="trading stopped" when
   drill_check_verdict active "verdict: the latch holds"
   for u in "${TRADING[@]}"; do
     if [[ ${EXEMPT[$u]:-0} == 1 ]]; then
-      exempt+=("$u")
+      # what is true in a maintenance window: the latched units are down, the exempt one may run
+      name="latched units down"
+      time_iso_v when $((EXEMPT_UNTIL[$u] * 1000000))
+      exempt+=("$u $(status_exempt_state "$u") until $when")
     elif ! verdict_is_running_state "${ACTIVE[$u]:-unknown}" && [[ ${POPULATED[$u]:-} == no ]]; then
       down=$((down + 1))
     fi
   done
   if ((down + ${#exempt[@]} == ${#TRADING[@]})); then
-    drill_check "trading stopped" PASS "$down trading units down, their cgroups empty\
+    drill_check "$name" PASS "$down ${exempt[*]:+latched }trading units down, their cgroups empty\
 ${exempt[*]:+; exempt for maintenance (may run): ${exempt[*]}}"
   else
     advice_violation_v advice
-    drill_check "trading stopped" FAIL "$advice"
+    drill_check "$name" FAIL "$advice"
   fi
   ((!V_FLAG)) || drill_check_latch_recorded # tampered: no flag, the verdict says what to do
 }

@@ -130,3 +130,17 @@ until_recorded() {
   run ess_controller.sh status --json
   [ "$(jq -r .config_refused <<<"$output")" = null ]
 }
+
+@test "a dry-run drill in a maintenance window says what is true: latched units down, one running" {
+  ess_controller.sh activate --reason "window" >/dev/null 2>&1
+  ess_controller.sh exempt quantum-execution --for 10m --reason "deploy" >/dev/null
+  systemctl start quantum-execution.service
+  run proof_ess.sh --dry-run
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output != *"PASS trading stopped"* ]]
+  local says="3 latched trading units down, their cgroups empty; exempt for maintenance (may run):"
+  says+=" quantum-execution.service is RUNNING (active),"
+  [[ $output == *"PASS latched units down "*"$says"* ]]
+  ess_controller.sh deactivate --reason "window done" >/dev/null 2>&1 </dev/null
+}
