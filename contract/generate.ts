@@ -1,8 +1,8 @@
 /**
- * Writes the exporter's validators and types from the contract's JSON Schemas, so that the schemas are
- * the one definition of every JSON document the exporter reads: no schema compiler runs in the exporter.
- *   npx tsx contract/generate.ts           write src/contract/*.generated.ts
- *   npx tsx contract/generate.ts --check   exit 1 if a committed file is out of date
+ * Writes the exporter's validators, types and value lists from the contract's JSON Schemas, so that
+ * the schemas are the one definition of every JSON document the exporter reads, and no schema compiler
+ * runs in the exporter. The output, src/contract/*.generated.ts, is a build product (not tracked):
+ * `npm run build`, `npm test` and `npm run typecheck` write it first (npm run contract:generate).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -108,29 +108,14 @@ function renderEnums(schemas: Record<keyof typeof DOCUMENTS, JSONSchema>): strin
   return `${BANNER('value lists')}\n${lines.join('\n')}\n`;
 }
 
-export async function renderGenerated(): Promise<Record<string, string>> {
+async function main(): Promise<void> {
   const schemas = await loadSchemas();
-  return {
+  const files = {
     [`${OUT}validators.generated.ts`]: renderValidators(schemas),
     [`${OUT}types.generated.ts`]: await renderTypes(schemas),
     [`${OUT}enums.generated.ts`]: renderEnums(schemas),
   };
-}
-
-async function main(args: readonly string[]): Promise<number> {
-  const files = await renderGenerated();
-  if (args.includes('--check')) {
-    const stale = [];
-    for (const [file, text] of Object.entries(files)) if ((await readFile(file, 'utf8').catch(() => '')) !== text) stale.push(file);
-    if (stale.length === 0) return 0;
-    process.stderr.write(`out of date: ${stale.join(', ')}: run npx tsx contract/generate.ts\n`);
-    return 1;
-  }
   for (const [file, text] of Object.entries(files)) await writeFile(file, text);
-  process.stdout.write(`wrote ${Object.keys(files).join(', ')}\n`);
-  return 0;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2));
-}
+await main();

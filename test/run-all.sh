@@ -45,7 +45,7 @@ run_shellcheck() {
 
 run_typecheck() {
   local rc=0
-  (cd "$REPO" && npx tsc -p tsconfig.json --noEmit) || rc=$?
+  (cd "$REPO" && npm run --silent typecheck) || rc=$?
   record "tsc --noEmit" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
 }
 
