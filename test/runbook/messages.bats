@@ -17,11 +17,12 @@ journal_since() {
   journalctl -t quantum-ess --since "@$1" -o cat --no-pager
 }
 
-# until_recorded: the activation of the flag in force is recorded (state.json active).
-until_recorded() {
+# until_activated MARK: the activation's last banner is in the journal since MARK (the state is
+# recorded a moment before it is logged).
+until_activated() {
   local i
   for ((i = 0; i < 100; i++)); do
-    [[ $(jq -r .active /var/lib/quantum-ess/state.json) != true ]] || return 0
+    [[ $(journal_since "$1") != *"=== ESS ACTIVATED - TRADING STOPPED ==="* ]] || return 0
     sleep 0.05
   done
   return 1
@@ -36,7 +37,7 @@ until_recorded() {
       systemctl) systemctl start quantum-ess.service ;;
       touch) touch /run/quantum/ESS_ON ;;
     esac
-    until_recorded
+    until_activated "$mark"
     id=$(jq -r .flag_id /var/lib/quantum-ess/state.json)
     run journal_since "$mark"
     echo "$method: $output"
@@ -53,6 +54,12 @@ until_recorded() {
 
 @test "a touched flag: status during the stop says it is in progress, never a violation" {
   local i id
+  # The activation records its stop under the controller's lock: held for a second here, the stop
+  # stays in progress (flag there, not recorded yet) long enough for status to see it, however fast
+  # the host is.
+  rm -f /run/ess-test-lock-held
+  flock /run/quantum-ess/ess.lock sh -c 'touch /run/ess-test-lock-held; sleep 1' >/dev/null 2>&1 3>&- &
+  for ((i = 0; i < 200; i++)); do [[ ! -e /run/ess-test-lock-held ]] || break; sleep 0.01; done
   touch /run/quantum/ESS_ON
   for ((i = 0; i < 3; i++)); do
     run ess_controller.sh status
@@ -61,6 +68,7 @@ until_recorded() {
     [[ $output != *VIOLATION* && $output != *"NOT PERSISTED"* ]]
     [[ $i -gt 0 || $output == *"stop:     activating: flag seen at "*", stop in progress;"* ]]
   done
+  wait
   run as_nobody /usr/local/sbin/ess_controller.sh status --json
   [ "$status" -eq 3 ]
   [ "$(jq -r .verdict <<<"$output")" = active ]
