@@ -2,23 +2,22 @@ import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
 import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
 import type { DRILL_MODES } from '../contract/enums.generated.js';
+import type { DrillFile } from '../contract/types.generated.js';
 import { validateDrillFile } from '../contract/validators.generated.js';
 import { JsonFileReader } from './json-file.js';
 
 /** How `proof_ess.sh` drills (contract/README.md section 5). */
 export { DRILL_MODES } from '../contract/enums.generated.js';
 export type DrillMode = (typeof DRILL_MODES)[number];
-export const DRILL_RESULTS = ['pass', 'fail'] as const;
-export type DrillResult = (typeof DRILL_RESULTS)[number];
-/** The trigger methods a full drill proves, in its order (contract/README.md section 5). */
-export const DRILL_METHODS = ['command', 'systemctl', 'touch', 'trip-request'] as const;
-export type DrillMethod = (typeof DRILL_METHODS)[number];
-export const DRILL_TRIGGER_RESULTS = ['pass', 'fail', 'not-run'] as const;
+type Drill = DrillFile['last'];
+export type DrillResult = Drill['result'];
+/** A trigger method a full drill proves (contract/README.md section 5). */
+export type DrillMethod = NonNullable<Drill['triggers']>[number]['method'];
 
 /** One trigger method of a full drill: its result and trigger -> all trading units down (null: not measured). */
 export interface DrillTrigger {
   readonly method: DrillMethod;
-  readonly result: (typeof DRILL_TRIGGER_RESULTS)[number];
+  readonly result: NonNullable<Drill['triggers']>[number]['result'];
   readonly latencySeconds: number | null;
 }
 
