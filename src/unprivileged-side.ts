@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { BuildInfo } from './io/build-info.js';
 import { registerIdentityMetric } from './collectors/identity-metrics.js';
 import { registerCollectors } from './collectors/registry.js';
-import type { ConfiguredUnit } from './collectors/unit-state-metrics.js';
+import type { ConfiguredUnit } from './collectors/unit-status-metrics.js';
 import type { Served } from './http/server.js';
 import type { Log } from './io/log.js';
 import type { LoadedConfig } from './load-config.js';

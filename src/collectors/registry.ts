@@ -1,4 +1,4 @@
-// One collector per file, named after its source (readers/X.ts -> collectors/X.ts, as in node_exporter), so a metric changes beside the reading it renders.
+// One collector per file, named after its source (readers/X.ts -> collectors/X-metrics.ts, as in node_exporter), so a metric changes beside the reading it renders.
 import type { Registry } from 'prom-client';
 import type { BuildInfo } from '../io/build-info.js';
 import type { DrillRecord } from '../readers/drill-file.js';
@@ -13,8 +13,8 @@ import { registerDrillMetrics } from './drill-file-metrics.js';
 import { registerExemptionMetrics } from './exemptions-metrics.js';
 import { registerReadHealthMetrics } from './read-health-metrics.js';
 import { registerStateFileMetrics } from './state-file-metrics.js';
-import { type ConfiguredUnit, registerUnitStateMetrics } from './unit-state-metrics.js';
-import { registerUnitStatesMetrics } from './unit-state-feed-metrics.js';
+import { type ConfiguredUnit, registerUnitStatusMetrics } from './unit-status-metrics.js';
+import { registerUnitStatesMetrics } from './unit-states-metrics.js';
 import { registerVerdictMetrics } from './verdict-metrics.js';
 
 /** Last known values; every metric is rendered from these at scrape time. */
@@ -38,7 +38,7 @@ export interface MetricSources {
  */
 export function registerCollectors(registry: Registry, sources: MetricSources): void {
   registerVerdictMetrics(registry, () => sources.latch());
-  registerUnitStateMetrics(registry, sources.units, () => sources.unitStatuses());
+  registerUnitStatusMetrics(registry, sources.units, () => sources.unitStatuses());
   registerStateFileMetrics(registry, () => sources.state());
   registerExemptionMetrics(
     registry,

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { UNIT_STATES } from '../readers/unit-status.js';
 import type { UnitStatesView } from '../readers/unit-states.js';
-import type { ConfiguredUnit } from './unit-state-metrics.js';
+import type { ConfiguredUnit } from './unit-status-metrics.js';
 
 /** Where the unit states come from, how old they are, and every change of state seen. */
 export function registerUnitStatesMetrics(registry: Registry, units: readonly ConfiguredUnit[], unitStates: UnitStatesView): void {

@@ -10,7 +10,7 @@ export interface ConfiguredUnit {
 }
 
 /** The state of every unit the systemd reader asks about, labelled with the role it has for the ESS. */
-export function registerUnitStateMetrics(
+export function registerUnitStatusMetrics(
   registry: Registry,
   units: readonly ConfiguredUnit[],
   unitStatuses: () => ReadonlyMap<string, UnitStatus> | null,
