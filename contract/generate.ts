@@ -1,5 +1,5 @@
 /**
- * Writes the exporter's validators, types and value lists from the contract's JSON Schemas, so that
+ * Writes the exporter's validators, types and values from the contract's JSON Schemas, so that
  * the schemas are the one definition of every JSON document the exporter reads, and no schema compiler
  * runs in the exporter. The output, src/contract/*.generated.ts, is a build product (not tracked):
  * `npm run build`, `npm test` and `npm run typecheck` write it first (npm run contract:generate).
@@ -24,10 +24,13 @@ const DOCUMENTS = {
   ExporterConfigFile: 'exporter-config.schema.json',
 } as const;
 
-/** The value lists the exporter iterates over (a metric per value), by the JSON pointer of their enum. */
-const ENUMS = {
+/** Values of the schemas the exporter uses in code, by the JSON pointer where the schema holds them. */
+const VALUES = {
+  // the value lists the metrics iterate over (a series per value)
   UNIT_RESULTS: ['StateFile', '/$defs/unitOutcome/properties/result/enum'],
   DRILL_MODES: ['DrillFile', '/properties/last/properties/mode/enum'],
+  // also what an alert's ess_host and ess_group labels must match (src/config/identity.ts)
+  IDENTITY_NAME_PATTERN: ['ExporterConfigFile', '/properties/host/pattern'],
 } as const;
 
 const BANNER = (what: string): string =>
@@ -99,13 +102,20 @@ function pointer(schema: JSONSchema, path: string): unknown {
     .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], schema);
 }
 
-function renderEnums(schemas: Record<keyof typeof DOCUMENTS, JSONSchema>): string {
-  const lines = Object.entries(ENUMS).map(([name, [document, path]]) => {
-    const values = pointer(schemas[document], path);
-    if (!Array.isArray(values)) throw new Error(`${DOCUMENTS[document]}#${path} is not an enum`);
-    return `export const ${name} = ${JSON.stringify(values)} as const;`;
+/** The keys of an earlier release a configuration may still carry, each with why it is ignored. */
+function deprecatedKeys(schema: JSONSchema): Record<string, string> {
+  const properties = Object.entries(schema.properties ?? {}) as [string, JSONSchema][];
+  return Object.fromEntries(properties.filter(([, property]) => property.deprecated === true).map(([key, property]) => [key, String(property.description)]));
+}
+
+function renderValues(schemas: Record<keyof typeof DOCUMENTS, JSONSchema>): string {
+  const lines = Object.entries(VALUES).map(([name, [document, path]]) => {
+    const value = pointer(schemas[document], path);
+    if (value === undefined) throw new Error(`${DOCUMENTS[document]}#${path} does not exist`);
+    return `export const ${name} = ${JSON.stringify(value)} as const;`;
   });
-  return `${BANNER('value lists')}\n${lines.join('\n')}\n`;
+  lines.push(`export const DEPRECATED_EXPORTER_KEYS: Readonly<Record<string, string>> = ${JSON.stringify(deprecatedKeys(schemas.ExporterConfigFile))};`);
+  return `${BANNER('values')}\n${lines.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
@@ -113,7 +123,7 @@ async function main(): Promise<void> {
   const files = {
     [`${OUT}validators.generated.ts`]: renderValidators(schemas),
     [`${OUT}types.generated.ts`]: await renderTypes(schemas),
-    [`${OUT}enums.generated.ts`]: renderEnums(schemas),
+    [`${OUT}values.generated.ts`]: renderValues(schemas),
   };
   for (const [file, text] of Object.entries(files)) await writeFile(file, text);
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ExporterConfigFile } from '../contract/types.generated.js';
 import { schemaProblemList } from '../contract/schema-validator.js';
 import { validateExporterConfigFile } from '../contract/validators.generated.js';
+import { DEPRECATED_EXPORTER_KEYS } from '../contract/values.generated.js';
 import { isAbsolute } from 'node:path';
 import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from './trip-rules.js';
 import { ConfigError } from './config-error.js';
@@ -82,29 +83,20 @@ const DEFAULT_SETTINGS: Readonly<FileSettings> = {
   allow_plain_http_token: false,
 };
 
-/**
- * Keys of earlier versions that no longer mean anything: the unit states used to be polled with
- * systemctl and busctl while the bus was unavailable. Every installed file carries them (the shipped
- * one did, and the installer keeps an operator's file), so for one release they are ignored with a
- * deprecation line rather than refused: an upgrade must not stop at a file the operator never wrote.
- */
-const DEPRECATED_KEYS: Readonly<Record<string, string>> = {
-  systemctl_path: 'unit states come from D-Bus only',
-  busctl_path: 'unit states come from D-Bus only',
-  unit_state_cache_seconds: 'unit states are pushed by systemd, never cached',
-  systemctl_timeout_seconds: 'now dbus_timeout_seconds, which takes its value unless set itself',
-};
-
 function absolutePathProblem(value: unknown): string | undefined {
   return typeof value === 'string' && isAbsolute(value) ? undefined : `${JSON.stringify(value)} is not an absolute path`;
 }
 
-/** The deprecated keys a file still carries, each with what to do. */
+/**
+ * The deprecated keys a file still carries, each with what to do. Every installed file carries the
+ * poll's keys (the installer keeps an operator's file), so they are ignored for one release rather than
+ * refused: an upgrade must not stop at a file the operator never wrote.
+ */
 function deprecationsOf(json: unknown, file: string): string[] {
   if (typeof json !== 'object' || json === null) return [];
   return Object.keys(json)
-    .filter((key) => Object.hasOwn(DEPRECATED_KEYS, key))
-    .map((key) => `${file}: ${key} is deprecated and ignored (${DEPRECATED_KEYS[key]}); delete it from the file`);
+    .filter((key) => Object.hasOwn(DEPRECATED_EXPORTER_KEYS, key))
+    .map((key) => `${file}: ${key} is deprecated and ignored (${DEPRECATED_EXPORTER_KEYS[key]}); delete it from the file`);
 }
 
 /** The old timeout stands for the new one when only the old is set (and is then checked as the new one). */
@@ -136,7 +128,7 @@ export function parseExporterSettings(json: unknown, file: string): FileSettings
 }
 
 function withoutDeprecated(json: ExporterConfigFile): Partial<FileSettings> {
-  return Object.fromEntries(Object.entries(json).filter(([key]) => !Object.hasOwn(DEPRECATED_KEYS, key))) as Partial<FileSettings>;
+  return Object.fromEntries(Object.entries(json).filter(([key]) => !Object.hasOwn(DEPRECATED_EXPORTER_KEYS, key))) as Partial<FileSettings>;
 }
 
 /**

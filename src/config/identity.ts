@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { IDENTITY_NAME_PATTERN } from '../contract/values.generated.js';
 
 /**
  * Who this receiver is in a fleet: alerts scoped with ess_host or ess_group trip only the hosts they
@@ -10,9 +11,10 @@ export interface Identity {
   readonly groups: readonly string[];
 }
 
-export const IDENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** The contract's rule (contract/exporter-config.schema.json, host). */
+export const IDENTITY_NAME = new RegExp(IDENTITY_NAME_PATTERN);
 
-export const IDENTITY_NAME_RULE = '[A-Za-z0-9][A-Za-z0-9._-]{0,62}';
+export const IDENTITY_NAME_RULE = IDENTITY_NAME_PATTERN.slice(1, -1);
 
 export function isIdentityName(value: unknown): value is string {
   return typeof value === 'string' && IDENTITY_NAME.test(value);

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
 import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
-import type { DRILL_MODES } from '../contract/enums.generated.js';
+import type { DRILL_MODES } from '../contract/values.generated.js';
 import type { DrillFile } from '../contract/types.generated.js';
 import { validateDrillFile } from '../contract/validators.generated.js';
 import { JsonFileReader } from './json-file.js';
 
 /** How `proof_ess.sh` drills (contract/README.md section 5). */
-export { DRILL_MODES } from '../contract/enums.generated.js';
+export { DRILL_MODES } from '../contract/values.generated.js';
 export type DrillMode = (typeof DRILL_MODES)[number];
 type Drill = DrillFile['last'];
 export type DrillResult = Drill['result'];

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
 import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
-import type { UNIT_RESULTS } from '../contract/enums.generated.js';
+import type { UNIT_RESULTS } from '../contract/values.generated.js';
 import { validateStateFile } from '../contract/validators.generated.js';
 import { JsonFileReader } from './json-file.js';
 
@@ -9,7 +9,7 @@ import { JsonFileReader } from './json-file.js';
  * What activate did to each trading unit (contract/README.md section 3); `exempt`: left running by a
  * re-verifying activation because of a maintenance exemption (section 5).
  */
-export { UNIT_RESULTS } from '../contract/enums.generated.js';
+export { UNIT_RESULTS } from '../contract/values.generated.js';
 export type UnitResult = (typeof UNIT_RESULTS)[number];
 
 export interface UnitOutcome {
