@@ -79,6 +79,11 @@ advice_unarmed_missing_v() {
   local _am_u _am_t="" _am_cmd _am_s
   for _am_u in "${TRADING[@]}"; do
     verdict_not_loaded "$_am_u" || continue
+    if [[ ${LOAD[$_am_u]} != not-found ]]; then
+      units_unloadable_v _am_s "$_am_u"
+      printf -v "$1" '%s: no trigger stops it: %s' "$_am_u" "$_am_s"
+      return 0
+    fi
     _am_s=${UNIT_SUGGEST[$_am_u]:-}
     _am_t+="${_am_t:+; }TRADING_UNITS names $_am_u, which systemd has not loaded (LoadState"
     _am_t+=" ${LOAD[$_am_u]}): no trigger stops it${_am_s:+; did you mean $_am_s?}"

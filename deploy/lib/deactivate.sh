@@ -160,8 +160,9 @@ deactivate_resume() {
         started+=("$u") # done with, for the marker: never retried
         rest=("${@:${#started[@]}+1}")
         if ((${#rest[@]} > 0)); then record_marker_set resume-pending "${rest[*]}" || true; fi
-        record_journal warning "resume: $u not started: LoadState ${LOAD[$u]} (no such unit)"
-        printf '  skipped %-36s %s\n' "$u" "LoadState ${LOAD[$u]}: no such unit to start"
+        record_journal warning \
+          "resume: $u not started: LoadState ${LOAD[$u]} (systemd cannot start it)"
+        printf '  skipped %-36s %s\n' "$u" "LoadState ${LOAD[$u]}: systemd cannot start it"
         continue
       fi
       if [[ ${ACTIVE[$u]} == active ]] || units_start_confirmed "$u"; then
@@ -195,7 +196,8 @@ deactivate_started_words_v() {
   done
   printf -v "$_sw_var" 'started %s' "${_sw_up[*]:-none}"
   ((${#DEA_SKIPPED[@]} == 0)) ||
-    printf -v "$_sw_var" '%s; not started (no such unit): %s' "${!_sw_var}" "${DEA_SKIPPED[*]}"
+    printf -v "$_sw_var" '%s; not started (not loaded by systemd): %s' "${!_sw_var}" \
+      "${DEA_SKIPPED[*]}"
 }
 
 # deactivate_say_skipped: each unit the resume skipped, with the nearest existing unit's name
@@ -203,6 +205,11 @@ deactivate_started_words_v() {
 deactivate_say_skipped() {
   local u near t
   for u in "${DEA_SKIPPED[@]}"; do
+    if [[ ${LOAD[$u]} != not-found ]]; then
+      units_unloadable_v t "$u"
+      printf 'WARNING: %s not started: %s; the ESS is NOT ARMED until it loads\n' "$u" "$t" >&2
+      continue
+    fi
     units_suggest_v near "$u"
     t="WARNING: $u does not exist (TRADING_UNITS in $ESS_DEFAULT_CONFIG): not started"
     [[ -z $near ]] || t+="; did you mean $near? (its state: sudo systemctl status $near)"

@@ -220,7 +220,7 @@ latch_observe_suggest() {
   local u
   UNIT_SUGGEST=()
   for u in "${TRADING[@]}"; do
-    ! verdict_not_loaded "$u" || units_suggest_v "UNIT_SUGGEST[$u]" "$u"
+    [[ ${LOAD[$u]:-} != not-found ]] || units_suggest_v "UNIT_SUGGEST[$u]" "$u"
   done
 }
 

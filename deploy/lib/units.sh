@@ -61,6 +61,14 @@ units_is_down() {
 }
 
 # ---------------------------------------------------------------- a unit that does not exist
+# units_unloadable_v VAR UNIT: a trading unit systemd has not loaded, other than not-found (a name
+# TRADING_UNITS gets wrong, units_suggest_v): bad-setting or error, a unit file that exists and does
+# not load, whose fix is that file, not the ESS's configuration. VAR: what is wrong and the fix.
+units_unloadable_v() {
+  printf -v "$1" 'its unit file does not load (LoadState %s); fix the unit file (%s), then %s' \
+    "${LOAD[$2]:-unknown}" "sudo systemctl status $2 says why" "sudo systemctl daemon-reload"
+}
+
 # units_suggest_v VAR UNIT: the unit on this host whose name is nearest UNIT's (a typo in
 # TRADING_UNITS), empty when none is near: among the units with a file (list-unit-files) and the
 # loaded ones (list-units), of the same type, not templates, at an edit distance of at most 3 and

@@ -103,6 +103,11 @@ verdict_not_loaded() {
 # Writes VERDICT_PROBLEMS.
 verdict_not_loaded_problem() {
   local u=$1 s=${UNIT_SUGGEST[$1]:-} t when=""
+  if [[ ${LOAD[$u]} != not-found ]]; then
+    units_unloadable_v t "$u"
+    VERDICT_PROBLEMS+=("$u: no trigger stops or latches it: $t")
+    return 0
+  fi
   t="$u: LoadState ${LOAD[$u]}: TRADING_UNITS names a unit systemd has not loaded, so no trigger"
   t+=" stops or latches it"
   if [[ -n $s ]] && ((VERDICT_LATCHED)); then

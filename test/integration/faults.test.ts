@@ -245,7 +245,7 @@ describe('faults', () => {
       expect(status.stdout).toMatch(/quantum-ghost.service.*not-found/);
       const resume = await box.ess('deactivate', '--reason', 'ghost over');
       expect(resume.exitCode).toBe(0);
-      expect(resume.stdout).toContain('not started (no such unit): quantum-ghost.service');
+      expect(resume.stdout).toContain('not started (not loaded by systemd): quantum-ghost.service');
       const states = await box.waitFor(TRADING, ['active'], 4000);
       for (const unit of TRADING) expect(states[unit], unit).toBe('active');
       summary.push({ fault: 'configured trading unit not installed', outcome: 'not-armed, reported not-found, others stopped, resume skips it' });

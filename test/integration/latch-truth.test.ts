@@ -197,9 +197,9 @@ describe('the latch never lies', () => {
 
   it('hostile bytes in every text field still give valid JSON and an intact audit chain', async () => {
     // a reason, a sudo user name and a trip request of random bytes; a unit whose failed start puts
-    // systemctl's two-line message into the deactivation record
+    // systemctl's two-line message into the deactivation record (it loads: its start fails)
     await box.sh(
-      "mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '[Service]\\nType=oneshot\\nExecStart=\\nExecStart=/bin/false\\n' > /etc/systemd/system/quantum-execution.service.d/90-broken.conf && systemctl daemon-reload",
+      "mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '[Service]\\nExecStartPre=/bin/false\\n' > /etc/systemd/system/quantum-execution.service.d/90-broken.conf && systemctl daemon-reload",
     );
     try {
       for (let i = 0; i < 5; i += 1) {

@@ -101,7 +101,7 @@ describe('a trading unit that does not exist', () => {
   it('deactivate resumes the units that exist and skips the missing one: no loop, no latch kept', async () => {
     const r = await box.ess('deactivate', '--reason', 'typo test over');
     expect(r.stdout).toContain(`skipped ${TYPO}`);
-    expect(r.stdout).toContain(`not started (no such unit): ${TYPO}`);
+    expect(r.stdout).toContain(`not started (not loaded by systemd): ${TYPO}`);
     expect(r.stderr).toContain(`WARNING: ${TYPO} does not exist`);
     expect(r.exitCode).toBe(0);
     expect(await box.exists(FLAG)).toBe(false);
@@ -130,5 +130,28 @@ describe('a trading unit that does not exist', () => {
     await box.mustRun('bash', INSTALL);
     expect((await box.ess('status')).exitCode).toBe(0);
     expect(await exporterVerdict('armed')).toMatch(/^ess_verdict\{verdict="armed"\} 1$/m);
+  });
+
+  it('a trading unit whose own unit file does not load (bad-setting) is named with that fix, not TRADING_UNITS', async () => {
+    const unit = 'quantum-governor.service';
+    const dropIn = `/etc/systemd/system/${unit}.d/90-bad.conf`;
+    // systemd refuses Restart=always on a oneshot service: the unit exists, its file does not load
+    await box.sh(`mkdir -p /etc/systemd/system/${unit}.d && printf '[Service]\\nType=oneshot\\nRestart=always\\n' > ${dropIn} && systemctl daemon-reload`);
+    try {
+      expect((await box.run('systemctl', 'show', '-P', 'LoadState', unit)).stdout.trim()).toBe('bad-setting');
+      const fix = `its unit file does not load (LoadState bad-setting); fix the unit file (sudo systemctl status ${unit} says why), then sudo systemctl daemon-reload`;
+      const st = await box.ess('status');
+      expect(st.exitCode).toBe(5);
+      expect(st.stdout).toContain(`${unit}: no trigger stops or latches it: ${fix}`);
+      expect(st.stdout).not.toContain(`TRADING_UNITS names ${unit}`);
+      await box.ess('activate', '--reason', 'bad unit file');
+      const r = await box.ess('deactivate', '--reason', 'bad unit file over');
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toContain(`WARNING: ${unit} not started: ${fix}`);
+      expect(r.stderr).not.toContain('does not exist');
+      expect(r.stdout).toContain(`not started (not loaded by systemd): ${unit}`);
+    } finally {
+      await box.sh(`rm -f ${dropIn} && systemctl daemon-reload && systemctl start ${unit}`);
+    }
   });
 });
