@@ -11,13 +11,9 @@ import { createInterface } from 'node:readline';
 import { Message, type MessageBus, NameFlag, RequestNameReply, sessionBus, Variant } from '@jellybrick/dbus-next';
 import type { AssertEntry } from '../src/readers/unit-asserts.js';
 import { unitObjectPath } from '../src/readers/unit-asserts.js';
+import { MANAGER, MANAGER_PATH, PROPERTIES, SYSTEMD, UNIT } from '../src/readers/systemd-dbus-names.js';
+import { isRunningState } from '../src/readers/unit-status.js';
 
-const SYSTEMD = 'org.freedesktop.systemd1';
-const MANAGER_PATH = '/org/freedesktop/systemd1';
-const MANAGER = 'org.freedesktop.systemd1.Manager';
-const UNIT = 'org.freedesktop.systemd1.Unit';
-const PROPERTIES = 'org.freedesktop.DBus.Properties';
-const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
 
 /** A unit's state as a test sets it; the rest as systemd would have it. */
 export interface UnitFixture {
@@ -52,7 +48,7 @@ interface UnitRecord {
 }
 
 function recordOf(name: string, { id, load = 'loaded', active, sub, cgroup }: UnitFixture): UnitRecord {
-  const running = RUNNING.has(active);
+  const running = isRunningState(active);
   return { id: id ?? name, load, active, sub: sub ?? (running ? 'running' : 'dead'), cgroup: cgroup ?? (running ? `/system.slice/${name}` : '') };
 }
 

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Exemption } from '../readers/exemptions.js';
-import { OptionalGauge } from './optional-metric.js';
+import { optionalGauge } from './optional-metric.js';
 
 /**
  * Maintenance exemptions in force (contract/README.md section 5): trading units the controller lets
@@ -24,7 +24,7 @@ export function registerExemptionMetrics(
     },
   });
 
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_exemptions_active',
     'Trading units with a maintenance exemption in force: allowed to run while the ESS is active, left out of ess_latch_violation and ess_switch_armed.',

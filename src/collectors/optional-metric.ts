@@ -3,10 +3,15 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 /** The current value, or null/undefined while it is unknown. */
 export type OptionalValue = () => number | null | undefined;
 
-type Snapshot = Awaited<ReturnType<Gauge['get']>>;
-
-function withValue(snapshot: Snapshot, value: number | null | undefined): Snapshot {
-  return { ...snapshot, values: value == null ? [] : [{ value, labels: {} }] };
+/** Renders the metric from read() at each scrape, with no sample at all while read() has no value. */
+function absentWhileUnknown<M extends Gauge | Counter>(metric: M, read: OptionalValue): M {
+  const render = metric.get.bind(metric);
+  metric.get = async () => {
+    const snapshot = await render();
+    const value = read();
+    return { ...snapshot, values: value == null ? [] : [{ value, labels: {} }] };
+  };
+  return metric;
 }
 
 /**
@@ -14,17 +19,8 @@ function withValue(snapshot: Snapshot, value: number | null | undefined): Snapsh
  * unset label-less gauge as 0, which would claim "activated at 1970 in 0 s" on a host that never
  * activated, or "all stopped" when the reads are failing.
  */
-export class OptionalGauge extends Gauge {
-  readonly #read: OptionalValue;
-
-  constructor(registry: Registry, name: string, help: string, read: OptionalValue) {
-    super({ name, help, registers: [registry] });
-    this.#read = read;
-  }
-
-  override async get(): Promise<Snapshot> {
-    return withValue(await super.get(), this.#read());
-  }
+export function optionalGauge(registry: Registry, name: string, help: string, read: OptionalValue): Gauge {
+  return absentWhileUnknown(new Gauge({ name, help, registers: [registry] }), read);
 }
 
 /**
@@ -32,15 +28,6 @@ export class OptionalGauge extends Gauge {
  * then jumping to the real total once the file is readable, it would look like a burst of events to
  * increase(); a series that starts at the real total does not.
  */
-export class OptionalCounter extends Counter {
-  readonly #read: OptionalValue;
-
-  constructor(registry: Registry, name: string, help: string, read: OptionalValue) {
-    super({ name, help, registers: [registry] });
-    this.#read = read;
-  }
-
-  override async get(): Promise<Snapshot> {
-    return withValue(await super.get(), this.#read());
-  }
+export function optionalCounter(registry: Registry, name: string, help: string, read: OptionalValue): Counter {
+  return absentWhileUnknown(new Counter({ name, help, registers: [registry] }), read);
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type EssState, UNIT_RESULTS } from '../readers/state-file.js';
-import { OptionalCounter, OptionalGauge } from './optional-metric.js';
+import { optionalCounter, optionalGauge } from './optional-metric.js';
 
 /**
  * What the controller recorded in state.json (contract/README.md section 3). The controller keeps the
@@ -9,8 +9,8 @@ import { OptionalCounter, OptionalGauge } from './optional-metric.js';
 export function registerStateFileMetrics(registry: Registry, state: () => EssState | null): void {
   const registers = [registry];
   registerLastActivationMetrics(registry, state);
-  new OptionalGauge(registry, 'ess_last_deactivation_timestamp_seconds', 'Unix time of the last deactivation.', () => state()?.lastDeactivationTime);
-  new OptionalGauge(
+  optionalGauge(registry, 'ess_last_deactivation_timestamp_seconds', 'Unix time of the last deactivation.', () => state()?.lastDeactivationTime);
+  optionalGauge(
     registry,
     'ess_last_tamper_timestamp_seconds',
     'Unix time the controller last found the latch tampered with (flag removed outside it while the persisted latch said latched).',
@@ -27,13 +27,13 @@ export function registerStateFileMetrics(registry: Registry, state: () => EssSta
       for (const [source, count] of Object.entries(state()?.activationsTotal ?? {})) this.inc({ source }, count);
     },
   });
-  new OptionalCounter(
+  optionalCounter(
     registry,
     'ess_tamper_events_total',
     'Times the controller found the latch tampered with.',
     () => state()?.tamperTotal,
   );
-  new OptionalCounter(
+  optionalCounter(
     registry,
     'ess_leftover_kills_total',
     'Times an activation found processes left in the cgroup of a stopped trading unit and SIGKILLed them.',
@@ -44,14 +44,14 @@ export function registerStateFileMetrics(registry: Registry, state: () => EssSta
 /** The last activation: when, how fast, and what it did to each trading unit. */
 function registerLastActivationMetrics(registry: Registry, state: () => EssState | null): void {
   const registers = [registry];
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_last_activation_latency_seconds',
     'Seconds from trigger to all trading units stopped in the last activation; absent if they did not all stop.',
     () => state()?.lastActivation?.latencySeconds,
   );
-  new OptionalGauge(registry, 'ess_last_activation_timestamp_seconds', 'Unix time the last activation was triggered.', () => state()?.lastActivation?.triggerTime);
-  new OptionalGauge(
+  optionalGauge(registry, 'ess_last_activation_timestamp_seconds', 'Unix time the last activation was triggered.', () => state()?.lastActivation?.triggerTime);
+  optionalGauge(
     registry,
     'ess_last_activation_all_stopped',
     'Whether every trading unit stopped in the last activation (1) or not (0).',

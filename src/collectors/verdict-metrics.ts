@@ -2,7 +2,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Populated } from '../readers/cgroup.js';
 import { type Guard, VERDICT_WORDS } from '../verdict/latch-verdict.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
-import { OptionalGauge } from './optional-metric.js';
+import { optionalGauge } from './optional-metric.js';
 
 // Absent (undefined) while unknown: a 0 would claim "no process" or "not guarded" without knowing.
 const GUARDED: Readonly<Record<Guard, number | undefined>> = { yes: 1, absent: 1, no: 0, unknown: undefined };
@@ -23,19 +23,19 @@ export function registerVerdictMetrics(registry: Registry, latch: () => LatchVie
     },
   });
 
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_active',
     'Whether the ESS is latched (1): the latch flag or the persisted latch exists; 0 when neither does.',
     () => flagValue(latch().latched),
   );
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_switch_armed',
     'Whether a touch of the flag or a trip request would stop trading (1): both ESS path units active, no trigger stuck, every switch unit loaded as installed, every trading unit guarded (except one under a maintenance exemption).',
     () => flagValue(latch().verdict?.armed),
   );
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_latch_violation',
     'Trading units running, holding processes or not guarded by systemd while the ESS is latched (must be 0); units under a maintenance exemption are left out.',

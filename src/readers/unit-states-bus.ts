@@ -11,15 +11,8 @@ import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
 import { type AssertEntry, assertsOf, unitObjectPath } from './unit-asserts.js';
 import { busProperty, formatExecStart, formatPaths } from './wiring.js';
-import { unitState, type UnitStatus } from './unit-status.js';
-
-const SYSTEMD = 'org.freedesktop.systemd1';
-const MANAGER_PATH = '/org/freedesktop/systemd1';
-const MANAGER = 'org.freedesktop.systemd1.Manager';
-const UNIT = 'org.freedesktop.systemd1.Unit';
-const PROPERTIES = 'org.freedesktop.DBus.Properties';
-/** ActiveStates whose unit has processes (see unit-status.ts): such a unit is loaded for real. */
-const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
+import { MANAGER, MANAGER_PATH, PROPERTIES, SYSTEMD, UNIT } from './systemd-dbus-names.js';
+import { isRunningState, unitState, type UnitStatus } from './unit-status.js';
 
 /** The unit types whose D-Bus interface has a ControlGroup property (systemctl show prints none for the others). */
 const CGROUP_INTERFACES: Readonly<Record<string, string>> = {
@@ -427,7 +420,7 @@ export class SystemdBusWatch {
           // Every read of a unit that is not loaded (not found, masked) loads it, and systemd unloads
           // it again at once: reading it after each of its signals would never end. Only a unit that
           // now runs was loaded for real (installed and started without a daemon-reload).
-          if (RUNNING.has(record.activeState)) this.#reread(unit);
+          if (isRunningState(record.activeState)) this.#reread(unit);
           continue;
         }
         this.#followUp(unit);

@@ -17,7 +17,7 @@ export function unitState(loadState: string, activeState: string): UnitState {
   if (loadState === 'not-found') return 'not-found';
   const activity = activityOf(activeState);
   // Masking does not stop a running unit: while it runs, its activity is what the latch cares about.
-  return loadState === 'masked' && !isRunning(activity) ? 'masked' : activity;
+  return loadState === 'masked' && !isRunningState(activity) ? 'masked' : activity;
 }
 
 function activityOf(activeState: string): UnitState {
@@ -40,7 +40,9 @@ function activityOf(activeState: string): UnitState {
   }
 }
 
-/** Running or on its way up or down. */
-function isRunning(state: UnitState): boolean {
-  return state === 'active' || state === 'activating' || state === 'deactivating';
+const RUNNING_STATES: ReadonlySet<string> = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
+
+/** Running or on its way up or down; maintenance, inactive and failed are not (the cgroup check covers leftovers). */
+export function isRunningState(activeState: string): boolean {
+  return RUNNING_STATES.has(activeState);
 }

@@ -6,6 +6,7 @@
 import type { Populated } from '../readers/cgroup.js';
 import { FLAG_WATCHER_UNIT, TRIGGER_UNIT, TRIP_WATCHER_UNIT, type UnitProperties, WIRING_UNITS, wiringProperties } from '../readers/ess-units.js';
 import type { AssertEntry } from '../readers/unit-asserts.js';
+import { isRunningState } from '../readers/unit-status.js';
 
 /** Verdict words in the order they are decided, with the exit code of `ess_controller.sh status`. */
 export const VERDICT_EXIT_CODES = {
@@ -125,13 +126,6 @@ export function guardOf(unit: TradingUnitInputs, paths: LatchPaths): Guard {
  */
 export function isNotLoaded(loadState: string): boolean {
   return loadState !== '' && loadState !== 'loaded' && loadState !== 'masked';
-}
-
-const RUNNING_STATES: ReadonlySet<string> = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing']);
-
-/** Running or on its way up or down; maintenance, inactive and failed are not (the cgroup check covers leftovers). */
-export function isRunningState(activeState: string): boolean {
-  return RUNNING_STATES.has(activeState);
 }
 
 export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchVerdict {

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { OptionalGauge } from '../collectors/optional-metric.js';
+import { optionalGauge } from '../collectors/optional-metric.js';
 import { GUARD_ACTIONS } from '../http/connection-guard.js';
 
 /**
@@ -46,7 +46,7 @@ export class WebhookMetrics {
       deduplicated: this.deduplicated,
       dryRunTrips: this.dryRunTrips,
     } = registerTripCounters(registry, () => this.reserveSize()));
-    new OptionalGauge(
+    optionalGauge(
       registry,
       'ess_webhook_dry_run',
       'webhook_dry_run of the exporter configuration: 1 while trips are only logged, never written (nothing latches); ' +
@@ -96,7 +96,7 @@ function registerTripCounters(registry: Registry, reserveSize: () => number | un
     registers,
   });
   for (const how of ['emptied', 'reserve', 'direct']) tripFallbacks.inc({ how }, 0);
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_webhook_trip_reserve',
     "Spare trip requests the receiver holds ready in the spool's reserve/ (target 4); 0: a trip latches only " +
@@ -172,7 +172,7 @@ function registerQueueMetrics(registry: Registry, queued: () => number | undefin
     registers,
   });
   deliveriesShed.inc({ reason: 'client_gone' }, 0);
-  new OptionalGauge(registry, 'ess_webhook_queued_deliveries', 'Webhook deliveries read and waiting for their turn to be matched now.', queued);
+  optionalGauge(registry, 'ess_webhook_queued_deliveries', 'Webhook deliveries read and waiting for their turn to be matched now.', queued);
   return { queueWait, deliveriesShed };
 }
 
@@ -200,7 +200,7 @@ function registerListenerMetrics(
   // from the series before that day (ESSWebhookCertificateExpiring).
   // The address must belong to the ESS across restarts: a socket the exporter bound itself is free
   // for any local user to take while it restarts.
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_exporter_listener_systemd_socket',
     'Whether the listener is the socket systemd holds across restarts (quantum-ess-exporter.socket, 1) or one the exporter bound itself (0).',
@@ -209,7 +209,7 @@ function registerListenerMetrics(
       return fromSystemd === undefined ? undefined : Number(fromSystemd);
     },
   );
-  new OptionalGauge(
+  optionalGauge(
     registry,
     'ess_webhook_tls_cert_not_after_timestamp_seconds',
     'Unix time the HTTPS listener\'s certificate in use expires (notAfter); absent without TLS.',

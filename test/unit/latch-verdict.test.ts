@@ -1,10 +1,10 @@
 import { parseAsserts } from '../../sandbox/busctl-asserts.js';
 import { describe, expect, it } from 'vitest';
 import { WIRING_UNITS, wiringProperties } from '../../src/readers/ess-units.js';
+import { isRunningState } from '../../src/readers/unit-status.js';
 import {
   computeVerdict,
   guardOf,
-  isRunningState,
   type TradingUnitInputs,
   VERDICT_EXIT_CODES,
   VERDICT_WORDS,
