@@ -1,5 +1,7 @@
-import { readExporterConfig, type ConfigOverrides, type ExporterConfig } from './config/exporter-config.js';
+import { readFile } from 'node:fs/promises';
+import { type ConfigOverrides, type ExporterConfig, exporterConfig, exporterValues, parseExporterFile } from './config/exporter-config.js';
 import { ConfigError } from './config/config-error.js';
+import { type EssConf, parseEssConf } from './config/ess-conf.js';
 import { loadTlsPair, TlsPairError } from './http/tls-pair.js';
 import type { ReceiverSettings } from './webhook/receiver.js';
 import { loadWebhookToken } from './webhook/webhook-token.js';
@@ -10,12 +12,31 @@ export interface LoadedConfig extends ExporterConfig {
 }
 
 /**
+ * A config file's text. Only a file not asked for (at its default location: a development box) may be
+ * missing (undefined: all defaults); one named explicitly must exist.
+ */
+async function readConfigText(file: string, required: boolean): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(file, 'file', `cannot be read (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/** ess.conf, read and validated; no file at the default location means "all defaults", as for the controller. */
+export async function loadEssConf(file: string, required: boolean): Promise<EssConf> {
+  return parseEssConf((await readConfigText(file, required)) ?? '', file);
+}
+
+/**
  * Everything the exporter starts from, read once at start-up (and by --check-config): the config, the
  * ess.conf it points to, the token, and the certificate pair, so a bad pair or token stops the start
  * with its key named. The server reads the pair again when it starts (and on every reload).
  */
 export async function loadExporterConfig(file: string, fileRequired: boolean, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
-  const config = await readExporterConfig(file, fileRequired, overrides);
+  const values = exporterValues(parseExporterFile(await readConfigText(file, fileRequired), file), file, overrides);
+  const config = exporterConfig(values, await loadEssConf(values.essConfigFile, values.essConfigRequired));
   if (config.tls !== null) {
     try {
       await loadTlsPair(config.tls);

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
 import { checkPathHomes } from './ess-conf-homes.js';
 import {
@@ -232,16 +231,4 @@ function asConfigError(error: unknown, file: string, key: string): unknown {
 /** The normalised values as sorted KEY=VALUE lines: what `ess_controller.sh check-config` prints. */
 export function essConfLines(conf: EssConf): string[] {
   return KEYS.map((key) => `${key}=${conf.values[key]}`).sort();
-}
-
-export async function loadEssConf(file: string, required: boolean): Promise<EssConf> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    // Like the controller: no file at the default location means "all defaults".
-    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return parseEssConf('', file);
-    throw new ConfigError(file, 'file', `cannot be read (${(error as Error).message})`, { cause: error });
-  }
-  return parseEssConf(text, file);
 }

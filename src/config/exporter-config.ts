@@ -1,12 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import type { ExporterConfigFile } from '../contract/types.generated.js';
 import { schemaProblemList } from '../contract/schema-validator.js';
 import { validateExporterConfigFile } from '../contract/validators.generated.js';
 import { DEPRECATED_EXPORTER_KEYS } from '../contract/values.generated.js';
 import { isAbsolute } from 'node:path';
-import { DEFAULT_TRIP_RULES, parseTripRules, TripRuleError } from './trip-rules.js';
+import { DEFAULT_TRIP_RULES, parseTripRules, type TripRule, TripRuleError } from './trip-rules.js';
 import { ConfigError } from './config-error.js';
-import { DEFAULT_ESS_CONFIG_FILE, type EssConf, loadEssConf } from './ess-conf.js';
+import { DEFAULT_ESS_CONFIG_FILE, type EssConf } from './ess-conf.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
 import { defaultHost, hostProblem } from './identity.js';
 import { type WebhookFileSettings, type WebhookSettings, webhookSettings } from './webhook-settings.js';
@@ -25,7 +24,10 @@ export interface TlsFiles {
   readonly keyFile: string;
 }
 
-/** The exporter config's values, checked; the files they name (TLS pair, token) are read at start-up (src/load-config.ts). */
+/**
+ * The exporter config's values, checked. config/ reads no file: src/load-config.ts reads this one, the
+ * ess.conf it names, the TLS pair and the token, and hands the texts here.
+ */
 export interface ExporterConfig {
   readonly listen: ListenAddress;
   /** Where listen came from, for messages: the config file (key listen) or the command line (--listen). */
@@ -105,71 +107,72 @@ function migrateTimeout(json: Record<string, unknown>): Record<string, unknown> 
   return old === undefined || Object.hasOwn(rest, 'dbus_timeout_seconds') ? rest : { ...rest, dbus_timeout_seconds: old };
 }
 
+/** The file's values, checked, with the listen address parsed and the trip rules compiled (once, here). */
+export interface ExporterSettings extends FileSettings {
+  readonly listenAddress: ListenAddress;
+  readonly tripRules: readonly TripRule[];
+}
+
 /**
  * Validates the parsed JSON of the exporter's own config file against the contract's schema (unknown
  * keys are refused), then what a schema cannot say: the listen address and the trip rules' matchers.
  */
-export function parseExporterSettings(json: unknown, file: string): FileSettings {
+export function parseExporterSettings(json: unknown, file: string): ExporterSettings {
   const migrated = typeof json === 'object' && json !== null && !Array.isArray(json) ? migrateTimeout(json as Record<string, unknown>) : json;
   if (!validateExporterConfigFile(migrated)) {
     const [first] = schemaProblemList(validateExporterConfigFile, '(top level)');
     throw new ConfigError(file, first?.key ?? '(top level)', first?.problem ?? 'does not match the contract');
   }
   const settings = { ...DEFAULT_SETTINGS, ...withoutDeprecated(migrated) };
-  const listen = parseListenAddress(settings.listen);
-  if (typeof listen === 'string') throw new ConfigError(file, 'listen', listen);
+  const listenAddress = parseListenAddress(settings.listen);
+  if (typeof listenAddress === 'string') throw new ConfigError(file, 'listen', listenAddress);
   try {
-    parseTripRules(settings.trip_rules);
+    return { ...settings, listenAddress, tripRules: parseTripRules(settings.trip_rules) };
   } catch (error) {
     if (error instanceof TripRuleError) throw new ConfigError(file, `trip_rules${error.at}`, error.message, { cause: error });
     throw error;
   }
-  return settings;
 }
 
 function withoutDeprecated(json: ExporterConfigFile): Partial<FileSettings> {
   return Object.fromEntries(Object.entries(json).filter(([key]) => !Object.hasOwn(DEPRECATED_EXPORTER_KEYS, key))) as Partial<FileSettings>;
 }
 
-/**
- * Reads the exporter config and the ess.conf it points to. A missing file is only accepted at its
- * default location (a development box); a file named explicitly must exist.
- */
-export async function readExporterConfig(
-  file: string,
-  fileRequired: boolean,
-  overrides: ConfigOverrides = {},
-): Promise<ExporterConfig> {
-  let settings: FileSettings = { ...DEFAULT_SETTINGS };
-  let deprecations: string[] = [];
-  let text: string | undefined;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (fileRequired || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new ConfigError(file, 'file', `cannot be read (${(error as Error).message})`, { cause: error });
-    }
-  }
-  if (text !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(file, '(syntax)', `not valid JSON (${(error as Error).message})`, { cause: error });
-    }
-    settings = parseExporterSettings(json, file);
-    deprecations = deprecationsOf(json, file);
-  }
+/** The exporter config file's text, checked, and the deprecated keys it still carries. */
+export interface ExporterFile {
+  readonly settings: ExporterSettings;
+  readonly deprecations: readonly string[];
+}
 
-  const essFileFromUser = overrides.essConfigFile !== undefined || settings.ess_config_file !== DEFAULT_ESS_CONFIG_FILE;
+/** The text of the exporter config file (undefined: no file at its default location: all defaults). */
+export function parseExporterFile(text: string | undefined, file: string): ExporterFile {
+  if (text === undefined) return { settings: parseExporterSettings({}, file), deprecations: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(file, '(syntax)', `not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return { settings: parseExporterSettings(json, file), deprecations: deprecationsOf(json, file) };
+}
+
+/** Every value of the config but the ess.conf's, and where that is read from (required: named by the user). */
+export type ExporterValues = Omit<ExporterConfig, 'ess'> & { readonly essConfigRequired: boolean };
+
+/**
+ * The file's settings with the command line's values over them, checked together (who may reach the
+ * listener, the host name). A missing ess.conf is only accepted at its default location.
+ */
+export function exporterValues({ settings, deprecations }: ExporterFile, file: string, overrides: ConfigOverrides = {}): ExporterValues {
   if (overrides.essConfigFile !== undefined) {
     const problem = absolutePathProblem(overrides.essConfigFile);
     if (problem !== undefined) throw new ConfigError('command line', '--ess-config', problem);
   }
-  const listenText = overrides.listen ?? settings.listen;
-  const listen = parseListenAddress(listenText);
-  if (typeof listen === 'string') {
-    throw new ConfigError(overrides.listen === undefined ? file : 'command line', overrides.listen === undefined ? 'listen' : '--listen', listen);
+  let listen = settings.listenAddress;
+  if (overrides.listen !== undefined) {
+    const parsed = parseListenAddress(overrides.listen);
+    if (typeof parsed === 'string') throw new ConfigError('command line', '--listen', parsed);
+    listen = parsed;
   }
   const listenKey = overrides.listen === undefined ? 'listen' : '--listen';
   const tls = checkTransport(settings, listen, listenKey, file);
@@ -183,13 +186,19 @@ export async function readExporterConfig(
     listenSource: { file: overrides.listen === undefined ? file : 'command line', key: listenKey },
     systemBusAddress: settings.system_bus_address,
     dbusTimeoutMs: Math.round(settings.dbus_timeout_seconds * 1000),
-    ess: await loadEssConf(overrides.essConfigFile ?? settings.ess_config_file, essFileFromUser),
     essConfigFile: overrides.essConfigFile ?? settings.ess_config_file,
-    webhook: webhookSettings(settings, { host, groups: settings.groups }),
+    essConfigRequired: overrides.essConfigFile !== undefined || settings.ess_config_file !== DEFAULT_ESS_CONFIG_FILE,
+    webhook: webhookSettings(settings, settings.tripRules, { host, groups: settings.groups }),
     tls,
     allowPlainHttpToken: settings.allow_plain_http_token,
     deprecations,
   };
+}
+
+/** The whole config, in the order --check-config prints it. */
+export function exporterConfig(values: ExporterValues, ess: EssConf): ExporterConfig {
+  const { listen, listenSource, systemBusAddress, dbusTimeoutMs, essConfigFile, webhook, tls, allowPlainHttpToken, deprecations } = values;
+  return { listen, listenSource, systemBusAddress, dbusTimeoutMs, ess, essConfigFile, webhook, tls, allowPlainHttpToken, deprecations };
 }
 
 /**

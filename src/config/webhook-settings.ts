@@ -1,4 +1,4 @@
-import { parseTripRules, type TripRule } from './trip-rules.js';
+import type { TripRule } from './trip-rules.js';
 import type { Identity } from './identity.js';
 
 /** The webhook part of the exporter config; the token itself is read at start-up (src/webhook/webhook-token.ts). */
@@ -23,14 +23,13 @@ export interface WebhookFileSettings {
   readonly groups: readonly string[];
 }
 
-/** The webhook keys as the receiver uses them: the trip rules compiled. */
-export function webhookSettings(settings: WebhookFileSettings, identity: Identity): WebhookSettings {
+/** The webhook keys as the receiver uses them, with the trip rules compiled when the file was checked. */
+export function webhookSettings(settings: WebhookFileSettings, tripRules: readonly TripRule[], identity: Identity): WebhookSettings {
   return {
     tokenFile: settings.webhook_token_file,
     bodyLimitBytes: settings.webhook_body_limit_bytes,
     dryRun: settings.webhook_dry_run,
-    // Validated by parseExporterSettings already; parsed again here to get the compiled matchers.
-    tripRules: parseTripRules(settings.trip_rules),
+    tripRules,
     identity,
   };
 }

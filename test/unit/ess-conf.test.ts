@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
-import { essConfLines, loadEssConf, parseEssConf } from '../../src/config/ess-conf.js';
+import { essConfLines, parseEssConf } from '../../src/config/ess-conf.js';
+import { loadEssConf } from '../../src/load-config.js';
 
 const FILE = '/etc/quantum/ess.conf';
 

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
-import { DEFAULT_LISTEN, parseExporterSettings } from '../../src/config/exporter-config.js';
+import { DEFAULT_LISTEN, parseExporterFile, parseExporterSettings } from '../../src/config/exporter-config.js';
 import { loadExporterConfig } from '../../src/load-config.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
 import { createFakeHost, type FakeHost } from './helpers.js';
@@ -26,6 +26,26 @@ describe('exporter config', () => {
   it('defaults to loopback on the documented port', () => {
     expect(DEFAULT_LISTEN).toBe('127.0.0.1:10170');
     expect(parseExporterSettings({}, 'f').listen).toBe(DEFAULT_LISTEN);
+  });
+
+  it('parses the listen address and compiles the trip rules once, when the file is checked', () => {
+    const settings = parseExporterSettings({ listen: '[::1]:9', trip_rules: [['a="1"', 'b!="2"']] }, 'f');
+    expect(settings.listenAddress).toEqual({ host: '::1', port: 9 });
+    expect(settings.tripRules).toHaveLength(1);
+    expect(settings.tripRules[0]?.map((matcher) => matcher.matches({ a: '1' }))).toEqual([true, true]);
+  });
+
+  it('parses the texts it is handed, reading nothing itself', () => {
+    expect(parseExporterFile(undefined, 'f')).toEqual({ settings: parseExporterSettings({}, 'f'), deprecations: [] });
+    const error: unknown = (() => {
+      try {
+        return parseExporterFile('{"listen": ', 'f');
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).cause).toBeInstanceOf(SyntaxError);
   });
 
   it.each([

@@ -72,6 +72,13 @@ describe('src/ layers', () => {
     }
     expect(upward).toEqual([]);
   });
+
+  it('keeps config/ to values: none of its files reads a file (src/load-config.ts does)', () => {
+    const config = files.filter((file) => relative(SRC, file).startsWith(`config${sep}`));
+    expect(config.length).toBeGreaterThan(0);
+    const reading = config.filter((file) => /from 'node:fs(\/promises)?'/.test(readFileSync(file, 'utf8')));
+    expect(reading.map((file) => relative(SRC, file))).toEqual([]);
+  });
 });
 
 /** Functions (declarations, methods, constructors, accessors, arrows) with their length in lines, first line to last. */
