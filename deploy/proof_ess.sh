@@ -241,7 +241,7 @@ drill_check_latch_recorded() {
 # drill_check_exporter: the exporter answers, when it is installed, on the address systemd holds
 # for it (not a process that took the port).
 drill_check_exporter() {
-  local v
+  local v fix
   if ! drill_exporter_installed; then
     drill_check "exporter" SKIP "$EXPORTER_UNIT not installed"
   elif ! listener_check ''; then
@@ -250,9 +250,9 @@ drill_check_exporter() {
   elif v=$(drill_exporter_value ess_active); then
     drill_check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v (address held by systemd)"
   else
+    advice_exporter_down_v fix
     drill_check "exporter" FAIL "$EXPORTER_UNIT is installed but $EXPORTER_URL does not answer\
- (unit $(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true)); fix: sudo systemctl restart\
- $EXPORTER_UNIT (journalctl -u $EXPORTER_UNIT says why it stopped)"
+ (unit $(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true)); fix: $fix"
   fi
 }
 

@@ -211,6 +211,14 @@ advice_violation_v() {
   printf -v "$1" '%s' "$_avi_t"
 }
 
+# advice_exporter_down_v VAR: the one fix for the exporter not running or not answering, whoever
+# found it (status, the drill, the listener check's socket unit down): restarting the service
+# starts its socket too (Requires=) and replaces a hung process.
+advice_exporter_down_v() {
+  local _ae_u=quantum-ess-exporter.service
+  printf -v "$1" 'sudo systemctl restart %s (journalctl -u %s says why it stopped)' "$_ae_u" "$_ae_u"
+}
+
 # advice_not_root PROGRAM WHAT ARG...: WHAT needs root: said in one line with the command to run
 # instead, the operator's own arguments kept (quoted for the shell), then exit 77. PROGRAM is the
 # program's file; it is named as sudo finds it (/usr/local/sbin is on sudo's path) when the link

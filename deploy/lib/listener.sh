@@ -3,7 +3,8 @@
 # (quantum-ess-exporter.socket, owned by PID 1, kept across exporter restarts) and served by the
 # exporter it passes the socket to; any other process listening there (a local user who bound the
 # port while it was free) answers trips 200 without latching and serves made-up metrics. Needs ss
-# (iproute2) and root to see other users' processes. Writes LISTENER_PROBLEM and LISTENER_FIX.
+# (iproute2) and root to see other users' processes. Needs advice.sh (advice_exporter_down_v).
+# Writes LISTENER_PROBLEM and LISTENER_FIX.
 
 readonly LISTENER_SOCKET_UNIT=quantum-ess-exporter.socket
 
@@ -32,7 +33,7 @@ listener_check() {
   state=$(systemctl is-active "$LISTENER_SOCKET_UNIT" 2>/dev/null) || true
   if [[ $state != active ]]; then
     LISTENER_PROBLEM="$LISTENER_SOCKET_UNIT is ${state:-unknown}, not listening on $want"
-    LISTENER_FIX="sudo systemctl start $LISTENER_SOCKET_UNIT"
+    advice_exporter_down_v LISTENER_FIX
   fi
   while IFS= read -r line; do
     read -r _ _ _ local_addr _ <<<"$line"

@@ -211,13 +211,19 @@ status_config_refused_v() {
 }
 
 # status_text_listener: with the exporter installed, its address must be held by systemd for the
-# ESS; a process that took the port answers trips without latching.
+# ESS (a process that took the port answers trips without latching), and the exporter must not
+# have failed (its socket would start it again on each connection, to fail again).
 status_text_listener() {
-  [[ $(systemctl show -P LoadState quantum-ess-exporter.service 2>/dev/null) == loaded ]] ||
-    return 0
-  listener_check '' && return 0
-  printf '  WARNING:  exporter address: %s; %s\n' "$LISTENER_PROBLEM" \
-    "trips and scrapes there do not reach the ESS; fix: $LISTENER_FIX"
+  local u=quantum-ess-exporter.service fix
+  [[ $(systemctl show -P LoadState "$u" 2>/dev/null) == loaded ]] || return 0
+  if ! listener_check ''; then
+    printf '  WARNING:  exporter address: %s; %s\n' "$LISTENER_PROBLEM" \
+      "trips and scrapes there do not reach the ESS; fix: $LISTENER_FIX"
+  elif [[ $(systemctl is-active "$u" 2>/dev/null) == failed ]]; then
+    advice_exporter_down_v fix
+    printf '  WARNING:  exporter: %s failed: trips and scrapes are not answered; fix: %s\n' \
+      "$u" "$fix"
+  fi
 }
 
 # status_exempt_state UNIT: what an exempt unit is doing now, in words.

@@ -147,7 +147,7 @@ describe('proof_ess.sh', () => {
     await box.mustRun('systemctl', 'kill', '--signal=SIGSTOP', 'quantum-ess-exporter.service');
     try {
       const r = await drill('--dry-run');
-      expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer \(unit active\); fix: sudo systemctl restart quantum-ess-exporter.service/);
+      expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer \(unit active\); fix: sudo systemctl restart quantum-ess-exporter.service \(journalctl -u quantum-ess-exporter.service says why it stopped\)/);
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
     } finally {
@@ -159,9 +159,16 @@ describe('proof_ess.sh', () => {
     await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.socket', 'quantum-ess-exporter.service');
     try {
       const r = await drill('--dry-run');
-      expect(r.out).toMatch(/FAIL exporter\s+the exporter's address is not the ESS's: quantum-ess-exporter.socket is inactive, not listening on 127.0.0.1:10170; fix: sudo systemctl start quantum-ess-exporter.socket/);
+      // one cause, one fix: the drill, status and the hung case above say the same command
+      const fix = 'fix: sudo systemctl restart quantum-ess-exporter.service (journalctl -u quantum-ess-exporter.service says why it stopped)';
+      expect(r.out).toContain(`the exporter's address is not the ESS's: quantum-ess-exporter.socket is inactive, not listening on 127.0.0.1:10170; ${fix}`);
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
+      const status = await box.run('/usr/local/sbin/ess_controller.sh', 'status');
+      expect(status.stdout).toContain(`quantum-ess-exporter.socket is inactive, not listening on 127.0.0.1:10170; trips and scrapes there do not reach the ESS; ${fix}`);
+      // the fix as printed brings the exporter back
+      await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter.service');
+      expect((await box.run('systemctl', 'is-active', 'quantum-ess-exporter.socket', 'quantum-ess-exporter.service')).stdout.trim()).toBe('active\nactive');
     } finally {
       await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.socket');
     }
