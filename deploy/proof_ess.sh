@@ -430,8 +430,8 @@ drill_run() {
   fi
   if ((${#WAS_RUNNING[@]} == 0)); then
     drill_check "recorded state" FAIL "no trading unit runs: a trigger is proved by stopping\
- running units; fix: sudo systemctl start ${ORDER[*]} (proof_ess.sh --dry-run checks the wiring\
- alone)"
+ running units; fix: sudo systemctl start ${ORDER[*]} (sudo proof_ess.sh --dry-run checks the\
+ wiring alone)"
     return
   fi
   drill_check "recorded state" PASS "running before: ${WAS_RUNNING[*]}"
@@ -505,7 +505,7 @@ drill_method_resume() {
   fi
   if ((rc != 0)) && [[ -e ${CFG[FLAG_FILE]} ]]; then
     drill_check "$m: resume" FAIL "${out##*$'\n'}; trading stays stopped; next: sudo\
- ess_controller.sh status (it names the latch and why), then deactivate"
+ ess_controller.sh status (it names the latch and why), then sudo ess_controller.sh deactivate"
     DRILL_TOKEN="" DRILL_ID_DONE=$DRILL_ID DRILL_ID=""
     record_marker_clear drill
     return 1
@@ -542,12 +542,13 @@ drill_fire() {
   drill_latch_token
   if [[ $m == trip-request ]] && ! drill_sweep_unchanged; then
     drill_check "$m: latched" FAIL "the sweep timer (quantum-ess-trip-sweep.timer) took the\
- request, not quantum-ess-trip.path: the path unit is not proved (repair: ess_controller.sh rearm)"
+ request, not quantum-ess-trip.path: the path unit is not proved (repair: sudo ess_controller.sh\
+ rearm)"
   fi
   if [[ $FLAG_SOURCE != "${DRILL_METHOD_SOURCE[$m]}" ]]; then
     drill_check "$m: latched" FAIL "the latch came from elsewhere (source ${FLAG_SOURCE:-touch}):\
  a real stop arrived with the drill's trigger; it stays, trading stays stopped; next: sudo\
- ess_controller.sh status, and deactivate only once the incident is over"
+ ess_controller.sh status, and sudo ess_controller.sh deactivate only once the incident is over"
     DRILL_TOKEN=""
     return 2
   fi
@@ -617,10 +618,11 @@ drill_switch_hint() {
   case $1 in
     command) printf 'the controller %s failed (run it by hand to see why)' "$CONTROLLER" ;;
     systemctl) printf '%s %s' 'quantum-ess.service did not run the controller (systemctl cat' \
-      'quantum-ess.service; repair: ess_controller.sh rearm)' ;;
-    touch) printf 'quantum-ess.path did not start its trigger (repair: ess_controller.sh rearm)' ;;
+      'quantum-ess.service; repair: sudo ess_controller.sh rearm)' ;;
+    touch) printf '%s' \
+      'quantum-ess.path did not start its trigger (repair: sudo ess_controller.sh rearm)' ;;
     trip-request) printf '%s' \
-      'quantum-ess-trip.path did not take the request (repair: ess_controller.sh rearm)' ;;
+      'quantum-ess-trip.path did not take the request (repair: sudo ess_controller.sh rearm)' ;;
   esac
 }
 

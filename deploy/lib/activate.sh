@@ -391,7 +391,7 @@ activate_report() {
     printf 'ESS ACTIVE under activation %s, which took over this one (id %s)\n' "$FLAG_ID" "$ACT_ID"
   elif [[ $ACT_RESULT == superseded ]]; then
     printf 'ESS NOT ACTIVE (id %s): a concurrent deactivate cleared the latch; %s\n' "$ACT_ID" \
-      "trading may be resuming. Activate again if needed."
+      "trading may be resuming; to stop it again: sudo ess_controller.sh activate --reason \"...\""
   elif [[ ! -e ${CFG[FLAG_FILE]} ]]; then
     fmt='ESS LATCH FLAG NOT SET (id %s): %s could not be written; units were stopped,'
     fmt+=' starts are refused only by the persisted latch %s. See journalctl -t %s\n'
@@ -419,7 +419,7 @@ activate_report() {
   if [[ $ACT_RESULT == not-persisted ]]; then
     record_marker_read_v lat persist-failed
     printf 'LATCH NOT PERSISTED: %s\n  %s%s\n' "$lat" "the latch holds now, but a reboot would" \
-      " resume trading; free the disk, then run activate again"
+      " resume trading; free the disk, then: sudo ess_controller.sh activate"
   fi
   for u in "${TRADING[@]}"; do
     printf '  %-36s %-16s %s\n' "$u" "${RESULT[$u]}" "${ACTIVE[$u]}"
@@ -598,7 +598,7 @@ activate_say_reading() {
   ((!ACT_OPT_FROM_SPOOL)) || exact+=(--from-spool)
   args_quote_v w "${exact[@]}"
   for n in "${notes[@]}"; do record_log notice "$n"; done
-  record_log notice "the exact form of this command: ess_controller.sh $w"
+  record_log notice "the exact form of this command: sudo ess_controller.sh $w"
 }
 
 # activate_finish: everything after the stop: the trip requests (claimed only now), the claim's

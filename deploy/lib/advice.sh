@@ -66,8 +66,8 @@ advice_unarmed_v() {
   fi
   if [[ -z $_au_t ]] && ((VERDICT_ARMED)); then _au_t="the switch is armed"
   elif [[ -z $_au_t ]]; then
-    _au_t="the switch is not armed (${VERDICT_PROBLEMS[*]:-no cause found}); fix: sudo"
-    _au_t+=" ess_controller.sh rearm"
+    _au_t="the switch is not armed (${VERDICT_PROBLEMS[*]:-no cause found});"
+    _au_t+=" fix: sudo ess_controller.sh rearm"
   fi
   printf -v "$1" '%s' "$_au_t"
 }
@@ -216,7 +216,8 @@ advice_violation_v() {
 # starts its socket too (Requires=) and replaces a hung process.
 advice_exporter_down_v() {
   local _ae_u=quantum-ess-exporter.service
-  printf -v "$1" 'sudo systemctl restart %s (journalctl -u %s says why it stopped)' "$_ae_u" "$_ae_u"
+  printf -v "$1" 'sudo systemctl restart %s (journalctl -u %s says why it stopped)' \
+    "$_ae_u" "$_ae_u"
 }
 
 # advice_not_root PROGRAM WHAT ARG...: WHAT needs root: said in one line with the command to run

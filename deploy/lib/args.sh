@@ -121,7 +121,10 @@ args_refuse() {
     *) forms="$cmd, with no options" ;;
   esac
   [[ $forms != *--* ]] || forms+=" (in any order; --opt=VALUE too)"
-  usage_error "$cmd: $problem; accepted: $forms; the command that works: ess_controller.sh $working"
+  # pasteable as is: every command but status and check-config needs root (require_root)
+  working="ess_controller.sh $working"
+  [[ $cmd == @(status|check-config) ]] || working="sudo $working"
+  usage_error "$cmd: $problem; accepted: $forms; the command that works: $working"
 }
 
 # args_strict CMD TAKEN WORKING...: after args_parse, a strict command's --help (the usage, exit 0)

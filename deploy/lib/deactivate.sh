@@ -105,7 +105,7 @@ deactivate_clear() {
     record_marker_clear resume-pending
     DEA_ERROR="the switch (${SWITCH_PATH_UNITS[*]}) could not be re-armed; the latch was put back."
     DEA_ERROR+=" Repair it under the latch with: sudo ess_controller.sh rearm; then deactivate"
-    DEA_ERROR+=" again"
+    DEA_ERROR+=" again: sudo ess_controller.sh deactivate"
     return 1
   fi
   if [[ -n $token && -e ${CFG[FLAG_FILE]} ]]; then
@@ -257,7 +257,7 @@ deactivate_overtaken() {
   printf '     The ESS is ACTIVE again and trading stays stopped (that stop holds).\n' >&2
   printf '     started before it (stopped again by it): %s\n     not started: %s\n' "$2" "$3" >&2
   printf '     Check it with: ess_controller.sh status; resume with: %s\n' \
-    'ess_controller.sh deactivate --reason TEXT' >&2
+    'sudo ess_controller.sh deactivate --reason TEXT' >&2
 }
 
 # deactivate_hold_resume: the resume lock (ESS_RUNTIME_DIR/resume.lock) taken without waiting,
@@ -342,7 +342,7 @@ deactivate_ask_reason_v() {
     if ! IFS= read -r _answer; then
       _working+=("${_answer:-TEXT}")
       (($2 == 0)) || _working+=(--no-start)
-      args_quote_v _answer ess_controller.sh "${_working[@]}"
+      args_quote_v _answer sudo ess_controller.sh "${_working[@]}"
       printf '\ness: no answer (end of input): deactivate refused, nothing was changed, %s\n' \
         "the ESS stays ACTIVE. To resume trading: $_answer" >&2
       exit "$EX_FAIL"

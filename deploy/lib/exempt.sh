@@ -218,7 +218,7 @@ exempt_grant() {
   latch_drop_lock
   local span
   exempt_duration_text_v span "$secs"
-  printf 'EXEMPTED %s until %s (for %s): it may be started now (systemctl start %s); %s\n' \
+  printf 'EXEMPTED %s until %s (for %s): it may be started now (sudo systemctl start %s); %s\n' \
     "$u" "$(time_iso $((until * 1000000)))" "$span" "$u" \
     "the ESS stays ACTIVE for every other trading unit."
   [[ -z $replaced ]] ||

@@ -172,7 +172,7 @@ verdict_judge_switch() {
   done
   if ((!flag)) && [[ ${ACTIVE[$TRIGGER_UNIT]:-unknown} == active ]]; then
     switch_ok=0 VERDICT_PROBLEMS+=("$TRIGGER_UNIT is still active without a latch flag:\
- a touch would not fire (run: ess_controller.sh rearm)")
+ a touch would not fire (run: sudo ess_controller.sh rearm)")
   fi
 }
 
@@ -232,7 +232,7 @@ verdict_wiring_differs() {
   WIRING[$1]=differs wiring_ok=0
   VERDICT_WIRING_DIFFS+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4")
   VERDICT_PROBLEMS+=("$1: wiring differs from the installed one: $2 expected '$3' found '$4'\
- (run: ess_controller.sh rearm)")
+ (run: sudo ess_controller.sh rearm)")
 }
 
 # verdict_judge_config (verdict_compute's step; its local switch_ok): the installed configuration
@@ -270,7 +270,7 @@ verdict_choose() {
   elif ((VERDICT_LATCHED)); then VERDICT=active
   elif [[ -n $V_RESUME_PENDING ]]; then
     VERDICT=resume-interrupted VERDICT_PROBLEMS+=("RESUME INTERRUPTED: not started:\
- $V_RESUME_PENDING (run: ess_controller.sh deactivate to finish)")
+ $V_RESUME_PENDING (run: sudo ess_controller.sh deactivate to finish)")
   elif ((!VERDICT_ARMED)); then VERDICT=not-armed
   else VERDICT=armed; fi
 }

@@ -172,16 +172,17 @@ activate_reads() {
   [ "${lines[0]}" = "market crash|cli" ]
   [ "${lines[1]}" = 'ess: read "market crash" as the reason' ]
   [ "${lines[2]}" = \
-    'ess: the exact form of this command: ess_controller.sh activate --reason "market crash"' ]
+    'ess: the exact form of this command: sudo ess_controller.sh activate --reason "market crash"' ]
   run activate_reads -r x
   [ "${lines[0]}" = "x|cli" ]
   [ "${lines[1]}" = "ess: read -r as --reason" ]
-  [ "${lines[2]}" = "ess: the exact form of this command: ess_controller.sh activate --reason x" ]
+  [ "${lines[2]}" = \
+    "ess: the exact form of this command: sudo ess_controller.sh activate --reason x" ]
   run activate_reads --reason
   [ "${lines[0]}" = "|cli" ]
   [ "${lines[1]}" = 'ess: --reason had no text: recorded as "no reason given"' ]
   [ "${lines[2]}" = \
-    "ess: the exact form of this command: ess_controller.sh activate --reason TEXT" ]
+    "ess: the exact form of this command: sudo ess_controller.sh activate --reason TEXT" ]
   run activate_reads --reason flash crash BTC
   [ "${lines[0]}" = "flash crash BTC|cli" ]
   [[ ${lines[2]} == *'activate --reason "flash crash BTC"' ]]
@@ -233,7 +234,7 @@ activate_reads() {
   run "$CTL" exempt quantum-execution --for 30m deploy v2
   one_line_usage_error ess_controller.sh
   [[ $output == "ess: exempt: unexpected 'deploy' 'v2'; accepted: exempt UNIT --for DURATION"* ]]
-  [[ $output == *"(in any order; --opt=VALUE too); the command that works: ess_controller.sh"* ]]
+  [[ $output == *"(in any order; --opt=VALUE too); the command that works: sudo"* ]]
   [[ $output == *' exempt quantum-execution --for 30m --reason "deploy v2" (see '* ]]
   run "$CTL" exempt --for 30m --reason deploy
   [[ $output == *"needs a trading unit (ess_controller.sh status lists them); accepted: "* ]]
@@ -242,20 +243,22 @@ activate_reads() {
   run "$CTL" deactivate "incident closed"
   one_line_usage_error ess_controller.sh
   [[ $output == "ess: deactivate: unexpected 'incident closed'; accepted: deactivate"* ]]
-  [[ $output == *'works: ess_controller.sh deactivate --reason "incident closed" (see '* ]]
+  [[ $output == *'works: sudo ess_controller.sh deactivate --reason "incident closed" (see '* ]]
   run "$CTL" deactivate -r x --no-start
   [[ $output == *"-r is not an option (write --reason);"* ]]
-  [[ $output == *"works: ess_controller.sh deactivate --reason x --no-start (see "* ]]
+  [[ $output == *"works: sudo ess_controller.sh deactivate --reason x --no-start (see "* ]]
   run "$CTL" deactivate --reason
-  [[ $output == *"--reason needs a value;"*"works: ess_controller.sh deactivate --reason TEXT"* ]]
+  [[ $output == *"--reason needs a value;"*"works: sudo ess_controller.sh deactivate --reason"* ]]
   run "$CTL" deactivate --no-start=yes
   [[ $output == *"--no-start takes no value;"* ]]
   run "$CTL" deactivate "--reason=all clear" --no-start
   [ "$status" -eq 2 ] # read: not active, nothing to deactivate
   run "$CTL" status --yaml
   [[ $output == *"unknown option '--yaml'; accepted: status [--json]"* ]]
+  [[ $output == *"the command that works: ess_controller.sh status (see "* ]] # no root needed
   run "$CTL" check-config "$ESS_CONFIG" extra
   [[ $output == *"unexpected 'extra'; accepted: check-config [FILE];"* ]]
+  [[ $output == *"the command that works: ess_controller.sh check-config "* ]]
   run "$CTL" rearm --force
   [[ $output == *"unknown option '--force'; accepted: rearm, with no options;"* ]]
   # --help after any command is the help
@@ -359,8 +362,8 @@ exempt_accepts() {
     run "$CTL" exempt "$@"
     echo "exempt $line: $output"
     [ "$status" -eq 64 ]
-    [[ $output == *"the command that works: ess_controller.sh exempt "* ]]
-    suggestion=${output##*the command that works: ess_controller.sh }
+    [[ $output == *"the command that works: sudo ess_controller.sh exempt "* ]]
+    suggestion=${output##*the command that works: sudo ess_controller.sh }
     suggestion=${suggestion% (see \'ess_controller.sh --help\')}
     eval "set -- $suggestion"
     run exempt_accepts "$@"
@@ -377,7 +380,7 @@ exempt_accepts() {
   # unexempt: the same unit names
   run "$CTL" unexempt execution
   [ "$status" -eq 64 ]
-  [[ $output == *"the command that works: ess_controller.sh unexempt quantum-execution ("* ]]
+  [[ $output == *"the command that works: sudo ess_controller.sh unexempt quantum-execution ("* ]]
   run exempt_accepts unexempt quantum-execution
   [ "$status" -eq 0 ]
   # nothing to guess from: the units named, no command to paste
@@ -389,4 +392,26 @@ exempt_accepts() {
   run "$CTL" exempt quantum-execution --for 30m
   [ "$status" -eq 2 ]
   [[ $output == "ess: the ESS is not active: there is no latch to exempt "*quantum-execution.service* ]]
+}
+
+# The root side's message texts: continued lines joined, comments left out.
+message_texts() {
+  local f
+  for f in "$REPO"/deploy/*.sh "$REPO"/deploy/lib/*.sh; do
+    sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}' "$f" | grep -v '^[[:space:]]*#' | sed "s|^|${f##*/}: |"
+  done
+}
+
+@test "every command the ESS suggests that needs root is printed pasteable, with sudo" {
+  local root_cmd found
+  root_cmd='ess_controller\.sh (activate|deactivate|exempt|unexempt|rearm|guard|restore-latch'
+  root_cmd+='|verify-audit)|systemctl (start|restart|stop|enable|disable|daemon-reload|reset-failed'
+  root_cmd+='|kill|edit|revert|mask|unmask)|proof_ess\.sh --dry-run|install\.sh (install|uninstall)'
+  # a suggestion sits in a quoted text; the code that runs systemctl itself, what failed ("systemctl
+  # start failed"), the drill's method names and the text matched against argv are no suggestions
+  found=$(message_texts | grep -P "[\"'][^\"'\n]*?(?<!sudo )(?<![\w/.-])($root_cmd)\b" |
+    grep -vP "($root_cmd) (failed|refused|of leftover)|systemctl start -- |\) printf '|\
+\\*\"ess_contr|# Quantum ESS maintenance exemption" || true)
+  echo "$found"
+  [ -z "$found" ]
 }

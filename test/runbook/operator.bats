@@ -291,7 +291,7 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   # after the stop and its report (the journal's lines before it)
   [ "$(tail -n 2 <<<"$stderr")" = \
     'ess: read "market crash" as the reason'$'\n''ess: the exact form of this command:'\
-' ess_controller.sh activate --reason "market crash"' ]
+' sudo ess_controller.sh activate --reason "market crash"' ]
   [ "$(jq -r .last_activation.reason /var/lib/quantum-ess/state.json)" = "market crash" ]
   # shellcheck disable=SC2046 # one word per unit
   run ! grep -vxE 'inactive|failed' < <(systemctl is-active $(trading_units))
@@ -307,12 +307,12 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
 @test "deactivate stays strict; Ctrl-D at its prompt does not resume; not root: the sudo command" {
   run ess_controller.sh deactivate "all clear"
   [ "$status" -eq 64 ]
-  [[ $output == *'the command that works: ess_controller.sh deactivate --reason "all clear" ('* ]]
+  [[ $output == *'the command that works: sudo ess_controller.sh deactivate --reason "all clear" ('* ]]
   run script -qec "ess_controller.sh deactivate --no-start" /dev/null <<<$'\x04'
   [ "$status" -eq 1 ]
   [[ $output == *"Why is the ESS being deactivated?"* ]]
   [[ $output == *"no answer (end of input): deactivate refused, nothing was changed, the ESS"* ]]
-  [[ $output == *"To resume trading: ess_controller.sh deactivate --reason TEXT --no-start"* ]]
+  [[ $output == *"To resume trading: sudo ess_controller.sh deactivate --reason TEXT --no-start"* ]]
   run ess_controller.sh status
   [ "$status" -eq 3 ]
   run as_nobody /usr/local/sbin/ess_controller.sh deactivate --reason="all clear"
