@@ -562,13 +562,7 @@ install_start_exporter() {
 }
 
 do_uninstall() {
-  local force=0
-  while (($#)); do
-    case $1 in
-      --force) force=1; shift ;;
-      *) install_usage_error "uninstall: unknown option '$1'" ;;
-    esac
-  done
+  local force=${ARGS_VAL[force]:-0}
   config_load
   if latched_anywhere && ((!force)); then
     die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force" \
@@ -637,41 +631,65 @@ install_usage_error() {
   exit "$EX_USAGE"
 }
 
+# install_options CMD: what args_parse read for CMD checked (a usage error, exit 64, names the
+# first thing that does not fit); writes RUNBOOK_ROOT TRUST_OWNERS ALLOW_MISSING_UNITS.
+install_options() {
+  local cmd=$1 problem name each words=1
+  local -A takes=([install]="runbook-root trust-owner allow-missing-units" [uninstall]=force
+    [render-units]="")
+  [[ " ${ARGS_BARE[*]} " != *" runbook-root "* ]] || install_runbook_root_error
+  [[ " ${ARGS_BARE[*]} " != *" trust-owner "* ]] || install_trust_owner_error
+  [[ $cmd != render-units ]] || words=2
+  args_problem_v problem "$cmd" "$words"
+  [[ -z $problem ]] || install_usage_error "$problem"
+  for name in "${!ARGS_VAL[@]}"; do
+    [[ " ${takes[$cmd]} " == *" $name "* ]] || install_usage_error "unknown option '--$name' for $cmd"
+  done
+  if [[ -v ARGS_VAL[runbook-root] ]]; then
+    [[ -n ${ARGS_VAL[runbook-root]} && ${ARGS_VAL[runbook-root]} != -* ]] ||
+      install_runbook_root_error
+    RUNBOOK_ROOT=${ARGS_VAL[runbook-root]}
+  fi
+  for each in "${ARGS_EACH[@]}"; do
+    [[ $each == trust-owner=* ]] || continue
+    [[ ${each#*=} =~ ^[a-z_][a-z0-9_.-]*[$]?$ ]] || install_trust_owner_error
+    TRUST_OWNERS+=("${each#*=}")
+  done
+  [[ -z ${ARGS_VAL[allow-missing-units]:-} ]] || ALLOW_MISSING_UNITS=1
+}
+
+install_runbook_root_error() {
+  install_usage_error "--runbook-root needs a directory (e.g. /home/qt/quantum_trader)"
+}
+
+install_trust_owner_error() {
+  install_usage_error "--trust-owner needs a user or group name (e.g. qt)"
+}
+
+# main [COMMAND] [OPTIONS]: options in any order, --opt=VALUE too (args.sh), as for the controller.
 main() {
   local cmd=install argv=("$@")
-  if (($#)) && [[ $1 != -* ]]; then cmd=$1; shift; fi
-  if [[ $cmd == @(help|-h|--help) || " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  args_parse "runbook-root trust-owner" "allow-missing-units force" "$@"
+  if ((ARGS_HELP)) || [[ ${ARGS_WORDS[0]:-} == help ]]; then
     install_usage
     return 0
   fi
+  # a mistyped option first: its value would otherwise be taken for the command
+  ((${#ARGS_UNKNOWN[@]} == 0)) || install_usage_error "unknown option '${ARGS_UNKNOWN[0]}'"
+  ((${#ARGS_WORDS[@]} == 0)) || cmd=${ARGS_WORDS[0]}
+  [[ $cmd == @(install|uninstall|render-units) ]] || install_usage_error "unknown command '$cmd'"
   if [[ $cmd == render-units ]]; then # for tests: no root needed
-    (($# == 1)) || install_usage_error "render-units needs one directory"
+    ((${#ARGS_WORDS[@]} == 2)) || install_usage_error "render-units needs one directory"
+    install_options "$cmd"
     config_load
-    install_render_units "$1"
+    install_render_units "${ARGS_WORDS[1]}"
     return 0
   fi
-  [[ $cmd == @(install|uninstall) ]] || install_usage_error "unknown command '$cmd'"
+  install_options "$cmd"
   ((EUID == 0)) || advice_not_root "$SRC/install.sh" "$cmd" "${argv[@]}"
   case $cmd in
-    install)
-      while (($#)); do
-        case $1 in
-          --runbook-root)
-            if (($# < 2)) || [[ -z $2 || $2 == -* ]]; then
-              install_usage_error "--runbook-root needs a directory (e.g. /home/qt/quantum_trader)"
-            fi
-            RUNBOOK_ROOT=$2; shift 2 ;;
-          --allow-missing-units) ALLOW_MISSING_UNITS=1; shift ;;
-          --trust-owner)
-            if (($# < 2)) || [[ ! $2 =~ ^[a-z_][a-z0-9_.-]*[$]?$ ]]; then
-              install_usage_error "--trust-owner needs a user or group name (e.g. qt)"
-            fi
-            TRUST_OWNERS+=("$2"); shift 2 ;;
-          *) install_usage_error "unknown option '$1'" ;;
-        esac
-      done
-      do_install ;;
-    uninstall) do_uninstall "$@" ;;
+    install) do_install ;;
+    uninstall) do_uninstall ;;
   esac
 }
 

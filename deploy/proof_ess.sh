@@ -47,6 +47,7 @@ the
 PASS|FAIL.
 #
 #   proof_ess.sh [--dry-run] [--exporter-url URL]   (the result is recorded in STATE_DIR/drill.json)
+#     options in any order, --exporter-url=URL too
 #     --dry-run        check the wiring only (installed, armed, drop-ins, exporter, journal); \
 stops nothing
 #     --exporter-url   default http://127.0.0.1:10170/metrics; checked when quantum-ess-exporter \
@@ -810,18 +811,24 @@ drill_check_resume_order() {
   fi
 }
 
+# drill_args ARG...: the drill's options (args.sh: any order, --opt=VALUE too); a usage error
+# (exit 64) names the first thing that does not fit. Writes DRY_RUN EXPORTER_URL.
+drill_args() {
+  local problem
+  args_parse "exporter-url" "dry-run" "$@"
+  if ((ARGS_HELP)); then drill_usage; exit 0; fi
+  args_problem_v problem proof_ess.sh 0
+  [[ -z $problem ]] || drill_usage_error "$problem"
+  [[ -z ${ARGS_VAL[dry-run]:-} ]] || DRY_RUN=1
+  if [[ -v ARGS_VAL[exporter-url] ]]; then
+    [[ -n ${ARGS_VAL[exporter-url]} ]] || drill_usage_error "--exporter-url needs a value"
+    EXPORTER_URL=${ARGS_VAL[exporter-url]}
+  fi
+}
+
 main() {
   local argv=("$@")
-  while (($#)); do
-    case $1 in
-      --dry-run) DRY_RUN=1; shift ;;
-      --exporter-url)
-        (($# >= 2)) || drill_usage_error "--exporter-url needs a value"
-        EXPORTER_URL=$2; shift 2 ;;
-      -h | --help) drill_usage; exit 0 ;;
-      *) drill_usage_error "unknown option '$1'" ;;
-    esac
-  done
+  drill_args "$@"
   if ((EUID != 0)); then
     local what="the drill (it stops trading briefly)"
     ((!DRY_RUN)) ||

@@ -3,28 +3,32 @@
 # before the stop). Options come in any order, as `--opt VALUE` or `--opt=VALUE`; a flag takes no
 # value. What a command does with what does not fit is its own choice: activate takes it as meant
 # and says how it read it (an emergency stop is never refused over its wording), every other
-# command refuses it with the command that works. From ess_controller.sh (args_refuse,
-# args_strict): usage, usage_error. Writes ARGS_*, each function the
+# command refuses it with the command that works. The drill and the installer read theirs with
+# args_parse and args_problem_v too. From ess_controller.sh (args_refuse, args_strict): usage,
+# usage_error. Writes ARGS_*, each function the
 # ones its comment names.
 
 declare -gA ARGS_VAL=()
 declare -ga ARGS_WORDS=() ARGS_BARE=() ARGS_UNKNOWN=() ARGS_ALIASED=() ARGS_FLAG_VALUE=()
+declare -ga ARGS_EACH=()
 declare -g ARGS_HELP=0
 
 # args_parse "VALUE_OPTS" "FLAGS" ARGS...: the options of a command (names without --) read from
 # ARGS:
-#   --opt VALUE, --opt=VALUE   ARGS_VAL[opt]=VALUE (the last one given)
+#   --opt VALUE, --opt=VALUE   ARGS_VAL[opt]=VALUE (the last one given); ARGS_EACH: opt=VALUE,
+#                              every one in order (a repeatable option)
 #   --opt with no value        ARGS_BARE (at the end, or before an option: args_is_option)
 #   --flag                     ARGS_VAL[flag]=1; --flag=X: also ARGS_FLAG_VALUE
 #   -r                         --reason, where the command has it; in ARGS_ALIASED
 #   --help, -h                 ARGS_HELP=1
 #   any other -x, --xyz        ARGS_UNKNOWN;  any other word  ARGS_WORDS (after --: every word)
-# Writes ARGS_VAL ARGS_WORDS ARGS_BARE ARGS_UNKNOWN ARGS_ALIASED ARGS_FLAG_VALUE ARGS_HELP.
+# Writes ARGS_VAL ARGS_EACH ARGS_WORDS ARGS_BARE ARGS_UNKNOWN ARGS_ALIASED ARGS_FLAG_VALUE
+# ARGS_HELP.
 args_parse() {
   local vals=" $1 " flags=" $2 " a name
   shift 2
   ARGS_VAL=() ARGS_WORDS=() ARGS_BARE=() ARGS_UNKNOWN=() ARGS_ALIASED=() ARGS_FLAG_VALUE=()
-  ARGS_HELP=0
+  ARGS_EACH=() ARGS_HELP=0
   while (($#)); do
     a=$1
     shift
@@ -41,8 +45,9 @@ args_parse() {
     elif [[ $a == --?* && $vals == *" $name "* ]]; then
       if [[ $a == *=* ]]; then
         ARGS_VAL[$name]=${a#*=}
+        ARGS_EACH+=("$name=${a#*=}")
       elif (($#)) && ! args_is_option "$vals$flags" "$1"; then
-        ARGS_VAL[$name]=$1
+        ARGS_VAL[$name]=$1 ARGS_EACH+=("$name=$1")
         shift
       else
         ARGS_BARE+=("$name")

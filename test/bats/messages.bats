@@ -72,6 +72,40 @@ as_nobody() {
   [[ $output == *"Usage: install.sh"*"Exit codes"* ]]
 }
 
+@test "drill and installer read their options as the controller does (args.sh): any order, =VALUE" {
+  run "$REPO/deploy/proof_ess.sh" --exporter-url=http://127.0.0.1:1/m --dryrun
+  one_line_usage_error proof_ess.sh
+  [[ $output == "proof_ess.sh: unknown option '--dryrun' (see "* ]]
+  run "$REPO/deploy/proof_ess.sh" --dry-run=yes
+  one_line_usage_error proof_ess.sh
+  [[ $output == *"--dry-run takes no value"* ]]
+  run "$REPO/deploy/proof_ess.sh" --exporter-url= --dry-run
+  [[ $output == *"--exporter-url needs a value"* ]]
+  run "$REPO/deploy/proof_ess.sh" dry-run
+  one_line_usage_error proof_ess.sh
+  [[ $output == *"unexpected 'dry-run'"* ]]
+  # read as meant in any order: the root check is what stops these
+  run as_nobody "$REPO/deploy/proof_ess.sh" --exporter-url=http://127.0.0.1:1/m --dry-run
+  [ "$status" -eq 77 ]
+  [[ $output == "proof_ess.sh: the dry-run drill "* ]]
+  run as_nobody "$REPO/deploy/install.sh" --trust-owner=qt --allow-missing-units \
+    --runbook-root=/home/qt/quantum_trader --trust-owner nobody install
+  [ "$status" -eq 77 ]
+  run as_nobody "$REPO/deploy/install.sh" --force uninstall
+  [ "$status" -eq 77 ]
+  run "$REPO/deploy/install.sh" uninstall --allow-missing-units
+  one_line_usage_error install.sh
+  [[ $output == "install: unknown option '--allow-missing-units' for uninstall (see "* ]]
+  run "$REPO/deploy/install.sh" --trust-owner='bad name'
+  one_line_usage_error install.sh
+  [[ $output == *"--trust-owner needs a user or group name"* ]]
+  run "$REPO/deploy/install.sh" --runbook-root=
+  one_line_usage_error install.sh
+  run "$REPO/deploy/install.sh" install extra
+  one_line_usage_error install.sh
+  [[ $output == *"unexpected 'extra'"* ]]
+}
+
 @test "not root: 77 from the controller, the drill and the installer alike, nothing changed" {
   run as_nobody "$CTL" activate
   [ "$status" -eq 77 ]
