@@ -16,7 +16,7 @@ export interface ConnectionLimits {
 }
 
 /** Why a connection was closed by the guard; the label of ess_http_connections_closed_total. */
-export const GUARD_ACTIONS = ['evicted_idle', 'evicted_unread', 'evicted_busy', 'refused', 'pipelined', 'write_timeout', 'response_timeout'] as const;
+export const GUARD_ACTIONS = ['evicted_idle', 'evicted_unread', 'evicted_busy', 'evicted_new', 'refused', 'pipelined', 'write_timeout', 'response_timeout'] as const;
 export type GuardAction = (typeof GUARD_ACTIONS)[number];
 
 /** Requests the guard never evicts: a trip whose body has arrived and is being written to the spool. */
@@ -41,12 +41,14 @@ interface Connection {
 /**
  * Caps open connections, in total and per remote address, and bounds every phase of each one. Over a
  * cap a new connection is never simply refused: it evicts, of the same client when that client is over
- * its own cap, first the oldest idle connection (no request in progress: never sent a complete head,
- * a TLS handshake not done, or kept alive between requests), then the oldest whose answer is written
- * but not read (a client that reads nothing), then the oldest with a request in progress, except a trip
- * being finished (keepUntilAnswered). No state an unprivileged client can hold outranks a new
- * connection, so a trip POST always gets in, wherever it comes from; only a connection arriving while
- * every slot is finishing a trip is refused.
+ * its own cap, first the connection kept alive longest since its last answer (served, now between
+ * requests), then the oldest whose answer is written but not read (a client that reads nothing), then
+ * the oldest connection that has not sent its first request head (a TLS handshake not done included),
+ * and only then the oldest request in progress, never a trip being finished (keepUntilAnswered).
+ * A brand-new connection may be a genuine trip whose head a busy event loop has not parsed yet: no
+ * client that has already been served, however fast it churns, can push it out; connections that
+ * never send a head (slowloris) lose their slots, oldest first, to newer ones, and never push out a
+ * request being answered. Only a connection arriving while every slot is finishing a trip is refused.
  *
  * Bounded phases (besides the server's own head, request and keep-alive timeouts): an answer produced
  * must be taken within writeTimeoutMs, a request must be answered within responseTimeoutMs, and a
@@ -55,8 +57,10 @@ interface Connection {
  */
 export class ConnectionGuard {
   readonly #connections = new Map<Socket, Connection>();
-  /** Idle sockets, oldest first (a Map keeps insertion order). */
+  /** Served connections between requests, longest idle first (a Set keeps insertion order). */
   readonly #idle = new Set<Socket>();
+  /** Connections that have not sent their first request head, oldest first. */
+  readonly #fresh = new Set<Socket>();
   readonly #perClient = new Map<string, number>();
   /**
    * Counted sockets by remote address and port. Over HTTPS the request's socket is the TLS socket that
@@ -68,6 +72,7 @@ export class ConnectionGuard {
     evicted_idle: 0,
     evicted_unread: 0,
     evicted_busy: 0,
+    evicted_new: 0,
     refused: 0,
     pipelined: 0,
     write_timeout: 0,
@@ -103,7 +108,7 @@ export class ConnectionGuard {
 
   /** For metrics: the guard's closes since start, by why. */
   get evicted(): number {
-    return this.actions.evicted_idle + this.actions.evicted_unread + this.actions.evicted_busy;
+    return this.actions.evicted_idle + this.actions.evicted_unread + this.actions.evicted_busy + this.actions.evicted_new;
   }
 
   get refused(): number {
@@ -117,7 +122,7 @@ export class ConnectionGuard {
     const peer = peerKey(socket);
     this.#connections.set(socket, { client, peer, startedMs: Date.now() });
     this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
-    this.#idle.add(socket);
+    this.#fresh.add(socket);
     this.#byPeer.set(peer, socket);
     socket.once('close', () => this.#forget(socket));
   }
@@ -134,6 +139,7 @@ export class ConnectionGuard {
       return;
     }
     this.#idle.delete(socket);
+    this.#fresh.delete(socket);
     connection.req = req;
     connection.res = res;
     connection.startedMs = Date.now();
@@ -158,6 +164,7 @@ export class ConnectionGuard {
     if (connection === undefined) return;
     this.#connections.delete(socket);
     this.#idle.delete(socket);
+    this.#fresh.delete(socket);
     if (this.#byPeer.get(connection.peer) === socket) this.#byPeer.delete(connection.peer);
     const left = (this.#perClient.get(connection.client) ?? 1) - 1;
     if (left <= 0) this.#perClient.delete(connection.client);
@@ -167,12 +174,8 @@ export class ConnectionGuard {
   /** Closes one connection to make room: client null means anyone's. */
   #evictOne(client: string | null): boolean {
     const mine = (socket: Socket): boolean => client === null || this.#connections.get(socket)?.client === client;
-    for (const socket of this.#idle) {
-      if (!mine(socket)) continue;
-      this.#count('evicted_idle');
-      this.#close(socket);
-      return true;
-    }
+    const idle = firstOf(this.#idle, mine);
+    if (idle !== undefined) return this.#evict(idle, 'evicted_idle');
     let unread: Socket | undefined;
     let busy: Socket | undefined;
     // Map order is arrival order, not request order: the oldest request is looked for
@@ -186,10 +189,18 @@ export class ConnectionGuard {
         [busy, busySince] = [socket, connection.startedMs];
       }
     }
-    const victim = unread ?? busy;
-    if (victim === undefined) return false;
-    this.#count(unread === undefined ? 'evicted_busy' : 'evicted_unread');
-    this.#close(victim);
+    if (unread !== undefined) return this.#evict(unread, 'evicted_unread');
+    // a connection yet to send its first head may be a trip the event loop has not parsed yet, but
+    // before a request in progress: a flood of headless connections (slowloris) must not push out
+    // the scrapes and trips being answered
+    const fresh = firstOf(this.#fresh, mine);
+    if (fresh !== undefined) return this.#evict(fresh, 'evicted_new');
+    return busy !== undefined && this.#evict(busy, 'evicted_busy');
+  }
+
+  #evict(socket: Socket, why: GuardAction): true {
+    this.#count(why);
+    this.#close(socket);
     return true;
   }
 
@@ -227,4 +238,10 @@ export class ConnectionGuard {
 
 function peerKey(socket: Socket): string {
   return `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
+}
+
+/** The first of a set (oldest first) that passes the test. */
+function firstOf(sockets: Set<Socket>, test: (socket: Socket) => boolean): Socket | undefined {
+  for (const socket of sockets) if (test(socket)) return socket;
+  return undefined;
 }

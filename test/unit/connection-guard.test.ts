@@ -44,6 +44,27 @@ function open(port: number, send = '', read = true): Promise<Socket> {
     sockets.push(socket);
   });
 }
+/** Sends one request on a kept-alive connection and resolves with the answer. */
+function request(socket: Socket, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const onData = (chunk: Buffer): void => {
+      answer += chunk.toString();
+      if (!/\r\n\r\n[\s\S]*ok$/.test(answer)) return;
+      socket.off('data', onData);
+      resolve(answer);
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`connection closed before the answer to ${path}`)));
+    socket.write(get(path));
+  });
+}
+/** A connection served once and kept alive, now between requests. */
+async function served1(port: number): Promise<Socket> {
+  const socket = await open(port);
+  await request(socket, '/');
+  return socket;
+}
 const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 const settle = (ms = 150): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** A closed socket, as seen by the server: the guard uncounted it. */
@@ -78,32 +99,68 @@ describe('ConnectionGuard', () => {
     expect(guard.openConnections()).toBe(0);
   });
 
-  it('over the cap, evicts idle, then unread, then busy connections, never a trip being finished', async () => {
-    const { guard, port, release } = await start({ total: 3, perClient: 3, writeTimeoutMs: 60_000, responseTimeoutMs: 60_000 });
+  it('over the cap, evicts kept-alive, then unread, then headless, then busy connections, never a trip being finished', async () => {
+    const { guard, port, release } = await start({ total: 4, perClient: 4, writeTimeoutMs: 60_000, responseTimeoutMs: 60_000 });
     const keep = await open(port, get('/keep'));
     const busy = await open(port, get('/hold'));
     const unread = await open(port, get('/big'), false);
+    const served = await served1(port);
     await settle();
-    const idle = await open(port);
-    await waitFor(() => guard.actions.evicted_unread === 1);
-    expect(unread.destroyed || guard.openConnections() === 3).toBe(true);
     await open(port);
     await waitFor(() => guard.actions.evicted_idle === 1);
-    void idle;
+    await waitFor(() => served.destroyed);
+    await open(port);
+    await waitFor(() => guard.actions.evicted_unread === 1);
+    // two headless connections now: a newer one pushes out the oldest, never the request in progress
+    await open(port);
+    await waitFor(() => guard.actions.evicted_new === 1);
+    expect(busy.destroyed).toBe(false);
+    await open(port);
+    await open(port);
+    await waitFor(() => guard.actions.evicted_new === 3);
+    expect(guard.actions.evicted_busy).toBe(0);
+    // two more requests in progress take the headless ones' slots; then only the oldest request in
+    // progress can go, never the trip
     await open(port, get('/hold'));
+    await open(port, get('/hold'));
+    await waitFor(() => guard.actions.evicted_new === 5);
     await settle();
     await open(port);
-    // the idle one before it goes first, then, all busy, the oldest busy one, never the kept trip
-    await waitFor(() => guard.actions.evicted_idle + guard.actions.evicted_busy >= 3);
+    await waitFor(() => guard.actions.evicted_busy === 1);
+    await waitFor(() => busy.destroyed);
     let answer = '';
     keep.on('data', (chunk: Buffer) => {
       answer += chunk.toString();
     });
     release();
     await waitFor(() => answer.includes('done'));
-    expect(busy.destroyed || guard.actions.evicted_busy >= 1).toBe(true);
+    expect(unread.destroyed || guard.actions.evicted_unread === 1).toBe(true);
     expect(guard.refused).toBe(0);
   });
+
+  // A trip's brand-new connection, its head not parsed yet, while kept-alive clients churn: each
+  // client served goes back to idle as the newest, so the new connection used to become the oldest
+  // idle one and was evicted. Over the total cap and over one address's own cap alike.
+  for (const cap of ['total', 'perClient'] as const) {
+    it(`keeps a connection yet to send its head while served clients churn over the ${cap} cap`, async () => {
+      const limits = cap === 'total' ? { total: 3, perClient: 3 } : { total: 50, perClient: 3 };
+      const { guard, port } = await start(limits);
+      const a = await served1(port);
+      const b = await served1(port);
+      const trip = await open(port);
+      await settle();
+      // served again: both now idle more recently than the trip's connection was opened
+      await request(a, '/');
+      await request(b, '/');
+      await open(port);
+      await waitFor(() => guard.actions.evicted_idle === 1);
+      await open(port);
+      await waitFor(() => guard.actions.evicted_idle === 2);
+      expect(trip.destroyed).toBe(false);
+      expect(guard.actions.evicted_new).toBe(0);
+      expect(await request(trip, '/')).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*ok$/);
+    });
+  }
 
   it('refuses a new connection only when every slot is finishing a trip', async () => {
     const { guard, port } = await start({ total: 2, perClient: 2, responseTimeoutMs: 60_000 });
