@@ -28,8 +28,8 @@ function label(labels: Labels, name: string): string | undefined {
 /**
  * Whether an alert that matched a trip rule trips this host. ess_host trips only the host of that name,
  * ess_group only hosts in that group, both only a host that is both; ess_scope="fleet" or none of the
- * three trips every host that receives it (names compared without regard to case, a host's short name
- * naming its fully qualified one and back: sameHost). ess_scope="fleet" next to ess_host or ess_group does not
+ * three trips every host that receives it (names, and the value fleet, compared without regard to case,
+ * a host's short name naming its fully qualified one and back: sameHost). ess_scope="fleet" next to ess_host or ess_group does not
  * widen them: a host never trips on an alert scoped to someone else. Any other ess_scope value, and
  * a host or group value no host can have, are invalid: they trip nobody (the alert is misconfigured,
  * and guessing would stop hosts it was not meant for, or miss the one it was).
@@ -38,7 +38,8 @@ export function decideTripScope(labels: Labels, identity: Identity): TripScope {
   const host = label(labels, SCOPE_LABELS.host);
   const group = label(labels, SCOPE_LABELS.group);
   const scope = label(labels, SCOPE_LABELS.scope);
-  if (scope !== undefined && scope !== 'fleet') {
+  // compared as host and group names are (sameName): Fleet is fleet; recorded as `fleet` either way
+  if (scope !== undefined && !sameName(scope, 'fleet')) {
     return invalid(`${SCOPE_LABELS.scope}=${JSON.stringify(scope)} is not "fleet"`);
   }
   if (host !== undefined && !isIdentityName(host)) return invalid(`${SCOPE_LABELS.host}=${JSON.stringify(host)} is not a host name`);
@@ -51,7 +52,7 @@ export function decideTripScope(labels: Labels, identity: Identity): TripScope {
   if (group !== undefined) {
     return { kind: 'group', decision: inGroup(group) ? 'trip' : 'other_target', text: `group:${group}` };
   }
-  return { kind: 'fleet', decision: 'trip', text: scope === 'fleet' ? 'fleet' : 'unscoped' };
+  return { kind: 'fleet', decision: 'trip', text: scope === undefined ? 'unscoped' : 'fleet' };
 }
 
 /**

@@ -11,6 +11,9 @@ describe('decideTripScope', () => {
   it.each<[string, Labels, string, string, string]>([
     ['no scope label: every host that receives it, recorded as unscoped', { ess_trip: 'true' }, 'fleet', 'trip', 'unscoped'],
     ['ess_scope="fleet"', { ess_scope: 'fleet' }, 'fleet', 'trip', 'fleet'],
+    ['ess_scope compares without regard to case, as names do, and is recorded as fleet', { ess_scope: 'Fleet' }, 'fleet', 'trip', 'fleet'],
+    ['... FLEET too', { ess_scope: 'FLEET' }, 'fleet', 'trip', 'fleet'],
+    ['FLEET does not widen a host scope either', { ess_scope: 'FLEET', ess_host: 'h2' }, 'host', 'other_target', 'host:h2'],
     ['empty labels are absent labels', { ess_host: '', ess_group: '', ess_scope: '' }, 'fleet', 'trip', 'unscoped'],
     ['this host', { ess_host: 'h1' }, 'host', 'trip', 'host:h1'],
     ['another host', { ess_host: 'h2' }, 'host', 'other_target', 'host:h2'],
@@ -46,7 +49,8 @@ describe('decideTripScope', () => {
 
   it.each<[Labels, string]>([
     [{ ess_scope: 'host' }, 'ess_scope="host" is not "fleet"'],
-    [{ ess_scope: 'Fleet' }, 'ess_scope="Fleet" is not "fleet"'],
+    [{ ess_scope: 'fleets' }, 'ess_scope="fleets" is not "fleet"'],
+    [{ ess_scope: 'fleet ' }, 'ess_scope="fleet " is not "fleet"'],
     [{ ess_scope: 'all', ess_host: 'h1' }, 'ess_scope="all" is not "fleet"'],
     [{ ess_host: 'h1 ' }, 'ess_host="h1 " is not a host name'],
     [{ ess_host: 'h1,h2' }, 'ess_host="h1,h2" is not a host name'],
@@ -65,7 +69,7 @@ describe('decideTripScope', () => {
 describe('decideTripScope, property-based', () => {
   const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
   // names close to each other, so that matches happen often, plus arbitrary text
-  const pool = ['h1', 'h2', 'H1', 'exec', 'eu', 'us', 'fleet'];
+  const pool = ['h1', 'h2', 'H1', 'exec', 'eu', 'us', 'fleet', 'Fleet'];
   const value = fc.oneof(fc.constantFrom(...pool), fc.constant(''), name, fc.string({ maxLength: 70 }));
   const labelSet = fc.record(
     { ess_host: value, ess_group: value, ess_scope: fc.oneof(fc.constant('fleet'), value), alertname: fc.string() },
@@ -92,7 +96,7 @@ describe('decideTripScope, property-based', () => {
         if (host !== undefined) expect(hostNamesMatch(host, me.host), `${host} names ${me.host}`).toBe(true);
         if (group !== undefined) expect(me.groups.map((g) => g.toLowerCase())).toContain(group.toLowerCase());
         const scopeLabel = present(labels, 'ess_scope');
-        if (scopeLabel !== undefined) expect(scopeLabel).toBe('fleet');
+        if (scopeLabel !== undefined) expect(scopeLabel.toLowerCase()).toBe('fleet');
       }),
       { numRuns: 5_000 },
     );
