@@ -130,13 +130,22 @@ usage_error() {
   exit "$EX_USAGE"
 }
 
-# controller_unknown_command WORD: exit 64 in one line; a mistyped stop gets the command that stops
-# trading, since an operator who typed it may think trading has stopped.
+# controller_unknown_command WORD: exit 64 in one line. A command within two typos of WORD is named
+# first; then, since an operator who typed it may think trading has stopped, the command that stops it.
 controller_unknown_command() {
-  local word
+  local word c d best="" bestd=3 guess=""
   record_clean_text_v word "$1" 40
-  usage_error "unknown command '$word': nothing was done, trading was NOT stopped; to stop it:\
- sudo ess_controller.sh activate --reason \"...\""
+  for c in activate deactivate status rearm exempt unexempt check-config verify-audit; do
+    units_distance_v d "$word" "$c"
+    ((d >= bestd || 2 * d >= ${#word})) || best=$c bestd=$d
+  done
+  case $best in
+    "") ;;
+    status | check-config) guess=" (did you mean: ess_controller.sh $best?)" ;;
+    *) guess=" (did you mean: sudo ess_controller.sh $best?)" ;;
+  esac
+  usage_error "unknown command '$word'${guess}: nothing was done, trading was NOT stopped; to stop\
+ it: sudo ess_controller.sh activate --reason \"...\""
 }
 
 # require_root COMMAND: exit 77 unless root, with the command that works: the operator's own

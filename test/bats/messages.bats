@@ -40,8 +40,13 @@ as_nobody() {
     one_line_usage_error ess_controller.sh
   done
   run "$CTL" stauts
-  [[ $output == "ess: unknown command 'stauts': nothing was done, trading was NOT stopped; to stop\
- it: sudo ess_controller.sh activate --reason \"...\" (see 'ess_controller.sh --help')" ]]
+  [[ $output == "ess: unknown command 'stauts' (did you mean: ess_controller.sh status?): nothing\
+ was done, trading was NOT stopped; to stop it: sudo ess_controller.sh activate --reason \"...\"\
+ (see 'ess_controller.sh --help')" ]]
+  run "$CTL" deactviate
+  [[ $output == "ess: unknown command 'deactviate' (did you mean: sudo ess_controller.sh deactivate?):"* ]]
+  run "$CTL" explode
+  [[ $output == "ess: unknown command 'explode': nothing was done, trading was NOT stopped;"* ]]
   run "$CTL" --help
   [ "$status" -eq 0 ]
   [[ $output == *"Exit codes"* ]]
