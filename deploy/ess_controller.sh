@@ -48,17 +48,17 @@ fi
 # shellcheck source=deploy/lib/load.sh
 source "$ESS_LIB/load.sh"
 load_stop
-# activate stops before the rest is loaded. The rest (activate.sh) is opened now, so that an
-# installer swapping the library directory during the stop cannot leave this run without it. After
-# the stop, activate loads its own library only (every library parsed is time before it returns);
-# every other command loads them all.
+# activate stops before the rest is loaded. The rest it needs (load_activate) is opened now, so
+# that an installer swapping the library directory during the stop cannot leave this run without
+# it, and parsed after the stop (every library parsed before it is time before the stop jobs).
+# After the stop, activate loads its own libraries only (every library parsed is time before it
+# returns); every other command loads them all.
 if [[ ${1:-} == activate ]]; then
-  ESS_ACTIVATE_FD=""
-  { exec {ESS_ACTIVATE_FD}<"$ESS_LIB/activate.sh"; } 2>/dev/null || ESS_ACTIVATE_FD=""
+  load_open_activate
   first_stop "$@"
-  load_activate "$ESS_ACTIVATE_FD"
+  load_activate
 else
-  load_activate ""
+  load_activate
   load_rest
 fi
 

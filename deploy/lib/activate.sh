@@ -9,6 +9,8 @@
 
 declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
 declare -g ACT_FLAG_FAILED=0
+# a flag made by hand (touch): its mtime is read after the stop (activate_hand_flag_time)
+declare -g ACT_HAND_FLAG=0
 # the scope of the trip requests that started this activation (spool_scopes); empty for any other
 # activation (an operator, the flag, a drill): state.json's last_activation.scope is then null
 declare -g ACT_SCOPE=""
@@ -54,9 +56,9 @@ activate_claim_rc() {
 
 # activate_claim_existing: a flag exists: this run re-verifies the activation it names (or takes
 # it over from a drill). Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON ACT_WALL_US ACT_CLAIM_PRIO
-# ACT_CLAIM_MSG (and ACT_OWNER via activate_take_over_drill), FLAG_*.
+# ACT_CLAIM_MSG ACT_HAND_FLAG (and ACT_OWNER via activate_take_over_drill), FLAG_*.
 activate_claim_existing() {
-  local f=${CFG[FLAG_FILE]} boot mtime rc tries=0
+  local f=${CFG[FLAG_FILE]} boot rc tries=0
   # the flag went away since this run found it: a deactivate took it (a drill's conditional one
   # moves it aside to check it). A stop must not fold into a latch being cleared: claim it anew.
   while [[ ! -e $f ]] && ((tries++ < 5)); do
@@ -78,18 +80,37 @@ activate_claim_existing() {
   if [[ -n $FLAG_ID ]]; then
     ACT_ID=$FLAG_ID ACT_SOURCE=${FLAG_SOURCE:-unknown} ACT_ACTOR=$FLAG_ACTOR ACT_REASON=$FLAG_REASON
     [[ $FLAG_BOOT != "$boot" || -z $FLAG_WALL_US ]] || first_stop_trigger_from_wall "$FLAG_WALL_US"
-  else # created by hand (touch): the flag's own mtime is when the stop was asked for
-    if mtime=$(stat -c %.6Y -- "$f" 2>/dev/null) && [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
-      first_stop_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
-    fi
-    ACT_ID=flag-$ACT_WALL_US
+    activate_claim_present_msg
+  else # created by hand (touch): its id and instant are its mtime, read after the stop
+    ACT_ID=flag- ACT_HAND_FLAG=1
     [[ $ACT_RUN_SOURCE != @(cli|systemd|path) ]] || ACT_SOURCE=path
     [[ $ACT_REASON != "$RECORD_NO_REASON" ]] ||
       ACT_REASON="latch flag $f created outside the controller"
   fi
+}
+
+# activate_claim_present_msg: the claim's line of a run that re-verifies a latch already present.
+# Writes ACT_CLAIM_PRIO ACT_CLAIM_MSG.
+activate_claim_present_msg() {
   ACT_CLAIM_PRIO=notice
   ACT_CLAIM_MSG="latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR);"
   ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)"
+}
+
+# activate_hand_flag_time (after the stop): a flag made by hand (touch) was asked for at its own
+# mtime, which names the activation (flag-MTIME_US). Read only now: stat is a process, and nothing
+# but the stop itself forks before the stop jobs are queued. A flag gone meanwhile (a deactivate)
+# leaves this command's start. Writes ACT_ID ACT_WALL_US ACT_CLAIM_PRIO ACT_CLAIM_MSG.
+activate_hand_flag_time() {
+  local mtime
+  ((ACT_HAND_FLAG)) || return 0
+  ACT_HAND_FLAG=0
+  if mtime=$(stat -c %.6Y -- "${CFG[FLAG_FILE]}" 2>/dev/null) &&
+    [[ $mtime =~ ^([0-9]+)\.([0-9]{6})$ ]]; then
+    first_stop_trigger_from_wall $((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]}))
+  fi
+  ACT_ID=flag-$ACT_WALL_US
+  activate_claim_present_msg
 }
 
 # activate_log_claim: the claim's journal line, written after the stop. A flag made by hand
@@ -315,20 +336,20 @@ activate_decide_mode() {
 # activate_record (lock held): persisted latch, state and audit; any failure is "not persisted".
 # Writes ST ACT_RESULT.
 activate_record() {
-  local failed=()
+  local failed=() latch=() json
   # the persisted latch also when the flag could not be written (/run full): the drop-ins refuse on
   # it
   if [[ $ACT_RESULT != superseded ]]; then
     ST[ACTIVE]=1 ST[FLAG_ID]=$ACT_ID
-    latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" ||
-      failed+=("the persisted latch $(verdict_persisted_latch_path)")
+    latch_json_v json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US"
+    latch=(latched 0600 "$json")
   fi
-  ((${#failed[@]} == 0)) || [[ $ACT_RESULT == failed ]] || ACT_RESULT=not-persisted
   # every run that had to kill leftovers counts them (the path unit's run sleeps while the owner
   # stops)
   ST[LEFTOVER_KILLS_TOTAL]=$((${ST[LEFTOVER_KILLS_TOTAL]:-0} + ACT_LEFTOVERS))
   [[ $ACT_MODE != new ]] || activate_record_new
-  record_state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
+  # the persisted latch, then the state, with one sync; if that fails, one by one to know which
+  record_state_save "${latch[@]}" || activate_record_apart
   activate_audit || {
     failed+=("the audit trail ${CFG[AUDIT_FILE]}")
     if [[ $ACT_MODE == new && $ACT_RESULT == @(ok|degraded) ]]; then
@@ -347,6 +368,21 @@ activate_record() {
     record_marker_clear persist-failed
   fi
   record_marker_clear resume-pending
+}
+
+# activate_record_apart (activate_record's, when the files could not be written together): the
+# persisted latch and the state one by one, each failure named in activate_record's `failed`.
+# Writes ACT_RESULT ST.
+activate_record_apart() {
+  if [[ $ACT_RESULT != superseded ]] &&
+    ! latch_persist "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US"; then
+    failed+=("the persisted latch $(verdict_persisted_latch_path)")
+    if [[ $ACT_RESULT != failed ]]; then
+      ACT_RESULT=not-persisted
+      [[ $ACT_MODE != new ]] || ST[ACT_RESULT]=not-persisted
+    fi
+  fi
+  record_state_save || failed+=("the state ${CFG[STATE_DIR]}/state.json")
 }
 
 # activate_record_new: a new activation's record in ST (last_activation, the per-source count).
@@ -602,10 +638,11 @@ activate_say_reading() {
 }
 
 # activate_finish: everything after the stop: the trip requests (claimed only now), the claim's
-# journal line, the Redis marker, the result, the record under the lock, the trip requests' audit,
+# journal line, the result, the record under the lock, the Redis marker, the trip requests' audit,
 # the report. Returns 0 for ok and degraded. Writes ACT_* ST LOCK_FD FLAG_TMP SPOOL_* REQ_*.
 activate_finish() {
   local since
+  activate_hand_flag_time
   latch_flag_tmp_cleanup
   activate_trigger_from_job
   # under the lock, so that a deactivate cannot clear the latch between the check and the claim;
@@ -618,14 +655,15 @@ activate_finish() {
   }
   ((!ACT_OPT_FROM_SPOOL || !locked)) || activate_claim_spool
   activate_log_claim
-  time_us_to_sec_v since "$ACT_WALL_US"
-  # the run that announces the activation (its owner, or the first run on a flag made by hand)
-  ((!ACT_OWNER && !ACT_CLAIM_WHO)) ||
-    record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
   activate_classify
   activate_decide_mode
   activate_record
   latch_drop_lock
+  # the Redis marker is a copy for dashboards: set once the latch is recorded, by the run that
+  # announces the activation (its owner, or the first run on a flag made by hand)
+  time_us_to_sec_v since "$ACT_WALL_US"
+  ((!ACT_OWNER && !ACT_CLAIM_WHO)) ||
+    record_redis_marker_async set "{\"id\":\"$ACT_ID\",\"source\":\"$ACT_SOURCE\",\"since\":$since}"
   latch_note_config_problem
   [[ -z $CONFIG_PROBLEM ]] || record_log crit "the installed configuration does not check out:" \
     "$CONFIG_PROBLEM; every unit carrying the latch drop-in was stopped"

@@ -533,7 +533,7 @@ config_cross_check() {
 # other command parses the installer's copy of ess.conf (exit 78 when that is bad too). In every
 # case, every unit carrying the latch drop-in is a trading unit (config_cross_check).
 # Writes CFG TRADING MONITOR ORDER CONFIG_PROBLEM, and CONFIG_PENDING (1 when /etc/quantum/ess.conf
-# differs from the configuration in force).
+# differs from the configuration in force; not read on the stop path).
 declare -g CONFIG_PENDING=0 CONFIG_PROBLEM="" CONFIG_STOP_PATH=0
 declare -g CONFIG_IN_FORCE_LOADED=0
 config_load_in_force() {
@@ -559,6 +559,8 @@ config_load_in_force() {
     ESS_CONFIG=$installed config_load
   fi
   config_cross_check
+  # an edit waiting for the installer is status's to say; the stop path does not read it
+  ((!CONFIG_STOP_PATH)) || return 0
   config_read_bounded_v current "$ESS_DEFAULT_CONFIG" "$CONFIG_SNAPSHOT_MAX_BYTES" || true
   config_read_bounded_v in_force "$installed" "$CONFIG_SNAPSHOT_MAX_BYTES" || true
   [[ $current == "$in_force" ]] || CONFIG_PENDING=1

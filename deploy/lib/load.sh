@@ -5,8 +5,11 @@
 # `activate`, which stops the trading units before it parses more than the stop needs:
 #   load_stop              first-stop.sh, what the stop calls and args.sh (activate's command
 #                          line): parsed before the stop
-#   load_activate FD       activate.sh; from FD (if not empty) when ess_controller.sh opened it
-#                          before the stop
+#   load_open_activate     opens the next part's files (no parse) before the stop, so that an
+#                          installer swapping the library directory during the stop cannot leave
+#                          the run without them. Writes LOAD_FDS.
+#   load_activate          verdict.sh exempt.sh wiring.sh activate.sh (what the activation needs
+#                          after its first stop), from LOAD_FDS when load_open_activate opened them
 #   load_rest              the other commands' libraries, never parsed by `activate` (after the
 #                          stop, every library parsed is time before it returns)
 #   load_all               the three in that order: every other command, script and test
@@ -25,29 +28,43 @@ load_stop() {
   source "${BASH_SOURCE[0]%/*}/record.sh"
   # shellcheck source=deploy/lib/units.sh
   source "${BASH_SOURCE[0]%/*}/units.sh"
-  # shellcheck source=deploy/lib/verdict.sh
-  source "${BASH_SOURCE[0]%/*}/verdict.sh"
-  # shellcheck source=deploy/lib/exempt.sh
-  source "${BASH_SOURCE[0]%/*}/exempt.sh"
-  # shellcheck source=deploy/lib/wiring.sh
-  source "${BASH_SOURCE[0]%/*}/wiring.sh"
   # shellcheck source=deploy/lib/latch.sh
   source "${BASH_SOURCE[0]%/*}/latch.sh"
   # shellcheck source=deploy/lib/spool.sh
   source "${BASH_SOURCE[0]%/*}/spool.sh"
 }
 
-# load_activate FD: activate.sh, read from FD (open on it; closed here) unless FD is empty.
+declare -gA LOAD_FDS=()
+load_open_activate() {
+  local name fd
+  for name in verdict exempt wiring activate; do
+    fd=""
+    { exec {fd}<"${BASH_SOURCE[0]%/*}/$name.sh"; } 2>/dev/null || fd=""
+    LOAD_FDS[$name]=$fd
+  done
+}
+
+# load_activate: the libraries activate needs after its first stop, each from the descriptor
+# load_open_activate opened on it (closed here), else from its file. Writes LOAD_FDS.
 load_activate() {
-  if [[ -n ${1:-} ]]; then
-    local fd=$1
-    # shellcheck source=deploy/lib/activate.sh
-    source "/dev/fd/$fd"
-    exec {fd}<&-
-  else
-    # shellcheck source=deploy/lib/activate.sh
-    source "${BASH_SOURCE[0]%/*}/activate.sh"
-  fi
+  # shellcheck source=deploy/lib/verdict.sh
+  if [[ -n ${LOAD_FDS[verdict]:-} ]]; then source "/dev/fd/${LOAD_FDS[verdict]}"
+  else source "${BASH_SOURCE[0]%/*}/verdict.sh"; fi
+  # shellcheck source=deploy/lib/exempt.sh
+  if [[ -n ${LOAD_FDS[exempt]:-} ]]; then source "/dev/fd/${LOAD_FDS[exempt]}"
+  else source "${BASH_SOURCE[0]%/*}/exempt.sh"; fi
+  # shellcheck source=deploy/lib/wiring.sh
+  if [[ -n ${LOAD_FDS[wiring]:-} ]]; then source "/dev/fd/${LOAD_FDS[wiring]}"
+  else source "${BASH_SOURCE[0]%/*}/wiring.sh"; fi
+  # shellcheck source=deploy/lib/activate.sh
+  if [[ -n ${LOAD_FDS[activate]:-} ]]; then source "/dev/fd/${LOAD_FDS[activate]}"
+  else source "${BASH_SOURCE[0]%/*}/activate.sh"; fi
+  local name fd
+  for name in "${!LOAD_FDS[@]}"; do
+    fd=${LOAD_FDS[$name]}
+    [[ -z $fd ]] || exec {fd}<&-
+  done
+  LOAD_FDS=()
 }
 
 load_rest() {
@@ -69,6 +86,6 @@ load_rest() {
 
 load_all() {
   load_stop
-  load_activate ""
+  load_activate
   load_rest
 }

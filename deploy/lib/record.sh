@@ -148,6 +148,36 @@ record_atomic_write() {
   return 1
 }
 
+# record_atomic_write_set DIR NAME MODE CONTENT [NAME MODE CONTENT]...: each CONTENT into DIR/NAME,
+# replaced atomically as record_atomic_write does, but together: every new file is written (bash,
+# no fork) into DIR/.staging under its final name, all of them fsynced by one sync, then renamed
+# into DIR by one mv, in the order given. A crash at any point leaves each file old or new (a file
+# is renamed only once its content is on disk). 1 when any step failed (some files may be new,
+# none is half-written): the caller writes them one by one to learn which (record_atomic_write).
+# Forks sync and mv, two processes for any number of files.
+readonly RECORD_STAGING=.staging
+record_atomic_write_set() {
+  local dir=$1 stage=$1/$RECORD_STAGING names=() i rc=0
+  shift
+  [[ -d $stage && ! -L $stage && -O $stage ]] || install -d -m 0700 -- "$stage" 2>/dev/null ||
+    return 1
+  for ((i = 1; i <= $#; i += 3)); do names+=("$stage/${!i}"); done
+  # left by a run killed between its sync and its mv: never renamed, so never in force
+  for i in "${names[@]}"; do [[ ! -e $i && ! -L $i ]] || { rm -f -- "${names[@]}"; break; }; done
+  set -C
+  while (($# > 0)) && ((rc == 0)); do
+    case $2 in 0600) umask 077 ;; 0644) ;; *) rc=1; break ;; esac
+    printf '%s' "$3" 2>/dev/null >"$stage/$1" || rc=1
+    umask 022
+    shift 3
+  done
+  set +C
+  umask 022
+  if ((rc == 0)) && sync -- "${names[@]}" && mv -f -t "$dir" -- "${names[@]}"; then return 0; fi
+  rm -f -- "${names[@]}" 2>/dev/null || true
+  return 1
+}
+
 # record_num_or_null US: seconds, or null for an empty value. record_bool_json 1|0: true or false.
 record_num_or_null() { if [[ -n $1 ]]; then time_us_to_sec "$1"; else printf null; fi; }
 record_num_or_null_v() { # record_num_or_null_v VAR US
@@ -238,17 +268,21 @@ record_render_state_json_v() {
     "$_rs_out" "${_rs_counts[*]}" "${ST[TAMPER_TOTAL]:-0}" "${ST[LEFTOVER_KILLS_TOTAL]:-0}"
 }
 
-# record_state_save: ST into state.env (the controller's memory, any key order) and state.json,
-# each replaced atomically. Writes ST[UPDATED_US].
+# record_state_save [NAME MODE CONTENT]...: ST into state.env (the controller's memory, any key
+# order) and state.json, each replaced atomically, after the files named (in STATE_DIR: the
+# persisted latch), all with one sync (record_atomic_write_set). 1 when any of them may not have
+# been written. Writes ST[UPDATED_US].
 record_state_save() {
   local dir=${CFG[STATE_DIR]} k v env="" json
   time_now_us_v v
   ST[UPDATED_US]=$v
   [[ -d $dir ]] || install -d -m 0755 "$dir" || return 1
   for k in "${!ST[@]}"; do record_clean_text_v v "${ST[$k]}" 4096; env+="$k=$v"$'\n'; done
-  record_atomic_write "$dir/state.env" 0644 "$env" || return 1
   record_render_state_json_v json
-  record_atomic_write "$dir/state.json" 0644 "$json"
+  set -- "$@" state.env 0644 "$env" state.json 0644 "$json"
+  record_atomic_write_set "$dir" "$@" && return 0
+  # one by one, each with its own sync (a staging directory that cannot be used)
+  while (($# > 0)); do record_atomic_write "$dir/$1" "$2" "$3" || return 1; shift 3; done
 }
 
 # ---------------------------------------------------------------- runtime markers
@@ -261,7 +295,9 @@ record_marker_set() {
   [[ -d $ESS_RUNTIME_DIR ]] || install -d -m 0755 "$ESS_RUNTIME_DIR" || return 1
   record_atomic_write "$ESS_RUNTIME_DIR/$1" 0644 "$2"$'\n'
 }
-record_marker_clear() { rm -f -- "$ESS_RUNTIME_DIR/$1"; }
+record_marker_clear() { # no process when there is none (the usual case)
+  [[ ! -e $ESS_RUNTIME_DIR/$1 && ! -L $ESS_RUNTIME_DIR/$1 ]] || rm -f -- "$ESS_RUNTIME_DIR/$1"
+}
 
 # record_marker_read_v VAR NAME: the marker's first line, empty when absent.
 record_marker_read_v() {
@@ -323,12 +359,15 @@ record_redis_send() {
 # record_redis_marker_async set VALUE | clear: in a background subshell (it writes no global here).
 record_redis_marker_async() {
   [[ ${CFG[REDIS_ENABLED]} == yes ]] || return 0
-  # pending until Redis took it: a subshell killed with its unit (a oneshot's leftovers) leaves it
-  record_marker_set redis-pending "$*" 2>/dev/null || true
+  # pending until Redis took it: a subshell killed with its unit (a oneshot's leftovers, when the
+  # run ends) leaves it, so under systemd it is written before. A command run from a shell is not
+  # killed when it returns: the subshell writes it, off the path its caller waits for.
+  [[ -z ${INVOCATION_ID:-} ]] || record_marker_set redis-pending "$*" 2>/dev/null || true
   (
     if [[ -n ${LOCK_FD:-} ]]; then exec {LOCK_FD}>&-; fi # never keep the controller's lock alive
     # nor its logger: record_log_flush waits for it
     if [[ -n $LOG_FD ]]; then exec {LOG_FD}>&-; LOG_FD=""; fi
+    [[ -n ${INVOCATION_ID:-} ]] || record_marker_set redis-pending "$*" 2>/dev/null || true
     record_redis_marker "$@"
   ) </dev/null >/dev/null 2>&1 &
 }

@@ -179,6 +179,41 @@ load_libs() {
   [ "$status" -eq 0 ]
 }
 
+@test "the persisted latch and the state are written together: one sync, one rename process" {
+  load_libs
+  config_load
+  local dir=$TMP/state bin=$TMP/bin
+  mkdir -p "$dir" "$bin"
+  # the processes it starts, in order, with their arguments
+  for tool in sync mv; do
+    printf '#!/bin/bash\necho "%s $*" >>"%s/calls"\nexec /usr/bin/%s "$@"\n' "$tool" "$TMP" "$tool" \
+      >"$bin/$tool"
+    chmod +x "$bin/$tool"
+  done
+  # shellcheck disable=SC2034 # read by record_state_save
+  ST=([ACTIVE]=1 [FLAG_ID]=x)
+  PATH=$bin:$PATH record_state_save latched 0600 '{"id":"x"}'
+  run cat "$TMP/calls"
+  [ "${#lines[@]}" -eq 2 ]
+  [[ ${lines[0]} == "sync -- $dir/.staging/latched $dir/.staging/state.env $dir/.staging/state.json" ]]
+  [[ ${lines[1]} == "mv -f -t $dir -- $dir/.staging/latched "* ]]
+  [ "$(cat "$dir/latched")" = '{"id":"x"}' ]
+  [ "$(stat -c %a "$dir/latched")" = 600 ] && [ "$(stat -c %a "$dir/state.json")" = 644 ]
+  grep -q '^ACTIVE=1$' "$dir/state.env"
+  [ -z "$(ls -A "$dir/.staging")" ]
+  # a file a killed run staged but never renamed is not in force, and does not block the next run
+  echo stale >"$dir/.staging/state.json"
+  ST[FLAG_ID]=y
+  record_state_save
+  grep -q '"flag_id":"y"' "$dir/state.json" && [ -z "$(ls -A "$dir/.staging")" ]
+  # a staging directory that cannot be used: written one by one, as before
+  rm -rf "$dir/.staging" && echo x >"$dir/.staging"
+  ST[FLAG_ID]=z
+  record_state_save latched 0600 '{"id":"z"}'
+  grep -q '"flag_id":"z"' "$dir/state.json" && [ "$(cat "$dir/latched")" = '{"id":"z"}' ]
+  [ -z "$(find "$dir" -name '.state*' -o -name '.latched*')" ]
+}
+
 @test "install.sh renders a latch drop-in for every configured trading unit and only those" {
   local units_dir=$TMP/units
   mkdir -p "$units_dir"

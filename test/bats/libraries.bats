@@ -59,18 +59,33 @@ functions_by_file() {
   [[ $output == *"/config.sh readonly"* && $output == *"/first-stop.sh declare"* ]]
 }
 
-@test "activate parses only what the stop needs before it, and activate.sh from a descriptor" {
-  # the controller's own order: load_stop, then first_stop, then activate.sh
-  run grep -nE '^(load_stop|  first_stop "\$@"|  load_activate "\$ESS_ACTIVATE_FD")$' \
+@test "activate parses only what the stop needs before it, and the rest from descriptors opened before it" {
+  # the controller's own order: load_stop, the rest opened (not parsed), first_stop, then the rest
+  run grep -nE '^(load_stop|  load_open_activate|  first_stop "\$@"|  load_activate)$' \
     "$REPO/deploy/ess_controller.sh"
-  [ "${#lines[@]}" -eq 3 ]
-  [[ ${lines[0]} == *load_stop && ${lines[1]} == *first_stop* && ${lines[2]} == *load_activate* ]]
-  # first_stop and the functions it calls are all defined by load_stop alone
+  [ "${#lines[@]}" -eq 5 ]
+  [[ ${lines[0]} == *:load_stop && ${lines[1]} == *load_open_activate &&
+    ${lines[2]} == *first_stop* && ${lines[3]} == *load_activate ]]
+  # first_stop and the functions it calls are all defined by load_stop alone; verdict.sh,
+  # exempt.sh, wiring.sh and activate.sh are not parsed before the stop
   run bash -c 'set -Eeuo pipefail; source "$1/load.sh"; load_stop
     for f in first_stop first_stop_options args_parse first_stop_init config_load_in_force \
       latch_flag_create_exclusive units_stop_begin record_actor_v spool_has_requests; do
       declare -F "$f" >/dev/null || echo "missing $f"
     done
-    declare -F activate_cmd deactivate_cmd status_cmd >/dev/null || echo none' _ "$LIB"
+    declare -F activate_cmd verdict_compute exempt_read wiring_read deactivate_cmd \
+      status_cmd >/dev/null || echo none' _ "$LIB"
   [ "$output" = none ]
+  # opened before, parsed after: a library directory swapped meanwhile changes nothing
+  local tmp
+  tmp=$(mktemp -d)
+  cp -r "$LIB" "$tmp/lib"
+  run bash -c 'set -Eeuo pipefail; source "$1/load.sh"; load_stop; load_open_activate
+    rm -rf "$1"
+    load_activate
+    declare -F activate_cmd verdict_compute exempt_read wiring_read >/dev/null && echo loaded
+    ls -l /proc/$$/fd | grep -c "/lib/" || true' _ "$tmp/lib"
+  rm -rf "$tmp"
+  [ "${lines[0]}" = loaded ]
+  [ "${lines[1]}" = 0 ]
 }

@@ -62,6 +62,36 @@ describe('faults', () => {
     summary.push({ fault: 'controller SIGKILLed mid-activate', outcome: 'flag first; path unit stopped all units and recorded it' });
   });
 
+  it('controller SIGKILLed at random instants of its bookkeeping: each record old or new, the chain intact', async () => {
+    // The persisted latch and the state are written together (one sync, one rename process): a kill
+    // anywhere after the stop leaves every file whole, and the path unit's run completes the record.
+    const units = TRADING.join(' ');
+    for (let round = 0; round < 10; round++) {
+      const r = await box.sh(`
+        systemctl start ${units}
+        /usr/local/sbin/ess_controller.sh activate --reason "kill ${round}" >/dev/null 2>&1 &
+        pid=$!
+        until [ "$(systemctl is-active ${units} | sort -u)" = inactive ]; do sleep 0.002; done
+        sleep 0.0$((RANDOM % 9))$((RANDOM % 10))
+        kill -KILL $pid 2>/dev/null; wait $pid; echo "exit $?"`);
+      expect(r.exitCode).toBe(0);
+      await settle();
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && !(await box.stateJson().catch(() => ({ active: false }))).active) {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const state = await box.stateJson(); // parses: never half-written
+      expect(state.active).toBe(true);
+      expect(state.last_activation?.reason).toBe(`kill ${round}`);
+      const latched = JSON.parse(await box.readFile('/var/lib/quantum-ess/latched')) as { id: string };
+      expect(latched.id).toBe(state.flag_id);
+      expect((await box.ess('verify-audit')).exitCode).toBe(0);
+      expect(await allDown()).toBe(true);
+      await box.ess('deactivate', '--no-start', '--reason', `after kill ${round}`);
+    }
+    summary.push({ fault: 'controller SIGKILLed at random in its bookkeeping (10x)', outcome: 'state, latch whole; chain intact; recorded' });
+  });
+
   it('100 concurrent activate/deactivate calls leave a consistent state', async () => {
     await box.sh(`
       seq 100 | xargs -P 8 -I{} sh -c '
