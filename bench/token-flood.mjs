@@ -3,8 +3,10 @@
 // trips this host) and sending the next as soon as the answer is in, until --seconds are over or it is
 // sent SIGTERM. Prints one JSON line when the first answers are in ({"ready":true}) and one at the
 // end: requests sent and answered by code (0: no answer, the connection failed or timed out), the
-// body size, and the answers' latency (p50, max, ms). Loopback only.
+// body size, and the answers' latency (p50, max, ms). Loopback only; --from spreads the clients over
+// local addresses (every 127.0.0.0/8 address is free to a local user), so no per-address cap holds.
 //   node token-flood.mjs --token-file F [--port 10170] [--clients 200] [--alerts 250] [--seconds 20]
+//     [--from 127.0.0.2,127.0.0.3]
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -16,11 +18,13 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '200' },
     alerts: { type: 'string', default: '250' },
     seconds: { type: 'string', default: '20' },
+    from: { type: 'string' },
   },
 });
 const token = readFileSync(values['token-file'], 'utf8').trim();
 const clients = Number(values.clients);
 const agent = new Agent({ keepAlive: true, maxSockets: clients });
+const from = values.from?.split(',') ?? [];
 
 /** One body: distinct fingerprints per client, so nothing is deduplicated away by accident. */
 function body(client) {
@@ -42,7 +46,7 @@ let sent = 0;
 let ready = false;
 let stopping = false;
 
-function post(payload) {
+function post(payload, localAddress) {
   const started = process.hrtime.bigint();
   sent += 1;
   return new Promise((resolve) => {
@@ -56,7 +60,7 @@ function post(payload) {
       resolve();
     };
     const req = request({
-      host: '127.0.0.1', port: Number(values.port), path: '/alertmanager', method: 'POST', agent, timeout: 10_000,
+      host: '127.0.0.1', port: Number(values.port), path: '/alertmanager', method: 'POST', agent, timeout: 10_000, localAddress,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': payload.length },
     }, (res) => {
       res.resume();
@@ -70,7 +74,8 @@ function post(payload) {
 
 async function client(i) {
   const payload = body(i);
-  while (!stopping) await post(payload);
+  const localAddress = from.length === 0 ? undefined : from[i % from.length];
+  while (!stopping) await post(payload, localAddress);
 }
 
 function report() {

@@ -117,3 +117,42 @@ describe('a genuine trip during a token holder\'s flood of bulky deliveries', ()
     expect(await box.exists(FLAG)).toBe(true);
   });
 });
+
+// 600 kept-alive connections of a token holder over 127.0.0.2-5 (more than the 512 the listener
+// holds: each reconnect evicts one), each posting a one-alert delivery that trips nothing here. A
+// genuine trip's new connection, its head not yet parsed by the busy exporter, used to become the
+// oldest idle connection and be evicted (reset in 9 of 10 tries): it must now be answered and latch
+// every time, and the churn must show in ess_http_connections_closed_total.
+describe('a genuine trip while a token holder churns more kept-alive connections than the listener holds', () => {
+  it('gets its connection, is answered and latches, every time', { timeout: 300_000 }, async () => {
+    const TRIPS = 5;
+    await box.run('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start', '--reason', 'before the churn');
+    const before = await box.scrape();
+    await box.mustRun('bash', '-c', `
+      install -o nobody -m 0400 /etc/quantum/ess-webhook.token /tmp/churn.token
+      setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/node /opt/quantum-ess-src/bench/token-flood.mjs \\
+        --token-file /tmp/churn.token --clients 600 --alerts 1 --seconds 120 \\
+        --from 127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5 > /tmp/churn.out 2>&1 &
+      for i in $(seq 300); do grep -q ready /tmp/churn.out && exit 0; sleep 0.1; done
+      cat /tmp/churn.out >&2; exit 1
+    `);
+    const probes: Probe[] = [];
+    try {
+      for (let round = 0; round < TRIPS; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        probes.push(JSON.parse(await box.mustRun('/usr/bin/node', '/opt/quantum-ess-src/bench/trip-probe.mjs', '--watch-ms', '10000')) as Probe);
+        if (round < TRIPS - 1) await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start', '--reason', `churn round ${round}`);
+      }
+    } finally {
+      await box.run('pkill', '-TERM', '-u', 'nobody', '-f', 'token-flood.mjs');
+    }
+    const after = await box.scrape();
+    const closed = async (reason: string): Promise<number> =>
+      (await counter(after, `ess_http_connections_closed_total{reason="${reason}"}`)) - (await counter(before, `ess_http_connections_closed_total{reason="${reason}"}`));
+    const evicted = { idle: await closed('evicted_idle'), new: await closed('evicted_new'), busy: await closed('evicted_busy'), refused: await closed('refused') };
+    console.log(`churn: trips ${probes.map((p) => `${p.code}/${p.answered?.toFixed(0)}ms`).join(' ')}; closed ${JSON.stringify(evicted)}`);
+    expect(evicted.idle, 'the flood went over the cap').toBeGreaterThan(0);
+    expect(probes.filter((p) => p.code !== 200 || p.latched === null), JSON.stringify(probes)).toEqual([]);
+    expect(await box.exists(FLAG)).toBe(true);
+  });
+});
