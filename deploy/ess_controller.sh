@@ -114,7 +114,8 @@ Exit codes, by command (every command also: 64 usage; 77 not root, where it says
                  systemd would let it start); 5 not armed; 6 tampered (flag removed by hand);
                  7 not persisted; 8 resume interrupted
   exempt         0 exempted; 1 the exemption could not be applied; 2 the ESS is not active;
-                 75 another operation holds the lock
+                 75 another operation holds the lock, or a trip request came in (it ends
+                 every exemption)
   unexempt       0 ended; 1 systemd does not apply the latch again; 2 no exemption to end
   rearm          0 re-armed; 1 not re-armed; 75 another operation holds the lock
   check-config   0 valid

@@ -517,10 +517,10 @@ activate_report_missing() {
 
 # activate_stop: every trading unit. Only the automatic re-verifications (the path unit, the
 # tamper guard) leave a unit under a maintenance exemption running; a stop somebody asked for (an
-# operator, an alert) stops it too and ends every exemption, after the stop.
+# operator, an alert) stops it too; activate_finish then ends every exemption, under the lock.
 # Writes RESULT STOPPED_US EXEMPT*, and the unit states (units_stop).
 activate_stop() {
-  local u units=() honour=0 ended=0
+  local u units=() honour=0
   exempt_read
   [[ $ACT_RUN_SOURCE != @(path|tamper) ]] || honour=1
   # a run that does not own the flag re-verifies: it stops only what is still up (its owner died, or
@@ -542,7 +542,6 @@ activate_stop() {
     else
       units+=("$u")
     fi
-    [[ ${EXEMPT[$u]} != 1 ]] || ended=1
   done
   if ((${#units[@]} > 0)); then
     units_stop "${units[@]}" || true
@@ -554,7 +553,6 @@ activate_stop() {
     done
     ((ALL_DOWN_US > 0)) || time_now_us_v ALL_DOWN_US
   fi
-  if ((ended && !honour)); then exempt_clear_all "a new stop ($ACT_RUN_SOURCE)"; fi
   if ((${#units[@]} < ${#TRADING[@]})); then units_read_states "${TRADING[@]}" || true; fi
   activate_kill_escaped
 }
@@ -654,6 +652,8 @@ activate_finish() {
       "recording without it; trip requests left for the next run"
   }
   ((!ACT_OPT_FROM_SPOOL || !locked)) || activate_claim_spool
+  # under the lock exempt grants under: one granted while this run stopped the units ends too
+  [[ $ACT_RUN_SOURCE == @(path|tamper) ]] || exempt_clear_all "a new stop ($ACT_RUN_SOURCE)" stop
   activate_log_claim
   activate_classify
   activate_decide_mode

@@ -15,8 +15,10 @@
 readonly EXEMPT_DIR=$ESS_RUNTIME_DIR/exempt
 readonly EXEMPT_DROPIN=60-quantum-ess-exempt.conf
 
-# exempt_dropin_path UNIT, exempt_timer_name UNIT: where an exemption of UNIT lives.
-exempt_dropin_path() { printf '/run/systemd/system/%s.d/%s' "$1" "$EXEMPT_DROPIN"; }
+# exempt_dropin_path UNIT, exempt_dropin_path_v VAR UNIT, exempt_timer_name UNIT: where an
+# exemption of UNIT lives.
+exempt_dropin_path_v() { printf -v "$1" '/run/systemd/system/%s.d/%s' "$2" "$EXEMPT_DROPIN"; }
+exempt_dropin_path() { local p; exempt_dropin_path_v p "$1"; printf '%s' "$p"; }
 exempt_timer_name() { printf 'quantum-ess-unexempt-%s' "${1%.service}"; }
 
 # exempt_read: EXEMPT[u]=1 for every trading unit with a current exemption; EXEMPT_UNTIL[u],
@@ -131,7 +133,31 @@ exempt_cmd() {
     exit "$EX_BUSY"
   }
   exempt_refuse_not_active "$u"
+  exempt_refuse_trip_waiting "$u"
   exempt_grant "$u" "$secs" "$who" "$reason"
+}
+
+# exempt_refuse_trip_waiting UNIT (lock held): exit 75 while a trip request waits in the spool, or
+# when one was claimed since this command started. A trip ends every exemption, and the run that
+# claims it does so under this same lock: an exemption granted now would be granted over the trip.
+exempt_refuse_trip_waiting() {
+  local b why="" start=${ESS_START_WALL/./}
+  if spool_has_requests; then
+    why="a trip request waits in ${CFG[SPOOL_DIR]}/incoming"
+  else
+    shopt -s nullglob
+    for b in "${CFG[SPOOL_DIR]}"/processed/*; do # named <microseconds of the claim>-<pid>
+      b=${b##*/} && b=${b%%-*}
+      [[ $b =~ ^[0-9]{1,19}$ ]] && ((b >= start)) && why="a trip request came in meanwhile"
+    done
+    shopt -u nullglob
+  fi
+  [[ -n $why ]] || return 0
+  latch_drop_lock
+  printf 'ess: exempt refused: %s; %s Nothing was changed. %s\n' "$why" \
+    "a trip ends every exemption, so none is granted over it." \
+    "Check ess_controller.sh status, then exempt again if the unit may still run." >&2
+  exit "$EX_BUSY"
 }
 
 # exempt_refuse_not_active UNIT: exit 2 unless the ESS is latched (the flag exists).
@@ -326,17 +352,27 @@ exempt_report_end() {
   [[ -z $EXEMPT_END_PROBLEM ]] || exit "$EX_FAIL"
 }
 
-# exempt_clear_all WHY: deactivate (before anything starts) and an activation somebody asked for end
-# every exemption. Writes nothing global.
+# exempt_clear_all WHY [stop]: deactivate (before anything starts) and a stop somebody asked for
+# (under the lock exempt grants under, with "stop") end every exemption. The drop-ins go first and
+# systemd forgets them, then ("stop") the units are stopped under the latch, and the records go
+# last: systemd never lets a unit start under the latch with no record saying so.
 exempt_clear_all() {
-  local u ended=0
+  local u d ended=()
   for u in "${TRADING[@]}"; do
-    [[ -e $EXEMPT_DIR/$u || -e $(exempt_dropin_path "$u") ]] || continue
-    rm -f -- "$(exempt_dropin_path "$u")" "$EXEMPT_DIR/$u"
+    exempt_dropin_path_v d "$u"
+    [[ -e $EXEMPT_DIR/$u || -e $d ]] || continue
+    rm -f -- "$d"
+    ended+=("$u")
+  done
+  ((${#ended[@]} > 0)) || return 0
+  units_sctl daemon-reload || record_log err "daemon-reload failed after ending exemptions"
+  if [[ ${2:-} == stop ]]; then
+    units_sctl stop -- "${ended[@]}" ||
+      record_log crit "exemptions ended but ${ended[*]} did NOT stop"
+  fi
+  for u in "${ended[@]}"; do
+    rm -f -- "$EXEMPT_DIR/$u"
     units_sctl stop -- "$(exempt_timer_name "$u").timer" 2>/dev/null || true
     record_log notice "exemption of $u ended by $1"
-    ended=1
   done
-  ((!ended)) || units_sctl daemon-reload ||
-    record_log err "daemon-reload failed after ending exemptions"
 }

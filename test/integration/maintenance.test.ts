@@ -10,6 +10,26 @@ let box: Sandbox;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A genuine webhook trip (a fresh fingerprint, startsAt now) POSTed to the receiver; its HTTP code. */
+async function sendTrip(name: string): Promise<string> {
+  const payload = JSON.stringify({
+    version: '4', groupKey: name, truncatedAlerts: 0, status: 'firing', receiver: 'quantum-ess', groupLabels: {},
+    commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am',
+    alerts: [{ status: 'firing', labels: { alertname: name, ess_trip: 'true' }, annotations: {},
+      startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prom',
+      fingerprint: `${name}${Date.now()}` }],
+  });
+  return (await box.mustRun('curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-H',
+    'Authorization: Bearer ' + (await box.readFile('/etc/quantum/ess-webhook.token')).trim(),
+    '-H', 'Content-Type: application/json', '--data', payload, 'http://127.0.0.1:10170/alertmanager')).trim();
+}
+
+/** Until the spool is drained and no run of the trip service is left. */
+async function tripSettled(): Promise<void> {
+  await box.sh('for i in $(seq 200); do [ -z "$(ls -A /var/spool/quantum-ess/incoming 2>/dev/null)" ] && '
+    + '[ "$(systemctl show -P ActiveState quantum-ess-trip.service)" != activating ] && exit 0; sleep 0.05; done; exit 1');
+}
+
 async function snapshot(): Promise<string> {
   return box.mustRun('bash', '-c', 'ls -R /run/quantum-ess /run/systemd/system 2>/dev/null; cat /run/quantum/ESS_ON; systemctl list-timers --all --no-legend "quantum-ess-unexempt-*"');
 }
@@ -100,6 +120,44 @@ describe('maintenance window under the latch', () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'real incident during maintenance');
     expect(DOWN).toContain(await box.show(EXEC, 'ActiveState'));
     expect(await box.exists(`/run/quantum-ess/exempt/${EXEC}`)).toBe(false);
+    expect((await box.run('systemctl', 'start', EXEC)).exitCode).not.toBe(0);
+  });
+
+  it('a trip that comes in while exempt is granting ends that exemption: its run ends exemptions under the same lock', async () => {
+    // exempt held 2 s between taking the lock and writing its record (a PATH shim on mv): the trip's run
+    // stops the units and reads no exemption yet; it must still end the one granted before it records
+    await box.sh('mkdir -p /tmp/slowmv && printf \'#!/bin/bash\ncase "$*" in */quantum-ess/exempt/*) touch /tmp/slowmv/in; sleep 2;; esac\n'
+      + 'exec /usr/bin/mv "$@"\n\' > /tmp/slowmv/mv && chmod +x /tmp/slowmv/mv && rm -f /tmp/slowmv/in');
+    const exempt = box.sh('PATH=/tmp/slowmv:$PATH /usr/local/sbin/ess_controller.sh exempt quantum-execution --for 10m --reason deploy');
+    await box.sh('for i in $(seq 200); do [ -e /tmp/slowmv/in ] && exit 0; sleep 0.02; done; exit 1');
+    expect(await sendTrip('TripDuringExempt')).toBe('200');
+    const r = await exempt;
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    await tripSettled();
+    expect(await box.exists(`/run/quantum-ess/exempt/${EXEC}`)).toBe(false);
+    expect(await box.exists(`/run/systemd/system/${EXEC}.d/60-quantum-ess-exempt.conf`)).toBe(false);
+    expect((await box.run('systemctl', 'start', EXEC)).exitCode).not.toBe(0);
+    const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-o', 'cat', '--no-pager');
+    expect(journal).toContain(`exemption of ${EXEC} ended by a new stop (trip)`);
+    expect((await box.ess('status')).exitCode).toBe(3);
+  });
+
+  it('exempt is refused (75) while a trip request waits to be claimed, and changes nothing', async () => {
+    // nothing claims it meanwhile: neither the watcher nor the sweep timer
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-trip.path', 'quantum-ess-trip-sweep.timer');
+    await tripSettled();
+    try {
+      expect(await sendTrip('TripBeforeExempt')).toBe('200');
+      const before = await snapshot();
+      const r = await box.ess('exempt', 'quantum-execution', '--for', '10m', '--reason', 'deploy');
+      expect(r.exitCode, r.stdout + r.stderr).toBe(75);
+      expect(r.stderr).toContain('exempt refused: a trip request waits in /var/spool/quantum-ess/incoming;'
+        + ' a trip ends every exemption, so none is granted over it. Nothing was changed.');
+      expect(await snapshot()).toBe(before);
+    } finally {
+      await box.mustRun('systemctl', 'start', 'quantum-ess-trip.path', 'quantum-ess-trip-sweep.timer');
+    }
+    await tripSettled();
     expect((await box.run('systemctl', 'start', EXEC)).exitCode).not.toBe(0);
   });
 
