@@ -281,13 +281,17 @@ place_runbook_links() {
 install_check_runbook_root() {
   [[ -n $RUNBOOK_ROOT ]] || return 0
   RUNBOOK_ROOT=$(readlink -m -- "$RUNBOOK_ROOT")
+  local safe=1
+  runbook_check "$RUNBOOK_ROOT" "${TRUST_OWNERS[@]}" || safe=0
+  ((safe)) || runbook_problem "$RUNBOOK_ROOT" "$SRC/install.sh" "${TRUST_OWNERS[@]}"
+  # a directory still to be made gets both steps at once: the directories above it are checked now
   if [[ ! -d $RUNBOOK_ROOT ]]; then
-    die "--runbook-root $RUNBOOK_ROOT does not exist. Nothing was changed. Check the spelling;" \
-      "if it is right, create it first: sudo install -d -m 0755 $RUNBOOK_ROOT"
+    local msg="--runbook-root $RUNBOOK_ROOT does not exist. Nothing was changed. Check the spelling;"
+    msg+=" if it is right, create it first: sudo install -d -m 0755 $RUNBOOK_ROOT"
+    ((safe)) || msg+="; then, since $RUNBOOK_CAUSE: ${RUNBOOK_FIX#fix: }"
+    die "$msg"
   fi
-  runbook_check "$RUNBOOK_ROOT" "${TRUST_OWNERS[@]}" && return 0
-  runbook_problem "$RUNBOOK_ROOT" "$SRC/install.sh" "${TRUST_OWNERS[@]}"
-  die "refused: $RUNBOOK_CAUSE. Nothing was changed. ${RUNBOOK_FIX^}"
+  ((safe)) || die "refused: $RUNBOOK_CAUSE. Nothing was changed. ${RUNBOOK_FIX^}"
 }
 
 # remove_dropins [KEEP_UNIT...]: every latch drop-in except those of the units named

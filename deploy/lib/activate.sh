@@ -94,7 +94,9 @@ activate_claim_existing() {
 activate_claim_present_msg() {
   ACT_CLAIM_PRIO=notice
   ACT_CLAIM_MSG="latch present (id=$ACT_ID, requested via $ACT_SOURCE by $ACT_ACTOR);"
-  ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE)"
+  ACT_CLAIM_MSG+=" stopping/verifying every trading unit (this run: source=$ACT_RUN_SOURCE;"
+  # journalctl -u shows only the runs of the units: the banners of a command's run are under its tag
+  ACT_CLAIM_MSG+=" the activation's own lines: journalctl -t $ESS_TAG)"
 }
 
 # activate_hand_flag_time (after the stop): a flag made by hand (touch) was asked for at its own

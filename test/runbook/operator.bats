@@ -22,7 +22,13 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   run "$INSTALLER" --runbook-root /home/qt/quantum_trdaer
   [ "$status" -eq 1 ]
   [[ $output == *"quantum_trdaer does not exist. Nothing was changed. Check the spelling;"* ]]
-  [[ $output == *"create it first: sudo install -d -m 0755 /home/qt/quantum_trdaer" ]]
+  [[ $output == *"create it first: sudo install -d -m 0755 /home/qt/quantum_trdaer; then, since the\
+ runbook runs /home/qt/quantum_trdaer/ops/ess_controller.sh as root, but /home/qt is owned by qt:"* ]]
+  [[ $output == *"if qt may change what root runs there (the runbook assumes so), fix: sudo\
+ $INSTALLER --runbook-root /home/qt/quantum_trdaer --trust-owner qt" ]]
+  run "$INSTALLER" --runbook-root /nonexistent-runbook-root
+  [ "$status" -eq 1 ]
+  [[ $output == *"create it first: sudo install -d -m 0755 /nonexistent-runbook-root" ]]
   [ ! -e /home/qt/quantum_trdaer ]
   setpriv --reuid=qt --regid=qt --init-groups -- mkdir -p "$ROOT/ops"
   run "$INSTALLER" --runbook-root "$ROOT"
