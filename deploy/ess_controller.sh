@@ -5,6 +5,11 @@
 # the systemd drop-ins refuse every start from that instant), stop jobs are queued for all trading
 # units in one transaction, and only the bookkeeping (state file, audit) is serialised with flock.
 set -Eeuo pipefail
+# activate from a terminal: Ctrl-C, a dropped ssh session (HUP) or a TERM would end it silently
+# before the flag exists, trading still running. Ignored for the whole run (a trap is a builtin:
+# nothing forks before the stop), so a stop begun is finished and recorded. Not under systemd
+# (INVOCATION_ID): a unit's own stop must still end its run.
+[[ ${1:-} != activate || -n ${INVOCATION_ID:-} ]] || trap '' INT HUP TERM
 ESS_START_WALL=$EPOCHREALTIME # the trigger instant of a command-line activation
 # against the wall clock: was the clock stepped during the run?
 read -r ESS_START_UPTIME _ </proc/uptime

@@ -86,6 +86,19 @@ describe('activation methods', () => {
     expect(journal).toContain('trip request r1: source=alertmanager scope=group:exec reason=alert EssTest fingerprint=abc');
   });
 
+  it('Ctrl-C or a hang-up at any moment of a command-line activate never aborts its stop: stopped, recorded, said', async () => {
+    for (const delay of ['0.1', '0.3', '1']) {
+      await box.reset();
+      const r = await box.sh('set -m; /usr/local/sbin/ess_controller.sh activate --reason int >/tmp/int.out 2>&1 & pid=$!; '
+        + `sleep ${delay}; kill -INT -- -$pid 2>/dev/null; kill -HUP -- -$pid 2>/dev/null; wait $pid; echo "rc=$?"; cat /tmp/int.out`);
+      expect(r.stdout, `signals at ${delay} s`).toMatch(/^rc=0\nESS ACTIVATED \(id \S+, source cli\): all trading units stopped/);
+      await expectAllTradingStoppedMonitorsUntouched();
+      const id = (await box.stateJson()).flag_id;
+      expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toContain(`"event":"activate","id":"${id}"`);
+      expect((await box.ess('status')).exitCode).toBe(3);
+    }
+  }, 300_000);
+
   it('a second activate re-verifies, re-stops and does not count a new activation', async () => {
     await box.ess('activate', '--reason', 'first');
     await waitForState((s) => s.active);
