@@ -116,6 +116,21 @@ latch_stop_pending_v() {
   printf -v "$1" '%s' "$((10#$_sp_m))"
 }
 
+# latch_stop_runner_live: something runs the pending stop: the flag's writer (a live root process
+# running the controller's activate), or a run of quantum-ess.service, the trigger or the trip
+# service starting. 1 when nothing does: the switch's wiring is broken and the flag stops nothing.
+latch_stop_runner_live() {
+  local argv=() states
+  if [[ -n $FLAG_PID && -r /proc/$FLAG_PID/cmdline ]] &&
+    [[ $(stat -c %u -- "/proc/$FLAG_PID" 2>/dev/null) == 0 ]]; then
+    mapfile -d '' -t argv 2>/dev/null </proc/"$FLAG_PID"/cmdline || true
+    [[ " ${argv[*]} " != *"ess_controller.sh activate"* ]] || return 0
+  fi
+  states=$(units_sctl show -P ActiveState -- quantum-ess.service "$TRIGGER_UNIT" \
+    quantum-ess-trip.service 2>/dev/null) || return 1
+  [[ $'\n'$states$'\n' == *$'\n'activating$'\n'* ]]
+}
+
 # latch_drill_live: a full drill runs now. proof_ess.sh writes ESS_RUNTIME_DIR/drill
 # ({"id":...,"pid":...}) for as long as it runs; a marker left by a killed drill names no live root
 # process running proof_ess.sh and counts for nothing.

@@ -87,6 +87,11 @@ status_text() {
       "$(time_iso "$STATUS_STOP_SEEN_US")" "the verdict below is after it, status waited" \
       $((STATUS_STOP_WAITED_US / 1000))
   fi
+  if [[ -n $STATUS_STOP_NOBODY_US && $VERDICT != active ]]; then
+    printf '  stop:     flag set at %s, but nothing is stopping them: %s, then %s\n' \
+      "$(time_iso "$STATUS_STOP_NOBODY_US")" "sudo ess_controller.sh activate --reason \"...\"" \
+      "sudo ess_controller.sh rearm"
+  fi
   text=${VERDICT_TEXT[$VERDICT]}
   if [[ $VERDICT == active ]] && ((${#in_window[@]} > 0)); then
     # what is true in a maintenance window: the latched units are down, the exempt ones may run
@@ -239,14 +244,25 @@ status_exempt_state() {
 # not recorded yet) is judged once it ends, not in the middle: its units still running would read
 # as a violation, its persisted latch not written yet as not persisted. Bounded by
 # latch_stop_pending_v's age. Writes STATUS_STOP_SEEN_US STATUS_STOP_WAITED_US ST FLAG_*.
-declare -g STATUS_STOP_SEEN_US="" STATUS_STOP_WAITED_US=0
+# Only while something runs that stop (latch_stop_runner_live; a flag younger than a second is
+# given that second for its path unit to start one): a flag that nothing acts on (a broken switch)
+# is said at once (STATUS_STOP_NOBODY_US), never waited for. Writes STATUS_STOP_NOBODY_US too.
+declare -g STATUS_STOP_SEEN_US="" STATUS_STOP_WAITED_US=0 STATUS_STOP_NOBODY_US=""
 status_await_stop() {
   local since start now
   latch_stop_pending_v since
   [[ -n $since ]] || return 0
-  STATUS_STOP_SEEN_US=$since
   time_now_us_v start
   while [[ -n $since ]]; do
+    if ! latch_stop_runner_live; then
+      time_now_us_v now
+      if ((now - since > 1000000)); then
+        STATUS_STOP_NOBODY_US=$since STATUS_STOP_SEEN_US=""
+        break
+      fi
+    else
+      STATUS_STOP_SEEN_US=$since
+    fi
     time_nap 0.05
     record_state_load
     latch_stop_pending_v since

@@ -85,6 +85,29 @@ until_activated() {
   ess_controller.sh deactivate --reason "touch test done" >/dev/null 2>&1 </dev/null
 }
 
+@test "a touched flag with the switch broken: status waits for nothing and says what to run" {
+  local start ms
+  # the switch's wiring broken (the runbook's copy of the templates leaves the path unit
+  # bad-setting): nothing acts on the flag, so no stop is in progress whatever its age
+  systemctl stop quantum-ess.path
+  touch /run/quantum/ESS_ON
+  start=$(date +%s%N)
+  run ess_controller.sh status
+  ms=$((($(date +%s%N) - start) / 1000000))
+  echo "$output (${ms} ms)"
+  [ "$status" -eq 4 ]
+  [[ $output != *"stop in progress"* ]]
+  [[ $output == *"stop:     flag set at "*", but nothing is stopping them: sudo ess_controller.sh"\
+" activate --reason \"...\", then sudo ess_controller.sh rearm"* ]]
+  # a second for the path unit to start the stop, never the stop's whole deadline
+  ((ms < 5000))
+  ess_controller.sh activate --reason "broken switch test" >/dev/null 2>&1
+  ess_controller.sh rearm >/dev/null
+  run ess_controller.sh status
+  [ "$status" -eq 3 ]
+  ess_controller.sh deactivate --reason "broken switch test done" >/dev/null 2>&1 </dev/null
+}
+
 @test "each command says its answer once: on stdout, nothing repeated from the journal on stderr" {
   run --separate-stderr ess_controller.sh activate --reason "said once"
   [ "$status" -eq 0 ]
