@@ -97,8 +97,8 @@ until_activated() {
   echo "$output (${ms} ms)"
   [ "$status" -eq 4 ]
   [[ $output != *"stop in progress"* ]]
-  [[ $output == *"stop:     flag set at "*", but nothing is stopping them: sudo ess_controller.sh"\
-" activate --reason \"...\", then sudo ess_controller.sh rearm"* ]]
+  [[ $output == *"stop:     flag set at "*", but nothing is stopping them: sudo ess_controller.sh\
+ activate --reason \"...\", then sudo ess_controller.sh rearm"* ]]
   # a second for the path unit to start the stop, never the stop's whole deadline
   ((ms < 5000))
   ess_controller.sh activate --reason "broken switch test" >/dev/null 2>&1
