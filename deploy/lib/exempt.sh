@@ -15,10 +15,8 @@
 readonly EXEMPT_DIR=$ESS_RUNTIME_DIR/exempt
 readonly EXEMPT_DROPIN=60-quantum-ess-exempt.conf
 
-# exempt_dropin_path UNIT, exempt_dropin_path_v VAR UNIT, exempt_timer_name UNIT: where an
-# exemption of UNIT lives.
+# exempt_dropin_path_v VAR UNIT, exempt_timer_name UNIT: where an exemption of UNIT lives.
 exempt_dropin_path_v() { printf -v "$1" '/run/systemd/system/%s.d/%s' "$2" "$EXEMPT_DROPIN"; }
-exempt_dropin_path() { local p; exempt_dropin_path_v p "$1"; printf '%s' "$p"; }
 exempt_timer_name() { printf 'quantum-ess-unexempt-%s' "${1%.service}"; }
 
 # exempt_read: EXEMPT[u]=1 for every trading unit with a current exemption; EXEMPT_UNTIL[u],
@@ -255,7 +253,7 @@ exempt_grant() {
 # ends it at UNTIL (Unix seconds), to the microsecond.
 exempt_apply() {
   local u=$1 until=$2 d timer now left
-  d=$(exempt_dropin_path "$u")
+  exempt_dropin_path_v d "$u"
   timer=$(exempt_timer_name "$u")
   install -d -m 0755 "${d%/*}" || return 1
   printf '%s\n' "# Quantum ESS maintenance exemption (ess_controller.sh exempt);\
@@ -281,7 +279,7 @@ exempt_apply() {
 declare -g EXEMPT_END_PROBLEM=""
 exempt_end() {
   local u=$1 d timer
-  d=$(exempt_dropin_path "$u")
+  exempt_dropin_path_v d "$u"
   timer=$(exempt_timer_name "$u")
   rm -f -- "$d"
   rmdir -- "${d%/*}" 2>/dev/null || true
@@ -309,7 +307,7 @@ exempt_end() {
 
 # unexempt UNIT [--expired]. Writes LOCK_FD EXEMPT_END_PROBLEM, and what exempt_end writes.
 exempt_cmd_unexempt() {
-  local unit u expired
+  local unit u expired d
   args_parse "" "expired" "$@"
   unit=${ARGS_WORDS[0]:-} expired=${ARGS_VAL[expired]:-0}
   args_strict unexempt 1 unexempt "${unit:-UNIT}"
@@ -319,7 +317,8 @@ exempt_cmd_unexempt() {
   exempt_unit_or_refuse u unexempt unexempt @UNIT@
   latch_take_lock ||
     record_log warning "lock ${CFG[LOCK_FILE]} busy; ending the exemption of $u without it"
-  if [[ ! -e $EXEMPT_DIR/$u && ! -e $(exempt_dropin_path "$u") ]]; then
+  exempt_dropin_path_v d "$u"
+  if [[ ! -e $EXEMPT_DIR/$u && ! -e $d ]]; then
     latch_drop_lock
     printf 'ess: %s has no maintenance exemption; nothing to do.\n' "$u" >&2
     exit "$EX_NOT_ACTIVE"
