@@ -33,6 +33,9 @@ declare -gA ESS_DEFAULTS=(
   [REDIS_HOST]=127.0.0.1
   [REDIS_PORT]=6379
   [REDIS_TIMEOUT_SEC]=0.5
+  [ACTION_TIMEOUT_SEC]=30
+  [ACTION_MODE]=check
+  [ACTIONS_ON_RETRIP]=no
 )
 
 # Seconds keys and their inclusive range in microseconds.
@@ -43,6 +46,7 @@ declare -gA ESS_SECONDS_RANGE=(
   [START_SETTLE_SEC]="0 60000000"
   [LOCK_WAIT_SEC]="100000 300000000"
   [REDIS_TIMEOUT_SEC]="10000 10000000"
+  [ACTION_TIMEOUT_SEC]="1000000 600000000"
 )
 
 # systemd's unit types: a name ending in one has that type, any other name is a service. Trading
@@ -176,8 +180,18 @@ config_check_values() {
   fi
   [[ ${CFG[REDIS_HOST]} =~ ^[A-Za-z0-9.:-]+$ ]] ||
     config_error "$src" "REDIS_HOST: '${CFG[REDIS_HOST]}' is not a host name or address"
+  config_check_action_words "$src"
   config_check_path_relations "$src"
   config_check_path_homes "$src"
+}
+
+# config_check_action_words SRC: the on-trip actions' words (actions.sh): the full drill's mode and
+# whether a trip while latched runs them again.
+config_check_action_words() {
+  [[ ${CFG[ACTION_MODE]} == @(real|check) ]] ||
+    config_error "$1" "ACTION_MODE: '${CFG[ACTION_MODE]}' must be real or check"
+  [[ ${CFG[ACTIONS_ON_RETRIP]} == @(yes|no) ]] ||
+    config_error "$1" "ACTIONS_ON_RETRIP: '${CFG[ACTIONS_ON_RETRIP]}' must be yes or no"
 }
 
 # Directories emptied at every boot, or writable by every user: no home for what the latch relies

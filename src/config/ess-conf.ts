@@ -41,6 +41,9 @@ export const ESS_CONF_DEFAULTS = {
   REDIS_HOST: '127.0.0.1',
   REDIS_PORT: '6379',
   REDIS_TIMEOUT_SEC: '0.5',
+  ACTION_TIMEOUT_SEC: '30',
+  ACTION_MODE: 'check',
+  ACTIONS_ON_RETRIP: 'no',
 } as const;
 
 export type EssConfKey = keyof typeof ESS_CONF_DEFAULTS;
@@ -106,6 +109,9 @@ const RULES: Readonly<Record<EssConfKey, (value: string) => string>> = {
   REDIS_HOST: hostName,
   REDIS_PORT: port,
   REDIS_TIMEOUT_SEC: (value) => seconds(value, '0.01', '10'),
+  ACTION_TIMEOUT_SEC: (value) => seconds(value, '1', '600'),
+  ACTION_MODE: (value) => oneOf(value, ['real', 'check']),
+  ACTIONS_ON_RETRIP: (value) => oneOf(value, ['yes', 'no']),
 };
 
 const KEYS = Object.keys(ESS_CONF_DEFAULTS) as EssConfKey[];

@@ -18,6 +18,9 @@ function refusal(text: string): ConfigError {
 describe('parseEssConf', () => {
   it('prints every key with its default, sorted, as check-config does', () => {
     expect(essConfLines(parseEssConf('', FILE))).toEqual([
+      'ACTIONS_ON_RETRIP=no',
+      'ACTION_MODE=check',
+      'ACTION_TIMEOUT_SEC=30',
       'AUDIT_FILE=/var/log/quantum-ess/audit.jsonl',
       'DRILL_FULL_ONCALENDAR=',
       'FLAG_FILE=/run/quantum/ESS_ON',
@@ -106,6 +109,10 @@ describe('parseEssConf', () => {
     ['START_SETTLE_SEC=60.5', 'START_SETTLE_SEC', 'out of range: 0 to 60 seconds'],
     ['LOCK_WAIT_SEC=301', 'LOCK_WAIT_SEC', 'out of range: 0.1 to 300 seconds'],
     ['REDIS_TIMEOUT_SEC=0', 'REDIS_TIMEOUT_SEC', 'out of range: 0.01 to 10 seconds'],
+    ['ACTION_TIMEOUT_SEC=0', 'ACTION_TIMEOUT_SEC', 'out of range: 1 to 600 seconds'],
+    ['ACTION_TIMEOUT_SEC=601', 'ACTION_TIMEOUT_SEC', 'out of range: 1 to 600 seconds'],
+    ['ACTION_MODE=dry', 'ACTION_MODE', "'dry' must be real or check"],
+    ['ACTIONS_ON_RETRIP=1', 'ACTIONS_ON_RETRIP', "'1' must be yes or no"],
     ['REDIS_TIMEOUT_SEC=1e1', 'REDIS_TIMEOUT_SEC', "'1e1' is not a number of seconds"],
     ['REDIS_PORT=65536', 'REDIS_PORT', "'65536' is not an integer 1 to 65535"],
     ['REDIS_HOST=a_b', 'REDIS_HOST', "'a_b' is not a host name or address"],
