@@ -36,6 +36,10 @@ declare -gA ESS_DEFAULTS=(
   [ACTION_TIMEOUT_SEC]=30
   [ACTION_MODE]=check
   [ACTIONS_ON_RETRIP]=no
+  [WATCHDOG_ACTION]=off
+  [WATCHDOG_MAX_SILENCE_SEC]=300
+  [WATCHDOG_GRACE_SEC]=600
+  [MAX_WATCHDOG_PAUSE_SEC]=3600
 )
 
 # Seconds keys and their inclusive range in microseconds.
@@ -119,6 +123,29 @@ config_check_seconds() {
  to $(time_us_to_sec_short "${range[1]}") seconds"
 }
 
+# config_check_whole_seconds SRC KEY MIN MAX: CFG[KEY] is a whole number of seconds
+# (^[0-9]{1,6}$) from MIN to MAX, or exit 78. Writes CFG[KEY] without leading zeros.
+config_check_whole_seconds() {
+  local src=$1 key=$2
+  if [[ ! ${CFG[$key]} =~ ^[0-9]{1,6}$ ]] || ((10#${CFG[$key]} < $3 || 10#${CFG[$key]} > $4)); then
+    config_error "$src" "$key: '${CFG[$key]}' is not a whole number of seconds from $3 to $4"
+  fi
+  CFG[$key]=$((10#${CFG[$key]}))
+}
+
+# config_check_watchdog SRC: the dead man's switch (deploy/lib/watchdog.sh): its action and its
+# limits, or exit 78. The silence limit must exceed the heartbeat route's repeat_interval in
+# Alertmanager, which lives on another host: that rule is the operator's (README), the shipped
+# pair is checked by alerting/tests/routes.sh. Writes CFG (normalised values).
+config_check_watchdog() {
+  local src=$1
+  [[ ${CFG[WATCHDOG_ACTION]} == @(off|alert|trip) ]] ||
+    config_error "$src" "WATCHDOG_ACTION: '${CFG[WATCHDOG_ACTION]}' must be off or alert or trip"
+  config_check_whole_seconds "$src" WATCHDOG_MAX_SILENCE_SEC 10 86400
+  config_check_whole_seconds "$src" WATCHDOG_GRACE_SEC 1 86400
+  config_check_whole_seconds "$src" MAX_WATCHDOG_PAUSE_SEC 60 86400
+}
+
 # config_check_path SRC KEY: paths go into unit files, tmpfiles.d and sed: a whitelist keeps %, &,
 # \, spaces and quotes out. Writes CFG[KEY] (normalised), or exits 78.
 config_check_path() {
@@ -161,12 +188,8 @@ config_check_values() {
       config_error "$src" "SPOOL_DIR: ${CFG[SPOOL_DIR]} contains $key (${CFG[$key]});\
  the spool is writable by the exporter"
   done
-  if [[ ! ${CFG[MAX_EXEMPTION_SEC]} =~ ^[0-9]{1,6}$ ]] ||
-    ((10#${CFG[MAX_EXEMPTION_SEC]} < 60 || 10#${CFG[MAX_EXEMPTION_SEC]} > 86400)); then
-    config_error "$src" "MAX_EXEMPTION_SEC: '${CFG[MAX_EXEMPTION_SEC]}' is not a whole number of\
- seconds from 60 to 86400"
-  fi
-  CFG[MAX_EXEMPTION_SEC]=$((10#${CFG[MAX_EXEMPTION_SEC]}))
+  config_check_whole_seconds "$src" MAX_EXEMPTION_SEC 60 86400
+  config_check_watchdog "$src"
   [[ ${CFG[DRILL_FULL_ONCALENDAR]} =~ ^[A-Za-z0-9\ *:,./~-]{0,64}$ ]] ||
     config_error "$src" "DRILL_FULL_ONCALENDAR: '${CFG[DRILL_FULL_ONCALENDAR]}' is not an\
  OnCalendar expression (letters, digits, space and * : , . / ~ - only; empty = off)"

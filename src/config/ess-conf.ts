@@ -44,6 +44,10 @@ export const ESS_CONF_DEFAULTS = {
   ACTION_TIMEOUT_SEC: '30',
   ACTION_MODE: 'check',
   ACTIONS_ON_RETRIP: 'no',
+  WATCHDOG_ACTION: 'off',
+  WATCHDOG_MAX_SILENCE_SEC: '300',
+  WATCHDOG_GRACE_SEC: '600',
+  MAX_WATCHDOG_PAUSE_SEC: '3600',
 } as const;
 
 export type EssConfKey = keyof typeof ESS_CONF_DEFAULTS;
@@ -112,6 +116,10 @@ const RULES: Readonly<Record<EssConfKey, (value: string) => string>> = {
   ACTION_TIMEOUT_SEC: (value) => seconds(value, '1', '600'),
   ACTION_MODE: (value) => oneOf(value, ['real', 'check']),
   ACTIONS_ON_RETRIP: (value) => oneOf(value, ['yes', 'no']),
+  WATCHDOG_ACTION: (value) => oneOf(value, ['off', 'alert', 'trip']),
+  WATCHDOG_MAX_SILENCE_SEC: (value) => wholeSeconds(value, 10, 86400),
+  WATCHDOG_GRACE_SEC: (value) => wholeSeconds(value, 1, 86400),
+  MAX_WATCHDOG_PAUSE_SEC: (value) => wholeSeconds(value, 60, 86400),
 };
 
 const KEYS = Object.keys(ESS_CONF_DEFAULTS) as EssConfKey[];

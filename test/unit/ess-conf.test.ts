@@ -29,6 +29,7 @@ describe('parseEssConf', () => {
       'LOCK_FILE=/run/quantum-ess/ess.lock',
       'LOCK_WAIT_SEC=10',
       'MAX_EXEMPTION_SEC=3600',
+      'MAX_WATCHDOG_PAUSE_SEC=3600',
       'MONITOR_UNITS=grafana-server.service quantum-rl-monitor.service redis-server.service prometheus.service',
       'REDIS_ENABLED=yes',
       'REDIS_HOST=127.0.0.1',
@@ -41,6 +42,9 @@ describe('parseEssConf', () => {
       'STATE_DIR=/var/lib/quantum-ess',
       'STOP_DEADLINE_SEC=2',
       'TRADING_UNITS=quantum-ai-engine.service quantum-execution.service quantum-apply-layer.service quantum-governor.service',
+      'WATCHDOG_ACTION=off',
+      'WATCHDOG_GRACE_SEC=600',
+      'WATCHDOG_MAX_SILENCE_SEC=300',
     ]);
   });
 
@@ -122,6 +126,11 @@ describe('parseEssConf', () => {
     ['MAX_EXEMPTION_SEC=86401', 'MAX_EXEMPTION_SEC', 'from 60 to 86400'],
     ['MAX_EXEMPTION_SEC=600.5', 'MAX_EXEMPTION_SEC', 'from 60 to 86400'],
     ['MAX_EXEMPTION_SEC=1h', 'MAX_EXEMPTION_SEC', 'from 60 to 86400'],
+    ['WATCHDOG_ACTION=page', 'WATCHDOG_ACTION', "'page' must be off or alert or trip"],
+    ['WATCHDOG_MAX_SILENCE_SEC=0', 'WATCHDOG_MAX_SILENCE_SEC', "'0' is not a whole number of seconds from 10 to 86400"],
+    ['WATCHDOG_MAX_SILENCE_SEC=-5', 'WATCHDOG_MAX_SILENCE_SEC', 'from 10 to 86400'],
+    ['WATCHDOG_GRACE_SEC=0', 'WATCHDOG_GRACE_SEC', 'from 1 to 86400'],
+    ['MAX_WATCHDOG_PAUSE_SEC=30', 'MAX_WATCHDOG_PAUSE_SEC', 'from 60 to 86400'],
     ['DRILL_FULL_ONCALENDAR="Sun; rm -rf /"', 'DRILL_FULL_ONCALENDAR', 'is not an OnCalendar expression'],
     [`DRILL_FULL_ONCALENDAR=${'1'.repeat(65)}`, 'DRILL_FULL_ONCALENDAR', 'at most 64'],
   ])('refuses %j naming %s', (text, key, message) => {
