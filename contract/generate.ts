@@ -22,6 +22,8 @@ const DOCUMENTS = {
   ExemptionRecord: 'exemption.schema.json',
   WebhookPayload: 'webhook-payload.schema.json',
   ExporterConfigFile: 'exporter-config.schema.json',
+  HeartbeatRecord: 'heartbeat.schema.json',
+  WatchdogStatus: 'watchdog.schema.json',
 } as const;
 
 /** Values of the schemas the exporter uses in code, by the JSON pointer where the schema holds them. */
@@ -44,7 +46,7 @@ async function loadSchemas(): Promise<Record<keyof typeof DOCUMENTS, JSONSchema>
 }
 
 /** The root side's files: members a later release adds are ignored, as its readers always did. */
-const TOLERANT: readonly (keyof typeof DOCUMENTS)[] = ['StateFile', 'DrillFile', 'ExemptionRecord'];
+const TOLERANT: readonly (keyof typeof DOCUMENTS)[] = ['StateFile', 'DrillFile', 'ExemptionRecord', 'WatchdogStatus'];
 
 function tolerant(schema: JSONSchema): JSONSchema {
   return JSON.parse(JSON.stringify(schema), (key, value: unknown) => (key === 'additionalProperties' && value === false ? undefined : value)) as JSONSchema;

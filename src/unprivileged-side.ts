@@ -19,6 +19,9 @@ import { UnitStates } from './readers/unit-states.js';
 import { WiringRecordReader, wiringRecordPath } from './readers/wiring-record.js';
 import { SWITCH_UNITS } from './readers/ess-units.js';
 import { type LatchView, observeLatch } from './verdict/observed-verdict.js';
+import { registerWatchdogStatusMetrics } from './collectors/watchdog-status-metrics.js';
+import { WatchdogStatusReader } from './readers/watchdog-status.js';
+import { HeartbeatRecorder } from './webhook/heartbeat.js';
 import { WebhookReceiver } from './webhook/receiver.js';
 import { WebhookMetrics } from './webhook/webhook-metrics.js';
 import { webhookRouter } from './webhook/webhook-router.js';
@@ -52,6 +55,8 @@ export class UnprivilegedSide {
   readonly cgroup: CgroupReader;
   /** The installer's record of the switch's wiring, beside the ess.conf in force. */
   readonly wiringRecord: WiringRecordReader;
+  /** The dead man's switch as the root side last judged it. */
+  readonly watchdogStatus: WatchdogStatusReader;
   /** Milliseconds since the epoch; tests move it to see an exemption end. */
   readonly #now: () => number;
 
@@ -98,7 +103,14 @@ export class UnprivilegedSide {
       unitStates: this.unitStates,
     });
     registerIdentityMetric(this.registry, config.webhook.identity);
-    this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log);
+    this.watchdogStatus = new WatchdogStatusReader(hostPaths.runtimeDir, log);
+    registerWatchdogStatusMetrics(
+      this.registry,
+      { action: ess.values.WATCHDOG_ACTION, maxSilenceSec: Number(ess.values.WATCHDOG_MAX_SILENCE_SEC) },
+      () => this.watchdogStatus.current(),
+    );
+    const heartbeats = new HeartbeatRecorder(ess.spoolDir, this.registry, log, now);
+    this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log, heartbeats);
   }
 
   /** Watches the flag and reads everything once, so the first scrape already has values. */
@@ -116,6 +128,7 @@ export class UnprivilegedSide {
       this.drillFile.read(),
       this.markers.read(),
       this.wiringRecord.read(),
+      this.watchdogStatus.read(),
       // the cgroups to look at come from the unit states last pushed
       statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits)),
     ]);

@@ -10,7 +10,11 @@ readonly SCRIPT_DIR
 # expected receivers | labels (space-separated name=value)
 readonly ESS=quantum-ess,oncall-pager PAGER=oncall-pager CHAT=oncall-chat
 readonly TRIP='ess_trip=true' OWN='service=quantum-ess' AT='instance=h1 job=quantum-ess'
+readonly HEARTBEAT='alertname=ESSWatchdog ess_heartbeat=true service=quantum-ess'
 readonly CASES=(
+  # The heartbeat reaches the ESS receiver only (never a page), even with a trip label on it.
+  "quantum-ess|$HEARTBEAT"
+  "quantum-ess|$HEARTBEAT $TRIP severity=critical prometheus=p1"
   # Trip alerts reach the ESS and always page a human, whatever their severity.
   "$ESS|alertname=QuantumDrawdownBreach $TRIP severity=critical instance=h1 strategy=momentum"
   "$ESS|alertname=QuantumOrderRejectRateHigh $TRIP severity=critical instance=h1"
@@ -45,6 +49,8 @@ readonly CASES=(
 readonly FLEET=quantum-ess-fleet,oncall-pager
 readonly MANUAL="alertname=ESSManualFleetStop $TRIP severity=critical trip_id=20261126T0600Z-0a"
 readonly FLEET_CASES=(
+  "quantum-ess-fleet|$HEARTBEAT"
+  "quantum-ess-fleet|$HEARTBEAT $TRIP severity=critical"
   "$FLEET|$MANUAL ess_scope=fleet"
   "$FLEET|$MANUAL ess_group=exec"
   "$FLEET|$MANUAL ess_host=h2"

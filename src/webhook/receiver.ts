@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WebhookSettings } from '../config/webhook-settings.js';
 import { describe, type Log } from '../io/log.js';
+import { type HeartbeatRecorder, isHeartbeat } from './heartbeat.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
 import { printableAscii } from './printable.js';
 import { RejectionLog } from './rejection-log.js';
@@ -42,6 +43,8 @@ export interface Delivery {
   readonly invalid_scope: (AlertRef & { readonly problem: string })[];
   /** Resolved alerts and firing ones no trip rule matched. */
   ignored: number;
+  /** Heartbeats of the dead man's switch (ess_heartbeat="true"): never a trip (src/webhook/heartbeat.ts). */
+  heartbeats: number;
   readonly dry_run: boolean;
 }
 
@@ -81,6 +84,8 @@ export class WebhookReceiver {
     spoolDir: string,
     readonly metrics: WebhookMetrics,
     log: Log,
+    /** Absent: heartbeats are still never trips, only not recorded. */
+    private readonly heartbeats?: HeartbeatRecorder,
   ) {
     this.#spoolDir = spoolDir;
     this.#log = log;
@@ -127,14 +132,14 @@ export class WebhookReceiver {
    * starts the stop). Resolved alerts are ignored: they never trip and never release anything.
    */
   async receive(payload: WebhookPayload, receivedAtMs: number = preciseNowMs()): Promise<Delivery> {
-    return this.trip(await this.match(payload), receivedAtMs);
+    return this.trip(await this.match(payload, receivedAtMs), receivedAtMs);
   }
 
   /**
    * The CPU part of a delivery: which alerts trip here. The router runs it in the delivery's turn and
    * the writes (trip) after it, so that a trip waiting on its spool writes does not hold the turn.
    */
-  async match(payload: WebhookPayload): Promise<Matched> {
+  async match(payload: WebhookPayload, receivedAtMs: number = preciseNowMs()): Promise<Matched> {
     const delivery: Delivery = {
       tripped: [],
       deduplicated: [],
@@ -142,12 +147,19 @@ export class WebhookReceiver {
       other_target: [],
       invalid_scope: [],
       ignored: 0,
+      heartbeats: 0,
       dry_run: this.settings.dryRun,
     };
     const toTrip: Matched['toTrip'][number][] = [];
     const meter = new WorkMeter();
     for (const alert of payload.alerts) {
       if (meter.sliceUsed()) await nextTurn();
+      // before the trip rules: a heartbeat that also matches one (a broad matcher) still never trips
+      if (isHeartbeat(alert)) {
+        delivery.heartbeats += 1;
+        if (alert.status === 'firing' && this.heartbeats) await this.heartbeats.record(alert, payload, receivedAtMs);
+        continue;
+      }
       if (alert.status !== 'firing' || !anyRuleMatches(this.settings.tripRules, alert.labels, meter)) {
         delivery.ignored += 1;
         continue;

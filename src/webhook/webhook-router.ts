@@ -140,7 +140,7 @@ async function answer(req: Request, res: Response, receiver: WebhookReceiver, lo
     res.status(400).json({ error: 'invalid payload', details: parsed.details });
     return;
   }
-  const matched = await receiver.match(parsed.payload);
+  const matched = await receiver.match(parsed.payload, res.locals.receivedAtMs as number);
   const written = receiver.trip(matched, res.locals.receivedAtMs as number).then((delivery) => reply(res, parsed.payload.receiver, delivery, logs));
   // nothing to write: answered within the turn; else the writes overlap the next deliveries' turns
   written.catch((error: unknown) => {
@@ -171,7 +171,8 @@ function summarize(receiverName: string, delivery: Delivery): string {
   return (
     `receiver ${printableAscii(receiverName, 60)}: ${delivery.tripped.length} tripped, ` +
     `${delivery.deduplicated.length} deduplicated, ${delivery.failed.length} failed, ` +
-    `${delivery.other_target.length} for other hosts, ${delivery.invalid_scope.length} invalid scope, ${delivery.ignored} ignored` +
+    `${delivery.other_target.length} for other hosts, ${delivery.invalid_scope.length} invalid scope, ${delivery.ignored} ignored, ` +
+    `${delivery.heartbeats} heartbeats` +
     (delivery.dry_run ? ' (dry run)' : '')
   );
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ESS_CONF_DEFAULTS } from '../../../src/config/ess-conf.js';
 
 const run = promisify(execFile);
 const ALERTING = fileURLToPath(new URL('../../../alerting/', import.meta.url));
@@ -119,13 +120,15 @@ describe('alerting', () => {
     for (const rule of alerts(await allRules())) {
       const counts = cases.get(rule.alert ?? '');
       expect(counts?.fire ?? 0, `${rule.alert} firing cases`).toBeGreaterThan(0);
-      expect(counts?.silent ?? 0, `${rule.alert} not-firing cases`).toBeGreaterThan(0);
+      // the heartbeat always fires: that it does at every time is its test
+      if (rule.labels?.ess_heartbeat !== 'true') expect(counts?.silent ?? 0, `${rule.alert} not-firing cases`).toBeGreaterThan(0);
     }
   });
 
-  it('gives every alert a severity, a summary, a description and a runbook with the README commands', async () => {
+  it('gives every alert a severity (the heartbeat none: it never pages), a summary, a description and a runbook with the README commands', async () => {
     for (const rule of alerts(await allRules())) {
-      expect(['critical', 'warning'], `${rule.alert} severity`).toContain(rule.labels?.severity);
+      if (rule.labels?.ess_heartbeat === 'true') expect(rule.labels.severity, rule.alert).toBeUndefined();
+      else expect(['critical', 'warning'], `${rule.alert} severity`).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, `${rule.alert} summary`).toBeTruthy();
       expect(rule.annotations?.description, `${rule.alert} description`).toBeTruthy();
       for (const command of RUNBOOK_COMMANDS) expect(rule.annotations?.runbook ?? '', `${rule.alert} runbook`).toContain(command);
@@ -160,6 +163,27 @@ describe('alerting', () => {
       expect(rule.labels?.service, rule.alert).toBe('quantum-ess');
     }
     for (const rule of examples) expect(rule.labels?.ess_trip, rule.alert).toBe('true');
+  });
+
+  it('ships the heartbeat: ESSWatchdog always fires, labelled ess_heartbeat="true", never a trip', async () => {
+    const heartbeats = alerts(await ruleFile(), 'ess-heartbeat');
+    expect(heartbeats).toHaveLength(1);
+    expect(heartbeats[0]).toMatchObject({ alert: 'ESSWatchdog', expr: 'vector(1)', labels: { ess_heartbeat: 'true', service: 'quantum-ess' } });
+    expect(heartbeats[0]?.labels?.ess_trip).toBeUndefined();
+    for (const rule of alerts(await allRules())) if (rule.alert !== 'ESSWatchdog') expect(rule.labels?.ess_heartbeat, rule.alert).toBeUndefined();
+  });
+
+  it('routes the heartbeat first, to the ESS receiver only, fast enough for the default WATCHDOG_MAX_SILENCE_SEC', async () => {
+    const seconds = (text: string): number => Number(/^([0-9]+)s$/.exec(text)?.[1] ?? NaN) || Number(/^([0-9]+)m$/.exec(text)?.[1] ?? NaN) * 60;
+    for (const [file, receiver] of [[AM_CONFIG, 'quantum-ess'], [AM_FLEET_CONFIG, 'quantum-ess-fleet']] as const) {
+      const config = parse(await readFile(file, 'utf8')) as { route: { routes: Array<Record<string, string | string[]>> } };
+      const first = config.route.routes[0] ?? {};
+      expect(first, file).toMatchObject({ receiver, matchers: ['ess_heartbeat="true"'], group_wait: '0s', continue: false });
+      // the rule of contract/README.md section 2: the limit exceeds 2 x repeat_interval + group_interval
+      const needed = 2 * seconds(String(first.repeat_interval)) + seconds(String(first.group_interval));
+      expect(needed, file).toBeGreaterThan(0);
+      expect(needed, file).toBeLessThan(Number(ESS_CONF_DEFAULTS.WATCHDOG_MAX_SILENCE_SEC));
+    }
   });
 
   it('never lets a fleet alert trip anything: no ess_trip and no trip scope label', async () => {
@@ -206,7 +230,8 @@ describe('alerting', () => {
       });
     }
     expect(new Set(hooks.map((hook) => hook.url)).size).toBe(hooks.length);
-    expect(config.route.routes[0]).toMatchObject({ receiver: 'quantum-ess-fleet', matchers: ['ess_trip="true"'], group_by: ['...'], group_wait: '0s', continue: true });
+    // route 0 is the heartbeat's; the first for trips follows it
+    expect(config.route.routes[1]).toMatchObject({ receiver: 'quantum-ess-fleet', matchers: ['ess_trip="true"'], group_by: ['...'], group_wait: '0s', continue: true });
   });
 
   it('ships the fleet receiver exactly as ess_fleet.sh render-receivers writes it', async () => {

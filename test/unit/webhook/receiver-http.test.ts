@@ -58,7 +58,7 @@ describe('POST /alertmanager: trips', () => {
     const unmatched = sampleAlert('B', 'f2', { labels: { alertname: 'B', ess_trip: 'false' } });
     const res = await h.post(samplePayload('A', 'f1', [resolved, unmatched]));
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ tripped: [], deduplicated: [], failed: [], other_target: [], invalid_scope: [], ignored: 2, dry_run: false });
+    expect(res.json()).toEqual({ tripped: [], deduplicated: [], failed: [], other_target: [], invalid_scope: [], ignored: 2, heartbeats: 0, dry_run: false });
     expect(await h.spoolEntries('incoming')).toEqual([]);
     expect(sample(await h.metrics(), 'ess_webhook_alerts_matched_total')).toBe(0);
   });

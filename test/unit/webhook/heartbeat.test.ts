@@ -1,0 +1,91 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateHeartbeatRecord } from '../../../src/contract/validators.generated.js';
+import { sample } from '../helpers.js';
+import { sampleAlert, samplePayload } from './fixtures.js';
+import { startWebhookHarness, type WebhookHarness } from './webhook-harness.js';
+
+const HOUR_MS = 3600 * 1000;
+
+/** The ESSWatchdog heartbeat as Alertmanager delivers it: Prometheus's external labels on it, endsAt ahead. */
+function heartbeat(endsAtMs: number, overrides: Record<string, string> = {}, labels: Record<string, string> = {}) {
+  const alert = sampleAlert('ESSWatchdog', 'f00dfeed', {
+    labels: { alertname: 'ESSWatchdog', ess_heartbeat: 'true', service: 'quantum-ess', prometheus: 'prom-1', ...labels },
+    startsAt: new Date(Date.now() - 24 * HOUR_MS).toISOString(),
+    endsAt: new Date(endsAtMs).toISOString(),
+    ...overrides,
+  });
+  return { ...samplePayload('ESSWatchdog', 'f00dfeed', [alert]), groupKey: '{}/{ess_heartbeat="true"}:{alertname="ESSWatchdog"}' };
+}
+
+describe('the heartbeat of the dead man\'s switch', () => {
+  let harness: WebhookHarness;
+  afterEach(async () => harness.close());
+
+  const start = async (): Promise<WebhookHarness> =>
+    (harness = await startWebhookHarness({
+      spoolDirs: ['tmp', 'incoming', 'reserve', 'heartbeat'],
+      // a broad trip rule that also matches the heartbeat: it must still never trip
+      config: { trip_rules: [['service="quantum-ess"']] },
+    }));
+  const last = (): string => join(harness.spoolDir, 'heartbeat', 'last');
+  const record = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(last(), 'utf8')) as Record<string, unknown>;
+
+  it('records a fresh heartbeat atomically, with its path, and never trips on it', async () => {
+    await start();
+    const res = await harness.post(heartbeat(Date.now() + 4 * 60_000));
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ tripped: [], heartbeats: 1 });
+    expect(await harness.spoolEntries('incoming')).toEqual([]);
+    const written = await record();
+    expect(validateHeartbeatRecord(written), JSON.stringify(validateHeartbeatRecord.errors)).toBe(true);
+    expect(written).toMatchObject({ schema: 1, path: 'prometheus=prom-1 via http://alertmanager:9093', receiver: 'quantum-ess' });
+    expect(written.group_key).toContain('ess_heartbeat');
+    const metrics = await harness.metrics();
+    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(1);
+    expect(sample(metrics, 'ess_watchdog_last_heartbeat_timestamp_seconds')).toBeCloseTo(Date.now() / 1000, -1);
+  });
+
+  it('replaces the record at every fresh heartbeat (a new inode each time: what the root side watches)', async () => {
+    await start();
+    await harness.post(heartbeat(Date.now() + 4 * 60_000));
+    const first = await stat(last());
+    await harness.post(heartbeat(Date.now() + 5 * 60_000));
+    const second = await stat(last());
+    expect(second.ino).not.toBe(first.ino);
+  });
+
+  it.each([
+    ['future', 'an endsAt days ahead', (now: number) => heartbeat(now + 48 * HOUR_MS)],
+    ['future', 'a startsAt days ahead', (now: number) => heartbeat(now + 60_000, { startsAt: new Date(now + 48 * HOUR_MS).toISOString() })],
+    ['replay', 'an endsAt long past', (now: number) => heartbeat(now - 3 * HOUR_MS)],
+  ] as const)('does not count a heartbeat with %s: %s', async (result, _what, payload) => {
+    await start();
+    expect((await harness.post(payload(Date.now()))).status).toBe(200);
+    await expect(stat(last())).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(sample(await harness.metrics(), `ess_watchdog_heartbeats_total{result="${result}"}`)).toBe(1);
+  });
+
+  it('counts a wall-clock hour either way as fresh (the allowance), and an older copy of the same path as a replay', async () => {
+    await start();
+    const now = Date.now();
+    expect((await harness.post(heartbeat(now + HOUR_MS + 4 * 60_000))).json()).toMatchObject({ heartbeats: 1 });
+    expect((await harness.post(heartbeat(now - HOUR_MS))).status).toBe(200);
+    const metrics = await harness.metrics();
+    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(1);
+    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="replay"}')).toBe(1);
+    // another Prometheus of the HA pair is its own path: fresh
+    await harness.post(heartbeat(now - HOUR_MS, {}, { prometheus: 'prom-2' }));
+    expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(2);
+    expect((await record()).path).toBe('prometheus=prom-2 via http://alertmanager:9093');
+  });
+
+  it('answers 200 and counts it when the record cannot be written: the root side sees the silence', async () => {
+    harness = await startWebhookHarness();
+    const res = await harness.post(heartbeat(Date.now() + 60_000));
+    expect(res.status).toBe(200);
+    expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="unrecorded"}')).toBe(1);
+    expect(harness.logs.join('\n')).toContain('heartbeat NOT recorded');
+  });
+});
