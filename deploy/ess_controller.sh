@@ -103,6 +103,8 @@ bad line (root)
   restore-latch                              keep or clear the latch after a reboot (used at boot)
   guard                                      put back a flag removed by hand (used by \
 quantum-ess-guard)
+  action-run NAME, action-result NAME        run an on-trip action, record its result (used by \
+its unit)
   help                                       this text
 
 Environment: ESS_CONFIG (default /etc/quantum/ess.conf).
@@ -261,6 +263,8 @@ main() {
     verify-audit) cmd_verify_audit "$@" ;;
     restore-latch) guard_cmd_restore_latch "$@" ;;
     guard) guard_cmd "$@" ;;
+    action-run) require_root action-run; actions_cmd_run "$@" ;;
+    action-result) require_root action-result; actions_cmd_result "$@" ;;
     help | --help | -h) usage ;;
     *) controller_unknown_command "$cmd" ;;
   esac

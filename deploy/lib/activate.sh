@@ -3,12 +3,15 @@
 # of a trading unit), the units are stopped, and only then is the activation recorded under the
 # lock: the stop never waits for a lock, journald, Redis or the exporter. first-stop.sh (loaded
 # before this) may have created the flag and run the first stop already. Needs config.sh time.sh
-# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh args.sh, from load.sh.
+# units.sh record.sh verdict.sh latch.sh spool.sh exempt.sh first-stop.sh args.sh actions.sh, from
+# load.sh.
 # From ess_controller.sh: usage, require_root, ESS_START_WALL, ESS_START_UPTIME. Writes ACT_*,
 # each function the ones its comment names.
 
 declare -g ACT_OWNER=0 ACT_RESULT=ok ACT_MODE=new ACT_LATENCY_US="" ACT_LEFTOVERS=0
 declare -g ACT_FLAG_FAILED=0
+# 1 when this real stop took the latch over from a full drill (its on-trip actions run for real)
+declare -g ACT_TOOK_OVER=0
 # a flag made by hand (touch): its mtime is read after the stop (activate_hand_flag_time)
 declare -g ACT_HAND_FLAG=0
 # the scope of the trip requests that started this activation (spool_scopes); empty for any other
@@ -183,9 +186,10 @@ activate_claim_spool() {
 # Writes ACT_OWNER ACT_CLAIM_PRIO ACT_CLAIM_MSG.
 activate_take_over_drill() {
   local f=${CFG[FLAG_FILE]} when=${1:-during drill $FLAG_ID}
+  # shellcheck disable=SC2034 # ACT_TOOK_OVER: read by actions.sh
   if latch_json "$ACT_ID" "$ACT_SOURCE" "$ACT_ACTOR" "$ACT_REASON" "$ACT_WALL_US" 2>/dev/null |
     record_atomic_write "$f" 0644; then
-    ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1
+    ACT_OWNER=1 ACT_CLAIM_PRIO=warning ACT_CLAIM_WHO=1 ACT_TOOK_OVER=1
     ACT_CLAIM_MSG=" $when:"
     ACT_CLAIM_MSG+=" this activation takes over the latch, the drill will not clear it"
   else
@@ -671,5 +675,7 @@ activate_finish() {
     "$CONFIG_PROBLEM; every unit carrying the latch drop-in was stopped"
   ((SPOOL_COUNT == 0)) || spool_record
   activate_report
+  # after the stop, the record and the answer; never part of the result (actions.sh)
+  actions_after_activate || record_log err "the on-trip actions could not all be started"
   [[ $ACT_RESULT == @(ok|degraded) ]]
 }

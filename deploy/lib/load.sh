@@ -8,8 +8,9 @@
 #   load_open_activate     opens the next part's files (no parse) before the stop, so that an
 #                          installer swapping the library directory during the stop cannot leave
 #                          the run without them. Writes LOAD_FDS.
-#   load_activate          verdict.sh exempt.sh wiring.sh activate.sh (what the activation needs
-#                          after its first stop), from LOAD_FDS when load_open_activate opened them
+#   load_activate          verdict.sh exempt.sh wiring.sh actions.sh activate.sh (what the
+#                          activation needs after its first stop), from LOAD_FDS when
+#                          load_open_activate opened them
 #   load_rest              the other commands' libraries, never parsed by `activate` (after the
 #                          stop, every library parsed is time before it returns)
 #   load_all               the three in that order: every other command, script and test
@@ -37,7 +38,7 @@ load_stop() {
 declare -gA LOAD_FDS=()
 load_open_activate() {
   local name fd
-  for name in verdict exempt wiring activate; do
+  for name in verdict exempt wiring actions activate; do
     fd=""
     { exec {fd}<"${BASH_SOURCE[0]%/*}/$name.sh"; } 2>/dev/null || fd=""
     LOAD_FDS[$name]=$fd
@@ -56,6 +57,9 @@ load_activate() {
   # shellcheck source=deploy/lib/wiring.sh
   if [[ -n ${LOAD_FDS[wiring]:-} ]]; then source "/dev/fd/${LOAD_FDS[wiring]}"
   else source "${BASH_SOURCE[0]%/*}/wiring.sh"; fi
+  # shellcheck source=deploy/lib/actions.sh
+  if [[ -n ${LOAD_FDS[actions]:-} ]]; then source "/dev/fd/${LOAD_FDS[actions]}"
+  else source "${BASH_SOURCE[0]%/*}/actions.sh"; fi
   # shellcheck source=deploy/lib/activate.sh
   if [[ -n ${LOAD_FDS[activate]:-} ]]; then source "/dev/fd/${LOAD_FDS[activate]}"
   else source "${BASH_SOURCE[0]%/*}/activate.sh"; fi

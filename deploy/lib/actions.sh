@@ -1,0 +1,248 @@
+# shellcheck shell=bash
+# actions: the on-trip actions (docs/operator-guide.md, "On-trip actions"). Executables in
+# ACTIONS_DIR that cancel what the trading services left behind (resting orders at a venue). Run
+# only after the trading units are stopped and the activation recorded, each as its own transient
+# unit (quantum-ess-action-NAME-RUN) that systemd kills, its whole cgroup, at ACTION_TIMEOUT_SEC:
+# the activation never waits for them and its exit code never depends on them. Inside the unit,
+# `ess_controller.sh action-run NAME` runs the file and keeps the tail of its output; the unit's
+# ExecStopPost `ess_controller.sh action-result NAME` records how it ended (whatever ended it: an
+# exit, a timeout, a kill) in STATE_DIR/actions/NAME.json, the audit trail and the journal. Needs
+# config.sh time.sh record.sh latch.sh, from load.sh. Writes ACTIONS_*.
+
+# the directory, its files and the directories above it: root's, writable by no one else
+readonly ACTIONS_DIR=${ESS_ACTIONS_DIR:-/etc/quantum/ess-actions.d}
+# an action's name: its file name; other names (NAME.env, NAME.cred, README, backups) are not run
+readonly ACTIONS_NAME_RE='^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
+readonly ACTIONS_UNIT_PREFIX=quantum-ess-action-
+# exit codes of an action (docs): 0 done and verified (check mode: checked), 3 done, not verified
+readonly ACTIONS_EX_UNVERIFIED=3
+# the output kept: the last bytes, then the last lines of those
+readonly ACTIONS_TAIL_BYTES=4096 ACTIONS_TAIL_LINES=10
+# after the timeout, SIGTERM to the whole cgroup; SIGKILL this long after
+readonly ACTIONS_KILL_AFTER_SEC=2
+
+declare -g ACTIONS_LAUNCHED=0 ACTIONS_REFUSED=0
+declare -ga ACTIONS_NAMES=()
+
+# actions_result_dir: where each action's last result is kept.
+actions_result_dir() { printf '%s/actions' "${CFG[STATE_DIR]}"; }
+
+# actions_list: the names of the files in ACTIONS_DIR that are actions (ACTIONS_NAME_RE), sorted.
+# Writes ACTIONS_NAMES.
+actions_list() {
+  local f name
+  ACTIONS_NAMES=()
+  [[ -d $ACTIONS_DIR ]] || return 0
+  for f in "$ACTIONS_DIR"/*; do
+    name=${f##*/}
+    [[ -e $f || -L $f ]] && [[ $name =~ $ACTIONS_NAME_RE ]] && ACTIONS_NAMES+=("$name")
+  done
+}
+
+# actions_refusal_v VAR NAME: why the action NAME may not run as root, empty if it may: the file a
+# regular executable (not a link), it and every directory above it root's and writable by no one
+# else (config_owner_problem_v), and so its NAME.env and NAME.cred when present. Writes VAR.
+actions_refusal_v() {
+  local _ar_f=$ACTIONS_DIR/$2 _ar_extra
+  printf -v "$1" '%s' ""
+  if [[ -L $_ar_f || ! -f $_ar_f ]]; then
+    printf -v "$1" '%s' "$_ar_f is not a regular file (a link, a directory or a device)"
+    return 0
+  fi
+  [[ -x $_ar_f ]] || { printf -v "$1" '%s' "$_ar_f is not executable"; return 0; }
+  config_owner_problem_v "$1" "$_ar_f" "$_ar_f"
+  [[ -z ${!1} ]] || return 0
+  for _ar_extra in "$_ar_f.env" "$_ar_f.cred"; do
+    [[ -e $_ar_extra || -L $_ar_extra ]] || continue
+    if [[ -L $_ar_extra || ! -f $_ar_extra ]]; then
+      printf -v "$1" '%s' "$_ar_extra is not a regular file"
+      return 0
+    fi
+    config_owner_problem_v "$1" "$_ar_extra" "$_ar_extra"
+    [[ -z ${!1} ]] || return 0
+  done
+}
+
+# actions_run_all MODE ID SOURCE REASON SCOPE UNITS: every action launched in its transient unit
+# (--no-block: this returns once systemd has queued them), the ones that may not run refused and
+# recorded. MODE real|check. Writes ACTIONS_LAUNCHED ACTIONS_REFUSED ACTIONS_NAMES.
+actions_run_all() {
+  local name why run
+  ACTIONS_LAUNCHED=0 ACTIONS_REFUSED=0
+  actions_list
+  ((${#ACTIONS_NAMES[@]} > 0)) || return 0
+  time_now_us_v run
+  for name in "${ACTIONS_NAMES[@]}"; do
+    actions_refusal_v why "$name"
+    if [[ -n $why ]]; then
+      ACTIONS_REFUSED=$((ACTIONS_REFUSED + 1))
+      actions_record "$name" "$2" "$1" refused "not run: $why" "$run" "$run" "" || true
+    elif actions_launch "$name" "$run" "$@"; then
+      ACTIONS_LAUNCHED=$((ACTIONS_LAUNCHED + 1))
+    else
+      actions_record "$name" "$2" "$1" failed "" "$run" "$run" \
+        "not started: systemd-run refused the unit $ACTIONS_UNIT_PREFIX$name-$run" || true
+    fi
+  done
+  record_journal notice "on-trip actions ($1) for activation $2: $ACTIONS_LAUNCHED started," \
+    "$ACTIONS_REFUSED refused; results: journalctl -t $ESS_TAG, $(actions_result_dir)"
+}
+
+# actions_after_activate (activate's last step, after its answer): the actions of a new activation
+# (any trigger), and of a trip while already latched (a re-verification somebody asked for, not the
+# path unit's or the tamper guard's) only with ACTIONS_ON_RETRIP=yes. A full drill's activation
+# runs them in ACTION_MODE; any other in real mode. Without ACTIONS_DIR nothing forks.
+actions_after_activate() {
+  local mode=real
+  [[ -d $ACTIONS_DIR && $ACT_RESULT != superseded ]] || return 0
+  case $ACT_MODE in
+    new) ;;
+    reverify) [[ $ACT_RUN_SOURCE != @(path|tamper) && ${CFG[ACTIONS_ON_RETRIP]} == yes ]] ||
+      return 0 ;;
+    *) return 0 ;;
+  esac
+  if [[ $ACT_SOURCE == drill ]] || { ((!ACT_TOOK_OVER)) && latch_drill_live; }; then
+    mode=${CFG[ACTION_MODE]}
+  fi
+  actions_run_all "$mode" "$ACT_ID" "$ACT_SOURCE" "$ACT_REASON" "$ACT_SCOPE" "${TRADING[*]}"
+  ((ACTIONS_LAUNCHED + ACTIONS_REFUSED == 0)) ||
+    printf 'on-trip actions (%s): %d started, %d refused (results: ess_controller.sh status)\n' \
+      "$mode" "$ACTIONS_LAUNCHED" "$ACTIONS_REFUSED"
+}
+
+# actions_launch NAME RUN MODE ID SOURCE REASON SCOPE UNITS: the transient unit of one action.
+actions_launch() {
+  local name=$1 run=$2 mode=$3 id=$4 source=$5 reason=$6 scope=$7 units=$8
+  local ctl=${ESS_LIB%/*}/ess_controller.sh f=$ACTIONS_DIR/$1
+  local -a props=(
+    -p Type=exec -p "RuntimeMaxSec=${CFG[ACTION_TIMEOUT_SEC]}"
+    -p "TimeoutStopSec=$ACTIONS_KILL_AFTER_SEC" -p KillMode=control-group -p SendSIGKILL=yes
+    -p NoNewPrivileges=yes -p ProtectSystem=full -p ProtectHome=read-only -p PrivateTmp=yes
+    -p "ExecStopPost=$ctl action-result $name"
+  )
+  [[ ! -e $f.env ]] || props+=(-p "EnvironmentFile=$f.env")
+  [[ ! -e $f.cred ]] || props+=(-p "LoadCredential=$name:$f.cred")
+  record_clean_text_v reason "$reason" 200
+  systemd-run --no-block --collect --quiet --unit="$ACTIONS_UNIT_PREFIX$name-$run" \
+    --description="ESS on-trip action $name (activation $id, $mode)" "${props[@]}" \
+    --setenv=ESS_ACTION_NAME="$name" --setenv=ESS_ACTION_MODE="$mode" \
+    --setenv=ESS_ACTION_TIMEOUT_SEC="${CFG[ACTION_TIMEOUT_SEC]}" \
+    --setenv=ESS_ACTIVATION_ID="$id" --setenv=ESS_ACTIVATION_SOURCE="$source" \
+    --setenv=ESS_ACTIVATION_REASON="$reason" --setenv=ESS_ACTIVATION_SCOPE="$scope" \
+    --setenv=ESS_STOPPED_UNITS="$units" --setenv=ESS_ACTION_LAUNCHED_US="$run" \
+    -- "$ctl" action-run "$name" </dev/null >/dev/null 2>&1
+}
+
+# actions_cmd_run NAME (inside the action's unit, as its main process): the action's file run with
+# stdout and stderr into a pipe whose last ACTIONS_TAIL_BYTES are kept in
+# STATE_DIR/actions/.NAME.out (megabytes of output cost no disk and no memory); exits with the
+# action's status.
+actions_cmd_run() {
+  local name=${1:-} dir rc
+  [[ $name =~ $ACTIONS_NAME_RE ]] || { printf 'ess: action-run: bad action name\n' >&2; exit 64; }
+  config_load_in_force
+  dir=$(actions_result_dir)
+  install -d -m 0755 "$dir"
+  time_now_us >"$dir/.$name.start"
+  set +e
+  "$ACTIONS_DIR/$name" </dev/null 2>&1 | tail -c "$ACTIONS_TAIL_BYTES" >"$dir/.$name.out"
+  rc=${PIPESTATUS[0]}
+  set -e
+  exit "$rc"
+}
+
+# actions_cmd_result NAME (the unit's ExecStopPost): how the action ended, from what systemd says
+# (SERVICE_RESULT, EXIT_CODE, EXIT_STATUS), recorded.
+#   timed out (RuntimeMaxSec)                      -> timeout
+#   exited 0                                       -> verified (check mode: checked)
+#   exited 3 (real mode)                           -> unverified: done, not verified
+#   any other exit, a signal, a failure to start   -> failed
+actions_cmd_result() {
+  local name=${1:-} dir start="" now result detail out="" mode=${ESS_ACTION_MODE:-real}
+  [[ $name =~ $ACTIONS_NAME_RE ]] ||
+    { printf 'ess: action-result: bad action name\n' >&2; exit 64; }
+  config_load_in_force
+  dir=$(actions_result_dir)
+  [[ ! -r $dir/.$name.start ]] || read -r start <"$dir/.$name.start" || true
+  [[ $start =~ ^[0-9]+$ ]] || start=${ESS_ACTION_LAUNCHED_US:-0}
+  time_now_us_v now
+  detail="${EXIT_CODE:-?} ${EXIT_STATUS:-?}"
+  if [[ ${SERVICE_RESULT:-} == timeout ]]; then
+    result=timeout detail="killed after ACTION_TIMEOUT_SEC=${CFG[ACTION_TIMEOUT_SEC]}s"
+  elif [[ ${EXIT_CODE:-} == exited && ${EXIT_STATUS:-} == 0 ]]; then
+    result=verified
+    [[ $mode != check ]] || result=checked
+  elif [[ ${EXIT_CODE:-} == exited && ${EXIT_STATUS:-} == "$ACTIONS_EX_UNVERIFIED" &&
+    $mode == real ]]; then
+    result=unverified
+  else
+    result=failed
+  fi
+  [[ ! -r $dir/.$name.out ]] || out=$(<"$dir/.$name.out")
+  rm -f -- "$dir/.$name.out" "$dir/.$name.start"
+  actions_record "$name" "${ESS_ACTIVATION_ID:-?}" "$mode" "$result" "$detail" "$start" "$now" \
+    "$out"
+}
+
+# The results, in the order of their meaning (contract/README.md section 8).
+readonly ACTIONS_RESULTS="verified unverified checked failed timeout refused"
+
+# actions_record NAME ID MODE RESULT DETAIL START_US END_US OUTPUT: one action's run, recorded:
+# STATE_DIR/actions/NAME.json (replaced; its counts carried on), an audit line, a journal line. The
+# output's last lines, bounded, every byte outside printable ASCII escaped.
+actions_record() {
+  local name=$1 id=$2 mode=$3 result=$4 detail=$5 start=$6 end=$7 out=$8
+  local dir fd prev="" w n counts=() lines=() jlines=() line j_name j_id j_det t0 t1 dur text
+  dir=$(actions_result_dir)
+  [[ -d $dir ]] || install -d -m 0755 "$dir" || return 1
+  exec {fd}>>"$dir/.lock" || return 1
+  flock -w 5 "$fd" || true
+  config_read_bounded_v prev "$dir/$name.json" 65536 || true
+  for w in $ACTIONS_RESULTS; do
+    n=0
+    [[ ! $prev =~ \"$w\":([0-9]{1,12})[,}] ]] || n=${BASH_REMATCH[1]}
+    [[ $w != "$result" ]] || n=$((n + 1))
+    counts+=("\"$w\":$n")
+  done
+  out=${out: -$ACTIONS_TAIL_BYTES}
+  mapfile -t lines <<<"$out"
+  ((${#lines[@]} <= ACTIONS_TAIL_LINES)) || lines=("${lines[@]: -$ACTIONS_TAIL_LINES}")
+  local jtext=""
+  for line in "${lines[@]}"; do
+    [[ -n $line ]] || continue
+    record_json_str_v w "$line"
+    jlines+=("$w")
+    record_clean_text_v w "$line" 200
+    jtext+=" | $w"
+  done
+  record_json_str_v j_name "$name"; record_json_str_v j_id "$id"; record_json_str_v j_det "$detail"
+  time_us_to_sec_v t0 "$start"; time_us_to_sec_v t1 "$end"
+  time_us_to_sec_v dur $((end > start ? end - start : 0))
+  local IFS=,
+  local fields="\"action\":$j_name,\"activation\":$j_id,\"mode\":\"$mode\",\"result\":\"$result\""
+  fields+=",\"detail\":$j_det,\"started\":$t0,\"finished\":$t1,\"duration_seconds\":$dur"
+  fields+=",\"output\":[${jlines[*]}]"
+  text="{\"schema\":1,$fields,\"counts\":{${counts[*]}}}"
+  record_atomic_write "$dir/$name.json" 0644 "$text"$'\n' || true
+  text=$jtext
+  exec {fd}>&-
+  unset IFS
+  record_audit_append action "$fields" || true
+  actions_journal "$name" "$id" "$mode" "$result" "$detail" "$dur" "${text:0:1200}"
+}
+
+# actions_journal NAME ID MODE RESULT DETAIL DURATION TEXT: the result's journal line; a failure is
+# crit (ESSTripActionFailed pages on it too), a cancel not verified a warning.
+actions_journal() {
+  local prio=info what
+  case $4 in
+    verified) what="done and verified" ;;
+    checked) what="check passed" ;;
+    unverified) prio=warning what="done, NOT verified (exit $ACTIONS_EX_UNVERIFIED)" ;;
+    timeout) prio=crit what="TIMED OUT ($5)" ;;
+    refused) prio=crit what="REFUSED" ;;
+    *) prio=crit what="FAILED ($5)" ;;
+  esac
+  record_journal "$prio" "on-trip action $1 ($3) for activation $2: $what in $6 s;" \
+    "output:${7:- (none)}"
+}
