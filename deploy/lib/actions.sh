@@ -7,7 +7,7 @@
 # `ess_controller.sh action-run NAME` runs the file and keeps the tail of its output; the unit's
 # ExecStopPost `ess_controller.sh action-result NAME` records how it ended (whatever ended it: an
 # exit, a timeout, a kill) in STATE_DIR/actions/NAME.json, the audit trail and the journal. Needs
-# config.sh time.sh record.sh latch.sh, from load.sh. Writes ACTIONS_*.
+# config.sh time.sh record.sh units.sh latch.sh, from load.sh. Writes ACTIONS_*.
 
 # the directory, its files and the directories above it: root's, writable by no one else
 readonly ACTIONS_DIR=${ESS_ACTIONS_DIR:-/etc/quantum/ess-actions.d}
@@ -138,17 +138,38 @@ actions_launch() {
 # STATE_DIR/actions/.NAME.out (megabytes of output cost no disk and no memory); exits with the
 # action's status.
 actions_cmd_run() {
-  local name=${1:-} dir rc
+  local name=${1:-} dir rc out_fd tail_pid
   [[ $name =~ $ACTIONS_NAME_RE ]] || { printf 'ess: action-run: bad action name\n' >&2; exit 64; }
   config_load_in_force
   dir=$(actions_result_dir)
   install -d -m 0755 "$dir"
   time_now_us >"$dir/.$name.start"
-  set +e
-  "$ACTIONS_DIR/$name" </dev/null 2>&1 | tail -c "$ACTIONS_TAIL_BYTES" >"$dir/.$name.out"
-  rc=${PIPESTATUS[0]}
-  set -e
+  exec {out_fd}> >(exec tail -c "$ACTIONS_TAIL_BYTES" >"$dir/.$name.out")
+  tail_pid=$!
+  rc=0
+  "$ACTIONS_DIR/$name" </dev/null >&"$out_fd" 2>&1 {out_fd}>&- || rc=$?
+  exec {out_fd}>&-
+  # what the action left behind (a child it forked) goes now, so that the output ends (a child
+  # holding it open) and nothing outlives the action; systemd would kill it with the unit anyway
+  actions_kill_rest "$tail_pid"
+  wait "$tail_pid" 2>/dev/null || true
   exit "$rc"
+}
+
+# actions_kill_rest KEEP_PID: every process of this unit's cgroup but this one and KEEP_PID,
+# SIGKILLed.
+actions_kill_rest() {
+  local cg="" line pid
+  local -a pids=()
+  units_cgroup_root
+  [[ -n $CGROUP_ROOT ]] || return 0
+  while IFS= read -r line; do [[ $line != 0::/* ]] || cg=$CGROUP_ROOT${line#0::}; done \
+    </proc/self/cgroup
+  [[ -n $cg && -r $cg/cgroup.procs ]] || return 0
+  mapfile -t pids <"$cg/cgroup.procs"
+  for pid in "${pids[@]}"; do
+    [[ $pid == "$$" || $pid == "$1" ]] || kill -KILL "$pid" 2>/dev/null || true
+  done
 }
 
 # actions_cmd_result NAME (the unit's ExecStopPost): how the action ended, from what systemd says
@@ -204,7 +225,7 @@ actions_record() {
     [[ $w != "$result" ]] || n=$((n + 1))
     counts+=("\"$w\":$n")
   done
-  out=${out: -$ACTIONS_TAIL_BYTES}
+  ((${#out} <= ACTIONS_TAIL_BYTES)) || out=${out: -$ACTIONS_TAIL_BYTES}
   mapfile -t lines <<<"$out"
   ((${#lines[@]} <= ACTIONS_TAIL_LINES)) || lines=("${lines[@]: -$ACTIONS_TAIL_LINES}")
   local jtext=""
