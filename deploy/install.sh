@@ -113,6 +113,9 @@ install_programs() {
   install -m 0755 "$SRC/ess_controller.sh" "$SRC/proof_ess.sh" "$FLEET_TOOL" "$stage/"
   install -d -m 0755 "$stage/lib" "$stage/units"
   install -m 0644 "$SRC"/lib/*.sh "$stage/lib/"
+  # the shipped on-trip actions, disabled: enabled by a copy into ACTIONS_DIR (actions.sh)
+  install -d -m 0755 "$stage/actions" "$ACTIONS_DIR"
+  install -m 0755 "$SRC"/actions/* "$stage/actions/"
   cp -R -- "$1/." "$stage/units/"
   install_render "$SRC/systemd/quantum-ess-spool.mount.in" \
     >"$stage/units/$(install_spool_mount_unit)"

@@ -37,7 +37,7 @@ install_npm_packages() {
 
 run_shellcheck() {
   local files
-  mapfile -t files < <(cd "$REPO" && git ls-files '*.sh' '*.bats' .ci/run)
+  mapfile -t files < <(cd "$REPO" && git ls-files '*.sh' '*.bats' .ci/run deploy/actions)
   local rc=0
   (cd "$REPO" && shellcheck "${files[@]}") || rc=$?
   record shellcheck "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
