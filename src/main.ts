@@ -1,4 +1,4 @@
-import { readBuildInfo } from './io/build-info.js';
+import { readBuildInfo, versionLine } from './io/build-info.js';
 import { parseCli, USAGE, UsageError } from './cli.js';
 import { ConfigError } from './config/config-error.js';
 import { formatListenAddress } from './config/listen-address.js';
@@ -44,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command.kind === 'version') {
-    process.stdout.write(`ess-exporter ${buildInfo.version} (Node.js ${buildInfo.nodejsVersion})\n`);
+    process.stdout.write(versionLine(buildInfo));
     return 0;
   }
 
