@@ -43,10 +43,13 @@ await_flag_writer() {
 await_flag_writer
 
 # The libraries, in their one order (lib/load.sh). Where install.sh puts the controller is found
-# without a fork when it runs through its /usr/local/sbin link.
-readonly ESS_LIBEXEC=/usr/local/lib/quantum-ess
+# without a fork when it runs through its /usr/local/sbin link (or, installed by the Debian package,
+# its /usr/sbin link).
+readonly ESS_LIBEXEC=/usr/local/lib/quantum-ess ESS_LIBEXEC_PACKAGE=/usr/lib/quantum-ess
 if [[ ${BASH_SOURCE[0]} -ef $ESS_LIBEXEC/ess_controller.sh ]]; then
   ESS_LIB=$ESS_LIBEXEC/lib
+elif [[ ${BASH_SOURCE[0]} -ef $ESS_LIBEXEC_PACKAGE/ess_controller.sh ]]; then
+  ESS_LIB=$ESS_LIBEXEC_PACKAGE/lib
 else
   ESS_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 fi

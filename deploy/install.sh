@@ -18,13 +18,21 @@ umask 022
 
 SRC=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 readonly SRC
-readonly LIBEXEC=/usr/local/lib/quantum-ess
-readonly SBIN_LINK=/usr/local/sbin/ess_controller.sh
-readonly PROOF_LINK=/usr/local/sbin/proof_ess.sh
+# Installed from a checkout: the programs under /usr/local, the exporter run by node from dist/.
+# The Debian package ships this tree under /usr/share/quantum-ess with a layout file beside this
+# script (packaging/build-deb.sh writes it) that moves the programs to /usr/lib and /usr/sbin and
+# names the package's single-executable exporter (EXPORTER_BIN); its maintainer scripts run this
+# installer, so both ways install the same way.
+LIBEXEC=/usr/local/lib/quantum-ess SBIN_DIR=/usr/local/sbin EXPORTER_BIN=""
+SYSUSERS=/etc/sysusers.d/quantum-ess.conf PACKAGED=0
+# shellcheck source=/dev/null # the package's layout file: those four assignments
+if [[ -f $SRC/package-layout ]]; then source "$SRC/package-layout"; PACKAGED=1; fi
+readonly LIBEXEC SBIN_DIR EXPORTER_BIN SYSUSERS PACKAGED
+readonly SBIN_LINK=$SBIN_DIR/ess_controller.sh
+readonly PROOF_LINK=$SBIN_DIR/proof_ess.sh
 # the fleet tool (trip through Alertmanager, fleet status; not the stop path, in its own folder of
 # the checkout): root not needed, also for a workstation
-readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=/usr/local/sbin/ess_fleet.sh
-readonly SYSUSERS=/etc/sysusers.d/quantum-ess.conf
+readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=$SBIN_DIR/ess_fleet.sh
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
   quantum-ess-trip.path quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path
   quantum-ess-guard.service quantum-ess-drill.timer quantum-ess-drill.service
@@ -61,7 +69,8 @@ install_render() {
     -e "s|@LIBEXEC@|$LIBEXEC|g" -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" \
     -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
     -e "s|@AUDIT_DIR@|$audit_dir|g" -e "s|@EXPORTER_LISTEN@|$EXPORTER_LISTEN|g" \
-    -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" "$1"
+    -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" \
+    -e "s|@EXPORTER_EXEC@|${EXPORTER_BIN:-/usr/bin/node $EXPORTER_DIR/dist/src/main.js}|g" "$1"
 }
 
 # install_spool_mount_unit: the name of the spool's mount unit.
@@ -140,7 +149,24 @@ install_programs() {
 
 # The exporter is the unprivileged, optional side: installed only from a built checkout (npm ci &&
 # npm run build), with just the production packages; the stop path never depends on it.
-exporter_built() { [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]]; }
+# From the package, the exporter is its single executable.
+exporter_built() {
+  if [[ -n $EXPORTER_BIN ]]; then [[ -x $EXPORTER_BIN ]]; return; fi
+  [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]]
+}
+
+# exporter_run ARGS...: the installed exporter (the package's executable, or node and dist/), with
+# ARGS; before install_exporter has copied dist/, the checkout's (exporter_run --source ARGS...).
+exporter_run() {
+  if [[ -n $EXPORTER_BIN ]]; then
+    [[ $1 != --source ]] || shift
+    "$EXPORTER_BIN" "$@"
+  elif [[ $1 == --source ]]; then
+    node "$SRC/../dist/src/main.js" "${@:2}"
+  else
+    node "$EXPORTER_DIR/dist/src/main.js" "$@"
+  fi
+}
 
 # exporter_listen_load: EXPORTER_LISTEN, the exporter's listen address, which its socket unit binds:
 # from its configuration (the installed one, else the shipped one; the exporter validates the rest),
@@ -148,9 +174,16 @@ exporter_built() { [[ -f $SRC/../dist/src/main.js && -d $SRC/../node_modules ]];
 exporter_listen_load() {
   local conf=$EXPORTER_CONFIG listen=""
   [[ -e $conf ]] || conf=$SRC/ess-exporter.json
-  # shellcheck disable=SC2016 # a JavaScript template, not a shell expansion
-  listen=$(node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    process.stdout.write(typeof c.listen === "string" ? c.listen : "")' "$conf" 2>/dev/null) || true
+  if command -v node >/dev/null; then
+    # shellcheck disable=SC2016 # a JavaScript template, not a shell expansion
+    listen=$(node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      process.stdout.write(typeof c.listen === "string" ? c.listen : "")' "$conf" 2>/dev/null) ||
+      true
+  else
+    # a host without Node (the package): the "listen" line as the shipped file writes it; the
+    # exporter's --check-config judges the whole file before anything is changed
+    listen=$(sed -n 's/^ *"listen": *"\([^"]*\)",\{0,1\} *$/\1/p' "$conf" | head -n 1)
+  fi
   EXPORTER_LISTEN=${listen:-$EXPORTER_DEFAULT_LISTEN}
   [[ $EXPORTER_LISTEN =~ ^([0-9.]+|\[[0-9A-Fa-f:.]+\]):[0-9]+$ ]] ||
     die "the exporter's listen '$EXPORTER_LISTEN' ($conf) is not IP:PORT; its socket unit binds" \
@@ -159,6 +192,10 @@ exporter_listen_load() {
 
 install_exporter() {
   local repo stage dir rel
+  if [[ -n $EXPORTER_BIN ]]; then # the package's executable is already in place
+    install_exporter_config
+    return
+  fi
   repo=$(cd "$SRC/.." && pwd)
   install -d -m 0755 "${EXPORTER_DIR%/*}"
   stage=$(mktemp -d "$EXPORTER_DIR.new.XXXXXX")
@@ -174,10 +211,15 @@ install_exporter() {
   if [[ -d $EXPORTER_DIR ]]; then mv "$EXPORTER_DIR" "$EXPORTER_DIR.old"; fi
   mv "$stage" "$EXPORTER_DIR"
   rm -rf "$EXPORTER_DIR.old"
+  install_exporter_config
+}
+
+# install_exporter_config: the shipped exporter configuration when there is none, then checked.
+install_exporter_config() {
   if [[ ! -e $EXPORTER_CONFIG ]]; then
     install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"
   fi
-  node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config >/dev/null
+  exporter_run --config "$EXPORTER_CONFIG" --check-config >/dev/null
 }
 
 # The bearer token Alertmanager must present; readable by root and the exporter's group only.
@@ -198,7 +240,7 @@ create_webhook_token() {
 # With tls_cert_file set it serves HTTPS; the certificate is not checked here (the PID is).
 wait_for_exporter() {
   local listen i pid check scheme=https
-  check=$(node "$EXPORTER_DIR/dist/src/main.js" --config "$EXPORTER_CONFIG" --check-config)
+  check=$(exporter_run --config "$EXPORTER_CONFIG" --check-config)
   listen=$(sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p' <<<"$check")
   ! grep -q '^  "tls": null,\{0,1\}$' <<<"$check" || scheme=http
   for ((i = 0; i < 100; i++)); do
@@ -394,8 +436,7 @@ check_exporter_config() {
   local conf=$EXPORTER_CONFIG ess=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
   [[ -e $conf ]] || conf=$SRC/ess-exporter.json
   [[ -e $ess ]] || ess=$SRC/ess.conf
-  node "$SRC/../dist/src/main.js" --config "$conf" --ess-config "$ess" --check-config \
-    >/dev/null ||
+  exporter_run --source --config "$conf" --ess-config "$ess" --check-config >/dev/null ||
     die "the exporter refuses its configuration ($conf, see above); nothing was changed"
 }
 
@@ -448,12 +489,22 @@ install_check() {
       "systemd accepts (systemd-analyze calendar). Nothing was changed."
   fi
   install_check_trading_units
+  install_keep_runbook_root
   install_check_runbook_root
   if [[ ! -e $conf ]]; then
     install -d -m 0755 "${conf%/*}"
     install -m 0644 "$SRC/ess.conf" "$conf"
     say "installed default configuration $conf"
   fi
+}
+
+# install_keep_runbook_root: dpkg runs the package's installer without options (an upgrade): the
+# runbook paths an operator added (install.sh --runbook-root) stay, as recorded, checked again.
+install_keep_runbook_root() {
+  ((PACKAGED)) && [[ -z $RUNBOOK_ROOT ]] || return 0
+  runbook_read "$LIBEXEC" || return 0
+  RUNBOOK_ROOT=$RUNBOOK_ROOT_RECORDED
+  TRUST_OWNERS=("${RUNBOOK_TRUSTED[@]}")
 }
 
 # install_check_trading_units: every trading unit loaded by systemd. One it has not (a typo in
@@ -491,8 +542,10 @@ install_stage() {
   local stage=$1 u
   install_render_units "$stage"
 
-  install -d -m 0755 /etc/sysusers.d /etc/tmpfiles.d
-  install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
+  install -d -m 0755 "${SYSUSERS%/*}" /etc/tmpfiles.d
+  # the package ships its own copy (SYSUSERS in /usr/lib/sysusers.d), left as dpkg placed it
+  cmp -s "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS" ||
+    install -m 0644 "$SRC/systemd/quantum-ess.sysusers" "$SYSUSERS"
   systemd-sysusers "$SYSUSERS"
   # the group and the token are harmless to create; the exporter's configuration names the token
   # file
@@ -568,12 +621,37 @@ install_start_exporter() {
     "($EXPORTER_CONFIG)"
 }
 
+# install_load_for_removal: the configuration whose paths a removal or a latch check uses: ess.conf,
+# or, when it does not load (an edit in progress must not make the package impossible to remove),
+# the installed copy, the one in force.
+install_load_for_removal() {
+  local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
+  if (config_load) >/dev/null 2>&1 || [[ ! -f $INSTALLED_CONFIG ]]; then
+    config_load
+  else
+    say "$conf does not load; using the configuration in force, $INSTALLED_CONFIG"
+    ESS_CONFIG=$INSTALLED_CONFIG config_load
+  fi
+}
+
+# do_latch_check: for the package's maintainer scripts (before an upgrade or a removal): exit 1
+# while the ESS is active, naming the command that ends the incident (never run for the operator);
+# 0 otherwise. Changes nothing.
+do_latch_check() {
+  install_load_for_removal
+  latched_anywhere || return 0
+  die "the ESS is ACTIVE ($LATCHED_BY exists): upgrading or removing it now could release" \
+    "latched units. Nothing was changed. Once the incident is over: sudo ess_controller.sh" \
+    "deactivate --reason \"...\" (add --no-start to keep the trading units stopped), then retry."
+}
+
 do_uninstall() {
   local force=${ARGS_VAL[force]:-0}
-  config_load
+  install_load_for_removal
   if latched_anywhere && ((!force)); then
-    die "the ESS is ACTIVE ($LATCHED_BY exists); deactivate first or use --force" \
-      "(which releases the latch). Nothing was removed."
+    die "the ESS is ACTIVE ($LATCHED_BY exists); nothing was removed. Deactivate first, once the" \
+      "incident is over (sudo ess_controller.sh deactivate --reason \"...\"), or use --force" \
+      "(which releases the latch)."
   fi
   systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
     quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
@@ -614,6 +692,8 @@ Usage: install.sh [install] [--runbook-root DIR [--trust-owner NAME]...] [--allo
        install.sh uninstall [--force]           remove units, drop-ins and programs; keep config,
                                                 state and audit trail
        install.sh render-units DIR              the units and drop-ins as they would be installed
+       install.sh latch-check                   exit 1 while the ESS is active (the package's
+                                                upgrade and removal refuse then)
 
   --runbook-root DIR  also DIR/ops/ess_controller.sh and DIR/scripts/proof_ess.sh, where the
                       operator's runbook calls them (e.g. /home/qt/quantum_trader); refused
@@ -643,7 +723,7 @@ install_usage_error() {
 install_options() {
   local cmd=$1 problem name each words=1
   local -A takes=([install]="runbook-root trust-owner allow-missing-units" [uninstall]=force
-    [render-units]="")
+    [render-units]="" [latch-check]="")
   [[ " ${ARGS_BARE[*]} " != *" runbook-root "* ]] || install_runbook_root_error
   [[ " ${ARGS_BARE[*]} " != *" trust-owner "* ]] || install_trust_owner_error
   [[ $cmd != render-units ]] || words=2
@@ -684,7 +764,8 @@ main() {
   # a mistyped option first: its value would otherwise be taken for the command
   ((${#ARGS_UNKNOWN[@]} == 0)) || install_usage_error "unknown option '${ARGS_UNKNOWN[0]}'"
   ((${#ARGS_WORDS[@]} == 0)) || cmd=${ARGS_WORDS[0]}
-  [[ $cmd == @(install|uninstall|render-units) ]] || install_usage_error "unknown command '$cmd'"
+  [[ $cmd == @(install|uninstall|render-units|latch-check) ]] ||
+    install_usage_error "unknown command '$cmd'"
   if [[ $cmd == render-units ]]; then # for tests: no root needed
     ((${#ARGS_WORDS[@]} == 2)) || install_usage_error "render-units needs one directory"
     install_options "$cmd"
@@ -697,6 +778,7 @@ main() {
   case $cmd in
     install) do_install ;;
     uninstall) do_uninstall ;;
+    latch-check) do_latch_check ;;
   esac
 }
 

@@ -11,8 +11,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 # iproute2 and openssl: the fleet harness (sandbox/fleet.sh) wires network namespaces to a bridge
 # and makes its throwaway CA; dbus-daemon: the unit and contract tests' fake systemd has a private bus
+# binutils (strip) and lintian: the Debian package (npm run package) and its check
 readonly APT_PACKAGES=(shellcheck bats redis-server curl jq prometheus prometheus-alertmanager
-  iproute2 openssl dbus-daemon)
+  iproute2 openssl dbus-daemon binutils lintian)
 readonly SANDBOX=$REPO/sandbox/sandbox.sh
 REPORT_DIR=$(mktemp -d)
 readonly REPORT_DIR
@@ -37,7 +38,8 @@ install_npm_packages() {
 
 run_shellcheck() {
   local files
-  mapfile -t files < <(cd "$REPO" && git ls-files '*.sh' '*.bats' .ci/run deploy/actions)
+  mapfile -t files < <(cd "$REPO" && git ls-files '*.sh' '*.bats' .ci/run deploy/actions \
+    packaging/debian/preinst packaging/debian/prerm packaging/debian/postinst packaging/debian/postrm)
   local rc=0
   (cd "$REPO" && shellcheck "${files[@]}") || rc=$?
   record shellcheck "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
@@ -54,6 +56,17 @@ run_build() {
   local rc=0
   (cd "$REPO" && rm -rf dist && npm run --silent build) || rc=$?
   record "npm run build" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
+}
+
+# The Debian package the integration tests install (test/integration/package.test.ts), and lintian
+# on it: no error (the warnings that stay are listed in the README).
+run_package() {
+  local rc=0 deb
+  deb=$(cd "$REPO" && npm run --silent package | tail -n 1) || rc=$?
+  record "npm run package" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
+  ((rc == 0)) || return 0
+  (cd "$REPO" && lintian --fail-on error "$deb") || rc=$?
+  record "lintian $(basename "$deb")" "$rc" "$((rc == 0 ? 1 : 0))" "$((rc == 0 ? 0 : 1))"
 }
 
 run_bats() {
@@ -106,6 +119,7 @@ main() {
   step "typescript";      run_typecheck
   step "bats";            run_bats
   step "build";           run_build
+  step "Debian package";  run_package
   step "unit tests";      run_vitest unit
   step "contract tests (bash and TypeScript on the same fixtures)"; run_vitest contract
   step "runbook on real systemd"; run_runbook

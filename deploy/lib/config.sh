@@ -233,9 +233,10 @@ readonly CONFIG_SYSTEM_DIRS="/ /bin /etc /home /lib /lib32 /lib64 /libx32 /media
  /usr/share /usr/src /usr/local /usr/local/bin /usr/local/sbin /usr/local/lib /usr/local/share\
  /usr/local/etc /usr/local/include /var/lib /var/log /var/spool /var/cache /var/tmp /var/run\
  /var/lock /var/mail /var/opt /var/backups /var/local /var/www /run/lock /run/mount"
-# The ESS's own install, configuration and runtime directories (the lock's home is the last one).
+# The ESS's own install (from a checkout, then from the Debian package), configuration and runtime
+# directories (the lock's home is the last one).
 readonly CONFIG_ESS_DIRS="/usr/local/lib/quantum-ess /usr/local/lib/quantum-ess-exporter\
- /etc/quantum /run/quantum-ess"
+ /usr/lib/quantum-ess /usr/share/quantum-ess /etc/quantum /run/quantum-ess"
 
 # config_path_meets A B: A is B, lies inside B, or B inside A.
 config_path_meets() { [[ $1 == "$2" || $1 == "$2"/* || $2 == "$1"/* ]]; }

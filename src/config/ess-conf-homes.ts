@@ -19,8 +19,14 @@ const SYSTEM_DIRS = new Set([
   ...['/var/lib', '/var/log', '/var/spool', '/var/cache', '/var/tmp', '/var/run', '/var/lock', '/var/mail', '/var/opt', '/var/backups', '/var/local', '/var/www'],
   ...['/run/lock', '/run/mount'],
 ]);
-/** The ESS's own install, configuration and runtime directories (the lock's home is the last one). */
-const ESS_DIRS = ['/usr/local/lib/quantum-ess', '/usr/local/lib/quantum-ess-exporter', '/etc/quantum', '/run/quantum-ess'];
+/**
+ * The ESS's own install (from a checkout, then from the Debian package), configuration and runtime
+ * directories (the lock's home is the last one).
+ */
+const ESS_DIRS = [
+  ...['/usr/local/lib/quantum-ess', '/usr/local/lib/quantum-ess-exporter', '/usr/lib/quantum-ess', '/usr/share/quantum-ess'],
+  ...['/etc/quantum', '/run/quantum-ess'],
+];
 
 const meets = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
 

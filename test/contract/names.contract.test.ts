@@ -119,9 +119,15 @@ describe('contract/names.json', () => {
     for (const unit of Object.keys(NAMES.units)) expect(existsSync(`${REPO}deploy/systemd/${unit}`), unit).toBe(true);
     expect(existsSync(`${REPO}deploy/systemd/${NAMES.spool_mount.template}`)).toBe(true);
     const install = deploy('install.sh');
-    for (const value of [P.lib_dir, P.controller, P.drill, P.exporter_config, P.webhook_token]) {
+    for (const value of [P.lib_dir, P.exporter_config, P.webhook_token]) {
       expect(install, value).toContain(value);
     }
+    // the links: one directory (from a checkout; the Debian package's layout file moves it to /usr/sbin)
+    const sbin = P.controller!.slice(0, P.controller!.lastIndexOf('/'));
+    expect(P.drill!.startsWith(`${sbin}/`)).toBe(true);
+    expect(install).toContain(`SBIN_DIR=${sbin} `);
+    expect(install).toContain(`SBIN_LINK=$SBIN_DIR/${P.controller!.slice(sbin.length + 1)}\n`);
+    expect(install).toContain(`PROOF_LINK=$SBIN_DIR/${P.drill!.slice(sbin.length + 1)}\n`);
     // the latch drop-in's name: config.sh, which install.sh and the controller share
     expect(deployLib).toContain(`ESS_DROPIN_NAME=${NAMES.drop_ins.latch}`);
     expect(install).toContain('DROPIN_NAME=$ESS_DROPIN_NAME');

@@ -1,0 +1,246 @@
+// The Debian package (npm run package) on real systemd, in a sandbox with no Node at all: installed with
+// apt-get, it arms the switch and serves metrics from its single executable; every trip method latches;
+// upgrade and removal refuse while latched; an upgrade while armed keeps the switch armed throughout;
+// remove keeps the evidence and the configuration, purge the evidence only. The sandbox shares the
+// host's /usr read-only and starts with an empty /var: /usr gets a tmpfs overlay inside the container
+// (so dpkg can write there, and Node can be deleted from it) and /var/lib/dpkg a copy of the host's.
+import { access, cp, readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FLAG, LATCHED, metricValue, MONITOR, Sandbox, TRADING } from '../../sandbox/sandbox.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CTL = '/usr/sbin/ess_controller.sh';
+const NEWER = '/root/quantum-ess-newer.deb';
+let box: Sandbox;
+let deb: string; // the package's path inside the sandbox
+let version: string;
+
+async function builtPackage(): Promise<string> {
+  version = (JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  const arch = (await execa('dpkg', ['--print-architecture'])).stdout.trim();
+  const name = `quantum-ess_${version}_${arch}.deb`;
+  try {
+    await access(path.join(REPO, 'build', name));
+  } catch (error) {
+    throw new Error(`build/${name} not found: build it first (npm run package)`, { cause: error });
+  }
+  return `/opt/quantum-ess-src/build/${name}`;
+}
+
+/** dpkg and apt inside the container: the host's package database copied in, /usr writable, Node gone. */
+async function prepareDpkg(): Promise<void> {
+  const root = (await execa('bash', [path.join(REPO, 'sandbox/sandbox.sh'), 'root', 'ess-package'])).stdout.trim();
+  await cp('/var/lib/dpkg', path.join(root, 'var/lib/dpkg'), { recursive: true, preserveTimestamps: true });
+  await box.mustRun(
+    'bash',
+    '-c',
+    [
+      'set -e',
+      // the host's stat overrides name groups this container's /etc/group does not have
+      ': > /var/lib/dpkg/statoverride',
+      'mkdir -p /etc/apt/apt.conf.d /etc/apt/sources.list.d /etc/apt/preferences.d && touch /etc/apt/sources.list',
+      'mkdir -p /run/usr-overlay && mount -t tmpfs -o mode=0755 usr-upper /run/usr-overlay',
+      'mkdir -p /run/usr-overlay/upper /run/usr-overlay/work',
+      'mount -t overlay -o lowerdir=/usr,upperdir=/run/usr-overlay/upper,workdir=/run/usr-overlay/work usr-overlay /usr',
+      'rm -rf /usr/bin/node /usr/bin/nodejs /usr/bin/npm /usr/bin/npx /usr/bin/corepack /usr/lib/node_modules /usr/local/bin/node',
+    ].join('\n'),
+  );
+}
+
+async function aptInstall(file: string): Promise<{ exitCode: number; out: string }> {
+  const r = await box.sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold ${file} 2>&1`);
+  return { exitCode: r.exitCode, out: r.stdout };
+}
+
+async function installedVersion(): Promise<string> {
+  return (await box.sh("dpkg-query -W -f='${Status} ${Version}' quantum-ess")).stdout.trim();
+}
+
+async function waitForFile(file: string, present: boolean): Promise<void> {
+  await box.sh(`for i in $(seq 200); do test ${present ? '' : '!'} -e ${file} && exit 0; sleep 0.05; done; exit 1`);
+}
+
+/** Deactivated without starting anything, then every unit started again as the test's own step. */
+async function release(): Promise<void> {
+  await box.mustRun(CTL, 'deactivate', '--no-start', '--reason', 'package test');
+  await box.mustRun('systemctl', 'reset-failed');
+  await box.mustRun('systemctl', 'start', '--', ...TRADING, ...MONITOR);
+  const states = await box.waitFor([...TRADING], ['active']);
+  expect(Object.values(states).every((s) => s === 'active'), JSON.stringify(states)).toBe(true);
+}
+
+async function expectLatched(): Promise<void> {
+  const states = await box.waitFor([...TRADING], ['inactive', 'failed']);
+  expect(Object.values(states).every((s) => s !== 'active'), JSON.stringify(states)).toBe(true);
+  const status = await box.run(CTL, 'status');
+  expect(status.stdout).toContain('verdict:  active: latched');
+}
+
+const ALERT = JSON.stringify({
+  version: '4', groupKey: '{}:{alertname="PackageTest"}', truncatedAlerts: 0, status: 'firing', receiver: 'quantum-ess',
+  groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am:9093',
+  alerts: [{ status: 'firing', labels: { alertname: 'PackageTest', ess_trip: 'true' }, annotations: {},
+    startsAt: '2026-11-26T06:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://p', fingerprint: 'pkg1' }],
+});
+
+beforeAll(async () => {
+  deb = await builtPackage();
+  box = await Sandbox.boot('ess-package', { withEss: false });
+  await prepareDpkg();
+});
+afterAll(async () => {
+  await box?.shutdown();
+});
+
+describe('the Debian package', () => {
+  it('the sandbox has no Node: no node, no npm, no node_modules on any path', async () => {
+    const r = await box.sh('command -v node nodejs npm npx; ls -d /usr/lib/node_modules 2>/dev/null; true');
+    expect(r.stdout.trim()).toBe('');
+  });
+
+  it('a truncated package is refused by dpkg and the host is unchanged', async () => {
+    await box.mustRun('bash', '-c', `head -c 1000000 ${deb} > /root/truncated.deb`);
+    const r = await box.sh('dpkg -i /root/truncated.deb 2>&1');
+    expect(r.exitCode).not.toBe(0);
+    expect(await installedVersion()).not.toMatch(/ok installed/);
+    expect(await box.exists('/etc/systemd/system/quantum-ess.path')).toBe(false);
+    expect(await box.exists('/usr/bin/quantum-ess-exporter')).toBe(false);
+  });
+
+  it('installs with apt-get: configuration validated, drop-ins generated, switch armed, exporter serving', async () => {
+    const r = await aptInstall(deb);
+    expect(r.exitCode, r.out).toBe(0);
+    expect(await installedVersion()).toBe(`install ok installed ${version}`);
+    expect(r.out).toContain('verdict:  armed');
+    expect((await box.run(CTL, 'status')).exitCode).toBe(0);
+    for (const u of TRADING) expect(await box.exists(`/etc/systemd/system/${u}.d/50-quantum-ess-latch.conf`)).toBe(true);
+    // the conffiles, as dpkg knows them
+    const conffiles = (await box.sh("dpkg-query -W -f='${Conffiles}' quantum-ess")).stdout;
+    expect(conffiles).toContain('/etc/quantum/ess.conf');
+    expect(conffiles).toContain('/etc/quantum/ess-exporter.json');
+    // the exporter is the single executable, and it serves
+    expect(await box.show('quantum-ess-exporter.service', 'ActiveState')).toBe('active');
+    expect(await box.show('quantum-ess-exporter.service', 'ExecStart')).toContain('path=/usr/bin/quantum-ess-exporter ');
+    const v = await box.mustRun('quantum-ess-exporter', '--version');
+    expect(v).toMatch(new RegExp(`^quantum-ess-exporter ${version.replaceAll('.', '\\.')} \\(revision [0-9a-f]+.*single executable; Node\\.js v20\\.`));
+    const text = await box.scrape();
+    expect(metricValue(text, `ess_build_info{version="${version}",nodejs_version="${process.version}"}`)).toBe(1);
+    expect(metricValue(text, 'ess_verdict{verdict="armed"}')).toBe(1);
+  });
+
+  it('trips by touch, by the controller and by an Alertmanager webhook', async () => {
+    await box.mustRun('touch', FLAG);
+    await expectLatched();
+    await release();
+
+    await box.mustRun(CTL, 'activate', '--reason', 'package test');
+    await expectLatched();
+    await release();
+
+    const trip = await box.sh(
+      `curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat /etc/quantum/ess-webhook.token)" ` +
+        `-H 'Content-Type: application/json' --data-binary '${ALERT}' http://127.0.0.1:10170/alertmanager`,
+    );
+    expect(trip.stdout).toBe('200');
+    await waitForFile(FLAG, true);
+    await expectLatched();
+    expect((await box.stateJson()).last_activation).toMatchObject({ source: 'alertmanager' });
+  });
+
+  it('refuses an upgrade and a removal while latched, naming ess_controller.sh deactivate; the latch holds', async () => {
+    // still latched by the webhook's trip; a newer build of the same package
+    await box.mustRun('bash', '-c', `set -e; rm -rf /root/v2; dpkg-deb -R ${deb} /root/v2
+      sed -i 's/^Version: .*/Version: ${version}+1/' /root/v2/DEBIAN/control
+      dpkg-deb --root-owner-group -Zgzip -z1 -b /root/v2 ${NEWER} >/dev/null`);
+    const up = await aptInstall(NEWER);
+    expect(up.exitCode).not.toBe(0);
+    expect(up.out).toContain('the ESS is ACTIVE');
+    expect(up.out).toContain('sudo ess_controller.sh deactivate');
+    expect(await installedVersion()).toBe(`install ok installed ${version}`);
+
+    const rm = await box.sh('DEBIAN_FRONTEND=noninteractive apt-get remove -y quantum-ess 2>&1');
+    expect(rm.exitCode).not.toBe(0);
+    expect(rm.stdout).toContain('sudo ess_controller.sh deactivate');
+    expect(await installedVersion()).toBe(`install ok installed ${version}`);
+    // nothing was unlatched or started
+    expect(await box.exists(FLAG)).toBe(true);
+    await expectLatched();
+    for (const u of TRADING) expect(await box.exists(`/etc/systemd/system/${u}.d/50-quantum-ess-latch.conf`)).toBe(true);
+    await release();
+  });
+
+  it('upgrades while armed: the switch is armed at every sample, an edited conffile is kept', async () => {
+    await box.mustRun('sed', '-i', 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0.4/', '/etc/quantum/ess.conf');
+    // the runbook's paths, added by the operator with the package's installer, survive the upgrade
+    await box.mustRun('install', '-d', '-m', '0755', '/opt/qt');
+    await box.mustRun('/usr/share/quantum-ess/deploy/install.sh', '--runbook-root', '/opt/qt');
+    // samples of the two path units that are the switch, for as long as the upgrade runs
+    await box.sh(`rm -f /root/samples /root/stop; (while [ ! -e /root/stop ]; do
+        echo "$(date +%s%N) $(systemctl show -P ActiveState quantum-ess.path quantum-ess-trip.path | tr '\\n' ' ')"
+      done > /root/samples) >/dev/null 2>&1 & sleep 0.3`);
+    const up = await aptInstall(NEWER);
+    await box.sh('touch /root/stop; sleep 0.3');
+    expect(up.exitCode, up.out).toBe(0);
+    expect(await installedVersion()).toBe(`install ok installed ${version}+1`);
+    expect(up.out).toContain('verdict:  armed');
+    expect((await box.mustRun('grep', '^START_SETTLE_SEC=', '/etc/quantum/ess.conf')).trim()).toBe('START_SETTLE_SEC=0.4');
+    expect((await box.mustRun('grep', '^START_SETTLE_SEC=', '/usr/lib/quantum-ess/ess.conf.installed')).trim()).toBe('START_SETTLE_SEC=0.4');
+
+    const samples = (await box.readFile('/root/samples')).trim().split('\n').map((line) => {
+      const [ns, ...states] = line.trim().split(/\s+/);
+      return { ms: Number(ns) / 1e6, armed: states.length === 2 && states.every((s) => s === 'active') };
+    });
+    let longestGapMs = 0;
+    let longestStepMs = 0;
+    let unarmedSince: number | null = null;
+    for (let i = 0; i < samples.length; i += 1) {
+      const s = samples[i]!;
+      if (i > 0) longestStepMs = Math.max(longestStepMs, s.ms - samples[i - 1]!.ms);
+      if (!s.armed && unarmedSince === null) unarmedSince = s.ms;
+      if (s.armed && unarmedSince !== null) {
+        longestGapMs = Math.max(longestGapMs, s.ms - unarmedSince);
+        unarmedSince = null;
+      }
+    }
+    console.log(`upgrade while armed: ${samples.length} samples, longest step ${longestStepMs.toFixed(0)} ms, longest unarmed ${longestGapMs.toFixed(0)} ms`);
+    expect(samples.length).toBeGreaterThan(50);
+    expect(samples.filter((s) => !s.armed)).toEqual([]);
+    expect((await box.readFile('/usr/lib/quantum-ess/runbook-root')).trim()).toBe('/opt/qt');
+    expect(await box.mustRun('bash', '/opt/qt/ops/ess_controller.sh', 'status')).toContain('verdict:  armed');
+    // and it trips after the upgrade
+    await box.mustRun('touch', FLAG);
+    await expectLatched();
+    await release();
+    const text = await box.scrape();
+    expect(metricValue(text, 'ess_verdict{verdict="armed"}')).toBe(1);
+  });
+
+  it('remove keeps configuration, state and audit trail; purge removes the configuration and says what it kept', async () => {
+    const rm = await box.sh('DEBIAN_FRONTEND=noninteractive apt-get remove -y quantum-ess 2>&1');
+    expect(rm.exitCode, rm.stdout).toBe(0);
+    expect(rm.stdout).toContain('install: kept: /etc/quantum/ess.conf');
+    expect(await box.exists('/etc/systemd/system/quantum-ess.path')).toBe(false);
+    for (const u of TRADING) expect(await box.exists(`/etc/systemd/system/${u}.d/50-quantum-ess-latch.conf`)).toBe(false);
+    expect(await box.exists('/usr/lib/quantum-ess')).toBe(false);
+    expect(await box.exists('/usr/sbin/ess_controller.sh')).toBe(false);
+    expect(await box.show('quantum-ess-exporter.service', 'LoadState')).toBe('not-found');
+    // the trading units were never touched by the removal
+    expect(Object.values(await box.activeStates([...TRADING])).every((s) => s === 'active')).toBe(true);
+    for (const kept of ['/etc/quantum/ess.conf', '/etc/quantum/ess-exporter.json', '/etc/quantum/ess-webhook.token', '/var/lib/quantum-ess/state.json', '/var/log/quantum-ess/audit.jsonl']) {
+      expect(await box.exists(kept), kept).toBe(true);
+    }
+
+    const purge = await box.sh('dpkg --purge quantum-ess 2>&1');
+    expect(purge.exitCode, purge.stdout).toBe(0);
+    expect(purge.stdout).toContain('quantum-ess: purged the configuration');
+    expect(purge.stdout).toContain('Kept, as the record of every stop');
+    expect(await box.exists('/etc/quantum')).toBe(false);
+    expect(await box.exists('/var/lib/quantum-ess/state.json')).toBe(true);
+    expect(await box.exists('/var/log/quantum-ess/audit.jsonl')).toBe(true);
+    expect(await installedVersion()).not.toMatch(/ok installed/);
+    expect(await box.exists(LATCHED)).toBe(false);
+  });
+});
