@@ -219,7 +219,7 @@ install_exporter_config() {
   if [[ ! -e $EXPORTER_CONFIG ]]; then
     install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"
   fi
-  exporter_run --config "$EXPORTER_CONFIG" --check-config >/dev/null
+  exporter_run --config.file "$EXPORTER_CONFIG" --check-config >/dev/null
 }
 
 # The bearer token Alertmanager must present; readable by root and the exporter's group only.
@@ -240,7 +240,7 @@ create_webhook_token() {
 # With tls_cert_file set it serves HTTPS; the certificate is not checked here (the PID is).
 wait_for_exporter() {
   local listen i pid check scheme=https
-  check=$(exporter_run --config "$EXPORTER_CONFIG" --check-config)
+  check=$(exporter_run --config.file "$EXPORTER_CONFIG" --check-config)
   listen=$(sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p' <<<"$check")
   ! grep -q '^  "tls": null,\{0,1\}$' <<<"$check" || scheme=http
   for ((i = 0; i < 100; i++)); do
@@ -436,7 +436,7 @@ check_exporter_config() {
   local conf=$EXPORTER_CONFIG ess=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
   [[ -e $conf ]] || conf=$SRC/ess-exporter.json
   [[ -e $ess ]] || ess=$SRC/ess.conf
-  exporter_run --source --config "$conf" --ess-config "$ess" --check-config >/dev/null ||
+  exporter_run --source --config.file "$conf" --ess-config "$ess" --check-config >/dev/null ||
     die "the exporter refuses its configuration ($conf, see above); nothing was changed"
 }
 

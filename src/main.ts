@@ -4,12 +4,14 @@ import { ConfigError } from './config/config-error.js';
 import { formatListenAddress } from './config/listen-address.js';
 import { startServer } from './http/server.js';
 import { SystemdSocketError, takeSystemdSocket } from './http/systemd-socket.js';
-import { describe, journalLog as log } from './io/log.js';
+import { describe, journalLog, makeLog, type Log } from './io/log.js';
 import { pathOwnerProblem } from './io/path-owners.js';
 import { loadExporterConfig } from './load-config.js';
 import { UnprivilegedSide } from './unprivileged-side.js';
 
 const EX_USAGE = 64;
+// today's plain line until the command line names a level and format
+let log: Log = journalLog;
 const EX_CONFIG = 78;
 
 type RunCommand = Extract<ReturnType<typeof parseCli>, { kind: 'run' | 'check-config' }>;
@@ -36,8 +38,16 @@ async function checkPathOwners(config: Awaited<ReturnType<typeof loadExporterCon
   }
 }
 
+/** --log.level and --log.format in force from here on; the deprecated option names said. */
+function useLogOptions(command: ReturnType<typeof parseCli>): void {
+  if (command.kind !== 'run' && command.kind !== 'check-config') return;
+  log = makeLog({ level: command.logLevel, ...(command.logFormat !== undefined && { format: command.logFormat }) });
+  for (const deprecation of command.deprecations) log(deprecation, 'warning');
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const command = parseCli(argv);
+  useLogOptions(command);
   const buildInfo = readBuildInfo();
   if (command.kind === 'help') {
     process.stdout.write(USAGE);
@@ -104,10 +114,10 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`ess-exporter: ${error.message}\n\n${USAGE}`);
       process.exitCode = EX_USAGE;
     } else if (error instanceof ConfigError || error instanceof SystemdSocketError) {
-      log(error.message);
+      log(error.message, 'error');
       process.exitCode = EX_CONFIG;
     } else {
-      log(`fatal: ${describe(error)}`);
+      log(`fatal: ${describe(error)}`, 'error');
       process.exitCode = 1;
     }
     // The flag watch and timers would keep a half-started exporter alive, "active (running)" and

@@ -2,8 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseCli, UsageError } from '../../src/cli.js';
+import { makeLog } from '../../src/io/log.js';
 import { createFakeHost, type FakeHost } from './helpers.js';
 import { makeCert } from './tls-certs.js';
 
@@ -38,19 +39,83 @@ async function waitListening(port: number): Promise<void> {
 
 describe('command line', () => {
   it('parses options', () => {
-    expect(parseCli(['--config', '/x.json', '--listen', '[::1]:1'])).toEqual({
+    expect(parseCli(['--config.file', '/x.json', '--web.listen-address', '[::1]:1'])).toEqual({
       kind: 'run',
       configFile: '/x.json',
       configFileGiven: true,
       listen: '[::1]:1',
       systemdSocket: false,
+      logLevel: 'info',
+      deprecations: [],
     });
+    expect(parseCli(['--log.level', 'warn', '--log.format=json'])).toMatchObject({ logLevel: 'warn', logFormat: 'json' });
+    expect(() => parseCli(['--log.format', 'text'])).toThrow(/--log\.format: 'text' is not one of logfmt, json/);
+    expect(() => parseCli(['--log.level', 'debug'])).toThrow(UsageError);
     expect(parseCli(['--systemd-socket'])).toMatchObject({ kind: 'run', systemdSocket: true });
     expect(parseCli([])).toMatchObject({ kind: 'run', configFile: '/etc/quantum/ess-exporter.json', configFileGiven: false });
     expect(parseCli(['--check-config', '--ess-config', '/e'])).toMatchObject({ kind: 'check-config', essConfigFile: '/e' });
     expect(parseCli(['--help'])).toEqual({ kind: 'help' });
     expect(() => parseCli(['--lsiten', 'x'])).toThrow(UsageError);
     expect(() => parseCli(['extra'])).toThrow(UsageError);
+  });
+
+  it("reads today's --config and --listen for one more release, each with a deprecation line", () => {
+    expect(parseCli(['--config', '/x.json', '--listen', '[::1]:1'])).toMatchObject({
+      configFile: '/x.json',
+      listen: '[::1]:1',
+      deprecations: [
+        '--config is deprecated and will be removed in the next release: use --config.file',
+        '--listen is deprecated and will be removed in the next release: use --web.listen-address',
+      ],
+    });
+  });
+
+  it('refuses an option given twice, and an old name beside its new one', () => {
+    expect(() => parseCli(['--config.file', '/a', '--config.file', '/b'])).toThrow('--config.file given 2 times; give it once');
+    expect(() => parseCli(['--web.listen-address', '127.0.0.1:1', '--web.listen-address=127.0.0.1:2'])).toThrow(UsageError);
+    expect(() => parseCli(['--config', '/a', '--config.file', '/b'])).toThrow('--config and --config.file name the same setting');
+  });
+});
+
+describe('makeLog', () => {
+  const capture = (run: () => void): string[] => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
+    try {
+      run();
+    } finally {
+      spy.mockRestore();
+    }
+    return lines;
+  };
+
+  it("prefixes warnings and errors with journald's priority in every format", () => {
+    expect(capture(() => {
+      const log = makeLog();
+      log('a');
+      log('b', 'warning');
+      log('c', 'error');
+    })).toEqual(['ess-exporter: a', '<4>ess-exporter: b', '<3>ess-exporter: c']);
+    expect(capture(() => makeLog({ format: 'logfmt' })('x "y" z', 'warning'))).toEqual([
+      '<4>level=warn source=ess-exporter msg="x \\"y\\" z"',
+    ]);
+    const json = capture(() => makeLog({ format: 'json' })('started'));
+    expect(json).toHaveLength(1);
+    expect(JSON.parse(json[0]!)).toEqual({ level: 'info', source: 'ess-exporter', msg: 'started' });
+  });
+
+  it('--log.level drops what is below it', () => {
+    expect(capture(() => {
+      const log = makeLog({ level: 'warn' });
+      log('info');
+      log('warned', 'warning');
+      log('failed', 'error');
+    })).toEqual(['<4>ess-exporter: warned', '<3>ess-exporter: failed']);
+    expect(capture(() => {
+      const log = makeLog({ level: 'error' });
+      log('warned', 'warning');
+      log('failed', 'error');
+    })).toEqual(['<3>ess-exporter: failed']);
   });
 });
 
@@ -70,7 +135,7 @@ describe('main', () => {
   it('exits 64 with usage on an unknown option', async () => {
     const result = await run(['--bogus']);
     expect(result.exitCode).toBe(64);
-    expect(result.stderr).toContain('Usage: ess-exporter');
+    expect(result.stderr).toContain('Usage: quantum-ess-exporter');
   });
 
   it('exits 78 naming the key on a bad config value', async () => {
