@@ -99,6 +99,11 @@ latched (root)
   rearm                                      repair the switch from the installed units, also \
 while
                                              active; never starts a trading unit (root)
+  watchdog pause --for DURATION --reason TEXT
+                                             hold the dead man's switch while the monitoring is
+                                             maintained, at most MAX_WATCHDOG_PAUSE_SEC (root)
+  watchdog resume                            end the pause now (root)
+  watchdog check                             one look at the heartbeat (quantum-ess-watchdog timer)
   check-config [FILE]                        validate ess.conf (default ESS_CONFIG); print it \
 normalised
   verify-audit                               check the audit trail's hash chain; names the first \
@@ -130,6 +135,8 @@ Exit codes, by command (every command also: 64 usage; 77 not root, where it says
   rearm          0 re-armed; 1 not re-armed; 75 another operation holds the lock
   check-config   0 valid
   verify-audit   0 the chain is intact; 1 broken, missing or unreadable
+  watchdog       0 done; 1 pause not written, or the watchdog's activation failed; 2 resume: not
+                 paused
   restore-latch  0 done; 1 the latch could not be restored or cleared
   guard          0 done (what it could not do is logged at crit)
 EOF
@@ -219,6 +226,7 @@ cmd_rearm() {
   latch_drop_lock
   # judged on what the repair left, not on what it found (a drop-in it put back)
   ((${#REPAIR_DONE[@]} == 0)) || config_reload_in_force
+  watchdog_grace_reset # a re-armed switch waits for the heartbeat again
   for line in "${REPAIR_DONE[@]}"; do printf 'repaired: %s\n' "$line"; done
   for line in "${REPAIR_DONE[@]}"; do record_journal warning "rearm: $line"; done
   # the trigger's re-verification (a latch set while it was broken) finishes before the verdict
@@ -263,6 +271,7 @@ main() {
     exempt) exempt_cmd "$@" ;;
     unexempt) exempt_cmd_unexempt "$@" ;;
     check-config) cmd_check_config "$@" ;;
+    watchdog) watchdog_cmd "$@" ;;
     verify-audit) cmd_verify_audit "$@" ;;
     restore-latch) guard_cmd_restore_latch "$@" ;;
     guard) guard_cmd "$@" ;;

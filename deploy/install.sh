@@ -36,7 +36,7 @@ readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=$SBIN_DIR/ess_fleet.sh
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
   quantum-ess-trip.path quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path
   quantum-ess-guard.service quantum-ess-drill.timer quantum-ess-drill.service
-  quantum-ess-trip-sweep.timer)
+  quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer quantum-ess-watchdog.service)
 readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_SOCKET=quantum-ess-exporter.socket
@@ -572,9 +572,12 @@ install_place() {
   remove_wiring_overrides
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
-    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
+    quantum-ess-watchdog.timer
   record_wiring
-  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+  # an install (maybe of new watchdog keys) waits WATCHDOG_GRACE_SEC for the heartbeat again
+  rm -f /run/quantum-ess/watchdog/grace
+  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer
   place_full_drill
   place_runbook_links
   install_rearm
@@ -655,7 +658,7 @@ do_uninstall() {
   fi
   systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
     quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
-    "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
+    quantum-ess-watchdog.timer "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
   systemctl disable --now --quiet "$EXPORTER_UNIT" "$EXPORTER_SOCKET" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service \
     2>/dev/null || true

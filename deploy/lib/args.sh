@@ -123,6 +123,7 @@ args_refuse() {
     exempt) forms="exempt UNIT --for DURATION --reason TEXT" ;;
     unexempt) forms="unexempt UNIT" ;;
     check-config) forms="check-config [FILE]" ;;
+    watchdog) forms="watchdog check | watchdog pause --for DURATION --reason TEXT | watchdog resume" ;;
     *) forms="$cmd, with no options" ;;
   esac
   [[ $forms != *--* ]] || forms+=" (in any order; --opt=VALUE too)"

@@ -86,6 +86,8 @@ load_rest() {
   source "${BASH_SOURCE[0]%/*}/runbook.sh"
   # shellcheck source=deploy/lib/advice.sh
   source "${BASH_SOURCE[0]%/*}/advice.sh"
+  # shellcheck source=deploy/lib/watchdog.sh
+  source "${BASH_SOURCE[0]%/*}/watchdog.sh"
 }
 
 load_all() {

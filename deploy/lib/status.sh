@@ -48,9 +48,10 @@ status_json() {
   fmt='{"status":"%s","verdict":"%s","exit_code":%d,"config_pending":%s,"config_refused":%s,'
   fmt+='"latched":%s,"flag":%s,'
   fmt+='"persisted_latch":%s,"armed":%s,"latch_violations":%d,"flag_file":%s,"problems":[%s],'
-  fmt+='"wiring":[%s],"units":[%s],"state":%s}\n'
-  local state
+  fmt+='"wiring":[%s],"units":[%s],"state":%s,"watchdog":%s}\n'
+  local state watchdog
   record_render_state_json_v state
+  watchdog_status_json_v watchdog
   local IFS=,
   # shellcheck disable=SC2059 # the format is the constant above
   printf "$fmt" \
@@ -59,7 +60,7 @@ status_json() {
     "$(record_bool_json "$VERDICT_LATCHED")" \
     "$(record_bool_json "$V_FLAG")" "$(record_bool_json "$V_LATCHED_FILE")" \
     "$(record_bool_json "$VERDICT_ARMED")" "$VERDICT_VIOLATIONS" \
-    "$n" "${probs[*]}" "$wiring" "${entries[*]}" "${state%$'\n'}"
+    "$n" "${probs[*]}" "$wiring" "${entries[*]}" "${state%$'\n'}" "$watchdog"
 }
 
 # status_json_wiring_v VAR: VERDICT_WIRING_DIFFS as the JSON array's members, comma-joined.
@@ -116,6 +117,7 @@ status_text() {
   fi
   for u in "${VERDICT_PROBLEMS[@]}"; do printf '  PROBLEM:  %s\n' "$u"; done
   status_text_warnings
+  watchdog_status_text
   ((VERDICT_VIOLATIONS == 0)) ||
     printf '  LATCH VIOLATION: %d trading unit(s) running or unguarded while latched\n' \
       "$VERDICT_VIOLATIONS"

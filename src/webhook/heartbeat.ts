@@ -23,6 +23,9 @@ export const HEARTBEAT_FILE = 'last';
  */
 export const HEARTBEAT_CLOCK_ALLOWANCE_MS = 2 * 3600 * 1000;
 
+/** Heartbeats remembered against replays: about an hour of one path's, far more than any real setup. */
+const COUNTED_MAX = 4096;
+
 export type HeartbeatResult = 'fresh' | 'future' | 'replay' | 'unrecorded';
 const RESULTS: readonly HeartbeatResult[] = ['fresh', 'future', 'replay', 'unrecorded'];
 
@@ -53,13 +56,13 @@ function instant(text: string): number | null {
  * Records each fresh heartbeat in SPOOL_DIR/heartbeat/last for the root side's dead man's switch
  * (deploy/lib/watchdog.sh), which only looks at whether that file changed, on its own uptime clock.
  * Not fresh: a heartbeat dated more than the allowance ahead of this host's clock (future), or one
- * older than the newest already counted from the same path, or long expired (replay: an old delivery
+ * already counted (the same path, startsAt and endsAt), or long expired (replay: an old delivery
  * retried or sent again). A failed write is counted and logged, never answered 500: the root side sees
  * the silence, which is the point.
  */
 export class HeartbeatRecorder {
-  /** Per path (group key and labels): the newest endsAt (else startsAt) counted. */
-  readonly #newest = new Map<string, number>();
+  /** The deliveries counted (path, startsAt, endsAt), oldest first. */
+  readonly #counted = new Set<string>();
   readonly #counts: Counter<'result'>;
   readonly #problems: RejectionLog;
   #lastReceivedMs: number | undefined;
@@ -112,12 +115,14 @@ export class HeartbeatRecorder {
     const ahead = now + HEARTBEAT_CLOCK_ALLOWANCE_MS;
     if ((startsAt !== null && startsAt > ahead) || (endsAt !== null && endsAt > ahead)) return 'future';
     if (endsAt !== null && endsAt < now - HEARTBEAT_CLOCK_ALLOWANCE_MS) return 'replay';
-    const key = `${payload.groupKey}\0${heartbeatPath(alert, payload)}`;
-    const dated = endsAt ?? startsAt ?? 0;
-    if (dated < (this.#newest.get(key) ?? 0)) return 'replay';
-    // bounded: one entry per path, and a flood of invented paths only forgets older ones
-    if (this.#newest.size >= 1000 && !this.#newest.has(key)) this.#newest.clear();
-    this.#newest.set(key, dated);
+    // Prometheus moves endsAt on at every re-send, so a delivery already counted, word for word, is
+    // a replay. Not "older than the newest": a Prometheus whose clock stepped back would then be
+    // refused for as long as the step, and the switch would trip on a monitoring that works.
+    const key = `${payload.groupKey}\0${heartbeatPath(alert, payload)}\0${alert.startsAt}\0${alert.endsAt}`;
+    if (this.#counted.has(key)) return 'replay';
+    // bounded: the oldest forgotten first (a flood of invented ones only pushes out older entries)
+    if (this.#counted.size >= COUNTED_MAX) this.#counted.delete(this.#counted.values().next().value ?? '');
+    this.#counted.add(key);
     return 'fresh';
   }
 

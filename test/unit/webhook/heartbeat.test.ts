@@ -67,17 +67,21 @@ describe('the heartbeat of the dead man\'s switch', () => {
     expect(sample(await harness.metrics(), `ess_watchdog_heartbeats_total{result="${result}"}`)).toBe(1);
   });
 
-  it('counts a wall-clock hour either way as fresh (the allowance), and an older copy of the same path as a replay', async () => {
+  it('counts a wall-clock hour either way as fresh (the allowance), and the same delivery again as a replay', async () => {
     await start();
     const now = Date.now();
     expect((await harness.post(heartbeat(now + HOUR_MS + 4 * 60_000))).json()).toMatchObject({ heartbeats: 1 });
-    expect((await harness.post(heartbeat(now - HOUR_MS))).status).toBe(200);
+    // a Prometheus whose clock stepped back an hour: older than the last, still a new heartbeat
+    expect((await harness.post(heartbeat(now - HOUR_MS + 4 * 60_000))).status).toBe(200);
+    const again = heartbeat(now + 4 * 60_000);
+    await harness.post(again);
+    await harness.post(again);
     const metrics = await harness.metrics();
-    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(1);
+    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(3);
     expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="replay"}')).toBe(1);
-    // another Prometheus of the HA pair is its own path: fresh
-    await harness.post(heartbeat(now - HOUR_MS, {}, { prometheus: 'prom-2' }));
-    expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(2);
+    // another Prometheus of the HA pair is its own path
+    await harness.post({ ...again, alerts: again.alerts.map((a) => ({ ...a, labels: { ...a.labels, prometheus: 'prom-2' } })) });
+    expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(4);
     expect((await record()).path).toBe('prometheus=prom-2 via http://alertmanager:9093');
   });
 
