@@ -153,7 +153,7 @@ usage_error() {
 controller_unknown_command() {
   local word c d best="" bestd=3 guess=""
   record_clean_text_v word "$1" 40
-  for c in activate deactivate status rearm exempt unexempt check-config verify-audit; do
+  for c in activate deactivate status rearm exempt unexempt check-config verify-audit watchdog; do
     units_distance_v d "$word" "$c"
     ((d >= bestd || 2 * d >= ${#word})) || best=$c bestd=$d
   done

@@ -300,6 +300,21 @@ place_full_drill() {
   fi
 }
 
+# place_watchdog: the dead man's switch's timer runs only with WATCHDOG_ACTION alert or trip (off:
+# not a process more on the host). An install, maybe of new watchdog keys, waits WATCHDOG_GRACE_SEC
+# for the heartbeat again.
+place_watchdog() {
+  rm -f /run/quantum-ess/watchdog/grace
+  if [[ ${CFG[WATCHDOG_ACTION]} != off ]]; then
+    systemctl enable --quiet --now quantum-ess-watchdog.timer
+    say "dead man's switch on: WATCHDOG_ACTION=${CFG[WATCHDOG_ACTION]} after\
+ ${CFG[WATCHDOG_MAX_SILENCE_SEC]} s without a heartbeat"
+  else
+    systemctl disable --quiet --now quantum-ess-watchdog.timer 2>/dev/null || true
+    rm -f /run/quantum-ess/watchdog.json
+  fi
+}
+
 # The runbook's own paths (ops/ess_controller.sh, scripts/proof_ess.sh under the trading checkout):
 # small root-owned programs that run the installed ones (runbook.sh says why not links). Checked by
 # install_check_runbook_root before anything changed; the drill checks them with the same rule.
@@ -572,13 +587,11 @@ install_place() {
   remove_wiring_overrides
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
-    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
-    quantum-ess-watchdog.timer
+    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   record_wiring
-  # an install (maybe of new watchdog keys) waits WATCHDOG_GRACE_SEC for the heartbeat again
-  rm -f /run/quantum-ess/watchdog/grace
-  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer
+  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
   place_full_drill
+  place_watchdog
   place_runbook_links
   install_rearm
   say "installed: $SBIN_LINK, units ${UNITS[*]}, latch drop-in on ${TRADING[*]}"

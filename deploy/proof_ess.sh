@@ -166,6 +166,7 @@ ${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
   fi
   drill_check_exporter
   drill_check_trip_path
+  drill_check_heartbeat
   drill_pass_if "journal readable" "journalctl -t quantum-ess works" "journalctl -t quantum-ess\
  cannot be read; fix: sudo systemctl restart systemd-journald" drill_journal_readable
   drill_check_runbook_links
@@ -267,6 +268,33 @@ drill_check_trip_path() {
     drill_check "webhook trip path" FAIL "$why"
   else
     drill_check "webhook trip path" PASS "trips are written (not dry run), spare requests ready"
+  fi
+}
+
+# drill_check_heartbeat: with the dead man's switch on (WATCHDOG_ACTION alert or trip), its last
+# check (watchdog.json, written every 5 s by quantum-ess-watchdog.timer) found a fresh heartbeat:
+# the monitoring reaches this host. Paused passes, saying so. Nothing when it is off.
+drill_check_heartbeat() {
+  local c="" state="" silence="" path="" t=0 now name="monitoring heartbeat"
+  [[ ${CFG[WATCHDOG_ACTION]} != off ]] || return 0
+  [[ ! -f $WD_STATUS ]] || IFS= read -r -N 4096 c <"$WD_STATUS" || true
+  latch_flag_field "$c" state state
+  latch_flag_field "$c" time t
+  latch_flag_field "$c" silence_sec silence
+  latch_flag_field "$c" last_path path
+  time_now_us_v now
+  if [[ -z $state || ! $t =~ ^[0-9]+$ ]] || ((now / 1000000 - t > 30)); then
+    drill_check "$name" FAIL "no watchdog check for 30 s or more; fix: systemctl enable --now\
+ quantum-ess-watchdog.timer"
+  elif [[ $state == fresh ]]; then
+    drill_check "$name" PASS "last heartbeat $silence s ago via ${path:-(path unknown)} (limit\
+ ${CFG[WATCHDOG_MAX_SILENCE_SEC]} s, WATCHDOG_ACTION=${CFG[WATCHDOG_ACTION]})"
+  elif [[ $state == paused ]]; then
+    drill_check "$name" PASS "the watchdog is paused (ess_controller.sh status says until when)"
+  else
+    drill_check "$name" FAIL "no fresh heartbeat (watchdog state $state${silence:+, last $silence s\
+ ago}); the ESSWatchdog alert does not reach this host: check Prometheus, Alertmanager's route\
+ (amtool alert query ess_heartbeat=true) and the exporter"
   fi
 }
 

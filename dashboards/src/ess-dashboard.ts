@@ -439,6 +439,51 @@ function maintenanceRow(): RowBuilder {
     );
 }
 
+function watchdogRow(): RowBuilder {
+  return new RowBuilder("Dead man's switch (monitoring heartbeat)")
+    .withPanel(
+      stat('Heartbeat age', "Seconds since the newest fresh ESSWatchdog heartbeat reached each host's receiver; the limit is in the next panel. Empty: none since the exporter started.")
+        .withTarget(target('heartbeatAge', '{{instance}}'))
+        .unit('s')
+        .noValue('NONE')
+        .height(5)
+        .span(6),
+    )
+    .withPanel(
+      stat('Silence limit', 'WATCHDOG_MAX_SILENCE_SEC: after this long without a heartbeat the host acts as WATCHDOG_ACTION says.')
+        .withTarget(target('watchdogLimit', '{{instance}}'))
+        .unit('s')
+        .height(5)
+        .span(4),
+    )
+    .withPanel(
+      table('Watchdog action', 'WATCHDOG_ACTION of each host: off (nothing), alert (pages) or trip (stops trading) when the heartbeat is silent.')
+        .withTarget(tableTarget('watchdogAction'))
+        .withTransformation(columns({ instance: 'Host', action: 'Action' }, ['Value']))
+        .height(5)
+        .span(5),
+    )
+    .withPanel(
+      stat('Silent now', "1 when the root side's last check found no heartbeat within the limit (ESSWatchdogSilent).")
+        .withTarget(target('watchdogSilent', '{{instance}}'))
+        .mappings(valueText([
+          [0, 'OK', GREEN],
+          [1, 'SILENT', RED],
+        ]))
+        .height(5)
+        .span(4),
+    )
+    .withPanel(
+      table('Watchdog paused until', '`ess_controller.sh watchdog pause`: until when a silent monitoring neither alerts nor trips. Empty: no pause.')
+        .withTarget(tableTarget('watchdogPausedUntil'))
+        .withTransformation(columns({ instance: 'Host', Value: 'Until' }))
+        .overrideByName('Until', [{ id: 'unit', value: 'dateTimeAsIso' }])
+        .noValue('No pause')
+        .height(5)
+        .span(5),
+    );
+}
+
 function stopPerformanceRow(): RowBuilder {
   return new RowBuilder('Stop performance')
     .withPanel(
@@ -564,6 +609,7 @@ export function buildEssDashboard(): Dashboard {
     .withRow(fleetRow())
     .withRow(unitsRow())
     .withRow(maintenanceRow())
+    .withRow(watchdogRow())
     .withRow(stopPerformanceRow())
     .withRow(webhookRow())
     .withRow(exporterRow())

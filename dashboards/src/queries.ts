@@ -54,6 +54,12 @@ export const QUERIES = {
   lastDrillTime: `max by (instance, mode) (ess_last_drill_timestamp_seconds{${ESS}}) * 1000`,
   lastDrillSuccess: `max by (instance, mode) (ess_last_drill_success{${ESS}})`,
   sinceLastDrillPass: `time() - max by (instance) (ess_last_drill_pass_timestamp_seconds{${ESS}})`,
+  // The dead man's switch: how old the newest heartbeat is against its limit, what it does, pauses.
+  heartbeatAge: `time() - max by (instance) (ess_watchdog_last_heartbeat_timestamp_seconds{${ESS}})`,
+  watchdogLimit: `max by (instance) (ess_watchdog_max_silence_seconds{${ESS}})`,
+  watchdogAction: `max by (instance, action) (ess_watchdog_action{${ESS}}) == 1`,
+  watchdogSilent: `max by (instance) (ess_watchdog_silent{${ESS}})`,
+  watchdogPausedUntil: `max by (instance) (ess_watchdog_paused_until_timestamp_seconds{${ESS}}) * 1000 > 0`,
   tamperEvents: `sum(increase(ess_tamper_events_total{${ESS}}[$__rate_interval]))`,
   leftoverKills: `sum(increase(ess_leftover_kills_total{${ESS}}[$__rate_interval]))`,
   activationLatency: `ess_last_activation_latency_seconds{${ESS}}`,

@@ -18,6 +18,8 @@ const ESS_UNITS = [
   'quantum-ess-drill.timer',
   'quantum-ess-drill.service',
   'quantum-ess-trip-sweep.timer',
+  'quantum-ess-watchdog.timer',
+  'quantum-ess-watchdog.service',
   'var-spool-quantum\\x2dess.mount',
 ];
 let box: Sandbox;

@@ -3,6 +3,7 @@
 // while paused. Limits are short here (10 s); the shipped defaults are 300 s and 600 s.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { metricValue, Sandbox, TRADING } from '../../sandbox/sandbox.js';
+import { schemaErrors } from '../contract/schemas.js';
 
 const LIMIT_SEC = 10;
 const GRACE_SEC = 10;
@@ -54,6 +55,16 @@ async function tripped(since: number, timeoutMs: number): Promise<number | null>
   return null;
 }
 
+/** The last activation's record once the controller has written it (it writes after the stop). */
+async function lastActivation(): Promise<{ source: string; reason: string }> {
+  for (let i = 0; i < 50; i += 1, await sleep(100)) {
+    if (!(await box.exists('/var/lib/quantum-ess/state.json'))) continue;
+    const last = (await box.stateJson()).last_activation;
+    if (last?.source === 'watchdog') return last;
+  }
+  throw new Error('no activation with source watchdog recorded in state.json');
+}
+
 beforeAll(async () => {
   box = await Sandbox.boot('ess-watchdog');
   await box.requireExporter();
@@ -88,9 +99,7 @@ describe('dead man\'s switch, WATCHDOG_ACTION=trip', () => {
     expect(ms).toBeGreaterThanOrEqual((LIMIT_SEC - 2) * 1000);
     expect(ms).toBeLessThan((LIMIT_SEC + 9) * 1000);
     console.log(`watchdog: heartbeat silence -> all trading units down in ${ms} ms (limit ${LIMIT_SEC} s)`);
-    const state = await box.stateJson();
-    expect(state.last_activation?.source).toBe('watchdog');
-    expect(state.last_activation?.reason).toMatch(/^watchdog: monitoring silent \(no heartbeat\) for \d+ s \(limit 10 s\); last heartbeat via prometheus=prom-1 via http:\/\/am-1:9093$/);
+    expect((await lastActivation()).reason).toMatch(/^watchdog: monitoring silent \(no heartbeat\) for \d+ s \(limit 10 s\); last heartbeat via prometheus=prom-1 via http:\/\/am-1:9093$/);
     expect(await box.mustRun('journalctl', '-t', 'quantum-ess', '-p', 'crit', '--no-pager', '-o', 'cat')).toContain('WATCHDOG: monitoring silent');
     expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toMatch(/"event":"watchdog-silent","action":"trip","silence_sec":\d+,"max_silence_sec":10/);
     expect((await watchdogState()).state).toBe('silent');
@@ -105,7 +114,7 @@ describe('dead man\'s switch, WATCHDOG_ACTION=trip', () => {
     expect(await box.exists('/run/quantum/ESS_ON')).toBe(false);
     expect((await watchdogState()).state).toBe('grace');
     expect(await tripped(Date.now(), (GRACE_SEC + 10) * 1000)).not.toBeNull();
-    expect((await box.stateJson()).last_activation?.source).toBe('watchdog');
+    expect((await lastActivation()).source).toBe('watchdog');
   });
 
   it('a pause holds it until resume; then a missing heartbeat trips at once', async () => {
@@ -123,7 +132,7 @@ describe('dead man\'s switch, WATCHDOG_ACTION=trip', () => {
     const resumed = await box.ess('watchdog', 'resume');
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(await tripped(Date.now(), 8000)).not.toBeNull();
-    expect((await box.stateJson()).last_activation?.source).toBe('watchdog');
+    expect((await lastActivation()).source).toBe('watchdog');
   });
 
   it('refuses a pause longer than MAX_WATCHDOG_PAUSE_SEC, or without a reason, and pause as non-root', async () => {
@@ -166,8 +175,20 @@ describe('dead man\'s switch, WATCHDOG_ACTION=alert', () => {
     expect(metricValue(await box.scrape(), 'ess_watchdog_action{action="alert"}')).toBe(1);
     expect(await box.mustRun('journalctl', '-t', 'quantum-ess', '-p', 'crit', '--no-pager', '-o', 'cat')).toContain('WATCHDOG_ACTION=alert: trading NOT stopped');
     expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toMatch(/"event":"watchdog-silent","action":"alert"/);
-    // the heartbeat back: fresh again
+    // the dry-run drill says the heartbeat is missing; status says so too
+    const drill = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+    expect(drill.stdout).toMatch(/FAIL.*monitoring heartbeat.*no fresh heartbeat \(watchdog state silent/);
+    expect((await box.ess('status')).stdout).toMatch(/WATCHDOG: SILENT: last heartbeat \d+ s ago via prometheus=prom-1 via http:\/\/am-1:9093 \(limit 10 s\), WATCHDOG_ACTION=alert/);
+    // the heartbeat back: fresh again (status --json too, as the contract says), and the drill passes it
     await beat(6500);
     expect((await watchdogState()).state).toBe('fresh');
+    expect(schemaErrors('watchdog.schema.json', await watchdogState())).toEqual([]);
+    const status = JSON.parse((await box.ess('status', '--json')).stdout) as { watchdog: { state: string } };
+    expect(schemaErrors('status.schema.json', status)).toEqual([]);
+    expect(status.watchdog.state).toBe('fresh');
+    expect(schemaErrors('heartbeat.schema.json', JSON.parse(await box.readFile('/var/spool/quantum-ess/heartbeat/last')))).toEqual([]);
+    expect(await heartbeat()).toBe('200');
+    await sleep(5500);
+    expect((await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run')).stdout).toMatch(/PASS.*monitoring heartbeat.*last heartbeat \d+ s ago via prometheus=prom-1/);
   });
 });
