@@ -284,7 +284,7 @@ drill_check_heartbeat() {
   latch_flag_field "$c" last_path path
   time_now_us_v now
   if [[ -z $state || ! $t =~ ^[0-9]+$ ]] || ((now / 1000000 - t > 30)); then
-    drill_check "$name" FAIL "no watchdog check for 30 s or more; fix: systemctl enable --now\
+    drill_check "$name" FAIL "no watchdog check for 30 s or more; fix: sudo systemctl enable --now\
  quantum-ess-watchdog.timer"
   elif [[ $state == fresh ]]; then
     drill_check "$name" PASS "last heartbeat $silence s ago via ${path:-(path unknown)} (limit\
