@@ -639,14 +639,20 @@ install_start_exporter() {
 
 # install_load_for_removal: the configuration whose paths a removal or a latch check uses: ess.conf,
 # or, when it does not load (an edit in progress must not make the package impossible to remove),
-# the installed copy, the one in force.
+# the installed copy, the one in force; with none installed (a package whose configure step refused
+# that ess.conf), the shipped defaults.
 install_load_for_removal() {
   local conf=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
-  if (config_load) >/dev/null 2>&1 || [[ ! -f $INSTALLED_CONFIG ]]; then
+  if (config_load) >/dev/null 2>&1; then
     config_load
-  else
+  elif [[ -f $INSTALLED_CONFIG ]]; then
     say "$conf does not load; using the configuration in force, $INSTALLED_CONFIG"
     ESS_CONFIG=$INSTALLED_CONFIG config_load
+  elif ((PACKAGED)); then
+    say "$conf does not load and nothing was installed from it; using the shipped defaults"
+    ESS_CONFIG=$SRC/ess.conf config_load
+  else
+    config_load
   fi
 }
 

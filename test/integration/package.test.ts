@@ -110,6 +110,21 @@ describe('the Debian package', () => {
     expect(await box.exists('/usr/bin/quantum-ess-exporter')).toBe(false);
   });
 
+  it("an invalid ess.conf fails the configure step with the installer's message, nothing half-applied; purge still works", async () => {
+    await box.mustRun('bash', '-c', 'mkdir -p /etc/quantum && printf "TRADING_UNITS=quantum-governor\\nSTOP_DEADLNE_SEC=2\\n" > /etc/quantum/ess.conf');
+    const r = await aptInstall(deb);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.out).toContain('STOP_DEADLNE_SEC: unknown key (line 2)');
+    expect(await installedVersion()).not.toMatch(/ok installed/);
+    expect(await box.exists('/etc/systemd/system/quantum-ess.path')).toBe(false);
+    expect(await box.exists('/usr/lib/quantum-ess')).toBe(false);
+    for (const u of TRADING) expect(await box.exists(`/etc/systemd/system/${u}.d`)).toBe(false);
+    const purge = await box.sh('dpkg --purge quantum-ess 2>&1');
+    expect(purge.exitCode, purge.stdout).toBe(0);
+    expect(await box.exists('/etc/quantum/ess.conf')).toBe(false);
+    expect(await box.exists('/usr/bin/quantum-ess-exporter')).toBe(false);
+  });
+
   it('installs with apt-get: configuration validated, drop-ins generated, switch armed, exporter serving', async () => {
     const r = await aptInstall(deb);
     expect(r.exitCode, r.out).toBe(0);
