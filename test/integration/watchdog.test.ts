@@ -160,6 +160,18 @@ describe('dead man\'s switch, WATCHDOG_ACTION=trip', () => {
     }
     expect(await tripped(Date.now(), 5000)).not.toBeNull();
   });
+
+  it('a dead exporter stops the heartbeats too: it trips (the whole chain fails closed)', async () => {
+    await beat(4000);
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-exporter.socket', 'quantum-ess-exporter.service');
+    try {
+      const ms = await tripped(Date.now(), (GRACE_SEC + LIMIT_SEC + 10) * 1000);
+      expect(ms, 'all trading units down').not.toBeNull();
+      expect((await lastActivation()).reason).toContain('last heartbeat via prometheus=prom-1');
+    } finally {
+      await box.mustRun('systemctl', 'start', 'quantum-ess-exporter.socket', 'quantum-ess-exporter.service');
+    }
+  });
 });
 
 describe('dead man\'s switch, WATCHDOG_ACTION=alert', () => {
