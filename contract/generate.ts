@@ -24,6 +24,7 @@ const DOCUMENTS = {
   ExporterConfigFile: 'exporter-config.schema.json',
   HeartbeatRecord: 'heartbeat.schema.json',
   WatchdogStatus: 'watchdog.schema.json',
+  ActionResult: 'action-result.schema.json',
 } as const;
 
 /** Values of the schemas the exporter uses in code, by the JSON pointer where the schema holds them. */
@@ -31,6 +32,7 @@ const VALUES = {
   // the value lists the metrics iterate over (a series per value)
   UNIT_RESULTS: ['StateFile', '/$defs/unitOutcome/properties/result/enum'],
   DRILL_MODES: ['DrillFile', '/properties/last/properties/mode/enum'],
+  ACTION_RESULTS: ['ActionResult', '/properties/result/enum'],
   // also what an alert's ess_host and ess_group labels must match (src/config/identity.ts)
   IDENTITY_NAME_PATTERN: ['ExporterConfigFile', '/properties/host/pattern'],
 } as const;
@@ -46,7 +48,7 @@ async function loadSchemas(): Promise<Record<keyof typeof DOCUMENTS, JSONSchema>
 }
 
 /** The root side's files: members a later release adds are ignored, as its readers always did. */
-const TOLERANT: readonly (keyof typeof DOCUMENTS)[] = ['StateFile', 'DrillFile', 'ExemptionRecord', 'WatchdogStatus'];
+const TOLERANT: readonly (keyof typeof DOCUMENTS)[] = ['StateFile', 'DrillFile', 'ExemptionRecord', 'WatchdogStatus', 'ActionResult'];
 
 function tolerant(schema: JSONSchema): JSONSchema {
   return JSON.parse(JSON.stringify(schema), (key, value: unknown) => (key === 'additionalProperties' && value === false ? undefined : value)) as JSONSchema;

@@ -80,6 +80,30 @@ drill_pass_if() {
   if "$@"; then drill_check "$name" PASS "$ok"; else drill_check "$name" FAIL "$bad"; fi
 }
 
+# drill_check_actions (dry run): every on-trip action run in check mode (credentials valid, venue
+# reachable, nothing cancelled) and waited for: one check per action, FAIL naming it. No check
+# without actions.
+drill_check_actions() {
+  local name r text detail
+  actions_list
+  ((${#ACTIONS_NAMES[@]} > 0)) || return 0
+  actions_check_all "drill-check-$(date -u +%Y%m%dT%H%M%SZ)"
+  for name in "${ACTIONS_NAMES[@]}"; do
+    r=${ACTIONS_RESULT[$name]:-}
+    text="sudo cat $(actions_result_dir)/$name.json; journalctl -t quantum-ess"
+    detail=""
+    [[ -z $r ]] || ! config_read_bounded_v detail "$(actions_result_dir)/$name.json" 65536 ||
+      actions_field_v detail "$detail" detail '"([^"]*)"'
+    case $r in
+      checked) drill_check "action $name" PASS "check mode passed (nothing cancelled)" ;;
+      refused) drill_check "action $name" FAIL "refused, never run: $detail; fix: root:root and\
+ no group or other write on the file and its directories" ;;
+      "") drill_check "action $name" FAIL "no result within ACTION_TIMEOUT_SEC; see $text" ;;
+      *) drill_check "action $name" FAIL "check mode ended $r ($detail); see $text" ;;
+    esac
+  done
+}
+
 # ---------------------------------------------------------------- checks before any change
 drill_exporter_installed() {
   [[ $(systemctl show -P LoadState -- "$EXPORTER_UNIT" 2>/dev/null) == loaded ]]
@@ -868,6 +892,7 @@ main() {
     "$( ((DRY_RUN)) && echo ' (dry run: nothing is stopped)')"
   trap drill_restore EXIT
   drill_check_wiring
+  ((!DRY_RUN)) || drill_check_actions
   if ((!DRY_RUN)); then
     if ((DRILL_LATCHED)); then
       drill_check "drill" SKIP "not started: the ESS is ACTIVE and trading is stopped already"

@@ -8,6 +8,8 @@ import type { Log } from './io/log.js';
 import type { LoadedConfig } from './load-config.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
 import { type DrillRecord, drillFileReader } from './readers/drill-file.js';
+import { ActionResultsReader } from './readers/action-results.js';
+import { registerActionResultsMetrics } from './collectors/action-results-metrics.js';
 import { currentExemptions, type Exemption } from './readers/exemptions.js';
 import { FlagReader } from './readers/flag.js';
 import type { JsonFileReader } from './readers/json-file.js';
@@ -57,6 +59,8 @@ export class UnprivilegedSide {
   readonly wiringRecord: WiringRecordReader;
   /** The dead man's switch as the root side last judged it. */
   readonly watchdogStatus: WatchdogStatusReader;
+  /** The on-trip actions' last results. */
+  readonly actionResults: ActionResultsReader;
   /** Milliseconds since the epoch; tests move it to see an exemption end. */
   readonly #now: () => number;
 
@@ -109,6 +113,8 @@ export class UnprivilegedSide {
       { action: ess.values.WATCHDOG_ACTION, maxSilenceSec: Number(ess.values.WATCHDOG_MAX_SILENCE_SEC) },
       () => this.watchdogStatus.current(),
     );
+    this.actionResults = new ActionResultsReader(ess.stateDir, log);
+    registerActionResultsMetrics(this.registry, () => this.actionResults.current());
     const heartbeats = new HeartbeatRecorder(ess.spoolDir, this.registry, log, now);
     this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log, heartbeats);
   }
@@ -129,6 +135,7 @@ export class UnprivilegedSide {
       this.markers.read(),
       this.wiringRecord.read(),
       this.watchdogStatus.read(),
+      this.actionResults.read(),
       // the cgroups to look at come from the unit states last pushed
       statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits)),
     ]);

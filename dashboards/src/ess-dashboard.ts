@@ -484,6 +484,49 @@ function watchdogRow(): RowBuilder {
     );
 }
 
+function actionsRow(): RowBuilder {
+  return new RowBuilder('On-trip actions (venue cancels after a stop)')
+    .withPanel(
+      table(
+        'Last run of each action',
+        'Each on-trip action (/etc/quantum/ess-actions.d) on each host and its last result: VERIFIED (done and verified), UNVERIFIED (done, not verified), CHECKED (check mode), FAILED, TIMEOUT, REFUSED (not run: not root\'s or writable by others). ESSTripActionFailed pages on the last three. Empty: no action ever ran.',
+      )
+        .withTarget(tableTarget('actionLastResult'))
+        .withTransformation(columns({ instance: 'Host', action: 'Action', result: 'Result' }, ['Value']))
+        .overrideByName('Result', [
+          {
+            id: 'mappings',
+            value: [
+              {
+                type: MappingType.ValueToText,
+                options: {
+                  verified: { text: 'VERIFIED', color: GREEN, index: 0 },
+                  checked: { text: 'CHECKED', color: GREEN, index: 1 },
+                  unverified: { text: 'UNVERIFIED', color: ORANGE, index: 2 },
+                  failed: { text: 'FAILED', color: RED, index: 3 },
+                  timeout: { text: 'TIMEOUT', color: RED, index: 4 },
+                  refused: { text: 'REFUSED', color: RED, index: 5 },
+                },
+              },
+            ],
+          },
+          { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground } },
+        ])
+        .noValue('No action ran')
+        .height(6)
+        .span(12),
+    )
+    .withPanel(
+      timeseries('Action duration', 'How long each on-trip action\'s last run took, its start to its end (or its kill at ACTION_TIMEOUT_SEC).')
+        .withTarget(target('actionDuration', '{{instance}} {{action}}'))
+        .unit('s')
+        .min(0)
+        .lineInterpolation(common.LineInterpolation.StepAfter)
+        .height(6)
+        .span(12),
+    );
+}
+
 function stopPerformanceRow(): RowBuilder {
   return new RowBuilder('Stop performance')
     .withPanel(
@@ -610,6 +653,7 @@ export function buildEssDashboard(): Dashboard {
     .withRow(unitsRow())
     .withRow(maintenanceRow())
     .withRow(watchdogRow())
+    .withRow(actionsRow())
     .withRow(stopPerformanceRow())
     .withRow(webhookRow())
     .withRow(exporterRow())

@@ -60,6 +60,9 @@ export const QUERIES = {
   watchdogAction: `max by (instance, action) (ess_watchdog_action{${ESS}}) == 1`,
   watchdogSilent: `max by (instance) (ess_watchdog_silent{${ESS}})`,
   watchdogPausedUntil: `max by (instance) (ess_watchdog_paused_until_timestamp_seconds{${ESS}}) * 1000 > 0`,
+  // On-trip actions: the result word of each action's last run (the series at 1), and how long it took.
+  actionLastResult: `max by (instance, action, result) (ess_action_last_result{${ESS}}) == 1`,
+  actionDuration: `ess_action_duration_seconds{${ESS}}`,
   tamperEvents: `sum(increase(ess_tamper_events_total{${ESS}}[$__rate_interval]))`,
   leftoverKills: `sum(increase(ess_leftover_kills_total{${ESS}}[$__rate_interval]))`,
   activationLatency: `ess_last_activation_latency_seconds{${ESS}}`,

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# actions: the on-trip actions (docs/operator-guide.md, "On-trip actions"). Executables in
+# actions: the on-trip actions (docs/on-trip-actions.md). Executables in
 # ACTIONS_DIR that cancel what the trading services left behind (resting orders at a venue). Run
 # only after the trading units are stopped and the activation recorded, each as its own transient
 # unit (quantum-ess-action-NAME-RUN) that systemd kills, its whole cgroup, at ACTION_TIMEOUT_SEC:
@@ -226,6 +226,7 @@ actions_record() {
     counts+=("\"$w\":$n")
   done
   ((${#out} <= ACTIONS_TAIL_BYTES)) || out=${out: -$ACTIONS_TAIL_BYTES}
+  while [[ $out == *$'\n' ]]; do out=${out%$'\n'}; done
   mapfile -t lines <<<"$out"
   ((${#lines[@]} <= ACTIONS_TAIL_LINES)) || lines=("${lines[@]: -$ACTIONS_TAIL_LINES}")
   local jtext=""
@@ -266,4 +267,69 @@ actions_journal() {
   esac
   record_journal "$prio" "on-trip action $1 ($3) for activation $2: $what in $6 s;" \
     "output:${7:- (none)}"
+}
+
+# actions_field_v VAR TEXT KEY RE: the value of KEY in a result file's TEXT (its own writer's
+# JSON), matched by RE (a string's value without its quotes), "?" when absent. Writes VAR.
+actions_field_v() {
+  local _af_re="\"$3\":$4"
+  if [[ $2 =~ $_af_re ]]; then printf -v "$1" '%s' "${BASH_REMATCH[1]}"
+  else printf -v "$1" '%s' "?"; fi
+}
+
+# actions_status_lines: status's line for each on-trip action's last run, from its result file
+# (nothing when none ever ran): the result, the mode, the activation, when, how long, and how it
+# ended. A failure, a timeout or a refusal is said loudly: what it cancels may still be live.
+actions_status_lines() {
+  local f text name result mode id fin dur detail tag
+  for f in "$(actions_result_dir)"/*.json; do
+    config_read_bounded_v text "$f" 65536 || continue
+    name=${f##*/} name=${name%.json}
+    [[ $name =~ $ACTIONS_NAME_RE ]] || continue
+    actions_field_v result "$text" result '"([a-z]+)"'
+    actions_field_v mode "$text" mode '"([a-z]+)"'
+    actions_field_v id "$text" activation '"([^"]*)"'
+    actions_field_v fin "$text" finished '([0-9]+)'
+    actions_field_v dur "$text" duration_seconds '([0-9.]+)'
+    actions_field_v detail "$text" detail '"([^"]*)"'
+    [[ $fin != "?" ]] || fin=0
+    tag=action:
+    [[ $result != @(failed|timeout|refused|"?") ]] || tag=ACTION!
+    printf '  %-9s %s %s (%s, activation %s) at %s in %s s: %s\n' "$tag" "$name" \
+      "${result^^}" "$mode" "$id" "$(time_iso "${fin}000000")" "$dur" "${detail:0:160}"
+  done
+}
+
+# actions_result_of_v VAR NAME ID: NAME's recorded result when its last run was for ID, else empty.
+# Writes VAR.
+actions_result_of_v() {
+  local _ro_text _ro_id
+  printf -v "$1" '%s' ""
+  config_read_bounded_v _ro_text "$(actions_result_dir)/$2.json" 65536 || return 0
+  actions_field_v _ro_id "$_ro_text" activation '"([^"]*)"'
+  [[ $_ro_id == "$3" ]] || return 0
+  actions_field_v "$1" "$_ro_text" result '"([a-z]+)"'
+}
+
+# actions_check_all ID: every action run in check mode (the dry-run drill), waited for until each
+# recorded its result or ACTION_TIMEOUT_SEC and 5 s have passed. Writes ACTIONS_RESULT (by name:
+# the result word, empty when none came) and what actions_run_all writes.
+declare -gA ACTIONS_RESULT=()
+actions_check_all() {
+  local name now deadline us pending
+  ACTIONS_RESULT=()
+  actions_run_all check "$1" drill "drill check (nothing is cancelled)" "" "${TRADING[*]}"
+  time_sec_to_us_v us "${CFG[ACTION_TIMEOUT_SEC]}"
+  time_uptime_us_v now
+  deadline=$((now + us + 5000000))
+  while :; do
+    pending=0
+    for name in "${ACTIONS_NAMES[@]}"; do
+      actions_result_of_v "ACTIONS_RESULT[$name]" "$name" "$1"
+      [[ -n ${ACTIONS_RESULT[$name]} ]] || pending=1
+    done
+    time_uptime_us_v now
+    ((pending && now < deadline)) || break
+    time_nap 0.2
+  done
 }

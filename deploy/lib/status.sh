@@ -107,6 +107,7 @@ status_text() {
     printf '  flag:     %s present (id %s)\n' "${CFG[FLAG_FILE]}" "$text"
   fi
   status_text_history
+  actions_status_lines
   if ((VERDICT_ARMED)); then
     printf '  switch:   armed (%s state=active, every switch unit loaded as installed, %s%s)\n' \
       "${SWITCH_PATH_UNITS[*]}" "guard=yes on every trading unit" \

@@ -12,7 +12,7 @@ const DIR = '/etc/quantum/ess-actions.d';
 const RESULTS = '/var/lib/quantum-ess/actions';
 const VENUE = 'http://127.0.0.1:18080';
 const TOKEN = 'venue-secret-1';
-const TIMEOUT_SEC = 3;
+const TIMEOUT_SEC = 5;
 
 interface ActionResult {
   schema: number;
@@ -117,7 +117,7 @@ beforeAll(async () => {
   await box.sh(`umask 077; printf '%s\\n' '${TOKEN}' > ${DIR}/venue-a.cred`);
   await box.sh(
     `printf '%s\\n' 'ESS_HTTP_CANCEL_URL=${VENUE}/orders?account=a' 'ESS_HTTP_VERIFY_URL=${VENUE}/orders?account=a' ` +
-      `'ESS_HTTP_TIMEOUT_SEC=10' > ${DIR}/venue-a.env`,
+      `'ESS_HTTP_TIMEOUT_SEC=10' 'ESS_HTTP_VERIFY_TRIES=2' > ${DIR}/venue-a.env`,
   );
 }, 180_000);
 afterAll(async () => {
@@ -146,6 +146,10 @@ describe('on-trip actions', () => {
       expect((await box.ess('status')).exitCode).toBe(3);
       const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
       expect(journal).toContain(`on-trip action venue-a (real) for activation ${id}: done and verified`);
+      expect((await box.ess('status')).stdout).toContain(`action:   venue-a VERIFIED (real, activation ${id})`);
+      const scraped = await box.scrape();
+      expect(scraped).toContain('ess_action_last_result{action="venue-a",result="verified"} 1');
+      expect(scraped).toMatch(/^ess_action_duration_seconds\{action="venue-a"\} [0-9.]+$/m);
     });
   }
 
@@ -159,8 +163,11 @@ describe('on-trip actions', () => {
       expect(r.result).toBe('timeout');
       expect(r.duration_seconds).toBeGreaterThanOrEqual(TIMEOUT_SEC);
       expect(r.duration_seconds).toBeLessThan(TIMEOUT_SEC + 3);
-      expect((await box.ess('status')).exitCode).toBe(3);
+      const status = await box.ess('status');
+      expect(status.exitCode).toBe(3);
+      expect(status.stdout).toContain(`ACTION!   venue-a TIMEOUT (real, activation ${id})`);
       expect(await box.exists(FLAG)).toBe(true);
+      expect(await box.scrape()).toContain('ess_action_last_result{action="venue-a",result="timeout"} 1');
       const left = await box.sh("systemctl list-units --no-legend --state=active 'quantum-ess-action-*' | wc -l");
       expect(left.stdout.trim()).toBe('0');
     } finally {
@@ -260,6 +267,28 @@ describe('on-trip actions', () => {
       expect((await box.ess('verify-audit')).stdout).toMatch(/^audit chain OK/);
     } finally {
       await box.mustRun('rm', '-f', `${DIR}/noisy`);
+    }
+  });
+
+  it('the dry-run drill runs every action in check mode, cancelling nothing, and FAILs naming one that fails', async () => {
+    await box.reset();
+    await venue('/admin/seed?account=a&n=2');
+    const cancels = async (): Promise<number> => (JSON.parse(await venue('/admin/stats', 'GET')) as { cancels: number }).cancels;
+    const before = await cancels();
+    const ok = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+    expect(ok.stdout).toMatch(/^PASS +action venue-a +check mode passed \(nothing cancelled\)$/m);
+    expect(ok.exitCode, ok.stdout).toBe(0);
+    expect(await cancels()).toBe(before);
+    expect(await openOrders('a')).toHaveLength(2);
+    expect((await result('venue-a'))?.result).toBe('checked');
+    await box.sh(`printf 'wrong-token\\n' > ${DIR}/venue-a.cred`);
+    try {
+      const bad = await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run');
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stdout).toMatch(/^FAIL +action venue-a +check mode ended failed \(exited 2\)/m);
+      expect(bad.stdout).toContain('SUMMARY: FAIL');
+    } finally {
+      await box.sh(`printf '%s\\n' '${TOKEN}' > ${DIR}/venue-a.cred`);
     }
   });
 
