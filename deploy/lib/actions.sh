@@ -35,7 +35,7 @@ actions_list() {
   [[ -d $ACTIONS_DIR ]] || return 0
   for f in "$ACTIONS_DIR"/*; do
     name=${f##*/}
-    [[ -e $f || -L $f ]] && [[ $name =~ $ACTIONS_NAME_RE ]] && ACTIONS_NAMES+=("$name")
+    if [[ -e $f || -L $f ]] && [[ $name =~ $ACTIONS_NAME_RE ]]; then ACTIONS_NAMES+=("$name"); fi
   done
 }
 

@@ -90,6 +90,17 @@ function webhookBody(fingerprint: string): string {
   });
 }
 
+/** Waits (up to 10 s) for a journal line under the ESS tag containing `text`: it lands just after the result file. */
+async function journalHas(text: string, priority = 'debug'): Promise<string> {
+  let journal = '';
+  for (let i = 0; i < 50; i++) {
+    journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-p', priority, '--no-pager', '-o', 'cat');
+    if (journal.includes(text)) break;
+    await sleep(200);
+  }
+  return journal;
+}
+
 async function trip(method: string): Promise<string> {
   const before = await lastActivation();
   if (method === 'command') await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'venue test');
@@ -144,8 +155,8 @@ describe('on-trip actions', () => {
       // the credential never shows in the record
       expect(JSON.stringify(r)).not.toContain(TOKEN);
       expect((await box.ess('status')).exitCode).toBe(3);
-      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
-      expect(journal).toContain(`on-trip action venue-a (real) for activation ${id}: done and verified`);
+      const verified = `on-trip action venue-a (real) for activation ${id}: done and verified`;
+      expect(await journalHas(verified)).toContain(verified);
       expect((await box.ess('status')).stdout).toContain(`action:   venue-a VERIFIED (real, activation ${id})`);
       const scraped = await box.scrape();
       expect(scraped).toContain('ess_action_last_result{action="venue-a",result="verified"} 1');
@@ -184,8 +195,8 @@ describe('on-trip actions', () => {
       expect(r.result).toBe('failed');
       expect(r.detail).toBe('exited 2');
       expect(r.output.join('\n')).toContain('-> 500');
-      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
-      expect(journal).toContain(`on-trip action venue-a (real) for activation ${id}: FAILED (exited 2)`);
+      const failed = `on-trip action venue-a (real) for activation ${id}: FAILED (exited 2)`;
+      expect(await journalHas(failed)).toContain(failed);
     } finally {
       await venue('/admin/fault?cancel=ok');
     }
@@ -242,8 +253,8 @@ describe('on-trip actions', () => {
       expect(shared.counts.refused).toBe(1);
       expect(await box.exists('/run/ran-shared')).toBe(false);
       expect(await box.exists('/run/ran-foreign')).toBe(false);
-      const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '-p', 'crit', '--no-pager', '-o', 'cat');
-      expect(journal).toContain(`on-trip action shared (real) for activation ${id}: REFUSED`);
+      const refused = `on-trip action shared (real) for activation ${id}: REFUSED`;
+      expect(await journalHas(refused, 'crit')).toContain(refused);
       // the rest still ran
       expect((await resultFor('venue-a', id)).result).toBe('verified');
     } finally {
@@ -314,5 +325,5 @@ describe('on-trip actions', () => {
     await box.reset();
     await conf('ACTIONS_ON_RETRIP', 'no');
     await box.reinstall();
-  });
+  }, 300_000);
 });
