@@ -299,18 +299,15 @@ drill_check_trip_path() {
 # check (watchdog.json, written every 5 s by quantum-ess-watchdog.timer) found a fresh heartbeat:
 # the monitoring reaches this host. Paused passes, saying so. Nothing when it is off.
 drill_check_heartbeat() {
-  local c="" state="" silence="" path="" t=0 now name="monitoring heartbeat"
+  local state silence path name="monitoring heartbeat"
   [[ ${CFG[WATCHDOG_ACTION]} != off ]] || return 0
-  [[ ! -f $WD_STATUS ]] || IFS= read -r -N 4096 c <"$WD_STATUS" || true
-  latch_flag_field "$c" state state
-  latch_flag_field "$c" time t
-  latch_flag_field "$c" silence_sec silence
-  latch_flag_field "$c" last_path path
-  time_now_us_v now
-  if [[ -z $state || ! $t =~ ^[0-9]+$ ]] || ((now / 1000000 - t > 30)); then
+  if ! watchdog_last_check; then
     drill_check "$name" FAIL "no watchdog check for 30 s or more; fix: sudo systemctl enable --now\
  quantum-ess-watchdog.timer"
-  elif [[ $state == fresh ]]; then
+    return 0
+  fi
+  state=$WD_LAST_STATE silence=$WD_LAST_SILENCE path=$WD_LAST_PATH
+  if [[ $state == fresh ]]; then
     drill_check "$name" PASS "last heartbeat $silence s ago via ${path:-(path unknown)} (limit\
  ${CFG[WATCHDOG_MAX_SILENCE_SEC]} s, WATCHDOG_ACTION=${CFG[WATCHDOG_ACTION]})"
   elif [[ $state == paused ]]; then

@@ -16,6 +16,7 @@ readonly WD_STATUS=$ESS_RUNTIME_DIR/watchdog.json
 readonly WD_PAUSE=$ESS_RUNTIME_DIR/watchdog-pause
 declare -g WD_SIG="" WD_PATH="" WD_NOW=0 WD_BOOT="" WD_SEEN_SIG="" WD_SEEN_US="" WD_GRACE_US=0
 declare -g WD_PAUSE_UNTIL=0 WD_PAUSE_UP=0 WD_PAUSE_REASON="" WD_STATE="" WD_SILENCE=""
+declare -g WD_LAST_STATE="" WD_LAST_SILENCE="" WD_LAST_PATH="" WD_LAST_UNTIL="" WD_LAST_REASON=""
 
 # watchdog_heartbeat_file: where the receiver records the newest heartbeat.
 watchdog_heartbeat_file() { printf '%s/heartbeat/last' "${CFG[SPOOL_DIR]}"; }
@@ -304,24 +305,34 @@ watchdog_status_json_v() {
   printf -v "$1" '%s' "$_c"
 }
 
+# watchdog_last_check: the last check's record (watchdog.json), if one was written in the last
+# 30 s (the timer runs every 5 s); returns 1 when there is none that recent. Writes WD_LAST_STATE
+# WD_LAST_SILENCE WD_LAST_PATH WD_LAST_UNTIL WD_LAST_REASON.
+watchdog_last_check() {
+  local c="" t="" now
+  [[ ! -f $WD_STATUS ]] || IFS= read -r -N 4096 c <"$WD_STATUS" || true
+  latch_flag_field "$c" state WD_LAST_STATE
+  latch_flag_field "$c" time t
+  latch_flag_field "$c" silence_sec WD_LAST_SILENCE
+  latch_flag_field "$c" paused_until WD_LAST_UNTIL
+  latch_flag_field "$c" pause_reason WD_LAST_REASON
+  latch_flag_field "$c" last_path WD_LAST_PATH
+  time_now_us_v now
+  [[ -n $WD_LAST_STATE && $t =~ ^[0-9]+$ ]] && ((now / 1000000 - t <= 30))
+}
+
 # watchdog_status_text: the watchdog's line of `status` (nothing with WATCHDOG_ACTION=off): the
 # last check's state; when silent with trip, that a resume trips again after the grace period.
 watchdog_status_text() {
-  local c="" state="" silence="" until="" reason="" path="" t=0 now
+  local state silence until reason path
   [[ ${CFG[WATCHDOG_ACTION]} != off ]] || return 0
-  [[ ! -f $WD_STATUS ]] || IFS= read -r -N 4096 c <"$WD_STATUS" || true
-  latch_flag_field "$c" state state
-  latch_flag_field "$c" time t
-  latch_flag_field "$c" silence_sec silence
-  latch_flag_field "$c" paused_until until
-  latch_flag_field "$c" pause_reason reason
-  latch_flag_field "$c" last_path path
-  time_now_us_v now
-  if [[ -z $state || ! $t =~ ^[0-9]+$ ]] || ((now / 1000000 - t > 30)); then
+  if ! watchdog_last_check; then
     printf '  WARNING:  watchdog (WATCHDOG_ACTION=%s): no check for 30 s or more; %s\n' \
       "${CFG[WATCHDOG_ACTION]}" "systemctl status quantum-ess-watchdog.timer"
     return 0
   fi
+  state=$WD_LAST_STATE silence=$WD_LAST_SILENCE path=$WD_LAST_PATH
+  until=$WD_LAST_UNTIL reason=$WD_LAST_REASON
   local last="no heartbeat since the boot"
   [[ -z $silence ]] || last="last heartbeat $silence s ago via ${path:-(path unknown)}"
   case $state in
