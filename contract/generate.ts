@@ -90,10 +90,19 @@ function withoutTitles(schema: JSONSchema): JSONSchema {
   return JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === 'title' ? undefined : value))) as JSONSchema;
 }
 
+/** A reference to another document of the contract is its type, declared in the same file. */
+function withTypeReferences(schema: JSONSchema): JSONSchema {
+  const names = new Map(Object.entries(DOCUMENTS).map(([name, file]) => [file as string, name]));
+  return JSON.parse(JSON.stringify(schema), (_key, value: unknown) => {
+    const ref = (value as { $ref?: unknown } | null)?.$ref;
+    return typeof ref === 'string' && names.has(ref) ? { tsType: names.get(ref) } : value;
+  }) as JSONSchema;
+}
+
 async function renderTypes(schemas: Record<string, JSONSchema>): Promise<string> {
   const parts = await Promise.all(
     Object.entries(schemas).map(([name, schema]) =>
-      compile({ ...withoutTitles(schema), title: name }, name, { bannerComment: '', additionalProperties: false, ignoreMinAndMaxItems: true, unknownAny: true }),
+      compile({ ...withTypeReferences(withoutTitles(schema)), title: name }, name, { bannerComment: '', additionalProperties: false, ignoreMinAndMaxItems: true, unknownAny: true }),
     ),
   );
   return `${BANNER('types')}\n${parts.join('\n')}`;

@@ -6,7 +6,8 @@
 # the activation never waits for them and its exit code never depends on them. Inside the unit,
 # `ess_controller.sh action-run NAME` runs the file and keeps the tail of its output; the unit's
 # ExecStopPost `ess_controller.sh action-result NAME` records how it ended (whatever ended it: an
-# exit, a timeout, a kill) in STATE_DIR/actions/NAME.json, the audit trail and the journal. Needs
+# exit, a timeout, a kill) in STATE_DIR/actions/NAME.json, the audit trail and the journal, and
+# state.json's last_activation.actions shows it (rendered from that file: record.sh). Needs
 # config.sh time.sh record.sh units.sh latch.sh, from load.sh. Writes ACTIONS_*.
 
 # the directory, its files and the directories above it: root's, writable by no one else
@@ -25,7 +26,7 @@ declare -g ACTIONS_LAUNCHED=0 ACTIONS_REFUSED=0
 declare -ga ACTIONS_NAMES=()
 
 # actions_result_dir: where each action's last result is kept.
-actions_result_dir() { printf '%s/actions' "${CFG[STATE_DIR]}"; }
+actions_result_dir() { printf '%s/%s' "${CFG[STATE_DIR]}" "$RECORD_ACTIONS_DIR"; }
 
 # actions_list: the names of the files in ACTIONS_DIR that are actions (ACTIONS_NAME_RE), sorted.
 # Writes ACTIONS_NAMES.
@@ -249,8 +250,31 @@ actions_record() {
   text=$jtext
   exec {fd}>&-
   unset IFS
+  actions_state_refresh "$id"
   record_audit_append action "$fields" || true
   actions_journal "$name" "$id" "$mode" "$result" "$detail" "$dur" "${text:0:1200}"
+}
+
+# actions_state_refresh ID: state.json written again from the state (record_state_save's
+# rendering), so that its last_activation.actions carries the result just recorded, when ID is the
+# activation it records; nothing else of it changes (state.env, the latch: untouched). Under the
+# controller's lock, waited for at most 1 s (the unit's ExecStopPost must end within
+# TimeoutStopSec): a run holding it longer writes state.json itself, rendered from the same file.
+actions_state_refresh() {
+  local json
+  latch_take_lock 1 || {
+    latch_drop_lock
+    record_log notice "on-trip action result for $1: the lock is busy; state.json shows it at" \
+      "its next write"
+    return 0
+  }
+  record_state_load
+  if [[ ${ST[ACT_ID]:-} == "$1" ]]; then
+    record_render_state_json_v json
+    record_atomic_write "${CFG[STATE_DIR]}/state.json" 0644 "$json" ||
+      record_log err "on-trip action result for $1: state.json could not be written"
+  fi
+  latch_drop_lock
 }
 
 # actions_journal NAME ID MODE RESULT DETAIL DURATION TEXT: the result's journal line; a failure is

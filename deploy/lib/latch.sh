@@ -193,7 +193,8 @@ latch_persist() {
 
 # ---------------------------------------------------------------- lock
 declare -g LOCK_FD=""
-# latch_take_lock: 0 if held, 1 if it could not be had within LOCK_WAIT_SEC. The lock file is
+# latch_take_lock [WAIT_SEC]: 0 if held, 1 if it could not be had within WAIT_SEC (default
+# LOCK_WAIT_SEC). The lock file is
 # created 0600 in one step (umask, no chmod window): flock works on any descriptor, so a lock file
 # any user can open lets any user block deactivate and rearm. Writes LOCK_FD.
 latch_take_lock() {
@@ -207,7 +208,7 @@ latch_take_lock() {
   umask 077
   exec {LOCK_FD}>>"$f" || { umask "$old"; return 1; }
   umask "$old"
-  flock -w "${CFG[LOCK_WAIT_SEC]}" "$LOCK_FD"
+  flock -w "${1:-${CFG[LOCK_WAIT_SEC]}}" "$LOCK_FD"
 }
 # latch_drop_lock: the lock released (if held). Writes LOCK_FD.
 latch_drop_lock() { [[ -z $LOCK_FD ]] || exec {LOCK_FD}>&-; LOCK_FD=""; }

@@ -214,14 +214,37 @@ record_render_activation_json_v() {
       "$_ra_u" "$_ra_i" "$_ra_state" "$_ra_stop"
     _ra_items+=("$_ra_item")
   done
+  record_render_action_runs_v _ra_i "${_ra_j[ACT_ID]}"
   IFS=,
   _ra_fmt='{"id":%s,"source":%s,"actor":%s,"reason":%s,"trigger_time":%s,"all_stopped_time":%s,'
-  _ra_fmt+='"latency_seconds":%s,"result":%s,"scope":%s,"units":[%s]}'
+  _ra_fmt+='"latency_seconds":%s,"result":%s,"scope":%s,"units":[%s],"actions":[%s]}'
   # shellcheck disable=SC2059 # the format is the constant above
   printf -v _ra_out "$_ra_fmt" \
     "${_ra_j[ACT_ID]}" "${_ra_j[ACT_SOURCE]}" "${_ra_j[ACT_ACTOR]}" "${_ra_j[ACT_REASON]}" \
-    "$_ra_trig" "$_ra_stopped" "$_ra_lat" "${_ra_j[ACT_RESULT]}" "$_ra_scope" "${_ra_items[*]}"
+    "$_ra_trig" "$_ra_stopped" "$_ra_lat" "${_ra_j[ACT_RESULT]}" "$_ra_scope" "${_ra_items[*]}" \
+    "$_ra_i"
   printf -v "$1" '%s' "$_ra_out"
+}
+
+# The on-trip actions' results (actions.sh): STATE_DIR/actions/NAME.json, one per action, its last
+# run. They are the one record of a run; state.json's last_activation.actions is those of that
+# activation, copied whenever state.json is written.
+readonly RECORD_ACTIONS_DIR=actions
+
+# record_render_action_runs_v VAR JSON_ID: the result files of the activation JSON_ID (a JSON
+# string), comma-joined, in the order of the action names. Only files of the result writer's exact
+# shape count (one line, named after its action, for this activation, its counts last). No fork.
+record_render_action_runs_v() {
+  local _rr_f _rr_text _rr_name _rr_runs=() IFS=,
+  for _rr_f in "${CFG[STATE_DIR]}/$RECORD_ACTIONS_DIR"/*.json; do
+    config_read_bounded_v _rr_text "$_rr_f" 65536 || continue
+    _rr_name=${_rr_f##*/} _rr_name=${_rr_name%.json}
+    _rr_text=${_rr_text%$'\n'}
+    [[ $_rr_name =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ && $_rr_text != *$'\n'* &&
+      $_rr_text == "{\"schema\":1,\"action\":\"$_rr_name\",\"activation\":$2,"* &&
+      $_rr_text =~ ,\"counts\":\{[a-z0-9\":,]*\}\}$ ]] && _rr_runs+=("$_rr_text")
+  done
+  printf -v "$1" '%s' "${_rr_runs[*]}"
 }
 
 # record_render_state_json_v VAR: state.json (contract/README.md section 3) from ST, without a fork.

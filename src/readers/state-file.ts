@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ReadHealth } from './read-health.js';
 import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
+import type { ActionResult } from '../contract/types.generated.js';
 import type { UNIT_RESULTS } from '../contract/values.generated.js';
 import { validateStateFile } from '../contract/validators.generated.js';
 import { JsonFileReader } from './json-file.js';
@@ -24,6 +25,8 @@ export interface EssState {
     /** null when not every trading unit stopped. */
     readonly latencySeconds: number | null;
     readonly units: readonly UnitOutcome[];
+    /** The on-trip actions' results for this activation, as each action's result file holds them (section 9). */
+    readonly actions: readonly ActionResult[];
   } | null;
   readonly lastDeactivationTime: number | null;
   readonly lastTamperTime: number | null;
@@ -57,6 +60,8 @@ export function parseStateJson(text: string): EssState {
       triggerTime: activation.trigger_time,
       latencySeconds: activation.latency_seconds,
       units: activation.units.map(({ unit, result }) => ({ unit, result })),
+      // files written before the member existed lack it: no result recorded
+      actions: activation.actions ?? [],
     },
     lastDeactivationTime: root.last_deactivation?.time ?? null,
     lastTamperTime: root.last_tamper?.time ?? null,

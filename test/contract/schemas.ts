@@ -8,7 +8,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, str
 const load = (name: string): object => JSON.parse(readFileSync(`${REPO}contract/${name}`, 'utf8')) as object;
 // each schema's $id lies in one (reserved, never resolved) base, so status's "$ref": "state.schema.json" finds state's
 const BASE = 'https://quantum-ess.invalid/contract/';
-const SCHEMAS = ['state.schema.json', 'watchdog.schema.json', 'heartbeat.schema.json', 'status.schema.json', 'drill.schema.json', 'exemption.schema.json'] as const;
+const SCHEMAS = ['state.schema.json', 'action-result.schema.json', 'watchdog.schema.json', 'heartbeat.schema.json', 'status.schema.json', 'drill.schema.json', 'exemption.schema.json'] as const;
 for (const name of SCHEMAS) ajv.addSchema(load(name));
 
 export type SchemaName = (typeof SCHEMAS)[number];

@@ -1,6 +1,7 @@
 // The on-trip actions' result files (contract/README.md section 9) as the controller writes them
 // (deploy/lib/actions.sh actions_record, run here through bash) and as the exporter reads and
-// renders them (src/readers/action-results.ts, src/collectors/action-results-metrics.ts).
+// renders them (src/readers/action-results.ts, src/collectors/action-results-metrics.ts), and
+// state.json's last_activation.actions, copied from them (src/readers/state-file.ts).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerActionResultsMetrics } from '../../src/collectors/action-results-metrics.js';
 import { ActionResultsReader, parseActionResult } from '../../src/readers/action-results.js';
+import { parseStateJson } from '../../src/readers/state-file.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -19,7 +21,7 @@ const log = (line: string): void => void logged.push(line);
 /** actions_record NAME ID MODE RESULT DETAIL START_US END_US OUTPUT, in STATE_DIR=dir. */
 async function record(...args: string[]): Promise<void> {
   const script = `set -Eeuo pipefail; source deploy/lib/load.sh; load_all
-    CFG[STATE_DIR]=$1 CFG[AUDIT_FILE]=$1/audit.jsonl; shift
+    CFG[STATE_DIR]=$1 CFG[AUDIT_FILE]=$1/audit.jsonl CFG[LOCK_FILE]=$1/ess.lock; shift
     actions_record "$@"`;
   await run('bash', ['-c', script, 'driver', dir, ...args], { env: { ...process.env, LC_ALL: 'C', PATH: process.env.PATH } });
 }
@@ -66,6 +68,29 @@ describe('on-trip action results', () => {
     expect(metrics).toContain('ess_action_runs_total{action="venue-b",result="refused"} 1');
     expect(metrics).not.toContain('action="broken"');
     expect(logged.join('\n')).toContain('broken.json');
+  });
+
+  it("state.json's last activation carries its actions' results as their files hold them, and only those", async () => {
+    const env = [
+      'ACTIVE=1', 'FLAG_ID=id-2', 'UPDATED_US=1000000', 'ACT_ID=id-2', 'ACT_SOURCE=cli', 'ACT_ACTOR=root', 'ACT_REASON=test', 'ACT_RESULT=ok',
+      'ACT_TRIGGER_US=1000000', 'ACT_STOPPED_US=1100000', 'ACT_LATENCY_US=100000', 'ACT_UNITS=quantum-execution.service=stopped/inactive/50000', 'COUNT_cli=1',
+    ].join('\n');
+    await writeFile(join(dir, 'state.env'), `${env}\n`);
+    // a result of an earlier activation: state.json is not written for it
+    await record('venue-a', 'id-1', 'real', 'verified', 'exited 0', '1000000', '1250000', '');
+    await expect(readFile(join(dir, 'state.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+    await record('venue-b', 'id-2', 'real', 'failed', 'exited 2', '1000000', '1500000', 'venue said 500');
+    await record('venue-a', 'id-2', 'real', 'timeout', 'killed after ACTION_TIMEOUT_SEC=5s', '1000000', '6000000', 'cancel sent\n');
+    const state = parseStateJson(await readFile(join(dir, 'state.json'), 'utf8'));
+    const file = async (name: string): Promise<unknown> => JSON.parse(await readFile(join(dir, 'actions', `${name}.json`), 'utf8'));
+    expect(state.lastActivation?.actions).toEqual([await file('venue-a'), await file('venue-b')]);
+    expect(state.lastActivation?.actions.map((a) => [a.action, a.result, a.output])).toEqual([
+      ['venue-a', 'timeout', ['cancel sent']],
+      ['venue-b', 'failed', ['venue said 500']],
+    ]);
+    // the controller's memory, and so the latch it records, untouched
+    expect(await readFile(join(dir, 'state.env'), 'utf8')).toBe(`${env}\n`);
+    expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'))).toMatchObject({ active: true, flag_id: 'id-2', updated_at: 1 });
   });
 
   it('no directory: no series, nothing logged', async () => {

@@ -16,6 +16,7 @@ describe('parseStateJson', () => {
           { unit: 'quantum-ai-engine.service', result: 'stopped' },
           { unit: 'quantum-execution.service', result: 'leftovers-killed' },
         ],
+        actions: [],
       },
       lastDeactivationTime: 1795543333.18,
       lastTamperTime: 1795543300.5,
@@ -34,7 +35,17 @@ describe('parseStateJson', () => {
     const fresh = { ...STATE_EXAMPLE, last_activation: null, last_deactivation: null, last_tamper: null, activations_total: {}, tamper_total: 0, leftover_kills_total: 0 };
     expect(parseStateJson(JSON.stringify(fresh))).toEqual(NEVER_ACTIVATED);
     const failedStop = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, latency_seconds: null, all_stopped_time: null, units: [] } };
-    expect(parseStateJson(JSON.stringify(failedStop)).lastActivation).toEqual({ triggerTime: 1795543337.41, latencySeconds: null, units: [] });
+    expect(parseStateJson(JSON.stringify(failedStop)).lastActivation).toEqual({ triggerTime: 1795543337.41, latencySeconds: null, units: [], actions: [] });
+  });
+
+  it("carries the on-trip actions' results of the activation, each as its result file holds it", () => {
+    const run = {
+      schema: 1, action: 'venue-a', activation: STATE_EXAMPLE.last_activation.id, mode: 'real', result: 'timeout', detail: 'killed after ACTION_TIMEOUT_SEC=5s',
+      started: 1795543337.45, finished: 1795543342.46, duration_seconds: 5.01, output: ['http-cancel-all: DELETE ...'],
+      counts: { verified: 2, unverified: 0, checked: 0, failed: 0, timeout: 1, refused: 0 },
+    };
+    const withActions = { ...STATE_EXAMPLE, last_activation: { ...STATE_EXAMPLE.last_activation, actions: [run] } };
+    expect(parseStateJson(JSON.stringify(withActions)).lastActivation?.actions).toEqual([run]);
   });
 
   it('ignores members a later controller may add', () => {
@@ -55,6 +66,7 @@ describe('parseStateJson', () => {
     [{ leftover_kills_total: '2' }, /^leftover_kills_total: "2" is not a count$/],
     [{ last_activation: { ...activation, latency_seconds: 'fast' } }, /^last_activation.latency_seconds: "fast" is not a non-negative number$/],
     [{ last_activation: { ...activation, units: {} } }, /^last_activation.units: \{\} is not a list$/],
+    [{ last_activation: { ...activation, actions: [{ action: 'venue-a' }] } }, /^last_activation.actions\[0\].schema: missing$/],
     [{ last_activation: { ...activation, units: [{ ...unit, result: 'vanished' }] } }, /^last_activation.units\[0\].result: "vanished" is not one of "stopped", "killed"/],
     [{ last_activation: { ...activation, units: [{ ...unit, unit: undefined }] } }, /^last_activation.units\[0\].unit: missing$/],
     [{ last_activation: { ...activation, units: [{ ...unit, unit: 'a b' }] } }, /^last_activation.units\[0\].unit: "a b" is not a unit name$/],
