@@ -137,24 +137,35 @@ actions_launch() {
 # actions_cmd_run NAME (inside the action's unit, as its main process): the action's file run with
 # stdout and stderr into a pipe whose last ACTIONS_TAIL_BYTES are kept in
 # STATE_DIR/actions/.NAME.out (megabytes of output cost no disk and no memory); exits with the
-# action's status.
+# action's status. At the timeout systemd sends SIGTERM to the whole cgroup: the tail ignores it,
+# and this process ends the action's tree itself, so that the tail still writes what the action
+# printed until then (a timed-out action's last lines are what says where it hung).
+declare -g ACTIONS_OUT_FD="" ACTIONS_TAIL_PID=""
 actions_cmd_run() {
-  local name=${1:-} dir rc out_fd tail_pid
+  local name=${1:-} dir rc=0
   [[ $name =~ $ACTIONS_NAME_RE ]] || { printf 'ess: action-run: bad action name\n' >&2; exit 64; }
   config_load_in_force
   dir=$(actions_result_dir)
   install -d -m 0755 "$dir"
   time_now_us >"$dir/.$name.start"
-  exec {out_fd}> >(exec tail -c "$ACTIONS_TAIL_BYTES" >"$dir/.$name.out")
-  tail_pid=$!
-  rc=0
-  "$ACTIONS_DIR/$name" </dev/null >&"$out_fd" 2>&1 {out_fd}>&- || rc=$?
-  exec {out_fd}>&-
-  # what the action left behind (a child it forked) goes now, so that the output ends (a child
-  # holding it open) and nothing outlives the action; systemd would kill it with the unit anyway
-  actions_kill_rest "$tail_pid"
-  wait "$tail_pid" 2>/dev/null || true
-  exit "$rc"
+  exec {ACTIONS_OUT_FD}> >(trap '' TERM; exec tail -c "$ACTIONS_TAIL_BYTES" >"$dir/.$name.out")
+  ACTIONS_TAIL_PID=$!
+  trap 'actions_run_end 143' TERM
+  # in the background, so that the trap runs at once (bash runs it only between commands)
+  "$ACTIONS_DIR/$name" </dev/null >&"$ACTIONS_OUT_FD" 2>&1 {ACTIONS_OUT_FD}>&- &
+  wait "$!" || rc=$?
+  actions_run_end "$rc"
+}
+
+# actions_run_end RC: what the action left behind (a child it forked, or all of it at the timeout)
+# killed now, so that the output ends (a child holding it open) and nothing outlives the action;
+# the tail waited for (its file written); exits RC.
+actions_run_end() {
+  trap '' TERM
+  actions_kill_rest "$ACTIONS_TAIL_PID"
+  exec {ACTIONS_OUT_FD}>&-
+  wait "$ACTIONS_TAIL_PID" 2>/dev/null || true
+  exit "$1"
 }
 
 # actions_kill_rest KEEP_PID: every process of this unit's cgroup but this one and KEEP_PID,
