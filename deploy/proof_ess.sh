@@ -84,24 +84,47 @@ drill_pass_if() {
 # reachable, nothing cancelled) and waited for: one check per action, FAIL naming it. No check
 # without actions.
 drill_check_actions() {
-  local name r text detail
+  local name
   actions_list
   ((${#ACTIONS_NAMES[@]} > 0)) || return 0
   actions_check_all "drill-check-$(date -u +%Y%m%dT%H%M%SZ)"
-  for name in "${ACTIONS_NAMES[@]}"; do
-    r=${ACTIONS_RESULT[$name]:-}
-    text="sudo cat $(actions_result_dir)/$name.json; journalctl -t quantum-ess"
-    detail=""
-    [[ -z $r ]] || ! config_read_bounded_v detail "$(actions_result_dir)/$name.json" 65536 ||
-      actions_field_v detail "$detail" detail '"([^"]*)"'
-    case $r in
-      checked) drill_check "action $name" PASS "check mode passed (nothing cancelled)" ;;
-      refused) drill_check "action $name" FAIL "refused, never run: $detail; fix: root:root and\
+  for name in "${ACTIONS_NAMES[@]}"; do drill_check_action "action $name" "$name"; done
+}
+
+# drill_check_trip_actions METHOD ID (full drill): the on-trip actions the activation ID ran (in
+# ACTION_MODE), waited for: one check per action, FAIL naming one that failed, timed out or was
+# refused. Results of earlier activations do not count. No check without actions.
+drill_check_trip_actions() {
+  local name
+  actions_list
+  ((${#ACTIONS_NAMES[@]} > 0)) || return 0
+  if [[ -z $2 ]]; then
+    drill_check "$1: on-trip actions" FAIL "no activation recorded: their results cannot be told"
+    return
+  fi
+  actions_await "$2"
+  for name in "${ACTIONS_NAMES[@]}"; do drill_check_action "$1: action $name" "$name"; done
+}
+
+# drill_check_action CHECK NAME: the check named CHECK from ACTIONS_RESULT[NAME] (actions_await):
+# PASS when the action checked (check mode) or did its work (real mode), else FAIL with how it
+# ended and where to look.
+drill_check_action() {
+  local r=${ACTIONS_RESULT[$2]:-} text raw="" detail="" mode=""
+  text="sudo cat $(actions_result_dir)/$2.json; journalctl -t quantum-ess"
+  if [[ -n $r ]] && config_read_bounded_v raw "$(actions_result_dir)/$2.json" 65536; then
+    actions_field_v detail "$raw" detail '"([^"]*)"'
+    actions_field_v mode "$raw" mode '"([a-z]+)"'
+  fi
+  case $r in
+    checked) drill_check "$1" PASS "check mode passed (nothing cancelled)" ;;
+    verified) drill_check "$1" PASS "real mode: done and verified" ;;
+    unverified) drill_check "$1" PASS "real mode: done, NOT verified (exit 3; $text)" ;;
+    refused) drill_check "$1" FAIL "refused, never run: $detail; fix: root:root and\
  no group or other write on the file and its directories" ;;
-      "") drill_check "action $name" FAIL "no result within ACTION_TIMEOUT_SEC; see $text" ;;
-      *) drill_check "action $name" FAIL "check mode ended $r ($detail); see $text" ;;
-    esac
-  done
+    "") drill_check "$1" FAIL "no result within ACTION_TIMEOUT_SEC; see $text" ;;
+    *) drill_check "$1" FAIL "$mode mode ended $r ($detail); see $text" ;;
+  esac
 }
 
 # ---------------------------------------------------------------- checks before any change
@@ -527,7 +550,12 @@ drill_method() {
   drill_check_refused "$m"
   drill_check_verdict active "$m: verdict while latched"
   drill_check_recorded "$m"
-  drill_method_resume "$m" || return 1
+  local id resumed=0
+  id=$(drill_state_value ACT_ID) || id=""
+  drill_method_resume "$m" || resumed=1
+  # after the resume: trading does not wait for them, the next trigger does
+  drill_check_trip_actions "$m" "$id"
+  ((resumed == 0)) || return 1
   ((FAILS > fails)) || DRILL_RESULT[$m]=pass
 }
 

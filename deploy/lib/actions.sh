@@ -346,14 +346,21 @@ actions_result_of_v() {
   actions_field_v "$1" "$_ro_text" result '"([a-z]+)"'
 }
 
-# actions_check_all ID: every action run in check mode (the dry-run drill), waited for until each
-# recorded its result or ACTION_TIMEOUT_SEC and 5 s have passed. Writes ACTIONS_RESULT (by name:
-# the result word, empty when none came) and what actions_run_all writes.
+# actions_check_all ID: every action run in check mode (the dry-run drill), waited for
+# (actions_await). Writes ACTIONS_RESULT and what actions_run_all writes.
 declare -gA ACTIONS_RESULT=()
 actions_check_all() {
+  actions_run_all check "$1" drill "drill check (nothing is cancelled)" "" "${TRADING[*]}"
+  actions_await "$1"
+}
+
+# actions_await ID: the results of ID's run of every action of ACTIONS_NAMES, waited for until each
+# recorded its result for ID (a result of an earlier activation does not count) or
+# ACTION_TIMEOUT_SEC and 5 s have passed. Writes ACTIONS_RESULT (by name: the result word, empty
+# when none came).
+actions_await() {
   local name now deadline us pending
   ACTIONS_RESULT=()
-  actions_run_all check "$1" drill "drill check (nothing is cancelled)" "" "${TRADING[*]}"
   time_sec_to_us_v us "${CFG[ACTION_TIMEOUT_SEC]}"
   time_uptime_us_v now
   deadline=$((now + us + 5000000))
