@@ -4,7 +4,9 @@
 // the latch holds; a 500 is recorded failed; a child an action forks is gone; a file that is
 // group-writable or another user's is refused, never run; megabytes and control characters of output
 // are bounded and escaped, the audit chain intact; a re-trip runs them per ACTIONS_ON_RETRIP;
-// deactivate never runs them.
+// deactivate never runs them. Each result is also in state.json's last_activation.actions and status
+// --json, copied from the result file; a timed-out action keeps its last lines; the full drill FAILs
+// naming an action that fails during its trips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG, Sandbox } from '../../sandbox/sandbox.js';
 
@@ -79,6 +81,24 @@ async function activationAfter(before: string | undefined): Promise<string> {
 async function lastActivation(): Promise<string | undefined> {
   const r = await box.run('cat', '/var/lib/quantum-ess/state.json');
   return r.exitCode === 0 ? (JSON.parse(r.stdout) as { last_activation: { id: string } | null }).last_activation?.id : undefined;
+}
+
+interface StateWithActions {
+  last_activation: { id: string; actions?: ActionResult[] } | null;
+}
+
+/** state.json's and status --json's record of the action's run for this activation, once both carry it. */
+async function recordedInState(name: string, activation: string): Promise<{ state: ActionResult; status: ActionResult }> {
+  for (let i = 0; i < 100; i++) {
+    const state = JSON.parse(await box.readFile('/var/lib/quantum-ess/state.json')) as StateWithActions;
+    const status = JSON.parse((await box.ess('status', '--json')).stdout) as { state: StateWithActions };
+    const pick = (s: StateWithActions): ActionResult | undefined =>
+      s.last_activation?.id === activation ? s.last_activation.actions?.find((a) => a.action === name) : undefined;
+    const [inState, inStatus] = [pick(state), pick(status.state)];
+    if (inState && inStatus) return { state: inState, status: inStatus };
+    await sleep(200);
+  }
+  throw new Error(`state.json or status --json never carried ${name}'s result for ${activation}`);
 }
 
 function webhookBody(fingerprint: string): string {
@@ -161,19 +181,34 @@ describe('on-trip actions', () => {
       const scraped = await box.scrape();
       expect(scraped).toContain('ess_action_last_result{action="venue-a",result="verified"} 1');
       expect(scraped).toMatch(/^ess_action_duration_seconds\{action="venue-a"\} [0-9.]+$/m);
+      // state.json and status --json carry the same record, and the latch is as it was
+      const { state, status } = await recordedInState('venue-a', id);
+      expect(state).toEqual(r);
+      expect(status).toEqual(r);
+      const json = JSON.parse((await box.ess('status', '--json')).stdout) as { verdict: string; state: { active: boolean } };
+      expect(json.verdict).toBe('active');
+      expect(json.state.active).toBe(true);
     });
   }
 
-  it('a hanging venue: the action is killed at ACTION_TIMEOUT_SEC, recorded timeout, trading stays latched', async () => {
+  it('a hanging venue: the action is killed at ACTION_TIMEOUT_SEC, recorded timeout with its last lines, trading stays latched', async () => {
     await box.reset();
     await venue('/admin/fault?cancel=hang');
     await venue('/admin/seed?account=a&n=2');
+    // one that says where it is before it hangs, ignoring SIGTERM, with a bell to escape
+    await action('stuck', '#!/bin/bash\ntrap "" TERM\necho "cancel sent to venue b"\nprintf "waiting\\a for the answer\\n"\nsleep 600\n');
     try {
       const id = await trip('command');
       const r = await resultFor('venue-a', id);
       expect(r.result).toBe('timeout');
       expect(r.duration_seconds).toBeGreaterThanOrEqual(TIMEOUT_SEC);
       expect(r.duration_seconds).toBeLessThan(TIMEOUT_SEC + 3);
+      const stuck = await resultFor('stuck', id);
+      expect(stuck.result).toBe('timeout');
+      expect(stuck.output).toEqual(['cancel sent to venue b', 'waiting\u0007 for the answer']);
+      expect(await box.readFile(`${RESULTS}/stuck.json`)).toContain('"waiting\\u0007 for the answer"');
+      expect((await recordedInState('stuck', id)).state).toEqual(stuck);
+      expect((await box.run('pgrep', '-f', 'sleep 600')).exitCode).toBe(1);
       const status = await box.ess('status');
       expect(status.exitCode).toBe(3);
       expect(status.stdout).toContain(`ACTION!   venue-a TIMEOUT (real, activation ${id})`);
@@ -183,6 +218,7 @@ describe('on-trip actions', () => {
       expect(left.stdout.trim()).toBe('0');
     } finally {
       await venue('/admin/fault?cancel=ok');
+      await box.mustRun('rm', '-f', `${DIR}/stuck`);
     }
   });
 
@@ -302,6 +338,25 @@ describe('on-trip actions', () => {
       await box.sh(`printf '%s\\n' '${TOKEN}' > ${DIR}/venue-a.cred`);
     }
   });
+
+  it('the full drill runs them at each trip (ACTION_MODE check) and FAILs naming one that fails; older results do not count', async () => {
+    await box.reset();
+    await box.sh(`printf 'wrong-token\\n' > ${DIR}/venue-a.cred`);
+    try {
+      const drill = await box.run('/usr/local/sbin/proof_ess.sh');
+      expect(drill.exitCode, drill.stdout).toBe(1);
+      for (const method of ['command', 'systemctl', 'touch', 'trip-request']) {
+        expect(drill.stdout).toMatch(new RegExp(`^FAIL +${method}: action venue-a +check mode ended failed \\(exited 2\\)`, 'm'));
+      }
+      expect(drill.stdout).toContain('SUMMARY: FAIL');
+      expect(drill.stdout).toMatch(/^ {2}- command: action venue-a: /m);
+      // the drill's failure is the action's alone: every trigger stopped and resumed trading
+      expect(drill.stdout).not.toMatch(/^FAIL +(?!\S+: action )/m);
+      expect((await box.ess('status')).exitCode).toBe(0);
+    } finally {
+      await box.sh(`printf '%s\\n' '${TOKEN}' > ${DIR}/venue-a.cred`);
+    }
+  }, 300_000);
 
   it('two trips in a row: the second runs them only with ACTIONS_ON_RETRIP=yes; deactivate never runs them', async () => {
     await box.reset();
