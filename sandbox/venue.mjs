@@ -5,12 +5,13 @@
 //   DELETE /orders?account=A        cancel-all: {"cancelled":N}
 //   POST   /admin/seed?account=A&n=N  N more open orders
 //   POST   /admin/fault?cancel=ok|hang|500|ignore   how the next cancels behave (ignore: 200, none cancelled)
-//   GET    /admin/stats             {"cancels":N,"lists":N}
+//   GET    /admin/stats             {"cancels":N,"lists":N,"cancelled_mono_us":T}: T, CLOCK_MONOTONIC in
+//                                    microseconds, when the last cancel-all emptied an account (0: never)
 import { createServer } from 'node:http';
 
 const [port = '18080', token = 'venue-token'] = process.argv.slice(2);
 const orders = new Map();
-const stats = { cancels: 0, lists: 0 };
+const stats = { cancels: 0, lists: 0, cancelled_mono_us: 0 };
 let fault = 'ok';
 let next = 1;
 
@@ -47,7 +48,11 @@ createServer((req, res) => {
     if (fault === 'hang') return; // never answered: the action's timeout must end it
     if (fault === '500') return send(res, 500, { error: 'internal error' });
     const cancelled = fault === 'ignore' ? 0 : (orders.get(account) ?? []).length;
-    if (fault !== 'ignore') orders.set(account, []);
+    if (fault !== 'ignore') {
+      orders.set(account, []);
+      // process.hrtime is CLOCK_MONOTONIC: the clock the bench reads its trigger time on
+      stats.cancelled_mono_us = Number(process.hrtime.bigint() / 1000n);
+    }
     return send(res, 200, { cancelled });
   }
   return send(res, 405, { error: 'method not allowed' });
