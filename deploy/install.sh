@@ -43,6 +43,7 @@ readonly EXPORTER_SOCKET=quantum-ess-exporter.socket
 readonly EXPORTER_DEFAULT_LISTEN=127.0.0.1:10170
 readonly EXPORTER_DIR=$LIBEXEC-exporter
 readonly EXPORTER_CONFIG=/etc/quantum/ess-exporter.json
+readonly EXPORTER_WEB_CONFIG=/etc/quantum/ess-web-config.yml
 readonly WEBHOOK_TOKEN=/etc/quantum/ess-webhook.token
 readonly EX_USAGE=64
 readonly LATCH_DESCRIPTION_MARK="(Quantum ESS latch:"
@@ -214,12 +215,17 @@ install_exporter() {
   install_exporter_config
 }
 
-# install_exporter_config: the shipped exporter configuration when there is none, then checked.
+# install_exporter_config: the shipped exporter configuration and web configuration when there is
+# none, then checked.
 install_exporter_config() {
   if [[ ! -e $EXPORTER_CONFIG ]]; then
     install -m 0644 "$SRC/ess-exporter.json" "$EXPORTER_CONFIG"
   fi
-  exporter_run --config.file "$EXPORTER_CONFIG" --check-config >/dev/null
+  if [[ ! -e $EXPORTER_WEB_CONFIG ]]; then
+    install -m 0644 "$SRC/ess-web-config.yml" "$EXPORTER_WEB_CONFIG"
+  fi
+  exporter_run --config.file "$EXPORTER_CONFIG" --web.config.file "$EXPORTER_WEB_CONFIG" \
+    --check-config >/dev/null
 }
 
 # The bearer token Alertmanager must present; readable by root and the exporter's group only.
@@ -237,16 +243,21 @@ create_webhook_token() {
 # "active" only means node was started; wait until it actually serves, and until the process that
 # listens on the port is the unit's own: any local user may bind a loopback port first and answer
 # with made-up metrics.
-# With tls_cert_file set it serves HTTPS; the certificate is not checked here (the PID is).
+# With TLS configured it serves HTTPS; the certificate is not checked here (the PID is). Any HTTP
+# answer counts (the web config may ask the scrape for basic authentication); where it requires a
+# client certificate, which the installer has none of, the listening PID alone.
 wait_for_exporter() {
-  local listen i pid check scheme=https
-  check=$(exporter_run --config.file "$EXPORTER_CONFIG" --check-config)
+  local listen i pid check scheme=https code any=0
+  check=$(exporter_run --config.file "$EXPORTER_CONFIG" --web.config.file "$EXPORTER_WEB_CONFIG" \
+    --check-config)
   listen=$(sed -n 's/^ *"listen": "\(.*\)",\{0,1\}$/\1/p' <<<"$check")
-  ! grep -q '^  "tls": null,\{0,1\}$' <<<"$check" || scheme=http
+  ! grep -q '^ *"tls": null,\{0,1\}$' <<<"$check" || scheme=http
+  ! grep -q '^ *"client_auth_type": "Require' <<<"$check" || any=1
   for ((i = 0; i < 100; i++)); do
     pid=$(systemctl show -P MainPID "$EXPORTER_UNIT")
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$scheme://$listen/metrics") || true
     if [[ $pid != 0 ]] && ss -Hltnp "sport = :${listen##*:}" 2>/dev/null | grep -q "pid=$pid," &&
-      curl -fsk -o /dev/null --max-time 1 "$scheme://$listen/metrics"; then
+      [[ $code != 000 || $any == 1 ]]; then
       return 0
     fi
     sleep 0.1
@@ -448,10 +459,12 @@ latched_anywhere() {
 # check_exporter_config: the exporter's own verdict on its configuration, before anything is
 # written.
 check_exporter_config() {
-  local conf=$EXPORTER_CONFIG ess=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}
+  local conf=$EXPORTER_CONFIG ess=${ESS_CONFIG:-$ESS_DEFAULT_CONFIG} web=$EXPORTER_WEB_CONFIG
   [[ -e $conf ]] || conf=$SRC/ess-exporter.json
   [[ -e $ess ]] || ess=$SRC/ess.conf
-  exporter_run --source --config.file "$conf" --ess-config "$ess" --check-config >/dev/null ||
+  [[ -e $web ]] || web=$SRC/ess-web-config.yml
+  exporter_run --source --config.file "$conf" --web.config.file "$web" --ess-config "$ess" \
+    --check-config >/dev/null ||
     die "the exporter refuses its configuration ($conf, see above); nothing was changed"
 }
 
@@ -700,8 +713,8 @@ do_uninstall() {
   rm -rf "$LIBEXEC" "$EXPORTER_DIR"
   systemctl daemon-reload
   say "removed the ESS units, latch drop-ins and programs"
-  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, $WEBHOOK_TOKEN," \
-    "${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS" \
+  say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, $EXPORTER_WEB_CONFIG," \
+    "$WEBHOOK_TOKEN, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS" \
     "(evidence and config are never deleted)"
 }
 

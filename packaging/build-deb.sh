@@ -36,7 +36,7 @@ deb_root_side() {
   install -d -m 0755 "$d/lib" "$d/systemd" "$d/actions" "$root/$SHARE/fleet"
   install -m 0755 "$REPO"/deploy/{install.sh,ess_controller.sh,proof_ess.sh} "$d/"
   install -m 0755 "$REPO"/deploy/actions/* "$d/actions/"
-  install -m 0644 "$REPO"/deploy/{ess.conf,ess-exporter.json} "$d/"
+  install -m 0644 "$REPO"/deploy/{ess.conf,ess-exporter.json,ess-web-config.yml} "$d/"
   install -m 0644 "$REPO"/deploy/lib/*.sh "$d/lib/"
   install -m 0644 "$REPO"/deploy/systemd/* "$d/systemd/"
   install -m 0755 "$REPO/fleet/ess_fleet.sh" "$root/$SHARE/fleet/"
@@ -50,7 +50,7 @@ LAYOUT
   install -d -m 0755 "$root/usr/lib/sysusers.d" "$root/etc/quantum"
   install -m 0644 "$REPO/deploy/systemd/quantum-ess.sysusers" \
     "$root/usr/lib/sysusers.d/quantum-ess.conf"
-  install -m 0644 "$REPO"/deploy/{ess.conf,ess-exporter.json} "$root/etc/quantum/"
+  install -m 0644 "$REPO"/deploy/{ess.conf,ess-exporter.json,ess-web-config.yml} "$root/etc/quantum/"
 }
 
 # deb_exporter ROOT WORK: the single executable in /usr/bin; writes BUNDLED (its npm packages)
@@ -109,7 +109,7 @@ deb_control() {
   size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
   sed -e "s/@VERSION@/$2/" -e "s/@ARCH@/$3/" -e "s/@SIZE@/$size/" \
     -e "s/@MAINTAINER@/$MAINTAINER/" "$REPO/packaging/debian/control.in" >"$root/DEBIAN/control"
-  printf '/etc/quantum/ess.conf\n/etc/quantum/ess-exporter.json\n' >"$root/DEBIAN/conffiles"
+  printf '/etc/quantum/%s\n' ess.conf ess-exporter.json ess-web-config.yml >"$root/DEBIAN/conffiles"
   for s in preinst prerm postinst postrm; do
     install -m 0755 "$REPO/packaging/debian/$s" "$root/DEBIAN/$s"
   done

@@ -3,7 +3,7 @@
 // units a test sets. Used by the unit and contract tests. (The real systemd sandbox is sandbox.ts.)
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LoadedConfig, loadExporterConfig } from '../src/load-config.js';
+import { type CommandLineValues, type LoadedConfig, loadExporterConfig } from '../src/load-config.js';
 import type { HostPaths } from '../src/unprivileged-side.js';
 import { SWITCH_UNITS, WIRING_UNITS, wiringProperties } from '../src/readers/ess-units.js';
 import { WIRING_RECORD_NAME } from '../src/readers/wiring-record.js';
@@ -89,7 +89,8 @@ export interface FakeHost {
   setExemption(unit: string, content: ExemptionRecord | string | null): Promise<void>;
   /** Makes the fake systemd answer, hang (a hung PID 1: no answer, no signal) or fail every call. */
   setSystemdBehaviour(mode: SystemdBehaviour): void;
-  config(overrides?: Record<string, unknown>): Promise<LoadedConfig>;
+  /** Writes the exporter config with these keys over the fake host's, and loads it with the command line's values. */
+  config(overrides?: Record<string, unknown>, commandLine?: CommandLineValues): Promise<LoadedConfig>;
   cleanup(): Promise<void>;
 }
 
@@ -156,7 +157,7 @@ export async function createFakeHost(): Promise<FakeHost> {
       return writeFile(file, typeof content === 'string' ? content : `${JSON.stringify(content)}\n`);
     },
     setSystemdBehaviour: (mode) => systemd.setBehaviour(mode),
-    async config(overrides = {}) {
+    async config(overrides = {}, commandLine = {}) {
       await writeFile(
         configFile,
         JSON.stringify({
@@ -168,7 +169,7 @@ export async function createFakeHost(): Promise<FakeHost> {
           ...overrides,
         }),
       );
-      return loadExporterConfig(configFile, true);
+      return loadExporterConfig(configFile, true, commandLine);
     },
     async cleanup() {
       await systemd.stopBus();

@@ -12,6 +12,12 @@ Options (named as every Prometheus exporter names them):
                       only at that default location)
   --web.listen-address HOST:PORT
                       address to serve on (default ${DEFAULT_LISTEN}; IPv6 as [ADDR]:PORT)
+  --web.config.file FILE
+                      TLS and basic authentication, in the web configuration file format of
+                      every Prometheus exporter (tls_server_config, http_server_config,
+                      basic_auth_users, rate_limit; see docs/exporter.md); read again when it or
+                      a file it names changes, and on SIGHUP. Basic authentication guards every
+                      path but the webhook, which keeps its bearer token
   --log.level LEVEL   info (default), warn or error: the lowest priority logged
   --log.format FORMAT logfmt (level=... msg=...) or json (one JSON object per line); without
                       it, a plain line. Each has journald's priority prefix on warnings and
@@ -29,8 +35,9 @@ Options (named as every Prometheus exporter names them):
 
 Endpoints: GET / (landing page), GET /metrics, GET /healthz (503 while a read is failing),
 POST /alertmanager (webhook receiver; Authorization: Bearer <token of webhook_token_file>).
-HTTPS when tls_cert_file and tls_key_file are set; both files are re-read when they change and on
-SIGHUP (systemctl reload), a pair that does not match keeps the old one. Off loopback a token is
+HTTPS when the web config has tls_server_config (the config's tls_cert_file and tls_key_file are
+deprecated, still read for this release); the files are re-read when they change and on SIGHUP
+(systemctl reload), a file or pair that is wrong keeps the settings in use. Off loopback a token is
 required, and over plain HTTP only with allow_plain_http_token. Alerts labelled ess_host or
 ess_group trip only the host (config host, default the host name) or groups (config groups) named.
 Exit codes: 0 ok; 1 runtime failure (e.g. the address is in use); 64 usage; 78 bad configuration.
@@ -45,6 +52,7 @@ export type CliCommand =
       readonly configFileGiven: boolean;
       readonly listen?: string;
       readonly essConfigFile?: string;
+      readonly webConfigFile?: string;
       readonly systemdSocket: boolean;
       readonly logLevel: LogLevel;
       /** Absent: today's plain line. */
@@ -62,7 +70,7 @@ const LOG_FORMATS: readonly LogFormat[] = ['logfmt', 'json'];
 /** Today's option names, read for one more release, and the ecosystem's names that replace them. */
 const RENAMED = { config: 'config.file', listen: 'web.listen-address' } as const;
 
-const STRING_OPTIONS = ['config.file', 'web.listen-address', 'log.level', 'log.format', 'ess-config', 'config', 'listen'] as const;
+const STRING_OPTIONS = ['config.file', 'web.listen-address', 'web.config.file', 'log.level', 'log.format', 'ess-config', 'config', 'listen'] as const;
 type StringOption = (typeof STRING_OPTIONS)[number];
 
 /** Each option's value; one given twice is a usage error (which of two addresses was meant?). */
@@ -113,6 +121,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const configFile = renamed(values, 'config', deprecations);
   const listen = renamed(values, 'listen', deprecations);
   const essConfigFile = single(values, 'ess-config');
+  const webConfigFile = single(values, 'web.config.file');
   const logFormat = oneOf('log.format', single(values, 'log.format'), LOG_FORMATS);
   return {
     kind: values['check-config'] === true ? 'check-config' : 'run',
@@ -120,6 +129,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     configFileGiven: configFile !== undefined,
     ...(listen !== undefined && { listen }),
     ...(essConfigFile !== undefined && { essConfigFile }),
+    ...(webConfigFile !== undefined && { webConfigFile }),
     systemdSocket: values['systemd-socket'] === true,
     logLevel: oneOf('log.level', single(values, 'log.level'), LOG_LEVELS) ?? 'info',
     ...(logFormat !== undefined && { logFormat }),

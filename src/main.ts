@@ -6,7 +6,7 @@ import { startServer } from './http/server.js';
 import { SystemdSocketError, takeSystemdSocket } from './http/systemd-socket.js';
 import { describe, journalLog, makeLog, type Log } from './io/log.js';
 import { pathOwnerProblem } from './io/path-owners.js';
-import { loadExporterConfig } from './load-config.js';
+import { type LoadedConfig, loadExporterConfig } from './load-config.js';
 import { UnprivilegedSide } from './unprivileged-side.js';
 
 const EX_USAGE = 64;
@@ -21,6 +21,7 @@ async function loadConfig(command: RunCommand): ReturnType<typeof loadExporterCo
   const config = await loadExporterConfig(command.configFile, command.configFileGiven, {
     ...(command.listen !== undefined && { listen: command.listen }),
     ...(command.essConfigFile !== undefined && { essConfigFile: command.essConfigFile }),
+    ...(command.webConfigFile !== undefined && { webConfigFile: command.webConfigFile }),
   });
   for (const deprecation of config.deprecations) log(deprecation, 'warning');
   return config;
@@ -36,6 +37,34 @@ async function checkPathOwners(config: Awaited<ReturnType<typeof loadExporterCon
     const problem = await pathOwnerProblem(config.ess.values[key]);
     if (problem !== null) throw new ConfigError(config.essConfigFile, key, problem);
   }
+}
+
+/** The web config as --check-config and the start-up line show it: names and policies, never a key or a hash. */
+function describeWebConfig(web: LoadedConfig['web']): Record<string, unknown> {
+  const { tls } = web;
+  const source = (pem: { key: string } & ({ file: string } | { pem: string })): string => ('file' in pem ? pem.file : `${pem.key} (inline)`);
+  return {
+    file: web.file,
+    tls:
+      tls === null
+        ? null
+        : { cert: source(tls.cert), key: source(tls.key), client_auth_type: tls.clientAuth, client_ca: tls.clientCa && source(tls.clientCa), min_version: tls.minVersion, max_version: tls.maxVersion },
+    basic_auth_users: [...web.basicAuthUsers.keys()],
+    headers: Object.keys(web.headers),
+    rate_limit: web.rateLimit,
+  };
+}
+
+/** The start-up line's account of the web config: what guards the listener. */
+function webLine(web: LoadedConfig['web']): string {
+  const { tls } = web;
+  const parts = web.reloadable ? [`; web config ${web.file}`] : [];
+  if (tls !== null) {
+    const { cert, key } = describeWebConfig(web).tls as { cert: string; key: string };
+    parts.push(`; TLS certificate ${cert}, key ${key}, client certificates ${tls.clientAuth} (reloaded on change and SIGHUP)`);
+  }
+  if (web.basicAuthUsers.size > 0) parts.push(`; basic authentication (${web.basicAuthUsers.size} user(s)) on every path but the webhook's`);
+  return parts.join('');
 }
 
 /** --log.level and --log.format in force from here on; the deprecated option names said. */
@@ -61,7 +90,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const config = await loadConfig(command);
   if (command.kind === 'check-config') {
     await checkPathOwners(config);
-    process.stdout.write(`${JSON.stringify({ ...config, listen: formatListenAddress(config.listen) }, null, 2)}\n`);
+    const web = describeWebConfig(config.web);
+    process.stdout.write(`${JSON.stringify({ ...config, listen: formatListenAddress(config.listen), web }, null, 2)}\n`);
     return 0;
   }
 
@@ -79,7 +109,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { webhook } = config;
   log(
     `fleet identity: host ${webhook.identity.host}, groups ${webhook.identity.groups.join(',') || '(none)'}` +
-      (config.tls === null ? '' : `; TLS certificate ${config.tls.certFile}, key ${config.tls.keyFile} (reloaded on change and SIGHUP)`),
+      webLine(config.web),
   );
   log(
     `webhook POST /alertmanager: ${webhook.tripRules.length} trip rule(s) ${webhook.tripRules.map((rule) => `{${rule.join(', ')}}`).join(' ')}; ` +
@@ -96,8 +126,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', stop);
     // a renewed certificate without a restart (a restart would drop the deliveries in progress)
     process.on('SIGHUP', () => {
-      if (config.tls === null) log('SIGHUP: no TLS configured, nothing to reload');
-      else void server.reloadTls('SIGHUP');
+      if (config.web.tls === null && !config.web.reloadable) log('SIGHUP: no TLS or web config file, nothing to reload');
+      else void server.reloadWeb('SIGHUP');
     });
   });
   await server.close();

@@ -5,7 +5,8 @@ import { registerCollectors } from './collectors/registry.js';
 import type { ConfiguredUnit } from './collectors/unit-status-metrics.js';
 import type { Served } from './http/server.js';
 import type { Log } from './io/log.js';
-import type { LoadedConfig } from './load-config.js';
+import { type LoadedConfig, loadWebConfig } from './load-config.js';
+import { mergeWebConfig } from './config/exporter-config.js';
 import { CgroupReader, DEFAULT_CGROUP_ROOT } from './readers/cgroup.js';
 import { type DrillRecord, drillFileReader } from './readers/drill-file.js';
 import { ActionResultsReader } from './readers/action-results.js';
@@ -26,7 +27,7 @@ import { WatchdogStatusReader } from './readers/watchdog-status.js';
 import { HeartbeatRecorder } from './webhook/heartbeat.js';
 import { WebhookReceiver } from './webhook/receiver.js';
 import { WebhookMetrics } from './webhook/webhook-metrics.js';
-import { webhookRouter } from './webhook/webhook-router.js';
+import { WEBHOOK_PATH, webhookRouter } from './webhook/webhook-router.js';
 
 /** Fixed host locations the exporter reads; tests point them into a sandbox. */
 export interface HostPaths {
@@ -191,7 +192,11 @@ export class UnprivilegedSide {
       routes: webhookRouter(webhook, this.log),
       log: this.log,
       listenSource: config.listenSource,
-      exposure: { tokenFile: config.webhook.tokenFile, tls: config.tls, allowPlainHttpToken: config.allowPlainHttpToken },
+      exposure: { tokenFile: config.webhook.tokenFile, tls: config.web.tls !== null, allowPlainHttpToken: config.allowPlainHttpToken },
+      web: config.web,
+      rereadWeb: async () => mergeWebConfig(await loadWebConfig(config.web.file), config.legacyTls, config.configFile),
+      // Alertmanager sends its bearer token in the Authorization header basic authentication would read
+      ownAuthPaths: [WEBHOOK_PATH],
       tlsReloads: metrics.tlsReloads,
       tlsCertInUse: (notAfterMs) => {
         metrics.tlsCertNotAfterSeconds = Number.isFinite(notAfterMs) ? notAfterMs / 1000 : undefined;

@@ -9,6 +9,7 @@ import { DEFAULT_ESS_CONFIG_FILE, type EssConf } from './ess-conf.js';
 import { formatListenAddress, isLoopbackHost, type ListenAddress, parseListenAddress } from './listen-address.js';
 import { defaultHost, hostProblem } from './identity.js';
 import { type WebhookFileSettings, type WebhookSettings, webhookSettings } from './webhook-settings.js';
+import { plainWebConfig, type WebConfig, type WebTls } from './web-config.js';
 
 export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
 
@@ -17,12 +18,6 @@ export const DEFAULT_EXPORTER_CONFIG_FILE = '/etc/quantum/ess-exporter.json';
  * allocated above 10000. Loopback only by default: the exporter is meant to be scraped locally.
  */
 export const DEFAULT_LISTEN = '127.0.0.1:10170';
-
-/** Where the webhook listener's certificate and key are read from (exporter config tls_cert_file, tls_key_file). */
-export interface TlsFiles {
-  readonly certFile: string;
-  readonly keyFile: string;
-}
 
 /**
  * The exporter config's values, checked. config/ reads no file: src/load-config.ts reads this one, the
@@ -40,8 +35,14 @@ export interface ExporterConfig {
   /** The ess.conf file read: the installer's wiring record lies beside it (contract section 1). */
   readonly essConfigFile: string;
   readonly webhook: WebhookSettings;
-  /** null: plain HTTP. Set: HTTPS with this pair, reloaded when the files change (src/http/tls-reload.ts). */
-  readonly tls: TlsFiles | null;
+  /**
+   * TLS, basic authentication, headers, rate limit: the --web.config.file, or the exporter config's
+   * deprecated tls_cert_file and tls_key_file; reloaded when the files change (src/http/web-reload.ts).
+   */
+  readonly web: WebConfig;
+  /** The deprecated tls_cert_file and tls_key_file (of configFile), kept over every reload of the web config file. */
+  readonly legacyTls: WebTls | null;
+  readonly configFile: string;
   readonly allowPlainHttpToken: boolean;
   /** Keys of an earlier version the file still carries, ignored: logged at start-up as warnings. */
   readonly deprecations: readonly string[];
@@ -51,6 +52,8 @@ export interface ExporterConfig {
 export interface ConfigOverrides {
   readonly listen?: string;
   readonly essConfigFile?: string;
+  /** The --web.config.file, read and parsed. */
+  readonly webConfig?: WebConfig;
 }
 
 interface FileSettings extends WebhookFileSettings {
@@ -175,7 +178,7 @@ export function exporterValues({ settings, deprecations }: ExporterFile, file: s
     listen = parsed;
   }
   const listenKey = overrides.listen === undefined ? 'listen' : '--listen';
-  const tls = checkTransport(settings, listen, listenKey, file);
+  const { web, legacyTls: legacy } = checkTransport(settings, listen, listenKey, file, overrides.webConfig);
   const host = settings.host ?? defaultHost();
   // the kernel's name can be an FQDN longer than a label allows, or carry other characters
   if (settings.host === null && hostProblem(host) !== undefined) {
@@ -189,16 +192,54 @@ export function exporterValues({ settings, deprecations }: ExporterFile, file: s
     essConfigFile: overrides.essConfigFile ?? settings.ess_config_file,
     essConfigRequired: overrides.essConfigFile !== undefined || settings.ess_config_file !== DEFAULT_ESS_CONFIG_FILE,
     webhook: webhookSettings(settings, settings.tripRules, { host, groups: settings.groups }),
-    tls,
+    web,
+    legacyTls: legacy,
+    configFile: file,
     allowPlainHttpToken: settings.allow_plain_http_token,
-    deprecations,
+    deprecations: settings.tls_cert_file === null ? deprecations : [...deprecations, legacyTlsDeprecation(file)],
   };
 }
 
 /** The whole config, in the order --check-config prints it. */
 export function exporterConfig(values: ExporterValues, ess: EssConf): ExporterConfig {
-  const { listen, listenSource, systemBusAddress, dbusTimeoutMs, essConfigFile, webhook, tls, allowPlainHttpToken, deprecations } = values;
-  return { listen, listenSource, systemBusAddress, dbusTimeoutMs, ess, essConfigFile, webhook, tls, allowPlainHttpToken, deprecations };
+  const { listen, listenSource, systemBusAddress, dbusTimeoutMs, essConfigFile, webhook, web, legacyTls, configFile, allowPlainHttpToken, deprecations } = values;
+  return { listen, listenSource, systemBusAddress, dbusTimeoutMs, ess, essConfigFile, webhook, web, legacyTls, configFile, allowPlainHttpToken, deprecations };
+}
+
+function legacyTlsDeprecation(file: string): string {
+  return (
+    `${file}: tls_cert_file and tls_key_file are deprecated and will be removed in the next release: ` +
+    'move them to a --web.config.file (tls_server_config: cert_file, key_file), the file every Prometheus exporter reads'
+  );
+}
+
+/** The exporter config's tls_cert_file and tls_key_file, as the tls_server_config they stand for this release. */
+function legacyTls(certFile: string, keyFile: string): WebTls {
+  return {
+    cert: { key: 'tls_cert_file', file: certFile },
+    key: { key: 'tls_key_file', file: keyFile },
+    clientAuth: 'NoClientCert',
+    clientCa: null,
+    clientAllowedSans: null,
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.3',
+    ciphers: null,
+    honorCipherOrder: true,
+    ecdhCurve: null,
+  };
+}
+
+/**
+ * The web config in force: the --web.config.file's, with the exporter config's deprecated TLS pair as
+ * its tls_server_config when the file has none (an upgraded host keeps its HTTPS listener while its
+ * web config file is still the shipped, empty one). Both giving TLS is refused: which would be meant?
+ */
+export function mergeWebConfig(webConfig: WebConfig | undefined, legacy: WebTls | null, file: string): WebConfig {
+  if (legacy === null) return webConfig ?? plainWebConfig(file);
+  if (webConfig?.tls) {
+    throw new ConfigError(file, 'tls_cert_file', `set, and --web.config.file ${webConfig.file} has tls_server_config: keep the TLS settings there only`);
+  }
+  return { ...(webConfig ?? plainWebConfig(file)), tls: legacy };
 }
 
 /**
@@ -206,21 +247,29 @@ export function exporterConfig(values: ExporterValues, ess: EssConf): ExporterCo
  * can reach the port could trip the ESS), and it must not cross the network in clear text unless
  * allow_plain_http_token says so.
  */
-function checkTransport(settings: FileSettings, listen: ListenAddress, listenKey: string, file: string): TlsFiles | null {
+function checkTransport(
+  settings: FileSettings,
+  listen: ListenAddress,
+  listenKey: string,
+  file: string,
+  webConfig: WebConfig | undefined,
+): { readonly web: WebConfig; readonly legacyTls: WebTls | null } {
   const { tls_cert_file: certFile, tls_key_file: keyFile } = settings;
   if ((certFile === null) !== (keyFile === null)) {
     const missing = certFile === null ? 'tls_cert_file' : 'tls_key_file';
     throw new ConfigError(file, missing, `required: tls_cert_file and tls_key_file are set together or not at all`);
   }
-  const tls = certFile !== null && keyFile !== null ? { certFile, keyFile } : null;
-  checkExposure(listen, { tokenFile: settings.webhook_token_file, tls, allowPlainHttpToken: settings.allow_plain_http_token }, listenKey, file);
-  return tls;
+  const legacy = certFile !== null && keyFile !== null ? legacyTls(certFile, keyFile) : null;
+  const web = mergeWebConfig(webConfig, legacy, file);
+  checkExposure(listen, { tokenFile: settings.webhook_token_file, tls: web.tls !== null, allowPlainHttpToken: settings.allow_plain_http_token }, listenKey, file);
+  return { web, legacyTls: legacy };
 }
 
 /** What decides whether an address may be served on: a token, and how it travels. */
 export interface Exposure {
   readonly tokenFile: string | null;
-  readonly tls: TlsFiles | null;
+  /** HTTPS (tls_server_config, or the deprecated tls_cert_file and tls_key_file). */
+  readonly tls: boolean;
   readonly allowPlainHttpToken: boolean;
 }
 
@@ -235,12 +284,12 @@ export function checkExposure(listen: ListenAddress, exposure: Exposure, listenK
   if (exposure.tokenFile === null) {
     throw new ConfigError(file, 'webhook_token_file', `required: ${where}, and anyone who can reach it could trip the ESS`);
   }
-  if (exposure.tls === null && !exposure.allowPlainHttpToken) {
+  if (!exposure.tls && !exposure.allowPlainHttpToken) {
     throw new ConfigError(
       file,
       'tls_cert_file',
       `required with tls_key_file: ${where} and webhook_token_file is set, so the token would cross the network ` +
-        'in clear text over plain HTTP; set tls_cert_file and tls_key_file (HTTPS), or allow_plain_http_token: true ' +
+        'in clear text over plain HTTP; serve HTTPS (tls_server_config in a --web.config.file), or allow_plain_http_token: true ' +
         'to accept that knowingly',
     );
   }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { type AddressInfo, BlockList, isIP } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Counter } from 'prom-client';
@@ -9,8 +10,10 @@ import { formatListenAddress, type ListenAddress } from '../config/listen-addres
 import type { Log } from '../io/log.js';
 import { ConnectionGuard, type ConnectionLimits, type GuardAction } from './connection-guard.js';
 import { landingPage } from './landing-page.js';
-import { loadTlsPair, tlsPairValidAt } from './tls-pair.js';
-import { TLS_RELOAD_DEFAULTS, TlsReloader, type TlsReloadOptions } from './tls-reload.js';
+import type { WebConfig } from '../config/web-config.js';
+import { loadTlsPair, secureContextOptions, type TlsPair, tlsPairValidAt } from './tls-pair.js';
+import { WebGate } from './web-gate.js';
+import { acceptsClient, clientCertRequest, WEB_RELOAD_DEFAULTS, WebReloader, type WebReloadOptions } from './web-reload.js';
 
 /**
  * Bounds on what a client can hold. Prometheus and Alertmanager send a complete request right after
@@ -55,9 +58,15 @@ export interface Served {
   readonly log: Log;
   /** Where listen came from, for messages: the config file and key, or the command line. */
   readonly listenSource: { readonly file: string; readonly key: string };
-  /** The configured exposure (token, TLS pair): what the address actually bound is judged with. */
+  /** The configured exposure (token, TLS): what the address actually bound is judged with. */
   readonly exposure: Exposure;
-  /** The TLS reloads by result, and the certificate in use (its notAfter, ms since the epoch). */
+  /** TLS, basic authentication, headers, rate limit (--web.config.file, or the exporter config's TLS keys). */
+  readonly web: WebConfig;
+  /** Reads the --web.config.file again, for a reload. */
+  rereadWeb(): Promise<WebConfig>;
+  /** Paths that authenticate on their own (the webhook's bearer token): never behind basic authentication. */
+  readonly ownAuthPaths: readonly string[];
+  /** The web config's reloads by result, and the certificate in use (its notAfter, ms since the epoch). */
   readonly tlsReloads: Counter<'result'>;
   tlsCertInUse(notAfterMs: number): void;
   /** A connection the guard closed, by why. */
@@ -178,18 +187,14 @@ export interface RunningServer {
   readonly protocol: 'http' | 'https';
   /** The connection guard: open connections and what it closed, by why. */
   readonly guard: ConnectionGuard;
-  /** Reads the certificate pair again (SIGHUP); a no-op over plain HTTP. Never rejects. */
-  reloadTls(why: string): Promise<void>;
+  /** Reads the web config and the files it names again (SIGHUP); a no-op without either. Never rejects. */
+  reloadWeb(why: string): Promise<void>;
   /** Stops accepting, lets requests in progress finish for up to graceMs, then drops what is left. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Plain HTTP, or HTTPS with its reloader when a certificate pair is configured; not listening yet. */
-async function createListener(
-  exporter: Served,
-  handler: RequestListener,
-  tlsReload: TlsReloadOptions,
-): Promise<{ readonly server: Server; readonly reloader: TlsReloader | undefined }> {
+/** Plain HTTP, or HTTPS with the web config's pair and client certificate policy; not listening yet. */
+async function createListener(exporter: Served, handler: RequestListener): Promise<{ readonly server: Server; readonly pair: TlsPair | null }> {
   const limits = {
     headersTimeout: HTTP_LIMITS.headersTimeoutMs,
     requestTimeout: HTTP_LIMITS.requestTimeoutMs,
@@ -197,28 +202,27 @@ async function createListener(
     connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
     maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
   };
-  const files = exporter.exposure.tls;
+  const { tls } = exporter.web;
   let server: Server;
-  let reloader: TlsReloader | undefined;
-  if (files === null) {
+  let pair: TlsPair | null = null;
+  if (tls === null) {
     server = createServer(limits, handler);
   } else {
-    const pair = await loadTlsPair(files);
+    pair = await loadTlsPair(tls);
     if (!tlsPairValidAt(pair, Date.now())) {
       // still served (nothing better is at hand), but Alertmanager and Prometheus will refuse it
-      exporter.log(`tls: ERROR ${files.certFile} is not valid now (valid to ${pair.validTo}): Alertmanager cannot deliver trips to this host`);
+      exporter.log(`tls: ERROR ${'file' in tls.cert ? tls.cert.file : tls.cert.key} is not valid now (valid to ${pair.validTo}): Alertmanager cannot deliver trips to this host`, 'error');
     }
     const https = createHttpsServer(
-      { ...limits, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', handshakeTimeout: HTTP_LIMITS.headersTimeoutMs },
+      { ...limits, ...secureContextOptions(tls, pair), ...clientCertRequest(tls), handshakeTimeout: HTTP_LIMITS.headersTimeoutMs },
       handler,
     );
-    reloader = new TlsReloader(https, files, pair, exporter.tlsReloads, exporter.log, tlsReload, (inUse) => exporter.tlsCertInUse(inUse.notAfterMs));
     // https.Server is an http.Server underneath (same request, timeout and connection machinery)
     server = https as unknown as Server;
   }
   // no socket inactivity timeout of its own: the three above bound every phase
   server.timeout = 0;
-  return { server, reloader };
+  return { server, pair };
 }
 
 /** Binds the configured address, or serves on the socket systemd passed. */
@@ -242,12 +246,26 @@ export async function startServer(
   exporter: Served,
   listen: ListenAddress,
   version: string,
-  tlsReload: TlsReloadOptions = TLS_RELOAD_DEFAULTS,
+  webReload: WebReloadOptions = WEB_RELOAD_DEFAULTS,
   /** A listening socket passed by systemd (quantum-ess-exporter.socket): served on instead of binding. */
   socketFd?: number,
 ): Promise<RunningServer> {
-  const handler: RequestListener = metricsFastPath(exporter, createApp(exporter, version));
-  const { server, reloader } = await createListener(exporter, handler, tlsReload);
+  const gate = new WebGate(exporter.web, exporter.ownAuthPaths);
+  const { server, pair } = await createListener(exporter, gate.wrap(metricsFastPath(exporter, createApp(exporter, version))));
+  const https = exporter.web.tls === null ? null : (server as unknown as HttpsServer);
+  const reloader =
+    https === null && !exporter.web.reloadable
+      ? undefined
+      : new WebReloader(
+          { server: https, gate, reread: () => exporter.rereadWeb(), reloads: exporter.tlsReloads, log: exporter.log, onPair: (inUse) => exporter.tlsCertInUse(inUse.notAfterMs) },
+          exporter.web,
+          pair,
+          webReload,
+        );
+  // before the HTTP layer sees the connection: a client the policy refuses never gets a request in
+  https?.prependListener('secureConnection', (socket: TLSSocket) => {
+    if (!acceptsClient(reloader?.web.tls ?? null, socket)) socket.destroy();
+  });
   const guard = new ConnectionGuard(GUARD_LIMITS, (reason) => exporter.connectionClosed(reason));
   guard.attach(server);
   await listenOn(server, listen, socketFd);
@@ -262,9 +280,9 @@ export async function startServer(
   reloader?.watch();
   return {
     address: { host: address, port },
-    protocol: reloader === undefined ? 'http' : 'https',
+    protocol: https === null ? 'http' : 'https',
     guard,
-    reloadTls: (why) => reloader?.reload(why) ?? Promise.resolve(),
+    reloadWeb: (why) => reloader?.reload(why) ?? Promise.resolve(),
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
         reloader?.close();

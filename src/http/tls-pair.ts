@@ -1,12 +1,14 @@
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import type { TlsFiles } from '../config/exporter-config.js';
+import type { PemSource, WebTls } from '../config/web-config.js';
 import { FileTooLargeError, NotRegularFileError, readBoundedBytes } from '../io/read-bounded.js';
 
-/** A certificate chain and its key, read and checked together. */
+/** A certificate chain and its key, read and checked together, and the client CAs. */
 export interface TlsPair {
   readonly cert: Buffer;
   readonly key: Buffer;
+  /** The certificates that verify a client's (client_ca_file); null: the system's roots. */
+  readonly ca: readonly string[] | null;
   /** For log lines: which certificate is in use. */
   readonly fingerprint256: string;
   readonly validTo: string;
@@ -26,7 +28,8 @@ export class TlsPairError extends Error {
   override name = 'TlsPairError';
 
   constructor(
-    readonly which: 'tls_cert_file' | 'tls_key_file',
+    /** The key of the config that names it (tls_server_config.cert_file, tls_cert_file). */
+    readonly which: string,
     message: string,
     options?: ErrorOptions,
   ) {
@@ -38,17 +41,19 @@ export class TlsPairError extends Error {
 const MAX_PEM_BYTES = 1024 * 1024;
 
 /**
- * Reads both files and accepts them only when the certificate parses, the key parses and belongs to
- * it: a half-written renewal (new certificate, old key) must never replace a working pair.
+ * Reads the pair and the client CAs, and accepts them only when the certificate parses, the key parses
+ * and belongs to it, and every CA parses: a half-written renewal (new certificate, old key) must never
+ * replace a working pair.
  */
-export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
-  const cert = await readPem(files.certFile, 'tls_cert_file');
-  const key = await readPem(files.keyFile, 'tls_key_file');
+export async function loadTlsPair(tls: WebTls): Promise<TlsPair> {
+  const cert = await readPem(tls.cert);
+  const key = await readPem(tls.key);
+  const ca = tls.clientCa === null ? null : certificatesOf(await readPem(tls.clientCa), tls.clientCa);
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch (error) {
-    throw new TlsPairError('tls_cert_file', `${files.certFile} holds no PEM certificate (${(error as Error).message})`, { cause: error });
+    throw new TlsPairError(tls.cert.key, `${where(tls.cert)} holds no PEM certificate (${(error as Error).message})`, { cause: error });
   }
   let context: SecureContext;
   try {
@@ -56,14 +61,15 @@ export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
     context = createSecureContext({ cert, key });
   } catch (error) {
     throw new TlsPairError(
-      'tls_key_file',
-      `${files.keyFile} is not an unencrypted PEM private key matching ${files.certFile} (${(error as Error).message})`,
+      tls.key.key,
+      `${where(tls.key)} is not an unencrypted PEM private key matching ${where(tls.cert)} (${(error as Error).message})`,
       { cause: error },
     );
   }
   return {
     cert,
     key,
+    ca,
     fingerprint256: x509.fingerprint256,
     validTo: x509.validTo,
     notBeforeMs: Date.parse(x509.validFrom),
@@ -72,8 +78,42 @@ export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
   };
 }
 
-/** The file's bytes (readBoundedBytes: regular files only, at most MAX_PEM_BYTES), or why not. */
-async function readPem(file: string, which: TlsPairError['which']): Promise<Buffer> {
+/** What node:tls is given for this configuration and pair (createServer, setSecureContext). */
+export function secureContextOptions(tls: WebTls, pair: TlsPair): SecureContextOptions {
+  return {
+    cert: pair.cert,
+    key: pair.key,
+    ...(pair.ca !== null && { ca: [...pair.ca] }),
+    minVersion: tls.minVersion,
+    maxVersion: tls.maxVersion,
+    honorCipherOrder: tls.honorCipherOrder,
+    ...(tls.ciphers !== null && { ciphers: tls.ciphers }),
+    ...(tls.ecdhCurve !== null && { ecdhCurve: tls.ecdhCurve }),
+  };
+}
+
+function where(source: PemSource): string {
+  return 'file' in source ? source.file : `${source.key} (inline)`;
+}
+
+/** Each certificate of a PEM bundle; none, or one that does not parse, is refused (no client could ever verify). */
+function certificatesOf(bundle: Buffer, source: PemSource): string[] {
+  const pems = bundle.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new TlsPairError(source.key, `${where(source)} holds no PEM certificate`);
+  for (const pem of pems) {
+    try {
+      new X509Certificate(pem);
+    } catch (error) {
+      throw new TlsPairError(source.key, `${where(source)} holds a certificate that does not parse (${(error as Error).message})`, { cause: error });
+    }
+  }
+  return pems;
+}
+
+/** The PEM's bytes: inline, or the file's (readBoundedBytes: regular files only, at most MAX_PEM_BYTES), or why not. */
+async function readPem(source: PemSource): Promise<Buffer> {
+  if ('pem' in source) return Buffer.from(source.pem, 'utf8');
+  const { file, key: which } = source;
   let bytes: Buffer;
   try {
     bytes = await readBoundedBytes(file, MAX_PEM_BYTES);

@@ -136,6 +136,7 @@ describe('the Debian package', () => {
     const conffiles = (await box.sh("dpkg-query -W -f='${Conffiles}' quantum-ess")).stdout;
     expect(conffiles).toContain('/etc/quantum/ess.conf');
     expect(conffiles).toContain('/etc/quantum/ess-exporter.json');
+    expect(conffiles).toContain('/etc/quantum/ess-web-config.yml');
     // the exporter is the single executable, and it serves
     expect(await box.show('quantum-ess-exporter.service', 'ActiveState')).toBe('active');
     expect(await box.show('quantum-ess-exporter.service', 'ExecStart')).toContain('path=/usr/bin/quantum-ess-exporter ');

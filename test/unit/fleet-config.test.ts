@@ -27,7 +27,7 @@ describe('fleet identity and transport settings', () => {
     const config = await fakeHost.config();
     if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(hostname())) expect(config.webhook.identity.host).toBe(hostname());
     expect(config.webhook.identity.groups).toEqual([]);
-    expect(config.tls).toBeNull();
+    expect(config.web.tls).toBeNull();
     expect(config.allowPlainHttpToken).toBe(false);
   });
 
@@ -63,7 +63,8 @@ describe('fleet identity and transport settings', () => {
 
   it('reads and checks the pair at start-up, naming the file at fault', async () => {
     const config = await fakeHost.config({ tls_cert_file: pair.certFile, tls_key_file: pair.keyFile });
-    expect(config.tls).toEqual({ certFile: pair.certFile, keyFile: pair.keyFile });
+    expect(config.web.tls).toMatchObject({ cert: { key: 'tls_cert_file', file: pair.certFile }, key: { key: 'tls_key_file', file: pair.keyFile } });
+    expect(config.deprecations).toContainEqual(expect.stringMatching(/tls_cert_file and tls_key_file are deprecated .* --web\.config\.file/));
     expect(JSON.stringify(config)).not.toContain('PRIVATE KEY');
 
     await expect(fakeHost.config({ tls_cert_file: pair.certFile, tls_key_file: other.keyFile })).rejects.toThrow(
@@ -81,6 +82,25 @@ describe('fleet identity and transport settings', () => {
     await expect(fakeHost.config({ tls_cert_file: pair.certFile, tls_key_file: empty })).rejects.toThrow(/: tls_key_file: .*empty\.key is empty/);
   });
 
+  it('keeps the deprecated pair as the TLS of a --web.config.file that has none, and refuses both', async () => {
+    const webConfigFile = join(fakeHost.dir, 'web-config.yml');
+    await writeFile(webConfigFile, `# shipped empty\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n`);
+    const legacy = { tls_cert_file: pair.certFile, tls_key_file: pair.keyFile };
+    const merged = await fakeHost.config(legacy, { webConfigFile });
+    expect(merged.web).toMatchObject({ file: webConfigFile, reloadable: true, headers: { 'X-Frame-Options': 'deny' }, tls: { cert: { file: pair.certFile } } });
+    await writeFile(webConfigFile, `tls_server_config:\n  cert_file: ${other.certFile}\n  key_file: ${other.keyFile}\n`);
+    await expect(fakeHost.config(legacy, { webConfigFile })).rejects.toThrow(
+      new RegExp(`: tls_cert_file: set, and --web.config.file ${webConfigFile} has tls_server_config: keep the TLS settings there only`),
+    );
+    expect((await fakeHost.config({}, { webConfigFile })).web.tls).toMatchObject({ cert: { key: 'tls_server_config.cert_file', file: other.certFile } });
+    // a key file that cannot be read stops the start, naming the web config and its key
+    await writeFile(webConfigFile, `tls_server_config:\n  cert_file: ${other.certFile}\n  key_file: missing.key\n`);
+    await expect(fakeHost.config({}, { webConfigFile })).rejects.toThrow(
+      new RegExp(`config error in ${webConfigFile}: tls_server_config.key_file: ${join(fakeHost.dir, 'missing.key')} cannot be read`),
+    );
+    await expect(fakeHost.config({}, { webConfigFile: join(fakeHost.dir, 'none.yml') })).rejects.toThrow(/none\.yml: file: cannot be read/);
+  });
+
   it('refuses a clear-text token off loopback, naming the keys that fix it', async () => {
     const message =
       /: tls_cert_file: required with tls_key_file: listen 0\.0\.0\.0:0 is not a loopback address and webhook_token_file is set, .*clear text.*allow_plain_http_token: true/;
@@ -93,7 +113,7 @@ describe('fleet identity and transport settings', () => {
 
   it('accepts a token off loopback over HTTPS, or over plain HTTP when allowed explicitly', async () => {
     const https = await fakeHost.config({ listen: '0.0.0.0:0', webhook_token_file: tokenFile, tls_cert_file: pair.certFile, tls_key_file: pair.keyFile });
-    expect(https.tls).not.toBeNull();
+    expect(https.web.tls).not.toBeNull();
     const plain = await fakeHost.config({ listen: '[::]:0', webhook_token_file: tokenFile, allow_plain_http_token: true });
     expect(plain.allowPlainHttpToken).toBe(true);
     // on loopback nothing crosses the network: a token over plain HTTP is fine

@@ -54,6 +54,8 @@ describe('command line', () => {
     expect(parseCli(['--systemd-socket'])).toMatchObject({ kind: 'run', systemdSocket: true });
     expect(parseCli([])).toMatchObject({ kind: 'run', configFile: '/etc/quantum/ess-exporter.json', configFileGiven: false });
     expect(parseCli(['--check-config', '--ess-config', '/e'])).toMatchObject({ kind: 'check-config', essConfigFile: '/e' });
+    expect(parseCli(['--web.config.file', '/w.yml'])).toMatchObject({ kind: 'run', webConfigFile: '/w.yml' });
+    expect(() => parseCli(['--web.config.file', '/a.yml', '--web.config.file=/b.yml'])).toThrow(/--web\.config\.file given 2 times/);
     expect(parseCli(['--help'])).toEqual({ kind: 'help' });
     expect(() => parseCli(['--lsiten', 'x'])).toThrow(UsageError);
     expect(() => parseCli(['extra'])).toThrow(UsageError);
@@ -144,6 +146,22 @@ describe('main', () => {
     const result = await run(['--config', fakeHost.configFile, '--check-config']);
     expect(result.exitCode).toBe(78);
     expect(result.stderr).toContain(`config error in ${fakeHost.configFile}: dbus_timeout_seconds:`);
+  });
+
+  it('exits 78 naming the web config file and key on a broken one', async () => {
+    await fakeHost.config();
+    const webConfig = join(fakeHost.dir, 'web-config.yml');
+    for (const [text, key] of [
+      ['tls_server_config: {cert_file: a', '(syntax): not valid YAML'],
+      ['basic_auth_users:\n  alice: plain-password\n', 'basic_auth_users.alice: is not a bcrypt hash'],
+      ['tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n', 'tls_server_config.cert_file: /nonexistent.crt cannot be read'],
+      ['tls_server_config:\n  crt_file: a\n', 'tls_server_config.crt_file: unknown key'],
+    ] as const) {
+      await writeFile(webConfig, text);
+      const result = await run(['--config.file', fakeHost.configFile, '--web.config.file', webConfig, '--check-config']);
+      expect(result.exitCode).toBe(78);
+      expect(result.stderr).toContain(`<3>ess-exporter: config error in ${webConfig}: ${key}`);
+    }
   });
 
   it('validates a good config with --check-config', async () => {

@@ -166,7 +166,7 @@ describe('the webhook over HTTPS', () => {
 
     // a file that is not PEM at all is refused the same way (SIGHUP path)
     await replace(join(dir, 'other.key'), live.certFile);
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(2);
     expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(old);
 
@@ -180,13 +180,13 @@ describe('the webhook over HTTPS', () => {
       h.logs.slice(logged).filter((line) => line.startsWith('tls: ERROR reloading the certificate (SIGHUP) failed'));
     await rm(live.certFile);
     execFileSync('mkfifo', [live.certFile]);
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     await rm(live.certFile);
     await symlink('/dev/zero', live.certFile);
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     await rm(live.certFile);
     await writeFile(live.certFile, Buffer.alloc(3 * 1024 * 1024, 0x41));
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     expect(sighupFailures()).toHaveLength(3);
     expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(errors + 3);
     expect(sighupFailures().filter((line) => line.includes(`${live.certFile} is not a regular file`))).toHaveLength(2);
@@ -196,7 +196,7 @@ describe('the webhook over HTTPS', () => {
     // the renewal completes: both files now match
     await replace(other.certFile, live.certFile);
     await replace(other.keyFile, live.keyFile);
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     expect((await h.post(samplePayload('Breach', 'f3'))).certificate).toBe(await fingerprint(other.certFile));
   });
 
@@ -210,7 +210,7 @@ describe('the webhook over HTTPS', () => {
     const expired = await makeExpiredCert(dir, 'expired');
     await replace(expired.keyFile, live.keyFile);
     await replace(expired.certFile, live.certFile);
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     expect(await reloads(h, 'error')).toBeGreaterThanOrEqual(1);
     expect(h.logs.some((line) => line.includes('the new certificate is valid from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z, not now'))).toBe(true);
     const during = await h.post(samplePayload('Breach', 'f1'));
@@ -221,7 +221,7 @@ describe('the webhook over HTTPS', () => {
     const renewed = await makeCert(dir, 'renewed');
     await replace(renewed.keyFile, live.keyFile);
     await replace(renewed.certFile, live.certFile);
-    await h.server.reloadTls('SIGHUP');
+    await h.server.reloadWeb('SIGHUP');
     expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(await fingerprint(renewed.certFile));
     const renewedNotAfter = Date.parse(new X509Certificate(await readFile(renewed.certFile)).validTo) / 1000;
     expect(sample(await h.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(renewedNotAfter);

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { TlsReloadOptions } from '../../../src/http/tls-reload.js';
+import type { WebReloadOptions } from '../../../src/http/web-reload.js';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnprivilegedSide } from '../../../src/unprivileged-side.js';
@@ -47,7 +47,9 @@ export interface HarnessOptions {
   readonly token?: string | null;
   readonly config?: Record<string, unknown>;
   /** Over HTTPS (tls_cert_file, tls_key_file in config): how fast certificate changes are seen. */
-  readonly tlsReload?: TlsReloadOptions;
+  readonly tlsReload?: WebReloadOptions;
+  /** A --web.config.file's text, written beside the config (relative paths in it are relative to that directory). */
+  readonly webConfig?: string;
   /** The spool's directories to create (default tmp, incoming, reserve). */
   readonly spoolDirs?: readonly string[];
 }
@@ -67,7 +69,13 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
     await writeFile(tokenFile, `${token}\n`, { mode: 0o640 });
     tokenSettings.webhook_token_file = tokenFile;
   }
-  const config = await fakeHost.config({ ...tokenSettings, ...options.config });
+  let commandLine = {};
+  if (options.webConfig !== undefined) {
+    const webConfigFile = join(fakeHost.dir, 'web-config.yml');
+    await writeFile(webConfigFile, options.webConfig);
+    commandLine = { webConfigFile };
+  }
+  const config = await fakeHost.config({ ...tokenSettings, ...options.config }, commandLine);
   const logs: string[] = [];
   const exporter = new UnprivilegedSide(config, { version: '1.2.3', nodejsVersion: process.version }, (line) => logs.push(line), fakeHost.hostPaths);
   await exporter.start();

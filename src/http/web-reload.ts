@@ -1,0 +1,186 @@
+import { unwatchFile, watchFile } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Counter } from 'prom-client';
+import type { WebConfig, WebTls } from '../config/web-config.js';
+import { describe, type Log } from '../io/log.js';
+import { loadTlsPair, secureContextOptions, type TlsPair, TlsPairError, tlsPairValidAt } from './tls-pair.js';
+import type { WebGate } from './web-gate.js';
+
+interface WatchedStats {
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly size: number;
+}
+
+export interface WebReloadOptions {
+  /** How often the files are stat()ed. Polling, not inotify: certbot and Kubernetes replace symlinks. */
+  readonly pollMs: number;
+  /** Quiet time after the last change before reloading: a renewal writes the files one after the other. */
+  readonly settleMs: number;
+}
+
+export const WEB_RELOAD_DEFAULTS: WebReloadOptions = { pollMs: 1_000, settleMs: 1_000 };
+
+/** What the reloader acts on: the HTTPS listener (null over plain HTTP) and the request gate. */
+export interface WebTargets {
+  readonly server: HttpsServer | null;
+  readonly gate: WebGate;
+  /** Reads the web config file again (a reloadable one). */
+  readonly reread: () => Promise<WebConfig>;
+  readonly reloads: Counter<'result'>;
+  readonly log: Log;
+  /** Told the pair in use, at start and after each reload (the expiry gauge). */
+  readonly onPair: (pair: TlsPair) => void;
+  readonly now?: () => number;
+}
+
+/** The files a web config reads: itself when it is a --web.config.file, and the PEM files it names. */
+function watchedFiles(web: WebConfig): string[] {
+  const pems = web.tls === null ? [] : [web.tls.cert, web.tls.key, web.tls.clientCa];
+  const files = pems.flatMap((source) => (source !== null && 'file' in source ? [source.file] : []));
+  return web.reloadable ? [web.file, ...files] : files;
+}
+
+/** Which client certificates the listener asks for, and which node:tls itself refuses (the rest: acceptsClient). */
+export function clientCertRequest(tls: WebTls | null): { requestCert: boolean; rejectUnauthorized: boolean } {
+  const clientAuth = tls?.clientAuth ?? 'NoClientCert';
+  return { requestCert: clientAuth !== 'NoClientCert', rejectUnauthorized: clientAuth === 'RequireAndVerifyClientCert' };
+}
+
+/**
+ * The policies node:tls has no option for, judged once the handshake is done: RequireAnyClientCert (a
+ * certificate, verified or not), VerifyClientCertIfGiven (none, or one that verifies), and
+ * client_allowed_sans (the certificate names one of them).
+ */
+export function acceptsClient(tls: WebTls | null, socket: TLSSocket): boolean {
+  if (tls === null) return true;
+  const peer = socket.getPeerCertificate();
+  const presented = peer !== null && Object.keys(peer).length > 0;
+  if (tls.clientAuth === 'RequireAnyClientCert' && !presented) return false;
+  if (tls.clientAuth === 'VerifyClientCertIfGiven' && presented && !socket.authorized) return false;
+  if (tls.clientAllowedSans === null) return true;
+  const sans = (peer.subjectaltname ?? '').split(', ').map((entry) => entry.slice(entry.indexOf(':') + 1));
+  return sans.some((san) => tls.clientAllowedSans?.includes(san));
+}
+
+/**
+ * Applies a changed web config and the files it names without closing the listener: setSecureContext()
+ * and the client certificate policy apply to connections accepted afterwards, the gate to requests
+ * that arrive afterwards, and requests in progress (a trip being written) finish as they started. A
+ * file that does not parse, a pair that does not match, a key that cannot be read: the settings in use
+ * stay, logged and counted.
+ */
+export class WebReloader {
+  #web: WebConfig;
+  #pair: TlsPair | null;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #watching: string[] = [];
+  readonly #onChange = (now: WatchedStats, before: WatchedStats): void => {
+    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.reload('files changed'), this.options.settleMs);
+    this.#timer.unref();
+  };
+
+  constructor(
+    readonly targets: WebTargets,
+    web: WebConfig,
+    pair: TlsPair | null,
+    readonly options: WebReloadOptions = WEB_RELOAD_DEFAULTS,
+  ) {
+    this.#web = web;
+    this.#pair = pair;
+    if (pair !== null) targets.onPair(pair);
+  }
+
+  get web(): WebConfig {
+    return this.#web;
+  }
+
+  watch(): void {
+    this.#watching = watchedFiles(this.#web);
+    for (const file of this.#watching) watchFile(file, { interval: this.options.pollMs, persistent: false }, this.#onChange).unref();
+  }
+
+  /** Reloads now (SIGHUP, a change seen); reloads never overlap. Never rejects. */
+  reload(why: string): Promise<void> {
+    this.#running = this.#running.then(() => this.#reloadOnce(why));
+    return this.#running;
+  }
+
+  async #reloadOnce(why: string): Promise<void> {
+    const { targets } = this;
+    let web: WebConfig;
+    let pair: TlsPair | null;
+    try {
+      web = this.#web.reloadable ? await targets.reread() : this.#web;
+      pair = await this.#apply(web);
+    } catch (error) {
+      targets.reloads.inc({ result: 'error' });
+      const inUse = this.#pair === null ? `the settings of ${this.#web.file} stay in use` : `still serving ${this.#pair.fingerprint256}`;
+      targets.log(`tls: ERROR reloading the certificate (${why}) failed, ${inUse}: ${describe(error)}`, 'error');
+      return;
+    }
+    targets.reloads.inc({ result: 'ok' });
+    const before = this.#pair;
+    this.#web = web;
+    this.#pair = pair;
+    if (watchedFiles(web).join('\n') !== this.#watching.join('\n')) {
+      this.#unwatch();
+      this.watch();
+    }
+    if (pair === null) {
+      targets.log(`web config: ${web.file} reloaded (${why})`);
+      return;
+    }
+    targets.onPair(pair);
+    const changed = pair.fingerprint256 === before?.fingerprint256 ? 'unchanged' : `was ${before?.fingerprint256 ?? 'none'}`;
+    targets.log(`tls: certificate reloaded (${why}): ${pair.fingerprint256} valid to ${pair.validTo} (${changed})`);
+  }
+
+  /** Everything checked first, then applied at once: the listener's TLS settings, then the gate's. */
+  async #apply(web: WebConfig): Promise<TlsPair | null> {
+    const { server, gate } = this.targets;
+    if ((web.tls === null) !== (server === null)) {
+      throw new Error(`${web.file}: tls_server_config ${web.tls === null ? 'removed' : 'added'}; switching between HTTP and HTTPS takes a restart`);
+    }
+    let pair: TlsPair | null = null;
+    if (web.tls !== null && server !== null) {
+      pair = await loadTlsPair(web.tls);
+      if (this.#pair !== null) refuseOutOfDate(pair, this.#pair, web.tls, (this.targets.now ?? Date.now)());
+      server.setSecureContext(secureContextOptions(web.tls, pair));
+      // read by node:tls for every connection accepted from now on
+      Object.assign(server, clientCertRequest(web.tls));
+    }
+    gate.apply(web);
+    return pair;
+  }
+
+  #unwatch(): void {
+    for (const file of this.#watching) unwatchFile(file, this.#onChange);
+    this.#watching = [];
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#unwatch();
+  }
+}
+
+/**
+ * An expired or not yet valid certificate in place of one that works (an old backup restored, a
+ * renewal issued with a wrong clock) would make Alertmanager refuse every delivery to this host, and
+ * Prometheus every scrape: the host could no longer be tripped by an alert. It is refused like a broken
+ * pair. When the pair in use is out of date too, the new one cannot make things worse and is taken.
+ */
+function refuseOutOfDate(pair: TlsPair, current: TlsPair, tls: WebTls, nowMs: number): void {
+  if (tlsPairValidAt(pair, nowMs) || !tlsPairValidAt(current, nowMs)) return;
+  const when = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unknown');
+  throw new TlsPairError(
+    tls.cert.key,
+    `the new certificate is valid from ${when(pair.notBeforeMs)} to ${when(pair.notAfterMs)}, not now ` +
+      `(${when(nowMs)}); Alertmanager would refuse it`,
+  );
+}
