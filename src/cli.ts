@@ -12,6 +12,8 @@ Options (named as every Prometheus exporter names them):
                       only at that default location)
   --web.listen-address HOST:PORT
                       address to serve on (default ${DEFAULT_LISTEN}; IPv6 as [ADDR]:PORT)
+  --web.telemetry-path PATH
+                      where the metrics are served (default /metrics)
   --web.config.file FILE
                       TLS and basic authentication, in the web configuration file format of
                       every Prometheus exporter (tls_server_config, http_server_config,
@@ -33,7 +35,7 @@ Options (named as every Prometheus exporter names them):
                       deprecated names of --config.file and --web.listen-address (still read
                       for this release, with a warning)
 
-Endpoints: GET / (landing page), GET /metrics, GET /healthz (503 while a read is failing),
+Endpoints: GET / (landing page), GET /metrics (--web.telemetry-path), GET /healthz (503 while a read is failing),
 POST /alertmanager (webhook receiver; Authorization: Bearer <token of webhook_token_file>).
 HTTPS when the web config has tls_server_config (the config's tls_cert_file and tls_key_file are
 deprecated, still read for this release); the files are re-read when they change and on SIGHUP
@@ -53,6 +55,7 @@ export type CliCommand =
       readonly listen?: string;
       readonly essConfigFile?: string;
       readonly webConfigFile?: string;
+      readonly telemetryPath?: string;
       readonly systemdSocket: boolean;
       readonly logLevel: LogLevel;
       /** Absent: today's plain line. */
@@ -70,7 +73,7 @@ const LOG_FORMATS: readonly LogFormat[] = ['logfmt', 'json'];
 /** Today's option names, read for one more release, and the ecosystem's names that replace them. */
 const RENAMED = { config: 'config.file', listen: 'web.listen-address' } as const;
 
-const STRING_OPTIONS = ['config.file', 'web.listen-address', 'web.config.file', 'log.level', 'log.format', 'ess-config', 'config', 'listen'] as const;
+const STRING_OPTIONS = ['config.file', 'web.listen-address', 'web.config.file', 'web.telemetry-path', 'log.level', 'log.format', 'ess-config', 'config', 'listen'] as const;
 type StringOption = (typeof STRING_OPTIONS)[number];
 
 /** Each option's value; one given twice is a usage error (which of two addresses was meant?). */
@@ -122,6 +125,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const listen = renamed(values, 'listen', deprecations);
   const essConfigFile = single(values, 'ess-config');
   const webConfigFile = single(values, 'web.config.file');
+  const telemetryPath = single(values, 'web.telemetry-path');
   const logFormat = oneOf('log.format', single(values, 'log.format'), LOG_FORMATS);
   return {
     kind: values['check-config'] === true ? 'check-config' : 'run',
@@ -130,6 +134,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     ...(listen !== undefined && { listen }),
     ...(essConfigFile !== undefined && { essConfigFile }),
     ...(webConfigFile !== undefined && { webConfigFile }),
+    ...(telemetryPath !== undefined && { telemetryPath }),
     systemdSocket: values['systemd-socket'] === true,
     logLevel: oneOf('log.level', single(values, 'log.level'), LOG_LEVELS) ?? 'info',
     ...(logFormat !== undefined && { logFormat }),

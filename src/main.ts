@@ -22,6 +22,7 @@ async function loadConfig(command: RunCommand): ReturnType<typeof loadExporterCo
     ...(command.listen !== undefined && { listen: command.listen }),
     ...(command.essConfigFile !== undefined && { essConfigFile: command.essConfigFile }),
     ...(command.webConfigFile !== undefined && { webConfigFile: command.webConfigFile }),
+    ...(command.telemetryPath !== undefined && { telemetryPath: command.telemetryPath }),
   });
   for (const deprecation of config.deprecations) log(deprecation, 'warning');
   return config;
@@ -102,7 +103,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const server = await startServer(side.served(), config.listen, buildInfo.version, undefined, socketFd);
   side.webhook.metrics.listenerFromSystemd = socketFd !== undefined;
   log(
-    `${buildInfo.version} serving ${server.protocol}://${formatListenAddress(server.address)}/metrics ` +
+    `${buildInfo.version} serving ${server.protocol}://${formatListenAddress(server.address)}${config.telemetryPath} ` +
       `(${socketFd === undefined ? 'bound by this process' : 'socket held by systemd, quantum-ess-exporter.socket'}); flag ${config.ess.flagFile}, ` +
       `state ${side.stateFile.path}, ${side.units.length} units`,
   );

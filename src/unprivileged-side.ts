@@ -194,6 +194,7 @@ export class UnprivilegedSide {
       listenSource: config.listenSource,
       exposure: { tokenFile: config.webhook.tokenFile, tls: config.web.tls !== null, allowPlainHttpToken: config.allowPlainHttpToken },
       web: config.web,
+      telemetryPath: config.telemetryPath,
       rereadWeb: async () => mergeWebConfig(await loadWebConfig(config.web.file), config.legacyTls, config.configFile),
       // Alertmanager sends its bearer token in the Authorization header basic authentication would read
       ownAuthPaths: [WEBHOOK_PATH],

@@ -35,6 +35,8 @@ export interface ExporterConfig {
   /** The ess.conf file read: the installer's wiring record lies beside it (contract section 1). */
   readonly essConfigFile: string;
   readonly webhook: WebhookSettings;
+  /** Where the metrics are served: --web.telemetry-path. */
+  readonly telemetryPath: string;
   /**
    * TLS, basic authentication, headers, rate limit: the --web.config.file, or the exporter config's
    * deprecated tls_cert_file and tls_key_file; reloaded when the files change (src/http/web-reload.ts).
@@ -54,6 +56,19 @@ export interface ConfigOverrides {
   readonly essConfigFile?: string;
   /** The --web.config.file, read and parsed. */
   readonly webConfig?: WebConfig;
+  readonly telemetryPath?: string;
+}
+
+export const DEFAULT_TELEMETRY_PATH = '/metrics';
+
+/** The paths the exporter serves besides the metrics, which --web.telemetry-path must not take. */
+const OWN_PATHS = ['/', '/healthz', '/alertmanager'];
+
+/** A path of its own for the metrics, as an HTTP request names it. */
+function checkTelemetryPath(path: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(path)) throw new ConfigError('command line', '--web.telemetry-path', `${JSON.stringify(path)} is not a path (/ followed by URL path characters)`);
+  if (OWN_PATHS.includes(path)) throw new ConfigError('command line', '--web.telemetry-path', `${path} is already served (${OWN_PATHS.join(', ')})`);
+  return path;
 }
 
 interface FileSettings extends WebhookFileSettings {
@@ -190,6 +205,7 @@ export function exporterValues({ settings, deprecations }: ExporterFile, file: s
     systemBusAddress: settings.system_bus_address,
     dbusTimeoutMs: Math.round(settings.dbus_timeout_seconds * 1000),
     essConfigFile: overrides.essConfigFile ?? settings.ess_config_file,
+    telemetryPath: checkTelemetryPath(overrides.telemetryPath ?? DEFAULT_TELEMETRY_PATH),
     essConfigRequired: overrides.essConfigFile !== undefined || settings.ess_config_file !== DEFAULT_ESS_CONFIG_FILE,
     webhook: webhookSettings(settings, settings.tripRules, { host, groups: settings.groups }),
     web,
@@ -202,8 +218,8 @@ export function exporterValues({ settings, deprecations }: ExporterFile, file: s
 
 /** The whole config, in the order --check-config prints it. */
 export function exporterConfig(values: ExporterValues, ess: EssConf): ExporterConfig {
-  const { listen, listenSource, systemBusAddress, dbusTimeoutMs, essConfigFile, webhook, web, legacyTls, configFile, allowPlainHttpToken, deprecations } = values;
-  return { listen, listenSource, systemBusAddress, dbusTimeoutMs, ess, essConfigFile, webhook, web, legacyTls, configFile, allowPlainHttpToken, deprecations };
+  const { listen, listenSource, systemBusAddress, dbusTimeoutMs, essConfigFile, webhook, telemetryPath, web, legacyTls, configFile, allowPlainHttpToken, deprecations } = values;
+  return { listen, listenSource, systemBusAddress, dbusTimeoutMs, ess, essConfigFile, webhook, telemetryPath, web, legacyTls, configFile, allowPlainHttpToken, deprecations };
 }
 
 function legacyTlsDeprecation(file: string): string {

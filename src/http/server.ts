@@ -64,6 +64,8 @@ export interface Served {
   readonly web: WebConfig;
   /** Reads the --web.config.file again, for a reload. */
   rereadWeb(): Promise<WebConfig>;
+  /** Where the metrics are served (--web.telemetry-path, default /metrics). */
+  readonly telemetryPath: string;
   /** Paths that authenticate on their own (the webhook's bearer token): never behind basic authentication. */
   readonly ownAuthPaths: readonly string[];
   /** The web config's reloads by result, and the certificate in use (its notAfter, ms since the epoch). */
@@ -79,11 +81,11 @@ export function createApp(exporter: Served, version: string): Express {
   app.set('etag', false);
 
   app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(version));
+    res.type('html').send(landingPage(version, exporter.telemetryPath));
   });
 
-  // GET /metrics normally never gets here (see metricsFastPath); HEAD and the like do.
-  app.get('/metrics', async (_req, res) => {
+  // GET of the metrics normally never gets here (see metricsFastPath); HEAD and the like do.
+  app.get(exporter.telemetryPath, async (_req, res) => {
     const body = await exporter.renderMetrics();
     res.type(exporter.metricsContentType).set('Cache-Control', 'no-store').send(body);
   });
@@ -114,6 +116,7 @@ export function createApp(exporter: Served, version: string): Express {
  */
 function metricsFastPath(exporter: Served, app: Express): (req: IncomingMessage, res: ServerResponse) => void {
   const render = sharedRender(() => exporter.renderMetrics());
+  const path = exporter.telemetryPath;
   const serve = async (res: ServerResponse): Promise<void> => {
     try {
       const body = await render();
@@ -133,7 +136,7 @@ function metricsFastPath(exporter: Served, app: Express): (req: IncomingMessage,
   return (req, res) => {
     // closed by the connection guard (a pipelined request) before it got here
     if (req.socket.destroyed) return;
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) void serve(res);
+    if (req.method === 'GET' && (req.url === path || req.url?.startsWith(`${path}?`))) void serve(res);
     else app(req, res);
   };
 }

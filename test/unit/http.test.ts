@@ -62,6 +62,24 @@ describe('HTTP server', () => {
     expect(res.body).toContain('1.2.3');
   });
 
+  it('serves the metrics at --web.telemetry-path instead, and links to them', async () => {
+    const moved = await startServer({ ...exporter.served(), telemetryPath: '/ess/metrics' }, { host: '127.0.0.1', port: 0 }, '1.2.3');
+    try {
+      const res = await get(moved, '/ess/metrics');
+      expect(res.status).toBe(200);
+      expect(sample(res.body, 'ess_active')).toBe(0);
+      expect((await get(moved, '/ess/metrics?x=1')).status).toBe(200);
+      expect((await get(moved, '/ess/metrics', 'HEAD')).status).toBe(200);
+      expect((await get(moved, '/metrics')).status).toBe(404);
+      expect((await get(moved, '/')).body).toContain('href="ess/metrics"');
+    } finally {
+      await moved.close(100);
+    }
+    await expect(fakeHost.config({}, { telemetryPath: 'metrics' })).rejects.toThrow('--web.telemetry-path: "metrics" is not a path');
+    await expect(fakeHost.config({}, { telemetryPath: '/healthz' })).rejects.toThrow('--web.telemetry-path: /healthz is already served');
+    expect((await fakeHost.config({}, { telemetryPath: '/ess/metrics' })).telemetryPath).toBe('/ess/metrics');
+  });
+
   it('serves /metrics in the Prometheus text format, fresh at every scrape', async () => {
     const res = await get(server, '/metrics');
     expect(res.status).toBe(200);

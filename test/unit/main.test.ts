@@ -55,6 +55,7 @@ describe('command line', () => {
     expect(parseCli([])).toMatchObject({ kind: 'run', configFile: '/etc/quantum/ess-exporter.json', configFileGiven: false });
     expect(parseCli(['--check-config', '--ess-config', '/e'])).toMatchObject({ kind: 'check-config', essConfigFile: '/e' });
     expect(parseCli(['--web.config.file', '/w.yml'])).toMatchObject({ kind: 'run', webConfigFile: '/w.yml' });
+    expect(parseCli(['--web.telemetry-path=/ess/metrics'])).toMatchObject({ kind: 'run', telemetryPath: '/ess/metrics' });
     expect(() => parseCli(['--web.config.file', '/a.yml', '--web.config.file=/b.yml'])).toThrow(/--web\.config\.file given 2 times/);
     expect(parseCli(['--help'])).toEqual({ kind: 'help' });
     expect(() => parseCli(['--lsiten', 'x'])).toThrow(UsageError);
