@@ -10,6 +10,7 @@ import type { UnitStatesView } from '../readers/unit-states.js';
 import type { LatchView } from '../verdict/observed-verdict.js';
 import { registerBuildInfoMetric } from './build-info-metrics.js';
 import { registerDrillMetrics } from './drill-file-metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import { registerExemptionMetrics } from './exemptions-metrics.js';
 import { registerReadHealthMetrics } from './read-health-metrics.js';
 import { registerStateFileMetrics } from './state-file-metrics.js';
@@ -47,6 +48,7 @@ export function registerCollectors(registry: Registry, sources: MetricSources): 
   );
   registerDrillMetrics(registry, () => sources.drill());
   registerBuildInfoMetric(registry, sources.buildInfo);
+  registerProcessMetrics(registry);
   registerReadHealthMetrics(registry, sources.health);
   registerUnitStatesMetrics(registry, sources.units, sources.unitStates);
 }

@@ -15,11 +15,14 @@ interface MetricEntry {
 }
 
 const CONTRACT = JSON.parse(readFileSync(`${REPO}contract/metrics.json`, 'utf8')) as {
+  standard_names: { names: string[] };
   metrics: MetricEntry[];
   not_metrics: Record<string, string>;
 };
 const METRICS = new Map(CONTRACT.metrics.map((m) => [m.name, m]));
 const NOT_METRICS = new Set(Object.keys(CONTRACT.not_metrics));
+/** The only names allowed outside the ess_ prefix: the standard process_* metrics, one by one. */
+const STANDARD_NAMES = new Set(CONTRACT.standard_names.names);
 
 /** The series names each type adds to its own name in Prometheus' exposition (prom-client and OpenMetrics). */
 const SUFFIXES: Readonly<Record<MetricEntry['type'], readonly string[]>> = {
@@ -112,10 +115,12 @@ const USERS = [
 ];
 
 describe('contract/metrics.json', () => {
-  it('lists each metric once, ess_ names in Prometheus syntax, with a meaning', () => {
+  it('lists each metric once, ess_ names in Prometheus syntax (or a standard process_ name listed as such), with a meaning', () => {
     expect(METRICS.size).toBe(CONTRACT.metrics.length);
+    for (const name of STANDARD_NAMES) expect(METRICS.has(name), `${name} of standard_names is in metrics`).toBe(true);
     for (const m of CONTRACT.metrics) {
-      expect(m.name).toMatch(/^ess_[a-z0-9_]*[a-z0-9]$/);
+      if (STANDARD_NAMES.has(m.name)) expect(m.name).toMatch(/^process_[a-z0-9_]*[a-z0-9]$/);
+      else expect(m.name).toMatch(/^ess_[a-z0-9_]*[a-z0-9]$/);
       expect(['gauge', 'counter', 'histogram', 'summary']).toContain(m.type);
       if (m.type === 'counter') expect(m.name, 'counters end in _total').toMatch(/_total$/);
       for (const label of m.labels) expect(label).toMatch(/^[a-z_][a-z0-9_]*$/);
@@ -183,12 +188,12 @@ describe('contract/metrics.json', () => {
   it('the table of the exporter (docs/exporter.md) gives each listed metric its labels and type', () => {
     const readme = readFileSync(`${REPO}docs/exporter.md`, 'utf8');
     const problems: string[] = [];
-    for (const row of readme.split('\n').filter((line) => /^\| `ess_/.test(line))) {
+    for (const row of readme.split('\n').filter((line) => /^\| `(ess|process)_/.test(line))) {
       const [, names = '', types = ''] = row.split(/\s*\|\s*/);
       const cells = [...names.matchAll(/`([^`]*)`/g)].map(([, cell]) => cell ?? '');
       const typeWords = types.split(/,\s*/);
       cells.forEach((cell, index) => {
-        const parsed = /^(ess_[a-z0-9_]+)(?:\{([a-z_,]*)\})?$/.exec(cell);
+        const parsed = /^((?:ess|process)_[a-z0-9_]+)(?:\{([a-z_,]*)\})?$/.exec(cell);
         const metric = parsed && METRICS.get(parsed[1] ?? '');
         if (!parsed || !metric) return; // a wildcard row
         const labels = parsed[2] === undefined ? [] : parsed[2].split(',');
@@ -202,7 +207,7 @@ describe('contract/metrics.json', () => {
 
   it('every listed metric is in the table of the exporter (docs/exporter.md; by name, or by a wildcard there)', () => {
     const readme = readFileSync(`${REPO}docs/exporter.md`, 'utf8');
-    const table = readme.split('\n').filter((line) => /^\| `ess_/.test(line)).join('\n');
+    const table = readme.split('\n').filter((line) => /^\| `(ess|process)_/.test(line)).join('\n');
     const documented = [...table.matchAll(/`([^`]*)`/g)].flatMap(([, cell]) =>
       (cell ?? '').split(/,\s*/).map((name) => name.replace(/\{.*$/, '')),
     );

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +22,10 @@ import {
 } from './helpers.js';
 
 const BUILD = { version: '9.9.9-test', nodejsVersion: 'v20.0.0' };
+/** The names the contract lets leave the ess_ prefix: the standard process_* metrics. */
+const STANDARD_NAMES: readonly string[] = (
+  JSON.parse(readFileSync(new URL('../../contract/metrics.json', import.meta.url), 'utf8')) as { standard_names: { names: string[] } }
+).standard_names.names;
 
 describe('metrics', () => {
   let fakeHost: FakeHost;
@@ -472,18 +477,22 @@ describe('metrics', () => {
     await b.close();
   });
 
-  it('follows Prometheus naming: ess_ prefix, _total only on counters, HELP and TYPE on every family', async () => {
+  it('follows Prometheus naming: ess_ prefix (or a standard process_ name), _total only on counters, HELP and TYPE on every family', async () => {
     await writeFile(fakeHost.stateFile, JSON.stringify(STATE_EXAMPLE));
     const text = await scrape();
     const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name = '', type = '']) => ({ name, type }));
     expect(types.length).toBeGreaterThan(10);
     for (const { name, type } of types) {
-      expect(name).toMatch(/^ess_[a-z_]+$/);
+      if (!STANDARD_NAMES.includes(name)) expect(name).toMatch(/^ess_[a-z_]+$/);
       expect(name.endsWith('_total'), name).toBe(type === 'counter');
       expect(text).toContain(`# HELP ${name} `);
     }
     for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
-      expect(line).toMatch(/^ess_[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+$/);
+      expect(line).toMatch(/^(ess|process)_[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+$/);
+    }
+    // what every Prometheus exporter has
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_open_fds', 'process_max_fds', 'process_start_time_seconds']) {
+      expect(sample(text, name), name).toBeGreaterThan(0);
     }
   });
 });
