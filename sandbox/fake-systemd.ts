@@ -1,6 +1,6 @@
 // A fake systemd for the unit and contract tests, on a private bus: a dbus-daemon of its own (a session
 // bus whose socket lies in the fake host's directory) and on it org.freedesktop.systemd1, answering what
-// the exporter asks of the real one (Subscribe, the Unit properties, ControlGroup, Paths, ExecStart, a
+// the exporter asks of the real one (Subscribe, the Unit properties, ControlGroup, User, Paths, ExecStart, a
 // ping) and sending the signals the real one sends (PropertiesChanged on a unit's change, Reloading
 // around a daemon-reload). The tests set its units through sandbox/fake-host.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,6 +23,8 @@ export interface UnitFixture {
   readonly sub?: string;
   /** Default: /system.slice/NAME while running, empty otherwise (systemd drops the cgroup of a stopped unit). */
   readonly cgroup?: string;
+  /** A service's User=; default empty (root). */
+  readonly user?: string;
 }
 
 /** What systemd loaded for a unit of the switch: the wiring properties (contract section 1), as D-Bus values. */
@@ -45,11 +47,12 @@ interface UnitRecord {
   readonly active: string;
   readonly sub: string;
   readonly cgroup: string;
+  readonly user: string;
 }
 
-function recordOf(name: string, { id, load = 'loaded', active, sub, cgroup }: UnitFixture): UnitRecord {
+function recordOf(name: string, { id, load = 'loaded', active, sub, cgroup, user = '' }: UnitFixture): UnitRecord {
   const running = isRunningState(active);
-  return { id: id ?? name, load, active, sub: sub ?? (running ? 'running' : 'dead'), cgroup: cgroup ?? (running ? `/system.slice/${name}` : '') };
+  return { id: id ?? name, load, active, sub: sub ?? (running ? 'running' : 'dead'), cgroup: cgroup ?? (running ? `/system.slice/${name}` : ''), user };
 }
 
 /** The unit name an object path stands for (the reverse of unitObjectPath). */
@@ -225,10 +228,11 @@ export class FakeSystemd {
     };
   }
 
-  /** ControlGroup, Paths, ExecStart: the type's own interface. */
+  /** ControlGroup, User, Paths, ExecStart: the type's own interface. */
   #typeProperty(unit: string, name: string): Variant | undefined {
     const record = this.#recordOf(unit);
     if (name === 'ControlGroup') return new Variant('s', record.cgroup);
+    if (name === 'User' && record.id.endsWith('.service')) return new Variant('s', record.user);
     const wiring = this.#wiring.get(record.id);
     if (name === 'Paths' && wiring?.Paths !== undefined) return new Variant('a(ss)', wiring.Paths.map(([type, path]) => [type, path]));
     if (name === 'ExecStart' && wiring?.ExecStart !== undefined) {
@@ -241,6 +245,6 @@ export class FakeSystemd {
   }
 
   #recordOf(unit: string): UnitRecord {
-    return this.#units.get(unit) ?? [...this.#units.values()].find((record) => record.id === unit) ?? { id: unit, load: 'not-found', active: 'inactive', sub: 'dead', cgroup: '' };
+    return this.#units.get(unit) ?? [...this.#units.values()].find((record) => record.id === unit) ?? { id: unit, load: 'not-found', active: 'inactive', sub: 'dead', cgroup: '', user: '' };
   }
 }

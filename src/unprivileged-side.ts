@@ -138,7 +138,7 @@ export class UnprivilegedSide {
       this.watchdogStatus.read(),
       this.actionResults.read(),
       // the cgroups to look at come from the unit states last pushed
-      statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits)),
+      statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits), tradingUsers(statuses, this.config.ess.tradingUnits)),
     ]);
   }
 
@@ -155,6 +155,7 @@ export class UnprivilegedSide {
         systemdOk: this.health.get('systemd').ok,
         asserts: this.unitStates.currentAsserts(),
         populated: this.cgroup.current(),
+        userSlices: this.cgroup.currentUserSlices(),
         exempt: new Set(this.exemptions()?.keys()),
       },
       this.config.ess.tradingUnits,
@@ -223,4 +224,8 @@ export class UnprivilegedSide {
 
 function tradingControlGroups(statuses: ReadonlyMap<string, UnitStatus>, tradingUnits: readonly string[]): Map<string, string> {
   return new Map(tradingUnits.map((unit) => [unit, statuses.get(unit)?.controlGroup ?? ''] as const));
+}
+
+function tradingUsers(statuses: ReadonlyMap<string, UnitStatus>, tradingUnits: readonly string[]): Map<string, string> {
+  return new Map(tradingUnits.map((unit) => [unit, statuses.get(unit)?.user ?? ''] as const));
 }

@@ -196,7 +196,7 @@ advice_violation_v() {
   for _avi_u in "${TRADING[@]}"; do
     [[ ${EXEMPT[$_avi_u]:-0} != 1 ]] || continue
     if verdict_is_running_state "${ACTIVE[$_avi_u]:-unknown}" ||
-      [[ ${POPULATED[$_avi_u]:-} == yes ]]; then
+      [[ ${POPULATED[$_avi_u]:-} == yes || ${USER_SLICE[$_avi_u]:-} == yes ]]; then
       _avi_run+=("$_avi_u")
     fi
   done

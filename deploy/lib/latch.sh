@@ -242,7 +242,7 @@ latch_observe_suggest() {
 
 # latch_observe: every input of verdict_compute, read from the files and systemd now, and the
 # verdict. Writes V_* EXEMPT* UNIT_SUGGEST, the unit states (units_read_states,
-# units_read_populated, units_read_asserts), the wiring (wiring_read, wiring_record_read) and
+# units_read_populated, latch_observe_escaped, units_read_asserts), the wiring (wiring_read, wiring_record_read) and
 # verdict_compute's results.
 declare -g V_FLAG=0 V_LATCHED_FILE=0 V_PERSIST_PROBLEM="" V_RESUME_PENDING="" V_SYSTEMD_OK=1
 declare -g V_FLAG_DIR_REDIRECTED=0
@@ -267,19 +267,16 @@ latch_observe() {
   local u
   for u in "${TRADING[@]}"; do
     [[ -z ${ESCAPED[$u]} ]] || VERDICT_PROBLEMS+=("$u: processes of its user ${UNIT_USER[$u]}\
- outside its cgroup (a scope or user.slice):${ESCAPED[$u]}")
+ outside its cgroup (its user's slice, a scope or user.slice; the next stop kills them):${ESCAPED[$u]}")
   done
 }
 
-# latch_observe_escaped: a process of a trading unit's user outside its cgroup (units_read_escaped)
-# is a process of that unit: POPULATED says yes. Writes ESCAPED POPULATED.
+# latch_observe_escaped: the verdict's user_slice input (units_read_user_slices), and the processes
+# the next stop would kill as the unit's (units_read_escaped), which status names. Writes
+# USER_SLICE ESCAPED.
 latch_observe_escaped() {
-  local u
+  units_read_user_slices "${TRADING[@]}"
   units_read_escaped "${TRADING[@]}"
-  for u in "${TRADING[@]}"; do
-    # shellcheck disable=SC2004 # POPULATED is associative (units.sh)
-    [[ -z ${ESCAPED[$u]} || ${POPULATED[$u]} == unknown ]] || POPULATED[$u]=yes
-  done
 }
 
 # latch_flag_dir_redirected: 0 when a directory on the way to FLAG_FILE is a symbolic link.

@@ -133,38 +133,50 @@ units_cgroup_root() {
   fi
 }
 
+# units_events_populated_v VAR FILE: yes | no | unknown from a cgroup.events FILE: no when it does
+# not exist (systemd removes the cgroup of what went down), unknown when it cannot be read. Writes VAR.
+units_events_populated_v() {
+  local _ep_line _ep_got="" _ep_word=no
+  if [[ -e $2 ]]; then
+    {
+      while IFS= read -r _ep_line; do
+        if [[ $_ep_line == "populated "* ]]; then _ep_got=${_ep_line#populated }; fi
+      done <"$2"
+    } 2>/dev/null || _ep_got=""
+    case $_ep_got in
+      1) _ep_word=yes ;;
+      0) ;;
+      *) [[ ! -e $2 ]] || _ep_word=unknown ;; # vanished while read: the cgroup was emptied
+    esac
+  fi
+  printf -v "$1" '%s' "$_ep_word"
+}
+
 # units_read_populated UNIT...: POPULATED[u] = yes | no | unknown (CGROUP[u] read before).
 # Writes POPULATED (and CGROUP_ROOT, once).
 declare -gA POPULATED=()
 units_read_populated() {
-  local u f line got
+  local u
   units_cgroup_root
   for u in "$@"; do
     POPULATED[$u]=no
     [[ -n ${CGROUP[$u]:-} ]] || continue
     if [[ -z $CGROUP_ROOT ]]; then POPULATED[$u]=unknown; continue; fi
-    f=$CGROUP_ROOT${CGROUP[$u]}/cgroup.events
-    [[ -e $f ]] || continue
-    got=""
-    {
-      while IFS= read -r line; do
-        if [[ $line == "populated "* ]]; then got=${line#populated }; fi
-      done <"$f"
-    } 2>/dev/null || got=""
-    case $got in
-      1) POPULATED[$u]=yes ;;
-      0) ;;
-      *) [[ ! -e $f ]] || POPULATED[$u]=unknown ;; # vanished while read: the cgroup was emptied
-    esac
+    units_events_populated_v "POPULATED[$u]" "$CGROUP_ROOT${CGROUP[$u]}/cgroup.events"
   done
 }
 
 # ---------------------------------------------------------------- processes that left the unit
-# A trading service can move a helper out of its own cgroup (systemd-run --scope, a user manager's
-# unit, a login session), where neither its stop nor its cgroup sees it. What the ESS can tell apart
-# is the user: a process of a trading unit's (non-root) User= in a scope or under user.slice is one
-# of them; a service's cgroup elsewhere (another service that shares the user) is left alone. A
-# root service's helper cannot be told from any other root process (docs/design.md).
+# A trading service can move a helper out of its own cgroup, where neither its stop nor its cgroup
+# sees it. An unprivileged service (a User= other than root) can only reach its user's slice,
+# user.slice/user-UID.slice: its own user manager (systemd-run --user, with lingering) or a login
+# session (ssh to itself); a scope of the system manager needs root (polkit refuses it), and a
+# process cannot leave the slice, whose path systemd names after the uid. That slice is what the
+# verdict judges, on both sides (contract section 1, input user_slice): its cgroup.events covers
+# the whole subtree and is world-readable, where the exporter cannot see other users' /proc. The
+# stop kills more: the whole slice, and every process of the user in any scope or under user.slice
+# (what root may have put there). A root service's helper cannot be told from any other root
+# process (docs/design.md).
 # units_uid_of_v VAR USER: the uid of a User= value (a name from /etc/passwd, or a number); empty
 # when it cannot be resolved (a DynamicUser=, a name from another NSS source). Writes VAR.
 units_uid_of_v() {
@@ -179,24 +191,65 @@ units_uid_of_v() {
   printf -v "$1" '%s' "$_uu_uid"
 }
 
-# units_read_escaped UNIT...: the processes of the units' users (UNIT_USER, read before; root is
-# never judged) that live in a scope or under user.slice. Writes ESCAPED (unit -> "pid ...") and
-# CGROUP_ROOT.
+# units_read_user_slices UNIT...: USER_SLICE[u] = yes | no | unknown: whether the slice of the
+# unit's User= holds a process (UNIT_USER read before); no for root or an unresolvable User=,
+# unknown without a unified hierarchy. Writes USER_SLICE (and CGROUP_ROOT, once).
+declare -gA USER_SLICE=()
+units_read_user_slices() {
+  local u uid
+  units_cgroup_root
+  for u in "$@"; do
+    USER_SLICE[$u]=no
+    units_uid_of_v uid "${UNIT_USER[$u]:-}"
+    [[ -n $uid && $uid != 0 ]] || continue
+    if [[ -z $CGROUP_ROOT ]]; then USER_SLICE[$u]=unknown; continue; fi
+    units_events_populated_v "USER_SLICE[$u]" "$CGROUP_ROOT/user.slice/user-$uid.slice/cgroup.events"
+  done
+}
+
+# units_subtree_pids_v VAR DIR: every pid in the cgroup DIR and all its descendants (a user's
+# delegated subtree may be nested at any depth), space-separated. Writes VAR.
+units_subtree_pids_v() {
+  local _sp_dirs=("$2") _sp_d _sp_sub _sp_pid _sp_out=""
+  while ((${#_sp_dirs[@]} > 0)); do
+    _sp_d=${_sp_dirs[-1]}
+    unset '_sp_dirs[-1]'
+    { while IFS= read -r _sp_pid; do _sp_out+=" $_sp_pid"; done <"$_sp_d/cgroup.procs"; } \
+      2>/dev/null || true
+    for _sp_sub in "$_sp_d"/*/; do [[ ! -d $_sp_sub ]] || _sp_dirs+=("${_sp_sub%/}"); done
+  done
+  printf -v "$1" '%s' "$_sp_out"
+}
+
+# units_read_escaped UNIT...: the processes that left the units' cgroups: every process in the
+# slice of a unit's User= (whatever its uid), and every process of that user (root is never
+# judged) in a scope or under user.slice elsewhere. Writes ESCAPED (unit -> " pid ..."),
+# ESCAPED_SLICES (the users' slice directories) and CGROUP_ROOT.
 declare -gA ESCAPED=()
+declare -ga ESCAPED_SLICES=()
 units_read_escaped() {
-  local u uid f pid line cg
+  local u uid f pid line cg slice pids
   local -A by_uid=()
+  ESCAPED_SLICES=()
+  units_cgroup_root
   for u in "$@"; do
     ESCAPED[$u]=""
     units_uid_of_v uid "${UNIT_USER[$u]:-}"
     [[ -z $uid || $uid == 0 ]] || by_uid[$uid]+=" $u"
   done
-  ((${#by_uid[@]} > 0)) || return 0
-  units_cgroup_root
-  [[ -n $CGROUP_ROOT ]] || return 0
+  ((${#by_uid[@]} > 0)) && [[ -n $CGROUP_ROOT ]] || return 0
+  for uid in "${!by_uid[@]}"; do
+    slice=$CGROUP_ROOT/user.slice/user-$uid.slice
+    ESCAPED_SLICES+=("$slice")
+    units_subtree_pids_v pids "$slice"
+    for u in ${by_uid[$uid]}; do ESCAPED[$u]+=$pids; done
+  done
   for f in "$CGROUP_ROOT"/{,*.slice/,*.slice/*.slice/}*.scope/cgroup.procs \
     "$CGROUP_ROOT"/user.slice/{,*/,*/*/,*/*/*/,*/*/*/*/}cgroup.procs; do
     [[ -e $f ]] || continue
+    # the slice of a trading unit's user: all of it is listed above
+    if [[ $f =~ ^$CGROUP_ROOT/user\.slice/user-([0-9]+)\.slice/ ]] &&
+      [[ -n ${by_uid[${BASH_REMATCH[1]}]:-} ]]; then continue; fi
     while IFS= read -r pid; do
       line=""
       { while IFS= read -r line && [[ $line != Uid:* ]]; do :; done; } 2>/dev/null \
@@ -212,12 +265,13 @@ units_read_escaped() {
 }
 
 # units_kill_escaped DEADLINE_US UNIT...: SIGKILL every escaped process of the units (bash's kill,
-# no fork) and wait for them to be gone, up to the deadline (µs after STOP_T0_UPTIME). Returns 1
+# no fork; the users' slices also through cgroup.kill, which takes what forks meanwhile) and wait
+# for them to be gone and the slices empty, up to the deadline (µs after STOP_T0_UPTIME). Returns 1
 # when one outlived it. Writes ESCAPED_KILLED (what was killed), ESCAPED (what is left)
 # UNITS_STOP_ELAPSED_US.
 declare -gA ESCAPED_KILLED=()
 units_kill_escaped() {
-  local deadline=$1 u pid left
+  local deadline=$1 u left slice
   shift
   units_read_escaped "$@"
   for u in "$@"; do
@@ -227,17 +281,33 @@ units_kill_escaped() {
     # shellcheck disable=SC2086 # the pids, one word each
     [[ -z ${ESCAPED[$u]} ]] || kill -KILL ${ESCAPED[$u]} 2>/dev/null || true
   done
+  for slice in "${ESCAPED_SLICES[@]}"; do
+    [[ ! -e $slice/cgroup.kill ]] || { printf '1' >"$slice/cgroup.kill"; } 2>/dev/null || true
+  done
   while :; do
     left=0
-    for u in "$@"; do
-      for pid in ${ESCAPED[$u]}; do [[ ! -e /proc/$pid ]] || left=1; done
-    done
+    units_escaped_left "$@" && left=1
     units_stop_elapsed
     ((left && UNITS_STOP_ELAPSED_US < deadline)) || break
     time_nap 0.005
   done
   if ((left)); then units_read_escaped "$@"; return 1; fi
   for u in "$@"; do ESCAPED[$u]=""; done
+}
+
+# units_escaped_left UNIT...: 0 while a user's slice (ESCAPED_SLICES) still holds a process or a
+# killed process (ESCAPED) still exists; the first one found ends the look (thousands of processes
+# are checked in full only once, when they are gone).
+units_escaped_left() {
+  local u pid slice word
+  for slice in "${ESCAPED_SLICES[@]}"; do
+    units_events_populated_v word "$slice/cgroup.events"
+    [[ $word == no ]] || return 0
+  done
+  for u in "$@"; do
+    for pid in ${ESCAPED[$u]}; do [[ ! -e /proc/$pid ]] || return 0; done
+  done
+  return 1
 }
 
 # ---------------------------------------------------------------- the latch as systemd applies it

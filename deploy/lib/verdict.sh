@@ -4,7 +4,7 @@
 # fixtures. Needs config.sh (CFG, TRADING), from load.sh. The inputs are set by the caller
 # (latch_observe in latch.sh, or test/contract/verdict-driver.sh): V_FLAG V_FLAG_DIR_REDIRECTED
 # V_LATCHED_FILE V_PERSIST_PROBLEM V_RESUME_PENDING V_SYSTEMD_OK
-# V_CONFIG_PROBLEM, LOAD ACTIVE POPULATED ASSERTS
+# V_CONFIG_PROBLEM, LOAD ACTIVE POPULATED USER_SLICE ASSERTS
 # (units.sh's arrays) EXEMPT for every trading unit, ACTIVE for the switch units, WIRING_FOUND
 # WIRING_RECORD V_WIRING_RECORD (wiring.sh) for the wiring units. Writes GUARD WIRING VERDICT
 # VERDICT_CODE VERDICT_LATCHED VERDICT_ARMED VERDICT_VIOLATIONS VERDICT_PROBLEMS
@@ -147,15 +147,20 @@ verdict_judge_trading() {
       unknown=1
       VERDICT_PROBLEMS+=("$u: its cgroup could not be read")
     }
+    [[ ${USER_SLICE[$u]:-no} != unknown ]] || {
+      unknown=1
+      VERDICT_PROBLEMS+=("$u: its user's slice (user.slice/user-UID.slice) could not be read")
+    }
     ((VERDICT_LATCHED && !exempt)) || continue
     running=0
-    if verdict_is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]]; then
+    if verdict_is_running_state "${ACTIVE[$u]:-unknown}" || [[ ${POPULATED[$u]:-} == yes ]] ||
+      [[ ${USER_SLICE[$u]:-no} == yes ]]; then
       running=1
     fi
     if ((running)) || [[ ${GUARD[$u]} == no ]]; then
       VERDICT_VIOLATIONS=$((VERDICT_VIOLATIONS + 1))
       ((!running)) || VERDICT_PROBLEMS+=("$u: RUNNING WHILE LATCHED (${ACTIVE[$u]:-unknown},\
- processes in its cgroup: ${POPULATED[$u]:-unknown})")
+ processes in its cgroup: ${POPULATED[$u]:-unknown}, in its user's slice: ${USER_SLICE[$u]:-no})")
     fi
   done
 }

@@ -58,6 +58,7 @@ interface UnitRecord {
   subState: string;
   id: string;
   controlGroup: string;
+  user: string;
 }
 
 /**
@@ -231,7 +232,7 @@ export class SystemdBusWatch {
     let assertsRead = true;
     await this.#call({ destination: SYSTEMD, path, interface: PROPERTIES, member: 'GetAll', signature: 's', body: [UNIT] }, (reply) => {
       const properties = (reply.body[0] ?? {}) as Record<string, Variant>;
-      const record = this.#records.get(unit) ?? { loadState: '', activeState: '', subState: '', id: unit, controlGroup: '' };
+      const record = this.#records.get(unit) ?? { loadState: '', activeState: '', subState: '', id: unit, controlGroup: '', user: '' };
       record.id = stringOf(properties.Id, unit);
       record.loadState = stringOf(properties.LoadState, record.loadState);
       record.activeState = stringOf(properties.ActiveState, record.activeState);
@@ -251,7 +252,26 @@ export class SystemdBusWatch {
     if (canonical !== path) await this.#matchPath(canonical);
     if (wiring !== undefined) await this.#readWiring(unit, wiring);
     await this.#readControlGroup(unit);
+    if (this.#options.assertsUnits.includes(unit)) await this.#readUser(unit);
     return assertsRead;
+  }
+
+  /**
+   * A trading service's User=, whose slice its helpers can move to (user-slice.ts). Read with the rest
+   * of the unit: at start, after every daemon-reload (the only way it changes) and when systemd comes back.
+   */
+  async #readUser(unit: string): Promise<void> {
+    const record = this.#records.get(unit);
+    if (record === undefined || !record.id.endsWith('.service') || record.loadState === 'not-found') return;
+    await this.#call(
+      { destination: SYSTEMD, path: unitObjectPath(unit), interface: PROPERTIES, member: 'Get', signature: 'ss', body: [CGROUP_INTERFACES.service, 'User'] },
+      (reply) => {
+        const user = stringOf(reply.body[0] as Variant | undefined, '');
+        if (record.user === user) return;
+        record.user = user;
+        this.#publish(unit);
+      },
+    );
   }
 
   /**
@@ -379,6 +399,7 @@ export class SystemdBusWatch {
       activeState: record.activeState,
       subState: record.subState,
       controlGroup: record.controlGroup,
+      user: record.user,
       state,
     });
   }

@@ -10,6 +10,8 @@ export interface UnitStatus {
   readonly subState: string;
   /** The unit's cgroup below the hierarchy root (`/system.slice/x.service`); empty when it has none. */
   readonly controlGroup: string;
+  /** A service's User= (empty: root); read for the trading units only, empty for the others. */
+  readonly user: string;
   readonly state: UnitState;
 }
 

@@ -38,6 +38,11 @@ export interface TradingUnitInputs {
   readonly loadState: string;
   readonly activeState: string;
   readonly populated: Populated;
+  /**
+   * Whether the slice of the unit's User= (`user.slice/user-UID.slice`: its login sessions and its own
+   * manager, the only place an unprivileged service can move a helper to) holds processes; `no` for root.
+   */
+  readonly userSlice: Populated;
   /** The unit's Asserts property, entry by entry; null when it could not be read. */
   readonly asserts: readonly AssertEntry[] | null;
   /**
@@ -82,6 +87,7 @@ export interface TradingUnitVerdict {
   readonly notLoaded: boolean;
   readonly running: boolean;
   readonly populated: Populated;
+  readonly userSlice: Populated;
   readonly exempt: boolean;
 }
 
@@ -136,6 +142,7 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
       notLoaded: isNotLoaded(observed.loadState),
       running: isRunningState(observed.activeState),
       populated: observed.populated,
+      userSlice: observed.userSlice,
       exempt: observed.exempt,
     });
   }
@@ -147,7 +154,9 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
   // exporter has a private /tmp): a flag behind a redirected directory never counts, on either side.
   const flag = inputs.flag && !inputs.flagDirRedirected;
   const latched = flag || inputs.latchedFile;
-  const violations = latched ? judged.filter((u) => u.running || u.populated === 'yes' || u.guard === 'no').length : 0;
+  const violations = latched
+    ? judged.filter((u) => u.running || u.populated === 'yes' || u.userSlice === 'yes' || u.guard === 'no').length
+    : 0;
   const unguarded = judged.filter((u) => u.guard === 'no').length;
   const isActive = (unit: string): boolean => inputs.switchStates.get(unit) === 'active';
   // A trigger service left active without the flag would swallow the next touch of the flag.
@@ -158,7 +167,8 @@ export function computeVerdict(inputs: VerdictInputs, paths: LatchPaths): LatchV
   const missing = all.filter((u) => u.notLoaded).length;
   const armed = switchOk && wiringOk && unguarded === 0 && missing === 0 && inputs.configProblem !== true;
   const unknown =
-    !inputs.systemdOk || all.some((u) => u.guard === 'unknown' || u.populated === 'unknown') || [...wiring.values()].includes('unknown');
+    !inputs.systemdOk ||
+    all.some((u) => u.guard === 'unknown' || u.populated === 'unknown' || u.userSlice === 'unknown') || [...wiring.values()].includes('unknown');
 
   let verdict: VerdictWord;
   if (latched && violations > 0) verdict = 'violation';

@@ -23,6 +23,8 @@ export interface Observations {
   readonly asserts: ReadonlyMap<string, readonly AssertEntry[] | null>;
   /** Missing units count as unknown. */
   readonly populated: ReadonlyMap<string, Populated>;
+  /** Whether each trading unit's user's slice holds processes; missing units count as unknown. */
+  readonly userSlices: ReadonlyMap<string, Populated>;
   /** Trading units whose maintenance exemption is in force now (contract section 5). */
   readonly exempt: ReadonlySet<string>;
 }
@@ -48,6 +50,7 @@ export function observeLatch(observations: Observations, tradingUnits: readonly 
         loadState: status?.loadState ?? '',
         activeState: status?.activeState ?? '',
         populated: observations.populated.get(unit) ?? 'unknown',
+        userSlice: observations.userSlices.get(unit) ?? 'unknown',
         asserts: observations.asserts.get(unit) ?? null,
         exempt: observations.exempt.has(unit),
       };

@@ -13,7 +13,7 @@ load_all
 main() {
   (($# == 1)) || { echo "usage: verdict-driver.sh FIXTURE.json" >&2; exit 64; }
   config_load # the defaults (no ESS_CONFIG): the fixtures are written for them
-  declare -gA LOAD=() ACTIVE=() POPULATED=() ASSERTS=() EXEMPT=() WIRING_FOUND=() WIRING_RECORD=()
+  declare -gA LOAD=() ACTIVE=() POPULATED=() USER_SLICE=() ASSERTS=() EXEMPT=() WIRING_FOUND=() WIRING_RECORD=()
   TRADING=()
   V_WIRING_RECORD=0 V_FLAG_DIR_REDIRECTED=0
   local kind unit key value u notok=()
@@ -26,6 +26,7 @@ main() {
           LoadState) LOAD[$unit]=$value ;;
           ActiveState) ACTIVE[$unit]=$value ;;
           populated) POPULATED[$unit]=$value ;;
+          user_slice) USER_SLICE[$unit]=$value ;;
           asserts) ASSERTS[$unit]=$value ;;
           exempt) EXEMPT[$unit]=$value ;;
         esac ;;
@@ -49,6 +50,8 @@ main() {
     for (const [unit, u] of Object.entries(f.trading ?? {}))
       for (const key of ["LoadState", "ActiveState", "populated", "asserts"])
         out.push(["trading", unit, key, u[key] ?? ""]);
+    for (const [unit, u] of Object.entries(f.trading ?? {}))
+      out.push(["trading", unit, "user_slice", u.user_slice ?? "no"]);
     for (const [unit, u] of Object.entries(f.trading ?? {}))
       out.push(["trading", unit, "exempt", b(u.exempt)]);
     for (const [unit, state] of Object.entries(f.switch ?? {}))

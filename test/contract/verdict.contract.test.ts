@@ -38,8 +38,11 @@ interface Fixture {
     /** Content of /run/quantum-ess/config-problem; optional, default empty. */
     readonly config_problem?: string;
     readonly systemd_ok: boolean;
-    /** `exempt`: a current maintenance exemption (contract section 5); optional, default false. */
-    readonly trading: Readonly<Record<string, { LoadState: string; ActiveState: string; populated: Populated; asserts: string; exempt?: boolean }>>;
+    /**
+     * `exempt`: a current maintenance exemption (contract section 5); optional, default false.
+     * `user_slice`: the unit's user's slice holds processes; optional, default no.
+     */
+    readonly trading: Readonly<Record<string, { LoadState: string; ActiveState: string; populated: Populated; user_slice?: Populated; asserts: string; exempt?: boolean }>>;
     readonly switch: Readonly<Record<string, string>>;
     readonly flag_dir_redirected?: boolean;
     readonly wiring_record?: Readonly<Record<string, Properties>> | null;
@@ -66,7 +69,14 @@ function inputsOf({ inputs }: Fixture): VerdictInputs {
     trading: new Map(
       Object.entries(inputs.trading).map(([unit, u]) => [
         unit,
-        { loadState: u.LoadState, activeState: u.ActiveState, populated: u.populated, asserts: parseAsserts(u.asserts), exempt: u.exempt ?? false },
+        {
+          loadState: u.LoadState,
+          activeState: u.ActiveState,
+          populated: u.populated,
+          userSlice: u.user_slice ?? 'no',
+          asserts: parseAsserts(u.asserts),
+          exempt: u.exempt ?? false,
+        },
       ]),
     ),
     switchStates: new Map(Object.entries(inputs.switch)),

@@ -2,7 +2,7 @@
 // overrides the latch, the flag removed by hand, racing activations, an interrupted resume, the
 // installer and hostile text. Each case is a row in the table printed at the end.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FLAG, LATCHED, Sandbox, TRADING } from '../../sandbox/sandbox.js';
+import { FLAG, LATCHED, metricValue, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const DOWN = ['inactive', 'failed'];
 const summary: { fault: string; outcome: string }[] = [];
@@ -323,6 +323,73 @@ describe('the latch never lies', () => {
     expect(back).toBe(true);
     expect((await status()).verdict).toBe('active');
     summary.push({ fault: 'flag removed again while the guard ran', outcome: 'the guard goes round again: flag back, verdict active' });
+  });
+
+  it("a dedicated user's helper in its user's slice: stopped, and status, status --json and the exporter agree", { timeout: 300_000 }, async () => {
+    await box.requireExporter();
+    const dropIn = '/etc/systemd/system/quantum-governor.service.d/80-user.conf';
+    const uid = async (): Promise<string> => (await box.sh('id -u trader')).stdout.trim();
+    /**
+     * The three surfaces, read again until they all say `want` or 30 s passed (the path unit's run may
+     * still be settling, and the exporter follows systemd by signals), then as last seen.
+     */
+    const surfaces = async (want: string): Promise<{ exit: number; json: string; exporter: string; text: string }> => {
+      let seen = { exit: -1, json: '', exporter: '', text: '' };
+      for (let i = 0; i < 60; i += 1) {
+        const text = await box.ess('status');
+        const json = (await status()).verdict;
+        const exporter = /^ess_verdict\{verdict="([a-z-]+)"\} 1$/m.exec(await box.scrape())?.[1] ?? '';
+        seen = { exit: text.exitCode, json, exporter, text: text.stdout };
+        if (json === want && exporter === want) return seen;
+        await sleep(500);
+      }
+      return seen;
+    };
+    const helper = async (tag: string): Promise<void> => {
+      // where the user's own manager (systemd-run --user) or a login session puts a helper: a unit in
+      // user-UID.slice (the sandbox cannot run a user manager: PAM); nested, as a delegated subtree may be
+      await box.mustRun('systemd-run', '--quiet', `--slice=user-${await uid()}-deep.slice`, '--uid=trader', 'sleep', tag);
+      expect((await box.sh(`pgrep -u trader -f 'sleep ${tag}$' | wc -l`)).stdout.trim()).toBe('1');
+    };
+    await box.sh(
+      `id trader >/dev/null 2>&1 || useradd --system trader; printf '[Service]\\nUser=trader\\n' > ${dropIn}; ` +
+        'systemctl daemon-reload && systemctl restart quantum-governor.service',
+    );
+    try {
+      // the trading user itself cannot put a helper in a scope of the system manager: only its own slice is open to it
+      const own = await box.sh(`setpriv --reuid=$(id -u trader) --regid=$(id -g trader) --clear-groups systemd-run --scope --quiet sleep 9970`);
+      expect(own.exitCode, own.stdout + own.stderr).not.toBe(0);
+      await helper('9971');
+      const r = await box.ess('activate', '--reason', 'helper in the user slice');
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/quantum-governor.service\s+leftovers-killed/);
+      expect((await box.sh("pgrep -u trader -f 'sleep 9971$'")).exitCode).toBe(1);
+      expect(await surfaces('active')).toMatchObject({ exit: 3, json: 'active', exporter: 'active' });
+
+      // a helper that reaches the slice while latched (started by something the ESS does not stop)
+      await helper('9972');
+      const latched = await surfaces('violation');
+      expect(latched, latched.text).toMatchObject({ exit: 4, json: 'violation', exporter: 'violation' });
+      expect(latched.text).toMatch(/quantum-governor.service: RUNNING WHILE LATCHED \(inactive, processes in its cgroup: no, in its user's slice: yes\)/);
+      expect((await status()).latch_violations).toBe(1);
+      expect(metricValue(await box.scrape(), 'ess_latch_violation')).toBe(1);
+
+      // a process of the user that root put in a scope elsewhere: named by status, killed by the next stop;
+      // not judged by the verdict on either side (only root can put it there)
+      await box.sh("pkill -u trader -f 'sleep 9972$'; systemd-run --scope --quiet --uid=trader sleep 9973 >/dev/null 2>&1 &");
+      await box.sh("for i in $(seq 50); do pgrep -u trader -f 'sleep 9973$' && break; sleep 0.1; done");
+      const rootPlaced = await surfaces('active');
+      expect(rootPlaced, rootPlaced.text).toMatchObject({ exit: 3, json: 'active', exporter: 'active' });
+      expect(rootPlaced.text).toMatch(/quantum-governor.service: processes of its user trader outside its cgroup/);
+      expect((await box.ess('activate', '--reason', 'again')).exitCode).toBe(0);
+      expect((await box.sh("pgrep -u trader -f 'sleep 9973$'")).exitCode).toBe(1);
+      summary.push({
+        fault: "dedicated user's helper in its slice / a root-placed scope",
+        outcome: 'killed by every stop; while latched: violation in status, --json and the exporter alike',
+      });
+    } finally {
+      await box.sh(`pkill -u trader -f 'sleep 997'; rm -f ${dropIn}; systemctl daemon-reload`);
+    }
   });
 
   it('a trailing-dash unit name (a prefix drop-in for every quantum-* unit) is refused', async () => {

@@ -63,4 +63,41 @@ describe('CgroupReader', () => {
     expect(odd.get('odd.service')).toBe('unknown');
     expect(health.get('cgroup').lastError).toMatch(/odd.service: .* has no "populated 0\|1" line/);
   });
+
+  it("reads the slice of each unit's user: by number, by name from passwd, never root's, unknown when unreadable", async () => {
+    await writeFile(join(root, 'cgroup.controllers'), '');
+    const passwd = join(root, 'passwd');
+    await writeFile(passwd, 'root:x:0:0::/root:/bin/sh\ntrader:x:1001:1001::/home/trader:/bin/sh\nidle:x:1002:1002::/:/bin/sh\n');
+    await cgroup(root, 'user.slice/user-1001.slice', 'populated 1\nfrozen 0\n');
+    await cgroup(root, 'user.slice/user-1002.slice', 'populated 0\n');
+    await cgroup(root, 'user.slice/user-0.slice', 'populated 1\n');
+    await mkdir(join(root, 'user.slice/user-1003.slice/cgroup.events'), { recursive: true });
+    const units = ['named.service', 'numbered.service', 'idle.service', 'root.service', 'zero.service', 'dynamic.service', 'gone.service', 'broken.service'];
+    const reader = new CgroupReader(root, health, passwd);
+    await reader.read(
+      new Map(units.map((unit) => [unit, ''] as const)),
+      new Map([
+        ['named.service', 'trader'],
+        ['numbered.service', '01001'],
+        ['idle.service', 'idle'],
+        ['root.service', ''],
+        ['zero.service', '0'],
+        ['dynamic.service', 'not-in-passwd'],
+        ['gone.service', '4242'],
+        ['broken.service', '1003'],
+      ]),
+    );
+    expect(Object.fromEntries(reader.currentUserSlices())).toEqual({
+      'named.service': 'yes',
+      'numbered.service': 'yes',
+      'idle.service': 'no',
+      'root.service': 'no',
+      'zero.service': 'no',
+      'dynamic.service': 'no',
+      'gone.service': 'no',
+      'broken.service': 'unknown',
+    });
+    expect(health.get('cgroup').lastError).toMatch(/broken.service: cannot read .*user-1003.slice.*EISDIR/);
+    expect(Object.fromEntries(reader.current())).toEqual(Object.fromEntries(units.map((unit) => [unit, 'no'])));
+  });
 });

@@ -22,7 +22,7 @@ const LOADED = new Map([...RECORD].map(([unit, props]) => [unit, new Map([...pro
 /** A trading unit; its asserts in the contract's text form, converted as the tests' fake systemd does. */
 function unit(overrides: Partial<Omit<TradingUnitInputs, 'asserts'>> & { asserts?: string } = {}): TradingUnitInputs {
   const { asserts = GUARDED, ...rest } = overrides;
-  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', exempt: false, ...rest, asserts: parseAsserts(asserts) };
+  return { loadState: 'loaded', activeState: 'inactive', populated: 'no', userSlice: 'no', exempt: false, ...rest, asserts: parseAsserts(asserts) };
 }
 
 function inputs(overrides: Partial<VerdictInputs> = {}, units: Record<string, Parameters<typeof unit>[0]> = {}): VerdictInputs {
@@ -94,6 +94,9 @@ describe('computeVerdict', () => {
     ['a violation although systemctl failed', inputs({ ...LATCHED, systemdOk: false }, { 'a.service': { activeState: 'active' } }), 'violation'],
     ['a failed systemctl', inputs({ systemdOk: false }), 'unknown'],
     ['an unreadable cgroup', inputs(LATCHED, { 'a.service': { populated: 'unknown' } }), 'unknown'],
+    ["processes in a unit's user's slice while latched", inputs(LATCHED, { 'b.service': { userSlice: 'yes' } }), 'violation'],
+    ["processes in a unit's user's slice while not latched", inputs({}, { 'b.service': { userSlice: 'yes' } }), 'armed'],
+    ["an unreadable user's slice", inputs(LATCHED, { 'a.service': { userSlice: 'unknown' } }), 'unknown'],
     ['the flag removed by hand', inputs({ latchedFile: true }), 'tampered'],
     ['a latch not written to disk', inputs({ flag: true }), 'not-persisted'],
     ['a persist problem', inputs({ ...LATCHED, persistProblem: true }), 'not-persisted'],
@@ -123,8 +126,8 @@ describe('computeVerdict', () => {
       PATHS,
     );
     expect(result).toMatchObject({ verdict: 'violation', latched: true, armed: false, violations: 1 });
-    expect(result.units.get('a.service')).toEqual({ guard: 'no', notLoaded: false, running: true, populated: 'yes', exempt: false });
-    expect(result.units.get('b.service')).toEqual({ guard: 'absent', notLoaded: true, running: false, populated: 'no', exempt: false });
+    expect(result.units.get('a.service')).toEqual({ guard: 'no', notLoaded: false, running: true, populated: 'yes', userSlice: 'no', exempt: false });
+    expect(result.units.get('b.service')).toEqual({ guard: 'absent', notLoaded: true, running: false, populated: 'no', userSlice: 'no', exempt: false });
   });
 
   it('never counts violations while not latched', () => {
@@ -138,7 +141,7 @@ describe('computeVerdict', () => {
     it('leaves an exempt unit out of violations and unguarded, and reports it per unit', () => {
       const result = computeVerdict(inputs(LATCHED, { 'a.service': exemptRunning }), PATHS);
       expect(result).toMatchObject({ verdict: 'active', armed: true, violations: 0 });
-      expect(result.units.get('a.service')).toEqual({ guard: 'no', notLoaded: false, running: true, populated: 'yes', exempt: true });
+      expect(result.units.get('a.service')).toEqual({ guard: 'no', notLoaded: false, running: true, populated: 'yes', userSlice: 'no', exempt: true });
       expect(computeVerdict(inputs(LATCHED, { 'a.service': { ...exemptRunning, exempt: false } }), PATHS)).toMatchObject({
         verdict: 'violation',
         armed: false,

@@ -242,6 +242,27 @@ describe('metrics', () => {
     expect(sample(text, 'ess_switch_armed')).toBe(0);
   });
 
+  it("judges the slice of a trading unit's User= as the unit's own processes while latched, following a daemon-reload", async () => {
+    const slice = join(fakeHost.hostPaths.cgroupRoot, 'user.slice', 'user-4321.slice');
+    await mkdir(slice, { recursive: true });
+    await writeFile(join(slice, 'cgroup.events'), 'populated 1\nfrozen 0\n');
+    await latch();
+    // run as root: its slice is never judged (a root helper cannot be told from any other root process)
+    expect(verdict(await scrape())).toBe('active');
+
+    // a drop-in gives it a dedicated user, by a daemon-reload: its helpers in that user's slice are a violation
+    fakeHost.setUnits(exporterUnits([{ name: TRADING[1], active: 'inactive', user: '4321' }]));
+    fakeHost.systemd.daemonReload();
+    let text = await scrape();
+    expect(verdict(text)).toBe('violation');
+    expect(sample(text, 'ess_latch_violation')).toBe(1);
+
+    await writeFile(join(slice, 'cgroup.events'), 'populated 0\nfrozen 0\n');
+    text = await scrape();
+    expect(verdict(text)).toBe('active');
+    expect(sample(text, 'ess_latch_violation')).toBe(0);
+  });
+
   it('serves last known unit states from a hung systemd, sets read_ok 0, counts the error and says unknown', async () => {
     const first = await scrape({ dbus_timeout_seconds: 0.2 });
     expect(sample(first, 'ess_exporter_read_ok{source="systemd"}')).toBe(1);
