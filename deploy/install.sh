@@ -62,14 +62,38 @@ readonly INSTALLED_CONFIG=$LIBEXEC/ess.conf.installed
 say() { printf 'install: %s\n' "$*"; }
 die() { printf 'install: %s\n' "$*" >&2; exit 1; }
 
+# exporter_ip_allow LISTEN: who may reach the exporter's address (its socket unit's IPAddressAllow=):
+# loopback, and off loopback the networks of the interfaces holding the address (every interface's
+# for a wildcard address), where Prometheus and the Alertmanagers of a fleet usually are. Others are
+# added with a drop-in (docs/exporter.md). The address may not be up yet (FreeBind): then said.
+exporter_ip_allow() {
+  local host=${1%:*} nets net allow=localhost
+  host=${host#[}
+  host=${host%]}
+  case $host in
+    127.* | ::1) nets="" ;;
+    0.0.0.0 | ::) nets=$(ip -o addr show scope global | awk '{print $4}') ;;
+    *)
+      nets=$(ip -o addr show to "$host" | awk '{print $4}')
+      [[ -n $nets ]] || say "WARNING: no interface holds $host yet: the exporter is reachable" \
+        "from loopback only until the installer runs again, or a drop-in allows Prometheus" \
+        "and Alertmanager (docs/exporter.md)" >&2
+      ;;
+  esac
+  for net in $nets; do allow+=" $net"; done
+  printf '%s\n' "$allow"
+}
+
 # install_render TEMPLATE: substitute @KEY@ placeholders from the validated config
 install_render() {
   [[ -n ${EXPORTER_LISTEN:-} ]] || exporter_listen_load
+  [[ -n ${EXPORTER_IP_ALLOW:-} ]] || EXPORTER_IP_ALLOW=$(exporter_ip_allow "$EXPORTER_LISTEN")
   local flag_dir=${CFG[FLAG_FILE]%/*} audit_dir=${CFG[AUDIT_FILE]%/*}
   sed -e "s|@FLAG_FILE@|${CFG[FLAG_FILE]}|g" -e "s|@FLAG_DIR@|$flag_dir|g" \
     -e "s|@LIBEXEC@|$LIBEXEC|g" -e "s|@EXPORTER_DIR@|$EXPORTER_DIR|g" \
     -e "s|@SPOOL_DIR@|${CFG[SPOOL_DIR]}|g" -e "s|@STATE_DIR@|${CFG[STATE_DIR]}|g" \
     -e "s|@AUDIT_DIR@|$audit_dir|g" -e "s|@EXPORTER_LISTEN@|$EXPORTER_LISTEN|g" \
+    -e "s|@EXPORTER_IP_ALLOW@|$EXPORTER_IP_ALLOW|g" \
     -e "s|@DRILL_FULL_ONCALENDAR@|${CFG[DRILL_FULL_ONCALENDAR]}|g" \
     -e "s|@EXPORTER_EXEC@|${EXPORTER_BIN:-/usr/bin/node $EXPORTER_DIR/dist/src/main.js}|g" "$1"
 }
