@@ -218,7 +218,7 @@ export class UnprivilegedSide {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.flag.close(), this.unitStates.close()]);
+    await Promise.all([this.flag.close(), this.unitStates.close(), this.webhook.close()]);
   }
 }
 

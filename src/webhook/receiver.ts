@@ -76,6 +76,7 @@ export class WebhookReceiver {
    * would otherwise write a journal line each and push the TRIP lines out.
    */
   readonly #otherTargetLog: RejectionLog;
+  #refill: NodeJS.Timeout | undefined;
   #warnedDirectorySync = false;
   #reserveProblemLogged = '';
 
@@ -96,7 +97,7 @@ export class WebhookReceiver {
       metrics.reserveSize = () => this.#reserve.size;
       void this.fillReserve();
       // spent or never filled (the spool was full): topped up again once the root side made room
-      setInterval(() => {
+      this.#refill = setInterval(() => {
         if (this.#reserve.size < RESERVE_TARGET) void this.fillReserve();
       }, RESERVE_REFILL_MS).unref();
     }
@@ -115,6 +116,12 @@ export class WebhookReceiver {
         ? ''
         : `no spare trip request ready: a trip latches only if the spool has room (${this.#reserve.problem || 'reserve not filled yet'})`;
     return { ok: problem === '', dry_run: dryRun, reserve, problem };
+  }
+
+  /** Stops topping the reserve up and waits for a fill in progress, so shutdown leaves no half-made spare. */
+  async close(): Promise<void> {
+    clearInterval(this.#refill);
+    await this.#reserve.settled();
   }
 
   /** Tops the reserve up; says once, and again when it changes, why it stays short. */

@@ -62,6 +62,11 @@ export class TripReserve {
     return this.#filling;
   }
 
+  /** Resolves once no fill is writing in reserve/ (at shutdown: no file is left half-made). */
+  async settled(): Promise<void> {
+    await this.#filling;
+  }
+
   /** The path of a reserve file, now no longer in the reserve; undefined when it is empty. */
   take(): string | undefined {
     const name = this.#names.shift();
