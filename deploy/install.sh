@@ -704,17 +704,130 @@ do_latch_check() {
     "deactivate --reason \"...\" (add --no-start to keep the trading units stopped), then retry."
 }
 
+# The switch: every unit that acts on a trip (the flag's and the spool's watchers, the guard, the
+# spool's sweep, the dead man's switch, the drills). A removal stops these first, under the lock, and
+# then looks again (uninstall_trip_seen) before anything is deleted.
+readonly SWITCH_UNITS=(quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path
+  quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer quantum-ess-drill.timer
+  "${FULL_DRILL_UNITS[0]}")
+# the services a trip or a tamper runs in: one of them starting or stopping is a stop under way
+readonly STOP_SERVICES=(quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service
+  quantum-ess-guard.service quantum-ess-watchdog.service)
+# how long a removal waits for a stop under way to show its flag or to end
+readonly UNINSTALL_SETTLE_SEC=10
+SWITCH_ENABLED=() SWITCH_ACTIVE=() SWITCH_STOPPED_AT="" STOP_BUSY=""
+
+# uninstall_switch_stop: the switch's units disabled and stopped; which were enabled and which were
+# running is kept, to bring the switch back as it was (uninstall_switch_restore). Writes
+# SWITCH_ENABLED SWITCH_ACTIVE SWITCH_STOPPED_AT.
+uninstall_switch_stop() {
+  local u state
+  for u in "${SWITCH_UNITS[@]}"; do
+    [[ $(systemctl show -P LoadState -- "$u" 2>/dev/null) == loaded ]] || continue
+    state=$(systemctl show -P UnitFileState -- "$u" 2>/dev/null) || state=""
+    [[ $state != enabled ]] || SWITCH_ENABLED+=("$u")
+    state=$(systemctl show -P ActiveState -- "$u" 2>/dev/null) || state=""
+    [[ $state != @(active|activating) ]] || SWITCH_ACTIVE+=("$u")
+  done
+  ((${#SWITCH_ENABLED[@]} == 0)) || systemctl disable --quiet -- "${SWITCH_ENABLED[@]}" || true
+  ((${#SWITCH_ACTIVE[@]} == 0)) || systemctl stop -- "${SWITCH_ACTIVE[@]}" || true
+  SWITCH_STOPPED_AT=$(date -u +%H:%M:%S)
+}
+
+# uninstall_switch_restore: the switch back as uninstall_switch_stop found it; the path units, once
+# started, act on what is there (a flag, requests in the spool).
+uninstall_switch_restore() {
+  local ok=1
+  ((${#SWITCH_ENABLED[@]} == 0)) || systemctl enable --quiet -- "${SWITCH_ENABLED[@]}" || ok=0
+  ((${#SWITCH_ACTIVE[@]} == 0)) || systemctl start -- "${SWITCH_ACTIVE[@]}" || ok=0
+  ((ok)) || say "the switch could not all be started again (see above); fix:" \
+    "sudo ess_controller.sh rearm" >&2
+}
+
+# uninstall_stop_under_way: 0 when a stop service is starting or stopping, named in STOP_BUSY.
+uninstall_stop_under_way() {
+  local u
+  for u in "${STOP_SERVICES[@]}"; do
+    STOP_BUSY=$u
+    [[ $(systemctl show -P ActiveState -- "$u" 2>/dev/null) != @(activating|deactivating) ]] ||
+      return 0
+  done
+  STOP_BUSY=""
+  return 1
+}
+
+# uninstall_trip_seen (the lock held, the switch stopped): 0 when a trip is there or under way: the
+# flag, the persisted latch, a request waiting in the spool, or a stop service still running after
+# UNINSTALL_SETTLE_SEC (one that writes its flag meanwhile is seen by its flag). Writes LATCHED_BY.
+uninstall_trip_seen() {
+  local end=$((SECONDS + UNINSTALL_SETTLE_SEC))
+  while :; do
+    latched_anywhere && return 0
+    if spool_has_requests; then
+      LATCHED_BY="trip requests waiting in ${CFG[SPOOL_DIR]}/incoming"
+      return 0
+    fi
+    uninstall_stop_under_way || return 1
+    ((SECONDS < end)) || break
+    time_nap 0.05
+  done
+  LATCHED_BY="$STOP_BUSY, still running after ${UNINSTALL_SETTLE_SEC}s (a stop under way)"
+  return 0
+}
+
+# uninstall_refuse: the removal refused while the ESS is active, naming what made it so (LATCHED_BY).
+uninstall_refuse() {
+  die "the ESS is ACTIVE ($LATCHED_BY); nothing was removed. Deactivate first, once the" \
+    "incident is over (sudo ess_controller.sh deactivate --reason \"...\"), or use --force" \
+    "(which releases the latch)."
+}
+
+# uninstall_quiesce: under the ESS's lock (so no activation is half-way through its record), the
+# removal refused while the ESS is active; then the switch stopped and everything looked at again: a
+# trip that ran, or was requested, before the switch stopped brings the switch back (it acts on what
+# is there), keeps the latch drop-ins and refuses the removal. The lock stays held until the
+# installer exits. With --force, none of this: the latch is released.
+uninstall_quiesce() {
+  ((!${ARGS_VAL[force]:-0})) || return 0
+  latch_take_lock || die "another ESS operation holds ${CFG[LOCK_FILE]}; nothing was removed." \
+    "Try again."
+  ! latched_anywhere || uninstall_refuse
+  uninstall_switch_stop
+  ! uninstall_trip_seen || uninstall_switch_back
+}
+
+# uninstall_switch_back: a trip came while the switch was being removed: the switch back, acting on
+# it, the latch drop-ins kept, the removal refused.
+uninstall_switch_back() {
+  uninstall_switch_restore
+  say "a trip came during the removal: the switch is back and acts on it; the latch drop-ins" \
+    "stay" >&2
+  uninstall_refuse
+}
+
+# uninstall_report_ignored: a trip requested after the switch stopped was not acted upon (the
+# trading units were not stopped): said, with what is left of it.
+uninstall_report_ignored() {
+  local left=()
+  [[ ! -e ${CFG[FLAG_FILE]} ]] || left+=("${CFG[FLAG_FILE]}")
+  ! spool_has_requests || left+=("requests in ${CFG[SPOOL_DIR]}/incoming")
+  ((${#left[@]} > 0)) || return 0
+  say "warning: a trip requested after the switch stopped (${SWITCH_STOPPED_AT:-?} UTC) was NOT" \
+    "acted upon: the trading units were not stopped. Left: ${left[*]}. Stop them by hand if the" \
+    "stop is meant; remove what is left before installing again." >&2
+}
+
+# do_uninstall: the switch stopped under the lock and the ESS looked at again (uninstall_quiesce),
+# then the latch drop-ins, units and programs removed; the configuration, state, spool and audit
+# trail kept. A trip requested once the drop-ins are gone is not acted upon, and said.
 do_uninstall() {
-  local force=${ARGS_VAL[force]:-0}
   install_load_for_removal
-  if latched_anywhere && ((!force)); then
-    die "the ESS is ACTIVE ($LATCHED_BY exists); nothing was removed. Deactivate first, once the" \
-      "incident is over (sudo ess_controller.sh deactivate --reason \"...\"), or use --force" \
-      "(which releases the latch)."
-  fi
-  systemctl disable --now --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
-    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
-    quantum-ess-watchdog.timer "${FULL_DRILL_UNITS[0]}" 2>/dev/null || true
+  uninstall_quiesce
+  # from here no trip is acted upon: the latch drop-ins go first, as long as nothing latched
+  ! latched_anywhere || ((${ARGS_VAL[force]:-0})) || uninstall_switch_back
+  remove_dropins
+  systemctl disable --now --quiet quantum-ess-restore.service "${SWITCH_UNITS[@]}" 2>/dev/null ||
+    true
   systemctl disable --now --quiet "$EXPORTER_UNIT" "$EXPORTER_SOCKET" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service \
     2>/dev/null || true
@@ -725,7 +838,6 @@ do_uninstall() {
   for unit in "${UNITS[@]}" "${FULL_DRILL_UNITS[@]}" "$EXPORTER_UNIT" "$EXPORTER_SOCKET"; do
     rm -f "$UNIT_DIR/$unit"
   done
-  remove_dropins
   local f
   if runbook_read "$LIBEXEC"; then
     for f in "${RUNBOOK_FILES[@]}"; do
@@ -740,6 +852,7 @@ do_uninstall() {
   say "kept: ${ESS_CONFIG:-$ESS_DEFAULT_CONFIG}, $EXPORTER_CONFIG, $EXPORTER_WEB_CONFIG," \
     "$WEBHOOK_TOKEN, ${CFG[STATE_DIR]}, ${CFG[AUDIT_FILE]}, ${CFG[SPOOL_DIR]} and $SYSUSERS" \
     "(evidence and config are never deleted)"
+  ((${ARGS_VAL[force]:-0})) || uninstall_report_ignored
 }
 
 # install_usage: the --help text.
