@@ -1,6 +1,7 @@
 // deploy/install.sh on real systemd: a clean install arms the switch, a re-install changes nothing,
-// bad configuration is refused before anything is touched, uninstall keeps the evidence, and every
-// unit it installs passes `systemd-analyze verify` with no output at all.
+// bad configuration is refused before anything is touched, uninstall keeps the evidence and never
+// removes the latch from under a trip that races it, and every unit it installs passes
+// `systemd-analyze verify` with no output at all.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
@@ -243,4 +244,58 @@ describe('install.sh', () => {
     expect(await box.exists('/var/log/quantum-ess/audit.jsonl')).toBe(true);
     expect(await box.exists('/var/lib/quantum-ess/state.json')).toBe(true);
   });
+
+  // A trip racing the removal: `touch` of the flag at several offsets into `install.sh uninstall`.
+  // Either the removal is refused with every trading unit stopped and latched, or it removed the
+  // latch drop-ins before the touch, which is then ignored (said, when the removal was still
+  // running) with nothing half-applied: no unit stopped, no persisted latch, no drop-in left.
+  it('uninstall racing a trip: refused with every unit latched, or done before it and the trip ignored', async () => {
+    const outcomes: string[] = [];
+    for (const delay of ['0.3', '0.7', '1.1', '1.5', '2.0', '3.0']) {
+      await box.mustRun('rm', '-f', FLAG);
+      const install = await box.run('bash', INSTALL);
+      expect(install.exitCode, install.stderr).toBe(0);
+      await box.mustRun('systemctl', 'start', '--', ...TRADING);
+      // the touch and the removal in one shell, so that the offset is not the sandbox's exec latency;
+      // after the touch, whether the removal was still running (a zombie has ended)
+      const race = await box.sh(
+        `bash ${INSTALL} uninstall >/tmp/race.out 2>&1 & pid=$!; sleep ${delay}; touch ${FLAG}; ` +
+          'st=$(ps -o stat= -p "$pid"); wait "$pid"; echo "$? ${st:-gone}"',
+      );
+      const [rc, stat] = race.stdout.trim().split(' ');
+      const out = await box.readFile('/tmp/race.out');
+      const context = `${delay}s: ${out}`;
+      if (rc === '1') {
+        outcomes.push(`${delay}s refused`);
+        expect(out, context).toContain('sudo ess_controller.sh deactivate');
+        // the activation (in flight, or run by the switch the removal brought back) finishes
+        await box.sh(
+          'for i in $(seq 1200); do [ -e /var/lib/quantum-ess/latched ] && ' +
+            '[ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" != activating ] && exit 0; sleep 0.1; done; exit 1',
+        );
+        const states = await box.waitFor(TRADING, ['inactive', 'failed'], 60_000);
+        for (const unit of TRADING) {
+          expect(states[unit], `${unit} ${context}`).not.toBe('active');
+          expect(await box.show(unit, 'DropInPaths'), `${unit} ${context}`).toContain('50-quantum-ess-latch.conf');
+          expect((await box.run('systemctl', 'start', unit)).exitCode, `${unit} ${context}`).not.toBe(0);
+        }
+        expect(await box.show('quantum-ess.path', 'ActiveState')).toBe('active');
+        expect(await box.show('quantum-ess-trip.path', 'ActiveState')).toBe('active');
+        expect(await box.show('quantum-ess.path', 'UnitFileState')).toBe('enabled');
+        await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--no-start', '--reason', 'race test');
+      } else {
+        expect(rc, context).toBe('0');
+        outcomes.push(`${delay}s removed`);
+        expect(await box.exists('/var/lib/quantum-ess/latched'), context).toBe(false);
+        expect(await box.exists(FLAG), context).toBe(true);
+        for (const unit of TRADING) {
+          expect(await box.show(unit, 'DropInPaths'), `${unit} ${context}`).not.toContain('quantum-ess-latch');
+          expect(await box.show(unit, 'ActiveState'), `${unit} ${context}`).toBe('active');
+        }
+        expect(await box.show('quantum-ess.path', 'LoadState')).toBe('not-found');
+        if (stat !== 'gone' && !stat?.startsWith('Z')) expect(out, context).toContain('was NOT acted upon');
+      }
+    }
+    console.log(`uninstall racing a touch: ${outcomes.join(', ')}`);
+  }, 900_000);
 });
