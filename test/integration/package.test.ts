@@ -234,6 +234,29 @@ describe('the Debian package', () => {
     expect(metricValue(text, 'ess_verdict{verdict="armed"}')).toBe(1);
   });
 
+  it('a trip while the removal waits for the ESS lock: the removal is refused, the latch and its drop-ins stay', async () => {
+    // the lock held (as by an activation recording itself) while dpkg's removal starts: it passes
+    // prerm's first check, then waits in install.sh uninstall; the trip comes meanwhile
+    await box.sh('rm -f /root/dpkg-r.out; (flock /run/quantum-ess/ess.lock sh -c "touch /root/locked; sleep 4") >/dev/null 2>&1 &');
+    await waitForFile('/root/locked', true);
+    await box.sh('(dpkg -r quantum-ess > /root/dpkg-r.out 2>&1; echo "rc=$?" >> /root/dpkg-r.out) >/dev/null 2>&1 &');
+    await box.sh('for i in $(seq 200); do pgrep -f "install.sh uninstall" >/dev/null && exit 0; sleep 0.05; done; exit 1');
+    await box.mustRun('touch', FLAG);
+    await box.sh('for i in $(seq 600); do grep -q "^rc=" /root/dpkg-r.out && exit 0; sleep 0.1; done; exit 1');
+    const out = await box.readFile('/root/dpkg-r.out');
+    expect(out).not.toContain('rc=0');
+    expect(out).toContain('sudo ess_controller.sh deactivate');
+    // still installed (dpkg -r leaves the selection at deinstall; the package's status is what counts)
+    expect(await installedVersion()).toMatch(/ ok installed /);
+    expect(await installedVersion()).toContain(`${version}+1`);
+    expect(await box.exists(FLAG)).toBe(true);
+    await expectLatched();
+    for (const u of TRADING) expect(await box.exists(`/etc/systemd/system/${u}.d/50-quantum-ess-latch.conf`)).toBe(true);
+    expect(await box.show('quantum-ess.path', 'ActiveState')).toBe('active');
+    await box.mustRun('rm', '-f', '/root/locked');
+    await release();
+  });
+
   it('remove keeps configuration, state and audit trail; purge removes the configuration and says what it kept', async () => {
     const rm = await box.sh('DEBIAN_FRONTEND=noninteractive apt-get remove -y quantum-ess 2>&1');
     expect(rm.exitCode, rm.stdout).toBe(0);
