@@ -23,9 +23,6 @@ export const HEARTBEAT_FILE = 'last';
  */
 export const HEARTBEAT_CLOCK_ALLOWANCE_MS = 2 * 3600 * 1000;
 
-/** Heartbeats remembered against replays: about an hour of one path's, far more than any real setup. */
-const COUNTED_MAX = 4096;
-
 export type HeartbeatResult = 'fresh' | 'future' | 'replay' | 'unrecorded';
 const RESULTS: readonly HeartbeatResult[] = ['fresh', 'future', 'replay', 'unrecorded'];
 
@@ -55,14 +52,13 @@ function instant(text: string): number | null {
 /**
  * Records each fresh heartbeat in SPOOL_DIR/heartbeat/last for the root side's dead man's switch
  * (deploy/lib/watchdog.sh), which only looks at whether that file changed, on its own uptime clock.
- * Not fresh: a heartbeat dated more than the allowance ahead of this host's clock (future), or one
- * already counted (the same path, startsAt and endsAt), or long expired (replay: an old delivery
- * retried or sent again). A failed write is counted and logged, never answered 500: the root side sees
- * the silence, which is the point.
+ * Not fresh: a heartbeat dated more than the allowance ahead of this host's clock (future), or long
+ * expired (replay: an old delivery sent again). Every other delivery is fresh, the same words again
+ * included: Alertmanager hides a firing alert's endsAt (year 1), so each of its repeats is word for
+ * word the one before, and each proves the chain delivers now. A failed write is counted and logged,
+ * never answered 500: the root side sees the silence, which is the point.
  */
 export class HeartbeatRecorder {
-  /** The deliveries counted (path, startsAt, endsAt), oldest first. */
-  readonly #counted = new Set<string>();
   readonly #counts: Counter<'result'>;
   readonly #problems: RejectionLog;
   #lastReceivedMs: number | undefined;
@@ -75,7 +71,7 @@ export class HeartbeatRecorder {
   ) {
     this.#counts = new Counter({
       name: 'ess_watchdog_heartbeats_total',
-      help: 'ESSWatchdog heartbeats the receiver got, by result: fresh (recorded for the root side), future (dated ahead of this host), replay (older than one already counted, or expired), unrecorded (the record could not be written).',
+      help: 'ESSWatchdog heartbeats the receiver got, by result: fresh (recorded for the root side), future (dated ahead of this host), replay (an endsAt more than 2 hours past), unrecorded (the record could not be written).',
       labelNames: ['result'] as const,
       registers: [registry],
     });
@@ -91,7 +87,7 @@ export class HeartbeatRecorder {
 
   /** Judges one heartbeat alert of a delivery and, when fresh, records it. */
   async record(alert: WebhookAlert, payload: WebhookPayload, receivedAtMs: number): Promise<HeartbeatResult> {
-    const result = this.#judge(alert, payload);
+    const result = this.#judge(alert);
     if (result === 'fresh') {
       try {
         await this.#write(alert, payload, receivedAtMs);
@@ -108,22 +104,15 @@ export class HeartbeatRecorder {
     return result;
   }
 
-  #judge(alert: WebhookAlert, payload: WebhookPayload): HeartbeatResult {
+  #judge(alert: WebhookAlert): HeartbeatResult {
     const now = this.now();
     const startsAt = instant(alert.startsAt);
     const endsAt = instant(alert.endsAt);
     const ahead = now + HEARTBEAT_CLOCK_ALLOWANCE_MS;
     if ((startsAt !== null && startsAt > ahead) || (endsAt !== null && endsAt > ahead)) return 'future';
-    if (endsAt !== null && endsAt < now - HEARTBEAT_CLOCK_ALLOWANCE_MS) return 'replay';
-    // Prometheus moves endsAt on at every re-send, so a delivery already counted, word for word, is
-    // a replay. Not "older than the newest": a Prometheus whose clock stepped back would then be
+    // Not "older than the newest" either: a Prometheus whose clock stepped back would then be
     // refused for as long as the step, and the switch would trip on a monitoring that works.
-    const key = `${payload.groupKey}\0${heartbeatPath(alert, payload)}\0${alert.startsAt}\0${alert.endsAt}`;
-    if (this.#counted.has(key)) return 'replay';
-    // bounded: the oldest forgotten first (a flood of invented ones only pushes out older entries)
-    if (this.#counted.size >= COUNTED_MAX) this.#counted.delete(this.#counted.values().next().value ?? '');
-    this.#counted.add(key);
-    return 'fresh';
+    return endsAt !== null && endsAt < now - HEARTBEAT_CLOCK_ALLOWANCE_MS ? 'replay' : 'fresh';
   }
 
   #dir(): string {

@@ -67,21 +67,25 @@ describe('the heartbeat of the dead man\'s switch', () => {
     expect(sample(await harness.metrics(), `ess_watchdog_heartbeats_total{result="${result}"}`)).toBe(1);
   });
 
-  it('counts a wall-clock hour either way as fresh (the allowance), and the same delivery again as a replay', async () => {
+  it('counts a wall-clock hour either way as fresh (the allowance), and each of Alertmanager\'s repeats, word for word the same', async () => {
     await start();
     const now = Date.now();
     expect((await harness.post(heartbeat(now + HOUR_MS + 4 * 60_000))).json()).toMatchObject({ heartbeats: 1 });
     // a Prometheus whose clock stepped back an hour: older than the last, still a new heartbeat
     expect((await harness.post(heartbeat(now - HOUR_MS + 4 * 60_000))).status).toBe(200);
-    const again = heartbeat(now + 4 * 60_000);
-    await harness.post(again);
-    await harness.post(again);
+    // Alertmanager sends a firing alert's endsAt as year 1: every repeat is the same delivery again,
+    // and each one is a new heartbeat (a new record for the root side)
+    const repeat = heartbeat(now, { endsAt: '0001-01-01T00:00:00Z' });
+    await harness.post(repeat);
+    const first = await stat(last());
+    await harness.post(repeat);
+    expect((await stat(last())).ino).not.toBe(first.ino);
     const metrics = await harness.metrics();
-    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(3);
-    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="replay"}')).toBe(1);
+    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(4);
+    expect(sample(metrics, 'ess_watchdog_heartbeats_total{result="replay"}')).toBe(0);
     // another Prometheus of the HA pair is its own path
-    await harness.post({ ...again, alerts: again.alerts.map((a) => ({ ...a, labels: { ...a.labels, prometheus: 'prom-2' } })) });
-    expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(4);
+    await harness.post({ ...repeat, alerts: repeat.alerts.map((a) => ({ ...a, labels: { ...a.labels, prometheus: 'prom-2' } })) });
+    expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="fresh"}')).toBe(5);
     expect((await record()).path).toBe('prometheus=prom-2 via http://alertmanager:9093');
   });
 
