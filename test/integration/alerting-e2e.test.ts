@@ -5,12 +5,11 @@
 // query of the Grafana dashboard is run against that Prometheus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_QUERIES, toRunnableQuery } from '../../dashboards/src/queries.js';
-
-const OPT_IN_SERIES = /\bess_(action_|watchdog_)/;
+import { waitUntil } from '../../sandbox/fleet.js';
+import { promAlerts, promQuery, SRC, startAlertmanager, startPrometheus } from '../../sandbox/monitoring.js';
 import { FLAG, MONITOR, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
-const SRC = '/opt/quantum-ess-src';
-const PROMETHEUS = 'http://127.0.0.1:9090';
+const OPT_IN_SERIES = /\bess_(action_|watchdog_)/;
 let box: Sandbox;
 
 const PROMETHEUS_YML = `
@@ -53,19 +52,6 @@ const TARGET_JS = `require('http').createServer((q, s) => {
   s.end('# TYPE quantum_strategy_drawdown_ratio gauge\\nquantum_strategy_drawdown_ratio ' + v + '\\n');
 }).listen(19100, '127.0.0.1');`;
 
-async function promQuery(expr: string): Promise<{ status: string; data: { result: unknown[] }; error?: string }> {
-  const out = await box.mustRun('curl', '-fsS', '--get', `${PROMETHEUS}/api/v1/query`, '--data-urlencode', `query=${expr}`);
-  return JSON.parse(out) as { status: string; data: { result: unknown[] }; error?: string };
-}
-
-async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 beforeAll(async () => {
   box = await Sandbox.boot('ess-e2e');
   await box.mustRun('mkdir', '-p', '/run/e2e');
@@ -74,23 +60,13 @@ beforeAll(async () => {
   await box.sh(`printf '%s' '${PROMETHEUS_YML}' > /run/e2e/prometheus.yml`);
   await box.sh(`printf '%s' '${TRIP_RULES_YML}' > /run/e2e/trip.rules.yml && echo 0.05 > /run/e2e/drawdown`);
   await box.mustRun('systemd-run', '--unit=e2e-target', '/usr/bin/node', '-e', TARGET_JS);
-  await box.mustRun(
-    'systemd-run', '--unit=e2e-prometheus', '/usr/bin/prometheus', '--config.file=/run/e2e/prometheus.yml',
-    '--storage.tsdb.path=/run/e2e/prometheus', '--web.listen-address=127.0.0.1:9090',
-  );
-  await box.mustRun(
-    'systemd-run', '--unit=e2e-alertmanager', '/usr/bin/prometheus-alertmanager',
-    `--config.file=${SRC}/alerting/alertmanager.example.yml`, '--storage.path=/run/e2e/alertmanager',
-    '--web.listen-address=127.0.0.1:9093', '--cluster.listen-address=',
-  );
-  await waitUntil('Prometheus to scrape the exporter and the target', async () => {
-    const r = await box.run('curl', '-fsS', '--get', `${PROMETHEUS}/api/v1/query`, '--data-urlencode', 'query=sum(up)');
-    return r.exitCode === 0 && (JSON.parse(r.stdout) as { data: { result: { value: [number, string] }[] } }).data.result[0]?.value[1] === '2';
-  }, 30_000);
+  await startPrometheus(box, { unit: 'e2e-prometheus', configFile: '/run/e2e/prometheus.yml', port: 9090 });
+  await startAlertmanager(box, { unit: 'e2e-alertmanager', configFile: `${SRC}/alerting/alertmanager.example.yml`, port: 9093 });
+  await waitUntil('Prometheus to scrape the exporter and the target', async () =>
+    (await promQuery(box, 'sum(up)').catch(() => null))?.data.result[0]?.value[1] === '2', 30_000, 100);
   // one earlier activation/deactivation, so every dashboard series (deactivation time too) exists
   await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'e2e warm-up');
   await box.mustRun('/usr/local/sbin/ess_controller.sh', 'deactivate', '--reason', 'e2e warm-up done');
-  await waitUntil('Alertmanager to be ready', async () => (await box.run('curl', '-fs', 'http://127.0.0.1:9093/-/ready')).exitCode === 0, 30_000);
 });
 afterAll(async () => {
   await box?.shutdown();
@@ -98,7 +74,7 @@ afterAll(async () => {
 
 describe('Prometheus -> Alertmanager -> webhook -> latch, with the real binaries', () => {
   it('loads the shipped rules into a real Prometheus', async () => {
-    const rules = JSON.parse(await box.mustRun('curl', '-fsS', `${PROMETHEUS}/api/v1/rules`)) as {
+    const rules = JSON.parse(await box.mustRun('curl', '-fsS', 'http://127.0.0.1:9090/api/v1/rules')) as {
       data: { groups: { name: string; rules: { name: string; health: string }[] }[] };
     };
     const loaded = rules.data.groups.flatMap((g) => g.rules);
@@ -111,22 +87,19 @@ describe('Prometheus -> Alertmanager -> webhook -> latch, with the real binaries
     await box.mustRun('/usr/local/sbin/proof_ess.sh', '--dry-run'); // a drill record for the dashboard's drill panels
     const flipped = Date.now() / 1000;
     await box.sh('echo 0.5 > /run/e2e/drawdown');
-    await waitUntil('the ESS to be tripped by the alert', () => box.exists(FLAG), 30_000);
+    await waitUntil('the ESS to be tripped by the alert', () => box.exists(FLAG), 30_000, 100);
     await waitUntil('every trading unit to stop', async () => {
       const states = await box.activeStates(TRADING);
       return Object.values(states).every((s) => s === 'inactive' || s === 'failed');
-    }, 5000);
+    }, 5000, 100);
     await waitUntil('the activation to be recorded', async () =>
-      (await box.stateJson().catch(() => null))?.last_activation?.source === 'alertmanager', 5000);
+      (await box.stateJson().catch(() => null))?.last_activation?.source === 'alertmanager', 5000, 100);
     const state = await box.stateJson();
     expect(state.last_activation?.reason).toContain('E2EDrawdownBreach');
     const monitors = await box.activeStates(MONITOR);
     for (const unit of MONITOR) expect(monitors[unit]).toBe('active');
 
-    const alerts = JSON.parse(await box.mustRun('curl', '-fsS', `${PROMETHEUS}/api/v1/alerts`)) as {
-      data: { alerts: { labels: { alertname: string }; activeAt: string }[] };
-    };
-    const firing = alerts.data.alerts.find((a) => a.labels.alertname === 'E2EDrawdownBreach');
+    const firing = (await promAlerts(box)).find((a) => a.labels.alertname === 'E2EDrawdownBreach');
     expect(firing).toBeDefined();
     const firedAt = Date.parse(firing?.activeAt ?? '') / 1000;
     const stoppedAt = state.last_activation?.all_stopped_time ?? Number.NaN;
@@ -145,7 +118,7 @@ describe('Prometheus -> Alertmanager -> webhook -> latch, with the real binaries
     await new Promise((r) => setTimeout(r, 3000));
     for (const panelQuery of PANEL_QUERIES) {
       const expr = toRunnableQuery(panelQuery, { rateInterval: '1m' });
-      const r = await promQuery(expr);
+      const r = await promQuery(box, expr);
       expect(r.status, `${expr}: ${r.error ?? ''}`).toBe('success');
       // on-trip actions and the dead man's switch are opt-in: their series exist only once an
       // action has run or a heartbeat arrived, neither of which this sandbox sets up
