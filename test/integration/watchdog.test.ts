@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { metricValue, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 import { schemaErrors } from '../contract/schemas.js';
+import { lastActivation as lastActivationOf, setWatchdogKeys, tripped as trippedOf, watchdogState as watchdogStateOf } from './watchdog-box.js';
 
 const LIMIT_SEC = 10;
 const GRACE_SEC = 10;
-const DOWN = ['inactive', 'failed'];
 let box: Sandbox;
 let token = '';
 
@@ -33,36 +33,14 @@ async function beat(ms: number, options: { shiftMs?: number } = {}): Promise<voi
   for (const end = Date.now() + ms; Date.now() < end; await sleep(2000)) expect(await heartbeat(options)).toBe('200');
 }
 
-async function watchdogState(): Promise<{ state: string; silence_sec: number | null; paused_until: number }> {
-  return JSON.parse(await box.readFile('/run/quantum-ess/watchdog.json')) as { state: string; silence_sec: number | null; paused_until: number };
-}
+const watchdogState = () => watchdogStateOf(box);
+const tripped = (since: number, timeoutMs: number) => trippedOf(box, since, timeoutMs);
+const lastActivation = () => lastActivationOf(box);
 
 async function configure(action: string): Promise<void> {
   await resetHeld();
   await box.mustRun('/usr/local/sbin/ess_controller.sh', 'watchdog', 'pause', '--for', '10m', '--reason', 'reconfigure');
-  await box.mustRun('sed', '-i', '-E',
-    `-e s/^WATCHDOG_ACTION=.*/WATCHDOG_ACTION=${action}/`, `-e s/^WATCHDOG_MAX_SILENCE_SEC=.*/WATCHDOG_MAX_SILENCE_SEC=${LIMIT_SEC}/`,
-    `-e s/^WATCHDOG_GRACE_SEC=.*/WATCHDOG_GRACE_SEC=${GRACE_SEC}/`, '/etc/quantum/ess.conf');
-  await box.reinstall();
-}
-
-/** Until every trading unit is down, or the timeout; ms from `since` to then (null: not all down). */
-async function tripped(since: number, timeoutMs: number): Promise<number | null> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await sleep(250)) {
-    const states = await box.activeStates(TRADING);
-    if (Object.values(states).every((s) => DOWN.includes(s))) return Date.now() - since;
-  }
-  return null;
-}
-
-/** The last activation's record once the controller has written it (it writes after the stop). */
-async function lastActivation(): Promise<{ source: string; reason: string }> {
-  for (let i = 0; i < 50; i += 1, await sleep(100)) {
-    if (!(await box.exists('/var/lib/quantum-ess/state.json'))) continue;
-    const last = (await box.stateJson()).last_activation;
-    if (last?.source === 'watchdog') return last;
-  }
-  throw new Error('no activation with source watchdog recorded in state.json');
+  await setWatchdogKeys(box, action, LIMIT_SEC, GRACE_SEC);
 }
 
 beforeAll(async () => {
