@@ -116,7 +116,7 @@ export class UnprivilegedSide {
     );
     this.actionResults = new ActionResultsReader(ess.stateDir, log);
     registerActionResultsMetrics(this.registry, () => this.actionResults.current());
-    const heartbeats = new HeartbeatRecorder(ess.spoolDir, this.registry, log, now);
+    const heartbeats = new HeartbeatRecorder(ess.spoolDir, this.registry, log, now, { maxSilenceSec: Number(ess.values.WATCHDOG_MAX_SILENCE_SEC) });
     this.webhook = new WebhookReceiver(config.webhook, ess.spoolDir, new WebhookMetrics(this.registry), log, heartbeats);
   }
 

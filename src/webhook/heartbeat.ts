@@ -60,14 +60,19 @@ function instant(text: string): number | null {
  */
 export class HeartbeatRecorder {
   readonly #counts: Counter<'result'>;
+  readonly #gaps: Counter;
   readonly #problems: RejectionLog;
   #lastReceivedMs: number | undefined;
+  /** The last fresh one on the monotonic clock: gaps are never made or hidden by a wall-clock step. */
+  #lastFreshMonoMs: number | undefined;
 
   constructor(
     private readonly spoolDir: string,
     registry: Registry,
     private readonly log: Log,
     private readonly now: () => number = Date.now,
+    /** WATCHDOG_MAX_SILENCE_SEC, and the monotonic clock in ms (a parameter for the tests). */
+    private readonly limit: { readonly maxSilenceSec: number; readonly monotonicMs?: () => number },
   ) {
     this.#counts = new Counter({
       name: 'ess_watchdog_heartbeats_total',
@@ -76,6 +81,11 @@ export class HeartbeatRecorder {
       registers: [registry],
     });
     for (const result of RESULTS) this.#counts.inc({ result }, 0);
+    this.#gaps = new Counter({
+      name: 'ess_watchdog_heartbeat_gaps_total',
+      help: 'Fresh heartbeats that came more than half of WATCHDOG_MAX_SILENCE_SEC after the one before (monotonic clock): the heartbeat route repeats too slowly for the limit, or the monitoring was down for a while.',
+      registers: [registry],
+    });
     optionalGauge(
       registry,
       'ess_watchdog_last_heartbeat_timestamp_seconds',
@@ -92,6 +102,7 @@ export class HeartbeatRecorder {
       try {
         await this.#write(alert, payload, receivedAtMs);
         this.#lastReceivedMs = receivedAtMs;
+        this.#countGap();
       } catch (error) {
         this.#counts.inc({ result: 'unrecorded' });
         this.#problems.reject(`webhook: ERROR heartbeat NOT recorded in ${this.#dir()}: ${describe(error)}`);
@@ -102,6 +113,17 @@ export class HeartbeatRecorder {
     }
     this.#counts.inc({ result });
     return result;
+  }
+
+  /**
+   * A gap longer than half the limit leaves less than half of it for a delivery that is late or lost:
+   * the warning (ESSWatchdogHeartbeatSparse) comes before the limit is reached, which the host cannot
+   * check against Alertmanager's repeat_interval itself (that file is on another host).
+   */
+  #countGap(): void {
+    const mono = (this.limit.monotonicMs ?? (() => performance.now()))();
+    if (this.#lastFreshMonoMs !== undefined && mono - this.#lastFreshMonoMs > this.limit.maxSilenceSec * 500) this.#gaps.inc();
+    this.#lastFreshMonoMs = mono;
   }
 
   #judge(alert: WebhookAlert): HeartbeatResult {

@@ -1,7 +1,11 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateHeartbeatRecord } from '../../../src/contract/validators.generated.js';
+import { HeartbeatRecorder } from '../../../src/webhook/heartbeat.js';
+import { parsePayload } from '../../../src/webhook/payload.js';
 import { sample } from '../helpers.js';
 import { sampleAlert, samplePayload } from './fixtures.js';
 import { startWebhookHarness, type WebhookHarness } from './webhook-harness.js';
@@ -95,5 +99,33 @@ describe('the heartbeat of the dead man\'s switch', () => {
     expect(res.status).toBe(200);
     expect(sample(await harness.metrics(), 'ess_watchdog_heartbeats_total{result="unrecorded"}')).toBe(1);
     expect(harness.logs.join('\n')).toContain('heartbeat NOT recorded');
+  });
+
+  it('counts a gap when a fresh heartbeat comes more than half the limit after the one before, on the monotonic clock', async () => {
+    const spool = await mkdtemp(join(tmpdir(), 'heartbeat-gaps-'));
+    try {
+      await mkdir(join(spool, 'heartbeat'));
+      const registry = new Registry();
+      let mono = 1000;
+      // the wall clock jumps an hour between the deliveries: the gaps are counted on the other one
+      let wall = Date.now();
+      const recorder = new HeartbeatRecorder(spool, registry, () => undefined, () => wall, { maxSilenceSec: 300, monotonicMs: () => mono });
+      const deliver = async (afterMs: number): Promise<void> => {
+        mono += afterMs;
+        wall += 3600_000;
+        const parsed = parsePayload(heartbeat(wall, { endsAt: '0001-01-01T00:00:00Z' }));
+        if (!parsed.ok) throw new Error(parsed.details.join('; '));
+        const [alert] = parsed.payload.alerts;
+        if (alert === undefined) throw new Error('no alert in the heartbeat');
+        expect(await recorder.record(alert, parsed.payload, wall)).toBe('fresh');
+      };
+      await deliver(0); // the first one: nothing before it
+      await deliver(150_000); // exactly half the limit: not a gap
+      await deliver(150_001);
+      await deliver(60_000);
+      expect(sample(await registry.metrics(), 'ess_watchdog_heartbeat_gaps_total')).toBe(1);
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
   });
 });
