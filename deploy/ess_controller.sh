@@ -275,7 +275,7 @@ main() {
     verify-audit) cmd_verify_audit "$@" ;;
     restore-latch) guard_cmd_restore_latch "$@" ;;
     guard) guard_cmd "$@" ;;
-    action-run) require_root action-run; actions_cmd_run "$@" ;;
+    action-run) actions_cmd_run "$@" ;; # its unit's unprivileged dynamic user
     action-result) require_root action-result; actions_cmd_result "$@" ;;
     help | --help | -h) usage ;;
     *) controller_unknown_command "$cmd" ;;

@@ -552,9 +552,9 @@ drill_method() {
   drill_check_recorded "$m"
   local id resumed=0
   id=$(drill_state_value ACT_ID) || id=""
-  drill_method_resume "$m" || resumed=1
-  # after the resume: trading does not wait for them, the next trigger does
+  # before the resume: a deactivate stops the actions still running (recorded aborted)
   drill_check_trip_actions "$m" "$id"
+  drill_method_resume "$m" || resumed=1
   ((resumed == 0)) || return 1
   ((FAILS > fails)) || DRILL_RESULT[$m]=pass
 }

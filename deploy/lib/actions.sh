@@ -3,12 +3,14 @@
 # ACTIONS_DIR that cancel what the trading services left behind (resting orders at a venue). Run
 # only after the trading units are stopped and the activation recorded, each as its own transient
 # unit (quantum-ess-action-NAME-RUN) that systemd kills, its whole cgroup, at ACTION_TIMEOUT_SEC:
-# the activation never waits for them and its exit code never depends on them. Inside the unit,
-# `ess_controller.sh action-run NAME` runs the file and keeps the tail of its output; the unit's
-# ExecStopPost `ess_controller.sh action-result NAME` records how it ended (whatever ended it: an
-# exit, a timeout, a kill) in STATE_DIR/actions/NAME.json, the audit trail and the journal, and
-# state.json's last_activation.actions shows it (rendered from that file: record.sh). Needs
-# config.sh time.sh record.sh units.sh latch.sh, from load.sh. Writes ACTIONS_*.
+# the activation never waits for them and its exit code never depends on them. Inside the unit, as
+# an unprivileged dynamic user that can write nothing but its own run directory,
+# `ess_controller.sh action-run NAME` runs the file and keeps the tail of its output there; the
+# unit's ExecStopPost `ess_controller.sh action-result NAME` (root, outside the sandbox) records how
+# it ended (whatever ended it: an exit, a timeout, a kill, a deactivate) in
+# STATE_DIR/actions/NAME.json, the audit trail and the journal, and state.json's
+# last_activation.actions shows it (rendered from that file: record.sh). Needs config.sh time.sh
+# record.sh units.sh latch.sh, from load.sh. Writes ACTIONS_*.
 
 # the directory, its files and the directories above it: root's, writable by no one else
 readonly ACTIONS_DIR=${ESS_ACTIONS_DIR:-/etc/quantum/ess-actions.d}
@@ -21,6 +23,11 @@ readonly ACTIONS_EX_UNVERIFIED=3
 readonly ACTIONS_TAIL_BYTES=4096 ACTIONS_TAIL_LINES=10
 # after the timeout, SIGTERM to the whole cgroup; SIGKILL this long after
 readonly ACTIONS_KILL_AFTER_SEC=2
+# the memory an action's unit may hold, its tmpfs files (/tmp, its run directory in /run) included:
+# an action cannot fill /run, where the latch flag lives
+readonly ACTIONS_MEMORY_MAX=256M ACTIONS_TMP_SIZE=64M
+# deactivate marks here (root's) each action unit it stops, so its result says aborted
+readonly ACTIONS_ABORT_DIR=$ESS_RUNTIME_DIR/actions-aborted
 
 declare -g ACTIONS_LAUNCHED=0 ACTIONS_REFUSED=0
 declare -ga ACTIONS_NAMES=()
@@ -40,19 +47,25 @@ actions_list() {
   done
 }
 
-# actions_refusal_v VAR NAME: why the action NAME may not run as root, empty if it may: the file a
-# regular executable (not a link), it and every directory above it root's and writable by no one
-# else (config_owner_problem_v), and so its NAME.env and NAME.cred when present. Writes VAR.
+# actions_refusal_v VAR NAME: why the action NAME may not run, empty if it may: the file a regular
+# executable (not a link) its unprivileged user can read, it and every directory above it root's and
+# writable by no one else (config_owner_problem_v), and so its NAME.env and NAME.cred when present.
+# Writes VAR.
 actions_refusal_v() {
-  local _ar_f=$ACTIONS_DIR/$2 _ar_extra
+  local _ar_f=$ACTIONS_DIR/$2 _ar_extra _ar_mode
   printf -v "$1" '%s' ""
   if [[ -L $_ar_f || ! -f $_ar_f ]]; then
     printf -v "$1" '%s' "$_ar_f is not a regular file (a link, a directory or a device)"
     return 0
   fi
-  [[ -x $_ar_f ]] || { printf -v "$1" '%s' "$_ar_f is not executable"; return 0; }
   config_owner_problem_v "$1" "$_ar_f" "$_ar_f"
   [[ -z ${!1} ]] || return 0
+  _ar_mode=$(stat -c '%a' -- "$_ar_f" 2>/dev/null) || _ar_mode=0
+  if (((8#$_ar_mode & 8#5) != 8#5)); then
+    printf -v "$1" '%s' "$_ar_f is not readable and executable by others (mode $_ar_mode): actions\
+ run as an unprivileged dynamic user; install it 0755"
+    return 0
+  fi
   for _ar_extra in "$_ar_f.env" "$_ar_f.cred"; do
     [[ -e $_ar_extra || -L $_ar_extra ]] || continue
     if [[ -L $_ar_extra || ! -f $_ar_extra ]]; then
@@ -111,15 +124,23 @@ actions_after_activate() {
       "$mode" "$ACTIONS_LAUNCHED" "$ACTIONS_REFUSED"
 }
 
-# actions_launch NAME RUN MODE ID SOURCE REASON SCOPE UNITS: the transient unit of one action.
+# actions_launch NAME RUN MODE ID SOURCE REASON SCOPE UNITS: the transient unit of one action. Its
+# sandbox: a dynamic user (no root: no signal to root's processes, no privileged call to systemd)
+# in a read-only file system (ProtectSystem=strict: the latch flag, the persisted latch, STATE_DIR,
+# the spool, the audit trail, /etc), writable only in its own run directory and a bounded /tmp;
+# the network and its own credential reachable. Its ExecStopPost ("+": root, no sandbox) records.
 actions_launch() {
   local name=$1 run=$2 mode=$3 id=$4 source=$5 reason=$6 scope=$7 units=$8
-  local ctl=${ESS_LIB%/*}/ess_controller.sh f=$ACTIONS_DIR/$1
+  local ctl=${ESS_LIB%/*}/ess_controller.sh f=$ACTIONS_DIR/$1 tmpfs="mode=1777,size=$ACTIONS_TMP_SIZE"
   local -a props=(
     -p Type=exec -p "RuntimeMaxSec=${CFG[ACTION_TIMEOUT_SEC]}"
     -p "TimeoutStopSec=$ACTIONS_KILL_AFTER_SEC" -p KillMode=control-group -p SendSIGKILL=yes
-    -p NoNewPrivileges=yes -p ProtectSystem=full -p ProtectHome=read-only -p PrivateTmp=yes
-    -p "ExecStopPost=$ctl action-result $name"
+    -p DynamicUser=yes -p NoNewPrivileges=yes -p ProtectSystem=strict -p ProtectHome=yes
+    -p "TemporaryFileSystem=/tmp:$tmpfs /var/tmp:$tmpfs" -p PrivateDevices=yes
+    -p ProtectKernelTunables=yes -p ProtectKernelModules=yes -p ProtectControlGroups=yes
+    -p RestrictSUIDSGID=yes -p "MemoryMax=$ACTIONS_MEMORY_MAX"
+    -p "RuntimeDirectory=$ACTIONS_UNIT_PREFIX$name-$run" -p RuntimeDirectoryMode=0700
+    -p "ExecStopPost=+$ctl action-result $name"
   )
   [[ ! -e $f.env ]] || props+=(-p "EnvironmentFile=$f.env")
   [[ ! -e $f.cred ]] || props+=(-p "LoadCredential=$name:$f.cred")
@@ -134,21 +155,24 @@ actions_launch() {
     -- "$ctl" action-run "$name" </dev/null >/dev/null 2>&1
 }
 
-# actions_cmd_run NAME (inside the action's unit, as its main process): the action's file run with
-# stdout and stderr into a pipe whose last ACTIONS_TAIL_BYTES are kept in
-# STATE_DIR/actions/.NAME.out (megabytes of output cost no disk and no memory); exits with the
-# action's status. At the timeout systemd sends SIGTERM to the whole cgroup: the tail ignores it,
-# and this process ends the action's tree itself, so that the tail still writes what the action
+# actions_run_dir NAME RUN: the run directory of one run of an action (its unit's RuntimeDirectory):
+# its start time and its output's tail, apart from any other run's.
+actions_run_dir() { printf '/run/%s%s-%s' "$ACTIONS_UNIT_PREFIX" "$1" "$2"; }
+
+# actions_cmd_run NAME (inside the action's unit, as its main process, unprivileged): the action's
+# file run with stdout and stderr into a pipe whose last ACTIONS_TAIL_BYTES are kept in the run's
+# directory (megabytes of output cost no disk and no memory); exits with the action's status. At
+# the timeout (or a deactivate's stop) systemd sends SIGTERM to the whole cgroup: the tail ignores
+# it, and this process ends the action's tree itself, so that the tail still writes what the action
 # printed until then (a timed-out action's last lines are what says where it hung).
 declare -g ACTIONS_OUT_FD="" ACTIONS_TAIL_PID=""
 actions_cmd_run() {
   local name=${1:-} dir rc=0
   [[ $name =~ $ACTIONS_NAME_RE ]] || { printf 'ess: action-run: bad action name\n' >&2; exit 64; }
-  config_load_in_force
-  dir=$(actions_result_dir)
-  install -d -m 0755 "$dir"
-  time_now_us >"$dir/.$name.start"
-  exec {ACTIONS_OUT_FD}> >(trap '' TERM; exec tail -c "$ACTIONS_TAIL_BYTES" >"$dir/.$name.out")
+  dir=$(actions_run_dir "$name" "${ESS_ACTION_LAUNCHED_US:-}")
+  [[ -d $dir && -w $dir ]] || { printf 'ess: action-run: no run directory %s\n' "$dir" >&2; exit 64; }
+  time_now_us >"$dir/start"
+  exec {ACTIONS_OUT_FD}> >(trap '' TERM; exec tail -c "$ACTIONS_TAIL_BYTES" >"$dir/out")
   ACTIONS_TAIL_PID=$!
   trap 'actions_run_end 143' TERM
   # in the background, so that the trap runs at once (bash runs it only between commands)
@@ -189,18 +213,25 @@ actions_kill_rest() {
 #   timed out (RuntimeMaxSec)                      -> timeout
 #   exited 0                                       -> verified (check mode: checked)
 #   exited 3 (real mode)                           -> unverified: done, not verified
+#   stopped by deactivate before it ended          -> aborted
 #   any other exit, a signal, a failure to start   -> failed
 actions_cmd_result() {
-  local name=${1:-} dir start="" now result detail out="" mode=${ESS_ACTION_MODE:-real}
+  local name=${1:-} dir start="" now result detail out="" mode=${ESS_ACTION_MODE:-real} run
   [[ $name =~ $ACTIONS_NAME_RE ]] ||
     { printf 'ess: action-result: bad action name\n' >&2; exit 64; }
   config_load_in_force
-  dir=$(actions_result_dir)
-  [[ ! -r $dir/.$name.start ]] || read -r start <"$dir/.$name.start" || true
-  [[ $start =~ ^[0-9]+$ ]] || start=${ESS_ACTION_LAUNCHED_US:-0}
+  run=${ESS_ACTION_LAUNCHED_US:-0}
+  dir=$(actions_run_dir "$name" "$run")
+  # the action's own files (it could write them): read bounded, the start a number or the launch
+  [[ ! -r $dir/start ]] || read -r -n 20 start <"$dir/start" || true
+  [[ $start =~ ^[0-9]{1,19}$ ]] || start=$run
   time_now_us_v now
   detail="${EXIT_CODE:-?} ${EXIT_STATUS:-?}"
-  if [[ ${SERVICE_RESULT:-} == timeout ]]; then
+  # stopped by deactivate: whatever its end but a success (its SIGTERM ends the run with 143)
+  if [[ -e $ACTIONS_ABORT_DIR/$ACTIONS_UNIT_PREFIX$name-$run.service &&
+    "${EXIT_CODE:-} ${EXIT_STATUS:-}" != "exited "@(0|$ACTIONS_EX_UNVERIFIED) ]]; then
+    result=aborted detail="stopped by deactivate before trading resumed ($detail)"
+  elif [[ ${SERVICE_RESULT:-} == timeout ]]; then
     result=timeout detail="killed after ACTION_TIMEOUT_SEC=${CFG[ACTION_TIMEOUT_SEC]}s"
   elif [[ ${EXIT_CODE:-} == exited && ${EXIT_STATUS:-} == 0 ]]; then
     result=verified
@@ -211,14 +242,13 @@ actions_cmd_result() {
   else
     result=failed
   fi
-  [[ ! -r $dir/.$name.out ]] || out=$(<"$dir/.$name.out")
-  rm -f -- "$dir/.$name.out" "$dir/.$name.start"
+  [[ ! -r $dir/out ]] || out=$(tail -c "$ACTIONS_TAIL_BYTES" -- "$dir/out")
   actions_record "$name" "${ESS_ACTIVATION_ID:-?}" "$mode" "$result" "$detail" "$start" "$now" \
     "$out"
 }
 
 # The results, in the order of their meaning (contract/README.md section 8).
-readonly ACTIONS_RESULTS="verified unverified checked failed timeout refused"
+readonly ACTIONS_RESULTS="verified unverified checked failed timeout refused aborted"
 
 # actions_record NAME ID MODE RESULT DETAIL START_US END_US OUTPUT: one action's run, recorded:
 # STATE_DIR/actions/NAME.json (replaced; its counts carried on), an audit line, a journal line. The
@@ -298,6 +328,7 @@ actions_journal() {
     unverified) prio=warning what="done, NOT verified (exit $ACTIONS_EX_UNVERIFIED)" ;;
     timeout) prio=crit what="TIMED OUT ($5)" ;;
     refused) prio=crit what="REFUSED" ;;
+    aborted) prio=warning what="ABORTED by deactivate ($5)" ;;
     *) prio=crit what="FAILED ($5)" ;;
   esac
   record_journal "$prio" "on-trip action $1 ($3) for activation $2: $what in $6 s;" \
@@ -374,4 +405,26 @@ actions_await() {
     ((pending && now < deadline)) || break
     time_nap 0.2
   done
+}
+
+# actions_stop_running (deactivate, lock held, before the latch is cleared and any trading unit
+# starts): every action unit still loaded (running, starting, queued) stopped, each marked first in
+# ACTIONS_ABORT_DIR so that its ExecStopPost records it aborted; systemctl waits for the stop,
+# bounded by TimeoutStopSec and SYSTEMCTL_TIMEOUT_SEC. An action left running would cancel the
+# orders of the trading the deactivate resumes. Returns 1 when one could not be stopped.
+actions_stop_running() {
+  local u rc=0
+  local -a units=()
+  while read -r u _; do
+    [[ $u == "$ACTIONS_UNIT_PREFIX"*.service ]] && units+=("$u")
+  done < <(units_sctl list-units --all --no-legend --plain --type=service \
+    "${ACTIONS_UNIT_PREFIX}*" 2>/dev/null || true)
+  ((${#units[@]} > 0)) || return 0
+  install -d -m 0700 -- "$ACTIONS_ABORT_DIR" || return 1
+  for u in "${units[@]}"; do : >"$ACTIONS_ABORT_DIR/$u" || return 1; done
+  record_journal warning "deactivate: stopping the on-trip actions still running before the" \
+    "latch is cleared: ${units[*]}"
+  units_sctl stop -- "${units[@]}" 2>/dev/null || rc=1
+  rm -rf -- "$ACTIONS_ABORT_DIR"
+  return "$rc"
 }

@@ -3,9 +3,9 @@
 # failure safe: nothing is cleared before the intent is recorded, the persisted latch goes before
 # the flag, the switch is re-armed before anything starts, and a switch that cannot be re-armed puts
 # the latch back. A resume that stops half-way leaves /run/quantum-ess/resume-pending naming the
-# units not started. Needs config.sh time.sh units.sh record.sh verdict.sh latch.sh exempt.sh
-# args.sh, from load.sh. From ess_controller.sh: usage, usage_error, require_root, EX_BUSY, EX_FAIL,
-# EX_NOT_ACTIVE.
+# units not started. Running on-trip actions are stopped before anything is cleared. Needs config.sh
+# time.sh units.sh record.sh verdict.sh latch.sh exempt.sh args.sh actions.sh, from load.sh. From
+# ess_controller.sh: usage, usage_error, require_root, EX_BUSY, EX_FAIL, EX_NOT_ACTIVE.
 # Writes DEA_ERROR START_ERROR ST LOCK_FD RESUME_FD, each function the ones its comment names.
 
 # deactivate_rearm_switch: the path units active and the trigger stopped (while there is no flag),
@@ -385,14 +385,26 @@ deactivate_cmd() {
   id=${FLAG_ID:-unknown}
   record_journal warning "=== ESS DEACTIVATION INITIATED === DEACTIVATING id=$id actor=$who" \
     "reason=\"$reason\" start=$((no_start ? 0 : 1))"
-  if ! deactivate_clear "$id" "$who" "$reason" "$no_start" "$token"; then
-    record_journal crit "deactivate refused, latch kept: $DEA_ERROR"
-    record_state_load
-    deactivate_record failed "latch kept: $DEA_ERROR" deactivate
-    printf 'ess: deactivate FAILED, the ESS stays ACTIVE: %s\n' "$DEA_ERROR" >&2
-    exit "$EX_FAIL"
-  fi
+  actions_stop_running || deactivate_refuse "$id" "$who" "$reason" \
+    "an on-trip action of the activation could not be stopped (systemctl list-units" \
+    "'quantum-ess-action-*'); it could cancel the orders of the resumed trading"
+  deactivate_clear "$id" "$who" "$reason" "$no_start" "$token" || deactivate_refuse
   deactivate_start "$no_start"
+}
+
+# deactivate_refuse [ID WHO REASON WHY...]: the latch kept, said, recorded and audited; exit 1.
+# Without ID, DEA_ERROR says why and the intent is recorded already (deactivate_clear); with it, the
+# intent is recorded first. Writes ST DEA_ERROR.
+deactivate_refuse() {
+  if (($# > 0)); then
+    DEA_ERROR="${*:4}"
+    deactivate_record_intent "$1" "$2" "$3" || true
+  fi
+  record_journal crit "deactivate refused, latch kept: $DEA_ERROR"
+  record_state_load
+  deactivate_record failed "latch kept: $DEA_ERROR" deactivate
+  printf 'ess: deactivate FAILED, the ESS stays ACTIVE: %s\n' "$DEA_ERROR" >&2
+  exit "$EX_FAIL"
 }
 
 # deactivate_options ARGS...: deactivate's options, strictly (it resumes trading): anything that

@@ -11,7 +11,7 @@ export function registerActionResultsMetrics(registry: Registry, results: () => 
 
   new Gauge({
     name: 'ess_action_last_result',
-    help: 'On-trip actions: 1 on the result of each action\'s last run (verified, unverified, checked, failed, timeout, refused), 0 on the others.',
+    help: 'On-trip actions: 1 on the result of each action\'s last run (verified, unverified, checked, failed, timeout, refused, aborted), 0 on the others.',
     labelNames: ['action', 'result'] as const,
     registers,
     collect() {
@@ -49,7 +49,7 @@ export function registerActionResultsMetrics(registry: Registry, results: () => 
     registers,
     collect() {
       this.reset();
-      for (const r of results()) for (const word of ACTION_RESULTS) this.inc({ action: r.action, result: word }, r.counts[word]);
+      for (const r of results()) for (const word of ACTION_RESULTS) this.inc({ action: r.action, result: word }, r.counts[word] ?? 0);
     },
   });
 }

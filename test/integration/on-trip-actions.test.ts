@@ -4,9 +4,11 @@
 // the latch holds; a 500 is recorded failed; a child an action forks is gone; a file that is
 // group-writable or another user's is refused, never run; megabytes and control characters of output
 // are bounded and escaped, the audit chain intact; a re-trip runs them per ACTIONS_ON_RETRIP;
-// deactivate never runs them. Each result is also in state.json's last_activation.actions and status
-// --json, copied from the result file; a timed-out action keeps its last lines; the full drill FAILs
-// naming an action that fails during its trips.
+// deactivate never runs them and stops the ones still running before trading resumes; an action
+// cannot touch the ESS's state (the flag, the persisted latch, STATE_DIR); overlapping runs keep
+// their own output. Each result is also in state.json's last_activation.actions and status --json,
+// copied from the result file; a timed-out action keeps its last lines; the full drill FAILs naming
+// an action that fails during its trips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG, Sandbox } from '../../sandbox/sandbox.js';
 
@@ -298,6 +300,60 @@ describe('on-trip actions', () => {
     }
   });
 
+  it("an action cannot touch the ESS's state: the flag, the persisted latch, STATE_DIR, /etc/quantum", async () => {
+    await box.reset();
+    await action(
+      'vandal',
+      '#!/bin/bash\nrm -f /run/quantum/ESS_ON /var/lib/quantum-ess/latched && echo REMOVED\n' +
+        'head -c 1000000 /dev/zero > /var/lib/quantum-ess/fill && echo FILLED\n' +
+        'touch /etc/quantum/ess-actions.d/planted && echo PLANTED\nkill -0 1 && echo SIGNALLED\nexit 0\n',
+    );
+    try {
+      const id = await trip('command');
+      const r = await resultFor('vandal', id);
+      const out = r.output.join('\n');
+      expect(out).not.toMatch(/REMOVED|FILLED|PLANTED|SIGNALLED/);
+      expect(await box.exists(FLAG)).toBe(true);
+      expect(await box.exists('/var/lib/quantum-ess/latched')).toBe(true);
+      expect(await box.exists('/var/lib/quantum-ess/fill')).toBe(false);
+      expect(await box.exists(`${DIR}/planted`)).toBe(false);
+      const status = await box.ess('status');
+      expect(status.exitCode, status.stdout).toBe(3);
+      // trading cannot start under the latch
+      await box.run('systemctl', 'start', 'quantum-execution.service');
+      expect((await box.run('systemctl', 'is-active', 'quantum-execution.service')).stdout.trim()).not.toBe('active');
+    } finally {
+      await box.mustRun('rm', '-f', `${DIR}/vandal`, `${DIR}/planted`, '/var/lib/quantum-ess/fill');
+    }
+  });
+
+  it('deactivate stops an action still running before trading resumes: recorded aborted, nothing cancelled after', async () => {
+    await box.reset();
+    await venue('/admin/seed?account=b&n=3');
+    await action(
+      'slow',
+      `#!/bin/bash\nsleep 8\ncurl -fsS -X DELETE -H "Authorization: Bearer ${TOKEN}" "${VENUE}/orders?account=b"\necho CANCEL-ALL sent\n`,
+    );
+    try {
+      const id = await trip('command');
+      await box.sh("for i in $(seq 100); do systemctl list-units --no-legend --state=active 'quantum-ess-action-slow-*' | grep -q . && exit 0; sleep 0.05; done; exit 1");
+      const dea = await box.ess('deactivate', '--reason', 'resume while an action runs');
+      expect(dea.exitCode, dea.stderr).toBe(0);
+      const r = await result('slow');
+      expect(r?.activation).toBe(id);
+      expect(r?.result, JSON.stringify(r)).toBe('aborted');
+      expect(r?.detail).toContain('stopped by deactivate');
+      const left = await box.sh("systemctl list-units --no-legend --state=active 'quantum-ess-action-*' | wc -l");
+      expect(left.stdout.trim()).toBe('0');
+      await sleep(9000);
+      expect(await openOrders('b')).toHaveLength(3);
+      const audit = await box.sh("grep -c '\"event\":\"action\".*\"result\":\"aborted\"' /var/log/quantum-ess/audit.jsonl || true");
+      expect(Number(audit.stdout.trim())).toBeGreaterThanOrEqual(1);
+    } finally {
+      await box.mustRun('rm', '-f', `${DIR}/slow`);
+    }
+  });
+
   it('megabytes and control characters of output: bounded and escaped, the audit chain intact', async () => {
     await box.reset();
     await action('noisy', '#!/bin/bash\nhead -c 3000000 /dev/urandom\nprintf "\\nbell\\a esc\\033[31m nul-free end\\n"\nexit 0\n');
@@ -377,6 +433,25 @@ describe('on-trip actions', () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'again');
     for (let i = 0; i < 50 && (await result('venue-a'))?.counts.verified === once.counts.verified; i++) await sleep(200);
     expect((await result('venue-a'))?.counts.verified).toBe((once.counts.verified ?? 0) + 1);
+
+    // two runs of one action overlapping: each keeps its own output
+    await action('overlap', '#!/bin/bash\nsleep 3\necho "run $ESS_ACTION_LAUNCHED_US"\n');
+    try {
+      await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'overlap one');
+      await box.mustRun('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'overlap two');
+      for (let i = 0; i < 100 && ((await result('overlap'))?.counts.verified ?? 0) < 2; i++) await sleep(200);
+      expect((await result('overlap'))?.counts.verified).toBe(2);
+      const runsIn = (journal: string): Set<string | undefined> =>
+        new Set([...journal.matchAll(/on-trip action overlap \(real\).*output: \| run ([0-9]+)/g)].map((m) => m[1]));
+      let journal = '';
+      for (let i = 0; i < 50 && runsIn(journal).size < 2; i++) {
+        journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
+        await sleep(200);
+      }
+      expect(runsIn(journal).size, journal).toBe(2);
+    } finally {
+      await box.mustRun('rm', '-f', `${DIR}/overlap`);
+    }
     await box.reset();
     await conf('ACTIONS_ON_RETRIP', 'no');
     await box.reinstall();

@@ -46,7 +46,7 @@ describe('on-trip action results', () => {
     expect(r).toMatchObject({ action: 'venue-a', activation: 'id-2', mode: 'real', result: 'timeout', duration_seconds: 3 });
     expect(r.output).toHaveLength(10);
     expect(r.output.at(-1)).toBe('l29');
-    expect(r.counts).toEqual({ verified: 1, unverified: 0, checked: 0, failed: 0, timeout: 1, refused: 0 });
+    expect(r.counts).toEqual({ verified: 1, unverified: 0, checked: 0, failed: 0, timeout: 1, refused: 0, aborted: 0 });
     const audit = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n');
     expect(audit).toHaveLength(2);
     expect(JSON.parse(audit[1] ?? '')).toMatchObject({ event: 'action', action: 'venue-a', result: 'timeout' });
@@ -55,6 +55,7 @@ describe('on-trip action results', () => {
   it('exports the last result per action, its duration and the runs by result', async () => {
     await record('venue-a', 'id-1', 'real', 'verified', 'exited 0', '1000000', '1250000', '');
     await record('venue-b', 'id-1', 'real', 'refused', 'not run: group-writable', '1000000', '1000000', '');
+    await record('venue-c', 'id-1', 'real', 'aborted', 'stopped by deactivate before trading resumed', '1000000', '1500000', '');
     await writeFile(join(dir, 'actions', 'broken.json'), '{"schema":1}');
     const reader = new ActionResultsReader(dir, log);
     await reader.read();
@@ -66,6 +67,8 @@ describe('on-trip action results', () => {
     expect(metrics).toContain('ess_action_last_result{action="venue-b",result="refused"} 1');
     expect(metrics).toContain('ess_action_duration_seconds{action="venue-a"} 0.25');
     expect(metrics).toContain('ess_action_runs_total{action="venue-b",result="refused"} 1');
+    expect(metrics).toContain('ess_action_last_result{action="venue-c",result="aborted"} 1');
+    expect(metrics).toContain('ess_action_runs_total{action="venue-c",result="aborted"} 1');
     expect(metrics).not.toContain('action="broken"');
     expect(logged.join('\n')).toContain('broken.json');
   });
