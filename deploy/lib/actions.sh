@@ -49,8 +49,8 @@ actions_list() {
 
 # actions_refusal_v VAR NAME: why the action NAME may not run, empty if it may: the file a regular
 # executable (not a link) its unprivileged user can read, it and every directory above it root's and
-# writable by no one else (config_owner_problem_v), and so its NAME.env and NAME.cred when present.
-# Writes VAR.
+# writable by no one else (config_owner_problem_v), and so its NAME.env and NAME.cred when present;
+# the NAME.cred readable by root alone. Writes VAR.
 actions_refusal_v() {
   local _ar_f=$ACTIONS_DIR/$2 _ar_extra _ar_mode
   printf -v "$1" '%s' ""
@@ -75,6 +75,10 @@ actions_refusal_v() {
     config_owner_problem_v "$1" "$_ar_extra" "$_ar_extra"
     [[ -z ${!1} ]] || return 0
   done
+  _ar_mode=$(stat -c '%a' -- "$_ar_f.cred" 2>/dev/null) || return 0
+  (((8#$_ar_mode & 8#77) == 0)) ||
+    printf -v "$1" '%s' "$_ar_f.cred is readable by group or others (mode $_ar_mode): a\
+ credential is root's alone, 0600 or 0400"
 }
 
 # actions_run_all MODE ID SOURCE REASON SCOPE UNITS: every action launched in its transient unit

@@ -5,10 +5,10 @@
 // group-writable or another user's is refused, never run; megabytes and control characters of output
 // are bounded and escaped, the audit chain intact; a re-trip runs them per ACTIONS_ON_RETRIP;
 // deactivate never runs them and stops the ones still running before trading resumes; an action
-// cannot touch the ESS's state (the flag, the persisted latch, STATE_DIR); overlapping runs keep
-// their own output. Each result is also in state.json's last_activation.actions and status --json,
-// copied from the result file; a timed-out action keeps its last lines; the full drill FAILs naming
-// an action that fails during its trips.
+// cannot touch the ESS's state (the flag, the persisted latch, STATE_DIR); a credential others can
+// read is refused; overlapping runs keep their own output. Each result is also in state.json's
+// last_activation.actions and status --json, copied from the result file; a timed-out action keeps
+// its last lines; the full drill FAILs naming an action that fails during its trips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG, Sandbox } from '../../sandbox/sandbox.js';
 
@@ -297,6 +297,21 @@ describe('on-trip actions', () => {
       expect((await resultFor('venue-a', id)).result).toBe('verified');
     } finally {
       await box.mustRun('rm', '-f', `${DIR}/shared`, `${DIR}/foreign`);
+    }
+  });
+
+  it('a credential readable by group or others is refused, the action never run', async () => {
+    await box.reset();
+    await venue('/admin/seed?account=a&n=1');
+    await box.mustRun('chmod', '0644', `${DIR}/venue-a.cred`);
+    try {
+      const id = await trip('command');
+      const r = await resultFor('venue-a', id);
+      expect(r.result).toBe('refused');
+      expect(r.detail).toContain('venue-a.cred is readable by group or others (mode 644)');
+      expect(await openOrders('a')).toHaveLength(1);
+    } finally {
+      await box.mustRun('chmod', '0600', `${DIR}/venue-a.cred`);
     }
   });
 
