@@ -6,9 +6,10 @@
 // are bounded and escaped, the audit chain intact; a re-trip runs them per ACTIONS_ON_RETRIP;
 // deactivate never runs them and stops the ones still running before trading resumes; an action
 // cannot touch the ESS's state (the flag, the persisted latch, STATE_DIR); a credential others can
-// read is refused; overlapping runs keep their own output. Each result is also in state.json's
-// last_activation.actions and status --json, copied from the result file; a timed-out action keeps
-// its last lines; the full drill FAILs naming an action that fails during its trips.
+// read is refused; overlapping runs keep their own output; no URL reaches curl's command line. Each
+// result is also in state.json's last_activation.actions and status --json, copied from the result
+// file; a timed-out action keeps its last lines; the full drill FAILs naming an action that fails
+// during its trips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG, Sandbox } from '../../sandbox/sandbox.js';
 
@@ -201,6 +202,12 @@ describe('on-trip actions', () => {
     await action('stuck', '#!/bin/bash\ntrap "" TERM\necho "cancel sent to venue b"\nprintf "waiting\\a for the answer\\n"\nsleep 600\n');
     try {
       const id = await trip('command');
+      // while the cancel hangs: curl runs, and nothing of the URL is on its command line (ps)
+      const seen = await box.sh('for i in $(seq 100); do pgrep -a -x curl && exit 0; sleep 0.05; done; exit 1');
+      expect(seen.exitCode, 'curl seen running').toBe(0);
+      expect(seen.stdout).toMatch(/curl/);
+      expect(seen.stdout).not.toContain('/orders');
+      expect(seen.stdout).not.toContain(TOKEN);
       const r = await resultFor('venue-a', id);
       expect(r.result).toBe('timeout');
       expect(r.duration_seconds).toBeGreaterThanOrEqual(TIMEOUT_SEC);
