@@ -226,7 +226,6 @@ cmd_rearm() {
   latch_drop_lock
   # judged on what the repair left, not on what it found (a drop-in it put back)
   ((${#REPAIR_DONE[@]} == 0)) || config_reload_in_force
-  watchdog_grace_reset # a re-armed switch waits for the heartbeat again
   for line in "${REPAIR_DONE[@]}"; do printf 'repaired: %s\n' "$line"; done
   for line in "${REPAIR_DONE[@]}"; do record_journal warning "rearm: $line"; done
   # the trigger's re-verification (a latch set while it was broken) finishes before the verdict

@@ -336,17 +336,17 @@ place_full_drill() {
 }
 
 # place_watchdog: the dead man's switch's timer runs only with WATCHDOG_ACTION alert or trip (off:
-# not a process more on the host). An install, maybe of new watchdog keys, waits WATCHDOG_GRACE_SEC
-# for the heartbeat again.
+# not a process more on the host). An install starts no grace period (new watchdog keys do, at the
+# next check): re-running it must not extend a silence already counted. Turned off, its records go:
+# turned on again later, it starts from its first check.
 place_watchdog() {
-  rm -f /run/quantum-ess/watchdog/grace
   if [[ ${CFG[WATCHDOG_ACTION]} != off ]]; then
     systemctl enable --quiet --now quantum-ess-watchdog.timer
     say "dead man's switch on: WATCHDOG_ACTION=${CFG[WATCHDOG_ACTION]} after\
  ${CFG[WATCHDOG_MAX_SILENCE_SEC]} s without a heartbeat"
   else
     systemctl disable --quiet --now quantum-ess-watchdog.timer 2>/dev/null || true
-    rm -f /run/quantum-ess/watchdog.json
+    rm -f /run/quantum-ess/watchdog.json /run/quantum-ess/watchdog/{seen,grace,acted}
   fi
 }
 

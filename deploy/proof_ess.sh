@@ -325,8 +325,8 @@ drill_check_heartbeat() {
   local state silence path name="monitoring heartbeat"
   [[ ${CFG[WATCHDOG_ACTION]} != off ]] || return 0
   if ! watchdog_last_check; then
-    drill_check "$name" FAIL "no watchdog check for 30 s or more; fix: sudo systemctl enable --now\
- quantum-ess-watchdog.timer"
+    drill_check "$name" FAIL "no watchdog check for $WD_CHECK_STALE_SEC s or more (stale); fix: sudo\
+ systemctl enable --now quantum-ess-watchdog.timer"
     return 0
   fi
   state=$WD_LAST_STATE silence=$WD_LAST_SILENCE path=$WD_LAST_PATH

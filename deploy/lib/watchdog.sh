@@ -6,7 +6,10 @@
 # file last changed, and when none changed for WATCHDOG_MAX_SILENCE_SEC acts as WATCHDOG_ACTION
 # says. The file is the exporter's: only its identity (inode, ctime) and a printable "path" text
 # are taken from it, never a time. No heartbeat is required for WATCHDOG_GRACE_SEC after a boot
-# (/run is empty), an install, a rearm, a deactivate, or a change of the watchdog keys.
+# (/run is empty), a deactivate, or a change of the watchdog keys; an install or a rearm does not
+# start one (a silence already counted goes on). The bookkeeping fails closed: a change it cannot
+# record is not counted, and a change seen after checks that recorded nothing (a full /run, a
+# stopped timer) is counted from the last recorded check.
 # `watchdog pause` (root, at most MAX_WATCHDOG_PAUSE_SEC, in /run: never outlives a boot) holds it.
 # Needs config.sh time.sh record.sh latch.sh exempt.sh args.sh, from load.sh. Writes WD_*, each
 # function the ones its comment names.
@@ -14,7 +17,10 @@
 readonly WD_DIR=$ESS_RUNTIME_DIR/watchdog
 readonly WD_STATUS=$ESS_RUNTIME_DIR/watchdog.json
 readonly WD_PAUSE=$ESS_RUNTIME_DIR/watchdog-pause
+# a check older than this (six of the timer's 5 s periods) is stale (contract/names.json)
+readonly WD_CHECK_STALE_SEC=30
 declare -g WD_SIG="" WD_PATH="" WD_NOW=0 WD_BOOT="" WD_SEEN_SIG="" WD_SEEN_US="" WD_GRACE_US=0
+declare -g WD_CHECKED_US="" WD_UNWRITTEN=()
 declare -g WD_PAUSE_UNTIL=0 WD_PAUSE_UP=0 WD_PAUSE_REASON="" WD_STATE="" WD_SILENCE=""
 declare -g WD_LAST_STATE="" WD_LAST_SILENCE="" WD_LAST_PATH="" WD_LAST_UNTIL="" WD_LAST_REASON=""
 
@@ -33,7 +39,8 @@ watchdog_read_heartbeat() {
   IFS='|' read -r -a info <<<"$info"
   [[ ${info[0]} == 'regular file' && ${info[1]} == 1 ]] && ((info[2] <= 4096)) || return 0
   WD_SIG="${info[3]} ${info[4]}"
-  exec {fd}<"$f" 2>/dev/null || return 0
+  # braced: a redirection of exec itself would stay in force for the rest of the run
+  { exec {fd}<"$f"; } 2>/dev/null || return 0
   opened=$(stat -L -c '%d:%i' "/dev/fd/$fd" 2>/dev/null) || opened=""
   if [[ $opened == "${info[3]}" ]]; then
     IFS= read -r -N 4096 -u "$fd" content || true
@@ -43,17 +50,20 @@ watchdog_read_heartbeat() {
   exec {fd}<&-
 }
 
-# watchdog_load_book: this boot's bookkeeping in WD_DIR: when the heartbeat's identity last changed
-# (seen) and when the grace period started (grace), on the uptime clock. Writes WD_NOW WD_BOOT
-# WD_SEEN_SIG WD_SEEN_US WD_GRACE_US.
+# watchdog_load_book: this boot's bookkeeping in WD_DIR, on the uptime clock: seen (when the
+# heartbeat's identity last changed, empty when none was seen, and the last check that recorded it)
+# and grace (when the grace period started, and for which keys). Writes WD_NOW WD_BOOT WD_SEEN_SIG
+# WD_SEEN_US WD_CHECKED_US WD_GRACE_US.
 watchdog_load_book() {
-  local boot sig up key
+  local boot sig up key checked
   time_uptime_us_v WD_NOW
   latch_boot_id_v WD_BOOT
-  WD_SEEN_SIG="" WD_SEEN_US="" WD_GRACE_US=""
-  if [[ -f $WD_DIR/seen ]] && IFS=$'\t' read -r boot up sig <"$WD_DIR/seen" &&
-    [[ $boot == "$WD_BOOT" && $up =~ ^[0-9]{1,19}$ ]]; then
-    WD_SEEN_SIG=$sig WD_SEEN_US=$up
+  WD_SEEN_SIG="" WD_SEEN_US="" WD_GRACE_US="" WD_CHECKED_US=""
+  # "-": no heartbeat seen yet (a tab is blank to read: an empty field would vanish)
+  if [[ -f $WD_DIR/seen ]] && IFS=$'\t' read -r boot up sig checked <"$WD_DIR/seen" &&
+    [[ $boot == "$WD_BOOT" && $up =~ ^([0-9]{1,19}|-)$ && $checked =~ ^[0-9]{0,19}$ ]]; then
+    [[ $up != - ]] || up="" sig=""
+    WD_SEEN_SIG=$sig WD_SEEN_US=$up WD_CHECKED_US=${checked:-$up}
   fi
   if [[ -f $WD_DIR/grace ]] && IFS=$'\t' read -r boot up key <"$WD_DIR/grace" &&
     [[ $boot == "$WD_BOOT" && $up =~ ^[0-9]{1,19}$ && $key == "$(watchdog_grace_key)" ]]; then
@@ -62,28 +72,58 @@ watchdog_load_book() {
 }
 
 # watchdog_grace_key: what restarts the grace period when it changes: the watchdog's keys, and
-# the last deactivate (state.env: after a resume the next heartbeat is waited for again). Writes ST.
+# the last deactivate (state.env: after a resume the next heartbeat is waited for again). Nothing
+# else does (an install, a rearm): a silence already counted is never extended. Writes ST.
 watchdog_grace_key() {
   record_state_load
   printf '%s/%s/%s/%s' "${CFG[WATCHDOG_ACTION]}" "${CFG[WATCHDOG_MAX_SILENCE_SEC]}" \
     "${CFG[WATCHDOG_GRACE_SEC]}" "${ST[DEA_TIME_US]:-}"
 }
 
-# watchdog_grace_reset: the grace period starts again at the next check (install, rearm).
-watchdog_grace_reset() { rm -f -- "$WD_DIR/grace" 2>/dev/null || true; }
+# watchdog_change_time_v VAR: when a change this check sees (a new heartbeat, a new grace period)
+# is counted from: now, unless no check was recorded for WD_CHECK_STALE_SEC (a full /run, a stopped
+# timer): then from the last recorded check, the earliest it can have happened, so that blind
+# checks count as silence and never restart it. Now when there is no book (the first check of a
+# boot, or since the switch was turned on).
+watchdog_change_time_v() {
+  local _t=$WD_NOW
+  [[ -z $WD_CHECKED_US ]] || ((WD_NOW - WD_CHECKED_US <= WD_CHECK_STALE_SEC * 1000000)) ||
+    _t=$WD_CHECKED_US
+  printf -v "$1" '%s' "$_t"
+}
 
-# watchdog_save_book: the bookkeeping back, after a new heartbeat or a new grace period.
-# Writes WD_SEEN_SIG WD_SEEN_US WD_GRACE_US.
+# watchdog_book_write NAME CONTENT: WD_DIR/NAME replaced, then read back; 1 (named in WD_UNWRITTEN)
+# when it does not hold CONTENT.
+watchdog_book_write() {
+  local back=""
+  if record_atomic_write "$WD_DIR/$1" 0644 "$2" 2>/dev/null; then
+    IFS= read -r -d '' back <"$WD_DIR/$1" 2>/dev/null || true
+    [[ $back != "$2" ]] || return 0
+  fi
+  WD_UNWRITTEN+=("$WD_DIR/$1")
+  return 1
+}
+
+# watchdog_save_book: the bookkeeping back: a new grace period (a boot, the keys, a deactivate), a
+# new heartbeat, and this check. Only what was written and read back is counted (fail closed): a
+# heartbeat that cannot be recorded leaves the silence counted from the last one recorded, a grace
+# period that cannot be recorded is none beyond the boot's. Writes WD_SEEN_SIG WD_SEEN_US
+# WD_CHECKED_US WD_GRACE_US WD_UNWRITTEN.
 watchdog_save_book() {
+  local sig=$WD_SEEN_SIG seen=$WD_SEEN_US grace=""
   if [[ -n $WD_SIG && $WD_SIG != "$WD_SEEN_SIG" ]]; then
-    WD_SEEN_SIG=$WD_SIG WD_SEEN_US=$WD_NOW
-    record_atomic_write "$WD_DIR/seen" 0644 "$WD_BOOT"$'\t'"$WD_NOW"$'\t'"$WD_SIG"$'\n' || true
+    sig=$WD_SIG
+    watchdog_change_time_v seen
   fi
   if [[ -z $WD_GRACE_US ]]; then
-    WD_GRACE_US=$WD_NOW
-    record_atomic_write "$WD_DIR/grace" 0644 \
-      "$WD_BOOT"$'\t'"$WD_NOW"$'\t'"$(watchdog_grace_key)"$'\n' || true
+    watchdog_change_time_v grace
+    WD_GRACE_US=0
+    watchdog_book_write grace "$WD_BOOT"$'\t'"$grace"$'\t'"$(watchdog_grace_key)"$'\n' || return 0
+    WD_GRACE_US=$grace
   fi
+  watchdog_book_write seen "$WD_BOOT"$'\t'"${seen:--}"$'\t'"${sig:--}"$'\t'"$WD_NOW"$'\n' ||
+    return 0
+  WD_SEEN_SIG=$sig WD_SEEN_US=$seen WD_CHECKED_US=$WD_NOW
 }
 
 # watchdog_read_pause: a pause in force (this boot's, not expired on the uptime clock). Writes
@@ -129,10 +169,11 @@ watchdog_write_status() {
   time_now_us_v now
   record_json_str_v reason "$WD_PAUSE_REASON"
   record_json_str_v path "$WD_PATH"
-  printf '{"schema":1,"time":%d,"state":"%s","action":"%s","max_silence_sec":%d,%s}\n' \
-    $((now / 1000000)) "$WD_STATE" "${CFG[WATCHDOG_ACTION]}" "${CFG[WATCHDOG_MAX_SILENCE_SEC]}" \
-    "\"silence_sec\":$silence,\"paused_until\":$WD_PAUSE_UNTIL,\"pause_reason\":$reason,\
-\"last_path\":$path" | record_atomic_write "$WD_STATUS" 0644 || true
+  printf '{"schema":1,"time":%d,"uptime_us":%d,"state":"%s","action":"%s","max_silence_sec":%d,%s}\n' \
+    $((now / 1000000)) "$WD_NOW" "$WD_STATE" "${CFG[WATCHDOG_ACTION]}" \
+    "${CFG[WATCHDOG_MAX_SILENCE_SEC]}" "\"silence_sec\":$silence,\"paused_until\":$WD_PAUSE_UNTIL,\
+\"pause_reason\":$reason,\"last_path\":$path" | record_atomic_write "$WD_STATUS" 0644 ||
+    WD_UNWRITTEN+=("$WD_STATUS")
 }
 
 # watchdog_silence_words_v VAR: "monitoring silent for 312 s (limit 300 s); last heartbeat
@@ -172,7 +213,7 @@ watchdog_act() {
     "$ESS_LIB/../ess_controller.sh" activate --source watchdog --reason "watchdog: $words" \
       {WD_LOCK}>&- || return 1
   fi
-  record_atomic_write "$WD_DIR/acted" 0644 "$episode"$'\n' || true
+  watchdog_book_write acted "$episode"$'\n' || true
 }
 
 # watchdog check: one look (quantum-ess-watchdog.service, every 5 s). Writes WD_*.
@@ -184,6 +225,7 @@ watchdog_check() {
   exec {lock}>>"$WD_DIR/.lock"
   flock -w 10 "$lock" || return 0
   WD_LOCK=$lock
+  WD_UNWRITTEN=()
   watchdog_load_book
   watchdog_read_heartbeat
   watchdog_save_book
@@ -199,6 +241,20 @@ watchdog_check() {
     record_journal notice "WATCHDOG: heartbeat back via ${WD_PATH:-(path unknown)} (after a" \
       "silence; the ESS, if it tripped, stays active until deactivate)"
   fi
+  watchdog_unwritten_fail
+}
+
+# watchdog_unwritten_fail: a check that could not write its records fails loudly (journal crit,
+# the service failed): heartbeats it cannot record do not count, so it alerts or trips at the limit.
+watchdog_unwritten_fail() {
+  ((${#WD_UNWRITTEN[@]} > 0)) || return 0
+  local since="no heartbeat recorded since the boot"
+  [[ -z $WD_SILENCE ]] || since="the last one recorded $WD_SILENCE s ago"
+  record_journal crit "WATCHDOG: cannot write ${WD_UNWRITTEN[*]} (df -h $ESS_RUNTIME_DIR): the" \
+    "silence is counted from the last heartbeat recorded (state $WD_STATE, $since);" \
+    "heartbeats that cannot be recorded do not count: WATCHDOG_ACTION=${CFG[WATCHDOG_ACTION]} acts at" \
+    "the limit"
+  return 1
 }
 declare -g WD_LOCK=""
 
@@ -296,29 +352,49 @@ watchdog_cmd() {
 }
 
 # watchdog_status_json_v VAR: the last check's record for `status --json` (verbatim: root wrote it),
-# or null.
+# or null when there is none and WATCHDOG_ACTION=off; with the action on, a record older than
+# WD_CHECK_STALE_SEC on the uptime clock, or none, says "state":"stale" (the switch is not looking).
 watchdog_status_json_v() {
-  local _c=""
+  local _c="" _t _s
   [[ ! -f $WD_STATUS ]] || IFS= read -r -N 4096 _c <"$WD_STATUS" || true
   _c=${_c%$'\n'}
   [[ $_c == '{"schema":1,'*'}' && $_c != *$'\n'* ]] || _c=null
+  if [[ ${CFG[WATCHDOG_ACTION]} != off ]] && ! watchdog_record_recent "$_c"; then
+    latch_flag_field "$_c" state _s
+    if [[ -n $_s ]]; then
+      _c=${_c/\"state\":\"$_s\"/\"state\":\"stale\"}
+    else
+      time_now_us_v _t
+      printf -v _c '{"schema":1,"time":%d,"uptime_us":0,"state":"stale","action":"%s",%s}' \
+        $((_t / 1000000)) "${CFG[WATCHDOG_ACTION]}" "\"max_silence_sec\":\
+${CFG[WATCHDOG_MAX_SILENCE_SEC]},\"silence_sec\":null,\"paused_until\":0"
+    fi
+  fi
   printf -v "$1" '%s' "$_c"
 }
 
-# watchdog_last_check: the last check's record (watchdog.json), if one was written in the last
-# 30 s (the timer runs every 5 s); returns 1 when there is none that recent. Writes WD_LAST_STATE
-# WD_LAST_SILENCE WD_LAST_PATH WD_LAST_UNTIL WD_LAST_REASON.
+# watchdog_record_recent CONTENT: 0 when the check that wrote this record (watchdog.json) ran in
+# the last WD_CHECK_STALE_SEC on the uptime clock (the timer runs every 5 s): the one definition of
+# a stale check, for status, status --json and the drill (the exporter's is the same).
+watchdog_record_recent() {
+  local up="" now
+  latch_flag_field "$1" uptime_us up
+  time_uptime_us_v now
+  [[ $up =~ ^[0-9]{1,19}$ ]] && ((now - up <= WD_CHECK_STALE_SEC * 1000000))
+}
+
+# watchdog_last_check: the last check's record (watchdog.json), if it is recent
+# (watchdog_record_recent); returns 1 when it is not. Writes WD_LAST_STATE WD_LAST_SILENCE
+# WD_LAST_PATH WD_LAST_UNTIL WD_LAST_REASON.
 watchdog_last_check() {
-  local c="" t="" now
+  local c=""
   [[ ! -f $WD_STATUS ]] || IFS= read -r -N 4096 c <"$WD_STATUS" || true
   latch_flag_field "$c" state WD_LAST_STATE
-  latch_flag_field "$c" time t
   latch_flag_field "$c" silence_sec WD_LAST_SILENCE
   latch_flag_field "$c" paused_until WD_LAST_UNTIL
   latch_flag_field "$c" pause_reason WD_LAST_REASON
   latch_flag_field "$c" last_path WD_LAST_PATH
-  time_now_us_v now
-  [[ -n $WD_LAST_STATE && $t =~ ^[0-9]+$ ]] && ((now / 1000000 - t <= 30))
+  [[ -n $WD_LAST_STATE ]] && watchdog_record_recent "$c"
 }
 
 # watchdog_status_text: the watchdog's line of `status` (nothing with WATCHDOG_ACTION=off): the
@@ -327,8 +403,8 @@ watchdog_status_text() {
   local state silence until reason path
   [[ ${CFG[WATCHDOG_ACTION]} != off ]] || return 0
   if ! watchdog_last_check; then
-    printf '  WARNING:  watchdog (WATCHDOG_ACTION=%s): no check for 30 s or more; %s\n' \
-      "${CFG[WATCHDOG_ACTION]}" "systemctl status quantum-ess-watchdog.timer"
+    printf '  WARNING:  watchdog (WATCHDOG_ACTION=%s): STALE: no check for %s s or more; %s\n' \
+      "${CFG[WATCHDOG_ACTION]}" "$WD_CHECK_STALE_SEC" "systemctl status quantum-ess-watchdog.timer"
     return 0
   fi
   state=$WD_LAST_STATE silence=$WD_LAST_SILENCE path=$WD_LAST_PATH

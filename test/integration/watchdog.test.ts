@@ -152,6 +152,69 @@ describe('dead man\'s switch, WATCHDOG_ACTION=trip', () => {
   });
 });
 
+describe('dead man\'s switch, WATCHDOG_ACTION=trip, when its own parts fail', () => {
+  beforeAll(async () => configure('trip'));
+
+  it('a full /run does not keep it quiet: a heartbeat it cannot record does not count, it trips at the limit, each check fails', async () => {
+    await beat(4000);
+    const options = (await box.mustRun('findmnt', '-n', '-o', 'OPTIONS', '/run')).trim();
+    const size = /(?:^|,)size=([^,]+)/.exec(options)?.[1] ?? '20%';
+    await box.mustRun('mount', '-o', 'remount,size=4M', '/run');
+    try {
+      await box.run('dd', 'if=/dev/zero', 'of=/run/fill', 'bs=4k');
+      // a heartbeat after /run filled up: a new record the check cannot write down
+      expect(await heartbeat()).toBe('200');
+      // until the trip: the checks that cannot write fail (the stop frees the trading units' room in /run)
+      let failed = false;
+      let down = false;
+      for (const end = Date.now() + (LIMIT_SEC + 20) * 1000; Date.now() < end && !down; await sleep(250)) {
+        failed ||= (await box.mustRun('systemctl', 'show', '-P', 'Result', 'quantum-ess-watchdog.service')).trim() === 'exit-code';
+        down = Object.values(await box.activeStates(TRADING)).every((state) => ['inactive', 'failed'].includes(state));
+      }
+      expect(down, 'all trading units down').toBe(true);
+      expect(failed, 'quantum-ess-watchdog.service failed while /run was full').toBe(true);
+    } finally {
+      await box.mustRun('rm', '-f', '/run/fill');
+      await box.mustRun('mount', '-o', `remount,size=${size}`, '/run');
+    }
+  });
+
+  it('a rearm does not restart the grace period: a silence already counted trips at the limit', async () => {
+    await beat(4000);
+    const since = Date.now();
+    // before, each rearm started a new grace period: rearmed faster than that, it never tripped
+    while (Date.now() - since < (LIMIT_SEC + GRACE_SEC + 15) * 1000 && !(await box.exists('/run/quantum/ESS_ON'))) {
+      await box.mustRun('/usr/local/sbin/ess_controller.sh', 'rearm');
+      await sleep(2000);
+    }
+    expect(await tripped(since, 10_000), 'all trading units down').not.toBeNull();
+    expect((await lastActivation()).source).toBe('watchdog');
+  });
+
+  it('a stopped timer is stale: status --json, status, the drill and the exporter say so, not the last "fresh"', async () => {
+    await beat(4000);
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-watchdog.timer');
+    try {
+      await sleep(36_000);
+      const status = JSON.parse((await box.ess('status', '--json')).stdout) as { watchdog: { state: string } };
+      expect(schemaErrors('status.schema.json', status)).toEqual([]);
+      expect(status.watchdog.state).toBe('stale');
+      expect((await watchdogState()).state).toBe('fresh');
+      expect((await box.ess('status')).stdout).toMatch(/WARNING: {2}watchdog \(WATCHDOG_ACTION=trip\): STALE: no check for 30 s or more/);
+      expect((await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run')).stdout).toMatch(/FAIL.*monitoring heartbeat.*no watchdog check for 30 s or more \(stale\)/);
+      const scrape = await box.scrape();
+      expect(metricValue(scrape, 'ess_watchdog_check_stale')).toBe(1);
+      expect(metricValue(scrape, 'ess_watchdog_silent')).toBeUndefined();
+    } finally {
+      // held while it starts again: the blind time would count as silence and trip at once
+      await box.mustRun('/usr/local/sbin/ess_controller.sh', 'watchdog', 'pause', '--for', '10m', '--reason', 'timer back');
+      await box.mustRun('systemctl', 'start', 'quantum-ess-watchdog.timer');
+    }
+    await sleep(6000);
+    expect(metricValue(await box.scrape(), 'ess_watchdog_check_stale')).toBe(0);
+  });
+});
+
 describe('dead man\'s switch, WATCHDOG_ACTION=alert', () => {
   beforeAll(async () => configure('alert'));
 
