@@ -112,7 +112,7 @@ export class UnprivilegedSide {
     registerWatchdogStatusMetrics(
       this.registry,
       { action: ess.values.WATCHDOG_ACTION, maxSilenceSec: Number(ess.values.WATCHDOG_MAX_SILENCE_SEC) },
-      () => this.watchdogStatus.current(),
+      { current: () => this.watchdogStatus.current(), stale: () => this.watchdogStatus.stale() },
     );
     this.actionResults = new ActionResultsReader(ess.stateDir, log);
     registerActionResultsMetrics(this.registry, () => this.actionResults.current());

@@ -11,6 +11,7 @@ import { DEFAULT_ESS_CONFIG_FILE, ESS_CONF_DEFAULTS, parseEssConf } from '../../
 import { DEFAULT_EXPORTER_CONFIG_FILE, DEFAULT_LISTEN } from '../../src/config/exporter-config.js';
 import { DEFAULT_RUNTIME_DIR } from '../../src/readers/latch-markers.js';
 import { SWITCH_UNITS } from '../../src/readers/ess-units.js';
+import { WATCHDOG_CHECK_STALE_SEC } from '../../src/readers/watchdog-status.js';
 import { MAX_REASON_LENGTH, tripRequestContent, tripRequestName } from '../../src/webhook/trip-request.js';
 import { WEBHOOK_PATH } from '../../src/webhook/webhook-router.js';
 import { SWITCH } from '../../sandbox/fake-host.js';
@@ -27,6 +28,7 @@ const NAMES = JSON.parse(readFileSync(`${REPO}contract/names.json`, 'utf8')) as 
   spool_mount: { unit: string; template: string };
   drop_ins: { latch: string; exemption: string };
   exemption_timer_prefix: string;
+  watchdog_check_stale_sec: number;
   paths: Record<string, string>;
 };
 const P = NAMES.paths;
@@ -143,6 +145,11 @@ describe('contract/names.json', () => {
     expect(sysusers).toMatch(new RegExp(`^g ${NAMES.account.group} `, 'm'));
     expect(sysusers).toMatch(new RegExp(`^u ${NAMES.account.user} `, 'm'));
     expect(deploy('systemd/quantum-ess-exporter.service')).toMatch(new RegExp(`^User=${NAMES.account.user}$`, 'm'));
+  });
+
+  it('a stale watchdog check: one bound for the exporter and the controller', () => {
+    expect(WATCHDOG_CHECK_STALE_SEC).toBe(NAMES.watchdog_check_stale_sec);
+    expect(deploy('lib/watchdog.sh')).toMatch(new RegExp(`^readonly WD_CHECK_STALE_SEC=${NAMES.watchdog_check_stale_sec}$`, 'm'));
   });
 
   it('trip requests: the exporter writes what contract/README.md section 6 says the controller reads', () => {
