@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type ConfigOverrides, type ExporterConfig, exporterConfig, exporterValues, parseExporterFile } from './config/exporter-config.js';
+import { checkHeartbeatNeedsToken, type ConfigOverrides, type ExporterConfig, exporterConfig, exporterValues, parseExporterFile } from './config/exporter-config.js';
 import { ConfigError } from './config/config-error.js';
 import { type EssConf, parseEssConf } from './config/ess-conf.js';
 import { parseWebConfig, type WebConfig } from './config/web-config.js';
@@ -61,6 +61,7 @@ export async function loadExporterConfig(file: string, fileRequired: boolean, co
   const overrides: ConfigOverrides = { ...rest, ...(webConfigFile !== undefined && { webConfig: await loadWebConfig(webConfigFile) }) };
   const values = exporterValues(parseExporterFile(await readConfigText(file, fileRequired), file), file, overrides);
   const config = exporterConfig(values, await loadEssConf(values.essConfigFile, values.essConfigRequired));
+  checkHeartbeatNeedsToken(config, file);
   await checkWebFiles(config.web);
   const { tokenFile } = config.webhook;
   // token first: --check-config prints the config, in the order it always had

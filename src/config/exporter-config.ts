@@ -281,6 +281,22 @@ function checkTransport(
   return { web, legacyTls: legacy };
 }
 
+/**
+ * With the dead man's switch on (WATCHDOG_ACTION alert or trip in ess.conf), a heartbeat is only as good
+ * as who may post one: without a token any local user could post heartbeats to the loopback receiver
+ * and keep the switch quiet while the monitoring is dead. So a token is required then, on loopback too.
+ */
+export function checkHeartbeatNeedsToken(config: ExporterConfig, file: string): void {
+  const action = config.ess.values.WATCHDOG_ACTION;
+  if (action === 'off' || config.webhook.tokenFile !== null) return;
+  throw new ConfigError(
+    file,
+    'webhook_token_file',
+    `required: WATCHDOG_ACTION=${action} in ${config.essConfigFile}, and without a token any local user could post ` +
+      'heartbeats and keep the dead man\'s switch quiet; set webhook_token_file, or WATCHDOG_ACTION=off',
+  );
+}
+
 /** What decides whether an address may be served on: a token, and how it travels. */
 export interface Exposure {
   readonly tokenFile: string | null;

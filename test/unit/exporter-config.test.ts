@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
@@ -101,6 +101,20 @@ describe('exporter config', () => {
     await expect(loadExporterConfig(fakeHost.configFile, true, { essConfigFile: join(fakeHost.dir, 'none') })).rejects.toThrow(
       /none: file: cannot be read/,
     );
+  });
+
+  it('refuses no webhook token with the dead man\'s switch on (any local user could post heartbeats), naming both keys', async () => {
+    await writeFile(fakeHost.essConfFile, 'WATCHDOG_ACTION=trip\n', { flag: 'a' });
+    await expect(fakeHost.config({ webhook_token_file: null })).rejects.toThrow(
+      `config error in ${fakeHost.configFile}: webhook_token_file: required: WATCHDOG_ACTION=trip in ${fakeHost.essConfFile}, and without a token any local user could post heartbeats`,
+    );
+    await writeFile(fakeHost.essConfFile, (await readFile(fakeHost.essConfFile, 'utf8')).replace('WATCHDOG_ACTION=trip', 'WATCHDOG_ACTION=alert'));
+    await expect(fakeHost.config({ webhook_token_file: null })).rejects.toThrow('required: WATCHDOG_ACTION=alert in');
+    const token = join(fakeHost.dir, 'token');
+    await writeFile(token, 'a-secret-token\n', { mode: 0o600 });
+    expect((await fakeHost.config({ webhook_token_file: token })).webhook.tokenFile).toBe(token);
+    await writeFile(fakeHost.essConfFile, (await readFile(fakeHost.essConfFile, 'utf8')).replace('WATCHDOG_ACTION=alert', 'WATCHDOG_ACTION=off'));
+    expect((await fakeHost.config({ webhook_token_file: null })).webhook.tokenFile).toBeNull();
   });
 
   it('reports a bad ess.conf key through the exporter config', async () => {
