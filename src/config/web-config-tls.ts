@@ -1,5 +1,5 @@
 import type { SecureVersion } from 'node:tls';
-import type { Section } from './web-config.js';
+import type { Section } from './web-config-section.js';
 
 /** Go's crypto/tls client authentication policies, as exporter-toolkit names them. */
 export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
