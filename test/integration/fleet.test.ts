@@ -323,7 +323,9 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
       30_000,
       250,
     );
-    for (const host of fleet.hosts) expect((await since(host, bookOf(before, host))).deduplicated, host.name).toBe(1);
+    // one copy from each Alertmanager, or more: Alertmanager sends again a delivery whose answer came
+    // late (a loaded host); every copy after the first is a duplicate, and the host trips once
+    for (const host of fleet.hosts) expect((await since(host, bookOf(before, host))).deduplicated, host.name).toBeGreaterThanOrEqual(1);
     await expectTrippedOnce(fleet.hosts, before, 'FleetTripDuplicated', 'unscoped');
   }, 120_000);
 

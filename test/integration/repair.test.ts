@@ -105,7 +105,11 @@ describe('ess_controller.sh rearm', () => {
       expect(await box.exists(LATCHED)).toBe(true);
     }
     expect(await activeSince()).toEqual(since);
-    expect((await box.ess('rearm')).exitCode).toBe(0);
+    // PID 1 may still be busy with a killed run's daemon-reload (each systemctl call is bounded by 5 s):
+    // rearm then fails naming what is left, and running it again must repair it
+    let rearm = await box.ess('rearm');
+    for (let tries = 1; rearm.exitCode !== 0 && tries < 3; tries += 1) rearm = await box.ess('rearm');
+    expect(rearm.exitCode, rearm.stderr).toBe(0);
     expect((await box.ess('status')).exitCode).toBe(3);
     const asNobody = await box.run('setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/local/sbin/ess_controller.sh', 'rearm');
     expect(asNobody.exitCode).toBe(77);
