@@ -149,7 +149,7 @@ describe('a full trip spool on real systemd', () => {
     await box.mustRun(
       'systemd-run', '--unit=spool-hold', '-p', 'User=spoolfiller', '-p', 'Group=users', '-p', 'SupplementaryGroups=quantum-ess',
       '-p', 'LimitNOFILE=20000', 'node', '-e',
-      `const fs=require("fs"),k=[];let n=0;const g=()=>{for(;;){try{k.push(fs.openSync("${SPOOL}/tmp/h"+n++,"wx"))}catch{break}}};g();setInterval(g,20)`,
+      `const fs=require("fs"),k=[];let n=0;const g=()=>{for(;;){try{k.push(fs.openSync("${SPOOL}/tmp/h"+n++,"wx"))}catch{break}}};g();setInterval(g,5)`,
     );
     try {
       await box.sh(`for i in $(seq 200); do [ "$(df --output=iavail ${SPOOL} | tail -n 1 | tr -d ' ')" = 0 ] && exit 0; sleep 0.05; done; exit 1`);
@@ -166,9 +166,14 @@ describe('a full trip spool on real systemd', () => {
       const first = await trip('heldfull0');
       expect(first.code).toBe('200');
       expect(first.latchedAfter).toBeLessThan(2);
-      for (let i = 1; i < adopted; i++) expect((await trip(`heldfull${i}`)).code).toBe('200');
+      // Each consumed request frees an inode, and the receiver tops up at once: it may win one back from
+      // the holder, which is right (room is room). So spend until a trip finds no spare, within a bound.
+      const codes: string[] = [];
+      for (let i = 1; i < adopted + 10 && codes.at(-1) !== '500'; i++) codes.push((await trip(`heldfull${i}`)).code);
+      expect(codes.at(-1)).toBe('500');
+      expect(codes.slice(0, -1).every((c) => c === '200')).toBe(true);
+      expect(codes.length).toBeGreaterThanOrEqual(adopted);
       expect(await metric('ess_webhook_trip_reserve')).toBe(0);
-      expect((await trip('heldfullnone')).code).toBe('500');
       const health = await box.sh('curl -sS http://127.0.0.1:10170/healthz');
       expect(health.stdout).toMatch(/"status":"failing".*"trip_path":\{"ok":false,"dry_run":false,"reserve":0,"problem":"no spare trip request ready/);
       const status = await box.ess('status');
