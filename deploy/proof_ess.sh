@@ -18,7 +18,11 @@ CONTROLLER=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/ess_controller.sh
 readonly CONTROLLER
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=0
-declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_TOKEN="" DRILL_REQUEST=""
+# How root scrapes its own exporter when the web config asks for TLS, a client certificate or a
+# password: curl's config format (url, cacert, cert, key, user), root's alone since it may hold a
+# password and curl obeys what it says (docs/operator-guide.md, "The drill").
+readonly SCRAPE_CURLRC=/etc/quantum/ess-drill.curlrc
+declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_TOKEN="" DRILL_REQUEST="" SCRAPE_PROBLEM=""
 # 1 when the ESS was latched (an incident, a maintenance window) as the drill began: it then checks
 # that the latch holds, never advises clearing it, and leaves the triggers for an armed switch.
 declare -g DRILL_LATCHED=0
@@ -52,6 +56,10 @@ PASS|FAIL.
 stops nothing
 #     --exporter-url   default http://127.0.0.1:10170/metrics; checked when quantum-ess-exporter \
 is installed
+#     $SCRAPE_CURLRC, if present (root:root 0600, curl's config format): how root \
+scrapes the
+#       exporter when its web config asks for TLS, a client certificate or a password (its url \
+is the default)
 #   Exit codes: 0 SUMMARY: PASS; 1 SUMMARY: FAIL; 2 SUMMARY: NOT RUN (a full drill while the ESS
 #   is active: it checks the latch, stops nothing); 64 usage; 77 not root; 78 bad configuration.
 USAGE
@@ -132,10 +140,61 @@ drill_exporter_installed() {
   [[ $(systemctl show -P LoadState -- "$EXPORTER_UNIT" 2>/dev/null) == loaded ]]
 }
 
+# drill_scrape_problem_v VAR: why SCRAPE_CURLRC cannot be used ('' when it is absent or fine)
+drill_scrape_problem_v() {
+  local owner mode fix
+  printf -v "$1" '%s' ""
+  [[ -e $SCRAPE_CURLRC || -L $SCRAPE_CURLRC ]] || return 0
+  fix="sudo chown root:root $SCRAPE_CURLRC && sudo chmod 0600 $SCRAPE_CURLRC"
+  if [[ -L $SCRAPE_CURLRC || ! -f $SCRAPE_CURLRC ]]; then
+    printf -v "$1" '%s is not a regular file; fix: make it one (root:root 0600)' "$SCRAPE_CURLRC"
+    return 0
+  fi
+  read -r owner mode < <(stat -c '%u %a' -- "$SCRAPE_CURLRC")
+  if [[ $owner != 0 ]] || ((8#$mode & 8#022)); then
+    printf -v "$1" '%s' "$SCRAPE_CURLRC is owned by uid $owner with mode $mode: whoever can change\
+ it chooses what root runs curl with; fix: $fix"
+  fi
+}
+
+# drill_scrape: the exporter's metrics on stdout, as root scrapes them: SCRAPE_CURLRC's options
+# (its url left out: EXPORTER_URL is the one address), curl's error on stderr. Never with a file
+# others could have written.
+drill_scrape() {
+  [[ -z $SCRAPE_PROBLEM ]] || return 1
+  if [[ -e $SCRAPE_CURLRC ]]; then
+    curl -fsS --max-time 2 --url "$EXPORTER_URL" --config <(grep -v -E \
+      '^[[:space:]]*(--)?url([[:space:]]*[=:]|[[:space:]]|$)' -- "$SCRAPE_CURLRC" || true)
+  else
+    curl -fsS --max-time 2 --url "$EXPORTER_URL"
+  fi
+}
+
+# drill_unscraped_v VAR: why EXPORTER_URL gives no metrics, and the fix: SCRAPE_CURLRC refused, the
+# exporter's web config asking for what the drill was not told (curl's exit codes for a 401 and for
+# TLS: the scheme, the CA, a client certificate), or the exporter down.
+drill_unscraped_v() {
+  local _du_state _du_error _du_fix
+  if [[ -n $SCRAPE_PROBLEM ]]; then
+    printf -v "$1" 'not scraped: %s' "$SCRAPE_PROBLEM"
+    return 0
+  fi
+  _du_state=$(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true)
+  _du_error=$(drill_scrape 2>&1 >/dev/null | tail -n 1 || true)
+  advice_exporter_down_v _du_fix
+  if [[ $_du_state == active && $_du_error =~ ^curl:\ \((22|35|52|56|58|59|60|77|80|83|90|91)\) ]]
+  then
+    _du_fix="if its web config asks for TLS, a client certificate or a password, say how root\
+ scrapes it in $SCRAPE_CURLRC (url, cacert, cert, key, user; root:root 0600); else $_du_fix"
+  fi
+  printf -v "$1" '%s' "$EXPORTER_UNIT is installed but $EXPORTER_URL does not answer (unit\
+ $_du_state${_du_error:+; $_du_error}); fix: $_du_fix"
+}
+
 # drill_exporter_value METRIC -> the sample value of a metric (labels included in METRIC)
 drill_exporter_value() {
   local body line
-  body=$(curl -fsS --max-time 2 "$EXPORTER_URL" 2>/dev/null) || return 1
+  body=$(drill_scrape 2>/dev/null) || return 1
   while IFS= read -r line; do
     if [[ $line == "$1 "* ]]; then
       printf '%s' "${line#"$1 "}"
@@ -163,6 +222,12 @@ drill_check_verdict() {
     v=$(drill_exporter_value "$series") && [[ $v == 1 ]] && break
     time_nap 0.2
   done
+  if [[ -z $v ]] && ! drill_scrape >/dev/null 2>&1; then
+    local why
+    drill_unscraped_v why
+    drill_check "$name (exporter)" FAIL "$why"
+    return 0
+  fi
   drill_pass_if "$name (exporter)" "$series 1, as status says" \
     "$series is ${v:-absent} on $EXPORTER_URL while status says $VERDICT; fix: sudo systemctl\
  restart $EXPORTER_UNIT (journalctl -u $EXPORTER_UNIT says why it disagrees)" test "$v" == 1
@@ -299,9 +364,8 @@ drill_check_exporter() {
   elif v=$(drill_exporter_value ess_active); then
     drill_check "exporter" PASS "$EXPORTER_URL answers, ess_active=$v (address held by systemd)"
   else
-    advice_exporter_down_v fix
-    drill_check "exporter" FAIL "$EXPORTER_UNIT is installed but $EXPORTER_URL does not answer\
- (unit $(systemctl is-active "$EXPORTER_UNIT" 2>/dev/null || true)); fix: $fix"
+    drill_unscraped_v fix
+    drill_check "exporter" FAIL "$fix"
   fi
 }
 
@@ -897,9 +961,15 @@ drill_args() {
   args_problem_v problem proof_ess.sh 0
   [[ -z $problem ]] || drill_usage_error "$problem"
   [[ -z ${ARGS_VAL[dry-run]:-} ]] || DRY_RUN=1
+  drill_scrape_problem_v SCRAPE_PROBLEM
   if [[ -v ARGS_VAL[exporter-url] ]]; then
     [[ -n ${ARGS_VAL[exporter-url]} ]] || drill_usage_error "--exporter-url needs a value"
     EXPORTER_URL=${ARGS_VAL[exporter-url]}
+  elif [[ -z $SCRAPE_PROBLEM && -e $SCRAPE_CURLRC ]]; then
+    local url
+    url=$(sed -n -E 's/^[[:space:]]*(--)?url([[:space:]]*[=:][[:space:]]*|[[:space:]]+)"?([^"[:space:]]+)"?.*/\3/p' \
+      -- "$SCRAPE_CURLRC" 2>/dev/null | head -n 1) || true
+    EXPORTER_URL=${url:-$EXPORTER_URL}
   fi
 }
 

@@ -119,7 +119,9 @@ export class FakeSystemd {
     await Promise.race([ready, failed]);
     const bus = sessionBus({ busAddress: this.address, authMethods: ['EXTERNAL'] });
     this.#bus = bus;
-    bus.addMethodHandler((message) => this.#handle(message));
+    // A call still in flight when the bus is stopped would have the library answer on a closed stream,
+    // which throws outside any caller: a disconnected connection answers nothing.
+    bus.addMethodHandler((message) => this.#bus !== bus || this.#handle(message));
     const reply = await bus.requestName(SYSTEMD, NameFlag.DO_NOT_QUEUE);
     if (reply !== RequestNameReply.PRIMARY_OWNER) throw new Error(`cannot own ${SYSTEMD} on the fake bus (reply ${reply})`);
   }

@@ -6,7 +6,7 @@
 // because it is the maintained fork of dbus-next (MIT, releases in 2025-2026), pure JavaScript, ESM with
 // types, and brings only fast-xml-parser/-builder (used for introspection, which this module never
 // asks for). Only its public low-level API is used: sessionBus, Message, call, the 'message' and
-// 'error' events, disconnect.
+// 'error' events, addMethodHandler, disconnect.
 import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
 import { type AssertEntry, assertsOf, unitObjectPath } from './unit-asserts.js';
@@ -115,6 +115,9 @@ export class SystemdBusWatch {
     // The library does not tell when the bus closes the stream: a ping that the bus itself no longer
     // answers does (ping()).
     bus.on('message', (message) => this.#dispatch(message));
+    // A method call arriving once closed would have the library answer on a closed stream, which
+    // throws outside any caller: the exporter would crash. Closed, it answers nothing.
+    bus.addMethodHandler(() => this.#dead);
     try {
       await withTimeout(
         new Promise<void>((resolve, reject) => {

@@ -147,7 +147,7 @@ describe('proof_ess.sh', () => {
     await box.mustRun('systemctl', 'kill', '--signal=SIGSTOP', 'quantum-ess-exporter.service');
     try {
       const r = await drill('--dry-run');
-      expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer \(unit active\); fix: sudo systemctl restart quantum-ess-exporter.service \(journalctl -u quantum-ess-exporter.service says why it stopped\)/);
+      expect(r.out).toMatch(/FAIL exporter\s+quantum-ess-exporter.service is installed but http:\/\/127.0.0.1:10170\/metrics does not answer \(unit active; curl: \(28\) [^)]*\); fix: sudo systemctl restart quantum-ess-exporter.service \(journalctl -u quantum-ess-exporter.service says why it stopped\)/);
       expect(r.out).toContain('SUMMARY: FAIL');
       expect(r.exitCode).toBe(1);
     } finally {

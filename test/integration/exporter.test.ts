@@ -282,4 +282,72 @@ describe('exporter on real systemd', () => {
       await restartExporter();
     }
   });
+
+  it('a web config from exporter-toolkit\'s docs (mutual TLS, basic auth): the drill scrapes with ess-drill.curlrc, names it when missing, refuses one others can write', async () => {
+    const tls = '/etc/quantum/tls';
+    const ssl = 'OPENSSL_CONF=/dev/null openssl';
+    const made = await box.sh([
+      `mkdir -p ${tls} && cd ${tls}`,
+      `${ssl} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key -out srv.crt -days 2 -subj /CN=ess -addext subjectAltName=IP:127.0.0.1`,
+      `${ssl} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out clients-ca.crt -days 2 -subj /CN=clients`,
+      `${ssl} req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout drill.key -out drill.csr -subj /CN=drill`,
+      `${ssl} x509 -req -in drill.csr -CA clients-ca.crt -CAkey ca.key -CAcreateserial -out drill.crt -days 2`,
+      'chown root:quantum-ess srv.key && chmod 0640 srv.key',
+    ].join(' && '));
+    expect(made.exitCode, made.stderr).toBe(0);
+    const hash = (await box.mustRun('node', '-e', 'console.log(require("/opt/quantum-ess-src/node_modules/bcryptjs").hashSync("s3cret", 4))')).trim();
+    const write = async (file: string, lines: string[]): Promise<void> => {
+      expect((await box.sh(`cat > ${file} <<'EOF'\n${lines.join('\n')}\nEOF`)).exitCode).toBe(0);
+    };
+    const webConfig = '/etc/quantum/ess-web-config.yml';
+    await box.mustRun('cp', webConfig, `${webConfig}.orig`);
+    try {
+      await write(webConfig, [
+        'tls_server_config:',
+        `  cert_file: ${tls}/srv.crt`,
+        `  key_file: ${tls}/srv.key`,
+        '  client_auth_type: RequireAndVerifyClientCert',
+        `  client_ca_file: ${tls}/clients-ca.crt`,
+        '  min_version: TLS12',
+        'basic_auth_users:',
+        `  prometheus: ${hash}`,
+      ]);
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
+      await box.mustRun('systemctl', 'restart', 'quantum-ess-exporter.service');
+      const scrapeWith = `curl -fsS --max-time 2 --cacert ${tls}/srv.crt --cert ${tls}/drill.crt --key ${tls}/drill.key -u prometheus:s3cret https://127.0.0.1:10170/metrics`;
+      expect((await box.sh(`for i in $(seq 100); do ${scrapeWith} >/dev/null && exit 0; sleep 0.05; done; exit 1`)).exitCode).toBe(0);
+      // what Prometheus without the client certificate gets: the handshake refused
+      expect((await box.sh(`curl -fsS --max-time 2 --cacert ${tls}/srv.crt -u prometheus:s3cret https://127.0.0.1:10170/metrics`)).exitCode).not.toBe(0);
+
+      const drill = async (): Promise<string> => (await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run')).stdout;
+      const without = await drill();
+      expect(without).toMatch(/FAIL exporter .*does not answer \(unit active; curl: \(\d+\)[^)]*\).*fix: if its web config asks for TLS, a client certificate or a password, say how root scrapes it in \/etc\/quantum\/ess-drill\.curlrc/);
+
+      const curlrc = '/etc/quantum/ess-drill.curlrc';
+      await write(curlrc, [
+        'url = "https://127.0.0.1:10170/metrics"',
+        `cacert = "${tls}/srv.crt"`,
+        '# a client certificate the client_ca_file vouches for',
+        `cert = "${tls}/drill.crt"`,
+        `key = "${tls}/drill.key"`,
+        'user = "prometheus:s3cret"',
+      ]);
+      await box.mustRun('chmod', '0600', curlrc);
+      const withIt = await drill();
+      expect(withIt).toMatch(/PASS exporter +https:\/\/127\.0\.0\.1:10170\/metrics answers, ess_active=0/);
+      expect(withIt).toMatch(/SUMMARY: PASS/);
+      // --exporter-url still wins over the file's url, the file's credentials kept
+      expect((await box.run('/usr/local/sbin/proof_ess.sh', '--dry-run', '--exporter-url', 'https://localhost:10170/metrics')).stdout)
+        .toMatch(/FAIL exporter .*https:\/\/localhost:10170\/metrics does not answer/);
+
+      // a file others can change chooses what root runs curl with: never used
+      await box.mustRun('chmod', '0666', curlrc);
+      expect(await drill()).toMatch(/FAIL exporter +not scraped: \/etc\/quantum\/ess-drill\.curlrc is owned by uid 0 with mode 666.*fix: sudo chown root:root \/etc\/quantum\/ess-drill\.curlrc && sudo chmod 0600/);
+      await box.mustRun('rm', curlrc);
+    } finally {
+      await box.mustRun('mv', `${webConfig}.orig`, webConfig);
+      await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
+      await restartExporter();
+    }
+  });
 });
