@@ -124,10 +124,17 @@ fleet_exporter_config() { # fleet_exporter_config K N
   "webhook_token_file": "/etc/quantum/ess-webhook.token",
   "trip_rules": [["ess_trip=\"true\""]],
   "host": "h$1",
-  "groups": $(fleet_groups "$1" "$2"),
-  "tls_cert_file": "/etc/quantum/tls/webhook.crt",
-  "tls_key_file": "/etc/quantum/tls/webhook.key"
+  "groups": $(fleet_groups "$1" "$2")
 }
+EOF
+}
+
+# fleet_web_config: HTTPS with the host's certificate, in exporter-toolkit's web config format
+fleet_web_config() {
+  cat <<EOF
+tls_server_config:
+  cert_file: /etc/quantum/tls/webhook.crt
+  key_file: /etc/quantum/tls/webhook.key
 EOF
 }
 
@@ -145,6 +152,7 @@ fleet_host_files() {
   bash "$SANDBOX" exec "$box" chgrp quantum-ess /etc/quantum/tls/webhook.key \
     /etc/quantum/ess-webhook.token
   fleet_exporter_config "$k" "$3" >"$root/etc/quantum/ess-exporter.json"
+  fleet_web_config >"$root/etc/quantum/ess-web-config.yml"
 }
 
 fleet_host_up() { # fleet_host_up K N: boot, configure and provision host K (its own log)

@@ -267,9 +267,8 @@ describe(`a fleet of ${HOSTS} hosts behind two Alertmanagers clustered by gossip
     await expectUntouched([host], before);
     // the same listener without TLS, without allow_plain_http_token: the exporter refuses to start
     const check = await host.box.sh(
-      "node -e \"const f=require('fs');const c=JSON.parse(f.readFileSync('/etc/quantum/ess-exporter.json','utf8'));" +
-        "delete c.tls_cert_file;delete c.tls_key_file;f.writeFileSync('/run/plain.json',JSON.stringify(c))\" && " +
-        'node /usr/local/lib/quantum-ess-exporter/dist/src/main.js --config /run/plain.json --check-config',
+      ': > /run/plain-web-config.yml && node /usr/local/lib/quantum-ess-exporter/dist/src/main.js ' +
+        '--config.file /etc/quantum/ess-exporter.json --web.config.file /run/plain-web-config.yml --check-config',
     );
     expect(check.exitCode).toBe(78);
     expect(check.stderr).toMatch(/tls_cert_file.*allow_plain_http_token/s);
