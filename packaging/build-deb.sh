@@ -7,7 +7,7 @@
 #
 #   build-deb.sh [OUT_DIR]      default: build/ of the checkout
 #
-# ESS_PACKAGE_VERSION overrides the version of package.json (a test's "newer build");
+# ESS_PACKAGE_VERSION overrides the version of package.json, the package's and the exporter's;
 # SOURCE_DATE_EPOCH fixes the dates (default: the last commit's).
 set -Eeuo pipefail
 export LC_ALL=C
@@ -113,9 +113,15 @@ deb_control() {
   for s in preinst prerm postinst postrm; do
     install -m 0755 "$REPO/packaging/debian/$s" "$root/DEBIAN/$s"
   done
-  (cd "$root" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\0' |
-    sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
-  chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
+  deb_md5sums "$root"
+  chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles"
+}
+
+# deb_md5sums ROOT: DEBIAN/md5sums, of every file but the conffiles
+deb_md5sums() {
+  (cd "$1" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\0' |
+    sort -z | xargs -0 md5sum) >"$1/DEBIAN/md5sums"
+  chmod 0644 "$1/DEBIAN/md5sums"
 }
 
 main() {
@@ -144,4 +150,5 @@ main() {
   printf '%s\n' "$deb"
 }
 
-main "$@"
+# sourced (a test's repacked build uses deb_md5sums): only the functions
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi
