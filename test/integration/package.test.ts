@@ -1,6 +1,7 @@
 // The Debian package (npm run package) on real systemd, in a sandbox with no Node at all: installed with
 // apt-get, it arms the switch and serves metrics from its single executable; every trip method latches;
-// upgrade and removal refuse while latched; an upgrade while armed keeps the switch armed throughout;
+// upgrade and removal refuse while latched; an upgrade while armed to a newer build (newer-package.sh:
+// its exporter built again with a newer version) keeps the switch armed throughout and runs it;
 // remove keeps the evidence and the configuration, purge the evidence only. The sandbox shares the
 // host's /usr read-only and starts with an empty /var: /usr gets a tmpfs overlay inside the container
 // (so dpkg can write there, and Node can be deleted from it) and /var/lib/dpkg a copy of the host's.
@@ -14,16 +15,21 @@ import { FLAG, LATCHED, metricValue, MONITOR, Sandbox, TRADING } from '../../san
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CTL = '/usr/sbin/ess_controller.sh';
 const NEWER = '/root/quantum-ess-newer.deb';
+// the marker newer-package.sh adds to the root side's status library
+const MARKED_LIB = 'lib/status.sh';
 let box: Sandbox;
+let root: string; // the container's root on the host
 let deb: string; // the package's path inside the sandbox
+let hostDeb: string; // ... and on the host
 let version: string;
 
 async function builtPackage(): Promise<string> {
   version = (JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
   const arch = (await execa('dpkg', ['--print-architecture'])).stdout.trim();
   const name = `quantum-ess_${version}_${arch}.deb`;
+  hostDeb = path.join(REPO, 'build', name);
   try {
-    await access(path.join(REPO, 'build', name));
+    await access(hostDeb);
   } catch (error) {
     throw new Error(`build/${name} not found: build it first (npm run package)`, { cause: error });
   }
@@ -32,7 +38,7 @@ async function builtPackage(): Promise<string> {
 
 /** dpkg and apt inside the container: the host's package database copied in, /usr writable, Node gone. */
 async function prepareDpkg(): Promise<void> {
-  const root = (await execa('bash', [path.join(REPO, 'sandbox/sandbox.sh'), 'root', 'ess-package'])).stdout.trim();
+  root = (await execa('bash', [path.join(REPO, 'sandbox/sandbox.sh'), 'root', 'ess-package'])).stdout.trim();
   await cp('/var/lib/dpkg', path.join(root, 'var/lib/dpkg'), { recursive: true, preserveTimestamps: true });
   await box.mustRun(
     'bash',
@@ -167,10 +173,9 @@ describe('the Debian package', () => {
   });
 
   it('refuses an upgrade and a removal while latched, naming ess_controller.sh deactivate; the latch holds', async () => {
-    // still latched by the webhook's trip; a newer build of the same package
-    await box.mustRun('bash', '-c', `set -e; rm -rf /root/v2; dpkg-deb -R ${deb} /root/v2
-      sed -i 's/^Version: .*/Version: ${version}+1/' /root/v2/DEBIAN/control
-      dpkg-deb --root-owner-group -Zgzip -z1 -b /root/v2 ${NEWER} >/dev/null`);
+    // still latched by the webhook's trip; a newer build: its exporter built again with the newer
+    // version, a marker in its root side
+    await execa('bash', [path.join(REPO, 'test/integration/newer-package.sh'), hostDeb, `${version}+1`, path.join(root, NEWER)]);
     const up = await aptInstall(NEWER);
     expect(up.exitCode).not.toBe(0);
     expect(up.out).toContain('the ESS is ACTIVE');
@@ -188,7 +193,7 @@ describe('the Debian package', () => {
     await release();
   });
 
-  it('upgrades while armed: the switch is armed at every sample, an edited conffile is kept', async () => {
+  it('upgrades while armed to a newer build: its exporter runs, its root side is installed, the switch is armed at every sample, an edited conffile is kept', async () => {
     await box.mustRun('sed', '-i', 's/^START_SETTLE_SEC=.*/START_SETTLE_SEC=0.4/', '/etc/quantum/ess.conf');
     // the runbook's paths, added by the operator with the package's installer, survive the upgrade
     await box.mustRun('install', '-d', '-m', '0755', '/opt/qt');
@@ -202,6 +207,9 @@ describe('the Debian package', () => {
     expect(up.exitCode, up.out).toBe(0);
     expect(await installedVersion()).toBe(`install ok installed ${version}+1`);
     expect(up.out).toContain('verdict:  armed');
+    // the newer exporter is the one installed (and below the one serving); the newer root side is installed
+    expect(await box.mustRun('quantum-ess-exporter', '--version')).toMatch(new RegExp(`^quantum-ess-exporter ${version.replaceAll('.', '\\.')}\\+1 \\(`));
+    expect((await box.mustRun('tail', '-n', '1', `/usr/lib/quantum-ess/${MARKED_LIB}`)).trim()).toBe(`# quantum-ess ${version}+1`);
     expect((await box.mustRun('grep', '^START_SETTLE_SEC=', '/etc/quantum/ess.conf')).trim()).toBe('START_SETTLE_SEC=0.4');
     expect((await box.mustRun('grep', '^START_SETTLE_SEC=', '/usr/lib/quantum-ess/ess.conf.installed')).trim()).toBe('START_SETTLE_SEC=0.4');
 
@@ -232,6 +240,7 @@ describe('the Debian package', () => {
     await release();
     const text = await box.scrape();
     expect(metricValue(text, 'ess_verdict{verdict="armed"}')).toBe(1);
+    expect(metricValue(text, `ess_build_info{version="${version}+1",nodejs_version="${process.version}"}`)).toBe(1);
   });
 
   it('a trip while the removal waits for the ESS lock: the removal is refused, the latch and its drop-ins stay', async () => {
