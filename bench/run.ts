@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './report.js';
 
-const ALL = ['activation', 'exporter', 'webhook', 'fleet', 'regex'] as const;
+const ALL = ['activation', 'exporter', 'webhook', 'fleet', 'regex', 'package'] as const;
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(ALL as readonly string[]).includes(name));
 if (unknown.length > 0) {
