@@ -211,6 +211,7 @@ activate_classify() {
     case ${RESULT[$u]} in
       not-stopped) ACT_RESULT=failed
         record_log crit "unit $u did NOT stop by the ${CFG[STOP_DEADLINE_SEC]}s deadline" \
+          "counted from when its stop began" \
           "(now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
       killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
         record_log warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL," \
@@ -283,7 +284,7 @@ activate_units_json() {
 activate_await_writer() {
   local pid=$FLAG_PID deadline now wait_us
   time_uptime_us_v now
-  time_sec_to_us_v wait_us "${CFG[STOP_DEADLINE_SEC]}"
+  units_stop_bound_us_v wait_us
   deadline=$((now + wait_us))
   time_sec_to_us_v wait_us "${CFG[LOCK_WAIT_SEC]}"
   deadline=$((deadline + wait_us))
@@ -572,7 +573,8 @@ activate_kill_escaped() {
   ((${#units[@]} > 0)) || return 0
   ((STOP_T0_UPTIME > 0)) || time_uptime_us_v STOP_T0_UPTIME
   ((STOP_T0_US > 0)) || time_now_us_v STOP_T0_US
-  time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
+  deadline=$UNITS_STOP_DEADLINE_US # as long as the units' stop was given (units_escalate)
+  ((deadline > 0)) || time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
   units_kill_escaped "$deadline" "${units[@]}" || true
   time_now_us_v now
   for u in "${units[@]}"; do

@@ -98,7 +98,7 @@ latch_flag_id_v() {
 
 # latch_stop_pending_v VAR (ST loaded): a stop in progress: the flag exists, the state does not
 # record its activation yet, and it is younger than the time a stop may take to be recorded
-# (STOP_DEADLINE_SEC + LOCK_WAIT_SEC + 2 s: the path unit's start, the stop, the lock). VAR: the
+# (units_stop_bound_us_v + LOCK_WAIT_SEC + 2 s: the path unit's start, the stop, the lock). VAR: the
 # flag's time (mtime, us), empty when no stop is pending. Writes FLAG_*.
 latch_stop_pending_v() {
   local _sp_f=${CFG[FLAG_FILE]} _sp_id _sp_m _sp_now _sp_max _sp_lock
@@ -110,7 +110,7 @@ latch_stop_pending_v() {
   _sp_m=$(stat -c %.6Y -- "$_sp_f" 2>/dev/null) || return 0
   _sp_m=${_sp_m/./}
   time_now_us_v _sp_now
-  time_sec_to_us_v _sp_max "${CFG[STOP_DEADLINE_SEC]}"
+  units_stop_bound_us_v _sp_max
   time_sec_to_us_v _sp_lock "${CFG[LOCK_WAIT_SEC]}"
   ((_sp_now - 10#$_sp_m < _sp_max + _sp_lock + 2000000)) || return 0
   printf -v "$1" '%s' "$((10#$_sp_m))"

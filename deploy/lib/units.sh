@@ -2,8 +2,9 @@
 # systemd side of the ESS: unit states in one batched call, cgroup occupancy, the latch assertions
 # systemd actually applies, the stop with SIGKILL escalation, and a confirmed start.
 # Needs config.sh (CFG), time.sh, record.sh (record_log, record_journal), from load.sh. Writes LOAD ACTIVE SUB
-# MAINPID CGROUP INACTIVE_US NEED_RELOAD POPULATED ASSERTS RESULT STOPPED_US ALL_DOWN_US STOP_T0_US
-# STOP_T0_UPTIME START_ERROR, each function the ones its comment names.
+# MAINPID CGROUP INACTIVE_US ACTIVE_EXIT_US KILL_MODE KILL_SIGNAL NEED_RELOAD POPULATED ASSERTS
+# RESULT STOPPED_US ALL_DOWN_US STOP_T0_US STOP_T0_UPTIME UNITS_STOP_DEADLINE_US START_ERROR, each
+# function the ones its comment names.
 
 # A hung PID 1 must not hang the controller: every systemctl call is bounded.
 readonly SYSTEMCTL_TIMEOUT_SEC=5
@@ -25,18 +26,30 @@ units_sctl_within() {
 # ---------------------------------------------------------------- unit states
 # units_read_states UNIT...: one batched `systemctl show`. It prints one block per argument in
 # argument order; blocks are mapped by position because Id= is the canonical name, which differs for
-# aliases. Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US NEED_RELOAD UNIT_USER for every UNIT.
+# aliases. Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US ACTIVE_EXIT_US NEED_RELOAD
+# UNIT_USER KILL_MODE KILL_SIGNAL for every UNIT.
 declare -gA LOAD=() ACTIVE=() SUB=() MAINPID=() CGROUP=() INACTIVE_US=() NEED_RELOAD=()
-declare -gA UNIT_USER=()
+declare -gA UNIT_USER=() ACTIVE_EXIT_US=() KILL_MODE=() KILL_SIGNAL=()
 readonly UNITS_SHOW_PROPERTIES=LoadState,ActiveState,SubState,MainPID,ControlGroup,\
-InactiveEnterTimestamp,NeedDaemonReload,User
+InactiveEnterTimestamp,ActiveExitTimestamp,NeedDaemonReload,User,KillMode,KillSignal
 units_read_states() {
-  local units=("$@") i=0 line key out
-  for key in "${units[@]}"; do
+  local key
+  for key in "$@"; do
     LOAD[$key]=unknown ACTIVE[$key]=unknown SUB[$key]=unknown MAINPID[$key]=0 CGROUP[$key]=""
-    INACTIVE_US[$key]="" NEED_RELOAD[$key]=no UNIT_USER[$key]=""
+    INACTIVE_US[$key]="" ACTIVE_EXIT_US[$key]="" NEED_RELOAD[$key]=no UNIT_USER[$key]=""
+    KILL_MODE[$key]=control-group KILL_SIGNAL[$key]=15
   done
-  out=$(units_sctl show --timestamp=us+utc --property="$UNITS_SHOW_PROPERTIES" \
+  units_read_states_within $((SYSTEMCTL_TIMEOUT_SEC * 1000000)) "$@"
+}
+
+# units_read_states_within US UNIT...: units_read_states bounded by US (units_sctl_within), for
+# units read before: on a failure their states stay as they were. Writes what units_read_states
+# writes.
+units_read_states_within() {
+  local within=$1 i=0 line key out
+  shift
+  local units=("$@")
+  out=$(units_sctl_within "$within" show --timestamp=us+utc --property="$UNITS_SHOW_PROPERTIES" \
     -- "${units[@]}") || return 1
   while IFS= read -r line; do
     if [[ -z $line ]]; then i=$((i + 1)); continue; fi
@@ -49,8 +62,11 @@ units_read_states() {
       MainPID=*) MAINPID[$key]=${line#*=} ;;
       ControlGroup=*) CGROUP[$key]=${line#*=} ;;
       InactiveEnterTimestamp=*) time_utc_us_v "INACTIVE_US[$key]" "${line#*=}" ;;
+      ActiveExitTimestamp=*) time_utc_us_v "ACTIVE_EXIT_US[$key]" "${line#*=}" ;;
       NeedDaemonReload=*) NEED_RELOAD[$key]=${line#*=} ;;
       User=*) UNIT_USER[$key]=${line#*=} ;;
+      KillMode=*) KILL_MODE[$key]=${line#*=} ;;
+      KillSignal=*) KILL_SIGNAL[$key]=${line#*=} ;;
     esac
   done <<<"$out"
 }
@@ -337,16 +353,18 @@ units_read_asserts() {
 
 # ---------------------------------------------------------------- stop
 # units_stop UNIT...: one blocking `systemctl stop` of all units (systemd queues the jobs in
-# parallel and systemctl waits for them, no polling) bounded by KILL_AFTER_SEC; SIGKILL to every
-# process of the units still up, then wait for their jobs for the rest of STOP_DEADLINE_SEC; then
-# SIGKILL whatever is left in a stopped unit's cgroup. Every bound is a relative timer. Fills
-# RESULT[u] (contract/README.md section 3) and STOPPED_US[u] (µs after the start by systemd's
-# timestamps, -1 if never); ALL_DOWN_US is the wall time the last unit went down, as systemd
-# recorded it. Returns 0 when every unit is down with an empty cgroup. Writes RESULT STOPPED_US
-# ALL_DOWN_US STOP_T0_US STOP_T0_UPTIME UNITS_STOP_ELAPSED_US, and the unit states
+# parallel and systemctl waits for them, no polling) bounded by KILL_AFTER_SEC; then, for the units
+# still up, the escalation (units_escalate): SIGKILL KILL_AFTER_SEC after systemd began a unit's
+# stop, each unit judged until STOP_DEADLINE_SEC after that; then SIGKILL whatever is left in a
+# stopped unit's cgroup. Every bound is a relative timer. Fills RESULT[u] (contract/README.md
+# section 3) and STOPPED_US[u] (µs after the start by systemd's timestamps, -1 if never);
+# ALL_DOWN_US is the wall time the last unit went down, as systemd recorded it. Returns 0 when
+# every unit is down with an empty cgroup. Writes RESULT STOPPED_US EMPTIED_US ALL_DOWN_US STOP_T0_US
+# STOP_T0_UPTIME UNITS_STOP_DEADLINE_US UNITS_STOP_ELAPSED_US, and the unit states
 # (units_read_states, units_read_populated).
-declare -gA RESULT=() STOPPED_US=()
+declare -gA RESULT=() STOPPED_US=() EMPTIED_US=()
 declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0 STOP_FIRST_RC="" STOP_FIRST_UNITS=""
+declare -g UNITS_STOP_DEADLINE_US=0
 # units_stop_begin UNIT...: the first, blocking stop alone (first-stop.sh runs it before the rest of
 # the controller is loaded); units_stop then goes on from its result. Writes STOP_T0_* STOP_FIRST_*.
 units_stop_begin() {
@@ -359,33 +377,156 @@ units_stop_begin() {
 }
 
 units_stop() {
-  local deadline kill_after u rc pending=() leftovers=()
+  local u pending=() leftovers=()
   [[ $STOP_FIRST_UNITS == "$*" ]] || units_stop_begin "$@"
-  STOP_FIRST_UNITS="" rc=$STOP_FIRST_RC
-  time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
-  time_sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
-  for u in "$@"; do RESULT[$u]=stopped STOPPED_US[$u]=-1; done
+  STOP_FIRST_UNITS=""
+  time_sec_to_us_v UNITS_STOP_DEADLINE_US "${CFG[STOP_DEADLINE_SEC]}"
+  for u in "$@"; do RESULT[$u]=stopped STOPPED_US[$u]=-1 EMPTIED_US[$u]=""; done
 
   units_read_states "$@" || record_log err "systemctl show failed after the stop"
   for u in "$@"; do units_is_down "$u" || [[ ${LOAD[$u]} == not-found ]] || pending+=("$u"); done
   if ((${#pending[@]} > 0)); then
-    # timed out (rc 124) or an error: either way these are still up after KILL_AFTER_SEC
-    units_sctl_within $((deadline - kill_after)) kill --kill-whom=all --signal=SIGKILL \
-      -- "${pending[@]}" || record_log err "systemctl kill failed for: ${pending[*]}"
-    record_log warning "SIGKILL sent to every process of units still running after" \
-      "${CFG[KILL_AFTER_SEC]}s (stop rc $rc): ${pending[*]}"
-    for u in "${pending[@]}"; do RESULT[$u]=killed; done
-    units_stop_elapsed
-    units_sctl_within $((deadline - UNITS_STOP_ELAPSED_US)) stop -- "${pending[@]}" 2>/dev/null ||
-      true
-    units_read_states "$@" || true
+    units_escalate "${pending[@]}"
+    units_read_states_within $((SYSTEMCTL_TIMEOUT_SEC * 1000000)) "$@" || true
   fi
   units_read_populated "$@"
   for u in "$@"; do
     if [[ ${POPULATED[$u]} != no ]] && units_is_down "$u"; then leftovers+=("$u"); fi
   done
-  ((${#leftovers[@]} == 0)) || units_kill_leftovers "$deadline" "${leftovers[@]}"
+  ((${#leftovers[@]} == 0)) || units_kill_leftovers "$UNITS_STOP_DEADLINE_US" "${leftovers[@]}"
   units_classify_stopped "$@"
+}
+
+# units_stop_bound_us_v VAR: the longest a stop may take, in µs: STOP_DEADLINE_SEC after the stop
+# began, which is at most KILL_AFTER_SEC after the request (units_escalate). Writes VAR.
+units_stop_bound_us_v() {
+  local _sb _sk
+  time_sec_to_us_v _sb "${CFG[STOP_DEADLINE_SEC]}"
+  time_sec_to_us_v _sk "${CFG[KILL_AFTER_SEC]}"
+  printf -v "$1" '%d' $((_sb + _sk))
+}
+
+# units_escalate UNIT...: the units still up after the first stop. The SIGKILL grace is counted from
+# when a unit was actually sent SIGTERM, not from the request: a PID 1 busy reloading (a storm of
+# daemon-reloads starves its job queue) may begin a stop seconds after it was asked for, or not
+# at all while the storm lasts, and a grace counted from the request would expire before SIGTERM
+# was even sent. For each unit: the stop began when systemd began it (the unit left active,
+# ActiveExitTimestamp); if systemd has not begun it KILL_AFTER_SEC after the request, the
+# controller begins it: the unit's KillSignal= to its processes as its KillMode= says
+# (units_sigterm). KILL_AFTER_SEC after the begin, SIGKILL if it still runs ("ignored SIGTERM");
+# each unit is waited for until STOP_DEADLINE_SEC after its begin, so no stop takes longer than
+# KILL_AFTER_SEC + STOP_DEADLINE_SEC however slow PID 1 is. A unit whose cgroup is empty is done,
+# whether or not PID 1 has handled its end yet (units_emptied; EMPTIED_US: when that was seen).
+# Writes RESULT EMPTIED_US UNITS_STOP_DEADLINE_US UNITS_STOP_ELAPSED_US, and the unit states
+# (and POPULATED).
+units_escalate() {
+  local u kill_after deadline pending=("$@") left kills
+  local -A began=()
+  time_sec_to_us_v kill_after "${CFG[KILL_AFTER_SEC]}"
+  time_sec_to_us_v deadline "${CFG[STOP_DEADLINE_SEC]}"
+  # the bounded first request may have been cut before PID 1 read it: asked again (a job already
+  # queued stays as it is), not waited for: a busy PID 1 would hold up the SIGTERM below
+  units_sctl_within "$kill_after" stop --no-block -- "${pending[@]}" >/dev/null 2>&1 &
+  while ((${#pending[@]} > 0)); do
+    units_stop_elapsed
+    units_read_states_within $((UNITS_STOP_DEADLINE_US - UNITS_STOP_ELAPSED_US)) \
+      "${pending[@]}" || true
+    units_read_populated "${pending[@]}"
+    units_stop_elapsed
+    left=() kills=()
+    for u in "${pending[@]}"; do
+      units_is_down "$u" && continue
+      if units_emptied "$u"; then
+        time_now_us_v "EMPTIED_US[$u]"
+        continue
+      fi
+      [[ -n ${began[$u]:-} ]] || units_began_v "began[$u]" "$u"
+      if [[ -z ${began[$u]} ]] && ((UNITS_STOP_ELAPSED_US >= kill_after)); then
+        units_sigterm "$u"
+        began[$u]=$UNITS_STOP_ELAPSED_US
+      fi
+      [[ -z ${began[$u]} ]] || ((began[$u] + deadline <= UNITS_STOP_DEADLINE_US)) ||
+        UNITS_STOP_DEADLINE_US=$((began[$u] + deadline))
+      if [[ -n ${began[$u]} && ${RESULT[$u]} != killed ]] &&
+        ((UNITS_STOP_ELAPSED_US >= began[$u] + kill_after)); then
+        kills+=("$u")
+      fi
+      left+=("$u")
+    done
+    ((${#kills[@]} == 0)) || units_sigkill "${kills[@]}"
+    pending=("${left[@]}")
+    ((${#pending[@]} > 0 && UNITS_STOP_ELAPSED_US < UNITS_STOP_DEADLINE_US)) || break
+    time_nap 0.02
+  done
+}
+
+# units_emptied UNIT: systemd does not count UNIT down but no process of it runs: its cgroup is
+# empty (PID 1, busy, has not handled its end yet), or it waits to be restarted (SubState
+# auto-restart, ActiveState activating: a Restart= unit that exited on a SIGTERM systemd did not
+# send; the latch refuses the start). CGROUP SUB and POPULATED read before.
+units_emptied() {
+  ! units_is_down "$1" && [[ ${POPULATED[$1]} == no ]] &&
+    [[ -n ${CGROUP[$1]} || ${SUB[$1]} == auto-restart ]]
+}
+
+# units_began_v VAR UNIT: µs after the request at which systemd began UNIT's stop (it left active:
+# ActiveExitTimestamp), 0 when it was leaving before the request, empty while it has not begun
+# (the unit still active, or starting). Writes VAR.
+units_began_v() {
+  local _ub=""
+  if [[ ${ACTIVE[$2]} == deactivating ]]; then
+    _ub=0
+    [[ -z ${ACTIVE_EXIT_US[$2]} ]] || ((ACTIVE_EXIT_US[$2] <= STOP_T0_US)) ||
+      _ub=$((ACTIVE_EXIT_US[$2] - STOP_T0_US))
+  fi
+  printf -v "$1" '%s' "$_ub"
+}
+
+# units_sigterm UNIT: begins the stop systemd has not begun: the unit's KillSignal= (and SIGCONT, as
+# systemd does) to every process of its cgroup (KillMode=control-group) or to its main process
+# (mixed, process, none), by the kernel, with no answer needed from PID 1. systemd's own stop job
+# stays queued and finds the unit down, or sends the same signal again. Writes nothing.
+units_sigterm() {
+  local u=$1 pids=""
+  units_cgroup_root
+  if [[ ${KILL_MODE[$u]} == control-group && -n $CGROUP_ROOT && -n ${CGROUP[$u]} ]]; then
+    units_subtree_pids_v pids "$CGROUP_ROOT${CGROUP[$u]}"
+  fi
+  [[ -n $pids || ${MAINPID[$u]} == 0 ]] || pids=${MAINPID[$u]}
+  record_log warning "unit $u: systemd had not begun its stop ${CFG[KILL_AFTER_SEC]}s after the" \
+    "request (PID 1 busy); signal ${KILL_SIGNAL[$u]} (KillSignal=) sent by the controller to:${pids:- none}"
+  [[ -n $pids ]] || return 0
+  # shellcheck disable=SC2086 # the pids, one word each
+  kill -n "${KILL_SIGNAL[$u]}" $pids 2>/dev/null || true
+  # shellcheck disable=SC2086
+  kill -s CONT $pids 2>/dev/null || true
+}
+
+# units_sigkill UNIT...: SIGKILL to every process of each unit whose cgroup still holds one
+# (RESULT killed; one that emptied meanwhile stopped on its own), through the kernel's cgroup.kill,
+# which needs no answer from a busy PID 1; through systemctl kill where that file is missing.
+# Writes RESULT POPULATED.
+units_sigkill() {
+  local u word via_pid1=()
+  units_cgroup_root
+  for u in "$@"; do
+    # no cgroup by systemd's own reading: no process to kill (an unread state may hide one)
+    [[ -n ${CGROUP[$u]} || ${ACTIVE[$u]} == unknown ]] || continue
+    word=unknown
+    [[ -z $CGROUP_ROOT || -z ${CGROUP[$u]} ]] ||
+      units_events_populated_v word "$CGROUP_ROOT${CGROUP[$u]}/cgroup.events"
+    [[ $word != no ]] || continue
+    RESULT[$u]=killed
+    record_log warning "unit $u still running ${CFG[KILL_AFTER_SEC]}s after its stop began" \
+      "(SIGTERM): SIGKILL sent to every process of it"
+    if [[ $word == yes && -e $CGROUP_ROOT${CGROUP[$u]}/cgroup.kill ]] &&
+      { printf '1' >"$CGROUP_ROOT${CGROUP[$u]}/cgroup.kill"; } 2>/dev/null; then
+      continue
+    fi
+    via_pid1+=("$u")
+  done
+  ((${#via_pid1[@]} == 0)) || units_sctl kill --kill-whom=all --signal=SIGKILL -- "${via_pid1[@]}" ||
+    record_log err "systemctl kill failed for: ${via_pid1[*]}"
 }
 
 # units_stop_elapsed: µs since units_stop began, on the uptime clock (immune to clock steps).
@@ -444,11 +585,17 @@ units_classify_stopped() {
       RESULT[$u]=not-found STOPPED_US[$u]=0
       continue
     fi
-    if ! units_is_down "$u" || [[ ${POPULATED[$u]} != no ]]; then
+    if units_emptied "$u"; then
+      # judged by its cgroup: no process of it is left, since units_escalate saw it empty
+      record_log notice "unit $u: no process of it is left; systemd (busy) has not yet recorded" \
+        "its end (now ${ACTIVE[$u]}/${SUB[$u]})"
+      t=${EMPTIED_US[$u]:-}
+      [[ -n $t ]] || time_now_us_v t
+      ((STOPPED_US[$u] >= 0)) || STOPPED_US[$u]=$((t - STOP_T0_US))
+    elif ! units_is_down "$u" || [[ ${POPULATED[$u]} != no ]]; then
       RESULT[$u]=not-stopped STOPPED_US[$u]=-1 rc=1
       continue
-    fi
-    if [[ ${RESULT[$u]} == stopped ]] && ((t < STOP_T0_US)); then
+    elif [[ ${RESULT[$u]} == stopped ]] && ((t < STOP_T0_US)); then
       RESULT[$u]=already-inactive STOPPED_US[$u]=0
       continue
     fi
