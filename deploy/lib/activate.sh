@@ -118,6 +118,25 @@ activate_hand_flag_time() {
   activate_claim_present_msg
 }
 
+# activate_adopt_recorded_latch (lock held): a flag with no content is not one made by hand when
+# the state records an activation in force: the controller writes it empty when /run has no room
+# for its content (latch_flag_create_exclusive), so it is that activation's flag. This run
+# re-verifies that activation instead of recording a new one "created outside the controller" over
+# it (which replaced, say, the watchdog's trip). Writes ACT_ID ACT_SOURCE ACT_ACTOR ACT_REASON
+# ACT_WALL_US ACT_CLAIM_PRIO ACT_CLAIM_MSG ST FLAG_*.
+activate_adopt_recorded_latch() {
+  [[ $ACT_ID == flag-* && $ACT_OWNER == 0 && -f ${CFG[FLAG_FILE]} ]] || return 0
+  latch_flag_read "${CFG[FLAG_FILE]}"
+  [[ -z $FLAG_ID ]] || return 0
+  record_state_load
+  [[ ${ST[ACTIVE]:-0} == 1 && -n ${ST[FLAG_ID]:-} && ${ST[FLAG_ID]} != flag-* ]] || return 0
+  [[ ${ST[ACT_ID]:-} == "${ST[FLAG_ID]}" ]] || return 0
+  ACT_ID=${ST[FLAG_ID]} ACT_SOURCE=${ST[ACT_SOURCE]:-unknown} ACT_ACTOR=${ST[ACT_ACTOR]:-}
+  ACT_REASON=${ST[ACT_REASON]:-}
+  [[ ! ${ST[ACT_TRIGGER_US]:-} =~ ^[0-9]+$ ]] || ACT_WALL_US=${ST[ACT_TRIGGER_US]}
+  activate_claim_present_msg
+}
+
 # activate_log_claim: the claim's journal line, written after the stop. A flag made by hand
 # (touch) that no activation recorded yet is a new activation, which this run is: it gets the
 # runbook's banner like every other trigger; only the re-check of a latch already recorded logs
@@ -659,6 +678,7 @@ activate_finish() {
     record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
       "recording without it; trip requests left for the next run"
   }
+  activate_adopt_recorded_latch
   ((!ACT_OPT_FROM_SPOOL || !locked)) || activate_claim_spool
   # under the lock exempt grants under: one granted while this run stopped the units ends too
   [[ $ACT_RUN_SOURCE == @(path|tamper) ]] || exempt_clear_all "a new stop ($ACT_RUN_SOURCE)" stop

@@ -238,6 +238,11 @@ describe('the latch never lies', () => {
       expect(Object.values(await box.activeStates(TRADING)).every((s) => DOWN.includes(s)), r.stdout).toBe(true);
       for (const unit of TRADING) expect((await box.run('systemctl', 'start', unit)).exitCode, unit).not.toBe(0);
       expect((await status()).latched).toBe(true);
+      // the path unit's run on the empty flag re-verifies this activation: no other is recorded over it
+      await box.sh('sleep 1; for i in $(seq 100); do [ "$(systemctl show -P ActiveState quantum-ess-trigger.service)" != activating ] && break; sleep 0.1; done');
+      const last = (await box.stateJson()).last_activation;
+      expect(last?.reason).toBe('run full');
+      expect(last?.source).toBe('cli');
       summary.push({ fault: '/run full at activation', outcome: 'an empty flag still created; persisted latch written; every start refused' });
     } finally {
       await box.ess('deactivate', '--no-start');

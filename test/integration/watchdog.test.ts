@@ -175,6 +175,10 @@ describe('dead man\'s switch, WATCHDOG_ACTION=trip, when its own parts fail', ()
       }
       expect(down, 'all trading units down').toBe(true);
       expect(failed, 'quantum-ess-watchdog.service failed while /run was full').toBe(true);
+      // the stop that happened is recorded, /run full or not
+      const last = await lastActivation();
+      expect(last.reason).toContain('watchdog');
+      expect((await box.stateJson()).active).toBe(true);
     } finally {
       await box.mustRun('rm', '-f', '/run/fill');
       await box.mustRun('mount', '-o', `remount,size=${size}`, '/run');
