@@ -21,8 +21,10 @@ declare -g EXPORTER_URL=http://127.0.0.1:10170/metrics DRY_RUN=0 FAILS=0 CHECKS=
 # How root scrapes its own exporter when the web config asks for TLS, a client certificate or a
 # password: curl's config format (url, cacert, cert, key, user), root's alone since it may hold a
 # password and curl obeys what it says (docs/operator-guide.md, "The drill").
-readonly SCRAPE_CURLRC=/etc/quantum/ess-drill.curlrc
+readonly SCRAPE_CURLRC=/etc/quantum/ess-drill.curlrc SCRAPE_CURLRC_MAX_BYTES=65536
+readonly SCRAPE_CURLRC_KEYS='url|cacert|capath|cert|cert-type|key|key-type|pass|user'
 declare -g DRILL_ID="" DRILL_ID_DONE="" DRILL_TOKEN="" DRILL_REQUEST="" SCRAPE_PROBLEM=""
+declare -g SCRAPE_OPTIONS="" SCRAPE_URL=""
 # 1 when the ESS was latched (an incident, a maintenance window) as the drill began: it then checks
 # that the latch holds, never advises clearing it, and leaves the triggers for an armed switch.
 declare -g DRILL_LATCHED=0
@@ -140,34 +142,66 @@ drill_exporter_installed() {
   [[ $(systemctl show -P LoadState -- "$EXPORTER_UNIT" 2>/dev/null) == loaded ]]
 }
 
-# drill_scrape_problem_v VAR: why SCRAPE_CURLRC cannot be used ('' when it is absent or fine)
-drill_scrape_problem_v() {
-  local owner mode fix
-  printf -v "$1" '%s' ""
+# drill_scrape_read: SCRAPE_CURLRC checked and read once (a file no one but root can change, on a
+# path no one else can change: what is checked is what is used), each line one of
+# SCRAPE_CURLRC_KEYS: how to reach the exporter, nothing that writes a file, reads another config,
+# or outlasts the drill's own limits (curl takes an option's last value). Writes SCRAPE_PROBLEM
+# (why it is refused, '' when absent or fine) SCRAPE_OPTIONS (its lines but url) SCRAPE_URL.
+drill_scrape_read() {
+  local owner mode size n=0 line
+  SCRAPE_PROBLEM="" SCRAPE_OPTIONS="" SCRAPE_URL=""
   [[ -e $SCRAPE_CURLRC || -L $SCRAPE_CURLRC ]] || return 0
-  fix="sudo chown root:root $SCRAPE_CURLRC && sudo chmod 0600 $SCRAPE_CURLRC"
+  config_owner_problem_v SCRAPE_PROBLEM "$SCRAPE_CURLRC" "${SCRAPE_CURLRC%/*}"
+  [[ -z $SCRAPE_PROBLEM ]] || { SCRAPE_PROBLEM+="; fix: make it root's alone"; return 0; }
   if [[ -L $SCRAPE_CURLRC || ! -f $SCRAPE_CURLRC ]]; then
-    printf -v "$1" '%s is not a regular file; fix: make it one (root:root 0600)' "$SCRAPE_CURLRC"
+    SCRAPE_PROBLEM="$SCRAPE_CURLRC is not a regular file; fix: make it one (root:root 0600)"
     return 0
   fi
-  read -r owner mode < <(stat -c '%u %a' -- "$SCRAPE_CURLRC")
+  read -r owner mode size < <(stat -c '%u %a %s' -- "$SCRAPE_CURLRC")
   if [[ $owner != 0 ]] || ((8#$mode & 8#022)); then
-    printf -v "$1" '%s' "$SCRAPE_CURLRC is owned by uid $owner with mode $mode: whoever can change\
- it chooses what root runs curl with; fix: $fix"
+    SCRAPE_PROBLEM="$SCRAPE_CURLRC is owned by uid $owner with mode $mode: whoever can change it\
+ chooses what root runs curl with; fix: sudo chown root:root $SCRAPE_CURLRC && sudo chmod 0600\
+ $SCRAPE_CURLRC"
+    return 0
+  fi
+  if ((size > SCRAPE_CURLRC_MAX_BYTES)); then
+    SCRAPE_PROBLEM="$SCRAPE_CURLRC is $size bytes (at most $SCRAPE_CURLRC_MAX_BYTES); fix: sudoedit\
+ $SCRAPE_CURLRC"
+    return 0
+  fi
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    drill_scrape_line "$line" && continue
+    SCRAPE_PROBLEM="$SCRAPE_CURLRC line $n sets what the drill does not take from it (only\
+ ${SCRAPE_CURLRC_KEYS//|/, }, one per line, as --name VALUE, name = VALUE or name: VALUE); fix:\
+ sudoedit $SCRAPE_CURLRC"
+    break
+  done < <(head -c "$SCRAPE_CURLRC_MAX_BYTES" -- "$SCRAPE_CURLRC")
+  [[ -z $SCRAPE_PROBLEM ]] || SCRAPE_OPTIONS="" SCRAPE_URL=""
+}
+
+# drill_scrape_line LINE: one line of SCRAPE_CURLRC taken (a comment, a blank, one of
+# SCRAPE_CURLRC_KEYS with its value on the line), or 1. Writes SCRAPE_OPTIONS SCRAPE_URL.
+drill_scrape_line() {
+  local re="^[[:space:]]*(--)?($SCRAPE_CURLRC_KEYS)([[:space:]]*[=:][[:space:]]*|[[:space:]]+)(.+)\$"
+  local blank='^[[:space:]]*(#|$)'
+  [[ ! $1 =~ $blank ]] || return 0
+  [[ $1 =~ $re ]] || return 1
+  if [[ ${BASH_REMATCH[2]} != url ]]; then
+    SCRAPE_OPTIONS+=$1$'\n'
+  elif [[ -z $SCRAPE_URL && ${BASH_REMATCH[4]} =~ ^\"?([^\"[:space:]]+) ]]; then
+    SCRAPE_URL=${BASH_REMATCH[1]}
   fi
 }
 
 # drill_scrape: the exporter's metrics on stdout, as root scrapes them: SCRAPE_CURLRC's options
 # (its url left out: EXPORTER_URL is the one address), curl's error on stderr. Never with a file
-# others could have written.
+# others could have written. No other curl config is read (-q), and the drill's own limits come
+# after the file's options, so they are the ones in force.
 drill_scrape() {
   [[ -z $SCRAPE_PROBLEM ]] || return 1
-  if [[ -e $SCRAPE_CURLRC ]]; then
-    curl -fsS --max-time 2 --url "$EXPORTER_URL" --config <(grep -v -E \
-      '^[[:space:]]*(--)?url([[:space:]]*[=:]|[[:space:]]|$)' -- "$SCRAPE_CURLRC" || true)
-  else
-    curl -fsS --max-time 2 --url "$EXPORTER_URL"
-  fi
+  curl -q --config <(printf '%s' "$SCRAPE_OPTIONS") -fsS --proto =http,https --max-time 2 \
+    --url "$EXPORTER_URL"
 }
 
 # drill_unscraped_v VAR: why EXPORTER_URL gives no metrics, and the fix: SCRAPE_CURLRC refused, the
@@ -961,15 +995,12 @@ drill_args() {
   args_problem_v problem proof_ess.sh 0
   [[ -z $problem ]] || drill_usage_error "$problem"
   [[ -z ${ARGS_VAL[dry-run]:-} ]] || DRY_RUN=1
-  drill_scrape_problem_v SCRAPE_PROBLEM
+  drill_scrape_read
   if [[ -v ARGS_VAL[exporter-url] ]]; then
     [[ -n ${ARGS_VAL[exporter-url]} ]] || drill_usage_error "--exporter-url needs a value"
     EXPORTER_URL=${ARGS_VAL[exporter-url]}
-  elif [[ -z $SCRAPE_PROBLEM && -e $SCRAPE_CURLRC ]]; then
-    local url
-    url=$(sed -n -E 's/^[[:space:]]*(--)?url([[:space:]]*[=:][[:space:]]*|[[:space:]]+)"?([^"[:space:]]+)"?.*/\3/p' \
-      -- "$SCRAPE_CURLRC" 2>/dev/null | head -n 1) || true
-    EXPORTER_URL=${url:-$EXPORTER_URL}
+  else
+    EXPORTER_URL=${SCRAPE_URL:-$EXPORTER_URL}
   fi
 }
 

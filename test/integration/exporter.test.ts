@@ -283,7 +283,7 @@ describe('exporter on real systemd', () => {
     }
   });
 
-  it('a web config from exporter-toolkit\'s docs (mutual TLS, basic auth): the drill scrapes with ess-drill.curlrc, names it when missing, refuses one others can write', async () => {
+  it('a web config from exporter-toolkit\'s docs (mutual TLS, basic auth): the drill scrapes with ess-drill.curlrc, names it when missing, refuses one others can write or one that sets more than how to reach it', async () => {
     const tls = '/etc/quantum/tls';
     const ssl = 'OPENSSL_CONF=/dev/null openssl';
     const made = await box.sh([
@@ -324,14 +324,15 @@ describe('exporter on real systemd', () => {
       expect(without).toMatch(/FAIL exporter .*does not answer \(unit active; curl: \(\d+\)[^)]*\).*fix: if its web config asks for TLS, a client certificate or a password, say how root scrapes it in \/etc\/quantum\/ess-drill\.curlrc/);
 
       const curlrc = '/etc/quantum/ess-drill.curlrc';
-      await write(curlrc, [
+      const working = [
         'url = "https://127.0.0.1:10170/metrics"',
         `cacert = "${tls}/srv.crt"`,
         '# a client certificate the client_ca_file vouches for',
         `cert = "${tls}/drill.crt"`,
         `key = "${tls}/drill.key"`,
         'user = "prometheus:s3cret"',
-      ]);
+      ];
+      await write(curlrc, working);
       await box.mustRun('chmod', '0600', curlrc);
       const withIt = await drill();
       expect(withIt).toMatch(/PASS exporter +https:\/\/127\.0\.0\.1:10170\/metrics answers, ess_active=0/);
@@ -343,6 +344,27 @@ describe('exporter on real systemd', () => {
       // a file others can change chooses what root runs curl with: never used
       await box.mustRun('chmod', '0666', curlrc);
       expect(await drill()).toMatch(/FAIL exporter +not scraped: \/etc\/quantum\/ess-drill\.curlrc is owned by uid 0 with mode 666.*fix: sudo chown root:root \/etc\/quantum\/ess-drill\.curlrc && sudo chmod 0600/);
+      await box.mustRun('chmod', '0600', curlrc);
+
+      // root's own file still only says how to reach the exporter: an option that would write a
+      // file (even through a nested config), or outlast the drill's 2 s (curl takes an option's
+      // last value), is refused whole and the drill neither writes nor hangs
+      const nested = '/etc/quantum/ess-drill.nested';
+      await write(nested, ['output = "/etc/quantum/written-by-nested"']);
+      const hostile = [
+        'output = "/etc/quantum/written-by-curlrc"',
+        `config = "${nested}"`,
+        `-K ${nested}`,
+        'max-time = 600',
+        'retry = 100',
+      ];
+      for (const line of hostile) {
+        await write(curlrc, [...working, line]);
+        const refused = await drill();
+        expect(refused, line).toMatch(/FAIL exporter +not scraped: \/etc\/quantum\/ess-drill\.curlrc line 7 sets what the drill does not take from it \(only url, cacert, capath, cert, cert-type, key, key-type, pass, user,/);
+      }
+      expect((await box.sh('ls /etc/quantum/written-by-curlrc /etc/quantum/written-by-nested')).exitCode).not.toBe(0);
+      await box.mustRun('rm', nested);
       await box.mustRun('rm', curlrc);
     } finally {
       await box.mustRun('mv', `${webConfig}.orig`, webConfig);
