@@ -1,8 +1,8 @@
 // The exporter against node_exporter's systemd collector for the same units, in the same run, on real
 // systemd 252 (a sandbox, needs root): scrape latency at 1 s and 15 s intervals, CPU per 1000 scrapes,
-// idle RSS, unit state freshness, and transitions counted against systemd's journal. Prints one table
-// row per figure with its goal (the issue's) and whether it is met.
-//   npx tsx bench/exporter.bench.ts [--scrapes-1s N] [--scrapes-15s N] [--burst N] [--freshness-cycles N] [--toggles N]
+// idle RSS, unit state freshness, latch flag freshness, and transitions counted against systemd's
+// journal. Prints one table row per figure with its goal (the issue's) and whether it is met.
+//   npx tsx bench/exporter.bench.ts [--scrapes-1s N] [--scrapes-15s N] [--burst N] [--freshness-cycles N] [--flag-cycles N] [--toggles N]
 import { parseArgs } from 'node:util';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { ensureNodeExporter } from './node-exporter.js';
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     'scrapes-15s': { type: 'string', default: '20' },
     burst: { type: 'string', default: '1000' },
     'freshness-cycles': { type: 'string', default: '25' },
+    'flag-cycles': { type: 'string', default: '30' },
     toggles: { type: 'string', default: '20' },
   },
 });
@@ -38,6 +39,21 @@ interface Freshness {
   p99: number | null;
   max: number | null;
 }
+interface FlagFreshness extends Freshness {
+  floor: Omit<Freshness, 'missed'>;
+}
+
+// A second exporter, as the installed one runs (same binary, user and flags), whose ess.conf names a
+// flag in a directory of its own: creating and removing the installed switch's flag would trip it.
+const FLAG_EXPORTER = `
+set -Eeuo pipefail
+argv=$(systemctl show -P ExecStart quantum-ess-exporter.service | sed -n 's/.*argv\\[\\]=\\([^;]*\\) ;.*/\\1/p')
+conf=$(sed -n 's/.*--ess-config \\([^ ]*\\).*/\\1/p' <<<"$argv")
+install -d -m 0755 /run/ess-bench-flag /etc/quantum-bench
+sed 's|^FLAG_FILE=.*|FLAG_FILE=/run/ess-bench-flag/ESS_ON|' "$conf" >/etc/quantum-bench/ess.conf
+read -ra words < <(sed -e 's|--ess-config [^ ]*|--ess-config /etc/quantum-bench/ess.conf|' -e 's| --systemd-socket||' <<<"$argv")
+systemd-run --unit=bench-flag-exporter --quiet -p User=quantum-ess -p Group=quantum-ess "\${words[@]}" --web.listen-address 127.0.0.1:10171
+for _ in $(seq 100); do curl -fs http://127.0.0.1:10171/metrics >/dev/null && exit 0; sleep 0.1; done; exit 1`;
 
 const UNIT = 'quantum-execution.service';
 const UNITS_RE = '(quantum-.*|grafana-server|redis-server|prometheus)\\.(service|path)';
@@ -85,6 +101,12 @@ try {
     ) as Freshness;
   const fresh = { ess: await freshness('ess', 'http://127.0.0.1:10170/metrics'), node: await freshness('node', 'http://127.0.0.1:9100/metrics') };
 
+  await box.mustRun('bash', '-c', FLAG_EXPORTER);
+  const flagFresh = JSON.parse(
+    await box.mustRun('/usr/bin/node', '/opt/quantum-ess-src/bench/flag-freshness.mjs', '--url', 'http://127.0.0.1:10171/metrics', '--flag', '/run/ess-bench-flag/ESS_ON', '--cycles', values['flag-cycles']),
+  ) as FlagFreshness;
+  await box.mustRun('systemctl', 'stop', 'bench-flag-exporter.service');
+
   const compare = JSON.parse(
     await box.mustRun(
       '/usr/bin/node', '/opt/quantum-ess-src/bench/scrape-compare.mjs', '--ess-pid', essPid, '--node-pid', nodePid, '--clk-tck', clkTck,
@@ -125,6 +147,13 @@ try {
     reference: `node_exporter ${fmt(fresh.node.p50)} / ${fmt(fresh.node.p99)} / ${fmt(fresh.node.max)} (read at scrape)`,
     goal: 'p99 <= 50 ms',
     result: verdict(fresh.ess.p99 !== null && fresh.ess.p99 <= 50 && fresh.ess.missed === 0),
+  });
+  rows.push({
+    figure: `flag freshness p50 / p99 / max ms (${flagFresh.samples} creates and removals)`,
+    ess: `${fmt(flagFresh.p50)} / ${fmt(flagFresh.p99)} / ${fmt(flagFresh.max)}`,
+    reference: `one scrape, nothing changed: ${fmt(flagFresh.floor.p50)} / ${fmt(flagFresh.floor.p99)} / ${fmt(flagFresh.floor.max)}`,
+    goal: 'p99 <= 50 ms',
+    result: verdict(flagFresh.p99 !== null && flagFresh.p99 <= 50 && flagFresh.missed === 0),
   });
   rows.push({
     figure: `transitions counted / in systemd's journal (${toggles} stop+start)`,
