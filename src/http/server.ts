@@ -280,7 +280,7 @@ export async function startServer(
     server.close();
     throw error;
   }
-  reloader?.watch();
+  await reloader?.watch();
   return {
     address: { host: address, port },
     protocol: https === null ? 'http' : 'https',

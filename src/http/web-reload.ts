@@ -1,26 +1,22 @@
-import { unwatchFile, watchFile } from 'node:fs';
+import type { FSWatcher } from 'chokidar';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
+import { dirname } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Counter } from 'prom-client';
 import type { WebConfig, WebTls } from '../config/web-config.js';
 import { describe, type Log } from '../io/log.js';
+import { identityOf, watchNames } from '../io/name-watch.js';
 import { loadTlsPair, secureContextOptions, type TlsPair, TlsPairError, tlsPairValidAt } from './tls-pair.js';
 import type { WebGate } from './web-gate.js';
 
-interface WatchedStats {
-  readonly mtimeMs: number;
-  readonly ino: number;
-  readonly size: number;
-}
-
 export interface WebReloadOptions {
-  /** How often the files are stat()ed. Polling, not inotify: certbot and Kubernetes replace symlinks. */
-  readonly pollMs: number;
   /** Quiet time after the last change before reloading: a renewal writes the files one after the other. */
   readonly settleMs: number;
 }
 
-export const WEB_RELOAD_DEFAULTS: WebReloadOptions = { pollMs: 1_000, settleMs: 1_000 };
+export const WEB_RELOAD_DEFAULTS: WebReloadOptions = { settleMs: 1_000 };
 
 /** What the reloader acts on: the HTTPS listener (null over plain HTTP) and the request gate. */
 export interface WebTargets {
@@ -40,6 +36,41 @@ function watchedFiles(web: WebConfig): string[] {
   const pems = web.tls === null ? [] : [web.tls.cert, web.tls.key, web.tls.clientCa];
   const files = pems.flatMap((source) => (source !== null && 'file' in source ? [source.file] : []));
   return web.reloadable ? [web.file, ...files] : files;
+}
+
+/**
+ * What is watched for `files`: the directory of each, where certbot and Kubernetes replace a name by a
+ * rename or switch a symbolic link, or the file itself when its directory cannot be listed (a key in
+ * a 0710 directory): then only changes of the file it names now are seen, and SIGHUP does the rest.
+ */
+async function watchRoots(files: readonly string[]): Promise<string[]> {
+  const roots = await Promise.all(
+    files.map(async (file) => {
+      const dir = dirname(file);
+      try {
+        await access(dir, constants.R_OK | constants.X_OK);
+        return dir;
+      } catch {
+        return file;
+      }
+    }),
+  );
+  return [...new Set(roots)];
+}
+
+/** What each path resolves to now (symbolic links followed), with its contents' size and time or not. */
+async function signature(paths: readonly string[], contents: boolean): Promise<string> {
+  const each = await Promise.all(
+    paths.map(async (path) => {
+      try {
+        const info = await stat(path);
+        return contents ? `${identityOf(info)}:${info.mtimeMs}:${info.size}` : identityOf(info);
+      } catch (error) {
+        return `missing:${(error as NodeJS.ErrnoException).code ?? ''}`;
+      }
+    }),
+  );
+  return each.join('\n');
 }
 
 /** Which client certificates the listener asks for, and which node:tls itself refuses (the rest: acceptsClient). */
@@ -77,12 +108,9 @@ export class WebReloader {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #watching: string[] = [];
-  readonly #onChange = (now: WatchedStats, before: WatchedStats): void => {
-    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.reload('files changed'), this.options.settleMs);
-    this.#timer.unref();
-  };
+  #watcher: FSWatcher | undefined;
+  #signature = '';
+  #closed = false;
 
   constructor(
     readonly targets: WebTargets,
@@ -99,9 +127,43 @@ export class WebReloader {
     return this.#web;
   }
 
-  watch(): void {
-    this.#watching = watchedFiles(this.#web);
-    for (const file of this.#watching) watchFile(file, { interval: this.options.pollMs, persistent: false }, this.#onChange).unref();
+  /**
+   * Watches the files (chokidar, watchNames) and resolves once changes are seen. Any event in their
+   * directories leads to a stat() of each: a change of what a path resolves to (a renewal renamed
+   * over it, a symbolic link switched) or of its contents starts the settle time before a reload.
+   */
+  async watch(): Promise<void> {
+    const files = watchedFiles(this.#web);
+    this.#watching = files;
+    if (files.length === 0 || this.#closed) return;
+    const roots = await watchRoots(files);
+    const rootsIdentity = await signature(roots, false);
+    const changed = (): void => void this.#changedMaybe(files, roots, rootsIdentity);
+    const watcher = await watchNames(roots, files, {
+      onPath: changed,
+      onRaw: changed,
+      onError: (error) => this.targets.log(`web config: watching ${files.join(', ')} failed, changes are taken at SIGHUP only: ${describe(error)}`, 'warning'),
+    });
+    this.#signature = await signature(files, true);
+    if (this.#closed || this.#watching !== files) {
+      await watcher.close();
+      return;
+    }
+    this.#watcher = watcher;
+  }
+
+  async #changedMaybe(files: readonly string[], roots: readonly string[], rootsIdentity: string): Promise<void> {
+    const now = await signature(files, true);
+    if (now === this.#signature || this.#watching !== files) return;
+    this.#signature = now;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.reload('files changed'), this.options.settleMs);
+    this.#timer.unref();
+    // a directory replaced by another one: the watch of the old one is dead
+    if ((await signature(roots, false)) !== rootsIdentity && this.#watching === files) {
+      this.#unwatch();
+      await this.watch();
+    }
   }
 
   /** Reloads now (SIGHUP, a change seen); reloads never overlap. Never rejects. */
@@ -129,7 +191,7 @@ export class WebReloader {
     this.#pair = pair;
     if (watchedFiles(web).join('\n') !== this.#watching.join('\n')) {
       this.#unwatch();
-      this.watch();
+      await this.watch();
     }
     if (pair === null) {
       targets.log(`web config: ${web.file} reloaded (${why})`);
@@ -159,11 +221,14 @@ export class WebReloader {
   }
 
   #unwatch(): void {
-    for (const file of this.#watching) unwatchFile(file, this.#onChange);
+    // chokidar's close() releases the inotify handles at once; its promise only settles its streams
+    void this.#watcher?.close();
+    this.#watcher = undefined;
     this.#watching = [];
   }
 
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.#unwatch();
   }

@@ -1,6 +1,8 @@
-import { type FSWatcher, lstatSync, watch } from 'node:fs';
+import type { FSWatcher } from 'chokidar';
+import { lstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { identityOf, watchNames } from '../io/name-watch.js';
 import { pathExists } from '../io/path-exists.js';
 import type { ReadHealth } from './read-health.js';
 
@@ -11,10 +13,10 @@ const DIRECTORY_POLL_MS = 1000;
  * milliseconds; check() re-stats it at every scrape because watch events can be missed (inotify queue
  * overflow, a directory that did not exist yet, a read-only bind mount being replaced).
  *
- * One inotify watch on the directory itself, and only events naming the flag count: nothing else in the
- * directory is ever opened, stat'ed or watched, so the controller's temp and lock files (0600
- * root) cause no read errors. (A per-file watcher such as chokidar adds a watch on every entry, which
- * fails with EACCES on those.)
+ * chokidar watches the directory for the flag's name only (watchNames): the controller's temp and lock
+ * files beside it (0600 root) are never watched nor opened, so they cause no read errors. chokidar
+ * does not follow its root directory being removed or replaced, which its raw events show: the
+ * directory's identity tells (identityOf), and the watch is set up again.
  */
 export class FlagReader {
   readonly #flagFile: string;
@@ -26,6 +28,10 @@ export class FlagReader {
   #watcher: FSWatcher | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
+  /** The restart under way: events in a burst (a directory removed) share it. */
+  #restarting: Promise<void> | null = null;
+  /** Asked again while one ran: its directory may have changed after it looked. */
+  #restartAgain = false;
 
   constructor(flagFile: string, health: ReadHealth) {
     this.#flagFile = flagFile;
@@ -67,48 +73,83 @@ export class FlagReader {
 
   async #startWatcher(): Promise<void> {
     if (this.#closed) return;
-    const inode = await directoryInode(this.#dir);
-    if (inode === null) {
+    const identity = await directoryIdentity(this.#dir);
+    if (this.#closed) return;
+    if (identity === null) {
       // Normally tmpfiles creates the directory at boot, before the exporter starts. Until it exists
       // there is nothing to watch: look once a second.
       this.#retry = setTimeout(() => void this.#restartWatcher(), DIRECTORY_POLL_MS);
       return;
     }
-    let watcher: FSWatcher;
+    let watcher: FSWatcher | undefined;
+    let setupError: unknown = null;
+    const current = (): boolean => watcher !== undefined && this.#watcher === watcher;
     try {
-      watcher = watch(this.#dir, { persistent: false });
+      watcher = await watchNames([this.#dir], [this.#flagFile], {
+        onPath: () => {
+          if (current()) void this.check();
+        },
+        // another entry, no name (a queue overflow) or the directory itself: the watch dies with a
+        // removed or replaced directory, which only its identity tells
+        onRaw: (name) => {
+          if (name !== this.#name && current()) void this.#recheckDirectory(identity, name === null);
+        },
+        // no inotify watch to be had (the user's limit reached): counted, and tried again later
+        onError: (error) => {
+          if (watcher === undefined) setupError ??= error;
+          else if (current()) this.#watchFailed(error);
+        },
+      });
     } catch (error) {
-      this.#health.failed('flag', new Error(`watch on ${this.#dir} failed`, { cause: error }));
-      this.#retry = setTimeout(() => void this.#restartWatcher(), DIRECTORY_POLL_MS);
+      this.#watchFailed(error);
+      return;
+    }
+    if (this.#closed || setupError !== null) {
+      await watcher.close();
+      if (setupError !== null && !this.#closed) this.#watchFailed(setupError);
       return;
     }
     this.#watcher = watcher;
-    watcher.on('change', (_event, filename) => {
-      if (filename === this.#name) {
-        void this.check();
-        return;
-      }
-      // Another entry, no name (a queue overflow) or the directory itself: the watch dies with a
-      // removed or replaced directory, which only its inode tells.
-      void directoryInode(this.#dir).then((now) => {
-        if (this.#watcher !== watcher) return;
-        if (now !== inode) void this.#restartWatcher();
-        else if (filename === null) void this.check();
-      });
+    // the directory replaced while chokidar set up its watch
+    await this.#recheckDirectory(identity, false);
+  }
+
+  #watchFailed(error: unknown): void {
+    this.#health.failed('flag', new Error(`watch on ${this.#dir} failed`, { cause: error }));
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => void this.#restartWatcher(), DIRECTORY_POLL_MS);
+  }
+
+  async #recheckDirectory(identity: string, overflow: boolean): Promise<void> {
+    const watcher = this.#watcher;
+    const now = await directoryIdentity(this.#dir);
+    if (this.#watcher !== watcher || this.#closed) return;
+    if (now !== identity) void this.#restartWatcher();
+    else if (overflow) await this.check();
+  }
+
+  #restartWatcher(): Promise<void> {
+    if (this.#restarting !== null) {
+      this.#restartAgain = true;
+      return this.#restarting;
+    }
+    this.#restarting = (async () => {
+      do {
+        this.#restartAgain = false;
+        await this.#restart();
+      } while (this.#restartAgain && !this.#closed);
+    })().finally(() => {
+      this.#restarting = null;
     });
-    // The directory was removed or replaced (the watch is then dead): wait for it to come back.
-    watcher.on('error', () => void this.#restartWatcher());
-    watcher.on('close', () => {
-      if (this.#watcher === watcher && !this.#closed) void this.#restartWatcher();
-    });
+    return this.#restarting;
   }
 
   /** A flag created while no watch was set up is caught by the check() after it. */
-  async #restartWatcher(): Promise<void> {
+  async #restart(): Promise<void> {
     const old = this.#watcher;
     this.#watcher = undefined;
-    old?.close();
     clearTimeout(this.#retry);
+    await old?.close();
     await this.#startWatcher();
     await this.check();
   }
@@ -118,7 +159,7 @@ export class FlagReader {
     clearTimeout(this.#retry);
     const watcher = this.#watcher;
     this.#watcher = undefined;
-    watcher?.close();
+    await watcher?.close();
   }
 }
 
@@ -131,10 +172,10 @@ function redirected(dir: string): boolean {
 }
 
 /** null: missing or not a directory. */
-async function directoryInode(path: string): Promise<number | null> {
+async function directoryIdentity(path: string): Promise<string | null> {
   try {
     const info = await stat(path);
-    return info.isDirectory() ? info.ino : null;
+    return info.isDirectory() ? identityOf(info) : null;
   } catch {
     return null;
   }

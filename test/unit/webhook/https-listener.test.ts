@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { request as httpRequest } from 'node:http';
@@ -24,7 +24,7 @@ afterEach(async () => {
 
 const fingerprint = async (file: string): Promise<string> => new X509Certificate(await readFile(file)).fingerprint256;
 
-/** The exporter over HTTPS with a pair in its directory; changes are looked for every 50 ms. */
+/** The exporter over HTTPS with a pair in its directory; a change is reloaded 100 ms after the last event. */
 async function startHttps(): Promise<{ h: WebhookHarness; live: CertPair; dir: string }> {
   // the pair has to exist before the harness loads the config
   const dir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
@@ -35,7 +35,7 @@ async function startHttps(): Promise<{ h: WebhookHarness; live: CertPair; dir: s
   await copyFile(first.keyFile, live.keyFile);
   harness = await startWebhookHarness({
     config: { tls_cert_file: live.certFile, tls_key_file: live.keyFile },
-    tlsReload: { pollMs: 50, settleMs: 100 },
+    tlsReload: { settleMs: 100 },
   });
   return { h: harness, live, dir };
 }
@@ -150,6 +150,89 @@ describe('the webhook over HTTPS', () => {
     expect(next.certificate).not.toBe(old);
     expect(h.logs.some((line) => line.startsWith(`tls: certificate reloaded (files changed): ${next.certificate}`))).toBe(true);
     expect(await reloads(h, 'error')).toBe(0);
+  });
+
+  it('follows a renewal that switches symbolic links: certbot live/ names, Kubernetes ..data', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
+    certDir = dir;
+    const first = await makeCert(dir, 'first');
+    const second = await makeCert(dir, 'second');
+    const third = await makeCert(dir, 'third');
+    // certbot: live/cert.pem -> ../archive/cert1.pem; a renewal adds cert2.pem and switches the links by
+    // renaming new links over them, the old files stay
+    await mkdir(join(dir, 'archive'));
+    await mkdir(join(dir, 'live'));
+    const archive = async (n: number, pair: CertPair): Promise<void> => {
+      await copyFile(pair.certFile, join(dir, 'archive', `cert${n}.pem`));
+      await copyFile(pair.keyFile, join(dir, 'archive', `privkey${n}.pem`));
+    };
+    const switchLink = async (target: string, link: string): Promise<void> => {
+      await symlink(target, `${link}.new`);
+      await rename(`${link}.new`, link);
+    };
+    await archive(1, first);
+    await symlink('../archive/cert1.pem', join(dir, 'live', 'cert.pem'));
+    await symlink('../archive/privkey1.pem', join(dir, 'live', 'privkey.pem'));
+    harness = await startWebhookHarness({
+      config: { tls_cert_file: join(dir, 'live', 'cert.pem'), tls_key_file: join(dir, 'live', 'privkey.pem') },
+      tlsReload: { settleMs: 100 },
+    });
+    const h = harness;
+    expect((await h.post(samplePayload('Breach', 'f1'))).certificate).toBe(await fingerprint(first.certFile));
+    await archive(2, second);
+    await switchLink('../archive/privkey2.pem', join(dir, 'live', 'privkey.pem'));
+    await switchLink('../archive/cert2.pem', join(dir, 'live', 'cert.pem'));
+    await until(async () => (await reloads(h, 'ok')) === 1, 'the certbot renewal');
+    expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(await fingerprint(second.certFile));
+    await h.close();
+    harness = undefined;
+
+    // Kubernetes: tls.crt -> ..data/tls.crt, ..data -> ..<timestamp>; an update writes a new timestamped
+    // directory and renames a new ..data over the old one. The old directory is left here (the kubelet
+    // removes it afterwards): the switch of ..data alone must be seen.
+    const mount = join(dir, 'secret');
+    const version = async (name: string, pair: CertPair): Promise<void> => {
+      await mkdir(join(mount, name), { recursive: true });
+      await copyFile(pair.certFile, join(mount, name, 'tls.crt'));
+      await copyFile(pair.keyFile, join(mount, name, 'tls.key'));
+    };
+    await version('..2026_01', second);
+    await symlink('..2026_01', join(mount, '..data'));
+    await symlink('..data/tls.crt', join(mount, 'tls.crt'));
+    await symlink('..data/tls.key', join(mount, 'tls.key'));
+    harness = await startWebhookHarness({
+      config: { tls_cert_file: join(mount, 'tls.crt'), tls_key_file: join(mount, 'tls.key') },
+      tlsReload: { settleMs: 100 },
+    });
+    const k = harness;
+    expect((await k.post(samplePayload('Breach', 'k1'))).certificate).toBe(await fingerprint(second.certFile));
+    await version('..2026_02', third);
+    await switchLink('..2026_02', join(mount, '..data'));
+    await until(async () => (await reloads(k, 'ok')) === 1, 'the ..data switch');
+    expect((await k.post(samplePayload('Breach', 'k2'))).certificate).toBe(await fingerprint(third.certFile));
+    expect(await reloads(k, 'error')).toBe(0);
+  });
+
+  it('follows the directory of the pair replaced by another one, and renewals in the new one', async () => {
+    const { h, live, dir } = await startHttps();
+    const second = await makeCert(dir, 'second');
+    const third = await makeCert(dir, 'third');
+    // the pair lives in dir itself: a new directory with the same names takes its place
+    const next = `${dir}.next`;
+    await mkdir(next);
+    await copyFile(second.certFile, join(next, 'live.crt'));
+    await copyFile(second.keyFile, join(next, 'live.key'));
+    await rename(dir, `${dir}.old`);
+    certDir = `${dir}.old`;
+    await rename(next, dir);
+    await until(async () => (await reloads(h, 'ok')) === 1, 'the reload from the new directory');
+    const moved = (file: string): string => file.replace(dir, `${dir}.old`);
+    expect((await h.post(samplePayload('Breach', 'd1'))).certificate).toBe(await fingerprint(moved(second.certFile)));
+    await replace(moved(third.keyFile), live.keyFile);
+    await replace(moved(third.certFile), live.certFile);
+    await until(async () => (await reloads(h, 'ok')) === 2, 'the renewal in the new directory');
+    expect((await h.post(samplePayload('Breach', 'd2'))).certificate).toBe(await fingerprint(moved(third.certFile)));
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('keeps the old pair when the new one is broken, logging and counting it, and takes a good one later', async () => {

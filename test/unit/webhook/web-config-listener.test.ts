@@ -101,7 +101,7 @@ function readFileSyncText(file: string): string {
 
 async function start(certs: Certs, webConfig: string): Promise<WebhookHarness> {
   serverCa.set(certs.server.certFile, await readFile(certs.server.certFile, 'utf8'));
-  harness = await startWebhookHarness({ webConfig, tlsReload: { pollMs: 50, settleMs: 100 } });
+  harness = await startWebhookHarness({ webConfig, tlsReload: { settleMs: 100 } });
   return harness;
 }
 
