@@ -5,9 +5,9 @@
 // Interleaved with each change, one scrape with nothing changed: its round trip is the floor any
 // freshness measured this way has.
 //   node flag-freshness.mjs --url http://127.0.0.1:10171/metrics --flag /run/ess-bench-flag/ESS_ON --cycles 25
-import { Agent, request } from 'node:http';
 import { rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { keepAliveScraper } from './keepalive-scrape.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -18,22 +18,8 @@ const { values } = parseArgs({
   },
 });
 const url = new URL(values.url);
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const { scrape, close } = keepAliveScraper(url);
 const pattern = /^ess_active (\d+)$/m;
-
-function scrape() {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -68,7 +54,7 @@ for (let i = 0; i < Number(values.cycles); i += 1) {
     else samples.push(ms);
   }
 }
-agent.destroy();
+close();
 const stats = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const pct = (p) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);

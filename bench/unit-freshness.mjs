@@ -5,9 +5,9 @@
 // an upper bound of the freshness, by at most one scrape.
 //   node unit-freshness.mjs --url http://127.0.0.1:10170/metrics --format ess|node --unit quantum-execution.service --cycles 20
 import { execFile } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { keepAliveScraper } from './keepalive-scrape.mjs';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -20,7 +20,7 @@ const { values } = parseArgs({
   },
 });
 const url = new URL(values.url);
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const { scrape, close } = keepAliveScraper(url);
 const unit = values.unit;
 const escaped = unit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // ess: ess_unit_state{unit="U",role="R",state="S"} 1; node_exporter: node_systemd_unit_state{name="U",state="S",type="T"} 1
@@ -28,20 +28,6 @@ const pattern =
   values.format === 'node'
     ? new RegExp(`^node_systemd_unit_state\\{name="${escaped}",state="([a-z-]+)"[^}]*\\} 1$`, 'm')
     : new RegExp(`^ess_unit_state\\{unit="${escaped}",role="[a-z]+",state="([a-z-]+)"\\} 1$`, 'm');
-
-function scrape() {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const monotonicUs = () => process.hrtime.bigint() / 1000n;
 
@@ -73,7 +59,7 @@ for (let i = 0; i < Number(values.cycles); i += 1) {
     else samples.push(ms);
   }
 }
-agent.destroy();
+close();
 const sorted = [...samples].sort((a, b) => a - b);
 const pct = (p) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
 console.log(JSON.stringify({ samples: sorted.length, missed, p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? null }));

@@ -7,37 +7,30 @@ import type { TLSSocket } from 'node:tls';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sample } from '../helpers.js';
 import { type CertPair, makeCert, makeExpiredCert } from '../tls-certs.js';
 import { samplePayload } from './fixtures.js';
-import { startWebhookHarness, TOKEN, type WebhookHarness } from './webhook-harness.js';
+import { startWebhookHarness, tlsTestState, TOKEN, type WebhookHarness } from './webhook-harness.js';
 
-let harness: WebhookHarness | undefined;
-let certDir: string | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  if (certDir !== undefined) await rm(certDir, { recursive: true, force: true });
-  certDir = undefined;
-});
+const t = tlsTestState();
 
 const fingerprint = async (file: string): Promise<string> => new X509Certificate(await readFile(file)).fingerprint256;
 
 /** The exporter over HTTPS with a pair in its directory; a change is reloaded 100 ms after the last event. */
 async function startHttps(): Promise<{ h: WebhookHarness; live: CertPair; dir: string }> {
-  // the pair has to exist before the harness loads the config
+  // the pair has to exist before the t.harness loads the config
   const dir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
-  certDir = dir;
+  t.certDir = dir;
   const first = await makeCert(dir, 'first');
   const live = { certFile: join(dir, 'live.crt'), keyFile: join(dir, 'live.key') };
   await copyFile(first.certFile, live.certFile);
   await copyFile(first.keyFile, live.keyFile);
-  harness = await startWebhookHarness({
+  t.harness = await startWebhookHarness({
     config: { tls_cert_file: live.certFile, tls_key_file: live.keyFile },
     tlsReload: { settleMs: 100 },
   });
-  return { h: harness, live, dir };
+  return { h: t.harness, live, dir };
 }
 
 /** Replaces a file the way certbot and most tools do: a new file renamed over the old one. */
@@ -154,7 +147,7 @@ describe('the webhook over HTTPS', () => {
 
   it('follows a renewal that switches symbolic links: certbot live/ names, Kubernetes ..data', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
-    certDir = dir;
+    t.certDir = dir;
     const first = await makeCert(dir, 'first');
     const second = await makeCert(dir, 'second');
     const third = await makeCert(dir, 'third');
@@ -173,11 +166,11 @@ describe('the webhook over HTTPS', () => {
     await archive(1, first);
     await symlink('../archive/cert1.pem', join(dir, 'live', 'cert.pem'));
     await symlink('../archive/privkey1.pem', join(dir, 'live', 'privkey.pem'));
-    harness = await startWebhookHarness({
+    t.harness = await startWebhookHarness({
       config: { tls_cert_file: join(dir, 'live', 'cert.pem'), tls_key_file: join(dir, 'live', 'privkey.pem') },
       tlsReload: { settleMs: 100 },
     });
-    const h = harness;
+    const h = t.harness;
     expect((await h.post(samplePayload('Breach', 'f1'))).certificate).toBe(await fingerprint(first.certFile));
     await archive(2, second);
     await switchLink('../archive/privkey2.pem', join(dir, 'live', 'privkey.pem'));
@@ -185,7 +178,7 @@ describe('the webhook over HTTPS', () => {
     await until(async () => (await reloads(h, 'ok')) === 1, 'the certbot renewal');
     expect((await h.post(samplePayload('Breach', 'f2'))).certificate).toBe(await fingerprint(second.certFile));
     await h.close();
-    harness = undefined;
+    t.harness = undefined;
 
     // Kubernetes: tls.crt -> ..data/tls.crt, ..data -> ..<timestamp>; an update writes a new timestamped
     // directory and renames a new ..data over the old one. The old directory is left here (the kubelet
@@ -200,11 +193,11 @@ describe('the webhook over HTTPS', () => {
     await symlink('..2026_01', join(mount, '..data'));
     await symlink('..data/tls.crt', join(mount, 'tls.crt'));
     await symlink('..data/tls.key', join(mount, 'tls.key'));
-    harness = await startWebhookHarness({
+    t.harness = await startWebhookHarness({
       config: { tls_cert_file: join(mount, 'tls.crt'), tls_key_file: join(mount, 'tls.key') },
       tlsReload: { settleMs: 100 },
     });
-    const k = harness;
+    const k = t.harness;
     expect((await k.post(samplePayload('Breach', 'k1'))).certificate).toBe(await fingerprint(second.certFile));
     await version('..2026_02', third);
     await switchLink('..2026_02', join(mount, '..data'));
@@ -223,7 +216,7 @@ describe('the webhook over HTTPS', () => {
     await copyFile(second.certFile, join(next, 'live.crt'));
     await copyFile(second.keyFile, join(next, 'live.key'));
     await rename(dir, `${dir}.old`);
-    certDir = `${dir}.old`;
+    t.certDir = `${dir}.old`;
     await rename(next, dir);
     await until(async () => (await reloads(h, 'ok')) === 1, 'the reload from the new directory');
     const moved = (file: string): string => file.replace(dir, `${dir}.old`);
@@ -311,15 +304,15 @@ describe('the webhook over HTTPS', () => {
   });
 
   it('starts with an expired certificate (nothing better at hand) but says so, and shows its expiry', async () => {
-    certDir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
-    const expired = await makeExpiredCert(certDir, 'expired');
-    harness = await startWebhookHarness({ config: { tls_cert_file: expired.certFile, tls_key_file: expired.keyFile } });
-    expect(harness.logs.some((line) => line.startsWith(`tls: ERROR ${expired.certFile} is not valid now`))).toBe(true);
-    expect(sample(await harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(Date.parse('2020-01-02T00:00:00Z') / 1000);
+    t.certDir = await mkdtemp(join(tmpdir(), 'ess-tls-'));
+    const expired = await makeExpiredCert(t.certDir, 'expired');
+    t.harness = await startWebhookHarness({ config: { tls_cert_file: expired.certFile, tls_key_file: expired.keyFile } });
+    expect(t.harness.logs.some((line) => line.startsWith(`tls: ERROR ${expired.certFile} is not valid now`))).toBe(true);
+    expect(sample(await t.harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBe(Date.parse('2020-01-02T00:00:00Z') / 1000);
   });
 
   it('has no certificate expiry series over plain HTTP', async () => {
-    harness = await startWebhookHarness();
-    expect(sample(await harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBeUndefined();
+    t.harness = await startWebhookHarness();
+    expect(sample(await t.harness.metrics(), 'ess_webhook_tls_cert_not_after_timestamp_seconds')).toBeUndefined();
   });
 });

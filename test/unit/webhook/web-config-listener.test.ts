@@ -1,22 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashSync } from 'bcryptjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sample } from '../helpers.js';
 import { type CertPair, makeCert } from '../tls-certs.js';
 import { samplePayload } from './fixtures.js';
-import { startWebhookHarness, TOKEN, type WebhookHarness } from './webhook-harness.js';
+import { startWebhookHarness, tlsTestState, TOKEN, type WebhookHarness } from './webhook-harness.js';
 
-let harness: WebhookHarness | undefined;
-let certDir: string | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  if (certDir !== undefined) await rm(certDir, { recursive: true, force: true });
-  certDir = undefined;
-});
+const t = tlsTestState();
 
 // htpasswd -nBC writes $2y$ hashes; bcryptjs $2b$: the same algorithm
 const hash = (password: string): string => hashSync(password, 4).replace(/^\$2b\$/, '$2y$');
@@ -33,7 +26,7 @@ interface Certs {
 
 async function makeCerts(): Promise<Certs> {
   const dir = await mkdtemp(join(tmpdir(), 'ess-web-config-'));
-  certDir = dir;
+  t.certDir = dir;
   const [server, client, stranger] = await Promise.all([makeCert(dir, 'server'), makeCert(dir, 'client'), makeCert(dir, 'stranger')]);
   return { dir, server, client, stranger };
 }
@@ -101,8 +94,8 @@ function readFileSyncText(file: string): string {
 
 async function start(certs: Certs, webConfig: string): Promise<WebhookHarness> {
   serverCa.set(certs.server.certFile, await readFile(certs.server.certFile, 'utf8'));
-  harness = await startWebhookHarness({ webConfig, tlsReload: { settleMs: 100 } });
-  return harness;
+  t.harness = await startWebhookHarness({ webConfig, tlsReload: { settleMs: 100 } });
+  return t.harness;
 }
 
 const trip = (id: string): string => JSON.stringify(samplePayload('Breach', id));

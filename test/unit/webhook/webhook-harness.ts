@@ -2,8 +2,9 @@ import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { WebReloadOptions } from '../../../src/http/web-reload.js';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { UnprivilegedSide } from '../../../src/unprivileged-side.js';
 import { type RunningServer, startServer } from '../../../src/http/server.js';
 import { createFakeHost, type FakeHost } from '../helpers.js';
@@ -133,4 +134,22 @@ export async function startWebhookHarness(options: HarnessOptions = {}): Promise
       await fakeHost.cleanup();
     },
   };
+}
+
+/** What a TLS test starts: the harness and the certificate directory it made. */
+export interface TlsTestState {
+  harness?: WebhookHarness | undefined;
+  certDir?: string | undefined;
+}
+
+/** Registers an afterEach that closes the harness and removes the certificate directory of each test. */
+export function tlsTestState(): TlsTestState {
+  const state: TlsTestState = {};
+  afterEach(async () => {
+    await state.harness?.close();
+    if (state.certDir !== undefined) await rm(state.certDir, { recursive: true, force: true });
+    delete state.harness;
+    delete state.certDir;
+  });
+  return state;
 }
