@@ -38,24 +38,30 @@ function watchedFiles(web: WebConfig): string[] {
   return web.reloadable ? [web.file, ...files] : files;
 }
 
+/** How often a file in a directory the exporter cannot list is stat()ed (chokidar's polling). */
+const UNLISTED_POLL_MS = 1_000;
+
 /**
  * What is watched for `files`: the directory of each, where certbot and Kubernetes replace a name by a
- * rename or switch a symbolic link, or the file itself when its directory cannot be listed (a key in
- * a 0710 directory): then only changes of the file it names now are seen, and SIGHUP does the rest.
+ * rename or switch a symbolic link; or, when its directory cannot be listed (a key in a 0710
+ * directory), the file itself, polled: inotify on a file follows the inode it named, never a link
+ * switched or a name renamed over, which a stat() of the path sees.
  */
-async function watchRoots(files: readonly string[]): Promise<string[]> {
-  const roots = await Promise.all(
+async function watchRoots(files: readonly string[]): Promise<{ readonly dirs: string[]; readonly unlisted: string[] }> {
+  const listable = await Promise.all(
     files.map(async (file) => {
-      const dir = dirname(file);
       try {
-        await access(dir, constants.R_OK | constants.X_OK);
-        return dir;
+        await access(dirname(file), constants.R_OK | constants.X_OK);
+        return true;
       } catch {
-        return file;
+        return false;
       }
     }),
   );
-  return [...new Set(roots)];
+  return {
+    dirs: [...new Set(files.filter((_, i) => listable[i]).map((file) => dirname(file)))],
+    unlisted: [...new Set(files.filter((_, i) => !listable[i]))],
+  };
 }
 
 /** What each path resolves to now (symbolic links followed), with its contents' size and time or not. */
@@ -108,7 +114,7 @@ export class WebReloader {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #watching: string[] = [];
-  #watcher: FSWatcher | undefined;
+  #watchers: FSWatcher[] = [];
   #signature = '';
   #closed = false;
 
@@ -136,20 +142,26 @@ export class WebReloader {
     const files = watchedFiles(this.#web);
     this.#watching = files;
     if (files.length === 0 || this.#closed) return;
-    const roots = await watchRoots(files);
+    const { dirs, unlisted } = await watchRoots(files);
+    const roots = [...dirs, ...unlisted];
     const rootsIdentity = await signature(roots, false);
     const changed = (): void => void this.#changedMaybe(files, roots, rootsIdentity);
-    const watcher = await watchNames(roots, files, {
+    const handlers = {
       onPath: changed,
       onRaw: changed,
-      onError: (error) => this.targets.log(`web config: watching ${files.join(', ')} failed, changes are taken at SIGHUP only: ${describe(error)}`, 'warning'),
-    });
+      onError: (error: unknown) =>
+        this.targets.log(`web config: watching ${files.join(', ')} failed, changes are taken at SIGHUP only: ${describe(error)}`, 'warning'),
+    };
+    const watchers = await Promise.all([
+      ...(dirs.length > 0 ? [watchNames(dirs, files, handlers)] : []),
+      ...(unlisted.length > 0 ? [watchNames(unlisted, unlisted, handlers, UNLISTED_POLL_MS)] : []),
+    ]);
     this.#signature = await signature(files, true);
     if (this.#closed || this.#watching !== files) {
-      await watcher.close();
+      await Promise.all(watchers.map((watcher) => watcher.close()));
       return;
     }
-    this.#watcher = watcher;
+    this.#watchers = watchers;
   }
 
   async #changedMaybe(files: readonly string[], roots: readonly string[], rootsIdentity: string): Promise<void> {
@@ -222,8 +234,8 @@ export class WebReloader {
 
   #unwatch(): void {
     // chokidar's close() releases the inotify handles at once; its promise only settles its streams
-    void this.#watcher?.close();
-    this.#watcher = undefined;
+    for (const watcher of this.#watchers) void watcher.close();
+    this.#watchers = [];
     this.#watching = [];
   }
 

@@ -36,15 +36,23 @@ const PATH_EVENTS = ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const;
  *   how chokidar never looks at the parent of a directory that disappears under it
  * - depth 0: the directories' own entries, never a subdirectory
  * - atomic off: an unlink is reported at once, not held 100 ms in case an add follows
- * - awaitWriteFinish and usePolling off: events as inotify delivers them, no stat timers
+ * - awaitWriteFinish off, and usePolling unless asked for: events as inotify delivers them
  * - ignorePermissionErrors: a name the process cannot watch (a 0600 root flag) is still followed
  *   through its directory's listing instead of failing the watch
  * - persistent: chokidar adds its error handler to the inotify handles only for persistent watches;
  *   close() releases them
  *
+ * With pollMs, chokidar stats the paths that often instead (usePolling): for files whose directory
+ * the process cannot list, where only a stat() of the path sees a link switched or a rename over it.
+ *
  * Resolves once the initial scan is done, that is once events are delivered.
  */
-export async function watchNames(paths: readonly string[], names: readonly string[], handlers: NameWatchHandlers): Promise<FSWatcher> {
+export async function watchNames(
+  paths: readonly string[],
+  names: readonly string[],
+  handlers: NameWatchHandlers,
+  pollMs?: number,
+): Promise<FSWatcher> {
   const roots = new Set(paths.map((path) => resolve(path)));
   const wanted = new Set(names.map((name) => resolve(name)));
   const watcher = watch([...roots], {
@@ -52,7 +60,8 @@ export async function watchNames(paths: readonly string[], names: readonly strin
     depth: 0,
     atomic: false,
     awaitWriteFinish: false,
-    usePolling: false,
+    usePolling: pollMs !== undefined,
+    ...(pollMs === undefined ? {} : { interval: pollMs, binaryInterval: pollMs }),
     ignoreInitial: true,
     ignorePermissionErrors: true,
     persistent: true,
