@@ -484,7 +484,9 @@ units_began_v() {
 
 # units_sigterm UNIT: begins the stop systemd has not begun: the unit's KillSignal= (and SIGCONT, as
 # systemd does) to every process of its cgroup (KillMode=control-group) or to its main process
-# (mixed, process, none), by the kernel, with no answer needed from PID 1. systemd's own stop job
+# (mixed, process, none), by the kernel, with no answer needed from PID 1. A main process outside
+# the unit's cgroup is never signalled: a root-owned PIDFile= may name any process (another unit's,
+# a monitor's), and the controller signals nothing but the trading units. systemd's own stop job
 # stays queued and finds the unit down, or sends the same signal again. Writes nothing.
 units_sigterm() {
   local u=$1 pids=""
@@ -492,7 +494,14 @@ units_sigterm() {
   if [[ ${KILL_MODE[$u]} == control-group && -n $CGROUP_ROOT && -n ${CGROUP[$u]} ]]; then
     units_subtree_pids_v pids "$CGROUP_ROOT${CGROUP[$u]}"
   fi
-  [[ -n $pids || ${MAINPID[$u]} == 0 ]] || pids=${MAINPID[$u]}
+  if [[ -z $pids && ${MAINPID[$u]} != 0 ]]; then
+    if units_pid_in_cgroup "${MAINPID[$u]}" "${CGROUP[$u]}"; then
+      pids=${MAINPID[$u]}
+    else
+      record_log warning "unit $u: its main process ${MAINPID[$u]} is not in its cgroup" \
+        "(${CGROUP[$u]:-none}): not signalled by the controller"
+    fi
+  fi
   record_log warning "unit $u: systemd had not begun its stop ${CFG[KILL_AFTER_SEC]}s after the" \
     "request (PID 1 busy); signal ${KILL_SIGNAL[$u]} (KillSignal=) sent by the controller to:${pids:- none}"
   [[ -n $pids ]] || return 0
@@ -500,6 +509,27 @@ units_sigterm() {
   kill -n "${KILL_SIGNAL[$u]}" $pids 2>/dev/null || true
   # shellcheck disable=SC2086
   kill -s CONT $pids 2>/dev/null || true
+}
+
+# units_pid_in_cgroup PID CGROUP: PID runs in CGROUP (systemd's ControlGroup= path) or below it, by
+# the kernel's own record (/proc/PID/cgroup: the unified line, or each hierarchy's on cgroup v1).
+units_pid_in_cgroup() {
+  local line
+  [[ -n $2 ]] || return 1
+  { while IFS= read -r line; do
+      line=${line#*:*:}
+      [[ $line != "$2" && $line != "$2/"* ]] || return 0
+    done <"/proc/$1/cgroup"; } 2>/dev/null
+  return 1
+}
+
+# units_cgroup_kill UNIT: SIGKILL to every process of UNIT through the kernel's cgroup.kill, which
+# needs no answer from a busy PID 1; 1 where that file is missing or refuses the write. CGROUP
+# read before. Writes nothing.
+units_cgroup_kill() {
+  units_cgroup_root
+  [[ -n $CGROUP_ROOT && -n ${CGROUP[$1]} && -e $CGROUP_ROOT${CGROUP[$1]}/cgroup.kill ]] &&
+    { printf '1' >"$CGROUP_ROOT${CGROUP[$1]}/cgroup.kill"; } 2>/dev/null
 }
 
 # units_sigkill UNIT...: SIGKILL to every process of each unit whose cgroup still holds one
@@ -519,10 +549,7 @@ units_sigkill() {
     RESULT[$u]=killed
     record_log warning "unit $u still running ${CFG[KILL_AFTER_SEC]}s after its stop began" \
       "(SIGTERM): SIGKILL sent to every process of it"
-    if [[ $word == yes && -e $CGROUP_ROOT${CGROUP[$u]}/cgroup.kill ]] &&
-      { printf '1' >"$CGROUP_ROOT${CGROUP[$u]}/cgroup.kill"; } 2>/dev/null; then
-      continue
-    fi
+    [[ $word == yes ]] && units_cgroup_kill "$u" && continue
     via_pid1+=("$u")
   done
   ((${#via_pid1[@]} == 0)) || units_sctl kill --kill-whom=all --signal=SIGKILL -- "${via_pid1[@]}" ||
@@ -542,13 +569,16 @@ units_stop_elapsed() {
 # processes. systemd will never stop those; SIGKILL them all and wait for the cgroups to empty, up
 # to the deadline. Writes RESULT STOPPED_US POPULATED UNITS_STOP_ELAPSED_US.
 units_kill_leftovers() {
-  local deadline=$1 u left now
+  local deadline=$1 u left now via_pid1=()
   shift
   local units=("$@")
+  # through cgroup.kill where it can: a busy PID 1 would answer systemctl kill after the deadline
+  for u in "${units[@]}"; do units_cgroup_kill "$u" || via_pid1+=("$u"); done
   units_stop_elapsed
-  units_sctl_within $((deadline - UNITS_STOP_ELAPSED_US)) kill --kill-whom=all --signal=SIGKILL \
-    -- "${units[@]}" ||
-    record_log err "systemctl kill of leftover processes failed for: ${units[*]}"
+  ((${#via_pid1[@]} == 0)) ||
+    units_sctl_within $((deadline - UNITS_STOP_ELAPSED_US)) kill --kill-whom=all \
+      --signal=SIGKILL -- "${via_pid1[@]}" ||
+    record_log err "systemctl kill of leftover processes failed for: ${via_pid1[*]}"
   record_log warning "units stopped but processes were left in their cgroups;" \
     "SIGKILL sent: ${units[*]}"
   for u in "${units[@]}"; do RESULT[$u]="leftovers-killed"; done

@@ -531,3 +531,27 @@ spool_mount() {
   [ "$(ls -A "$SPOOL_BATCH")" = r1 ] # the FIFO went once recorded
   grep -q 'trip request p: .*reason=unreadable trip request p' "$TMP/journal"
 }
+
+@test "the controller's own KillSignal= never reaches a main process outside the unit's cgroup" {
+  load_libs
+  config_load
+  record_log() { printf '%s %s\n' "$1" "${*:2}" >>"$TMP/journal"; }
+  local u=quantum-governor.service pid own rc=0
+  sleep 1000 &
+  pid=$!
+  own=$(sed -n 's/^[0-9]*:[^:]*://p' "/proc/$pid/cgroup" | head -n 1)
+  # a root-owned PIDFile= naming another unit's process: systemd reports it as the main PID
+  KILL_MODE[$u]=process KILL_SIGNAL[$u]=15 MAINPID[$u]=$pid CGROUP[$u]=/ess-test.slice/$u
+  units_sigterm "$u"
+  sleep 0.2
+  kill -0 "$pid"
+  grep -q "unit $u: its main process $pid is not in its cgroup (/ess-test.slice/$u): not signalled" \
+    "$TMP/journal"
+  run ! grep -q "sent by the controller to:.*$pid" "$TMP/journal"
+  # the same process in the unit's cgroup (here the test's own) gets the unit's KillSignal=
+  CGROUP[$u]=$own
+  units_sigterm "$u"
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 143 ]
+  grep -q "signal 15 (KillSignal=) sent by the controller to:$pid" "$TMP/journal"
+}

@@ -4,7 +4,7 @@
 // "stopped" (never "killed" because its grace ran out before SIGTERM was sent), one that ignores
 // SIGTERM is "killed", and nothing is "not-stopped" that did stop.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, TRADING } from '../../sandbox/sandbox.js';
+import { MONITOR, Sandbox, TRADING } from '../../sandbox/sandbox.js';
 
 const DOWN = ['inactive', 'failed'];
 const RUNS = 8;
@@ -101,6 +101,30 @@ describe('stop while PID 1 is busy reloading', () => {
       expect(journal).toContain('quantum-execution.service ignored SIGTERM; every process of it killed with SIGKILL');
     } finally {
       await box.sh('rm -f /run/systemd/system/quantum-execution.service.d/90-stubborn.conf && systemctl daemon-reload');
+    }
+  });
+  it('during the storm a KillMode=process unit\'s child that ignores SIGTERM is killed (leftovers-killed), no monitor is touched, nothing comes back', async () => {
+    // the main process exits on SIGTERM, its child ignores it: systemd leaves the child behind
+    const dir = '/run/systemd/system/quantum-ai-engine.service.d';
+    const dropin = `${dir}/90-leaky.conf`;
+    await box.sh(
+      `mkdir -p ${dir} && printf '[Service]\\nKillMode=process\\nExecStart=\\nExecStart=/bin/bash -c "IGNORE_SIGTERM=1 /opt/quantum-ess-src/sandbox/fixtures/stand-in-worker.sh leaky-child & exec /opt/quantum-ess-src/sandbox/fixtures/stand-in-worker.sh quantum-ai-engine"\\n' > ${dropin} && systemctl daemon-reload && systemctl restart quantum-ai-engine.service && sleep 0.3`,
+    );
+    const monitorsBefore = await box.mustRun('systemctl', 'show', '-p', 'MainPID', '-p', 'ActiveEnterTimestamp', '--', ...MONITOR);
+    try {
+      const r = await activateDuringStorm('reload storm, leaky unit');
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const state = await box.stateJson();
+      expect(state.last_activation?.result).toBe('degraded');
+      for (const u of state.last_activation?.units ?? []) {
+        expect(u.result, u.unit).toBe(u.unit === 'quantum-ai-engine.service' ? 'leftovers-killed' : 'stopped');
+      }
+      expect((await box.sh("pgrep -c -f '[s]tand-in-worker.sh leaky-child' || true")).stdout.trim()).toBe('0');
+      const states = await box.waitFor(TRADING, DOWN, 10000);
+      for (const unit of TRADING) expect(DOWN, `${unit} is ${states[unit]}`).toContain(states[unit]);
+      expect(await box.mustRun('systemctl', 'show', '-p', 'MainPID', '-p', 'ActiveEnterTimestamp', '--', ...MONITOR)).toBe(monitorsBefore);
+    } finally {
+      await box.sh(`rm -f ${dropin} && systemctl daemon-reload`);
     }
   });
 });
