@@ -243,6 +243,45 @@ describe('the Debian package', () => {
     expect(metricValue(text, `ess_build_info{version="${version}+1",nodejs_version="${process.version}"}`)).toBe(1);
   });
 
+  it('an older build, a corrupted newer build or one for another architecture leaves the upgraded host as it was: same version, same exporter serving, armed', async () => {
+    const exporterPid = await box.show('quantum-ess-exporter.service', 'MainPID');
+    const unchanged = async (what: string): Promise<void> => {
+      expect(await installedVersion(), what).toBe(`install ok installed ${version}+1`);
+      expect(await box.mustRun('quantum-ess-exporter', '--version'), what).toMatch(new RegExp(`^quantum-ess-exporter ${version.replaceAll('.', '\\.')}\\+1 \\(`));
+      expect((await box.mustRun('tail', '-n', '1', `/usr/lib/quantum-ess/${MARKED_LIB}`)).trim(), what).toBe(`# quantum-ess ${version}+1`);
+      expect(await box.show('quantum-ess-exporter.service', 'MainPID'), what).toBe(exporterPid);
+      expect(await box.mustRun(CTL, 'status'), what).toContain('verdict:  armed');
+      expect(metricValue(await box.scrape(), `ess_build_info{version="${version}+1",nodejs_version="${process.version}"}`), what).toBe(1);
+    };
+    // apt-get -y never downgrades on its own
+    const older = await aptInstall(deb);
+    expect(older.exitCode, older.out).not.toBe(0);
+    expect(older.out).toContain('--allow-downgrades');
+    await unchanged('older build through apt-get');
+
+    // a newer build whose data is damaged past its control part: dpkg runs the maintainer scripts,
+    // then fails unpacking; it must leave the installed files and the armed switch as they were
+    const damaged = '/root/quantum-ess-damaged.deb';
+    await execa('bash', [path.join(REPO, 'test/integration/newer-package.sh'), hostDeb, `${version}+2`, path.join(root, damaged)]);
+    await box.mustRun('bash', '-c', `size=$(stat -c %s ${damaged}); dd if=/dev/zero of=${damaged} bs=1 seek=$((size * 3 / 4)) count=65536 conv=notrunc status=none`);
+    const bad = await box.sh(`dpkg -i ${damaged} 2>&1`);
+    expect(bad.exitCode, bad.stdout).not.toBe(0);
+    await unchanged('damaged newer build');
+
+    const foreign = '/root/quantum-ess-foreign.deb';
+    await box.mustRun('bash', '-c', `set -e; rm -rf /root/foreign; dpkg-deb -R ${NEWER} /root/foreign
+      sed -i -e 's/^Architecture: .*/Architecture: s390x/' -e 's/^Version: .*/Version: ${version}+3/' /root/foreign/DEBIAN/control
+      dpkg-deb --root-owner-group -Zgzip -z1 -b /root/foreign ${foreign} >/dev/null`);
+    const arch = await box.sh(`dpkg -i ${foreign} 2>&1`);
+    expect(arch.exitCode, arch.stdout).not.toBe(0);
+    expect(arch.stdout).toContain('does not match system');
+    await unchanged('build for another architecture');
+    // and the switch still trips
+    await box.mustRun('touch', FLAG);
+    await expectLatched();
+    await release();
+  });
+
   it('a trip while the removal waits for the ESS lock: the removal is refused, the latch and its drop-ins stay', async () => {
     // the lock held (as by an activation recording itself) while dpkg's removal starts: it passes
     // prerm's first check, then waits in install.sh uninstall; the trip comes meanwhile
