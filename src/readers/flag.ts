@@ -89,10 +89,14 @@ export class FlagReader {
         onPath: () => {
           if (current()) void this.check();
         },
-        // another entry, no name (a queue overflow) or the directory itself: the watch dies with a
-        // removed or replaced directory, which only its identity tells
+        // The flag's own name: chokidar reports an add or unlink only of an entry its listing knew,
+        // and a flag made while the watch was being set up may be missing there; a stat costs little.
+        // Another entry, no name (a queue overflow) or the directory itself: the watch dies with a
+        // removed or replaced directory, which only its identity tells.
         onRaw: (name) => {
-          if (name !== this.#name && current()) void this.#recheckDirectory(identity, name === null);
+          if (!current()) return;
+          if (name === this.#name) void this.check();
+          else void this.#recheckDirectory(identity, name === null);
         },
         // no inotify watch to be had (the user's limit reached): counted, and tried again later
         onError: (error) => {
