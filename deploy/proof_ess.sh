@@ -197,11 +197,13 @@ drill_scrape_line() {
 # drill_scrape: the exporter's metrics on stdout, as root scrapes them: SCRAPE_CURLRC's options
 # (its url left out: EXPORTER_URL is the one address), curl's error on stderr. Never with a file
 # others could have written. No other curl config is read (-q), and the drill's own limits come
-# after the file's options, so they are the ones in force.
+# after the file's options, so they are the ones in force. --max-time bounds the transfer only: a
+# file the options name that blocks on open (a FIFO at a cacert path) would hold curl for ever,
+# hence timeout(1) around it.
 drill_scrape() {
   [[ -z $SCRAPE_PROBLEM ]] || return 1
-  curl -q --config <(printf '%s' "$SCRAPE_OPTIONS") -fsS --proto =http,https --max-time 2 \
-    --url "$EXPORTER_URL"
+  timeout --kill-after=1 3 curl -q --config <(printf '%s' "$SCRAPE_OPTIONS") -fsS \
+    --proto =http,https --max-time 2 --url "$EXPORTER_URL"
 }
 
 # drill_unscraped_v VAR: why EXPORTER_URL gives no metrics, and the fix: SCRAPE_CURLRC refused, the

@@ -364,6 +364,11 @@ describe('exporter on real systemd', () => {
         expect(refused, line).toMatch(/FAIL exporter +not scraped: \/etc\/quantum\/ess-drill\.curlrc line 7 sets what the drill does not take from it \(only url, cacert, capath, cert, cert-type, key, key-type, pass, user,/);
       }
       expect((await box.sh('ls /etc/quantum/written-by-curlrc /etc/quantum/written-by-nested')).exitCode).not.toBe(0);
+      // a path the file names that blocks curl on open (a FIFO no one writes): the drill still ends
+      await box.mustRun('mkfifo', '/run/ess-drill-fifo');
+      await write(curlrc, [...working.filter((l) => !l.startsWith('cacert')), 'cacert = "/run/ess-drill-fifo"']);
+      expect(await drill()).toMatch(/FAIL exporter .*https:\/\/127\.0\.0\.1:10170\/metrics does not answer/);
+      await box.mustRun('rm', '/run/ess-drill-fifo');
       await box.mustRun('rm', nested);
       await box.mustRun('rm', curlrc);
     } finally {
@@ -371,5 +376,5 @@ describe('exporter on real systemd', () => {
       await box.mustRun('systemctl', 'reset-failed', 'quantum-ess-exporter.service');
       await restartExporter();
     }
-  });
+  }, 300_000);
 });
