@@ -20,7 +20,11 @@ setup() {
 
 teardown() {
   # an Alertmanager a test started, stopped even when the test failed before its end
-  [[ -z ${AM_PID:-} ]] || kill "$AM_PID" 2>/dev/null || true
+  # and waited for: it writes its snapshots into $TMP/am-data as it exits
+  if [[ -n ${AM_PID:-} ]]; then
+    kill "$AM_PID" 2>/dev/null || true
+    wait "$AM_PID" 2>/dev/null || true
+  fi
   rm -rf "$TMP"
 }
 
