@@ -35,8 +35,9 @@ readonly PROOF_LINK=$SBIN_DIR/proof_ess.sh
 readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=$SBIN_DIR/ess_fleet.sh
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
   quantum-ess-trip.path quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path
-  quantum-ess-guard.service quantum-ess-drill.timer quantum-ess-drill.service
-  quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer quantum-ess-watchdog.service)
+  quantum-ess-guard.service quantum-ess-guard.timer quantum-ess-drill.timer
+  quantum-ess-drill.service quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer
+  quantum-ess-watchdog.service)
 readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
 readonly EXPORTER_SOCKET=quantum-ess-exporter.socket
@@ -624,9 +625,10 @@ install_place() {
   remove_wiring_overrides
   systemctl daemon-reload
   systemctl enable --quiet quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path \
-    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+    quantum-ess-restore.service quantum-ess-drill.timer quantum-ess-trip-sweep.timer \
+    quantum-ess-guard.timer
   record_wiring
-  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer
+  systemctl start quantum-ess-drill.timer quantum-ess-trip-sweep.timer quantum-ess-guard.timer
   place_full_drill
   place_watchdog
   place_runbook_links
@@ -704,11 +706,11 @@ do_latch_check() {
     "deactivate --reason \"...\" (add --no-start to keep the trading units stopped), then retry."
 }
 
-# The switch: every unit that acts on a trip (the flag's and the spool's watchers, the guard, the
-# spool's sweep, the dead man's switch, the drills). A removal stops these first, under the lock, and
+# The switch: every unit that acts on a trip (the flag's and the spool's watchers, the guard and its
+# sweep, the spool's sweep, the dead man's switch, the drills). A removal stops these first, under the lock, and
 # then looks again (uninstall_trip_seen) before anything is deleted.
 readonly SWITCH_UNITS=(quantum-ess.path quantum-ess-trip.path quantum-ess-guard.path
-  quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer quantum-ess-drill.timer
+  quantum-ess-guard.timer quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer quantum-ess-drill.timer
   "${FULL_DRILL_UNITS[0]}")
 # the services a trip or a tamper runs in: one of them starting or stopping is a stop under way
 readonly STOP_SERVICES=(quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service

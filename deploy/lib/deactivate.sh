@@ -17,8 +17,9 @@ deactivate_rearm_switch() {
   units_sctl reset-failed -- "${SWITCH_PATH_UNITS[@]}" quantum-ess-guard.path "$TRIGGER_UNIT" \
     quantum-ess-trip.service quantum-ess-guard.service 2>/dev/null || true
   units_sctl start -- "${SWITCH_PATH_UNITS[@]}" || return 1
-  units_sctl start -- quantum-ess-guard.path quantum-ess-trip-sweep.timer 2>/dev/null ||
-    record_log warning "quantum-ess-guard.path or quantum-ess-trip-sweep.timer could not be started"
+  units_sctl start -- quantum-ess-guard.path quantum-ess-guard.timer quantum-ess-trip-sweep.timer \
+    2>/dev/null || record_log warning "quantum-ess-guard.path, quantum-ess-guard.timer or" \
+    "quantum-ess-trip-sweep.timer could not be started"
   units_read_states "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" || return 1
   for u in "${SWITCH_PATH_UNITS[@]}"; do [[ ${ACTIVE[$u]} == active ]] || return 1; done
   [[ -e ${CFG[FLAG_FILE]} || ${ACTIVE[$TRIGGER_UNIT]} != active ]]

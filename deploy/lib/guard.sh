@@ -30,8 +30,9 @@ guard_restore_flag() {
     record_log err "AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
 }
 
-# guard: run by quantum-ess-guard.service when the flag changes (ConditionPathExists=! skips it,
-# without a fork, while the flag exists). Waits for any deactivate in progress, then judges.
+# guard: run by quantum-ess-guard.service when the flag changes, and every 5 s by its timer for a
+# change whose event was missed (ConditionPathExists=! skips it, without a fork, while the flag
+# exists). Waits for any deactivate in progress, then judges.
 guard_cmd() {
   args_parse "" "" "$@"
   args_strict guard 0 guard
@@ -50,6 +51,9 @@ guard_cmd() {
 # Writes ST LOCK_FD GUARD_ROUNDS, and what activate_cmd writes.
 guard_run() {
   [[ ! -e ${CFG[FLAG_FILE]} ]] || return 0
+  # the timer's runs while nothing is latched: no lock taken, nothing an operator waits on
+  record_state_load
+  [[ -e $(verdict_persisted_latch_path) || ${ST[ACTIVE]:-0} == 1 ]] || return 0
   latch_take_lock || record_log warning "lock ${CFG[LOCK_FILE]} busy for ${CFG[LOCK_WAIT_SEC]}s;" \
     "guarding without it"
   record_state_load

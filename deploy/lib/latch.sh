@@ -255,7 +255,7 @@ latch_observe() {
   record_marker_read_v V_RESUME_PENDING resume-pending
   latch_note_config_problem
   units_read_states "${TRADING[@]}" "${MONITOR[@]}" "${SWITCH_PATH_UNITS[@]}" "$TRIGGER_UNIT" \
-    quantum-ess-guard.path || V_SYSTEMD_OK=0
+    quantum-ess-guard.path quantum-ess-guard.timer || V_SYSTEMD_OK=0
   units_read_populated "${TRADING[@]}"
   latch_observe_escaped
   units_read_asserts "${TRADING[@]}"

@@ -177,6 +177,9 @@ status_text_warnings() {
   [[ ${ACTIVE[quantum-ess-guard.path]:-} == active ]] ||
     printf '  WARNING:  quantum-ess-guard.path state=%s: %s\n' \
       "${ACTIVE[quantum-ess-guard.path]:-unknown}" "a flag removed by hand is not put back at once"
+  [[ ${ACTIVE[quantum-ess-guard.timer]:-} == active ]] ||
+    printf '  WARNING:  quantum-ess-guard.timer state=%s: %s\n' \
+      "${ACTIVE[quantum-ess-guard.timer]:-unknown}" "a removal whose path event was missed stays unnoticed"
   status_text_listener
   spool_trip_path_v why
   [[ -z $why ]] || printf '  WARNING:  webhook trip path: %s\n' "$why"

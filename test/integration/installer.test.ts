@@ -15,6 +15,7 @@ const ESS_UNITS = [
   'quantum-ess-restore.service',
   'quantum-ess-guard.path',
   'quantum-ess-guard.service',
+  'quantum-ess-guard.timer',
   'quantum-ess-exporter.service',
   'quantum-ess-drill.timer',
   'quantum-ess-drill.service',
@@ -123,11 +124,11 @@ describe('install.sh', () => {
   // written in. Simulated here: the guard (which would put a removed flag back at once) is stopped
   // and the persisted latch is dated to another boot.
   async function simulateReboot(): Promise<void> {
-    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path');
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path', 'quantum-ess-guard.timer');
     await box.mustRun('rm', FLAG);
     await box.mustRun('sed', '-i', 's/"boot_id":"[^"]*"/"boot_id":"an-earlier-boot"/', '/var/lib/quantum-ess/latched');
     await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
-    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path');
+    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path', 'quantum-ess-guard.timer');
   }
 
   it('keeps the latch across a reboot: the restore unit re-creates the flag from the persisted copy', async () => {
@@ -150,7 +151,7 @@ describe('install.sh', () => {
 
   it('fails closed at boot: with the restore failed the persisted latch still refuses every start', async () => {
     expect(await box.show('quantum-governor.service', 'After')).toContain('quantum-ess-restore.service');
-    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path');
+    await box.mustRun('systemctl', 'stop', 'quantum-ess-guard.path', 'quantum-ess-guard.timer');
     await box.mustRun('rm', FLAG);
     await box.mustRun('chmod', '000', '/usr/local/lib/quantum-ess/ess_controller.sh'); // the restore cannot run
     expect((await box.run('systemctl', 'restart', 'quantum-ess-restore.service')).exitCode).not.toBe(0);
@@ -163,7 +164,7 @@ describe('install.sh', () => {
     const status = await box.run('/usr/local/sbin/ess_controller.sh', 'status');
     expect(status.exitCode, status.stdout).toBe(6);
     expect(status.stdout).toContain('TAMPERED');
-    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path');
+    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path', 'quantum-ess-guard.timer');
     await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service'); // same boot: puts the flag back
     expect(await box.exists(FLAG)).toBe(true);
   });

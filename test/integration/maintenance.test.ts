@@ -186,10 +186,10 @@ describe('maintenance window under the latch', () => {
   it('an exemption does not survive a reboot (it lives in /run), the latch does', async () => {
     await box.mustRun('/usr/local/sbin/ess_controller.sh', 'exempt', 'quantum-execution', '--for', '10m', '--reason', 'x');
     // what a reboot does to /run: every runtime file gone, the persisted latch kept
-    await box.sh(`systemctl stop quantum-ess-guard.path 'quantum-ess-unexempt-*.timer'; rm -rf /run/quantum-ess/exempt /run/systemd/system/${EXEC}.d ${FLAG}; systemctl daemon-reload`);
+    await box.sh(`systemctl stop quantum-ess-guard.path quantum-ess-guard.timer 'quantum-ess-unexempt-*.timer'; rm -rf /run/quantum-ess/exempt /run/systemd/system/${EXEC}.d ${FLAG}; systemctl daemon-reload`);
     await box.sh("sed -i 's/\"boot_id\":\"[^\"]*\"/\"boot_id\":\"an-earlier-boot\"/' /var/lib/quantum-ess/latched");
     await box.mustRun('systemctl', 'restart', 'quantum-ess-restore.service');
-    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path');
+    await box.mustRun('systemctl', 'start', 'quantum-ess-guard.path', 'quantum-ess-guard.timer');
     expect(await box.exists(FLAG)).toBe(true);
     expect((await box.run('systemctl', 'start', EXEC)).exitCode).not.toBe(0);
     expect((await box.ess('status')).stdout).not.toContain('EXEMPT:');

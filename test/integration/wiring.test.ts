@@ -73,7 +73,7 @@ describe('the switch as installed', () => {
   });
 
   it('a redirected flag directory: status and the exporter both say tampered while latched', async () => {
-    await box.sh('systemctl stop quantum-ess-guard.path; mkdir -p /tmp/q && rm -rf /run/quantum && ln -s /tmp/q /run/quantum && touch /tmp/q/ESS_ON && touch /var/lib/quantum-ess/latched');
+    await box.sh('systemctl stop quantum-ess-guard.path quantum-ess-guard.timer; mkdir -p /tmp/q && rm -rf /run/quantum && ln -s /tmp/q /run/quantum && touch /tmp/q/ESS_ON && touch /var/lib/quantum-ess/latched');
     try {
       const s = await status();
       expect(s.json.verdict).toBe('tampered');
@@ -84,7 +84,7 @@ describe('the switch as installed', () => {
       }
       expect(exporterVerdict).toBe(1);
     } finally {
-      await box.sh('rm -f /run/quantum /var/lib/quantum-ess/latched && mkdir -p /run/quantum && systemctl start quantum-ess-guard.path');
+      await box.sh('rm -f /run/quantum /var/lib/quantum-ess/latched && mkdir -p /run/quantum && systemctl start quantum-ess-guard.path quantum-ess-guard.timer');
     }
   });
 });

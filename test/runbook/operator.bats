@@ -194,7 +194,7 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [[ $output != *"deactivate --"* && $output != *"FAIL"* ]]
   [ -e /run/quantum/ESS_ON ]
   # broken while active: every FAIL names the cause and a command pasted as is, never deactivate
-  systemctl stop quantum-ess-guard.path
+  systemctl stop quantum-ess-guard.path quantum-ess-guard.timer
   rm /run/quantum/ESS_ON
   run proof_ess.sh --dry-run
   [ "$status" -eq 1 ]
@@ -204,7 +204,7 @@ fix_of() { printf '%s\n' "${output##*fix: }" | head -n1; }
   [[ $output == *"FAIL verdict: the latch holds "*"verdict tampered"* ]]
   run bash -c "$(fix_of | sed 's/^sudo //')"
   [ "$status" -eq 0 ]
-  systemctl start quantum-ess-guard.path
+  systemctl start quantum-ess-guard.path quantum-ess-guard.timer
   local dropin=/etc/systemd/system/quantum-governor.service.d/50-quantum-ess-latch.conf
   mv "$dropin" /run/latch.conf.aside
   systemctl daemon-reload
