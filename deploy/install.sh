@@ -36,7 +36,7 @@ readonly FLEET_TOOL=$SRC/../fleet/ess_fleet.sh FLEET_LINK=$SBIN_DIR/ess_fleet.sh
 readonly UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess.service
   quantum-ess-trip.path quantum-ess-trip.service quantum-ess-restore.service quantum-ess-guard.path
   quantum-ess-guard.service quantum-ess-guard.timer quantum-ess-drill.timer
-  quantum-ess-drill.service quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer
+  quantum-ess-drill.service quantum-ess-drill-start.service quantum-ess-trip-sweep.timer quantum-ess-watchdog.timer
   quantum-ess-watchdog.service)
 readonly FULL_DRILL_UNITS=(quantum-ess-drill-full.timer quantum-ess-drill-full.service)
 readonly EXPORTER_UNIT=quantum-ess-exporter.service
@@ -714,7 +714,7 @@ readonly SWITCH_UNITS=(quantum-ess.path quantum-ess-trip.path quantum-ess-guard.
   "${FULL_DRILL_UNITS[0]}")
 # the services a trip or a tamper runs in: one of them starting or stopping is a stop under way
 readonly STOP_SERVICES=(quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service
-  quantum-ess-guard.service quantum-ess-watchdog.service)
+  quantum-ess-guard.service quantum-ess-watchdog.service quantum-ess-drill-start.service)
 # how long a removal waits for a stop under way to show its flag or to end
 readonly UNINSTALL_SETTLE_SEC=10
 SWITCH_ENABLED=() SWITCH_ACTIVE=() SWITCH_STOPPED_AT="" STOP_BUSY=""

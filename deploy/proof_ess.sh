@@ -34,7 +34,7 @@ declare -ga WAS_RUNNING=() FAILED_CHECKS=()
 # drill"), in this order; what each writes into the flag it creates (the drill's own latch, checked
 # before clearing).
 readonly DRILL_METHODS=(command systemctl touch trip-request)
-readonly -A DRILL_METHOD_SOURCE=([command]=drill [systemctl]=systemd [touch]="" \
+readonly -A DRILL_METHOD_SOURCE=([command]=drill [systemctl]=drill [touch]="" \
   [trip-request]=trip-request)
 # per method: pass|fail, and trigger -> all trading units down in µs (systemd's timestamps)
 declare -gA DRILL_RESULT=() DRILL_LATENCY_US=()
@@ -312,6 +312,7 @@ ${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
   else
     drill_check_verdict armed "verdict before the drill"
   fi
+  drill_check_twin
   drill_check_exporter
   drill_check_trip_path
   drill_check_heartbeat
@@ -319,6 +320,17 @@ ${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
  cannot be read; fix: sudo systemctl restart systemd-journald" drill_journal_readable
   drill_check_runbook_links
   drill_check_status_unprivileged
+}
+
+# drill_check_twin: the unit the systemctl method starts is quantum-ess.service's twin, so that
+# what it proves holds for quantum-ess.service (wiring.sh, "twin").
+drill_check_twin() {
+  drill_pass_if "systemctl twin" "$WIRING_TWIN_UNIT is quantum-ess.service but for its\
+ Description and the source it passes" "$WIRING_TWIN_UNIT differs from quantum-ess.service\
+ beyond its Description and source, or a reload is pending (systemctl cat quantum-ess.service\
+ $WIRING_TWIN_UNIT): the systemctl method would not prove quantum-ess.service; fix: sudo\
+ ess_controller.sh rearm" \
+    wiring_twin_identical
 }
 
 # drill_check_config: the configuration in force, and /etc/quantum/ess.conf judged by the one
@@ -663,7 +675,7 @@ drill_method() {
 drill_method_text() {
   case $1 in
     command) printf 'ess_controller.sh activate' ;;
-    systemctl) printf 'systemctl start quantum-ess.service' ;;
+    systemctl) printf 'systemctl start quantum-ess.service (its twin %s)' "$WIRING_TWIN_UNIT" ;;
     touch) printf 'touch %s' "${CFG[FLAG_FILE]}" ;;
     trip-request) printf 'a trip request in %s/incoming (as the webhook writes it)' \
       "${CFG[SPOOL_DIR]}" ;;
@@ -706,7 +718,7 @@ drill_fire() {
   case $m in
     command) "$CONTROLLER" activate --source drill --reason "$DRILL_ID: command" >"$out" 2>&1 &
       pid=$! ;;
-    systemctl) systemctl start quantum-ess.service >"$out" 2>&1 & pid=$! ;;
+    systemctl) systemctl start "$WIRING_TWIN_UNIT" >"$out" 2>&1 & pid=$! ;;
     touch) touch -- "${CFG[FLAG_FILE]}" || rc=$? ;;
     trip-request) drill_sweep_quiet; time_now_us_v t0; drill_request_write || rc=$? ;;
   esac
@@ -778,15 +790,15 @@ drill_wait_down() {
 }
 
 # drill_wait_recorded: the activation recorded and every run of the switch finished (the trigger,
-# quantum-ess.service, the trip service), so that the checks see the controller's final word.
-# Writes ST, the unit states.
+# quantum-ess.service and its twin, the trip service), so that the checks see the controller's final
+# word. Writes ST, the unit states.
 drill_wait_recorded() { drill_wait_until drill_recorded || true; }
 drill_recorded() {
-  local u
+  local u runs=("$TRIGGER_UNIT" quantum-ess.service "$WIRING_TWIN_UNIT" quantum-ess-trip.service)
   record_state_load
   [[ ${ST[ACTIVE]:-0} == 1 ]] || return 1
-  units_read_states "$TRIGGER_UNIT" quantum-ess.service quantum-ess-trip.service || return 1
-  for u in "$TRIGGER_UNIT" quantum-ess.service quantum-ess-trip.service; do
+  units_read_states "${runs[@]}" || return 1
+  for u in "${runs[@]}"; do
     [[ ${ACTIVE[$u]} != activating ]] || return 1
   done
 }
@@ -795,8 +807,8 @@ drill_recorded() {
 drill_switch_hint() {
   case $1 in
     command) printf 'the controller %s failed (run it by hand to see why)' "$CONTROLLER" ;;
-    systemctl) printf '%s %s' 'quantum-ess.service did not run the controller (systemctl cat' \
-      'quantum-ess.service; repair: sudo ess_controller.sh rearm)' ;;
+    systemctl) printf '%s did not run the controller (systemctl cat %s; repair: sudo %s)' \
+      "$WIRING_TWIN_UNIT" "$WIRING_TWIN_UNIT" 'ess_controller.sh rearm' ;;
     touch) printf '%s' \
       'quantum-ess.path did not start its trigger (repair: sudo ess_controller.sh rearm)' ;;
     trip-request) printf '%s' \

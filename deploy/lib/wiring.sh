@@ -107,3 +107,32 @@ wiring_record_text() {
     done
   done
 }
+
+# The full drill proves the systemctl method on a twin of quantum-ess.service, not on the unit
+# itself: systemd merges a start into a start job of the same unit already running, so an
+# operator's `systemctl start quantum-ess` during the drill's own would be folded into the drill's
+# activation, which the drill then clears. The twin is that unit with two lines changed (its
+# Description, and the source and reason its ExecStart passes: a drill's), and the drill checks
+# that systemd loaded exactly that (wiring_twin_identical).
+readonly WIRING_START_UNIT=quantum-ess.service WIRING_TWIN_UNIT=quantum-ess-drill-start.service
+
+# wiring_twin_from_real: stdin, the text of quantum-ess.service (its unit file, or `systemctl cat`'s
+# output for it), to stdout as its twin's.
+wiring_twin_from_real() {
+  sed -E -e "s|^(# .*/)$WIRING_START_UNIT\$|\\1$WIRING_TWIN_UNIT|" \
+    -e 's|^Description=.*|Description=Quantum ESS drill: the twin of quantum-ess.service that the full drill starts for its systemctl method|' \
+    -e 's|^(ExecStart=.* activate) --source systemd --reason "systemctl start quantum-ess.service"$|\1 --source drill --reason "drill: systemctl start of the twin of quantum-ess.service"|'
+}
+
+# wiring_twin_identical: systemd has both units loaded from files without a reload pending, and
+# the twin's files (unit and drop-ins, as `systemctl cat` prints them) are quantum-ess.service's
+# with only those two lines changed. Returns 1 otherwise.
+wiring_twin_identical() {
+  local reload real twin
+  reload=$(units_sctl show -P NeedDaemonReload -- "$WIRING_START_UNIT" "$WIRING_TWIN_UNIT") ||
+    return 1
+  [[ $reload == $'no\nno' ]] || return 1
+  real=$(units_sctl cat -- "$WIRING_START_UNIT" 2>/dev/null | wiring_twin_from_real) || return 1
+  twin=$(units_sctl cat -- "$WIRING_TWIN_UNIT" 2>/dev/null) || return 1
+  [[ -n $twin && $twin == "$real" ]]
+}

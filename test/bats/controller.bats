@@ -229,6 +229,21 @@ load_libs() {
   [ "$status" -ne 0 ]
 }
 
+@test "the drill's twin is quantum-ess.service with its Description and ExecStart's source changed" {
+  load_libs
+  local real=$REPO/deploy/systemd/quantum-ess.service twin=$REPO/deploy/systemd/quantum-ess-drill-start.service
+  diff <(wiring_twin_from_real <"$real") "$twin"
+  # `systemctl cat`'s header names the file: the twin's own
+  [ "$(printf '# /etc/systemd/system/quantum-ess.service\n' | wiring_twin_from_real)" = \
+    "# /etc/systemd/system/quantum-ess-drill-start.service" ]
+  # exactly those two lines differ, and the twin never passes the source systemd
+  [ "$(diff "$real" "$twin" | grep -c '^>')" -eq 2 ]
+  grep -q -- '--source drill ' "$twin" && ! grep -q -- '--source systemd' "$twin"
+  # a drop-in's header is not translated: a drop-in on quantum-ess.service alone makes them differ
+  [ "$(printf '# /etc/systemd/system/quantum-ess.service.d/x.conf\n' | wiring_twin_from_real)" = \
+    "# /etc/systemd/system/quantum-ess.service.d/x.conf" ]
+}
+
 @test "install.sh refuses to run as non-root" {
   run setpriv --reuid=65534 --regid=65534 --clear-groups "$REPO/deploy/install.sh"
   [ "$status" -ne 0 ]

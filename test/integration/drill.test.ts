@@ -81,7 +81,9 @@ describe('proof_ess.sh', () => {
       expect(r.out).not.toContain('production-ready');
       expect(r.exitCode).toBe(1);
       // before the verdict judges the wiring, each method finds its own break; after, the verdict does
-      expect(r.out).toMatch(/FAIL (switch armed|verdict before the drill|systemctl: latched\s+systemctl start quantum-ess.service \(exit 0\) did not create)/);
+      expect(r.out).toMatch(/FAIL (switch armed|verdict before the drill)/);
+      // the systemctl method starts quantum-ess.service's twin: what it proves must hold for the unit
+      expect(r.out).toMatch(/FAIL systemctl twin\s+quantum-ess-drill-start.service differs from quantum-ess.service .*fix: sudo ess_controller.sh rearm/);
       if (r.out.includes('--- trigger')) {
         expect(r.out).toMatch(/PASS command: trigger\s+ess_controller.sh activate: latched, exit 0/);
         expect(r.out).toMatch(/FAIL touch: all trading units stopped\s+still up: .*quantum-ess.path/);
@@ -271,6 +273,22 @@ describe('the drill clears only its own latch (deactivate --if-activation)', () 
     expect(out).toContain('"source":"systemd"');
     expect(out).toContain('status=3');
   });
+
+  it("an operator's systemctl start quantum-ess while the drill's own systemctl method runs is a real stop: kept", async () => {
+    // systemd merges a start into a running start job of the same unit: the drill starts a twin
+    const r = await box.sh(
+      '(/usr/local/sbin/proof_ess.sh > /run/drill.out 2>&1; echo $? > /run/drill.rc) & ' +
+        'until [ "$(systemctl show -P ActiveState quantum-ess-drill-start.service)" = activating ]; do sleep 0.002; done; ' +
+        'systemctl start quantum-ess.service; echo "operator=$?"; ' +
+        'for i in $(seq 2400); do [ -e /run/drill.rc ] && break; sleep 0.1; done',
+    );
+    const out = await box.readFile('/run/drill.out');
+    expect(r.stdout).toContain('operator=0');
+    expect(out).toContain('SUMMARY: FAIL');
+    expect(await box.exists(FLAG), out).toBe(true);
+    expect(Object.values(await box.activeStates(TRADING)).every((s) => ['inactive', 'failed'].includes(s)), out).toBe(true);
+    expect((await box.stateJson()).last_activation?.source, out).toBe('systemd');
+  }, FULL_DRILL_MS);
 
   it("races on real systemd: a real stop at any instant of the drill's clear always ends latched", async () => {
     const out = await race(`

@@ -19,6 +19,7 @@ const ESS_UNITS = [
   'quantum-ess-exporter.service',
   'quantum-ess-drill.timer',
   'quantum-ess-drill.service',
+  'quantum-ess-drill-start.service',
   'quantum-ess-trip-sweep.timer',
   'quantum-ess-watchdog.timer',
   'quantum-ess-watchdog.service',
