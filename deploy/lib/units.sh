@@ -27,17 +27,17 @@ units_sctl_within() {
 # units_read_states UNIT...: one batched `systemctl show`. It prints one block per argument in
 # argument order; blocks are mapped by position because Id= is the canonical name, which differs for
 # aliases. Writes LOAD ACTIVE SUB MAINPID CGROUP INACTIVE_US ACTIVE_EXIT_US NEED_RELOAD
-# UNIT_USER KILL_MODE KILL_SIGNAL for every UNIT.
+# UNIT_USER KILL_MODE KILL_SIGNAL SEND_SIGHUP for every UNIT.
 declare -gA LOAD=() ACTIVE=() SUB=() MAINPID=() CGROUP=() INACTIVE_US=() NEED_RELOAD=()
-declare -gA UNIT_USER=() ACTIVE_EXIT_US=() KILL_MODE=() KILL_SIGNAL=()
+declare -gA UNIT_USER=() ACTIVE_EXIT_US=() KILL_MODE=() KILL_SIGNAL=() SEND_SIGHUP=()
 readonly UNITS_SHOW_PROPERTIES=LoadState,ActiveState,SubState,MainPID,ControlGroup,\
-InactiveEnterTimestamp,ActiveExitTimestamp,NeedDaemonReload,User,KillMode,KillSignal
+InactiveEnterTimestamp,ActiveExitTimestamp,NeedDaemonReload,User,KillMode,KillSignal,SendSIGHUP
 units_read_states() {
   local key
   for key in "$@"; do
     LOAD[$key]=unknown ACTIVE[$key]=unknown SUB[$key]=unknown MAINPID[$key]=0 CGROUP[$key]=""
     INACTIVE_US[$key]="" ACTIVE_EXIT_US[$key]="" NEED_RELOAD[$key]=no UNIT_USER[$key]=""
-    KILL_MODE[$key]=control-group KILL_SIGNAL[$key]=15
+    KILL_MODE[$key]=control-group KILL_SIGNAL[$key]=15 SEND_SIGHUP[$key]=no
   done
   units_read_states_within $((SYSTEMCTL_TIMEOUT_SEC * 1000000)) "$@"
 }
@@ -67,6 +67,7 @@ units_read_states_within() {
       User=*) UNIT_USER[$key]=${line#*=} ;;
       KillMode=*) KILL_MODE[$key]=${line#*=} ;;
       KillSignal=*) KILL_SIGNAL[$key]=${line#*=} ;;
+      SendSIGHUP=*) SEND_SIGHUP[$key]=${line#*=} ;;
     esac
   done <<<"$out"
 }
@@ -482,8 +483,8 @@ units_began_v() {
   printf -v "$1" '%s' "$_ub"
 }
 
-# units_sigterm UNIT: begins the stop systemd has not begun: the unit's KillSignal= (and SIGCONT, as
-# systemd does) to every process of its cgroup (KillMode=control-group) or to its main process
+# units_sigterm UNIT: begins the stop systemd has not begun: the unit's KillSignal= (then SIGCONT,
+# and SIGHUP with SendSIGHUP=yes, as systemd does) to every process of its cgroup (KillMode=control-group) or to its main process
 # (mixed, process, none), by the kernel, with no answer needed from PID 1. A main process outside
 # the unit's cgroup is never signalled: a root-owned PIDFile= may name any process (another unit's,
 # a monitor's), and the controller signals nothing but the trading units. systemd's own stop job
@@ -509,6 +510,8 @@ units_sigterm() {
   kill -n "${KILL_SIGNAL[$u]}" $pids 2>/dev/null || true
   # shellcheck disable=SC2086
   kill -s CONT $pids 2>/dev/null || true
+  # shellcheck disable=SC2086
+  [[ ${SEND_SIGHUP[$u]} != yes ]] || kill -s HUP $pids 2>/dev/null || true
 }
 
 # units_pid_in_cgroup PID CGROUP: PID runs in CGROUP (systemd's ControlGroup= path) or below it, by

@@ -551,7 +551,7 @@ spool_mount() {
   load_libs
   config_load
   record_log() { printf '%s %s\n' "$1" "${*:2}" >>"$TMP/journal"; }
-  local u=quantum-governor.service pid own rc=0
+  local u=quantum-governor.service pid own rc=0 i
   sleep 1000 &
   pid=$!
   own=$(sed -n 's/^[0-9]*:[^:]*://p' "/proc/$pid/cgroup" | head -n 1)
@@ -569,4 +569,14 @@ spool_mount() {
   wait "$pid" || rc=$?
   [ "$rc" -eq 143 ]
   grep -q "signal 15 (KillSignal=) sent by the controller to:$pid" "$TMP/journal"
+  # SendSIGHUP=yes: SIGHUP follows, as systemd sends it (a shell that ignores SIGTERM ends on it)
+  bash -c 'trap "" TERM; trap "exit 9" HUP; while :; do sleep 0.05; done' &
+  pid=$! rc=0
+  sleep 0.2
+  KILL_MODE[$u]=process MAINPID[$u]=$pid SEND_SIGHUP[$u]=yes
+  units_sigterm "$u"
+  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -9 "$pid" 2>/dev/null || true # still there after 2 s: the test fails (137), never hangs
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 9 ]
 }
