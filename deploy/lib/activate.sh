@@ -218,6 +218,19 @@ activate_take_over_drill() {
   fi
 }
 
+# activate_log_killed UNIT: why UNIT needed SIGKILL, as units_killed_what_v saw it.
+activate_log_killed() {
+  local why="ignored SIGTERM"
+  case ${KILLED_WHAT[$1]:-main} in
+    exec-stop) why="was still running its ExecStop= ${CFG[KILL_AFTER_SEC]}s after its stop began\
+ (SIGTERM not sent yet)" ;;
+    exec-stop-post) why="was still running its ExecStopPost= ${CFG[KILL_AFTER_SEC]}s after its\
+ stop began" ;;
+    others) why="had processes that outlived SIGTERM (its main process ended on it)" ;;
+  esac
+  record_log warning "unit $1 $why; every process of it killed with SIGKILL, now ${ACTIVE[$1]}"
+}
+
 # activate_classify: the overall result word from the units' results (contract section 3):
 #   any not-stopped, or the flag could not be written       -> failed
 #   else any killed, leftovers-killed or not-found          -> degraded
@@ -233,8 +246,7 @@ activate_classify() {
           "counted from when its stop began" \
           "(now ${ACTIVE[$u]}/${SUB[$u]}, processes left: ${POPULATED[$u]})" ;;
       killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
-        record_log warning "unit $u ignored SIGTERM; every process of it killed with SIGKILL," \
-          "now ${ACTIVE[$u]}" ;;
+        activate_log_killed "$u" ;;
       leftovers-killed) [[ $ACT_RESULT == failed ]] || ACT_RESULT=degraded
         ACT_LEFTOVERS=$((ACT_LEFTOVERS + 1))
         record_log warning "unit $u stopped but left processes in its cgroup;" \

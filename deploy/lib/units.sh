@@ -364,6 +364,8 @@ units_read_asserts() {
 # STOP_T0_UPTIME UNITS_STOP_DEADLINE_US UNITS_STOP_ELAPSED_US, and the unit states
 # (units_read_states, units_read_populated).
 declare -gA RESULT=() STOPPED_US=() EMPTIED_US=()
+# for a unit killed: what still ran when SIGKILL was sent (units_killed_what_v)
+declare -gA KILLED_WHAT=()
 declare -g ALL_DOWN_US=0 STOP_T0_US=0 STOP_T0_UPTIME=0 STOP_FIRST_RC="" STOP_FIRST_UNITS=""
 declare -g UNITS_STOP_DEADLINE_US=0
 # units_stop_begin UNIT...: the first, blocking stop alone (first-stop.sh runs it before the rest of
@@ -550,6 +552,7 @@ units_sigkill() {
       units_events_populated_v word "$CGROUP_ROOT${CGROUP[$u]}/cgroup.events"
     [[ $word != no ]] || continue
     RESULT[$u]=killed
+    units_killed_what_v "KILLED_WHAT[$u]" "$u"
     record_log warning "unit $u still running ${CFG[KILL_AFTER_SEC]}s after its stop began" \
       "(SIGTERM): SIGKILL sent to every process of it"
     [[ $word == yes ]] && units_cgroup_kill "$u" && continue
@@ -557,6 +560,24 @@ units_sigkill() {
   done
   ((${#via_pid1[@]} == 0)) || units_sctl kill --kill-whom=all --signal=SIGKILL -- "${via_pid1[@]}" ||
     record_log err "systemctl kill failed for: ${via_pid1[*]}"
+}
+
+# units_killed_what_v VAR UNIT: what of UNIT still ran when SIGKILL was sent, by systemd's SubState
+# and the kernel's list of its cgroup: exec-stop (ExecStop= still ran: SIGTERM was never sent),
+# exec-stop-post (ExecStopPost=), others (the main process ended on SIGTERM, others of the unit
+# did not: a child), main (the main process itself ignored SIGTERM; also when not known).
+# CGROUP_ROOT CGROUP MAINPID SUB read before. Writes VAR.
+units_killed_what_v() {
+  local _kw_pids="" _kw_p _kw_word=main
+  case ${SUB[$2]} in
+    stop) _kw_word=exec-stop ;;
+    stop-post) _kw_word=exec-stop-post ;;
+    *)
+      [[ -n $CGROUP_ROOT && -n ${CGROUP[$2]} ]] &&
+        units_subtree_pids_v _kw_pids "$CGROUP_ROOT${CGROUP[$2]}"
+      [[ ${MAINPID[$2]} != 0 || -z $_kw_pids ]] || _kw_word=others ;;
+  esac
+  printf -v "$1" '%s' "$_kw_word"
 }
 
 # units_stop_elapsed: µs since units_stop began, on the uptime clock (immune to clock steps).

@@ -131,7 +131,8 @@ wiring_twin_identical() {
   local reload real twin
   reload=$(units_sctl show -P NeedDaemonReload -- "$WIRING_START_UNIT" "$WIRING_TWIN_UNIT") ||
     return 1
-  [[ $reload == $'no\nno' ]] || return 1
+  # one value per unit, a blank line between
+  [[ ${reload//$'\n'/} == nono ]] || return 1
   real=$(units_sctl cat -- "$WIRING_START_UNIT" 2>/dev/null | wiring_twin_from_real) || return 1
   twin=$(units_sctl cat -- "$WIRING_TWIN_UNIT" 2>/dev/null) || return 1
   [[ -n $twin && $twin == "$real" ]]

@@ -182,6 +182,29 @@ describe('faults', () => {
     }
   });
 
+  for (const [what, dropIn, said] of [
+    ['an ExecStop= that hangs', '[Service]\\nExecStop=/bin/sleep 30\\n', 'quantum-execution.service was still running its ExecStop= 1s after its stop began (SIGTERM not sent yet)'],
+    ['a child that outlives its main process', '[Service]\\nExecStart=\\nExecStart=/usr/local/bin/ess-test-child-outlives\\n', 'quantum-execution.service had processes that outlived SIGTERM (its main process ended on it)'],
+  ] as const) {
+    it(`names what needed SIGKILL: ${what}`, async () => {
+      await box.sh(
+        "cat > /usr/local/bin/ess-test-child-outlives <<'SCRIPT'\n#!/bin/bash\nbash -c 'trap \"\" TERM; while :; do sleep 0.1; done' &\nexec sleep 1000\nSCRIPT\nchmod 755 /usr/local/bin/ess-test-child-outlives && " +
+          `mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '${dropIn}' > /etc/systemd/system/quantum-execution.service.d/90-what.conf && systemctl daemon-reload && systemctl restart quantum-execution.service && sleep 0.3`,
+      );
+      try {
+        const r = await box.ess('activate', '--reason', what);
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+        const exec = (await box.stateJson()).last_activation?.units.find((u) => u.unit === 'quantum-execution.service');
+        expect(exec?.result).toBe('killed');
+        expect(await allDown()).toBe(true);
+        const journal = await box.mustRun('journalctl', '-t', 'quantum-ess', '--no-pager', '-o', 'cat');
+        expect(journal).toContain(said);
+      } finally {
+        await box.sh('rm -f /etc/systemd/system/quantum-execution.service.d/90-what.conf && systemctl daemon-reload');
+      }
+    });
+  }
+
   it('sets the Redis marker, and clears it on deactivate', async () => {
     await box.ess('activate', '--reason', 'redis marker');
     await new Promise((r) => setTimeout(r, 300));
