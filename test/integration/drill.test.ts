@@ -278,7 +278,7 @@ describe('the drill clears only its own latch (deactivate --if-activation)', () 
     // systemd merges a start into a running start job of the same unit: the drill starts a twin
     const r = await box.sh(
       '(/usr/local/sbin/proof_ess.sh > /run/drill.out 2>&1; echo $? > /run/drill.rc) & ' +
-        'until [ "$(systemctl show -P ActiveState quantum-ess-drill-start.service)" = activating ]; do sleep 0.002; done; ' +
+        'end=$((SECONDS + 300)); until [ "$(systemctl show -P ActiveState quantum-ess-drill-start.service)" = activating ] || [ $SECONDS -ge $end ]; do sleep 0.002; done; ' +
         'systemctl start quantum-ess.service; echo "operator=$?"; ' +
         'for i in $(seq 2400); do [ -e /run/drill.rc ] && break; sleep 0.1; done',
     );
