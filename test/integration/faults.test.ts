@@ -184,11 +184,13 @@ describe('faults', () => {
 
   for (const [what, dropIn, said] of [
     ['an ExecStop= that hangs', '[Service]\\nExecStop=/bin/sleep 30\\n', 'quantum-execution.service was still running its ExecStop= 1s after its stop began (SIGTERM not sent yet)'],
-    ['a child that outlives its main process', '[Service]\\nExecStart=\\nExecStart=/usr/local/bin/ess-test-child-outlives\\n', 'quantum-execution.service had processes that outlived SIGTERM (its main process ended on it)'],
+    ['a child that outlives its main process', '[Service]\\nExecStart=\\nExecStart=/var/lib/ess-test/child-outlives\\n', 'quantum-execution.service had processes that outlived SIGTERM (its main process ended on it)'],
   ] as const) {
     it(`names what needed SIGKILL: ${what}`, async () => {
-      await box.sh(
-        "cat > /usr/local/bin/ess-test-child-outlives <<'SCRIPT'\n#!/bin/bash\nbash -c 'trap \"\" TERM; while :; do sleep 0.1; done' &\nexec sleep 1000\nSCRIPT\nchmod 755 /usr/local/bin/ess-test-child-outlives && " +
+      // /usr is read-only in the sandbox: the script lives in /var/lib
+      await box.mustRun(
+        'bash', '-c',
+        "mkdir -p /var/lib/ess-test && cat > /var/lib/ess-test/child-outlives <<'SCRIPT'\n#!/bin/bash\nbash -c 'trap \"\" TERM; while :; do sleep 0.1; done' &\nexec sleep 1000\nSCRIPT\nchmod 755 /var/lib/ess-test/child-outlives && " +
           `mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '${dropIn}' > /etc/systemd/system/quantum-execution.service.d/90-what.conf && systemctl daemon-reload && systemctl restart quantum-execution.service && sleep 0.3`,
       );
       try {
