@@ -191,7 +191,8 @@ describe('faults', () => {
       await box.mustRun(
         'bash', '-c',
         "mkdir -p /var/lib/ess-test && cat > /var/lib/ess-test/child-outlives <<'SCRIPT'\n#!/bin/bash\nbash -c 'trap \"\" TERM; while :; do sleep 0.1; done' &\nexec sleep 1000\nSCRIPT\nchmod 755 /var/lib/ess-test/child-outlives && " +
-          `mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '${dropIn}' > /etc/systemd/system/quantum-execution.service.d/90-what.conf && systemctl daemon-reload && systemctl restart quantum-execution.service && sleep 0.3`,
+          // stopped before the drop-in: a restart would already run the hanging ExecStop=
+          `systemctl stop quantum-execution.service && mkdir -p /etc/systemd/system/quantum-execution.service.d && printf '${dropIn}' > /etc/systemd/system/quantum-execution.service.d/90-what.conf && systemctl daemon-reload && systemctl start quantum-execution.service && sleep 0.3`,
       );
       try {
         const r = await box.ess('activate', '--reason', what);
