@@ -819,6 +819,31 @@ uninstall_report_ignored() {
     "stop is meant; remove what is left before installing again." >&2
 }
 
+# uninstall_force_release: --force while latched (the switch stopped, the drop-ins gone: nothing
+# latches any more): the record says so, with the state no longer active and an audit line
+# (uninstall-force), and the flag and the persisted latch go, so that neither a reinstall nor the
+# guard reads a latch that no longer holds.
+uninstall_force_release() {
+  local now id
+  record_state_load
+  latched_anywhere || [[ ${ST[ACTIVE]:-0} == 1 ]] || return 0
+  id=${ST[FLAG_ID]:-}
+  rm -f -- "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)"
+  time_now_us_v now
+  ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$now ST[DEA_ACTOR]="install.sh uninstall --force"
+  ST[DEA_REASON]="uninstall --force" ST[DEA_RESULT]=latch-cleared
+  ST[DEA_DETAIL]="activation ${id:-unknown} released by install.sh uninstall --force"
+  record_state_save || say "warning: could not write the state file in ${CFG[STATE_DIR]}"
+  record_audit_append uninstall-force "\"id\":$(record_json_str "$id"),\
+\"detail\":\"the latch released by install.sh uninstall --force\"" ||
+    say "warning: AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
+  record_log warning "latch of activation ${id:-unknown} released by install.sh uninstall --force;" \
+    "trading units may start"
+  record_redis_marker clear || true
+  say "released the latch of activation ${id:-unknown} (recorded in ${CFG[STATE_DIR]} and" \
+    "${CFG[AUDIT_FILE]})"
+}
+
 # do_uninstall: the switch stopped under the lock and the ESS looked at again (uninstall_quiesce),
 # then the latch drop-ins, units and programs removed; the configuration, state, spool and audit
 # trail kept. A trip requested once the drop-ins are gone is not acted upon, and said.
@@ -832,7 +857,8 @@ do_uninstall() {
     true
   systemctl disable --now --quiet "$EXPORTER_UNIT" "$EXPORTER_SOCKET" 2>/dev/null || true
   systemctl stop quantum-ess-trigger.service quantum-ess.service quantum-ess-trip.service \
-    2>/dev/null || true
+    quantum-ess-guard.service 2>/dev/null || true
+  ((!${ARGS_VAL[force]:-0})) || uninstall_force_release
   local unit
   unit=$(install_spool_mount_unit)
   systemctl disable --now --quiet "$unit" 2>/dev/null || true

@@ -300,4 +300,25 @@ describe('install.sh', () => {
     }
     console.log(`uninstall racing a touch: ${outcomes.join(', ')}`);
   }, 900_000);
+
+  it('uninstall --force while latched releases the latch on the record too: a reinstall is armed and stays inactive', async () => {
+    expect((await box.run('bash', INSTALL)).exitCode).toBe(0);
+    await box.mustRun('systemctl', 'start', '--', ...TRADING);
+    expect((await box.run('/usr/local/sbin/ess_controller.sh', 'activate', '--reason', 'before force')).exitCode).toBe(0);
+    const r = await box.run('bash', INSTALL, 'uninstall', '--force');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('released the latch of activation');
+    expect(await box.exists(FLAG)).toBe(false);
+    expect(await box.exists('/var/lib/quantum-ess/latched')).toBe(false);
+    expect(JSON.parse(await box.readFile('/var/lib/quantum-ess/state.json')).active).toBe(false);
+    expect(await box.readFile('/var/log/quantum-ess/audit.jsonl')).toContain('"event":"uninstall-force"');
+    // no step by hand before the reinstall, and nothing latches after it (the guard timer included)
+    expect((await box.run('bash', INSTALL)).exitCode).toBe(0);
+    await box.mustRun('systemctl', 'start', '--', ...TRADING);
+    await box.sh('sleep 7');
+    const status = await box.run('/usr/local/sbin/ess_controller.sh', 'status');
+    expect(status.exitCode, status.stdout).toBe(0);
+    expect(await box.exists(FLAG)).toBe(false);
+    for (const unit of TRADING) expect(await box.show(unit, 'ActiveState'), unit).toBe('active');
+  }, 120_000);
 });
