@@ -327,9 +327,11 @@ ${exempt[*]:+; lifted on purpose for maintenance: ${exempt[*]}}"
 drill_check_twin() {
   drill_pass_if "systemctl twin" "$WIRING_TWIN_UNIT is quantum-ess.service but for its\
  Description and the source it passes" "$WIRING_TWIN_UNIT differs from quantum-ess.service\
- beyond its Description and source, or a reload is pending (systemctl cat quantum-ess.service\
- $WIRING_TWIN_UNIT): the systemctl method would not prove quantum-ess.service; fix: sudo\
- ess_controller.sh rearm" \
+ beyond its Description and source: in their files, a reload pending, or a dependency another\
+ unit adds (compare: systemctl cat quantum-ess.service $WIRING_TWIN_UNIT; systemctl show -p\
+ $WIRING_TWIN_DEPS quantum-ess.service $WIRING_TWIN_UNIT): the systemctl method would not prove\
+ quantum-ess.service; fix: sudo ess_controller.sh rearm (a dependency added by another unit:\
+ remove it there)" \
     wiring_twin_identical
 }
 

@@ -124,16 +124,35 @@ wiring_twin_from_real() {
     -e 's|^(ExecStart=.* activate) --source systemd --reason "systemctl start quantum-ess.service"$|\1 --source drill --reason "drill: systemctl start of the twin of quantum-ess.service"|'
 }
 
-# wiring_twin_identical: systemd has both units loaded from files without a reload pending, and
-# the twin's files (unit and drop-ins, as `systemctl cat` prints them) are quantum-ess.service's
-# with only those two lines changed. Returns 1 otherwise.
+# the dependencies systemd may add to a unit from outside its files (another unit's RequiredBy=,
+# Before=, a .requires/ link): a failing or hanging one stops a start from running ExecStart=
+readonly WIRING_TWIN_DEPS=Requires,Requisite,Wants,BindsTo,Upholds,After,Conflicts
+
+# wiring_twin_deps_v VAR UNIT: UNIT's WIRING_TWIN_DEPS as loaded, each list sorted (systemd prints
+# a set in no fixed order). Returns 1 when systemctl show failed. Writes VAR.
+wiring_twin_deps_v() {
+  local _td_out _td_line _td_words _td_text=""
+  _td_out=$(units_sctl show -p "$WIRING_TWIN_DEPS" -- "$2") || return 1
+  while IFS= read -r _td_line; do
+    read -ra _td_words <<<"${_td_line#*=}"
+    _td_text+="${_td_line%%=*}=$(printf '%s\n' "${_td_words[@]}" | sort | tr '\n' ' ')"$'\n'
+  done <<<"$_td_out"
+  printf -v "$1" '%s' "$_td_text"
+}
+
+# wiring_twin_identical: systemd has both units loaded from files without a reload pending, the
+# twin's files (unit and drop-ins, as `systemctl cat` prints them) are quantum-ess.service's with
+# only those two lines changed, and both have the same dependencies as loaded (WIRING_TWIN_DEPS).
+# Returns 1 otherwise.
 wiring_twin_identical() {
-  local reload real twin
+  local reload real twin real_deps twin_deps
   reload=$(units_sctl show -P NeedDaemonReload -- "$WIRING_START_UNIT" "$WIRING_TWIN_UNIT") ||
     return 1
   # one value per unit, a blank line between
   [[ ${reload//$'\n'/} == nono ]] || return 1
   real=$(units_sctl cat -- "$WIRING_START_UNIT" 2>/dev/null | wiring_twin_from_real) || return 1
   twin=$(units_sctl cat -- "$WIRING_TWIN_UNIT" 2>/dev/null) || return 1
-  [[ -n $twin && $twin == "$real" ]]
+  [[ -n $twin && $twin == "$real" ]] || return 1
+  wiring_twin_deps_v real_deps "$WIRING_START_UNIT" && wiring_twin_deps_v twin_deps "$WIRING_TWIN_UNIT" &&
+    [[ $real_deps == "$twin_deps" ]]
 }

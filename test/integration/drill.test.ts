@@ -97,6 +97,19 @@ describe('proof_ess.sh', () => {
     }
   }, FULL_DRILL_MS);
 
+  it('fails the twin check when another unit adds a dependency to quantum-ess.service alone', async () => {
+    await box.sh(
+      "printf '[Unit]\\nBefore=quantum-ess.service\\n[Service]\\nType=oneshot\\nExecStart=/bin/false\\n[Install]\\nRequiredBy=quantum-ess.service\\n' > /etc/systemd/system/ess-test-blocker.service && systemctl daemon-reload && systemctl enable ess-test-blocker.service",
+    );
+    try {
+      const r = await drill('--dry-run');
+      expect(r.exitCode).toBe(1);
+      expect(r.out).toMatch(/FAIL systemctl twin\s+quantum-ess-drill-start.service differs from quantum-ess.service .*a dependency another unit adds/);
+    } finally {
+      await box.sh('systemctl disable ess-test-blocker.service; rm -f /etc/systemd/system/ess-test-blocker.service; systemctl daemon-reload');
+    }
+  });
+
   it('--dry-run checks the wiring and stops nothing', async () => {
     const pids = await Promise.all(TRADING.map((u) => box.show(u, 'MainPID')));
     const r = await drill('--dry-run');
