@@ -830,14 +830,14 @@ uninstall_force_release() {
   id=${ST[FLAG_ID]:-}
   rm -f -- "${CFG[FLAG_FILE]}" "$(verdict_persisted_latch_path)"
   time_now_us_v now
-  ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$now ST[DEA_ACTOR]="install.sh uninstall --force"
+  ST[ACTIVE]=0 ST[FLAG_ID]="" ST[DEA_TIME_US]=$now ST[DEA_ACTOR]="the installer's uninstall --force"
   ST[DEA_REASON]="uninstall --force" ST[DEA_RESULT]=latch-cleared
-  ST[DEA_DETAIL]="activation ${id:-unknown} released by install.sh uninstall --force"
+  ST[DEA_DETAIL]="activation ${id:-unknown} released by the installer's uninstall --force"
   record_state_save || say "warning: could not write the state file in ${CFG[STATE_DIR]}"
   record_audit_append uninstall-force "\"id\":$(record_json_str "$id"),\
-\"detail\":\"the latch released by install.sh uninstall --force\"" ||
+\"detail\":\"the latch released by the installer's uninstall --force\"" ||
     say "warning: AUDIT WRITE FAILED (${CFG[AUDIT_FILE]})"
-  record_log warning "latch of activation ${id:-unknown} released by install.sh uninstall --force;" \
+  record_log warning "latch of activation ${id:-unknown} released by the installer's uninstall --force;" \
     "trading units may start"
   record_redis_marker clear || true
   say "released the latch of activation ${id:-unknown} (recorded in ${CFG[STATE_DIR]} and" \

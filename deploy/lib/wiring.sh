@@ -121,7 +121,7 @@ readonly WIRING_START_UNIT=quantum-ess.service WIRING_TWIN_UNIT=quantum-ess-dril
 wiring_twin_from_real() {
   sed -E -e "s|^(# .*/)$WIRING_START_UNIT\$|\\1$WIRING_TWIN_UNIT|" \
     -e 's|^Description=.*|Description=Quantum ESS drill: the twin of quantum-ess.service that the full drill starts for its systemctl method|' \
-    -e 's|^(ExecStart=.* activate) --source systemd --reason "systemctl start quantum-ess.service"$|\1 --source drill --reason "drill: systemctl start of the twin of quantum-ess.service"|'
+    -e 's|^(ExecStart=.* activate) --source systemd --reason "[^"]*"$|\1 --source drill --reason "drill: the twin of quantum-ess.service, started by systemctl"|'
 }
 
 # the dependencies systemd may add to a unit from outside its files (another unit's RequiredBy=,
