@@ -1,9 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionResult } from '../contract/types.generated.js';
 import { validateActionResult } from '../contract/validators.generated.js';
 import { describe, type Log } from '../io/log.js';
-import { readBounded } from '../io/read-bounded.js';
+import { ChangedFile } from '../io/changed-file.js';
 import { parseJsonObject, requireSchema, schemaError } from './json-fields.js';
 
 export type { ActionResult };
@@ -26,12 +26,14 @@ export function parseActionResult(text: string): ActionResult {
 }
 
 /**
- * The last result of every on-trip action, read again at each scrape. No directory (no action ever
+ * The last result of every on-trip action, looked at every scrape (each file read again only when it changed). No directory (no action ever
  * ran) is no result; a file that cannot be used is left out and logged when the problem changes, so
  * a broken file never shows as a success.
  */
 export class ActionResultsReader {
   readonly #dir: string;
+  /** The result files last listed, each read again only when it changed. */
+  readonly #files = new Map<string, ChangedFile<ActionResult>>();
   #current: readonly ActionResult[] = [];
   #problem = '';
 
@@ -50,17 +52,21 @@ export class ActionResultsReader {
     const problems: string[] = [];
     let names: string[] = [];
     try {
-      names = (await readdir(this.#dir)).filter((name) => NAME.test(name)).sort().slice(0, MAX_FILES);
+      // synchronous: the directory is nearly always missing (no action configured), and an
+      // asynchronous readdir that fails costs a thread-pool round trip and an Error at every scrape
+      if (statSync(this.#dir, { throwIfNoEntry: false }) !== undefined) names = readdirSync(this.#dir).filter((name) => NAME.test(name)).sort().slice(0, MAX_FILES);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(describe(new Error(`cannot list ${this.#dir}`, { cause: error })));
     }
+    for (const name of this.#files.keys()) if (!names.includes(name)) this.#files.delete(name);
     const results = await Promise.all(
       names.map(async (name) => {
-        const path = join(this.#dir, name);
+        const file = this.#files.get(name) ?? new ChangedFile(join(this.#dir, name), MAX_BYTES, parseActionResult);
+        this.#files.set(name, file);
         try {
-          return parseActionResult(await readBounded(path, MAX_BYTES));
+          return (await file.read()) ?? null;
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(describe(new Error(`cannot use ${path}`, { cause: error })));
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(describe(new Error(`cannot use ${file.path}`, { cause: error })));
           return null;
         }
       }),

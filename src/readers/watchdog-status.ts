@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { WatchdogStatus } from '../contract/types.generated.js';
 import { validateWatchdogStatus } from '../contract/validators.generated.js';
 import { describe, type Log } from '../io/log.js';
-import { readBounded } from '../io/read-bounded.js';
+import { readFileSync } from 'node:fs';
+import { ChangedFile } from '../io/changed-file.js';
 import { parseJsonObject, schemaError } from './json-fields.js';
 
 export type { WatchdogStatus };
@@ -39,7 +40,7 @@ export function parseUptimeSec(content: string): number {
  * the switch is looking at all: no usable record, or one older than WATCHDOG_CHECK_STALE_SEC.
  */
 export class WatchdogStatusReader {
-  readonly #path: string;
+  readonly #file: ChangedFile<WatchdogStatus>;
   #current: WatchdogStatus | null = null;
   #ageSec: number | null = null;
   #problem = '';
@@ -49,7 +50,7 @@ export class WatchdogStatusReader {
     private readonly log: Log,
     private readonly uptimeFile = UPTIME_FILE,
   ) {
-    this.#path = join(runtimeDir, WATCHDOG_STATUS_FILE);
+    this.#file = new ChangedFile(join(runtimeDir, WATCHDOG_STATUS_FILE), MAX_BYTES, parseWatchdogStatus);
   }
 
   current(): WatchdogStatus | null {
@@ -63,14 +64,15 @@ export class WatchdogStatusReader {
 
   async read(): Promise<void> {
     try {
-      this.#current = parseWatchdogStatus(await readBounded(this.#path, MAX_BYTES));
-      const uptimeSec = parseUptimeSec(await readBounded(this.uptimeFile, 256));
-      this.#ageSec = uptimeSec - this.#current.uptime_us / 1e6;
+      const status = (await this.#file.read()) ?? null;
+      // the kernel's clock, not a file anyone writes: a plain read, without the thread pool
+      this.#ageSec = status === null ? null : parseUptimeSec(readFileSync(this.uptimeFile, 'utf8')) - status.uptime_us / 1e6;
+      this.#current = status;
       this.#problem = '';
     } catch (error) {
       this.#current = null;
       this.#ageSec = null;
-      const problem = (error as NodeJS.ErrnoException).code === 'ENOENT' ? '' : describe(new Error(`cannot use ${this.#path}`, { cause: error }));
+      const problem = (error as NodeJS.ErrnoException).code === 'ENOENT' ? '' : describe(new Error(`cannot use ${this.#file.path}`, { cause: error }));
       if (problem !== '' && problem !== this.#problem) this.log(`watchdog: ${problem}`, 'warning');
       this.#problem = problem;
     }

@@ -4,7 +4,7 @@
  * comments. deploy/lib/wiring.sh reads the same lines the same way.
  */
 import { dirname, join } from 'node:path';
-import { readBounded } from '../io/read-bounded.js';
+import { ChangedFile } from '../io/changed-file.js';
 import type { UnitProperties } from './ess-units.js';
 import type { ReadHealth } from './read-health.js';
 
@@ -35,17 +35,17 @@ export function parseWiringRecord(text: string): Map<string, UnitProperties> {
 const MAX_RECORD_BYTES = 64 * 1024;
 
 /**
- * The installer's record of the switch's wiring, read at every refresh (one small bounded read, like
- * the markers): the installer and a repair rewrite it. Missing or unreadable is "no record", which the
+ * The installer's record of the switch's wiring, looked at every refresh (ChangedFile: read again only
+ * when it changed): the installer and a repair rewrite it. Missing or unreadable is "no record", which the
  * verdict takes as not armed; a read error also fails the `markers` source.
  */
 export class WiringRecordReader {
-  readonly #path: string;
+  readonly #file: ChangedFile<ReadonlyMap<string, UnitProperties>>;
   readonly #health: ReadHealth;
   #record: ReadonlyMap<string, UnitProperties> | null = null;
 
   constructor(path: string, health: ReadHealth) {
-    this.#path = path;
+    this.#file = new ChangedFile(path, MAX_RECORD_BYTES, parseWiringRecord);
     this.#health = health;
   }
 
@@ -55,11 +55,11 @@ export class WiringRecordReader {
 
   async read(): Promise<void> {
     try {
-      this.#record = parseWiringRecord(await readBounded(this.#path, MAX_RECORD_BYTES));
+      this.#record = (await this.#file.read()) ?? null;
     } catch (error) {
       this.#record = null;
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.#health.failed('markers', new Error(`cannot read the wiring record ${this.#path}`, { cause: error }));
+        this.#health.failed('markers', new Error(`cannot read the wiring record ${this.#file.path}`, { cause: error }));
       }
     }
   }
