@@ -1,7 +1,7 @@
-import { Registry } from 'prom-client';
 import type { BuildInfo } from './io/build-info.js';
 import { registerIdentityMetric } from './collectors/identity-metrics.js';
 import { registerCollectors } from './collectors/registry.js';
+import { RenderingRegistry } from './collectors/rendering-registry.js';
 import type { ConfiguredUnit } from './collectors/unit-status-metrics.js';
 import type { Served } from './http/server.js';
 import type { Log } from './io/log.js';
@@ -45,7 +45,7 @@ export const DEFAULT_HOST_PATHS: HostPaths = { runtimeDir: DEFAULT_RUNTIME_DIR, 
  * add trip requests to the spool). They share one Registry, one log and one lifecycle.
  */
 export class UnprivilegedSide {
-  readonly registry = new Registry();
+  readonly registry = new RenderingRegistry();
   readonly webhook: WebhookReceiver;
   readonly health: ReadHealth;
   readonly units: readonly ConfiguredUnit[];
@@ -64,6 +64,8 @@ export class UnprivilegedSide {
   readonly actionResults: ActionResultsReader;
   /** Milliseconds since the epoch; tests move it to see an exemption end. */
   readonly #now: () => number;
+  /** The verdict the collectors of the rendering under way share (#latchOfRender). */
+  #renderLatch: { readonly render: number; readonly view: LatchView } | undefined;
 
   constructor(
     readonly config: LoadedConfig,
@@ -100,7 +102,7 @@ export class UnprivilegedSide {
       units: this.units,
       buildInfo,
       health: this.health,
-      latch: () => this.latch(),
+      latch: () => this.#latchOfRender(),
       state: () => this.stateFile.current(),
       unitStatuses: () => this.unitStates.current(),
       exemptions: () => this.exemptions(),
@@ -140,6 +142,13 @@ export class UnprivilegedSide {
       // the cgroups to look at come from the unit states last pushed
       statuses && this.cgroup.read(tradingControlGroups(statuses, this.config.ess.tradingUnits), tradingUsers(statuses, this.config.ess.tradingUnits)),
     ]);
+  }
+
+  /** latch() judged once for all the collectors of one rendering, instead of once for each metric. */
+  #latchOfRender(): LatchView {
+    const { renders } = this.registry;
+    if (this.#renderLatch?.render !== renders) this.#renderLatch = { render: renders, view: this.latch() };
+    return this.#renderLatch.view;
   }
 
   /** The contract's verdict on the last known readings. */
