@@ -24,8 +24,14 @@ export function registerUnitStatusMetrics(
       const statuses = unitStatuses();
       for (const { unit, role } of units) {
         const current = statuses?.get(unit)?.state;
+        // this collector alone sets these series: a unit whose state did not change needs no setting
+        const key = `${unit}\0${role}`;
+        if (shown.has(key) && shown.get(key) === current) continue;
         for (const state of UNIT_STATES) this.set({ unit, role, state }, state === current ? 1 : 0);
+        shown.set(key, current);
       }
     },
   });
+  /** The state the series of each unit and role show (undefined: all 0). */
+  const shown = new Map<string, string | undefined>();
 }
