@@ -32,7 +32,7 @@ export async function loadEssConf(file: string, required: boolean): Promise<EssC
 
 /** A --web.config.file, read and checked (the files it names are read by checkWebFiles). */
 export async function loadWebConfig(file: string): Promise<WebConfig> {
-  return parseWebConfig((await readConfigText(file, true)) ?? '', file);
+  return await parseWebConfig((await readConfigText(file, true)) ?? '', file);
 }
 
 /** The certificate, key and client CAs the web config names, read once so a bad one stops the start with its key named. */

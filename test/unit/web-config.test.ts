@@ -39,8 +39,8 @@ rate_limit:
 `;
 
 describe('--web.config.file (exporter-toolkit format)', () => {
-  it('reads a file written from exporter-toolkit documentation, paths relative to its directory', () => {
-    const web = parseWebConfig(DOCUMENTED, FILE);
+  it('reads a file written from exporter-toolkit documentation, paths relative to its directory', async () => {
+    const web = await parseWebConfig(DOCUMENTED, FILE);
     expect(web.tls).toEqual({
       cert: { key: 'tls_server_config.cert_file', file: '/etc/quantum/server.crt' },
       key: { key: 'tls_server_config.key_file', file: '/etc/ssl/private/server.key' },
@@ -60,22 +60,22 @@ describe('--web.config.file (exporter-toolkit format)', () => {
     expect(web.reloadable).toBe(true);
   });
 
-  it('takes exporter-toolkit defaults: an empty file is plain HTTP without authentication', () => {
-    for (const text of ['', '# nothing\n', 'tls_server_config:\nbasic_auth_users: {}\n']) {
-      const web = parseWebConfig(text, FILE);
+  it('takes exporter-toolkit defaults: an empty file is plain HTTP without authentication', async () => {
+    for (const text of ['', '# nothing\n', '\t# indented\r\n  \n#', 'tls_server_config:\nbasic_auth_users: {}\n']) {
+      const web = await parseWebConfig(text, FILE);
       expect(web.tls).toBeNull();
       expect(web.basicAuthUsers.size).toBe(0);
       expect(web.rateLimit).toBeNull();
     }
-    const tls = parseWebConfig('tls_server_config:\n  cert_file: /a.crt\n  key_file: /a.key\n', FILE).tls;
+    const { tls } = await parseWebConfig('tls_server_config:\n  cert_file: /a.crt\n  key_file: /a.key\n', FILE);
     expect(tls).toMatchObject({ clientAuth: 'NoClientCert', clientCa: null, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', honorCipherOrder: true, ciphers: null, ecdhCurve: null });
   });
 
-  it('reads inline PEM (cert, key, client_ca) and the older RequireClientCert name', () => {
-    const tls = parseWebConfig(
+  it('reads inline PEM (cert, key, client_ca) and the older RequireClientCert name', async () => {
+    const { tls } = await parseWebConfig(
       'tls_server_config:\n  cert: "-----BEGIN CERTIFICATE-----"\n  key: k\n  client_ca: c\n  client_auth_type: RequireClientCert\n',
       FILE,
-    ).tls;
+    );
     expect(tls).toMatchObject({
       cert: { key: 'tls_server_config.cert', pem: '-----BEGIN CERTIFICATE-----' },
       key: { key: 'tls_server_config.key', pem: 'k' },
@@ -110,8 +110,8 @@ describe('--web.config.file (exporter-toolkit format)', () => {
     ['basic_auth_users: [alice]\n', 'basic_auth_users: is not a mapping'],
     ['rate_limit:\n  interval: 1 second\n', 'rate_limit.interval: "1 second" is not a duration'],
     ['rate_limit:\n  interval: 1s\n  burst: -1\n', 'rate_limit.burst: -1 is not a whole number'],
-  ])('refuses %j naming the file and key', (text, message) => {
-    expect(() => parseWebConfig(text, FILE)).toThrow(`config error in ${FILE}: ${message}`);
+  ])('refuses %j naming the file and key', async (text, message) => {
+    await expect(parseWebConfig(text, FILE)).rejects.toThrow(`config error in ${FILE}: ${message}`);
   });
 
   it("reads Go's durations", () => {
