@@ -44,7 +44,7 @@ async function currentPackage(): Promise<string> {
 /** The environment the exporter's unit gives it (NODE_OPTIONS, NODE_ENV): every Node here runs with it. */
 async function unitEnvironment(): Promise<Record<string, string>> {
   const unit = await readFile(join(repo, 'deploy/systemd/quantum-ess-exporter.service'), 'utf8');
-  return Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries([...unit.matchAll(/^Environment=("?)(\w+)=(.*)\1$/gm)].map((m) => [m[2]!, m[3]!]));
 }
 
 interface Variant {
