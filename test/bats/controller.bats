@@ -570,9 +570,12 @@ spool_mount() {
   [ "$rc" -eq 143 ]
   grep -q "signal 15 (KillSignal=) sent by the controller to:$pid" "$TMP/journal"
   # SendSIGHUP=yes: SIGHUP follows, as systemd sends it (a shell that ignores SIGTERM ends on it)
-  bash -c 'trap "" TERM; trap "exit 9" HUP; while :; do sleep 0.05; done' &
+  # (SIGHUP set back to its default first: under nohup, a shell cannot trap what it inherits ignored)
+  # shellcheck disable=SC2016 # $1 is the inner shell's
+  env --default-signal=HUP bash -c 'trap "" TERM; trap "exit 9" HUP; : >"$1"; while :; do sleep 0.05; done' \
+    _ "$TMP/ready" &
   pid=$! rc=0
-  sleep 0.2
+  for ((i = 0; i < 200; i++)); do [[ ! -e $TMP/ready ]] || break; sleep 0.05; done
   KILL_MODE[$u]=process MAINPID[$u]=$pid SEND_SIGHUP[$u]=yes
   units_sigterm "$u"
   for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
