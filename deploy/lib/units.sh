@@ -486,8 +486,8 @@ units_began_v() {
 }
 
 # units_sigterm UNIT: begins the stop systemd has not begun: the unit's KillSignal= (then SIGCONT,
-# and SIGHUP with SendSIGHUP=yes, as systemd does) to every process of its cgroup (KillMode=control-group) or to its main process
-# (mixed, process, none), by the kernel, with no answer needed from PID 1. A main process outside
+# and SIGHUP with SendSIGHUP=yes, as systemd does) to every process of its cgroup
+# (KillMode=control-group) or to its main process (mixed, process, none), by the kernel, with no answer needed from PID 1. A main process outside
 # the unit's cgroup is never signalled: a root-owned PIDFile= may name any process (another unit's,
 # a monitor's), and the controller signals nothing but the trading units. systemd's own stop job
 # stays queued and finds the unit down, or sends the same signal again. Writes nothing.
