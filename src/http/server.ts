@@ -231,7 +231,10 @@ async function createListener(exporter: Served, handler: RequestListener): Promi
 /** Binds the configured address, or serves on the socket systemd passed. */
 async function listenOn(server: Server, listen: ListenAddress, socketFd: number | undefined): Promise<void> {
   if (socketFd === undefined) server.listen({ host: listen.host, port: listen.port, backlog: HTTP_LIMITS.backlog });
-  else server.listen({ fd: socketFd });
+  // Node listens again on a passed socket, with its own backlog (511) unless given one as the second
+  // argument (it ignores options.backlog with an fd): the socket unit's Backlog= would be cut to 511,
+  // and a connection flood would make the kernel drop a scrape's SYN (a 1 s, 3 s, 7 s retry)
+  else server.listen({ fd: socketFd }, HTTP_LIMITS.backlog);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error) =>

@@ -43,6 +43,8 @@ const floodScript = `
 
 describe('the listener on real systemd under non-reading clients', () => {
   it('answers every scrape within the scrape timeout and latches a trip while 2,000 connections pipeline and never read', { timeout: 180_000 }, async () => {
+    // the accept queue is the socket unit's Backlog=, not cut to Node's default (511) by the exporter
+    expect((await box.run('ss', '-Hltn', 'sport = :10170')).stdout).toMatch(/^LISTEN\s+\d+\s+4096\s/);
     const r = await box.sh(floodScript);
     const lines = r.stdout.trim().split('\n').map((l) => l.split(' '));
     const scrapes = lines.slice(0, 24);
