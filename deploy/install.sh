@@ -417,14 +417,16 @@ place_units() { # place_units STAGE_DIR
 
 # remove_wiring_overrides: what changes the ESS's own switch units besides their files, moved
 # aside into STATE_DIR/removed-overrides/TIME (kept as evidence): drop-in directories
-# (systemctl edit, set-property, --runtime) and runtime copies or masks in /run/systemd/system.
+# (systemctl edit, set-property, --runtime), runtime copies or masks in /run/systemd/system, and
+# UNIT.requires/ (another unit enabled with RequiredBy= one of them: its failure would fail their
+# start).
 remove_wiring_overrides() {
   local u d f stamp backup=""
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   for u in "${WIRING_UNITS[@]}"; do
     for d in "$UNIT_DIR" /run/systemd/system /etc/systemd/system.control \
       /run/systemd/system.control; do
-      for f in "$d/$u.d" "$d/$u"; do
+      for f in "$d/$u.d" "$d/$u" "$d/$u.requires"; do
         [[ $f != "$UNIT_DIR/$u" ]] || continue # the installed file itself
         [[ -e $f || -L $f ]] || continue
         backup=${CFG[STATE_DIR]}/removed-overrides/$stamp

@@ -5,7 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CommandLineValues, type LoadedConfig, loadExporterConfig } from '../src/load-config.js';
 import type { HostPaths } from '../src/unprivileged-side.js';
-import { SWITCH_UNITS, WIRING_UNITS, wiringProperties } from '../src/readers/ess-units.js';
+import { SWITCH_UNITS, WIRING_DEPENDENCIES, WIRING_UNITS, wiringProperties } from '../src/readers/ess-units.js';
 import { WIRING_RECORD_NAME } from '../src/readers/wiring-record.js';
 import { parseAsserts } from './busctl-asserts.js';
 import { type FakeWiring, FakeSystemd, type SystemdBehaviour, type UnitFixture } from './fake-systemd.js';
@@ -43,7 +43,15 @@ const CONTROLLER = '/usr/local/lib/quantum-ess/ess_controller.sh';
 function installedWiring(unit: string): FakeWiring {
   return unit.endsWith('.path')
     ? { FragmentPath: `/etc/systemd/system/${unit}`, DropInPaths: [], Triggers: [unit.replace(/\.path$/, '.service')], Paths: [['PathExists', `/run/fake/${unit}`]] }
-    : { FragmentPath: `/etc/systemd/system/${unit}`, DropInPaths: [], Triggers: [], ExecStart: [[CONTROLLER, [CONTROLLER, 'activate', '--source', unit]]] };
+    : {
+        FragmentPath: `/etc/systemd/system/${unit}`,
+        DropInPaths: [],
+        Triggers: [],
+        ExecStart: [[CONTROLLER, [CONTROLLER, 'activate', '--source', unit]]],
+        // as systemd lists them: not sorted
+        Requires: ['system.slice', 'sysinit.target'],
+        After: ['sysinit.target', 'systemd-journald.socket', 'basic.target', 'system.slice'],
+      };
 }
 
 /** The installer's record of that installation, in the contract's text forms (section 1). */
@@ -54,8 +62,8 @@ function wiringRecordText(): string {
     if (property === 'ExecStart') {
       return `a(sasbttttuii) ${wiring.ExecStart?.length} ${wiring.ExecStart?.map(([p, argv]) => [`"${p}"`, argv.length, ...argv.map((a) => `"${a}"`)].join(' ')).join(' ')}`;
     }
-    const value = wiring[property as 'FragmentPath' | 'DropInPaths' | 'Triggers'];
-    return typeof value === 'string' ? value : value.join(' ');
+    const value = wiring[property as 'FragmentPath' | 'DropInPaths' | 'Triggers' | 'Requires' | 'Requisite' | 'BindsTo' | 'After'] ?? [];
+    return typeof value === 'string' ? value : (WIRING_DEPENDENCIES as readonly string[]).includes(property) ? [...value].sort().join(' ') : value.join(' ');
   };
   return WIRING_UNITS.flatMap((unit) => wiringProperties(unit).map((p) => `${unit} ${p}=${text(unit, p)}\n`)).join('');
 }

@@ -36,6 +36,11 @@ export interface FakeWiring {
   readonly Paths?: readonly (readonly [string, string])[];
   /** A .service unit's ExecStart: (path, argv). */
   readonly ExecStart?: readonly (readonly [string, readonly string[]])[];
+  /** Dependencies, in any order (systemd lists a set in no fixed one); none when left out. */
+  readonly Requires?: readonly string[];
+  readonly Requisite?: readonly string[];
+  readonly BindsTo?: readonly string[];
+  readonly After?: readonly string[];
 }
 
 /** answer: as systemd does; hang: never answers (a hung PID 1); fail: answers every call with an error. */
@@ -226,6 +231,10 @@ export class FakeSystemd {
       FragmentPath: new Variant('s', wiring?.FragmentPath ?? ''),
       DropInPaths: new Variant('as', [...(wiring?.DropInPaths ?? [])]),
       Triggers: new Variant('as', [...(wiring?.Triggers ?? [])]),
+      Requires: new Variant('as', [...(wiring?.Requires ?? [])]),
+      Requisite: new Variant('as', [...(wiring?.Requisite ?? [])]),
+      BindsTo: new Variant('as', [...(wiring?.BindsTo ?? [])]),
+      After: new Variant('as', [...(wiring?.After ?? [])]),
       ...(asserts === null || asserts === undefined ? {} : { Asserts: new Variant('a(sbbsi)', asserts.map((a) => [a.type, a.trigger, a.negate, a.parameter, a.state])) }),
     };
   }

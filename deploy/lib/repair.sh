@@ -67,13 +67,19 @@ repair_quarantine() {
 }
 
 # repair_overrides: what overrides an ESS root unit moved aside: drop-ins systemd loads for it
-# (DropInPaths) from a directory of its own, and files or masks of it anywhere else in the search
-# path. Writes REPAIR_DONE REPAIR_LEFT.
+# (DropInPaths) from a directory of its own, files or masks of it anywhere else in the search path,
+# and the links of other units that require it (UNIT.requires/, an enabled RequiredBy=: their
+# failure fails its start). Writes REPAIR_DONE REPAIR_LEFT.
 repair_overrides() {
   local u d p paths
   while IFS= read -r u; do
     for d in "${REPAIR_OTHER_DIRS[@]}"; do
       [[ ! -e $d/$u && ! -L $d/$u ]] || repair_quarantine "$d/$u"
+    done
+    for d in "$REPAIR_UNIT_DIR" "${REPAIR_OTHER_DIRS[@]}"; do
+      for p in "$d/$u.requires"/*; do
+        [[ ! -e $p && ! -L $p ]] || repair_quarantine "$p"
+      done
     done
     paths=$(units_sctl show -P DropInPaths -- "$u" 2>/dev/null) || paths=""
     for p in $paths; do

@@ -185,7 +185,7 @@ verdict_judge_switch() {
 verdict_wiring_props_v() {
   case $2 in
     *.path) printf -v "$1" '%s' "FragmentPath DropInPaths Triggers Paths" ;;
-    *) printf -v "$1" '%s' "FragmentPath DropInPaths ExecStart" ;;
+    *) printf -v "$1" '%s' "FragmentPath DropInPaths ExecStart ${WIRING_DEPS//,/ }" ;;
   esac
 }
 
@@ -234,10 +234,14 @@ verdict_judge_wiring() {
 # verdict_wiring_differs UNIT PROPERTY EXPECTED FOUND (verdict_judge_wiring's step): one difference.
 # Writes WIRING VERDICT_WIRING_DIFFS VERDICT_PROBLEMS, and its caller's wiring_ok.
 verdict_wiring_differs() {
+  local fix="run: sudo ess_controller.sh rearm"
+  # rearm moves aside the links that make another unit required (UNIT.requires/); an ordering comes
+  # from the other unit's own file
+  [[ $2 != After ]] || fix="a Before=$1 in another unit's file: remove it there"
   WIRING[$1]=differs wiring_ok=0
   VERDICT_WIRING_DIFFS+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4")
   VERDICT_PROBLEMS+=("$1: wiring differs from the installed one: $2 expected '$3' found '$4'\
- (run: sudo ess_controller.sh rearm)")
+ ($fix)")
 }
 
 # verdict_judge_config (verdict_compute's step; its local switch_ok): the installed configuration

@@ -42,6 +42,27 @@ wiring_exec_text_v() {
   printf -v "$1" '%s' "$_out"
 }
 
+# The dependencies of a service that can keep its start from running: a unit it requires or binds to
+# that fails, one it requires already up that is not, one ordered before it whose start hangs. A
+# unit file elsewhere adds them to the ESS's own (an enabled RequiredBy=quantum-ess.service, a
+# Before=), without a drop-in on it, so they are compared too.
+readonly WIRING_DEPS=Requires,Requisite,BindsTo,After
+
+# wiring_sorted_v VAR WORDS: WORDS sorted (bytewise) and joined by single spaces: systemd lists a
+# unit's dependencies, a set, in no fixed order.
+wiring_sorted_v() {
+  local LC_ALL=C _ws_in _ws_out=() _ws_w _ws_i
+  read -ra _ws_in <<<"$2"
+  for _ws_w in "${_ws_in[@]}"; do
+    _ws_i=${#_ws_out[@]}
+    while ((_ws_i > 0)) && [[ ${_ws_out[_ws_i - 1]} > $_ws_w ]]; do
+      _ws_out[_ws_i]=${_ws_out[_ws_i - 1]} _ws_i=$((_ws_i - 1))
+    done
+    _ws_out[_ws_i]=$_ws_w
+  done
+  printf -v "$1" '%s' "${_ws_out[*]}"
+}
+
 # wiring_read: what systemd has loaded for every wiring unit: one batched systemctl show, and one
 # bounded busctl for Paths or ExecStart of each loaded unit. A property not read stays unset.
 # Returns 1 when systemctl show failed. Writes WIRING_FOUND["UNIT|PROPERTY"].
@@ -49,15 +70,17 @@ declare -gA WIRING_FOUND=()
 wiring_read() {
   local out line i=0 u key path iface prop text
   WIRING_FOUND=()
-  out=$(units_sctl show --property=LoadState,FragmentPath,DropInPaths,Triggers \
+  out=$(units_sctl show --property="LoadState,FragmentPath,DropInPaths,Triggers,$WIRING_DEPS" \
     -- "${WIRING_UNITS[@]}") || return 1
   while IFS= read -r line; do
     if [[ -z $line ]]; then i=$((i + 1)); continue; fi
     ((i < ${#WIRING_UNITS[@]})) || break
+    u=${WIRING_UNITS[$i]} key=${line%%=*}
     case $line in
       LoadState=* | FragmentPath=* | DropInPaths=* | Triggers=*)
-        u=${WIRING_UNITS[$i]} key=${line%%=*}
         WIRING_FOUND[$u|$key]=${line#*=} ;;
+      Requires=* | Requisite=* | BindsTo=* | After=*)
+        wiring_sorted_v "WIRING_FOUND[$u|$key]" "${line#*=}" ;;
     esac
   done <<<"$out"
   for u in "${WIRING_UNITS[@]}"; do
@@ -134,8 +157,8 @@ wiring_twin_deps_v() {
   local _td_out _td_line _td_words _td_text=""
   _td_out=$(units_sctl show -p "$WIRING_TWIN_DEPS" -- "$2") || return 1
   while IFS= read -r _td_line; do
-    read -ra _td_words <<<"${_td_line#*=}"
-    _td_text+="${_td_line%%=*}=$(printf '%s\n' "${_td_words[@]}" | sort | tr '\n' ' ')"$'\n'
+    wiring_sorted_v _td_words "${_td_line#*=}"
+    _td_text+="${_td_line%%=*}=$_td_words"$'\n'
   done <<<"$_td_out"
   printf -v "$1" '%s' "$_td_text"
 }

@@ -19,9 +19,16 @@ export const WIRING_UNITS = [
   'quantum-ess-guard.service',
   'quantum-ess-restore.service',
 ] as const;
+/**
+ * A service's dependencies that can keep its start from running (a required unit that fails, one
+ * ordered before it whose start hangs). A unit file elsewhere can add them to the ESS's own (an
+ * enabled RequiredBy=, a Before=) without a drop-in on it.
+ */
+export const WIRING_DEPENDENCIES = ['Requires', 'Requisite', 'BindsTo', 'After'] as const;
+
 /** The properties compared with the installer's record, by unit type. */
 export function wiringProperties(unit: string): readonly string[] {
-  return unit.endsWith('.path') ? ['FragmentPath', 'DropInPaths', 'Triggers', 'Paths'] : ['FragmentPath', 'DropInPaths', 'ExecStart'];
+  return unit.endsWith('.path') ? ['FragmentPath', 'DropInPaths', 'Triggers', 'Paths'] : ['FragmentPath', 'DropInPaths', 'ExecStart', ...WIRING_DEPENDENCIES];
 }
 
 /** Property name -> its text form (contract section 1); a property not read is missing. */

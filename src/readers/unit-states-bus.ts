@@ -11,6 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
 import { type AssertEntry, assertsOf, unitObjectPath } from './unit-asserts.js';
 import { busProperty, formatExecStart, formatPaths } from './wiring.js';
+import { WIRING_DEPENDENCIES } from './ess-units.js';
 import { MANAGER, MANAGER_PATH, PROPERTIES, SYSTEMD, UNIT } from './systemd-dbus-names.js';
 import { isRunningState, unitState, type UnitStatus } from './unit-status.js';
 
@@ -512,10 +513,20 @@ function wiringOf(properties: Record<string, Variant>): Map<string, string> {
     if (typeof value === 'string') wiring.set(name, value);
   }
   for (const name of ['DropInPaths', 'Triggers'] as const) {
-    const value = properties[name]?.value;
-    if (Array.isArray(value) && value.every((item): item is string => typeof item === 'string')) wiring.set(name, value.join(' '));
+    const value = stringsOf(properties[name]);
+    if (value !== undefined) wiring.set(name, value.join(' '));
+  }
+  // a set, which systemd lists in no fixed order
+  for (const name of WIRING_DEPENDENCIES) {
+    const value = stringsOf(properties[name]);
+    if (value !== undefined) wiring.set(name, [...value].sort().join(' '));
   }
   return wiring;
+}
+
+function stringsOf(variant: Variant | undefined): readonly string[] | undefined {
+  const value: unknown = variant?.value;
+  return Array.isArray(value) && value.every((item): item is string => typeof item === 'string') ? value : undefined;
 }
 
 function stringOf(variant: Variant | undefined, fallback: string): string {

@@ -244,6 +244,17 @@ load_libs() {
     "# /etc/systemd/system/quantum-ess.service.d/x.conf" ]
 }
 
+@test "a unit's dependencies are compared as a set: sorted bytewise, whatever order systemd lists them in" {
+  load_libs
+  local out
+  LANG=en_US.UTF-8 wiring_sorted_v out "system.slice sysinit.target Zed.service basic.target a-b.target a.target"
+  [ "$out" = "Zed.service a-b.target a.target basic.target sysinit.target system.slice" ]
+  wiring_sorted_v out ""
+  [ "$out" = "" ]
+  wiring_sorted_v out "one.service"
+  [ "$out" = "one.service" ]
+}
+
 @test "install.sh refuses to run as non-root" {
   run setpriv --reuid=65534 --regid=65534 --clear-groups "$REPO/deploy/install.sh"
   [ "$status" -ne 0 ]

@@ -2,7 +2,7 @@
 // while systemd keeps its units "active" makes status, the exporter and the dry-run drill say so, and
 // re-running the installer repairs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricValue, Sandbox } from '../../sandbox/sandbox.js';
+import { FLAG, metricValue, Sandbox } from '../../sandbox/sandbox.js';
 
 let box: Sandbox;
 
@@ -14,9 +14,15 @@ afterAll(async () => {
   await box?.shutdown();
 });
 
-async function status(): Promise<{ code: number; json: { verdict: string; wiring: { unit: string; property: string }[] } }> {
+interface StatusJson {
+  verdict: string;
+  wiring: { unit: string; property: string }[];
+  state: unknown;
+}
+
+async function status(): Promise<{ code: number; json: StatusJson }> {
   const r = await box.run('/usr/local/sbin/ess_controller.sh', 'status', '--json');
-  return { code: r.exitCode, json: JSON.parse(r.stdout) as { verdict: string; wiring: { unit: string; property: string }[] } };
+  return { code: r.exitCode, json: JSON.parse(r.stdout) as StatusJson };
 }
 
 /** The exporter's ess_switch_armed once it has followed the reload (signals: within a second or two). */
@@ -41,7 +47,13 @@ const CASES: readonly (readonly [string, string, string, string])[] = [
   ['a TriggerLimit on the guard', dropIn('/etc', 'quantum-ess-guard.path', '[Path]\\nTriggerLimitBurst=1\\nTriggerLimitIntervalSec=1h\\n'), 'quantum-ess-guard.path', 'DropInPaths'],
   ['the trigger service alone masked (above /etc)', 'mkdir -p /etc/systemd/system.control && ln -sf /dev/null /etc/systemd/system.control/quantum-ess-trigger.service', 'quantum-ess-trigger.service', 'LoadState'],
   ['the path unit edited in place to watch another path', `sed -i 's|^PathExists=.*|PathExists=/run/quantum/OTHER|' /etc/systemd/system/quantum-ess.path`, 'quantum-ess.path', 'Paths'],
+  ['another unit enabled with RequiredBy=quantum-ess-trip.service, no drop-in on it', `${blocker('quantum-ess-trip.service')} && systemctl enable blocker.service`, 'quantum-ess-trip.service', 'Requires'],
 ];
+
+/** A unit that fails whenever it starts, installed to be required by UNIT (systemctl enable links it into UNIT.requires/). */
+function blocker(unit: string): string {
+  return `printf '[Service]\\nType=oneshot\\nExecStart=/bin/false\\n[Install]\\nRequiredBy=${unit}\\n' > /etc/systemd/system/blocker.service`;
+}
 
 function dropIn(root: '/etc' | '/run', unit: string, body: string): string {
   return `mkdir -p ${root}/systemd/system/${unit}.d && printf '${body}' > ${root}/systemd/system/${unit}.d/zz-test.conf`;
@@ -67,6 +79,37 @@ describe('the switch as installed', () => {
     expect(drill.stdout).toContain('SUMMARY: FAIL');
 
     await box.mustRun('bash', '/opt/quantum-ess-src/deploy/install.sh');
+    const after = await status();
+    expect(after.code, JSON.stringify(after.json)).toBe(0);
+    expect(await exporterArmed(1)).toBe(1);
+  });
+
+  it('another unit required by and ordered before quantum-ess.service fails its start: not armed, named with each fix; rearm moves the link aside', async () => {
+    // no drop-in on quantum-ess.service: the unit's own file orders it first, and `enable` links it into quantum-ess.service.requires/
+    await box.sh(
+      "printf '[Unit]\\nBefore=quantum-ess.service\\n[Service]\\nType=oneshot\\nExecStart=/bin/false\\n[Install]\\nRequiredBy=quantum-ess.service\\n' > /etc/systemd/system/blocker.service && systemctl enable blocker.service && systemctl daemon-reload",
+    );
+    const s = await status();
+    expect(s.json.verdict, JSON.stringify(s.json)).toBe('not-armed');
+    expect(s.json.wiring).toContainEqual(expect.objectContaining({ unit: 'quantum-ess.service', property: 'Requires' }));
+    expect(s.json.wiring).toContainEqual(expect.objectContaining({ unit: 'quantum-ess.service', property: 'After' }));
+    const text = (await box.run('/usr/local/sbin/ess_controller.sh', 'status')).stdout;
+    expect(text).toMatch(/quantum-ess\.service: wiring differs from the installed one: Requires expected '[^']*' found '[^']*blocker\.service[^']*' \(run: sudo ess_controller\.sh rearm\)/);
+    expect(text).toContain("(a Before=quantum-ess.service in another unit's file: remove it there)");
+    expect(await exporterArmed(0)).toBe(0);
+    // what the verdict says is real: the start fails with its dependency, and nothing is stopped
+    const start = await box.run('systemctl', 'start', 'quantum-ess.service');
+    expect(start.exitCode).not.toBe(0);
+    expect(start.stderr).toContain('dependency');
+    expect(await box.exists(FLAG)).toBe(false);
+    expect((await status()).json.state).toMatchObject({ active: false });
+
+    const rearm = await box.run('/usr/local/sbin/ess_controller.sh', 'rearm');
+    expect(rearm.stdout + rearm.stderr).toContain('quantum-ess.service.requires/blocker.service');
+    // the ordering is the other unit's own line: still named until it is removed there
+    const ordered = await status();
+    expect(ordered.json.wiring.map((w) => w.property)).toEqual(['After']);
+    await box.sh('rm -f /etc/systemd/system/blocker.service && systemctl reset-failed blocker.service; systemctl daemon-reload');
     const after = await status();
     expect(after.code, JSON.stringify(after.json)).toBe(0);
     expect(await exporterArmed(1)).toBe(1);

@@ -334,6 +334,17 @@ describe('metrics', () => {
     expect(verdict(await scrape())).toBe('armed');
   });
 
+  it('disarms when a service of the switch gains a dependency (a unit that can fail its start), not when systemd lists the same ones in another order', async () => {
+    fakeHost.setWiring('quantum-ess.service', { Requires: ['sysinit.target', 'foreign.service', 'system.slice'] });
+    let text = await scrape();
+    expect(verdict(text)).toBe('not-armed');
+    expect(sample(text, 'ess_switch_armed')).toBe(0);
+    fakeHost.setWiring('quantum-ess.service', { Requires: ['sysinit.target', 'system.slice'], After: ['system.slice', 'basic.target', 'systemd-journald.socket', 'sysinit.target'] });
+    text = await scrape();
+    expect(verdict(text)).toBe('armed');
+    fakeHost.setWiring('quantum-ess.service', {});
+  });
+
   it('shows the units an activation stopped as stopped, not their states from before it as violations', async () => {
     const running = [...TRADING, ...MONITOR].map((name) => ({ name, active: 'active' }));
     fakeHost.setUnits(exporterUnits(running));
