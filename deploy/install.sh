@@ -453,11 +453,28 @@ record_wiring() {
       say "WARNING: drop-ins apply to the ESS's own unit $u: ${WIRING_FOUND[$key]}; remove them"
     WIRING_FOUND[$key]=""
     WIRING_FOUND[$u|FragmentPath]=$UNIT_DIR/$u
+    [[ $u != *.path ]] || continue
+    for key in ${WIRING_DEPS//,/ }; do record_wiring_deps "$u" "$key"; done
   done
   record=$(wiring_record_text) || die "the switch's wiring could not be read (busctl)"
   printf '%s\n' "$record" >"$LIBEXEC/$WIRING_RECORD_NAME.new"
   sync -- "$LIBEXEC/$WIRING_RECORD_NAME.new"
   mv -f -- "$LIBEXEC/$WIRING_RECORD_NAME.new" "$LIBEXEC/$WIRING_RECORD_NAME"
+}
+
+# record_wiring_deps UNIT PROPERTY (record_wiring's): only what systemd and the ESS's own files
+# give a service is recorded as installed; another unit that can hold its start (required,
+# ordered before it, conflicting) is named and left out, so status says not armed until it is gone.
+# Writes WIRING_FOUND.
+record_wiring_deps() {
+  local key=$1\|$2 w kept=() listed
+  read -ra listed <<<"${WIRING_FOUND[$key]:-}"
+  for w in "${listed[@]}"; do
+    if wiring_dep_expected "$2" "$w"; then kept+=("$w"); continue; fi
+    say "WARNING: $1 has $2=$w, which is not the ESS's: its start can wait on or fail with" \
+      "that unit; not recorded, so status says not armed until it is removed"
+  done
+  WIRING_FOUND[$key]=${kept[*]}
 }
 
 # latched_anywhere: the latch of the installed configuration or of the new one is set. Installing

@@ -5,7 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CommandLineValues, type LoadedConfig, loadExporterConfig } from '../src/load-config.js';
 import type { HostPaths } from '../src/unprivileged-side.js';
-import { SWITCH_UNITS, WIRING_DEPENDENCIES, WIRING_UNITS, wiringProperties } from '../src/readers/ess-units.js';
+import { dependencyText, SWITCH_UNITS, WIRING_DEPENDENCIES, WIRING_UNITS, wiringProperties } from '../src/readers/ess-units.js';
 import { WIRING_RECORD_NAME } from '../src/readers/wiring-record.js';
 import { parseAsserts } from './busctl-asserts.js';
 import { type FakeWiring, FakeSystemd, type SystemdBehaviour, type UnitFixture } from './fake-systemd.js';
@@ -50,7 +50,7 @@ function installedWiring(unit: string): FakeWiring {
         ExecStart: [[CONTROLLER, [CONTROLLER, 'activate', '--source', unit]]],
         // as systemd lists them: not sorted
         Requires: ['system.slice', 'sysinit.target'],
-        After: ['sysinit.target', 'systemd-journald.socket', 'basic.target', 'system.slice'],
+        After: ['sysinit.target', 'systemd-journald.socket', `${unit.replace(/\.service$/, '')}.path`, 'basic.target', 'system.slice'],
       };
 }
 
@@ -62,8 +62,8 @@ function wiringRecordText(): string {
     if (property === 'ExecStart') {
       return `a(sasbttttuii) ${wiring.ExecStart?.length} ${wiring.ExecStart?.map(([p, argv]) => [`"${p}"`, argv.length, ...argv.map((a) => `"${a}"`)].join(' ')).join(' ')}`;
     }
-    const value = wiring[property as 'FragmentPath' | 'DropInPaths' | 'Triggers' | 'Requires' | 'Requisite' | 'BindsTo' | 'After'] ?? [];
-    return typeof value === 'string' ? value : (WIRING_DEPENDENCIES as readonly string[]).includes(property) ? [...value].sort().join(' ') : value.join(' ');
+    const value = wiring[property as 'FragmentPath' | 'DropInPaths' | 'Triggers' | (typeof WIRING_DEPENDENCIES)[number]] ?? [];
+    return typeof value === 'string' ? value : (WIRING_DEPENDENCIES as readonly string[]).includes(property) ? dependencyText(property, value) : value.join(' ');
   };
   return WIRING_UNITS.flatMap((unit) => wiringProperties(unit).map((p) => `${unit} ${p}=${text(unit, p)}\n`)).join('');
 }

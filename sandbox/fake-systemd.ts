@@ -41,6 +41,7 @@ export interface FakeWiring {
   readonly Requisite?: readonly string[];
   readonly BindsTo?: readonly string[];
   readonly After?: readonly string[];
+  readonly ConflictedBy?: readonly string[];
 }
 
 /** answer: as systemd does; hang: never answers (a hung PID 1); fail: answers every call with an error. */
@@ -235,6 +236,7 @@ export class FakeSystemd {
       Requisite: new Variant('as', [...(wiring?.Requisite ?? [])]),
       BindsTo: new Variant('as', [...(wiring?.BindsTo ?? [])]),
       After: new Variant('as', [...(wiring?.After ?? [])]),
+      ConflictedBy: new Variant('as', [...(wiring?.ConflictedBy ?? [])]),
       ...(asserts === null || asserts === undefined ? {} : { Asserts: new Variant('a(sbbsi)', asserts.map((a) => [a.type, a.trigger, a.negate, a.parameter, a.state])) }),
     };
   }

@@ -235,9 +235,12 @@ verdict_judge_wiring() {
 # Writes WIRING VERDICT_WIRING_DIFFS VERDICT_PROBLEMS, and its caller's wiring_ok.
 verdict_wiring_differs() {
   local fix="run: sudo ess_controller.sh rearm"
-  # rearm moves aside the links that make another unit required (UNIT.requires/); an ordering comes
-  # from the other unit's own file
-  [[ $2 != After ]] || fix="a Before=$1 in another unit's file: remove it there"
+  # rearm moves aside the links that make another unit required (UNIT.requires/); an ordering or a
+  # conflict comes from the other unit's own file
+  case $2 in
+    After) fix="a Before=$1 in another unit's file: remove it there" ;;
+    ConflictedBy) fix="a Conflicts=$1 in another unit's file: remove it there" ;;
+  esac
   WIRING[$1]=differs wiring_ok=0
   VERDICT_WIRING_DIFFS+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4")
   VERDICT_PROBLEMS+=("$1: wiring differs from the installed one: $2 expected '$3' found '$4'\

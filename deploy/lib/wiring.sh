@@ -43,10 +43,31 @@ wiring_exec_text_v() {
 }
 
 # The dependencies of a service that can keep its start from running: a unit it requires or binds to
-# that fails, one it requires already up that is not, one ordered before it whose start hangs. A
-# unit file elsewhere adds them to the ESS's own (an enabled RequiredBy=quantum-ess.service, a
-# Before=), without a drop-in on it, so they are compared too.
-readonly WIRING_DEPS=Requires,Requisite,BindsTo,After
+# that fails, one it requires already up that is not, one ordered before it whose start hangs, one
+# that conflicts with it whose stop hangs. A unit file elsewhere adds them to the ESS's own (an
+# enabled RequiredBy=, a Before=, a Conflicts=), without a drop-in on it, so they are compared too.
+readonly WIRING_DEPS=Requires,Requisite,BindsTo,After,ConflictedBy
+# What systemd and the ESS's own files give its services: the installer records these and no other
+# (wiring_dep_expected); anything else keeps the switch not armed until it is removed.
+readonly WIRING_DEP_EXPECTED_RE='^(sysinit\.target|basic\.target|shutdown\.target|local-fs\.target|system\.slice|systemd-journald\.socket|systemd-tmpfiles-setup\.service|.+\.mount)$'
+
+# wiring_dep_expected PROPERTY UNIT: UNIT is one of what systemd and the ESS's own files put in a
+# service's PROPERTY (never in ConflictedBy).
+wiring_dep_expected() {
+  [[ $1 != ConflictedBy && $2 =~ $WIRING_DEP_EXPECTED_RE ]]
+}
+
+# wiring_deps_text_v VAR PROPERTY WORDS: a dependency list as compared: sorted, and for After
+# without the .path and .timer units, whose jobs end at once (so they cannot hold a start) and
+# which come and go with the ESS's own timers being enabled.
+wiring_deps_text_v() {
+  local _dt_in _dt_keep=() _dt_w
+  read -ra _dt_in <<<"$3"
+  for _dt_w in "${_dt_in[@]}"; do
+    [[ $2 == After && $_dt_w == *.@(path|timer) ]] || _dt_keep+=("$_dt_w")
+  done
+  wiring_sorted_v "$1" "${_dt_keep[*]}"
+}
 
 # wiring_sorted_v VAR WORDS: WORDS sorted (bytewise) and joined by single spaces: systemd lists a
 # unit's dependencies, a set, in no fixed order.
@@ -79,8 +100,8 @@ wiring_read() {
     case $line in
       LoadState=* | FragmentPath=* | DropInPaths=* | Triggers=*)
         WIRING_FOUND[$u|$key]=${line#*=} ;;
-      Requires=* | Requisite=* | BindsTo=* | After=*)
-        wiring_sorted_v "WIRING_FOUND[$u|$key]" "${line#*=}" ;;
+      Requires=* | Requisite=* | BindsTo=* | After=* | ConflictedBy=*)
+        wiring_deps_text_v "WIRING_FOUND[$u|$key]" "$key" "${line#*=}" ;;
     esac
   done <<<"$out"
   for u in "${WIRING_UNITS[@]}"; do

@@ -21,10 +21,21 @@ export const WIRING_UNITS = [
 ] as const;
 /**
  * A service's dependencies that can keep its start from running (a required unit that fails, one
- * ordered before it whose start hangs). A unit file elsewhere can add them to the ESS's own (an
- * enabled RequiredBy=, a Before=) without a drop-in on it.
+ * ordered before it whose start hangs, one conflicting with it whose stop hangs). A unit file
+ * elsewhere can add them to the ESS's own (an enabled RequiredBy=, a Before=, a Conflicts=) without a
+ * drop-in on it.
  */
-export const WIRING_DEPENDENCIES = ['Requires', 'Requisite', 'BindsTo', 'After'] as const;
+export const WIRING_DEPENDENCIES = ['Requires', 'Requisite', 'BindsTo', 'After', 'ConflictedBy'] as const;
+
+/**
+ * A dependency list as compared (contract section 1): sorted, as systemd lists a set in no fixed
+ * order, and for After without .path and .timer units, whose jobs end at once (they cannot hold a
+ * start) and which come and go with the ESS's own timers being enabled.
+ */
+export function dependencyText(property: string, units: readonly string[]): string {
+  const held = property === 'After' ? units.filter((unit) => !/\.(path|timer)$/.test(unit)) : units;
+  return [...held].sort().join(' ');
+}
 
 /** The properties compared with the installer's record, by unit type. */
 export function wiringProperties(unit: string): readonly string[] {

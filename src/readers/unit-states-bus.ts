@@ -11,7 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
 import { type AssertEntry, assertsOf, unitObjectPath } from './unit-asserts.js';
 import { busProperty, formatExecStart, formatPaths } from './wiring.js';
-import { WIRING_DEPENDENCIES } from './ess-units.js';
+import { dependencyText, WIRING_DEPENDENCIES } from './ess-units.js';
 import { MANAGER, MANAGER_PATH, PROPERTIES, SYSTEMD, UNIT } from './systemd-dbus-names.js';
 import { isRunningState, unitState, type UnitStatus } from './unit-status.js';
 
@@ -516,10 +516,9 @@ function wiringOf(properties: Record<string, Variant>): Map<string, string> {
     const value = stringsOf(properties[name]);
     if (value !== undefined) wiring.set(name, value.join(' '));
   }
-  // a set, which systemd lists in no fixed order
   for (const name of WIRING_DEPENDENCIES) {
     const value = stringsOf(properties[name]);
-    if (value !== undefined) wiring.set(name, [...value].sort().join(' '));
+    if (value !== undefined) wiring.set(name, dependencyText(name, value));
   }
   return wiring;
 }

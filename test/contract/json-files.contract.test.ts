@@ -204,7 +204,7 @@ case $verb in
         ((first)) || echo
         first=0
         printf 'LoadState=loaded\\nFragmentPath=/etc/systemd/system/%s\\nDropInPaths=\\nTriggers=\\n' "$u"
-        printf 'Requires=system.slice sysinit.target\\nRequisite=\\nBindsTo=\\nAfter=\\n'
+        printf 'Requires=system.slice sysinit.target\\nRequisite=\\nBindsTo=\\nAfter=quantum-ess.path basic.target\\nConflictedBy=\\n'
       done
       exit 0
     fi
@@ -239,7 +239,7 @@ printf 'a(sbbsi) 3 "AssertPathExists" false true "%s" 0 "AssertPathExists" false
 const FAKE_WIRING_RECORD = WIRING_UNITS.flatMap((unit) => {
   const bus = unit.endsWith('.path')
     ? ['Triggers=', `Paths=Paths of ${unitObjectPath(unit)}`]
-    : [`ExecStart=ExecStart of ${unitObjectPath(unit)}`, 'Requires=sysinit.target system.slice', 'Requisite=', 'BindsTo=', 'After='];
+    : [`ExecStart=ExecStart of ${unitObjectPath(unit)}`, 'Requires=sysinit.target system.slice', 'Requisite=', 'BindsTo=', 'After=basic.target', 'ConflictedBy='];
   return [`FragmentPath=/etc/systemd/system/${unit}`, 'DropInPaths=', ...bus].map((line) => `${unit} ${line}\n`);
 }).join('');
 

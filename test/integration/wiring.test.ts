@@ -115,6 +115,41 @@ describe('the switch as installed', () => {
     expect(await exporterArmed(1)).toBe(1);
   });
 
+  it("another unit's Conflicts= holds a start while that unit's stop hangs: not armed, named; the installer names it and never records it", async () => {
+    await box.sh(
+      "printf '[Unit]\\nConflicts=quantum-ess-trip.service\\n[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/conflicting.service && systemctl daemon-reload && systemctl start conflicting.service",
+    );
+    try {
+      const s = await status();
+      expect(s.json.verdict, JSON.stringify(s.json)).toBe('not-armed');
+      expect(s.json.wiring).toContainEqual(expect.objectContaining({ unit: 'quantum-ess-trip.service', property: 'ConflictedBy' }));
+      expect((await box.run('/usr/local/sbin/ess_controller.sh', 'status')).stdout).toContain("(a Conflicts=quantum-ess-trip.service in another unit's file: remove it there)");
+      // the installer places everything, names the unit, does not record it, and says the switch is not armed
+      const install = await box.run('bash', '/opt/quantum-ess-src/deploy/install.sh');
+      expect(install.exitCode).toBe(1);
+      expect(install.stdout).toContain("WARNING: quantum-ess-trip.service has ConflictedBy=conflicting.service, which is not the ESS's");
+      expect(install.stdout + install.stderr).toContain('the switch is not armed after placing the units');
+      expect((await status()).json.verdict).toBe('not-armed');
+      expect(await exporterArmed(0)).toBe(0);
+    } finally {
+      await box.sh('systemctl stop conflicting.service; rm -f /etc/systemd/system/conflicting.service; systemctl daemon-reload');
+    }
+    const after = await status();
+    expect(after.code, JSON.stringify(after.json)).toBe(0);
+    expect(await exporterArmed(1)).toBe(1);
+  });
+
+  it("the ESS's own timers disabled and enabled again change no compared dependency (a timer cannot hold a start)", async () => {
+    await box.sh('systemctl disable --now quantum-ess-guard.timer quantum-ess-trip-sweep.timer');
+    try {
+      expect((await status()).json.wiring).toEqual([]);
+      expect(await exporterArmed(1)).toBe(1);
+    } finally {
+      await box.sh('systemctl enable --now quantum-ess-guard.timer quantum-ess-trip-sweep.timer');
+    }
+    expect((await status()).code).toBe(0);
+  });
+
   it('a redirected flag directory: status and the exporter both say tampered while latched', async () => {
     await box.sh('systemctl stop quantum-ess-guard.path quantum-ess-guard.timer; mkdir -p /tmp/q && rm -rf /run/quantum && ln -s /tmp/q /run/quantum && touch /tmp/q/ESS_ON && touch /var/lib/quantum-ess/latched');
     try {

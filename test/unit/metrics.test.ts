@@ -342,6 +342,12 @@ describe('metrics', () => {
     fakeHost.setWiring('quantum-ess.service', { Requires: ['sysinit.target', 'system.slice'], After: ['system.slice', 'basic.target', 'systemd-journald.socket', 'sysinit.target'] });
     text = await scrape();
     expect(verdict(text)).toBe('armed');
+    // another unit's Conflicts=: starting this one waits for that one's stop
+    fakeHost.setWiring('quantum-ess.service', { ConflictedBy: ['foreign.service'] });
+    expect(verdict(await scrape())).toBe('not-armed');
+    // a timer or path unit ordered before it (the ESS's own, enabled or not) cannot hold its start
+    fakeHost.setWiring('quantum-ess.service', { ConflictedBy: [], After: ['sysinit.target', 'other.timer', 'basic.target', 'system.slice', 'systemd-journald.socket'] });
+    expect(verdict(await scrape())).toBe('armed');
     fakeHost.setWiring('quantum-ess.service', {});
   });
 
