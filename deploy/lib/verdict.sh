@@ -16,6 +16,11 @@ readonly TRIGGER_UNIT=quantum-ess-trigger.service
 readonly WIRING_UNITS=(quantum-ess.path quantum-ess-trigger.service quantum-ess-trip.path
   quantum-ess-trip.service quantum-ess.service quantum-ess-guard.path quantum-ess-guard.service
   quantum-ess-restore.service)
+# The dependencies of a service that can keep its start from running: a unit it requires or binds to
+# that fails, one it requires already up that is not, one ordered before it whose start hangs, one
+# that conflicts with it whose stop hangs. A unit file elsewhere adds them to the ESS's own (an
+# enabled RequiredBy=, a Before=, a Conflicts=), without a drop-in on it, so they are compared too.
+readonly WIRING_DEPS=Requires,Requisite,BindsTo,After,ConflictedBy
 readonly -A VERDICT_EXIT=([armed]=0 [unknown]=1 [active]=3 [violation]=4 [not-armed]=5 [tampered]=6
   [not-persisted]=7 [resume-interrupted]=8)
 

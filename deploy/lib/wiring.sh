@@ -5,8 +5,8 @@
 # path or the trigger run /bin/true. So the verdict compares what systemd loaded with what the
 # installer recorded right after it placed the units.
 # Needs config.sh, units.sh (units_sctl, units_bus_path_v) and verdict.sh (WIRING_UNITS,
-# verdict_wiring_props_v), from load.sh. Writes WIRING_FOUND
-# WIRING_RECORD V_WIRING_RECORD, each function the ones its comment names.
+# WIRING_DEPS, verdict_wiring_props_v), from load.sh. Writes WIRING_FOUND WIRING_RECORD
+# V_WIRING_RECORD, each function the ones its comment names.
 
 readonly WIRING_RECORD_NAME=wiring.installed
 
@@ -42,11 +42,6 @@ wiring_exec_text_v() {
   printf -v "$1" '%s' "$_out"
 }
 
-# The dependencies of a service that can keep its start from running: a unit it requires or binds to
-# that fails, one it requires already up that is not, one ordered before it whose start hangs, one
-# that conflicts with it whose stop hangs. A unit file elsewhere adds them to the ESS's own (an
-# enabled RequiredBy=, a Before=, a Conflicts=), without a drop-in on it, so they are compared too.
-readonly WIRING_DEPS=Requires,Requisite,BindsTo,After,ConflictedBy
 # What systemd and the ESS's own files give its services: the installer records these and no other
 # (wiring_dep_expected); anything else keeps the switch not armed until it is removed.
 readonly WIRING_DEP_EXPECTED_RE='^(sysinit\.target|basic\.target|shutdown\.target|local-fs\.target|system\.slice|systemd-journald\.socket|systemd-tmpfiles-setup\.service|.+\.mount)$'

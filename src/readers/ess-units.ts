@@ -27,16 +27,6 @@ export const WIRING_UNITS = [
  */
 export const WIRING_DEPENDENCIES = ['Requires', 'Requisite', 'BindsTo', 'After', 'ConflictedBy'] as const;
 
-/**
- * A dependency list as compared (contract section 1): sorted, as systemd lists a set in no fixed
- * order, and for After without .path and .timer units, whose jobs end at once (they cannot hold a
- * start) and which come and go with the ESS's own timers being enabled.
- */
-export function dependencyText(property: string, units: readonly string[]): string {
-  const held = property === 'After' ? units.filter((unit) => !/\.(path|timer)$/.test(unit)) : units;
-  return [...held].sort().join(' ');
-}
-
 /** The properties compared with the installer's record, by unit type. */
 export function wiringProperties(unit: string): readonly string[] {
   return unit.endsWith('.path') ? ['FragmentPath', 'DropInPaths', 'Triggers', 'Paths'] : ['FragmentPath', 'DropInPaths', 'ExecStart', ...WIRING_DEPENDENCIES];

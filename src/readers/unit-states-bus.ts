@@ -10,8 +10,8 @@
 import type { EventEmitter } from 'node:events';
 import { type DBusError, Message, MessageType, sessionBus, type MessageBus, type Variant } from '@jellybrick/dbus-next';
 import { type AssertEntry, assertsOf, unitObjectPath } from './unit-asserts.js';
-import { busProperty, formatExecStart, formatPaths } from './wiring.js';
-import { dependencyText, WIRING_DEPENDENCIES } from './ess-units.js';
+import { busProperty, dependencyText, formatExecStart, formatPaths } from './wiring.js';
+import { WIRING_DEPENDENCIES } from './ess-units.js';
 import { MANAGER, MANAGER_PATH, PROPERTIES, SYSTEMD, UNIT } from './systemd-dbus-names.js';
 import { isRunningState, unitState, type UnitStatus } from './unit-status.js';
 

@@ -41,3 +41,13 @@ export function formatExecStart(variant: Variant | undefined): string | undefine
   }
   return parts.join(' ');
 }
+
+/**
+ * A dependency list as compared (contract section 1): sorted, as systemd lists a set in no fixed
+ * order, and for After without .path and .timer units, whose jobs end at once (they cannot hold a
+ * start) and which come and go with the ESS's own timers being enabled.
+ */
+export function dependencyText(property: string, units: readonly string[]): string {
+  const held = property === 'After' ? units.filter((unit) => !/\.(path|timer)$/.test(unit)) : units;
+  return [...held].sort().join(' ');
+}
